@@ -35,13 +35,14 @@ systemctl disable --now strongswan-starter strongswan 2>/dev/null || true
 
 # Python environment for the independent ESP peer (scapy) used by the tests.
 venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
     log "creating Python venv in $venv"
+    rm -rf "$venv"
     python3 -m venv "$venv"
 fi
 if ! "$venv/bin/python" -c 'import scapy, cryptography' 2>/dev/null; then
     log "installing scapy and cryptography into $venv"
-    "$venv/bin/pip" install -q 'scapy==2.6.1' 'cryptography>=42'
+    "$venv/bin/python" -m pip install -q 'scapy==2.6.1' 'cryptography>=42'
 else
     log "Python venv ready"
 fi
