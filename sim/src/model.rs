@@ -1,0 +1,104 @@
+//! The safe clocked model: inputs, one step per cycle, sampled outputs.
+
+use std::ffi::CString;
+use std::path::Path;
+
+use crate::ffi::{Inputs, Outputs, RawModel};
+
+/// What can go wrong while building or driving the model.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The C++ model could not be created.
+    #[error("the Verilated model could not be created")]
+    Create,
+    /// A waveform was asked for but the model was built without `--trace`.
+    #[error("SIM_VCD={0} asks for a waveform but sim was built without the `vcd` feature")]
+    NoTrace(String),
+    /// The VCD path contains a NUL byte.
+    #[error("VCD path {0:?} contains a NUL byte")]
+    BadVcdPath(String),
+    /// The core broke an AXI4-Stream rule.
+    #[error(transparent)]
+    Protocol(#[from] crate::stream::ProtocolViolation),
+    /// A handshake did not complete within its cycle budget.
+    #[error("{what} did not complete within {cycles} cycles")]
+    Timeout {
+        /// Which transaction.
+        what: &'static str,
+        /// The budget that ran out.
+        cycles: u64,
+    },
+}
+
+/// The Verilated `module top` with a clock: set [`Model::inputs`], call
+/// [`Model::step`], read the outputs it returns.
+#[derive(Debug)]
+pub struct Model {
+    raw: RawModel,
+    /// Inputs driven on the next [`Model::step`].
+    pub inputs: Inputs,
+    outputs: Outputs,
+    cycles: u64,
+}
+
+impl Model {
+    /// Creates the model; writes a waveform when env `SIM_VCD` names a file.
+    pub fn new() -> Result<Self, SimError> {
+        match std::env::var("SIM_VCD") {
+            Ok(p) if !p.is_empty() => Self::with_vcd(Some(Path::new(&p))),
+            _ => Self::with_vcd(None),
+        }
+    }
+
+    /// Creates the model, tracing every half cycle into `vcd` when given.
+    pub fn with_vcd(vcd: Option<&Path>) -> Result<Self, SimError> {
+        let path = match vcd {
+            Some(p) => {
+                let s = p.display().to_string();
+                if !crate::ports::TRACE_BUILT {
+                    return Err(SimError::NoTrace(s));
+                }
+                Some(CString::new(s.clone()).map_err(|_| SimError::BadVcdPath(s))?)
+            }
+            None => None,
+        };
+        let raw = RawModel::new(path.as_ref()).ok_or(SimError::Create)?;
+        Ok(Self {
+            raw,
+            inputs: Inputs::default(),
+            outputs: Outputs::default(),
+            cycles: 0,
+        })
+    }
+
+    /// One clock cycle: the current inputs are applied, the outputs seen at the
+    /// rising edge are returned (a transfer happens when valid and ready are
+    /// both high in these), and the state advances.
+    pub fn step(&mut self) -> &Outputs {
+        self.raw.step(&self.inputs, &mut self.outputs);
+        self.cycles += 1;
+        &self.outputs
+    }
+
+    /// The outputs sampled by the last [`Model::step`].
+    pub fn outputs(&self) -> &Outputs {
+        &self.outputs
+    }
+
+    /// Holds reset high for `cycles` cycles with every valid low, then releases it.
+    pub fn reset(&mut self, cycles: u32) {
+        self.inputs = Inputs {
+            reset: 1,
+            ..Inputs::default()
+        };
+        for _ in 0..cycles.max(1) {
+            self.step();
+        }
+        self.inputs.reset = 0;
+    }
+
+    /// Clock cycles stepped since creation.
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+}
