@@ -1,1 +1,21 @@
 #![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod crypto;
+pub mod error;
+pub mod oracle;
+pub mod replay;
+pub mod sa;
+pub mod spd;
+pub mod types;
+pub mod wire;
+
+pub use crypto::BackendKind;
+pub use error::{ConfigError, DecapError, EncapError, SeqError};
+pub use replay::{ReplayError, ReplayWindow};
+pub use sa::{
+    esp_datagram_len, InboundSa, KeyMaterial, Lifetime, Mode, Opened, OutboundSa, SaConfig, Sealed,
+    UdpEncap, Usage,
+};
+pub use spd::{Action, IpPrefix, Policy, PortRange, Sad, Selector, Spd};
+pub use types::{proto, SeqNum, Spi, Transform};

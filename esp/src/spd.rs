@@ -1,0 +1,271 @@
+//! Security Policy Database and Security Association Database as plain data
+//! structures (RFC 4301 sections 4.4.1 and 4.4.2). No I/O; the daemon fills
+//! them from configuration and IKE.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::error::DecapError;
+use crate::sa::{InboundSa, OutboundSa};
+use crate::types::Spi;
+use crate::wire::PacketInfo;
+
+/// An IP prefix (address and prefix length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpPrefix {
+    /// Network address.
+    pub addr: IpAddr,
+    /// Prefix length in bits.
+    pub len: u8,
+}
+
+impl IpPrefix {
+    /// A prefix; `len` is clamped to the address width.
+    pub fn new(addr: IpAddr, len: u8) -> Self {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        IpPrefix {
+            addr,
+            len: len.min(max),
+        }
+    }
+
+    /// The prefix that matches every address of `addr`'s family.
+    pub fn any_like(addr: IpAddr) -> Self {
+        IpPrefix { addr, len: 0 }
+    }
+
+    /// Parses `10.0.0.0/8`, `fd00::/64` or a bare address (full length).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match l {
+            Some(l) => l.trim().parse::<u8>().ok().filter(|&l| l <= max)?,
+            None => max,
+        };
+        Some(IpPrefix { addr, len })
+    }
+
+    /// Does `ip` lie inside the prefix?
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(p), IpAddr::V4(a)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.len as u32)
+                };
+                (u32::from(p) & mask) == (u32::from(a) & mask)
+            }
+            (IpAddr::V6(p), IpAddr::V6(a)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.len as u32)
+                };
+                (u128::from(p) & mask) == (u128::from(a) & mask)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An inclusive port range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// Lowest port.
+    pub start: u16,
+    /// Highest port.
+    pub end: u16,
+}
+
+impl PortRange {
+    /// Every port.
+    pub const ANY: PortRange = PortRange {
+        start: 0,
+        end: u16::MAX,
+    };
+
+    /// One port.
+    pub const fn single(p: u16) -> Self {
+        PortRange { start: p, end: p }
+    }
+
+    /// Does the range hold `p`? A packet without ports (e.g. ICMP) only
+    /// matches [`PortRange::ANY`].
+    pub fn contains(&self, p: Option<u16>) -> bool {
+        match p {
+            Some(p) => self.start <= p && p <= self.end,
+            None => *self == PortRange::ANY,
+        }
+    }
+}
+
+/// A traffic selector: local and remote prefixes, protocol and ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Selector {
+    /// Our side.
+    pub local: IpPrefix,
+    /// The peer's side.
+    pub remote: IpPrefix,
+    /// IP protocol, `None` = any.
+    pub protocol: Option<u8>,
+    /// Our ports.
+    pub local_ports: PortRange,
+    /// The peer's ports.
+    pub remote_ports: PortRange,
+}
+
+impl Selector {
+    /// A selector between two prefixes, any protocol and port.
+    pub fn between(local: IpPrefix, remote: IpPrefix) -> Self {
+        Selector {
+            local,
+            remote,
+            protocol: None,
+            local_ports: PortRange::ANY,
+            remote_ports: PortRange::ANY,
+        }
+    }
+
+    fn matches(
+        &self,
+        local: IpAddr,
+        remote: IpAddr,
+        info: &PacketInfo,
+        lp: Option<u16>,
+        rp: Option<u16>,
+    ) -> bool {
+        self.local.contains(local)
+            && self.remote.contains(remote)
+            && self.protocol.is_none_or(|p| p == info.protocol)
+            && self.local_ports.contains(lp)
+            && self.remote_ports.contains(rp)
+    }
+
+    /// Does an outgoing packet (source = local) match?
+    pub fn matches_outbound(&self, info: &PacketInfo) -> bool {
+        self.matches(info.src, info.dst, info, info.src_port, info.dst_port)
+    }
+
+    /// Does an incoming (decrypted inner) packet (destination = local) match?
+    pub fn matches_inbound(&self, info: &PacketInfo) -> bool {
+        self.matches(info.dst, info.src, info, info.dst_port, info.src_port)
+    }
+}
+
+/// What a policy does with matching traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send through the outbound SA with this SPI (the SA id in the SAD).
+    Protect(Spi),
+    /// Send in the clear.
+    Bypass,
+    /// Drop.
+    Discard,
+}
+
+/// One SPD entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Traffic it covers.
+    pub selector: Selector,
+    /// What to do.
+    pub action: Action,
+}
+
+/// An ordered Security Policy Database: the first matching entry wins.
+#[derive(Clone, Debug, Default)]
+pub struct Spd {
+    policies: Vec<Policy>,
+}
+
+impl Spd {
+    /// An empty SPD (everything discarded).
+    pub fn new() -> Self {
+        Spd::default()
+    }
+    /// Appends a policy (lowest priority so far).
+    pub fn push(&mut self, p: Policy) {
+        self.policies.push(p);
+    }
+    /// Removes every policy that protects with `spi`.
+    pub fn remove_spi(&mut self, spi: Spi) {
+        self.policies.retain(|p| p.action != Action::Protect(spi));
+    }
+    /// The policies in order.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+    /// The action for an outgoing packet; no match = discard (RFC 4301 default).
+    pub fn lookup_outbound(&self, info: &PacketInfo) -> Action {
+        self.policies
+            .iter()
+            .find(|p| p.selector.matches_outbound(info))
+            .map_or(Action::Discard, |p| p.action)
+    }
+    /// The action an incoming clear packet should have had (so that clear
+    /// traffic a policy says must be protected is dropped).
+    pub fn lookup_inbound(&self, info: &PacketInfo) -> Action {
+        self.policies
+            .iter()
+            .find(|p| p.selector.matches_inbound(info))
+            .map_or(Action::Discard, |p| p.action)
+    }
+}
+
+/// Security Association Database: inbound SAs keyed by SPI, outbound SAs by
+/// the SPI the peer chose.
+#[derive(Debug, Default)]
+pub struct Sad {
+    inbound: HashMap<u32, InboundSa>,
+    outbound: HashMap<u32, OutboundSa>,
+}
+
+impl Sad {
+    /// Empty.
+    pub fn new() -> Self {
+        Sad::default()
+    }
+    /// Installs an inbound SA (replacing one with the same SPI).
+    pub fn insert_inbound(&mut self, sa: InboundSa) -> Option<InboundSa> {
+        self.inbound.insert(sa.spi().0, sa)
+    }
+    /// Installs an outbound SA.
+    pub fn insert_outbound(&mut self, sa: OutboundSa) -> Option<OutboundSa> {
+        self.outbound.insert(sa.spi().0, sa)
+    }
+    /// Removes an inbound SA.
+    pub fn remove_inbound(&mut self, spi: Spi) -> Option<InboundSa> {
+        self.inbound.remove(&spi.0)
+    }
+    /// Removes an outbound SA.
+    pub fn remove_outbound(&mut self, spi: Spi) -> Option<OutboundSa> {
+        self.outbound.remove(&spi.0)
+    }
+    /// Inbound SA by SPI.
+    pub fn inbound_mut(&mut self, spi: Spi) -> Option<&mut InboundSa> {
+        self.inbound.get_mut(&spi.0)
+    }
+    /// Outbound SA by SPI.
+    pub fn outbound_mut(&mut self, spi: Spi) -> Option<&mut OutboundSa> {
+        self.outbound.get_mut(&spi.0)
+    }
+    /// Inbound SA lookup that yields the decap error for an unknown SPI.
+    pub fn lookup_inbound(&mut self, spi: Spi) -> Result<&mut InboundSa, DecapError> {
+        self.inbound
+            .get_mut(&spi.0)
+            .ok_or(DecapError::UnknownSpi(spi))
+    }
+    /// Number of inbound and outbound SAs.
+    pub fn len(&self) -> (usize, usize) {
+        (self.inbound.len(), self.outbound.len())
+    }
+    /// True when no SA is installed.
+    pub fn is_empty(&self) -> bool {
+        self.inbound.is_empty() && self.outbound.is_empty()
+    }
+}
