@@ -4,6 +4,7 @@
 pub mod crypto;
 pub mod error;
 pub mod oracle;
+pub mod packet;
 pub mod replay;
 pub mod sa;
 pub mod spd;
@@ -12,6 +13,7 @@ pub mod wire;
 
 pub use crypto::BackendKind;
 pub use error::{ConfigError, DecapError, EncapError, SeqError};
+pub use packet::{locate_esp, Decapped, EspLocation};
 pub use replay::{ReplayError, ReplayWindow};
 pub use sa::{
     esp_datagram_len, InboundSa, KeyMaterial, Lifetime, Mode, Opened, OutboundSa, SaConfig, Sealed,

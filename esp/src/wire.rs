@@ -251,6 +251,9 @@ pub mod ipv6 {
         /// Offset of the next-header byte that names the header at
         /// `insert_offset` (6 for the fixed header).
         pub insert_nh_field: usize,
+        /// Offset of the next-header byte that names the header at
+        /// `upper_offset`.
+        pub upper_nh_field: usize,
         /// A fragment header with a non-zero offset was seen (no ports).
         pub later_fragment: bool,
     }
@@ -342,6 +345,7 @@ pub mod ipv6 {
                             upper_protocol: nh,
                             insert_offset: insert.0,
                             insert_nh_field: insert.1,
+                            upper_nh_field: nh_field,
                             later_fragment,
                         })
                     }
