@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod axil;
+pub mod card;
 mod ffi;
+pub mod harness;
 pub mod model;
 pub mod stream;
 
@@ -11,6 +13,7 @@ pub mod ports {
 }
 
 pub use axil::AXIL_TIMEOUT_CYCLES;
+pub use card::SimCard;
 pub use ffi::{Inputs, Outputs, TUSER_WORDS};
 pub use model::{Model, SimError};
 

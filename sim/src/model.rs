@@ -20,6 +20,9 @@ pub enum SimError {
     /// The core broke an AXI4-Stream rule.
     #[error(transparent)]
     Protocol(#[from] crate::stream::ProtocolViolation),
+    /// `finish_stream` without `start_stream`.
+    #[error("no stream traffic is attached to the model")]
+    NoStream,
     /// A handshake did not complete within its cycle budget.
     #[error("{what} did not complete within {cycles} cycles")]
     Timeout {
@@ -39,6 +42,7 @@ pub struct Model {
     pub inputs: Inputs,
     outputs: Outputs,
     cycles: u64,
+    pub(crate) engine: Option<Box<crate::stream::StreamEngine>>,
 }
 
 impl Model {
@@ -68,6 +72,7 @@ impl Model {
             inputs: Inputs::default(),
             outputs: Outputs::default(),
             cycles: 0,
+            engine: None,
         })
     }
 
@@ -75,7 +80,13 @@ impl Model {
     /// rising edge are returned (a transfer happens when valid and ready are
     /// both high in these), and the state advances.
     pub fn step(&mut self) -> &Outputs {
+        if let Some(e) = self.engine.as_deref_mut() {
+            e.drive(&mut self.inputs);
+        }
         self.raw.step(&self.inputs, &mut self.outputs);
+        if let Some(e) = self.engine.as_deref_mut() {
+            e.observe(&mut self.inputs, &self.outputs, self.cycles);
+        }
         self.cycles += 1;
         &self.outputs
     }
@@ -87,6 +98,7 @@ impl Model {
 
     /// Holds reset high for `cycles` cycles with every valid low, then releases it.
     pub fn reset(&mut self, cycles: u32) {
+        self.engine = None;
         self.inputs = Inputs {
             reset: 1,
             ..Inputs::default()

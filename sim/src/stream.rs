@@ -2,11 +2,16 @@
 //! seeded random input gaps and output back-pressure, and AXI4-Stream protocol
 //! checks on the output (no partial beat before `tlast`, contiguous `tkeep`,
 //! data held stable while stalled).
+//!
+//! The traffic runs as a [`StreamEngine`] attached to the [`Model`]: every clock
+//! cycle, whoever steps the model (the stream loop here, or an AXI4-Lite
+//! transaction made by the driver meanwhile) also moves the stream. That is how
+//! SA table writes are tested while packets are in flight.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::ffi::TUSER_WORDS;
+use crate::ffi::{Inputs, Outputs, TUSER_WORDS};
 use crate::model::{Model, SimError};
 
 /// Bytes per stream beat.
@@ -64,7 +69,7 @@ impl Shaping {
             seed: 0,
             gap: 0.0,
             stall: 0.0,
-            idle_limit: 100_000,
+            idle_limit: 200_000,
         }
     }
 
@@ -74,7 +79,7 @@ impl Shaping {
             seed,
             gap,
             stall,
-            idle_limit: 100_000,
+            idle_limit: 200_000,
         }
     }
 }
@@ -121,78 +126,111 @@ fn beat_of(data: &[u8], beat: usize) -> ([u32; 4], u32, bool) {
     (words, keep, last)
 }
 
-fn beats(len: usize) -> usize {
+/// Number of beats a packet of `len` bytes takes on the stream.
+pub fn beats_for(len: usize) -> usize {
     len.div_ceil(BEAT_BYTES).max(1)
 }
 
-/// Runs `packets` through the stream ports until as many packets came out as
-/// went in. `expect_outputs` overrides that count (e.g. when the core drops).
-pub fn run(
-    model: &mut Model,
-    packets: &[InPacket],
+type HeldBeat = ([u32; 4], u32, u32, [u32; TUSER_WORDS]);
+
+/// Stream traffic in progress on a model (see the module docs).
+#[derive(Debug)]
+pub struct StreamEngine {
+    packets: Vec<InPacket>,
     shaping: Shaping,
-) -> Result<StreamRun, SimError> {
-    run_expecting(model, packets, shaping, packets.len())
+    rng: StdRng,
+    pkt: usize,
+    beat: usize,
+    cur: Option<OutPacket>,
+    held: Option<HeldBeat>,
+    idle: u64,
+    error: Option<ProtocolViolation>,
+    run: StreamRun,
 }
 
-/// As [`run`], waiting for `expect_outputs` output packets.
-pub fn run_expecting(
-    model: &mut Model,
-    packets: &[InPacket],
-    shaping: Shaping,
-    expect_outputs: usize,
-) -> Result<StreamRun, SimError> {
-    let mut rng = StdRng::seed_from_u64(shaping.seed);
-    let mut result = StreamRun {
-        start_cycle: model.cycles(),
-        ..StreamRun::default()
-    };
-    let mut pkt = 0usize;
-    let mut beat = 0usize;
-    let mut cur: Option<OutPacket> = None;
-    let mut idle = 0u64;
-    let mut held: Option<([u32; 4], u32, u32, [u32; TUSER_WORDS])> = None;
-    result.inputs.reserve(packets.len());
+impl StreamEngine {
+    /// Traffic of `packets` with `shaping`, starting at cycle `now`.
+    pub fn new(packets: Vec<InPacket>, shaping: Shaping, now: u64) -> Self {
+        let n = packets.len();
+        let mut run = StreamRun {
+            start_cycle: now,
+            ..StreamRun::default()
+        };
+        run.inputs.reserve(n);
+        run.outputs.reserve(n);
+        Self {
+            packets,
+            rng: StdRng::seed_from_u64(shaping.seed),
+            shaping,
+            pkt: 0,
+            beat: 0,
+            cur: None,
+            held: None,
+            idle: 0,
+            error: None,
+            run,
+        }
+    }
 
-    while result.outputs.len() < expect_outputs {
-        // Input side: keep a beat asserted until it is taken; only an idle bus may gap.
-        if model.inputs.s_axis_tvalid == 0
-            && pkt < packets.len()
-            && !(shaping.gap > 0.0 && rng.gen_bool(shaping.gap))
+    /// Input packets not yet fully taken by the core.
+    pub fn pending_inputs(&self) -> usize {
+        self.packets.len() - self.pkt
+    }
+
+    /// Output packets collected so far.
+    pub fn outputs(&self) -> usize {
+        self.run.outputs.len()
+    }
+
+    /// Cycles since the last stream progress.
+    pub fn idle_cycles(&self) -> u64 {
+        self.idle
+    }
+
+    /// Sets this cycle's stream inputs.
+    pub(crate) fn drive(&mut self, i: &mut Inputs) {
+        // Keep a beat asserted until it is taken; only an idle bus may gap.
+        if i.s_axis_tvalid == 0
+            && self.pkt < self.packets.len()
+            && !(self.shaping.gap > 0.0 && self.rng.gen_bool(self.shaping.gap))
         {
-            let p = &packets[pkt];
-            let (words, keep, last) = beat_of(&p.data, beat);
-            let i = &mut model.inputs;
+            let p = &self.packets[self.pkt];
+            let (words, keep, last) = beat_of(&p.data, self.beat);
             i.s_axis_tdata = words;
             i.s_axis_tkeep = keep;
             i.s_axis_tlast = u32::from(last);
             i.s_axis_tvalid = 1;
-            i.s_axis_tuser = if beat == 0 { p.tuser } else { [0; TUSER_WORDS] };
+            i.s_axis_tuser = if self.beat == 0 {
+                p.tuser
+            } else {
+                [0; TUSER_WORDS]
+            };
         }
-        model.inputs.m_axis_tready =
-            u32::from(!(shaping.stall > 0.0 && rng.gen_bool(shaping.stall)));
-        let cycle = model.cycles();
-        let o = *model.step();
-        let mut progress = false;
+        i.m_axis_tready =
+            u32::from(!(self.shaping.stall > 0.0 && self.rng.gen_bool(self.shaping.stall)));
+    }
 
-        if model.inputs.s_axis_tvalid != 0 && o.s_axis_tready != 0 {
+    /// Accounts for the handshakes of the cycle `cycle` just stepped.
+    pub(crate) fn observe(&mut self, i: &mut Inputs, o: &Outputs, cycle: u64) {
+        let mut progress = false;
+        if i.s_axis_tvalid != 0 && o.s_axis_tready != 0 {
             progress = true;
-            if beat == 0 {
-                result.inputs.push(InTiming {
+            if self.beat == 0 {
+                self.run.inputs.push(InTiming {
                     first_cycle: cycle,
                     last_cycle: cycle,
                 });
             }
-            if model.inputs.s_axis_tlast != 0 {
-                if let Some(t) = result.inputs.last_mut() {
+            if i.s_axis_tlast != 0 {
+                if let Some(t) = self.run.inputs.last_mut() {
                     t.last_cycle = cycle;
                 }
-                pkt += 1;
-                beat = 0;
+                self.pkt += 1;
+                self.beat = 0;
             } else {
-                beat += 1;
+                self.beat += 1;
             }
-            model.inputs.s_axis_tvalid = 0;
+            i.s_axis_tvalid = 0;
         }
 
         if o.m_axis_tvalid != 0 {
@@ -202,79 +240,124 @@ pub fn run_expecting(
                 o.m_axis_tlast,
                 o.m_axis_tuser,
             );
-            if let Some(prev) = held {
-                if prev != now {
-                    return Err(SimError::Protocol(ProtocolViolation {
-                        cycle,
-                        rule: "m_axis beat changed while tvalid was high and tready low",
-                    }));
-                }
+            if self.held.is_some_and(|prev| prev != now) {
+                self.violation(
+                    cycle,
+                    "m_axis beat changed while tvalid was high and tready low",
+                );
             }
-            if model.inputs.m_axis_tready != 0 {
-                held = None;
+            if i.m_axis_tready != 0 {
+                self.held = None;
                 progress = true;
-                let keep = o.m_axis_tkeep & 0xffff;
-                if keep & keep.wrapping_add(1) != 0 {
-                    return Err(SimError::Protocol(ProtocolViolation {
-                        cycle,
-                        rule: "tkeep is not contiguous from lane 0",
-                    }));
-                }
-                if o.m_axis_tlast == 0 && keep != 0xffff {
-                    return Err(SimError::Protocol(ProtocolViolation {
-                        cycle,
-                        rule: "partial beat before tlast",
-                    }));
-                }
-                let c = cur.get_or_insert_with(|| OutPacket {
-                    data: Vec::new(),
-                    tuser: o.m_axis_tuser,
-                    first_cycle: cycle,
-                    last_cycle: cycle,
-                });
-                let n = keep.count_ones() as usize;
-                let mut bytes = [0u8; BEAT_BYTES];
-                for (chunk, w) in bytes.chunks_exact_mut(4).zip(o.m_axis_tdata) {
-                    chunk.copy_from_slice(&w.to_le_bytes());
-                }
-                c.data.extend_from_slice(&bytes[..n]);
-                if o.m_axis_tlast != 0 {
-                    if let Some(mut done) = cur.take() {
-                        done.last_cycle = cycle;
-                        result.outputs.push(done);
-                    }
-                }
+                self.take_beat(o, cycle);
             } else {
-                held = Some(now);
+                self.held = Some(now);
             }
-        } else if held.is_some() {
-            return Err(SimError::Protocol(ProtocolViolation {
-                cycle,
-                rule: "m_axis tvalid dropped before the beat was taken",
-            }));
+        } else if self.held.take().is_some() {
+            self.violation(cycle, "m_axis tvalid dropped before the beat was taken");
         }
-
         if progress {
-            idle = 0;
+            self.idle = 0;
         } else {
-            idle += 1;
-            if idle > shaping.idle_limit {
-                model.inputs.s_axis_tvalid = 0;
-                model.inputs.m_axis_tready = 0;
-                return Err(SimError::Timeout {
-                    what: "stream run (no progress)",
-                    cycles: shaping.idle_limit,
-                });
+            self.idle += 1;
+        }
+    }
+
+    fn violation(&mut self, cycle: u64, rule: &'static str) {
+        if self.error.is_none() {
+            self.error = Some(ProtocolViolation { cycle, rule });
+        }
+    }
+
+    fn take_beat(&mut self, o: &Outputs, cycle: u64) {
+        let keep = o.m_axis_tkeep & 0xffff;
+        if keep & keep.wrapping_add(1) != 0 {
+            self.violation(cycle, "tkeep is not contiguous from lane 0");
+        }
+        if o.m_axis_tlast == 0 && keep != 0xffff {
+            self.violation(cycle, "partial beat before tlast");
+        }
+        let c = self.cur.get_or_insert_with(|| OutPacket {
+            data: Vec::new(),
+            tuser: o.m_axis_tuser,
+            first_cycle: cycle,
+            last_cycle: cycle,
+        });
+        let n = keep.count_ones() as usize;
+        let mut bytes = [0u8; BEAT_BYTES];
+        for (chunk, w) in bytes.chunks_exact_mut(4).zip(o.m_axis_tdata) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        c.data.extend_from_slice(&bytes[..n]);
+        if o.m_axis_tlast != 0 {
+            if let Some(mut done) = self.cur.take() {
+                done.last_cycle = cycle;
+                self.run.outputs.push(done);
             }
         }
     }
-    model.inputs.s_axis_tvalid = 0;
-    model.inputs.m_axis_tready = 0;
-    result.end_cycle = model.cycles();
-    Ok(result)
+
+    fn finish(mut self, now: u64) -> Result<StreamRun, SimError> {
+        if let Some(e) = self.error.take() {
+            return Err(SimError::Protocol(e));
+        }
+        self.run.end_cycle = now;
+        Ok(self.run)
+    }
 }
 
-/// Number of beats a packet of `len` bytes takes on the stream.
-pub fn beats_for(len: usize) -> usize {
-    beats(len)
+impl Model {
+    /// Attaches traffic that then moves with every [`Model::step`].
+    /// Replaces (and drops) traffic already attached.
+    pub fn start_stream(&mut self, packets: Vec<InPacket>, shaping: Shaping) {
+        self.inputs.s_axis_tvalid = 0;
+        self.engine = Some(Box::new(StreamEngine::new(packets, shaping, self.cycles())));
+    }
+
+    /// The attached traffic, if any.
+    pub fn stream_engine(&self) -> Option<&StreamEngine> {
+        self.engine.as_deref()
+    }
+
+    /// Steps until `expect_outputs` packets came out of the attached traffic,
+    /// then detaches it and returns what it produced.
+    pub fn finish_stream(&mut self, expect_outputs: usize) -> Result<StreamRun, SimError> {
+        loop {
+            let Some(e) = self.engine.as_deref() else {
+                return Err(SimError::NoStream);
+            };
+            if e.error.is_some() || e.outputs() >= expect_outputs {
+                break;
+            }
+            if e.idle > e.shaping.idle_limit {
+                let limit = e.shaping.idle_limit;
+                self.engine = None;
+                self.quiet_stream();
+                return Err(SimError::Timeout {
+                    what: "stream run (no progress)",
+                    cycles: limit,
+                });
+            }
+            self.step();
+        }
+        let engine = self.engine.take().ok_or(SimError::NoStream)?;
+        self.quiet_stream();
+        engine.finish(self.cycles())
+    }
+
+    fn quiet_stream(&mut self) {
+        self.inputs.s_axis_tvalid = 0;
+        self.inputs.m_axis_tready = 0;
+    }
+}
+
+/// Runs `packets` through the stream ports until as many packets came out as
+/// went in (the core answers every input packet with exactly one output).
+pub fn run(
+    model: &mut Model,
+    packets: &[InPacket],
+    shaping: Shaping,
+) -> Result<StreamRun, SimError> {
+    model.start_stream(packets.to_vec(), shaping);
+    model.finish_stream(packets.len())
 }

@@ -1,0 +1,184 @@
+//! Shared pieces of the verification tests and the bench: SA descriptions with
+//! their `esp` oracle, side-band encoding from `regmap`, random SAs and packets.
+
+use esp::{InboundSa, OutboundSa, SaConfig, SeqNum, Spi, Transform};
+use rand::Rng;
+use regmap::sideband::{Descriptor, ResultInfo};
+
+use crate::ffi::TUSER_WORDS;
+use crate::stream::InPacket;
+
+/// The ESP transforms the card's datapath is built for (AES-GCM and AES-GMAC,
+/// 128- and 256-bit keys, 16-byte ICV).
+pub const CARD_TRANSFORMS: [Transform; 4] = [
+    Transform::AesGcm128,
+    Transform::AesGcm256,
+    Transform::AesGmac128,
+    Transform::AesGmac256,
+];
+
+/// One direction of an SA as the tests use it: where it sits on the card and
+/// the parameters both the card and the `esp` oracle get.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TestSa {
+    /// SA-table index on the card.
+    pub index: u16,
+    /// SPI.
+    pub spi: u32,
+    /// Transform (one of [`CARD_TRANSFORMS`]).
+    pub transform: Transform,
+    /// Key followed by the 4-byte salt (RFC 4106 / RFC 4543 key material).
+    pub key_material: Vec<u8>,
+    /// Extended sequence numbers.
+    pub esn: bool,
+    /// Inbound (decap) rather than outbound (encap).
+    pub inbound: bool,
+    /// Outbound: the sequence number of the next packet.
+    pub next_seq: u64,
+}
+
+impl std::fmt::Debug for TestSa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestSa")
+            .field("index", &self.index)
+            .field("spi", &format_args!("{:#010x}", self.spi))
+            .field("transform", &self.transform)
+            .field("key_material", &"<redacted>")
+            .field("esn", &self.esn)
+            .field("inbound", &self.inbound)
+            .field("next_seq", &self.next_seq)
+            .finish()
+    }
+}
+
+impl TestSa {
+    /// A random SA of `transform` at `index`.
+    pub fn random(
+        rng: &mut impl Rng,
+        index: u16,
+        transform: Transform,
+        esn: bool,
+        inbound: bool,
+    ) -> Self {
+        let mut key_material = vec![0u8; transform.key_material_len()];
+        rng.fill(&mut key_material[..]);
+        Self {
+            index,
+            // SPIs 0..=255 are reserved (RFC 4303 2.1).
+            spi: rng.gen_range(256..=u32::MAX),
+            transform,
+            key_material,
+            esn,
+            inbound,
+            next_seq: 1,
+        }
+    }
+
+    /// The `esp` configuration of this SA.
+    pub fn esp_config(&self) -> SaConfig {
+        let mut cfg = SaConfig::new(Spi(self.spi), self.transform, &self.key_material)
+            .expect("test SAs use the transform's key-material length");
+        cfg.esn = self.esn;
+        cfg
+    }
+
+    /// The `esp` outbound SA (the oracle for encap).
+    pub fn oracle_out(&self) -> OutboundSa {
+        OutboundSa::new(&self.esp_config()).expect("valid SA configuration")
+    }
+
+    /// The `esp` inbound SA (the oracle for decap).
+    pub fn oracle_in(&self) -> InboundSa {
+        InboundSa::new(&self.esp_config()).expect("valid SA configuration")
+    }
+
+    /// The ESP datagram `esp` makes for `payload` at sequence number `seq`.
+    pub fn seal(&self, seq: u64, payload: &[u8], next_header: u8) -> Vec<u8> {
+        let sa = self.oracle_out();
+        let mut out = vec![0u8; sa.datagram_len(payload.len())];
+        let n = sa
+            .seal_at(SeqNum(seq), None, payload, next_header, &mut out)
+            .expect("oracle seals");
+        out.truncate(n);
+        out
+    }
+
+    /// The stream input for an outbound packet on this SA.
+    pub fn outbound_packet(&self, payload: &[u8], next_header: u8) -> InPacket {
+        InPacket {
+            data: payload.to_vec(),
+            tuser: descriptor(Descriptor {
+                sa_index: self.index,
+                inbound: false,
+                next_header,
+                seq_hi: 0,
+            }),
+        }
+    }
+
+    /// The stream input for an inbound datagram on this SA whose sequence
+    /// number is `seq` (its high half goes in the descriptor when ESN is on).
+    pub fn inbound_packet(&self, datagram: &[u8], seq: u64) -> InPacket {
+        let seq_hi = if self.esn { (seq >> 32) as u32 } else { 0 };
+        InPacket {
+            data: datagram.to_vec(),
+            tuser: descriptor(Descriptor {
+                sa_index: self.index,
+                inbound: true,
+                next_header: 0,
+                seq_hi,
+            }),
+        }
+    }
+}
+
+/// `s_axis_tuser` words for a descriptor (layout from `regmap::sideband`).
+pub fn descriptor(d: Descriptor) -> [u32; TUSER_WORDS] {
+    let v = d.to_tuser();
+    let mut w = [0u32; TUSER_WORDS];
+    w[0] = v as u32;
+    w[1] = (v >> 32) as u32;
+    w
+}
+
+/// Decodes `m_axis_tuser` words (layout from `regmap::sideband`).
+pub fn result_info(tuser: &[u32; TUSER_WORDS]) -> ResultInfo {
+    let v = u128::from(tuser[0]) | (u128::from(tuser[1]) << 32) | (u128::from(tuser[2]) << 64);
+    ResultInfo::from_tuser(v)
+}
+
+/// A packet length for random traffic: a third tiny (0..=64), a third up to
+/// an Ethernet MTU, a third up to 9000 bytes, plus the edges.
+pub fn random_len(rng: &mut impl Rng) -> usize {
+    match rng.gen_range(0..20) {
+        0 => 0,
+        1 => 9000,
+        2 => rng.gen_range(1..=17),
+        3..=8 => rng.gen_range(0..=64),
+        9..=14 => rng.gen_range(0..=1500),
+        _ => rng.gen_range(0..=9000),
+    }
+}
+
+/// Random bytes.
+pub fn random_bytes(rng: &mut impl Rng, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    rng.fill(&mut v[..]);
+    v
+}
+
+/// Hex of the first differing region, for assertion messages.
+pub fn first_difference(got: &[u8], want: &[u8]) -> String {
+    match got.iter().zip(want).position(|(a, b)| a != b) {
+        Some(i) => format!(
+            "first difference at byte {i} of {} (got {:02x?}, want {:02x?})",
+            want.len(),
+            &got[i..(i + 8).min(got.len())],
+            &want[i..(i + 8).min(want.len())]
+        ),
+        None if got.len() != want.len() => {
+            format!("length {} instead of {}", got.len(), want.len())
+        }
+        None => "equal".to_string(),
+    }
+}
