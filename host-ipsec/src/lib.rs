@@ -1,1 +1,12 @@
 #![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod control;
+pub mod dataplane;
+pub mod defaults;
+pub mod metrics;
+pub mod packet;
+pub mod path;
+pub mod sa;
+pub mod state;
+pub mod stats;

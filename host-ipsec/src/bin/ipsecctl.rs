@@ -1,0 +1,185 @@
+//! `ipsecctl`: control and inspect `ipsecd`; validate configurations.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+use host_ipsec::config::Config;
+use host_ipsec::control::{self, Request};
+use host_ipsec::defaults;
+use host_ipsec::stats::{DaemonStatus, SaStatus};
+
+/// Control and inspect ipsecd.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Control socket path.
+    #[arg(short, long, global = true)]
+    socket: Option<PathBuf>,
+    /// Instance name (socket /run/ipsecd/NAME.sock) when --socket is not given.
+    #[arg(short, long, global = true, default_value = defaults::INSTANCE_NAME)]
+    name: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Validate a configuration file without starting anything.
+    CheckConfig {
+        /// The file.
+        config: PathBuf,
+    },
+    /// Daemon summary and SAs.
+    Status,
+    /// The SAs with their counters.
+    ListSas,
+    /// Counters.
+    Stats,
+    /// Re-read the configuration file.
+    Reload,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("ipsecctl: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn socket(args: &Args) -> PathBuf {
+    args.socket
+        .clone()
+        .unwrap_or_else(|| defaults::control_socket(&args.name).into())
+}
+
+fn ask(path: &Path, req: Request) -> Result<serde_json::Value> {
+    let r = control::call(path, &req)?;
+    if !r.ok {
+        bail!("ipsecd refused: {}", r.error.unwrap_or_default());
+    }
+    Ok(r.result.unwrap_or_default())
+}
+
+fn run(args: Args) -> Result<()> {
+    let sock = socket(&args);
+    match &args.cmd {
+        Cmd::CheckConfig { config } => {
+            let c = Config::load(config)?;
+            let children: usize = c.connections.iter().map(|c| c.children.len()).sum();
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "connections": c.connections.len(), "children": children})
+                );
+            } else {
+                println!(
+                    "{}: OK ({} connections, {} children)",
+                    config.display(),
+                    c.connections.len(),
+                    children
+                );
+            }
+        }
+        Cmd::Status => {
+            let v = ask(&sock, Request::Status)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let s: DaemonStatus = serde_json::from_value(v)?;
+                println!(
+                    "ipsecd {} (v{}), up {}s, config {}\nTUN {} mtu {}, offload device {}, {} connections, {} SA pairs, {} workers",
+                    s.name, s.version, s.uptime_s, s.config, s.tun, s.tun_mtu, s.offload_device, s.connections, s.sa_pairs, s.workers
+                );
+                let g = &s.counters;
+                println!(
+                    "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
+                    g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
+                );
+                print_sas(&s.sas);
+            }
+        }
+        Cmd::ListSas => {
+            let v = ask(&sock, Request::ListSas)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print_sas(&serde_json::from_value::<Vec<SaStatus>>(v)?);
+            }
+        }
+        Cmd::Stats => {
+            let v = ask(&sock, Request::Stats)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let g = &v["counters"];
+                if let Some(m) = g.as_object() {
+                    for (k, x) in m {
+                        println!("{k:<16} {x}");
+                    }
+                }
+                if let Ok(sas) = serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone()) {
+                    print_sas(&sas);
+                }
+            }
+        }
+        Cmd::Reload => {
+            let v = ask(&sock, Request::Reload)?;
+            if args.json {
+                println!("{v}");
+            } else {
+                println!(
+                    "reloaded: kept {} removed {} added {}",
+                    v["kept"], v["removed"], v["added"]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |x| x.to_string())
+}
+
+fn print_sas(sas: &[SaStatus]) {
+    println!(
+        "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
+        "CONN/CHILD", "DIR", "SPI", "MODE", "TRANSFORM", "ENC", "PATH", "LOCAL_TS", "REMOTE_TS", "PACKETS", "BYTES",
+        "AUTH", "REPLAY", "SEL", "ERR", "FALLB", "LIFE_LEFT"
+    );
+    for s in sas {
+        let life = match (s.life_packets_left, s.life_bytes_left, s.seq_left) {
+            (Some(p), _, _) => format!("{p}p"),
+            (None, Some(b), _) => format!("{b}B"),
+            (None, None, Some(q)) => format!("seq {q}"),
+            _ => "-".into(),
+        };
+        let _ = opt;
+        println!(
+            "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
+            format!("{}/{}", s.connection, s.child),
+            s.direction,
+            s.spi,
+            s.mode,
+            s.transform,
+            s.encap,
+            s.path,
+            s.local_ts.join(","),
+            s.remote_ts.join(","),
+            s.packets,
+            s.bytes,
+            s.auth_failures,
+            s.replay_drops,
+            s.selector_drops,
+            s.errors,
+            s.fallbacks,
+            life
+        );
+    }
+}

@@ -1,0 +1,920 @@
+//! The configuration file: TOML shaped like strongSwan's `swanctl.conf`.
+//!
+//! ```toml
+//! [daemon]
+//! name = "site-a"                 # control socket /run/ipsecd/site-a.sock
+//!
+//! [connections.site-b]
+//! local_addrs = ["192.168.77.1"]
+//! remote_addrs = ["192.168.77.2"]
+//! encap = "udp"                   # udp (RFC 3948, port 4500) | raw (IP protocol 50)
+//! offload = "auto"                # auto | card | software
+//!
+//! [connections.site-b.children.net]
+//! local_ts = ["10.1.0.0/24"]
+//! remote_ts = ["10.2.0.0/24"]
+//! mode = "tunnel"                 # tunnel | transport
+//! esp_proposals = "aes128gcm16"
+//! in_spi = "0xc0000b01"
+//! out_spi = "0xc0000a01"
+//! in_key = "<hex: key then 4-byte salt>"
+//! out_key = "<hex>"
+//! ```
+//!
+//! Every error names the file, the line and the reason ([`ConfigError`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use zeroize::Zeroizing;
+
+use crate::defaults;
+
+/// A configuration error with its place in the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("{file}:{line}: {reason}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line (0 when the error has no place).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// How ESP leaves the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encap {
+    /// ESP in UDP, port 4500 (RFC 3948).
+    Udp,
+    /// Raw ESP, IP protocol 50.
+    Raw,
+}
+
+/// Where the ESP transform runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffloadPolicy {
+    /// The card when it can carry the SA, software otherwise (never fails an SA).
+    Auto,
+    /// The card or an error.
+    Card,
+    /// Software only; never touches a card.
+    Software,
+}
+
+/// Which card backend `offload = auto|card` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffloadDevice {
+    /// No card: everything runs in software.
+    None,
+    /// The simulated card (needs the `sim` cargo feature).
+    Sim,
+}
+
+/// IPsec mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Whole inner IP packet protected, new outer header.
+    Tunnel,
+    /// Payload protected, original IP header kept.
+    Transport,
+}
+
+pub use esp::Transform;
+
+/// Parse a swanctl ESP proposal keyword (the first proposal of a list; a DH
+/// group such as `-x25519` is for IKE rekeys and ignored by manual SAs).
+pub fn transform_from_proposal(s: &str) -> Option<Transform> {
+    let first = s.split(',').next().unwrap_or("").trim();
+    let first = first
+        .strip_suffix("-x25519")
+        .or_else(|| first.strip_suffix("-ecp256"))
+        .unwrap_or(first);
+    match first {
+        "aes128gcm16" | "aes128gcm128" | "aes128gcm" => Some(Transform::AesGcm128),
+        "aes256gcm16" | "aes256gcm128" | "aes256gcm" => Some(Transform::AesGcm256),
+        "aes128gmac" => Some(Transform::AesGmac128),
+        "aes256gmac" => Some(Transform::AesGmac256),
+        "aes128-sha256" => Some(Transform::AesCbc128HmacSha256),
+        "aes256-sha256" => Some(Transform::AesCbc256HmacSha256),
+        _ => None,
+    }
+}
+
+/// The swanctl keyword of a transform.
+pub fn proposal_name(t: Transform) -> &'static str {
+    match t {
+        Transform::AesGcm128 => "aes128gcm16",
+        Transform::AesGcm256 => "aes256gcm16",
+        Transform::AesGmac128 => "aes128gmac",
+        Transform::AesGmac256 => "aes256gmac",
+        Transform::AesCbc128HmacSha256 => "aes128-sha256",
+        Transform::AesCbc256HmacSha256 => "aes256-sha256",
+    }
+}
+
+/// An address prefix (traffic selector).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpPrefix {
+    /// Network address (host bits cleared).
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub len: u8,
+}
+
+impl IpPrefix {
+    /// A host prefix (/32 or /128).
+    pub fn host(addr: IpAddr) -> Self {
+        let len = if addr.is_ipv4() { 32 } else { 128 };
+        Self { addr, len }
+    }
+
+    /// Whether `a` lies inside this prefix.
+    pub fn contains(&self, a: IpAddr) -> bool {
+        match (self.addr, a) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.len))
+                };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.len))
+                };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpPrefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{a}' is not an IP address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match l {
+            Some(l) => l
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|l| *l <= max)
+                .ok_or_else(|| {
+                    format!("'{l}' is not a prefix length for {} (0..={max})", fam(addr))
+                })?,
+            None => max,
+        };
+        // clear host bits
+        let addr = match addr {
+            IpAddr::V4(v) => {
+                let m = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
+                IpAddr::V4((u32::from(v) & m).into())
+            }
+            IpAddr::V6(v) => {
+                let m = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(len))
+                };
+                IpAddr::V6((u128::from(v) & m).into())
+            }
+        };
+        Ok(Self { addr, len })
+    }
+}
+
+impl fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+fn fam(a: IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+/// Key material as the transform takes it (GCM/GMAC: AES key then 4-byte salt;
+/// CBC: AES key then HMAC key). Zeroized on drop; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyMaterial(pub Zeroizing<Vec<u8>>);
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyMaterial(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+impl KeyMaterial {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// One direction of a manually keyed child SA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualSa {
+    /// SPI.
+    pub spi: u32,
+    /// Key and salt.
+    pub key: KeyMaterial,
+}
+
+/// Hard lifetimes of an SA (0 = unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Lifetime {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes of inner packets.
+    pub bytes: u64,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// Instance name (names the control socket).
+    pub name: String,
+    /// Control socket path.
+    pub control_socket: PathBuf,
+    /// TUN device name.
+    pub tun_name: String,
+    /// Worker threads per direction.
+    pub workers: u16,
+    /// Optional Prometheus text endpoint.
+    pub metrics: Option<SocketAddr>,
+    /// Card backend for `offload = auto|card`.
+    pub offload_device: OffloadDevice,
+    /// TUN MTU; by default the largest inner MTU of the connections.
+    pub tun_mtu: Option<u16>,
+    /// Where outbound sequence numbers are kept across restarts.
+    pub state_dir: PathBuf,
+}
+
+/// `[connections.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// Name.
+    pub name: String,
+    /// Local outer address.
+    pub local_addr: IpAddr,
+    /// Remote outer address.
+    pub remote_addr: IpAddr,
+    /// ESP encapsulation.
+    pub encap: Encap,
+    /// Local UDP port (encap = udp).
+    pub local_port: u16,
+    /// Remote UDP port (encap = udp).
+    pub remote_port: u16,
+    /// Offload policy.
+    pub offload: OffloadPolicy,
+    /// Path MTU towards the peer.
+    pub path_mtu: u16,
+    /// Children.
+    pub children: Vec<Child>,
+}
+
+/// `[connections.NAME.children.CHILD]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// Name.
+    pub name: String,
+    /// Local traffic selectors.
+    pub local_ts: Vec<IpPrefix>,
+    /// Remote traffic selectors.
+    pub remote_ts: Vec<IpPrefix>,
+    /// Mode.
+    pub mode: Mode,
+    /// Transform.
+    pub transform: Transform,
+    /// Anti-replay window (packets).
+    pub replay_window: u32,
+    /// Extended sequence numbers.
+    pub esn: bool,
+    /// Inbound SA.
+    pub inbound: ManualSa,
+    /// Outbound SA.
+    pub outbound: ManualSa,
+    /// Hard lifetime.
+    pub lifetime: Lifetime,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// `[daemon]`.
+    pub daemon: DaemonConfig,
+    /// Connections in name order.
+    pub connections: Vec<Connection>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    daemon: RawDaemon,
+    #[serde(default)]
+    connections: BTreeMap<String, Spanned<RawConnection>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    name: Option<Spanned<String>>,
+    control_socket: Option<String>,
+    tun_name: Option<Spanned<String>>,
+    workers: Option<Spanned<u16>>,
+    metrics: Option<Spanned<String>>,
+    offload_device: Option<OffloadDevice>,
+    tun_mtu: Option<Spanned<u16>>,
+    state_dir: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    local_addrs: Spanned<Vec<Spanned<String>>>,
+    remote_addrs: Spanned<Vec<Spanned<String>>>,
+    encap: Option<Encap>,
+    local_port: Option<u16>,
+    remote_port: Option<u16>,
+    offload: Option<OffloadPolicy>,
+    path_mtu: Option<Spanned<u16>>,
+    #[serde(default)]
+    children: BTreeMap<String, Spanned<RawChild>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChild {
+    #[serde(default)]
+    local_ts: Vec<Spanned<String>>,
+    #[serde(default)]
+    remote_ts: Vec<Spanned<String>>,
+    mode: Option<Mode>,
+    esp_proposals: Option<Spanned<String>>,
+    replay_window: Option<Spanned<u32>>,
+    esn: Option<bool>,
+    in_spi: Option<Spanned<SpiValue>>,
+    out_spi: Option<Spanned<SpiValue>>,
+    in_key: Option<Spanned<String>>,
+    out_key: Option<Spanned<String>>,
+    life_packets: Option<u64>,
+    life_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SpiValue {
+    Int(i64),
+    Text(String),
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.src.len());
+        self.src.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+    fn err(&self, span: Range<usize>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            line: self.line(span),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &src)
+    }
+
+    /// Validate configuration text; `file` is used in error messages.
+    pub fn parse(file: &Path, src: &str) -> Result<Self, ConfigError> {
+        let ctx = Ctx { file, src };
+        let raw: RawFile = toml::from_str(src).map_err(|e| {
+            let line = e.span().map(|s| ctx.line(s)).unwrap_or(0);
+            ConfigError::Invalid {
+                file: file.to_path_buf(),
+                line,
+                reason: e.message().to_string(),
+            }
+        })?;
+        let daemon = daemon(&ctx, raw.daemon)?;
+        let mut connections = Vec::new();
+        let mut spis_in = HashSet::new();
+        let mut spis_out = HashSet::new();
+        for (name, c) in raw.connections {
+            let span = c.span();
+            let conn = connection(&ctx, name, c.into_inner(), span)?;
+            for ch in &conn.children {
+                if !spis_in.insert(ch.inbound.spi) {
+                    return Err(
+                        ctx.err(0..0, format!("in_spi {:#010x} used twice", ch.inbound.spi))
+                    );
+                }
+                if !spis_out.insert((conn.remote_addr, ch.outbound.spi)) {
+                    return Err(ctx.err(
+                        0..0,
+                        format!("out_spi {:#010x} used twice", ch.outbound.spi),
+                    ));
+                }
+            }
+            connections.push(conn);
+        }
+        Ok(Config {
+            file: file.to_path_buf(),
+            daemon,
+            connections,
+        })
+    }
+}
+
+fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
+    let name = match d.name {
+        Some(n) => {
+            let span = n.span();
+            let n = n.into_inner();
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ctx.err(
+                    span,
+                    format!("name '{n}' must be letters, digits, '-' or '_'"),
+                ));
+            }
+            n
+        }
+        None => defaults::INSTANCE_NAME.to_string(),
+    };
+    let tun_name = match d.tun_name {
+        Some(t) => {
+            let span = t.span();
+            let t = t.into_inner();
+            if t.is_empty() || t.len() > 15 || t.contains(['/', ' ']) {
+                return Err(ctx.err(
+                    span,
+                    format!("tun_name '{t}' is not a valid interface name (1-15 chars)"),
+                ));
+            }
+            t
+        }
+        None => defaults::TUN_NAME.to_string(),
+    };
+    let workers = match d.workers {
+        Some(w) if *w.get_ref() == 0 || *w.get_ref() > 64 => {
+            return Err(ctx.err(w.span(), "workers must be 1..=64"))
+        }
+        Some(w) => w.into_inner(),
+        None => 1,
+    };
+    let metrics = match d.metrics {
+        Some(m) => {
+            let span = m.span();
+            let a: SocketAddr = m.get_ref().parse().map_err(|_| {
+                ctx.err(
+                    span.clone(),
+                    format!("metrics '{}' is not ADDRESS:PORT", m.get_ref()),
+                )
+            })?;
+            if !a.ip().is_loopback() {
+                return Err(ctx.err(span, "metrics must listen on a loopback address"));
+            }
+            Some(a)
+        }
+        None => None,
+    };
+    let tun_mtu = match d.tun_mtu {
+        Some(m) if !(576..=9000).contains(m.get_ref()) => {
+            return Err(ctx.err(m.span(), "tun_mtu must be 576..=9000"))
+        }
+        Some(m) => Some(m.into_inner()),
+        None => None,
+    };
+    Ok(DaemonConfig {
+        control_socket: d
+            .control_socket
+            .map(PathBuf::from)
+            .unwrap_or_else(|| defaults::control_socket(&name).into()),
+        name,
+        tun_name,
+        workers,
+        metrics,
+        offload_device: d.offload_device.unwrap_or(OffloadDevice::None),
+        tun_mtu,
+        state_dir: d
+            .state_dir
+            .map(PathBuf::from)
+            .unwrap_or_else(|| defaults::STATE_DIR.into()),
+    })
+}
+
+fn addr(
+    ctx: &Ctx<'_>,
+    what: &str,
+    list: Spanned<Vec<Spanned<String>>>,
+) -> Result<IpAddr, ConfigError> {
+    let span = list.span();
+    let list = list.into_inner();
+    let Some(first) = list.into_iter().next() else {
+        return Err(ctx.err(span, format!("{what} is empty")));
+    };
+    first.get_ref().parse().map_err(|_| {
+        ctx.err(
+            first.span(),
+            format!("{what}: '{}' is not an IP address", first.get_ref()),
+        )
+    })
+}
+
+fn connection(
+    ctx: &Ctx<'_>,
+    name: String,
+    c: RawConnection,
+    span: Range<usize>,
+) -> Result<Connection, ConfigError> {
+    let local_addr = addr(ctx, "local_addrs", c.local_addrs)?;
+    let remote_addr = addr(ctx, "remote_addrs", c.remote_addrs)?;
+    if local_addr.is_ipv4() != remote_addr.is_ipv4() {
+        return Err(ctx.err(
+            span,
+            format!("connection {name}: local and remote addresses are of different families"),
+        ));
+    }
+    let path_mtu = match c.path_mtu {
+        Some(m) if !(576..=9000).contains(m.get_ref()) => {
+            return Err(ctx.err(m.span(), "path_mtu must be 576..=9000"))
+        }
+        Some(m) => m.into_inner(),
+        None => defaults::PATH_MTU,
+    };
+    if local_addr.is_ipv6() && path_mtu < 1280 {
+        return Err(ctx.err(span, "path_mtu below 1280 with IPv6 outer addresses"));
+    }
+    let mut conn = Connection {
+        name: name.clone(),
+        local_addr,
+        remote_addr,
+        encap: c.encap.unwrap_or(Encap::Udp),
+        local_port: c.local_port.unwrap_or(defaults::NATT_PORT),
+        remote_port: c.remote_port.unwrap_or(defaults::NATT_PORT),
+        offload: c.offload.unwrap_or(OffloadPolicy::Auto),
+        path_mtu,
+        children: Vec::new(),
+    };
+    if c.children.is_empty() {
+        return Err(ctx.err(span, format!("connection {name} has no children")));
+    }
+    for (cname, ch) in c.children {
+        let cspan = ch.span();
+        conn.children
+            .push(child(ctx, &conn, cname, ch.into_inner(), cspan)?);
+    }
+    Ok(conn)
+}
+
+fn selectors(
+    ctx: &Ctx<'_>,
+    what: &str,
+    list: Vec<Spanned<String>>,
+) -> Result<Vec<IpPrefix>, ConfigError> {
+    list.into_iter()
+        .map(|s| {
+            s.get_ref()
+                .parse::<IpPrefix>()
+                .map_err(|e| ctx.err(s.span(), format!("{what}: {e}")))
+        })
+        .collect()
+}
+
+fn spi(
+    ctx: &Ctx<'_>,
+    what: &str,
+    span: Range<usize>,
+    v: Option<Spanned<SpiValue>>,
+) -> Result<u32, ConfigError> {
+    let Some(v) = v else {
+        return Err(ctx.err(
+            span,
+            format!("{what} missing (manually keyed SAs need in_spi, out_spi, in_key, out_key)"),
+        ));
+    };
+    let s = v.span();
+    let n: Option<u64> = match v.into_inner() {
+        SpiValue::Int(i) => u64::try_from(i).ok(),
+        SpiValue::Text(t) => {
+            let t = t.trim();
+            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => t.parse().ok(),
+            }
+        }
+    };
+    match n.and_then(|n| u32::try_from(n).ok()) {
+        Some(n) if n >= 256 => Ok(n),
+        _ => Err(ctx.err(
+            s,
+            format!("{what} must be a 32-bit number >= 256 (RFC 4303: 1-255 are reserved)"),
+        )),
+    }
+}
+
+fn key(
+    ctx: &Ctx<'_>,
+    what: &str,
+    span: Range<usize>,
+    t: Transform,
+    v: Option<Spanned<String>>,
+) -> Result<KeyMaterial, ConfigError> {
+    let Some(v) = v else {
+        return Err(ctx.err(span, format!("{what} missing (hex: key then 4-byte salt)")));
+    };
+    let s = v.span();
+    let text = Zeroizing::new(v.into_inner());
+    let h = text.trim();
+    let h = h.strip_prefix("0x").unwrap_or(h);
+    let bytes = Zeroizing::new(
+        hex::decode(h).map_err(|_| ctx.err(s.clone(), format!("{what} is not hex")))?,
+    );
+    let want = t.key_material_len();
+    if bytes.len() != want {
+        return Err(ctx.err(
+            s,
+            format!(
+                "{what} has {} bytes; {} needs {want}",
+                bytes.len(),
+                proposal_name(t)
+            ),
+        ));
+    }
+    Ok(KeyMaterial(bytes))
+}
+
+fn child(
+    ctx: &Ctx<'_>,
+    conn: &Connection,
+    name: String,
+    c: RawChild,
+    span: Range<usize>,
+) -> Result<Child, ConfigError> {
+    let mode = c.mode.unwrap_or(Mode::Tunnel);
+    let mut local_ts = selectors(ctx, "local_ts", c.local_ts)?;
+    let mut remote_ts = selectors(ctx, "remote_ts", c.remote_ts)?;
+    match mode {
+        Mode::Transport => {
+            if local_ts.is_empty() {
+                local_ts.push(IpPrefix::host(conn.local_addr));
+            }
+            if remote_ts.is_empty() {
+                remote_ts.push(IpPrefix::host(conn.remote_addr));
+            }
+            if !local_ts.iter().all(|p| p.contains(conn.local_addr))
+                || !remote_ts.iter().all(|p| p.contains(conn.remote_addr))
+            {
+                return Err(ctx.err(span, format!("child {name}: transport mode selectors must cover the connection's own addresses")));
+            }
+        }
+        Mode::Tunnel => {
+            if local_ts.is_empty() || remote_ts.is_empty() {
+                return Err(ctx.err(
+                    span,
+                    format!("child {name}: tunnel mode needs local_ts and remote_ts"),
+                ));
+            }
+        }
+    }
+    let v4 = local_ts[0].addr.is_ipv4();
+    if local_ts
+        .iter()
+        .chain(&remote_ts)
+        .any(|p| p.addr.is_ipv4() != v4)
+    {
+        return Err(ctx.err(
+            span,
+            format!("child {name}: local_ts and remote_ts mix IPv4 and IPv6"),
+        ));
+    }
+    let transform = match c.esp_proposals {
+        Some(p) => transform_from_proposal(p.get_ref()).ok_or_else(|| {
+            ctx.err(
+                p.span(),
+                format!(
+                    "esp_proposals '{}' unknown (aes128gcm16, aes256gcm16, aes128gmac, aes256gmac, aes128-sha256, aes256-sha256)",
+                    p.get_ref()
+                ),
+            )
+        })?,
+        None => Transform::AesGcm128,
+    };
+    let replay_window = match c.replay_window {
+        Some(w) if *w.get_ref() > defaults::MAX_REPLAY_WINDOW => {
+            return Err(ctx.err(
+                w.span(),
+                format!("replay_window above {}", defaults::MAX_REPLAY_WINDOW),
+            ))
+        }
+        Some(w) => w.into_inner(),
+        None => defaults::REPLAY_WINDOW,
+    };
+    Ok(Child {
+        inbound: ManualSa {
+            spi: spi(ctx, "in_spi", span.clone(), c.in_spi)?,
+            key: key(ctx, "in_key", span.clone(), transform, c.in_key)?,
+        },
+        outbound: ManualSa {
+            spi: spi(ctx, "out_spi", span.clone(), c.out_spi)?,
+            key: key(ctx, "out_key", span, transform, c.out_key)?,
+        },
+        name,
+        local_ts,
+        remote_ts,
+        mode,
+        transform,
+        replay_window,
+        esn: c.esn.unwrap_or(false),
+        lifetime: Lifetime {
+            packets: c.life_packets.unwrap_or(0),
+            bytes: c.life_bytes.unwrap_or(0),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY20: &str = "0102030405060708090a0b0c0d0e0f1011121314";
+
+    fn good() -> String {
+        format!(
+            r#"
+[daemon]
+name = "a"
+
+[connections.b]
+local_addrs = ["192.168.77.1"]
+remote_addrs = ["192.168.77.2"]
+
+[connections.b.children.net]
+local_ts = ["10.1.0.0/24"]
+remote_ts = ["10.2.0.0/24"]
+in_spi = "0x1001"
+out_spi = 4098
+in_key = "{KEY20}"
+out_key = "{KEY20}"
+"#
+        )
+    }
+
+    fn err_of(src: &str) -> (usize, String) {
+        match Config::parse(Path::new("x.toml"), src) {
+            Err(ConfigError::Invalid { line, reason, .. }) => (line, reason),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_config_has_defaults() {
+        let c = Config::parse(Path::new("x.toml"), &good()).unwrap();
+        assert_eq!(c.daemon.control_socket, PathBuf::from("/run/ipsecd/a.sock"));
+        let conn = &c.connections[0];
+        assert_eq!(conn.encap, Encap::Udp);
+        assert_eq!(conn.offload, OffloadPolicy::Auto);
+        assert_eq!(conn.remote_port, 4500);
+        let ch = &conn.children[0];
+        assert_eq!(ch.inbound.spi, 0x1001);
+        assert_eq!(ch.outbound.spi, 4098);
+        assert_eq!(ch.mode, Mode::Tunnel);
+        assert_eq!(ch.transform, Transform::AesGcm128);
+        assert_eq!(ch.replay_window, 1024);
+        assert_eq!(ch.inbound.key.as_bytes().len(), 20);
+        assert!(ch.remote_ts[0].contains("10.2.0.77".parse().unwrap()));
+        assert!(!ch.remote_ts[0].contains("10.3.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_prefix_names_line() {
+        let src = good().replace("10.2.0.0/24", "10.2.0.0/33");
+        let (line, reason) = err_of(&src);
+        assert_eq!(line, 11);
+        assert!(reason.contains("prefix length"), "{reason}");
+    }
+
+    #[test]
+    fn unknown_mode_names_line() {
+        let src = good().replace(
+            "remote_ts = [\"10.2.0.0/24\"]",
+            "remote_ts = [\"10.2.0.0/24\"]\nmode = \"tunel\"",
+        );
+        let (line, reason) = err_of(&src);
+        assert_eq!(line, 12);
+        assert!(reason.contains("tunel"), "{reason}");
+    }
+
+    #[test]
+    fn short_key_names_line_and_length() {
+        let src = good().replacen(&format!("in_key = \"{KEY20}\""), "in_key = \"0102\"", 1);
+        let (line, reason) = err_of(&src);
+        assert_eq!(line, 14);
+        assert!(
+            reason.contains("2 bytes") && reason.contains("20"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn reserved_spi_refused() {
+        let src = good().replace("out_spi = 4098", "out_spi = 7");
+        let (line, reason) = err_of(&src);
+        assert_eq!(line, 13);
+        assert!(reason.contains("reserved"), "{reason}");
+    }
+
+    #[test]
+    fn unknown_field_refused() {
+        let src = good().replace("[daemon]", "[daemon]\ncolour = 1");
+        let (line, reason) = err_of(&src);
+        assert_eq!(line, 3);
+        assert!(reason.contains("colour"), "{reason}");
+    }
+
+    #[test]
+    fn transport_defaults_to_host_selectors() {
+        let src = good().replace(
+            "local_ts = [\"10.1.0.0/24\"]\nremote_ts = [\"10.2.0.0/24\"]",
+            "mode = \"transport\"",
+        );
+        let c = Config::parse(Path::new("x.toml"), &src).unwrap();
+        let ch = &c.connections[0].children[0];
+        assert_eq!(
+            ch.local_ts,
+            vec![IpPrefix::host("192.168.77.1".parse().unwrap())]
+        );
+    }
+
+    #[test]
+    fn key_debug_is_redacted() {
+        let c = Config::parse(Path::new("x.toml"), &good()).unwrap();
+        let s = format!("{c:?}");
+        assert!(!s.contains("0102030405"), "{s}");
+        assert!(s.contains("redacted"));
+    }
+}

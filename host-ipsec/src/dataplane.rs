@@ -1,0 +1,970 @@
+//! The data path: a TUN device, UDP 4500 and raw ESP sockets, and two workers.
+//!
+//! - The outbound worker reads batches of packets from the TUN device, looks up
+//!   the SPD (the installed children's selectors), seals each packet on its SA's
+//!   path and sends the batch with one `sendmmsg` per socket.
+//! - The inbound worker receives batches with `recvmmsg`, finds the SA by SPI,
+//!   opens the packet (replay window, ICV), checks the inner packet against the
+//!   selectors and writes it to the TUN device.
+//!
+//! Each SA half is owned by exactly one worker: the outbound counter cannot be
+//! shared, so sequence numbers are never reused, and nothing on the per-packet
+//! path takes a lock. SA changes reach the workers as commands on a channel
+//! that they drain between batches. Counters are relaxed atomics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+use socket2::{Domain, Protocol, Socket, Type};
+use tracing::{debug, info, warn};
+use tun_tap::{Iface, Mode as TunMode};
+
+use esp::DecapError;
+
+use crate::config::{proposal_name, Encap, Mode, OffloadDevice};
+use crate::defaults;
+use crate::packet::{self, proto};
+use crate::path::{self, InboundPath, OutboundPath, PathKind};
+use crate::sa::{ChildSaSpec, InstallError, SaInstaller};
+use crate::stats::{self, inc, GlobalCounters, SaCounters, SaStatus};
+
+/// Largest packet handled (TUN MTU is at most 9000; outer headers fit the rest).
+const BUF: usize = 9216 + 256;
+
+/// Errors starting the data path.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The TUN device could not be created.
+    #[error("cannot create TUN device {name}: {source}")]
+    Tun {
+        /// Name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A socket could not be opened or bound.
+    #[error("cannot open {what}: {source}")]
+    Socket {
+        /// Which socket.
+        what: String,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// An `ip` command failed.
+    #[error("`ip {args}` failed: {reason}")]
+    Ip {
+        /// The arguments.
+        args: String,
+        /// Its stderr.
+        reason: String,
+    },
+    /// A worker thread could not be started.
+    #[error("cannot start worker thread: {0}")]
+    Thread(#[source] io::Error),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum SockKind {
+    Udp(SocketAddr),
+    Raw4,
+    Raw6,
+}
+
+struct Sock {
+    kind: SockKind,
+    sock: Socket,
+}
+
+struct OutEntry {
+    spec: Arc<ChildSaSpec>,
+    path: Box<dyn OutboundPath>,
+    counters: Arc<SaCounters>,
+    sock: Arc<Sock>,
+    dest: SockaddrStorage,
+    inner_mtu: usize,
+}
+
+struct InEntry {
+    spec: Arc<ChildSaSpec>,
+    path: Box<dyn InboundPath>,
+    counters: Arc<SaCounters>,
+}
+
+enum OutCmd {
+    Install(Box<OutEntry>),
+    Remove(u32),
+}
+
+enum InCmd {
+    Install(u32, Box<InEntry>),
+    Remove(u32),
+    AddSocket(Arc<Sock>),
+}
+
+/// An installed SA pair as the control plane sees it (no key use here).
+#[derive(Debug)]
+struct Installed {
+    spec: Arc<ChildSaSpec>,
+    counters: Arc<SaCounters>,
+    kind: PathKind,
+}
+
+/// The running data path.
+pub struct Dataplane {
+    tun: Arc<Iface>,
+    tun_mtu: u16,
+    device: OffloadDevice,
+    global: Arc<GlobalCounters>,
+    installed: Mutex<BTreeMap<u32, Installed>>,
+    sockets: Mutex<HashMap<SockKind, Arc<Sock>>>,
+    out_tx: Mutex<Sender<OutCmd>>,
+    in_tx: Mutex<Sender<InCmd>>,
+    stop: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    mark: u32,
+}
+
+impl std::fmt::Debug for Dataplane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataplane")
+            .field("tun", &self.tun.name())
+            .field("tun_mtu", &self.tun_mtu)
+            .finish()
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), StartError> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| StartError::Ip {
+            args: args.join(" "),
+            reason: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(StartError::Ip {
+            args: args.join(" "),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs `ip`, ignoring "already exists"/"no such" errors (idempotent setup).
+fn ip_quiet(args: &[&str]) {
+    if let Err(e) = ip(args) {
+        debug!(error = %e, "ip command");
+    }
+}
+
+/// Finds a local address inside one of `ts` (for the route's preferred source).
+fn local_addr_in(ts: &[crate::config::IpPrefix]) -> Option<IpAddr> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "addr", "show"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        while let Some(w) = it.next() {
+            if w == "inet" || w == "inet6" {
+                let a = it.next()?.split('/').next()?.parse::<IpAddr>().ok()?;
+                if ts.iter().any(|p| p.contains(a)) {
+                    return Some(a);
+                }
+            }
+        }
+    }
+    None
+}
+
+impl Dataplane {
+    /// Creates the TUN device (MTU `tun_mtu`), brings it up and starts the workers.
+    pub fn start(
+        tun_name: &str,
+        tun_mtu: u16,
+        device: OffloadDevice,
+    ) -> Result<Arc<Self>, StartError> {
+        let tun = Iface::without_packet_info(tun_name, TunMode::Tun).map_err(|source| {
+            StartError::Tun {
+                name: tun_name.into(),
+                source,
+            }
+        })?;
+        tun.set_non_blocking().map_err(|source| StartError::Tun {
+            name: tun_name.into(),
+            source,
+        })?;
+        let name = tun.name().to_string();
+        ip(&[
+            "link",
+            "set",
+            "dev",
+            &name,
+            "mtu",
+            &tun_mtu.to_string(),
+            "up",
+        ])?;
+        let tun = Arc::new(tun);
+        let (out_tx, out_rx) = channel();
+        let (in_tx, in_rx) = channel();
+        let global = Arc::new(GlobalCounters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let dp = Arc::new(Dataplane {
+            tun: tun.clone(),
+            tun_mtu,
+            device,
+            global: global.clone(),
+            installed: Mutex::new(BTreeMap::new()),
+            sockets: Mutex::new(HashMap::new()),
+            out_tx: Mutex::new(out_tx),
+            in_tx: Mutex::new(in_tx),
+            stop: stop.clone(),
+            threads: Mutex::new(Vec::new()),
+            mark: defaults::SOCKET_MARK,
+        });
+        let (t1, g1, s1) = (tun.clone(), global.clone(), stop.clone());
+        let h1 = std::thread::Builder::new()
+            .name("ipsecd-out".into())
+            .spawn(move || outbound_worker(&t1, out_rx, &g1, &s1))
+            .map_err(StartError::Thread)?;
+        let h2 = std::thread::Builder::new()
+            .name("ipsecd-in".into())
+            .spawn(move || inbound_worker(&tun, in_rx, &global, &stop))
+            .map_err(StartError::Thread)?;
+        dp.threads
+            .lock()
+            .map_err(|_| StartError::Thread(io::Error::other("poisoned")))?
+            .extend([h1, h2]);
+        info!(tun = %name, mtu = tun_mtu, "data path started");
+        Ok(dp)
+    }
+
+    /// TUN device name.
+    pub fn tun_name(&self) -> &str {
+        self.tun.name()
+    }
+
+    /// TUN MTU.
+    pub fn tun_mtu(&self) -> u16 {
+        self.tun_mtu
+    }
+
+    /// Daemon-wide counters.
+    pub fn global(&self) -> &Arc<GlobalCounters> {
+        &self.global
+    }
+
+    /// Worker threads.
+    pub fn workers(&self) -> usize {
+        self.threads.lock().map(|t| t.len()).unwrap_or(0)
+    }
+
+    /// The specs of all installed pairs.
+    pub fn installed_specs(&self) -> Vec<Arc<ChildSaSpec>> {
+        self.installed
+            .lock()
+            .map(|m| m.values().map(|i| i.spec.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Outbound next sequence numbers by outbound SPI (for persisting).
+    pub fn next_seqs(&self) -> Vec<(u32, u64)> {
+        self.installed
+            .lock()
+            .map(|m| {
+                m.values()
+                    .map(|i| (i.spec.outbound.spi, stats::get(&i.counters.out_next_seq)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Stops the workers.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut t) = self.threads.lock() {
+            for h in t.drain(..) {
+                let _ = h.join();
+            }
+        }
+    }
+
+    fn socket_for(&self, spec: &ChildSaSpec) -> Result<Arc<Sock>, InstallError> {
+        let kind = match (spec.encap, spec.local_addr) {
+            (Encap::Udp, a) => SockKind::Udp(SocketAddr::new(a, spec.local_port)),
+            (Encap::Raw, IpAddr::V4(_)) => SockKind::Raw4,
+            (Encap::Raw, IpAddr::V6(_)) => SockKind::Raw6,
+        };
+        let mut socks = self.sockets.lock().map_err(|_| InstallError::Stopped)?;
+        if let Some(s) = socks.get(&kind) {
+            return Ok(s.clone());
+        }
+        let err = |what: String, e: io::Error| InstallError::CardRequired {
+            spi: spec.inbound.spi,
+            reason: format!("socket {what}: {e}"),
+        };
+        let sock = match kind {
+            SockKind::Udp(a) => {
+                let d = if a.is_ipv4() {
+                    Domain::IPV4
+                } else {
+                    Domain::IPV6
+                };
+                let s = Socket::new(d, Type::DGRAM, Some(Protocol::UDP))
+                    .map_err(|e| err(a.to_string(), e))?;
+                s.set_reuse_address(true)
+                    .map_err(|e| err(a.to_string(), e))?;
+                s.bind(&a.into()).map_err(|e| err(format!("udp {a}"), e))?;
+                s
+            }
+            SockKind::Raw4 | SockKind::Raw6 => {
+                let d = if kind == SockKind::Raw4 {
+                    Domain::IPV4
+                } else {
+                    Domain::IPV6
+                };
+                Socket::new(d, Type::RAW, Some(Protocol::from(i32::from(proto::ESP))))
+                    .map_err(|e| err("raw ESP".into(), e))?
+            }
+        };
+        let _ = sock.set_mark(self.mark);
+        let _ = sock.set_recv_buffer_size(4 << 20);
+        let _ = sock.set_send_buffer_size(4 << 20);
+        sock.set_nonblocking(true)
+            .map_err(|e| err("nonblocking".into(), e))?;
+        let s = Arc::new(Sock { kind, sock });
+        socks.insert(kind, s.clone());
+        self.in_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(InCmd::AddSocket(s.clone()))
+            .map_err(|_| InstallError::Stopped)?;
+        Ok(s)
+    }
+
+    fn routes(&self, spec: &ChildSaSpec, add: bool) {
+        let dev = self.tun.name().to_string();
+        let verb = if add { "replace" } else { "del" };
+        match spec.mode {
+            Mode::Tunnel => {
+                let src = local_addr_in(&spec.local_ts);
+                for p in &spec.remote_ts {
+                    let fam = if p.addr.is_ipv4() { "-4" } else { "-6" };
+                    let pfx = p.to_string();
+                    let mut args = vec![fam, "route", verb, pfx.as_str(), "dev", dev.as_str()];
+                    let s = src.map(|s| s.to_string());
+                    if let (Some(s), true) = (s.as_deref(), add) {
+                        args.extend(["src", s]);
+                    }
+                    ip_quiet(&args);
+                }
+            }
+            Mode::Transport => {
+                // The peer's own address goes through the TUN device, except for
+                // the daemon's own (marked) ESP packets.
+                let fam = if spec.remote_addr.is_ipv4() {
+                    "-4"
+                } else {
+                    "-6"
+                };
+                let table = defaults::ROUTE_TABLE.to_string();
+                let mark = format!("{:#x}", self.mark);
+                let to = IpAddr::to_string(&spec.remote_addr);
+                let pref_mark = (defaults::ROUTE_TABLE - 1).to_string();
+                let pref_to = defaults::ROUTE_TABLE.to_string();
+                if add {
+                    ip_quiet(&[
+                        fam, "rule", "add", "pref", &pref_mark, "fwmark", &mark, "lookup", "main",
+                    ]);
+                    ip_quiet(&[
+                        fam, "rule", "add", "pref", &pref_to, "to", &to, "lookup", &table,
+                    ]);
+                    let src = spec.local_addr.to_string();
+                    ip_quiet(&[
+                        fam, "route", "replace", &to, "dev", &dev, "src", &src, "table", &table,
+                    ]);
+                } else {
+                    ip_quiet(&[fam, "route", "del", &to, "dev", &dev, "table", &table]);
+                    ip_quiet(&[
+                        fam, "rule", "del", "pref", &pref_to, "to", &to, "lookup", &table,
+                    ]);
+                }
+            }
+        }
+    }
+
+    /// Status records for every installed SA (both directions).
+    pub fn sa_status(&self) -> Vec<SaStatus> {
+        let Ok(m) = self.installed.lock() else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for i in m.values() {
+            let s = &i.spec;
+            let c = &i.counters;
+            let ts =
+                |t: &[crate::config::IpPrefix]| t.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+            let left = |limit: u64, used: u64| (limit > 0).then(|| limit.saturating_sub(used));
+            let base = |dir: &str, spi: u32| SaStatus {
+                connection: s.connection.clone(),
+                child: s.child.clone(),
+                direction: dir.into(),
+                spi: format!("{spi:#010x}"),
+                local_ts: ts(&s.local_ts),
+                remote_ts: ts(&s.remote_ts),
+                mode: format!("{:?}", s.mode).to_lowercase(),
+                transform: proposal_name(s.transform).into(),
+                encap: format!("{:?}", s.encap).to_lowercase(),
+                path: i.kind.to_string(),
+                origin: format!("{:?}", s.origin).to_lowercase(),
+                packets: 0,
+                bytes: 0,
+                auth_failures: 0,
+                replay_drops: 0,
+                selector_drops: 0,
+                errors: 0,
+                fallbacks: stats::get(&c.fallbacks),
+                life_packets_left: None,
+                life_bytes_left: None,
+                seq_left: None,
+            };
+            let (ip, ib) = (stats::get(&c.in_packets), stats::get(&c.in_bytes));
+            v.push(SaStatus {
+                packets: ip,
+                bytes: ib,
+                auth_failures: stats::get(&c.auth_failures),
+                replay_drops: stats::get(&c.replay_drops),
+                selector_drops: stats::get(&c.selector_drops),
+                errors: stats::get(&c.in_errors),
+                life_packets_left: left(s.lifetime.packets, ip),
+                life_bytes_left: left(s.lifetime.bytes, ib),
+                ..base("in", s.inbound.spi)
+            });
+            let (op, ob) = (stats::get(&c.out_packets), stats::get(&c.out_bytes));
+            let max = if s.esn { u64::MAX } else { u64::from(u32::MAX) };
+            let next = stats::get(&c.out_next_seq);
+            v.push(SaStatus {
+                packets: op,
+                bytes: ob,
+                errors: stats::get(&c.out_errors),
+                life_packets_left: left(s.lifetime.packets, op),
+                life_bytes_left: left(s.lifetime.bytes, ob),
+                seq_left: Some(if next == 0 {
+                    0
+                } else {
+                    max.saturating_sub(next) + 1
+                }),
+                ..base("out", s.outbound.spi)
+            });
+        }
+        v
+    }
+}
+
+impl SaInstaller for Dataplane {
+    fn install(&self, spec: ChildSaSpec, first_seq: u64) -> Result<(), InstallError> {
+        let in_spi = spec.inbound.spi;
+        if self
+            .installed
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .contains_key(&in_spi)
+        {
+            return Err(InstallError::SpiInUse(in_spi));
+        }
+        let paths = path::select(&spec, self.device, first_seq)?;
+        if let Some(r) = &paths.fallback_reason {
+            info!(connection = %spec.connection, child = %spec.child, reason = %r, "offload = auto: software path");
+        }
+        let sock = self.socket_for(&spec)?;
+        let dest_ip = spec.remote_addr;
+        let dest = match sock.kind {
+            SockKind::Udp(_) => SocketAddr::new(dest_ip, spec.remote_port),
+            _ => SocketAddr::new(dest_ip, 0),
+        };
+        let spec = Arc::new(spec);
+        let counters = Arc::new(SaCounters::default());
+        counters.out_next_seq.store(
+            paths.outbound.next_seq().map_or(0, |s| s.0),
+            Ordering::Relaxed,
+        );
+        counters
+            .path
+            .store(u8::from(paths.kind == PathKind::Card), Ordering::Relaxed);
+        let out = OutEntry {
+            spec: spec.clone(),
+            path: paths.outbound,
+            counters: counters.clone(),
+            sock,
+            dest: SockaddrStorage::from(dest),
+            inner_mtu: usize::from(spec.inner_mtu()),
+        };
+        let inn = InEntry {
+            spec: spec.clone(),
+            path: paths.inbound,
+            counters: counters.clone(),
+        };
+        self.in_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(InCmd::Install(in_spi, Box::new(inn)))
+            .map_err(|_| InstallError::Stopped)?;
+        self.out_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(OutCmd::Install(Box::new(out)))
+            .map_err(|_| InstallError::Stopped)?;
+        self.routes(&spec, true);
+        info!(
+            connection = %spec.connection, child = %spec.child,
+            in_spi = format_args!("{:#010x}", spec.inbound.spi),
+            out_spi = format_args!("{:#010x}", spec.outbound.spi),
+            mode = ?spec.mode, encap = ?spec.encap, transform = proposal_name(spec.transform),
+            path = %paths.kind, first_seq, "SA pair installed"
+        );
+        self.installed
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .insert(
+                in_spi,
+                Installed {
+                    spec,
+                    counters,
+                    kind: paths.kind,
+                },
+            );
+        Ok(())
+    }
+
+    fn remove(&self, inbound_spi: u32) -> Result<(), InstallError> {
+        let removed = self
+            .installed
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .remove(&inbound_spi)
+            .ok_or(InstallError::NotFound(inbound_spi))?;
+        self.routes(&removed.spec, false);
+        let _ = self
+            .out_tx
+            .lock()
+            .map(|t| t.send(OutCmd::Remove(inbound_spi)));
+        let _ = self
+            .in_tx
+            .lock()
+            .map(|t| t.send(InCmd::Remove(inbound_spi)));
+        info!(connection = %removed.spec.connection, child = %removed.spec.child,
+            in_spi = format_args!("{inbound_spi:#010x}"), "SA pair removed");
+        Ok(())
+    }
+}
+
+const TUN_TOKEN: Token = Token(usize::MAX);
+
+fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &AtomicBool) {
+    let Ok(mut poll) = Poll::new() else {
+        warn!("outbound worker: cannot create poller");
+        return;
+    };
+    let fd = tun.as_raw_fd();
+    if poll
+        .registry()
+        .register(&mut SourceFd(&fd), TUN_TOKEN, Interest::READABLE)
+        .is_err()
+    {
+        warn!("outbound worker: cannot watch the TUN device");
+        return;
+    }
+    let mut events = Events::with_capacity(4);
+    let mut entries: Vec<OutEntry> = Vec::new();
+    let mut inbuf = vec![0u8; BUF];
+    let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
+    // (entry index, buffer index, length) of sealed packets waiting to be sent
+    let mut ready: Vec<(usize, usize, usize)> = Vec::with_capacity(defaults::BATCH);
+    let mut last = 0usize;
+    let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
+    while !stop.load(Ordering::Relaxed) {
+        for cmd in rx.try_iter() {
+            match cmd {
+                OutCmd::Install(e) => entries.push(*e),
+                OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
+            }
+        }
+        ready.clear();
+        let mut drained = false;
+        let mut n_read = 0;
+        while ready.len() < defaults::BATCH && n_read < defaults::BATCH {
+            let n = match tun.recv(&mut inbuf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    drained = true;
+                    break;
+                }
+                Err(e) => {
+                    debug!(error = %e, "TUN read");
+                    inc(&g.io_errors);
+                    drained = true;
+                    break;
+                }
+            };
+            n_read += 1;
+            let pkt = &inbuf[..n];
+            let Some(info) = packet::parse(pkt) else {
+                inc(&g.malformed);
+                continue;
+            };
+            let hit = if entries
+                .get(last)
+                .is_some_and(|e| e.spec.matches_outbound(info.src, info.dst))
+            {
+                Some(last)
+            } else {
+                entries
+                    .iter()
+                    .position(|e| e.spec.matches_outbound(info.src, info.dst))
+            };
+            let Some(ix) = hit else {
+                inc(&g.no_policy);
+                continue;
+            };
+            last = ix;
+            let e = &mut entries[ix];
+            let pkt = &pkt[..info.total_len];
+            if pkt.len() > e.inner_mtu {
+                // Too big for the tunnel: fragment (IPv4 without DF) or answer ICMP.
+                let mtu = e.inner_mtu;
+                let mut frags: Vec<Vec<u8>> = Vec::new();
+                if packet::fragment_v4(pkt, mtu, |f| frags.push(f.to_vec())).is_some() {
+                    inc(&e.counters.fragmented);
+                    for f in frags {
+                        if ready.len() >= bufs.len() {
+                            bufs.push(vec![0u8; BUF]);
+                        }
+                        let bi = ready.len();
+                        if let Some(len) = seal(e, &f, &mut bufs[bi]) {
+                            ready.push((ix, bi, len));
+                        }
+                    }
+                } else if let Some(icmp) =
+                    packet::too_big(pkt, u16::try_from(mtu).unwrap_or(u16::MAX))
+                {
+                    inc(&e.counters.icmp_too_big);
+                    if tun.send(&icmp).is_err() {
+                        inc(&g.io_errors);
+                    }
+                } else {
+                    inc(&e.counters.out_errors);
+                }
+                continue;
+            }
+            let bi = ready.len();
+            if let Some(len) = seal(e, pkt, &mut bufs[bi]) {
+                ready.push((ix, bi, len));
+            }
+        }
+        if !ready.is_empty() {
+            send_batch(&entries, &bufs, &ready, g);
+            for e in &entries {
+                e.counters
+                    .out_next_seq
+                    .store(e.path.next_seq().map_or(0, |s| s.0), Ordering::Relaxed);
+            }
+        }
+        if drained {
+            let _ = poll.poll(&mut events, timeout);
+        }
+    }
+}
+
+/// Seals one inner packet on its SA into `out`; returns the datagram length.
+fn seal(e: &mut OutEntry, pkt: &[u8], out: &mut [u8]) -> Option<usize> {
+    let (payload, nh): (&[u8], u8) = match e.spec.mode {
+        Mode::Tunnel => (
+            pkt,
+            if pkt[0] >> 4 == 4 {
+                proto::IPV4
+            } else {
+                proto::IPV6
+            },
+        ),
+        Mode::Transport => {
+            let info = packet::parse(pkt)?;
+            // IPv6 extension headers before the upper layer are not carried in transport mode here.
+            if pkt[0] >> 4 == 6 && matches!(info.protocol, 0 | 43 | 44 | 60) {
+                inc(&e.counters.out_errors);
+                return None;
+            }
+            (&pkt[info.header_len..info.total_len], info.protocol)
+        }
+    };
+    let hl = e.path.header_len();
+    let Some(dst) = out.get_mut(hl..hl + payload.len()) else {
+        inc(&e.counters.out_errors);
+        return None;
+    };
+    dst.copy_from_slice(payload);
+    match e.path.seal_in_place(out, payload.len(), nh) {
+        Ok(s) => {
+            inc(&e.counters.out_packets);
+            stats::add(&e.counters.out_bytes, pkt.len() as u64);
+            Some(s.len)
+        }
+        Err(err) => {
+            inc(&e.counters.out_errors);
+            debug!(spi = format_args!("{:#010x}", e.spec.outbound.spi), error = %err, "seal failed");
+            None
+        }
+    }
+}
+
+fn send_batch(
+    entries: &[OutEntry],
+    bufs: &[Vec<u8>],
+    ready: &[(usize, usize, usize)],
+    g: &GlobalCounters,
+) {
+    // One sendmmsg per socket, in the order packets were read.
+    let mut start = 0;
+    while start < ready.len() {
+        let sock = &entries[ready[start].0].sock;
+        let mut end = start + 1;
+        while end < ready.len() && Arc::ptr_eq(&entries[ready[end].0].sock, sock) {
+            end += 1;
+        }
+        let group = &ready[start..end];
+        let slices: Vec<[IoSlice<'_>; 1]> = group
+            .iter()
+            .map(|&(_, b, l)| [IoSlice::new(&bufs[b][..l])])
+            .collect();
+        let addrs: Vec<Option<SockaddrStorage>> = group
+            .iter()
+            .map(|&(ix, _, _)| Some(entries[ix].dest))
+            .collect();
+        let mut sent = 0;
+        while sent < group.len() {
+            let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(group.len() - sent, None);
+            match sendmmsg(
+                sock.sock.as_raw_fd(),
+                &mut hdrs,
+                &slices[sent..],
+                &addrs[sent..],
+                [],
+                MsgFlags::empty(),
+            ) {
+                Ok(r) => {
+                    let n = r.count();
+                    if n == 0 {
+                        break;
+                    }
+                    sent += n;
+                }
+                Err(nix::errno::Errno::EAGAIN) => {
+                    std::thread::yield_now();
+                }
+                Err(e) => {
+                    debug!(error = %e, "sendmmsg");
+                    stats::add(&g.io_errors, 1);
+                    sent += 1; // skip the packet the kernel refused
+                }
+            }
+        }
+        start = end;
+    }
+}
+
+fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &AtomicBool) {
+    let Ok(mut poll) = Poll::new() else {
+        warn!("inbound worker: cannot create poller");
+        return;
+    };
+    let mut events = Events::with_capacity(16);
+    let mut socks: Vec<Arc<Sock>> = Vec::new();
+    let mut sas: HashMap<u32, InEntry> = HashMap::new();
+    let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
+    let mut scratch = vec![0u8; BUF];
+    let mut lens: Vec<usize> = Vec::with_capacity(defaults::BATCH);
+    let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, None);
+    let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
+    while !stop.load(Ordering::Relaxed) {
+        for cmd in rx.try_iter() {
+            match cmd {
+                InCmd::Install(spi, e) => {
+                    sas.insert(spi, *e);
+                }
+                InCmd::Remove(spi) => {
+                    sas.remove(&spi);
+                }
+                InCmd::AddSocket(s) => {
+                    let fd = s.sock.as_raw_fd();
+                    if poll
+                        .registry()
+                        .register(&mut SourceFd(&fd), Token(socks.len()), Interest::READABLE)
+                        .is_ok()
+                    {
+                        socks.push(s);
+                    }
+                }
+            }
+        }
+        let mut busy = false;
+        for s in &socks {
+            lens.clear();
+            {
+                let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
+                    .iter_mut()
+                    .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+                    .collect();
+                match recvmmsg(
+                    s.sock.as_raw_fd(),
+                    &mut hdrs,
+                    slices.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                ) {
+                    Ok(r) => lens.extend(r.map(|m| m.bytes)),
+                    Err(nix::errno::Errno::EAGAIN) => {}
+                    Err(e) => {
+                        debug!(error = %e, "recvmmsg");
+                        inc(&g.io_errors);
+                    }
+                }
+            }
+            if lens.len() == defaults::BATCH {
+                busy = true;
+            }
+            for (i, &n) in lens.iter().enumerate() {
+                receive_one(s.kind, &mut bufs[i][..n], &mut sas, tun, &mut scratch, g);
+            }
+        }
+        if !busy {
+            let _ = poll.poll(&mut events, timeout);
+        }
+    }
+}
+
+fn receive_one(
+    kind: SockKind,
+    d: &mut [u8],
+    sas: &mut HashMap<u32, InEntry>,
+    tun: &Iface,
+    scratch: &mut [u8],
+    g: &GlobalCounters,
+) {
+    let esp_at = match kind {
+        SockKind::Udp(_) => {
+            // RFC 3948: a single 0xff byte is a NAT keepalive; four zero bytes
+            // (the non-ESP marker) start an IKE message; anything else is ESP.
+            if d == [0xff] {
+                inc(&g.keepalives);
+                return;
+            }
+            if d.len() >= 4 && d[..4] == [0, 0, 0, 0] {
+                inc(&g.ike_unhandled);
+                return;
+            }
+            0
+        }
+        SockKind::Raw4 => match d.first() {
+            Some(b) if b >> 4 == 4 => usize::from(b & 0x0f) * 4,
+            _ => {
+                inc(&g.malformed);
+                return;
+            }
+        },
+        SockKind::Raw6 => 0,
+    };
+    let Some(esp) = d.get_mut(esp_at..) else {
+        inc(&g.malformed);
+        return;
+    };
+    if esp.len() < 8 {
+        inc(&g.malformed);
+        return;
+    }
+    let spi = u32::from_be_bytes([esp[0], esp[1], esp[2], esp[3]]);
+    let Some(e) = sas.get_mut(&spi) else {
+        inc(&g.unknown_spi);
+        return;
+    };
+    let c = &e.counters;
+    let opened = match e.path.open(esp) {
+        Ok(o) => o,
+        Err(err) => {
+            match err {
+                DecapError::AuthFailed => inc(&c.auth_failures),
+                DecapError::Replayed(_) | DecapError::TooOld(_) | DecapError::SeqZero => {
+                    inc(&c.replay_drops)
+                }
+                DecapError::DummyPacket => {}
+                _ => inc(&c.in_errors),
+            }
+            return;
+        }
+    };
+    let payload = &esp[opened.payload.clone()];
+    let spec = &e.spec;
+    let pkt: &[u8] = match spec.mode {
+        Mode::Tunnel => {
+            if !matches!(opened.next_header, proto::IPV4 | proto::IPV6) {
+                inc(&c.in_errors);
+                return;
+            }
+            payload
+        }
+        Mode::Transport => {
+            let Some(hl) = packet::write_header(
+                scratch,
+                spec.remote_addr,
+                spec.local_addr,
+                opened.next_header,
+                payload.len(),
+            ) else {
+                inc(&c.in_errors);
+                return;
+            };
+            let Some(dst) = scratch.get_mut(hl..hl + payload.len()) else {
+                inc(&c.in_errors);
+                return;
+            };
+            dst.copy_from_slice(payload);
+            &scratch[..hl + payload.len()]
+        }
+    };
+    let Some(info) = packet::parse(pkt) else {
+        inc(&c.in_errors);
+        return;
+    };
+    if !spec.matches_inbound(info.src, info.dst) {
+        inc(&c.selector_drops);
+        return;
+    }
+    let pkt = &pkt[..info.total_len];
+    match tun.send(pkt) {
+        Ok(_) => {
+            inc(&c.in_packets);
+            stats::add(&c.in_bytes, pkt.len() as u64);
+        }
+        Err(_) => inc(&g.io_errors),
+    }
+}
+
+/// Unspecified addresses of both families (for binding helpers).
+pub fn unspecified(v4: bool) -> IpAddr {
+    if v4 {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    }
+}

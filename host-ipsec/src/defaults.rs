@@ -1,0 +1,36 @@
+//! Every default value of the daemon, in one place.
+
+/// Directory of the control sockets (created root-only, mode 0700).
+pub const CONTROL_DIR: &str = "/run/ipsecd";
+/// Directory of the persisted outbound sequence numbers.
+pub const STATE_DIR: &str = "/var/lib/ipsecd";
+/// After a restart the outbound counter resumes this far past the last saved
+/// value (state is saved every second; no gateway seals 16 M packets a second).
+pub const SEQ_RESTART_GAP: u64 = 1 << 24;
+/// TUN MTU when no connection gives one.
+pub const TUN_MTU: u16 = 1400;
+/// Instance name when the configuration gives none.
+pub const INSTANCE_NAME: &str = "ipsecd";
+/// TUN device name when the configuration gives none.
+pub const TUN_NAME: &str = "ipsec0";
+/// Path MTU assumed towards the peer when the configuration gives none.
+pub const PATH_MTU: u16 = 1500;
+/// UDP port of ESP-in-UDP (RFC 3948) and IKE NAT-T.
+pub const NATT_PORT: u16 = 4500;
+/// Anti-replay window in packets.
+pub const REPLAY_WINDOW: u32 = 1024;
+/// Largest anti-replay window accepted.
+pub const MAX_REPLAY_WINDOW: u32 = 4096;
+/// Packets read or written per batched system call.
+pub const BATCH: usize = 64;
+/// Routing table used for transport-mode routes (peer address via the TUN).
+pub const ROUTE_TABLE: u32 = 4500;
+/// Firewall mark set on the daemon's own sockets so their packets skip that table.
+pub const SOCKET_MARK: u32 = 0x4500;
+/// How often idle workers look for SA changes, in milliseconds.
+pub const WORKER_POLL_MS: u16 = 100;
+
+/// Control socket path for an instance name.
+pub fn control_socket(name: &str) -> String {
+    format!("{CONTROL_DIR}/{name}.sock")
+}

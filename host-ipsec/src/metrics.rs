@@ -1,0 +1,64 @@
+//! Prometheus text exposition (format 0.0.4) of the daemon's counters.
+
+use std::fmt::Write;
+
+use crate::stats::DaemonStatus;
+
+/// Renders the counters of `s` as Prometheus text.
+pub fn render(s: &DaemonStatus) -> String {
+    let mut o = String::new();
+    let g = &s.counters;
+    let _ = writeln!(
+        o,
+        "# HELP ipsecd_uptime_seconds Seconds since the daemon started."
+    );
+    let _ = writeln!(o, "# TYPE ipsecd_uptime_seconds gauge");
+    let _ = writeln!(o, "ipsecd_uptime_seconds {}", s.uptime_s);
+    let _ = writeln!(
+        o,
+        "# HELP ipsecd_drops_total Packets dropped outside any SA, by reason."
+    );
+    let _ = writeln!(o, "# TYPE ipsecd_drops_total counter");
+    for (r, v) in [
+        ("no_policy", g.no_policy),
+        ("unknown_spi", g.unknown_spi),
+        ("malformed", g.malformed),
+        ("ike_unhandled", g.ike_unhandled),
+        ("io_error", g.io_errors),
+    ] {
+        let _ = writeln!(o, "ipsecd_drops_total{{reason=\"{r}\"}} {v}");
+    }
+    let _ = writeln!(o, "# TYPE ipsecd_control_refused_total counter");
+    let _ = writeln!(o, "ipsecd_control_refused_total {}", g.control_refused);
+    let _ = writeln!(o, "# TYPE ipsecd_keepalives_total counter");
+    let _ = writeln!(o, "ipsecd_keepalives_total {}", g.keepalives);
+    for (name, help) in [
+        ("packets", "Packets through the SA."),
+        ("bytes", "Inner bytes through the SA."),
+        ("auth_failures", "ICV failures."),
+        ("replay_drops", "Replayed or too old packets."),
+        ("selector_drops", "Decrypted packets outside the selectors."),
+        ("errors", "Other errors."),
+        ("fallbacks", "Card-to-software fallbacks."),
+    ] {
+        let _ = writeln!(o, "# HELP ipsecd_sa_{name}_total {help}");
+        let _ = writeln!(o, "# TYPE ipsecd_sa_{name}_total counter");
+        for sa in &s.sas {
+            let v = match name {
+                "packets" => sa.packets,
+                "bytes" => sa.bytes,
+                "auth_failures" => sa.auth_failures,
+                "replay_drops" => sa.replay_drops,
+                "selector_drops" => sa.selector_drops,
+                "errors" => sa.errors,
+                _ => sa.fallbacks,
+            };
+            let _ = writeln!(
+                o,
+                "ipsecd_sa_{name}_total{{connection=\"{}\",child=\"{}\",direction=\"{}\",spi=\"{}\",path=\"{}\"}} {v}",
+                sa.connection, sa.child, sa.direction, sa.spi, sa.path
+            );
+        }
+    }
+    o
+}
