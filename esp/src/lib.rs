@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod ah;
 pub mod crypto;
 pub mod error;
 pub mod oracle;
@@ -11,6 +12,7 @@ pub mod spd;
 pub mod types;
 pub mod wire;
 
+pub use ah::{AhAlgorithm, AhConfig, AhInbound, AhOutbound, AhVerified};
 pub use crypto::BackendKind;
 pub use error::{ConfigError, DecapError, EncapError, SeqError};
 pub use packet::{locate_esp, Decapped, EspLocation};

@@ -14,7 +14,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Stdio};
 
 use esp::wire::{ipv4, ipv6, udp};
-use esp::{proto, InboundSa, Mode, OutboundSa, SaConfig, SeqNum, Spi, Transform, UdpEncap};
+use esp::{
+    proto, AhAlgorithm, AhConfig, AhInbound, AhOutbound, InboundSa, Mode, OutboundSa, SaConfig,
+    SeqNum, Spi, Transform, UdpEncap,
+};
 use serde_json::{json, Value};
 
 fn python() -> std::path::PathBuf {
@@ -105,8 +108,7 @@ fn cases() -> Vec<Case> {
     out
 }
 
-#[test]
-fn scapy_interop_all_transforms_modes_families() {
+fn require_python() -> std::path::PathBuf {
     let py = python();
     if !py.exists() {
         panic!(
@@ -115,6 +117,130 @@ fn scapy_interop_all_transforms_modes_families() {
             py.display()
         );
     }
+    py
+}
+
+fn run_peer(py: &std::path::Path, job: &[Value]) -> Vec<Value> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scapy_peer.py");
+    let mut child = Command::new(py)
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/setup.sh", py.display()));
+    let input = serde_json::to_vec(job).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        output.status.success(),
+        "scapy peer failed (run scripts/setup.sh if scapy is missing): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Vec<Value> =
+        serde_json::from_slice(&output.stdout).expect("scapy peer answer is JSON");
+    assert_eq!(answer.len(), job.len());
+    answer
+}
+
+/// AH with HMAC-SHA-256-128 (scapy has no AES-GMAC for AH): transport and
+/// tunnel, IPv4 and IPv6, ESN on and off, both directions.
+#[test]
+fn scapy_interop_ah_hmac_sha256() {
+    let py = require_python();
+    let v4a = Ipv4Addr::new(10, 1, 0, 1);
+    let v4b = Ipv4Addr::new(10, 2, 0, 1);
+    let v6a: Ipv6Addr = "fd00:1::1".parse().unwrap();
+    let v6b: Ipv6Addr = "fd00:2::1".parse().unwrap();
+    let inners = [udp4(40, v4a, v4b), udp6(33, v6a, v6b)];
+    let modes = [
+        Mode::Transport,
+        Mode::Tunnel {
+            local: IpAddr::V4(Ipv4Addr::new(192, 168, 9, 1)),
+            remote: IpAddr::V4(Ipv4Addr::new(192, 168, 9, 2)),
+        },
+        Mode::Tunnel {
+            local: "fd09::1".parse().unwrap(),
+            remote: "fd09::2".parse().unwrap(),
+        },
+    ];
+    let mut job = Vec::new();
+    let mut cfgs = Vec::new();
+    let mut spi = 0x9000u32;
+    for mode in modes {
+        for esn in [false, true] {
+            for inner in &inners {
+                spi += 1;
+                let key: Vec<u8> = (0..32u32).map(|i| (i * 11 + spi) as u8).collect();
+                let mut cfg = AhConfig::new(Spi(spi), AhAlgorithm::HmacSha256_128, &key).unwrap();
+                cfg.mode = mode;
+                cfg.esn = esn;
+                let mut o = AhOutbound::new(&cfg).unwrap();
+                let mut buf = vec![0u8; o.protect_len(inner.len())];
+                let s = o.protect(inner, &mut buf).unwrap();
+                let tunnel = match mode {
+                    Mode::Tunnel { local, remote } => {
+                        json!([local.to_string(), remote.to_string()])
+                    }
+                    Mode::Transport => Value::Null,
+                };
+                job.push(json!({
+                    "transform": "ah-sha256", "key": hex::encode(&key), "spi": spi, "esn": esn, "esn_hi": 0,
+                    "tunnel": tunnel, "udp": Value::Null,
+                    "esp_packets": [hex::encode(&buf[..s.len])],
+                    "inner_packets": [hex::encode(inner)], "seqs": [7],
+                }));
+                cfgs.push((
+                    cfg,
+                    inner.clone(),
+                    format!("AH {mode:?} esn={esn} v{}", inner[0] >> 4),
+                ));
+            }
+        }
+    }
+    let answer = run_peer(&py, &job);
+    let mut failures = Vec::new();
+    for ((cfg, inner, label), a) in cfgs.iter().zip(&answer) {
+        if let Some(e) = a.get("error") {
+            failures.push(format!("{label}: {e}"));
+            continue;
+        }
+        let dec = a["decrypted"][0].as_str().unwrap();
+        if dec != hex::encode(inner) {
+            failures.push(format!(
+                "{label}: scapy verified esp's AH packet to {dec}, want {}",
+                hex::encode(inner)
+            ));
+        }
+        let enc = a["encrypted"][0].as_str().unwrap();
+        let Ok(mut pkt) = hex::decode(enc) else {
+            failures.push(format!("{label}: scapy could not protect: {enc}"));
+            continue;
+        };
+        let mut i = AhInbound::new(cfg).unwrap();
+        match i.verify(&mut pkt) {
+            Ok(v) if pkt[v.packet.clone()] == inner[..] => {}
+            Ok(v) => failures.push(format!(
+                "{label}: esp delivered {}, want {}",
+                hex::encode(&pkt[v.packet]),
+                hex::encode(inner)
+            )),
+            Err(e) => failures.push(format!("{label}: esp refused scapy's AH packet: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} AH interop failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn scapy_interop_all_transforms_modes_families() {
+    let py = require_python();
     let cases = cases();
     let mut job = Vec::new();
     let mut our_packets = Vec::new();
@@ -151,27 +277,7 @@ fn scapy_interop_all_transforms_modes_families() {
         }));
         our_packets.push(pk);
     }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scapy_peer.py");
-    let mut child = Command::new(&py)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/setup.sh", py.display()));
-    let input = serde_json::to_vec(&job).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "scapy peer failed (run scripts/setup.sh if scapy is missing): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Vec<Value> =
-        serde_json::from_slice(&output.stdout).expect("scapy peer answer is JSON");
-    assert_eq!(answer.len(), cases.len());
+    let answer = run_peer(&py, &job);
 
     let mut failures = Vec::new();
     for (c, a) in cases.iter().zip(&answer) {

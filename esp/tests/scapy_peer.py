@@ -11,7 +11,7 @@ import sys
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.ipsec import ESP, SecurityAssociation
+from scapy.layers.ipsec import AH, ESP, SecurityAssociation
 from scapy.compat import raw
 
 
@@ -23,7 +23,11 @@ def make_sa(c):
     key = bytes.fromhex(c["key"])
     t = c["transform"]
     kw = {}
-    if t in ("aes128gcm16", "aes256gcm16"):
+    proto = ESP
+    if t == "ah-sha256":
+        proto = AH
+        kw.update(auth_algo="SHA2-256-128", auth_key=key)
+    elif t in ("aes128gcm16", "aes256gcm16"):
         kw.update(crypt_algo="AES-GCM", crypt_key=key, auth_algo="NULL")
     elif t in ("aes128gmac", "aes256gmac"):
         kw.update(crypt_algo="AES-NULL-GMAC", crypt_key=key, auth_algo="NULL")
@@ -38,7 +42,7 @@ def make_sa(c):
         kw["tunnel_header"] = IP(src=src, dst=dst) if ":" not in src else IPv6(src=src, dst=dst)
     if c.get("udp"):
         kw["nat_t_header"] = UDP(sport=c["udp"][0], dport=c["udp"][1])
-    return SecurityAssociation(ESP, spi=c["spi"], esn_en=c["esn"], esn=c["esn_hi"], **kw)
+    return SecurityAssociation(proto, spi=c["spi"], esn_en=c["esn"], esn=c["esn_hi"], **kw)
 
 
 def main():
