@@ -1,0 +1,218 @@
+//! The VFIO backend: a PCI device bound to `vfio-pci`, its BAR0 as a [`RegIo`] window
+//! and DMA buffers mapped through the container's IOMMU domain.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vfio_bindings::bindings::vfio::{
+    VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
+};
+use vfio_ioctls::{VfioContainer, VfioDevice, VfioError, VfioOps};
+
+use crate::mmio::{DmaBuffer, MmioRegion};
+use crate::{DriverError, RegIo};
+
+/// The VFIO container node; its absence means "no VFIO on this host".
+pub const VFIO_CONTAINER_PATH: &str = "/dev/vfio/vfio";
+
+/// PCI command register offset in configuration space and its bus-master bit
+/// (PCI Local Bus Specification 3.0, section 6.2.2).
+const PCI_COMMAND: u64 = 0x04;
+const PCI_COMMAND_MEMORY: u16 = 1 << 1;
+const PCI_COMMAND_BUS_MASTER: u16 = 1 << 2;
+
+/// Turns a PCI address (`0000:00:03.0` or `00:03.0`) or a sysfs device path into the
+/// sysfs path VFIO wants.
+pub fn sysfs_path(device: &str) -> PathBuf {
+    if device.starts_with('/') {
+        PathBuf::from(device)
+    } else if device.matches(':').count() == 1 {
+        Path::new("/sys/bus/pci/devices").join(format!("0000:{device}"))
+    } else {
+        Path::new("/sys/bus/pci/devices").join(device)
+    }
+}
+
+/// A PCI device opened through VFIO (container, group, device) with BAR0 mapped.
+///
+/// Field order matters: `bar0` (which owns the BAR mapping) is dropped before `device`
+/// and `container`.
+pub struct VfioCard {
+    bar0: MmioRegion,
+    device: VfioDevice,
+    container: Arc<VfioContainer>,
+    name: String,
+}
+
+impl std::fmt::Debug for VfioCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VfioCard")
+            .field("device", &self.name)
+            .field("bar0_len", &self.bar0.len())
+            .finish()
+    }
+}
+
+fn no_vfio(source: std::io::Error) -> DriverError {
+    DriverError::NoVfio {
+        path: PathBuf::from(VFIO_CONTAINER_PATH),
+        source,
+    }
+}
+
+impl VfioCard {
+    /// Opens `device` (PCI address or sysfs path): checks for VFIO, opens the container,
+    /// the device's IOMMU group and the device, maps BAR0 and enables memory decoding
+    /// and bus mastering.
+    ///
+    /// Without `/dev/vfio/vfio` this returns [`DriverError::NoVfio`].
+    pub fn open(device: &str) -> Result<Self, DriverError> {
+        Self::open_with_container_path(device, Path::new(VFIO_CONTAINER_PATH))
+    }
+
+    fn open_with_container_path(device: &str, container_path: &Path) -> Result<Self, DriverError> {
+        // Checked first so that "no VFIO here" is recognisable before any other error.
+        if let Err(e) = std::fs::metadata(container_path) {
+            return Err(DriverError::NoVfio {
+                path: container_path.to_path_buf(),
+                source: e,
+            });
+        }
+        let sysfs = sysfs_path(device);
+        if !sysfs.exists() {
+            return Err(DriverError::BadDevice {
+                device: device.to_owned(),
+                reason: format!("{} does not exist", sysfs.display()),
+            });
+        }
+        let group_link = sysfs.join("iommu_group");
+        if !group_link.exists() {
+            return Err(DriverError::BadDevice {
+                device: device.to_owned(),
+                reason: "no IOMMU group (is the IOMMU enabled, e.g. intel_iommu=on?)".into(),
+            });
+        }
+        let container = match VfioContainer::new(None) {
+            Ok(c) => Arc::new(c),
+            Err(VfioError::OpenContainer(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(no_vfio(e))
+            }
+            Err(e) => return Err(DriverError::vfio("opening the VFIO container", e)),
+        };
+        let ops: Arc<dyn VfioOps> = container.clone();
+        let dev = VfioDevice::new(&sysfs, ops, false).map_err(|e| {
+            DriverError::vfio(
+                format!(
+                    "opening {} through its IOMMU group (is it bound to vfio-pci?)",
+                    sysfs.display()
+                ),
+                e,
+            )
+        })?;
+
+        let flags = dev.get_region_flags(VFIO_PCI_BAR0_REGION_INDEX);
+        let size = dev.get_region_size(VFIO_PCI_BAR0_REGION_INDEX);
+        let offset = dev.get_region_offset(VFIO_PCI_BAR0_REGION_INDEX);
+        if size == 0 || flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
+            return Err(DriverError::BadDevice {
+                device: device.to_owned(),
+                reason: format!("BAR0 is not mappable (size {size:#x}, flags {flags:#x})"),
+            });
+        }
+        let len = usize::try_from(size).map_err(|_| DriverError::BadDevice {
+            device: device.to_owned(),
+            reason: format!("BAR0 size {size:#x} does not fit in memory"),
+        })?;
+        let map = memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map_raw(&dev)
+            .map_err(|e| DriverError::io(format!("mapping BAR0 of {}", sysfs.display()), e))?;
+        let bar0 = MmioRegion::from_mapping(map)?;
+
+        let card = VfioCard {
+            bar0,
+            device: dev,
+            container,
+            name: sysfs.display().to_string(),
+        };
+        card.set_command_bits(PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER);
+        Ok(card)
+    }
+
+    fn set_command_bits(&self, bits: u16) {
+        let mut cmd = [0u8; 2];
+        self.device
+            .region_read(VFIO_PCI_CONFIG_REGION_INDEX, &mut cmd, PCI_COMMAND);
+        let v = u16::from_le_bytes(cmd) | bits;
+        self.device
+            .region_write(VFIO_PCI_CONFIG_REGION_INDEX, &v.to_le_bytes(), PCI_COMMAND);
+    }
+
+    /// The sysfs path of the device.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Size of BAR0 in bytes.
+    pub fn bar0_len(&self) -> usize {
+        self.bar0.len()
+    }
+
+    /// Allocates a DMA buffer of `len` bytes that the device sees at `iova`.
+    pub fn dma_buffer(&self, iova: u64, len: usize) -> Result<DmaBuffer, DriverError> {
+        DmaBuffer::new(self.container.clone(), iova, len)
+    }
+
+    /// Issues a function-level reset through VFIO (if the device supports one).
+    pub fn device_reset(&self) {
+        self.device.reset();
+    }
+}
+
+impl RegIo for VfioCard {
+    fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
+        self.bar0.read32(offset)
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
+        self.bar0.write32(offset, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pci_addresses_become_sysfs_paths() {
+        assert_eq!(
+            sysfs_path("0000:00:03.0"),
+            Path::new("/sys/bus/pci/devices/0000:00:03.0")
+        );
+        assert_eq!(
+            sysfs_path("00:03.0"),
+            Path::new("/sys/bus/pci/devices/0000:00:03.0")
+        );
+        assert_eq!(sysfs_path("/sys/x/y"), Path::new("/sys/x/y"));
+    }
+
+    #[test]
+    fn missing_container_is_the_distinct_no_vfio_error() {
+        let e =
+            VfioCard::open_with_container_path("0000:00:03.0", Path::new("/nonexistent/vfio/vfio"))
+                .unwrap_err();
+        assert!(matches!(e, DriverError::NoVfio { .. }), "{e}");
+    }
+
+    #[test]
+    fn this_host_reports_no_vfio_when_it_has_none() {
+        // On a host with VFIO this checks that a bogus device is refused instead.
+        let e = VfioCard::open("0000:ff:1f.7").unwrap_err();
+        if Path::new(VFIO_CONTAINER_PATH).exists() {
+            assert!(matches!(e, DriverError::BadDevice { .. }), "{e}");
+        } else {
+            assert!(matches!(e, DriverError::NoVfio { .. }), "{e}");
+            assert!(e.to_string().contains("/dev/vfio/vfio"));
+        }
+    }
+}
