@@ -1,9 +1,12 @@
 //! Shared pieces of the verification tests and the bench: SA descriptions with
 //! their `esp` oracle, side-band encoding from `regmap`, random SAs and packets.
 
+use driver::{poll_until, DriverError, RegIo};
 use esp::{InboundSa, OutboundSa, SaConfig, SeqNum, Spi, Transform};
 use rand::Rng;
+use regmap::regs::off;
 use regmap::sideband::{Descriptor, ResultInfo};
+use regmap::{SaCmdStatus, SaFlags, SaOp};
 
 use crate::ffi::TUSER_WORDS;
 use crate::stream::InPacket;
@@ -181,4 +184,69 @@ pub fn first_difference(got: &[u8], want: &[u8]) -> String {
         }
         None => "equal".to_string(),
     }
+}
+
+/// Register reads an SA command may take before it is a timeout.
+pub const SA_CMD_POLLS: u32 = 10_000;
+
+fn key_word(bytes: &[u8], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    for (k, b) in w.iter_mut().enumerate() {
+        *b = bytes.get(4 * i + k).copied().unwrap_or(0);
+    }
+    u32::from_le_bytes(w)
+}
+
+/// Runs SA command `op` on entry `index` and waits for it (bounded poll).
+pub fn sa_command(io: &mut impl RegIo, index: u16, op: SaOp) -> Result<(), DriverError> {
+    io.write32(off::SA_INDEX, index.into())?;
+    io.write32(off::SA_CMD, op as u32)?;
+    let st = poll_until(io, off::SA_CMD_STATUS, SA_CMD_POLLS, "SA command", |v| {
+        let s = SaCmdStatus::from_bits_retain(v);
+        s.contains(SaCmdStatus::DONE) && !s.contains(SaCmdStatus::BUSY)
+    })?;
+    if SaCmdStatus::from_bits_retain(st).contains(SaCmdStatus::ERROR) {
+        return Err(DriverError::CardStatus {
+            what: "SA command",
+            status: st,
+        });
+    }
+    Ok(())
+}
+
+/// Programs `sa` through the register map: staging registers (SPI, salt,
+/// flags, last sequence number used, key), then the install command.
+pub fn program_sa(io: &mut impl RegIo, sa: &TestSa) -> Result<(), DriverError> {
+    let t = sa.transform;
+    let key_len = t.cipher_key_len();
+    let (key, salt) = sa.key_material.split_at(key_len.min(sa.key_material.len()));
+    let mut flags = SaFlags::empty();
+    if key_len == 32 {
+        flags |= SaFlags::AES256;
+    }
+    if matches!(t, Transform::AesGmac128 | Transform::AesGmac256) {
+        flags |= SaFlags::GMAC;
+    }
+    if sa.esn {
+        flags |= SaFlags::ESN;
+    }
+    if sa.inbound {
+        flags |= SaFlags::INBOUND;
+    }
+    io.write32(off::SA_INDEX, sa.index.into())?;
+    io.write32(off::SA_SPI, sa.spi)?;
+    io.write32(off::SA_SALT, key_word(salt, 0))?;
+    io.write32(off::SA_FLAGS, flags.bits())?;
+    let last = sa.next_seq.wrapping_sub(1);
+    io.write32(off::SA_SEQ_LO, last as u32)?;
+    io.write32(off::SA_SEQ_HI, (last >> 32) as u32)?;
+    for i in 0..off::SA_KEY_WORDS as usize {
+        io.write32(off::SA_KEY0 + 4 * i as u32, key_word(key, i))?;
+    }
+    sa_command(io, sa.index, SaOp::Install)
+}
+
+/// Removes the SA at `index`.
+pub fn remove_sa(io: &mut impl RegIo, index: u16) -> Result<(), DriverError> {
+    sa_command(io, index, SaOp::Remove)
 }

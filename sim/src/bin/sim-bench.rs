@@ -1,0 +1,165 @@
+//! Throughput and latency of the generated core in simulation.
+//!
+//! For each packet size and direction: back-to-back packets through the stream
+//! ports (input always valid, output always ready), bytes of payload per clock
+//! cycle, latency of a lone packet, the rate that implies at 250 MHz, and the
+//! simulator's own speed. Every output is checked against `esp` as it goes.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use esp::Transform;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use regmap::Verdict;
+use sim::harness::{program_sa, random_bytes, result_info, TestSa};
+use sim::stream::{self, InPacket, Shaping};
+use sim::SimCard;
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(about = "Bytes per cycle, latency and simulation speed of the ESP core under Verilator")]
+struct Args {
+    /// Payload bytes of moved traffic per size and direction (at least 16 packets).
+    #[arg(long, default_value_t = 400_000)]
+    bytes: usize,
+    /// Transform: aes128gcm16, aes256gcm16, aes128gmac, aes256gmac.
+    #[arg(long, default_value = "aes256gcm16")]
+    transform: String,
+    /// Clock frequency for the implied line rate, in MHz.
+    #[arg(long, default_value_t = 250.0)]
+    mhz: f64,
+}
+
+struct Row {
+    size: usize,
+    inbound: bool,
+    packets: usize,
+    cycles: u64,
+    bytes: u64,
+    latency: u64,
+    wall: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let transform = Transform::ALL
+        .into_iter()
+        .find(|t| t.name() == args.transform)
+        .with_context(|| format!("unknown transform {}", args.transform))?;
+    let mut rng = StdRng::seed_from_u64(0xbe7c);
+    let mut card = SimCard::new().context("create the model")?;
+    println!("RTL: {} ({})", sim::ports::RTL_PATH, sim::ports::RTL_KIND);
+    let mut out_sa = TestSa::random(&mut rng, 1, transform, false, false);
+    out_sa.next_seq = 1;
+    let in_sa = TestSa::random(&mut rng, 2, transform, false, true);
+    program_sa(&mut card, &out_sa).context("install the outbound SA")?;
+    program_sa(&mut card, &in_sa).context("install the inbound SA")?;
+
+    let mut rows = Vec::new();
+    let mut in_seq = 1u64;
+    for inbound in [false, true] {
+        for size in [64usize, 256, 1420, 9000] {
+            let n = (args.bytes / size).max(16);
+            let mut packets = Vec::with_capacity(n);
+            let mut expect = Vec::with_capacity(n);
+            for _ in 0..n {
+                let payload = random_bytes(&mut rng, size);
+                if inbound {
+                    let seq = in_seq;
+                    in_seq += 1;
+                    let dg = in_sa.seal(seq, &payload, 4);
+                    packets.push(in_sa.inbound_packet(&dg, seq));
+                    expect.push(payload);
+                } else {
+                    let seq = out_sa.next_seq;
+                    out_sa.next_seq += 1;
+                    expect.push(out_sa.seal(seq, &payload, 4));
+                    packets.push(out_sa.outbound_packet(&payload, 4));
+                }
+            }
+            // Latency: one packet alone on an idle core.
+            let lone = stream::run(card.model(), &packets[..1], Shaping::full_rate())?;
+            let latency = lone.outputs[0].first_cycle - lone.inputs[0].first_cycle;
+            verify(&lone.outputs[0].data, &lone.outputs[0].tuser, &expect[0])?;
+            let rest: Vec<InPacket> = packets[1..].to_vec();
+            let t0 = Instant::now();
+            let run = stream::run(card.model(), &rest, Shaping::full_rate())?;
+            let wall = t0.elapsed().as_secs_f64();
+            for (o, e) in run.outputs.iter().zip(&expect[1..]) {
+                verify(&o.data, &o.tuser, e)?;
+            }
+            let first = run
+                .inputs
+                .first()
+                .map_or(run.start_cycle, |t| t.first_cycle);
+            let last = run
+                .outputs
+                .last()
+                .map_or(run.end_cycle, |o| o.last_cycle + 1);
+            rows.push(Row {
+                size,
+                inbound,
+                packets: rest.len(),
+                cycles: last - first,
+                bytes: (rest.len() * size) as u64,
+                latency,
+                wall,
+            });
+        }
+    }
+
+    println!();
+    println!("{} back to back, payload bytes per cycle; latency = first beat in to first beat out (lone packet)", transform.name());
+    println!("| direction | size B | packets | cycles | B/cycle | cycles/packet | Gb/s @{:.0} MHz | latency cycles | sim cycles/s |", args.mhz);
+    println!("|-----------|-------:|--------:|-------:|--------:|--------------:|------------:|---------------:|-------------:|");
+    for r in &rows {
+        let bpc = r.bytes as f64 / r.cycles as f64;
+        println!(
+            "| {:9} | {:6} | {:7} | {:6} | {:7.2} | {:13.1} | {:11.2} | {:14} | {:12.0} |",
+            if r.inbound { "inbound" } else { "outbound" },
+            r.size,
+            r.packets,
+            r.cycles,
+            bpc,
+            r.cycles as f64 / r.packets as f64,
+            bpc * 8.0 * args.mhz / 1000.0,
+            r.latency,
+            r.cycles as f64 / r.wall,
+        );
+    }
+    // Cycles per packet as fixed + per-beat cost, fitted on the smallest and largest size.
+    for inbound in [false, true] {
+        let pick = |s: usize| rows.iter().find(|r| r.size == s && r.inbound == inbound);
+        if let (Some(a), Some(b)) = (pick(64), pick(9000)) {
+            let (ca, cb) = (
+                a.cycles as f64 / a.packets as f64,
+                b.cycles as f64 / b.packets as f64,
+            );
+            let (ba, bb) = (stream::beats_for(64) as f64, stream::beats_for(9000) as f64);
+            let per_beat = (cb - ca) / (bb - ba);
+            println!(
+                "{}: cycles/packet ~ {:.1} fixed + {:.2} per 16-byte input beat",
+                if inbound { "inbound" } else { "outbound" },
+                ca - per_beat * ba,
+                per_beat
+            );
+        }
+    }
+    Ok(())
+}
+
+fn verify(data: &[u8], tuser: &[u32; sim::TUSER_WORDS], want: &[u8]) -> Result<()> {
+    let info = result_info(tuser);
+    if info.verdict != Verdict::Ok {
+        bail!("verdict {:?}", info.verdict);
+    }
+    if data != want {
+        bail!(
+            "output differs from esp: {}",
+            sim::harness::first_difference(data, want)
+        );
+    }
+    Ok(())
+}
