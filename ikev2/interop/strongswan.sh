@@ -10,7 +10,9 @@
 #
 # Leaves in OUTDIR: ours.jsonl (our events, with keys), ours.log, sas.txt
 # (swanctl --list-sas while both sides were up), charon.log (ike = 4, chd = 4),
-# initiate.txt (strongSwan initiator), rc (our exit code).
+# sas_end.txt (the same when our side has finished), initiate.txt (strongSwan
+# initiator), rc (our exit code). SS_REKEY=1: strongSwan rekeys the CHILD_SA and
+# then the IKE SA once the first CHILD_SA is up; LINGER: how long our side stays.
 # strongSwan's quirks here (see shared/notes/TOOLCHAIN.md): kernel-libipsec forces
 # UDP encapsulation (port 4500), /run/charon.pid is compiled in, so charon gets its own
 # mount namespace with a private /run.
@@ -145,7 +147,7 @@ for e in $ESP; do OUR_ESP_ARGS+=(--esp "${e//,/ }"); done
 # shellcheck disable=SC2086
 ip netns exec "$NSA" "$IKE_INTEROP" --role "$ROLE" --local $A --remote $B \
     --ike "$IKE" "${OUR_ESP_ARGS[@]}" --psk "$PSK_US" --local-id alice.example --remote-id bob.example \
-    --local-ts 10.1.0.0/24 --remote-ts 10.2.0.0/24 --print-keys --linger 3 --timeout 25 $EXTRA \
+    --local-ts 10.1.0.0/24 --remote-ts 10.2.0.0/24 --print-keys --linger "${LINGER:-3}" --timeout 25 $EXTRA \
     > "$OUT/ours.jsonl" 2> "$OUT/ours.log" &
 OPID=$!
 
@@ -161,6 +163,13 @@ for _ in $(seq 200); do
 done
 sleep "${SETTLE:-0.5}"
 swanctl --list-sas --uri "unix://$OUT/charon.vici" > "$OUT/sas.txt" 2>&1 || true
+if [ -n "${SS_REKEY:-}" ]; then
+    # strongSwan rekeys the CHILD_SA, then the IKE SA.
+    swanctl --rekey --child net --uri "unix://$OUT/charon.vici" > "$OUT/rekey.txt" 2>&1 || true
+    sleep 1
+    swanctl --rekey --ike interop --uri "unix://$OUT/charon.vici" >> "$OUT/rekey.txt" 2>&1 || true
+    sleep 1
+fi
 rc=0
 wait "$OPID" || rc=$?
 OPID=

@@ -71,7 +71,7 @@ impl Prf {
         }
     }
     /// Output (and preferred key) length.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Prf::HmacSha256 => 32,
             Prf::HmacSha384 => 48,
@@ -98,7 +98,7 @@ impl Prf {
     }
     /// prf+ (RFC 7296 2.13): T1 | T2 | ... truncated to `len` bytes.
     pub fn prf_plus(self, key: &[u8], seed: &[u8], len: usize) -> SecretBytes {
-        let mut out = Vec::with_capacity(len + self.len());
+        let mut out = Vec::with_capacity(len + self.output_len());
         let mut t: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
         let mut counter: u8 = 1;
         while out.len() < len {
@@ -659,7 +659,7 @@ pub fn derive_ike_keys(
     } else {
         suite.integ.map_or(0, |i| i.key_len())
     };
-    let pl = prf.len();
+    let pl = prf.output_len();
     let total = pl + 2 * al + 2 * el + 2 * pl;
     let mut seed = Vec::with_capacity(ni.len() + nr.len() + 16);
     seed.extend_from_slice(ni);

@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 const A_IP: &str = "10.9.0.1";
 const B_IP: &str = "10.9.0.2";
 
+#[allow(clippy::too_many_arguments)]
 fn conn(
     name: &str,
     local: &str,
@@ -55,6 +56,9 @@ fn engine(seed: u64, cfg: EngineConfig) -> Engine {
     Engine::new(cfg, Box::new(StdRng::seed_from_u64(seed)))
 }
 
+/// Decides whether to lose a datagram: (sent by A?, bytes) -> drop?
+type Filter = Box<dyn FnMut(bool, &[u8]) -> bool>;
+
 /// Both sides and everything they did.
 struct Pair {
     a: Engine,
@@ -65,7 +69,7 @@ struct Pair {
     /// Datagrams seen on the wire, (from a?, local, remote, bytes).
     wire: Vec<(bool, SocketAddr, SocketAddr, Vec<u8>)>,
     /// Drop datagrams for which this returns true.
-    filter: Box<dyn FnMut(bool, &[u8]) -> bool>,
+    filter: Filter,
 }
 
 impl Pair {

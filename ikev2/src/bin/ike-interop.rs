@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use ikev2::config::ts_from_cidr;
 use ikev2::{
-    Action, ChildConfig, ChildSaInstall, Connection, Engine, EngineConfig, EspProposal, Event, Identity, IkeProposal,
-    Mode, SecretBytes,
+    Action, ChildConfig, ChildSaInstall, Connection, Engine, EngineConfig, EspProposal, Event,
+    Identity, IkeProposal, Mode, SecretBytes,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -85,7 +85,13 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn install_json(i: &ChildSaInstall, keys: bool) -> String {
-    let k = |s: &SecretBytes| if keys { hex(s.expose()) } else { "redacted".into() };
+    let k = |s: &SecretBytes| {
+        if keys {
+            hex(s.expose())
+        } else {
+            "redacted".into()
+        }
+    };
     format!(
         "{{\"event\":\"install\",\"child\":{},\"spi_in\":\"{:08x}\",\"spi_out\":\"{:08x}\",\"transform\":\"{:?}\",\"encap\":{},\"enc_in\":\"{}\",\"salt_in\":\"{}\",\"integ_in\":\"{}\",\"enc_out\":\"{}\",\"salt_out\":\"{}\",\"integ_out\":\"{}\"}}",
         i.child.0,
@@ -114,13 +120,21 @@ fn main() -> Result<()> {
         local_id: Identity::parse(&a.local_id)?,
         remote_id: Identity::parse(&a.remote_id)?,
         psk: SecretBytes::new(a.psk.as_bytes().to_vec()),
-        ike_proposals: a.ike.iter().map(|p| IkeProposal::parse(p)).collect::<Result<_, _>>()?,
+        ike_proposals: a
+            .ike
+            .iter()
+            .map(|p| IkeProposal::parse(p))
+            .collect::<Result<_, _>>()?,
         children: vec![ChildConfig {
             name: "net".into(),
             local_ts: vec![ts_from_cidr(&a.local_ts)?],
             remote_ts: vec![ts_from_cidr(&a.remote_ts)?],
             mode: Mode::Tunnel,
-            esp_proposals: a.esp.iter().map(|p| EspProposal::parse(p)).collect::<Result<_, _>>()?,
+            esp_proposals: a
+                .esp
+                .iter()
+                .map(|p| EspProposal::parse(p))
+                .collect::<Result<_, _>>()?,
             rekey_time: None,
         }],
         rekey_time: None,
@@ -135,7 +149,8 @@ fn main() -> Result<()> {
     let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
     engine.add_connection(conn)?;
     let s500 = UdpSocket::bind(SocketAddr::new(a.local, a.ike_port)).context("bind IKE port")?;
-    let s4500 = UdpSocket::bind(SocketAddr::new(a.local, a.natt_port)).context("bind NAT-T port")?;
+    let s4500 =
+        UdpSocket::bind(SocketAddr::new(a.local, a.natt_port)).context("bind NAT-T port")?;
     s500.set_nonblocking(true)?;
     s4500.set_nonblocking(true)?;
     let start = Instant::now();
@@ -158,8 +173,16 @@ fn main() -> Result<()> {
         let now = Instant::now();
         for act in pending.drain(..) {
             match act {
-                Action::Send { local, remote, datagram } => {
-                    let s = if local.port() == a.natt_port { &s4500 } else { &s500 };
+                Action::Send {
+                    local,
+                    remote,
+                    datagram,
+                } => {
+                    let s = if local.port() == a.natt_port {
+                        &s4500
+                    } else {
+                        &s500
+                    };
                     if let Err(e) = s.send_to(&datagram, remote) {
                         eprintln!("send to {remote}: {e}");
                     }
@@ -173,7 +196,12 @@ fn main() -> Result<()> {
                         done_at = Some(now);
                     }
                 }
-                Action::DeleteChildSa { child, inbound_spi, outbound_spi, .. } => {
+                Action::DeleteChildSa {
+                    child,
+                    inbound_spi,
+                    outbound_spi,
+                    ..
+                } => {
                     println!(
                         "{{\"event\":\"delete\",\"child\":{},\"spi_in\":\"{inbound_spi:08x}\",\"spi_out\":\"{outbound_spi:08x}\"}}",
                         child.0
@@ -182,8 +210,16 @@ fn main() -> Result<()> {
                 Action::Event(e) => {
                     eprintln!("ike-interop: {e}");
                     match &e {
-                        Event::IkeSaEstablished { ike_sa, .. } => {
-                            println!("{{\"event\":\"ike_established\",\"ike\":{}}}", ike_sa.0);
+                        Event::IkeSaEstablished {
+                            ike_sa,
+                            local_spi,
+                            remote_spi,
+                            ..
+                        } => {
+                            println!(
+                                "{{\"event\":\"ike_established\",\"ike\":{},\"local_spi\":\"{local_spi:016x}\",\"remote_spi\":\"{remote_spi:016x}\"}}",
+                                ike_sa.0
+                            );
                             if let (Some(secs), None) = (a.rekey_ike_after, rekey_ike_at) {
                                 rekey_ike_at = Some((now + Duration::from_secs(secs), *ike_sa));
                             }
@@ -191,6 +227,7 @@ fn main() -> Result<()> {
                         Event::AuthenticationFailed { by_peer, .. } => {
                             println!("{{\"event\":\"auth_failed\",\"by_peer\":{by_peer}}}");
                             failed = true;
+                            done_at.get_or_insert(now);
                         }
                         Event::IkeSaClosed { reason, .. } => {
                             println!("{{\"event\":\"ike_closed\",\"reason\":\"{reason:?}\"}}");
@@ -201,6 +238,7 @@ fn main() -> Result<()> {
                         Event::ProposalMismatch { .. } => {
                             println!("{{\"event\":\"proposal_mismatch\"}}");
                             failed = true;
+                            done_at.get_or_insert(now);
                         }
                         _ => {}
                     }
