@@ -440,6 +440,9 @@ impl Dataplane {
                 life_packets_left: None,
                 life_bytes_left: None,
                 seq_left: None,
+                next_seq: None,
+                fragmented: 0,
+                icmp_too_big: 0,
             };
             let (ip, ib) = (stats::get(&c.in_packets), stats::get(&c.in_bytes));
             v.push(SaStatus {
@@ -467,6 +470,9 @@ impl Dataplane {
                 } else {
                     max.saturating_sub(next) + 1
                 }),
+                next_seq: Some(next),
+                fragmented: stats::get(&c.fragmented),
+                icmp_too_big: stats::get(&c.icmp_too_big),
                 ..base("out", s.outbound.spi)
             });
         }
@@ -701,8 +707,11 @@ fn seal(e: &mut OutEntry, pkt: &[u8], out: &mut [u8]) -> Option<usize> {
         ),
         Mode::Transport => {
             let info = packet::parse(pkt)?;
-            // IPv6 extension headers before the upper layer are not carried in transport mode here.
-            if pkt[0] >> 4 == 6 && matches!(info.protocol, 0 | 43 | 44 | 60) {
+            // Transport mode keeps no inner IP header, so IP fragments (their offsets live
+            // in that header) and IPv6 extension headers are not carried: counted and dropped.
+            let v4_fragment =
+                pkt[0] >> 4 == 4 && u16::from_be_bytes([pkt[6], pkt[7]]) & 0x3fff != 0;
+            if v4_fragment || (pkt[0] >> 4 == 6 && matches!(info.protocol, 0 | 43 | 44 | 60)) {
                 inc(&e.counters.out_errors);
                 return None;
             }

@@ -117,6 +117,15 @@ pub struct SaStatus {
     pub life_bytes_left: Option<u64>,
     /// Outbound: sequence numbers left before a rekey is required.
     pub seq_left: Option<u64>,
+    /// Outbound: next sequence number.
+    #[serde(default)]
+    pub next_seq: Option<u64>,
+    /// Outbound: inner packets fragmented before encapsulation.
+    #[serde(default)]
+    pub fragmented: u64,
+    /// Outbound: ICMP too-big answers sent for oversized inner packets.
+    #[serde(default)]
+    pub icmp_too_big: u64,
 }
 
 /// Daemon summary as `status` shows it.

@@ -1,1 +1,568 @@
 #![doc = include_str!("../README.md")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use host_ipsec::control::{self, Request};
+use host_ipsec::stats::{DaemonStatus, SaStatus};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A unique short tag: PID and a per-process counter.
+pub fn unique() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Fails the test with a clear message when not root (namespaces need it).
+pub fn require_root() {
+    let uid = nix_uid();
+    assert_eq!(uid, 0, "the e2e tests create network namespaces and TUN devices: run them as root (scripts/test.sh does)");
+}
+
+fn nix_uid() -> u32 {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(u32::MAX)
+}
+
+/// Runs a command, panicking with its output when it fails.
+pub fn sh(cmd: &[&str]) -> Output {
+    let out = Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a command and returns whether it succeeded.
+pub fn try_sh(cmd: &[&str]) -> bool {
+    Command::new(cmd[0])
+        .args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A network namespace, removed on drop (also when the test fails).
+#[derive(Debug)]
+pub struct Netns {
+    /// Name.
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates `ipsec-<tag>-<pid>-<n>`.
+    pub fn new(tag: &str) -> Self {
+        let name = format!("ipse2e-{tag}-{}", unique());
+        sh(&["ip", "netns", "add", &name]);
+        sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        Netns { name }
+    }
+
+    /// Runs a command inside the namespace.
+    pub fn exec(&self, cmd: &[&str]) -> Output {
+        let mut v = vec!["ip", "netns", "exec", &self.name];
+        v.extend_from_slice(cmd);
+        sh(&v)
+    }
+
+    /// Runs a command inside the namespace; true on success.
+    pub fn try_exec(&self, cmd: &[&str]) -> bool {
+        let mut v = vec!["ip", "netns", "exec", &self.name];
+        v.extend_from_slice(cmd);
+        try_sh(&v)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Address family of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 outside and inside.
+    V4,
+    /// IPv6 outside and inside.
+    V6,
+}
+
+/// Two namespaces joined by a veth pair, with site addresses on `lo`.
+#[derive(Debug)]
+pub struct Pair {
+    /// Site A.
+    pub a: Netns,
+    /// Site B.
+    pub b: Netns,
+    /// Family.
+    pub family: Family,
+    /// veth name in B (for captures).
+    pub veth_b: String,
+    /// Temporary directory (configs, sockets, state, logs).
+    pub dir: PathBuf,
+}
+
+/// Addresses of a [`Pair`].
+#[derive(Debug, Clone, Copy)]
+pub struct Addrs {
+    /// A's outer address.
+    pub outer_a: &'static str,
+    /// B's outer address.
+    pub outer_b: &'static str,
+    /// A's site address.
+    pub site_a: &'static str,
+    /// B's site address.
+    pub site_b: &'static str,
+    /// A's site prefix.
+    pub net_a: &'static str,
+    /// B's site prefix.
+    pub net_b: &'static str,
+}
+
+impl Pair {
+    /// Builds the topology.
+    pub fn new(family: Family) -> Self {
+        require_root();
+        let a = Netns::new("a");
+        let b = Netns::new("b");
+        let u = unique();
+        let (va, vb) = (format!("va{u}"), format!("vb{u}"));
+        let (va, vb) = (
+            va.chars().take(15).collect::<String>(),
+            vb.chars().take(15).collect::<String>(),
+        );
+        sh(&[
+            "ip", "link", "add", &va, "netns", &a.name, "type", "veth", "peer", "name", &vb,
+            "netns", &b.name,
+        ]);
+        let dir = std::env::temp_dir().join(format!("ipsec-e2e-{u}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let p = Pair {
+            a,
+            b,
+            family,
+            veth_b: vb.clone(),
+            dir,
+        };
+        let ad = p.addrs();
+        let (plen, nodad): (&str, &[&str]) = match family {
+            Family::V4 => ("24", &[]),
+            Family::V6 => ("64", &["nodad"]),
+        };
+        let host = if family == Family::V4 { "32" } else { "128" };
+        for (ns, dev, outer, site) in [
+            (&p.a, &va, ad.outer_a, ad.site_a),
+            (&p.b, &vb, ad.outer_b, ad.site_b),
+        ] {
+            let o = format!("{outer}/{plen}");
+            let mut cmd = vec!["ip", "-n", &ns.name, "addr", "add", &o, "dev", dev];
+            cmd.extend_from_slice(nodad);
+            sh(&cmd);
+            sh(&["ip", "-n", &ns.name, "link", "set", dev, "up"]);
+            let s = format!("{site}/{host}");
+            let mut cmd = vec!["ip", "-n", &ns.name, "addr", "add", &s, "dev", "lo"];
+            cmd.extend_from_slice(nodad);
+            sh(&cmd);
+        }
+        p
+    }
+
+    /// The addresses used.
+    pub fn addrs(&self) -> Addrs {
+        match self.family {
+            Family::V4 => Addrs {
+                outer_a: "192.168.77.1",
+                outer_b: "192.168.77.2",
+                site_a: "10.1.0.1",
+                site_b: "10.2.0.1",
+                net_a: "10.1.0.0/24",
+                net_b: "10.2.0.0/24",
+            },
+            Family::V6 => Addrs {
+                outer_a: "fd00:77::1",
+                outer_b: "fd00:77::2",
+                site_a: "fd00:1::1",
+                site_b: "fd00:2::1",
+                net_a: "fd00:1::/64",
+                net_b: "fd00:2::/64",
+            },
+        }
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Options of a generated configuration.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// tunnel | transport.
+    pub mode: &'static str,
+    /// udp | raw.
+    pub encap: &'static str,
+    /// ESP proposal.
+    pub proposal: &'static str,
+    /// Extra `[daemon]` lines.
+    pub daemon_extra: String,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            mode: "tunnel",
+            encap: "udp",
+            proposal: "aes128gcm16",
+            daemon_extra: String::new(),
+        }
+    }
+}
+
+/// Fixed test keys (not secret: test configuration only).
+pub const KEY_AB: &str = "00112233445566778899aabbccddeeff01020304";
+/// Fixed test keys for the B -> A direction.
+pub const KEY_BA: &str = "ffeeddccbbaa99887766554433221100a0b0c0d0";
+
+/// Test key material of the length `proposal` takes, built from `seed` (hex).
+pub fn key_for(proposal: &str, seed: &str) -> String {
+    let len = match proposal {
+        "aes256gcm16" | "aes256gmac" => 36,
+        "aes128-sha256" => 48,
+        "aes256-sha256" => 64,
+        _ => 20,
+    };
+    seed.repeat(4).chars().take(len * 2).collect()
+}
+
+impl Pair {
+    /// Writes configurations for both sides and returns their paths.
+    pub fn configs(&self, s: &Scenario) -> (PathBuf, PathBuf) {
+        let ad = self.addrs();
+        let dir = self.dir.display();
+        let one = |name: &str,
+                   tun: &str,
+                   local: &str,
+                   remote: &str,
+                   lts: &str,
+                   rts: &str,
+                   ins: &str,
+                   outs: &str,
+                   ink: &str,
+                   outk: &str| {
+            let ts = if s.mode == "tunnel" {
+                format!("local_ts = [\"{lts}\"]\nremote_ts = [\"{rts}\"]\n")
+            } else {
+                String::new()
+            };
+            format!(
+                "[daemon]\nname = \"{name}\"\ntun_name = \"{tun}\"\ncontrol_socket = \"{dir}/{name}.sock\"\nstate_dir = \"{dir}/state\"\n{extra}\n\
+                 [connections.peer]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nencap = \"{encap}\"\noffload = \"auto\"\n\n\
+                 [connections.peer.children.c]\n{ts}mode = \"{mode}\"\nesp_proposals = \"{prop}\"\nin_spi = \"{ins}\"\nout_spi = \"{outs}\"\nin_key = \"{ink}\"\nout_key = \"{outk}\"\n",
+                extra = s.daemon_extra,
+                encap = s.encap,
+                mode = s.mode,
+                prop = s.proposal,
+            )
+        };
+        let a = one(
+            "a",
+            "ipsa",
+            ad.outer_a,
+            ad.outer_b,
+            ad.net_a,
+            ad.net_b,
+            "0x0000b001",
+            "0x0000a001",
+            &key_for(s.proposal, KEY_BA),
+            &key_for(s.proposal, KEY_AB),
+        );
+        let b = one(
+            "b",
+            "ipsb",
+            ad.outer_b,
+            ad.outer_a,
+            ad.net_b,
+            ad.net_a,
+            "0x0000a001",
+            "0x0000b001",
+            &key_for(s.proposal, KEY_AB),
+            &key_for(s.proposal, KEY_BA),
+        );
+        let (pa, pb) = (self.dir.join("a.toml"), self.dir.join("b.toml"));
+        std::fs::write(&pa, a).expect("write config");
+        std::fs::write(&pb, b).expect("write config");
+        (pa, pb)
+    }
+
+    /// The source and destination a ping from A to B uses in scenario `s`.
+    pub fn ping_ends(&self, s: &Scenario) -> (&'static str, &'static str) {
+        let ad = self.addrs();
+        if s.mode == "tunnel" {
+            (ad.site_a, ad.site_b)
+        } else {
+            (ad.outer_a, ad.outer_b)
+        }
+    }
+
+    /// Pings from A to B (count packets, payload `size`); true when all answered.
+    pub fn ping(&self, s: &Scenario, count: u32, size: u32) -> bool {
+        let (src, dst) = self.ping_ends(s);
+        let (c, sz) = (count.to_string(), size.to_string());
+        self.a.try_exec(&[
+            "ping", "-c", &c, "-i", "0.2", "-W", "2", "-s", &sz, "-I", src, dst,
+        ])
+    }
+}
+
+/// Path of a workspace binary built next to the running test executable.
+pub fn bin(name: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(format!("{}_BIN", name.to_uppercase())) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/e2e-xxxx -> target/<profile>/<name>
+    let p = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join(name))
+        .expect("target dir");
+    assert!(
+        p.exists(),
+        "{} not found: build it first with `cargo build -p host-ipsec --bins` in the same profile \
+         (cargo test --workspace does), or set {}_BIN",
+        p.display(),
+        name.to_uppercase()
+    );
+    p
+}
+
+/// A running ipsecd in a namespace; stopped (SIGTERM, then SIGKILL) on drop.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    /// Its control socket.
+    pub socket: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `ipsecd --config config` in `ns` and waits for its control socket.
+    pub fn start(ns: &Netns, config: &Path, socket: PathBuf) -> Self {
+        let log = config.with_extension(format!("{}.log", unique()));
+        let logf = std::fs::File::create(&log).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(bin("ipsecd"))
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .expect("spawn ipsecd");
+        let mut d = Daemon { child, socket, log };
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if d.socket.exists() && control::call(&d.socket, &Request::Status).is_ok() {
+                return d;
+            }
+            if let Ok(Some(st)) = d.child.try_wait() {
+                panic!(
+                    "ipsecd exited early ({st}): {}",
+                    std::fs::read_to_string(&d.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "ipsecd did not come up: {}",
+            std::fs::read_to_string(&d.log).unwrap_or_default()
+        );
+    }
+
+    /// Status over the control socket.
+    pub fn status(&self) -> DaemonStatus {
+        let r = control::call(&self.socket, &Request::Status).expect("status");
+        assert!(r.ok, "status refused: {:?}", r.error);
+        serde_json::from_value(r.result.expect("result")).expect("status json")
+    }
+
+    /// The SA with this direction.
+    pub fn sa(&self, direction: &str) -> SaStatus {
+        self.status()
+            .sas
+            .into_iter()
+            .find(|s| s.direction == direction)
+            .expect("SA present")
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops with SIGTERM (state saved) and waits.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(5) {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Both daemons of a pair.
+#[derive(Debug)]
+pub struct Running {
+    /// Site A's daemon.
+    pub a: Daemon,
+    /// Site B's daemon.
+    pub b: Daemon,
+}
+
+impl Pair {
+    /// Writes configurations and starts both daemons.
+    pub fn start(&self, s: &Scenario) -> Running {
+        let (ca, cb) = self.configs(s);
+        let a = Daemon::start(&self.a, &ca, self.dir.join("a.sock"));
+        let b = Daemon::start(&self.b, &cb, self.dir.join("b.sock"));
+        Running { a, b }
+    }
+}
+
+/// Captures the payload of the first ESP packet (UDP 4500 payload, or the ESP
+/// header onwards for raw ESP) arriving on B's veth while `trigger` runs.
+pub fn capture_esp(p: &Pair, encap: &str, trigger: impl FnOnce()) -> Vec<u8> {
+    let file = p.dir.join(format!("cap-{}.pcap", unique()));
+    let f = file.display().to_string();
+    let filter = if encap == "udp" {
+        "udp port 4500"
+    } else {
+        "esp"
+    };
+    let mut child = Command::new("ip")
+        .args([
+            "netns", "exec", &p.b.name, "tcpdump", "-U", "-c", "1", "-w", &f, "-i", &p.veth_b,
+            filter,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tcpdump (install with scripts/setup.sh)");
+    std::thread::sleep(Duration::from_millis(700));
+    trigger();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let data = std::fs::read(&file).expect("capture file");
+    let frame = first_pcap_record(&data).expect("one captured packet");
+    esp_of_ethernet(frame, encap).expect("ESP in the capture")
+}
+
+/// The first record of a pcap file (Ethernet link type).
+pub fn first_pcap_record(d: &[u8]) -> Option<&[u8]> {
+    let magic = u32::from_le_bytes(d.get(0..4)?.try_into().ok()?);
+    let le = match magic {
+        0xa1b2_c3d4 | 0xa1b2_3c4d => true,
+        0xd4c3_b2a1 | 0x4d3c_b2a1 => false,
+        _ => return None,
+    };
+    let rd = |o: usize| -> Option<u32> {
+        let b: [u8; 4] = d.get(o..o + 4)?.try_into().ok()?;
+        Some(if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let incl = rd(24 + 8)? as usize;
+    d.get(40..40 + incl)
+}
+
+/// The ESP datagram inside an Ethernet frame (after UDP for `encap = "udp"`).
+pub fn esp_of_ethernet(f: &[u8], encap: &str) -> Option<Vec<u8>> {
+    let ip = f.get(14..)?;
+    let (proto, l4) = match ip.first()? >> 4 {
+        4 => (ip[9], ip.get(usize::from(ip[0] & 0x0f) * 4..)?),
+        6 => (ip[6], ip.get(40..)?),
+        _ => return None,
+    };
+    match (encap, proto) {
+        ("udp", 17) => Some(l4.get(8..)?.to_vec()),
+        ("raw", 50) => Some(l4.to_vec()),
+        _ => None,
+    }
+}
+
+/// Sends `payload` from namespace `ns` to `dst` with UDP (source port `sport`,
+/// destination 4500) or as raw ESP, using the system Python's socket module.
+pub fn inject(ns: &Netns, dst: &str, encap: &str, payload: &[u8]) {
+    let fam = if dst.contains(':') {
+        "socket.AF_INET6"
+    } else {
+        "socket.AF_INET"
+    };
+    let prog = if encap == "udp" {
+        format!("import socket,sys; s=socket.socket({fam}, socket.SOCK_DGRAM); s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 4500))")
+    } else {
+        format!("import socket,sys; s=socket.socket({fam}, socket.SOCK_RAW, 50); s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 0))")
+    };
+    let h = hex::encode(payload);
+    ns.exec(&["python3", "-c", &prog, &h, dst]);
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

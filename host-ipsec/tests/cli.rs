@@ -1,0 +1,97 @@
+//! `ipsecctl check-config` and `ipsecd` on bad input, through the real binaries.
+
+use std::process::Command;
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("ipsecctl-{}-{name}", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const GOOD: &str = r#"[daemon]
+name = "t"
+
+[connections.peer]
+local_addrs = ["192.168.77.1"]
+remote_addrs = ["192.168.77.2"]
+
+[connections.peer.children.net]
+local_ts = ["10.1.0.0/24"]
+remote_ts = ["10.2.0.0/24"]
+in_spi = "0x1001"
+out_spi = "0x1002"
+in_key = "0102030405060708090a0b0c0d0e0f1011121314"
+out_key = "1102030405060708090a0b0c0d0e0f1011121314"
+"#;
+
+#[test]
+fn check_config_accepts_good_file() {
+    let f = write("good.toml", GOOD);
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .arg("check-config")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (1 connections, 1 children)"));
+    std::fs::remove_file(f).unwrap();
+}
+
+#[test]
+fn check_config_names_file_line_and_reason() {
+    let f = write(
+        "bad.toml",
+        &GOOD.replace(
+            "remote_ts = [\"10.2.0.0/24\"]",
+            "remote_ts = [\"10.2.0.300/24\"]",
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .arg("check-config")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:10:", f.display())), "{err}");
+    assert!(err.contains("not an IP address"), "{err}");
+    std::fs::remove_file(f).unwrap();
+}
+
+#[test]
+fn ipsecd_refuses_bad_config_without_starting() {
+    let f = write(
+        "bad2.toml",
+        &GOOD.replace("in_spi = \"0x1001\"", "in_spi = \"0x10\""),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecd"))
+        .arg("--config")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":11:") && err.contains("reserved"), "{err}");
+    std::fs::remove_file(f).unwrap();
+}
+
+#[test]
+fn keys_never_in_check_config_output() {
+    let f = write("keys.toml", GOOD);
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .args(["--json", "check-config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("0102030405"), "{all}");
+    std::fs::remove_file(f).unwrap();
+}
