@@ -1,0 +1,1040 @@
+// The behaviour of `Top` (included by top.rs so it sees the private fields).
+
+impl Logic for Top {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, bvalid, rstate, raddr, rdata, hi_snap, scratch, err_events, sa_index,
+            sa_spi, sa_salt, sa_flags, sa_seq, key0, key1, key2, key3, key4, key5, key6, key7,
+            sa_op, cmd_pending, sa_done, sa_error, sa_valid, sa_errcode, rb_spi, rb_flags,
+            rb_valid, rb_seq, rb_pkts, rb_bytes, rb_auth, pkt_desc, pkt_len, pkt_seqhi,
+            db_pending, win_active, pkt_done, res_verdict, res_nh, res_len, res_seq, res_ok,
+            cnt_out_pkts, cnt_out_bytes, cnt_in_pkts, cnt_in_bytes, cnt_auth, cnt_bad, phase,
+            cur_idx, src_stream, d_index, d_inbound, d_nh, d_seqhi, d_len, c_spi, c_salt,
+            c_flags, c_cnt, seq_cur, iv_pkt, hkey, dlen, nblk, tp, iss, cons, got_j0, ej0,
+            last_ct, tag, icv_lo, padlen, rx_nh, verdict, rlen, rx_first, rx_words, rx_bytes,
+            tx_w
+        );
+        clock!(self, clock, aes, ghash);
+        self.in_b0.read_clock.next = self.clock.val();
+        self.in_b1.read_clock.next = self.clock.val();
+        self.in_b2.read_clock.next = self.clock.val();
+        self.in_b3.read_clock.next = self.clock.val();
+        self.in_b0.write_clock.next = self.clock.val();
+        self.in_b1.write_clock.next = self.clock.val();
+        self.in_b2.write_clock.next = self.clock.val();
+        self.in_b3.write_clock.next = self.clock.val();
+        self.out_buf.read_clock.next = self.clock.val();
+        self.out_buf.write_clock.next = self.clock.val();
+        self.sa_key.read_clock.next = self.clock.val();
+        self.sa_key.write_clock.next = self.clock.val();
+        self.sa_hkey.read_clock.next = self.clock.val();
+        self.sa_hkey.write_clock.next = self.clock.val();
+        self.sa_ctx.read_clock.next = self.clock.val();
+        self.sa_ctx.write_clock.next = self.clock.val();
+        self.sa_cnt.read_clock.next = self.clock.val();
+        self.sa_cnt.write_clock.next = self.clock.val();
+
+        // ------------------------------------------------------------ defaults
+        self.err_set.next = bits::<5>(0);
+        self.err_clr.next = bits::<5>(0);
+        self.in_b0.write_enable.next = false;
+        self.in_b1.write_enable.next = false;
+        self.in_b2.write_enable.next = false;
+        self.in_b3.write_enable.next = false;
+        self.in_b0.write_address.next = bit_cast::<BW, AW>(self.s_axil_awaddr.val() >> 4);
+        self.in_b1.write_address.next = bit_cast::<BW, AW>(self.s_axil_awaddr.val() >> 4);
+        self.in_b2.write_address.next = bit_cast::<BW, AW>(self.s_axil_awaddr.val() >> 4);
+        self.in_b3.write_address.next = bit_cast::<BW, AW>(self.s_axil_awaddr.val() >> 4);
+        self.in_b0.write_data.next = self.s_axil_wdata.val();
+        self.in_b1.write_data.next = self.s_axil_wdata.val();
+        self.in_b2.write_data.next = self.s_axil_wdata.val();
+        self.in_b3.write_data.next = self.s_axil_wdata.val();
+        self.out_buf.write_enable.next = false;
+        self.out_buf.write_address.next = bits::<BW>(0);
+        self.out_buf.write_data.next = bits::<128>(0);
+        self.sa_key.write_enable.next = false;
+        self.sa_hkey.write_enable.next = false;
+        self.sa_ctx.write_enable.next = false;
+        self.sa_cnt.write_enable.next = false;
+        self.sa_key.write_address.next = self.cur_idx.q.val();
+        self.sa_hkey.write_address.next = self.cur_idx.q.val();
+        self.sa_ctx.write_address.next = self.cur_idx.q.val();
+        self.sa_cnt.write_address.next = self.cur_idx.q.val();
+        self.sa_key.write_data.next = bits::<KEYW>(0);
+        self.sa_hkey.write_data.next = bits::<128>(0);
+        self.sa_ctx.write_data.next = bits::<CTXW>(0);
+        self.sa_cnt.write_data.next = bits::<CNTW>(0);
+        self.sa_key.read_address.next = self.cur_idx.q.val();
+        self.sa_hkey.read_address.next = self.cur_idx.q.val();
+        self.sa_ctx.read_address.next = self.cur_idx.q.val();
+        self.sa_cnt.read_address.next = self.cur_idx.q.val();
+        self.aes.key_load.next = false;
+        self.aes.in_valid.next = false;
+        self.ghash.clear.next = false;
+        self.ghash.in_valid.next = false;
+        self.ghash.h.next = self.hkey.q.val();
+        self.s_axis_tready.next = false;
+        self.m_axis_tvalid.next = false;
+        self.m_axis_tdata.next = bits::<128>(0);
+        self.m_axis_tkeep.next = bits::<16>(0);
+        self.m_axis_tlast.next = false;
+        self.in_rd.next = bits::<16>(0);
+        self.out_rd.next = bit_cast::<16, AW>(self.raddr.q.val() >> 4);
+        self.consume.next = false;
+        self.icv_shift.next = (self.d_len.q.val() - 16) & 15;
+        self.pad_p.next = self.dlen.q.val() - self.d_len.q.val() - 2;
+        self.pad_len_calc.next = bit_cast::<16, 8>(self.padlen.q.val()) + 2;
+
+        // ------------------------------------------------------------ buffers in
+        self.din.next = bit_cast::<128, 32>(self.in_b0.read_data.val())
+            | (bit_cast::<128, 32>(self.in_b1.read_data.val()) << 32)
+            | (bit_cast::<128, 32>(self.in_b2.read_data.val()) << 64)
+            | (bit_cast::<128, 32>(self.in_b3.read_data.val()) << 96);
+        self.keep_cnt.keep.next = self.s_axis_tkeep.val();
+
+        // ------------------------------------------------------------ SA words
+        self.ctx_rd.next = self.sa_ctx.read_data.val();
+        self.ctx_sh_valid.next = self.ctx_rd.val() >> self.s_ctx_valid.val();
+        self.ctx_sh_flags.next = self.ctx_rd.val() >> self.s_ctx_flags.val();
+        self.ctx_sh_seq.next = self.ctx_rd.val() >> self.s_ctx_seq.val();
+        self.ctx_sh_salt.next = self.ctx_rd.val() >> self.s_ctx_salt.val();
+        self.ctx_valid.next = self.ctx_sh_valid.val().get_bit(0);
+        self.ctx_flags.next = self.ctx_sh_flags.val().get_bits::<4>(0);
+        self.ctx_seq.next = self.ctx_sh_seq.val().get_bits::<64>(0);
+        self.cnt_sh_bytes.next = self.c_cnt.q.val() >> self.s_cnt_bytes.val();
+        self.cnt_sh_auth.next = self.c_cnt.q.val() >> self.s_cnt_auth.val();
+        self.rdc_sh_bytes.next = self.sa_cnt.read_data.val() >> self.s_cnt_bytes.val();
+        self.rdc_sh_auth.next = self.sa_cnt.read_data.val() >> self.s_cnt_auth.val();
+        // Context word written by install/update (valid set) from the staging registers.
+        self.ctx_new.next = bit_cast::<CTXW, 32>(self.sa_spi.q.val())
+            | (bit_cast::<CTXW, 32>(self.sa_salt.q.val()) << self.s_ctx_salt.val())
+            | (bit_cast::<CTXW, 64>(self.sa_seq.q.val()) << self.s_ctx_seq.val())
+            | (bit_cast::<CTXW, 4>(self.sa_flags.q.val()) << self.s_ctx_flags.val())
+            | (bits::<CTXW>(1) << self.s_ctx_valid.val());
+
+        // Key into the AES unit: staging registers for installs, the key RAM otherwise.
+        if (self.phase.q.val() == Phase::CmdCheck)
+            | (self.phase.q.val() == Phase::CmdKey)
+            | (self.phase.q.val() == Phase::CmdHash)
+        {
+            self.key_le.next = bit_cast::<KEYW, 32>(self.key0.q.val())
+                | (bit_cast::<KEYW, 32>(self.key1.q.val()) << 32)
+                | (bit_cast::<KEYW, 32>(self.key2.q.val()) << 64)
+                | (bit_cast::<KEYW, 32>(self.key3.q.val()) << 96);
+            if self.sa_flags.q.val().get_bit(0) {
+                self.key_le.next = self.key_le.val()
+                    | (bit_cast::<KEYW, 32>(self.key4.q.val()) << 128)
+                    | (bit_cast::<KEYW, 32>(self.key5.q.val()) << 160)
+                    | (bit_cast::<KEYW, 32>(self.key6.q.val()) << 192)
+                    | (bit_cast::<KEYW, 32>(self.key7.q.val()) << 224);
+            }
+            self.aes.aes256.next = self.sa_flags.q.val().get_bit(0);
+        } else {
+            self.key_le.next = self.sa_key.read_data.val();
+            self.aes.aes256.next = self.ctx_flags.val().get_bit(0);
+        }
+        self.bs_k0.din.next = self.key_le.val().get_bits::<128>(0);
+        self.bs_k1.din.next = self.key_le.val().get_bits::<128>(128);
+        self.aes.key.next = (bit_cast::<KEYW, 128>(self.bs_k0.dout.val()) << 128)
+            | bit_cast::<KEYW, 128>(self.bs_k1.dout.val());
+
+        // ------------------------------------------------------------ ESP words
+        self.bs_din_spi.din.next = self.din.val().get_bits::<32>(0);
+        self.bs_din_slo.din.next = self.din.val().get_bits::<32>(32);
+        self.bs_spi.din.next = self.c_spi.q.val();
+        self.bs_slo.din.next = self.seq_cur.q.val().get_bits::<32>(0);
+        self.bs_shi.din.next = self.seq_cur.q.val().get_bits::<32>(32);
+        self.bs_seq64.din.next = self.seq_cur.q.val();
+        if self.d_inbound.q.val() {
+            self.iv_le.next = self.iv_pkt.q.val();
+        } else {
+            self.iv_le.next = self.bs_seq64.dout.val();
+        }
+        if self.phase.q.val() == Phase::PktKey {
+            self.bs_ctr.din.next = bits::<32>(1);
+        } else {
+            self.bs_ctr.din.next = bit_cast::<32, 16>(self.iss.q.val()) + 2;
+        }
+        self.nonce_le.next = bit_cast::<128, 32>(self.c_salt.q.val())
+            | (bit_cast::<128, 64>(self.iv_le.val()) << 32)
+            | (bit_cast::<128, 32>(self.bs_ctr.dout.val()) << 96);
+        self.bs_nonce.din.next = self.nonce_le.val();
+        if (self.phase.q.val() == Phase::CmdKey) | (self.phase.q.val() == Phase::CmdHash) {
+            self.aes.in_block.next = bits::<128>(0);
+        } else {
+            self.aes.in_block.next = self.bs_nonce.dout.val();
+        }
+        // AAD: SPI | SeqLo (GCM), SPI | SeqHi | SeqLo (GCM with ESN), or the whole
+        // ESP header SPI | SeqLo | IV (GMAC; the payload follows as AAD).
+        if self.c_flags.q.val().get_bit(1) {
+            self.aad_le.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
+                | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 32)
+                | (bit_cast::<128, 64>(self.iv_le.val()) << 64);
+        } else if self.c_flags.q.val().get_bit(2) {
+            self.aad_le.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
+                | (bit_cast::<128, 32>(self.bs_shi.dout.val()) << 32)
+                | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 64);
+        } else {
+            self.aad_le.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
+                | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 32);
+        }
+        // Length block: len(A) || len(C) in bits, big-endian.
+        if self.c_flags.q.val().get_bit(1) {
+            self.bs_la.din.next = (bit_cast::<64, 16>(self.dlen.q.val()) + 16) << 3;
+            self.bs_lc.din.next = bits::<64>(0);
+        } else {
+            if self.c_flags.q.val().get_bit(2) {
+                self.bs_la.din.next = bits::<64>(96);
+            } else {
+                self.bs_la.din.next = bits::<64>(64);
+            }
+            self.bs_lc.din.next = bit_cast::<64, 16>(self.dlen.q.val()) << 3;
+        }
+
+        // ------------------------------------------------------------ block datapath
+        self.k16.next = self.cons.q.val() << 4;
+        self.m_valid.count.next = self.dlen.q.val() - self.k16.val();
+        if self.d_len.q.val() > self.k16.val() {
+            self.m_in.count.next = self.d_len.q.val() - self.k16.val();
+        } else {
+            self.m_in.count.next = bits::<16>(0);
+        }
+        // Trailer (pad 1,2,3.., pad length, next header) placed at payload byte L.
+        self.trail.next = bits::<128>(0);
+        if self.d_len.q.val() >= self.k16.val() {
+            if (self.d_len.q.val() - self.k16.val()) < 16 {
+                self.trail.next = bit_cast::<128, 64>(self.tp.q.val())
+                    << ((self.d_len.q.val() - self.k16.val()) << 3);
+            }
+        } else if (self.k16.val() - self.d_len.q.val()) < 8 {
+            self.trail.next = bit_cast::<128, 64>(self.tp.q.val())
+                >> ((self.k16.val() - self.d_len.q.val()) << 3);
+        }
+        self.bs_ks.din.next = self.aes.out_block.val();
+        if self.c_flags.q.val().get_bit(1) {
+            self.ks.next = bits::<128>(0);
+        } else {
+            self.ks.next = self.bs_ks.dout.val() & self.m_valid.mask.val();
+        }
+        if self.d_inbound.q.val() {
+            self.ct.next = self.din.val() & self.m_valid.mask.val();
+            self.pt.next = self.ct.val() ^ self.ks.val();
+        } else {
+            self.pt.next = (self.din.val() & self.m_in.mask.val()) | self.trail.val();
+            self.ct.next = self.pt.val() ^ self.ks.val();
+        }
+        self.pt_sh_pad.next = self.pt.val() >> (((self.dlen.q.val() - 2) & 15) << 3);
+        self.pt_sh_nh.next = self.pt.val() >> (((self.dlen.q.val() - 1) & 15) << 3);
+        // GHASH input.
+        if self.phase.q.val() == Phase::PktKey {
+            self.bs_gh.din.next = self.aad_le.val();
+        } else if self.phase.q.val() == Phase::PktLen {
+            self.bs_gh.din.next = bit_cast::<128, 64>(self.bs_la.dout.val())
+                | (bit_cast::<128, 64>(self.bs_lc.dout.val()) << 64);
+        } else {
+            self.bs_gh.din.next = self.ct.val();
+        }
+        self.ghash.in_block.next = self.bs_gh.dout.val();
+        self.bs_tag.din.next = self.ghash.y.val() ^ self.ej0.q.val();
+        // ICV of an inbound packet: 16 bytes at d_len - 16 across two buffer words.
+        if self.icv_shift.val() == 0 {
+            self.icv.next = self.icv_lo.q.val();
+        } else {
+            self.icv.next = (self.icv_lo.q.val() >> (self.icv_shift.val() << 3))
+                | (self.din.val() << ((bits::<16>(16) - self.icv_shift.val()) << 3));
+        }
+        self.tx_keep.count.next = self.rlen.q.val() - (self.tx_w.q.val() << 4);
+
+        // ------------------------------------------------------------ AXI4-Lite write
+        self.wr_fire.next = self.s_axil_awvalid.val()
+            & self.s_axil_wvalid.val()
+            & !self.bvalid.q.val()
+            & (self.phase.q.val() != Phase::Rx);
+        self.s_axil_awready.next = self.wr_fire.val();
+        self.s_axil_wready.next = self.wr_fire.val();
+        self.s_axil_bvalid.next = self.bvalid.q.val();
+        self.s_axil_bresp.next = bits::<2>(0);
+        if self.bvalid.q.val() & self.s_axil_bready.val() {
+            self.bvalid.d.next = false;
+        }
+        if self.wr_fire.val() {
+            self.bvalid.d.next = true;
+            if self.s_axil_awaddr.val() == self.o_scratch.val() {
+                self.scratch.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_error_events.val() {
+                self.err_clr.next = self.s_axil_wdata.val().get_bits::<5>(0);
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_index.val() {
+                self.sa_index.d.next = self.s_axil_wdata.val().get_bits::<16>(0);
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_spi.val() {
+                self.sa_spi.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_salt.val() {
+                self.sa_salt.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_flags.val() {
+                self.sa_flags.d.next = self.s_axil_wdata.val().get_bits::<4>(0);
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_seq_lo.val() {
+                self.sa_seq.d.next = (self.sa_seq.q.val() & self.k_hi32.val())
+                    | bit_cast::<64, 32>(self.s_axil_wdata.val());
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_seq_hi.val() {
+                self.sa_seq.d.next = (self.sa_seq.q.val() & self.k_lo32.val())
+                    | (bit_cast::<64, 32>(self.s_axil_wdata.val()) << 32);
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key0.val() {
+                self.key0.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key1.val() {
+                self.key1.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key2.val() {
+                self.key2.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key3.val() {
+                self.key3.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key4.val() {
+                self.key4.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key5.val() {
+                self.key5.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key6.val() {
+                self.key6.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_key7.val() {
+                self.key7.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_sa_cmd.val() {
+                if self.cmd_pending.q.val() {
+                    self.err_set.next = bits::<5>(8);
+                } else {
+                    self.sa_op.d.next = self.s_axil_wdata.val().get_bits::<4>(0);
+                    self.cmd_pending.d.next = true;
+                    self.sa_done.d.next = false;
+                    self.sa_error.d.next = false;
+                }
+            }
+            if self.s_axil_awaddr.val() == self.o_pkt_desc.val() {
+                self.pkt_desc.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_pkt_len.val() {
+                self.pkt_len.d.next = self.s_axil_wdata.val().get_bits::<16>(0);
+            }
+            if self.s_axil_awaddr.val() == self.o_pkt_seq_hi.val() {
+                self.pkt_seqhi.d.next = self.s_axil_wdata.val();
+            }
+            if self.s_axil_awaddr.val() == self.o_pkt_doorbell.val() {
+                if self.db_pending.q.val() | self.win_active.q.val() {
+                    self.err_set.next = bits::<5>(8);
+                } else if self.s_axil_wdata.val().get_bit(0) {
+                    self.db_pending.d.next = true;
+                    self.pkt_done.d.next = false;
+                    self.res_ok.d.next = false;
+                }
+            }
+            if (self.s_axil_awaddr.val() & self.o_out_window.val()) == self.o_in_window.val() {
+                // Input window: one 32-bit lane of a buffer word.
+                if self.s_axil_awaddr.val().get_bits::<2>(2) == 0 {
+                    self.in_b0.write_enable.next = true;
+                }
+                if self.s_axil_awaddr.val().get_bits::<2>(2) == 1 {
+                    self.in_b1.write_enable.next = true;
+                }
+                if self.s_axil_awaddr.val().get_bits::<2>(2) == 2 {
+                    self.in_b2.write_enable.next = true;
+                }
+                if self.s_axil_awaddr.val().get_bits::<2>(2) == 3 {
+                    self.in_b3.write_enable.next = true;
+                }
+            }
+        }
+
+        // ------------------------------------------------------------ AXI4-Lite read
+        self.s_axil_arready.next = self.rstate.q.val() == 0;
+        self.s_axil_rvalid.next = self.rstate.q.val() == 3;
+        self.s_axil_rdata.next = self.rdata.q.val();
+        self.s_axil_rresp.next = bits::<2>(0);
+        self.pkt_busy.next = self.db_pending.q.val()
+            | ((self.phase.q.val() != Phase::Idle)
+                & (self.phase.q.val() != Phase::CmdLoad)
+                & (self.phase.q.val() != Phase::CmdCheck)
+                & (self.phase.q.val() != Phase::CmdKey)
+                & (self.phase.q.val() != Phase::CmdHash)
+                & (self.phase.q.val() != Phase::CmdDone));
+        self.w_status.next = bits::<32>(0);
+        if self.cmd_pending.q.val() {
+            self.w_status.next = self.w_status.val() | 1;
+        }
+        if self.pkt_busy.val() {
+            self.w_status.next = self.w_status.val() | 2;
+        }
+        self.w_sa_status.next = bit_cast::<32, 4>(self.sa_errcode.q.val()) << 8;
+        if self.cmd_pending.q.val() {
+            self.w_sa_status.next = self.w_sa_status.val() | 1;
+        }
+        if self.sa_done.q.val() {
+            self.w_sa_status.next = self.w_sa_status.val() | 2;
+        }
+        if self.sa_error.q.val() {
+            self.w_sa_status.next = self.w_sa_status.val() | 4;
+        }
+        if self.sa_valid.q.val() {
+            self.w_sa_status.next = self.w_sa_status.val() | 8;
+        }
+        self.w_rb_flags.next = bit_cast::<32, 4>(self.rb_flags.q.val());
+        if self.rb_valid.q.val() {
+            self.w_rb_flags.next = self.w_rb_flags.val() | self.k_bit31.val();
+        }
+        self.w_pkt_status.next = (bit_cast::<32, 4>(self.res_verdict.q.val()) << 8)
+            | (bit_cast::<32, 8>(self.res_nh.q.val()) << 16);
+        if self.db_pending.q.val() | self.win_active.q.val() {
+            self.w_pkt_status.next = self.w_pkt_status.val() | 1;
+        } else if self.pkt_busy.val() {
+            self.w_pkt_status.next = self.w_pkt_status.val() | 4;
+        }
+        if self.pkt_done.q.val() {
+            self.w_pkt_status.next = self.w_pkt_status.val() | 2;
+        }
+        self.rd_value.next = bits::<32>(0);
+        self.rd_snap.next = false;
+        self.rd_snap_value.next = bits::<32>(0);
+        if self.raddr.q.val() == self.o_id_magic.val() {
+            self.rd_value.next = self.k_magic.val();
+        }
+        if self.raddr.q.val() == self.o_id_version.val() {
+            self.rd_value.next = self.k_version.val();
+        }
+        if self.raddr.q.val() == self.o_id_caps.val() {
+            self.rd_value.next = self.k_caps.val();
+        }
+        if self.raddr.q.val() == self.o_id_num_sas.val() {
+            self.rd_value.next = self.k_num_sas.val();
+        }
+        if self.raddr.q.val() == self.o_id_datapath.val() {
+            self.rd_value.next = self.k_datapath.val();
+        }
+        if self.raddr.q.val() == self.o_id_max_packet.val() {
+            self.rd_value.next = bit_cast::<32, 16>(self.k_max_packet.val());
+        }
+        if self.raddr.q.val() == self.o_scratch.val() {
+            self.rd_value.next = self.scratch.q.val();
+        }
+        if self.raddr.q.val() == self.o_status.val() {
+            self.rd_value.next = self.w_status.val();
+        }
+        if self.raddr.q.val() == self.o_error_events.val() {
+            self.rd_value.next = bit_cast::<32, 5>(self.err_events.q.val());
+        }
+        if self.raddr.q.val() == self.o_sa_index.val() {
+            self.rd_value.next = bit_cast::<32, 16>(self.sa_index.q.val());
+        }
+        if self.raddr.q.val() == self.o_sa_spi.val() {
+            self.rd_value.next = self.sa_spi.q.val();
+        }
+        if self.raddr.q.val() == self.o_sa_flags.val() {
+            self.rd_value.next = bit_cast::<32, 4>(self.sa_flags.q.val());
+        }
+        if self.raddr.q.val() == self.o_sa_seq_lo.val() {
+            self.rd_value.next = self.sa_seq.q.val().get_bits::<32>(0);
+        }
+        if self.raddr.q.val() == self.o_sa_seq_hi.val() {
+            self.rd_value.next = self.sa_seq.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_sa_cmd_status.val() {
+            self.rd_value.next = self.w_sa_status.val();
+        }
+        if self.raddr.q.val() == self.o_rb_spi.val() {
+            self.rd_value.next = self.rb_spi.q.val();
+        }
+        if self.raddr.q.val() == self.o_rb_flags.val() {
+            self.rd_value.next = self.w_rb_flags.val();
+        }
+        if self.raddr.q.val() == self.o_rb_seq_lo.val() {
+            self.rd_value.next = self.rb_seq.q.val().get_bits::<32>(0);
+        }
+        if self.raddr.q.val() == self.o_rb_seq_hi.val() {
+            self.rd_value.next = self.rb_seq.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_rb_pkts_lo.val() {
+            self.rd_value.next = self.rb_pkts.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.rb_pkts.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_rb_bytes_lo.val() {
+            self.rd_value.next = self.rb_bytes.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.rb_bytes.q.val().get_bits::<32>(32);
+        }
+        if (self.raddr.q.val() == self.o_rb_pkts_hi.val())
+            | (self.raddr.q.val() == self.o_rb_bytes_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_out_pkts_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_out_bytes_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_in_pkts_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_in_bytes_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_auth_hi.val())
+            | (self.raddr.q.val() == self.o_cnt_bad_hi.val())
+        {
+            self.rd_value.next = self.hi_snap.q.val();
+        }
+        if self.raddr.q.val() == self.o_rb_auth.val() {
+            self.rd_value.next = self.rb_auth.q.val();
+        }
+        if self.raddr.q.val() == self.o_pkt_desc.val() {
+            self.rd_value.next = self.pkt_desc.q.val();
+        }
+        if self.raddr.q.val() == self.o_pkt_len.val() {
+            self.rd_value.next = bit_cast::<32, 16>(self.pkt_len.q.val());
+        }
+        if self.raddr.q.val() == self.o_pkt_seq_hi.val() {
+            self.rd_value.next = self.pkt_seqhi.q.val();
+        }
+        if self.raddr.q.val() == self.o_pkt_status.val() {
+            self.rd_value.next = self.w_pkt_status.val();
+        }
+        if self.raddr.q.val() == self.o_res_len.val() {
+            self.rd_value.next = bit_cast::<32, 16>(self.res_len.q.val());
+        }
+        if self.raddr.q.val() == self.o_res_seq_lo.val() {
+            self.rd_value.next = self.res_seq.q.val().get_bits::<32>(0);
+        }
+        if self.raddr.q.val() == self.o_res_seq_hi.val() {
+            self.rd_value.next = self.res_seq.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_out_pkts_lo.val() {
+            self.rd_value.next = self.cnt_out_pkts.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_out_pkts.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_out_bytes_lo.val() {
+            self.rd_value.next = self.cnt_out_bytes.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_out_bytes.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_in_pkts_lo.val() {
+            self.rd_value.next = self.cnt_in_pkts.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_in_pkts.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_in_bytes_lo.val() {
+            self.rd_value.next = self.cnt_in_bytes.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_in_bytes.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_auth_lo.val() {
+            self.rd_value.next = self.cnt_auth.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_auth.q.val().get_bits::<32>(32);
+        }
+        if self.raddr.q.val() == self.o_cnt_bad_lo.val() {
+            self.rd_value.next = self.cnt_bad.q.val().get_bits::<32>(0);
+            self.rd_snap.next = true;
+            self.rd_snap_value.next = self.cnt_bad.q.val().get_bits::<32>(32);
+        }
+        if ((self.raddr.q.val() & self.o_out_window.val()) == self.o_out_window.val())
+            & self.res_ok.q.val()
+        {
+            // Output window: one 32-bit lane of the buffer word read in rstate 1.
+            if self.raddr.q.val().get_bits::<2>(2) == 0 {
+                self.rd_value.next = self.out_buf.read_data.val().get_bits::<32>(0);
+            }
+            if self.raddr.q.val().get_bits::<2>(2) == 1 {
+                self.rd_value.next = self.out_buf.read_data.val().get_bits::<32>(32);
+            }
+            if self.raddr.q.val().get_bits::<2>(2) == 2 {
+                self.rd_value.next = self.out_buf.read_data.val().get_bits::<32>(64);
+            }
+            if self.raddr.q.val().get_bits::<2>(2) == 3 {
+                self.rd_value.next = self.out_buf.read_data.val().get_bits::<32>(96);
+            }
+        }
+        if self.rstate.q.val() == 0 {
+            if self.s_axil_arvalid.val() {
+                self.raddr.d.next = self.s_axil_araddr.val();
+                self.rstate.d.next = bits::<2>(1);
+            }
+        } else if self.rstate.q.val() == 1 {
+            self.rstate.d.next = bits::<2>(2);
+        } else if self.rstate.q.val() == 2 {
+            self.rdata.d.next = self.rd_value.val();
+            if self.rd_snap.val() {
+                self.hi_snap.d.next = self.rd_snap_value.val();
+            }
+            self.rstate.d.next = bits::<2>(3);
+        } else if self.s_axil_rready.val() {
+            self.rstate.d.next = bits::<2>(0);
+        }
+
+        // ------------------------------------------------------------ engine
+        match self.phase.q.val() {
+            Phase::Idle => {
+                if self.cmd_pending.q.val() {
+                    self.cur_idx.d.next = bit_cast::<SW, 16>(self.sa_index.q.val());
+                    self.phase.d.next = Phase::CmdLoad;
+                } else if self.db_pending.q.val() {
+                    self.db_pending.d.next = false;
+                    self.win_active.d.next = true;
+                    self.src_stream.d.next = false;
+                    self.d_index.d.next = self.pkt_desc.q.val().get_bits::<16>(0);
+                    self.cur_idx.d.next = self.pkt_desc.q.val().get_bits::<SW>(0);
+                    self.d_inbound.d.next = self.pkt_desc.q.val().get_bit(16);
+                    self.d_nh.d.next = self.pkt_desc.q.val().get_bits::<8>(24);
+                    self.d_seqhi.d.next = self.pkt_seqhi.q.val();
+                    self.d_len.d.next = self.pkt_len.q.val();
+                    self.phase.d.next = Phase::PktLoad;
+                } else if self.s_axis_tvalid.val() {
+                    self.rx_first.d.next = true;
+                    self.rx_words.d.next = bits::<16>(0);
+                    self.rx_bytes.d.next = bits::<16>(0);
+                    self.phase.d.next = Phase::Rx;
+                }
+            }
+            Phase::Rx => {
+                self.s_axis_tready.next = true;
+                self.in_b0.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
+                self.in_b1.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
+                self.in_b2.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
+                self.in_b3.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
+                self.in_b0.write_data.next = self.s_axis_tdata.val().get_bits::<32>(0);
+                self.in_b1.write_data.next = self.s_axis_tdata.val().get_bits::<32>(32);
+                self.in_b2.write_data.next = self.s_axis_tdata.val().get_bits::<32>(64);
+                self.in_b3.write_data.next = self.s_axis_tdata.val().get_bits::<32>(96);
+                if self.s_axis_tvalid.val() {
+                    if self.rx_first.q.val() {
+                        self.rx_first.d.next = false;
+                        self.d_index.d.next = self.s_axis_tuser.val().get_bits::<16>(0);
+                        self.cur_idx.d.next = self.s_axis_tuser.val().get_bits::<SW>(0);
+                        self.d_inbound.d.next = self.s_axis_tuser.val().get_bit(16);
+                        self.d_nh.d.next = self.s_axis_tuser.val().get_bits::<8>(24);
+                        self.d_seqhi.d.next = self.s_axis_tuser.val().get_bits::<32>(32);
+                    }
+                    if self.rx_words.q.val() < self.k_buf_words.val() {
+                        self.in_b0.write_enable.next = true;
+                        self.in_b1.write_enable.next = true;
+                        self.in_b2.write_enable.next = true;
+                        self.in_b3.write_enable.next = true;
+                        self.rx_words.d.next = self.rx_words.q.val() + 1;
+                        self.rx_bytes.d.next = self.rx_bytes.q.val() + self.keep_cnt.count.val();
+                    } else {
+                        // Longer than the buffer: keep draining, report too long.
+                        self.rx_bytes.d.next = bits::<16>(0xffff);
+                    }
+                    if self.s_axis_tlast.val() {
+                        if self.rx_words.q.val() < self.k_buf_words.val() {
+                            self.d_len.d.next = self.rx_bytes.q.val() + self.keep_cnt.count.val();
+                        } else {
+                            self.d_len.d.next = bits::<16>(0xffff);
+                        }
+                        self.src_stream.d.next = true;
+                        self.phase.d.next = Phase::PktLoad;
+                    }
+                }
+            }
+            Phase::PktLoad => {
+                // SA RAMs and input word 0 are read this cycle.
+                self.phase.d.next = Phase::PktCheck;
+            }
+            Phase::PktCheck => {
+                self.ghash.clear.next = true;
+                self.c_spi.d.next = self.ctx_rd.val().get_bits::<32>(0);
+                self.c_salt.d.next = self.ctx_sh_salt.val().get_bits::<32>(0);
+                self.c_flags.d.next = self.ctx_flags.val();
+                self.c_cnt.d.next = self.sa_cnt.read_data.val();
+                self.hkey.d.next = self.sa_hkey.read_data.val();
+                self.iv_pkt.d.next = self.din.val().get_bits::<64>(64);
+                self.got_j0.d.next = false;
+                self.iss.d.next = bits::<16>(0);
+                self.cons.d.next = bits::<16>(0);
+                self.rlen.d.next = bits::<16>(0);
+                self.rx_nh.d.next = self.d_nh.q.val();
+                if self.d_inbound.q.val() {
+                    self.dlen.d.next = self.d_len.q.val() - 32;
+                    self.nblk.d.next = (self.d_len.q.val() - 32 + 15) >> 4;
+                    if self.ctx_flags.val().get_bit(2) {
+                        self.seq_cur.d.next = (bit_cast::<64, 32>(self.d_seqhi.q.val()) << 32)
+                            | bit_cast::<64, 32>(self.bs_din_slo.dout.val());
+                    } else {
+                        self.seq_cur.d.next = bit_cast::<64, 32>(self.bs_din_slo.dout.val());
+                    }
+                } else {
+                    self.dlen.d.next = ((self.d_len.q.val() + 5) >> 2) << 2;
+                    self.nblk.d.next = (((self.d_len.q.val() + 5) >> 2) + 3) >> 2;
+                    self.seq_cur.d.next = self.ctx_seq.val() + 1;
+                }
+                // Checks, in order; the first failing one is the verdict.
+                if self.d_index.q.val().get_bits::<6>(10).any() | !self.ctx_valid.val() {
+                    self.verdict.d.next = self.v_bad_sa.val();
+                    self.phase.d.next = Phase::PktFinish;
+                } else if self.ctx_flags.val().get_bit(3) != self.d_inbound.q.val() {
+                    self.verdict.d.next = self.v_dir.val();
+                    self.phase.d.next = Phase::PktFinish;
+                } else if (self.d_len.q.val() > self.k_max_packet.val())
+                    | (self.d_inbound.q.val()
+                        & ((self.d_len.q.val() < self.k_min_inbound.val())
+                            | self.d_len.q.val().get_bits::<2>(0).any()))
+                {
+                    self.verdict.d.next = self.v_len.val();
+                    self.phase.d.next = Phase::PktFinish;
+                } else if self.d_inbound.q.val()
+                    & (self.bs_din_spi.dout.val() != self.ctx_rd.val().get_bits::<32>(0))
+                {
+                    self.verdict.d.next = self.v_spi.val();
+                    self.phase.d.next = Phase::PktFinish;
+                } else if !self.d_inbound.q.val()
+                    & ((self.ctx_flags.val().get_bit(2) & self.ctx_seq.val().all())
+                        | (!self.ctx_flags.val().get_bit(2)
+                            & (self.ctx_seq.val() >= self.k_seq32_max.val())))
+                {
+                    self.verdict.d.next = self.v_seq.val();
+                    self.phase.d.next = Phase::PktFinish;
+                } else {
+                    self.verdict.d.next = self.v_ok.val();
+                    self.aes.key_load.next = true;
+                    self.phase.d.next = Phase::PktKey;
+                }
+            }
+            Phase::PktKey => {
+                // Trailer pattern: pad bytes 1..P, P, next header.
+                self.tp.d.next = (bits::<64>(0x0003_0201)
+                    & ((bits::<64>(1) << (bit_cast::<64, 16>(self.pad_p.val()) << 3)) - 1))
+                    | (bit_cast::<64, 16>(self.pad_p.val())
+                        << (bit_cast::<64, 16>(self.pad_p.val()) << 3))
+                    | (bit_cast::<64, 8>(self.d_nh.q.val())
+                        << ((bit_cast::<64, 16>(self.pad_p.val()) + 1) << 3));
+                if !self.d_inbound.q.val() {
+                    // ESP header SPI | SeqLo | IV into output word 0.
+                    self.out_buf.write_enable.next = true;
+                    self.out_buf.write_address.next = bits::<BW>(0);
+                    self.out_buf.write_data.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
+                        | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 32)
+                        | (bit_cast::<128, 64>(self.iv_le.val()) << 64);
+                }
+                if self.aes.key_ready.val() {
+                    self.aes.in_valid.next = true; // E(J0)
+                    self.ghash.in_valid.next = true; // AAD block
+                    self.phase.d.next = Phase::PktRun;
+                }
+            }
+            Phase::PktRun => {
+                if self.iss.q.val() < self.nblk.q.val() {
+                    self.aes.in_valid.next = true;
+                    self.iss.d.next = self.iss.q.val() + 1;
+                }
+                if self.aes.out_valid.val() {
+                    if !self.got_j0.q.val() {
+                        self.got_j0.d.next = true;
+                        self.ej0.d.next = self.aes.out_block.val();
+                    } else {
+                        self.consume.next = true;
+                    }
+                }
+                // The buffer read runs one word ahead of the block being consumed.
+                if self.consume.val() {
+                    self.in_rd.next = self.cons.q.val() + 1;
+                } else {
+                    self.in_rd.next = self.cons.q.val();
+                }
+                if self.d_inbound.q.val() {
+                    self.in_rd.next = self.in_rd.val() + 1;
+                }
+                if self.consume.val() {
+                    self.ghash.in_valid.next = true;
+                    self.cons.d.next = self.cons.q.val() + 1;
+                    self.last_ct.d.next = self.ct.val();
+                    self.out_buf.write_enable.next = true;
+                    if self.d_inbound.q.val() {
+                        self.out_buf.write_address.next = bit_cast::<BW, 16>(self.cons.q.val());
+                        self.out_buf.write_data.next = self.pt.val();
+                        if self.cons.q.val() == ((self.dlen.q.val() - 1) >> 4) {
+                            self.padlen.d.next = self.pt_sh_pad.val().get_bits::<8>(0);
+                            self.rx_nh.d.next = self.pt_sh_nh.val().get_bits::<8>(0);
+                        }
+                    } else {
+                        self.out_buf.write_address.next =
+                            bit_cast::<BW, 16>(self.cons.q.val() + 1);
+                        self.out_buf.write_data.next = self.ct.val();
+                    }
+                    if self.cons.q.val() + 1 == self.nblk.q.val() {
+                        self.phase.d.next = Phase::PktLen;
+                    }
+                }
+            }
+            Phase::PktLen => {
+                self.ghash.in_valid.next = true;
+                self.phase.d.next = Phase::PktTag;
+            }
+            Phase::PktTag => {
+                if self.ghash.idle.val() {
+                    self.tag.d.next = self.bs_tag.dout.val();
+                    if self.d_inbound.q.val() {
+                        self.phase.d.next = Phase::PktIcv0;
+                    } else {
+                        self.phase.d.next = Phase::PktTagOut1;
+                    }
+                }
+            }
+            Phase::PktIcv0 => {
+                self.in_rd.next = (self.d_len.q.val() - 16) >> 4;
+                self.phase.d.next = Phase::PktIcv1;
+            }
+            Phase::PktIcv1 => {
+                self.in_rd.next = ((self.d_len.q.val() - 16) >> 4) + 1;
+                self.icv_lo.d.next = self.din.val();
+                self.phase.d.next = Phase::PktIcv2;
+            }
+            Phase::PktIcv2 => {
+                if self.icv.val() != self.tag.q.val() {
+                    self.verdict.d.next = self.v_auth.val();
+                } else if self.pad_len_calc.val() > self.dlen.q.val() {
+                    self.verdict.d.next = self.v_trailer.val();
+                } else {
+                    self.rlen.d.next = self.dlen.q.val() - self.pad_len_calc.val();
+                }
+                self.phase.d.next = Phase::PktFinish;
+            }
+            Phase::PktTagOut1 => {
+                self.out_buf.write_enable.next = true;
+                self.rlen.d.next = self.dlen.q.val() + 32;
+                if self.dlen.q.val().get_bits::<4>(0).any() {
+                    self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val());
+                    self.out_buf.write_data.next = self.last_ct.q.val()
+                        | (self.tag.q.val() << (bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0)) << 3));
+                    self.phase.d.next = Phase::PktTagOut2;
+                } else {
+                    self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val() + 1);
+                    self.out_buf.write_data.next = self.tag.q.val();
+                    self.phase.d.next = Phase::PktFinish;
+                }
+            }
+            Phase::PktTagOut2 => {
+                self.out_buf.write_enable.next = true;
+                self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val() + 1);
+                self.out_buf.write_data.next = self.tag.q.val()
+                    >> ((bits::<16>(16) - bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0))) << 3);
+                self.phase.d.next = Phase::PktFinish;
+            }
+            Phase::PktFinish => {
+                if self.verdict.q.val() == self.v_ok.val() {
+                    if self.d_inbound.q.val() {
+                        self.cnt_in_pkts.d.next = self.cnt_in_pkts.q.val() + 1;
+                        self.cnt_in_bytes.d.next =
+                            self.cnt_in_bytes.q.val() + bit_cast::<64, 16>(self.d_len.q.val());
+                    } else {
+                        self.cnt_out_pkts.d.next = self.cnt_out_pkts.q.val() + 1;
+                        self.cnt_out_bytes.d.next =
+                            self.cnt_out_bytes.q.val() + bit_cast::<64, 16>(self.d_len.q.val());
+                        // Sequence counter write-back (the context word with the new seq).
+                        self.sa_ctx.write_enable.next = true;
+                        self.sa_ctx.write_data.next = bit_cast::<CTXW, 32>(self.c_spi.q.val())
+                            | (bit_cast::<CTXW, 32>(self.c_salt.q.val()) << self.s_ctx_salt.val())
+                            | (bit_cast::<CTXW, 64>(self.seq_cur.q.val()) << self.s_ctx_seq.val())
+                            | (bit_cast::<CTXW, 4>(self.c_flags.q.val()) << self.s_ctx_flags.val())
+                            | (bits::<CTXW>(1) << self.s_ctx_valid.val());
+                    }
+                    self.sa_cnt.write_enable.next = true;
+                    self.sa_cnt.write_data.next = (self.c_cnt.q.val() & self.k_cnt_auth_mask.val())
+                        | bit_cast::<CNTW, 64>(self.c_cnt.q.val().get_bits::<64>(0) + 1)
+                        | (bit_cast::<CNTW, 64>(
+                            self.cnt_sh_bytes.val().get_bits::<64>(0)
+                                + bit_cast::<64, 16>(self.d_len.q.val()),
+                        ) << self.s_cnt_bytes.val());
+                } else if self.verdict.q.val() == self.v_auth.val() {
+                    self.cnt_auth.d.next = self.cnt_auth.q.val() + 1;
+                    self.err_set.next = bits::<5>(2);
+                    if !self.cnt_sh_auth.val().get_bits::<32>(0).all() {
+                        self.sa_cnt.write_enable.next = true;
+                        self.sa_cnt.write_data.next =
+                            self.c_cnt.q.val() + (bits::<CNTW>(1) << self.s_cnt_auth.val());
+                    }
+                } else if self.verdict.q.val() == self.v_seq.val() {
+                    self.err_set.next = bits::<5>(16);
+                } else if self.verdict.q.val() != self.v_trailer.val() {
+                    self.cnt_bad.d.next = self.cnt_bad.q.val() + 1;
+                    self.err_set.next = bits::<5>(1);
+                }
+                if self.verdict.q.val() != self.v_ok.val() {
+                    self.rlen.d.next = bits::<16>(0);
+                }
+                if self.src_stream.q.val() {
+                    self.phase.d.next = Phase::TxPrime;
+                } else {
+                    self.win_active.d.next = false;
+                    self.pkt_done.d.next = true;
+                    self.res_verdict.d.next = self.verdict.q.val();
+                    self.res_nh.d.next = self.rx_nh.q.val();
+                    self.res_seq.d.next = self.seq_cur.q.val();
+                    if self.verdict.q.val() == self.v_ok.val() {
+                        self.res_len.d.next = self.rlen.q.val();
+                        self.res_ok.d.next = true;
+                    } else {
+                        self.res_len.d.next = bits::<16>(0);
+                        self.res_ok.d.next = false;
+                    }
+                    self.phase.d.next = Phase::Idle;
+                }
+            }
+            Phase::TxPrime => {
+                self.tx_w.d.next = bits::<16>(0);
+                self.out_rd.next = bits::<16>(0);
+                self.phase.d.next = Phase::Tx;
+            }
+            Phase::Tx => {
+                self.m_axis_tvalid.next = true;
+                if self.rlen.q.val() == 0 {
+                    // Refused, failed or empty: one beat with no bytes.
+                    self.m_axis_tlast.next = true;
+                    self.out_rd.next = self.tx_w.q.val();
+                    if self.m_axis_tready.val() {
+                        self.phase.d.next = Phase::Idle;
+                    }
+                } else {
+                    self.m_axis_tdata.next = self.out_buf.read_data.val();
+                    self.m_axis_tkeep.next = self.tx_keep.keep.val();
+                    self.m_axis_tlast.next =
+                        self.tx_w.q.val() == ((self.rlen.q.val() - 1) >> 4);
+                    if self.m_axis_tready.val() {
+                        self.out_rd.next = self.tx_w.q.val() + 1;
+                        self.tx_w.d.next = self.tx_w.q.val() + 1;
+                        if self.tx_w.q.val() == ((self.rlen.q.val() - 1) >> 4) {
+                            self.phase.d.next = Phase::Idle;
+                        }
+                    } else {
+                        self.out_rd.next = self.tx_w.q.val();
+                    }
+                }
+            }
+            Phase::CmdLoad => {
+                self.phase.d.next = Phase::CmdCheck;
+            }
+            Phase::CmdCheck => {
+                self.sa_errcode.d.next = bits::<4>(0);
+                self.sa_valid.d.next = self.ctx_valid.val();
+                if self.sa_index.q.val().get_bits::<6>(10).any() {
+                    self.sa_errcode.d.next = self.e_bad_index.val();
+                    self.phase.d.next = Phase::CmdDone;
+                } else if (self.sa_op.q.val() == 0) | (self.sa_op.q.val() > 4) {
+                    self.sa_errcode.d.next = self.e_bad_opcode.val();
+                    self.phase.d.next = Phase::CmdDone;
+                } else if ((self.sa_op.q.val() == 1) | (self.sa_op.q.val() == 3))
+                    & self.sa_flags.q.val().get_bit(1)
+                    & self.sa_flags.q.val().get_bit(2)
+                {
+                    self.sa_errcode.d.next = self.e_unsupported.val();
+                    self.phase.d.next = Phase::CmdDone;
+                } else if (self.sa_op.q.val() == 3) & !self.ctx_valid.val() {
+                    self.sa_errcode.d.next = self.e_not_valid.val();
+                    self.phase.d.next = Phase::CmdDone;
+                } else if self.sa_op.q.val() == 1 {
+                    // Install: store the raw key, expand it, then H = E_K(0).
+                    self.sa_key.write_enable.next = true;
+                    self.sa_key.write_data.next = self.key_le.val();
+                    self.aes.key_load.next = true;
+                    self.phase.d.next = Phase::CmdKey;
+                } else if self.sa_op.q.val() == 2 {
+                    // Remove: invalidate and wipe.
+                    self.sa_key.write_enable.next = true;
+                    self.sa_hkey.write_enable.next = true;
+                    self.sa_ctx.write_enable.next = true;
+                    self.sa_cnt.write_enable.next = true;
+                    self.sa_valid.d.next = false;
+                    self.phase.d.next = Phase::CmdDone;
+                } else if self.sa_op.q.val() == 3 {
+                    // Update: SPI, flags and counter; salt and keys stay.
+                    self.sa_ctx.write_enable.next = true;
+                    self.sa_ctx.write_data.next = (self.ctx_new.val() & !self.k_ctx_salt_mask.val())
+                        | (self.ctx_rd.val() & self.k_ctx_salt_mask.val());
+                    self.phase.d.next = Phase::CmdDone;
+                } else {
+                    // Read back.
+                    self.rb_spi.d.next = self.ctx_rd.val().get_bits::<32>(0);
+                    self.rb_flags.d.next = self.ctx_flags.val();
+                    self.rb_valid.d.next = self.ctx_valid.val();
+                    self.rb_seq.d.next = self.ctx_seq.val();
+                    self.rb_pkts.d.next = self.sa_cnt.read_data.val().get_bits::<64>(0);
+                    self.rb_bytes.d.next = self.rdc_sh_bytes.val().get_bits::<64>(0);
+                    self.rb_auth.d.next = self.rdc_sh_auth.val().get_bits::<32>(0);
+                    self.phase.d.next = Phase::CmdDone;
+                }
+            }
+            Phase::CmdKey => {
+                if self.aes.key_ready.val() {
+                    self.aes.in_valid.next = true;
+                    self.phase.d.next = Phase::CmdHash;
+                }
+            }
+            Phase::CmdHash => {
+                if self.aes.out_valid.val() {
+                    self.sa_hkey.write_enable.next = true;
+                    self.sa_hkey.write_data.next = self.aes.out_block.val();
+                    self.sa_ctx.write_enable.next = true;
+                    self.sa_ctx.write_data.next = self.ctx_new.val();
+                    self.sa_cnt.write_enable.next = true;
+                    self.sa_valid.d.next = true;
+                    self.phase.d.next = Phase::CmdDone;
+                }
+            }
+            Phase::CmdDone => {
+                // Key material leaves the staging registers once used.
+                self.key0.d.next = bits::<32>(0);
+                self.key1.d.next = bits::<32>(0);
+                self.key2.d.next = bits::<32>(0);
+                self.key3.d.next = bits::<32>(0);
+                self.key4.d.next = bits::<32>(0);
+                self.key5.d.next = bits::<32>(0);
+                self.key6.d.next = bits::<32>(0);
+                self.key7.d.next = bits::<32>(0);
+                self.sa_salt.d.next = bits::<32>(0);
+                self.cmd_pending.d.next = false;
+                self.sa_done.d.next = true;
+                self.sa_error.d.next = self.sa_errcode.q.val().any();
+                if self.sa_errcode.q.val().any() {
+                    self.err_set.next = bits::<5>(4);
+                }
+                self.phase.d.next = Phase::Idle;
+            }
+        }
+        // Buffer read addresses.
+        self.in_b0.read_address.next = bit_cast::<BW, 16>(self.in_rd.val());
+        self.in_b1.read_address.next = bit_cast::<BW, 16>(self.in_rd.val());
+        self.in_b2.read_address.next = bit_cast::<BW, 16>(self.in_rd.val());
+        self.in_b3.read_address.next = bit_cast::<BW, 16>(self.in_rd.val());
+        self.out_buf.read_address.next = bit_cast::<BW, 16>(self.out_rd.val());
+        // Result side-band.
+        self.m_axis_tuser.next = bit_cast::<MUW, 4>(self.verdict.q.val())
+            | (bit_cast::<MUW, 8>(self.rx_nh.q.val()) << 8)
+            | (bit_cast::<MUW, 16>(self.d_index.q.val()) << 16)
+            | (bit_cast::<MUW, 64>(self.seq_cur.q.val()) << 32);
+        if self.d_inbound.q.val() {
+            self.m_axis_tuser.next = self.m_axis_tuser.val() | 16;
+        }
+        // Sticky events.
+        self.err_events.d.next = (self.err_events.q.val() & !self.err_clr.val()) | self.err_set.val();
+
+        // ------------------------------------------------------------ reset
+        if self.reset.val() {
+            self.phase.d.next = Phase::Idle;
+            self.bvalid.d.next = false;
+            self.rstate.d.next = bits::<2>(0);
+            self.cmd_pending.d.next = false;
+            self.db_pending.d.next = false;
+            self.win_active.d.next = false;
+            self.pkt_done.d.next = false;
+            self.sa_done.d.next = false;
+            self.sa_error.d.next = false;
+            self.res_ok.d.next = false;
+            self.err_events.d.next = bits::<5>(0);
+            self.scratch.d.next = bits::<32>(0);
+            self.cnt_out_pkts.d.next = bits::<64>(0);
+            self.cnt_out_bytes.d.next = bits::<64>(0);
+            self.cnt_in_pkts.d.next = bits::<64>(0);
+            self.cnt_in_bytes.d.next = bits::<64>(0);
+            self.cnt_auth.d.next = bits::<64>(0);
+            self.cnt_bad.d.next = bits::<64>(0);
+        }
+    }
+}
