@@ -502,6 +502,11 @@ pub fn select_esp(
             reasons.push(format!("proposal {}: not ESP with a 4-byte SPI", tp.num));
             continue;
         }
+        // SPIs 0..=255 are reserved (RFC 4303 2.1).
+        if u32::from_be_bytes([tp.spi[0], tp.spi[1], tp.spi[2], tp.spi[3]]) < 256 {
+            reasons.push(format!("proposal {}: reserved SPI", tp.num));
+            continue;
+        }
         let mut why = Vec::new();
         for op in &our_wire {
             match match_one(tp, op, types) {

@@ -2652,6 +2652,25 @@ impl Engine {
         out
     }
 
+    /// Send an arbitrary request over an established IKE SA (diagnostics and
+    /// fuzzing of a peer: the payloads are sent as given, encrypted and
+    /// retransmitted like any request; the response is only checked for its ID).
+    pub fn send_raw_request(
+        &mut self,
+        now: Instant,
+        ike: IkeSaId,
+        exchange_type: u8,
+        payloads: Vec<Payload>,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(sa) = self.sas.get(&ike) {
+            if sa.state == State::Established && sa.outstanding.is_none() {
+                self.send_request(now, ike, exchange_type, payloads, Req::Dpd, &mut out);
+            }
+        }
+        out
+    }
+
     /// Send a liveness check now.
     pub fn dpd(&mut self, now: Instant, ike: IkeSaId) -> Vec<Action> {
         let mut out = Vec::new();
