@@ -4,6 +4,7 @@ pub mod config;
 pub mod control;
 pub mod dataplane;
 pub mod defaults;
+pub mod lab;
 pub mod metrics;
 pub mod packet;
 pub mod path;

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Throughput (iperf3 TCP) and latency (ping) between two network namespaces over
+#   1. the plain veth pair,
+#   2. ipsecd (software ESP path, ESP in UDP 4500, AES-128-GCM, tunnel mode),
+#   3. strongSwan 5.9.8 with its user-space ESP (kernel-libipsec, which forces ESP in
+#      UDP 4500), same transform and mode, keys from IKEv2 with a PSK,
+# and prints one table with the ratios. Run as root:  scripts/bench-throughput.sh [SECONDS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+secs=${1:-10}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bench-throughput.sh: run as root (namespaces, TUN devices)" >&2
+    exit 1
+fi
+for t in iperf3 ping /usr/lib/ipsec/charon swanctl python3; do
+    command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || { echo "missing $t: run scripts/setup.sh" >&2; exit 1; }
+done
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+echo "[bench] building ipsecd (release)" >&2
+cargo build --release -q -p host-ipsec --bins
+bin="$CARGO_TARGET_DIR/release"
+
+id=$$
+nsa="ipbench-a-$id"; nsb="ipbench-b-$id"
+work=$(mktemp -d /tmp/ipsec-bench.XXXXXX)
+pids=()
+stop_pids() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.5
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    pids=()
+}
+cleanup() {
+    set +e
+    stop_pids
+    # charon runs in its own mount namespace: kill by the pid files it wrote
+    for f in "$work"/*/run/charon.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+    ip netns del "$nsa" 2>/dev/null
+    ip netns del "$nsb" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$nsa"; ip netns add "$nsb"
+ip link add "va$id" netns "$nsa" type veth peer name "vb$id" netns "$nsb"
+ip -n "$nsa" addr add 192.168.77.1/24 dev "va$id"
+ip -n "$nsb" addr add 192.168.77.2/24 dev "vb$id"
+for ns in "$nsa" "$nsb"; do
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+ip -n "$nsa" link set "va$id" up
+ip -n "$nsb" link set "vb$id" up
+ip -n "$nsa" addr add 10.1.0.1/32 dev lo
+ip -n "$nsb" addr add 10.2.0.1/32 dev lo
+
+# measure SRC DST -> "mbit avg_ms"
+measure() {
+    local src=$1 dst=$2
+    ip netns exec "$nsb" iperf3 -s -1 -B "$dst" >/dev/null 2>&1 &
+    local srv=$!
+    sleep 0.5
+    local mbit
+    mbit=$(ip netns exec "$nsa" iperf3 -c "$dst" -B "$src" -t "$secs" -J 2>/dev/null \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' \
+        || echo 0)
+    wait "$srv" 2>/dev/null || true
+    local rtt
+    rtt=$(ip netns exec "$nsa" ping -q -c 50 -i 0.02 -I "$src" "$dst" 2>/dev/null \
+        | awk -F'/' '/^rtt/ {print $5}')
+    echo "$mbit ${rtt:-nan}"
+}
+
+echo "[bench] plain veth" >&2
+read -r plain_mbit plain_rtt < <(measure 192.168.77.1 192.168.77.2)
+
+echo "[bench] ipsecd (software ESP)" >&2
+ka=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+kb=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+conf() {
+    cat <<EOF
+[daemon]
+name = "$1"
+tun_name = "ipsb$1"
+control_socket = "$work/$1.sock"
+state_dir = "$work/state-$1"
+
+[connections.peer]
+local_addrs = ["$2"]
+remote_addrs = ["$3"]
+encap = "udp"
+offload = "software"
+
+[connections.peer.children.net]
+local_ts = ["$4"]
+remote_ts = ["$5"]
+esp_proposals = "aes128gcm16"
+in_spi = "$6"
+out_spi = "$7"
+in_key = "$8"
+out_key = "$9"
+EOF
+}
+conf a 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" > "$work/a.toml"
+conf b 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" > "$work/b.toml"
+RUST_LOG=warn ip netns exec "$nsa" "$bin/ipsecd" --config "$work/a.toml" 2>"$work/a.log" & pids+=($!)
+RUST_LOG=warn ip netns exec "$nsb" "$bin/ipsecd" --config "$work/b.toml" 2>"$work/b.log" & pids+=($!)
+for _ in $(seq 50); do [ -S "$work/a.sock" ] && [ -S "$work/b.sock" ] && break; sleep 0.1; done
+ip netns exec "$nsa" ping -c 1 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null
+read -r ipsecd_mbit ipsecd_rtt < <(measure 10.1.0.1 10.2.0.1)
+stop_pids
+sleep 0.5
+
+echo "[bench] strongSwan 5.9.8 kernel-libipsec" >&2
+psk=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+sw_setup() { # side local remote lts rts id rid
+    local d="$work/sw-$1"
+    mkdir -p "$d/run" "$d/swanctl"
+    cat > "$d/strongswan.conf" <<EOF
+charon {
+    load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici
+    install_routes = yes
+    plugins {
+        vici { socket = unix://$d/charon.vici }
+    }
+    filelog {
+        log { path = $d/charon.log
+              default = 1 }
+    }
+}
+EOF
+    cat > "$d/swanctl/swanctl.conf" <<EOF
+connections {
+    bench {
+        version = 2
+        local_addrs = $2
+        remote_addrs = $3
+        proposals = aes128gcm16-prfsha256-x25519
+        mobike = no
+        encap = yes
+        local { auth = psk
+                id = $6 }
+        remote { auth = psk
+                 id = $7 }
+        children {
+            net { local_ts = $4
+                  remote_ts = $5
+                  esp_proposals = aes128gcm16
+                  mode = tunnel }
+        }
+    }
+}
+secrets {
+    ike-bench { id-1 = $6
+                id-2 = $7
+                secret = 0x$psk }
+}
+EOF
+}
+sw_start() { # side ns
+    local d="$work/sw-$1"
+    ip netns exec "$2" unshare --mount --propagation private sh -c \
+        "mount --bind $d/run /run && exec env STRONGSWAN_CONF=$d/strongswan.conf /usr/lib/ipsec/charon" \
+        >"$d/stdout.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$d/charon.vici" ] && break; sleep 0.1; done
+    ip netns exec "$2" env SWANCTL_DIR="$d/swanctl" swanctl --load-all --uri "unix://$d/charon.vici" >/dev/null
+}
+sw_setup a 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 site-a site-b
+sw_setup b 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 site-b site-a
+sw_start a "$nsa"
+sw_start b "$nsb"
+ip netns exec "$nsa" swanctl --initiate --child net --uri "unix://$work/sw-a/charon.vici" >/dev/null
+ip netns exec "$nsa" ping -c 2 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null || true
+read -r sw_mbit sw_rtt < <(measure 10.1.0.1 10.2.0.1)
+stop_pids
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
+printf '\n%-34s %14s %14s\n' "path (AES-128-GCM, tunnel, UDP 4500)" "TCP Mbit/s" "ping avg ms"
+printf '%-34s %14s %14s\n' "plain veth" "$plain_mbit" "$plain_rtt"
+printf '%-34s %14s %14s\n' "ipsecd (software ESP)" "$ipsecd_mbit" "$ipsecd_rtt"
+printf '%-34s %14s %14s\n' "strongSwan 5.9.8 kernel-libipsec" "$sw_mbit" "$sw_rtt"
+printf '\nipsecd / strongSwan throughput: %s (target >= 3)\n' "$(ratio "$ipsecd_mbit" "$sw_mbit")"
+printf 'ipsecd / plain veth throughput: %s (target >= 0.5)\n' "$(ratio "$ipsecd_mbit" "$plain_mbit")"
+printf '(iperf3 -t %s, one TCP stream; ping -c 50 -i 0.02; %s cores)\n' "$secs" "$(nproc)"
