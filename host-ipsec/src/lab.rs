@@ -166,9 +166,7 @@ impl Pcap {
     /// Writes the file (little-endian, microseconds).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut o = Vec::new();
-        for w in [0xa1b2_c3d4u32] {
-            o.extend_from_slice(&w.to_le_bytes());
-        }
+        o.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
         o.extend_from_slice(&2u16.to_le_bytes());
         o.extend_from_slice(&4u16.to_le_bytes());
         o.extend_from_slice(&0u32.to_le_bytes());
