@@ -12,7 +12,9 @@
 # (swanctl --list-sas while both sides were up), charon.log (ike = 4, chd = 4),
 # sas_end.txt (the same when our side has finished), initiate.txt (strongSwan
 # initiator), rc (our exit code). SS_REKEY=1: strongSwan rekeys the CHILD_SA and
-# then the IKE SA once the first CHILD_SA is up; LINGER: how long our side stays.
+# then the IKE SA once the first CHILD_SA is up; LINGER: how long our side stays;
+# OUR_IKE: our IKE proposals (space-separated) when they differ from strongSwan's;
+# KILL_PEER=1: charon is killed (SIGKILL) once the CHILD_SA is up.
 # strongSwan's quirks here (see shared/notes/TOOLCHAIN.md): kernel-libipsec forces
 # UDP encapsulation (port 4500), /run/charon.pid is compiled in, so charon gets its own
 # mount namespace with a private /run.
@@ -144,9 +146,11 @@ swanctl --load-all --file "$OUT/conf/swanctl.conf" --uri "unix://$OUT/charon.vic
 
 OUR_ESP_ARGS=()
 for e in $ESP; do OUR_ESP_ARGS+=(--esp "${e//,/ }"); done
+OUR_IKE_ARGS=()
+for p in ${OUR_IKE:-$IKE}; do OUR_IKE_ARGS+=(--ike "$p"); done
 # shellcheck disable=SC2086
 ip netns exec "$NSA" "$IKE_INTEROP" --role "$ROLE" --local $A --remote $B \
-    --ike "$IKE" "${OUR_ESP_ARGS[@]}" --psk "$PSK_US" --local-id alice.example --remote-id bob.example \
+    "${OUR_IKE_ARGS[@]}" "${OUR_ESP_ARGS[@]}" --psk "$PSK_US" --local-id alice.example --remote-id bob.example \
     --local-ts 10.1.0.0/24 --remote-ts 10.2.0.0/24 --print-keys --linger "${LINGER:-3}" --timeout 25 $EXTRA \
     > "$OUT/ours.jsonl" 2> "$OUT/ours.log" &
 OPID=$!
@@ -163,6 +167,10 @@ for _ in $(seq 200); do
 done
 sleep "${SETTLE:-0.5}"
 swanctl --list-sas --uri "unix://$OUT/charon.vici" > "$OUT/sas.txt" 2>&1 || true
+if [ -n "${KILL_PEER:-}" ]; then
+    # The peer dies without a word: our side must notice by itself.
+    kill -9 "$CPID" 2>/dev/null || true
+fi
 if [ -n "${SS_REKEY:-}" ]; then
     # strongSwan rekeys the CHILD_SA, then the IKE SA.
     swanctl --rekey --child net --uri "unix://$OUT/charon.vici" > "$OUT/rekey.txt" 2>&1 || true

@@ -58,6 +58,9 @@ struct Opts<'a> {
     extra: &'a str,
     linger: u32,
     ss_rekey: bool,
+    /// Our IKE proposals, when they differ from strongSwan's.
+    our_ike: Option<&'a str>,
+    kill_peer: bool,
 }
 
 fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
@@ -82,6 +85,12 @@ fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
         .env("LINGER", o.linger.max(1).to_string());
     if o.ss_rekey {
         cmd.env("SS_REKEY", "1");
+    }
+    if let Some(i) = o.our_ike {
+        cmd.env("OUR_IKE", i);
+    }
+    if o.kill_peer {
+        cmd.env("KILL_PEER", "1");
     }
     let out = cmd.output().expect("run interop/strongswan.sh");
     assert!(
@@ -116,6 +125,9 @@ impl Run {
             self.dir.display(),
             std::fs::read_to_string(self.dir.join("ours.log")).unwrap_or_default()
         )
+    }
+    fn our_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ours.log")).unwrap_or_default()
     }
     fn cleanup(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -367,4 +379,96 @@ fn rekeys_both_roles() {
         check_listing(&r, &r.sas_end, ikes[1], inst[1]);
         r.cleanup();
     }
+}
+
+#[test]
+fn invalid_ke_payload_retry_with_strongswan() {
+    // We offer x25519 first; strongSwan only takes ECP-256 and asks for it.
+    let r = run(
+        "invalid-ke",
+        "initiator",
+        "aes256gcm16-prfsha256-ecp256",
+        "aes128gcm16",
+        Opts {
+            our_ike: Some("aes256gcm16-prfsha256-x25519 aes256gcm16-prfsha256-ecp256"),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.rc, 0, "{}", r.context());
+    assert!(
+        r.our_log().contains("peer asks for DH group 19"),
+        "{}",
+        r.context()
+    );
+    let (ikes, inst) = (r.events("ike_established"), r.events("install"));
+    check_listing(&r, &r.sas, ikes[0], inst[0]);
+    check_keys(&r, inst[0], true);
+    r.cleanup();
+}
+
+#[test]
+fn proposal_mismatch_explained_both_roles() {
+    for role in ["initiator", "responder"] {
+        let r = run(
+            &format!("mismatch-{role}"),
+            role,
+            "aes256gcm16-prfsha256-x25519",
+            "aes128gcm16",
+            Opts {
+                our_ike: Some("aes256gcm16-prfsha384-ecp384"),
+                ..Opts::default()
+            },
+        );
+        assert_eq!(r.rc, 2, "{}", r.context());
+        assert_eq!(r.events("proposal_mismatch").len(), 1, "{:?}", r.ours);
+        let log = r.our_log();
+        assert!(
+            log.contains("PRF_HMAC_SHA2_384/ECP_384"),
+            "our offer is named: {log}"
+        );
+        if role == "initiator" {
+            assert!(log.contains("NO_PROPOSAL_CHOSEN"), "{log}");
+            assert!(
+                r.log.contains("received proposals unacceptable"),
+                "{}",
+                r.context()
+            );
+        } else {
+            assert!(
+                log.contains("CURVE_25519") && log.contains("no common PRF"),
+                "{log}"
+            );
+            assert!(
+                r.log.contains("received NO_PROPOSAL_CHOSEN notify error"),
+                "{}",
+                r.context()
+            );
+        }
+        assert!(!r.sas.contains("ESTABLISHED"));
+        r.cleanup();
+    }
+}
+
+#[test]
+fn killed_peer_detected() {
+    let r = run(
+        "dead-peer",
+        "initiator",
+        "aes256gcm16-prfsha256-x25519",
+        "aes128gcm16",
+        Opts {
+            extra: "--until closed --dpd 1 --retransmit-timeout-ms 300 --retransmit-tries 3",
+            kill_peer: true,
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.rc, 0, "{}", r.context());
+    let closed = r.events("ike_closed");
+    assert_eq!(closed.len(), 1, "{:?}", r.ours);
+    assert_eq!(closed[0]["reason"], "PeerDead");
+    let inst = r.events("install");
+    let del = r.events("delete");
+    assert_eq!(del.len(), 1, "the CHILD_SA is removed with the IKE SA");
+    assert_eq!(del[0]["spi_in"], inst[0]["spi_in"]);
+    r.cleanup();
 }

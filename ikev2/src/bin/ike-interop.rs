@@ -74,6 +74,15 @@ struct Args {
     timeout: u64,
     #[arg(long)]
     print_keys: bool,
+    /// Liveness check after this many seconds of silence.
+    #[arg(long)]
+    dpd: Option<u64>,
+    /// First retransmission timeout in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    retransmit_timeout_ms: u64,
+    /// Retransmissions before the peer is declared dead.
+    #[arg(long, default_value_t = 5)]
+    retransmit_tries: u32,
     #[arg(long, default_value_t = 500)]
     ike_port: u16,
     #[arg(long, default_value_t = 4500)]
@@ -138,12 +147,14 @@ fn main() -> Result<()> {
             rekey_time: None,
         }],
         rekey_time: None,
-        dpd_delay: None,
+        dpd_delay: a.dpd.map(Duration::from_secs),
         force_encap: a.force_encap,
     };
     let cfg = EngineConfig {
         ike_port: a.ike_port,
         natt_port: a.natt_port,
+        retransmit_timeout: Duration::from_millis(a.retransmit_timeout_ms),
+        retransmit_tries: a.retransmit_tries,
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
