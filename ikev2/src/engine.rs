@@ -449,9 +449,14 @@ struct Child {
     remote_ts: Vec<TrafficSelector>,
     rekey_at: Option<Instant>,
     rekeyed: bool,
-    /// We answered a rekey of this child while our own was outstanding:
-    /// (peer's Ni, our Nr, the child that exchange created).
-    collision: Option<(Vec<u8>, Vec<u8>, ChildSaId)>,
+}
+
+/// We answered the peer's rekey of a child while our own rekey of it was
+/// outstanding (RFC 7296 2.8.1): the peer's Ni and our Nr of that exchange.
+#[derive(Debug)]
+struct Collision {
+    peer_ni: Vec<u8>,
+    our_nr: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -462,9 +467,11 @@ enum Req {
     },
     RekeyChild {
         old: ChildSaId,
+        cfg: usize,
         spi_in: u32,
         ni: Vec<u8>,
         dh: Option<DhPrivate>,
+        collision: Option<Collision>,
     },
     RekeyIke {
         spi: u64,
@@ -1864,18 +1871,26 @@ impl Engine {
             remote_ts,
             rekey_at,
             rekeyed: false,
-            collision: None,
         };
         self.install(id, &child, r2i, i2r, rekey, out);
         let sa = self.sas.get_mut(&id).expect("present");
         if let Some(old) = rekey {
             if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
                 oc.rekeyed = true;
-                // A collision: we are rekeying the same child ourselves.
-                let ours = matches!(&sa.outstanding, Some(Outstanding { req: Req::RekeyChild { old: o, .. }, .. }) if *o == old);
-                if ours {
-                    oc.collision =
-                        Some((exch_ni.unwrap_or_default().to_vec(), nr.clone(), child_id));
+            }
+            // A collision: we are rekeying the same child ourselves.
+            if let Some(Outstanding {
+                req: Req::RekeyChild {
+                    old: o, collision, ..
+                },
+                ..
+            }) = &mut sa.outstanding
+            {
+                if *o == old {
+                    *collision = Some(Collision {
+                        peer_ni: exch_ni.unwrap_or_default().to_vec(),
+                        our_nr: nr.clone(),
+                    });
                 }
             }
         }
@@ -1943,10 +1958,12 @@ impl Engine {
             Req::Auth { spi_in } => self.initiator_auth_response(now, id, spi_in, &m, out),
             Req::RekeyChild {
                 old,
+                cfg,
                 spi_in,
                 ni,
                 dh,
-            } => self.rekey_child_response(now, id, old, spi_in, ni, dh, &m, out),
+                collision,
+            } => self.rekey_child_response(now, id, old, cfg, spi_in, ni, dh, collision, &m, out),
             Req::RekeyIke { spi, ni, dh } => self.rekey_ike_response(now, id, spi, ni, dh, &m, out),
             Req::DeleteChildren { children } => {
                 let mut gone = Vec::new();
@@ -2177,7 +2194,6 @@ impl Engine {
             remote_ts: tsr.clone(),
             rekey_at,
             rekeyed: false,
-            collision: None,
         };
         self.install(id, &child, i2r, r2i, replaces, out);
         self.sas.get_mut(&id).expect("present").children.push(child);
@@ -2288,6 +2304,10 @@ impl Engine {
             }
             let spi = u32::from_be_bytes([n.spi[0], n.spi[1], n.spi[2], n.spi[3]]);
             let sa = self.sas.get(&id).expect("present");
+            // A child we already replaced and are closing (RFC 7296 2.25).
+            if sa.children.iter().any(|c| c.spi_out == spi && c.rekeyed) {
+                return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
+            }
             let Some(old) = sa
                 .children
                 .iter()
@@ -2472,17 +2492,14 @@ impl Engine {
         now: Instant,
         id: IkeSaId,
         old: ChildSaId,
+        cfg: usize,
         spi_in: u32,
         ni: Vec<u8>,
         dh: Option<DhPrivate>,
+        collision: Option<Collision>,
         m: &Msg,
         out: &mut Vec<Action>,
     ) {
-        let sa = self.sas.get(&id).expect("present");
-        let Some(old_child) = sa.children.iter().find(|c| c.id == old) else {
-            return;
-        };
-        let cfg = old_child.cfg;
         if let Some(n) = m.notify(notify::INVALID_KE_PAYLOAD) {
             out.push(Action::Event(Event::Note {
                 ike_sa: Some(id),
@@ -2504,28 +2521,22 @@ impl Engine {
         };
         let nr = m.nonce().unwrap_or_default().to_vec();
         let sa = self.sas.get_mut(&id).expect("present");
-        let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) else {
-            return;
+        let old_present = if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
+            oc.rekeyed = true;
+            oc.rekey_at = None;
+            true
+        } else {
+            false
         };
-        let collision = oc.collision.take();
-        oc.rekeyed = true;
-        oc.rekey_at = None;
         let to_delete = match collision {
-            None => old,
-            Some((peer_ni, my_nr, their_child)) => {
-                // RFC 7296 2.8.1: the SA created with the lowest nonce is redundant and
-                // is deleted by the side that created it.
-                let lowest_mine = [&ni, &nr]
-                    .iter()
-                    .map(|v| v.as_slice())
-                    .min()
-                    .unwrap_or_default();
-                let lowest_theirs = [&peer_ni, &my_nr]
-                    .iter()
-                    .map(|v| v.as_slice())
-                    .min()
-                    .unwrap_or_default();
-                let _ = their_child;
+            // Plain rekey: retire the old SA (unless the peer already deleted it).
+            None => old_present.then_some(old),
+            Some(c) => {
+                // RFC 7296 2.8.1: the SA created with the lowest of the four nonces is
+                // redundant and is deleted by the side that created it; the other
+                // side deletes the old SA.
+                let lowest_mine = ni.as_slice().min(nr.as_slice());
+                let lowest_theirs = c.peer_ni.as_slice().min(c.our_nr.as_slice());
                 if lowest_mine < lowest_theirs {
                     out.push(Action::Event(Event::Note {
                         ike_sa: Some(id),
@@ -2535,7 +2546,7 @@ impl Engine {
                         c.rekeyed = true;
                         c.rekey_at = None;
                     }
-                    new_child
+                    Some(new_child)
                 } else {
                     out.push(Action::Event(Event::Note {
                         ike_sa: Some(id),
@@ -2543,11 +2554,13 @@ impl Engine {
                             "CHILD_SA rekey collision: the peer's is redundant, deleting the old SA"
                                 .into(),
                     }));
-                    old
+                    old_present.then_some(old)
                 }
             }
         };
-        sa.queue.push_front(Task::DeleteChildren(vec![to_delete]));
+        if let Some(d) = to_delete {
+            sa.queue.push_front(Task::DeleteChildren(vec![d]));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2792,9 +2805,11 @@ impl Engine {
                         p,
                         Req::RekeyChild {
                             old: cid,
+                            cfg,
                             spi_in,
                             ni,
                             dh,
+                            collision: None,
                         },
                         out,
                     );

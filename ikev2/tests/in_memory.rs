@@ -77,8 +77,17 @@ impl Pair {
         Pair::with_cfg(ca, cb, EngineConfig::default(), EngineConfig::default())
     }
     fn with_cfg(ca: Connection, cb: Connection, cfa: EngineConfig, cfb: EngineConfig) -> Pair {
-        let mut a = engine(1, cfa);
-        let mut b = engine(2, cfb);
+        Pair::seeded(ca, cb, cfa, cfb, 1)
+    }
+    fn seeded(
+        ca: Connection,
+        cb: Connection,
+        cfa: EngineConfig,
+        cfb: EngineConfig,
+        seed: u64,
+    ) -> Pair {
+        let mut a = engine(seed, cfa);
+        let mut b = engine(seed + 1000, cfb);
         a.add_connection(ca).unwrap();
         b.add_connection(cb).unwrap();
         Pair {
@@ -784,8 +793,17 @@ fn child_rekey_from_responder_and_by_lifetime() {
 #[test]
 fn simultaneous_child_rekey_collision() {
     let ike = ["aes256gcm16-prfsha256-x25519"];
-    for esp in ["aes128gcm16", "aes256gcm16-ecp256"] {
-        let mut p = std_pair(&ike, &[esp]);
+    // Different seeds give different nonces, so both outcomes of the nonce
+    // comparison (our SA redundant / theirs redundant) occur.
+    let mut outcomes = std::collections::BTreeSet::new();
+    for (seed, esp) in (1..12).flat_map(|s| [(s, "aes128gcm16"), (s, "aes256gcm16-ecp256")]) {
+        let mut p = Pair::seeded(
+            conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &[esp]),
+            conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &[esp]),
+            EngineConfig::default(),
+            EngineConfig::default(),
+            seed,
+        );
         p.initiate();
         let ca = p.a.list_sas()[0].children[0].id;
         let cb = p.b.list_sas()[0].children[0].id;
@@ -820,7 +838,165 @@ fn simultaneous_child_rekey_collision() {
             .find(|i| i.inbound.spi == lb[0].inbound_spi)
             .unwrap();
         assert_mirror(a_inst, b_inst);
+        outcomes.insert(
+            events(&p.a_log)
+                .iter()
+                .any(|e| e.to_string().contains("ours is redundant")),
+        );
     }
+    assert_eq!(outcomes.len(), 2, "both collision outcomes exercised");
+}
+
+#[test]
+fn rekey_of_a_child_being_closed_is_temporary_failure() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let ca = p.a.list_sas()[0].children[0].id;
+    let cb = p.b.list_sas()[0].children[0].id;
+    // A rekeys and completes; B's own rekey request for the same (now replaced)
+    // child arrives only after that, while A's DELETE is held back.
+    let acts_a = p.a.rekey_child(p.now, ca);
+    let held = p.b.rekey_child(p.now, cb);
+    let mut n = 0;
+    p.filter = Box::new(move |from_a, d| {
+        if from_a && d.get(18) == Some(&37) {
+            n += 1;
+            return n == 1;
+        }
+        false
+    });
+    p.run(acts_a, vec![]);
+    p.filter = Box::new(|_, _| false);
+    p.run(vec![], held);
+    assert!(
+        events(&p.b_log)
+            .iter()
+            .any(|e| matches!(e, Event::ChildSaFailed { detail, .. } if detail.contains("TEMPORARY_FAILURE"))),
+        "{:?}",
+        events(&p.b_log)
+    );
+    // Retransmitted DELETE and linger: one child each, mirrored.
+    for _ in 0..5 {
+        p.tick(Duration::from_secs(3));
+    }
+    let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+    assert_eq!(la[0].children.len(), 1, "{la:?}");
+    assert_eq!(lb[0].children.len(), 1, "{lb:?}");
+    assert_eq!(
+        la[0].children[0].inbound_spi,
+        lb[0].children[0].outbound_spi
+    );
+}
+
+#[test]
+fn transport_mode_and_ipv6() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes256gcm16"];
+    let mk = |local: &str, remote: Option<&str>, lid: &str, rid: &str| {
+        let mut c = conn("c", A_IP, remote, lid, rid, "k", &ike, &esp);
+        c.local_addr = local.parse().unwrap();
+        c.children[0].mode = Mode::Transport;
+        c.children[0].local_ts = vec![ts_from_cidr(&format!("{local}/128")).unwrap()];
+        c.children[0].remote_ts = vec![ts_from_cidr("fd00:9::/64").unwrap()];
+        c
+    };
+    let mut p = Pair::new(
+        mk("fd00:9::1", Some("fd00:9::2"), "a.x", "b.x"),
+        mk("fd00:9::2", None, "b.x", "a.x"),
+    );
+    p.initiate();
+    let (ia, ib) = (installs(&p.a_log), installs(&p.b_log));
+    assert_eq!((ia.len(), ib.len()), (1, 1));
+    assert_eq!(ia[0].mode, Mode::Transport);
+    assert_eq!(ib[0].mode, Mode::Transport);
+    assert_eq!(ia[0].local_ts, vec![ts_from_cidr("fd00:9::1/128").unwrap()]);
+    assert_eq!(
+        ia[0].remote_ts,
+        vec![ts_from_cidr("fd00:9::2/128").unwrap()]
+    );
+    assert_mirror(ia[0], ib[0]);
+    assert_eq!(p.a.list_sas()[0].remote, "[fd00:9::2]:500".parse().unwrap());
+}
+
+#[test]
+fn responder_picks_connection_by_identity() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut b = engine(9, EngineConfig::default());
+    let mut c1 = conn(
+        "carol",
+        B_IP,
+        None,
+        "b.x",
+        "carol.x",
+        "carol-key",
+        &ike,
+        &esp,
+    );
+    c1.children[0].remote_ts = vec![ts_from_cidr("10.7.0.0/24").unwrap()];
+    b.add_connection(c1).unwrap();
+    b.add_connection(conn(
+        "alice",
+        B_IP,
+        None,
+        "b.x",
+        "a.x",
+        "alice-key",
+        &ike,
+        &esp,
+    ))
+    .unwrap();
+    let mut a = engine(8, EngineConfig::default());
+    a.add_connection(conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "a.x",
+        "b.x",
+        "alice-key",
+        &ike,
+        &esp,
+    ))
+    .unwrap();
+    let mut p = Pair {
+        a,
+        b,
+        now: Instant::now(),
+        a_log: vec![],
+        b_log: vec![],
+        wire: vec![],
+        filter: Box::new(|_, _| false),
+    };
+    p.initiate();
+    assert_eq!(p.b.list_sas()[0].connection, "alice");
+    assert_mirror(installs(&p.a_log)[0], installs(&p.b_log)[0]);
+    assert_eq!(installs(&p.b_log)[0].connection, "alice");
+}
+
+#[test]
+fn ike_rekey_by_lifetime() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
+    ca.rekey_time = Some(Duration::from_secs(100));
+    let mut p = Pair::new(ca, conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp));
+    p.initiate();
+    let first = p.a.list_sas()[0].clone();
+    let at = first.rekey_at.expect("rekey scheduled");
+    assert!(at >= p.now + Duration::from_secs(90) && at <= p.now + Duration::from_secs(100));
+    for _ in 0..11 {
+        p.tick(Duration::from_secs(10));
+    }
+    let now_sas = p.a.list_sas();
+    assert_eq!(now_sas.len(), 1);
+    assert_ne!(now_sas[0].spi_i, first.spi_i);
+    assert_eq!(
+        now_sas[0].children[0].inbound_spi,
+        first.children[0].inbound_spi
+    );
+    assert_eq!(p.b.list_sas().len(), 1);
 }
 
 fn ike_rekey_case(by_a: bool) {
