@@ -1120,3 +1120,10 @@ fn secrets_never_in_debug_output() {
     assert!(dbg.contains("redacted"));
     let _: IpAddr = i.local_addr;
 }
+
+#[test]
+fn engine_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Engine>();
+    assert_send::<Action>();
+}

@@ -472,3 +472,53 @@ fn killed_peer_detected() {
     assert_eq!(del[0]["spi_in"], inst[0]["spi_in"]);
     r.cleanup();
 }
+
+#[test]
+fn we_respond_with_cookie_and_invalid_ke() {
+    // We demand a cookie from strongSwan before keeping any state (RFC 7296 2.6).
+    let r = run(
+        "cookie",
+        "responder",
+        "aes256gcm16-prfsha256-x25519",
+        "aes128gcm16",
+        Opts {
+            extra: "--cookie-threshold 0",
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.rc, 0, "{}", r.context());
+    assert!(r.log.contains("received COOKIE notify"), "{}", r.context());
+    let (ikes, inst) = (r.events("ike_established"), r.events("install"));
+    check_listing(&r, &r.sas, ikes[0], inst[0]);
+    check_keys(&r, inst[0], false);
+    r.cleanup();
+
+    // strongSwan offers x25519 first; we accept only its second proposal (ECP-256)
+    // and ask for that group with INVALID_KE_PAYLOAD.
+    let r = run(
+        "invalid-ke-resp",
+        "responder",
+        "aes128-sha256-x25519, aes256gcm16-prfsha256-ecp256",
+        "aes128gcm16",
+        Opts {
+            our_ike: Some("aes256gcm16-prfsha256-ecp256"),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.rc, 0, "{}", r.context());
+    assert!(
+        r.log
+            .contains("peer didn't accept DH group CURVE_25519, it requested ECP_256"),
+        "{}",
+        r.context()
+    );
+    let (ikes, inst) = (r.events("ike_established"), r.events("install"));
+    check_listing(&r, &r.sas, ikes[0], inst[0]);
+    assert!(
+        r.sas.contains("AES_GCM_16-256/PRF_HMAC_SHA2_256/ECP_256"),
+        "{}",
+        r.sas
+    );
+    check_keys(&r, inst[0], false);
+    r.cleanup();
+}

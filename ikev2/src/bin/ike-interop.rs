@@ -83,6 +83,9 @@ struct Args {
     /// Retransmissions before the peer is declared dead.
     #[arg(long, default_value_t = 5)]
     retransmit_tries: u32,
+    /// Demand cookies once this many half-open IKE SAs exist (0: always).
+    #[arg(long, default_value_t = 32)]
+    cookie_threshold: usize,
     #[arg(long, default_value_t = 500)]
     ike_port: u16,
     #[arg(long, default_value_t = 4500)]
@@ -155,6 +158,7 @@ fn main() -> Result<()> {
         natt_port: a.natt_port,
         retransmit_timeout: Duration::from_millis(a.retransmit_timeout_ms),
         retransmit_tries: a.retransmit_tries,
+        cookie_threshold: a.cookie_threshold,
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
