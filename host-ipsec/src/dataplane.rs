@@ -107,7 +107,19 @@ enum OutCmd {
     Remove(u32),
 }
 
+/// An IKE message received on a UDP-encapsulation socket (non-ESP marker removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeDatagram {
+    /// Our address and port it arrived on.
+    pub local: SocketAddr,
+    /// The sender.
+    pub peer: SocketAddr,
+    /// The IKE message (without the four-byte non-ESP marker).
+    pub message: Vec<u8>,
+}
+
 enum InCmd {
+    IkeSink(Sender<IkeDatagram>),
     Install(u32, Box<InEntry>),
     Remove(u32),
     AddSocket(Arc<Sock>),
@@ -308,14 +320,21 @@ impl Dataplane {
             (Encap::Raw, IpAddr::V4(_)) => SockKind::Raw4,
             (Encap::Raw, IpAddr::V6(_)) => SockKind::Raw6,
         };
+        self.socket_of(kind, spec.inbound.spi)
+    }
+
+    /// Opens (or finds) the UDP encapsulation socket on `local`, e.g. for IKE
+    /// before any SA exists. Its inbound ESP and IKE are handled like any other.
+    pub fn open_udp(&self, local: SocketAddr) -> Result<(), InstallError> {
+        self.socket_of(SockKind::Udp(local), 0).map(|_| ())
+    }
+
+    fn socket_of(&self, kind: SockKind, spi: u32) -> Result<Arc<Sock>, InstallError> {
         let mut socks = self.sockets.lock().map_err(|_| InstallError::Stopped)?;
         if let Some(s) = socks.get(&kind) {
             return Ok(s.clone());
         }
-        let err = |what: String, e: io::Error| InstallError::CardRequired {
-            spi: spec.inbound.spi,
-            reason: format!("socket {what}: {e}"),
-        };
+        let err = |what: String, source: io::Error| InstallError::Socket { spi, what, source };
         let sock = match kind {
             SockKind::Udp(a) => {
                 let d = if a.is_ipv4() {
@@ -404,6 +423,35 @@ impl Dataplane {
                 }
             }
         }
+    }
+
+    /// Delivers IKE messages arriving on the UDP encapsulation sockets (non-ESP
+    /// marker) to `sink` instead of counting them as unhandled. For IKEv2.
+    pub fn set_ike_sink(&self, sink: Sender<IkeDatagram>) -> Result<(), InstallError> {
+        self.in_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(InCmd::IkeSink(sink))
+            .map_err(|_| InstallError::Stopped)
+    }
+
+    /// Sends an IKE message from the UDP encapsulation socket bound to `local`
+    /// (opened on demand) to `peer`, with the non-ESP marker in front (RFC 3948).
+    pub fn send_ike(&self, local: SocketAddr, peer: SocketAddr, message: &[u8]) -> io::Result<()> {
+        let sock = {
+            let socks = self
+                .sockets
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
+            socks.get(&SockKind::Udp(local)).cloned()
+        };
+        let sock = sock.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("no UDP socket on {local}"))
+        })?;
+        let mut m = Vec::with_capacity(message.len() + 4);
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        m.extend_from_slice(message);
+        sock.sock.send_to(&m, &peer.into()).map(|_| ())
     }
 
     /// Status records for every installed SA (both directions).
@@ -803,12 +851,14 @@ fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &A
     let mut sas: HashMap<u32, InEntry> = HashMap::new();
     let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
     let mut scratch = vec![0u8; BUF];
-    let mut lens: Vec<usize> = Vec::with_capacity(defaults::BATCH);
+    let mut lens: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(defaults::BATCH);
+    let mut ike: Option<Sender<IkeDatagram>> = None;
     let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, None);
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
             match cmd {
+                InCmd::IkeSink(tx) => ike = Some(tx),
                 InCmd::Install(spi, e) => {
                     sas.insert(spi, *e);
                 }
@@ -842,7 +892,7 @@ fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &A
                     MsgFlags::MSG_DONTWAIT,
                     None,
                 ) {
-                    Ok(r) => lens.extend(r.map(|m| m.bytes)),
+                    Ok(r) => lens.extend(r.map(|m| (m.bytes, m.address.and_then(sockaddr_to_std)))),
                     Err(nix::errno::Errno::EAGAIN) => {}
                     Err(e) => {
                         debug!(error = %e, "recvmmsg");
@@ -853,8 +903,23 @@ fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &A
             if lens.len() == defaults::BATCH {
                 busy = true;
             }
-            for (i, &n) in lens.iter().enumerate() {
-                receive_one(s.kind, &mut bufs[i][..n], &mut sas, tun, &mut scratch, g);
+            for (i, &(n, from)) in lens.iter().enumerate() {
+                let d = &mut bufs[i][..n];
+                if let (SockKind::Udp(local), Some(peer)) = (s.kind, from) {
+                    if d.len() > 4 && d[..4] == [0, 0, 0, 0] {
+                        if let Some(tx) = &ike {
+                            let msg = IkeDatagram {
+                                local,
+                                peer,
+                                message: d[4..].to_vec(),
+                            };
+                            if tx.send(msg).is_ok() {
+                                continue;
+                            }
+                        }
+                    }
+                }
+                receive_one(s.kind, d, &mut sas, tun, &mut scratch, g);
             }
         }
         if !busy {
@@ -967,6 +1032,23 @@ fn receive_one(
         }
         Err(_) => inc(&g.io_errors),
     }
+}
+
+fn sockaddr_to_std(a: SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4(std::net::SocketAddrV4::new(
+            v4.ip(),
+            v4.port(),
+        )));
+    }
+    a.as_sockaddr_in6().map(|v6| {
+        SocketAddr::V6(std::net::SocketAddrV6::new(
+            v6.ip(),
+            v6.port(),
+            0,
+            v6.scope_id(),
+        ))
+    })
 }
 
 /// Unspecified addresses of both families (for binding helpers).

@@ -152,6 +152,17 @@ pub enum InstallError {
         /// Why the card cannot take it.
         reason: String,
     },
+    /// A socket for the SA could not be opened.
+    #[error("SA {spi:#010x}: cannot open {what}: {source}")]
+    Socket {
+        /// SPI.
+        spi: u32,
+        /// Which socket.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The data path has stopped.
     #[error("data path not running")]
     Stopped,
