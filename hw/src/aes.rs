@@ -50,10 +50,14 @@
 //! Throughput: one block per clock, no bubbles, with any mix of keys.
 //!
 //! Why a skewed key bus: it lets the top keep round key `r` of every SA in its
-//! own block RAM and read it with the SA index delayed by `r - 1` cycles, so
-//! back-to-back blocks of different SAs cost only an index delay line, not a
-//! 1,920-bit key bundle travelling with every block. A top that holds one
-//! aligned key bundle per block can use [`RoundKeySkew`] to produce the skew.
+//! own block RAM (1024 x 128 bits, written from the `rk_valid`/`rk_index`/
+//! `rk_data` stream of [`crate::keyexp::KeyExpansion`] at SA install) and read
+//! it with the SA index delayed by `r - 1` cycles (one cycle of RAM read
+//! latency), so back-to-back blocks of different SAs cost only a 10-bit index
+//! delay line, not a 1,920-bit key bundle travelling with every block. A top
+//! that uses one key for a whole run of blocks may instead tie `round_keys` to
+//! `KeyExpansion::round_keys` directly, provided the key does not change
+//! while blocks of the previous key are still in the pipeline (`NR + 1` cycles).
 //!
 //! # Logic depth per stage (target 250 MHz on UltraScale+)
 //! * Stage 0: `in_block ^ round_key 0`: 1 LUT level.
