@@ -1,21 +1,36 @@
-//! The top level's view of the crypto blocks: one AES unit (key load, pipelined block
-//! encryption) and one GHASH unit. This file adapts the crypto blocks to the ports the
-//! packet engine uses; the engine never sees their internals.
+//! The top level's view of the crypto blocks: one AES unit (key load with the
+//! hardware key expansion, then the pipelined AES-128/256 encryption) and one GHASH
+//! unit. These adapters give the packet engine the few ports it uses; the blocks
+//! themselves are [`crate::keyexp::KeyExpansion`], [`crate::aes::Aes256Pipeline`] and
+//! [`crate::ghash::Ghash`].
 //!
-//! Block order convention on these ports: byte 0 of a block (or key) in the top bits
+//! Block order on these ports: byte 0 of a block (or key) in the top bits
 //! (`[127:120]`, `[255:248]`), as in FIPS-197 and SP 800-38D.
 //!
-//! PLACEHOLDER: until the AES core, key expansion and GHASH blocks are wired in, the
-//! units below are stand-ins with the right ports and timing shape but NOT the right
-//! function (AES is replaced by an XOR with the key, GHASH by an XOR accumulator).
+//! The engine loads one key per packet and drains the pipeline before the next
+//! key load, so the round-key bus is constant while blocks are in flight and the
+//! pipeline's per-stage key skew does not matter here.
 
 use rust_hdl::prelude::*;
 
+use crate::aes::Aes256Pipeline;
+use crate::ghash::Ghash;
+use crate::keyexp::KeyExpansion;
+
 /// Cycles from `in_valid` to `out_valid` of [`AesUnit`].
-pub const AES_LATENCY: usize = 2;
+pub const AES_LATENCY: usize = Aes256Pipeline::<1>::LATENCY;
 
 /// AES encryption unit: load a key (expanded inside), then encrypt one block per clock.
-#[derive(LogicBlock, Default)]
+///
+/// | port        | dir | width | meaning                                            |
+/// |-------------|-----|-------|----------------------------------------------------|
+/// | `key`       | in  | 256   | key, byte 0 at `[255:248]`; AES-128 uses `[255:128]` |
+/// | `aes256`    | in  | 1     | 256-bit key                                        |
+/// | `key_load`  | in  | 1     | pulse: expand `key` (15 cycles)                    |
+/// | `key_ready` | out | 1     | the last loaded key is expanded; blocks may enter  |
+/// | `in_valid`, `in_block` | in | 1, 128 | block to encrypt                     |
+/// | `out_valid`, `out_block` | out | 1, 128 | result, `AES_LATENCY` cycles later |
+#[derive(LogicBlock)]
 pub struct AesUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -35,42 +50,65 @@ pub struct AesUnit {
     pub out_valid: Signal<Out, bool>,
     /// Encrypted block.
     pub out_block: Signal<Out, Bits<128>>,
-    key_q: DFF<Bits<128>>,
+    kx: KeyExpansion,
+    pipe: Aes256Pipeline<1>,
     ready_q: DFF<bool>,
-    v1: DFF<bool>,
-    d1: DFF<Bits<128>>,
-    v2: DFF<bool>,
-    d2: DFF<Bits<128>>,
+    aes256_q: DFF<bool>,
+}
+
+impl Default for AesUnit {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            key: Default::default(),
+            aes256: Default::default(),
+            key_load: Default::default(),
+            key_ready: Default::default(),
+            in_valid: Default::default(),
+            in_block: Default::default(),
+            out_valid: Default::default(),
+            out_block: Default::default(),
+            kx: KeyExpansion::new(),
+            pipe: Aes256Pipeline::new(),
+            ready_q: Default::default(),
+            aes256_q: Default::default(),
+        }
+    }
 }
 
 impl Logic for AesUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, key_q, ready_q, v1, d1, v2, d2);
+        dff_setup!(self, clock, ready_q, aes256_q);
+        clock!(self, clock, kx, pipe);
+        self.kx.start.next = self.key_load.val();
+        self.kx.key.next = self.key.val();
+        self.kx.aes256.next = self.aes256.val();
         if self.key_load.val() {
-            self.key_q.d.next = self.key.val().get_bits::<128>(128);
             self.ready_q.d.next = false;
-        } else {
+            self.aes256_q.d.next = self.aes256.val();
+        } else if self.kx.done.val() {
             self.ready_q.d.next = true;
         }
-        self.key_ready.next = self.ready_q.q.val() & !self.key_load.val();
-        self.v1.d.next = self.in_valid.val();
-        self.d1.d.next = self.in_block.val() ^ self.key_q.q.val();
-        self.v2.d.next = self.v1.q.val();
-        self.d2.d.next = self.d1.q.val();
-        self.out_valid.next = self.v2.q.val();
-        self.out_block.next = self.d2.q.val();
+        self.key_ready.next = self.ready_q.q.val();
+        self.pipe.in_valid.next = self.in_valid.val();
+        self.pipe.in_block.next = self.in_block.val();
+        self.pipe.in_aes256.next = self.aes256_q.q.val();
+        self.pipe.in_tag.next = bits::<1>(0);
+        self.pipe.round_keys.next = self.kx.round_keys.val();
+        self.out_valid.next = self.pipe.out_valid.val();
+        self.out_block.next = self.pipe.out_block.val();
     }
 }
 
-/// GHASH accumulator: `y = (y ^ x) * h` per block, `clear` sets `y = 0`.
-#[derive(LogicBlock, Default)]
+/// GHASH accumulator: `clear` starts a new message; then `y = (y ^ x) * h` per block.
+#[derive(LogicBlock)]
 pub struct GhashUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Hash key H, byte 0 at `[127:120]`.
     pub h: Signal<In, Bits<128>>,
-    /// Pulse: `y = 0` (no block may enter in the same cycle).
+    /// Pulse: the next block starts a new message (no block may enter in the same cycle).
     pub clear: Signal<In, bool>,
     /// A block enters.
     pub in_valid: Signal<In, bool>,
@@ -80,19 +118,42 @@ pub struct GhashUnit {
     pub idle: Signal<Out, bool>,
     /// Accumulator.
     pub y: Signal<Out, Bits<128>>,
-    acc: DFF<Bits<128>>,
+    gh: Ghash,
+    first: DFF<bool>,
+}
+
+impl Default for GhashUnit {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            h: Default::default(),
+            clear: Default::default(),
+            in_valid: Default::default(),
+            in_block: Default::default(),
+            idle: Default::default(),
+            y: Default::default(),
+            gh: Ghash::new(),
+            first: Default::default(),
+        }
+    }
 }
 
 impl Logic for GhashUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, acc);
+        dff_setup!(self, clock, first);
+        clock!(self, clock, gh);
         if self.clear.val() {
-            self.acc.d.next = bits::<128>(0);
+            self.first.d.next = true;
         } else if self.in_valid.val() {
-            self.acc.d.next = self.acc.q.val() ^ self.in_block.val() ^ (self.h.val() & bits::<128>(0));
+            self.first.d.next = false;
         }
+        self.gh.h.next = self.h.val();
+        self.gh.in_valid.next = self.in_valid.val();
+        self.gh.in_first.next = self.first.q.val();
+        self.gh.in_last.next = false;
+        self.gh.in_block.next = self.in_block.val();
         self.idle.next = !self.in_valid.val();
-        self.y.next = self.acc.q.val();
+        self.y.next = self.gh.out_hash.val();
     }
 }

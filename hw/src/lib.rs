@@ -4,6 +4,8 @@
 pub mod aes;
 pub mod bundle;
 pub mod crypto;
+pub mod ghash;
+pub mod keyexp;
 pub mod top;
 pub mod util;
 
@@ -17,5 +19,3 @@ pub fn generate_top_verilog() -> String {
     uut.connect_all();
     generate_verilog(&uut)
 }
-pub mod ghash;
-pub mod keyexp;
