@@ -478,6 +478,12 @@ enum Req {
         ni: Vec<u8>,
         dh: DhPrivate,
     },
+    CreateChild {
+        cfg: usize,
+        spi_in: u32,
+        ni: Vec<u8>,
+        dh: Option<DhPrivate>,
+    },
     DeleteChildren {
         children: Vec<ChildSaId>,
     },
@@ -497,6 +503,7 @@ struct Outstanding {
 
 #[derive(Debug)]
 enum Task {
+    CreateChild(usize),
     RekeyChild(ChildSaId),
     RekeyIke,
     DeleteChildren(Vec<ChildSaId>),
@@ -1774,7 +1781,15 @@ impl Engine {
         };
         let cfg_idx = match rekey {
             Some(c) => sa.children.iter().find(|x| x.id == c).map_or(0, |c| c.cfg),
-            None => 0,
+            // A new CHILD_SA: the first child config whose selectors overlap the peer's.
+            None => self.conns[sa.conn]
+                .children
+                .iter()
+                .position(|c| {
+                    !ts_narrow(tsr, &c.local_ts).is_empty()
+                        && !ts_narrow(tsi, &c.remote_ts).is_empty()
+                })
+                .unwrap_or(0),
         };
         let ccfg = self.child_cfg(sa, cfg_idx).clone();
         let create = exch_ni.is_some();
@@ -1989,6 +2004,14 @@ impl Engine {
                     });
                 }
             }
+            Req::CreateChild {
+                cfg,
+                spi_in,
+                ni,
+                dh,
+            } => {
+                self.initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), None, &m, out);
+            }
             Req::DeleteIke => self.remove_sa(id, CloseReason::LocalDelete, out),
             Req::Dpd => {}
         }
@@ -2086,6 +2109,12 @@ impl Engine {
         }
         self.established_event(id, out);
         self.initiator_child(now, id, spi_in, 0, None, None, m, out);
+        // Further children of the connection: one CREATE_CHILD_SA each.
+        let sa = self.sas.get_mut(&id).expect("present");
+        let n = self.conns[sa.conn].children.len();
+        for cfg in 1..n {
+            sa.queue.push_back(Task::CreateChild(cfg));
+        }
     }
 
     /// Initiator side: complete a CHILD_SA from the responder's answer.
@@ -2347,7 +2376,23 @@ impl Engine {
             .sa()
             .is_some_and(|p| p.iter().any(|x| x.protocol == protocol::IKE));
         if !is_ike {
-            return vec![notify_payload(notify::NO_ADDITIONAL_SAS, vec![])];
+            // A new CHILD_SA (RFC 7296 1.3.1).
+            return match self.responder_child(now, id, m, None, Some(&ni), out) {
+                Ok(p) => p,
+                Err(notify::INVALID_KE_PAYLOAD) => {
+                    let sa = self.sas.get(&id).expect("present");
+                    let g = self.conns[sa.conn]
+                        .children
+                        .iter()
+                        .flat_map(|c| c.esp_proposals.iter())
+                        .find_map(|p| p.dh.first().copied());
+                    vec![notify_payload(
+                        notify::INVALID_KE_PAYLOAD,
+                        g.map_or(vec![0, 0], |g| g.id().to_be_bytes().to_vec()),
+                    )]
+                }
+                Err(e) => vec![notify_payload(e, vec![])],
+            };
         }
         // IKE SA rekey (RFC 7296 2.18).
         let sa = self.sas.get(&id).expect("present");
@@ -2435,7 +2480,12 @@ impl Engine {
         let moved: VecDeque<Task> = old
             .queue
             .drain(..)
-            .filter(|t| matches!(t, Task::RekeyChild(_) | Task::DeleteChildren(_)))
+            .filter(|t| {
+                matches!(
+                    t,
+                    Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+                )
+            })
             .collect();
         let conn = old.conn;
         let (local, remote, natt) = (old.local, old.remote, old.natt);
@@ -2756,6 +2806,51 @@ impl Engine {
                         exchange::INFORMATIONAL,
                         p,
                         Req::DeleteChildren { children },
+                        out,
+                    );
+                }
+                Task::CreateChild(cfg) => {
+                    let Some(ccfg) = self.conns[sa.conn].children.get(cfg).cloned() else {
+                        continue;
+                    };
+                    let spi_in = self.new_child_spi();
+                    let ni = self.nonce();
+                    let group = ccfg
+                        .esp_proposals
+                        .iter()
+                        .find_map(|p| p.dh.first().copied());
+                    let dh = group.map(|g| DhPrivate::generate(g, &mut *self.rng));
+                    let mut p = Vec::new();
+                    if ccfg.mode == Mode::Transport {
+                        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
+                    }
+                    p.push(Payload::Sa(
+                        ccfg.esp_proposals
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
+                            .collect(),
+                    ));
+                    p.push(Payload::Nonce(ni.clone()));
+                    if let Some(d) = &dh {
+                        p.push(Payload::Ke {
+                            group: d.group().id(),
+                            data: d.public(),
+                        });
+                    }
+                    p.push(Payload::TsI(ccfg.local_ts.clone()));
+                    p.push(Payload::TsR(ccfg.remote_ts.clone()));
+                    self.send_request(
+                        now,
+                        id,
+                        exchange::CREATE_CHILD_SA,
+                        p,
+                        Req::CreateChild {
+                            cfg,
+                            spi_in,
+                            ni,
+                            dh,
+                        },
                         out,
                     );
                 }

@@ -1127,3 +1127,41 @@ fn engine_can_move_to_another_thread() {
     assert_send::<Engine>();
     assert_send::<Action>();
 }
+
+#[test]
+fn several_children_per_connection() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let second = |local: &str, remote: &str| ChildConfig {
+        name: "second".into(),
+        local_ts: vec![ts_from_cidr(local).unwrap()],
+        remote_ts: vec![ts_from_cidr(remote).unwrap()],
+        mode: Mode::Tunnel,
+        esp_proposals: vec![EspProposal::parse("aes256gcm16-ecp256").unwrap()],
+        rekey_time: None,
+    };
+    let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
+    ca.children.push(second("10.3.0.0/24", "10.4.0.0/24"));
+    let mut cb = conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp);
+    // The responder lists its children the other way round: chosen by selectors.
+    cb.children.insert(0, second("10.4.0.0/24", "10.3.0.0/24"));
+    let mut p = Pair::new(ca, cb);
+    p.initiate();
+    let (ia, ib) = (installs(&p.a_log), installs(&p.b_log));
+    assert_eq!((ia.len(), ib.len()), (2, 2), "{:?}", events(&p.b_log));
+    for (x, y) in ia.iter().zip(ib.iter()) {
+        assert_mirror(x, y);
+        assert_eq!(x.name, y.name);
+    }
+    assert_eq!(ia[1].name, "second");
+    assert_eq!(ia[1].transform, ikev2::EspTransform::AesGcm16 { bits: 256 });
+    assert_eq!(ia[1].local_ts, vec![ts_from_cidr("10.3.0.0/24").unwrap()]);
+    // The second child rekeys (with PFS) like the first.
+    let c2 = p.a.list_sas()[0].children[1].id;
+    let acts = p.a.rekey_child(p.now, c2);
+    p.run(acts, vec![]);
+    let (ia, ib) = (installs(&p.a_log), installs(&p.b_log));
+    assert_eq!((ia.len(), ib.len()), (3, 3));
+    assert_mirror(ia[2], ib[2]);
+    assert_eq!(ia[2].replaces, Some(c2));
+}
