@@ -1,9 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+pub mod card;
 mod error;
 pub mod mmio;
+pub mod model;
+pub mod offload;
+pub mod port;
 mod regio;
 pub mod vfio;
 
+pub use card::{Card, CardConfig, CardCounters, CardSa, Identity, SaIndex};
 pub use error::DriverError;
-pub use regio::{poll_until, RegIo};
+pub use offload::{Offload, OffloadPolicy};
+pub use port::{Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
+pub use regio::{poll_until, HardReset, RegIo};

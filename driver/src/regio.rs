@@ -65,6 +65,13 @@ impl<R: RegIo + ?Sized> RegIo for Box<R> {
     }
 }
 
+/// A backend that can reset the card (a reset pulse, a PCI function-level reset).
+/// After it, the card is in its reset state: no SAs, counters zero.
+pub trait HardReset {
+    /// Resets the card.
+    fn hard_reset(&mut self) -> Result<(), DriverError>;
+}
+
 /// Polls `read` until `done` holds, at most `max_polls` reads; running out is
 /// [`DriverError::Timeout`], never a hang.
 pub fn poll_until<R: RegIo + ?Sized>(

@@ -10,7 +10,7 @@ use vfio_bindings::bindings::vfio::{
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioError, VfioOps};
 
 use crate::mmio::{DmaBuffer, MmioRegion};
-use crate::{DriverError, RegIo};
+use crate::{DriverError, HardReset, RegIo};
 
 /// The VFIO container node; its absence means "no VFIO on this host".
 pub const VFIO_CONTAINER_PATH: &str = "/dev/vfio/vfio";
@@ -176,6 +176,14 @@ impl RegIo for VfioCard {
     }
     fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
         self.bar0.write32(offset, value)
+    }
+}
+
+impl HardReset for VfioCard {
+    fn hard_reset(&mut self) -> Result<(), DriverError> {
+        self.device_reset();
+        self.set_command_bits(PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER);
+        Ok(())
     }
 }
 
