@@ -610,7 +610,6 @@ impl RegIo for ModelCard {
             off::PKT_LEN => self.pkt_len = value,
             off::PKT_SEQ_HI => self.pkt_seq_hi = value,
             off::PKT_DOORBELL if value & 1 != 0 => self.doorbell(),
-            }
             o if (off::PKT_IN_WINDOW..off::PKT_IN_WINDOW + win).contains(&o) => {
                 let i = (o - off::PKT_IN_WINDOW) as usize;
                 self.in_win[i..i + 4].copy_from_slice(&value.to_le_bytes());
