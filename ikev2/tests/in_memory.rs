@@ -1165,3 +1165,30 @@ fn several_children_per_connection() {
     assert_mirror(ia[2], ib[2]);
     assert_eq!(ia[2].replaces, Some(c2));
 }
+
+#[test]
+fn simultaneous_ike_rekey_resolves() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let child_spi = p.a.list_sas()[0].children[0].inbound_spi;
+    let (ia, ib) = (p.a.list_sas()[0].id, p.b.list_sas()[0].id);
+    let acts_a = p.a.rekey_ike(p.now, ia);
+    let acts_b = p.b.rekey_ike(p.now, ib);
+    p.run(acts_a, acts_b);
+    for _ in 0..100 {
+        p.tick(Duration::from_millis(100));
+    }
+    let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+    assert_eq!((la.len(), lb.len()), (1, 1), "{la:?}\n{lb:?}");
+    assert_eq!((la[0].spi_i, la[0].spi_r), (lb[0].spi_i, lb[0].spi_r));
+    assert_ne!(la[0].id, ia);
+    assert_eq!(la[0].children[0].inbound_spi, child_spi);
+    assert!(deletes(&p.a_log).is_empty() && deletes(&p.b_log).is_empty());
+    // The survivor works.
+    let c = la[0].children[0].id;
+    let acts = p.a.rekey_child(p.now, c);
+    p.run(acts, vec![]);
+    assert_mirror(installs(&p.a_log)[1], installs(&p.b_log)[1]);
+}
