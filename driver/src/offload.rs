@@ -765,3 +765,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "offload_tests.rs"]
+mod tests;
