@@ -369,9 +369,12 @@ impl Gmac {
                     fill = 0;
                 }
             }
-            let (blocks, tail) = rest.as_chunks::<16>();
+            let blocks = rest.chunks_exact(16);
+            let tail = blocks.remainder();
             for b in blocks {
-                gh.update(&[(*b).into()]);
+                let mut blk = [0u8; 16];
+                blk.copy_from_slice(b);
+                gh.update(&[blk.into()]);
             }
             if !tail.is_empty() {
                 if let Some(dst) = pending.get_mut(..tail.len()) {
@@ -446,34 +449,35 @@ impl CbcHmac {
 
     /// CBC-encrypts `buf` (a multiple of 16 bytes) in place.
     pub fn encrypt(&self, iv: &[u8; 16], buf: &mut [u8]) -> Result<(), CryptoError> {
-        let (blocks, rest) = buf.as_chunks_mut::<16>();
-        if !rest.is_empty() {
+        if buf.len() % 16 != 0 {
             return Err(CryptoError::InputLength);
         }
         let mut prev = *iv;
-        for b in blocks {
-            for (x, p) in b.iter_mut().zip(prev.iter()) {
+        for b in buf.chunks_exact_mut(16) {
+            for (x, p) in prev.iter_mut().zip(b.iter()) {
                 *x ^= p;
             }
-            self.aes.encrypt(b);
-            prev = *b;
+            self.aes.encrypt(&mut prev);
+            b.copy_from_slice(&prev);
         }
         Ok(())
     }
 
     /// CBC-decrypts `buf` (a multiple of 16 bytes) in place.
     pub fn decrypt(&self, iv: &[u8; 16], buf: &mut [u8]) -> Result<(), CryptoError> {
-        let (blocks, rest) = buf.as_chunks_mut::<16>();
-        if !rest.is_empty() {
+        if buf.len() % 16 != 0 {
             return Err(CryptoError::InputLength);
         }
         let mut prev = *iv;
-        for b in blocks {
-            let c = *b;
-            self.aes.decrypt(b);
-            for (x, p) in b.iter_mut().zip(prev.iter()) {
+        for b in buf.chunks_exact_mut(16) {
+            let mut blk = [0u8; 16];
+            blk.copy_from_slice(b);
+            let c = blk;
+            self.aes.decrypt(&mut blk);
+            for (x, p) in blk.iter_mut().zip(prev.iter()) {
                 *x ^= p;
             }
+            b.copy_from_slice(&blk);
             prev = c;
         }
         Ok(())
@@ -517,7 +521,7 @@ mod tests {
 
     #[test]
     fn backends_agree_on_random_inputs() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(0x6573_70);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x0065_7370);
         for i in 0..300 {
             let klen = if i % 2 == 0 { 16 } else { 32 };
             let mut key = vec![0u8; klen];

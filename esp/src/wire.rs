@@ -39,9 +39,10 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// The Internet checksum (RFC 1071) of `data`, folded and complemented.
 pub fn internet_checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
-    let (pairs, rest) = data.as_chunks::<2>();
+    let pairs = data.chunks_exact(2);
+    let rest = pairs.remainder();
     for p in pairs {
-        sum = sum.wrapping_add(u16::from_be_bytes(*p) as u32);
+        sum = sum.wrapping_add(u16::from_be_bytes([p[0], p[1]]) as u32);
     }
     if let Some(&last) = rest.first() {
         sum = sum.wrapping_add((last as u32) << 8);
@@ -556,9 +557,10 @@ pub mod udp {
     pub fn checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, udp: &[u8]) -> u16 {
         let mut sum: u64 = 0;
         let mut add = |b: &[u8]| {
-            let (pairs, rest) = b.as_chunks::<2>();
+            let pairs = b.chunks_exact(2);
+            let rest = pairs.remainder();
             for p in pairs {
-                sum += u16::from_be_bytes(*p) as u64;
+                sum += u16::from_be_bytes([p[0], p[1]]) as u64;
             }
             if let Some(&l) = rest.first() {
                 sum += (l as u64) << 8;
