@@ -167,6 +167,9 @@ pub enum CloseReason {
     NegotiationFailed,
     /// Half-open too long.
     HalfOpenTimeout,
+    /// The peer authenticated a new IKE SA with INITIAL_CONTACT (RFC 7296 2.4):
+    /// it has restarted and forgotten this one.
+    Replaced,
 }
 
 /// Events for logs and counters. `Display` gives a log line; no keys ever appear.
@@ -1555,7 +1558,14 @@ impl Engine {
             &idi.body(),
         );
         let child = self.child_cfg(sa, 0);
+        let first_contact = !self
+            .sas
+            .values()
+            .any(|o| o.id != id && o.conn == sa.conn && o.established_at.is_some());
         let mut p = vec![Payload::IdI(idi)];
+        if first_contact {
+            p.push(notify_payload(notify::INITIAL_CONTACT, vec![]));
+        }
         if let Some(idr) = conn.remote_id.to_payload() {
             p.push(Payload::IdR(idr));
         }
@@ -1737,6 +1747,24 @@ impl Engine {
         sa.conn = ci;
         sa.state = State::Established;
         sa.established_at = Some(now);
+        if m.notify(notify::INITIAL_CONTACT).is_some() {
+            // The peer restarted: its older IKE SAs with us are gone (RFC 7296 2.4).
+            let peer_ip = sa.remote.ip();
+            let stale: Vec<IkeSaId> = self
+                .sas
+                .values()
+                .filter(|o| {
+                    o.id != id
+                        && o.conn == ci
+                        && o.remote.ip() == peer_ip
+                        && o.established_at.is_some()
+                })
+                .map(|o| o.id)
+                .collect();
+            for o in stale {
+                self.remove_sa(o, CloseReason::Replaced, out);
+            }
+        }
         self.established_event(id, out);
         if let Some(rt) = rekey_time {
             let d = self.jitter(rt);

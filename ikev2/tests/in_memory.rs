@@ -1192,3 +1192,39 @@ fn simultaneous_ike_rekey_resolves() {
     p.run(acts, vec![]);
     assert_mirror(installs(&p.a_log)[1], installs(&p.b_log)[1]);
 }
+
+#[test]
+fn restarted_initiator_replaces_old_sa_with_initial_contact() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let old = p.b.list_sas()[0].clone();
+    // The initiator restarts (a new engine, no memory of the old SA).
+    p.a = engine(77, EngineConfig::default());
+    p.a.add_connection(conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "alice.example",
+        "bob.example",
+        "secret-psk",
+        &ike,
+        &esp,
+    ))
+    .unwrap();
+    p.initiate();
+    let lb = p.b.list_sas();
+    assert_eq!(lb.len(), 1, "{lb:?}");
+    assert_ne!(lb[0].spi_i, old.spi_i);
+    assert!(events(&p.b_log).iter().any(|e| matches!(
+        e,
+        Event::IkeSaClosed {
+            reason: CloseReason::Replaced,
+            ..
+        }
+    )));
+    assert!(
+        deletes(&p.b_log).contains(&(old.children[0].inbound_spi, old.children[0].outbound_spi))
+    );
+}
