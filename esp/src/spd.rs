@@ -269,3 +269,82 @@ impl Sad {
         self.inbound.is_empty() && self.outbound.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(src: &str, dst: &str, proto: u8, sp: Option<u16>, dp: Option<u16>) -> PacketInfo {
+        PacketInfo {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            protocol: proto,
+            src_port: sp,
+            dst_port: dp,
+            total_len: 0,
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = IpPrefix::parse("10.1.0.0/16").unwrap();
+        assert!(p.contains("10.1.200.3".parse().unwrap()));
+        assert!(!p.contains("10.2.0.1".parse().unwrap()));
+        assert!(!p.contains("::1".parse().unwrap()));
+        assert!(IpPrefix::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        let p6 = IpPrefix::parse("fd00:1::/32").unwrap();
+        assert!(p6.contains("fd00:1:2::9".parse().unwrap()));
+        assert!(!p6.contains("fd00:2::9".parse().unwrap()));
+        assert_eq!(IpPrefix::parse("10.0.0.1").unwrap().len, 32);
+        assert!(IpPrefix::parse("10.0.0.0/33").is_none());
+        assert!(IpPrefix::parse("nonsense/8").is_none());
+    }
+
+    #[test]
+    fn first_match_wins_default_discard() {
+        let mut spd = Spd::new();
+        let mut dns = Selector::between(
+            IpPrefix::parse("10.1.0.0/16").unwrap(),
+            IpPrefix::parse("10.2.0.0/16").unwrap(),
+        );
+        dns.protocol = Some(17);
+        dns.remote_ports = PortRange::single(53);
+        spd.push(Policy {
+            selector: dns,
+            action: Action::Bypass,
+        });
+        spd.push(Policy {
+            selector: Selector::between(
+                IpPrefix::parse("10.1.0.0/16").unwrap(),
+                IpPrefix::parse("10.2.0.0/16").unwrap(),
+            ),
+            action: Action::Protect(Spi(7)),
+        });
+        assert_eq!(
+            spd.lookup_outbound(&info("10.1.0.5", "10.2.0.9", 17, Some(3333), Some(53))),
+            Action::Bypass
+        );
+        assert_eq!(
+            spd.lookup_outbound(&info("10.1.0.5", "10.2.0.9", 17, Some(3333), Some(54))),
+            Action::Protect(Spi(7))
+        );
+        assert_eq!(
+            spd.lookup_outbound(&info("10.1.0.5", "10.2.0.9", 1, None, None)),
+            Action::Protect(Spi(7))
+        );
+        // ICMP has no ports: the port-restricted bypass does not match it.
+        assert_eq!(
+            spd.lookup_outbound(&info("10.9.0.5", "10.2.0.9", 1, None, None)),
+            Action::Discard
+        );
+        // Inbound swaps the sides.
+        assert_eq!(
+            spd.lookup_inbound(&info("10.2.0.9", "10.1.0.5", 6, Some(1), Some(2))),
+            Action::Protect(Spi(7))
+        );
+        spd.remove_spi(Spi(7));
+        assert_eq!(spd.policies().len(), 1);
+    }
+}
