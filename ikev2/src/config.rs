@@ -764,6 +764,8 @@ pub struct ChildConfig {
     pub esp_proposals: Vec<EspProposal>,
     /// Rekey after this long (jitter subtracted), None = never.
     pub rekey_time: Option<Duration>,
+    /// Delete the CHILD_SA if it has not been rekeyed after this long (hard lifetime).
+    pub life_time: Option<Duration>,
 }
 
 /// Configuration of one IKE connection.
@@ -787,6 +789,8 @@ pub struct Connection {
     pub children: Vec<ChildConfig>,
     /// Rekey the IKE SA after this long (jitter subtracted), None = never.
     pub rekey_time: Option<Duration>,
+    /// Delete the IKE SA if it has not been rekeyed after this long (hard lifetime).
+    pub life_time: Option<Duration>,
     /// Send a liveness check after this long without hearing from the peer.
     pub dpd_delay: Option<Duration>,
     /// Pretend to be behind a NAT so that both sides use UDP encapsulation.

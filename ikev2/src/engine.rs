@@ -360,6 +360,8 @@ pub struct ChildSaInfo {
     pub rekey_at: Option<Instant>,
     /// Replaced by a rekey and waiting for removal.
     pub rekeyed: bool,
+    /// Hard expiry, if not rekeyed before.
+    pub expires_at: Option<Instant>,
 }
 
 /// Operator view of an IKE SA.
@@ -389,6 +391,8 @@ pub struct IkeSaInfo {
     pub established_at: Option<Instant>,
     /// Next scheduled IKE rekey.
     pub rekey_at: Option<Instant>,
+    /// Hard expiry, if not rekeyed before.
+    pub expires_at: Option<Instant>,
     /// Next message ID we will use for a request.
     pub next_request_id: u32,
     /// Next message ID expected from the peer.
@@ -452,6 +456,8 @@ struct Child {
     remote_ts: Vec<TrafficSelector>,
     rekey_at: Option<Instant>,
     rekeyed: bool,
+    /// Hard lifetime: deleted at this time unless rekeyed before.
+    expire_at: Option<Instant>,
 }
 
 /// We answered the peer's rekey of a child while our own rekey of it was
@@ -547,6 +553,8 @@ struct IkeSa {
     linger: Vec<(Instant, ChildSaId, u32, u32)>,
     /// Remove once the current response is sent (peer deleted it, or auth failed).
     closing: bool,
+    /// Hard lifetime: deleted at this time unless rekeyed before.
+    expire_at: Option<Instant>,
 }
 
 impl fmt::Debug for IkeSa {
@@ -781,6 +789,7 @@ impl Engine {
                 natt: sa.natt,
                 established_at: sa.established_at,
                 rekey_at: sa.rekey_at,
+                expires_at: sa.expire_at,
                 next_request_id: sa.my_mid,
                 next_peer_id: sa.peer_mid,
                 children: sa
@@ -797,6 +806,7 @@ impl Engine {
                         remote_ts: c.remote_ts.clone(),
                         rekey_at: c.rekey_at,
                         rekeyed: c.rekeyed,
+                        expires_at: c.expire_at,
                     })
                     .collect(),
             })
@@ -926,6 +936,7 @@ impl Engine {
             rekey_at: None,
             linger: vec![],
             closing: false,
+            expire_at: None,
         };
         self.by_spi.insert(spi_i, id);
         self.sas.insert(id, sa);
@@ -1351,6 +1362,7 @@ impl Engine {
             rekey_at: None,
             linger: vec![],
             closing: false,
+            expire_at: None,
         };
         self.by_spi.insert(spi_r, id);
         self.half_open.insert((hdr.spi_i, remote), id);
@@ -1742,7 +1754,6 @@ impl Engine {
                 data: my_auth,
             },
         ];
-        let rekey_time = conn.rekey_time;
         let sa = self.sas.get_mut(&id).expect("present");
         sa.conn = ci;
         sa.state = State::Established;
@@ -1766,10 +1777,7 @@ impl Engine {
             }
         }
         self.established_event(id, out);
-        if let Some(rt) = rekey_time {
-            let d = self.jitter(rt);
-            self.sas.get_mut(&id).expect("present").rekey_at = Some(now + d);
-        }
+        self.schedule_ike(now, id);
         // First CHILD_SA.
         match self.responder_child(now, id, m, None, None, out) {
             Ok(mut p) => resp.append(&mut p),
@@ -1898,6 +1906,7 @@ impl Engine {
         resp.push(Payload::TsR(local_ts.clone()));
         let child_id = ChildSaId(self.alloc_id());
         let rekey_at = ccfg.rekey_time.map(|t| now + self.jitter(t));
+        let expire_at = ccfg.life_time.map(|t| now + t);
         let child = Child {
             id: child_id,
             cfg: cfg_idx,
@@ -1914,6 +1923,7 @@ impl Engine {
             remote_ts,
             rekey_at,
             rekeyed: false,
+            expire_at,
         };
         self.install(id, &child, r2i, i2r, rekey, out);
         let sa = self.sas.get_mut(&id).expect("present");
@@ -2127,14 +2137,10 @@ impl Engine {
             self.remove_sa(id, CloseReason::AuthenticationFailed, out);
             return;
         }
-        let rekey_time = conn.rekey_time;
         let sa = self.sas.get_mut(&id).expect("present");
         sa.state = State::Established;
         sa.established_at = Some(now);
-        if let Some(rt) = rekey_time {
-            let d = self.jitter(rt);
-            self.sas.get_mut(&id).expect("present").rekey_at = Some(now + d);
-        }
+        self.schedule_ike(now, id);
         self.established_event(id, out);
         self.initiator_child(now, id, spi_in, 0, None, None, m, out);
         // Further children of the connection: one CREATE_CHILD_SA each.
@@ -2235,6 +2241,7 @@ impl Engine {
         );
         let child_id = ChildSaId(self.alloc_id());
         let rekey_at = ccfg.rekey_time.map(|t| now + self.jitter(t));
+        let expire_at = ccfg.life_time.map(|t| now + t);
         let child = Child {
             id: child_id,
             cfg: cfg_idx,
@@ -2251,6 +2258,7 @@ impl Engine {
             remote_ts: tsr.clone(),
             rekey_at,
             rekeyed: false,
+            expire_at,
         };
         self.install(id, &child, i2r, r2i, replaces, out);
         self.sas.get_mut(&id).expect("present").children.push(child);
@@ -2517,7 +2525,6 @@ impl Engine {
             .collect();
         let conn = old.conn;
         let (local, remote, natt) = (old.local, old.remote, old.natt);
-        let rekey_time = self.conns[conn].rekey_time;
         let new = IkeSa {
             id: new_id,
             conn,
@@ -2548,14 +2555,12 @@ impl Engine {
             rekey_at: None,
             linger,
             closing: false,
+            expire_at: None,
         };
         let my_spi = if we_initiated { spi_i } else { spi_r };
         self.by_spi.insert(my_spi, new_id);
         self.sas.insert(new_id, new);
-        if let Some(rt) = rekey_time {
-            let d = self.jitter(rt);
-            self.sas.get_mut(&new_id).expect("present").rekey_at = Some(now + d);
-        }
+        self.schedule_ike(now, new_id);
         out.push(Action::Event(Event::IkeSaRekeyed {
             old: old_id,
             new: new_id,
@@ -2770,6 +2775,17 @@ impl Engine {
             self.kick(now, ike, &mut out);
         }
         out
+    }
+
+    /// Set the rekey (soft, with jitter) and expiry (hard) times of an IKE SA.
+    fn schedule_ike(&mut self, now: Instant, id: IkeSaId) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let conn = &self.conns[sa.conn];
+        let (soft, hard) = (conn.rekey_time, conn.life_time);
+        let rekey_at = soft.map(|t| now + self.jitter(t));
+        let sa = self.sas.get_mut(&id).expect("present");
+        sa.rekey_at = rekey_at;
+        sa.expire_at = hard.map(|t| now + t);
     }
 
     /// Start the next queued exchange if none is outstanding.
@@ -3069,9 +3085,39 @@ impl Engine {
             if sa.state != State::Established {
                 continue;
             }
+            if sa.expire_at.is_some_and(|t| now >= t) {
+                sa.expire_at = None;
+                sa.rekey_at = None;
+                out.push(Action::Event(Event::Note {
+                    ike_sa: Some(id),
+                    text: "hard lifetime reached before a rekey; deleting the IKE SA".into(),
+                }));
+                sa.queue.clear();
+                sa.queue.push_back(Task::DeleteIke);
+            }
             if sa.rekey_at.is_some_and(|t| now >= t) {
                 sa.rekey_at = None;
                 sa.queue.push_back(Task::RekeyIke);
+            }
+            let expired: Vec<ChildSaId> = sa
+                .children
+                .iter_mut()
+                .filter(|c| !c.rekeyed && c.expire_at.is_some_and(|t| now >= t))
+                .map(|c| {
+                    c.expire_at = None;
+                    c.rekey_at = None;
+                    c.id
+                })
+                .collect();
+            if !expired.is_empty() {
+                out.push(Action::Event(Event::Note {
+                    ike_sa: Some(id),
+                    text: format!(
+                        "{} CHILD_SA(s) reached their hard lifetime before a rekey; deleting",
+                        expired.len()
+                    ),
+                }));
+                sa.queue.push_back(Task::DeleteChildren(expired));
             }
             for c in sa.children.iter_mut() {
                 if !c.rekeyed && c.rekey_at.is_some_and(|t| now >= t) {
@@ -3105,11 +3151,11 @@ impl Engine {
                 put(*at);
             }
             if sa.state == State::Established && sa.outstanding.is_none() {
-                if let Some(r) = sa.rekey_at {
+                for r in [sa.rekey_at, sa.expire_at].into_iter().flatten() {
                     put(r);
                 }
                 for c in &sa.children {
-                    if let Some(r) = c.rekey_at {
+                    for r in [c.rekey_at, c.expire_at].into_iter().flatten() {
                         put(r);
                     }
                 }

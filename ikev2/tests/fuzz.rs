@@ -39,8 +39,10 @@ fn conn(local: &str, remote: Option<&str>, lid: &str, rid: &str) -> Connection {
                 EspProposal::parse("aes128-sha256-x25519").unwrap(),
             ],
             rekey_time: None,
+            life_time: None,
         }],
         rekey_time: None,
+        life_time: None,
         dpd_delay: None,
         force_encap: false,
     }

@@ -45,8 +45,10 @@ fn conn(
             mode: Mode::Tunnel,
             esp_proposals: esp.iter().map(|p| EspProposal::parse(p).unwrap()).collect(),
             rekey_time: None,
+            life_time: None,
         }],
         rekey_time: None,
+        life_time: None,
         dpd_delay: None,
         force_encap: false,
     }
@@ -1139,6 +1141,7 @@ fn several_children_per_connection() {
         mode: Mode::Tunnel,
         esp_proposals: vec![EspProposal::parse("aes256gcm16-ecp256").unwrap()],
         rekey_time: None,
+        life_time: None,
     };
     let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
     ca.children.push(second("10.3.0.0/24", "10.4.0.0/24"));
@@ -1227,4 +1230,24 @@ fn restarted_initiator_replaces_old_sa_with_initial_contact() {
     assert!(
         deletes(&p.b_log).contains(&(old.children[0].inbound_spi, old.children[0].outbound_spi))
     );
+}
+
+#[test]
+fn hard_lifetimes_delete_sas_not_rekeyed() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
+    ca.children[0].life_time = Some(Duration::from_secs(30));
+    ca.life_time = Some(Duration::from_secs(60));
+    let mut p = Pair::new(ca, conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp));
+    p.initiate();
+    assert!(p.a.list_sas()[0].children[0].expires_at.is_some());
+    p.tick(Duration::from_secs(29));
+    assert!(deletes(&p.a_log).is_empty());
+    p.tick(Duration::from_secs(2));
+    assert_eq!(deletes(&p.a_log).len(), 1);
+    assert_eq!(deletes(&p.b_log).len(), 1);
+    assert!(p.a.list_sas()[0].children.is_empty() && p.b.list_sas()[0].children.is_empty());
+    p.tick(Duration::from_secs(30));
+    assert!(p.a.list_sas().is_empty() && p.b.list_sas().is_empty());
 }

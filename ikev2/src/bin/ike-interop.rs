@@ -148,8 +148,10 @@ fn main() -> Result<()> {
                 .map(|p| EspProposal::parse(p))
                 .collect::<Result<_, _>>()?,
             rekey_time: None,
+            life_time: None,
         }],
         rekey_time: None,
+        life_time: None,
         dpd_delay: a.dpd.map(Duration::from_secs),
         force_encap: a.force_encap,
     };
