@@ -2512,6 +2512,8 @@ impl Engine {
         let children = std::mem::take(&mut old.children);
         let linger = std::mem::take(&mut old.linger);
         old.state = State::Rekeyed;
+        // The peer deletes the old SA (or we do); should that never happen, it goes anyway.
+        old.expire_at = Some(now + self.cfg.half_open_timeout);
         // Pending child work moves with the children.
         let moved: VecDeque<Task> = old
             .queue
@@ -3082,6 +3084,10 @@ impl Engine {
                 }
                 continue;
             }
+            if sa.state == State::Rekeyed && sa.expire_at.is_some_and(|t| now >= t) {
+                self.remove_sa(id, CloseReason::Rekeyed, &mut out);
+                continue;
+            }
             if sa.state != State::Established {
                 continue;
             }
@@ -3146,6 +3152,9 @@ impl Engine {
             }
             if sa.state == State::HalfOpen {
                 put(sa.created + self.cfg.half_open_timeout);
+            }
+            if let (State::Rekeyed, Some(t)) = (sa.state, sa.expire_at) {
+                put(t);
             }
             for (at, ..) in &sa.linger {
                 put(*at);

@@ -1251,3 +1251,31 @@ fn hard_lifetimes_delete_sas_not_rekeyed() {
     p.tick(Duration::from_secs(30));
     assert!(p.a.list_sas().is_empty() && p.b.list_sas().is_empty());
 }
+
+#[test]
+fn old_ike_sa_goes_away_even_if_its_delete_is_lost() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let id = p.a.list_sas()[0].id;
+    // Lose every INFORMATIONAL (the DELETE of the old IKE SA and its retransmissions).
+    p.filter = Box::new(|_, d| d.get(18) == Some(&37));
+    let acts = p.a.rekey_ike(p.now, id);
+    p.run(acts, vec![]);
+    assert_eq!(p.b.list_sas().len(), 2);
+    // The responder drops its old SA after the half-open timeout (30 s); the initiator
+    // when its DELETE has been retransmitted in vain (about 80 s with the defaults).
+    for _ in 0..40 {
+        p.tick(Duration::from_secs(1));
+    }
+    assert_eq!(p.b.list_sas().len(), 1);
+    for _ in 0..80 {
+        p.tick(Duration::from_secs(1));
+    }
+    let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+    assert_eq!((la.len(), lb.len()), (1, 1), "{la:?}\n{lb:?}");
+    assert_eq!(la[0].spi_i, lb[0].spi_i);
+    assert_eq!(la[0].children.len(), 1);
+    assert!(deletes(&p.a_log).is_empty() && deletes(&p.b_log).is_empty());
+}
