@@ -89,6 +89,8 @@ pub enum OffloadDevice {
     None,
     /// The simulated card (needs the `sim` cargo feature).
     Sim,
+    /// The driver's register-level model of the card (tests and demos).
+    Model,
 }
 
 /// IPsec mode.

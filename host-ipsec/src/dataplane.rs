@@ -31,6 +31,7 @@ use tun_tap::{Iface, Mode as TunMode};
 
 use esp::DecapError;
 
+use crate::card::{self, SharedEngine};
 use crate::config::{proposal_name, Encap, Mode, OffloadDevice};
 use crate::defaults;
 use crate::packet::{self, proto};
@@ -70,6 +71,9 @@ pub enum StartError {
         /// Its stderr.
         reason: String,
     },
+    /// The card backend could not be opened.
+    #[error("card backend: {0}")]
+    Card(String),
     /// A worker thread could not be started.
     #[error("cannot start worker thread: {0}")]
     Thread(#[source] io::Error),
@@ -130,14 +134,13 @@ enum InCmd {
 struct Installed {
     spec: Arc<ChildSaSpec>,
     counters: Arc<SaCounters>,
-    kind: PathKind,
 }
 
 /// The running data path.
 pub struct Dataplane {
     tun: Arc<Iface>,
     tun_mtu: u16,
-    device: OffloadDevice,
+    engine: Option<SharedEngine>,
     global: Arc<GlobalCounters>,
     installed: Mutex<BTreeMap<u32, Installed>>,
     sockets: Mutex<HashMap<SockKind, Arc<Sock>>>,
@@ -209,6 +212,10 @@ impl Dataplane {
         tun_mtu: u16,
         device: OffloadDevice,
     ) -> Result<Arc<Self>, StartError> {
+        let engine = card::open(device).map_err(|e| StartError::Card(e.to_string()))?;
+        if engine.is_some() {
+            info!(?device, "card backend opened");
+        }
         let tun = Iface::without_packet_info(tun_name, TunMode::Tun).map_err(|source| {
             StartError::Tun {
                 name: tun_name.into(),
@@ -237,7 +244,7 @@ impl Dataplane {
         let dp = Arc::new(Dataplane {
             tun: tun.clone(),
             tun_mtu,
-            device,
+            engine,
             global: global.clone(),
             installed: Mutex::new(BTreeMap::new()),
             sockets: Mutex::new(HashMap::new()),
@@ -454,6 +461,11 @@ impl Dataplane {
         sock.sock.send_to(&m, &peer.into()).map(|_| ())
     }
 
+    /// The card engine's counters, if a card backend is open.
+    pub fn offload_counters(&self) -> Option<driver::offload::OffloadCounters> {
+        Some(self.engine.as_ref()?.lock().ok()?.counters())
+    }
+
     /// Status records for every installed SA (both directions).
     pub fn sa_status(&self) -> Vec<SaStatus> {
         let Ok(m) = self.installed.lock() else {
@@ -476,7 +488,12 @@ impl Dataplane {
                 mode: format!("{:?}", s.mode).to_lowercase(),
                 transform: proposal_name(s.transform).into(),
                 encap: format!("{:?}", s.encap).to_lowercase(),
-                path: i.kind.to_string(),
+                path: if c.path.load(Ordering::Relaxed) == 1 {
+                    "card"
+                } else {
+                    "software"
+                }
+                .into(),
                 origin: format!("{:?}", s.origin).to_lowercase(),
                 packets: 0,
                 bytes: 0,
@@ -539,7 +556,7 @@ impl SaInstaller for Dataplane {
         {
             return Err(InstallError::SpiInUse(in_spi));
         }
-        let paths = path::select(&spec, self.device, first_seq)?;
+        let paths = path::select(&spec, self.engine.as_ref(), first_seq)?;
         if let Some(r) = &paths.fallback_reason {
             info!(connection = %spec.connection, child = %spec.child, reason = %r, "offload = auto: software path");
         }
@@ -592,14 +609,7 @@ impl SaInstaller for Dataplane {
         self.installed
             .lock()
             .map_err(|_| InstallError::Stopped)?
-            .insert(
-                in_spi,
-                Installed {
-                    spec,
-                    counters,
-                    kind: paths.kind,
-                },
-            );
+            .insert(in_spi, Installed { spec, counters });
         Ok(())
     }
 
@@ -734,11 +744,21 @@ fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: 
                 e.counters
                     .out_next_seq
                     .store(e.path.next_seq().map_or(0, |s| s.0), Ordering::Relaxed);
+                note_path(&e.counters, e.path.kind());
             }
         }
         if drained {
             let _ = poll.poll(&mut events, timeout);
         }
+    }
+}
+
+/// Records where an SA runs now; a move from the card to software is a fallback.
+fn note_path(c: &SaCounters, kind: PathKind) {
+    let now = u8::from(kind == PathKind::Card);
+    let before = c.path.swap(now, Ordering::Relaxed);
+    if before == 1 && now == 0 {
+        inc(&c.fallbacks);
     }
 }
 

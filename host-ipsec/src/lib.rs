@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod card;
 pub mod config;
 pub mod control;
 pub mod dataplane;

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use esp::{DecapError, EncapError, InboundSa, Opened, OutboundSa, SaConfig, Sealed, SeqNum, Spi};
 
-use crate::config::{OffloadDevice, OffloadPolicy};
+use crate::card::{self, SharedEngine};
+use crate::config::OffloadPolicy;
 use crate::sa::{ChildSaSpec, InstallError};
 
 /// Which engine carries an SA.
@@ -150,38 +151,79 @@ pub fn software(
     Ok((out, inb))
 }
 
-/// Applies the offload policy of `spec` given the configured card device.
+/// Applies the offload policy of `spec` given the card engine (None: no card).
 ///
-/// With no card (`offload_device = "none"`), `auto` runs in software silently
-/// and `card` is refused. The simulated card needs the `sim` cargo feature.
+/// With no card, `auto` runs in software silently and `card` is refused. With a
+/// card, `auto` and `card` go through the driver's offload layer, which places the
+/// SA on the card or (under `auto`) in software when the card cannot carry it;
+/// `card` refuses an SA that did not land on the card.
 pub fn select(
     spec: &ChildSaSpec,
-    device: OffloadDevice,
+    engine: Option<&SharedEngine>,
     first_seq: u64,
 ) -> Result<Paths, InstallError> {
-    let card_unavailable: Option<String> = match device {
-        OffloadDevice::None => Some("no card device configured".into()),
-        OffloadDevice::Sim if cfg!(feature = "sim") => {
-            Some("the simulated card backend is not wired into this build yet".into())
-        }
-        OffloadDevice::Sim => Some("ipsecd was built without the `sim` feature".into()),
-    };
-    let reason = match (spec.offload, card_unavailable) {
-        (OffloadPolicy::Software, _) => None,
-        (OffloadPolicy::Card, Some(reason)) => {
-            return Err(InstallError::CardRequired {
-                spi: spec.outbound.spi,
-                reason,
+    let spi = spec.outbound.spi;
+    match (spec.offload, engine) {
+        (OffloadPolicy::Software, _) => {
+            let (o, i) = software(spec, first_seq)?;
+            Ok(Paths {
+                outbound: Box::new(o),
+                inbound: Box::new(i),
+                kind: PathKind::Software,
+                fallback_reason: None,
             })
         }
-        (OffloadPolicy::Auto, r) => r,
-        (OffloadPolicy::Card, None) => None,
-    };
-    let (o, i) = software(spec, first_seq)?;
-    Ok(Paths {
-        outbound: Box::new(o),
-        inbound: Box::new(i),
-        kind: PathKind::Software,
-        fallback_reason: reason,
-    })
+        (OffloadPolicy::Card, None) => Err(InstallError::CardRequired {
+            spi,
+            reason: "no card device configured (offload_device)".into(),
+        }),
+        (OffloadPolicy::Auto, None) => {
+            let (o, i) = software(spec, first_seq)?;
+            Ok(Paths {
+                outbound: Box::new(o),
+                inbound: Box::new(i),
+                kind: PathKind::Software,
+                fallback_reason: Some("no card device configured".into()),
+            })
+        }
+        (policy, Some(_)) if first_seq > 1 => {
+            // The engine numbers a new SA from 1; resuming a saved counter (restart with
+            // the same manual keys) is only possible in software.
+            let reason =
+                "resuming a saved outbound sequence number needs the software path".to_string();
+            if policy == OffloadPolicy::Card {
+                return Err(InstallError::CardRequired { spi, reason });
+            }
+            let (o, i) = software(spec, first_seq)?;
+            Ok(Paths {
+                outbound: Box::new(o),
+                inbound: Box::new(i),
+                kind: PathKind::Software,
+                fallback_reason: Some(reason),
+            })
+        }
+        (policy, Some(engine)) => {
+            let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
+            let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
+            let (o, i, kind) =
+                card::add_pair(engine, &oc, &ic).map_err(|e| InstallError::CardRequired {
+                    spi,
+                    reason: e.to_string(),
+                })?;
+            if policy == OffloadPolicy::Card && kind != PathKind::Card {
+                return Err(InstallError::CardRequired {
+                    spi,
+                    reason: "the card did not accept the SA".into(),
+                });
+            }
+            let reason =
+                (kind != PathKind::Card).then(|| "the card did not accept the SA".to_string());
+            Ok(Paths {
+                outbound: Box::new(o),
+                inbound: Box::new(i),
+                kind,
+                fallback_reason: reason,
+            })
+        }
+    }
 }

@@ -153,6 +153,9 @@ pub struct DaemonStatus {
     pub workers: usize,
     /// Daemon-wide counters.
     pub counters: GlobalSnapshot,
+    /// The card engine's counters (null without a card backend).
+    #[serde(default)]
+    pub offload: serde_json::Value,
     /// SAs.
     pub sas: Vec<SaStatus>,
 }

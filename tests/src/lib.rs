@@ -226,6 +226,8 @@ pub struct Scenario {
     pub proposal: &'static str,
     /// Extra `[daemon]` lines.
     pub daemon_extra: String,
+    /// Card backend of site A (`none`, `model`, `sim`); B always runs software.
+    pub card_a: &'static str,
 }
 
 impl Default for Scenario {
@@ -235,6 +237,7 @@ impl Default for Scenario {
             encap: "udp",
             proposal: "aes128gcm16",
             daemon_extra: String::new(),
+            card_a: "none",
         }
     }
 }
@@ -276,10 +279,15 @@ impl Pair {
                 String::new()
             };
             format!(
-                "[daemon]\nname = \"{name}\"\ntun_name = \"{tun}\"\ncontrol_socket = \"{dir}/{name}.sock\"\nstate_dir = \"{dir}/state\"\n{extra}\n\
+                "[daemon]\nname = \"{name}\"\ntun_name = \"{tun}\"\ncontrol_socket = \"{dir}/{name}.sock\"\nstate_dir = \"{dir}/state\"\n{extra}\n{card}\
                  [connections.peer]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nencap = \"{encap}\"\noffload = \"auto\"\n\n\
                  [connections.peer.children.c]\n{ts}mode = \"{mode}\"\nesp_proposals = \"{prop}\"\nin_spi = \"{ins}\"\nout_spi = \"{outs}\"\nin_key = \"{ink}\"\nout_key = \"{outk}\"\n",
                 extra = s.daemon_extra,
+                card = if name == "a" && s.card_a != "none" {
+                    format!("offload_device = \"{}\"\n", s.card_a)
+                } else {
+                    String::new()
+                },
                 encap = s.encap,
                 mode = s.mode,
                 prop = s.proposal,

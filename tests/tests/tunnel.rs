@@ -262,3 +262,35 @@ fn reload_keeps_unchanged_sas_and_status_json() {
     assert!(after.packets >= before.packets, "counters reset by reload");
     assert!(p.ping(&s, 2, 56));
 }
+
+#[test]
+fn card_model_on_one_side_software_on_the_other() {
+    let p = Pair::new(Family::V4);
+    let s = Scenario {
+        card_a: "model",
+        ..Default::default()
+    };
+    let r = p.start(&s);
+    assert!(
+        p.ping(&s, 3, 56),
+        "ping failed: {}",
+        std::fs::read_to_string(&r.a.log).unwrap_or_default()
+    );
+    assert!(p.ping(&s, 2, 1200));
+    let out = r.a.sa("out");
+    assert_eq!(out.path, "card", "{out:?}");
+    assert!(out.packets >= 5);
+    let st = r.a.status();
+    let card_packets = st.offload["card_packets"]
+        .as_u64()
+        .expect("offload counters");
+    assert!(
+        card_packets >= 10,
+        "card carried {card_packets} packets: {}",
+        st.offload
+    );
+    // the software side opened what the card sealed, and the other way round
+    let in_b = r.b.sa("in");
+    assert!(in_b.packets >= 5 && in_b.auth_failures == 0, "{in_b:?}");
+    assert_eq!(r.b.sa("out").path, "software");
+}

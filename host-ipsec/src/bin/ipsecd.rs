@@ -75,6 +75,11 @@ impl Daemon {
             sa_pairs: sas.len() / 2,
             workers: self.dp.workers(),
             counters: self.dp.global().snapshot(),
+            offload: self
+                .dp
+                .offload_counters()
+                .and_then(|c| serde_json::to_value(c).ok())
+                .unwrap_or_default(),
             sas,
         }
     }
