@@ -181,8 +181,82 @@ fn run_packet(
     Ok(x)
 }
 
+/// One result packet from `m_axis`: the bytes (by `tkeep`), the beats, the side-band.
+#[derive(Default, Debug, Clone)]
+struct StreamResult {
+    data: Vec<u8>,
+    beats: usize,
+    tuser: u128,
+}
+
+/// Send `packet` on `s_axis` with side-band `tuser`, with a gap before every third beat,
+/// then collect one result packet from `m_axis` with `tready` low every other cycle.
+fn stream_packet(
+    ep: &mut Fixture,
+    mut x: Box<Top>,
+    tuser: u64,
+    packet: &[u8],
+    res: &mut StreamResult,
+) -> Result<Box<Top>, SimError> {
+    let beats: Vec<&[u8]> = packet.chunks(16).collect();
+    for (i, beat) in beats.iter().enumerate() {
+        if i % 3 == 2 {
+            x.s_axis_tvalid.next = false;
+            wait_clock_cycle!(ep, clock, x);
+        }
+        let mut word = [0u8; 16];
+        word[..beat.len()].copy_from_slice(beat);
+        x.s_axis_tdata.next = u128::from_le_bytes(word).to_bits();
+        x.s_axis_tkeep.next = ((1u64 << beat.len()) - 1).to_bits();
+        x.s_axis_tlast.next = i + 1 == beats.len();
+        x.s_axis_tuser.next = tuser.to_bits();
+        x.s_axis_tvalid.next = true;
+        for _ in 0..20 {
+            let ready = x.s_axis_tready.val();
+            wait_clock_cycle!(ep, clock, x);
+            if ready {
+                break;
+            }
+        }
+    }
+    x.s_axis_tvalid.next = false;
+    x.s_axis_tlast.next = false;
+    res.data.clear();
+    res.beats = 0;
+    for cycle in 0..400 {
+        let ready = cycle % 2 == 1;
+        x.m_axis_tready.next = ready;
+        let valid = x.m_axis_tvalid.val();
+        let data = x.m_axis_tdata.val();
+        let keep = x.m_axis_tkeep.val().to_u32();
+        let last = x.m_axis_tlast.val();
+        let user = x.m_axis_tuser.val();
+        wait_clock_cycle!(ep, clock, x);
+        if valid && ready {
+            res.beats += 1;
+            res.tuser = (u128::from(user.get_bits::<64>(64).to_u64()) << 64)
+                | u128::from(user.get_bits::<64>(0).to_u64());
+            let bytes = ((u128::from(data.get_bits::<64>(64).to_u64()) << 64)
+                | u128::from(data.get_bits::<64>(0).to_u64()))
+            .to_le_bytes();
+            for (i, b) in bytes.iter().enumerate() {
+                if keep & (1 << i) != 0 {
+                    res.data.push(*b);
+                }
+            }
+            if last {
+                break;
+            }
+        }
+    }
+    x.m_axis_tready.next = false;
+    Ok(x)
+}
+
 #[derive(Default, Debug)]
 struct Report {
+    stream_in: StreamResult,
+    stream_bad: StreamResult,
     magic: u32,
     version: u32,
     caps: u32,
@@ -255,6 +329,15 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
         let esp = r.outbound.data.clone();
         x = run_packet(&mut ep, x, sa_back.index | (1 << 16), &esp, &mut r.back)?;
         x = run_packet(&mut ep, x, 1000 | (1 << 16), &packet, &mut r.bad)?;
+        let tuser_in = regmap::sideband::Descriptor {
+            sa_index: 5,
+            inbound: true,
+            next_header: 0,
+            seq_hi: 0,
+        }
+        .to_tuser();
+        x = stream_packet(&mut ep, x, tuser_in, &packet, &mut r.stream_in)?;
+        x = stream_packet(&mut ep, x, tuser_in | 1000, &packet, &mut r.stream_bad)?;
         x = read(&mut ep, x, off::CNT_AUTH_FAIL_LO, &mut r.auth_fail_lo)?;
         x = read(&mut ep, x, off::CNT_BAD_DESC_LO, &mut r.bad_desc_lo)?;
         x = read(&mut ep, x, off::CNT_OUT_PKTS_LO, &mut r.out_pkts_lo)?;
@@ -305,5 +388,19 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
     // SA 1000 was never installed.
     assert_eq!(verdict(r.bad.status), Verdict::BadSa);
     assert_eq!(r.bad.len, 0);
-    assert_eq!(r.bad_desc_lo, 1);
+    assert_eq!(r.bad_desc_lo, 2, "window and stream bad descriptors");
+
+    // The same inbound packet through the streams, with gaps and back-pressure.
+    let info = regmap::sideband::ResultInfo::from_tuser(r.stream_in.tuser);
+    assert_eq!(info.verdict, Verdict::Ok);
+    assert_eq!(info.sa_index, 5);
+    assert!(info.inbound);
+    assert_eq!(info.next_header, nh);
+    assert_eq!(info.seq, case.seq);
+    assert_eq!(r.stream_in.data, expect_payload);
+    assert_eq!(r.stream_in.beats, payload_len.div_ceil(16));
+    // A refused stream packet: one empty beat carrying the verdict.
+    let bad = regmap::sideband::ResultInfo::from_tuser(r.stream_bad.tuser);
+    assert_eq!(bad.verdict, Verdict::BadSa);
+    assert_eq!((r.stream_bad.beats, r.stream_bad.data.len()), (1, 0));
 }
