@@ -14,7 +14,8 @@
 # initiator), rc (our exit code). SS_REKEY=1: strongSwan rekeys the CHILD_SA and
 # then the IKE SA once the first CHILD_SA is up; LINGER: how long our side stays;
 # OUR_IKE: our IKE proposals (space-separated) when they differ from strongSwan's;
-# KILL_PEER=1: charon is killed (SIGKILL) once the CHILD_SA is up.
+# KILL_PEER=1: charon is killed (SIGKILL) once the CHILD_SA is up; SS_CHILD2=1:
+# strongSwan (as initiator) also starts its second child net2 (10.4/24 - 10.3/24).
 # strongSwan's quirks here (see shared/notes/TOOLCHAIN.md): kernel-libipsec forces
 # UDP encapsulation (port 4500), /run/charon.pid is compiled in, so charon gets its own
 # mount namespace with a private /run.
@@ -70,6 +71,8 @@ ip -n "$NSB" link set "$VB" up
 # Addresses inside the protected subnets (kernel-libipsec routes need a source there).
 ip -n "$NSA" addr add 10.1.0.1/32 dev lo
 ip -n "$NSB" addr add 10.2.0.1/32 dev lo
+ip -n "$NSA" addr add 10.3.0.1/32 dev lo
+ip -n "$NSB" addr add 10.4.0.1/32 dev lo
 
 cat > "$OUT/conf/strongswan.conf" <<EOF
 charon {
@@ -121,6 +124,12 @@ connections {
         start_action = none
         $SS_EXTRA
       }
+      net2 {
+        local_ts = 10.4.0.0/24
+        remote_ts = 10.3.0.0/24
+        esp_proposals = $ESP
+        start_action = none
+      }
     }
   }
 }
@@ -158,6 +167,10 @@ OPID=$!
 if [ "$ROLE" = responder ]; then
     sleep 0.5
     swanctl --initiate --child net --timeout 15 --uri "unix://$OUT/charon.vici" > "$OUT/initiate.txt" 2>&1 || true
+    if [ -n "${SS_CHILD2:-}" ]; then
+        # A second CHILD_SA on the same IKE SA (CREATE_CHILD_SA).
+        swanctl --initiate --child net2 --timeout 15 --uri "unix://$OUT/charon.vici" >> "$OUT/initiate.txt" 2>&1 || true
+    fi
 fi
 # Wait for our side to install the CHILD_SA (or to finish).
 for _ in $(seq 200); do

@@ -61,6 +61,8 @@ struct Opts<'a> {
     /// Our IKE proposals, when they differ from strongSwan's.
     our_ike: Option<&'a str>,
     kill_peer: bool,
+    /// strongSwan (initiator) also starts its second child.
+    ss_child2: bool,
 }
 
 fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
@@ -91,6 +93,9 @@ fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
     }
     if o.kill_peer {
         cmd.env("KILL_PEER", "1");
+    }
+    if o.ss_child2 {
+        cmd.env("SS_CHILD2", "1");
     }
     let out = cmd.output().expect("run interop/strongswan.sh");
     assert!(
@@ -521,4 +526,38 @@ fn we_respond_with_cookie_and_invalid_ke() {
     );
     check_keys(&r, inst[0], false);
     r.cleanup();
+}
+
+#[test]
+fn second_child_both_roles() {
+    for role in ["initiator", "responder"] {
+        // Both sides configure a second child (10.3/24 - 10.4/24), created with
+        // CREATE_CHILD_SA after IKE_AUTH: by us as initiator, by strongSwan otherwise.
+        let r = run(
+            &format!("child2-{role}"),
+            role,
+            "aes256gcm16-prfsha256-x25519",
+            "aes128gcm16",
+            Opts {
+                extra: "--second-child 10.3.0.0/24,10.4.0.0/24",
+                linger: 3,
+                ss_child2: role == "responder",
+                ..Opts::default()
+            },
+        );
+        assert_eq!(r.rc, 0, "{}", r.context());
+        let (ikes, inst) = (r.events("ike_established"), r.events("install"));
+        assert_eq!(inst.len(), 2, "{:?} {}", r.ours, r.context());
+        assert!(r.events("delete").is_empty(), "{:?}", r.ours);
+        for i in &inst {
+            check_listing(&r, &r.sas_end, ikes[0], i);
+            check_keys(&r, i, role == "initiator");
+        }
+        assert!(
+            r.sas_end.contains("net2: #2") && r.sas_end.contains("10.4.0.0/24"),
+            "{}",
+            r.sas_end
+        );
+        r.cleanup();
+    }
 }

@@ -58,6 +58,9 @@ struct Args {
     remote_ts: String,
     #[arg(long)]
     force_encap: bool,
+    /// A second child "net2": LOCAL_TS,REMOTE_TS (created with CREATE_CHILD_SA).
+    #[arg(long)]
+    second_child: Option<String>,
     /// Rekey the first CHILD_SA this many seconds after it is installed.
     #[arg(long)]
     rekey_child_after: Option<u64>,
@@ -155,6 +158,17 @@ fn main() -> Result<()> {
         dpd_delay: a.dpd.map(Duration::from_secs),
         force_encap: a.force_encap,
     };
+    let mut conn = conn;
+    if let Some(sc) = &a.second_child {
+        let (l, r) = sc
+            .split_once(',')
+            .context("--second-child wants LOCAL_TS,REMOTE_TS")?;
+        let mut c = conn.children[0].clone();
+        c.name = "net2".into();
+        c.local_ts = vec![ts_from_cidr(l)?];
+        c.remote_ts = vec![ts_from_cidr(r)?];
+        conn.children.push(c);
+    }
     let cfg = EngineConfig {
         ike_port: a.ike_port,
         natt_port: a.natt_port,
