@@ -1,0 +1,86 @@
+//! Resource check of the crypto blocks with yosys `synth_xilinx -flatten`
+//! (UltraScale+ style LUT6/MUXF7/MUXF8/FDRE mapping). Slow (minutes), so
+//! ignored by default:
+//!
+//! `cargo test -p hw --test crypto_synth -- --ignored --nocapture`
+//!
+//! Each test writes yosys' `stat` report to `$CARGO_TARGET_TMPDIR/synth-<block>/`
+//! and fails if the block outgrows its share of the 25,000-LUT lane budget.
+
+use hw::aes::Aes256Pipeline;
+use hw::ghash::Ghash;
+use hw::keyexp::KeyExpansion;
+use rust_hdl::prelude::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+#[derive(Debug, Default)]
+struct Resources {
+    luts: u64,
+    ffs: u64,
+    brams: u64,
+    dsps: u64,
+}
+
+fn synthesize(name: &str, verilog: &str) -> Resources {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("synth-{name}"));
+    std::fs::create_dir_all(&dir).expect("report dir");
+    std::fs::write(dir.join("top.v"), verilog).expect("write verilog");
+    let status = Command::new("yosys")
+        .current_dir(&dir)
+        .arg("-q")
+        .arg("-p")
+        .arg("read_verilog top.v; synth_xilinx -flatten -top top; tee -o stat.txt stat")
+        .status()
+        .expect("run yosys");
+    assert!(status.success(), "yosys failed for {name}");
+    let stat = std::fs::read_to_string(dir.join("stat.txt")).expect("stat.txt");
+    let mut r = Resources::default();
+    for line in stat.lines() {
+        let mut it = line.split_whitespace();
+        if let (Some(cell), Some(n)) = (it.next(), it.next()) {
+            let Ok(n) = n.parse::<u64>() else { continue };
+            if cell.starts_with("LUT") {
+                r.luts += n;
+            } else if cell.starts_with("FD") {
+                r.ffs += n;
+            } else if cell.starts_with("RAMB") {
+                r.brams += n;
+            } else if cell.starts_with("DSP") {
+                r.dsps += n;
+            }
+        }
+    }
+    println!("{name}: {r:?}");
+    r
+}
+
+#[test]
+#[ignore = "runs yosys for minutes"]
+fn aes256_pipeline_fits_its_budget() {
+    let mut uut = Aes256Pipeline::<8>::new();
+    uut.connect_all();
+    let r = synthesize("aes256", &generate_verilog(&uut));
+    assert!(r.luts > 1000 && r.luts <= 12_000, "{r:?}");
+    assert_eq!((r.brams, r.dsps), (0, 0));
+}
+
+#[test]
+#[ignore = "runs yosys for minutes"]
+fn ghash_fits_its_budget() {
+    let mut uut = Ghash::new();
+    uut.connect_all();
+    let r = synthesize("ghash", &generate_verilog(&uut));
+    assert!(r.luts > 1000 && r.luts <= 12_000, "{r:?}");
+    assert_eq!((r.brams, r.dsps), (0, 0));
+}
+
+#[test]
+#[ignore = "runs yosys for a minute"]
+fn key_expansion_fits_its_budget() {
+    let mut uut = KeyExpansion::new();
+    uut.connect_all();
+    let r = synthesize("keyexp", &generate_verilog(&uut));
+    assert!(r.luts > 100 && r.luts <= 2_000, "{r:?}");
+    assert_eq!((r.brams, r.dsps), (0, 0));
+}
