@@ -19,15 +19,15 @@ if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
-features=()
-sim_side=0
-if [ -d "$here/sim/src" ] && grep -q 'offload_device = "sim"' "$here/host-ipsec/README.md" 2>/dev/null \
-    && grep -q 'simulated card backend is wired' "$here/host-ipsec/README.md" 2>/dev/null; then
-    features=(--features sim)
-    sim_side=1
+# Site A runs on the simulated card (the Verilator model of the generated RTL, driven
+# by the real driver through its offload layer); site B runs the software ESP path.
+sim_side=1
+say "building ipsecd and ipsecctl with the simulated card backend (--features sim)"
+if ! cargo build ${DEMO_PROFILE:---release} -p host-ipsec --features sim --bins; then
+    say "TODO: the simulated card backend did not build (see above); both sides run in software"
+    sim_side=0
+    cargo build ${DEMO_PROFILE:---release} -p host-ipsec --bins
 fi
-say "building ipsecd and ipsecctl ${features[*]:-}"
-cargo build ${DEMO_PROFILE:---release} -p host-ipsec "${features[@]}" --bins
 bin="$CARGO_TARGET_DIR/${DEMO_BINDIR:-release}"
 
 id=$$
@@ -86,7 +86,7 @@ out_key = "${10}"
 EOF
 }
 offload_a=software
-if [ "$sim_side" = 1 ]; then offload_a=card; fi
+if [ "$sim_side" = 1 ]; then offload_a=auto; fi
 conf site-a ipsa0 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" "$offload_a" > "$work/a.toml"
 conf site-b ipsb0 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" software > "$work/b.toml"
 if [ "$sim_side" = 1 ]; then
@@ -108,11 +108,14 @@ done
 say "ping 10.1.0.1 -> 10.2.0.1 through the tunnel"
 ip netns exec "$nsa" ping -c 5 -i 0.2 -I 10.1.0.1 10.2.0.1
 
-say "TCP transfer (iperf3, 5 s) 10.1.0.1 -> 10.2.0.1 through the tunnel"
+# The simulated card moves packets through its register window at simulation speed,
+# so the transfer is kept small when it is in the path.
+size=${DEMO_TCP_BYTES:-$([ "$sim_side" = 1 ] && echo 512K || echo 200M)}
+say "TCP transfer (iperf3, $size) 10.1.0.1 -> 10.2.0.1 through the tunnel"
 ip netns exec "$nsb" iperf3 -s -1 -B 10.2.0.1 > "$work/iperf-s.log" 2>&1 &
 pids+=($!)
 sleep 0.5
-ip netns exec "$nsa" iperf3 -c 10.2.0.1 -B 10.1.0.1 -t 5 -f m | tail -4
+ip netns exec "$nsa" timeout 120 iperf3 -c 10.2.0.1 -B 10.1.0.1 -n "$size" -f m | tail -4
 
 say "what the wire carries (one captured packet on the veth): ESP in UDP 4500"
 timeout 3 ip netns exec "$nsb" tcpdump -c 1 -n -i "vb$id" udp port 4500 2>/dev/null &
@@ -126,8 +129,9 @@ say "site B: ipsecctl status"
 "$bin/ipsecctl" --socket "$work/site-b.sock" status
 
 if [ "$sim_side" = 0 ]; then
-    say "TODO: site A should run on the simulated card (offload_device = \"sim\"); the simulated-card" \
-        "backend is not wired into ipsecd yet (it needs the driver's offload/fallback layer and the sim" \
-        "crate's RegIo backend), so both sides ran the software ESP path."
+    say "TODO: site A should run on the simulated card (offload_device = \"sim\"); the sim backend" \
+        "did not build here, so both sides ran the software ESP path."
+else
+    say "site A's SAs ran on the simulated card (PATH column 'card'; offload counters in --json status)"
 fi
 say "done; cleaning up"
