@@ -49,6 +49,8 @@ pub struct EngineConfig {
     pub inbound_linger: Duration,
     /// Fraction of a rekey time subtracted at random (jitter), 0.0..1.0.
     pub rekey_jitter: f64,
+    /// Interval of NAT keepalives (RFC 3948 2.3) when we are behind a NAT.
+    pub natt_keepalive: Duration,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +65,7 @@ impl Default for EngineConfig {
             half_open_timeout: Duration::from_secs(30),
             inbound_linger: Duration::from_secs(5),
             rekey_jitter: 0.1,
+            natt_keepalive: Duration::from_secs(20),
         }
     }
 }
@@ -555,6 +558,9 @@ struct IkeSa {
     closing: bool,
     /// Hard lifetime: deleted at this time unless rekeyed before.
     expire_at: Option<Instant>,
+    /// We are behind a NAT: send keepalives to keep its mapping.
+    behind_nat: bool,
+    last_keepalive: Instant,
 }
 
 impl fmt::Debug for IkeSa {
@@ -937,6 +943,8 @@ impl Engine {
             linger: vec![],
             closing: false,
             expire_at: None,
+            behind_nat: false,
+            last_keepalive: now,
         };
         self.by_spi.insert(spi_i, id);
         self.sas.insert(id, sa);
@@ -1011,6 +1019,10 @@ impl Engine {
     ) -> Vec<Action> {
         let mut out = Vec::new();
         let msg = if local.port() == self.cfg.natt_port {
+            if data == [0xff] {
+                // NAT keepalive (RFC 3948 2.3): nothing to do.
+                return out;
+            }
             if data.len() < 4 || data[..4] != [0, 0, 0, 0] {
                 self.drop_msg(DropReason::NotIke, remote, &mut out);
                 return out;
@@ -1342,6 +1354,7 @@ impl Engine {
             local,
             remote,
             natt: has_natd && (remote_nat || local_nat || force),
+            behind_nat: has_natd && local_nat,
             suite: Some(suite),
             keys: Some(keys),
             ni: ni.to_vec(),
@@ -1363,6 +1376,7 @@ impl Engine {
             linger: vec![],
             closing: false,
             expire_at: None,
+            last_keepalive: now,
         };
         self.by_spi.insert(spi_r, id);
         self.half_open.insert((hdr.spi_i, remote), id);
@@ -1530,6 +1544,7 @@ impl Engine {
         let local_nat = m
             .notify(notify::NAT_DETECTION_DESTINATION_IP)
             .is_some_and(|n| n.data != crypto::nat_hash(sa.spi_i, sa.spi_r, sa.local));
+        sa.behind_nat = has_natd && local_nat;
         if has_natd && (remote_nat || local_nat || force) {
             sa.natt = true;
             sa.local.set_port(self.cfg.natt_port);
@@ -2526,7 +2541,7 @@ impl Engine {
             })
             .collect();
         let conn = old.conn;
-        let (local, remote, natt) = (old.local, old.remote, old.natt);
+        let (local, remote, natt, behind_nat) = (old.local, old.remote, old.natt, old.behind_nat);
         let new = IkeSa {
             id: new_id,
             conn,
@@ -2558,6 +2573,8 @@ impl Engine {
             linger,
             closing: false,
             expire_at: None,
+            behind_nat,
+            last_keepalive: now,
         };
         let my_spi = if we_initiated { spi_i } else { spi_r };
         self.by_spi.insert(my_spi, new_id);
@@ -3091,6 +3108,14 @@ impl Engine {
             if sa.state != State::Established {
                 continue;
             }
+            if sa.behind_nat && sa.natt && now >= sa.last_keepalive + self.cfg.natt_keepalive {
+                sa.last_keepalive = now;
+                out.push(Action::Send {
+                    local: sa.local,
+                    remote: sa.remote,
+                    datagram: vec![0xff],
+                });
+            }
             if sa.expire_at.is_some_and(|t| now >= t) {
                 sa.expire_at = None;
                 sa.rekey_at = None;
@@ -3162,6 +3187,9 @@ impl Engine {
             if sa.state == State::Established && sa.outstanding.is_none() {
                 for r in [sa.rekey_at, sa.expire_at].into_iter().flatten() {
                     put(r);
+                }
+                if sa.behind_nat && sa.natt {
+                    put(sa.last_keepalive + self.cfg.natt_keepalive);
                 }
                 for c in &sa.children {
                     for r in [c.rekey_at, c.expire_at].into_iter().flatten() {

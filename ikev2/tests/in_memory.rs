@@ -72,6 +72,8 @@ struct Pair {
     wire: Vec<(bool, SocketAddr, SocketAddr, Vec<u8>)>,
     /// Drop datagrams for which this returns true.
     filter: Filter,
+    /// A NAT in front of A: A's address as B sees it (ports move by +40000).
+    nat: Option<IpAddr>,
 }
 
 impl Pair {
@@ -100,6 +102,20 @@ impl Pair {
             b_log: vec![],
             wire: vec![],
             filter: Box::new(|_, _| false),
+            nat: None,
+        }
+    }
+
+    fn nat_out(&self, a: SocketAddr) -> SocketAddr {
+        match self.nat {
+            Some(ip) => SocketAddr::new(ip, a.port() + 40000),
+            None => a,
+        }
+    }
+    fn nat_in(&self, a: SocketAddr) -> SocketAddr {
+        match self.nat {
+            Some(ip) if a.ip() == ip => SocketAddr::new(A_IP.parse().unwrap(), a.port() - 40000),
+            _ => a,
         }
     }
 
@@ -123,9 +139,11 @@ impl Pair {
                     continue;
                 }
                 let got = if is_a {
-                    self.b.handle_datagram(self.now, *remote, *local, datagram)
+                    let src = self.nat_out(*local);
+                    self.b.handle_datagram(self.now, *remote, src, datagram)
                 } else {
-                    self.a.handle_datagram(self.now, *remote, *local, datagram)
+                    let dst = self.nat_in(*remote);
+                    self.a.handle_datagram(self.now, dst, *local, datagram)
                 };
                 queue.extend(got.into_iter().map(|x| (!is_a, x)));
             }
@@ -970,6 +988,7 @@ fn responder_picks_connection_by_identity() {
         b_log: vec![],
         wire: vec![],
         filter: Box::new(|_, _| false),
+        nat: None,
     };
     p.initiate();
     assert_eq!(p.b.list_sas()[0].connection, "alice");
@@ -1278,4 +1297,31 @@ fn old_ike_sa_goes_away_even_if_its_delete_is_lost() {
     assert_eq!(la[0].spi_i, lb[0].spi_i);
     assert_eq!(la[0].children.len(), 1);
     assert!(deletes(&p.a_log).is_empty() && deletes(&p.b_log).is_empty());
+}
+
+#[test]
+fn initiator_behind_nat_sends_keepalives() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.nat = Some("10.99.0.1".parse().unwrap());
+    p.initiate();
+    let (ia, ib) = (installs(&p.a_log), installs(&p.b_log));
+    assert_mirror(ia[0], ib[0]);
+    let ea = ia[0].encap.expect("NAT-T");
+    let eb = ib[0].encap.expect("NAT-T");
+    assert_eq!(ea.local, "10.9.0.1:4500".parse().unwrap());
+    // The responder sends to the NAT's mapping of our port 4500.
+    assert_eq!(eb.remote, "10.99.0.1:44500".parse().unwrap());
+    assert!(events(&p.a_log)
+        .iter()
+        .any(|e| e.to_string().contains("NAT detected (local true")));
+    p.tick(Duration::from_secs(21));
+    let ka: Vec<_> = p.wire.iter().filter(|w| w.3 == [0xff]).collect();
+    assert_eq!(ka.len(), 1, "one keepalive after 20 s");
+    assert!(ka[0].0 && ka[0].1.port() == 4500);
+    // The responder (not behind a NAT) sends none, and takes the keepalive silently.
+    assert!(!events(&p.b_log)
+        .iter()
+        .any(|e| matches!(e, Event::Dropped { .. })));
 }
