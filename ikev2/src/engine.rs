@@ -314,6 +314,9 @@ pub enum InitiateError {
     /// Connection has no IKE proposal.
     #[error("connection {0:?} has no IKE proposal")]
     NoProposal(String),
+    /// An IKE SA of this connection is already up or being set up.
+    #[error("connection {0:?} already has IKE SA {1:?}")]
+    AlreadyActive(String, IkeSaId),
 }
 
 /// Why a connection could not be added.
@@ -575,6 +578,14 @@ impl fmt::Debug for IkeSa {
 }
 
 impl IkeSa {
+    /// Up or coming up (any role), so a new `initiate` would duplicate it.
+    fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            State::InitSent | State::AuthSent | State::Established
+        ) || (self.state == State::HalfOpen && !self.closing)
+    }
+
     fn local_spi(&self) -> u64 {
         if self.initiator {
             self.spi_i
@@ -768,6 +779,45 @@ impl Engine {
         Ok(())
     }
 
+    /// Replace the configuration of an existing connection (same name), e.g. on
+    /// reload; adds it when new. Existing SAs keep running; the new settings apply
+    /// to new exchanges (proposals, selectors, lifetimes of new SAs).
+    pub fn replace_connection(&mut self, c: Connection) -> Result<(), AddConnectionError> {
+        let Some(i) = self.conns.iter().position(|x| x.name == c.name) else {
+            return self.add_connection(c);
+        };
+        if c.ike_proposals.is_empty() {
+            return Err(AddConnectionError::Incomplete(c.name, "no IKE proposal"));
+        }
+        if c.children.is_empty() || c.children.iter().any(|ch| ch.esp_proposals.is_empty()) {
+            return Err(AddConnectionError::Incomplete(
+                c.name,
+                "needs a child with an ESP proposal",
+            ));
+        }
+        // Running CHILD_SAs refer to child configs by index: keep those.
+        let used = self
+            .sas
+            .values()
+            .filter(|s| s.conn == i)
+            .flat_map(|s| s.children.iter().map(|c| c.cfg + 1))
+            .max()
+            .unwrap_or(0);
+        if c.children.len() < used {
+            return Err(AddConnectionError::Incomplete(
+                c.name,
+                "running CHILD_SAs use a child the new configuration removes; terminate first",
+            ));
+        }
+        self.conns[i] = c;
+        Ok(())
+    }
+
+    /// Names of the configured connections.
+    pub fn connections(&self) -> impl Iterator<Item = &str> {
+        self.conns.iter().map(|c| c.name.as_str())
+    }
+
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -897,6 +947,9 @@ impl Engine {
             .iter()
             .position(|c| c.name == name)
             .ok_or_else(|| InitiateError::UnknownConnection(name.into()))?;
+        if let Some(sa) = self.sas.values().find(|s| s.conn == ci && s.is_active()) {
+            return Err(InitiateError::AlreadyActive(name.into(), sa.id));
+        }
         let conn = &self.conns[ci];
         let remote_ip = conn
             .remote_addr

@@ -1325,3 +1325,44 @@ fn initiator_behind_nat_sends_keepalives() {
         .iter()
         .any(|e| matches!(e, Event::Dropped { .. })));
 }
+
+#[test]
+fn initiate_twice_is_refused_and_reload_keeps_sas() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let id = p.a.list_sas()[0].id;
+    assert_eq!(
+        p.a.initiate(p.now, "c").unwrap_err(),
+        ikev2::engine::InitiateError::AlreadyActive("c".into(), id)
+    );
+    // Reload with another ESP proposal: the SA stays, the next rekey uses the new one.
+    let mut c = conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "alice.example",
+        "bob.example",
+        "secret-psk",
+        &ike,
+        &["aes256gcm16"],
+    );
+    c.children[0]
+        .esp_proposals
+        .push(EspProposal::parse("aes128gcm16").unwrap());
+    p.a.replace_connection(c).unwrap();
+    assert_eq!(p.a.connections().collect::<Vec<_>>(), vec!["c"]);
+    assert_eq!(p.a.list_sas()[0].id, id);
+    let child = p.a.list_sas()[0].children[0].id;
+    let acts = p.a.rekey_child(p.now, child);
+    p.run(acts, vec![]);
+    assert_eq!(
+        installs(&p.a_log)[1].transform,
+        ikev2::EspTransform::AesGcm16 { bits: 128 }
+    );
+    // Once terminated, initiate works again.
+    let acts = p.a.terminate(p.now, id);
+    p.run(acts, vec![]);
+    assert!(p.a.initiate(p.now, "c").is_ok());
+}
