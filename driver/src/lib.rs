@@ -2,6 +2,7 @@
 
 pub mod card;
 mod error;
+pub mod lab;
 pub mod mmio;
 pub mod model;
 pub mod offload;

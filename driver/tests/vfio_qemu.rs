@@ -13,6 +13,7 @@ fn vfio_backend_drives_edu_in_a_qemu_guest() {
     assert!(script.exists(), "{} is missing", script.display());
     let qemu_present = Command::new("sh")
         .args(["-c", "command -v qemu-system-x86_64"])
+        .stdout(std::process::Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
