@@ -47,24 +47,25 @@
 use crate::aes::ZeroExtend;
 use rust_hdl::prelude::*;
 
-/// Eight rows of the carry-less product: `p = sum_k a8[k] * (b << k)`.
+/// Eight rows of a carry-less product: `p = sum_k a8[k] * (b << k)`, in a
+/// `W`-bit frame.
 #[derive(LogicBlock)]
-pub struct GfPartial {
+pub struct GfPartial<const W: usize> {
     pub a8: Signal<In, Bits<8>>,
-    pub b: Signal<In, Bits<255>>,
-    pub p: Signal<Out, Bits<255>>,
-    t0: Signal<Local, Bits<255>>,
-    t1: Signal<Local, Bits<255>>,
-    t2: Signal<Local, Bits<255>>,
-    t3: Signal<Local, Bits<255>>,
-    t4: Signal<Local, Bits<255>>,
-    t5: Signal<Local, Bits<255>>,
-    t6: Signal<Local, Bits<255>>,
-    t7: Signal<Local, Bits<255>>,
-    zero: Constant<Bits<255>>,
+    pub b: Signal<In, Bits<W>>,
+    pub p: Signal<Out, Bits<W>>,
+    t0: Signal<Local, Bits<W>>,
+    t1: Signal<Local, Bits<W>>,
+    t2: Signal<Local, Bits<W>>,
+    t3: Signal<Local, Bits<W>>,
+    t4: Signal<Local, Bits<W>>,
+    t5: Signal<Local, Bits<W>>,
+    t6: Signal<Local, Bits<W>>,
+    t7: Signal<Local, Bits<W>>,
+    zero: Constant<Bits<W>>,
 }
 
-impl Default for GfPartial {
+impl<const W: usize> Default for GfPartial<W> {
     fn default() -> Self {
         Self {
             a8: Default::default(),
@@ -83,13 +84,13 @@ impl Default for GfPartial {
     }
 }
 
-impl std::fmt::Debug for GfPartial {
+impl<const W: usize> std::fmt::Debug for GfPartial<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GfPartial").finish_non_exhaustive()
     }
 }
 
-impl Logic for GfPartial {
+impl<const W: usize> Logic for GfPartial<W> {
     #[hdl_gen]
     fn update(&mut self) {
         if self.a8.val().get_bit(0) {
@@ -143,6 +144,61 @@ impl Logic for GfPartial {
     }
 }
 
+/// Carry-less 64 x 64 -> 127-bit product (schoolbook, 8 partial products of
+/// 8 rows each): bit `m` of `p` is the XOR of `a[i] & b[j]` over `i + j = m`.
+#[derive(LogicBlock)]
+pub struct Clmul64 {
+    pub a: Signal<In, Bits<64>>,
+    pub b: Signal<In, Bits<64>>,
+    pub p: Signal<Out, Bits<127>>,
+    widen: ZeroExtend<64, 127>,
+    parts: Vec<GfPartial<127>>,
+}
+
+impl Clmul64 {
+    /// A multiplier.
+    pub fn new() -> Self {
+        Self {
+            a: Default::default(),
+            b: Default::default(),
+            p: Default::default(),
+            widen: Default::default(),
+            parts: (0..8).map(|_| GfPartial::default()).collect(),
+        }
+    }
+}
+
+impl Default for Clmul64 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Clmul64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clmul64").finish_non_exhaustive()
+    }
+}
+
+impl Logic for Clmul64 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.widen.narrow.next = self.b.val();
+        for j in 0..8 {
+            self.parts[j].a8.next = self.a.val().get_bits::<8>(8 * j);
+            self.parts[j].b.next = self.widen.wide.val();
+        }
+        self.p.next = self.parts[0].p.val()
+            ^ (self.parts[1].p.val() << 8)
+            ^ (self.parts[2].p.val() << 16)
+            ^ (self.parts[3].p.val() << 24)
+            ^ (self.parts[4].p.val() << 32)
+            ^ (self.parts[5].p.val() << 40)
+            ^ (self.parts[6].p.val() << 48)
+            ^ (self.parts[7].p.val() << 56);
+    }
+}
+
 /// Combinational GF(2^128) multiplier in the GCM convention (module docs).
 ///
 /// The carry-less product of the two `Bits` values, read in reverse, is the
@@ -155,8 +211,14 @@ pub struct GfMul128 {
     pub a: Signal<In, Bits<128>>,
     pub b: Signal<In, Bits<128>>,
     pub product: Signal<Out, Bits<128>>,
-    parts: Vec<GfPartial>,
-    widen: ZeroExtend<128, 255>,
+    a_mid: Signal<Local, Bits<64>>,
+    b_mid: Signal<Local, Bits<64>>,
+    mul_hi: Clmul64,
+    mul_lo: Clmul64,
+    mul_mid: Clmul64,
+    wide_hi: ZeroExtend<127, 255>,
+    wide_lo: ZeroExtend<127, 255>,
+    wide_mid: ZeroExtend<127, 255>,
     clmul: Signal<Local, Bits<255>>,
     high: Signal<Local, Bits<255>>,
     fold1: Signal<Local, Bits<255>>,
@@ -171,8 +233,14 @@ impl GfMul128 {
             a: Default::default(),
             b: Default::default(),
             product: Default::default(),
-            parts: (0..16).map(|_| GfPartial::default()).collect(),
-            widen: Default::default(),
+            a_mid: Default::default(),
+            b_mid: Default::default(),
+            mul_hi: Clmul64::new(),
+            mul_lo: Clmul64::new(),
+            mul_mid: Clmul64::new(),
+            wide_hi: Default::default(),
+            wide_lo: Default::default(),
+            wide_mid: Default::default(),
             clmul: Default::default(),
             high: Default::default(),
             fold1: Default::default(),
@@ -197,27 +265,22 @@ impl std::fmt::Debug for GfMul128 {
 impl Logic for GfMul128 {
     #[hdl_gen]
     fn update(&mut self) {
-        self.widen.narrow.next = self.b.val();
-        for j in 0..16 {
-            self.parts[j].a8.next = self.a.val().get_bits::<8>(8 * j);
-            self.parts[j].b.next = self.widen.wide.val();
-        }
-        self.clmul.next = self.parts[0].p.val()
-            ^ (self.parts[1].p.val() << 8)
-            ^ (self.parts[2].p.val() << 16)
-            ^ (self.parts[3].p.val() << 24)
-            ^ (self.parts[4].p.val() << 32)
-            ^ (self.parts[5].p.val() << 40)
-            ^ (self.parts[6].p.val() << 48)
-            ^ (self.parts[7].p.val() << 56)
-            ^ (self.parts[8].p.val() << 64)
-            ^ (self.parts[9].p.val() << 72)
-            ^ (self.parts[10].p.val() << 80)
-            ^ (self.parts[11].p.val() << 88)
-            ^ (self.parts[12].p.val() << 96)
-            ^ (self.parts[13].p.val() << 104)
-            ^ (self.parts[14].p.val() << 112)
-            ^ (self.parts[15].p.val() << 120);
+        // One level of Karatsuba: three 64 x 64 products instead of four.
+        self.mul_hi.a.next = self.a.val().get_bits::<64>(64);
+        self.mul_hi.b.next = self.b.val().get_bits::<64>(64);
+        self.mul_lo.a.next = self.a.val().get_bits::<64>(0);
+        self.mul_lo.b.next = self.b.val().get_bits::<64>(0);
+        self.a_mid.next = self.a.val().get_bits::<64>(64) ^ self.a.val().get_bits::<64>(0);
+        self.b_mid.next = self.b.val().get_bits::<64>(64) ^ self.b.val().get_bits::<64>(0);
+        self.mul_mid.a.next = self.a_mid.val();
+        self.mul_mid.b.next = self.b_mid.val();
+        self.wide_hi.narrow.next = self.mul_hi.p.val();
+        self.wide_lo.narrow.next = self.mul_lo.p.val();
+        self.wide_mid.narrow.next = self.mul_mid.p.val();
+        self.clmul.next = (self.wide_hi.wide.val() << 128)
+            ^ ((self.wide_mid.wide.val() ^ self.wide_hi.wide.val() ^ self.wide_lo.wide.val())
+                << 64)
+            ^ self.wide_lo.wide.val();
         // In this 255-bit frame bit 254 - k holds x^k: the top 128 bits are
         // x^0..x^127, bits [126:0] are x^128..x^254. Move those to the top
         // (as x^0..x^126), multiply by 1 + x + x^2 + x^7 (right shifts).
