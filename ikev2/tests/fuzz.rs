@@ -231,7 +231,10 @@ fn arb_payload() -> impl Strategy<Value = Payload> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases by default; PROPTEST_CASES=N for a deeper run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
 
     /// Random bytes at a fresh responder and at an established pair: no panic, no state change.
     #[test]
