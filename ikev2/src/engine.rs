@@ -564,6 +564,8 @@ struct IkeSa {
     /// We are behind a NAT: send keepalives to keep its mapping.
     behind_nat: bool,
     last_keepalive: Instant,
+    /// After an IKE SA rekey: the SA that took over our children.
+    successor: Option<IkeSaId>,
 }
 
 impl fmt::Debug for IkeSa {
@@ -998,6 +1000,7 @@ impl Engine {
             expire_at: None,
             behind_nat: false,
             last_keepalive: now,
+            successor: None,
         };
         self.by_spi.insert(spi_i, id);
         self.sas.insert(id, sa);
@@ -1195,6 +1198,7 @@ impl Engine {
         if hdr.is_response() {
             let o = sa.outstanding.take().expect("checked above");
             self.handle_response(now, id, o, m, &mut out);
+            self.migrate_to_successor(now, id, &mut out);
             self.kick(now, id, &mut out);
         } else {
             // Follow the peer to a new port (NAT-T float, RFC 7296 2.23).
@@ -1408,6 +1412,7 @@ impl Engine {
             remote,
             natt: has_natd && (remote_nat || local_nat || force),
             behind_nat: has_natd && local_nat,
+            successor: None,
             suite: Some(suite),
             keys: Some(keys),
             ni: ni.to_vec(),
@@ -2580,6 +2585,7 @@ impl Engine {
         let children = std::mem::take(&mut old.children);
         let linger = std::mem::take(&mut old.linger);
         old.state = State::Rekeyed;
+        old.successor = Some(new_id);
         // The peer deletes the old SA (or we do); should that never happen, it goes anyway.
         old.expire_at = Some(now + self.cfg.half_open_timeout);
         // Pending child work moves with the children.
@@ -2628,6 +2634,7 @@ impl Engine {
             expire_at: None,
             behind_nat,
             last_keepalive: now,
+            successor: None,
         };
         let my_spi = if we_initiated { spi_i } else { spi_r };
         self.by_spi.insert(my_spi, new_id);
@@ -2675,14 +2682,19 @@ impl Engine {
             return;
         };
         let nr = m.nonce().unwrap_or_default().to_vec();
+        // The old child may already have moved to the successor of a rekeyed IKE SA.
+        let successor = self.sas.get(&id).and_then(|s| s.successor);
+        let old_present = [Some(id), successor].into_iter().flatten().any(|h| {
+            self.sas
+                .get_mut(&h)
+                .and_then(|s| s.children.iter_mut().find(|c| c.id == old))
+                .map(|oc| {
+                    oc.rekeyed = true;
+                    oc.rekey_at = None;
+                })
+                .is_some()
+        });
         let sa = self.sas.get_mut(&id).expect("present");
-        let old_present = if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
-            oc.rekeyed = true;
-            oc.rekey_at = None;
-            true
-        } else {
-            false
-        };
         let to_delete = match collision {
             // Plain rekey: retire the old SA (unless the peer already deleted it).
             None => old_present.then_some(old),
@@ -2847,6 +2859,38 @@ impl Engine {
             self.kick(now, ike, &mut out);
         }
         out
+    }
+
+    /// A CHILD_SA exchange that was in flight on an IKE SA while the peer rekeyed
+    /// that IKE SA completes on the old SA: its children and pending child work
+    /// belong to the new one.
+    fn migrate_to_successor(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
+        let Some(old) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let Some(succ) = old.successor.filter(|_| old.state == State::Rekeyed) else {
+            return;
+        };
+        let is_child_task = |t: &Task| {
+            matches!(
+                t,
+                Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+            )
+        };
+        if old.children.is_empty() && old.linger.is_empty() && !old.queue.iter().any(is_child_task)
+        {
+            return;
+        }
+        let children = std::mem::take(&mut old.children);
+        let linger = std::mem::take(&mut old.linger);
+        let (tasks, keep): (Vec<Task>, Vec<Task>) = old.queue.drain(..).partition(is_child_task);
+        old.queue.extend(keep);
+        if let Some(new) = self.sas.get_mut(&succ) {
+            new.children.extend(children);
+            new.linger.extend(linger);
+            new.queue.extend(tasks);
+            self.kick(now, succ, out);
+        }
     }
 
     /// Set the rekey (soft, with jitter) and expiry (hard) times of an IKE SA.

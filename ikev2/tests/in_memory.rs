@@ -1366,3 +1366,38 @@ fn initiate_twice_is_refused_and_reload_keeps_sas() {
     p.run(acts, vec![]);
     assert!(p.a.initiate(p.now, "c").is_ok());
 }
+
+#[test]
+fn child_rekey_in_flight_while_peer_rekeys_the_ike_sa() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let child = p.a.list_sas()[0].children[0].id;
+    let ib = p.b.list_sas()[0].id;
+    let acts_a = p.a.rekey_child(p.now, child);
+    let acts_b = p.b.rekey_ike(p.now, ib);
+    p.run(acts_a, acts_b);
+    for _ in 0..10 {
+        p.tick(Duration::from_secs(1));
+    }
+    let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+    assert_eq!((la.len(), lb.len()), (1, 1), "{la:?}\n{lb:?}");
+    assert_eq!((la[0].spi_i, la[0].spi_r), (lb[0].spi_i, lb[0].spi_r));
+    assert_eq!(la[0].children.len(), 1, "{la:?}");
+    assert_eq!(lb[0].children.len(), 1, "{lb:?}");
+    assert_eq!(
+        la[0].children[0].inbound_spi,
+        lb[0].children[0].outbound_spi
+    );
+    assert_eq!(
+        la[0].children[0].outbound_spi,
+        lb[0].children[0].inbound_spi
+    );
+    // Every installed SA is deleted at most once, and the survivor is not deleted.
+    let alive = la[0].children[0].inbound_spi;
+    assert!(!deletes(&p.a_log).iter().any(|d| d.0 == alive));
+    assert_eq!(installs(&p.a_log).len(), 2);
+    assert_eq!(deletes(&p.a_log).len(), 1);
+    assert_eq!(deletes(&p.b_log).len(), 1);
+}
