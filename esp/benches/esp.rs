@@ -4,10 +4,16 @@
 //! `cargo bench -p esp --bench esp` (add `-- --measurement-time 1` for a
 //! quick run). Groups: `seal/<backend>/<size>` and `open/<backend>/<size>`
 //! with functions `raw_aead`, `esp_in_place`, `esp_copy`, `packet_tunnel`.
+//!
+//! By default the time measured is the benchmark thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID` through the `cpu-time` crate), so that other
+//! processes on a shared machine do not inflate the figures; set
+//! `ESP_BENCH_WALL=1` to measure wall-clock time instead.
 
-use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput,
-};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{black_box, BatchSize, BenchmarkId, Criterion, Throughput};
 use esp::crypto::{Aead, BackendKind, GcmKey};
 use esp::{InboundSa, Mode, OutboundSa, SaConfig, Spi, Transform};
 use std::net::{IpAddr, Ipv4Addr};
@@ -42,7 +48,7 @@ fn inner_packet(n: usize) -> Vec<u8> {
     p
 }
 
-fn seal(c: &mut Criterion) {
+fn seal<M: Measurement + 'static>(c: &mut Criterion<M>) {
     for backend in BackendKind::ALL {
         for n in SIZES {
             let mut g = c.benchmark_group(format!("seal/{}/{n}", backend.name()));
@@ -78,7 +84,7 @@ fn seal(c: &mut Criterion) {
     }
 }
 
-fn open(c: &mut Criterion) {
+fn open<M: Measurement + 'static>(c: &mut Criterion<M>) {
     for backend in BackendKind::ALL {
         for n in SIZES {
             let mut g = c.benchmark_group(format!("open/{}/{n}", backend.name()));
@@ -131,5 +137,72 @@ fn open(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, seal, open);
-criterion_main!(benches);
+/// Thread CPU time as a criterion measurement.
+struct ThreadCpuTime;
+
+struct NanosFormatter;
+
+impl ValueFormatter for NanosFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        match *throughput {
+            Throughput::Bytes(b) | Throughput::BytesDecimal(b) => {
+                values.iter_mut().for_each(|v| *v = b as f64 / *v);
+                "GB/s"
+            }
+            Throughput::Elements(e) => {
+                values.iter_mut().for_each(|v| *v = e as f64 * 1e3 / *v);
+                "Melem/s"
+            }
+        }
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, i: Self::Intermediate) -> Self::Value {
+        i.elapsed()
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Self::Value) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NanosFormatter
+    }
+}
+
+fn main() {
+    if std::env::var_os("ESP_BENCH_WALL").is_some() {
+        let mut c = Criterion::<WallTime>::default().configure_from_args();
+        seal(&mut c);
+        open(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
+        seal(&mut c);
+        open(&mut c);
+        c.final_summary();
+    }
+}
