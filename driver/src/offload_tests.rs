@@ -284,3 +284,63 @@ fn software_policy_never_touches_the_card() {
     assert!("auto".parse::<OffloadPolicy>().is_ok());
     assert!("sometimes".parse::<OffloadPolicy>().is_err());
 }
+
+#[test]
+fn card_policy_turns_a_wrong_result_into_an_error_and_auto_without_card_is_software() {
+    let (mut off, f) = engine(OffloadPolicy::Card, 1);
+    let sa = off.add_sa(&cfg(0x8000), Direction::Outbound).unwrap();
+    f.corrupt_next(1);
+    let p = [3u8; 50];
+    let e = off
+        .seal_batch(&[OutPacket {
+            sa,
+            payload: &p,
+            next_header: 4,
+        }])
+        .unwrap_err();
+    assert!(
+        matches!(&e, DriverError::PolicyCard(inner) if matches!(**inner, DriverError::BadResult { .. })),
+        "{e}"
+    );
+
+    assert!(
+        Offload::<ModelCard>::new(OffloadPolicy::Card, None, OffloadConfig::default()).is_err()
+    );
+    let mut auto =
+        Offload::<ModelCard>::new(OffloadPolicy::Auto, None, OffloadConfig::default()).unwrap();
+    let sa = auto.add_sa(&cfg(0x8001), Direction::Outbound).unwrap();
+    assert_eq!(auto.placement(sa), Some(DataPath::Software));
+    let sent = seal(&mut auto, sa, &payloads(2));
+    check_on_wire(&cfg(0x8001), &sent, &payloads(2));
+}
+
+#[test]
+fn a_wrong_inbound_result_is_caught_and_the_packet_opened_in_software_once() {
+    let (mut off, f) = engine(OffloadPolicy::Auto, 1);
+    let c = cfg(0x9000);
+    let sa = off.add_sa(&c, Direction::Inbound).unwrap();
+    let mut sender = OutboundSa::new(&c).unwrap();
+    let ps = payloads(4);
+    let dgrams: Vec<Vec<u8>> = ps
+        .iter()
+        .map(|p| {
+            let mut b = vec![0u8; sender.datagram_len(p.len())];
+            let s = sender.seal(p, proto::IPV4, &mut b).unwrap();
+            b.truncate(s.len);
+            b
+        })
+        .collect();
+    f.corrupt_next(1);
+    let pkts: Vec<InPacket<'_>> = dgrams
+        .iter()
+        .map(|d| InPacket { sa, datagram: d })
+        .collect();
+    let r = off.open_batch(&pkts).unwrap();
+    for (i, r) in r.iter().enumerate() {
+        let o = r.as_ref().unwrap();
+        assert_eq!(o.payload, ps[i], "packet {i}");
+        assert_eq!(o.path, DataPath::Software);
+    }
+    assert_eq!(off.counters().bad_results, 1);
+    assert_eq!(off.counters().software_packets, 4);
+}
