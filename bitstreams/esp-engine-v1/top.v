@@ -514,6 +514,12 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] tx_w$d;
     wire  [15:0] tx_w$q;
     reg  tx_w$clock;
+    reg  kx_valid$d;
+    wire  kx_valid$q;
+    reg  kx_valid$clock;
+    reg  [9:0] kx_idx$d;
+    wire  [9:0] kx_idx$q;
+    reg  kx_idx$clock;
     
     // Local signals
     reg  [127:0] din;
@@ -1153,6 +1159,16 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(tx_w$q),
         .clock(tx_w$clock)
     );
+    top$kx_valid kx_valid(
+        .d(kx_valid$d),
+        .q(kx_valid$q),
+        .clock(kx_valid$clock)
+    );
+    top$kx_idx kx_idx(
+        .d(kx_idx$d),
+        .q(kx_idx$q),
+        .clock(kx_idx$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -1239,6 +1255,8 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_words$clock = clock;
         rx_bytes$clock = clock;
         tx_w$clock = clock;
+        kx_valid$clock = clock;
+        kx_idx$clock = clock;
         bvalid$d = bvalid$q;
         rstate$d = rstate$q;
         raddr$d = raddr$q;
@@ -1322,6 +1340,8 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_words$d = rx_words$q;
         rx_bytes$d = rx_bytes$q;
         tx_w$d = tx_w$q;
+        kx_valid$d = kx_valid$q;
+        kx_idx$d = kx_idx$q;
         aes$clock = clock;
         ghash$clock = clock;
         in_b0$read_clock = clock;
@@ -1946,7 +1966,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     end
                     else begin
                         verdict$d = v_ok;
-                        aes$key_load = 1'b1;
+                        if (~kx_valid$q | (kx_idx$q != cur_idx$q)) begin
+                            aes$key_load = 1'b1;
+                            kx_valid$d = 1'b1;
+                            kx_idx$d = cur_idx$q;
+                        end
                         phase$d = Phase$PktKey;
                     end
                 end
@@ -2165,6 +2189,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                 end
             Phase$CmdCheck:
                 begin
+                    kx_valid$d = 1'b0;
                     sa_errcode$d = ((32'h0) & 4'hf);
                     sa_valid$d = ctx_valid;
                     if (|sa_index$q[(32'ha)+:(6)]) begin
@@ -2264,6 +2289,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         err_events$d = (err_events$q & ~err_clr) | err_set;
         if (reset) begin
             phase$d = Phase$Idle;
+            kx_valid$d = 1'b0;
             bvalid$d = 1'b0;
             rstate$d = ((32'h0) & 2'h3);
             cmd_pending$d = 1'b0;
@@ -72603,6 +72629,44 @@ module top$key7(d,q,clock);
     end
           
 endmodule // top$key7
+
+
+module top$kx_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$kx_idx
+
+
+module top$kx_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$kx_valid
 
 
 module top$last_ct(d,q,clock);

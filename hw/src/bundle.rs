@@ -21,13 +21,19 @@ pub const GENERATOR: &str = concat!("hw ", env!("CARGO_PKG_VERSION"), " (rust-hd
 /// The folder of this layout, relative to the workspace root.
 #[must_use]
 pub fn design_dir_name() -> String {
-    format!("bitstreams/{}-v{}", regmap::DESIGN_NAME, regmap::LAYOUT_VERSION)
+    format!(
+        "bitstreams/{}-v{}",
+        regmap::DESIGN_NAME,
+        regmap::LAYOUT_VERSION
+    )
 }
 
 /// The folder of this layout under the workspace that holds this crate.
 #[must_use]
 pub fn design_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(design_dir_name())
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(design_dir_name())
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -50,7 +56,11 @@ pub fn manifest(files: &[(&str, &[u8])]) -> String {
     out.push_str("  \"files\": {\n");
     for (i, (name, data)) in files.iter().enumerate() {
         let comma = if i + 1 == files.len() { "" } else { "," };
-        let _ = writeln!(out, "    \"{name}\": \"sha256:{}\"{comma}", sha256_hex(data));
+        let _ = writeln!(
+            out,
+            "    \"{name}\": \"sha256:{}\"{comma}",
+            sha256_hex(data)
+        );
     }
     out.push_str("  }\n}\n");
     out

@@ -30,7 +30,7 @@ pub const AES_LATENCY: usize = Aes256Pipeline::<1>::LATENCY;
 /// | `key_ready` | out | 1     | the last loaded key is expanded; blocks may enter  |
 /// | `in_valid`, `in_block` | in | 1, 128 | block to encrypt                     |
 /// | `out_valid`, `out_block` | out | 1, 128 | result, `AES_LATENCY` cycles later |
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct AesUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -54,26 +54,6 @@ pub struct AesUnit {
     pipe: Aes256Pipeline<1>,
     ready_q: DFF<bool>,
     aes256_q: DFF<bool>,
-}
-
-impl Default for AesUnit {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            key: Default::default(),
-            aes256: Default::default(),
-            key_load: Default::default(),
-            key_ready: Default::default(),
-            in_valid: Default::default(),
-            in_block: Default::default(),
-            out_valid: Default::default(),
-            out_block: Default::default(),
-            kx: KeyExpansion::new(),
-            pipe: Aes256Pipeline::new(),
-            ready_q: Default::default(),
-            aes256_q: Default::default(),
-        }
-    }
 }
 
 impl Logic for AesUnit {
@@ -102,7 +82,7 @@ impl Logic for AesUnit {
 }
 
 /// GHASH accumulator: `clear` starts a new message; then `y = (y ^ x) * h` per block.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct GhashUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -120,22 +100,6 @@ pub struct GhashUnit {
     pub y: Signal<Out, Bits<128>>,
     gh: Ghash,
     first: DFF<bool>,
-}
-
-impl Default for GhashUnit {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            h: Default::default(),
-            clear: Default::default(),
-            in_valid: Default::default(),
-            in_block: Default::default(),
-            idle: Default::default(),
-            y: Default::default(),
-            gh: Ghash::new(),
-            first: Default::default(),
-        }
-    }
 }
 
 impl Logic for GhashUnit {

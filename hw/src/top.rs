@@ -88,7 +88,9 @@ fn c4(v: u32) -> Constant<Bits<4>> {
 
 /// Mask of `width` bits from `lsb` in an `N`-bit word.
 fn field_mask<const N: usize>(lsb: u32, width: u32) -> Bits<N> {
-    let ones: Bits<N> = (0..width).fold(Bits::<N>::default(), |m, i| m | (bits::<N>(1) << (lsb + i) as u64));
+    let ones: Bits<N> = (0..width).fold(Bits::<N>::default(), |m, i| {
+        m | (bits::<N>(1) << (lsb + i) as u64)
+    });
     ones
 }
 
@@ -284,6 +286,8 @@ pub struct Top {
     rx_words: DFF<Bits<16>>,
     rx_bytes: DFF<Bits<16>>,
     tx_w: DFF<Bits<16>>,
+    kx_valid: DFF<bool>,
+    kx_idx: DFF<Bits<SW>>,
 
     // ---- combinational
     din: Signal<Local, Bits<128>>,
@@ -579,6 +583,8 @@ impl Top {
             rx_words: Default::default(),
             rx_bytes: Default::default(),
             tx_w: Default::default(),
+            kx_valid: Default::default(),
+            kx_idx: Default::default(),
             din: Default::default(),
             in_rd: Default::default(),
             out_rd: Default::default(),
@@ -625,7 +631,10 @@ impl Top {
             k_seq32_max: Constant::new(0xffff_ffffu64.to_bits()),
             k_hi32: Constant::new(0xffff_ffff_0000_0000u64.to_bits()),
             k_lo32: Constant::new(0xffff_ffffu64.to_bits()),
-            k_cnt_auth_mask: Constant::new(field_mask::<CNTW>(e::CNT_AUTH_FAIL.lsb, e::CNT_AUTH_FAIL.width)),
+            k_cnt_auth_mask: Constant::new(field_mask::<CNTW>(
+                e::CNT_AUTH_FAIL.lsb,
+                e::CNT_AUTH_FAIL.width,
+            )),
             k_ctx_salt_mask: Constant::new(field_mask::<CTXW>(e::CTX_SALT.lsb, e::CTX_SALT.width)),
             k_buf_words: c16(regmap::PKT_BUFFER_WORDS),
             k_bit31: c32(1 << 31),

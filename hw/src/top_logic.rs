@@ -4,16 +4,93 @@ impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, bvalid, rstate, raddr, rdata, hi_snap, scratch, err_events, sa_index,
-            sa_spi, sa_salt, sa_flags, sa_seq, key0, key1, key2, key3, key4, key5, key6, key7,
-            sa_op, cmd_pending, sa_done, sa_error, sa_valid, sa_errcode, rb_spi, rb_flags,
-            rb_valid, rb_seq, rb_pkts, rb_bytes, rb_auth, pkt_desc, pkt_len, pkt_seqhi,
-            db_pending, win_active, pkt_done, res_verdict, res_nh, res_len, res_seq, res_ok,
-            cnt_out_pkts, cnt_out_bytes, cnt_in_pkts, cnt_in_bytes, cnt_auth, cnt_bad, phase,
-            cur_idx, src_stream, d_index, d_inbound, d_nh, d_seqhi, d_len, c_spi, c_salt,
-            c_flags, c_cnt, seq_cur, iv_pkt, hkey, dlen, nblk, tp, iss, cons, got_j0, ej0,
-            last_ct, tag, icv_lo, padlen, rx_nh, verdict, rlen, rx_first, rx_words, rx_bytes,
-            tx_w
+            self,
+            clock,
+            bvalid,
+            rstate,
+            raddr,
+            rdata,
+            hi_snap,
+            scratch,
+            err_events,
+            sa_index,
+            sa_spi,
+            sa_salt,
+            sa_flags,
+            sa_seq,
+            key0,
+            key1,
+            key2,
+            key3,
+            key4,
+            key5,
+            key6,
+            key7,
+            sa_op,
+            cmd_pending,
+            sa_done,
+            sa_error,
+            sa_valid,
+            sa_errcode,
+            rb_spi,
+            rb_flags,
+            rb_valid,
+            rb_seq,
+            rb_pkts,
+            rb_bytes,
+            rb_auth,
+            pkt_desc,
+            pkt_len,
+            pkt_seqhi,
+            db_pending,
+            win_active,
+            pkt_done,
+            res_verdict,
+            res_nh,
+            res_len,
+            res_seq,
+            res_ok,
+            cnt_out_pkts,
+            cnt_out_bytes,
+            cnt_in_pkts,
+            cnt_in_bytes,
+            cnt_auth,
+            cnt_bad,
+            phase,
+            cur_idx,
+            src_stream,
+            d_index,
+            d_inbound,
+            d_nh,
+            d_seqhi,
+            d_len,
+            c_spi,
+            c_salt,
+            c_flags,
+            c_cnt,
+            seq_cur,
+            iv_pkt,
+            hkey,
+            dlen,
+            nblk,
+            tp,
+            iss,
+            cons,
+            got_j0,
+            ej0,
+            last_ct,
+            tag,
+            icv_lo,
+            padlen,
+            rx_nh,
+            verdict,
+            rlen,
+            rx_first,
+            rx_words,
+            rx_bytes,
+            tx_w,
+            kx_valid,
+            kx_idx
         );
         clock!(self, clock, aes, ghash);
         self.in_b0.read_clock.next = self.clock.val();
@@ -694,7 +771,12 @@ impl Logic for Top {
                     self.phase.d.next = Phase::PktFinish;
                 } else {
                     self.verdict.d.next = self.v_ok.val();
-                    self.aes.key_load.next = true;
+                    // The expanded key stays loaded while packets use the same SA.
+                    if !self.kx_valid.q.val() | (self.kx_idx.q.val() != self.cur_idx.q.val()) {
+                        self.aes.key_load.next = true;
+                        self.kx_valid.d.next = true;
+                        self.kx_idx.d.next = self.cur_idx.q.val();
+                    }
                     self.phase.d.next = Phase::PktKey;
                 }
             }
@@ -755,8 +837,7 @@ impl Logic for Top {
                             self.rx_nh.d.next = self.pt_sh_nh.val().get_bits::<8>(0);
                         }
                     } else {
-                        self.out_buf.write_address.next =
-                            bit_cast::<BW, 16>(self.cons.q.val() + 1);
+                        self.out_buf.write_address.next = bit_cast::<BW, 16>(self.cons.q.val() + 1);
                         self.out_buf.write_data.next = self.ct.val();
                     }
                     if self.cons.q.val() + 1 == self.nblk.q.val() {
@@ -803,7 +884,8 @@ impl Logic for Top {
                 if self.dlen.q.val().get_bits::<4>(0).any() {
                     self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val());
                     self.out_buf.write_data.next = self.last_ct.q.val()
-                        | (self.tag.q.val() << (bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0)) << 3));
+                        | (self.tag.q.val()
+                            << (bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0)) << 3));
                     self.phase.d.next = Phase::PktTagOut2;
                 } else {
                     self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val() + 1);
@@ -815,7 +897,8 @@ impl Logic for Top {
                 self.out_buf.write_enable.next = true;
                 self.out_buf.write_address.next = bit_cast::<BW, 16>(self.nblk.q.val() + 1);
                 self.out_buf.write_data.next = self.tag.q.val()
-                    >> ((bits::<16>(16) - bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0))) << 3);
+                    >> ((bits::<16>(16) - bit_cast::<16, 4>(self.dlen.q.val().get_bits::<4>(0)))
+                        << 3);
                 self.phase.d.next = Phase::PktFinish;
             }
             Phase::PktFinish => {
@@ -895,8 +978,7 @@ impl Logic for Top {
                 } else {
                     self.m_axis_tdata.next = self.out_buf.read_data.val();
                     self.m_axis_tkeep.next = self.tx_keep.keep.val();
-                    self.m_axis_tlast.next =
-                        self.tx_w.q.val() == ((self.rlen.q.val() - 1) >> 4);
+                    self.m_axis_tlast.next = self.tx_w.q.val() == ((self.rlen.q.val() - 1) >> 4);
                     if self.m_axis_tready.val() {
                         self.out_rd.next = self.tx_w.q.val() + 1;
                         self.tx_w.d.next = self.tx_w.q.val() + 1;
@@ -912,6 +994,8 @@ impl Logic for Top {
                 self.phase.d.next = Phase::CmdCheck;
             }
             Phase::CmdCheck => {
+                // Any SA command may change the entry's key or use the AES unit.
+                self.kx_valid.d.next = false;
                 self.sa_errcode.d.next = bits::<4>(0);
                 self.sa_valid.d.next = self.ctx_valid.val();
                 if self.sa_index.q.val().get_bits::<6>(10).any() {
@@ -946,7 +1030,8 @@ impl Logic for Top {
                 } else if self.sa_op.q.val() == 3 {
                     // Update: SPI, flags and counter; salt and keys stay.
                     self.sa_ctx.write_enable.next = true;
-                    self.sa_ctx.write_data.next = (self.ctx_new.val() & !self.k_ctx_salt_mask.val())
+                    self.sa_ctx.write_data.next = (self.ctx_new.val()
+                        & !self.k_ctx_salt_mask.val())
                         | (self.ctx_rd.val() & self.k_ctx_salt_mask.val());
                     self.phase.d.next = Phase::CmdDone;
                 } else {
@@ -1013,11 +1098,13 @@ impl Logic for Top {
             self.m_axis_tuser.next = self.m_axis_tuser.val() | 16;
         }
         // Sticky events.
-        self.err_events.d.next = (self.err_events.q.val() & !self.err_clr.val()) | self.err_set.val();
+        self.err_events.d.next =
+            (self.err_events.q.val() & !self.err_clr.val()) | self.err_set.val();
 
         // ------------------------------------------------------------ reset
         if self.reset.val() {
             self.phase.d.next = Phase::Idle;
+            self.kx_valid.d.next = false;
             self.bvalid.d.next = false;
             self.rstate.d.next = bits::<2>(0);
             self.cmd_pending.d.next = false;

@@ -62,8 +62,8 @@ impl Logic for Bswap128 {
     fn update(&mut self) {
         self.lo.din.next = self.din.val().get_bits::<64>(0);
         self.hi.din.next = self.din.val().get_bits::<64>(64);
-        self.dout.next =
-            (bit_cast::<128, 64>(self.lo.dout.val()) << 64) | bit_cast::<128, 64>(self.hi.dout.val());
+        self.dout.next = (bit_cast::<128, 64>(self.lo.dout.val()) << 64)
+            | bit_cast::<128, 64>(self.hi.dout.val());
     }
 }
 

@@ -96,7 +96,12 @@ fn read(ep: &mut Fixture, mut x: Box<Top>, addr: u32, out: &mut u32) -> Result<B
     Ok(x)
 }
 
-fn write_bytes(ep: &mut Fixture, mut x: Box<Top>, base: u32, data: &[u8]) -> Result<Box<Top>, SimError> {
+fn write_bytes(
+    ep: &mut Fixture,
+    mut x: Box<Top>,
+    base: u32,
+    data: &[u8],
+) -> Result<Box<Top>, SimError> {
     for (i, chunk) in data.chunks(4).enumerate() {
         let mut w = [0u8; 4];
         w[..chunk.len()].copy_from_slice(chunk);
@@ -105,7 +110,13 @@ fn write_bytes(ep: &mut Fixture, mut x: Box<Top>, base: u32, data: &[u8]) -> Res
     Ok(x)
 }
 
-fn read_bytes(ep: &mut Fixture, mut x: Box<Top>, base: u32, len: usize, out: &mut Vec<u8>) -> Result<Box<Top>, SimError> {
+fn read_bytes(
+    ep: &mut Fixture,
+    mut x: Box<Top>,
+    base: u32,
+    len: usize,
+    out: &mut Vec<u8>,
+) -> Result<Box<Top>, SimError> {
     out.clear();
     for i in 0..len.div_ceil(4) {
         let mut w = 0;
@@ -125,7 +136,12 @@ struct SaSpec {
     flags: u32,
 }
 
-fn install(ep: &mut Fixture, mut x: Box<Top>, sa: &SaSpec, status: &mut u32) -> Result<Box<Top>, SimError> {
+fn install(
+    ep: &mut Fixture,
+    mut x: Box<Top>,
+    sa: &SaSpec,
+    status: &mut u32,
+) -> Result<Box<Top>, SimError> {
     x = write(ep, x, off::SA_INDEX, sa.index)?;
     x = write(ep, x, off::SA_SPI, sa.spi)?;
     x = write(ep, x, off::SA_SALT, u32::from_le_bytes(sa.salt))?;
@@ -277,7 +293,8 @@ struct Report {
 fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
     let case = mcgrew_case(2);
     assert_eq!(case.seq >> 32, 0, "case 2 has a 32-bit sequence number");
-    let payload_len = case.plaintext.len() - 2 - usize::from(case.plaintext[case.plaintext.len() - 2]);
+    let payload_len =
+        case.plaintext.len() - 2 - usize::from(case.plaintext[case.plaintext.len() - 2]);
     let salt: [u8; 4] = case.nonce[..4].try_into().unwrap();
     let sa_in = SaSpec {
         index: 5,
@@ -344,7 +361,8 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
         *shared.lock().unwrap() = r;
         ep.done(x)
     });
-    sim.run(Box::new(Top::new()), 1_000_000_000_000).expect("simulation ran to the end");
+    sim.run(Box::new(Top::new()), 1_000_000_000_000)
+        .expect("simulation ran to the end");
     let r = report.lock().unwrap();
     let verdict = |s: u32| PktStatus::from_bits_retain(s).verdict();
 
@@ -354,17 +372,28 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
 
     for st in [r.install_in, r.install_out, r.install_back] {
         let st = SaCmdStatus::from_bits_retain(st);
-        assert!(st.contains(SaCmdStatus::DONE | SaCmdStatus::VALID), "install status {st:?}");
+        assert!(
+            st.contains(SaCmdStatus::DONE | SaCmdStatus::VALID),
+            "install status {st:?}"
+        );
         assert!(!st.contains(SaCmdStatus::ERROR), "install status {st:?}");
     }
 
     // Inbound: draft-mcgrew-gcm-test-01 case 2 decrypts to its payload.
-    assert_eq!(verdict(r.inbound.status), Verdict::Ok, "{:#x}", r.inbound.status);
+    assert_eq!(
+        verdict(r.inbound.status),
+        Verdict::Ok,
+        "{:#x}",
+        r.inbound.status
+    );
     assert_eq!(r.inbound.len as usize, payload_len);
     assert_eq!(r.inbound.data, expect_payload);
     assert_eq!(r.inbound.seq, case.seq);
     let nh = case.plaintext[case.plaintext.len() - 1];
-    assert_eq!(PktStatus::from_bits_retain(r.inbound.status).next_header(), nh);
+    assert_eq!(
+        PktStatus::from_bits_retain(r.inbound.status).next_header(),
+        nh
+    );
 
     // One flipped ICV bit: refused, nothing released, counted.
     assert_eq!(verdict(r.tampered.status), Verdict::AuthFailed);
@@ -373,7 +402,12 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
 
     // Outbound: header, length, sequence number 1; the card's inbound side (checked
     // above against the draft's vector) authenticates and decrypts it.
-    assert_eq!(verdict(r.outbound.status), Verdict::Ok, "{:#x}", r.outbound.status);
+    assert_eq!(
+        verdict(r.outbound.status),
+        Verdict::Ok,
+        "{:#x}",
+        r.outbound.status
+    );
     assert_eq!(r.outbound.len, regmap::outbound_len(payload_len as u32));
     assert_eq!(r.outbound.seq, 1);
     let o = &r.outbound.data;
