@@ -9,8 +9,8 @@
 # when missing and running as root) and the Debian linux-image-6.1 kernel package,
 # downloaded into target/vfio-qemu/ and unpacked there with dpkg-deb (not installed).
 #
-# Environment: VFIO_QEMU_TIMEOUT (seconds, default 300), VFIO_QEMU_KEEP=1 keeps the
-# console log path printed at the end.
+# Environment: VFIO_QEMU_TIMEOUT (seconds, default 300); VFIO_QEMU_EDU=0 boots the
+# guest without the edu device (the check must then fail: used to test this script).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work="$here/target/vfio-qemu"
@@ -64,7 +64,8 @@ file "$bin" | grep -q -E 'statically linked|static-pie linked' || die "$bin is n
 log "built in $(( $(date +%s) - build_start )) s"
 
 # 4. Initramfs: busybox, the modules in dependency order, init, the binary.
-rd="$work/initramfs"
+rd="$work/initramfs.$$"
+trap 'rm -rf "$rd" "$work/initramfs.$$.cpio.gz"' EXIT
 rm -rf "$rd" && mkdir -p "$rd/bin" "$rd/modules"
 cp /bin/busybox "$rd/bin/busybox"
 cp "$here/driver/qemu/init.sh" "$rd/init" && chmod +x "$rd/init"
@@ -76,10 +77,13 @@ for m in irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
     cp "$f" "$rd/modules/"
     echo "$m" >> "$rd/modules/order"
 done
-(cd "$rd" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
+(cd "$rd" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.$$.cpio.gz"
 
 # 5. Boot. The console (ttyS0) goes to a log file that decides the result.
-console="$work/console.log"
+edu=(-device edu)
+[ "${VFIO_QEMU_EDU:-1}" = 0 ] && edu=()
+console="$work/console${VFIO_QEMU_EDU:+-edu$VFIO_QEMU_EDU}.log"
+rm -f "$console"
 timeout_s=${VFIO_QEMU_TIMEOUT:-300}
 log "booting guest (timeout ${timeout_s}s)"
 boot_start=$(date +%s)
@@ -87,8 +91,8 @@ set +e
 timeout "$timeout_s" qemu-system-x86_64 \
     -machine q35 -accel tcg -cpu max -m 512M -smp 1 \
     -device intel-iommu \
-    -device edu \
-    -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+    "${edu[@]}" \
+    -kernel "$vmlinuz" -initrd "$work/initramfs.$$.cpio.gz" \
     -append "console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init" \
     -display none -serial "file:$console" -monitor none -no-reboot </dev/null >&2
 qrc=$?

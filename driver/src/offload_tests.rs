@@ -117,6 +117,24 @@ fn hang_mid_stream_redoes_in_flight_packets_in_software_without_loss_or_reuse() 
         [(14, DataPath::Card), (15, DataPath::Card)]
     );
     assert_eq!(off.counters().sas_returned_to_card, 1);
+
+    // A second hang, ended by a hard reset of the card (SA table lost): the SA moves
+    // to software, then back onto the reset card, numbering still continuing.
+    f.hang_after(0);
+    let during = seal(&mut off, sa, &ps[..2]);
+    assert_eq!(
+        during.iter().map(|s| (s.seq, s.path)).collect::<Vec<_>>(),
+        [(18, DataPath::Software), (19, DataPath::Software)]
+    );
+    crate::HardReset::hard_reset(off.card_mut().unwrap().regs_mut()).unwrap();
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let after = seal(&mut off, sa, &ps[..1]);
+    assert_eq!((after[0].seq, after[0].path), (20, DataPath::Card));
+    let mut peer = InboundSa::new(&c).unwrap();
+    for s in more.iter().chain(&during).chain(&after) {
+        let mut d = s.datagram.clone();
+        peer.open(&mut d).unwrap();
+    }
 }
 
 #[test]
