@@ -70799,58 +70799,25 @@ module top$ghash$gh$mul(a,b,product);
     output reg  [127:0] product;
     
     // Stub signals
-    reg  [7:0] parts$0$a8;
-    reg  [254:0] parts$0$b;
-    wire  [254:0] parts$0$p;
-    reg  [7:0] parts$1$a8;
-    reg  [254:0] parts$1$b;
-    wire  [254:0] parts$1$p;
-    reg  [7:0] parts$2$a8;
-    reg  [254:0] parts$2$b;
-    wire  [254:0] parts$2$p;
-    reg  [7:0] parts$3$a8;
-    reg  [254:0] parts$3$b;
-    wire  [254:0] parts$3$p;
-    reg  [7:0] parts$4$a8;
-    reg  [254:0] parts$4$b;
-    wire  [254:0] parts$4$p;
-    reg  [7:0] parts$5$a8;
-    reg  [254:0] parts$5$b;
-    wire  [254:0] parts$5$p;
-    reg  [7:0] parts$6$a8;
-    reg  [254:0] parts$6$b;
-    wire  [254:0] parts$6$p;
-    reg  [7:0] parts$7$a8;
-    reg  [254:0] parts$7$b;
-    wire  [254:0] parts$7$p;
-    reg  [7:0] parts$8$a8;
-    reg  [254:0] parts$8$b;
-    wire  [254:0] parts$8$p;
-    reg  [7:0] parts$9$a8;
-    reg  [254:0] parts$9$b;
-    wire  [254:0] parts$9$p;
-    reg  [7:0] parts$10$a8;
-    reg  [254:0] parts$10$b;
-    wire  [254:0] parts$10$p;
-    reg  [7:0] parts$11$a8;
-    reg  [254:0] parts$11$b;
-    wire  [254:0] parts$11$p;
-    reg  [7:0] parts$12$a8;
-    reg  [254:0] parts$12$b;
-    wire  [254:0] parts$12$p;
-    reg  [7:0] parts$13$a8;
-    reg  [254:0] parts$13$b;
-    wire  [254:0] parts$13$p;
-    reg  [7:0] parts$14$a8;
-    reg  [254:0] parts$14$b;
-    wire  [254:0] parts$14$p;
-    reg  [7:0] parts$15$a8;
-    reg  [254:0] parts$15$b;
-    wire  [254:0] parts$15$p;
-    reg  [127:0] widen$narrow;
-    wire  [254:0] widen$wide;
+    reg  [63:0] mul_hi$a;
+    reg  [63:0] mul_hi$b;
+    wire  [126:0] mul_hi$p;
+    reg  [63:0] mul_lo$a;
+    reg  [63:0] mul_lo$b;
+    wire  [126:0] mul_lo$p;
+    reg  [63:0] mul_mid$a;
+    reg  [63:0] mul_mid$b;
+    wire  [126:0] mul_mid$p;
+    reg  [126:0] wide_hi$narrow;
+    wire  [254:0] wide_hi$wide;
+    reg  [126:0] wide_lo$narrow;
+    wire  [254:0] wide_lo$wide;
+    reg  [126:0] wide_mid$narrow;
+    wire  [254:0] wide_mid$wide;
     
     // Local signals
+    reg  [63:0] a_mid;
+    reg  [63:0] b_mid;
     reg  [254:0] clmul;
     reg  [254:0] high;
     reg  [254:0] fold1;
@@ -70858,89 +70825,137 @@ module top$ghash$gh$mul(a,b,product);
     reg  [127:0] fold2;
     
     // Sub module instances
-    top$ghash$gh$mul$parts$0 parts$0(
+    top$ghash$gh$mul$mul_hi mul_hi(
+        .a(mul_hi$a),
+        .b(mul_hi$b),
+        .p(mul_hi$p)
+    );
+    top$ghash$gh$mul$mul_lo mul_lo(
+        .a(mul_lo$a),
+        .b(mul_lo$b),
+        .p(mul_lo$p)
+    );
+    top$ghash$gh$mul$mul_mid mul_mid(
+        .a(mul_mid$a),
+        .b(mul_mid$b),
+        .p(mul_mid$p)
+    );
+    top$ghash$gh$mul$wide_hi wide_hi(
+        .narrow(wide_hi$narrow),
+        .wide(wide_hi$wide)
+    );
+    top$ghash$gh$mul$wide_lo wide_lo(
+        .narrow(wide_lo$narrow),
+        .wide(wide_lo$wide)
+    );
+    top$ghash$gh$mul$wide_mid wide_mid(
+        .narrow(wide_mid$narrow),
+        .wide(wide_mid$wide)
+    );
+    
+    // Update code
+    always @(*) begin
+        mul_hi$a = a[(32'h40)+:(64)];
+        mul_hi$b = b[(32'h40)+:(64)];
+        mul_lo$a = a[(32'h0)+:(64)];
+        mul_lo$b = b[(32'h0)+:(64)];
+        a_mid = a[(32'h40)+:(64)] ^ a[(32'h0)+:(64)];
+        b_mid = b[(32'h40)+:(64)] ^ b[(32'h0)+:(64)];
+        mul_mid$a = a_mid;
+        mul_mid$b = b_mid;
+        wide_hi$narrow = mul_hi$p;
+        wide_lo$narrow = mul_lo$p;
+        wide_mid$narrow = mul_mid$p;
+        clmul = (wide_hi$wide << 32'h80) ^ ((wide_mid$wide ^ wide_hi$wide ^ wide_lo$wide) << 32'h40) ^ wide_lo$wide;
+        high = clmul << 32'h80;
+        fold1 = high ^ (high >> 32'h1) ^ (high >> 32'h2) ^ (high >> 32'h7);
+        over = fold1[(32'h0)+:(128)] << 32'h1;
+        fold2 = over ^ (over >> 32'h1) ^ (over >> 32'h2) ^ (over >> 32'h7);
+        product = clmul[(32'h7f)+:(128)] ^ fold1[(32'h7f)+:(128)] ^ fold2;
+    end
+    
+endmodule // top$ghash$gh$mul
+
+
+module top$ghash$gh$mul$mul_hi(a,b,p);
+    
+    // Module arguments
+    input wire  [63:0] a;
+    input wire  [63:0] b;
+    output reg  [126:0] p;
+    
+    // Stub signals
+    reg  [63:0] widen$narrow;
+    wire  [126:0] widen$wide;
+    reg  [7:0] parts$0$a8;
+    reg  [126:0] parts$0$b;
+    wire  [126:0] parts$0$p;
+    reg  [7:0] parts$1$a8;
+    reg  [126:0] parts$1$b;
+    wire  [126:0] parts$1$p;
+    reg  [7:0] parts$2$a8;
+    reg  [126:0] parts$2$b;
+    wire  [126:0] parts$2$p;
+    reg  [7:0] parts$3$a8;
+    reg  [126:0] parts$3$b;
+    wire  [126:0] parts$3$p;
+    reg  [7:0] parts$4$a8;
+    reg  [126:0] parts$4$b;
+    wire  [126:0] parts$4$p;
+    reg  [7:0] parts$5$a8;
+    reg  [126:0] parts$5$b;
+    wire  [126:0] parts$5$p;
+    reg  [7:0] parts$6$a8;
+    reg  [126:0] parts$6$b;
+    wire  [126:0] parts$6$p;
+    reg  [7:0] parts$7$a8;
+    reg  [126:0] parts$7$b;
+    wire  [126:0] parts$7$p;
+    
+    // Sub module instances
+    top$ghash$gh$mul$mul_hi$widen widen(
+        .narrow(widen$narrow),
+        .wide(widen$wide)
+    );
+    top$ghash$gh$mul$mul_hi$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$gh$mul$parts$1 parts$1(
+    top$ghash$gh$mul$mul_hi$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$gh$mul$parts$2 parts$2(
+    top$ghash$gh$mul$mul_hi$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$gh$mul$parts$3 parts$3(
+    top$ghash$gh$mul$mul_hi$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$gh$mul$parts$4 parts$4(
+    top$ghash$gh$mul$mul_hi$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$gh$mul$parts$5 parts$5(
+    top$ghash$gh$mul$mul_hi$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$gh$mul$parts$6 parts$6(
+    top$ghash$gh$mul$mul_hi$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$gh$mul$parts$7 parts$7(
+    top$ghash$gh$mul$mul_hi$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
-    );
-    top$ghash$gh$mul$parts$8 parts$8(
-        .a8(parts$8$a8),
-        .b(parts$8$b),
-        .p(parts$8$p)
-    );
-    top$ghash$gh$mul$parts$9 parts$9(
-        .a8(parts$9$a8),
-        .b(parts$9$b),
-        .p(parts$9$p)
-    );
-    top$ghash$gh$mul$parts$10 parts$10(
-        .a8(parts$10$a8),
-        .b(parts$10$b),
-        .p(parts$10$p)
-    );
-    top$ghash$gh$mul$parts$11 parts$11(
-        .a8(parts$11$a8),
-        .b(parts$11$b),
-        .p(parts$11$p)
-    );
-    top$ghash$gh$mul$parts$12 parts$12(
-        .a8(parts$12$a8),
-        .b(parts$12$b),
-        .p(parts$12$p)
-    );
-    top$ghash$gh$mul$parts$13 parts$13(
-        .a8(parts$13$a8),
-        .b(parts$13$b),
-        .p(parts$13$p)
-    );
-    top$ghash$gh$mul$parts$14 parts$14(
-        .a8(parts$14$a8),
-        .b(parts$14$b),
-        .p(parts$14$p)
-    );
-    top$ghash$gh$mul$parts$15 parts$15(
-        .a8(parts$15$a8),
-        .b(parts$15$b),
-        .p(parts$15$p)
-    );
-    top$ghash$gh$mul$widen widen(
-        .narrow(widen$narrow),
-        .wide(widen$wide)
     );
     
     // Update code
@@ -70962,52 +70977,31 @@ module top$ghash$gh$mul(a,b,product);
         parts$6$b = widen$wide;
         parts$7$a8 = a[(32'h8 * 7)+:(8)];
         parts$7$b = widen$wide;
-        parts$8$a8 = a[(32'h8 * 8)+:(8)];
-        parts$8$b = widen$wide;
-        parts$9$a8 = a[(32'h8 * 9)+:(8)];
-        parts$9$b = widen$wide;
-        parts$10$a8 = a[(32'h8 * 10)+:(8)];
-        parts$10$b = widen$wide;
-        parts$11$a8 = a[(32'h8 * 11)+:(8)];
-        parts$11$b = widen$wide;
-        parts$12$a8 = a[(32'h8 * 12)+:(8)];
-        parts$12$b = widen$wide;
-        parts$13$a8 = a[(32'h8 * 13)+:(8)];
-        parts$13$b = widen$wide;
-        parts$14$a8 = a[(32'h8 * 14)+:(8)];
-        parts$14$b = widen$wide;
-        parts$15$a8 = a[(32'h8 * 15)+:(8)];
-        parts$15$b = widen$wide;
-        clmul = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38) ^ (parts$8$p << 32'h40) ^ (parts$9$p << 32'h48) ^ (parts$10$p << 32'h50) ^ (parts$11$p << 32'h58) ^ (parts$12$p << 32'h60) ^ (parts$13$p << 32'h68) ^ (parts$14$p << 32'h70) ^ (parts$15$p << 32'h78);
-        high = clmul << 32'h80;
-        fold1 = high ^ (high >> 32'h1) ^ (high >> 32'h2) ^ (high >> 32'h7);
-        over = fold1[(32'h0)+:(128)] << 32'h1;
-        fold2 = over ^ (over >> 32'h1) ^ (over >> 32'h2) ^ (over >> 32'h7);
-        product = clmul[(32'h7f)+:(128)] ^ fold1[(32'h7f)+:(128)] ^ fold2;
+        p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$gh$mul
+endmodule // top$ghash$gh$mul$mul_hi
 
 
-module top$ghash$gh$mul$parts$0(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71062,28 +71056,28 @@ module top$ghash$gh$mul$parts$0(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$0
+endmodule // top$ghash$gh$mul$mul_hi$parts$0
 
 
-module top$ghash$gh$mul$parts$1(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71138,28 +71132,28 @@ module top$ghash$gh$mul$parts$1(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$1
+endmodule // top$ghash$gh$mul$mul_hi$parts$1
 
 
-module top$ghash$gh$mul$parts$10(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71214,28 +71208,28 @@ module top$ghash$gh$mul$parts$10(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$10
+endmodule // top$ghash$gh$mul$mul_hi$parts$2
 
 
-module top$ghash$gh$mul$parts$11(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71290,28 +71284,28 @@ module top$ghash$gh$mul$parts$11(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$11
+endmodule // top$ghash$gh$mul$mul_hi$parts$3
 
 
-module top$ghash$gh$mul$parts$12(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71366,28 +71360,28 @@ module top$ghash$gh$mul$parts$12(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$12
+endmodule // top$ghash$gh$mul$mul_hi$parts$4
 
 
-module top$ghash$gh$mul$parts$13(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71442,28 +71436,28 @@ module top$ghash$gh$mul$parts$13(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$13
+endmodule // top$ghash$gh$mul$mul_hi$parts$5
 
 
-module top$ghash$gh$mul$parts$14(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71518,28 +71512,28 @@ module top$ghash$gh$mul$parts$14(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$14
+endmodule // top$ghash$gh$mul$mul_hi$parts$6
 
 
-module top$ghash$gh$mul$parts$15(a8,b,p);
+module top$ghash$gh$mul$mul_hi$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71594,28 +71588,145 @@ module top$ghash$gh$mul$parts$15(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$15
+endmodule // top$ghash$gh$mul$mul_hi$parts$7
 
 
-module top$ghash$gh$mul$parts$2(a8,b,p);
+module top$ghash$gh$mul$mul_hi$widen(narrow,wide);
+    
+    // Module arguments
+    input wire  [63:0] narrow;
+    output reg  [126:0] wide;
+    
+    // Update code (custom)
+    always @(*) wide = {{63{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$mul_hi$widen
+
+
+module top$ghash$gh$mul$mul_lo(a,b,p);
+    
+    // Module arguments
+    input wire  [63:0] a;
+    input wire  [63:0] b;
+    output reg  [126:0] p;
+    
+    // Stub signals
+    reg  [63:0] widen$narrow;
+    wire  [126:0] widen$wide;
+    reg  [7:0] parts$0$a8;
+    reg  [126:0] parts$0$b;
+    wire  [126:0] parts$0$p;
+    reg  [7:0] parts$1$a8;
+    reg  [126:0] parts$1$b;
+    wire  [126:0] parts$1$p;
+    reg  [7:0] parts$2$a8;
+    reg  [126:0] parts$2$b;
+    wire  [126:0] parts$2$p;
+    reg  [7:0] parts$3$a8;
+    reg  [126:0] parts$3$b;
+    wire  [126:0] parts$3$p;
+    reg  [7:0] parts$4$a8;
+    reg  [126:0] parts$4$b;
+    wire  [126:0] parts$4$p;
+    reg  [7:0] parts$5$a8;
+    reg  [126:0] parts$5$b;
+    wire  [126:0] parts$5$p;
+    reg  [7:0] parts$6$a8;
+    reg  [126:0] parts$6$b;
+    wire  [126:0] parts$6$p;
+    reg  [7:0] parts$7$a8;
+    reg  [126:0] parts$7$b;
+    wire  [126:0] parts$7$p;
+    
+    // Sub module instances
+    top$ghash$gh$mul$mul_lo$widen widen(
+        .narrow(widen$narrow),
+        .wide(widen$wide)
+    );
+    top$ghash$gh$mul$mul_lo$parts$0 parts$0(
+        .a8(parts$0$a8),
+        .b(parts$0$b),
+        .p(parts$0$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$1 parts$1(
+        .a8(parts$1$a8),
+        .b(parts$1$b),
+        .p(parts$1$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$2 parts$2(
+        .a8(parts$2$a8),
+        .b(parts$2$b),
+        .p(parts$2$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$3 parts$3(
+        .a8(parts$3$a8),
+        .b(parts$3$b),
+        .p(parts$3$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$4 parts$4(
+        .a8(parts$4$a8),
+        .b(parts$4$b),
+        .p(parts$4$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$5 parts$5(
+        .a8(parts$5$a8),
+        .b(parts$5$b),
+        .p(parts$5$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$6 parts$6(
+        .a8(parts$6$a8),
+        .b(parts$6$b),
+        .p(parts$6$p)
+    );
+    top$ghash$gh$mul$mul_lo$parts$7 parts$7(
+        .a8(parts$7$a8),
+        .b(parts$7$b),
+        .p(parts$7$p)
+    );
+    
+    // Update code
+    always @(*) begin
+        widen$narrow = b;
+        parts$0$a8 = a[(32'h8 * 0)+:(8)];
+        parts$0$b = widen$wide;
+        parts$1$a8 = a[(32'h8 * 1)+:(8)];
+        parts$1$b = widen$wide;
+        parts$2$a8 = a[(32'h8 * 2)+:(8)];
+        parts$2$b = widen$wide;
+        parts$3$a8 = a[(32'h8 * 3)+:(8)];
+        parts$3$b = widen$wide;
+        parts$4$a8 = a[(32'h8 * 4)+:(8)];
+        parts$4$b = widen$wide;
+        parts$5$a8 = a[(32'h8 * 5)+:(8)];
+        parts$5$b = widen$wide;
+        parts$6$a8 = a[(32'h8 * 6)+:(8)];
+        parts$6$b = widen$wide;
+        parts$7$a8 = a[(32'h8 * 7)+:(8)];
+        parts$7$b = widen$wide;
+        p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
+    end
+    
+endmodule // top$ghash$gh$mul$mul_lo
+
+
+module top$ghash$gh$mul$mul_lo$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71670,28 +71781,28 @@ module top$ghash$gh$mul$parts$2(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$2
+endmodule // top$ghash$gh$mul$mul_lo$parts$0
 
 
-module top$ghash$gh$mul$parts$3(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71746,28 +71857,28 @@ module top$ghash$gh$mul$parts$3(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$3
+endmodule // top$ghash$gh$mul$mul_lo$parts$1
 
 
-module top$ghash$gh$mul$parts$4(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71822,28 +71933,28 @@ module top$ghash$gh$mul$parts$4(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$4
+endmodule // top$ghash$gh$mul$mul_lo$parts$2
 
 
-module top$ghash$gh$mul$parts$5(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71898,28 +72009,28 @@ module top$ghash$gh$mul$parts$5(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$5
+endmodule // top$ghash$gh$mul$mul_lo$parts$3
 
 
-module top$ghash$gh$mul$parts$6(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -71974,28 +72085,28 @@ module top$ghash$gh$mul$parts$6(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$6
+endmodule // top$ghash$gh$mul$mul_lo$parts$4
 
 
-module top$ghash$gh$mul$parts$7(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -72050,28 +72161,28 @@ module top$ghash$gh$mul$parts$7(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$7
+endmodule // top$ghash$gh$mul$mul_lo$parts$5
 
 
-module top$ghash$gh$mul$parts$8(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -72126,28 +72237,28 @@ module top$ghash$gh$mul$parts$8(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$8
+endmodule // top$ghash$gh$mul$mul_lo$parts$6
 
 
-module top$ghash$gh$mul$parts$9(a8,b,p);
+module top$ghash$gh$mul$mul_lo$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
-    input wire  [254:0] b;
-    output reg  [254:0] p;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
     
     // Constant declarations
-    localparam  zero = 255'h0;
+    localparam  zero = 127'h0;
     
     // Local signals
-    reg  [254:0] t0;
-    reg  [254:0] t1;
-    reg  [254:0] t2;
-    reg  [254:0] t3;
-    reg  [254:0] t4;
-    reg  [254:0] t5;
-    reg  [254:0] t6;
-    reg  [254:0] t7;
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
     
     // Update code
     always @(*) begin
@@ -72202,18 +72313,776 @@ module top$ghash$gh$mul$parts$9(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$parts$9
+endmodule // top$ghash$gh$mul$mul_lo$parts$7
 
 
-module top$ghash$gh$mul$widen(narrow,wide);
+module top$ghash$gh$mul$mul_lo$widen(narrow,wide);
     
     // Module arguments
-    input wire  [127:0] narrow;
+    input wire  [63:0] narrow;
+    output reg  [126:0] wide;
+    
+    // Update code (custom)
+    always @(*) wide = {{63{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$mul_lo$widen
+
+
+module top$ghash$gh$mul$mul_mid(a,b,p);
+    
+    // Module arguments
+    input wire  [63:0] a;
+    input wire  [63:0] b;
+    output reg  [126:0] p;
+    
+    // Stub signals
+    reg  [63:0] widen$narrow;
+    wire  [126:0] widen$wide;
+    reg  [7:0] parts$0$a8;
+    reg  [126:0] parts$0$b;
+    wire  [126:0] parts$0$p;
+    reg  [7:0] parts$1$a8;
+    reg  [126:0] parts$1$b;
+    wire  [126:0] parts$1$p;
+    reg  [7:0] parts$2$a8;
+    reg  [126:0] parts$2$b;
+    wire  [126:0] parts$2$p;
+    reg  [7:0] parts$3$a8;
+    reg  [126:0] parts$3$b;
+    wire  [126:0] parts$3$p;
+    reg  [7:0] parts$4$a8;
+    reg  [126:0] parts$4$b;
+    wire  [126:0] parts$4$p;
+    reg  [7:0] parts$5$a8;
+    reg  [126:0] parts$5$b;
+    wire  [126:0] parts$5$p;
+    reg  [7:0] parts$6$a8;
+    reg  [126:0] parts$6$b;
+    wire  [126:0] parts$6$p;
+    reg  [7:0] parts$7$a8;
+    reg  [126:0] parts$7$b;
+    wire  [126:0] parts$7$p;
+    
+    // Sub module instances
+    top$ghash$gh$mul$mul_mid$widen widen(
+        .narrow(widen$narrow),
+        .wide(widen$wide)
+    );
+    top$ghash$gh$mul$mul_mid$parts$0 parts$0(
+        .a8(parts$0$a8),
+        .b(parts$0$b),
+        .p(parts$0$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$1 parts$1(
+        .a8(parts$1$a8),
+        .b(parts$1$b),
+        .p(parts$1$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$2 parts$2(
+        .a8(parts$2$a8),
+        .b(parts$2$b),
+        .p(parts$2$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$3 parts$3(
+        .a8(parts$3$a8),
+        .b(parts$3$b),
+        .p(parts$3$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$4 parts$4(
+        .a8(parts$4$a8),
+        .b(parts$4$b),
+        .p(parts$4$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$5 parts$5(
+        .a8(parts$5$a8),
+        .b(parts$5$b),
+        .p(parts$5$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$6 parts$6(
+        .a8(parts$6$a8),
+        .b(parts$6$b),
+        .p(parts$6$p)
+    );
+    top$ghash$gh$mul$mul_mid$parts$7 parts$7(
+        .a8(parts$7$a8),
+        .b(parts$7$b),
+        .p(parts$7$p)
+    );
+    
+    // Update code
+    always @(*) begin
+        widen$narrow = b;
+        parts$0$a8 = a[(32'h8 * 0)+:(8)];
+        parts$0$b = widen$wide;
+        parts$1$a8 = a[(32'h8 * 1)+:(8)];
+        parts$1$b = widen$wide;
+        parts$2$a8 = a[(32'h8 * 2)+:(8)];
+        parts$2$b = widen$wide;
+        parts$3$a8 = a[(32'h8 * 3)+:(8)];
+        parts$3$b = widen$wide;
+        parts$4$a8 = a[(32'h8 * 4)+:(8)];
+        parts$4$b = widen$wide;
+        parts$5$a8 = a[(32'h8 * 5)+:(8)];
+        parts$5$b = widen$wide;
+        parts$6$a8 = a[(32'h8 * 6)+:(8)];
+        parts$6$b = widen$wide;
+        parts$7$a8 = a[(32'h8 * 7)+:(8)];
+        parts$7$b = widen$wide;
+        p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid
+
+
+module top$ghash$gh$mul$mul_mid$parts$0(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$0
+
+
+module top$ghash$gh$mul$mul_mid$parts$1(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$1
+
+
+module top$ghash$gh$mul$mul_mid$parts$2(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$2
+
+
+module top$ghash$gh$mul$mul_mid$parts$3(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$3
+
+
+module top$ghash$gh$mul$mul_mid$parts$4(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$4
+
+
+module top$ghash$gh$mul$mul_mid$parts$5(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$5
+
+
+module top$ghash$gh$mul$mul_mid$parts$6(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$6
+
+
+module top$ghash$gh$mul$mul_mid$parts$7(a8,b,p);
+    
+    // Module arguments
+    input wire  [7:0] a8;
+    input wire  [126:0] b;
+    output reg  [126:0] p;
+    
+    // Constant declarations
+    localparam  zero = 127'h0;
+    
+    // Local signals
+    reg  [126:0] t0;
+    reg  [126:0] t1;
+    reg  [126:0] t2;
+    reg  [126:0] t3;
+    reg  [126:0] t4;
+    reg  [126:0] t5;
+    reg  [126:0] t6;
+    reg  [126:0] t7;
+    
+    // Update code
+    always @(*) begin
+        if (a8[32'h0]) begin
+            t0 = b;
+        end
+        else begin
+            t0 = zero;
+        end
+        if (a8[32'h1]) begin
+            t1 = b << 32'h1;
+        end
+        else begin
+            t1 = zero;
+        end
+        if (a8[32'h2]) begin
+            t2 = b << 32'h2;
+        end
+        else begin
+            t2 = zero;
+        end
+        if (a8[32'h3]) begin
+            t3 = b << 32'h3;
+        end
+        else begin
+            t3 = zero;
+        end
+        if (a8[32'h4]) begin
+            t4 = b << 32'h4;
+        end
+        else begin
+            t4 = zero;
+        end
+        if (a8[32'h5]) begin
+            t5 = b << 32'h5;
+        end
+        else begin
+            t5 = zero;
+        end
+        if (a8[32'h6]) begin
+            t6 = b << 32'h6;
+        end
+        else begin
+            t6 = zero;
+        end
+        if (a8[32'h7]) begin
+            t7 = b << 32'h7;
+        end
+        else begin
+            t7 = zero;
+        end
+        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+    end
+    
+endmodule // top$ghash$gh$mul$mul_mid$parts$7
+
+
+module top$ghash$gh$mul$mul_mid$widen(narrow,wide);
+    
+    // Module arguments
+    input wire  [63:0] narrow;
+    output reg  [126:0] wide;
+    
+    // Update code (custom)
+    always @(*) wide = {{63{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$mul_mid$widen
+
+
+module top$ghash$gh$mul$wide_hi(narrow,wide);
+    
+    // Module arguments
+    input wire  [126:0] narrow;
     output reg  [254:0] wide;
     
     // Update code (custom)
-    always @(*) wide = {{127{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$widen
+    always @(*) wide = {{128{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$wide_hi
+
+
+module top$ghash$gh$mul$wide_lo(narrow,wide);
+    
+    // Module arguments
+    input wire  [126:0] narrow;
+    output reg  [254:0] wide;
+    
+    // Update code (custom)
+    always @(*) wide = {{128{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$wide_lo
+
+
+module top$ghash$gh$mul$wide_mid(narrow,wide);
+    
+    // Module arguments
+    input wire  [126:0] narrow;
+    output reg  [254:0] wide;
+    
+    // Update code (custom)
+    always @(*) wide = {{128{1'b0}}, narrow};
+endmodule // top$ghash$gh$mul$wide_mid
 
 
 module top$ghash$gh$valid(d,q,clock);
