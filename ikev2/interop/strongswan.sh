@@ -30,6 +30,7 @@ PSK_SS=${6:-$PSK_US}
 : "${IKE_INTEROP:?set IKE_INTEROP to the ike-interop binary}"
 EXTRA=${EXTRA:-}
 SS_EXTRA=${SS_EXTRA:-}
+SS_CONN_EXTRA=${SS_CONN_EXTRA:-}
 
 ID=$$
 NSA=ikeA-$ID
@@ -108,6 +109,7 @@ connections {
     remote_addrs = $SS_REMOTE
     proposals = $IKE
     mobike = no
+    $SS_CONN_EXTRA
     local {
       auth = psk
       id = bob.example

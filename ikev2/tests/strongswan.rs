@@ -63,6 +63,9 @@ struct Opts<'a> {
     kill_peer: bool,
     /// strongSwan (initiator) also starts its second child.
     ss_child2: bool,
+    /// More lines for strongSwan's child and connection blocks.
+    ss_extra: &'a str,
+    ss_conn_extra: &'a str,
 }
 
 fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
@@ -97,6 +100,8 @@ fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
     if o.ss_child2 {
         cmd.env("SS_CHILD2", "1");
     }
+    cmd.env("SS_EXTRA", o.ss_extra)
+        .env("SS_CONN_EXTRA", o.ss_conn_extra);
     let out = cmd.output().expect("run interop/strongswan.sh");
     assert!(
         out.status.success(),
@@ -558,6 +563,62 @@ fn second_child_both_roles() {
             "{}",
             r.sas_end
         );
+        r.cleanup();
+    }
+}
+
+#[test]
+fn rekey_storm_both_roles() {
+    // Both sides rekey CHILD_SAs every ~4 s and the IKE SA every ~6 s for 20 s.
+    for role in ["initiator", "responder"] {
+        let r = run(
+            &format!("storm-{role}"),
+            role,
+            "aes256gcm16-prfsha256-x25519",
+            "aes128gcm16",
+            Opts {
+                extra: "--until time --child-rekey-time 4 --ike-rekey-time 6",
+                linger: 20,
+                ss_conn_extra: "rekey_time = 6s",
+                ss_extra: "rekey_time = 4s",
+                ..Opts::default()
+            },
+        );
+        assert_eq!(r.rc, 0, "{}", r.context());
+        let inst = r.events("install");
+        assert!(inst.len() >= 3, "{:?}", r.ours);
+        assert!(r.events("ike_established").len() >= 2, "{:?}", r.ours);
+        assert!(r.events("auth_failed").is_empty());
+        for i in &inst {
+            // Rekeys come from either side: the keys match charon's in one direction.
+            let keys = charon_keys(&r.log);
+            let out_key = format!("{}{}", s(i, "enc_out"), s(i, "salt_out"));
+            let in_key = format!("{}{}", s(i, "enc_in"), s(i, "salt_in"));
+            let pair = |a: &str, b: &str| {
+                keys.iter()
+                    .any(|(l, h)| l == "encryption initiator" && h == a)
+                    && keys
+                        .iter()
+                        .any(|(l, h)| l == "encryption responder" && h == b)
+            };
+            assert!(
+                pair(&out_key, &in_key) || pair(&in_key, &out_key),
+                "{}",
+                r.context()
+            );
+        }
+        // Our final state: one IKE SA with one live CHILD_SA, the same strongSwan lists.
+        let fin = r.events("final");
+        assert_eq!(fin.len(), 1, "{:?}", r.ours);
+        let live: Vec<&Value> = fin[0]["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["rekeyed"] == false)
+            .collect();
+        assert_eq!(live.len(), 1, "{:?}", fin[0]);
+        let ike = serde_json::json!({"local_spi": fin[0]["spi_i"], "remote_spi": fin[0]["spi_r"]});
+        check_listing(&r, &r.sas_end, &ike, live[0]);
         r.cleanup();
     }
 }

@@ -58,6 +58,12 @@ struct Args {
     remote_ts: String,
     #[arg(long)]
     force_encap: bool,
+    /// Rekey CHILD_SAs automatically after this many seconds (with jitter).
+    #[arg(long)]
+    child_rekey_time: Option<u64>,
+    /// Rekey the IKE SA automatically after this many seconds (with jitter).
+    #[arg(long)]
+    ike_rekey_time: Option<u64>,
     /// A second child "net2": LOCAL_TS,REMOTE_TS (created with CREATE_CHILD_SA).
     #[arg(long)]
     second_child: Option<String>,
@@ -150,10 +156,10 @@ fn main() -> Result<()> {
                 .iter()
                 .map(|p| EspProposal::parse(p))
                 .collect::<Result<_, _>>()?,
-            rekey_time: None,
+            rekey_time: a.child_rekey_time.map(Duration::from_secs),
             life_time: None,
         }],
-        rekey_time: None,
+        rekey_time: a.ike_rekey_time.map(Duration::from_secs),
         life_time: None,
         dpd_delay: a.dpd.map(Duration::from_secs),
         force_encap: a.force_encap,
@@ -315,6 +321,26 @@ fn main() -> Result<()> {
         if !got && pending.is_empty() {
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+    // Final state, for the test to compare with the peer's.
+    for sa in engine.list_sas() {
+        let children: Vec<String> = sa
+            .children
+            .iter()
+            .map(|c| {
+                format!(
+                    "{{\"spi_in\":\"{:08x}\",\"spi_out\":\"{:08x}\",\"rekeyed\":{}}}",
+                    c.inbound_spi, c.outbound_spi, c.rekeyed
+                )
+            })
+            .collect();
+        println!(
+            "{{\"event\":\"final\",\"state\":\"{:?}\",\"spi_i\":\"{:016x}\",\"spi_r\":\"{:016x}\",\"children\":[{}]}}",
+            sa.state,
+            sa.spi_i,
+            sa.spi_r,
+            children.join(",")
+        );
     }
     if failed {
         std::process::exit(2);
