@@ -870,6 +870,35 @@ mod tests {
     }
 
     #[test]
+    fn inbound_esn_uses_the_high_half_given_by_software() {
+        let mut c = card();
+        let in_cfg = cfg(0x77, Transform::AesGcm128, true);
+        let i = c
+            .install_sa(CardSa::from_config(&in_cfg, Direction::Inbound, 0))
+            .unwrap();
+        let mut sender = OutboundSa::new(&in_cfg).unwrap();
+        sender.set_next_seq(esp::SeqNum((1u64 << 32) + 5)).unwrap();
+        let payload = [0xabu8; 48];
+        let mut d = vec![0u8; sender.datagram_len(payload.len())];
+        let n = sender.seal(&payload, proto::IPV4, &mut d).unwrap().len;
+        d.truncate(n);
+        let req = |hi| PacketRequest {
+            sa_index: i.0,
+            direction: Direction::Inbound,
+            next_header: 0,
+            seq_hi: hi,
+            data: &d,
+        };
+        let mut out = Vec::new();
+        c.process(&[req(1), req(0)], &mut out).unwrap();
+        assert_eq!(out[0].verdict, Verdict::Ok);
+        assert_eq!(out[0].seq, (1u64 << 32) + 5);
+        assert_eq!(out[0].data, payload);
+        // The wrong high half is part of the AAD: authentication fails.
+        assert_eq!(out[1].verdict, Verdict::AuthFailed);
+    }
+
+    #[test]
     fn polls_time_out_instead_of_hanging() {
         let m = ModelCard::new();
         let faults = m.faults();

@@ -137,9 +137,9 @@ pub enum DriverError {
         /// What was checked.
         what: String,
     },
-    /// The software ESP path failed.
-    #[error("software ESP: {0}")]
-    Software(String),
+    /// The software ESP path refused an SA configuration.
+    #[error("software ESP refused the SA configuration")]
+    Software(#[source] esp::ConfigError),
     /// The offload policy forbids the fallback that would be needed.
     #[error("offload policy `card`: {0}")]
     PolicyCard(#[source] Box<DriverError>),

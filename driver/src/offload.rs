@@ -291,7 +291,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// card refuses it, policy `auto` runs it in software (counted, logged) and policy
     /// `card` returns the refusal.
     pub fn add_sa(&mut self, cfg: &SaConfig, direction: Direction) -> Result<SaId, DriverError> {
-        let sw_err = |e: esp::ConfigError| DriverError::Software(e.to_string());
+        let sw_err = DriverError::Software;
         let (out, inb, verifier) = match direction {
             Direction::Outbound => (
                 Some(OutboundSa::new(cfg).map_err(sw_err)?),
