@@ -10,7 +10,7 @@ use core::ops::Range;
 use std::net::IpAddr;
 
 use crate::error::{DecapError, EncapError};
-use crate::sa::{esp_datagram_len, InboundSa, Mode, OutboundSa, Sealed};
+use crate::sa::{InboundSa, Mode, OutboundSa, Sealed};
 use crate::spd::Sad;
 use crate::types::{proto, SeqNum, Spi};
 use crate::wire::{ipv4, ipv6, udp, PacketInfo};
@@ -131,6 +131,21 @@ fn finish(
     })
 }
 
+/// The total length an IPv4 or IPv6 header claims (checked in full later).
+fn ip_total_len(p: &[u8]) -> Result<usize, EncapError> {
+    let be16 = |at: usize| {
+        p.get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+    };
+    match p.first().map(|b| b >> 4) {
+        Some(4) => be16(2).ok_or(EncapError::Malformed("IPv4 header")),
+        Some(6) => be16(4)
+            .map(|l| l + ipv6::HEADER_LEN)
+            .ok_or(EncapError::Malformed("IPv6 header")),
+        _ => Err(EncapError::Malformed("not IPv4 or IPv6")),
+    }
+}
+
 impl OutboundSa {
     /// Largest packet [`encap_packet`](Self::encap_packet) can write for an
     /// inner packet of `inner_len` bytes: size the output buffer with it.
@@ -154,37 +169,97 @@ impl OutboundSa {
         outer + udp + t.header_len() + inner_len.max(tfc) + (t.pad_align() - 1) + 2 + t.icv_len()
     }
 
+    /// Where [`encap_packet_in_place`](Self::encap_packet_in_place) expects
+    /// the inner packet to start in its buffer: room for the outer IP header
+    /// (tunnel), UDP (if configured) and the ESP header.
+    pub fn encap_headroom(&self) -> usize {
+        let outer = match self.core.mode {
+            Mode::Transport => 0,
+            Mode::Tunnel {
+                local: IpAddr::V4(_),
+                ..
+            } => ipv4::MIN_HEADER_LEN,
+            Mode::Tunnel { .. } => ipv6::HEADER_LEN,
+        };
+        let udp = if self.core.encap.is_some() {
+            udp::HEADER_LEN
+        } else {
+            0
+        };
+        outer + udp + self.header_len()
+    }
+
     /// Protects the IP packet `packet` and writes the packet to send into
-    /// `out`; returns its length (`Sealed::len`) and sequence number.
+    /// `out` (size it with [`encap_len`](Self::encap_len)); returns its length
+    /// (`Sealed::len`) and sequence number.
     pub fn encap_packet(&mut self, packet: &[u8], out: &mut [u8]) -> Result<Sealed, EncapError> {
-        let info = PacketInfo::parse(packet)
-            .map_err(|_| EncapError::Malformed("not a valid IP packet"))?;
-        let inner_len = info.total_len;
         let inner = packet
-            .get(..inner_len)
-            .ok_or(EncapError::Malformed("length"))?;
+            .get(..ip_total_len(packet)?)
+            .ok_or(EncapError::Malformed("IP length field beyond the packet"))?;
+        let need = self.encap_len(inner.len());
+        if out.len() < need {
+            return Err(EncapError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
+        }
+        let head = self.encap_headroom();
+        out.get_mut(head..head + inner.len())
+            .ok_or(EncapError::TooLarge)?
+            .copy_from_slice(inner);
+        self.encap_packet_in_place(out, inner.len())
+    }
+
+    /// Like [`encap_packet`](Self::encap_packet) without the copy: the inner
+    /// IP packet is already at `buf[encap_headroom()..][..inner_len]` (e.g.
+    /// read there from a TUN device) and `buf` has room up to
+    /// `encap_len(inner_len)`. The packet to send is written to
+    /// `buf[..Sealed::len]`.
+    pub fn encap_packet_in_place(
+        &mut self,
+        buf: &mut [u8],
+        inner_len: usize,
+    ) -> Result<Sealed, EncapError> {
+        let need = self.encap_len(inner_len);
+        if buf.len() < need {
+            return Err(EncapError::BufferTooSmall {
+                need,
+                have: buf.len(),
+            });
+        }
+        let head = self.encap_headroom();
+        let inner = buf
+            .get(head..head + inner_len)
+            .ok_or(EncapError::TooLarge)?;
+        let info =
+            PacketInfo::parse(inner).map_err(|_| EncapError::Malformed("not a valid IP packet"))?;
+        if info.total_len != inner_len {
+            return Err(EncapError::Malformed(
+                "IP length field does not match the packet length",
+            ));
+        }
         match self.core.mode {
-            Mode::Tunnel { local, remote } => self.encap_tunnel(inner, local, remote, out),
-            Mode::Transport => self.encap_transport(inner, out),
+            Mode::Tunnel { local, remote } => self.encap_tunnel(buf, inner_len, local, remote),
+            Mode::Transport => self.encap_transport(buf, inner_len),
         }
     }
 
     fn encap_tunnel(
         &mut self,
-        inner: &[u8],
+        buf: &mut [u8],
+        inner_len: usize,
         local: IpAddr,
         remote: IpAddr,
-        out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        let (nh, tos) = match inner.first().map(|b| b >> 4) {
-            Some(4) => (proto::IPV4, inner.get(1).copied().unwrap_or(0)),
-            Some(6) => {
-                let w = u16::from_be_bytes([
-                    inner.first().copied().unwrap_or(0),
-                    inner.get(1).copied().unwrap_or(0),
-                ]);
-                (proto::IPV6, ((w >> 4) & 0xff) as u8)
-            }
+        let head = self.encap_headroom();
+        let first = buf.get(head).copied().unwrap_or(0);
+        let second = buf.get(head + 1).copied().unwrap_or(0);
+        let (nh, tos) = match first >> 4 {
+            4 => (proto::IPV4, second),
+            6 => (
+                proto::IPV6,
+                (((u16::from(first) << 8 | u16::from(second)) >> 4) & 0xff) as u8,
+            ),
             _ => return Err(EncapError::Malformed("not IPv4 or IPv6")),
         };
         let outer_len = if local.is_ipv4() {
@@ -201,22 +276,11 @@ impl OutboundSa {
         let tfc = self
             .core
             .tfc_pad_to
-            .map_or(0, |t| (t as usize).saturating_sub(inner.len()));
-        let hl = self.header_len();
-        let need = esp_off + esp_datagram_len(self.core.transform, inner.len() + tfc);
-        if out.len() < need {
-            return Err(EncapError::BufferTooSmall {
-                need,
-                have: out.len(),
-            });
-        }
-        out.get_mut(esp_off + hl..esp_off + hl + inner.len())
-            .ok_or(EncapError::TooLarge)?
-            .copy_from_slice(inner);
-        let esp_buf = out.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
-        let mut sealed = self.seal_in_place_tfc(esp_buf, inner.len(), nh, tfc)?;
+            .map_or(0, |t| (t as usize).saturating_sub(inner_len));
+        let esp_buf = buf.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
+        let mut sealed = self.seal_in_place_tfc(esp_buf, inner_len, nh, tfc)?;
         let total = esp_off + sealed.len;
-        self.write_outer(out, local, remote, tos, outer_len, total)?;
+        self.write_outer(buf, local, remote, tos, outer_len, total)?;
         sealed.len = total;
         Ok(sealed)
     }
@@ -272,7 +336,11 @@ impl OutboundSa {
         Ok(())
     }
 
-    fn encap_transport(&mut self, pkt: &[u8], out: &mut [u8]) -> Result<Sealed, EncapError> {
+    fn encap_transport(&mut self, buf: &mut [u8], inner_len: usize) -> Result<Sealed, EncapError> {
+        let head = self.encap_headroom();
+        let pkt = buf
+            .get(head..head + inner_len)
+            .ok_or(EncapError::TooLarge)?;
         let version = pkt.first().map(|b| b >> 4);
         // (bytes kept in front of ESP, offset of the next-header byte to rewrite)
         let (front, nh_field) = match version {
@@ -297,26 +365,19 @@ impl OutboundSa {
             _ => return Err(EncapError::Malformed("not IPv4 or IPv6")),
         };
         let nh = *pkt.get(nh_field).ok_or(EncapError::Malformed("header"))?;
-        let payload = pkt.get(front..).ok_or(EncapError::Malformed("header"))?;
+        let payload_len = inner_len
+            .checked_sub(front)
+            .ok_or(EncapError::Malformed("header"))?;
+        // Move the IP header to the front; the payload stays where ESP wants it.
+        buf.copy_within(head..head + front, 0);
         let udp_len = if self.core.encap.is_some() {
             udp::HEADER_LEN
         } else {
             0
         };
         let esp_off = front + udp_len;
-        let hl = self.header_len();
-        let need = esp_off + esp_datagram_len(self.core.transform, payload.len());
-        if out.len() < need {
-            return Err(EncapError::BufferTooSmall {
-                need,
-                have: out.len(),
-            });
-        }
-        out.get_mut(esp_off + hl..esp_off + hl + payload.len())
-            .ok_or(EncapError::TooLarge)?
-            .copy_from_slice(payload);
-        let esp_buf = out.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
-        let mut sealed = self.seal_in_place_tfc(esp_buf, payload.len(), nh, 0)?;
+        let esp_buf = buf.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
+        let mut sealed = self.seal_in_place_tfc(esp_buf, payload_len, nh, 0)?;
         let total = esp_off + sealed.len;
         let l16 = |n: usize| u16::try_from(n).map_err(|_| EncapError::TooLarge);
         let outer_proto = if self.core.encap.is_some() {
@@ -324,8 +385,7 @@ impl OutboundSa {
         } else {
             proto::ESP
         };
-        let hdr = out.get_mut(..front).ok_or(EncapError::TooLarge)?;
-        hdr.copy_from_slice(pkt.get(..front).ok_or(EncapError::Malformed("header"))?);
+        let hdr = buf.get_mut(..front).ok_or(EncapError::TooLarge)?;
         if let Some(b) = hdr.get_mut(nh_field) {
             *b = outer_proto;
         }
@@ -336,7 +396,7 @@ impl OutboundSa {
             f.copy_from_slice(&l16(total - ipv6::HEADER_LEN)?.to_be_bytes());
         }
         if let Some(e) = self.core.encap {
-            let (ip, rest) = out.split_at_mut(front);
+            let (ip, rest) = buf.split_at_mut(front);
             let u = rest.get_mut(..total - front).ok_or(EncapError::TooLarge)?;
             udp::emit_header(u, e.src_port, e.dst_port, l16(total - front)?)
                 .ok_or(EncapError::TooLarge)?;
@@ -394,7 +454,7 @@ impl InboundSa {
             .ok_or(DecapError::Truncated("ESP"))?;
         let opened = self.open(datagram)?;
         let pl = (esp_start + opened.payload.start)..(esp_start + opened.payload.end);
-        let range = match self.core.mode {
+        let (range, parsed) = match self.core.mode {
             Mode::Tunnel { .. } => {
                 let want = match opened.next_header {
                     proto::IPV4 => 4,
@@ -416,7 +476,7 @@ impl InboundSa {
                 let info = PacketInfo::parse(inner)
                     .map_err(|_| DecapError::BadInner("inner IP header"))?;
                 // Drop TFC padding: deliver only the inner packet's own length.
-                pl.start..pl.start + info.total_len
+                (pl.start..pl.start + info.total_len, Some(info))
             }
             Mode::Transport => {
                 let front = loc.ip_header_end;
@@ -445,14 +505,19 @@ impl InboundSa {
                     }
                     _ => return Err(DecapError::BadInner("IP version")),
                 }
-                new_start..pl.end
+                (new_start..pl.end, None)
             }
         };
-        let delivered = packet
-            .get(range.clone())
-            .ok_or(DecapError::BadInner("range"))?;
-        let info = PacketInfo::parse(delivered)
-            .map_err(|_| DecapError::BadInner("delivered IP header"))?;
+        let info = match parsed {
+            Some(info) => info,
+            None => {
+                let delivered = packet
+                    .get(range.clone())
+                    .ok_or(DecapError::BadInner("range"))?;
+                PacketInfo::parse(delivered)
+                    .map_err(|_| DecapError::BadInner("delivered IP header"))?
+            }
+        };
         if let Some(sel) = &self.core.selector {
             if !sel.matches_inbound(&info) {
                 return Err(DecapError::SelectorMismatch);
@@ -586,6 +651,13 @@ pub(crate) mod tests {
                             let mut wire_pkt = out[..s.len].to_vec();
                             let loc = locate_esp(&wire_pkt).unwrap();
                             assert_eq!(loc.udp_encap, encap);
+                            // The in-place variant produces the same bytes.
+                            let (mut o2, _) = pair(t, mode, encap, esn, BackendKind::fastest());
+                            let mut buf2 = vec![0u8; o2.encap_len(inner.len())];
+                            let h = o2.encap_headroom();
+                            buf2[h..h + inner.len()].copy_from_slice(&inner);
+                            let s2 = o2.encap_packet_in_place(&mut buf2, inner.len()).unwrap();
+                            assert_eq!(&buf2[..s2.len], &wire_pkt[..], "in place {t:?} {mode:?}");
                             let d = i.decap_packet(&mut wire_pkt).unwrap_or_else(|e| {
                                 panic!("{t:?} {mode:?} encap={encap} esn={esn}: {e}")
                             });
