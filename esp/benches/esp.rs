@@ -81,10 +81,11 @@ fn seal<M: Measurement + 'static>(c: &mut Criterion<M>) {
             });
             // The inner packet already sits at the headroom (as when read from TUN).
             let head = ot.encap_headroom();
+            let enc_len = ot.encap_len(inner.len());
             g.bench_function("packet_tunnel_in_place", |b| {
                 b.iter_batched_ref(
                     || {
-                        let mut buf = vec![0u8; ot.encap_len(inner.len())];
+                        let mut buf = vec![0u8; enc_len];
                         buf[head..head + inner.len()].copy_from_slice(&inner);
                         buf
                     },
