@@ -134,6 +134,7 @@ struct SaSpec {
     salt: [u8; 4],
     spi: u32,
     flags: u32,
+    seq: u64,
 }
 
 fn install(
@@ -146,8 +147,8 @@ fn install(
     x = write(ep, x, off::SA_SPI, sa.spi)?;
     x = write(ep, x, off::SA_SALT, u32::from_le_bytes(sa.salt))?;
     x = write(ep, x, off::SA_FLAGS, sa.flags)?;
-    x = write(ep, x, off::SA_SEQ_LO, 0)?;
-    x = write(ep, x, off::SA_SEQ_HI, 0)?;
+    x = write(ep, x, off::SA_SEQ_LO, sa.seq as u32)?;
+    x = write(ep, x, off::SA_SEQ_HI, (sa.seq >> 32) as u32)?;
     x = write_bytes(ep, x, off::SA_KEY0, &sa.key)?;
     x = write(ep, x, off::SA_CMD, SaOp::Install as u32)?;
     for _ in 0..40 {
@@ -302,6 +303,7 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
         salt,
         spi: case.spi,
         flags: SaFlags::INBOUND.bits(),
+        seq: 0,
     };
     let sa_out = SaSpec {
         index: 6,
@@ -309,6 +311,7 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
         salt,
         spi: 0x0102_0304,
         flags: 0,
+        seq: 0,
     };
     let sa_back = SaSpec {
         index: 7,
@@ -437,4 +440,175 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
     let bad = regmap::sideband::ResultInfo::from_tuser(r.stream_bad.tuser);
     assert_eq!(bad.verdict, Verdict::BadSa);
     assert_eq!((r.stream_bad.beats, r.stream_bad.data.len()), (1, 0));
+}
+
+/// The ESP datagram the card must produce for an outbound packet, built with the
+/// `esp` crate's oracle AES-GCM (`esp::oracle::gcm_seal`): RFC 4303 padding, RFC 4106
+/// AAD (with SeqHi for ESN), or RFC 4543 (GMAC: everything as AAD, no ciphertext).
+fn expected_outbound(sa: &SaSpec, seq: u64, next_header: u8, payload: &[u8]) -> Vec<u8> {
+    let mut plain = payload.to_vec();
+    let padded = regmap::padded_len(payload.len() as u32) as usize;
+    let pad = padded - payload.len() - 2;
+    plain.extend((1..=pad).map(|i| i as u8));
+    plain.push(pad as u8);
+    plain.push(next_header);
+    let mut header = Vec::new();
+    header.extend_from_slice(&sa.spi.to_be_bytes());
+    header.extend_from_slice(&(seq as u32).to_be_bytes());
+    header.extend_from_slice(&seq.to_be_bytes());
+    let mut nonce = [0u8; 12];
+    nonce[..4].copy_from_slice(&sa.salt);
+    nonce[4..].copy_from_slice(&seq.to_be_bytes());
+    let mut out = header.clone();
+    if sa.flags & SaFlags::GMAC.bits() != 0 {
+        let mut aad = header;
+        aad.extend_from_slice(&plain);
+        let (ct, tag) = esp::oracle::gcm_seal(&sa.key, &nonce, &aad, &[]).expect("key");
+        assert!(ct.is_empty());
+        out.extend_from_slice(&plain);
+        out.extend_from_slice(&tag);
+    } else {
+        let mut aad = sa.spi.to_be_bytes().to_vec();
+        if sa.flags & SaFlags::ESN.bits() != 0 {
+            aad.extend_from_slice(&((seq >> 32) as u32).to_be_bytes());
+        }
+        aad.extend_from_slice(&(seq as u32).to_be_bytes());
+        let (ct, tag) = esp::oracle::gcm_seal(&sa.key, &nonce, &aad, &plain).expect("key");
+        out.extend_from_slice(&ct);
+        out.extend_from_slice(&tag);
+    }
+    out
+}
+
+#[derive(Default, Debug)]
+struct OracleReport {
+    installs: Vec<u32>,
+    gcm256_esn: PktResult,
+    gmac: PktResult,
+    gmac_back: PktResult,
+    esn_in: PktResult,
+}
+
+#[test]
+fn outbound_matches_oracle_for_gcm256_esn_wrap_and_gmac_and_inbound_esn_vector() {
+    // AES-256-GCM with ESN, counter at 2^32 - 1: the packet carries 2^32 (SeqHi 1).
+    let key256: Vec<u8> = (0u8..32)
+        .map(|i| i.wrapping_mul(7).wrapping_add(3))
+        .collect();
+    let gcm = SaSpec {
+        index: 20,
+        key: key256,
+        salt: [0xa1, 0xb2, 0xc3, 0xd4],
+        spi: 0x1000_0001,
+        flags: (SaFlags::AES256 | SaFlags::ESN).bits(),
+        seq: 0xffff_ffff,
+    };
+    // AES-128-GMAC (ESP-NULL), and its inbound twin.
+    let gmac = SaSpec {
+        index: 21,
+        key: (0u8..16).collect(),
+        salt: [1, 2, 3, 4],
+        spi: 0x2000_0002,
+        flags: SaFlags::GMAC.bits(),
+        seq: 41,
+    };
+    let gmac_back = SaSpec {
+        index: 22,
+        flags: (SaFlags::GMAC | SaFlags::INBOUND).bits(),
+        seq: 0,
+        ..gmac.clone()
+    };
+    // draft-mcgrew-gcm-test-01 case 1: extended sequence number 0x87654321_00000000.
+    let case = mcgrew_case(1);
+    let esn_in = SaSpec {
+        index: 23,
+        key: case.key.clone(),
+        salt: case.nonce[..4].try_into().unwrap(),
+        spi: case.spi,
+        flags: (SaFlags::ESN | SaFlags::INBOUND).bits(),
+        seq: 0,
+    };
+    let payload_a: Vec<u8> = (0..45u32).map(|i| (i * 13 + 5) as u8).collect();
+    let payload_b: Vec<u8> = (0..33u32).map(|i| (i * 29 + 1) as u8).collect();
+    let expect_a = expected_outbound(&gcm, 1 << 32, 41, &payload_a);
+    let expect_b = expected_outbound(&gmac, 42, 6, &payload_b);
+    let esn_packet = case.packet.clone();
+    let esn_payload_len =
+        case.plaintext.len() - 2 - usize::from(case.plaintext[case.plaintext.len() - 2]);
+
+    let sas = [gcm.clone(), gmac.clone(), gmac_back.clone(), esn_in.clone()];
+    let report = Arc::new(Mutex::new(OracleReport::default()));
+    let shared = report.clone();
+    let (pa, pb) = (payload_a.clone(), payload_b.clone());
+    let mut sim = simple_sim!(Top, clock, 100_000_000, ep, {
+        let mut x = ep.init()?;
+        let mut r = OracleReport::default();
+        x.reset.next = true;
+        wait_clock_cycles!(ep, clock, x, 2);
+        x.reset.next = false;
+        wait_clock_cycle!(ep, clock, x);
+        for sa in &sas {
+            let mut st = 0;
+            x = install(&mut ep, x, sa, &mut st)?;
+            r.installs.push(st);
+        }
+        x = run_packet(
+            &mut ep,
+            x,
+            sas[0].index | (41 << 24),
+            &pa,
+            &mut r.gcm256_esn,
+        )?;
+        x = run_packet(&mut ep, x, sas[1].index | (6 << 24), &pb, &mut r.gmac)?;
+        let esp_b = r.gmac.data.clone();
+        x = run_packet(
+            &mut ep,
+            x,
+            sas[2].index | (1 << 16),
+            &esp_b,
+            &mut r.gmac_back,
+        )?;
+        x = write(&mut ep, x, off::PKT_SEQ_HI, (case.seq >> 32) as u32)?;
+        x = run_packet(
+            &mut ep,
+            x,
+            sas[3].index | (1 << 16),
+            &esn_packet,
+            &mut r.esn_in,
+        )?;
+        *shared.lock().unwrap() = r;
+        ep.done(x)
+    });
+    sim.run(Box::new(Top::new()), 1_000_000_000_000)
+        .expect("simulation ran to the end");
+    let r = report.lock().unwrap();
+    let verdict = |s: u32| PktStatus::from_bits_retain(s).verdict();
+    for st in &r.installs {
+        let st = SaCmdStatus::from_bits_retain(*st);
+        assert!(
+            st.contains(SaCmdStatus::DONE | SaCmdStatus::VALID),
+            "{st:?}"
+        );
+        assert!(!st.contains(SaCmdStatus::ERROR), "{st:?}");
+    }
+    assert_eq!(verdict(r.gcm256_esn.status), Verdict::Ok);
+    assert_eq!(r.gcm256_esn.seq, 1 << 32);
+    assert_eq!(r.gcm256_esn.data, expect_a, "AES-256-GCM ESN outbound");
+    assert_eq!(verdict(r.gmac.status), Verdict::Ok);
+    assert_eq!(r.gmac.seq, 42);
+    assert_eq!(r.gmac.data, expect_b, "AES-GMAC outbound");
+    assert_eq!(verdict(r.gmac_back.status), Verdict::Ok);
+    assert_eq!(r.gmac_back.data, payload_b);
+    assert_eq!(
+        PktStatus::from_bits_retain(r.gmac_back.status).next_header(),
+        6
+    );
+    assert_eq!(
+        verdict(r.esn_in.status),
+        Verdict::Ok,
+        "{:#x}",
+        r.esn_in.status
+    );
+    assert_eq!(r.esn_in.seq, case.seq);
+    assert_eq!(r.esn_in.data, case.plaintext[..esn_payload_len].to_vec());
 }
