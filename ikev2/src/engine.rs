@@ -2436,6 +2436,26 @@ impl Engine {
         let Some(ni) = m.nonce().map(|n| n.to_vec()) else {
             return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
         };
+        let is_ike = m
+            .sa()
+            .is_some_and(|p| p.iter().any(|x| x.protocol == protocol::IKE));
+        let busy = match self.sas.get(&id).and_then(|s| s.outstanding.as_ref()) {
+            Some(Outstanding { req, .. }) => match req {
+                Req::RekeyIke { .. } => Some(true),
+                Req::RekeyChild { .. } | Req::CreateChild { .. } | Req::DeleteChildren { .. } => {
+                    Some(false)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and 2.25.1:
+        // an IKE SA rekey while we rekey, create or close a CHILD_SA, get
+        // TEMPORARY_FAILURE; the peer tries again later. Simultaneous IKE SA rekeys
+        // are refused the same way (see the README).
+        if busy == Some(true) || (is_ike && busy == Some(false)) {
+            return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
+        }
         if let Some(n) = m.notify(notify::REKEY_SA) {
             if n.protocol != protocol::ESP || n.spi.len() != 4 {
                 return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
@@ -2481,9 +2501,6 @@ impl Engine {
                 Err(e) => vec![notify_payload(e, vec![])],
             };
         }
-        let is_ike = m
-            .sa()
-            .is_some_and(|p| p.iter().any(|x| x.protocol == protocol::IKE));
         if !is_ike {
             // A new CHILD_SA (RFC 7296 1.3.1).
             return match self.responder_child(now, id, m, None, Some(&ni), out) {
@@ -2505,16 +2522,6 @@ impl Engine {
         }
         // IKE SA rekey (RFC 7296 2.18).
         let sa = self.sas.get(&id).expect("present");
-        if matches!(
-            &sa.outstanding,
-            Some(Outstanding {
-                req: Req::RekeyIke { .. },
-                ..
-            })
-        ) {
-            // Simultaneous IKE rekey: refuse, our own attempt proceeds (peer retries later).
-            return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
-        }
         let conn = &self.conns[sa.conn];
         let conn_name = conn.name.clone();
         let props = m.sa().expect("checked");

@@ -1394,6 +1394,17 @@ fn child_rekey_in_flight_while_peer_rekeys_the_ike_sa() {
         la[0].children[0].outbound_spi,
         lb[0].children[0].inbound_spi
     );
+    // RFC 7296 2.25: each side refused the other's request with TEMPORARY_FAILURE
+    // and tried again later.
+    let text: Vec<String> = events(&p.a_log)
+        .iter()
+        .chain(events(&p.b_log).iter())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        text.iter().any(|t| t.contains("TEMPORARY_FAILURE")),
+        "{text:?}"
+    );
     // Every installed SA is deleted at most once, and the survivor is not deleted.
     let alive = la[0].children[0].inbound_spi;
     assert!(!deletes(&p.a_log).iter().any(|d| d.0 == alive));
