@@ -6,7 +6,7 @@ use regmap::regs::off;
 use regmap::{Capabilities, SaCmdError, SaCmdStatus, SaFlags, SaOp, Verdict};
 use zeroize::Zeroizing;
 
-use crate::port::{Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
+use crate::port::{field, Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
 use crate::{DriverError, RegIo};
 
 /// Value the driver leaves in `SCRATCH` (reset value 0): if it reads back anything
@@ -217,10 +217,7 @@ pub fn unsupported_reason(caps: Capabilities, sa: &CardSa) -> Option<String> {
 }
 
 fn cmd_field() -> regmap::Field {
-    regmap::regs::by_name("SA_CMD")
-        .and_then(|r| r.fields.iter().find(|f| f.name == "OP"))
-        .copied()
-        .unwrap_or_else(|| panic!("regmap has no field SA_CMD.OP"))
+    field("SA_CMD", "OP")
 }
 
 /// A probed card over register window `R`, moving packets through port `P`.
@@ -268,8 +265,8 @@ pub fn read_identity<R: RegIo + ?Sized>(regs: &mut R) -> Result<Identity, Driver
         layout_version,
         capabilities,
         num_sas,
-        lanes: datapath & 0xff,
-        stream_bits: datapath >> 16,
+        lanes: field("ID_DATAPATH", "LANES").get(datapath),
+        stream_bits: field("ID_DATAPATH", "BUS_WIDTH_BITS").get(datapath),
         max_packet,
     };
     if !ident.caps().contains(Capabilities::MMIO_WINDOW) {
@@ -404,7 +401,7 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
         }
         let st = self.run_cmd(index, op)?;
         if st.contains(SaCmdStatus::ERROR) {
-            let code = (st.bits() >> SaCmdError::SHIFT) & 0xf;
+            let code = field("SA_CMD_STATUS", "ERR_CODE").get(st.bits());
             let err = SaCmdError::from_code(code);
             return Err(match err {
                 Some(SaCmdError::Unsupported) => DriverError::SaUnsupported {

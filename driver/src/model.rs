@@ -19,6 +19,7 @@ use regmap::{
 };
 use zeroize::Zeroizing;
 
+use crate::port::field;
 use crate::{DriverError, HardReset, RegIo};
 
 /// What the model says about itself (defaults: this `regmap`).
@@ -243,12 +244,13 @@ impl ModelCard {
         }
         let idx = self.st.index as usize;
         let err = |code: SaCmdError| {
-            (SaCmdStatus::DONE | SaCmdStatus::ERROR).bits() | ((code as u32) << SaCmdError::SHIFT)
+            (SaCmdStatus::DONE | SaCmdStatus::ERROR).bits()
+                | field("SA_CMD_STATUS", "ERR_CODE").put(code as u32)
         };
         let status = if idx >= self.table.len() {
             err(SaCmdError::BadIndex)
         } else {
-            match SaOp::from_code(op & 0xf) {
+            match SaOp::from_code(field("SA_CMD", "OP").get(op)) {
                 None => err(SaCmdError::BadOpcode),
                 Some(SaOp::Update) if self.table[idx].is_none() => err(SaCmdError::NotValid),
                 Some(SaOp::Install) | Some(SaOp::Update) => {
@@ -402,7 +404,7 @@ impl ModelCard {
     /// The packet computation, with `esp` as the oracle.
     fn compute(&mut self) -> (Verdict, u8, u64, Vec<u8>) {
         let desc = Descriptor::from_tuser(u64::from(self.pkt_desc));
-        let len = (self.pkt_len & 0xffff) as usize;
+        let len = field("PKT_LEN", "LEN").get(self.pkt_len) as usize;
         let bad = |s: &mut Self, v: Verdict| {
             s.counters[5] += 1;
             s.events |= ErrorEvents::BAD_DESCRIPTOR.bits();
@@ -535,8 +537,10 @@ impl RegIo for ModelCard {
             off::ID_MAX_PACKET => regmap::MAX_PACKET_BYTES,
             off::SCRATCH => self.scratch,
             off::STATUS => {
-                u32::from(self.sa_status & SaCmdStatus::BUSY.bits() != 0)
-                    | (u32::from(self.pkt_status & PktStatus::BUSY.bits() != 0) << 1)
+                let sa_busy = self.sa_hung || self.sa_status & SaCmdStatus::BUSY.bits() != 0;
+                let pkt_busy = self.pkt_hung || self.pkt_status & PktStatus::BUSY.bits() != 0;
+                field("STATUS", "SA_BUSY").put(u32::from(sa_busy))
+                    | field("STATUS", "PKT_BUSY").put(u32::from(pkt_busy))
             }
             off::ERROR_EVENTS => self.events,
             off::SA_INDEX => self.st.index,
@@ -596,7 +600,7 @@ impl RegIo for ModelCard {
         match offset {
             off::SCRATCH => self.scratch = value,
             off::ERROR_EVENTS => self.events &= !value,
-            off::SA_INDEX => self.st.index = value & 0xffff,
+            off::SA_INDEX => self.st.index = field("SA_INDEX", "INDEX").get(value),
             off::SA_SPI => self.st.spi = value,
             off::SA_SALT => self.st.salt = value,
             off::SA_FLAGS => self.st.flags = value,
@@ -609,7 +613,7 @@ impl RegIo for ModelCard {
             off::PKT_DESC => self.pkt_desc = value,
             off::PKT_LEN => self.pkt_len = value,
             off::PKT_SEQ_HI => self.pkt_seq_hi = value,
-            off::PKT_DOORBELL if value & 1 != 0 => self.doorbell(),
+            off::PKT_DOORBELL if field("PKT_DOORBELL", "GO").get(value) != 0 => self.doorbell(),
             o if (off::PKT_IN_WINDOW..off::PKT_IN_WINDOW + win).contains(&o) => {
                 let i = (o - off::PKT_IN_WINDOW) as usize;
                 self.in_win[i..i + 4].copy_from_slice(&value.to_le_bytes());

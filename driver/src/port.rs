@@ -66,7 +66,9 @@ pub trait PacketPort<R: RegIo> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MmioWindowPort;
 
-fn field(reg: &str, name: &str) -> regmap::Field {
+/// Field `name` of register `reg` from the regmap table (the only source of bit
+/// positions; a missing one is a build-time mismatch that the unit tests catch).
+pub(crate) fn field(reg: &str, name: &str) -> regmap::Field {
     regmap::regs::by_name(reg)
         .and_then(|r| r.fields.iter().find(|f| f.name == name))
         .copied()
@@ -177,6 +179,17 @@ mod tests {
     fn register_fields_used_by_the_port_exist_in_regmap() {
         assert_eq!(field("PKT_LEN", "LEN").put(0x1234), 0x1234);
         assert_ne!(field("PKT_DOORBELL", "GO").put(1), 0);
-        let _ = field("PKT_RESULT_LEN", "LEN");
+        for (reg, name) in [
+            ("PKT_RESULT_LEN", "LEN"),
+            ("ID_DATAPATH", "LANES"),
+            ("ID_DATAPATH", "BUS_WIDTH_BITS"),
+            ("SA_CMD", "OP"),
+            ("SA_CMD_STATUS", "ERR_CODE"),
+            ("SA_INDEX", "INDEX"),
+            ("STATUS", "SA_BUSY"),
+            ("STATUS", "PKT_BUSY"),
+        ] {
+            assert!(field(reg, name).width > 0);
+        }
     }
 }
