@@ -634,3 +634,62 @@ impl HardReset for ModelCard {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_values_follow_the_regmap_table() {
+        let mut m = ModelCard::new();
+        for r in regmap::REGISTERS {
+            assert_eq!(
+                m.read32(r.offset).unwrap(),
+                r.reset,
+                "{} at {:#x}",
+                r.name,
+                r.offset
+            );
+        }
+        // Write-only registers (keys, salt) read 0 even after a write.
+        for r in regmap::REGISTERS
+            .iter()
+            .filter(|r| r.access == regmap::Access::Wo)
+        {
+            if r.name.starts_with("SA_KEY") || r.name == "SA_SALT" {
+                m.write32(r.offset, 0xdead_beef).unwrap();
+                assert_eq!(m.read32(r.offset).unwrap(), 0, "{}", r.name);
+            }
+        }
+        // Unmapped words read 0; out-of-range and misaligned accesses are errors.
+        assert_eq!(m.read32(0x7ffc).unwrap(), 0);
+        assert!(m.read32(regmap::ADDR_SPACE_BYTES).is_err());
+        assert!(m.write32(2, 0).is_err());
+    }
+
+    #[test]
+    fn busy_doorbell_is_ignored_and_flagged() {
+        let mut m = ModelCard::new();
+        let f = m.faults();
+        f.hang_after(0);
+        m.write32(off::PKT_DOORBELL, field("PKT_DOORBELL", "GO").put(1))
+            .unwrap();
+        assert_ne!(
+            m.read32(off::STATUS).unwrap() & field("STATUS", "PKT_BUSY").mask(),
+            0
+        );
+        m.write32(off::PKT_DOORBELL, field("PKT_DOORBELL", "GO").put(1))
+            .unwrap();
+        assert_ne!(
+            m.read32(off::ERROR_EVENTS).unwrap() & ErrorEvents::BUSY_WRITE.bits(),
+            0
+        );
+        // Write 1 to clear.
+        m.write32(off::ERROR_EVENTS, ErrorEvents::BUSY_WRITE.bits())
+            .unwrap();
+        assert_eq!(
+            m.read32(off::ERROR_EVENTS).unwrap() & ErrorEvents::BUSY_WRITE.bits(),
+            0
+        );
+    }
+}
