@@ -16,9 +16,10 @@
 //! |-------------|-----|-------|------------------------------------------------------|
 //! | `clock`     | in  | 1     |                                                      |
 //! | `h`         | in  | 128   | hash key H = E_K(0^128), sampled with every block    |
+//! | `clear`     | in  | 1     | synchronous: empty the accumulator (tie to reset)    |
 //! | `in_valid`  | in  | 1     | a block is presented                                 |
-//! | `in_first`  | in  | 1     | first block of a message (accumulator restarts at 0) |
-//! | `in_last`   | in  | 1     | last block (normally the length block)               |
+//! | `in_first`  | in  | 1     | optional: treat the accumulator as 0 for this block  |
+//! | `in_last`   | in  | 1     | last block (normally the length block); afterwards the accumulator is empty again |
 //! | `in_block`  | in  | 128   | block X_i (AAD, ciphertext, then len(A)\|\|len(C))   |
 //! | `out_valid` | out | 1     | `in_valid` delayed by one cycle                      |
 //! | `out_last`  | out | 1     | `out_hash` is the GHASH of a whole message           |
@@ -27,6 +28,11 @@
 //! Latency 1 cycle: a block presented in cycle `t` updates `out_hash` in cycle
 //! `t + 1`; a new block (of the same or of another message, with another H)
 //! may follow in every cycle. Gaps (`in_valid` low) inside a message are allowed.
+//! Message boundaries: the accumulator empties itself with the `in_last` block
+//! (a synchronous reset of its flip-flops, outside the feedback path), so
+//! back-to-back messages need neither `clear` nor `in_first`. `in_first`
+//! exists for tops that cannot mark the last block; it puts a 2:1 mux into the
+//! feedback loop, so tie it low when `in_last` is used.
 //!
 //! # Why a single-cycle multiplier
 //! GHASH is a feedback loop: block i+1 needs Y_i. A multiplier pipelined over
@@ -306,6 +312,7 @@ impl Logic for GfMul128 {
 pub struct Ghash {
     pub clock: Signal<In, Clock>,
     pub h: Signal<In, Bits<128>>,
+    pub clear: Signal<In, bool>,
     pub in_valid: Signal<In, bool>,
     pub in_first: Signal<In, bool>,
     pub in_last: Signal<In, bool>,
@@ -315,8 +322,10 @@ pub struct Ghash {
     pub out_hash: Signal<Out, Bits<128>>,
     mul: GfMul128,
     acc: DFF<Bits<128>>,
+    hash: DFF<Bits<128>>,
     valid: DFF<bool>,
     last: DFF<bool>,
+    zero: Constant<Bits<128>>,
 }
 
 impl Ghash {
@@ -325,6 +334,7 @@ impl Ghash {
         Self {
             clock: Default::default(),
             h: Default::default(),
+            clear: Default::default(),
             in_valid: Default::default(),
             in_first: Default::default(),
             in_last: Default::default(),
@@ -334,8 +344,10 @@ impl Ghash {
             out_hash: Default::default(),
             mul: GfMul128::new(),
             acc: Default::default(),
+            hash: Default::default(),
             valid: Default::default(),
             last: Default::default(),
+            zero: Constant::new(0.into()),
         }
     }
 }
@@ -355,20 +367,27 @@ impl std::fmt::Debug for Ghash {
 impl Logic for Ghash {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, acc, valid, last);
+        dff_setup!(self, clock, acc, hash, valid, last);
         if self.in_first.val() {
             self.mul.a.next = self.in_block.val();
         } else {
             self.mul.a.next = self.acc.q.val() ^ self.in_block.val();
         }
         self.mul.b.next = self.h.val();
-        if self.in_valid.val() {
+        // The accumulator empties itself after the last block of a message (or
+        // on `clear`): a synchronous reset, no logic in the feedback loop.
+        if self.clear.val() | (self.in_valid.val() & self.in_last.val()) {
+            self.acc.d.next = self.zero.val();
+        } else if self.in_valid.val() {
             self.acc.d.next = self.mul.product.val();
+        }
+        if self.in_valid.val() {
+            self.hash.d.next = self.mul.product.val();
         }
         self.valid.d.next = self.in_valid.val();
         self.last.d.next = self.in_valid.val() & self.in_last.val();
         self.out_valid.next = self.valid.q.val();
         self.out_last.next = self.last.q.val();
-        self.out_hash.next = self.acc.q.val();
+        self.out_hash.next = self.hash.q.val();
     }
 }
