@@ -234,6 +234,8 @@ impl Dataplane {
             &name,
             "mtu",
             &tun_mtu.to_string(),
+            "txqueuelen",
+            &defaults::TUN_TXQUEUELEN.to_string(),
             "up",
         ])?;
         let tun = Arc::new(tun);
@@ -367,8 +369,19 @@ impl Dataplane {
             }
         };
         let _ = sock.set_mark(self.mark);
-        let _ = sock.set_recv_buffer_size(4 << 20);
-        let _ = sock.set_send_buffer_size(4 << 20);
+        // Bursts at line rate outrun a descheduled worker: room for a few milliseconds.
+        // The *Force options pass net.core.rmem_max (the daemon runs as root).
+        let size: usize = 4 << 20;
+        if nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &size)
+            .is_err()
+        {
+            let _ = sock.set_recv_buffer_size(size);
+        }
+        if nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::SndBufForce, &size)
+            .is_err()
+        {
+            let _ = sock.set_send_buffer_size(size);
+        }
         sock.set_nonblocking(true)
             .map_err(|e| err("nonblocking".into(), e))?;
         let s = Arc::new(Sock { kind, sock });

@@ -21,6 +21,10 @@ pub const NATT_PORT: u16 = 4500;
 pub const REPLAY_WINDOW: u32 = 1024;
 /// Largest anti-replay window accepted.
 pub const MAX_REPLAY_WINDOW: u32 = 4096;
+/// Packets the TUN device queues for the outbound worker. The kernel drops
+/// packets when this ring is full, and TCP reads every drop as congestion, so it is
+/// sized for the worker being descheduled for a few milliseconds at line rate.
+pub const TUN_TXQUEUELEN: u32 = 8192;
 /// Packets read or written per batched system call.
 pub const BATCH: usize = 64;
 /// Routing table used for transport-mode routes (peer address via the TUN).
