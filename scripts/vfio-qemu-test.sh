@@ -36,8 +36,14 @@ file /bin/busybox 2>/dev/null | grep -q dynamic && die "/bin/busybox is not stat
 kdir="$work/kernel"
 if ! ls "$kdir"/root/boot/vmlinuz-* >/dev/null 2>&1; then
     mkdir -p "$kdir"
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1/{print $2; exit}')
-    [ -n "$pkg" ] || pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' | sort -V | tail -1 | cut -d' ' -f1)
+    find_pkg() {
+        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1/{print $2; exit}')
+        [ -n "$pkg" ] || pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' | sort -V | tail -1 | cut -d' ' -f1)
+    }
+    find_pkg
+    if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq >&2 && find_pkg
+    fi
     [ -n "$pkg" ] || die "no linux-image-6.1 package known to apt (run apt-get update)"
     log "downloading $pkg"
     (cd "$kdir" && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
