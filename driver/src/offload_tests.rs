@@ -362,3 +362,11 @@ fn a_wrong_inbound_result_is_caught_and_the_packet_opened_in_software_once() {
     assert_eq!(off.counters().bad_results, 1);
     assert_eq!(off.counters().software_packets, 4);
 }
+
+#[test]
+fn engines_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<Offload<ModelCard>>();
+    send::<Offload<crate::vfio::VfioCard>>();
+    send::<Card<crate::vfio::VfioCard>>();
+}
