@@ -205,6 +205,7 @@ fn main() -> Result<()> {
     let mut rekey_child_at: Option<(Instant, ikev2::ChildSaId)> = None;
     let mut rekey_ike_at: Option<(Instant, ikev2::IkeSaId)> = None;
     let mut failed = false;
+    let mut timed_out = false;
     let mut buf = vec![0u8; 65536];
     loop {
         let now = Instant::now();
@@ -289,7 +290,8 @@ fn main() -> Result<()> {
         }
         if now >= deadline {
             eprintln!("ike-interop: timeout");
-            std::process::exit(if done_at.is_some() { 0 } else { 3 });
+            timed_out = done_at.is_none();
+            break;
         }
         if let Some((t, c)) = rekey_child_at {
             if now >= t {
@@ -344,6 +346,9 @@ fn main() -> Result<()> {
     }
     if failed {
         std::process::exit(2);
+    }
+    if timed_out {
+        std::process::exit(3);
     }
     Ok(())
 }
