@@ -531,7 +531,7 @@ fn cbc_encrypt(bits: u16, key: &[u8], iv: &[u8], buf: &mut [u8]) {
 
 fn cbc_decrypt(bits: u16, key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), SkError> {
     use cbc::cipher::{BlockDecryptMut, KeyIvInit};
-    if buf.len() % 16 != 0 || buf.is_empty() {
+    if buf.len() & 0xf != 0 || buf.is_empty() {
         return Err(SkError::Padding);
     }
     if bits == 128 {
