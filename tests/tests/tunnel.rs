@@ -248,9 +248,12 @@ fn mtu_too_big_answered_and_fragmented() {
 }
 
 #[test]
-fn reload_keeps_unchanged_sas_and_status_json() {
+fn reload_keeps_unchanged_sas_and_metrics_endpoint() {
     let p = Pair::new(Family::V4);
-    let s = Scenario::default();
+    let s = Scenario {
+        daemon_extra: "metrics = \"127.0.0.1:9477\"".into(),
+        ..Default::default()
+    };
     let r = p.start(&s);
     assert!(p.ping(&s, 2, 56));
     let before = r.a.sa("out");
@@ -261,6 +264,23 @@ fn reload_keeps_unchanged_sas_and_status_json() {
     let after = r.a.sa("out");
     assert!(after.packets >= before.packets, "counters reset by reload");
     assert!(p.ping(&s, 2, 56));
+    // Prometheus text on the namespace's loopback
+    let out = p.a.exec(&[
+        "python3",
+        "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9477/metrics').read().decode())",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ipsecd_sa_packets_total{") && l.contains("direction=\"out\""))
+        .unwrap_or_else(|| panic!("no outbound packet counter in:\n{text}"));
+    let n: u64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("counter value");
+    assert!(n >= 4, "{line}");
 }
 
 #[test]

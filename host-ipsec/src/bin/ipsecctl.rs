@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
-use host_ipsec::config::Config;
+use host_ipsec::card;
+use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request};
 use host_ipsec::stats::{DaemonStatus, SaStatus};
 use host_ipsec::{defaults, lab};
@@ -62,7 +63,7 @@ struct EspArgs {
     /// SA file (TOML: spi, esp_proposals, key, mode, local, remote, encap, esn).
     #[arg(long)]
     sa: PathBuf,
-    /// software | sim.
+    /// software | sim | model (the driver's model of the card).
     #[arg(long, default_value = "software")]
     backend: String,
     /// First sequence number (encap).
@@ -231,14 +232,21 @@ fn run_backend(backend: &str, encap: bool, a: &EspArgs) -> Result<(lab::Pcap, la
             .map(hex::decode)
             .transpose()
             .map_err(|_| anyhow::anyhow!("--iv is not hex"))?;
-    match backend {
-        "software" if encap => Ok(lab::encap(&cfg, &input, a.seq, iv.as_deref())?),
-        "software" => Ok(lab::decap(&cfg, &input)?),
-        "sim" => bail!(
-            "backend sim: the simulated card is not wired into ipsecctl yet (needs the driver's \
-             offload layer and the sim crate's RegIo backend)"
-        ),
-        other => bail!("unknown backend {other} (software | sim)"),
+    let device = match backend {
+        "software" if encap => return Ok(lab::encap(&cfg, &input, a.seq, iv.as_deref())?),
+        "software" => return Ok(lab::decap(&cfg, &input)?),
+        "sim" => OffloadDevice::Sim,
+        "model" => OffloadDevice::Model,
+        other => bail!("unknown backend {other} (software | sim | model)"),
+    };
+    if a.seq != 1 || iv.is_some() {
+        bail!("backend {backend}: the card numbers packets from 1 and derives the IV from the sequence number (no --seq/--iv)");
+    }
+    let engine = card::open(device)?.ok_or_else(|| anyhow::anyhow!("no engine"))?;
+    if encap {
+        Ok(lab::encap_engine(&cfg, &input, &engine)?)
+    } else {
+        Ok(lab::decap_engine(&cfg, &input, &engine)?)
     }
 }
 
