@@ -69,6 +69,8 @@
 //!   (`synth_xilinx -flatten`, then `ltp`) on one `AesRound`: the longest
 //!   register-to-register path is LUT6, MUXF7, MUXF8, LUT, LUT. One round
 //!   maps to 813 LUTs, 256 MUXF7, 128 MUXF8 and 138 FFs (8-bit tag).
+//! * Whole `Aes256Pipeline<8>` (AES-256 and AES-128 per block): 10,244 LUTs,
+//!   3,598 MUXF7, 1,793 MUXF8, 1,925 FFs, 10 SRL16E, no BRAM or DSP.
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
