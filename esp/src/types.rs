@@ -167,6 +167,14 @@ impl Transform {
     }
 }
 
+impl Transform {
+    /// Parses the names [`Transform::name`] prints (strongSwan proposal
+    /// spelling), e.g. `aes128gcm16`, `aes256gmac`, `aes128-sha256`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Transform::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
 impl fmt::Display for Transform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -191,5 +199,9 @@ mod tests {
         assert_eq!(Transform::AesCbc256HmacSha256.header_len(), 24);
         assert_eq!(Transform::AesGcm256.key_material_len(), 36);
         assert!(!Transform::AesGmac128.encrypts());
+        for t in Transform::ALL {
+            assert_eq!(Transform::from_name(t.name()), Some(t));
+        }
+        assert_eq!(Transform::from_name("aes192gcm16"), None);
     }
 }
