@@ -50,17 +50,17 @@
 //! eight 8-row partial products, then a two-step reduction.
 //!
 //! Measured with yosys 0.23 `synth_xilinx -flatten` (`ltp` for depth):
-//! * `GfMul128`: 10,276 LUTs (schoolbook version: 11,191); longest path 4 x
-//!   (LUT6 + MUXF7 + MUXF8) + 1 LUT.
+//! * `GfMul128`: 10,276 LUTs (schoolbook version: 11,191); longest path
+//!   4 x (LUT6 + MUXF7 + MUXF8), i.e. four levels of 8-input functions.
 //! * `Ghash`: 10,043 LUTs, 258 FFs, 624 MUXF7, 252 MUXF8. The loop
-//!   (accumulator -> XOR with the block -> multiplier -> accumulator) has the
-//!   multiplier's depth plus the input XOR, which the first LUT level absorbs.
+//!   (accumulator -> XOR with the block -> multiplier -> accumulator) is the
+//!   multiplier's depth plus at most one LUT for the input XOR.
 //!
-//! Logic depth of the loop: about 5 LUT levels, 4 of them LUT6+MUXF7+MUXF8
-//! groups (8-input functions). Estimated (not place-and-routed) at ~3.5 ns on
-//! UltraScale+: inside the 4 ns of 250 MHz but the tightest path of the lane;
-//! if timing fails, the next step is interleaving two messages over a
-//! 2-stage multiplier (same area, two lanes of GHASH state).
+//! Estimated (not place-and-routed) at ~3.5 ns on UltraScale+: inside the
+//! 4 ns of 250 MHz but the tightest path of the lane. If it fails timing,
+//! the options are a 2-stage multiplier shared by two interleaved packets
+//! (each at half rate, so the lane must keep two packets in flight) or the
+//! H/H^2 aggregated form (about twice the multiplier area).
 use crate::aes::ZeroExtend;
 use rust_hdl::prelude::*;
 
