@@ -126,26 +126,25 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     
     // Enums
     localparam Phase$Idle = 0;
-    localparam Phase$Rx = 1;
-    localparam Phase$PktLoad = 2;
-    localparam Phase$PktCheck = 3;
-    localparam Phase$PktKey = 4;
-    localparam Phase$PktRun = 5;
-    localparam Phase$PktLen = 6;
-    localparam Phase$PktTag = 7;
-    localparam Phase$PktIcv0 = 8;
-    localparam Phase$PktIcv1 = 9;
-    localparam Phase$PktIcv2 = 10;
-    localparam Phase$PktTagOut1 = 11;
-    localparam Phase$PktTagOut2 = 12;
-    localparam Phase$PktFinish = 13;
-    localparam Phase$TxPrime = 14;
-    localparam Phase$Tx = 15;
-    localparam Phase$CmdLoad = 16;
-    localparam Phase$CmdCheck = 17;
-    localparam Phase$CmdKey = 18;
-    localparam Phase$CmdHash = 19;
-    localparam Phase$CmdDone = 20;
+    localparam Phase$PktLoad = 1;
+    localparam Phase$PktCheck = 2;
+    localparam Phase$PktKey = 3;
+    localparam Phase$PktRun = 4;
+    localparam Phase$PktLen = 5;
+    localparam Phase$PktTag = 6;
+    localparam Phase$PktIcv0 = 7;
+    localparam Phase$PktIcv1 = 8;
+    localparam Phase$PktIcv2 = 9;
+    localparam Phase$PktTagOut1 = 10;
+    localparam Phase$PktTagOut2 = 11;
+    localparam Phase$PktFinish = 12;
+    localparam Phase$TxPrime = 13;
+    localparam Phase$Tx = 14;
+    localparam Phase$CmdLoad = 15;
+    localparam Phase$CmdCheck = 16;
+    localparam Phase$CmdKey = 17;
+    localparam Phase$CmdHash = 18;
+    localparam Phase$CmdDone = 19;
     
     // Stub signals
     reg  [9:0] in_b0$read_address;
@@ -502,9 +501,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] rlen$d;
     wire  [15:0] rlen$q;
     reg  rlen$clock;
-    reg  rx_first$d;
-    wire  rx_first$q;
-    reg  rx_first$clock;
     reg  [15:0] rx_words$d;
     wire  [15:0] rx_words$q;
     reg  rx_words$clock;
@@ -520,8 +516,34 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [9:0] kx_idx$d;
     wire  [9:0] kx_idx$q;
     reg  kx_idx$clock;
+    reg  rx_busy$d;
+    wire  rx_busy$q;
+    reg  rx_busy$clock;
+    reg  rx_full$d;
+    wire  rx_full$q;
+    reg  rx_full$clock;
+    reg  [15:0] rx_index$d;
+    wire  [15:0] rx_index$q;
+    reg  rx_index$clock;
+    reg  rx_inbound$d;
+    wire  rx_inbound$q;
+    reg  rx_inbound$clock;
+    reg  [7:0] rx_nhd$d;
+    wire  [7:0] rx_nhd$q;
+    reg  rx_nhd$clock;
+    reg  [31:0] rx_seqhi$d;
+    wire  [31:0] rx_seqhi$q;
+    reg  rx_seqhi$clock;
+    reg  [15:0] rx_len$d;
+    wire  [15:0] rx_len$q;
+    reg  rx_len$clock;
     
     // Local signals
+    reg  rx_allowed;
+    reg  rx_fire;
+    reg  [15:0] rx_addr;
+    reg  [15:0] rx_base;
+    reg  in_win_wr;
     reg  [127:0] din;
     reg  [15:0] in_rd;
     reg  [15:0] out_rd;
@@ -1139,11 +1161,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(rlen$q),
         .clock(rlen$clock)
     );
-    top$rx_first rx_first(
-        .d(rx_first$d),
-        .q(rx_first$q),
-        .clock(rx_first$clock)
-    );
     top$rx_words rx_words(
         .d(rx_words$d),
         .q(rx_words$q),
@@ -1168,6 +1185,41 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .d(kx_idx$d),
         .q(kx_idx$q),
         .clock(kx_idx$clock)
+    );
+    top$rx_busy rx_busy(
+        .d(rx_busy$d),
+        .q(rx_busy$q),
+        .clock(rx_busy$clock)
+    );
+    top$rx_full rx_full(
+        .d(rx_full$d),
+        .q(rx_full$q),
+        .clock(rx_full$clock)
+    );
+    top$rx_index rx_index(
+        .d(rx_index$d),
+        .q(rx_index$q),
+        .clock(rx_index$clock)
+    );
+    top$rx_inbound rx_inbound(
+        .d(rx_inbound$d),
+        .q(rx_inbound$q),
+        .clock(rx_inbound$clock)
+    );
+    top$rx_nhd rx_nhd(
+        .d(rx_nhd$d),
+        .q(rx_nhd$q),
+        .clock(rx_nhd$clock)
+    );
+    top$rx_seqhi rx_seqhi(
+        .d(rx_seqhi$d),
+        .q(rx_seqhi$q),
+        .clock(rx_seqhi$clock)
+    );
+    top$rx_len rx_len(
+        .d(rx_len$d),
+        .q(rx_len$q),
+        .clock(rx_len$clock)
     );
     
     // Update code
@@ -1251,12 +1303,18 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_nh$clock = clock;
         verdict$clock = clock;
         rlen$clock = clock;
-        rx_first$clock = clock;
         rx_words$clock = clock;
         rx_bytes$clock = clock;
         tx_w$clock = clock;
         kx_valid$clock = clock;
         kx_idx$clock = clock;
+        rx_busy$clock = clock;
+        rx_full$clock = clock;
+        rx_index$clock = clock;
+        rx_inbound$clock = clock;
+        rx_nhd$clock = clock;
+        rx_seqhi$clock = clock;
+        rx_len$clock = clock;
         bvalid$d = bvalid$q;
         rstate$d = rstate$q;
         raddr$d = raddr$q;
@@ -1336,12 +1394,18 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_nh$d = rx_nh$q;
         verdict$d = verdict$q;
         rlen$d = rlen$q;
-        rx_first$d = rx_first$q;
         rx_words$d = rx_words$q;
         rx_bytes$d = rx_bytes$q;
         tx_w$d = tx_w$q;
         kx_valid$d = kx_valid$q;
         kx_idx$d = kx_idx$q;
+        rx_busy$d = rx_busy$q;
+        rx_full$d = rx_full$q;
+        rx_index$d = rx_index$q;
+        rx_inbound$d = rx_inbound$q;
+        rx_nhd$d = rx_nhd$q;
+        rx_seqhi$d = rx_seqhi$q;
+        rx_len$d = rx_len$q;
         aes$clock = clock;
         ghash$clock = clock;
         in_b0$read_clock = clock;
@@ -1540,7 +1604,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             icv = (icv_lo$q >> (icv_shift << 32'h3)) | (din << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
         end
         tx_keep$count = rlen$q - (tx_w$q << 32'h4);
-        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q & (phase$q != Phase$Rx);
+        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
         s_axil_awready = wr_fire;
         s_axil_wready = wr_fire;
         s_axil_bvalid = bvalid$q;
@@ -1647,7 +1711,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         s_axil_rvalid = rstate$q == 32'h3;
         s_axil_rdata = rdata$q;
         s_axil_rresp = ((32'h0) & 2'h3);
-        pkt_busy = db_pending$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
+        pkt_busy = db_pending$q | rx_busy$q | rx_full$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         w_status = ((32'h0) & 32'hffffffff);
         if (cmd_pending$q) begin
             w_status = w_status | 32'h1;
@@ -1849,7 +1913,18 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         cur_idx$d = ((sa_index$q) & 10'h3ff);
                         phase$d = Phase$CmdLoad;
                     end
-                    else if (db_pending$q) begin
+                    else if (rx_full$q) begin
+                        rx_full$d = 1'b0;
+                        src_stream$d = 1'b1;
+                        d_index$d = rx_index$q;
+                        cur_idx$d = ((rx_index$q) & 10'h3ff);
+                        d_inbound$d = rx_inbound$q;
+                        d_nh$d = rx_nhd$q;
+                        d_seqhi$d = rx_seqhi$q;
+                        d_len$d = rx_len$q;
+                        phase$d = Phase$PktLoad;
+                    end
+                    else if (db_pending$q & ~rx_busy$q) begin
                         db_pending$d = 1'b0;
                         win_active$d = 1'b1;
                         src_stream$d = 1'b0;
@@ -1860,55 +1935,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         d_seqhi$d = pkt_seqhi$q;
                         d_len$d = pkt_len$q;
                         phase$d = Phase$PktLoad;
-                    end
-                    else if (s_axis_tvalid) begin
-                        rx_first$d = 1'b1;
-                        rx_words$d = ((32'h0) & 16'hffff);
-                        rx_bytes$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$Rx;
-                    end
-                end
-            Phase$Rx:
-                begin
-                    s_axis_tready = 1'b1;
-                    in_b0$write_address = ((rx_words$q) & 10'h3ff);
-                    in_b1$write_address = ((rx_words$q) & 10'h3ff);
-                    in_b2$write_address = ((rx_words$q) & 10'h3ff);
-                    in_b3$write_address = ((rx_words$q) & 10'h3ff);
-                    in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
-                    in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
-                    in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
-                    in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
-                    if (s_axis_tvalid) begin
-                        if (rx_first$q) begin
-                            rx_first$d = 1'b0;
-                            d_index$d = s_axis_tuser[(32'h0)+:(16)];
-                            cur_idx$d = s_axis_tuser[(32'h0)+:(10)];
-                            d_inbound$d = s_axis_tuser[32'h10];
-                            d_nh$d = s_axis_tuser[(32'h18)+:(8)];
-                            d_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
-                        end
-                        if (rx_words$q < k_buf_words) begin
-                            in_b0$write_enable = 1'b1;
-                            in_b1$write_enable = 1'b1;
-                            in_b2$write_enable = 1'b1;
-                            in_b3$write_enable = 1'b1;
-                            rx_words$d = rx_words$q + 32'h1;
-                            rx_bytes$d = rx_bytes$q + keep_cnt$count;
-                        end
-                        else begin
-                            rx_bytes$d = ((32'hffff) & 16'hffff);
-                        end
-                        if (s_axis_tlast) begin
-                            if (rx_words$q < k_buf_words) begin
-                                d_len$d = rx_bytes$q + keep_cnt$count;
-                            end
-                            else begin
-                                d_len$d = ((32'hffff) & 16'hffff);
-                            end
-                            src_stream$d = 1'b1;
-                            phase$d = Phase$PktLoad;
-                        end
                     end
                 end
             Phase$PktLoad:
@@ -2190,6 +2216,8 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             Phase$CmdCheck:
                 begin
                     kx_valid$d = 1'b0;
+                    rx_busy$d = 1'b0;
+                    rx_full$d = 1'b0;
                     sa_errcode$d = ((32'h0) & 4'hf);
                     sa_valid$d = ctx_valid;
                     if (|sa_index$q[(32'ha)+:(6)]) begin
@@ -2277,6 +2305,57 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     phase$d = Phase$Idle;
                 end
         endcase
+        rx_allowed = ~rx_full$q & (rx_busy$q | ~(db_pending$q | win_active$q)) & ((phase$q == Phase$Idle) | (phase$q == Phase$TxPrime) | (phase$q == Phase$Tx) | (phase$q == Phase$CmdLoad) | (phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash) | (phase$q == Phase$CmdDone));
+        in_win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
+        s_axis_tready = rx_allowed & ~in_win_wr;
+        rx_fire = s_axis_tready & s_axis_tvalid;
+        if (rx_busy$q) begin
+            rx_addr = rx_words$q;
+            rx_base = rx_bytes$q;
+        end
+        else begin
+            rx_addr = ((32'h0) & 16'hffff);
+            rx_base = ((32'h0) & 16'hffff);
+        end
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_index$d = s_axis_tuser[(32'h0)+:(16)];
+                rx_inbound$d = s_axis_tuser[32'h10];
+                rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
+                rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
+            end
+            rx_busy$d = 1'b1;
+            in_b0$write_address = ((rx_addr) & 10'h3ff);
+            in_b1$write_address = ((rx_addr) & 10'h3ff);
+            in_b2$write_address = ((rx_addr) & 10'h3ff);
+            in_b3$write_address = ((rx_addr) & 10'h3ff);
+            in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
+            in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
+            in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
+            in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
+            if (rx_addr < k_buf_words) begin
+                in_b0$write_enable = 1'b1;
+                in_b1$write_enable = 1'b1;
+                in_b2$write_enable = 1'b1;
+                in_b3$write_enable = 1'b1;
+                rx_words$d = rx_addr + 32'h1;
+                rx_bytes$d = rx_base + keep_cnt$count;
+            end
+            else begin
+                rx_words$d = rx_addr;
+                rx_bytes$d = ((32'hffff) & 16'hffff);
+            end
+            if (s_axis_tlast) begin
+                if (rx_addr < k_buf_words) begin
+                    rx_len$d = rx_base + keep_cnt$count;
+                end
+                else begin
+                    rx_len$d = ((32'hffff) & 16'hffff);
+                end
+                rx_busy$d = 1'b0;
+                rx_full$d = 1'b1;
+            end
+        end
         in_b0$read_address = ((in_rd) & 10'h3ff);
         in_b1$read_address = ((in_rd) & 10'h3ff);
         in_b2$read_address = ((in_rd) & 10'h3ff);
@@ -73671,26 +73750,25 @@ module top$phase(d,q,clock);
     
     // Enums
     localparam Phase$Idle = 0;
-    localparam Phase$Rx = 1;
-    localparam Phase$PktLoad = 2;
-    localparam Phase$PktCheck = 3;
-    localparam Phase$PktKey = 4;
-    localparam Phase$PktRun = 5;
-    localparam Phase$PktLen = 6;
-    localparam Phase$PktTag = 7;
-    localparam Phase$PktIcv0 = 8;
-    localparam Phase$PktIcv1 = 9;
-    localparam Phase$PktIcv2 = 10;
-    localparam Phase$PktTagOut1 = 11;
-    localparam Phase$PktTagOut2 = 12;
-    localparam Phase$PktFinish = 13;
-    localparam Phase$TxPrime = 14;
-    localparam Phase$Tx = 15;
-    localparam Phase$CmdLoad = 16;
-    localparam Phase$CmdCheck = 17;
-    localparam Phase$CmdKey = 18;
-    localparam Phase$CmdHash = 19;
-    localparam Phase$CmdDone = 20;
+    localparam Phase$PktLoad = 1;
+    localparam Phase$PktCheck = 2;
+    localparam Phase$PktKey = 3;
+    localparam Phase$PktRun = 4;
+    localparam Phase$PktLen = 5;
+    localparam Phase$PktTag = 6;
+    localparam Phase$PktIcv0 = 7;
+    localparam Phase$PktIcv1 = 8;
+    localparam Phase$PktIcv2 = 9;
+    localparam Phase$PktTagOut1 = 10;
+    localparam Phase$PktTagOut2 = 11;
+    localparam Phase$PktFinish = 12;
+    localparam Phase$TxPrime = 13;
+    localparam Phase$Tx = 14;
+    localparam Phase$CmdLoad = 15;
+    localparam Phase$CmdCheck = 16;
+    localparam Phase$CmdKey = 17;
+    localparam Phase$CmdHash = 18;
+    localparam Phase$CmdDone = 19;
     
     // Update code (custom)
     initial begin
@@ -74084,6 +74162,25 @@ module top$rstate(d,q,clock);
 endmodule // top$rstate
 
 
+module top$rx_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_busy
+
+
 module top$rx_bytes(d,q,clock);
     
     // Module arguments
@@ -74103,7 +74200,7 @@ module top$rx_bytes(d,q,clock);
 endmodule // top$rx_bytes
 
 
-module top$rx_first(d,q,clock);
+module top$rx_full(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -74119,7 +74216,64 @@ module top$rx_first(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx_first
+endmodule // top$rx_full
+
+
+module top$rx_inbound(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_inbound
+
+
+module top$rx_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_index
+
+
+module top$rx_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_len
 
 
 module top$rx_nh(d,q,clock);
@@ -74139,6 +74293,44 @@ module top$rx_nh(d,q,clock);
     end
           
 endmodule // top$rx_nh
+
+
+module top$rx_nhd(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_nhd
+
+
+module top$rx_seqhi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_seqhi
 
 
 module top$rx_words(d,q,clock);

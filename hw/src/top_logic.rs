@@ -85,12 +85,18 @@ impl Logic for Top {
             rx_nh,
             verdict,
             rlen,
-            rx_first,
             rx_words,
             rx_bytes,
             tx_w,
             kx_valid,
-            kx_idx
+            kx_idx,
+            rx_busy,
+            rx_full,
+            rx_index,
+            rx_inbound,
+            rx_nhd,
+            rx_seqhi,
+            rx_len
         );
         clock!(self, clock, aes, ghash);
         self.in_b0.read_clock.next = self.clock.val();
@@ -324,10 +330,8 @@ impl Logic for Top {
         self.tx_keep.count.next = self.rlen.q.val() - (self.tx_w.q.val() << 4);
 
         // ------------------------------------------------------------ AXI4-Lite write
-        self.wr_fire.next = self.s_axil_awvalid.val()
-            & self.s_axil_wvalid.val()
-            & !self.bvalid.q.val()
-            & (self.phase.q.val() != Phase::Rx);
+        self.wr_fire.next =
+            self.s_axil_awvalid.val() & self.s_axil_wvalid.val() & !self.bvalid.q.val();
         self.s_axil_awready.next = self.wr_fire.val();
         self.s_axil_wready.next = self.wr_fire.val();
         self.s_axil_bvalid.next = self.bvalid.q.val();
@@ -438,6 +442,8 @@ impl Logic for Top {
         self.s_axil_rdata.next = self.rdata.q.val();
         self.s_axil_rresp.next = bits::<2>(0);
         self.pkt_busy.next = self.db_pending.q.val()
+            | self.rx_busy.q.val()
+            | self.rx_full.q.val()
             | ((self.phase.q.val() != Phase::Idle)
                 & (self.phase.q.val() != Phase::CmdLoad)
                 & (self.phase.q.val() != Phase::CmdCheck)
@@ -653,7 +659,18 @@ impl Logic for Top {
                 if self.cmd_pending.q.val() {
                     self.cur_idx.d.next = bit_cast::<SW, 16>(self.sa_index.q.val());
                     self.phase.d.next = Phase::CmdLoad;
-                } else if self.db_pending.q.val() {
+                } else if self.rx_full.q.val() {
+                    // A whole stream packet is in the input buffer.
+                    self.rx_full.d.next = false;
+                    self.src_stream.d.next = true;
+                    self.d_index.d.next = self.rx_index.q.val();
+                    self.cur_idx.d.next = bit_cast::<SW, 16>(self.rx_index.q.val());
+                    self.d_inbound.d.next = self.rx_inbound.q.val();
+                    self.d_nh.d.next = self.rx_nhd.q.val();
+                    self.d_seqhi.d.next = self.rx_seqhi.q.val();
+                    self.d_len.d.next = self.rx_len.q.val();
+                    self.phase.d.next = Phase::PktLoad;
+                } else if self.db_pending.q.val() & !self.rx_busy.q.val() {
                     self.db_pending.d.next = false;
                     self.win_active.d.next = true;
                     self.src_stream.d.next = false;
@@ -664,52 +681,6 @@ impl Logic for Top {
                     self.d_seqhi.d.next = self.pkt_seqhi.q.val();
                     self.d_len.d.next = self.pkt_len.q.val();
                     self.phase.d.next = Phase::PktLoad;
-                } else if self.s_axis_tvalid.val() {
-                    self.rx_first.d.next = true;
-                    self.rx_words.d.next = bits::<16>(0);
-                    self.rx_bytes.d.next = bits::<16>(0);
-                    self.phase.d.next = Phase::Rx;
-                }
-            }
-            Phase::Rx => {
-                self.s_axis_tready.next = true;
-                self.in_b0.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
-                self.in_b1.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
-                self.in_b2.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
-                self.in_b3.write_address.next = bit_cast::<BW, 16>(self.rx_words.q.val());
-                self.in_b0.write_data.next = self.s_axis_tdata.val().get_bits::<32>(0);
-                self.in_b1.write_data.next = self.s_axis_tdata.val().get_bits::<32>(32);
-                self.in_b2.write_data.next = self.s_axis_tdata.val().get_bits::<32>(64);
-                self.in_b3.write_data.next = self.s_axis_tdata.val().get_bits::<32>(96);
-                if self.s_axis_tvalid.val() {
-                    if self.rx_first.q.val() {
-                        self.rx_first.d.next = false;
-                        self.d_index.d.next = self.s_axis_tuser.val().get_bits::<16>(0);
-                        self.cur_idx.d.next = self.s_axis_tuser.val().get_bits::<SW>(0);
-                        self.d_inbound.d.next = self.s_axis_tuser.val().get_bit(16);
-                        self.d_nh.d.next = self.s_axis_tuser.val().get_bits::<8>(24);
-                        self.d_seqhi.d.next = self.s_axis_tuser.val().get_bits::<32>(32);
-                    }
-                    if self.rx_words.q.val() < self.k_buf_words.val() {
-                        self.in_b0.write_enable.next = true;
-                        self.in_b1.write_enable.next = true;
-                        self.in_b2.write_enable.next = true;
-                        self.in_b3.write_enable.next = true;
-                        self.rx_words.d.next = self.rx_words.q.val() + 1;
-                        self.rx_bytes.d.next = self.rx_bytes.q.val() + self.keep_cnt.count.val();
-                    } else {
-                        // Longer than the buffer: keep draining, report too long.
-                        self.rx_bytes.d.next = bits::<16>(0xffff);
-                    }
-                    if self.s_axis_tlast.val() {
-                        if self.rx_words.q.val() < self.k_buf_words.val() {
-                            self.d_len.d.next = self.rx_bytes.q.val() + self.keep_cnt.count.val();
-                        } else {
-                            self.d_len.d.next = bits::<16>(0xffff);
-                        }
-                        self.src_stream.d.next = true;
-                        self.phase.d.next = Phase::PktLoad;
-                    }
                 }
             }
             Phase::PktLoad => {
@@ -996,6 +967,8 @@ impl Logic for Top {
             Phase::CmdCheck => {
                 // Any SA command may change the entry's key or use the AES unit.
                 self.kx_valid.d.next = false;
+                self.rx_busy.d.next = false;
+                self.rx_full.d.next = false;
                 self.sa_errcode.d.next = bits::<4>(0);
                 self.sa_valid.d.next = self.ctx_valid.val();
                 if self.sa_index.q.val().get_bits::<6>(10).any() {
@@ -1081,6 +1054,70 @@ impl Logic for Top {
                     self.err_set.next = bits::<5>(4);
                 }
                 self.phase.d.next = Phase::Idle;
+            }
+        }
+        // ------------------------------------------------------------ stream receive
+        // A stream packet is received into the input buffer whenever the engine is
+        // not reading that buffer (idle, sending a result, or running an SA command),
+        // so receiving the next packet overlaps sending the previous result.
+        self.rx_allowed.next = !self.rx_full.q.val()
+            & (self.rx_busy.q.val() | !(self.db_pending.q.val() | self.win_active.q.val()))
+            & ((self.phase.q.val() == Phase::Idle)
+                | (self.phase.q.val() == Phase::TxPrime)
+                | (self.phase.q.val() == Phase::Tx)
+                | (self.phase.q.val() == Phase::CmdLoad)
+                | (self.phase.q.val() == Phase::CmdCheck)
+                | (self.phase.q.val() == Phase::CmdKey)
+                | (self.phase.q.val() == Phase::CmdHash)
+                | (self.phase.q.val() == Phase::CmdDone));
+        // An input-window write through the register port has the buffer this cycle.
+        self.in_win_wr.next = self.wr_fire.val()
+            & ((self.s_axil_awaddr.val() & self.o_out_window.val()) == self.o_in_window.val());
+        self.s_axis_tready.next = self.rx_allowed.val() & !self.in_win_wr.val();
+        self.rx_fire.next = self.s_axis_tready.val() & self.s_axis_tvalid.val();
+        if self.rx_busy.q.val() {
+            self.rx_addr.next = self.rx_words.q.val();
+            self.rx_base.next = self.rx_bytes.q.val();
+        } else {
+            self.rx_addr.next = bits::<16>(0);
+            self.rx_base.next = bits::<16>(0);
+        }
+        if self.rx_fire.val() {
+            if !self.rx_busy.q.val() {
+                self.rx_index.d.next = self.s_axis_tuser.val().get_bits::<16>(0);
+                self.rx_inbound.d.next = self.s_axis_tuser.val().get_bit(16);
+                self.rx_nhd.d.next = self.s_axis_tuser.val().get_bits::<8>(24);
+                self.rx_seqhi.d.next = self.s_axis_tuser.val().get_bits::<32>(32);
+            }
+            self.rx_busy.d.next = true;
+            self.in_b0.write_address.next = bit_cast::<BW, 16>(self.rx_addr.val());
+            self.in_b1.write_address.next = bit_cast::<BW, 16>(self.rx_addr.val());
+            self.in_b2.write_address.next = bit_cast::<BW, 16>(self.rx_addr.val());
+            self.in_b3.write_address.next = bit_cast::<BW, 16>(self.rx_addr.val());
+            self.in_b0.write_data.next = self.s_axis_tdata.val().get_bits::<32>(0);
+            self.in_b1.write_data.next = self.s_axis_tdata.val().get_bits::<32>(32);
+            self.in_b2.write_data.next = self.s_axis_tdata.val().get_bits::<32>(64);
+            self.in_b3.write_data.next = self.s_axis_tdata.val().get_bits::<32>(96);
+            if self.rx_addr.val() < self.k_buf_words.val() {
+                self.in_b0.write_enable.next = true;
+                self.in_b1.write_enable.next = true;
+                self.in_b2.write_enable.next = true;
+                self.in_b3.write_enable.next = true;
+                self.rx_words.d.next = self.rx_addr.val() + 1;
+                self.rx_bytes.d.next = self.rx_base.val() + self.keep_cnt.count.val();
+            } else {
+                // Longer than the buffer: keep draining, report it too long.
+                self.rx_words.d.next = self.rx_addr.val();
+                self.rx_bytes.d.next = bits::<16>(0xffff);
+            }
+            if self.s_axis_tlast.val() {
+                if self.rx_addr.val() < self.k_buf_words.val() {
+                    self.rx_len.d.next = self.rx_base.val() + self.keep_cnt.count.val();
+                } else {
+                    self.rx_len.d.next = bits::<16>(0xffff);
+                }
+                self.rx_busy.d.next = false;
+                self.rx_full.d.next = true;
             }
         }
         // Buffer read addresses.

@@ -206,74 +206,83 @@ struct StreamResult {
     tuser: u128,
 }
 
-/// Send `packet` on `s_axis` with side-band `tuser`, with a gap before every third beat,
-/// then collect one result packet from `m_axis` with `tready` low every other cycle.
-fn stream_packet(
+/// Send `packets` (side-band, bytes) back to back on `s_axis`, with a gap before every
+/// third beat, while collecting result packets from `m_axis` with `tready` low every
+/// other cycle, so the next packet is received while the previous result goes out.
+fn stream_packets(
     ep: &mut Fixture,
     mut x: Box<Top>,
-    tuser: u64,
-    packet: &[u8],
-    res: &mut StreamResult,
+    packets: &[(u64, Vec<u8>)],
+    results: &mut Vec<StreamResult>,
 ) -> Result<Box<Top>, SimError> {
-    let beats: Vec<&[u8]> = packet.chunks(16).collect();
-    for (i, beat) in beats.iter().enumerate() {
-        if i % 3 == 2 {
-            x.s_axis_tvalid.next = false;
-            wait_clock_cycle!(ep, clock, x);
+    let beats: Vec<(u64, &[u8], bool)> = packets
+        .iter()
+        .flat_map(|(user, bytes)| {
+            let n = bytes.len().div_ceil(16);
+            bytes
+                .chunks(16)
+                .enumerate()
+                .map(move |(i, c)| (*user, c, i + 1 == n))
+        })
+        .collect();
+    let mut next = 0;
+    let mut holding = false;
+    let mut current = StreamResult::default();
+    results.clear();
+    for cycle in 0..2000 {
+        // A beat, once offered, stays offered until taken (AXI4-Stream rule).
+        let present = next < beats.len() && (holding || next % 3 != 2 || cycle % 2 == 0);
+        if present {
+            let (user, chunk, last) = beats[next];
+            let mut word = [0u8; 16];
+            word[..chunk.len()].copy_from_slice(chunk);
+            x.s_axis_tdata.next = u128::from_le_bytes(word).to_bits();
+            x.s_axis_tkeep.next = ((1u64 << chunk.len()) - 1).to_bits();
+            x.s_axis_tlast.next = last;
+            x.s_axis_tuser.next = user.to_bits();
         }
-        let mut word = [0u8; 16];
-        word[..beat.len()].copy_from_slice(beat);
-        x.s_axis_tdata.next = u128::from_le_bytes(word).to_bits();
-        x.s_axis_tkeep.next = ((1u64 << beat.len()) - 1).to_bits();
-        x.s_axis_tlast.next = i + 1 == beats.len();
-        x.s_axis_tuser.next = tuser.to_bits();
-        x.s_axis_tvalid.next = true;
-        for _ in 0..20 {
-            let ready = x.s_axis_tready.val();
-            wait_clock_cycle!(ep, clock, x);
-            if ready {
-                break;
-            }
-        }
-    }
-    x.s_axis_tvalid.next = false;
-    x.s_axis_tlast.next = false;
-    res.data.clear();
-    res.beats = 0;
-    for cycle in 0..400 {
-        let ready = cycle % 2 == 1;
-        x.m_axis_tready.next = ready;
+        x.s_axis_tvalid.next = present;
+        let in_ready = x.s_axis_tready.val();
+        let out_ready = cycle % 2 == 1;
+        x.m_axis_tready.next = out_ready;
         let valid = x.m_axis_tvalid.val();
         let data = x.m_axis_tdata.val();
         let keep = x.m_axis_tkeep.val().to_u32();
         let last = x.m_axis_tlast.val();
         let user = x.m_axis_tuser.val();
         wait_clock_cycle!(ep, clock, x);
-        if valid && ready {
-            res.beats += 1;
-            res.tuser = (u128::from(user.get_bits::<64>(64).to_u64()) << 64)
+        holding = present && !in_ready;
+        if present && in_ready {
+            next += 1;
+        }
+        if valid && out_ready {
+            current.beats += 1;
+            current.tuser = (u128::from(user.get_bits::<64>(64).to_u64()) << 64)
                 | u128::from(user.get_bits::<64>(0).to_u64());
             let bytes = ((u128::from(data.get_bits::<64>(64).to_u64()) << 64)
                 | u128::from(data.get_bits::<64>(0).to_u64()))
             .to_le_bytes();
             for (i, b) in bytes.iter().enumerate() {
                 if keep & (1 << i) != 0 {
-                    res.data.push(*b);
+                    current.data.push(*b);
                 }
             }
             if last {
-                break;
+                results.push(std::mem::take(&mut current));
+                if results.len() == packets.len() {
+                    break;
+                }
             }
         }
     }
+    x.s_axis_tvalid.next = false;
     x.m_axis_tready.next = false;
     Ok(x)
 }
 
 #[derive(Default, Debug)]
 struct Report {
-    stream_in: StreamResult,
-    stream_bad: StreamResult,
+    streams: Vec<StreamResult>,
     magic: u32,
     version: u32,
     caps: u32,
@@ -356,8 +365,12 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
             seq_hi: 0,
         }
         .to_tuser();
-        x = stream_packet(&mut ep, x, tuser_in, &packet, &mut r.stream_in)?;
-        x = stream_packet(&mut ep, x, tuser_in | 1000, &packet, &mut r.stream_bad)?;
+        let list = vec![
+            (tuser_in, packet.clone()),
+            (tuser_in | 1000, packet.clone()),
+            (tuser_in, packet.clone()),
+        ];
+        x = stream_packets(&mut ep, x, &list, &mut r.streams)?;
         x = read(&mut ep, x, off::CNT_AUTH_FAIL_LO, &mut r.auth_fail_lo)?;
         x = read(&mut ep, x, off::CNT_BAD_DESC_LO, &mut r.bad_desc_lo)?;
         x = read(&mut ep, x, off::CNT_OUT_PKTS_LO, &mut r.out_pkts_lo)?;
@@ -427,19 +440,23 @@ fn install_inbound_vector_outbound_round_trip_and_bad_descriptor() {
     assert_eq!(r.bad.len, 0);
     assert_eq!(r.bad_desc_lo, 2, "window and stream bad descriptors");
 
-    // The same inbound packet through the streams, with gaps and back-pressure.
-    let info = regmap::sideband::ResultInfo::from_tuser(r.stream_in.tuser);
-    assert_eq!(info.verdict, Verdict::Ok);
-    assert_eq!(info.sa_index, 5);
-    assert!(info.inbound);
-    assert_eq!(info.next_header, nh);
-    assert_eq!(info.seq, case.seq);
-    assert_eq!(r.stream_in.data, expect_payload);
-    assert_eq!(r.stream_in.beats, payload_len.div_ceil(16));
+    // The same inbound packet through the streams, with gaps and back-pressure, three
+    // times back to back (good, unknown SA, good).
+    assert_eq!(r.streams.len(), 3, "three results");
+    for good in [&r.streams[0], &r.streams[2]] {
+        let info = regmap::sideband::ResultInfo::from_tuser(good.tuser);
+        assert_eq!(info.verdict, Verdict::Ok);
+        assert_eq!(info.sa_index, 5);
+        assert!(info.inbound);
+        assert_eq!(info.next_header, nh);
+        assert_eq!(info.seq, case.seq);
+        assert_eq!(good.data, expect_payload);
+        assert_eq!(good.beats, payload_len.div_ceil(16));
+    }
     // A refused stream packet: one empty beat carrying the verdict.
-    let bad = regmap::sideband::ResultInfo::from_tuser(r.stream_bad.tuser);
+    let bad = regmap::sideband::ResultInfo::from_tuser(r.streams[1].tuser);
     assert_eq!(bad.verdict, Verdict::BadSa);
-    assert_eq!((r.stream_bad.beats, r.stream_bad.data.len()), (1, 0));
+    assert_eq!((r.streams[1].beats, r.streams[1].data.len()), (1, 0));
 }
 
 /// The ESP datagram the card must produce for an outbound packet, built with the
