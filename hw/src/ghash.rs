@@ -18,6 +18,7 @@
 //! | `h`         | in  | 128   | hash key H = E_K(0^128), sampled with every block    |
 //! | `clear`     | in  | 1     | synchronous: empty the accumulator (tie to reset)    |
 //! | `in_valid`  | in  | 1     | a block is presented                                 |
+//! | `in_first`  | in  | 1     | optional, costly: use 0 instead of the accumulator for this block; tie low |
 //! | `in_last`   | in  | 1     | last block (normally the length block); afterwards the accumulator is empty again |
 //! | `in_block`  | in  | 128   | block X_i (AAD, ciphertext, then len(A)\|\|len(C))   |
 //! | `out_valid` | out | 1     | `in_valid` delayed by one cycle                      |
@@ -30,10 +31,10 @@
 //! Message boundaries: the accumulator empties itself with the `in_last` block
 //! (a synchronous reset of its flip-flops, outside the feedback path), so
 //! back-to-back messages need no `clear`; `clear` (also a synchronous reset)
-//! is for resets and aborted messages. There is deliberately no "first block"
-//! input: selecting 0 instead of the accumulator for a first block puts a
-//! 2:1 mux in front of every partial product, which yosys measured at +3,400
-//! LUTs (13,469 instead of 10,043).
+//! is for resets and aborted messages. Tie `in_first` low: selecting 0
+//! instead of the accumulator for a first block puts a 2:1 mux in front of
+//! every partial product, which yosys measured at +3,400 LUTs (13,469 instead
+//! of 10,043); it is kept only for tops that cannot mark the last block.
 //!
 //! # Why a single-cycle multiplier
 //! GHASH is a feedback loop: block i+1 needs Y_i. A multiplier pipelined over
@@ -52,7 +53,8 @@
 //! Measured with yosys 0.23 `synth_xilinx -flatten` (`ltp` for depth):
 //! * `GfMul128`: 10,276 LUTs (schoolbook version: 11,191); longest path
 //!   4 x (LUT6 + MUXF7 + MUXF8), i.e. four levels of 8-input functions.
-//! * `Ghash`: 10,043 LUTs, 258 FFs, 624 MUXF7, 252 MUXF8. The loop
+//! * `Ghash` with `in_first` tied low: 10,043 LUTs, 258 FFs, 624 MUXF7,
+//!   252 MUXF8 (13,469 LUTs when `in_first` is used). The loop
 //!   (accumulator -> XOR with the block -> multiplier -> accumulator) is the
 //!   multiplier's depth plus at most one LUT for the input XOR.
 //!
@@ -325,6 +327,7 @@ pub struct Ghash {
     pub h: Signal<In, Bits<128>>,
     pub clear: Signal<In, bool>,
     pub in_valid: Signal<In, bool>,
+    pub in_first: Signal<In, bool>,
     pub in_last: Signal<In, bool>,
     pub in_block: Signal<In, Bits<128>>,
     pub out_valid: Signal<Out, bool>,
@@ -346,6 +349,7 @@ impl Ghash {
             h: Default::default(),
             clear: Default::default(),
             in_valid: Default::default(),
+            in_first: Default::default(),
             in_last: Default::default(),
             in_block: Default::default(),
             out_valid: Default::default(),
@@ -377,7 +381,11 @@ impl Logic for Ghash {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, acc, hash, valid, last);
-        self.mul.a.next = self.acc.q.val() ^ self.in_block.val();
+        if self.in_first.val() {
+            self.mul.a.next = self.in_block.val();
+        } else {
+            self.mul.a.next = self.acc.q.val() ^ self.in_block.val();
+        }
         self.mul.b.next = self.h.val();
         // The accumulator empties itself after the last block of a message (or
         // on `clear`): a synchronous reset, no logic in the feedback loop.

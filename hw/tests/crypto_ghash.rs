@@ -157,6 +157,7 @@ fn run_ghash(
             x.in_valid.next = beat.is_some();
             x.h.next = h.to_bits();
             x.in_last.next = last;
+            x.in_first.next = false;
             x.in_block.next = block.to_bits();
             wait_clock_cycle!(sim, clock, x);
             out.lock().unwrap().push((
@@ -252,6 +253,33 @@ fn ghash_clear_empties_a_dirty_accumulator() {
         .collect();
     let valid: Vec<(bool, u128)> = got.iter().filter(|g| g.0).map(|g| (g.1, g.2)).collect();
     assert_eq!(valid, expected);
+}
+
+#[test]
+fn ghash_in_first_ignores_the_accumulator() {
+    // The optional in_first input (costly; tops should use in_last/clear).
+    let case = &spec_cases()[1];
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let (h, first_block, first_x) = (case.h, case.steps[0].0, case.steps[0].1);
+    let mut sim = Simulation::new();
+    sim.add_clock(5, |x: &mut Box<Ghash>| x.clock.next = !x.clock.val());
+    sim.add_testbench(move |mut sim: Sim<Ghash>| {
+        let mut x = sim.init()?;
+        x.h.next = h.to_bits();
+        x.in_valid.next = true;
+        x.in_block.next = 0xabcdefu64.to_bits(); // leaves the accumulator dirty
+        wait_clock_cycle!(sim, clock, x);
+        x.in_first.next = true;
+        x.in_block.next = first_block.to_bits();
+        wait_clock_cycle!(sim, clock, x);
+        out.lock().unwrap().push(x.out_hash.val().to_u128());
+        sim.done(x)
+    });
+    let mut uut = Ghash::new();
+    uut.connect_all();
+    sim.run(Box::new(uut), 100).unwrap();
+    assert_eq!(seen.lock().unwrap().as_slice(), &[first_x]);
 }
 
 #[test]
