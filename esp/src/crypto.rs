@@ -449,7 +449,7 @@ impl CbcHmac {
 
     /// CBC-encrypts `buf` (a multiple of 16 bytes) in place.
     pub fn encrypt(&self, iv: &[u8; 16], buf: &mut [u8]) -> Result<(), CryptoError> {
-        if buf.len() % 16 != 0 {
+        if !buf.chunks_exact(16).remainder().is_empty() {
             return Err(CryptoError::InputLength);
         }
         let mut prev = *iv;
@@ -465,7 +465,7 @@ impl CbcHmac {
 
     /// CBC-decrypts `buf` (a multiple of 16 bytes) in place.
     pub fn decrypt(&self, iv: &[u8; 16], buf: &mut [u8]) -> Result<(), CryptoError> {
-        if buf.len() % 16 != 0 {
+        if !buf.chunks_exact(16).remainder().is_empty() {
             return Err(CryptoError::InputLength);
         }
         let mut prev = *iv;
