@@ -207,7 +207,7 @@ impl OutboundSa {
         out.get_mut(head..head + inner.len())
             .ok_or(EncapError::TooLarge)?
             .copy_from_slice(inner);
-        self.encap_packet_in_place(out, inner.len())
+        self.encap_checked(out, inner.len())
     }
 
     /// Like [`encap_packet`](Self::encap_packet) without the copy: the inner
@@ -227,13 +227,23 @@ impl OutboundSa {
                 have: buf.len(),
             });
         }
+        self.encap_checked(buf, inner_len)
+    }
+
+    /// `buf` is known to be large enough.
+    fn encap_checked(&mut self, buf: &mut [u8], inner_len: usize) -> Result<Sealed, EncapError> {
         let head = self.encap_headroom();
         let inner = buf
             .get(head..head + inner_len)
             .ok_or(EncapError::TooLarge)?;
-        let info =
-            PacketInfo::parse(inner).map_err(|_| EncapError::Malformed("not a valid IP packet"))?;
-        if info.total_len != inner_len {
+        // Validate the header the way the receiver will parse it.
+        let total = match inner.first().map(|b| b >> 4) {
+            Some(4) => ipv4::Ipv4Packet::new_checked(inner).map(|p| p.total_len()),
+            Some(6) => ipv6::Ipv6Packet::new_checked(inner).map(|p| p.total_len()),
+            _ => return Err(EncapError::Malformed("not IPv4 or IPv6")),
+        }
+        .map_err(|_| EncapError::Malformed("not a valid IP packet"))?;
+        if total != inner_len {
             return Err(EncapError::Malformed(
                 "IP length field does not match the packet length",
             ));
