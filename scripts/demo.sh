@@ -110,7 +110,7 @@ ip netns exec "$nsa" ping -c 5 -i 0.2 -I 10.1.0.1 10.2.0.1
 
 # The simulated card moves packets through its register window at simulation speed,
 # so the transfer is kept small when it is in the path.
-size=${DEMO_TCP_BYTES:-$([ "$sim_side" = 1 ] && echo 512K || echo 200M)}
+size=${DEMO_TCP_BYTES:-$([ "$sim_side" = 1 ] && echo 256K || echo 200M)}
 say "TCP transfer (iperf3, $size) 10.1.0.1 -> 10.2.0.1 through the tunnel"
 ip netns exec "$nsb" iperf3 -s -1 -B 10.2.0.1 > "$work/iperf-s.log" 2>&1 &
 pids+=($!)

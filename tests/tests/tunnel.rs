@@ -314,3 +314,34 @@ fn card_model_on_one_side_software_on_the_other() {
     assert!(in_b.packets >= 5 && in_b.auth_failures == 0, "{in_b:?}");
     assert_eq!(r.b.sa("out").path, "software");
 }
+
+#[test]
+fn simulated_card_on_one_side_software_on_the_other() {
+    let p = Pair::new(Family::V4);
+    let s = Scenario {
+        card_a: "sim",
+        ..Default::default()
+    };
+    let r = p.start(&s);
+    assert!(
+        p.ping(&s, 3, 56),
+        "ping failed: {}",
+        std::fs::read_to_string(&r.a.log).unwrap_or_default()
+    );
+    assert!(p.ping(&s, 2, 1000));
+    let out = r.a.sa("out");
+    assert_eq!(out.path, "card", "{out:?}");
+    assert_eq!(r.a.sa("in").path, "card");
+    let st = r.a.status();
+    assert_eq!(st.offload_device, "sim");
+    let card_packets = st.offload["card_packets"]
+        .as_u64()
+        .expect("offload counters");
+    assert!(
+        card_packets >= 10,
+        "card carried {card_packets} packets: {}",
+        st.offload
+    );
+    let in_b = r.b.sa("in");
+    assert!(in_b.packets >= 5 && in_b.auth_failures == 0, "{in_b:?}");
+}
