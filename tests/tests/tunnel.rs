@@ -216,6 +216,37 @@ fn garbage_on_udp_and_control_socket_survives() {
     assert!(eventually(5, || r.b.status().counters.control_refused >= 3));
     assert!(r.b.alive());
     assert!(p.ping(&s, 2, 56), "tunnel broken after garbage");
+    // root-only: mode 0600, and an unprivileged client cannot even connect
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&r.b.socket)
+        .expect("socket")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "control socket mode {mode:o}");
+    let sock = r.b.socket.display().to_string();
+    let prog = "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b'{\"cmd\":\"status\"}\\n'); print(s.recv(100))";
+    assert!(
+        !e2e::try_sh(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "python3",
+            "-c",
+            prog,
+            &sock
+        ]),
+        "an unprivileged user reached the control socket"
+    );
+    // debug logs never carry key material
+    for d in [&r.a, &r.b] {
+        let log = std::fs::read_to_string(&d.log).expect("log");
+        assert!(log.contains("SA pair installed"), "debug log is empty?");
+        for k in [e2e::KEY_AB, e2e::KEY_BA] {
+            assert!(!log.contains(&k[..16]), "key material in the log");
+        }
+    }
 }
 
 #[test]
