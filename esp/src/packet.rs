@@ -312,8 +312,49 @@ impl OutboundSa {
         };
         match (local, remote) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                ipv4::emit_header(out, tos, l16(total)?, OUTER_TTL, outer_proto, s, d)
-                    .ok_or(EncapError::TooLarge)?;
+                // The 20-byte header with its checksum computed from the
+                // fields directly (no options, ident 0, DF clear).
+                let len = l16(total)?;
+                let (s32, d32) = (u32::from(s), u32::from(d));
+                let mut sum = 0x4500
+                    + u32::from(tos)
+                    + u32::from(len)
+                    + (u32::from(OUTER_TTL) << 8 | u32::from(outer_proto))
+                    + (s32 >> 16)
+                    + (s32 & 0xffff)
+                    + (d32 >> 16)
+                    + (d32 & 0xffff);
+                while sum > 0xffff {
+                    sum = (sum & 0xffff) + (sum >> 16);
+                }
+                let c = (!(sum as u16)).to_be_bytes();
+                let l = len.to_be_bytes();
+                let (so, dst_o) = (s.octets(), d.octets());
+                let hdr: [u8; 20] = [
+                    0x45,
+                    tos,
+                    l[0],
+                    l[1],
+                    0,
+                    0,
+                    0,
+                    0,
+                    OUTER_TTL,
+                    outer_proto,
+                    c[0],
+                    c[1],
+                    so[0],
+                    so[1],
+                    so[2],
+                    so[3],
+                    dst_o[0],
+                    dst_o[1],
+                    dst_o[2],
+                    dst_o[3],
+                ];
+                out.get_mut(..ipv4::MIN_HEADER_LEN)
+                    .ok_or(EncapError::TooLarge)?
+                    .copy_from_slice(&hdr);
                 if let Some(e) = self.core.encap {
                     let u = out.get_mut(outer_len..total).ok_or(EncapError::TooLarge)?;
                     udp::emit_header(u, e.src_port, e.dst_port, l16(total - outer_len)?)
@@ -660,6 +701,11 @@ pub(crate) mod tests {
                             assert_eq!(s.seq, SeqNum(1));
                             let mut wire_pkt = out[..s.len].to_vec();
                             let loc = locate_esp(&wire_pkt).unwrap();
+                            if wire_pkt[0] >> 4 == 4 {
+                                assert!(ipv4::Ipv4Packet::new_checked(&wire_pkt[..])
+                                    .unwrap()
+                                    .checksum_ok());
+                            }
                             assert_eq!(loc.udp_encap, encap);
                             // The in-place variant produces the same bytes.
                             let (mut o2, _) = pair(t, mode, encap, esn, BackendKind::fastest());
