@@ -81,16 +81,16 @@ impl AhConfig {
     /// Defaults: no ESN, window 1024, transport mode.
     pub fn new(spi: Spi, algorithm: AhAlgorithm, key: &[u8]) -> Result<Self, ConfigError> {
         if key.len() != algorithm.key_len() {
-            return Err(ConfigError::KeyLength {
-                transform: crate::types::Transform::AesGmac128,
-                expected: algorithm.key_len(),
-                got: key.len(),
-            });
+            return Err(ConfigError::KeyMaterial(match algorithm {
+                AhAlgorithm::HmacSha256_128 => "AH HMAC-SHA-256-128 takes a 32-byte key",
+                AhAlgorithm::AesGmac128 => "AH AES-GMAC-128 takes a 16-byte key and a 4-byte salt",
+                AhAlgorithm::AesGmac256 => "AH AES-GMAC-256 takes a 32-byte key and a 4-byte salt",
+            }));
         }
         Ok(AhConfig {
             spi,
             algorithm,
-            key: KeyMaterial::new(key).ok_or(ConfigError::Lifetime)?,
+            key: KeyMaterial::new(key).ok_or(ConfigError::KeyMaterial("too long"))?,
             esn: false,
             replay_window: crate::replay::DEFAULT_WINDOW,
             mode: Mode::Transport,
@@ -138,8 +138,11 @@ impl AhCore {
             AhAlgorithm::AesGmac128 | AhAlgorithm::AesGmac256 => {
                 let n = k.len().saturating_sub(4);
                 let mut salt = [0u8; 4];
-                salt.copy_from_slice(k.get(n..).ok_or(ConfigError::Lifetime)?);
-                AhKey::Gmac(Gmac::new(k.get(..n).ok_or(ConfigError::Lifetime)?)?, salt)
+                salt.copy_from_slice(k.get(n..).ok_or(ConfigError::KeyMaterial("no salt"))?);
+                AhKey::Gmac(
+                    Gmac::new(k.get(..n).ok_or(ConfigError::KeyMaterial("no salt"))?)?,
+                    salt,
+                )
             }
         };
         if let Mode::Tunnel { local, remote } = cfg.mode {

@@ -16,6 +16,10 @@ pub enum ConfigError {
         /// Bytes given.
         got: usize,
     },
+    /// Key material of the wrong length for an AH algorithm (or otherwise
+    /// unusable).
+    #[error("key material: {0}")]
+    KeyMaterial(&'static str),
     /// Replay window size out of range.
     #[error(transparent)]
     ReplayWindow(#[from] crate::replay::WindowSizeError),

@@ -287,12 +287,12 @@ impl SaCore {
         let cipher = match t {
             Transform::AesGcm128 | Transform::AesGcm256 => {
                 salt.0
-                    .copy_from_slice(rest.get(..4).ok_or(ConfigError::Lifetime)?);
+                    .copy_from_slice(rest.get(..4).ok_or(ConfigError::KeyMaterial("no salt"))?);
                 Cipher::Gcm(GcmKey::new(cfg.backend, cipher_key)?)
             }
             Transform::AesGmac128 | Transform::AesGmac256 => {
                 salt.0
-                    .copy_from_slice(rest.get(..4).ok_or(ConfigError::Lifetime)?);
+                    .copy_from_slice(rest.get(..4).ok_or(ConfigError::KeyMaterial("no salt"))?);
                 Cipher::Gmac(Gmac::new(cipher_key)?)
             }
             Transform::AesCbc128HmacSha256 | Transform::AesCbc256HmacSha256 => {
