@@ -110,12 +110,36 @@ ip netns exec "$nsa" ping -c 5 -i 0.2 -I 10.1.0.1 10.2.0.1
 
 # The simulated card moves packets through its register window at simulation speed,
 # so the transfer is kept small when it is in the path.
-size=${DEMO_TCP_BYTES:-$([ "$sim_side" = 1 ] && echo 256K || echo 200M)}
-say "TCP transfer (iperf3, $size) 10.1.0.1 -> 10.2.0.1 through the tunnel"
-ip netns exec "$nsb" iperf3 -s -1 -B 10.2.0.1 > "$work/iperf-s.log" 2>&1 &
-pids+=($!)
+size=${DEMO_TCP_BYTES:-$([ "$sim_side" = 1 ] && echo 262144 || echo 52428800)}
+say "TCP transfer of $size random bytes 10.1.0.1 -> 10.2.0.1 through the tunnel (SHA-256 checked)"
+head -c "$size" /dev/urandom > "$work/payload"
+ip netns exec "$nsb" python3 -c '
+import hashlib, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.2.0.1", 5001)); s.listen(1); c, _ = s.accept(); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest())' > "$work/received" &
+rx=$!
 sleep 0.5
-ip netns exec "$nsa" timeout 120 iperf3 -c 10.2.0.1 -B 10.1.0.1 -n "$size" -f m | tail -4
+t0=$(date +%s.%N)
+ip netns exec "$nsa" timeout 120 python3 -c '
+import socket, sys
+s = socket.create_connection(("10.2.0.1", 5001), source_address=("10.1.0.1", 0))
+s.sendall(open(sys.argv[1], "rb").read()); s.close()' "$work/payload"
+wait "$rx"
+t1=$(date +%s.%N)
+sent_sum=$(sha256sum "$work/payload" | cut -d" " -f1)
+read -r got_n got_sum < "$work/received"
+rate=$(python3 -c "import sys; print('%.2f' % (int(sys.argv[1]) * 8 / 1e6 / (float(sys.argv[3]) - float(sys.argv[2]))))" "$got_n" "$t0" "$t1")
+if [ "$got_sum" = "$sent_sum" ]; then
+    echo "received $got_n bytes, SHA-256 matches ($rate Mbit/s)"
+else
+    echo "TRANSFER CORRUPTED: sent $size bytes $sent_sum, received $got_n bytes $got_sum" >&2
+    exit 1
+fi
 
 say "what the wire carries (one captured packet on the veth): ESP in UDP 4500"
 timeout 3 ip netns exec "$nsb" tcpdump -c 1 -n -i "vb$id" udp port 4500 2>/dev/null &
