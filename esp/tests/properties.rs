@@ -55,7 +55,11 @@ fn valid_packet(t: Transform, esn: bool, tunnel: bool, udp: bool, n: usize) -> (
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases by default; PROPTEST_CASES=N for a longer run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_bytes_never_panic_never_decrypt(t in transform(), esn: bool, tunnel: bool, udp: bool,
