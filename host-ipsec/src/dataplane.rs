@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::tun::{Tun, TunReader, TunWriter};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{debug, info, warn};
-use tun_tap::{Iface, Mode as TunMode};
 
 use esp::DecapError;
 
@@ -138,7 +138,7 @@ struct Installed {
 
 /// The running data path.
 pub struct Dataplane {
-    tun: Arc<Iface>,
+    tun: Arc<Tun>,
     tun_mtu: u16,
     engine: Option<SharedEngine>,
     global: Arc<GlobalCounters>,
@@ -216,13 +216,7 @@ impl Dataplane {
         if engine.is_some() {
             info!(?device, "card backend opened");
         }
-        let tun = Iface::without_packet_info(tun_name, TunMode::Tun).map_err(|source| {
-            StartError::Tun {
-                name: tun_name.into(),
-                source,
-            }
-        })?;
-        tun.set_non_blocking().map_err(|source| StartError::Tun {
+        let tun = Tun::open(tun_name).map_err(|source| StartError::Tun {
             name: tun_name.into(),
             source,
         })?;
@@ -269,7 +263,7 @@ impl Dataplane {
             .lock()
             .map_err(|_| StartError::Thread(io::Error::other("poisoned")))?
             .extend([h1, h2]);
-        info!(tun = %name, mtu = tun_mtu, "data path started");
+        info!(tun = %name, mtu = tun_mtu, offload = dp.tun.offload(), "data path started");
         Ok(dp)
     }
 
@@ -650,12 +644,12 @@ impl SaInstaller for Dataplane {
 
 const TUN_TOKEN: Token = Token(usize::MAX);
 
-fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &AtomicBool) {
+fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &AtomicBool) {
     let Ok(mut poll) = Poll::new() else {
         warn!("outbound worker: cannot create poller");
         return;
     };
-    let fd = tun.as_raw_fd();
+    let fd = tun.raw_fd();
     if poll
         .registry()
         .register(&mut SourceFd(&fd), TUN_TOKEN, Interest::READABLE)
@@ -666,7 +660,8 @@ fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: 
     }
     let mut events = Events::with_capacity(4);
     let mut entries: Vec<OutEntry> = Vec::new();
-    let mut inbuf = vec![0u8; BUF];
+    let mut reader = TunReader::default();
+    let mut icmp_out = TunWriter::default();
     let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
     // (entry index, buffer index, length) of sealed packets waiting to be sent
     let mut ready: Vec<(usize, usize, usize)> = Vec::with_capacity(defaults::BATCH);
@@ -683,7 +678,7 @@ fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: 
         let mut drained = false;
         let mut n_read = 0;
         while ready.len() < defaults::BATCH && n_read < defaults::BATCH {
-            let n = match tun.recv(&mut inbuf) {
+            let frames = match reader.read(tun) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     drained = true;
@@ -697,59 +692,65 @@ fn outbound_worker(tun: &Iface, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: 
                 }
             };
             n_read += 1;
-            let pkt = &inbuf[..n];
-            let Some(info) = packet::parse(pkt) else {
-                inc(&g.malformed);
-                continue;
-            };
-            let hit = if entries
-                .get(last)
-                .is_some_and(|e| e.spec.matches_outbound(info.src, info.dst))
-            {
-                Some(last)
-            } else {
-                entries
-                    .iter()
-                    .position(|e| e.spec.matches_outbound(info.src, info.dst))
-            };
-            let Some(ix) = hit else {
-                inc(&g.no_policy);
-                continue;
-            };
-            last = ix;
-            let e = &mut entries[ix];
-            let pkt = &pkt[..info.total_len];
-            if pkt.len() > e.inner_mtu {
-                // Too big for the tunnel: fragment (IPv4 without DF) or answer ICMP.
-                let mtu = e.inner_mtu;
-                let mut frags: Vec<Vec<u8>> = Vec::new();
-                if packet::fragment_v4(pkt, mtu, |f| frags.push(f.to_vec())).is_some() {
-                    inc(&e.counters.fragmented);
-                    for f in frags {
-                        if ready.len() >= bufs.len() {
-                            bufs.push(vec![0u8; BUF]);
-                        }
-                        let bi = ready.len();
-                        if let Some(len) = seal(e, &f, &mut bufs[bi]) {
-                            ready.push((ix, bi, len));
-                        }
-                    }
-                } else if let Some(icmp) =
-                    packet::too_big(pkt, u16::try_from(mtu).unwrap_or(u16::MAX))
+            for fi in 0..frames {
+                let pkt = reader.packet(fi);
+                let Some(info) = packet::parse(pkt) else {
+                    inc(&g.malformed);
+                    continue;
+                };
+                let hit = if entries
+                    .get(last)
+                    .is_some_and(|e| e.spec.matches_outbound(info.src, info.dst))
                 {
-                    inc(&e.counters.icmp_too_big);
-                    if tun.send(&icmp).is_err() {
-                        inc(&g.io_errors);
-                    }
+                    Some(last)
                 } else {
-                    inc(&e.counters.out_errors);
+                    entries
+                        .iter()
+                        .position(|e| e.spec.matches_outbound(info.src, info.dst))
+                };
+                let Some(ix) = hit else {
+                    inc(&g.no_policy);
+                    continue;
+                };
+                last = ix;
+                let e = &mut entries[ix];
+                let pkt = &pkt[..info.total_len];
+                if ready.len() >= bufs.len() {
+                    bufs.push(vec![0u8; BUF]);
                 }
-                continue;
+                if pkt.len() > e.inner_mtu {
+                    // Too big for the tunnel: fragment (IPv4 without DF) or answer ICMP.
+                    let mtu = e.inner_mtu;
+                    let mut frags: Vec<Vec<u8>> = Vec::new();
+                    if packet::fragment_v4(pkt, mtu, |f| frags.push(f.to_vec())).is_some() {
+                        inc(&e.counters.fragmented);
+                        for f in frags {
+                            if ready.len() >= bufs.len() {
+                                bufs.push(vec![0u8; BUF]);
+                            }
+                            let bi = ready.len();
+                            if let Some(len) = seal(e, &f, &mut bufs[bi]) {
+                                ready.push((ix, bi, len));
+                            }
+                        }
+                    } else if let Some(icmp) =
+                        packet::too_big(pkt, u16::try_from(mtu).unwrap_or(u16::MAX))
+                    {
+                        inc(&e.counters.icmp_too_big);
+                        icmp_out.push(&icmp);
+                    } else {
+                        inc(&e.counters.out_errors);
+                    }
+                    continue;
+                }
+                let bi = ready.len();
+                if let Some(len) = seal(e, pkt, &mut bufs[bi]) {
+                    ready.push((ix, bi, len));
+                }
             }
-            let bi = ready.len();
-            if let Some(len) = seal(e, pkt, &mut bufs[bi]) {
-                ready.push((ix, bi, len));
-            }
+        }
+        if !icmp_out.is_empty() && icmp_out.flush(tun).is_err() {
+            inc(&g.io_errors);
         }
         if !ready.is_empty() {
             send_batch(&entries, &bufs, &ready, g);
@@ -874,7 +875,7 @@ fn send_batch(
     }
 }
 
-fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &AtomicBool) {
+fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &AtomicBool) {
     let Ok(mut poll) = Poll::new() else {
         warn!("inbound worker: cannot create poller");
         return;
@@ -884,6 +885,7 @@ fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &A
     let mut sas: HashMap<u32, InEntry> = HashMap::new();
     let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
     let mut scratch = vec![0u8; BUF];
+    let mut writer = TunWriter::default();
     let mut lens: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(defaults::BATCH);
     let mut ike: Option<Sender<IkeDatagram>> = None;
     let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, None);
@@ -952,7 +954,10 @@ fn inbound_worker(tun: &Iface, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &A
                         }
                     }
                 }
-                receive_one(s.kind, d, &mut sas, tun, &mut scratch, g);
+                receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g);
+            }
+            if writer.flush(tun).is_err() {
+                inc(&g.io_errors);
             }
         }
         if !busy {
@@ -965,7 +970,7 @@ fn receive_one(
     kind: SockKind,
     d: &mut [u8],
     sas: &mut HashMap<u32, InEntry>,
-    tun: &Iface,
+    out: &mut TunWriter,
     scratch: &mut [u8],
     g: &GlobalCounters,
 ) {
@@ -1058,13 +1063,9 @@ fn receive_one(
         return;
     }
     let pkt = &pkt[..info.total_len];
-    match tun.send(pkt) {
-        Ok(_) => {
-            inc(&c.in_packets);
-            stats::add(&c.in_bytes, pkt.len() as u64);
-        }
-        Err(_) => inc(&g.io_errors),
-    }
+    out.push(pkt);
+    inc(&c.in_packets);
+    stats::add(&c.in_bytes, pkt.len() as u64);
 }
 
 fn sockaddr_to_std(a: SockaddrStorage) -> Option<SocketAddr> {

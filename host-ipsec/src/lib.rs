@@ -12,3 +12,4 @@ pub mod path;
 pub mod sa;
 pub mod state;
 pub mod stats;
+pub mod tun;

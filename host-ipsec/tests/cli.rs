@@ -100,8 +100,16 @@ fn keys_never_in_check_config_output() {
 fn shipped_examples_are_valid() {
     let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     for f in ["site-a.toml", "site-b.toml"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl")).arg("check-config").arg(ex.join(f)).output().unwrap();
-        assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+            .arg("check-config")
+            .arg(ex.join(f))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     host_ipsec::lab::load_sa(&ex.join("lab-sa.toml")).unwrap();
 }
