@@ -87,6 +87,7 @@ impl TunReader {
 }
 
 /// Collects packets and writes them with coalescing.
+#[derive(Default)]
 pub struct TunWriter {
     gro: GROTable,
     bufs: Vec<Vec<u8>>,
