@@ -100,16 +100,6 @@ impl std::fmt::Debug for TunWriter {
     }
 }
 
-impl Default for TunWriter {
-    fn default() -> Self {
-        TunWriter {
-            gro: GROTable::default(),
-            bufs: Vec::new(),
-            n: 0,
-        }
-    }
-}
-
 impl TunWriter {
     /// Queues a packet.
     pub fn push(&mut self, pkt: &[u8]) {
