@@ -1,13 +1,14 @@
 //! GF(2^128) multiplier and GHASH accumulator in rust-hdl's simulator against
 //! the GCM specification's test cases 2 and 3 (McGrew-Viega, = SP 800-38D test
 //! vectors: H and every intermediate X_i) and `esp::oracle`; back-to-back
-//! messages with different H; Verilog lint.
+//! messages with different H, for `Ghash` (in_first) and `GhashStream`
+//! (in_last / clear); Verilog lint.
 
 mod common;
 
 use common::*;
 use esp::oracle;
-use hw::ghash::{GfMul128, Ghash};
+use hw::ghash::{GfMul128, Ghash, GhashStream};
 use rust_hdl::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -116,18 +117,11 @@ struct Message {
 
 /// Feeds the messages back to back, with `gap_after` (message, block) getting
 /// one idle cycle after it; returns (valid, last, hash) after every edge.
-/// With `dirty_start` the accumulator is first left holding garbage and then
-/// `clear`ed; otherwise it starts empty. Between messages it relies on
-/// emptying itself after `in_last`.
-fn run_ghash(
-    msgs: &[Message],
-    gap_after: Option<(usize, usize)>,
-    dirty_start: bool,
-) -> Vec<(bool, bool, u128)> {
-    let mut beats: Vec<Option<(u128, bool, u128)>> = Vec::new();
+fn run_ghash(msgs: &[Message], gap_after: Option<(usize, usize)>) -> Vec<(bool, bool, u128)> {
+    let mut beats: Vec<Option<(u128, bool, bool, u128)>> = Vec::new();
     for (m, msg) in msgs.iter().enumerate() {
         for (i, (block, _)) in msg.steps.iter().enumerate() {
-            beats.push(Some((msg.h, i + 1 == msg.steps.len(), *block)));
+            beats.push(Some((msg.h, i == 0, i + 1 == msg.steps.len(), *block)));
             if gap_after == Some((m, i)) {
                 beats.push(None);
             }
@@ -141,23 +135,12 @@ fn run_ghash(
     sim.add_clock(5, |x: &mut Box<Ghash>| x.clock.next = !x.clock.val());
     sim.add_testbench(move |mut sim: Sim<Ghash>| {
         let mut x = sim.init()?;
-        if dirty_start {
-            // Dirty the accumulator (a block without in_last), then clear it.
-            x.in_valid.next = true;
-            x.h.next = 0x1234_5678u64.to_bits();
-            x.in_block.next = 0xdead_beefu64.to_bits();
-            wait_clock_cycle!(sim, clock, x);
-            x.in_valid.next = false;
-            x.clear.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.clear.next = false;
-        }
         for beat in &beats {
-            let (h, last, block) = beat.unwrap_or((0, false, 0));
+            let (h, first, last, block) = beat.unwrap_or((0, false, false, 0));
             x.in_valid.next = beat.is_some();
             x.h.next = h.to_bits();
+            x.in_first.next = first;
             x.in_last.next = last;
-            x.in_first.next = false;
             x.in_block.next = block.to_bits();
             wait_clock_cycle!(sim, clock, x);
             out.lock().unwrap().push((
@@ -184,7 +167,7 @@ fn ghash_streams_spec_cases_back_to_back_one_block_per_cycle() {
             steps: c.steps,
         })
         .collect();
-    let got = run_ghash(&msgs, None, false);
+    let got = run_ghash(&msgs, None);
     let mut expected = Vec::new();
     for m in &msgs {
         for (i, (_, after)) in m.steps.iter().enumerate() {
@@ -222,64 +205,13 @@ fn ghash_matches_oracle_with_a_gap_inside_a_message() {
         })
         .collect();
     assert_eq!(steps.last().unwrap().1, expected_final);
-    let got = run_ghash(&[Message { h, steps }], Some((0, 1)), false);
+    let got = run_ghash(&[Message { h, steps }], Some((0, 1)));
     let valid: Vec<(bool, u128)> = got.iter().filter(|g| g.0).map(|g| (g.1, g.2)).collect();
     assert_eq!(valid.len(), blocks.len());
     assert_eq!(*valid.last().unwrap(), (true, expected_final));
     // The idle cycle holds the hash.
     assert!(!got[2].0);
     assert_eq!(got[2].2, got[1].2);
-}
-
-#[test]
-fn ghash_clear_empties_a_dirty_accumulator() {
-    let msgs: Vec<Message> = spec_cases()
-        .into_iter()
-        .map(|c| Message {
-            h: c.h,
-            steps: c.steps,
-        })
-        .collect();
-    let got = run_ghash(&msgs, Some((1, 2)), true);
-    let expected: Vec<(bool, u128)> = msgs
-        .iter()
-        .flat_map(|m| {
-            let n = m.steps.len();
-            m.steps
-                .iter()
-                .enumerate()
-                .map(move |(i, (_, after))| (i + 1 == n, *after))
-        })
-        .collect();
-    let valid: Vec<(bool, u128)> = got.iter().filter(|g| g.0).map(|g| (g.1, g.2)).collect();
-    assert_eq!(valid, expected);
-}
-
-#[test]
-fn ghash_in_first_ignores_the_accumulator() {
-    // The optional in_first input (costly; tops should use in_last/clear).
-    let case = &spec_cases()[1];
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let out = seen.clone();
-    let (h, first_block, first_x) = (case.h, case.steps[0].0, case.steps[0].1);
-    let mut sim = Simulation::new();
-    sim.add_clock(5, |x: &mut Box<Ghash>| x.clock.next = !x.clock.val());
-    sim.add_testbench(move |mut sim: Sim<Ghash>| {
-        let mut x = sim.init()?;
-        x.h.next = h.to_bits();
-        x.in_valid.next = true;
-        x.in_block.next = 0xabcdefu64.to_bits(); // leaves the accumulator dirty
-        wait_clock_cycle!(sim, clock, x);
-        x.in_first.next = true;
-        x.in_block.next = first_block.to_bits();
-        wait_clock_cycle!(sim, clock, x);
-        out.lock().unwrap().push(x.out_hash.val().to_u128());
-        sim.done(x)
-    });
-    let mut uut = Ghash::new();
-    uut.connect_all();
-    sim.run(Box::new(uut), 100).unwrap();
-    assert_eq!(seen.lock().unwrap().as_slice(), &[first_x]);
 }
 
 #[test]
@@ -294,4 +226,99 @@ fn ghash_verilog_lints_clean() {
     let mut uut = Ghash::new();
     uut.connect_all();
     lint_verilog("ghash", &generate_verilog(&uut), &[]);
+}
+
+/// `GhashStream`: feeds the messages back to back, with `gap_after` (message, block) getting
+/// one idle cycle after it; returns (valid, last, hash) after every edge.
+/// With `dirty_start` the accumulator is first left holding garbage and then
+/// `clear`ed; otherwise it starts empty. Between messages it relies on
+/// emptying itself after `in_last`.
+fn run_stream(
+    msgs: &[Message],
+    gap_after: Option<(usize, usize)>,
+    dirty_start: bool,
+) -> Vec<(bool, bool, u128)> {
+    let mut beats: Vec<Option<(u128, bool, u128)>> = Vec::new();
+    for (m, msg) in msgs.iter().enumerate() {
+        for (i, (block, _)) in msg.steps.iter().enumerate() {
+            beats.push(Some((msg.h, i + 1 == msg.steps.len(), *block)));
+            if gap_after == Some((m, i)) {
+                beats.push(None);
+            }
+        }
+    }
+    beats.push(None);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let n = beats.len();
+    let mut sim = Simulation::new();
+    sim.add_clock(5, |x: &mut Box<GhashStream>| x.clock.next = !x.clock.val());
+    sim.add_testbench(move |mut sim: Sim<GhashStream>| {
+        let mut x = sim.init()?;
+        if dirty_start {
+            // Dirty the accumulator (a block without in_last), then clear it.
+            x.in_valid.next = true;
+            x.h.next = 0x1234_5678u64.to_bits();
+            x.in_block.next = 0xdead_beefu64.to_bits();
+            wait_clock_cycle!(sim, clock, x);
+            x.in_valid.next = false;
+            x.clear.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.clear.next = false;
+        }
+        for beat in &beats {
+            let (h, last, block) = beat.unwrap_or((0, false, 0));
+            x.in_valid.next = beat.is_some();
+            x.h.next = h.to_bits();
+            x.in_last.next = last;
+            x.in_block.next = block.to_bits();
+            wait_clock_cycle!(sim, clock, x);
+            out.lock().unwrap().push((
+                x.out_valid.val(),
+                x.out_last.val(),
+                x.out_hash.val().to_u128(),
+            ));
+        }
+        sim.done(x)
+    });
+    let mut uut = GhashStream::new();
+    uut.connect_all();
+    sim.run(Box::new(uut), 10 * (n as u64 + 4)).unwrap();
+    let v = seen.lock().unwrap().clone();
+    v
+}
+
+#[test]
+fn ghash_stream_restarts_after_in_last_back_to_back() {
+    let msgs: Vec<Message> = spec_cases()
+        .into_iter()
+        .map(|c| Message {
+            h: c.h,
+            steps: c.steps,
+        })
+        .collect();
+    for dirty_start in [false, true] {
+        let got = run_stream(&msgs, Some((1, 2)), dirty_start);
+        let expected: Vec<(bool, u128)> = msgs
+            .iter()
+            .flat_map(|m| {
+                let n = m.steps.len();
+                m.steps
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, (_, after))| (i + 1 == n, *after))
+            })
+            .collect();
+        let valid: Vec<(bool, u128)> = got.iter().filter(|g| g.0).map(|g| (g.1, g.2)).collect();
+        assert_eq!(valid, expected, "dirty_start = {dirty_start}");
+        // One block per cycle: the first message's results on consecutive edges.
+        assert!(got[..msgs[0].steps.len()].iter().all(|g| g.0));
+    }
+}
+
+#[test]
+fn ghash_stream_verilog_lints_clean() {
+    let mut uut = GhashStream::new();
+    uut.connect_all();
+    lint_verilog("ghash_stream", &generate_verilog(&uut), &[]);
 }
