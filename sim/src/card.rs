@@ -1,6 +1,6 @@
 //! `SimCard`: the simulated card behind the driver's register trait.
 
-use driver::{DriverError, RegIo};
+use driver::{DriverError, HardReset, RegIo};
 
 use crate::model::{Model, SimError};
 use crate::stream::{self, InPacket, Shaping, StreamRun};
@@ -75,7 +75,7 @@ fn bus_error(e: SimError) -> DriverError {
 }
 
 fn check_offset(offset: u32, width: usize) -> Result<(), DriverError> {
-    if offset % 4 != 0 {
+    if offset & 3 != 0 {
         return Err(DriverError::Misaligned {
             offset: offset.into(),
             width,
@@ -115,6 +115,14 @@ impl RegIo for SimCard {
                 status: resp,
             });
         }
+        Ok(())
+    }
+}
+
+impl HardReset for SimCard {
+    /// Pulses the core's synchronous reset (SA table invalid, counters zero).
+    fn hard_reset(&mut self) -> Result<(), DriverError> {
+        self.model.reset(RESET_CYCLES);
         Ok(())
     }
 }

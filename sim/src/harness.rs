@@ -106,6 +106,16 @@ impl TestSa {
         out
     }
 
+    /// The driver's view of this SA (`seq` = the last number used).
+    pub fn card_sa(&self) -> driver::CardSa {
+        let direction = if self.inbound {
+            driver::Direction::Inbound
+        } else {
+            driver::Direction::Outbound
+        };
+        driver::CardSa::from_config(&self.esp_config(), direction, self.next_seq.wrapping_sub(1))
+    }
+
     /// The stream input for an outbound packet on this SA.
     pub fn outbound_packet(&self, payload: &[u8], next_header: u8) -> InPacket {
         InPacket {

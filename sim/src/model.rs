@@ -20,6 +20,22 @@ pub enum SimError {
     /// The core broke an AXI4-Stream rule.
     #[error(transparent)]
     Protocol(#[from] crate::stream::ProtocolViolation),
+    /// Stream traffic stopped moving.
+    #[error("stream stuck for {cycles} cycles at cycle {at}: {outputs} packets out, {pending} not yet taken in, s_axis_tready={tready}, m_axis_tvalid={tvalid}")]
+    StreamStuck {
+        /// Idle cycles before giving up.
+        cycles: u64,
+        /// Cycle of giving up.
+        at: u64,
+        /// Output packets collected.
+        outputs: usize,
+        /// Input packets not fully taken.
+        pending: usize,
+        /// Last `s_axis_tready`.
+        tready: u32,
+        /// Last `m_axis_tvalid`.
+        tvalid: u32,
+    },
     /// `finish_stream` without `start_stream`.
     #[error("no stream traffic is attached to the model")]
     NoStream,

@@ -330,13 +330,17 @@ impl Model {
                 break;
             }
             if e.idle > e.shaping.idle_limit {
-                let limit = e.shaping.idle_limit;
+                let err = SimError::StreamStuck {
+                    cycles: e.shaping.idle_limit,
+                    at: self.cycles(),
+                    outputs: e.outputs(),
+                    pending: e.pending_inputs(),
+                    tready: self.outputs().s_axis_tready,
+                    tvalid: self.outputs().m_axis_tvalid,
+                };
                 self.engine = None;
                 self.quiet_stream();
-                return Err(SimError::Timeout {
-                    what: "stream run (no progress)",
-                    cycles: limit,
-                });
+                return Err(err);
             }
             self.step();
         }

@@ -1,59 +1,49 @@
-//! Shared set-up of the verification tests: a reset simulated card, SA
-//! programming through the driver, counter reads, result checks.
+//! Shared set-up of the verification tests: a reset simulated card probed by
+//! the driver's `Card`, SA programming through it, counters, result checks.
 #![allow(dead_code)]
 
-use driver::RegIo;
-use regmap::regs::off;
+use driver::{Card, CardConfig, CardCounters, SaIndex};
 use regmap::sideband::ResultInfo;
 use regmap::Verdict;
 use sim::harness::{first_difference, result_info, TestSa};
-use sim::stream::OutPacket;
+use sim::stream::InPacket;
+use sim::stream::{OutPacket, Shaping, StreamRun};
 use sim::SimCard;
 
-/// Why a test needing the generated core is skipped on the stand-in.
-pub const NEEDS_CORE: &str = "needs the generated core (bitstreams/esp-engine-v*/top.v)";
+/// The simulated card under the driver.
+pub type DrvCard = Card<SimCard>;
 
-/// A freshly reset simulated card.
-pub fn card() -> SimCard {
-    SimCard::new().expect("create the Verilated model")
+/// A freshly reset simulated card, probed by the driver (identity, layout
+/// version and capabilities checked against `regmap`).
+pub fn card() -> DrvCard {
+    let sim = SimCard::new().expect("create the Verilated model");
+    Card::probe(sim, CardConfig::default()).expect("driver probes the simulated card")
 }
 
-/// Programs `sa` into the card's SA table (install, or rewrite of a valid entry).
-pub fn install(card: &mut SimCard, sa: &TestSa) {
-    sim::harness::program_sa(card, sa).unwrap_or_else(|e| panic!("install {sa:?}: {e}"));
+/// Installs `sa` through the driver; the driver picks the entry and `sa.index` is set to it.
+pub fn install(card: &mut DrvCard, sa: &mut TestSa) {
+    let idx = card
+        .install_sa(sa.card_sa())
+        .unwrap_or_else(|e| panic!("install {sa:?}: {e}"));
+    sa.index = idx.0;
 }
 
-/// Removes the SA at `index`.
-pub fn remove(card: &mut SimCard, index: u16) {
-    sim::harness::remove_sa(card, index).unwrap_or_else(|e| panic!("remove SA {index}: {e}"));
+/// Removes the SA at `index` through the driver.
+pub fn remove(card: &mut DrvCard, index: u16) {
+    card.remove_sa(SaIndex(index))
+        .unwrap_or_else(|e| panic!("remove SA {index}: {e}"));
 }
 
-/// A 64-bit global counter (`CNT_*_LO` offset).
-pub fn counter(card: &mut SimCard, lo: u32) -> u64 {
-    card.read64(lo).expect("counter read")
+/// The card's global counters, read by the driver.
+pub fn counters(card: &mut DrvCard) -> CardCounters {
+    card.counters().expect("counter read")
 }
 
-/// Every global counter, in register order.
-pub fn counters(card: &mut SimCard) -> Counters {
-    Counters {
-        out_pkts: counter(card, off::CNT_OUT_PKTS_LO),
-        out_bytes: counter(card, off::CNT_OUT_BYTES_LO),
-        in_pkts: counter(card, off::CNT_IN_PKTS_LO),
-        in_bytes: counter(card, off::CNT_IN_BYTES_LO),
-        auth_fail: counter(card, off::CNT_AUTH_FAIL_LO),
-        bad_desc: counter(card, off::CNT_BAD_DESC_LO),
-    }
-}
-
-/// The card's global counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counters {
-    pub out_pkts: u64,
-    pub out_bytes: u64,
-    pub in_pkts: u64,
-    pub in_bytes: u64,
-    pub auth_fail: u64,
-    pub bad_desc: u64,
+/// Packets through the stream ports of the card under the driver.
+pub fn stream(card: &mut DrvCard, packets: &[InPacket], shaping: Shaping) -> StreamRun {
+    card.regs_mut()
+        .stream(packets, shaping)
+        .expect("stream run")
 }
 
 /// What one packet should come out as.
@@ -79,6 +69,30 @@ impl Expect {
             inbound,
             seq: 0,
             next_header: 0,
+        }
+    }
+
+    /// An outbound packet of `sa` at `seq`: the datagram `esp` makes.
+    pub fn sealed(sa: &TestSa, seq: u64, payload: &[u8], next_header: u8) -> Self {
+        Self {
+            verdict: Verdict::Ok,
+            data: sa.seal(seq, payload, next_header),
+            sa_index: sa.index,
+            inbound: false,
+            seq,
+            next_header,
+        }
+    }
+
+    /// An inbound packet of `sa` at `seq` that opens to `payload`.
+    pub fn opened(sa: &TestSa, seq: u64, payload: &[u8], next_header: u8) -> Self {
+        Self {
+            verdict: Verdict::Ok,
+            data: payload.to_vec(),
+            sa_index: sa.index,
+            inbound: true,
+            seq,
+            next_header,
         }
     }
 }
@@ -107,7 +121,14 @@ pub fn check(out: &OutPacket, want: &Expect, what: &str) {
     );
 }
 
-/// Reads a register (for tests that look at one directly).
-pub fn reg(card: &mut SimCard, offset: u32) -> u32 {
-    card.read32(offset).expect("register read")
+/// Checks a whole run: one output per input, each as expected.
+pub fn check_run(run: &StreamRun, expect: &[Expect], what: &str) {
+    assert_eq!(
+        run.outputs.len(),
+        expect.len(),
+        "{what}: one output per input"
+    );
+    for (i, (o, e)) in run.outputs.iter().zip(expect).enumerate() {
+        check(o, e, &format!("{what} packet {i}"));
+    }
 }
