@@ -70694,6 +70694,12 @@ module top$ghash(clock,h,clear,in_valid,in_block,idle,y);
     reg  first$d;
     wire  first$q;
     reg  first$clock;
+    reg  valid_q$d;
+    wire  valid_q$q;
+    reg  valid_q$clock;
+    reg  [127:0] block_q$d;
+    wire  [127:0] block_q$q;
+    reg  block_q$clock;
     
     // Sub module instances
     top$ghash$gh gh(
@@ -70712,28 +70718,63 @@ module top$ghash(clock,h,clear,in_valid,in_block,idle,y);
         .q(first$q),
         .clock(first$clock)
     );
+    top$ghash$valid_q valid_q(
+        .d(valid_q$d),
+        .q(valid_q$q),
+        .clock(valid_q$clock)
+    );
+    top$ghash$block_q block_q(
+        .d(block_q$d),
+        .q(block_q$q),
+        .clock(block_q$clock)
+    );
     
     // Update code
     always @(*) begin
         first$clock = clock;
+        valid_q$clock = clock;
+        block_q$clock = clock;
         first$d = first$q;
+        valid_q$d = valid_q$q;
+        block_q$d = block_q$q;
         gh$clock = clock;
+        valid_q$d = in_valid;
+        block_q$d = in_block;
         if (clear) begin
             first$d = 1'b1;
         end
-        else if (in_valid) begin
+        else if (valid_q$q) begin
             first$d = 1'b0;
         end
         gh$h = h;
-        gh$in_valid = in_valid;
+        gh$in_valid = valid_q$q;
         gh$in_first = first$q;
         gh$in_last = 1'b0;
-        gh$in_block = in_block;
-        idle = ~in_valid;
+        gh$in_block = block_q$q;
+        idle = ~in_valid & ~valid_q$q;
         y = gh$out_hash;
     end
     
 endmodule // top$ghash
+
+
+module top$ghash$block_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$ghash$block_q
 
 
 module top$ghash$first(d,q,clock);
@@ -73181,6 +73222,25 @@ module top$ghash$gh$valid(d,q,clock);
     end
           
 endmodule // top$ghash$gh$valid
+
+
+module top$ghash$valid_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$ghash$valid_q
 
 
 module top$got_j0(d,q,clock);

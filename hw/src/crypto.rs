@@ -82,6 +82,11 @@ impl Logic for AesUnit {
 }
 
 /// GHASH accumulator: `clear` starts a new message; then `y = (y ^ x) * h` per block.
+///
+/// The block is registered once before the multiplier, so the engine's framing logic
+/// (buffer read, byte masks, trailer shift, keystream XOR) and the single-cycle
+/// GF(2^128) multiplier sit in different clock cycles. Latency from `in_valid` to `y`:
+/// 2 cycles; `idle` says when no block is in flight.
 #[derive(LogicBlock, Default)]
 pub struct GhashUnit {
     /// Clock.
@@ -100,24 +105,28 @@ pub struct GhashUnit {
     pub y: Signal<Out, Bits<128>>,
     gh: Ghash,
     first: DFF<bool>,
+    valid_q: DFF<bool>,
+    block_q: DFF<Bits<128>>,
 }
 
 impl Logic for GhashUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, first);
+        dff_setup!(self, clock, first, valid_q, block_q);
         clock!(self, clock, gh);
+        self.valid_q.d.next = self.in_valid.val();
+        self.block_q.d.next = self.in_block.val();
         if self.clear.val() {
             self.first.d.next = true;
-        } else if self.in_valid.val() {
+        } else if self.valid_q.q.val() {
             self.first.d.next = false;
         }
         self.gh.h.next = self.h.val();
-        self.gh.in_valid.next = self.in_valid.val();
+        self.gh.in_valid.next = self.valid_q.q.val();
         self.gh.in_first.next = self.first.q.val();
         self.gh.in_last.next = false;
-        self.gh.in_block.next = self.in_block.val();
-        self.idle.next = !self.in_valid.val();
+        self.gh.in_block.next = self.block_q.q.val();
+        self.idle.next = !self.in_valid.val() & !self.valid_q.q.val();
         self.y.next = self.gh.out_hash.val();
     }
 }
