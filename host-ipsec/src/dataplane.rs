@@ -25,7 +25,10 @@ use std::time::Duration;
 use crate::tun::{Tun, TunReader, TunWriter};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+use nix::sys::socket::{
+    recvmmsg, sendmmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders,
+    SockaddrStorage,
+};
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{debug, info, warn};
 
@@ -89,6 +92,8 @@ enum SockKind {
 struct Sock {
     kind: SockKind,
     sock: Socket,
+    /// UDP segmentation offload usable on this socket.
+    gso: AtomicBool,
 }
 
 struct OutEntry {
@@ -378,7 +383,14 @@ impl Dataplane {
         }
         sock.set_nonblocking(true)
             .map_err(|e| err("nonblocking".into(), e))?;
-        let s = Arc::new(Sock { kind, sock });
+        // Send side: UDP GSO (tried on first use, turned off if the kernel refuses).
+        // Receive side: no UDP_GRO, so the kernel hands over one datagram per ESP packet.
+        let gro = matches!(kind, SockKind::Udp(_));
+        let s = Arc::new(Sock {
+            kind,
+            sock,
+            gso: AtomicBool::new(gro),
+        });
         socks.insert(kind, s.clone());
         self.in_tx
             .lock()
@@ -820,6 +832,63 @@ fn seal(e: &mut OutEntry, pkt: &[u8], out: &mut [u8]) -> Option<usize> {
     }
 }
 
+/// Sends a group of datagrams with UDP GSO (RFC-less Linux `UDP_SEGMENT`): runs
+/// to one destination of equal-size datagrams (the last may be shorter) leave in one
+/// `sendmsg`, and the kernel cuts them apart after the stack. Returns false (nothing
+/// sent) when the kernel refuses GSO, which then stays off for this socket.
+fn send_gso(
+    entries: &[OutEntry],
+    bufs: &[Vec<u8>],
+    group: &[(usize, usize, usize)],
+    sock: &Sock,
+) -> bool {
+    let mut i = 0;
+    while i < group.len() {
+        let (ix0, _, seg) = group[i];
+        let dest = &entries[ix0].dest;
+        let max = (60_000 / seg.max(1)).clamp(1, 64);
+        let mut j = i + 1;
+        while j < group.len()
+            && j - i < max
+            && group[j - 1].2 == seg
+            && group[j].2 <= seg
+            && entries[group[j].0].dest == *dest
+        {
+            j += 1;
+        }
+        let iov: Vec<IoSlice<'_>> = group[i..j]
+            .iter()
+            .map(|&(_, b, l)| IoSlice::new(&bufs[b][..l]))
+            .collect();
+        let seg16 = u16::try_from(seg).unwrap_or(u16::MAX);
+        let cmsg = [ControlMessage::UdpGsoSegments(&seg16)];
+        let cm: &[ControlMessage<'_>] = if j - i > 1 { &cmsg } else { &[] };
+        loop {
+            match sendmsg(
+                sock.sock.as_raw_fd(),
+                &iov,
+                cm,
+                MsgFlags::empty(),
+                Some(dest),
+            ) {
+                Ok(_) => break,
+                Err(nix::errno::Errno::EAGAIN) => std::thread::yield_now(),
+                Err(e) if i == 0 && j - i > 1 => {
+                    debug!(error = %e, "UDP GSO refused; sending datagrams one by one");
+                    sock.gso.store(false, Ordering::Relaxed);
+                    return false;
+                }
+                Err(e) => {
+                    debug!(error = %e, "sendmsg");
+                    break;
+                }
+            }
+        }
+        i = j;
+    }
+    true
+}
+
 fn send_batch(
     entries: &[OutEntry],
     bufs: &[Vec<u8>],
@@ -835,6 +904,13 @@ fn send_batch(
             end += 1;
         }
         let group = &ready[start..end];
+        start = end;
+        if matches!(sock.kind, SockKind::Udp(_))
+            && sock.gso.load(Ordering::Relaxed)
+            && send_gso(entries, bufs, group, sock)
+        {
+            continue;
+        }
         let slices: Vec<[IoSlice<'_>; 1]> = group
             .iter()
             .map(|&(_, b, l)| [IoSlice::new(&bufs[b][..l])])
@@ -871,7 +947,6 @@ fn send_batch(
                 }
             }
         }
-        start = end;
     }
 }
 
@@ -883,12 +958,14 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
     let mut events = Events::with_capacity(16);
     let mut socks: Vec<Arc<Sock>> = Vec::new();
     let mut sas: HashMap<u32, InEntry> = HashMap::new();
-    let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
+    let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; 65536]).collect();
     let mut scratch = vec![0u8; BUF];
     let mut writer = TunWriter::default();
-    let mut lens: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(defaults::BATCH);
+    // (length, sender, GRO segment size)
+    let mut lens: Vec<(usize, Option<SocketAddr>, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut ike: Option<Sender<IkeDatagram>> = None;
-    let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, None);
+    let mut hdrs =
+        MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, Some(nix::cmsg_space!(i32)));
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
@@ -927,7 +1004,21 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                     MsgFlags::MSG_DONTWAIT,
                     None,
                 ) {
-                    Ok(r) => lens.extend(r.map(|m| (m.bytes, m.address.and_then(sockaddr_to_std)))),
+                    Ok(r) => lens.extend(r.map(|m| {
+                        let seg = m
+                            .cmsgs()
+                            .ok()
+                            .and_then(|mut c| {
+                                c.find_map(|x| match x {
+                                    ControlMessageOwned::UdpGroSegments(n) => {
+                                        usize::try_from(n).ok()
+                                    }
+                                    _ => None,
+                                })
+                            })
+                            .unwrap_or(0);
+                        (m.bytes, m.address.and_then(sockaddr_to_std), seg)
+                    })),
                     Err(nix::errno::Errno::EAGAIN) => {}
                     Err(e) => {
                         debug!(error = %e, "recvmmsg");
@@ -938,23 +1029,30 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
             if lens.len() == defaults::BATCH {
                 busy = true;
             }
-            for (i, &(n, from)) in lens.iter().enumerate() {
-                let d = &mut bufs[i][..n];
-                if let (SockKind::Udp(local), Some(peer)) = (s.kind, from) {
-                    if d.len() > 4 && d[..4] == [0, 0, 0, 0] {
-                        if let Some(tx) = &ike {
-                            let msg = IkeDatagram {
-                                local,
-                                peer,
-                                message: d[4..].to_vec(),
-                            };
-                            if tx.send(msg).is_ok() {
-                                continue;
+            for (i, &(n, from, seg)) in lens.iter().enumerate() {
+                // A GRO-coalesced read holds several datagrams of `seg` bytes (the last may be shorter).
+                let step = if seg > 0 { seg } else { n.max(1) };
+                let mut off = 0;
+                while off < n || (n == 0 && off == 0) {
+                    let end = (off + step).min(n);
+                    let d = &mut bufs[i][off..end];
+                    off = end.max(off + 1);
+                    if let (SockKind::Udp(local), Some(peer)) = (s.kind, from) {
+                        if d.len() > 4 && d[..4] == [0, 0, 0, 0] {
+                            if let Some(tx) = &ike {
+                                let msg = IkeDatagram {
+                                    local,
+                                    peer,
+                                    message: d[4..].to_vec(),
+                                };
+                                if tx.send(msg).is_ok() {
+                                    continue;
+                                }
                             }
                         }
                     }
+                    receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g);
                 }
-                receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g);
             }
             if writer.flush(tun).is_err() {
                 inc(&g.io_errors);
