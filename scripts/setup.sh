@@ -4,6 +4,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+# One setup at a time (tests and the demo may start it concurrently).
+exec 9>/run/ipsec-offload-setup.lock
+flock 9
+
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 if [ "$(id -u)" -ne 0 ]; then
