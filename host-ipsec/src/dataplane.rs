@@ -384,8 +384,15 @@ impl Dataplane {
         sock.set_nonblocking(true)
             .map_err(|e| err("nonblocking".into(), e))?;
         // Send side: UDP GSO (tried on first use, turned off if the kernel refuses).
-        // Receive side: no UDP_GRO, so the kernel hands over one datagram per ESP packet.
+        // Receive side: UDP GRO, datagrams of one flow arrive coalesced with their size.
         let gro = matches!(kind, SockKind::Udp(_));
+        if gro {
+            let _ = nix::sys::socket::setsockopt(
+                &sock,
+                nix::sys::socket::sockopt::UdpGroSegment,
+                &true,
+            );
+        }
         let s = Arc::new(Sock {
             kind,
             sock,
@@ -964,8 +971,6 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
     // (length, sender, GRO segment size)
     let mut lens: Vec<(usize, Option<SocketAddr>, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut ike: Option<Sender<IkeDatagram>> = None;
-    let mut hdrs =
-        MultiHeaders::<SockaddrStorage>::preallocate(defaults::BATCH, Some(nix::cmsg_space!(i32)));
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
@@ -997,6 +1002,13 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                     .iter_mut()
                     .map(|b| [IoSliceMut::new(b.as_mut_slice())])
                     .collect();
+                // Fresh headers per call: the kernel shrinks each header's control
+                // length to what it wrote, and reused headers would then truncate the
+                // GRO size of later reads.
+                let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(
+                    defaults::BATCH,
+                    Some(nix::cmsg_space!(i32)),
+                );
                 match recvmmsg(
                     s.sock.as_raw_fd(),
                     &mut hdrs,
