@@ -260,3 +260,50 @@ pub fn program_sa(io: &mut impl RegIo, sa: &TestSa) -> Result<(), DriverError> {
 pub fn remove_sa(io: &mut impl RegIo, index: u16) -> Result<(), DriverError> {
     sa_command(io, index, SaOp::Remove)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_band_words_follow_regmap() {
+        let d = Descriptor {
+            sa_index: 1023,
+            inbound: true,
+            next_header: 4,
+            seq_hi: 0xdead_beef,
+        };
+        let w = descriptor(d);
+        assert_eq!((w[0], w[1]), (0x0401_03ff, 0xdead_beef));
+        assert!(w[2..].iter().all(|&x| x == 0));
+        let r = ResultInfo {
+            verdict: regmap::Verdict::BadSpi,
+            inbound: true,
+            next_header: 41,
+            sa_index: 9,
+            seq: 0x1_0000_0002,
+        };
+        let v = r.to_tuser();
+        let mut t = [0u32; TUSER_WORDS];
+        t[0] = v as u32;
+        t[1] = (v >> 32) as u32;
+        t[2] = (v >> 64) as u32;
+        assert_eq!(result_info(&t), r);
+    }
+
+    #[test]
+    fn first_difference_names_the_byte() {
+        assert_eq!(first_difference(b"abc", b"abc"), "equal");
+        assert!(first_difference(b"abd", b"abc").starts_with("first difference at byte 2"));
+        assert_eq!(first_difference(b"ab", b"abc"), "length 2 instead of 3");
+    }
+
+    #[test]
+    fn test_sa_debug_redacts_the_key() {
+        let mut rng = rand::rngs::mock::StepRng::new(0x4242_4242, 1);
+        let sa = TestSa::random(&mut rng, 3, Transform::AesGcm128, false, false);
+        let s = format!("{sa:?}");
+        let key = format!("{:?}", sa.key_material);
+        assert!(s.contains("redacted") && !s.contains(&key[1..12]), "{s}");
+    }
+}

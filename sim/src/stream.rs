@@ -365,3 +365,30 @@ pub fn run(
     model.start_stream(packets.to_vec(), shaping);
     model.finish_stream(packets.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beats_split_little_endian_with_keep_and_last() {
+        let data: Vec<u8> = (1..=17).collect();
+        let (w0, k0, l0) = beat_of(&data, 0);
+        assert_eq!(w0[0], 0x0403_0201, "byte 0 in bits 7:0");
+        assert_eq!(w0[3], 0x100f_0e0d);
+        assert_eq!((k0, l0), (0xffff, false));
+        let (w1, k1, l1) = beat_of(&data, 1);
+        assert_eq!((w1, k1, l1), ([17, 0, 0, 0], 0x0001, true));
+        assert_eq!(
+            beat_of(&[], 0),
+            ([0; 4], 0, true),
+            "an empty packet is one beat with no bytes"
+        );
+        assert_eq!(beat_of(&[0xaa; 32], 1).1, 0xffff);
+        assert!(beat_of(&[0xaa; 32], 1).2);
+        assert_eq!(
+            (beats_for(0), beats_for(16), beats_for(17), beats_for(9000)),
+            (1, 1, 2, 563)
+        );
+    }
+}
