@@ -83,6 +83,14 @@ struct EspArgs {
     compare: bool,
 }
 
+/// `println!` that ignores a closed stdout (`ipsecctl status | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 fn main() {
     let args = Args::parse();
     if let Err(e) = run(args) {
@@ -112,12 +120,12 @@ fn run(args: Args) -> Result<()> {
             let c = Config::load(config)?;
             let children: usize = c.connections.iter().map(|c| c.children.len()).sum();
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"ok": true, "connections": c.connections.len(), "children": children})
                 );
             } else {
-                println!(
+                outln!(
                     "{}: OK ({} connections, {} children)",
                     config.display(),
                     c.connections.len(),
@@ -128,15 +136,15 @@ fn run(args: Args) -> Result<()> {
         Cmd::Status => {
             let v = ask(&sock, Request::Status)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let s: DaemonStatus = serde_json::from_value(v)?;
-                println!(
+                outln!(
                     "ipsecd {} (v{}), up {}s, config {}\nTUN {} mtu {}, offload device {}, {} connections, {} SA pairs, {} workers",
                     s.name, s.version, s.uptime_s, s.config, s.tun, s.tun_mtu, s.offload_device, s.connections, s.sa_pairs, s.workers
                 );
                 let g = &s.counters;
-                println!(
+                outln!(
                     "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
                     g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
                 );
@@ -146,7 +154,7 @@ fn run(args: Args) -> Result<()> {
         Cmd::ListSas => {
             let v = ask(&sock, Request::ListSas)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_sas(&serde_json::from_value::<Vec<SaStatus>>(v)?);
             }
@@ -154,12 +162,12 @@ fn run(args: Args) -> Result<()> {
         Cmd::Stats => {
             let v = ask(&sock, Request::Stats)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let g = &v["counters"];
                 if let Some(m) = g.as_object() {
                     for (k, x) in m {
-                        println!("{k:<16} {x}");
+                        outln!("{k:<16} {x}");
                     }
                 }
                 if let Ok(sas) = serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone()) {
@@ -171,11 +179,13 @@ fn run(args: Args) -> Result<()> {
         Cmd::Reload => {
             let v = ask(&sock, Request::Reload)?;
             if args.json {
-                println!("{v}");
+                outln!("{v}");
             } else {
-                println!(
+                outln!(
                     "reloaded: kept {} removed {} added {}",
-                    v["kept"], v["removed"], v["added"]
+                    v["kept"],
+                    v["removed"],
+                    v["added"]
                 );
             }
         }
@@ -188,7 +198,7 @@ fn opt(v: Option<u64>) -> String {
 }
 
 fn print_sas(sas: &[SaStatus]) {
-    println!(
+    outln!(
         "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
         "CONN/CHILD", "DIR", "SPI", "MODE", "TRANSFORM", "ENC", "PATH", "LOCAL_TS", "REMOTE_TS", "PACKETS", "BYTES",
         "AUTH", "REPLAY", "SEL", "ERR", "FALLB", "LIFE_LEFT"
@@ -201,7 +211,7 @@ fn print_sas(sas: &[SaStatus]) {
             _ => "-".into(),
         };
         let _ = opt;
-        println!(
+        outln!(
             "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
             format!("{}/{}", s.connection, s.child),
             s.direction,
@@ -264,13 +274,13 @@ fn esp_lab(op: &EspOp, json: bool) -> Result<()> {
         };
         let (o2, _) = run_backend(other, encap, a)?;
         match lab::first_difference(&out, &o2) {
-            None => println!(
+            None => outln!(
                 "{} and {other}: identical ({} packets)",
                 a.backend,
                 out.records.len()
             ),
             Some((rec, off)) => {
-                println!("{} and {other} differ: packet {rec}, byte {off}", a.backend);
+                outln!("{} and {other} differ: packet {rec}, byte {off}", a.backend);
                 std::process::exit(2);
             }
         }
@@ -282,14 +292,14 @@ fn esp_lab(op: &EspOp, json: bool) -> Result<()> {
             .iter()
             .map(|(i, e)| serde_json::json!({"packet": i, "error": e}))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"written": rep.ok, "failed": failed})
         );
     } else {
-        println!("{} packets written to {}", rep.ok, a.output.display());
+        outln!("{} packets written to {}", rep.ok, a.output.display());
         for (i, e) in &rep.failed {
-            println!("packet {i}: {e}");
+            outln!("packet {i}: {e}");
         }
     }
     Ok(())
