@@ -9,6 +9,7 @@ cd "$here"
 command -v yosys >/dev/null || { echo "synth.sh: yosys not found (apt-get install -y yosys)" >&2; exit 1; }
 
 dir=$(cargo run -q -p hw --release --bin gen-rtl)
+top_sha=$(sha256sum "$dir/top.v" | awk '{print $1}')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -16,8 +17,8 @@ start=$(date +%s)
 yosys -q -l "$work/yosys.log" -p "read_verilog $dir/top.v; synth_xilinx -flatten -top top; tee -q -o $work/stat.txt stat" >/dev/null
 secs=$(( $(date +%s) - start ))
 
-count() { # sum of the cell counts whose name matches the regex $1
-  awk -v re="$1" '$1 ~ /^[0-9]+$/ && $2 ~ re { s += $1 } END { print s + 0 }' "$work/stat.txt"
+count() { # sum of the cell counts ("  NAME  COUNT" lines of stat) whose name matches $1
+  awk -v re="$1" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' "$work/stat.txt"
 }
 lut=$(count '^LUT[1-6]$')
 ff=$(count '^FD[A-Z]*$')
@@ -32,7 +33,7 @@ muxf=$(count '^MUXF')
 {
   echo "# Resources of one ESP engine lane ($(basename "$dir"))"
   echo "# yosys $(yosys -V | awk '{print $2}') synth_xilinx -flatten -top top (7-series cell library)"
-  echo "# produced by scripts/synth.sh in ${secs} s"
+  echo "# produced by scripts/synth.sh in ${secs} s from top.v sha256:${top_sha}"
   echo
   echo "LUT        $lut"
   echo "FF         $ff"
