@@ -116,14 +116,15 @@ enum OutCmd {
     Remove(u32),
 }
 
-/// An IKE message received on a UDP-encapsulation socket (non-ESP marker removed).
+/// An IKE message received on a UDP-encapsulation socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IkeDatagram {
     /// Our address and port it arrived on.
     pub local: SocketAddr,
     /// The sender.
     pub peer: SocketAddr,
-    /// The IKE message (without the four-byte non-ESP marker).
+    /// The UDP payload as received, still starting with the four-byte non-ESP
+    /// marker (what `ikev2`'s `handle_datagram` takes on the NAT-T port).
     pub message: Vec<u8>,
 }
 
@@ -468,9 +469,10 @@ impl Dataplane {
             .map_err(|_| InstallError::Stopped)
     }
 
-    /// Sends an IKE message from the UDP encapsulation socket bound to `local`
-    /// (opened on demand) to `peer`, with the non-ESP marker in front (RFC 3948).
-    pub fn send_ike(&self, local: SocketAddr, peer: SocketAddr, message: &[u8]) -> io::Result<()> {
+    /// Sends a UDP datagram (an IKE message, already carrying the non-ESP marker on
+    /// the NAT-T port, as `ikev2`'s `Action::Send` gives it) from the encapsulation
+    /// socket bound to `local` to `peer`.
+    pub fn send_udp(&self, local: SocketAddr, peer: SocketAddr, datagram: &[u8]) -> io::Result<()> {
         let sock = {
             let socks = self
                 .sockets
@@ -481,10 +483,7 @@ impl Dataplane {
         let sock = sock.ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no UDP socket on {local}"))
         })?;
-        let mut m = Vec::with_capacity(message.len() + 4);
-        m.extend_from_slice(&[0, 0, 0, 0]);
-        m.extend_from_slice(message);
-        sock.sock.send_to(&m, &peer.into()).map(|_| ())
+        sock.sock.send_to(datagram, &peer.into()).map(|_| ())
     }
 
     /// The card engine's counters, if a card backend is open.
@@ -1055,7 +1054,7 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                                 let msg = IkeDatagram {
                                     local,
                                     peer,
-                                    message: d[4..].to_vec(),
+                                    message: d.to_vec(),
                                 };
                                 if tx.send(msg).is_ok() {
                                     continue;
