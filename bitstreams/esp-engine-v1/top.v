@@ -2216,8 +2216,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             Phase$CmdCheck:
                 begin
                     kx_valid$d = 1'b0;
-                    rx_busy$d = 1'b0;
-                    rx_full$d = 1'b0;
                     sa_errcode$d = ((32'h0) & 4'hf);
                     sa_valid$d = ctx_valid;
                     if (|sa_index$q[(32'ha)+:(6)]) begin
@@ -2369,6 +2367,8 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         if (reset) begin
             phase$d = Phase$Idle;
             kx_valid$d = 1'b0;
+            rx_busy$d = 1'b0;
+            rx_full$d = 1'b0;
             bvalid$d = 1'b0;
             rstate$d = ((32'h0) & 2'h3);
             cmd_pending$d = 1'b0;

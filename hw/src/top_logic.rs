@@ -967,8 +967,6 @@ impl Logic for Top {
             Phase::CmdCheck => {
                 // Any SA command may change the entry's key or use the AES unit.
                 self.kx_valid.d.next = false;
-                self.rx_busy.d.next = false;
-                self.rx_full.d.next = false;
                 self.sa_errcode.d.next = bits::<4>(0);
                 self.sa_valid.d.next = self.ctx_valid.val();
                 if self.sa_index.q.val().get_bits::<6>(10).any() {
@@ -1142,6 +1140,8 @@ impl Logic for Top {
         if self.reset.val() {
             self.phase.d.next = Phase::Idle;
             self.kx_valid.d.next = false;
+            self.rx_busy.d.next = false;
+            self.rx_full.d.next = false;
             self.bvalid.d.next = false;
             self.rstate.d.next = bits::<2>(0);
             self.cmd_pending.d.next = false;
