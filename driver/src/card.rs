@@ -436,12 +436,18 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
     }
 
     /// Replaces the SA in `index` (new key, sequence counter, ...).
+    ///
+    /// `SaOp::Update` rewrites SPI, flags and counter but keeps the card's expanded
+    /// key, so a new key or key size is programmed with `SaOp::Install` instead (the
+    /// card then derives the round keys and H again).
     pub fn update_sa(&mut self, index: SaIndex, sa: CardSa) -> Result<(), DriverError> {
         self.check_sa(&sa)?;
-        if self.shadow(index).is_none() {
+        let Some(old) = self.shadow(index) else {
             return Err(DriverError::NoSuchSa(index.0.into()));
-        }
-        self.program(index, &sa, SaOp::Update)?;
+        };
+        let same_key = old.transform == sa.transform && old.key == sa.key && old.salt == sa.salt;
+        let op = if same_key { SaOp::Update } else { SaOp::Install };
+        self.program(index, &sa, op)?;
         self.shadow[usize::from(index.0)] = Some(sa);
         Ok(())
     }
