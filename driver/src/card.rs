@@ -446,7 +446,11 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
             return Err(DriverError::NoSuchSa(index.0.into()));
         };
         let same_key = old.transform == sa.transform && old.key == sa.key && old.salt == sa.salt;
-        let op = if same_key { SaOp::Update } else { SaOp::Install };
+        let op = if same_key {
+            SaOp::Update
+        } else {
+            SaOp::Install
+        };
         self.program(index, &sa, op)?;
         self.shadow[usize::from(index.0)] = Some(sa);
         Ok(())

@@ -70,7 +70,7 @@ impl MmioRegion {
 
     fn check(&self, offset: u32, width: usize) -> Result<usize, DriverError> {
         let off = offset as usize;
-        if off % width != 0 {
+        if !off.is_multiple_of(width) {
             return Err(DriverError::Misaligned {
                 offset: offset.into(),
                 width,

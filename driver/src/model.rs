@@ -496,7 +496,7 @@ impl ModelCard {
 
     fn counter_read(&mut self, offset: u32) -> u32 {
         let i = ((offset - off::CNT_OUT_PKTS_LO) / 8) as usize;
-        if (offset - off::CNT_OUT_PKTS_LO) % 8 == 0 {
+        if (offset - off::CNT_OUT_PKTS_LO).is_multiple_of(8) {
             let v = self.counters[i];
             self.cnt_snapshot = (v >> 32) as u32;
             v as u32
@@ -507,7 +507,7 @@ impl ModelCard {
 }
 
 fn check(offset: u32) -> Result<(), DriverError> {
-    if offset % 4 != 0 {
+    if !offset.is_multiple_of(4) {
         return Err(DriverError::Misaligned {
             offset: offset.into(),
             width: 4,
