@@ -443,7 +443,10 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
 
     fn sample(&mut self) -> bool {
         self.results_seen += 1;
-        self.cfg.verify_every != 0 && self.results_seen.is_multiple_of(u64::from(self.cfg.verify_every))
+        self.cfg.verify_every != 0
+            && self
+                .results_seen
+                .is_multiple_of(u64::from(self.cfg.verify_every))
     }
 
     /// Handles a card fault during a batch: a reset is reloaded (returns true: retry on
