@@ -113,3 +113,31 @@ fn shipped_examples_are_valid() {
     }
     host_ipsec::lab::load_sa(&ex.join("lab-sa.toml")).unwrap();
 }
+
+#[test]
+fn card_probe_reports_the_model_cards_identity() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .args(["card", "probe", "--backend", "model", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["identity"]["magic"], regmap::MAGIC);
+    assert_eq!(j["identity"]["layout_version"], regmap::LAYOUT_VERSION);
+    assert_eq!(j["backend"], "model");
+}
+
+#[test]
+fn card_probe_without_vfio_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .args(["card", "probe", "--backend", "vfio:0000:00:03.0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(err.contains("vfio"), "{err}");
+}

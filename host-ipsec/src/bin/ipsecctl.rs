@@ -48,6 +48,22 @@ enum Cmd {
         #[command(subcommand)]
         op: EspOp,
     },
+    /// Lab tool: the card itself.
+    Card {
+        #[command(subcommand)]
+        op: CardOp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CardOp {
+    /// Probe a card and print identity, capabilities, SA table occupancy and counters.
+    Probe {
+        /// `model`, `sim` (the Verilator model; ipsecctl built with `--features sim`)
+        /// or `vfio:<PCI address or sysfs path>`.
+        #[arg(long, default_value = "sim")]
+        backend: driver::lab::BackendSpec,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,6 +192,9 @@ fn run(args: Args) -> Result<()> {
             }
         }
         Cmd::Esp { op } => esp_lab(op, args.json)?,
+        Cmd::Card {
+            op: CardOp::Probe { backend },
+        } => card_probe(&backend, args.json)?,
         Cmd::Reload => {
             let v = ask(&sock, Request::Reload)?;
             if args.json {
@@ -301,6 +320,36 @@ fn esp_lab(op: &EspOp, json: bool) -> Result<()> {
         for (i, e) in &rep.failed {
             outln!("packet {i}: {e}");
         }
+    }
+    Ok(())
+}
+
+/// Probes one card backend through the driver's `Card` code and prints its report.
+fn card_probe(backend: &driver::lab::BackendSpec, json: bool) -> Result<()> {
+    use driver::lab::{BackendSpec, ProbeReport};
+    use driver::{Card, CardConfig};
+    let report = match backend {
+        BackendSpec::Model => {
+            let mut card = Card::probe(driver::model::ModelCard::new(), CardConfig::default())?;
+            ProbeReport::collect(&mut card, "model")?
+        }
+        #[cfg(feature = "sim")]
+        BackendSpec::Sim => {
+            let mut card = Card::probe(sim::SimCard::new()?, CardConfig::default())?;
+            ProbeReport::collect(&mut card, "sim")?
+        }
+        #[cfg(not(feature = "sim"))]
+        BackendSpec::Sim => bail!("the simulated card needs ipsecctl built with `--features sim`"),
+        BackendSpec::Vfio(dev) => {
+            let regs = driver::vfio::VfioCard::open(dev)?;
+            let mut card = Card::probe(regs, CardConfig::default())?;
+            ProbeReport::collect(&mut card, &format!("vfio:{dev}"))?
+        }
+    };
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!("{}", report.to_table().trim_end());
     }
     Ok(())
 }
