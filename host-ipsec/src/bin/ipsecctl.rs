@@ -325,7 +325,7 @@ fn esp_lab(op: &EspOp, json: bool) -> Result<()> {
 }
 
 /// Probes one card backend through the driver's `Card` code and prints its report.
-fn card_probe(backend: driver::lab::BackendSpec, json: bool) -> Result<()> {
+fn card_probe(backend: &driver::lab::BackendSpec, json: bool) -> Result<()> {
     use driver::lab::{BackendSpec, ProbeReport};
     use driver::{Card, CardConfig};
     let report = match backend {
@@ -341,7 +341,7 @@ fn card_probe(backend: driver::lab::BackendSpec, json: bool) -> Result<()> {
         #[cfg(not(feature = "sim"))]
         BackendSpec::Sim => bail!("the simulated card needs ipsecctl built with `--features sim`"),
         BackendSpec::Vfio(dev) => {
-            let regs = driver::vfio::VfioCard::open(&dev)?;
+            let regs = driver::vfio::VfioCard::open(dev)?;
             let mut card = Card::probe(regs, CardConfig::default())?;
             ProbeReport::collect(&mut card, &format!("vfio:{dev}"))?
         }
