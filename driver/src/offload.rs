@@ -467,6 +467,58 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         Ok(false)
     }
 
+    /// Runs the `pending` packets of a batch on the card and returns those it did not
+    /// finish, to be redone in software. A card that had reset is reloaded and tried
+    /// once more; any other fault ends the card run (`on_fault` applies the policy).
+    /// `accept` checks one card result; its `Err` means the card misbehaved.
+    fn run_on_card<'d, K: Copy, T>(
+        &mut self,
+        mut pending: Vec<K>,
+        results: &mut [Option<Result<T, PacketError>>],
+        index_of: impl Fn(K) -> usize,
+        request: impl Fn(&Self, K) -> PacketRequest<'d>,
+        mut accept: impl FnMut(
+            &mut Self,
+            K,
+            PacketResult,
+        ) -> Result<Result<T, PacketError>, DriverError>,
+    ) -> Result<Vec<K>, DriverError> {
+        let mut attempts = 0;
+        while !pending.is_empty() && self.card_usable() && attempts < 2 {
+            attempts += 1;
+            let reqs: Vec<PacketRequest<'d>> = pending.iter().map(|&k| request(self, k)).collect();
+            let mut out = Vec::with_capacity(reqs.len());
+            let mut fault = match self.card.as_mut() {
+                Some(card) => card.process(&reqs, &mut out).err(),
+                None => None,
+            };
+            let mut done = 0;
+            for (n, res) in out.into_iter().enumerate() {
+                let k = pending[n];
+                match accept(self, k, res) {
+                    Ok(r) => {
+                        results[index_of(k)] = Some(r);
+                        done = n + 1;
+                    }
+                    Err(e) => {
+                        fault = Some(e);
+                        break;
+                    }
+                }
+            }
+            pending.drain(..done);
+            match fault {
+                None => break,
+                Some(e) => {
+                    if !self.on_fault(e)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(pending)
+    }
+
     /// Seals a batch. The outer error is fatal (policy `card` with a card fault); the
     /// inner results are per packet, in order.
     pub fn seal_batch(
@@ -486,48 +538,19 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(_) => {}
             }
         }
-        let mut attempts = 0;
-        while !pending.is_empty() && self.card_usable() && attempts < 2 {
-            attempts += 1;
-            let reqs: Vec<PacketRequest<'_>> = pending
-                .iter()
-                .map(|&i| PacketRequest {
-                    sa_index: self.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
-                    direction: Direction::Outbound,
-                    next_header: pkts[i].next_header,
-                    seq_hi: 0,
-                    data: pkts[i].payload,
-                })
-                .collect();
-            let mut out = Vec::with_capacity(reqs.len());
-            let mut fault = match self.card.as_mut() {
-                Some(card) => card.process(&reqs, &mut out).err(),
-                None => None,
-            };
-            let mut done = 0;
-            for (k, res) in out.into_iter().enumerate() {
-                let i = pending[k];
-                match self.accept_outbound(&pkts[i], res) {
-                    Ok(r) => {
-                        results[i] = Some(r);
-                        done = k + 1;
-                    }
-                    Err(e) => {
-                        fault = Some(e);
-                        break;
-                    }
-                }
-            }
-            pending.drain(..done);
-            match fault {
-                None => break,
-                Some(e) => {
-                    if !self.on_fault(e)? {
-                        break;
-                    }
-                }
-            }
-        }
+        let pending = self.run_on_card(
+            pending,
+            &mut results,
+            |i| i,
+            |s, i| PacketRequest {
+                sa_index: s.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
+                direction: Direction::Outbound,
+                next_header: pkts[i].next_header,
+                seq_hi: 0,
+                data: pkts[i].payload,
+            },
+            |s, i, res| s.accept_outbound(&pkts[i], res),
+        )?;
         self.counters.redone_in_software += pending.len() as u64;
         let mut final_results = Vec::with_capacity(pkts.len());
         for (i, r) in results.into_iter().enumerate() {
@@ -645,48 +668,19 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(_) => {}
             }
         }
-        let mut attempts = 0;
-        while !pending.is_empty() && self.card_usable() && attempts < 2 {
-            attempts += 1;
-            let reqs: Vec<PacketRequest<'_>> = pending
-                .iter()
-                .map(|&(i, seq)| PacketRequest {
-                    sa_index: self.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
-                    direction: Direction::Inbound,
-                    next_header: 0,
-                    seq_hi: seq.hi(),
-                    data: pkts[i].datagram,
-                })
-                .collect();
-            let mut out = Vec::with_capacity(reqs.len());
-            let mut fault = match self.card.as_mut() {
-                Some(card) => card.process(&reqs, &mut out).err(),
-                None => None,
-            };
-            let mut done = 0;
-            for (k, res) in out.into_iter().enumerate() {
-                let (i, seq) = pending[k];
-                match self.accept_inbound(&pkts[i], seq, res) {
-                    Ok(r) => {
-                        results[i] = Some(r);
-                        done = k + 1;
-                    }
-                    Err(e) => {
-                        fault = Some(e);
-                        break;
-                    }
-                }
-            }
-            pending.drain(..done);
-            match fault {
-                None => break,
-                Some(e) => {
-                    if !self.on_fault(e)? {
-                        break;
-                    }
-                }
-            }
-        }
+        let pending = self.run_on_card(
+            pending,
+            &mut results,
+            |(i, _)| i,
+            |s, (i, seq)| PacketRequest {
+                sa_index: s.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
+                direction: Direction::Inbound,
+                next_header: 0,
+                seq_hi: seq.hi(),
+                data: pkts[i].datagram,
+            },
+            |s, (i, seq), res| s.accept_inbound(&pkts[i], seq, res),
+        )?;
         self.counters.redone_in_software += pending.len() as u64;
         let mut final_results = Vec::with_capacity(pkts.len());
         for (i, r) in results.into_iter().enumerate() {
