@@ -715,6 +715,38 @@ impl Msg {
     }
 }
 
+/// Appends what a CREATE_CHILD_SA request proposes for one CHILD_SA (after any
+/// REKEY_SA notify): USE_TRANSPORT_MODE if asked, SA, Ni, KE when PFS, TSi, TSr.
+fn push_child_proposal(
+    p: &mut Vec<Payload>,
+    ccfg: &ChildConfig,
+    spi_in: u32,
+    ni: &[u8],
+    dh: Option<&DhPrivate>,
+    local_ts: Vec<TrafficSelector>,
+    remote_ts: Vec<TrafficSelector>,
+) {
+    if ccfg.mode == Mode::Transport {
+        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
+    }
+    p.push(Payload::Sa(
+        ccfg.esp_proposals
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
+            .collect(),
+    ));
+    p.push(Payload::Nonce(ni.to_vec()));
+    if let Some(d) = dh {
+        p.push(Payload::Ke {
+            group: d.group().id(),
+            data: d.public(),
+        });
+    }
+    p.push(Payload::TsI(local_ts));
+    p.push(Payload::TsR(remote_ts));
+}
+
 fn notify_payload(t: u16, data: Vec<u8>) -> Payload {
     Payload::Notify(NotifyPayload {
         protocol: 0,
@@ -2988,25 +3020,15 @@ impl Engine {
                         .find_map(|p| p.dh.first().copied());
                     let dh = group.map(|g| DhPrivate::generate(g, &mut *self.rng));
                     let mut p = Vec::new();
-                    if ccfg.mode == Mode::Transport {
-                        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
-                    }
-                    p.push(Payload::Sa(
-                        ccfg.esp_proposals
-                            .iter()
-                            .enumerate()
-                            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
-                            .collect(),
-                    ));
-                    p.push(Payload::Nonce(ni.clone()));
-                    if let Some(d) = &dh {
-                        p.push(Payload::Ke {
-                            group: d.group().id(),
-                            data: d.public(),
-                        });
-                    }
-                    p.push(Payload::TsI(ccfg.local_ts.clone()));
-                    p.push(Payload::TsR(ccfg.remote_ts.clone()));
+                    push_child_proposal(
+                        &mut p,
+                        &ccfg,
+                        spi_in,
+                        &ni,
+                        dh.as_ref(),
+                        ccfg.local_ts.clone(),
+                        ccfg.remote_ts.clone(),
+                    );
                     self.send_request(
                         now,
                         id,
@@ -3041,25 +3063,7 @@ impl Engine {
                         spi: old_spi.to_be_bytes().to_vec(),
                         data: vec![],
                     })];
-                    if ccfg.mode == Mode::Transport {
-                        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
-                    }
-                    p.push(Payload::Sa(
-                        ccfg.esp_proposals
-                            .iter()
-                            .enumerate()
-                            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
-                            .collect(),
-                    ));
-                    p.push(Payload::Nonce(ni.clone()));
-                    if let Some(d) = &dh {
-                        p.push(Payload::Ke {
-                            group: d.group().id(),
-                            data: d.public(),
-                        });
-                    }
-                    p.push(Payload::TsI(lts));
-                    p.push(Payload::TsR(rts));
+                    push_child_proposal(&mut p, &ccfg, spi_in, &ni, dh.as_ref(), lts, rts);
                     self.send_request(
                         now,
                         id,
