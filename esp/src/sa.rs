@@ -519,6 +519,32 @@ pub struct Sealed {
     pub soft_expired: bool,
 }
 
+/// The accessors both SA directions share, read from their `SaCore`.
+macro_rules! sa_params {
+    () => {
+        /// SPI.
+        pub fn spi(&self) -> Spi {
+            self.core.spi
+        }
+        /// Transform.
+        pub fn transform(&self) -> Transform {
+            self.core.transform
+        }
+        /// ESN on?
+        pub fn esn(&self) -> bool {
+            self.core.esn
+        }
+        /// Mode.
+        pub fn mode(&self) -> Mode {
+            self.core.mode
+        }
+        /// UDP encapsulation.
+        pub fn encap(&self) -> Option<UdpEncap> {
+            self.core.encap
+        }
+    };
+}
+
 /// An outbound SA: seals packets with a per-SA counter.
 #[derive(Debug)]
 pub struct OutboundSa {
@@ -541,26 +567,7 @@ impl OutboundSa {
         })
     }
 
-    /// SPI.
-    pub fn spi(&self) -> Spi {
-        self.core.spi
-    }
-    /// Transform.
-    pub fn transform(&self) -> Transform {
-        self.core.transform
-    }
-    /// ESN on?
-    pub fn esn(&self) -> bool {
-        self.core.esn
-    }
-    /// Mode.
-    pub fn mode(&self) -> Mode {
-        self.core.mode
-    }
-    /// UDP encapsulation.
-    pub fn encap(&self) -> Option<UdpEncap> {
-        self.core.encap
-    }
+    sa_params!();
     /// Packets and bytes sealed so far.
     pub fn usage(&self) -> Usage {
         self.life.usage
@@ -765,26 +772,7 @@ impl InboundSa {
         })
     }
 
-    /// SPI.
-    pub fn spi(&self) -> Spi {
-        self.core.spi
-    }
-    /// Transform.
-    pub fn transform(&self) -> Transform {
-        self.core.transform
-    }
-    /// ESN on?
-    pub fn esn(&self) -> bool {
-        self.core.esn
-    }
-    /// Mode.
-    pub fn mode(&self) -> Mode {
-        self.core.mode
-    }
-    /// UDP encapsulation.
-    pub fn encap(&self) -> Option<UdpEncap> {
-        self.core.encap
-    }
+    sa_params!();
     /// Packets and bytes accepted so far.
     pub fn usage(&self) -> Usage {
         self.life.usage
