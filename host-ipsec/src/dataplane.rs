@@ -645,7 +645,17 @@ impl SaInstaller for Dataplane {
             .map_err(|_| InstallError::Stopped)?
             .remove(&inbound_spi)
             .ok_or(InstallError::NotFound(inbound_spi))?;
-        self.routes(&removed.spec, false);
+        // Keep the routes while another SA (a rekeyed CHILD_SA) still needs them.
+        let shared = self.installed.lock().is_ok_and(|m| {
+            m.values().any(|i| {
+                i.spec.mode == removed.spec.mode
+                    && i.spec.remote_ts == removed.spec.remote_ts
+                    && i.spec.remote_addr == removed.spec.remote_addr
+            })
+        });
+        if !shared {
+            self.routes(&removed.spec, false);
+        }
         let _ = self
             .out_tx
             .lock()
@@ -688,7 +698,12 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
             match cmd {
-                OutCmd::Install(e) => entries.push(*e),
+                OutCmd::Install(e) => {
+                    // Newest first: a rekeyed CHILD_SA (same selectors) takes the
+                    // outbound traffic at once while the old one still receives.
+                    entries.insert(0, *e);
+                    last = 0;
+                }
                 OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
             }
         }
