@@ -926,3 +926,14 @@ s.sendall(data); s.shutdown(socket.SHUT_WR); s.recv(1); s.close()\n";
     let (len, digest) = got.split_once(' ').unwrap_or(("0", ""));
     (sent, digest.to_string(), len.parse().unwrap_or(0))
 }
+
+impl Netns {
+    /// Runs a command inside the namespace and returns its output whatever its status.
+    pub fn exec_output(&self, cmd: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(cmd)
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+    }
+}

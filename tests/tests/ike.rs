@@ -179,3 +179,222 @@ fn two_ipsecd_one_on_the_simulated_card() {
     assert_eq!(ia.sas[0].role, "initiator");
     assert_eq!(ib.sas[0].role, "responder");
 }
+
+#[test]
+fn strongswan_initiator_ipsecd_responder() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let mut side = IkeSide::site_a();
+    side.proposals = "aes256gcm16-prfsha384-ecp384, aes256gcm16-prfsha256-ecp256";
+    side.esp_proposals = "aes256gcm16";
+    let d = side.start(&p.a, &p.dir);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, "aes256gcm16-prfsha256-ecp256", "aes256gcm16", "", ""),
+    );
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    assert!(
+        o.status.success(),
+        "swanctl --initiate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    strongswan_agrees(&d, &ss);
+    let v = d.ike();
+    assert_eq!(v.sas[0].role, "responder");
+    assert_eq!(v.sas[0].suite, "AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_256");
+    assert_eq!(v.sas[0].children[0].transform, "aes256gcm16");
+    traffic(&p, 1 << 20, 5003, &ctx);
+    for s in d.status().sas {
+        assert_eq!(
+            (s.origin.as_str(), s.encap.as_str()),
+            ("ike", "udp"),
+            "{s:?}"
+        );
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+}
+
+#[test]
+fn wrong_psk_refused_both_roles() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for we_initiate in [true, false] {
+        let p = Pair::new(Family::V4);
+        let ss = Charon::start(
+            &p.b,
+            &p.dir,
+            &swanctl_site_b("not-the-same-secret-42", IKE, "aes128gcm16", "", ""),
+        );
+        let d = IkeSide::site_a().start(&p.a, &p.dir);
+        let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+        if we_initiate {
+            let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+            assert!(out.status.success());
+        } else {
+            let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
+        }
+        assert!(
+            eventually(15, || d.ike().counters.auth_failures >= 1),
+            "no authentication failure seen: {}",
+            ctx()
+        );
+        let v = d.ike();
+        let ev = v
+            .events
+            .iter()
+            .find(|e| e.kind == "authentication_failed")
+            .expect("event kept");
+        assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+        // as initiator the peer refused us; as responder we refused the peer
+        let who = if we_initiate {
+            "peer refused our authentication"
+        } else {
+            "peer failed authentication"
+        };
+        assert!(ev.text.contains(who), "{ev:?}");
+        assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
+        let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+        assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
+        assert_eq!(d.status().sa_pairs, 0);
+        assert!(ike_sa_line(&ss.list_sas()).is_none(), "{}", ss.list_sas());
+        // strongSwan saw it too
+        let theirs = ss.log_text();
+        assert!(
+            theirs.contains("AUTHENTICATION_FAILED") || theirs.contains("MAC mismatched"),
+            "{theirs}"
+        );
+        assert!(!d.log_text().contains("not-the-same-secret"));
+        assert!(!d.log_text().contains(PSK));
+    }
+}
+
+/// ping's "N received" from its summary line.
+fn received(out: &str) -> Option<u32> {
+    let line = out.lines().find(|l| l.contains("packets transmitted"))?;
+    line.split(',')
+        .find(|f| f.contains("received"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn child_and_ike_rekeys_under_traffic_lose_nothing() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.start_action = "start";
+    side.conn_extra = "rekey_time = 9".into();
+    side.child_extra = "rekey_time = 4\nlife_time = 60".into();
+    let d = side.start(&p.a, &p.dir);
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    // 20 s of pings every 50 ms across about four CHILD_SA and two IKE SA rekeys
+    let out = p.a.exec_output(&[
+        "ping", "-c", "400", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = d.ike();
+    let child_rekeys = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    let ike_rekeys = v.events.iter().filter(|e| e.kind == "rekeyed").count();
+    assert!(
+        child_rekeys >= 2,
+        "{child_rekeys} CHILD_SA rekeys: {:?}",
+        v.events
+    );
+    assert!(
+        ike_rekeys >= 1,
+        "{ike_rekeys} IKE SA rekeys: {:?}",
+        v.events
+    );
+    assert_eq!(
+        received(&text),
+        Some(400),
+        "packets lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // still one IKE SA, agreed with strongSwan, and a TCP transfer still works
+    assert!(
+        eventually(10, || d.ike().sas.len() == 1),
+        "{:?}",
+        d.ike().sas
+    );
+    strongswan_agrees(&d, &ss);
+    traffic(&p, 256 << 10, 5004, &ctx);
+}
+
+#[test]
+fn killed_peer_detected_by_dpd() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let mut ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.start_action = "start";
+    side.conn_extra = "dpd_delay = 2".into();
+    let (cfg, sock) = side.write(&p.dir);
+    // short retransmissions so a dead peer is declared within seconds
+    let text = std::fs::read_to_string(&cfg).expect("config").replace(
+        "[daemon]\n",
+        "[daemon]\nike_retransmit_timeout = 1\nike_retransmit_tries = 2\n",
+    );
+    std::fs::write(&cfg, text).expect("config");
+    let d = Daemon::start(&p.a, &cfg, sock);
+    let ss_log = ss.log.clone();
+    let ctx = || {
+        format!(
+            "ours:\n{}\ntheirs:\n{}",
+            d.log_text(),
+            std::fs::read_to_string(&ss_log).unwrap_or_default()
+        )
+    };
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    assert!(ping(&p, 2, "0.2"), "{}", ctx());
+    ss.kill();
+    assert!(
+        eventually(30, || d.ike().sas.is_empty() && d.status().sa_pairs == 0),
+        "dead peer not detected: {}",
+        ctx()
+    );
+    let v = d.ike();
+    assert!(
+        v.events
+            .iter()
+            .any(|e| e.kind == "closed" && e.text.contains("PeerDead")),
+        "{:?}",
+        v.events
+    );
+    assert!(v.counters.retransmits >= 2, "{:?}", v.counters);
+}
