@@ -883,6 +883,12 @@ fn ike_settings(
             }
         }
         let mode = ch.mode.unwrap_or(Mode::Tunnel);
+        if mode == Mode::Transport && c.start_action == Some(StartAction::Trap) {
+            return Err(ctx.err(
+                cspan,
+                format!("child {cname}: start_action = trap needs tunnel mode"),
+            ));
+        }
         let mut local_ts = selectors(ctx, "local_ts", ch.local_ts)?;
         let mut remote_ts = selectors(ctx, "remote_ts", ch.remote_ts)?;
         if mode == Mode::Transport {

@@ -114,6 +114,7 @@ struct InEntry {
 enum OutCmd {
     Install(Box<OutEntry>),
     Remove(u32),
+    AcquireSink(Sender<(IpAddr, IpAddr)>),
 }
 
 /// An IKE message received on a UDP-encapsulation socket.
@@ -469,6 +470,17 @@ impl Dataplane {
             .map_err(|_| InstallError::Stopped)
     }
 
+    /// Start on traffic (IKE `start_action = trap`): outbound packets that match no
+    /// SA are reported on `sink` as (source, destination), at most once a second per
+    /// destination. (Routing the selectors into the TUN device is the caller's.)
+    pub fn set_acquire_sink(&self, sink: Sender<(IpAddr, IpAddr)>) -> Result<(), InstallError> {
+        self.out_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(OutCmd::AcquireSink(sink))
+            .map_err(|_| InstallError::Stopped)
+    }
+
     /// Sends a UDP datagram (an IKE message, already carrying the non-ESP marker on
     /// the NAT-T port, as `ikev2`'s `Action::Send` gives it) from the encapsulation
     /// socket bound to `local` to `peer`.
@@ -694,8 +706,13 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
     // (entry index, buffer index, length) of sealed packets waiting to be sent
     let mut ready: Vec<(usize, usize, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut last = 0usize;
+    let mut acquire: Option<Sender<(IpAddr, IpAddr)>> = None;
+    let mut acquired: HashMap<IpAddr, std::time::Instant> = HashMap::new();
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
+        if acquired.len() >= 4096 {
+            acquired.clear();
+        }
         for cmd in rx.try_iter() {
             match cmd {
                 OutCmd::Install(e) => {
@@ -705,6 +722,7 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                     last = 0;
                 }
                 OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
+                OutCmd::AcquireSink(tx) => acquire = Some(tx),
             }
         }
         ready.clear();
@@ -743,6 +761,17 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                 };
                 let Some(ix) = hit else {
                     inc(&g.no_policy);
+                    if let Some(tx) = &acquire {
+                        // start on traffic: at most one report per destination a second
+                        let now = std::time::Instant::now();
+                        let due = acquired
+                            .get(&info.dst)
+                            .is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1));
+                        if due && acquired.len() < 4096 {
+                            acquired.insert(info.dst, now);
+                            let _ = tx.send((info.src, info.dst));
+                        }
+                    }
                     continue;
                 };
                 last = ix;

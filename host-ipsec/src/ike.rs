@@ -41,6 +41,9 @@ pub trait IkeIo: Send {
     fn send(&self, local: SocketAddr, remote: SocketAddr, datagram: &[u8]) -> io::Result<()>;
     /// The SA installer.
     fn installer(&self) -> &dyn SaInstaller;
+    /// Start on traffic: makes packets for `remote_ts` reach the data path (and so
+    /// an acquire) while no SA covers them. Idempotent.
+    fn trap_routes(&self, _remote_ts: &[IpPrefix]) {}
 }
 
 /// A message to the IKE thread.
@@ -60,6 +63,13 @@ pub enum IkeMsg {
     Initiate(String, Sender<Result<u64, String>>),
     /// `ipsecctl terminate CONN|ID`: the IKE SAs closed.
     Terminate(String, Sender<Result<Vec<u64>, String>>),
+    /// The data path saw an outbound packet that matches no SA (start on traffic).
+    Acquire {
+        /// Inner source.
+        src: IpAddr,
+        /// Inner destination.
+        dst: IpAddr,
+    },
     /// New IKE connections after a reload.
     Reload(Vec<config::Connection>, Sender<Result<usize, String>>),
     /// Stop the thread.
@@ -471,19 +481,23 @@ impl<I: IkeIo> Worker<I> {
                     child,
                     inbound_spi,
                     outbound_spi,
-                } => match self.io.installer().remove(inbound_spi) {
-                    Ok(()) => {
-                        self.counters.child_removals += 1;
-                        info!(
-                            ike_sa = ike_sa.0,
-                            child = child.0,
-                            in_spi = format_args!("{inbound_spi:#010x}"),
-                            out_spi = format_args!("{outbound_spi:#010x}"),
-                            "CHILD_SA removed"
-                        );
+                } => {
+                    match self.io.installer().remove(inbound_spi) {
+                        Ok(()) => {
+                            self.counters.child_removals += 1;
+                            info!(
+                                ike_sa = ike_sa.0,
+                                child = child.0,
+                                in_spi = format_args!("{inbound_spi:#010x}"),
+                                out_spi = format_args!("{outbound_spi:#010x}"),
+                                "CHILD_SA removed"
+                            );
+                        }
+                        Err(e) => debug!(error = %e, "CHILD_SA removal"),
                     }
-                    Err(e) => debug!(error = %e, "CHILD_SA removal"),
-                },
+                    // the removal may have taken the routes of a trapped selector
+                    self.trap_routes();
+                }
                 Action::Event(e) => self.event(&e),
             }
         }
@@ -571,6 +585,47 @@ impl<I: IkeIo> Worker<I> {
         self.record(kind, text);
     }
 
+    /// Routes of every `start_action = trap` connection's selectors.
+    fn trap_routes(&self) {
+        for c in self.conns.values() {
+            let Some(ike) = &c.ike else { continue };
+            if ike.start_action == StartAction::Trap {
+                for ch in &ike.children {
+                    self.io.trap_routes(&ch.remote_ts);
+                }
+            }
+        }
+    }
+
+    /// An outbound packet matched no SA: start the trap connection that covers it.
+    fn acquire(&mut self, now: Instant, src: IpAddr, dst: IpAddr) {
+        let up: Vec<String> = self
+            .engine
+            .list_sas()
+            .into_iter()
+            .map(|s| s.connection)
+            .collect();
+        let hit = self.conns.values().find(|c| {
+            c.ike.as_ref().is_some_and(|i| {
+                i.start_action == StartAction::Trap
+                    && i.children.iter().any(|ch| {
+                        ch.local_ts.iter().any(|p| p.contains(src))
+                            && ch.remote_ts.iter().any(|p| p.contains(dst))
+                    })
+            })
+        });
+        let Some(name) = hit.map(|c| c.name.clone()) else {
+            return;
+        };
+        if up.contains(&name) {
+            return;
+        }
+        info!(connection = %name, %src, %dst, "traffic for a trapped connection: initiating");
+        if let Err(e) = self.initiate(now, &name) {
+            debug!(connection = %name, error = %e, "acquire");
+        }
+    }
+
     fn initiate(&mut self, now: Instant, name: &str) -> Result<u64, String> {
         if !self.conns.contains_key(name) {
             return Err(format!("no IKE connection named {name:?}"));
@@ -640,6 +695,7 @@ impl<I: IkeIo> Worker<I> {
     }
 
     fn run(mut self, rx: &Receiver<IkeMsg>) {
+        self.trap_routes();
         self.publish();
         loop {
             let now = Instant::now();
@@ -667,6 +723,7 @@ impl<I: IkeIo> Worker<I> {
                     let r = self.terminate(Instant::now(), &target);
                     let _ = reply.send(r);
                 }
+                Ok(IkeMsg::Acquire { src, dst }) => self.acquire(Instant::now(), src, dst),
                 Ok(IkeMsg::Reload(conns, reply)) => {
                     let r = self.reload(conns);
                     let _ = reply.send(r);

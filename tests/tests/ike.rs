@@ -109,6 +109,11 @@ fn ipsecd_initiator_strongswan_responder() {
     }
     // the operator's view: a table and JSON
     let table = String::from_utf8_lossy(&ipsecctl(&d.socket, &["list-sas"]).stdout).into_owned();
+    eprintln!("ipsecctl list-sas:\n{table}");
+    eprintln!(
+        "ipsecctl status:\n{}",
+        String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout)
+    );
     assert!(
         table.contains("ESTABLISHED")
             && table.contains("AES_GCM_16_256")
@@ -397,4 +402,60 @@ fn killed_peer_detected_by_dpd() {
         v.events
     );
     assert!(v.counters.retransmits >= 2, "{:?}", v.counters);
+}
+
+#[test]
+fn trap_starts_on_traffic_and_garbage_changes_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.start_action = "trap";
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(da.ike().sas.is_empty(), "trap must wait for traffic");
+    // the first packets start IKE (and are dropped); the tunnel then carries the rest
+    assert!(
+        eventually(20, || ping(&p, 1, "0.2")),
+        "no tunnel after traffic: {}",
+        ctx()
+    );
+    let v = da.ike();
+    assert_eq!(v.sas.len(), 1, "{:?}", v.sas);
+    assert_eq!(v.sas[0].role, "initiator");
+    assert!(da.status().counters.no_policy >= 1);
+    // malformed, truncated and random IKE datagrams at B's ports 500 and 4500
+    let before = db.ike();
+    let prog = r#"
+import socket, sys, os, random
+random.seed(7)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hdr = bytes(8) + os.urandom(8) + bytes([33, 0x20, 0x08, 0]) + bytes(4) + (28).to_bytes(4, "big")
+for i in range(300):
+    body = os.urandom(random.randrange(0, 200))
+    pick = random.randrange(3)
+    d = hdr[:random.randrange(0, 28)] if pick == 0 else (hdr + body if pick == 1 else body)
+    s.sendto(d, (sys.argv[1], 500))
+    s.sendto(bytes(4) + d, (sys.argv[1], 4500))
+"#;
+    p.a.exec(&["python3", "-c", prog, "192.168.77.2"]);
+    assert!(
+        eventually(10, || {
+            let c = db.ike().counters;
+            c.dropped.values().sum::<u64>() > before.counters.dropped.values().sum::<u64>()
+        }),
+        "garbage not counted: {:?}",
+        db.ike().counters
+    );
+    // still answering (status panics when the daemon is gone)
+    assert_eq!(db.status().name, "b");
+    let after = db.ike();
+    assert_eq!(after.sas.len(), 1);
+    assert_eq!(
+        (&after.sas[0].spi_i, &after.sas[0].children),
+        (&before.sas[0].spi_i, &before.sas[0].children),
+        "garbage changed the IKE SA"
+    );
+    assert!(ping(&p, 2, "0.2"), "tunnel broken after garbage: {}", ctx());
 }

@@ -58,6 +58,25 @@ impl IkeIo for DaemonIo {
     fn installer(&self) -> &dyn SaInstaller {
         &*self.dp
     }
+    fn trap_routes(&self, remote_ts: &[host_ipsec::config::IpPrefix]) {
+        for p in remote_ts {
+            let fam = if p.addr.is_ipv4() { "-4" } else { "-6" };
+            let ok = std::process::Command::new("ip")
+                .args([
+                    fam,
+                    "route",
+                    "replace",
+                    &p.to_string(),
+                    "dev",
+                    self.dp.tun_name(),
+                ])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !ok {
+                warn!(prefix = %p, "cannot route a trapped selector into the TUN device");
+            }
+        }
+    }
 }
 
 /// Binds UDP 500 on `addr`, marked like the data path's sockets so transport-mode
@@ -136,6 +155,25 @@ fn start_ike(
                 }
             }
         })?;
+    // Start on traffic: packets that match no SA.
+    if config.connections.iter().any(|c| {
+        c.ike
+            .as_ref()
+            .is_some_and(|i| i.start_action == host_ipsec::config::StartAction::Trap)
+    }) {
+        let (atx, arx) = std::sync::mpsc::channel::<(IpAddr, IpAddr)>();
+        dp.set_acquire_sink(atx).context("acquire sink")?;
+        let t = tx.clone();
+        std::thread::Builder::new()
+            .name("ipsecd-acquire".into())
+            .spawn(move || {
+                for (src, dst) in arx {
+                    if t.send(IkeMsg::Acquire { src, dst }).is_err() {
+                        break;
+                    }
+                }
+            })?;
+    }
     // UDP 500.
     for (addr, s) in ike_sockets {
         let t = tx.clone();
