@@ -226,6 +226,13 @@ fn strongswan_initiator_ipsecd_responder() {
         );
         assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
     }
+    // a reload leaves the negotiated SAs alone
+    let r = host_ipsec::control::call(&d.socket, &host_ipsec::control::Request::Reload)
+        .expect("reload");
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.result.expect("result")["ike_connections"], 1);
+    assert_eq!(d.status().sa_pairs, 1);
+    assert!(ping(&p, 2, "0.2"), "ping after reload: {}", ctx());
 }
 
 #[test]
@@ -409,9 +416,13 @@ fn trap_starts_on_traffic_and_garbage_changes_nothing() {
     e2e::require_root();
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let p = Pair::new(Family::V4);
-    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    // raw ESP (IP protocol 50): no NAT on the way, so IKE stays on port 500
+    let mut b = IkeSide::site_b();
+    b.conn_extra = "encap = \"raw\"".into();
+    let db = b.start(&p.b, &p.dir);
     let mut a = IkeSide::site_a();
     a.start_action = "trap";
+    a.conn_extra = "encap = \"raw\"".into();
     let da = a.start(&p.a, &p.dir);
     let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
     assert!(da.ike().sas.is_empty(), "trap must wait for traffic");
@@ -424,7 +435,14 @@ fn trap_starts_on_traffic_and_garbage_changes_nothing() {
     let v = da.ike();
     assert_eq!(v.sas.len(), 1, "{:?}", v.sas);
     assert_eq!(v.sas[0].role, "initiator");
-    assert!(da.status().counters.no_policy >= 1);
+    assert!(!v.sas[0].natt, "{:?}", v.sas[0]);
+    assert_eq!(v.sas[0].remote, "192.168.77.2:500");
+    let st = da.status();
+    assert!(st.counters.no_policy >= 1);
+    for s in &st.sas {
+        assert_eq!(s.encap, "raw", "{s:?}");
+        assert!(s.packets > 0, "{s:?}");
+    }
     // malformed, truncated and random IKE datagrams at B's ports 500 and 4500
     let before = db.ike();
     let prog = r#"

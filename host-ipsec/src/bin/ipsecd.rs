@@ -16,7 +16,7 @@ use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
 use host_ipsec::dataplane::{Dataplane, IkeDatagram};
 use host_ipsec::ike::{Ike, IkeIo, IkeMsg};
-use host_ipsec::sa::{ChildSaSpec, SaInstaller};
+use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller};
 use host_ipsec::stats::{inc, DaemonStatus};
 use host_ipsec::{defaults, metrics, state};
 
@@ -263,7 +263,13 @@ impl Daemon {
             .into_iter()
             .map(|s| (s.inbound.spi, s))
             .collect();
-        let have = self.dp.installed_specs();
+        // IKE's CHILD_SAs are the IKE thread's: a reload never touches them here.
+        let have: Vec<_> = self
+            .dp
+            .installed_specs()
+            .into_iter()
+            .filter(|s| s.origin == Origin::Manual)
+            .collect();
         let seqs: BTreeMap<u32, u64> = self.dp.next_seqs().into_iter().collect();
         let (mut kept, mut removed, mut added) = (0, 0, 0);
         let mut carry: BTreeMap<u32, u64> = BTreeMap::new();
