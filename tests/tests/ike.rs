@@ -477,3 +477,53 @@ for i in range(300):
     );
     assert!(ping(&p, 2, "0.2"), "tunnel broken after garbage: {}", ctx());
 }
+
+#[test]
+fn child_sa_rekeys_on_the_simulated_card_lose_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.offload_device = "sim";
+    a.start_action = "start";
+    a.child_extra = "rekey_time = 3\nlife_time = 60".into();
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(30, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    let out = p.a.exec_output(&[
+        "ping", "-c", "160", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rekeys = da
+        .ike()
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    assert!(rekeys >= 2, "{rekeys} rekeys: {}", ctx());
+    assert_eq!(
+        received(&text),
+        Some(160),
+        "lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // the current SAs run on the card, and the card carried the traffic
+    let st = da.status();
+    assert!(st.sas.iter().all(|s| s.path == "card"), "{:?}", st.sas);
+    let card = st.offload["card_packets"]
+        .as_u64()
+        .expect("offload counters");
+    assert!(card >= 320, "card carried {card} packets");
+    for k in [
+        "software_packets",
+        "sas_rejected_by_card",
+        "sas_moved_to_software",
+    ] {
+        assert_eq!(st.offload[k].as_u64(), Some(0), "{k}: {}", st.offload);
+    }
+}
