@@ -527,3 +527,46 @@ fn child_sa_rekeys_on_the_simulated_card_lose_nothing() {
         assert_eq!(st.offload[k].as_u64(), Some(0), "{k}: {}", st.offload);
     }
 }
+
+#[test]
+fn proposal_mismatch_explained() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, "aes256gcm16-prfsha384-ecp384", "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.proposals = "aes128-sha256-x25519";
+    let d = side.start(&p.a, &p.dir);
+    let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+    assert!(out.status.success());
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(
+        eventually(15, || d
+            .ike()
+            .events
+            .iter()
+            .any(|e| e.kind == "proposal_mismatch" || e.kind == "closed")),
+        "{}",
+        ctx()
+    );
+    let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+    let v = d.ike();
+    let ev = v
+        .events
+        .iter()
+        .find(|e| e.kind == "proposal_mismatch")
+        .unwrap_or_else(|| panic!("no mismatch event: {:?} {}", v.events, ctx()));
+    eprintln!("{}", ev.text);
+    assert!(ev.text.contains("IKE proposal mismatch"), "{ev:?}");
+    assert!(status.contains("IKE proposal mismatch"), "{status}");
+    assert!(
+        eventually(10, || d.ike().sas.is_empty()),
+        "{:?}",
+        d.ike().sas
+    );
+    assert_eq!(d.status().sa_pairs, 0);
+}
