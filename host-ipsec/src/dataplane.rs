@@ -115,6 +115,7 @@ enum OutCmd {
     Install(Box<OutEntry>),
     Remove(u32),
     AcquireSink(Sender<(IpAddr, IpAddr)>),
+    Prefer(u32),
 }
 
 /// An IKE message received on a UDP-encapsulation socket.
@@ -470,6 +471,16 @@ impl Dataplane {
             .map_err(|_| InstallError::Stopped)
     }
 
+    /// Makes the pair with `inbound_spi` the first choice for outbound packets of
+    /// its selectors (a rekeyed CHILD_SA, while its predecessor still receives).
+    pub fn prefer_outbound(&self, inbound_spi: u32) -> Result<(), InstallError> {
+        self.out_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(OutCmd::Prefer(inbound_spi))
+            .map_err(|_| InstallError::Stopped)
+    }
+
     /// Start on traffic (IKE `start_action = trap`): outbound packets that match no
     /// SA are reported on `sink` as (source, destination), at most once a second per
     /// destination. (Routing the selectors into the TUN device is the caller's.)
@@ -715,11 +726,14 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
         }
         for cmd in rx.try_iter() {
             match cmd {
-                OutCmd::Install(e) => {
-                    // Newest first: a rekeyed CHILD_SA (same selectors) takes the
-                    // outbound traffic at once while the old one still receives.
-                    entries.insert(0, *e);
-                    last = 0;
+                OutCmd::Install(e) => entries.push(*e),
+                OutCmd::Prefer(spi) => {
+                    // A rekeyed CHILD_SA takes the outbound traffic of its selectors.
+                    if let Some(i) = entries.iter().position(|e| e.spec.inbound.spi == spi) {
+                        let e = entries.remove(i);
+                        entries.insert(0, e);
+                        last = 0;
+                    }
                 }
                 OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
                 OutCmd::AcquireSink(tx) => acquire = Some(tx),

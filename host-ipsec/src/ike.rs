@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ikev2::config::ts_from_cidr;
 use ikev2::{
-    Action, ChildConfig, ChildSaInstall, Engine, EngineConfig, EspProposal, EspTransform, Event,
-    Identity, IkeProposal, IkeSaId, IkeSaInfo, SecretBytes, TrafficSelector,
+    Action, ChildConfig, ChildSaId, ChildSaInstall, Engine, EngineConfig, EspProposal,
+    EspTransform, Event, Identity, IkeProposal, IkeSaId, IkeSaInfo, SecretBytes, TrafficSelector,
 };
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
@@ -44,6 +44,17 @@ pub trait IkeIo: Send {
     /// Start on traffic: makes packets for `remote_ts` reach the data path (and so
     /// an acquire) while no SA covers them. Idempotent.
     fn trap_routes(&self, _remote_ts: &[IpPrefix]) {}
+    /// Outbound packets of the pair's selectors go to the pair with `inbound_spi`
+    /// (a rekeyed CHILD_SA) rather than to an older pair with the same selectors.
+    fn prefer_outbound(&self, _inbound_spi: u32) {}
+}
+
+/// Whether `datagram` (as received on `local`) is an IKE request; `None` when it is
+/// too short to say.
+fn is_request(local: SocketAddr, natt_port: u16, datagram: &[u8]) -> Option<bool> {
+    let at = if local.port() == natt_port { 4 } else { 0 };
+    // IKE header: SPIs (16), next payload, version, exchange type, flags (R = 0x20)
+    datagram.get(at + 19).map(|f| f & 0x20 == 0)
 }
 
 /// A message to the IKE thread.
@@ -445,9 +456,45 @@ struct Worker<I: IkeIo> {
     view: Arc<Mutex<IkeView>>,
     events: VecDeque<IkeEventRecord>,
     counters: IkeCounters,
+    natt_port: u16,
+    /// The actions being carried out answer a request of the peer.
+    answering: bool,
+    /// Rekeyed CHILD_SAs we answered for: (new inbound SPI, new child, old child).
+    /// Their outbound side takes over once the old child is gone (the peer's DELETE),
+    /// as the peer may not have installed the new SA before then.
+    pending_prefer: Vec<(u32, ChildSaId, ChildSaId)>,
 }
 
 impl<I: IkeIo> Worker<I> {
+    /// Hands the outbound traffic to answered rekeys whose old child is gone.
+    fn promote(&mut self) {
+        if self.pending_prefer.is_empty() {
+            return;
+        }
+        let all: Vec<ChildSaId> = self
+            .engine
+            .list_sas()
+            .iter()
+            .flat_map(|s| s.children.iter().map(|c| c.id))
+            .collect();
+        let io = &self.io;
+        self.pending_prefer.retain(|(spi, new, old)| {
+            if !all.contains(new) {
+                return false;
+            }
+            if all.contains(old) {
+                // the old child is still listed: the peer has not deleted it yet
+                return true;
+            }
+            io.prefer_outbound(*spi);
+            debug!(
+                in_spi = format_args!("{spi:#010x}"),
+                "rekeyed CHILD_SA takes the outbound traffic"
+            );
+            false
+        });
+    }
+
     fn record(&mut self, kind: &str, text: String) {
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -525,6 +572,14 @@ impl<I: IkeIo> Worker<I> {
         match self.io.installer().install(spec, 1) {
             Ok(()) => {
                 self.counters.child_installs += 1;
+                if let Some(old) = i.replaces {
+                    if self.answering {
+                        self.pending_prefer.push((i.inbound.spi, i.child, old));
+                    } else {
+                        // we started the rekey: the peer has the new SA already
+                        self.io.prefer_outbound(i.inbound.spi);
+                    }
+                }
                 let text =
                     format!(
                     "CHILD_SA {} ({}/{}) installed: SPIs {:#010x} in / {:#010x} out, {} === {}{}{}",
@@ -713,7 +768,9 @@ impl<I: IkeIo> Worker<I> {
                     let a = self
                         .engine
                         .handle_datagram(Instant::now(), local, remote, &message);
+                    self.answering = is_request(local, self.natt_port, &message).unwrap_or(false);
                     self.run_actions(a);
+                    self.answering = false;
                 }
                 Ok(IkeMsg::Initiate(name, reply)) => {
                     let r = self.initiate(Instant::now(), &name);
@@ -736,6 +793,7 @@ impl<I: IkeIo> Worker<I> {
                 let a = self.engine.handle_timer(now);
                 self.run_actions(a);
             }
+            self.promote();
             self.publish();
         }
         // Shutting down: tell the peers (best effort) and remove our SAs.
@@ -767,6 +825,7 @@ impl Ike {
         conns: &[config::Connection],
         io: I,
     ) -> Result<(Arc<Ike>, Sender<IkeMsg>), IkeConfigError> {
+        let natt_port = cfg.natt_port;
         let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
         let mut map = BTreeMap::new();
         let mut start = Vec::new();
@@ -790,6 +849,9 @@ impl Ike {
             view: view.clone(),
             events: VecDeque::new(),
             counters: IkeCounters::default(),
+            natt_port,
+            answering: false,
+            pending_prefer: Vec::new(),
         };
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()

@@ -512,6 +512,13 @@ fn child_sa_rekeys_on_the_simulated_card_lose_nothing() {
         "lost across rekeys:\n{text}\n{}",
         ctx()
     );
+    // B answered the rekeys: it moved its outbound traffic once A deleted the old SA
+    assert!(
+        db.log_text()
+            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+        "{}",
+        ctx()
+    );
     // the current SAs run on the card, and the card carried the traffic
     let st = da.status();
     assert!(st.sas.iter().all(|s| s.path == "card"), "{:?}", st.sas);

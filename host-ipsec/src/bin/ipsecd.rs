@@ -58,6 +58,11 @@ impl IkeIo for DaemonIo {
     fn installer(&self) -> &dyn SaInstaller {
         &*self.dp
     }
+    fn prefer_outbound(&self, inbound_spi: u32) {
+        if let Err(e) = self.dp.prefer_outbound(inbound_spi) {
+            warn!(error = %e, "cannot move outbound traffic to a rekeyed CHILD_SA");
+        }
+    }
     fn trap_routes(&self, remote_ts: &[host_ipsec::config::IpPrefix]) {
         for p in remote_ts {
             let fam = if p.addr.is_ipv4() { "-4" } else { "-6" };
