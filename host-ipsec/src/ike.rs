@@ -463,6 +463,9 @@ struct Worker<I: IkeIo> {
     /// Their outbound side takes over once the old child is gone (the peer's DELETE),
     /// as the peer may not have installed the new SA before then.
     pending_prefer: Vec<(u32, ChildSaId, ChildSaId)>,
+    /// IKE SAs to close once the current actions are done (a CHILD_SA the data
+    /// path refused).
+    close_after: Vec<IkeSaId>,
 }
 
 impl<I: IkeIo> Worker<I> {
@@ -560,11 +563,12 @@ impl<I: IkeIo> Worker<I> {
             Err(e) => {
                 self.counters.install_failures += 1;
                 let text = format!(
-                    "CHILD_SA {} ({}/{}) not installed: {e}",
-                    i.child.0, i.connection, i.name
+                    "CHILD_SA {} ({}/{}) not installed: {e}; closing IKE SA {}",
+                    i.child.0, i.connection, i.name, i.ike_sa.0
                 );
                 warn!("{text}");
                 self.record("install_failed", text);
+                self.close_after.push(i.ike_sa);
                 return;
             }
         };
@@ -602,11 +606,13 @@ impl<I: IkeIo> Worker<I> {
             Err(e) => {
                 self.counters.install_failures += 1;
                 let text = format!(
-                    "CHILD_SA {} ({}/{}) refused by the data path: {e}",
-                    i.child.0, i.connection, i.name
+                    "CHILD_SA {} ({}/{}) refused by the data path: {e}; closing IKE SA {}",
+                    i.child.0, i.connection, i.name, i.ike_sa.0
                 );
                 warn!("{text}");
                 self.record("install_failed", text);
+                // no silent black hole: the peer learns that this SA is gone
+                self.close_after.push(i.ike_sa);
             }
         }
     }
@@ -793,6 +799,10 @@ impl<I: IkeIo> Worker<I> {
                 let a = self.engine.handle_timer(now);
                 self.run_actions(a);
             }
+            for id in std::mem::take(&mut self.close_after) {
+                let a = self.engine.terminate(Instant::now(), id);
+                self.run_actions(a);
+            }
             self.promote();
             self.publish();
         }
@@ -852,6 +862,7 @@ impl Ike {
             natt_port,
             answering: false,
             pending_prefer: Vec::new(),
+            close_after: Vec::new(),
         };
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
@@ -1005,13 +1016,20 @@ rekey_time = "1h"
         Config::parse(Path::new("mem.toml"), &text).unwrap()
     }
 
-    /// Records installs and removals.
+    /// Records installs and removals (or refuses installs, like `offload = card`
+    /// without a card).
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<Result<ChildSaSpec, u32>>>);
+    struct Recorder(Mutex<Vec<Result<ChildSaSpec, u32>>>, bool);
 
     impl SaInstaller for Recorder {
         fn install(&self, spec: ChildSaSpec, first_seq: u64) -> Result<(), InstallError> {
             assert_eq!(first_seq, 1);
+            if self.1 {
+                return Err(InstallError::CardRequired {
+                    spi: spec.inbound.spi,
+                    reason: "no card".into(),
+                });
+            }
             self.0.lock().unwrap().push(Ok(spec));
             Ok(())
         }
@@ -1182,6 +1200,48 @@ rekey_time = "1h"
         };
         assert!(wait(|| failed(&a) && failed(&b)));
         assert!(installs(&ra).is_empty() && installs(&rb).is_empty());
+        a.stop();
+        b.stop();
+    }
+
+    #[test]
+    fn a_refused_child_sa_closes_its_ike_sa_on_both_sides() {
+        let (ca, cb) = (conf(true), conf(false));
+        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+        let ra = Arc::new(Recorder(Mutex::new(Vec::new()), true));
+        let rb = Arc::new(Recorder::default());
+        let (a, txa) = Ike::start(
+            EngineConfig::default(),
+            &ca.connections,
+            Wire {
+                peer: to_b.clone(),
+                sa: ra.clone(),
+            },
+        )
+        .unwrap();
+        let (b, txb) = Ike::start(
+            EngineConfig::default(),
+            &cb.connections,
+            Wire {
+                peer: to_a.clone(),
+                sa: rb.clone(),
+            },
+        )
+        .unwrap();
+        *to_a.lock().unwrap() = Some(txa);
+        *to_b.lock().unwrap() = Some(txb);
+        a.initiate("peer").unwrap();
+        // B installed its side, A could not: A closes, B removes its pair again
+        assert!(wait(|| installs(&rb).len() == 1));
+        let spi = installs(&rb)[0].inbound.spi;
+        assert!(wait(|| rb.0.lock().unwrap().contains(&Err(spi))));
+        assert!(wait(|| a.view().sas.is_empty() && b.view().sas.is_empty()));
+        let v = a.view();
+        assert_eq!(v.counters.install_failures, 1);
+        assert!(v
+            .events
+            .iter()
+            .any(|e| e.kind == "install_failed" && e.text.contains("no card")));
         a.stop();
         b.stop();
     }

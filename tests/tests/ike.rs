@@ -577,3 +577,70 @@ fn proposal_mismatch_explained() {
     );
     assert_eq!(d.status().sa_pairs, 0);
 }
+
+#[test]
+fn two_ipsecd_over_ipv6() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V6);
+    let mut a = IkeSide::site_a();
+    a.local = "fd00:77::1";
+    a.remote = "fd00:77::2";
+    a.local_ts = "fd00:1::/64";
+    a.remote_ts = "fd00:2::/64";
+    a.proposals = "aes128-sha256-ecp256";
+    a.esp_proposals = "aes128-sha256";
+    let mut b = IkeSide::site_b();
+    b.local = "fd00:77::2";
+    b.remote = "fd00:77::1";
+    b.local_ts = "fd00:2::/64";
+    b.remote_ts = "fd00:1::/64";
+    b.proposals = a.proposals;
+    b.esp_proposals = a.esp_proposals;
+    let db = b.start(&p.b, &p.dir);
+    let da = a.start(&p.a, &p.dir);
+    let out = ipsecctl(&da.socket, &["initiate", "peer"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(20, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    assert!(
+        p.a.try_exec(&[
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "-I",
+            "fd00:1::1",
+            "fd00:2::1"
+        ]),
+        "ping over IPv6 failed: {}",
+        ctx()
+    );
+    let (sent, got, n) = tcp_transfer(&p.a, "fd00:1::1", &p.b, "fd00:2::1", 5005, 300_000);
+    assert_eq!((n, &sent), (300_000, &got), "TCP over IPv6: {}", ctx());
+    let v = da.ike();
+    assert_eq!(v.sas[0].remote, "[fd00:77::2]:4500");
+    assert_eq!(
+        v.sas[0].suite,
+        "AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256"
+    );
+    assert_eq!(v.sas[0].children[0].transform, "aes128-sha256");
+    assert_eq!(
+        v.sas[0].children[0].local_ts,
+        vec!["fd00:1::/64".to_string()]
+    );
+    for s in da.status().sas {
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+}
