@@ -644,3 +644,67 @@ fn two_ipsecd_over_ipv6() {
         assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
     }
 }
+
+#[test]
+fn rekeys_started_by_strongswan_under_traffic_lose_nothing() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    // strongSwan rekeys the CHILD_SA every ~4 s and the IKE SA every ~7 s; we answer
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(
+            PSK,
+            IKE,
+            "aes128gcm16-x25519",
+            // explicit hard lifetimes: with the defaults (10 % over) kernel-libipsec
+            // expires the old SAs before strongSwan's rekeys take over
+            "rekey_time = 7s\n    over_time = 60s\n    rand_time = 0s",
+            "rekey_time = 4s\n        life_time = 60s\n        rand_time = 0s",
+        ),
+    );
+    let mut side = IkeSide::site_a();
+    side.esp_proposals = "aes128gcm16-x25519";
+    let d = side.start(&p.a, &p.dir);
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(o.status.success(), "{}", ctx());
+    assert!(eventually(10, || d.established(1)), "{}", ctx());
+    let out = p.a.exec_output(&[
+        "ping", "-c", "300", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = d.ike();
+    let child_rekeys = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    let ike_rekeys = v.events.iter().filter(|e| e.kind == "rekeyed").count();
+    assert!(
+        child_rekeys >= 2,
+        "{child_rekeys} CHILD_SA rekeys: {}",
+        ctx()
+    );
+    assert!(ike_rekeys >= 1, "{ike_rekeys} IKE SA rekeys: {}", ctx());
+    assert_eq!(
+        received(&text),
+        Some(300),
+        "packets lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // we answered: our outbound traffic moved once strongSwan deleted the old SA
+    assert!(
+        d.log_text()
+            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+        "{}",
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.ike().sas.len() == 1),
+        "{:?}",
+        d.ike().sas
+    );
+    strongswan_agrees(&d, &ss);
+}
