@@ -729,9 +729,19 @@ impl<I: IkeIo> Worker<I> {
             self.engine
                 .replace_connection(ec)
                 .map_err(|e| e.to_string())?;
+            let added = !self.conns.contains_key(&c.name);
+            let start = c.ike.as_ref().map(|i| i.start_action) == Some(StartAction::Start);
+            let name = c.name.clone();
             self.conns.insert(c.name.clone(), c);
+            if added && start {
+                // a connection new with this reload starts like one loaded at start-up
+                if let Err(e) = self.initiate(Instant::now(), &name) {
+                    warn!(connection = %name, error = %e, "cannot start a reloaded connection");
+                }
+            }
             n += 1;
         }
+        self.trap_routes();
         Ok(n)
     }
 
@@ -1242,6 +1252,46 @@ rekey_time = "1h"
             .events
             .iter()
             .any(|e| e.kind == "install_failed" && e.text.contains("no card")));
+        a.stop();
+        b.stop();
+    }
+
+    #[test]
+    fn reload_adds_and_starts_a_connection() {
+        let mut ca = conf(true);
+        if let Some(i) = ca.connections[0].ike.as_mut() {
+            i.start_action = StartAction::Start;
+        }
+        let cb = conf(false);
+        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+        let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+        let (a, txa) = Ike::start(
+            EngineConfig::default(),
+            &[],
+            Wire {
+                peer: to_b.clone(),
+                sa: ra.clone(),
+            },
+        )
+        .unwrap();
+        let (b, txb) = Ike::start(
+            EngineConfig::default(),
+            &cb.connections,
+            Wire {
+                peer: to_a.clone(),
+                sa: rb.clone(),
+            },
+        )
+        .unwrap();
+        *to_a.lock().unwrap() = Some(txa);
+        *to_b.lock().unwrap() = Some(txb);
+        assert!(a.initiate("peer").is_err(), "not configured yet");
+        assert_eq!(a.reload(ca.connections.clone()).unwrap(), 1);
+        assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
+        // the same configuration again: nothing new starts
+        assert_eq!(a.reload(ca.connections).unwrap(), 1);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(a.view().sas.len(), 1);
         a.stop();
         b.stop();
     }
