@@ -44,6 +44,8 @@ pub const IKE_PORT: u16 = 500;
 pub const IKE_RETRANSMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// IKE retransmissions before the peer is declared dead.
 pub const IKE_RETRANSMIT_TRIES: u32 = 5;
+/// Datagrams queued for the IKE thread before further ones are dropped.
+pub const IKE_QUEUE: usize = 1024;
 /// IKE events kept for `ipsecctl status`.
 pub const IKE_EVENTS_KEPT: usize = 200;
 

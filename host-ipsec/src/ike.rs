@@ -13,7 +13,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError,
+};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -180,6 +183,9 @@ pub struct IkeCounters {
     pub send_errors: u64,
     /// Authentication failures (either side).
     pub auth_failures: u64,
+    /// Datagrams dropped because the IKE thread's queue was full (a flood).
+    #[serde(default)]
+    pub queue_drops: u64,
 }
 
 /// What the control socket shows of IKE.
@@ -466,6 +472,7 @@ struct Worker<I: IkeIo> {
     /// IKE SAs to close once the current actions are done (a CHILD_SA the data
     /// path refused).
     close_after: Vec<IkeSaId>,
+    queue_drops: Arc<AtomicU64>,
 }
 
 impl<I: IkeIo> Worker<I> {
@@ -758,6 +765,7 @@ impl<I: IkeIo> Worker<I> {
         self.counters.retransmits = st.retransmits;
         self.counters.responses_resent = st.responses_resent;
         self.counters.cookies_sent = st.cookies_sent;
+        self.counters.queue_drops = self.queue_drops.load(Ordering::Relaxed);
         if let Ok(mut v) = self.view.lock() {
             v.sas = sas;
             v.counters = self.counters.clone();
@@ -826,10 +834,33 @@ impl<I: IkeIo> Worker<I> {
     }
 }
 
+/// Where the receiving threads hand datagrams (and acquires) to the IKE thread. The
+/// queue is bounded: when the IKE thread falls behind (a flood), datagrams are
+/// dropped and counted rather than piling up.
+#[derive(Debug, Clone)]
+pub struct IkeFeed {
+    tx: SyncSender<IkeMsg>,
+    drops: Arc<AtomicU64>,
+}
+
+impl IkeFeed {
+    /// Queues `msg`; false once the IKE thread has stopped.
+    pub fn push(&self, msg: IkeMsg) -> bool {
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.drops.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
 /// Handle of the running IKE thread.
 #[derive(Debug)]
 pub struct Ike {
-    tx: Mutex<Sender<IkeMsg>>,
+    tx: Mutex<SyncSender<IkeMsg>>,
     view: Arc<Mutex<IkeView>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -844,7 +875,7 @@ impl Ike {
         cfg: EngineConfig,
         conns: &[config::Connection],
         io: I,
-    ) -> Result<(Arc<Ike>, Sender<IkeMsg>), IkeConfigError> {
+    ) -> Result<(Arc<Ike>, IkeFeed), IkeConfigError> {
         let natt_port = cfg.natt_port;
         let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
         let mut map = BTreeMap::new();
@@ -862,6 +893,7 @@ impl Ike {
             }
         }
         let view = Arc::new(Mutex::new(IkeView::default()));
+        let drops = Arc::new(AtomicU64::new(0));
         let worker = Worker {
             engine,
             io,
@@ -873,8 +905,9 @@ impl Ike {
             answering: false,
             pending_prefer: Vec::new(),
             close_after: Vec::new(),
+            queue_drops: drops.clone(),
         };
-        let (tx, rx) = channel();
+        let (tx, rx) = sync_channel(defaults::IKE_QUEUE);
         let thread = std::thread::Builder::new()
             .name("ipsecd-ike".into())
             .spawn(move || worker.run(&rx))
@@ -891,7 +924,7 @@ impl Ike {
             let (rtx, _rrx) = channel();
             let _ = tx.send(IkeMsg::Initiate(name, rtx));
         }
-        Ok((ike, tx))
+        Ok((ike, IkeFeed { tx, drops }))
     }
 
     fn ask<T>(&self, msg: impl FnOnce(Sender<Result<T, String>>) -> IkeMsg) -> Result<T, String> {
@@ -1051,7 +1084,7 @@ rekey_time = "1h"
 
     /// Datagrams go straight to the other side's IKE thread.
     struct Wire {
-        peer: Arc<Mutex<Option<Sender<IkeMsg>>>>,
+        peer: Arc<Mutex<Option<IkeFeed>>>,
         sa: Arc<Recorder>,
     }
 
@@ -1059,7 +1092,7 @@ rekey_time = "1h"
         fn send(&self, local: SocketAddr, remote: SocketAddr, d: &[u8]) -> io::Result<()> {
             if let Some(tx) = self.peer.lock().unwrap().as_ref() {
                 // what the peer receives: arriving on `remote`, from `local`
-                let _ = tx.send(IkeMsg::Datagram {
+                tx.push(IkeMsg::Datagram {
                     local: remote,
                     remote: local,
                     message: d.to_vec(),

@@ -86,6 +86,11 @@ pub fn render(s: &DaemonStatus) -> String {
             "IKE datagrams that could not be sent.",
             k.send_errors,
         ),
+        (
+            "queue_drops",
+            "IKE datagrams dropped because the IKE thread's queue was full.",
+            k.queue_drops,
+        ),
     ] {
         let _ = writeln!(o, "# HELP ipsecd_ike_{name}_total {help}");
         let _ = writeln!(o, "# TYPE ipsecd_ike_{name}_total counter");

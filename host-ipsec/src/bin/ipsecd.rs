@@ -155,7 +155,7 @@ fn start_ike(
                     remote: d.peer,
                     message: d.message,
                 };
-                if t.send(m).is_err() {
+                if !t.push(m) {
                     break;
                 }
             }
@@ -173,7 +173,7 @@ fn start_ike(
             .name("ipsecd-acquire".into())
             .spawn(move || {
                 for (src, dst) in arx {
-                    if t.send(IkeMsg::Acquire { src, dst }).is_err() {
+                    if !t.push(IkeMsg::Acquire { src, dst }) {
                         break;
                     }
                 }
@@ -195,7 +195,7 @@ fn start_ike(
                                 remote: from,
                                 message: buf[..n].to_vec(),
                             };
-                            if t.send(m).is_err() {
+                            if !t.push(m) {
                                 break;
                             }
                         }
