@@ -345,6 +345,16 @@ pub enum StartAction {
     Trap,
 }
 
+/// What happens when the peer of an IKE SA is found dead (DPD or retransmissions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpdAction {
+    /// Remove the SAs (the connection waits for a command, traffic or the peer).
+    Clear,
+    /// Remove the SAs and initiate again (and again, a second apart, until it works).
+    Restart,
+}
+
 /// The IKEv2 part of a connection (swanctl: `local`/`remote` ids, `proposals`,
 /// `rekey_time`, `dpd_delay`, the secret, and children whose keys are negotiated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +375,8 @@ pub struct IkeSettings {
     pub dpd_delay: Option<Duration>,
     /// When the connection is initiated.
     pub start_action: StartAction,
+    /// What a dead peer leads to.
+    pub dpd_action: DpdAction,
     /// Children.
     pub children: Vec<IkeChild>,
 }
@@ -468,6 +480,7 @@ struct RawConnection {
     life_time: Option<Spanned<DurationValue>>,
     dpd_delay: Option<Spanned<DurationValue>>,
     start_action: Option<StartAction>,
+    dpd_action: Option<DpdAction>,
     #[serde(default)]
     children: BTreeMap<String, Spanned<RawChild>>,
 }
@@ -751,10 +764,10 @@ fn connection(
             ));
         }
     }
-    if c.start_action.is_some() {
+    if c.start_action.is_some() || c.dpd_action.is_some() {
         return Err(ctx.err(
             span,
-            format!("connection {name}: start_action is an IKE setting, but the connection has no psk (manual keys)"),
+            format!("connection {name}: start_action and dpd_action are IKE settings, but the connection has no psk (manual keys)"),
         ));
     }
     for (cname, ch) in c.children {
@@ -974,6 +987,7 @@ fn ike_settings(
         life_time,
         dpd_delay: duration(ctx, "dpd_delay", c.dpd_delay.take())?,
         start_action: c.start_action.unwrap_or(StartAction::None),
+        dpd_action: c.dpd_action.unwrap_or(DpdAction::Clear),
         children,
     })
 }
@@ -1310,6 +1324,16 @@ life_time = "11m"
         assert_eq!(ike.rekey_time, Some(Duration::from_secs(4 * 3600)));
         assert_eq!(ike.dpd_delay, Some(Duration::from_secs(30)));
         assert_eq!(ike.start_action, StartAction::Start);
+        assert_eq!(ike.dpd_action, DpdAction::Clear);
+        let c = Config::parse(
+            Path::new("x.toml"),
+            &IKE.replace("dpd_delay = 30", "dpd_delay = 30\ndpd_action = \"restart\""),
+        )
+        .unwrap();
+        assert_eq!(
+            c.connections[0].ike.as_ref().unwrap().dpd_action,
+            DpdAction::Restart
+        );
         assert_eq!(ike.psk.0.as_slice(), b"a-secret-of-some-length");
         let ch = &ike.children[0];
         assert_eq!(ch.esp_proposals, vec!["aes128gcm16", "aes256gcm16-x25519"]);

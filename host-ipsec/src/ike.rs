@@ -31,7 +31,7 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 use crate::config::{
-    self, Encap, IpPrefix, KeyMaterial, Lifetime, ManualSa, Mode, StartAction, Transform,
+    self, DpdAction, Encap, IpPrefix, KeyMaterial, Lifetime, ManualSa, Mode, StartAction, Transform,
 };
 use crate::defaults;
 use crate::sa::{ChildSaSpec, Origin, SaInstaller};
@@ -473,6 +473,8 @@ struct Worker<I: IkeIo> {
     /// path refused).
     close_after: Vec<IkeSaId>,
     queue_drops: Arc<AtomicU64>,
+    /// Connections to initiate again at the given time (`dpd_action = restart`).
+    restart_at: Vec<(Instant, String)>,
 }
 
 impl<I: IkeIo> Worker<I> {
@@ -625,6 +627,22 @@ impl<I: IkeIo> Worker<I> {
     }
 
     fn event(&mut self, e: &Event) {
+        if let Event::IkeSaClosed {
+            connection,
+            reason: ikev2::CloseReason::PeerDead,
+            ..
+        } = e
+        {
+            let restart = self
+                .conns
+                .get(connection)
+                .and_then(|c| c.ike.as_ref())
+                .is_some_and(|i| i.dpd_action == DpdAction::Restart);
+            if restart && !self.restart_at.iter().any(|(_, n)| n == connection) {
+                self.restart_at
+                    .push((Instant::now() + RESTART_DELAY, connection.clone()));
+            }
+        }
         let text = e.to_string();
         let kind = match e {
             Event::IkeSaEstablished { .. } => "established",
@@ -817,6 +835,17 @@ impl<I: IkeIo> Worker<I> {
                 let a = self.engine.handle_timer(now);
                 self.run_actions(a);
             }
+            let now = Instant::now();
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.restart_at)
+                .into_iter()
+                .partition(|(t, _)| *t <= now);
+            self.restart_at = later;
+            for (_, name) in due {
+                info!(connection = %name, "dpd_action = restart: initiating again");
+                if let Err(e) = self.initiate(now, &name) {
+                    debug!(connection = %name, error = %e, "restart");
+                }
+            }
             for id in std::mem::take(&mut self.close_after) {
                 let a = self.engine.terminate(Instant::now(), id);
                 self.run_actions(a);
@@ -865,6 +894,9 @@ pub struct Ike {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Pause before a connection whose peer died is initiated again.
+const RESTART_DELAY: Duration = Duration::from_secs(1);
+
 /// How long a control command waits for the IKE thread.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -906,6 +938,7 @@ impl Ike {
             pending_prefer: Vec::new(),
             close_after: Vec::new(),
             queue_drops: drops.clone(),
+            restart_at: Vec::new(),
         };
         let (tx, rx) = sync_channel(defaults::IKE_QUEUE);
         let thread = std::thread::Builder::new()

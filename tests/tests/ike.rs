@@ -360,7 +360,7 @@ fn child_and_ike_rekeys_under_traffic_lose_nothing() {
 }
 
 #[test]
-fn killed_peer_detected_by_dpd() {
+fn killed_peer_detected_by_dpd_and_restarted() {
     e2e::require_strongswan();
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let p = Pair::new(Family::V4);
@@ -371,7 +371,7 @@ fn killed_peer_detected_by_dpd() {
     );
     let mut side = IkeSide::site_a();
     side.start_action = "start";
-    side.conn_extra = "dpd_delay = 2".into();
+    side.conn_extra = "dpd_delay = 2\ndpd_action = \"restart\"".into();
     let (cfg, sock) = side.write(&p.dir);
     // short retransmissions so a dead peer is declared within seconds
     let text = std::fs::read_to_string(&cfg).expect("config").replace(
@@ -395,20 +395,34 @@ fn killed_peer_detected_by_dpd() {
     );
     assert!(ping(&p, 2, "0.2"), "{}", ctx());
     ss.kill();
+    let dead = |d: &Daemon| {
+        let v = d.ike();
+        v.events
+            .iter()
+            .any(|e| e.kind == "closed" && e.text.contains("PeerDead"))
+            && !v.sas.iter().any(|s| s.state == "ESTABLISHED")
+    };
     assert!(
-        eventually(30, || d.ike().sas.is_empty() && d.status().sa_pairs == 0),
+        eventually(30, || dead(&d) && d.status().sa_pairs == 0),
         "dead peer not detected: {}",
         ctx()
     );
     let v = d.ike();
-    assert!(
-        v.events
-            .iter()
-            .any(|e| e.kind == "closed" && e.text.contains("PeerDead")),
-        "{:?}",
-        v.events
-    );
     assert!(v.counters.retransmits >= 2, "{:?}", v.counters);
+    // dpd_action = restart: once the peer is back, the tunnel comes back by itself
+    let ss2 = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    assert!(
+        eventually(30, || d.established(1)),
+        "not re-established: {}\ntheirs now:\n{}",
+        ctx(),
+        ss2.log_text()
+    );
+    assert!(ping(&p, 2, "0.2"), "{}", ctx());
+    strongswan_agrees(&d, &ss2);
 }
 
 #[test]

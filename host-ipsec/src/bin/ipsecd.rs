@@ -1,4 +1,5 @@
-//! `ipsecd`: the IPsec gateway daemon (TUN data path, manual SAs, control socket).
+//! `ipsecd`: the IPsec gateway daemon (TUN data path, manual and IKEv2 SAs, control
+//! socket).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -160,12 +161,9 @@ fn start_ike(
                 }
             }
         })?;
-    // Start on traffic: packets that match no SA.
-    if config.connections.iter().any(|c| {
-        c.ike
-            .as_ref()
-            .is_some_and(|i| i.start_action == host_ipsec::config::StartAction::Trap)
-    }) {
+    // Start on traffic: packets that match no SA (also for trap connections a
+    // reload adds).
+    {
         let (atx, arx) = std::sync::mpsc::channel::<(IpAddr, IpAddr)>();
         dp.set_acquire_sink(atx).context("acquire sink")?;
         let t = tx.clone();
