@@ -28,6 +28,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -291,6 +292,10 @@ pub struct DaemonConfig {
     pub tun_mtu: Option<u16>,
     /// Where outbound sequence numbers are kept across restarts.
     pub state_dir: PathBuf,
+    /// IKE: first retransmission timeout (doubled, roughly, each time).
+    pub ike_retransmit_timeout: Duration,
+    /// IKE: retransmissions before the peer is declared dead.
+    pub ike_retransmit_tries: u32,
 }
 
 /// `[connections.NAME]`.
@@ -312,8 +317,89 @@ pub struct Connection {
     pub offload: OffloadPolicy,
     /// Path MTU towards the peer.
     pub path_mtu: u16,
-    /// Children.
+    /// Manually keyed children (empty for an IKE connection).
     pub children: Vec<Child>,
+    /// IKEv2 settings and children, when the connection has a `psk`.
+    pub ike: Option<IkeSettings>,
+}
+
+/// A pre-shared key. Zeroized on drop; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Zeroizing<Vec<u8>>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<redacted>)")
+    }
+}
+
+/// When an IKE connection is brought up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAction {
+    /// Only on `ipsecctl initiate` (or when the peer initiates).
+    None,
+    /// When the daemon starts or the connection is loaded.
+    Start,
+    /// When traffic for the connection's selectors shows up.
+    Trap,
+}
+
+/// What happens when the peer of an IKE SA is found dead (DPD or retransmissions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpdAction {
+    /// Remove the SAs (the connection waits for a command, traffic or the peer).
+    Clear,
+    /// Remove the SAs and initiate again (and again, a second apart, until it works).
+    Restart,
+}
+
+/// The IKEv2 part of a connection (swanctl: `local`/`remote` ids, `proposals`,
+/// `rekey_time`, `dpd_delay`, the secret, and children whose keys are negotiated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeSettings {
+    /// Our identity (`ikev2::Identity::parse` syntax).
+    pub local_id: String,
+    /// The peer's identity (`%any` accepts any).
+    pub remote_id: String,
+    /// Pre-shared key.
+    pub psk: Secret,
+    /// IKE proposals, e.g. `aes256gcm16-prfsha256-x25519`, in order of preference.
+    pub proposals: Vec<String>,
+    /// IKE SA rekey interval.
+    pub rekey_time: Option<Duration>,
+    /// IKE SA hard lifetime.
+    pub life_time: Option<Duration>,
+    /// Liveness check after this long without a message from the peer.
+    pub dpd_delay: Option<Duration>,
+    /// When the connection is initiated.
+    pub start_action: StartAction,
+    /// What a dead peer leads to.
+    pub dpd_action: DpdAction,
+    /// Children.
+    pub children: Vec<IkeChild>,
+}
+
+/// A child of an IKE connection: selectors and proposals; keys come from IKE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeChild {
+    /// Name.
+    pub name: String,
+    /// Local traffic selectors.
+    pub local_ts: Vec<IpPrefix>,
+    /// Remote traffic selectors.
+    pub remote_ts: Vec<IpPrefix>,
+    /// Mode.
+    pub mode: Mode,
+    /// ESP proposals in order of preference (`aes128gcm16`, `aes256gcm16-x25519`, ...).
+    pub esp_proposals: Vec<String>,
+    /// CHILD_SA rekey interval.
+    pub rekey_time: Option<Duration>,
+    /// CHILD_SA hard lifetime.
+    pub life_time: Option<Duration>,
+    /// Anti-replay window (packets).
+    pub replay_window: u32,
 }
 
 /// `[connections.NAME.children.CHILD]`.
@@ -372,6 +458,8 @@ struct RawDaemon {
     offload_device: Option<OffloadDevice>,
     tun_mtu: Option<Spanned<u16>>,
     state_dir: Option<String>,
+    ike_retransmit_timeout: Option<Spanned<DurationValue>>,
+    ike_retransmit_tries: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -384,6 +472,15 @@ struct RawConnection {
     remote_port: Option<u16>,
     offload: Option<OffloadPolicy>,
     path_mtu: Option<Spanned<u16>>,
+    local_id: Option<Spanned<String>>,
+    remote_id: Option<Spanned<String>>,
+    psk: Option<Spanned<String>>,
+    proposals: Option<Spanned<String>>,
+    rekey_time: Option<Spanned<DurationValue>>,
+    life_time: Option<Spanned<DurationValue>>,
+    dpd_delay: Option<Spanned<DurationValue>>,
+    start_action: Option<StartAction>,
+    dpd_action: Option<DpdAction>,
     #[serde(default)]
     children: BTreeMap<String, Spanned<RawChild>>,
 }
@@ -405,6 +502,16 @@ struct RawChild {
     out_key: Option<Spanned<String>>,
     life_packets: Option<u64>,
     life_bytes: Option<u64>,
+    rekey_time: Option<Spanned<DurationValue>>,
+    life_time: Option<Spanned<DurationValue>>,
+}
+
+/// A time: seconds as a number, or text with a unit (`90s`, `10m`, `4h`, `1d`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Int(i64),
+    Text(String),
 }
 
 #[derive(Deserialize)]
@@ -551,7 +658,18 @@ fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
         Some(m) => Some(m.into_inner()),
         None => None,
     };
+    let ike_retransmit_timeout = duration(ctx, "ike_retransmit_timeout", d.ike_retransmit_timeout)?
+        .unwrap_or(defaults::IKE_RETRANSMIT_TIMEOUT);
+    let ike_retransmit_tries = match d.ike_retransmit_tries {
+        Some(t) if !(1..=20).contains(t.get_ref()) => {
+            return Err(ctx.err(t.span(), "ike_retransmit_tries must be 1..=20"))
+        }
+        Some(t) => t.into_inner(),
+        None => defaults::IKE_RETRANSMIT_TRIES,
+    };
     Ok(DaemonConfig {
+        ike_retransmit_timeout,
+        ike_retransmit_tries,
         control_socket: d
             .control_socket
             .map(PathBuf::from)
@@ -590,18 +708,18 @@ fn addr(
 fn connection(
     ctx: &Ctx<'_>,
     name: String,
-    c: RawConnection,
+    mut c: RawConnection,
     span: Range<usize>,
 ) -> Result<Connection, ConfigError> {
-    let local_addr = addr(ctx, "local_addrs", c.local_addrs)?;
-    let remote_addr = addr(ctx, "remote_addrs", c.remote_addrs)?;
+    let local_addr = addr(ctx, "local_addrs", c.local_addrs.clone())?;
+    let remote_addr = addr(ctx, "remote_addrs", c.remote_addrs.clone())?;
     if local_addr.is_ipv4() != remote_addr.is_ipv4() {
         return Err(ctx.err(
             span,
             format!("connection {name}: local and remote addresses are of different families"),
         ));
     }
-    let path_mtu = match c.path_mtu {
+    let path_mtu = match c.path_mtu.take() {
         Some(m) if !(576..=9000).contains(m.get_ref()) => {
             return Err(ctx.err(m.span(), "path_mtu must be 576..=9000"))
         }
@@ -621,9 +739,36 @@ fn connection(
         offload: c.offload.unwrap_or(OffloadPolicy::Auto),
         path_mtu,
         children: Vec::new(),
+        ike: None,
     };
     if c.children.is_empty() {
         return Err(ctx.err(span, format!("connection {name} has no children")));
+    }
+    if let Some(psk) = c.psk.take() {
+        let ike = ike_settings(ctx, &conn, psk, &mut c, span)?;
+        conn.ike = Some(ike);
+        return Ok(conn);
+    }
+    for (what, present) in [
+        ("local_id", c.local_id.as_ref().map(Spanned::span)),
+        ("remote_id", c.remote_id.as_ref().map(Spanned::span)),
+        ("proposals", c.proposals.as_ref().map(Spanned::span)),
+        ("rekey_time", c.rekey_time.as_ref().map(Spanned::span)),
+        ("life_time", c.life_time.as_ref().map(Spanned::span)),
+        ("dpd_delay", c.dpd_delay.as_ref().map(Spanned::span)),
+    ] {
+        if let Some(sp) = present {
+            return Err(ctx.err(
+                sp,
+                format!("connection {name}: {what} is an IKE setting, but the connection has no psk (manual keys)"),
+            ));
+        }
+    }
+    if c.start_action.is_some() || c.dpd_action.is_some() {
+        return Err(ctx.err(
+            span,
+            format!("connection {name}: start_action and dpd_action are IKE settings, but the connection has no psk (manual keys)"),
+        ));
     }
     for (cname, ch) in c.children {
         let cspan = ch.span();
@@ -631,6 +776,220 @@ fn connection(
             .push(child(ctx, &conn, cname, ch.into_inner(), cspan)?);
     }
     Ok(conn)
+}
+
+/// Parses a time: a number of seconds or text with a unit (`s`, `m`, `h`, `d`).
+fn duration(
+    ctx: &Ctx<'_>,
+    what: &str,
+    v: Option<Spanned<DurationValue>>,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(v) = v else { return Ok(None) };
+    let span = v.span();
+    let bad = |t: &str| {
+        ctx.err(
+            span.clone(),
+            format!("{what} '{t}' is not a time (seconds, or a number with s, m, h or d)"),
+        )
+    };
+    let secs = match v.into_inner() {
+        DurationValue::Int(i) => u64::try_from(i).map_err(|_| bad(&i.to_string()))?,
+        DurationValue::Text(t) => {
+            let tt = t.trim();
+            let (num, mult) = match tt.chars().last() {
+                Some('s') => (&tt[..tt.len() - 1], 1),
+                Some('m') => (&tt[..tt.len() - 1], 60),
+                Some('h') => (&tt[..tt.len() - 1], 3600),
+                Some('d') => (&tt[..tt.len() - 1], 86400),
+                _ => (tt, 1),
+            };
+            num.trim()
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(mult))
+                .ok_or_else(|| bad(&t))?
+        }
+    };
+    if secs == 0 {
+        // swanctl: 0 turns the timer off
+        return Ok(None);
+    }
+    Ok(Some(Duration::from_secs(secs)))
+}
+
+/// Splits a swanctl proposal list (`a, b`) and checks each with `parse`.
+fn proposal_list(
+    ctx: &Ctx<'_>,
+    what: &str,
+    v: &Spanned<String>,
+    parse: impl Fn(&str) -> Result<(), String>,
+) -> Result<Vec<String>, ConfigError> {
+    let list: Vec<String> = v
+        .get_ref()
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if list.is_empty() {
+        return Err(ctx.err(v.span(), format!("{what} is empty")));
+    }
+    for p in &list {
+        parse(p).map_err(|e| ctx.err(v.span(), format!("{what}: {e}")))?;
+    }
+    Ok(list)
+}
+
+fn ike_settings(
+    ctx: &Ctx<'_>,
+    conn: &Connection,
+    psk: Spanned<String>,
+    c: &mut RawConnection,
+    span: Range<usize>,
+) -> Result<IkeSettings, ConfigError> {
+    let name = &conn.name;
+    let psk_span = psk.span();
+    let psk = Zeroizing::new(psk.into_inner().into_bytes());
+    if psk.len() < 8 {
+        return Err(ctx.err(
+            psk_span,
+            format!("connection {name}: psk shorter than 8 bytes"),
+        ));
+    }
+    let id = |what: &str, v: Option<Spanned<String>>, default: String| match v {
+        Some(v) => ikev2::Identity::parse(v.get_ref())
+            .map(|_| v.get_ref().clone())
+            .map_err(|e| ctx.err(v.span(), format!("{what}: {e}"))),
+        None => Ok(default),
+    };
+    let local_id = id("local_id", c.local_id.take(), conn.local_addr.to_string())?;
+    let remote_id = id(
+        "remote_id",
+        c.remote_id.take(),
+        conn.remote_addr.to_string(),
+    )?;
+    if local_id == "%any" {
+        return Err(ctx.err(span.clone(), "local_id cannot be %any"));
+    }
+    let proposals = match &c.proposals {
+        Some(p) => proposal_list(ctx, "proposals", p, |x| {
+            ikev2::IkeProposal::parse(x)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })?,
+        None => vec![defaults::IKE_PROPOSAL.to_string()],
+    };
+    let mut children = Vec::new();
+    for (cname, ch) in std::mem::take(&mut c.children) {
+        let cspan = ch.span();
+        let ch = ch.into_inner();
+        for (what, sp) in [
+            ("in_spi", ch.in_spi.as_ref().map(Spanned::span)),
+            ("out_spi", ch.out_spi.as_ref().map(Spanned::span)),
+            ("in_key", ch.in_key.as_ref().map(Spanned::span)),
+            ("out_key", ch.out_key.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(sp) = sp {
+                return Err(ctx.err(
+                    sp,
+                    format!("child {cname}: {what} given, but keys of a connection with a psk are negotiated by IKE"),
+                ));
+            }
+        }
+        let mode = ch.mode.unwrap_or(Mode::Tunnel);
+        if mode == Mode::Transport && c.start_action == Some(StartAction::Trap) {
+            return Err(ctx.err(
+                cspan,
+                format!("child {cname}: start_action = trap needs tunnel mode"),
+            ));
+        }
+        let mut local_ts = selectors(ctx, "local_ts", ch.local_ts)?;
+        let mut remote_ts = selectors(ctx, "remote_ts", ch.remote_ts)?;
+        if mode == Mode::Transport {
+            if local_ts.is_empty() {
+                local_ts.push(IpPrefix::host(conn.local_addr));
+            }
+            if remote_ts.is_empty() {
+                remote_ts.push(IpPrefix::host(conn.remote_addr));
+            }
+        }
+        if local_ts.is_empty() || remote_ts.is_empty() {
+            return Err(ctx.err(
+                cspan,
+                format!("child {cname}: tunnel mode needs local_ts and remote_ts"),
+            ));
+        }
+        let v4 = local_ts[0].addr.is_ipv4();
+        if local_ts
+            .iter()
+            .chain(&remote_ts)
+            .any(|p| p.addr.is_ipv4() != v4)
+        {
+            return Err(ctx.err(
+                cspan,
+                format!("child {cname}: local_ts and remote_ts mix IPv4 and IPv6"),
+            ));
+        }
+        let esp_proposals = match &ch.esp_proposals {
+            Some(p) => proposal_list(ctx, "esp_proposals", p, |x| {
+                ikev2::EspProposal::parse(x)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })?,
+            None => vec![defaults::ESP_PROPOSAL.to_string()],
+        };
+        let replay_window = match ch.replay_window {
+            Some(w) if *w.get_ref() > defaults::MAX_REPLAY_WINDOW => {
+                return Err(ctx.err(
+                    w.span(),
+                    format!("replay_window above {}", defaults::MAX_REPLAY_WINDOW),
+                ))
+            }
+            Some(w) => w.into_inner(),
+            None => defaults::REPLAY_WINDOW,
+        };
+        let rekey_time = duration(ctx, "rekey_time", ch.rekey_time)?;
+        let life_time = duration(ctx, "life_time", ch.life_time)?;
+        if let (Some(r), Some(l)) = (rekey_time, life_time) {
+            if l <= r {
+                return Err(ctx.err(
+                    cspan,
+                    format!("child {cname}: life_time must be longer than rekey_time"),
+                ));
+            }
+        }
+        children.push(IkeChild {
+            name: cname,
+            local_ts,
+            remote_ts,
+            mode,
+            esp_proposals,
+            rekey_time,
+            life_time,
+            replay_window,
+        });
+    }
+    let rekey_time = duration(ctx, "rekey_time", c.rekey_time.take())?;
+    let life_time = duration(ctx, "life_time", c.life_time.take())?;
+    if let (Some(r), Some(l)) = (rekey_time, life_time) {
+        if l <= r {
+            return Err(ctx.err(
+                span,
+                format!("connection {name}: life_time must be longer than rekey_time"),
+            ));
+        }
+    }
+    Ok(IkeSettings {
+        local_id,
+        remote_id,
+        psk: Secret(psk),
+        proposals,
+        rekey_time,
+        life_time,
+        dpd_delay: duration(ctx, "dpd_delay", c.dpd_delay.take())?,
+        start_action: c.start_action.unwrap_or(StartAction::None),
+        dpd_action: c.dpd_action.unwrap_or(DpdAction::Clear),
+        children,
+    })
 }
 
 fn selectors(
@@ -918,5 +1277,105 @@ out_key = "{KEY20}"
         let s = format!("{c:?}");
         assert!(!s.contains("0102030405"), "{s}");
         assert!(s.contains("redacted"));
+    }
+}
+
+#[cfg(test)]
+mod ike_tests {
+    use super::*;
+
+    const IKE: &str = r#"[daemon]
+name = "a"
+
+[connections.b]
+local_addrs = ["192.168.77.1"]
+remote_addrs = ["192.168.77.2"]
+local_id = "alice.example"
+remote_id = "bob.example"
+psk = "a-secret-of-some-length"
+proposals = "aes256gcm16-prfsha256-x25519, aes128-sha256-ecp256"
+rekey_time = "4h"
+dpd_delay = 30
+start_action = "start"
+
+[connections.b.children.net]
+local_ts = ["10.1.0.0/24"]
+remote_ts = ["10.2.0.0/24"]
+esp_proposals = "aes128gcm16,aes256gcm16-x25519"
+rekey_time = "10m"
+life_time = "11m"
+"#;
+
+    fn err_of(src: &str) -> (usize, String) {
+        match Config::parse(Path::new("x.toml"), src) {
+            Err(ConfigError::Invalid { line, reason, .. }) => (line, reason),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ike_connection_parses() {
+        let c = Config::parse(Path::new("x.toml"), IKE).unwrap();
+        let conn = &c.connections[0];
+        assert!(conn.children.is_empty());
+        let ike = conn.ike.as_ref().unwrap();
+        assert_eq!(ike.local_id, "alice.example");
+        assert_eq!(ike.proposals.len(), 2);
+        assert_eq!(ike.rekey_time, Some(Duration::from_secs(4 * 3600)));
+        assert_eq!(ike.dpd_delay, Some(Duration::from_secs(30)));
+        assert_eq!(ike.start_action, StartAction::Start);
+        assert_eq!(ike.dpd_action, DpdAction::Clear);
+        let c = Config::parse(
+            Path::new("x.toml"),
+            &IKE.replace("dpd_delay = 30", "dpd_delay = 30\ndpd_action = \"restart\""),
+        )
+        .unwrap();
+        assert_eq!(
+            c.connections[0].ike.as_ref().unwrap().dpd_action,
+            DpdAction::Restart
+        );
+        assert_eq!(ike.psk.0.as_slice(), b"a-secret-of-some-length");
+        let ch = &ike.children[0];
+        assert_eq!(ch.esp_proposals, vec!["aes128gcm16", "aes256gcm16-x25519"]);
+        assert_eq!(ch.rekey_time, Some(Duration::from_secs(600)));
+        assert_eq!(ch.life_time, Some(Duration::from_secs(660)));
+        assert_eq!(c.daemon.ike_retransmit_tries, 5);
+        // the secret never shows in Debug
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("a-secret-of"), "{dbg}");
+    }
+
+    #[test]
+    fn ike_errors_name_line_and_reason() {
+        let (line, r) = err_of(&IKE.replace("aes128-sha256-ecp256", "aes128-sha256-ecp999"));
+        assert_eq!(line, 10);
+        assert!(r.contains("ecp999"), "{r}");
+        let (line, r) = err_of(&IKE.replace("\"aes128gcm16,", "\"aes128gcm17,"));
+        assert_eq!(line, 18);
+        assert!(r.contains("aes128gcm17"), "{r}");
+        let (line, r) = err_of(&IKE.replace("\"10m\"", "\"10x\""));
+        assert_eq!(line, 19);
+        assert!(r.contains("not a time"), "{r}");
+        let (line, r) = err_of(&IKE.replace("\"11m\"", "\"5m\""));
+        assert_eq!(line, 15);
+        assert!(r.contains("life_time must be longer"), "{r}");
+        let (line, r) = err_of(&IKE.replace("\"start\"", "\"sometimes\""));
+        assert_eq!(line, 13);
+        assert!(r.contains("sometimes"), "{r}");
+        let (line, r) = err_of(&IKE.replace("a-secret-of-some-length", "short"));
+        assert_eq!(line, 9);
+        assert!(r.contains("psk shorter"), "{r}");
+        assert!(!r.contains("short\""), "{r}");
+        let (line, r) =
+            err_of(&IKE.replace("life_time = \"11m\"", "life_time = \"11m\"\nin_spi = 4096"));
+        assert_eq!(line, 21);
+        assert!(r.contains("negotiated by IKE"), "{r}");
+        // an IKE setting on a manual connection
+        let manual = IKE
+            .replace("psk = \"a-secret-of-some-length\"\n", "")
+            .replace("start_action = \"start\"\n", "");
+        let (line, r) = err_of(&manual);
+        assert_eq!(line, 7);
+        assert!(r.contains("no psk"), "{r}");
     }
 }

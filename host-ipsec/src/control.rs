@@ -25,6 +25,16 @@ pub enum Request {
     Stats,
     /// Re-read the configuration file and apply the difference.
     Reload,
+    /// Start an IKE SA for a connection.
+    Initiate {
+        /// Connection name.
+        conn: String,
+    },
+    /// Close the IKE SAs of a connection, or one IKE SA by its id.
+    Terminate {
+        /// Connection name or IKE SA id.
+        target: String,
+    },
 }
 
 /// An answer.
@@ -188,6 +198,17 @@ mod tests {
             Ok(Request::ListSas)
         );
         assert_eq!(parse_request(b"{\"cmd\":\"reload\"}"), Ok(Request::Reload));
+        assert_eq!(
+            parse_request(b"{\"cmd\":\"initiate\",\"conn\":\"to-b\"}"),
+            Ok(Request::Initiate {
+                conn: "to-b".into()
+            })
+        );
+        assert_eq!(
+            parse_request(b"{\"cmd\":\"terminate\",\"target\":\"3\"}"),
+            Ok(Request::Terminate { target: "3".into() })
+        );
+        assert!(parse_request(b"{\"cmd\":\"initiate\"}").is_err());
     }
 
     #[test]

@@ -114,6 +114,8 @@ struct InEntry {
 enum OutCmd {
     Install(Box<OutEntry>),
     Remove(u32),
+    AcquireSink(Sender<(IpAddr, IpAddr)>),
+    Prefer(u32),
 }
 
 /// An IKE message received on a UDP-encapsulation socket.
@@ -469,6 +471,27 @@ impl Dataplane {
             .map_err(|_| InstallError::Stopped)
     }
 
+    /// Makes the pair with `inbound_spi` the first choice for outbound packets of
+    /// its selectors (a rekeyed CHILD_SA, while its predecessor still receives).
+    pub fn prefer_outbound(&self, inbound_spi: u32) -> Result<(), InstallError> {
+        self.out_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(OutCmd::Prefer(inbound_spi))
+            .map_err(|_| InstallError::Stopped)
+    }
+
+    /// Start on traffic (IKE `start_action = trap`): outbound packets that match no
+    /// SA are reported on `sink` as (source, destination), at most once a second per
+    /// destination. (Routing the selectors into the TUN device is the caller's.)
+    pub fn set_acquire_sink(&self, sink: Sender<(IpAddr, IpAddr)>) -> Result<(), InstallError> {
+        self.out_tx
+            .lock()
+            .map_err(|_| InstallError::Stopped)?
+            .send(OutCmd::AcquireSink(sink))
+            .map_err(|_| InstallError::Stopped)
+    }
+
     /// Sends a UDP datagram (an IKE message, already carrying the non-ESP marker on
     /// the NAT-T port, as `ikev2`'s `Action::Send` gives it) from the encapsulation
     /// socket bound to `local` to `peer`.
@@ -645,7 +668,17 @@ impl SaInstaller for Dataplane {
             .map_err(|_| InstallError::Stopped)?
             .remove(&inbound_spi)
             .ok_or(InstallError::NotFound(inbound_spi))?;
-        self.routes(&removed.spec, false);
+        // Keep the routes while another SA (a rekeyed CHILD_SA) still needs them.
+        let shared = self.installed.lock().is_ok_and(|m| {
+            m.values().any(|i| {
+                i.spec.mode == removed.spec.mode
+                    && i.spec.remote_ts == removed.spec.remote_ts
+                    && i.spec.remote_addr == removed.spec.remote_addr
+            })
+        });
+        if !shared {
+            self.routes(&removed.spec, false);
+        }
         let _ = self
             .out_tx
             .lock()
@@ -684,12 +717,26 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
     // (entry index, buffer index, length) of sealed packets waiting to be sent
     let mut ready: Vec<(usize, usize, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut last = 0usize;
+    let mut acquire: Option<Sender<(IpAddr, IpAddr)>> = None;
+    let mut acquired: HashMap<IpAddr, std::time::Instant> = HashMap::new();
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
+        if acquired.len() >= 4096 {
+            acquired.clear();
+        }
         for cmd in rx.try_iter() {
             match cmd {
                 OutCmd::Install(e) => entries.push(*e),
+                OutCmd::Prefer(spi) => {
+                    // A rekeyed CHILD_SA takes the outbound traffic of its selectors.
+                    if let Some(i) = entries.iter().position(|e| e.spec.inbound.spi == spi) {
+                        let e = entries.remove(i);
+                        entries.insert(0, e);
+                        last = 0;
+                    }
+                }
                 OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
+                OutCmd::AcquireSink(tx) => acquire = Some(tx),
             }
         }
         ready.clear();
@@ -728,6 +775,17 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                 };
                 let Some(ix) = hit else {
                     inc(&g.no_policy);
+                    if let Some(tx) = &acquire {
+                        // start on traffic: at most one report per destination a second
+                        let now = std::time::Instant::now();
+                        let due = acquired
+                            .get(&info.dst)
+                            .is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1));
+                        if due && acquired.len() < 4096 {
+                            acquired.insert(info.dst, now);
+                            let _ = tx.send((info.src, info.dst));
+                        }
+                    }
                     continue;
                 };
                 last = ix;

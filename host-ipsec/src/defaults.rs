@@ -34,6 +34,21 @@ pub const SOCKET_MARK: u32 = 0x4500;
 /// How often idle workers look for SA changes, in milliseconds.
 pub const WORKER_POLL_MS: u16 = 100;
 
+/// IKE proposal of a connection that names none.
+pub const IKE_PROPOSAL: &str = "aes256gcm16-prfsha256-x25519";
+/// ESP proposal of an IKE child that names none.
+pub const ESP_PROPOSAL: &str = "aes128gcm16";
+/// UDP port of IKE (RFC 7296).
+pub const IKE_PORT: u16 = 500;
+/// First IKE retransmission timeout.
+pub const IKE_RETRANSMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// IKE retransmissions before the peer is declared dead.
+pub const IKE_RETRANSMIT_TRIES: u32 = 5;
+/// Datagrams queued for the IKE thread before further ones are dropped.
+pub const IKE_QUEUE: usize = 1024;
+/// IKE events kept for `ipsecctl status`.
+pub const IKE_EVENTS_KEPT: usize = 200;
+
 /// Control socket path for an instance name.
 pub fn control_socket(name: &str) -> String {
     format!("{CONTROL_DIR}/{name}.sock")

@@ -60,5 +60,49 @@ pub fn render(s: &DaemonStatus) -> String {
             );
         }
     }
+    let k = &s.ike.counters;
+    let _ = writeln!(o, "# HELP ipsecd_ike_sas IKE SAs by state.");
+    let _ = writeln!(o, "# TYPE ipsecd_ike_sas gauge");
+    for st in ["CONNECTING", "AUTHENTICATING", "ESTABLISHED", "DELETING"] {
+        let n = s.ike.sas.iter().filter(|x| x.state == st).count();
+        let _ = writeln!(o, "ipsecd_ike_sas{{state=\"{}\"}} {n}", st.to_lowercase());
+    }
+    for (name, help, v) in [
+        ("child_installs", "CHILD_SAs installed.", k.child_installs),
+        ("child_removals", "CHILD_SAs removed.", k.child_removals),
+        (
+            "install_failures",
+            "CHILD_SAs the data path refused.",
+            k.install_failures,
+        ),
+        (
+            "auth_failures",
+            "IKE authentication failures.",
+            k.auth_failures,
+        ),
+        ("retransmits", "IKE retransmissions.", k.retransmits),
+        (
+            "send_errors",
+            "IKE datagrams that could not be sent.",
+            k.send_errors,
+        ),
+        (
+            "queue_drops",
+            "IKE datagrams dropped because the IKE thread's queue was full.",
+            k.queue_drops,
+        ),
+    ] {
+        let _ = writeln!(o, "# HELP ipsecd_ike_{name}_total {help}");
+        let _ = writeln!(o, "# TYPE ipsecd_ike_{name}_total counter");
+        let _ = writeln!(o, "ipsecd_ike_{name}_total {v}");
+    }
+    let _ = writeln!(
+        o,
+        "# HELP ipsecd_ike_dropped_total IKE datagrams dropped, by reason."
+    );
+    let _ = writeln!(o, "# TYPE ipsecd_ike_dropped_total counter");
+    for (r, v) in &k.dropped {
+        let _ = writeln!(o, "ipsecd_ike_dropped_total{{reason=\"{r}\"}} {v}");
+    }
     o
 }

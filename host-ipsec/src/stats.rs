@@ -158,6 +158,9 @@ pub struct DaemonStatus {
     pub offload: serde_json::Value,
     /// SAs.
     pub sas: Vec<SaStatus>,
+    /// IKE SAs, counters and latest events.
+    #[serde(default)]
+    pub ike: crate::ike::IkeView,
 }
 
 /// A copy of [`GlobalCounters`].

@@ -141,3 +141,64 @@ fn card_probe_without_vfio_says_so() {
     let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(err.contains("vfio"), "{err}");
 }
+
+const IKE: &str = r#"[daemon]
+name = "t"
+
+[connections.peer]
+local_addrs = ["192.168.77.1"]
+remote_addrs = ["192.168.77.2"]
+local_id = "alice.example"
+remote_id = "bob.example"
+psk = "a-pre-shared-key-for-the-cli-test"
+proposals = "aes256gcm16-prfsha256-x25519"
+start_action = "trap"
+
+[connections.peer.children.net]
+local_ts = ["10.1.0.0/24"]
+remote_ts = ["10.2.0.0/24"]
+esp_proposals = "aes128gcm16, aes128-sha256"
+rekey_time = "1h"
+"#;
+
+#[test]
+fn check_config_covers_ike_connections() {
+    let f = write("ike.toml", IKE);
+    let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+        .arg("check-config")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("OK (1 connections, 1 children)"), "{text}");
+    assert!(!text.contains("pre-shared-key"), "{text}");
+    for (bad, line, why) in [
+        ("x25519\"", 10, "ecp9"),
+        ("\"trap\"", 11, "traps"),
+        ("\"1h\"", 17, "not a time"),
+    ] {
+        let replacement = match why {
+            "ecp9" => "ecp9\"",
+            "traps" => "\"traps\"",
+            _ => "\"1 hour\"",
+        };
+        let f2 = write("ike-bad.toml", &IKE.replace(bad, replacement));
+        let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+            .arg("check-config")
+            .arg(&f2)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{}:{line}:", f2.display())), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!err.contains("pre-shared-key"), "{err}");
+        std::fs::remove_file(f2).unwrap();
+    }
+    std::fs::remove_file(f).unwrap();
+}

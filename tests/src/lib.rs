@@ -574,3 +574,366 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// One side of an IKEv2 scenario: an `ipsecd` connection negotiated with a PSK.
+#[derive(Debug, Clone)]
+pub struct IkeSide {
+    /// Instance name (also the config and socket file names).
+    pub name: &'static str,
+    /// TUN device.
+    pub tun: &'static str,
+    /// Our outer address.
+    pub local: &'static str,
+    /// The peer's outer address.
+    pub remote: &'static str,
+    /// Our identity.
+    pub local_id: &'static str,
+    /// The peer's identity.
+    pub remote_id: &'static str,
+    /// Pre-shared key.
+    pub psk: &'static str,
+    /// Local traffic selector.
+    pub local_ts: &'static str,
+    /// Remote traffic selector.
+    pub remote_ts: &'static str,
+    /// none | start | trap.
+    pub start_action: &'static str,
+    /// `offload_device` (none | model | sim).
+    pub offload_device: &'static str,
+    /// IKE proposals.
+    pub proposals: &'static str,
+    /// ESP proposals.
+    pub esp_proposals: &'static str,
+    /// More lines for the connection block.
+    pub conn_extra: String,
+    /// More lines for the child block.
+    pub child_extra: String,
+}
+
+impl IkeSide {
+    /// Site A of a [`Pair`] (IPv4) talking to B.
+    pub fn site_a() -> Self {
+        IkeSide {
+            name: "a",
+            tun: "ipsa",
+            local: "192.168.77.1",
+            remote: "192.168.77.2",
+            local_id: "alice.example",
+            remote_id: "bob.example",
+            psk: "e2e-ike-secret-0123456789",
+            local_ts: "10.1.0.0/24",
+            remote_ts: "10.2.0.0/24",
+            start_action: "none",
+            offload_device: "none",
+            proposals: "aes256gcm16-prfsha256-x25519",
+            esp_proposals: "aes128gcm16",
+            conn_extra: String::new(),
+            child_extra: String::new(),
+        }
+    }
+
+    /// Site B of a [`Pair`] (IPv4) talking to A.
+    pub fn site_b() -> Self {
+        IkeSide {
+            name: "b",
+            tun: "ipsb",
+            local: "192.168.77.2",
+            remote: "192.168.77.1",
+            local_id: "bob.example",
+            remote_id: "alice.example",
+            local_ts: "10.2.0.0/24",
+            remote_ts: "10.1.0.0/24",
+            ..IkeSide::site_a()
+        }
+    }
+
+    /// Writes the configuration into `dir` and returns (config path, socket path).
+    pub fn write(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let d = dir.display();
+        let name = self.name;
+        let text = format!(
+            "[daemon]\nname = \"{name}\"\ntun_name = \"{tun}\"\ncontrol_socket = \"{d}/{name}.sock\"\nstate_dir = \"{d}/state-{name}\"\noffload_device = \"{dev}\"\n\n\
+             [connections.peer]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nlocal_id = \"{lid}\"\nremote_id = \"{rid}\"\n\
+             psk = \"{psk}\"\nproposals = \"{props}\"\nstart_action = \"{sa}\"\noffload = \"auto\"\n{ce}\n\n\
+             [connections.peer.children.net]\nlocal_ts = [\"{lts}\"]\nremote_ts = [\"{rts}\"]\nesp_proposals = \"{esp}\"\n{che}\n",
+            tun = self.tun,
+            dev = self.offload_device,
+            local = self.local,
+            remote = self.remote,
+            lid = self.local_id,
+            rid = self.remote_id,
+            psk = self.psk,
+            props = self.proposals,
+            sa = self.start_action,
+            ce = self.conn_extra,
+            lts = self.local_ts,
+            rts = self.remote_ts,
+            esp = self.esp_proposals,
+            che = self.child_extra,
+        );
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).expect("write config");
+        (path, dir.join(format!("{name}.sock")))
+    }
+
+    /// Writes the configuration and starts `ipsecd` with it in `ns`.
+    pub fn start(&self, ns: &Netns, dir: &Path) -> Daemon {
+        let (cfg, sock) = self.write(dir);
+        Daemon::start(ns, &cfg, sock)
+    }
+}
+
+/// Runs `ipsecctl --socket SOCKET ARGS...` and returns its output (not checked).
+pub fn ipsecctl(socket: &Path, args: &[&str]) -> Output {
+    Command::new(bin("ipsecctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run ipsecctl")
+}
+
+impl Daemon {
+    /// The IKE part of the status.
+    pub fn ike(&self) -> host_ipsec::ike::IkeView {
+        self.status().ike
+    }
+
+    /// True when an IKE SA is ESTABLISHED and `pairs` SA pairs are installed.
+    pub fn established(&self, pairs: usize) -> bool {
+        let st = self.status();
+        st.sa_pairs >= pairs && st.ike.sas.iter().any(|s| s.state == "ESTABLISHED")
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Fails with a clear message when strongSwan 5.9 (charon, swanctl, kernel-libipsec)
+/// is not installed.
+pub fn require_strongswan() {
+    require_root();
+    for p in [
+        "/usr/lib/ipsec/charon",
+        "/usr/sbin/swanctl",
+        "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so",
+    ] {
+        assert!(
+            Path::new(p).exists(),
+            "strongSwan interop needs {p}: apt-get install --no-install-recommends strongswan-charon \
+             strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins (scripts/setup.sh does)"
+        );
+    }
+}
+
+/// strongSwan's charon in a namespace with the user-space ESP plugin
+/// (kernel-libipsec), its own mount namespace and a private `/run`; stopped on drop.
+#[derive(Debug)]
+pub struct Charon {
+    child: Option<Child>,
+    /// Its working directory.
+    pub dir: PathBuf,
+    /// Its log (ike = 2, no keys).
+    pub log: PathBuf,
+    vici: PathBuf,
+}
+
+impl Charon {
+    /// Starts charon in `ns` with `swanctl_conf` (a complete swanctl.conf) loaded.
+    pub fn start(ns: &Netns, dir: &Path, swanctl_conf: &str) -> Self {
+        require_strongswan();
+        // kernel-libipsec and IPv6 router solicitations make roaming noise
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        let dir = dir.join(format!("charon-{}", unique()));
+        std::fs::create_dir_all(dir.join("run")).expect("charon dir");
+        let vici = dir.join("charon.vici");
+        let log = dir.join("charon.log");
+        let conf = dir.join("strongswan.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "charon {{\n  load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici\n  \
+                 port = 500\n  port_nat_t = 4500\n  retransmit_tries = 3\n  retransmit_timeout = 2\n  \
+                 plugins {{\n    vici {{\n      socket = unix://{vici}\n    }}\n  }}\n  \
+                 filelog {{\n    e2e {{\n      path = {log}\n      default = 1\n      ike = 2\n      cfg = 2\n      flush_line = yes\n    }}\n  }}\n}}\n",
+                vici = vici.display(),
+                log = log.display()
+            ),
+        )
+        .expect("strongswan.conf");
+        let swanctl = dir.join("swanctl.conf");
+        std::fs::write(&swanctl, swanctl_conf).expect("swanctl.conf");
+        let out = std::fs::File::create(dir.join("charon.stdout")).expect("stdout file");
+        let script = format!(
+            "mount --bind '{run}' /run && exec env STRONGSWAN_CONF='{conf}' /usr/lib/ipsec/charon",
+            run = dir.join("run").display(),
+            conf = conf.display()
+        );
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .stdout(out.try_clone().expect("dup"))
+            .stderr(out)
+            .spawn()
+            .expect("spawn charon");
+        let c = Charon {
+            child: Some(child),
+            dir,
+            log,
+            vici,
+        };
+        assert!(
+            eventually(10, || c.vici.exists()),
+            "charon did not start: {}",
+            std::fs::read_to_string(c.dir.join("charon.stdout")).unwrap_or_default()
+        );
+        let o = c.swanctl(&["--load-all", "--file", &swanctl.display().to_string()]);
+        assert!(
+            o.status.success(),
+            "swanctl --load-all: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        c
+    }
+
+    /// Runs `swanctl ARGS --uri <this charon>`.
+    pub fn swanctl(&self, args: &[&str]) -> Output {
+        Command::new("swanctl")
+            .args(args)
+            .arg("--uri")
+            .arg(format!("unix://{}", self.vici.display()))
+            .output()
+            .expect("run swanctl")
+    }
+
+    /// `swanctl --list-sas` output.
+    pub fn list_sas(&self) -> String {
+        String::from_utf8_lossy(&self.swanctl(&["--list-sas"]).stdout).into_owned()
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills charon without a word to its peer (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // `ip netns exec` execs into unshare, which execs into sh, then charon:
+            // one process, this pid.
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Charon {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let pid = c.id();
+            let gone = eventually(5, || {
+                !Path::new(&format!("/proc/{pid}")).exists()
+                    || self
+                        .child
+                        .as_mut()
+                        .is_some_and(|c| !matches!(c.try_wait(), Ok(None)))
+            });
+            if !gone {
+                self.kill();
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A swanctl.conf for the peer of [`IkeSide::site_a`] on site B of a [`Pair`].
+pub fn swanctl_site_b(
+    psk: &str,
+    ike: &str,
+    esp: &str,
+    conn_extra: &str,
+    child_extra: &str,
+) -> String {
+    format!(
+        "connections {{\n  peer {{\n    version = 2\n    local_addrs = 192.168.77.2\n    remote_addrs = 192.168.77.1\n    \
+         proposals = {ike}\n    mobike = no\n    {conn_extra}\n    local {{\n      auth = psk\n      id = bob.example\n    }}\n    \
+         remote {{\n      auth = psk\n      id = alice.example\n    }}\n    children {{\n      net {{\n        \
+         local_ts = 10.2.0.0/24\n        remote_ts = 10.1.0.0/24\n        esp_proposals = {esp}\n        \
+         start_action = none\n        {child_extra}\n      }}\n    }}\n  }}\n}}\n\
+         secrets {{\n  ike-peer {{\n    id-1 = alice.example\n    id-2 = bob.example\n    secret = \"{psk}\"\n  }}\n}}\n"
+    )
+}
+
+/// Sends `bytes` random bytes over TCP from `from` (source `src`) to `to` (address
+/// `dst`, port `port`) and returns (sent digest, received digest, received length).
+pub fn tcp_transfer(
+    from: &Netns,
+    src: &str,
+    to: &Netns,
+    dst: &str,
+    port: u16,
+    bytes: usize,
+) -> (String, String, usize) {
+    let server = "import socket,hashlib,sys\n\
+s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)\n\
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(30)\n\
+c,_=s.accept(); c.settimeout(30); h=hashlib.sha256(); n=0\n\
+while True:\n    d=c.recv(65536)\n    if not d: break\n    h.update(d); n+=len(d)\n\
+print(n, h.hexdigest())\n";
+    let client = "import socket,hashlib,sys,os,time\n\
+data=os.urandom(int(sys.argv[4])); print(hashlib.sha256(data).hexdigest(), flush=True)\n\
+fam=socket.AF_INET6 if ':' in sys.argv[2] else socket.AF_INET\n\
+for i in range(50):\n    s=socket.socket(fam); s.settimeout(30); s.bind((sys.argv[1],0))\n    \
+try:\n        s.connect((sys.argv[2], int(sys.argv[3]))); break\n    except OSError:\n        s.close(); time.sleep(0.1)\n\
+s.sendall(data); s.shutdown(socket.SHUT_WR); s.recv(1); s.close()\n";
+    let p = port.to_string();
+    let srv = Command::new("ip")
+        .args(["netns", "exec", &to.name, "python3", "-c", server, dst, &p])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn TCP server");
+    std::thread::sleep(Duration::from_millis(300));
+    let n = bytes.to_string();
+    let cl = Command::new("ip")
+        .args([
+            "netns", "exec", &from.name, "python3", "-c", client, src, dst, &p, &n,
+        ])
+        .output()
+        .expect("run TCP client");
+    let so = srv.wait_with_output().expect("TCP server");
+    let sent = String::from_utf8_lossy(&cl.stdout).trim().to_string();
+    let got = String::from_utf8_lossy(&so.stdout).trim().to_string();
+    let (len, digest) = got.split_once(' ').unwrap_or(("0", ""));
+    (sent, digest.to_string(), len.parse().unwrap_or(0))
+}
+
+impl Netns {
+    /// Runs a command inside the namespace and returns its output whatever its status.
+    pub fn exec_output(&self, cmd: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(cmd)
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+    }
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use host_ipsec::card;
 use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request};
+use host_ipsec::ike::{IkeSaStatus, IkeView};
 use host_ipsec::stats::{DaemonStatus, SaStatus};
 use host_ipsec::{defaults, lab};
 
@@ -43,6 +44,16 @@ enum Cmd {
     Stats,
     /// Re-read the configuration file.
     Reload,
+    /// Start an IKE SA for a connection (start_action = none).
+    Initiate {
+        /// Connection name.
+        conn: String,
+    },
+    /// Close the IKE SAs of a connection, or one IKE SA by its id (from list-sas).
+    Terminate {
+        /// Connection name or IKE SA id.
+        target: String,
+    },
     /// Lab tool: run the packets of a pcap through one SA.
     Esp {
         #[command(subcommand)]
@@ -134,7 +145,11 @@ fn run(args: Args) -> Result<()> {
     match &args.cmd {
         Cmd::CheckConfig { config } => {
             let c = Config::load(config)?;
-            let children: usize = c.connections.iter().map(|c| c.children.len()).sum();
+            let children: usize = c
+                .connections
+                .iter()
+                .map(|c| c.children.len() + c.ike.as_ref().map_or(0, |i| i.children.len()))
+                .sum();
             if args.json {
                 outln!(
                     "{}",
@@ -164,6 +179,7 @@ fn run(args: Args) -> Result<()> {
                     "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
                     g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
                 );
+                print_ike(&s.ike);
                 print_sas(&s.sas);
             }
         }
@@ -172,7 +188,33 @@ fn run(args: Args) -> Result<()> {
             if args.json {
                 outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_sas(&serde_json::from_value::<Vec<SaStatus>>(v)?);
+                let ike: Vec<IkeSaStatus> = serde_json::from_value(v["ike_sas"].clone())?;
+                if !ike.is_empty() {
+                    print_ike_sas(&ike);
+                    outln!();
+                }
+                print_sas(&serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone())?);
+            }
+        }
+        Cmd::Initiate { conn } => {
+            let v = ask(&sock, Request::Initiate { conn: conn.clone() })?;
+            if args.json {
+                outln!("{v}");
+            } else {
+                outln!("initiating {conn}: IKE SA {}", v["ike_sa"]);
+            }
+        }
+        Cmd::Terminate { target } => {
+            let v = ask(
+                &sock,
+                Request::Terminate {
+                    target: target.clone(),
+                },
+            )?;
+            if args.json {
+                outln!("{v}");
+            } else {
+                outln!("terminating IKE SAs {}", v["terminated"]);
             }
         }
         Cmd::Stats => {
@@ -210,6 +252,80 @@ fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn secs(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x}s"))
+}
+
+fn print_ike_sas(sas: &[IkeSaStatus]) {
+    outln!(
+        "{:<4} {:<12} {:<14} {:<9} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
+        "ID",
+        "CONN",
+        "STATE",
+        "ROLE",
+        "PEER",
+        "SPI_I/SPI_R",
+        "SUITE",
+        "UP",
+        "REKEY",
+        "EXPIRES"
+    );
+    for s in sas {
+        outln!(
+            "{:<4} {:<12} {:<14} {:<9} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
+            s.id,
+            s.connection,
+            s.state,
+            s.role,
+            format!("{}{}", s.remote, if s.natt { " NAT-T" } else { "" }),
+            format!("{}/{}", s.spi_i, s.spi_r),
+            s.suite,
+            secs(s.established_s),
+            secs(s.rekey_in_s),
+            secs(s.expires_in_s)
+        );
+        for c in &s.children {
+            outln!(
+                "     child {} #{} {} {} in {} out {} {} === {} rekey {} expires {}{}",
+                c.name,
+                c.id,
+                c.mode,
+                c.transform,
+                c.in_spi,
+                c.out_spi,
+                c.local_ts.join(","),
+                c.remote_ts.join(","),
+                secs(c.rekey_in_s),
+                secs(c.expires_in_s),
+                if c.rekeyed { " (rekeyed)" } else { "" }
+            );
+        }
+    }
+}
+
+fn print_ike(v: &IkeView) {
+    if v.sas.is_empty() && v.events.is_empty() {
+        return;
+    }
+    let c = &v.counters;
+    let dropped: u64 = c.dropped.values().sum();
+    outln!(
+        "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {}; auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
+        v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.auth_failures, c.retransmits, dropped, c.queue_drops
+    );
+    if !v.sas.is_empty() {
+        print_ike_sas(&v.sas);
+    }
+    let last: Vec<_> = v.events.iter().rev().take(10).collect();
+    if !last.is_empty() {
+        outln!("latest IKE events:");
+        for e in last.into_iter().rev() {
+            outln!("  [{}] {}", e.kind, e.text);
+        }
+    }
+    outln!();
 }
 
 fn opt(v: Option<u64>) -> String {

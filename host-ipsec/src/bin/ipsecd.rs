@@ -1,8 +1,9 @@
-//! `ipsecd`: the IPsec gateway daemon (TUN data path, manual SAs, control socket).
+//! `ipsecd`: the IPsec gateway daemon (TUN data path, manual and IKEv2 SAs, control
+//! socket).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,9 @@ use tracing::{error, info, warn};
 
 use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
-use host_ipsec::dataplane::Dataplane;
-use host_ipsec::sa::{ChildSaSpec, SaInstaller};
+use host_ipsec::dataplane::{Dataplane, IkeDatagram};
+use host_ipsec::ike::{Ike, IkeIo, IkeMsg};
+use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller};
 use host_ipsec::stats::{inc, DaemonStatus};
 use host_ipsec::{defaults, metrics, state};
 
@@ -37,6 +39,179 @@ struct Daemon {
     dp: Arc<Dataplane>,
     started: Instant,
     state_file: PathBuf,
+    ike: Option<Arc<Ike>>,
+}
+
+/// IKE's I/O: UDP 500 on sockets of its own, UDP 4500 through the data path's
+/// encapsulation socket, SAs through the data path.
+struct DaemonIo {
+    dp: Arc<Dataplane>,
+    ike_sockets: HashMap<SocketAddr, Arc<UdpSocket>>,
+}
+
+impl IkeIo for DaemonIo {
+    fn send(&self, local: SocketAddr, remote: SocketAddr, datagram: &[u8]) -> std::io::Result<()> {
+        match self.ike_sockets.get(&local) {
+            Some(s) => s.send_to(datagram, remote).map(|_| ()),
+            None => self.dp.send_udp(local, remote, datagram),
+        }
+    }
+    fn installer(&self) -> &dyn SaInstaller {
+        &*self.dp
+    }
+    fn prefer_outbound(&self, inbound_spi: u32) {
+        if let Err(e) = self.dp.prefer_outbound(inbound_spi) {
+            warn!(error = %e, "cannot move outbound traffic to a rekeyed CHILD_SA");
+        }
+    }
+    fn trap_routes(&self, remote_ts: &[host_ipsec::config::IpPrefix]) {
+        for p in remote_ts {
+            let fam = if p.addr.is_ipv4() { "-4" } else { "-6" };
+            let ok = std::process::Command::new("ip")
+                .args([
+                    fam,
+                    "route",
+                    "replace",
+                    &p.to_string(),
+                    "dev",
+                    self.dp.tun_name(),
+                ])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !ok {
+                warn!(prefix = %p, "cannot route a trapped selector into the TUN device");
+            }
+        }
+    }
+}
+
+/// Binds UDP 500 on `addr`, marked like the data path's sockets so transport-mode
+/// routes do not catch IKE.
+fn ike_socket(addr: SocketAddr) -> Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let d = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let s = Socket::new(d, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    let _ = s.set_mark(defaults::SOCKET_MARK);
+    s.bind(&addr.into())
+        .with_context(|| format!("IKE socket {addr}"))?;
+    let s: UdpSocket = s.into();
+    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    Ok(s)
+}
+
+/// Starts IKE when the configuration has IKE connections.
+fn start_ike(
+    config: &Config,
+    dp: &Arc<Dataplane>,
+    term: &Arc<AtomicBool>,
+) -> Result<Option<Arc<Ike>>> {
+    let locals: Vec<IpAddr> = {
+        let mut v: Vec<IpAddr> = config
+            .connections
+            .iter()
+            .filter(|c| c.ike.is_some())
+            .map(|c| c.local_addr)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if locals.is_empty() {
+        return Ok(None);
+    }
+    let mut ike_sockets = HashMap::new();
+    for a in &locals {
+        let addr = SocketAddr::new(*a, defaults::IKE_PORT);
+        ike_sockets.insert(addr, Arc::new(ike_socket(addr)?));
+        dp.open_udp(SocketAddr::new(*a, defaults::NATT_PORT))
+            .context("IKE NAT-T socket")?;
+    }
+    let cfg = ikev2::EngineConfig {
+        ike_port: defaults::IKE_PORT,
+        natt_port: defaults::NATT_PORT,
+        retransmit_timeout: config.daemon.ike_retransmit_timeout,
+        retransmit_tries: config.daemon.ike_retransmit_tries,
+        ..ikev2::EngineConfig::default()
+    };
+    let io = DaemonIo {
+        dp: dp.clone(),
+        ike_sockets: ike_sockets.clone(),
+    };
+    let (ike, tx) = Ike::start(cfg, &config.connections, io)?;
+    // UDP 4500: IKE messages the data path hands over.
+    let (stx, srx) = std::sync::mpsc::channel::<IkeDatagram>();
+    dp.set_ike_sink(stx).context("IKE sink")?;
+    let t = tx.clone();
+    std::thread::Builder::new()
+        .name("ipsecd-ike-4500".into())
+        .spawn(move || {
+            for d in srx {
+                let m = IkeMsg::Datagram {
+                    local: d.local,
+                    remote: d.peer,
+                    message: d.message,
+                };
+                if !t.push(m) {
+                    break;
+                }
+            }
+        })?;
+    // Start on traffic: packets that match no SA (also for trap connections a
+    // reload adds).
+    {
+        let (atx, arx) = std::sync::mpsc::channel::<(IpAddr, IpAddr)>();
+        dp.set_acquire_sink(atx).context("acquire sink")?;
+        let t = tx.clone();
+        std::thread::Builder::new()
+            .name("ipsecd-acquire".into())
+            .spawn(move || {
+                for (src, dst) in arx {
+                    if !t.push(IkeMsg::Acquire { src, dst }) {
+                        break;
+                    }
+                }
+            })?;
+    }
+    // UDP 500.
+    for (addr, s) in ike_sockets {
+        let t = tx.clone();
+        let term = term.clone();
+        std::thread::Builder::new()
+            .name("ipsecd-ike-500".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !term.load(Ordering::Relaxed) {
+                    match s.recv_from(&mut buf) {
+                        Ok((n, from)) => {
+                            let m = IkeMsg::Datagram {
+                                local: addr,
+                                remote: from,
+                                message: buf[..n].to_vec(),
+                            };
+                            if !t.push(m) {
+                                break;
+                            }
+                        }
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(e) => {
+                            warn!(%addr, error = %e, "IKE socket");
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                }
+            })?;
+    }
+    info!(addresses = ?locals, "IKE started (UDP 500 and 4500)");
+    Ok(Some(ike))
 }
 
 fn specs(c: &Config) -> Vec<ChildSaSpec> {
@@ -81,6 +256,7 @@ impl Daemon {
                 .and_then(|c| serde_json::to_value(c).ok())
                 .unwrap_or_default(),
             sas,
+            ike: self.ike.as_ref().map(|i| i.view()).unwrap_or_default(),
         }
     }
 
@@ -90,7 +266,13 @@ impl Daemon {
             .into_iter()
             .map(|s| (s.inbound.spi, s))
             .collect();
-        let have = self.dp.installed_specs();
+        // IKE's CHILD_SAs are the IKE thread's: a reload never touches them here.
+        let have: Vec<_> = self
+            .dp
+            .installed_specs()
+            .into_iter()
+            .filter(|s| s.origin == Origin::Manual)
+            .collect();
         let seqs: BTreeMap<u32, u64> = self.dp.next_seqs().into_iter().collect();
         let (mut kept, mut removed, mut added) = (0, 0, 0);
         let mut carry: BTreeMap<u32, u64> = BTreeMap::new();
@@ -124,11 +306,21 @@ impl Daemon {
             self.dp.install(spec, first)?;
             added += 1;
         }
+        let mut ike_conns = 0;
+        if let Some(ike) = &self.ike {
+            ike_conns = ike
+                .reload(new.connections.clone())
+                .map_err(|e| anyhow::anyhow!("IKE: {e}"))?;
+        } else if new.connections.iter().any(|c| c.ike.is_some()) {
+            warn!("IKE connections added by a reload start with the next restart of ipsecd");
+        }
         if let Ok(mut c) = self.config.lock() {
             *c = new;
         }
-        info!(kept, removed, added, "configuration reloaded");
-        Ok(serde_json::json!({ "kept": kept, "removed": removed, "added": added }))
+        info!(kept, removed, added, ike_conns, "configuration reloaded");
+        Ok(
+            serde_json::json!({ "kept": kept, "removed": removed, "added": added, "ike_connections": ike_conns }),
+        )
     }
 
     fn handle(&self, req: Request) -> Response {
@@ -136,9 +328,24 @@ impl Daemon {
             Request::Status => {
                 Response::ok(serde_json::to_value(self.status()).unwrap_or_default())
             }
-            Request::ListSas => {
-                Response::ok(serde_json::to_value(self.dp.sa_status()).unwrap_or_default())
-            }
+            Request::ListSas => Response::ok(serde_json::json!({
+                "ike_sas": self.ike.as_ref().map(|i| i.view().sas).unwrap_or_default(),
+                "sas": self.dp.sa_status(),
+            })),
+            Request::Initiate { conn } => match &self.ike {
+                Some(ike) => match ike.initiate(&conn) {
+                    Ok(id) => Response::ok(serde_json::json!({ "ike_sa": id })),
+                    Err(e) => Response::err(e),
+                },
+                None => Response::err("no IKE connections configured"),
+            },
+            Request::Terminate { target } => match &self.ike {
+                Some(ike) => match ike.terminate(&target) {
+                    Ok(ids) => Response::ok(serde_json::json!({ "terminated": ids })),
+                    Err(e) => Response::err(e),
+                },
+                None => Response::err("no IKE connections configured"),
+            },
             Request::Stats => {
                 let s = self.status();
                 Response::ok(serde_json::json!({ "counters": s.counters, "sas": s.sas }))
@@ -237,6 +444,7 @@ fn run(path: &Path) -> Result<()> {
         let first = state::first_seq(&saved, spec.outbound.spi);
         dp.install(spec, first).context("installing SA")?;
     }
+    let ike = start_ike(&config, &dp, &term)?;
     let metrics_addr = config.daemon.metrics;
     let socket_path = config.daemon.control_socket.clone();
     let d = Arc::new(Daemon {
@@ -245,6 +453,7 @@ fn run(path: &Path) -> Result<()> {
         dp: dp.clone(),
         started: Instant::now(),
         state_file,
+        ike,
     });
     if let Some(a) = metrics_addr {
         let l = TcpListener::bind(a).with_context(|| format!("metrics endpoint {a}"))?;
@@ -270,6 +479,9 @@ fn run(path: &Path) -> Result<()> {
         }
     }
     info!("stopping");
+    if let Some(ike) = &d.ike {
+        ike.stop();
+    }
     dp.shutdown();
     if let Err(e) = state::save(&d.state_file, &dp.next_seqs()) {
         warn!(error = %e, "cannot save sequence numbers");

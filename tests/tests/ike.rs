@@ -1,0 +1,724 @@
+//! IKEv2 through `ipsecd`: negotiated CHILD_SAs carry traffic, against strongSwan
+//! 5.9.8 (kernel-libipsec, which forces NAT-T: IKE on 4500, ESP in UDP) in both
+//! roles and against another `ipsecd` on the simulated card; rekeys under traffic,
+//! a wrong PSK and a dead peer. Run as root; the strongSwan cases need Debian's
+//! strongSwan packages (scripts/setup.sh installs them).
+
+use std::sync::Mutex;
+
+use e2e::{
+    eventually, ipsecctl, swanctl_site_b, tcp_transfer, Charon, Daemon, Family, IkeSide, Pair,
+};
+
+/// strongSwan's timers and the simulated card want the CPU: one case at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const IKE: &str = "aes256gcm16-prfsha256-x25519";
+const PSK: &str = "e2e-ike-secret-0123456789";
+
+fn ping(p: &Pair, count: u32, interval: &str) -> bool {
+    let c = count.to_string();
+    p.a.try_exec(&[
+        "ping", "-c", &c, "-i", interval, "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ])
+}
+
+/// Ping and a TCP transfer with a checksum from A to B.
+fn traffic(p: &Pair, bytes: usize, port: u16, ctx: &dyn Fn() -> String) {
+    assert!(
+        ping(p, 3, "0.2"),
+        "ping through the tunnel failed: {}",
+        ctx()
+    );
+    let (sent, got, n) = tcp_transfer(&p.a, "10.1.0.1", &p.b, "10.2.0.1", port, bytes);
+    assert_eq!(
+        n,
+        bytes,
+        "TCP transfer: received {n} of {bytes} bytes: {}",
+        ctx()
+    );
+    assert_eq!(sent, got, "TCP transfer: SHA-256 differs");
+}
+
+fn ike_sa_line(listing: &str) -> Option<&str> {
+    listing.lines().find(|l| l.contains("ESTABLISHED"))
+}
+
+/// strongSwan lists the IKE SA with our SPIs and the CHILD_SA with our SPIs.
+fn strongswan_agrees(d: &Daemon, ss: &Charon) {
+    let view = d.ike();
+    let sa = view
+        .sas
+        .iter()
+        .find(|s| s.state == "ESTABLISHED")
+        .expect("our IKE SA");
+    let listing = ss.list_sas();
+    let line =
+        ike_sa_line(&listing).unwrap_or_else(|| panic!("no IKE SA at strongSwan:\n{listing}"));
+    assert!(
+        line.contains(&sa.spi_i) && line.contains(&sa.spi_r),
+        "IKE SPIs {}/{} not in strongSwan's {line}",
+        sa.spi_i,
+        sa.spi_r
+    );
+    assert!(listing.contains("INSTALLED"), "{listing}");
+    let child = sa.children.first().expect("a CHILD_SA");
+    // strongSwan's inbound SPI is our outbound one
+    let ours_out = child.out_spi.trim_start_matches("0x");
+    let ours_in = child.in_spi.trim_start_matches("0x");
+    assert!(
+        listing.contains(&format!("in  {ours_out}")) && listing.contains(&format!("out {ours_in}")),
+        "CHILD_SA SPIs {ours_in}/{ours_out} not at strongSwan:\n{listing}"
+    );
+}
+
+#[test]
+fn ipsecd_initiator_strongswan_responder() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    let d = IkeSide::site_a().start(&p.a, &p.dir);
+    let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+    assert!(
+        out.status.success(),
+        "ipsecctl initiate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    strongswan_agrees(&d, &ss);
+    let sa = &d.ike().sas[0];
+    assert_eq!(sa.role, "initiator");
+    assert!(sa.natt, "kernel-libipsec forces UDP encapsulation");
+    assert_eq!(sa.suite, "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519");
+    traffic(&p, 1 << 20, 5001, &ctx);
+    let st = d.status();
+    for s in &st.sas {
+        assert_eq!(s.origin, "ike", "{s:?}");
+        assert_eq!(s.encap, "udp", "{s:?}");
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+    // the operator's view: a table and JSON
+    let table = String::from_utf8_lossy(&ipsecctl(&d.socket, &["list-sas"]).stdout).into_owned();
+    eprintln!("ipsecctl list-sas:\n{table}");
+    eprintln!(
+        "ipsecctl status:\n{}",
+        String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout)
+    );
+    assert!(
+        table.contains("ESTABLISHED")
+            && table.contains("AES_GCM_16_256")
+            && table.contains("child net"),
+        "{table}"
+    );
+    let json = ipsecctl(&d.socket, &["list-sas", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("list-sas --json");
+    assert_eq!(v["ike_sas"][0]["state"], "ESTABLISHED", "{v}");
+    assert_eq!(v["ike_sas"][0]["remote"], "192.168.77.2:4500", "{v}");
+    // terminate: strongSwan sees the DELETE, our SAs go away
+    let out = ipsecctl(&d.socket, &["terminate", "peer"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        eventually(10, || d.status().sa_pairs == 0 && d.ike().sas.is_empty()),
+        "SAs left after terminate: {}",
+        ctx()
+    );
+    assert!(
+        eventually(10, || ike_sa_line(&ss.list_sas()).is_none()),
+        "strongSwan still lists the IKE SA"
+    );
+    // keys never reach the log
+    assert!(!d.log_text().contains(PSK));
+}
+
+#[test]
+fn two_ipsecd_one_on_the_simulated_card() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.offload_device = "sim";
+    a.start_action = "start";
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(30, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    traffic(&p, 200_000, 5002, &ctx);
+    let st = da.status();
+    assert_eq!(st.offload_device, "sim");
+    assert_eq!(st.sas.len(), 2, "{:?}", st.sas);
+    for s in &st.sas {
+        assert_eq!(s.path, "card", "{s:?}");
+        assert_eq!(s.origin, "ike", "{s:?}");
+        assert!(s.packets > 0 && s.fallbacks == 0, "{s:?}");
+    }
+    let card = st.offload["card_packets"]
+        .as_u64()
+        .expect("offload counters");
+    assert!(card >= 10, "card carried {card} packets");
+    for s in db.status().sas {
+        assert_eq!(s.path, "software");
+        assert_eq!(s.auth_failures, 0, "{s:?}");
+    }
+    // the same CHILD_SA on both sides, SPIs crossed
+    let (ia, ib) = (da.ike(), db.ike());
+    let (ca, cb) = (&ia.sas[0].children[0], &ib.sas[0].children[0]);
+    assert_eq!((&ca.in_spi, &ca.out_spi), (&cb.out_spi, &cb.in_spi));
+    assert_eq!(ia.sas[0].role, "initiator");
+    assert_eq!(ib.sas[0].role, "responder");
+}
+
+#[test]
+fn strongswan_initiator_ipsecd_responder() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let mut side = IkeSide::site_a();
+    side.proposals = "aes256gcm16-prfsha384-ecp384, aes256gcm16-prfsha256-ecp256";
+    side.esp_proposals = "aes256gcm16";
+    let d = side.start(&p.a, &p.dir);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, "aes256gcm16-prfsha256-ecp256", "aes256gcm16", "", ""),
+    );
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    assert!(
+        o.status.success(),
+        "swanctl --initiate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    strongswan_agrees(&d, &ss);
+    let v = d.ike();
+    assert_eq!(v.sas[0].role, "responder");
+    assert_eq!(v.sas[0].suite, "AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_256");
+    assert_eq!(v.sas[0].children[0].transform, "aes256gcm16");
+    traffic(&p, 1 << 20, 5003, &ctx);
+    for s in d.status().sas {
+        assert_eq!(
+            (s.origin.as_str(), s.encap.as_str()),
+            ("ike", "udp"),
+            "{s:?}"
+        );
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+    // a reload leaves the negotiated SAs alone
+    let r = host_ipsec::control::call(&d.socket, &host_ipsec::control::Request::Reload)
+        .expect("reload");
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.result.expect("result")["ike_connections"], 1);
+    assert_eq!(d.status().sa_pairs, 1);
+    assert!(ping(&p, 2, "0.2"), "ping after reload: {}", ctx());
+}
+
+#[test]
+fn wrong_psk_refused_both_roles() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for we_initiate in [true, false] {
+        let p = Pair::new(Family::V4);
+        let ss = Charon::start(
+            &p.b,
+            &p.dir,
+            &swanctl_site_b("not-the-same-secret-42", IKE, "aes128gcm16", "", ""),
+        );
+        let d = IkeSide::site_a().start(&p.a, &p.dir);
+        let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+        if we_initiate {
+            let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+            assert!(out.status.success());
+        } else {
+            let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
+        }
+        assert!(
+            eventually(15, || d.ike().counters.auth_failures >= 1),
+            "no authentication failure seen: {}",
+            ctx()
+        );
+        let v = d.ike();
+        let ev = v
+            .events
+            .iter()
+            .find(|e| e.kind == "authentication_failed")
+            .expect("event kept");
+        assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+        // as initiator the peer refused us; as responder we refused the peer
+        let who = if we_initiate {
+            "peer refused our authentication"
+        } else {
+            "peer failed authentication"
+        };
+        assert!(ev.text.contains(who), "{ev:?}");
+        assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
+        let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+        assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
+        assert_eq!(d.status().sa_pairs, 0);
+        assert!(ike_sa_line(&ss.list_sas()).is_none(), "{}", ss.list_sas());
+        // strongSwan saw it too
+        let theirs = ss.log_text();
+        assert!(
+            theirs.contains("AUTHENTICATION_FAILED") || theirs.contains("MAC mismatched"),
+            "{theirs}"
+        );
+        assert!(!d.log_text().contains("not-the-same-secret"));
+        assert!(!d.log_text().contains(PSK));
+    }
+}
+
+/// ping's "N received" from its summary line.
+fn received(out: &str) -> Option<u32> {
+    let line = out.lines().find(|l| l.contains("packets transmitted"))?;
+    line.split(',')
+        .find(|f| f.contains("received"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn child_and_ike_rekeys_under_traffic_lose_nothing() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.start_action = "start";
+    side.conn_extra = "rekey_time = 9".into();
+    side.child_extra = "rekey_time = 4\nlife_time = 60".into();
+    let d = side.start(&p.a, &p.dir);
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    // 20 s of pings every 50 ms across about four CHILD_SA and two IKE SA rekeys
+    let out = p.a.exec_output(&[
+        "ping", "-c", "400", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = d.ike();
+    let child_rekeys = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    let ike_rekeys = v.events.iter().filter(|e| e.kind == "rekeyed").count();
+    assert!(
+        child_rekeys >= 2,
+        "{child_rekeys} CHILD_SA rekeys: {:?}",
+        v.events
+    );
+    assert!(
+        ike_rekeys >= 1,
+        "{ike_rekeys} IKE SA rekeys: {:?}",
+        v.events
+    );
+    assert_eq!(
+        received(&text),
+        Some(400),
+        "packets lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // still one IKE SA, agreed with strongSwan, and a TCP transfer still works
+    assert!(
+        eventually(10, || d.ike().sas.len() == 1),
+        "{:?}",
+        d.ike().sas
+    );
+    strongswan_agrees(&d, &ss);
+    traffic(&p, 256 << 10, 5004, &ctx);
+}
+
+#[test]
+fn killed_peer_detected_by_dpd_and_restarted() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let mut ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.start_action = "start";
+    side.conn_extra = "dpd_delay = 2\ndpd_action = \"restart\"".into();
+    let (cfg, sock) = side.write(&p.dir);
+    // short retransmissions so a dead peer is declared within seconds
+    let text = std::fs::read_to_string(&cfg).expect("config").replace(
+        "[daemon]\n",
+        "[daemon]\nike_retransmit_timeout = 1\nike_retransmit_tries = 2\n",
+    );
+    std::fs::write(&cfg, text).expect("config");
+    let d = Daemon::start(&p.a, &cfg, sock);
+    let ss_log = ss.log.clone();
+    let ctx = || {
+        format!(
+            "ours:\n{}\ntheirs:\n{}",
+            d.log_text(),
+            std::fs::read_to_string(&ss_log).unwrap_or_default()
+        )
+    };
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    assert!(ping(&p, 2, "0.2"), "{}", ctx());
+    ss.kill();
+    let dead = |d: &Daemon| {
+        let v = d.ike();
+        v.events
+            .iter()
+            .any(|e| e.kind == "closed" && e.text.contains("PeerDead"))
+            && !v.sas.iter().any(|s| s.state == "ESTABLISHED")
+    };
+    assert!(
+        eventually(30, || dead(&d) && d.status().sa_pairs == 0),
+        "dead peer not detected: {}",
+        ctx()
+    );
+    let v = d.ike();
+    assert!(v.counters.retransmits >= 2, "{:?}", v.counters);
+    // dpd_action = restart: once the peer is back, the tunnel comes back by itself
+    let ss2 = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, IKE, "aes128gcm16", "", ""),
+    );
+    assert!(
+        eventually(30, || d.established(1)),
+        "not re-established: {}\ntheirs now:\n{}",
+        ctx(),
+        ss2.log_text()
+    );
+    assert!(ping(&p, 2, "0.2"), "{}", ctx());
+    strongswan_agrees(&d, &ss2);
+}
+
+#[test]
+fn trap_starts_on_traffic_and_garbage_changes_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    // raw ESP (IP protocol 50): no NAT on the way, so IKE stays on port 500
+    let mut b = IkeSide::site_b();
+    b.conn_extra = "encap = \"raw\"".into();
+    let db = b.start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.start_action = "trap";
+    a.conn_extra = "encap = \"raw\"".into();
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(da.ike().sas.is_empty(), "trap must wait for traffic");
+    // the first packets start IKE (and are dropped); the tunnel then carries the rest
+    assert!(
+        eventually(20, || ping(&p, 1, "0.2")),
+        "no tunnel after traffic: {}",
+        ctx()
+    );
+    let v = da.ike();
+    assert_eq!(v.sas.len(), 1, "{:?}", v.sas);
+    assert_eq!(v.sas[0].role, "initiator");
+    assert!(!v.sas[0].natt, "{:?}", v.sas[0]);
+    assert_eq!(v.sas[0].remote, "192.168.77.2:500");
+    let st = da.status();
+    assert!(st.counters.no_policy >= 1);
+    for s in &st.sas {
+        assert_eq!(s.encap, "raw", "{s:?}");
+        assert!(s.packets > 0, "{s:?}");
+    }
+    // malformed, truncated and random IKE datagrams at B's ports 500 and 4500
+    let before = db.ike();
+    let prog = r#"
+import socket, sys, os, random
+random.seed(7)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hdr = bytes(8) + os.urandom(8) + bytes([33, 0x20, 0x08, 0]) + bytes(4) + (28).to_bytes(4, "big")
+for i in range(300):
+    body = os.urandom(random.randrange(0, 200))
+    pick = random.randrange(3)
+    d = hdr[:random.randrange(0, 28)] if pick == 0 else (hdr + body if pick == 1 else body)
+    s.sendto(d, (sys.argv[1], 500))
+    s.sendto(bytes(4) + d, (sys.argv[1], 4500))
+"#;
+    p.a.exec(&["python3", "-c", prog, "192.168.77.2"]);
+    assert!(
+        eventually(10, || {
+            let c = db.ike().counters;
+            c.dropped.values().sum::<u64>() > before.counters.dropped.values().sum::<u64>()
+        }),
+        "garbage not counted: {:?}",
+        db.ike().counters
+    );
+    // still answering (status panics when the daemon is gone)
+    assert_eq!(db.status().name, "b");
+    let after = db.ike();
+    assert_eq!(after.sas.len(), 1);
+    assert_eq!(
+        (&after.sas[0].spi_i, &after.sas[0].children),
+        (&before.sas[0].spi_i, &before.sas[0].children),
+        "garbage changed the IKE SA"
+    );
+    assert!(ping(&p, 2, "0.2"), "tunnel broken after garbage: {}", ctx());
+}
+
+#[test]
+fn child_sa_rekeys_on_the_simulated_card_lose_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.offload_device = "sim";
+    a.start_action = "start";
+    a.child_extra = "rekey_time = 3\nlife_time = 60".into();
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(30, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    let out = p.a.exec_output(&[
+        "ping", "-c", "160", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rekeys = da
+        .ike()
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    assert!(rekeys >= 2, "{rekeys} rekeys: {}", ctx());
+    assert_eq!(
+        received(&text),
+        Some(160),
+        "lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // B answered the rekeys: it moved its outbound traffic once A deleted the old SA
+    assert!(
+        db.log_text()
+            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+        "{}",
+        ctx()
+    );
+    // the current SAs run on the card, and the card carried the traffic
+    let st = da.status();
+    assert!(st.sas.iter().all(|s| s.path == "card"), "{:?}", st.sas);
+    let card = st.offload["card_packets"]
+        .as_u64()
+        .expect("offload counters");
+    assert!(card >= 320, "card carried {card} packets");
+    for k in [
+        "software_packets",
+        "sas_rejected_by_card",
+        "sas_moved_to_software",
+    ] {
+        assert_eq!(st.offload[k].as_u64(), Some(0), "{k}: {}", st.offload);
+    }
+}
+
+#[test]
+fn proposal_mismatch_explained() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(PSK, "aes256gcm16-prfsha384-ecp384", "aes128gcm16", "", ""),
+    );
+    let mut side = IkeSide::site_a();
+    side.proposals = "aes128-sha256-x25519";
+    let d = side.start(&p.a, &p.dir);
+    let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+    assert!(out.status.success());
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(
+        eventually(15, || d
+            .ike()
+            .events
+            .iter()
+            .any(|e| e.kind == "proposal_mismatch" || e.kind == "closed")),
+        "{}",
+        ctx()
+    );
+    let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+    let v = d.ike();
+    let ev = v
+        .events
+        .iter()
+        .find(|e| e.kind == "proposal_mismatch")
+        .unwrap_or_else(|| panic!("no mismatch event: {:?} {}", v.events, ctx()));
+    eprintln!("{}", ev.text);
+    assert!(ev.text.contains("IKE proposal mismatch"), "{ev:?}");
+    assert!(status.contains("IKE proposal mismatch"), "{status}");
+    assert!(
+        eventually(10, || d.ike().sas.is_empty()),
+        "{:?}",
+        d.ike().sas
+    );
+    assert_eq!(d.status().sa_pairs, 0);
+}
+
+#[test]
+fn two_ipsecd_over_ipv6() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V6);
+    let mut a = IkeSide::site_a();
+    a.local = "fd00:77::1";
+    a.remote = "fd00:77::2";
+    a.local_ts = "fd00:1::/64";
+    a.remote_ts = "fd00:2::/64";
+    a.proposals = "aes128-sha256-ecp256";
+    a.esp_proposals = "aes128-sha256";
+    let mut b = IkeSide::site_b();
+    b.local = "fd00:77::2";
+    b.remote = "fd00:77::1";
+    b.local_ts = "fd00:2::/64";
+    b.remote_ts = "fd00:1::/64";
+    b.proposals = a.proposals;
+    b.esp_proposals = a.esp_proposals;
+    let db = b.start(&p.b, &p.dir);
+    let da = a.start(&p.a, &p.dir);
+    let out = ipsecctl(&da.socket, &["initiate", "peer"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(20, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    assert!(
+        p.a.try_exec(&[
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "-I",
+            "fd00:1::1",
+            "fd00:2::1"
+        ]),
+        "ping over IPv6 failed: {}",
+        ctx()
+    );
+    let (sent, got, n) = tcp_transfer(&p.a, "fd00:1::1", &p.b, "fd00:2::1", 5005, 300_000);
+    assert_eq!((n, &sent), (300_000, &got), "TCP over IPv6: {}", ctx());
+    let v = da.ike();
+    assert_eq!(v.sas[0].remote, "[fd00:77::2]:4500");
+    assert_eq!(
+        v.sas[0].suite,
+        "AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256"
+    );
+    assert_eq!(v.sas[0].children[0].transform, "aes128-sha256");
+    assert_eq!(
+        v.sas[0].children[0].local_ts,
+        vec!["fd00:1::/64".to_string()]
+    );
+    for s in da.status().sas {
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+}
+
+#[test]
+fn rekeys_started_by_strongswan_under_traffic_lose_nothing() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    // strongSwan rekeys the CHILD_SA every ~4 s and the IKE SA every ~7 s; we answer
+    let ss = Charon::start(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b(
+            PSK,
+            IKE,
+            "aes128gcm16-x25519",
+            // explicit hard lifetimes: with the defaults (10 % over) kernel-libipsec
+            // expires the old SAs before strongSwan's rekeys take over
+            "rekey_time = 7s\n    over_time = 60s\n    rand_time = 0s",
+            "rekey_time = 4s\n        life_time = 60s\n        rand_time = 0s",
+        ),
+    );
+    let mut side = IkeSide::site_a();
+    side.esp_proposals = "aes128gcm16-x25519";
+    let d = side.start(&p.a, &p.dir);
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    assert!(o.status.success(), "{}", ctx());
+    assert!(eventually(10, || d.established(1)), "{}", ctx());
+    let out = p.a.exec_output(&[
+        "ping", "-c", "300", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = d.ike();
+    let child_rekeys = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    let ike_rekeys = v.events.iter().filter(|e| e.kind == "rekeyed").count();
+    assert!(
+        child_rekeys >= 2,
+        "{child_rekeys} CHILD_SA rekeys: {}",
+        ctx()
+    );
+    assert!(ike_rekeys >= 1, "{ike_rekeys} IKE SA rekeys: {}", ctx());
+    assert_eq!(
+        received(&text),
+        Some(300),
+        "packets lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // we answered: our outbound traffic moved once strongSwan deleted the old SA
+    assert!(
+        d.log_text()
+            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+        "{}",
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.ike().sas.len() == 1),
+        "{:?}",
+        d.ike().sas
+    );
+    strongswan_agrees(&d, &ss);
+}
