@@ -99,7 +99,12 @@ fn keys_never_in_check_config_output() {
 #[test]
 fn shipped_examples_are_valid() {
     let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for f in ["site-a.toml", "site-b.toml"] {
+    for f in [
+        "site-a.toml",
+        "site-b.toml",
+        "ike-site-a.toml",
+        "ike-site-b.toml",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
             .arg("check-config")
             .arg(ex.join(f))
