@@ -149,6 +149,23 @@ pub enum Action {
         /// Outbound SPI.
         outbound_spi: u32,
     },
+    /// The peer's address or port changed (a NAT in front of it made a new
+    /// mapping, RFC 7296 2.23): send this CHILD_SA's ESP-in-UDP to `encap.remote`
+    /// (and from `encap.local`) from now on. Keys, SPIs and selectors are unchanged.
+    /// Emitted for every CHILD_SA of the IKE SA still installed, including old
+    /// inbound SAs waiting for removal after a rekey.
+    UpdateChildSaEncap {
+        /// IKE SA.
+        ike_sa: IkeSaId,
+        /// Child.
+        child: ChildSaId,
+        /// Inbound SPI.
+        inbound_spi: u32,
+        /// Outbound SPI.
+        outbound_spi: u32,
+        /// The new encapsulation endpoints.
+        encap: UdpEncap,
+    },
     /// Something worth logging or counting.
     Event(Event),
 }
@@ -243,6 +260,16 @@ pub enum Event {
         /// From where.
         remote: SocketAddr,
     },
+    /// The peer's IKE endpoint moved (NAT mapping change, RFC 7296 2.23); an
+    /// [`Action::UpdateChildSaEncap`] follows for each of its CHILD_SAs.
+    PeerEndpointChanged {
+        /// SA.
+        ike_sa: IkeSaId,
+        /// Old peer address and port.
+        from: SocketAddr,
+        /// New peer address and port.
+        to: SocketAddr,
+    },
     /// Informational note.
     Note {
         /// SA, if any.
@@ -294,6 +321,9 @@ impl fmt::Display for Event {
             ),
             Event::ChildSaFailed { connection, detail } => write!(f, "CHILD_SA not created ({connection}): {detail}"),
             Event::Dropped { reason, remote } => write!(f, "dropped message from {remote}: {reason:?}"),
+            Event::PeerEndpointChanged { ike_sa, from, to } => {
+                write!(f, "IKE SA {}: peer moved from {from} to {to} (NAT mapping changed)", ike_sa.0)
+            }
             Event::Note { ike_sa, text } => match ike_sa {
                 Some(id) => write!(f, "IKE SA {}: {text}", id.0),
                 None => write!(f, "{text}"),
@@ -462,6 +492,10 @@ struct Child {
     remote_ts: Vec<TrafficSelector>,
     rekey_at: Option<Instant>,
     rekeyed: bool,
+    /// Created by our side of a rekey collision and found redundant (RFC 7296
+    /// 2.8.1): removed as soon as its DELETE exchange completes, without a linger
+    /// time (the peer never sends on it once it has the surviving SA).
+    redundant: bool,
     /// Hard lifetime: deleted at this time unless rekeyed before.
     expire_at: Option<Instant>,
 }
@@ -472,6 +506,18 @@ struct Child {
 struct Collision {
     peer_ni: Vec<u8>,
     our_nr: Vec<u8>,
+    /// The CHILD_SA the peer's exchange created.
+    peer_child: ChildSaId,
+}
+
+/// We answered the peer's rekey of the IKE SA while our own rekey of it was
+/// outstanding (RFC 7296 2.8.2): the peer's Ni, our Nr, and the IKE SA that
+/// exchange created.
+#[derive(Debug)]
+struct IkeCollision {
+    peer_ni: Vec<u8>,
+    our_nr: Vec<u8>,
+    peer_new: IkeSaId,
 }
 
 #[derive(Debug)]
@@ -492,6 +538,7 @@ enum Req {
         spi: u64,
         ni: Vec<u8>,
         dh: DhPrivate,
+        collision: Option<IkeCollision>,
     },
     CreateChild {
         cfg: usize,
@@ -563,6 +610,8 @@ struct IkeSa {
     expire_at: Option<Instant>,
     /// We are behind a NAT: send keepalives to keep its mapping.
     behind_nat: bool,
+    /// The peer is behind a NAT: follow its mapping changes (RFC 7296 2.23).
+    peer_behind_nat: bool,
     last_keepalive: Instant,
     /// After an IKE SA rekey: the SA that took over our children.
     successor: Option<IkeSaId>,
@@ -1031,6 +1080,7 @@ impl Engine {
             closing: false,
             expire_at: None,
             behind_nat: false,
+            peer_behind_nat: false,
             last_keepalive: now,
             successor: None,
         };
@@ -1227,18 +1277,16 @@ impl Engine {
         // Authenticated from here on.
         let sa = self.sas.get_mut(&id).expect("present");
         sa.last_heard = now;
+        if sa.remote != remote || sa.local != local {
+            self.peer_moved(id, local, remote, &mut out);
+        }
+        let sa = self.sas.get_mut(&id).expect("present");
         if hdr.is_response() {
             let o = sa.outstanding.take().expect("checked above");
             self.handle_response(now, id, o, m, &mut out);
             self.migrate_to_successor(now, id, &mut out);
             self.kick(now, id, &mut out);
         } else {
-            // Follow the peer to a new port (NAT-T float, RFC 7296 2.23).
-            if sa.remote != remote || sa.local != local {
-                sa.remote = remote;
-                sa.local = local;
-                sa.natt = sa.natt || local.port() == self.cfg.natt_port;
-            }
             sa.peer_mid = sa.peer_mid.wrapping_add(1);
             let resp = self.handle_request(now, id, &m, &mut out);
             if let Some(resp_payloads) = resp {
@@ -1257,6 +1305,55 @@ impl Engine {
             self.kick(now, id, &mut out);
         }
         out
+    }
+
+    /// An authenticated request with a new message ID, or a valid response, came
+    /// from or to another address or port than the IKE SA's (RFC 7296 2.23). While
+    /// the SA is not yet established this is the initiator's move to the NAT-T
+    /// port; afterwards the SA follows only a peer behind a NAT (a new mapping), and
+    /// its CHILD_SAs' encapsulation moves with it.
+    fn peer_moved(
+        &mut self,
+        id: IkeSaId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        out: &mut Vec<Action>,
+    ) {
+        let natt_port = self.cfg.natt_port;
+        let sa = self.sas.get_mut(&id).expect("present");
+        if sa.established_at.is_none() {
+            sa.remote = remote;
+            sa.local = local;
+            sa.natt = sa.natt || local.port() == natt_port;
+            return;
+        }
+        if !sa.peer_behind_nat || !sa.natt || local.port() != natt_port {
+            // Answered where it came from (RFC 7296 2.11), but the SA stays.
+            return;
+        }
+        let from = sa.remote;
+        sa.remote = remote;
+        sa.local = local;
+        out.push(Action::Event(Event::PeerEndpointChanged {
+            ike_sa: id,
+            from,
+            to: remote,
+        }));
+        let encap = UdpEncap { local, remote };
+        let children = sa
+            .children
+            .iter()
+            .map(|c| (c.id, c.spi_in, c.spi_out))
+            .chain(sa.linger.iter().map(|(_, c, i, o)| (*c, *i, *o)));
+        for (child, inbound_spi, outbound_spi) in children {
+            out.push(Action::UpdateChildSaEncap {
+                ike_sa: id,
+                child,
+                inbound_spi,
+                outbound_spi,
+                encap,
+            });
+        }
     }
 
     // ------------------------------------------------------- IKE_SA_INIT (responder)
@@ -1444,6 +1541,7 @@ impl Engine {
             remote,
             natt: has_natd && (remote_nat || local_nat || force),
             behind_nat: has_natd && local_nat,
+            peer_behind_nat: has_natd && remote_nat,
             successor: None,
             suite: Some(suite),
             keys: Some(keys),
@@ -1635,6 +1733,7 @@ impl Engine {
             .notify(notify::NAT_DETECTION_DESTINATION_IP)
             .is_some_and(|n| n.data != crypto::nat_hash(sa.spi_i, sa.spi_r, sa.local));
         sa.behind_nat = has_natd && local_nat;
+        sa.peer_behind_nat = remote_nat;
         if has_natd && (remote_nat || local_nat || force) {
             sa.natt = true;
             sa.local.set_port(self.cfg.natt_port);
@@ -2028,6 +2127,7 @@ impl Engine {
             remote_ts,
             rekey_at,
             rekeyed: false,
+            redundant: false,
             expire_at,
         };
         self.install(id, &child, r2i, i2r, rekey, out);
@@ -2048,6 +2148,7 @@ impl Engine {
                     *collision = Some(Collision {
                         peer_ni: exch_ni.unwrap_or_default().to_vec(),
                         our_nr: nr.clone(),
+                        peer_child: child_id,
                     });
                 }
             }
@@ -2122,7 +2223,12 @@ impl Engine {
                 dh,
                 collision,
             } => self.rekey_child_response(now, id, old, cfg, spi_in, ni, dh, collision, &m, out),
-            Req::RekeyIke { spi, ni, dh } => self.rekey_ike_response(now, id, spi, ni, dh, &m, out),
+            Req::RekeyIke {
+                spi,
+                ni,
+                dh,
+                collision,
+            } => self.rekey_ike_response(now, id, spi, ni, dh, collision, &m, out),
             Req::DeleteChildren { children } => {
                 let mut gone = Vec::new();
                 if let Some(sa) = self.sas.get_mut(&id) {
@@ -2130,7 +2236,7 @@ impl Engine {
                     for c in children {
                         if let Some(pos) = sa.children.iter().position(|x| x.id == c) {
                             let ch = sa.children.remove(pos);
-                            if ch.rekeyed {
+                            if ch.rekeyed && !ch.redundant {
                                 sa.linger.push((linger, ch.id, ch.spi_in, ch.spi_out));
                             } else {
                                 gone.push((ch.id, ch.spi_in, ch.spi_out));
@@ -2363,6 +2469,7 @@ impl Engine {
             remote_ts: tsr.clone(),
             rekey_at,
             rekeyed: false,
+            redundant: false,
             expire_at,
         };
         self.install(id, &child, i2r, r2i, replaces, out);
@@ -2392,12 +2499,32 @@ impl Engine {
                     let sa = self.sas.get_mut(&id).expect("present");
                     let linger = now + self.cfg.inbound_linger;
                     let mut gone = Vec::new();
+                    // Children we are closing ourselves (RFC 7296 2.25.1: answer
+                    // without a Delete payload for them) and the child the peer's
+                    // side of a rekey collision created (it was sending on it).
+                    let (closing, collided): (Vec<ChildSaId>, Option<ChildSaId>) =
+                        match &sa.outstanding {
+                            Some(Outstanding {
+                                req: Req::DeleteChildren { children },
+                                ..
+                            }) => (children.clone(), None),
+                            Some(Outstanding {
+                                req:
+                                    Req::RekeyChild {
+                                        collision: Some(c), ..
+                                    },
+                                ..
+                            }) => (vec![], Some(c.peer_child)),
+                            _ => (vec![], None),
+                        };
                     for s in &d.spis {
                         let spi = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
                         if let Some(pos) = sa.children.iter().position(|c| c.spi_out == spi) {
                             let ch = sa.children.remove(pos);
-                            mine.push(ch.spi_in.to_be_bytes().to_vec());
-                            if ch.rekeyed {
+                            if !closing.contains(&ch.id) {
+                                mine.push(ch.spi_in.to_be_bytes().to_vec());
+                            }
+                            if (ch.rekeyed && !ch.redundant) || collided == Some(ch.id) {
                                 sa.linger.push((linger, ch.id, ch.spi_in, ch.spi_out));
                             } else {
                                 gone.push((ch.id, ch.spi_in, ch.spi_out));
@@ -2481,11 +2608,11 @@ impl Engine {
             },
             None => None,
         };
-        // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and 2.25.1:
-        // an IKE SA rekey while we rekey, create or close a CHILD_SA, get
-        // TEMPORARY_FAILURE; the peer tries again later. Simultaneous IKE SA rekeys
-        // are refused the same way (see the README).
-        if busy == Some(true) || (is_ike && busy == Some(false)) {
+        // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and an IKE
+        // SA rekey while we rekey, create or close a CHILD_SA, get TEMPORARY_FAILURE;
+        // the peer tries again later. An IKE SA rekey while we rekey the IKE SA
+        // ourselves is answered as usual and resolved by the nonces (2.8.2).
+        if (busy == Some(true) && !is_ike) || (is_ike && busy == Some(false)) {
             return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
         }
         if let Some(n) = m.notify(notify::REKEY_SA) {
@@ -2494,8 +2621,16 @@ impl Engine {
             }
             let spi = u32::from_be_bytes([n.spi[0], n.spi[1], n.spi[2], n.spi[3]]);
             let sa = self.sas.get(&id).expect("present");
-            // A child we already replaced and are closing (RFC 7296 2.25).
-            if sa.children.iter().any(|c| c.spi_out == spi && c.rekeyed) {
+            // A child we already replaced, or are closing (RFC 7296 2.25.1).
+            let closing = |c: &Child| {
+                c.rekeyed
+                    || sa
+                        .queue
+                        .iter()
+                        .any(|t| matches!(t, Task::DeleteChildren(v) if v.contains(&c.id)))
+                    || matches!(&sa.outstanding, Some(Outstanding { req: Req::DeleteChildren { children }, .. }) if children.contains(&c.id))
+            };
+            if sa.children.iter().any(|c| c.spi_out == spi && closing(c)) {
                 return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
             }
             let Some(old) = sa
@@ -2594,9 +2729,26 @@ impl Engine {
                 data: dh.public(),
             },
         ];
-        self.finish_ike_rekey(
+        let new_id = self.finish_ike_rekey(
             now, id, false, peer_spi, my_spi, suite, &ni, &nr, shared, out,
         );
+        if let Some(Outstanding {
+            req: Req::RekeyIke { collision, .. },
+            ..
+        }) = &mut self.sas.get_mut(&id).expect("present").outstanding
+        {
+            // Simultaneous IKE SA rekey (RFC 7296 2.8.2): settled when our own
+            // exchange completes.
+            *collision = Some(IkeCollision {
+                peer_ni: ni.clone(),
+                our_nr: nr,
+                peer_new: new_id,
+            });
+            out.push(Action::Event(Event::Note {
+                ike_sa: Some(id),
+                text: "simultaneous IKE SA rekey: answered the peer's, waiting for ours".into(),
+            }));
+        }
         resp
     }
 
@@ -2639,7 +2791,13 @@ impl Engine {
             })
             .collect();
         let conn = old.conn;
-        let (local, remote, natt, behind_nat) = (old.local, old.remote, old.natt, old.behind_nat);
+        let (local, remote, natt, behind_nat, peer_behind_nat) = (
+            old.local,
+            old.remote,
+            old.natt,
+            old.behind_nat,
+            old.peer_behind_nat,
+        );
         let new = IkeSa {
             id: new_id,
             conn,
@@ -2672,6 +2830,7 @@ impl Engine {
             closing: false,
             expire_at: None,
             behind_nat,
+            peer_behind_nat,
             last_keepalive: now,
             successor: None,
         };
@@ -2709,6 +2868,43 @@ impl Engine {
                     n.data
                 ),
             }));
+        }
+        if m.notify(notify::CHILD_SA_NOT_FOUND).is_some() {
+            // RFC 7296 2.25: the peer no longer has it. Remove it silently and
+            // create it again from scratch.
+            let successor = self.sas.get(&id).and_then(|s| s.successor);
+            for h in [Some(id), successor].into_iter().flatten() {
+                let Some(sa) = self.sas.get_mut(&h) else {
+                    continue;
+                };
+                let Some(pos) = sa.children.iter().position(|c| c.id == old) else {
+                    continue;
+                };
+                let ch = sa.children.remove(pos);
+                let recreate = !ch.rekeyed;
+                if recreate {
+                    sa.queue.push_back(Task::CreateChild(ch.cfg));
+                }
+                out.push(Action::DeleteChildSa {
+                    ike_sa: h,
+                    child: ch.id,
+                    inbound_spi: ch.spi_in,
+                    outbound_spi: ch.spi_out,
+                });
+                out.push(Action::Event(Event::Note {
+                    ike_sa: Some(h),
+                    text: format!(
+                        "CHILD_SA rekey: peer answered CHILD_SA_NOT_FOUND; removed it{}",
+                        if recreate {
+                            " and creating it again"
+                        } else {
+                            ""
+                        }
+                    ),
+                }));
+                self.kick(now, h, out);
+            }
+            return;
         }
         let Some(new_child) =
             self.initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), Some(old), m, out)
@@ -2750,10 +2946,17 @@ impl Engine {
                     }));
                     if let Some(c) = sa.children.iter_mut().find(|c| c.id == new_child) {
                         c.rekeyed = true;
+                        c.redundant = true;
                         c.rekey_at = None;
                     }
                     Some(new_child)
                 } else {
+                    // The peer deletes its redundant SA; it may have sent on it until
+                    // now, so its inbound side lingers like a rekeyed SA's.
+                    if let Some(pc) = sa.children.iter_mut().find(|x| x.id == c.peer_child) {
+                        pc.rekeyed = true;
+                        pc.rekey_at = None;
+                    }
                     out.push(Action::Event(Event::Note {
                         ike_sa: Some(id),
                         text:
@@ -2777,11 +2980,24 @@ impl Engine {
         my_spi: u64,
         ni: Vec<u8>,
         dh: DhPrivate,
+        collision: Option<IkeCollision>,
         m: &Msg,
         out: &mut Vec<Action>,
     ) {
         let sa = self.sas.get(&id).expect("present");
         let conn = &self.conns[sa.conn];
+        if let (Some(e), Some(_)) = (m.error_notify(), &collision) {
+            // The peer completed its rekey before ours reached it: its new IKE SA
+            // (which we answered) is the only one, and the peer deletes this one.
+            out.push(Action::Event(Event::Note {
+                ike_sa: Some(id),
+                text: format!(
+                    "simultaneous IKE SA rekey: peer refused ours ({}), keeping the peer's",
+                    notify_name(e)
+                ),
+            }));
+            return;
+        }
         if let Some(e) = m.error_notify() {
             out.push(Action::Event(Event::Note {
                 ike_sa: Some(id),
@@ -2814,13 +3030,68 @@ impl Engine {
         s8.copy_from_slice(&props[0].spi);
         let peer_spi = u64::from_be_bytes(s8);
         let nr = nr.to_vec();
-        self.finish_ike_rekey(
+        let mine = self.finish_ike_rekey(
             now, id, true, my_spi, peer_spi, suite, &ni, &nr, shared, out,
         );
-        // Delete the old IKE SA.
         let sa = self.sas.get_mut(&id).expect("present");
         sa.queue.clear();
-        sa.queue.push_back(Task::DeleteIke);
+        let Some(c) = collision.filter(|c| self.sas.contains_key(&c.peer_new)) else {
+            // Delete the old IKE SA.
+            self.sas
+                .get_mut(&id)
+                .expect("present")
+                .queue
+                .push_back(Task::DeleteIke);
+            return;
+        };
+        // RFC 7296 2.8.2: of the two new IKE SAs, the one created with the lowest of
+        // the four nonces is redundant and deleted by its creator; the other one
+        // inherits the CHILD_SAs, and its creator deletes the old IKE SA.
+        let ours_redundant =
+            ni.as_slice().min(nr.as_slice()) < c.peer_ni.as_slice().min(c.our_nr.as_slice());
+        let (survivor, redundant) = if ours_redundant {
+            (c.peer_new, mine)
+        } else {
+            (mine, c.peer_new)
+        };
+        out.push(Action::Event(Event::Note {
+            ike_sa: Some(id),
+            text: format!(
+                "simultaneous IKE SA rekey: {} IKE SA {} is redundant; IKE SA {} survives",
+                if ours_redundant { "our" } else { "the peer's" },
+                redundant.0,
+                survivor.0
+            ),
+        }));
+        self.sas.get_mut(&id).expect("present").successor = Some(survivor);
+        let r = self.sas.get_mut(&redundant).expect("present");
+        r.state = State::Rekeyed;
+        r.successor = Some(survivor);
+        r.rekey_at = None;
+        r.expire_at = Some(now + self.cfg.half_open_timeout);
+        let children = std::mem::take(&mut r.children);
+        let linger = std::mem::take(&mut r.linger);
+        let tasks: Vec<Task> = r.queue.drain(..).collect();
+        if ours_redundant {
+            r.queue.push_back(Task::DeleteIke);
+        } else {
+            self.sas
+                .get_mut(&id)
+                .expect("present")
+                .queue
+                .push_back(Task::DeleteIke);
+        }
+        let s = self.sas.get_mut(&survivor).expect("present");
+        s.children.extend(children);
+        s.linger.extend(linger);
+        s.queue.extend(tasks.into_iter().filter(|t| {
+            matches!(
+                t,
+                Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+            )
+        }));
+        self.kick(now, redundant, out);
+        self.kick(now, survivor, out);
     }
 
     // ------------------------------------------------------------ tasks and timers
@@ -3112,7 +3383,12 @@ impl Engine {
                         id,
                         exchange::CREATE_CHILD_SA,
                         p,
-                        Req::RekeyIke { spi, ni, dh },
+                        Req::RekeyIke {
+                            spi,
+                            ni,
+                            dh,
+                            collision: None,
+                        },
                         out,
                     );
                 }

@@ -1,12 +1,13 @@
 //! Two engines against each other, in memory.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ikev2::config::ts_from_cidr;
 use ikev2::{
-    Action, ChildConfig, ChildSaInstall, CloseReason, Connection, DropReason, Engine, EngineConfig,
-    EspProposal, Event, Identity, IkeProposal, IkeState, Mode, SecretBytes,
+    Action, ChildConfig, ChildSaId, ChildSaInstall, CloseReason, Connection, DropReason, Engine,
+    EngineConfig, EspProposal, Event, Identity, IkeProposal, IkeState, Mode, SecretBytes, UdpEncap,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -61,6 +62,73 @@ fn engine(seed: u64, cfg: EngineConfig) -> Engine {
 /// Decides whether to lose a datagram: (sent by A?, bytes) -> drop?
 type Filter = Box<dyn FnMut(bool, &[u8]) -> bool>;
 
+/// What a data path does with one side's CHILD_SA actions, as the README tells the
+/// daemon: install and delete both directions, send on the newest SA still
+/// present (`order`), move ESP-in-UDP to a new peer endpoint when told.
+#[derive(Default)]
+struct DataPath {
+    /// Installed: child -> (inbound SPI, outbound SPI, encapsulation).
+    sas: BTreeMap<ChildSaId, (u32, u32, Option<UdpEncap>)>,
+    order: Vec<ChildSaId>,
+    /// Inconsistencies (double install, delete of an absent SA).
+    errors: Vec<String>,
+}
+
+impl DataPath {
+    fn apply(&mut self, a: &Action) {
+        match a {
+            Action::InstallChildSa(i) => {
+                if self
+                    .sas
+                    .insert(i.child, (i.inbound.spi, i.outbound.spi, i.encap))
+                    .is_some()
+                {
+                    self.errors.push(format!("{:?} installed twice", i.child));
+                }
+                self.order.push(i.child);
+            }
+            Action::DeleteChildSa {
+                child,
+                inbound_spi,
+                outbound_spi,
+                ..
+            } => match self.sas.remove(child) {
+                Some((i, o, _)) if i == *inbound_spi && o == *outbound_spi => {}
+                x => self
+                    .errors
+                    .push(format!("delete of {child:?}: installed as {x:?}")),
+            },
+            Action::UpdateChildSaEncap { child, encap, .. } => match self.sas.get_mut(child) {
+                Some(e) => e.2 = Some(*encap),
+                None => self
+                    .errors
+                    .push(format!("encap update of absent {child:?}")),
+            },
+            _ => {}
+        }
+    }
+    /// The SA the data path sends on now: (outbound SPI, encapsulation).
+    fn outbound(&self) -> Option<(u32, Option<UdpEncap>)> {
+        self.order
+            .iter()
+            .rev()
+            .find_map(|c| self.sas.get(c).map(|x| (x.1, x.2)))
+    }
+    fn has_inbound(&self, spi: u32) -> bool {
+        self.sas.values().any(|x| x.0 == spi)
+    }
+}
+
+/// An item of the simulated network, delivered in order.
+enum Item {
+    /// An action one side's engine returned.
+    Act(bool, Action),
+    /// This side sends an ESP packet on its current outbound SA.
+    ProbeSend(bool),
+    /// An ESP packet from this side with this SPI (and where it was sent) arrives.
+    ProbeArrive(bool, u32, Option<UdpEncap>),
+}
+
 /// Both sides and everything they did.
 struct Pair {
     a: Engine,
@@ -74,6 +142,17 @@ struct Pair {
     filter: Filter,
     /// A NAT in front of A: A's address as B sees it (ports move by +40000).
     nat: Option<IpAddr>,
+    /// Port offset of the NAT's mappings, and datagrams it dropped (no mapping).
+    nat_shift: u16,
+    nat_dropped: usize,
+    /// Data path models of A and B, and whether ESP probes are sent.
+    dp_a: DataPath,
+    dp_b: DataPath,
+    probes: bool,
+    /// ESP probes delivered, and those that found no inbound SA (or went to the
+    /// wrong place).
+    probes_ok: usize,
+    probes_lost: Vec<String>,
 }
 
 impl Pair {
@@ -94,6 +173,9 @@ impl Pair {
         let mut b = engine(seed + 1000, cfb);
         a.add_connection(ca).unwrap();
         b.add_connection(cb).unwrap();
+        Pair::from_engines(a, b)
+    }
+    fn from_engines(a: Engine, b: Engine) -> Pair {
         Pair {
             a,
             b,
@@ -103,31 +185,88 @@ impl Pair {
             wire: vec![],
             filter: Box::new(|_, _| false),
             nat: None,
+            nat_shift: 40000,
+            nat_dropped: 0,
+            dp_a: DataPath::default(),
+            dp_b: DataPath::default(),
+            probes: false,
+            probes_ok: 0,
+            probes_lost: vec![],
         }
     }
 
     fn nat_out(&self, a: SocketAddr) -> SocketAddr {
         match self.nat {
-            Some(ip) => SocketAddr::new(ip, a.port() + 40000),
+            Some(ip) => SocketAddr::new(ip, a.port() + self.nat_shift),
             None => a,
         }
     }
-    fn nat_in(&self, a: SocketAddr) -> SocketAddr {
+    /// Where the NAT forwards a datagram for `a`; None when it has no such mapping.
+    fn nat_in(&self, a: SocketAddr) -> Option<SocketAddr> {
         match self.nat {
-            Some(ip) if a.ip() == ip => SocketAddr::new(A_IP.parse().unwrap(), a.port() - 40000),
-            _ => a,
+            Some(ip) if a.ip() == ip => a
+                .port()
+                .checked_sub(self.nat_shift)
+                .filter(|p| [500, 4500].contains(p))
+                .map(|p| SocketAddr::new(A_IP.parse().unwrap(), p)),
+            _ => Some(a),
         }
     }
 
-    /// Deliver actions until nothing is in flight.
+    /// Deliver actions until nothing is in flight. With `probes`, each side sends
+    /// an ESP packet on its current outbound SA after every engine call; it travels
+    /// in order with that side's IKE messages and must find an inbound SA.
     fn run(&mut self, from_a: Vec<Action>, from_b: Vec<Action>) {
-        let mut queue: Vec<(bool, Action)> = from_a.into_iter().map(|x| (true, x)).collect();
-        queue.extend(from_b.into_iter().map(|x| (false, x)));
+        let mut queue: VecDeque<Item> = from_a.into_iter().map(|x| Item::Act(true, x)).collect();
+        if self.probes {
+            queue.push_back(Item::ProbeSend(true));
+        }
+        queue.extend(from_b.into_iter().map(|x| Item::Act(false, x)));
+        if self.probes {
+            queue.push_back(Item::ProbeSend(false));
+        }
         let mut steps = 0;
-        while !queue.is_empty() {
+        while let Some(item) = queue.pop_front() {
             steps += 1;
-            assert!(steps < 10_000, "message loop");
-            let (is_a, act) = queue.remove(0);
+            assert!(steps < 100_000, "message loop");
+            let (is_a, act) = match item {
+                Item::Act(is_a, act) => (is_a, act),
+                Item::ProbeSend(is_a) => {
+                    let dp = if is_a { &self.dp_a } else { &self.dp_b };
+                    if let Some((spi, encap)) = dp.outbound() {
+                        queue.push_back(Item::ProbeArrive(is_a, spi, encap));
+                    }
+                    continue;
+                }
+                Item::ProbeArrive(from_a, spi, encap) => {
+                    let dp = if from_a { &self.dp_b } else { &self.dp_a };
+                    if !dp.has_inbound(spi) {
+                        self.probes_lost.push(format!(
+                            "ESP from {} with SPI {spi:08x}: no inbound SA",
+                            if from_a { "A" } else { "B" }
+                        ));
+                    } else if let (Some(e), Some(nat)) = (encap, self.nat.filter(|_| !from_a)) {
+                        // B's ESP-in-UDP must go to A's current NAT mapping.
+                        let port = 4500 + self.nat_shift;
+                        if e.remote.ip() != nat || e.remote.port() != port {
+                            self.probes_lost.push(format!(
+                                "ESP from B with SPI {spi:08x} sent to {} (mapping is {nat}:{port})",
+                                e.remote
+                            ));
+                        } else {
+                            self.probes_ok += 1;
+                        }
+                    } else {
+                        self.probes_ok += 1;
+                    }
+                    continue;
+                }
+            };
+            if is_a {
+                self.dp_a.apply(&act);
+            } else {
+                self.dp_b.apply(&act);
+            }
             if let Action::Send {
                 local,
                 remote,
@@ -142,10 +281,16 @@ impl Pair {
                     let src = self.nat_out(*local);
                     self.b.handle_datagram(self.now, *remote, src, datagram)
                 } else {
-                    let dst = self.nat_in(*remote);
+                    let Some(dst) = self.nat_in(*remote) else {
+                        self.nat_dropped += 1;
+                        continue;
+                    };
                     self.a.handle_datagram(self.now, dst, *local, datagram)
                 };
-                queue.extend(got.into_iter().map(|x| (!is_a, x)));
+                queue.extend(got.into_iter().map(|x| Item::Act(!is_a, x)));
+                if self.probes {
+                    queue.push_back(Item::ProbeSend(!is_a));
+                }
             }
             if is_a {
                 self.a_log.push(act);
@@ -980,16 +1125,7 @@ fn responder_picks_connection_by_identity() {
         &esp,
     ))
     .unwrap();
-    let mut p = Pair {
-        a,
-        b,
-        now: Instant::now(),
-        a_log: vec![],
-        b_log: vec![],
-        wire: vec![],
-        filter: Box::new(|_, _| false),
-        nat: None,
-    };
+    let mut p = Pair::from_engines(a, b);
     p.initiate();
     assert_eq!(p.b.list_sas()[0].connection, "alice");
     assert_mirror(installs(&p.a_log)[0], installs(&p.b_log)[0]);
@@ -1411,4 +1547,99 @@ fn child_rekey_in_flight_while_peer_rekeys_the_ike_sa() {
     assert_eq!(installs(&p.a_log).len(), 2);
     assert_eq!(deletes(&p.a_log).len(), 1);
     assert_eq!(deletes(&p.b_log).len(), 1);
+}
+
+/// Text of all events of one side.
+fn notes(log: &[Action]) -> Vec<String> {
+    events(log).iter().map(|e| e.to_string()).collect()
+}
+
+/// The data path models of both sides hold exactly one, mirrored CHILD_SA and
+/// every ESP probe found an inbound SA.
+fn assert_data_paths_agree(p: &Pair) {
+    assert!(p.probes_lost.is_empty(), "{:#?}", p.probes_lost);
+    assert!(p.probes_ok > 0);
+    assert!(p.dp_a.errors.is_empty(), "{:?}", p.dp_a.errors);
+    assert!(p.dp_b.errors.is_empty(), "{:?}", p.dp_b.errors);
+    let sa: Vec<_> = p.dp_a.sas.values().collect();
+    let sb: Vec<_> = p.dp_b.sas.values().collect();
+    assert_eq!((sa.len(), sb.len()), (1, 1), "{sa:?} {sb:?}");
+    assert_eq!((sa[0].0, sa[0].1), (sb[0].1, sb[0].0));
+}
+
+#[test]
+fn crossed_child_rekeys_keep_an_inbound_sa_for_every_packet() {
+    // RFC 7296 2.8.1 with both requests delivered before either response: both
+    // exchanges complete, the SA created with the lowest nonce is deleted by its
+    // creator, the other side deletes the old SA, and no ESP packet sent at any
+    // moment meets a peer without the matching inbound SA.
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let mut losers = std::collections::BTreeSet::new();
+    for (seed, esp) in (1..16).flat_map(|s| [(s, "aes128gcm16"), (s, "aes256gcm16-x25519")]) {
+        let mut p = Pair::seeded(
+            conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &[esp]),
+            conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &[esp]),
+            EngineConfig::default(),
+            EngineConfig::default(),
+            seed,
+        );
+        p.probes = true;
+        p.initiate();
+        let ca = p.a.list_sas()[0].children[0].id;
+        let cb = p.b.list_sas()[0].children[0].id;
+        let acts_a = p.a.rekey_child(p.now, ca);
+        let acts_b = p.b.rekey_child(p.now, cb);
+        // Both requests are queued before either side has seen the other's.
+        p.run(acts_a, acts_b);
+        for _ in 0..12 {
+            p.tick(Duration::from_secs(1));
+        }
+        assert_data_paths_agree(&p);
+        let (na, nb) = (notes(&p.a_log), notes(&p.b_log));
+        let a_lost = na.iter().any(|t| t.contains("ours is redundant"));
+        let b_lost = nb.iter().any(|t| t.contains("ours is redundant"));
+        // Both sides saw the collision and agree on which SA is redundant.
+        assert!(a_lost != b_lost, "{esp} seed {seed}: {na:?} {nb:?}");
+        assert!(
+            na.iter()
+                .chain(nb.iter())
+                .any(|t| t.contains("the peer's is redundant")),
+            "{na:?} {nb:?}"
+        );
+        let (winner, loser) = if a_lost {
+            (&p.b_log, &p.a_log)
+        } else {
+            (&p.a_log, &p.b_log)
+        };
+        // Each side installed the old SA, the peer's new SA (as responder), then
+        // its own (as initiator); the winner's own SA is the survivor on both sides.
+        let (iw, il) = (installs(winner), installs(loser));
+        assert_eq!((iw.len(), il.len()), (3, 3), "{esp} seed {seed}");
+        let survivor = iw[2];
+        assert_mirror(survivor, il[1]);
+        let left: Vec<u32> = p.dp_a.sas.values().map(|x| x.0).collect();
+        let (mine_a, _) = if a_lost {
+            (il[1], iw[2])
+        } else {
+            (iw[2], il[1])
+        };
+        assert_eq!(left, vec![mine_a.inbound.spi]);
+        // The redundant SA and the old one were deleted, each once, on both sides.
+        for log in [winner, loser] {
+            let d = deletes(log);
+            assert_eq!(d.len(), 2, "{d:?}");
+        }
+        assert_eq!(deletes(loser)[0], (il[2].inbound.spi, il[2].outbound.spi));
+        assert_eq!(deletes(winner)[0], (iw[1].inbound.spi, iw[1].outbound.spi));
+        losers.insert(a_lost);
+        // The survivor rekeys normally afterwards.
+        let c = p.a.list_sas()[0].children[0].id;
+        let acts = p.a.rekey_child(p.now, c);
+        p.run(acts, vec![]);
+        for _ in 0..6 {
+            p.tick(Duration::from_secs(1));
+        }
+        assert_data_paths_agree(&p);
+    }
+    assert_eq!(losers.len(), 2, "both sides lost a collision in some run");
 }

@@ -245,6 +245,12 @@ fn main() -> Result<()> {
                         child.0
                     );
                 }
+                Action::UpdateChildSaEncap { child, encap, .. } => {
+                    println!(
+                        "{{\"event\":\"encap\",\"child\":{},\"remote\":\"{}\"}}",
+                        child.0, encap.remote
+                    );
+                }
                 Action::Event(e) => {
                     eprintln!("ike-interop: {e}");
                     match &e {
