@@ -10,7 +10,8 @@ use ikev2::{
     EngineConfig, EspProposal, Event, Identity, IkeProposal, IkeState, Mode, SecretBytes, UdpEncap,
 };
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{CryptoRng, Rng, RngCore, SeedableRng};
+use std::sync::{Arc, Mutex};
 
 const A_IP: &str = "10.9.0.1";
 const B_IP: &str = "10.9.0.2";
@@ -57,6 +58,75 @@ fn conn(
 
 fn engine(seed: u64, cfg: EngineConfig) -> Engine {
     Engine::new(cfg, Box::new(StdRng::seed_from_u64(seed)))
+}
+
+type Draws = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A random source that records every 32-byte draw: those are the nonces (32
+/// bytes) when no x25519 key is generated (ECP-384 scalars take 48 bytes), so a
+/// test learns the nonces of an exchange without asking the engine.
+struct RecRng {
+    inner: StdRng,
+    draws: Draws,
+}
+
+impl RngCore for RecRng {
+    fn next_u32(&mut self) -> u32 {
+        self.inner.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.inner.fill_bytes(dest);
+        if dest.len() == 32 {
+            self.draws.lock().unwrap().push(dest.to_vec());
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for RecRng {}
+
+/// A pair whose engines record their 32-byte draws.
+fn recorded_pair(ca: Connection, cb: Connection, seed: u64) -> (Pair, Draws, Draws) {
+    let (da, db) = (Draws::default(), Draws::default());
+    let mut a = Engine::new(
+        EngineConfig::default(),
+        Box::new(RecRng {
+            inner: StdRng::seed_from_u64(seed),
+            draws: da.clone(),
+        }),
+    );
+    let mut b = Engine::new(
+        EngineConfig::default(),
+        Box::new(RecRng {
+            inner: StdRng::seed_from_u64(seed + 1000),
+            draws: db.clone(),
+        }),
+    );
+    a.add_connection(ca).unwrap();
+    b.add_connection(cb).unwrap();
+    (Pair::from_engines(a, b), da, db)
+}
+
+/// Both sides started a rekey (their draws since `mark`: own Ni first, then Nr
+/// for the peer's request). True when A's exchange holds the lowest of the four
+/// nonces, i.e. A created the redundant SA (RFC 7296 2.8.1).
+fn a_created_lowest(da: &Draws, db: &Draws, mark: (usize, usize)) -> bool {
+    let a = da.lock().unwrap()[mark.0..].to_vec();
+    let b = db.lock().unwrap()[mark.1..].to_vec();
+    assert_eq!((a.len(), b.len()), (2, 2), "one nonce per role and side");
+    let exch_a = a[0].clone().min(b[1].clone());
+    let exch_b = b[0].clone().min(a[1].clone());
+    exch_a < exch_b
+}
+
+fn marks(da: &Draws, db: &Draws) -> (usize, usize) {
+    (da.lock().unwrap().len(), db.lock().unwrap().len())
 }
 
 /// Decides whether to lose a datagram: (sent by A?, bytes) -> drop?
@@ -214,15 +284,17 @@ impl Pair {
     }
 
     /// Deliver actions until nothing is in flight. With `probes`, each side sends
-    /// an ESP packet on its current outbound SA after every engine call; it travels
-    /// in order with that side's IKE messages and must find an inbound SA.
+    /// an ESP packet on its current outbound SA after the actions of each of its
+    /// engine calls; it travels in order with that side's IKE messages and must
+    /// find an inbound SA (and, from B, A's current NAT mapping).
     fn run(&mut self, from_a: Vec<Action>, from_b: Vec<Action>) {
+        let (probe_a, probe_b) = (!from_a.is_empty(), !from_b.is_empty());
         let mut queue: VecDeque<Item> = from_a.into_iter().map(|x| Item::Act(true, x)).collect();
-        if self.probes {
+        if self.probes && probe_a {
             queue.push_back(Item::ProbeSend(true));
         }
         queue.extend(from_b.into_iter().map(|x| Item::Act(false, x)));
-        if self.probes {
+        if self.probes && probe_b {
             queue.push_back(Item::ProbeSend(false));
         }
         let mut steps = 0;
@@ -1575,22 +1647,23 @@ fn crossed_child_rekeys_keep_an_inbound_sa_for_every_packet() {
     // moment meets a peer without the matching inbound SA.
     let ike = ["aes256gcm16-prfsha256-x25519"];
     let mut losers = std::collections::BTreeSet::new();
-    for (seed, esp) in (1..16).flat_map(|s| [(s, "aes128gcm16"), (s, "aes256gcm16-x25519")]) {
-        let mut p = Pair::seeded(
+    // With PFS the DH group is ECP-384, whose keys are not 32-byte draws.
+    for (seed, esp) in (1..16).flat_map(|s| [(s, "aes128gcm16"), (s, "aes256gcm16-ecp384")]) {
+        let (mut p, da, db) = recorded_pair(
             conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &[esp]),
             conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &[esp]),
-            EngineConfig::default(),
-            EngineConfig::default(),
             seed,
         );
         p.probes = true;
         p.initiate();
         let ca = p.a.list_sas()[0].children[0].id;
         let cb = p.b.list_sas()[0].children[0].id;
+        let mark = marks(&da, &db);
         let acts_a = p.a.rekey_child(p.now, ca);
         let acts_b = p.b.rekey_child(p.now, cb);
         // Both requests are queued before either side has seen the other's.
         p.run(acts_a, acts_b);
+        let a_lowest = a_created_lowest(&da, &db, mark);
         for _ in 0..12 {
             p.tick(Duration::from_secs(1));
         }
@@ -1598,8 +1671,10 @@ fn crossed_child_rekeys_keep_an_inbound_sa_for_every_packet() {
         let (na, nb) = (notes(&p.a_log), notes(&p.b_log));
         let a_lost = na.iter().any(|t| t.contains("ours is redundant"));
         let b_lost = nb.iter().any(|t| t.contains("ours is redundant"));
-        // Both sides saw the collision and agree on which SA is redundant.
+        // Both sides saw the collision and agree on which SA is redundant: the one
+        // created with the lowest nonce.
         assert!(a_lost != b_lost, "{esp} seed {seed}: {na:?} {nb:?}");
+        assert_eq!(a_lost, a_lowest, "{esp} seed {seed}");
         assert!(
             na.iter()
                 .chain(nb.iter())
@@ -1642,4 +1717,250 @@ fn crossed_child_rekeys_keep_an_inbound_sa_for_every_packet() {
         assert_data_paths_agree(&p);
     }
     assert_eq!(losers.len(), 2, "both sides lost a collision in some run");
+}
+
+fn closed(log: &[Action]) -> Vec<(ikev2::IkeSaId, CloseReason)> {
+    events(log)
+        .iter()
+        .filter_map(|e| match e {
+            Event::IkeSaClosed { ike_sa, reason, .. } => Some((*ike_sa, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn crossed_ike_rekeys_are_resolved_by_nonces() {
+    // RFC 7296 2.8.2: both IKE SA rekeys complete; the new IKE SA created with the
+    // lowest of the four nonces is deleted by its creator, the other inherits the
+    // CHILD_SAs and its creator deletes the old IKE SA. No retry, no CHILD_SA
+    // touched, and no ESP packet lost meanwhile.
+    // ECP-384, so that the only 32-byte draws are nonces.
+    let ike = ["aes256gcm16-prfsha384-ecp384"];
+    let esp = ["aes128gcm16"];
+    let mut losers = std::collections::BTreeSet::new();
+    for seed in 1..11 {
+        let (mut p, da, db) = recorded_pair(
+            conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+            conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp),
+            seed,
+        );
+        p.probes = true;
+        p.initiate();
+        let child_spi = p.a.list_sas()[0].children[0].inbound_spi;
+        let (ia, ib) = (p.a.list_sas()[0].id, p.b.list_sas()[0].id);
+        let mark = marks(&da, &db);
+        let acts_a = p.a.rekey_ike(p.now, ia);
+        let acts_b = p.b.rekey_ike(p.now, ib);
+        p.run(acts_a, acts_b);
+        let a_lowest = a_created_lowest(&da, &db, mark);
+        // Everything is settled without waiting for a retry.
+        let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+        assert_eq!((la.len(), lb.len()), (1, 1), "seed {seed}\n{la:?}\n{lb:?}");
+        assert_eq!((la[0].spi_i, la[0].spi_r), (lb[0].spi_i, lb[0].spi_r));
+        assert_eq!(la[0].state, IkeState::Established);
+        assert_eq!(la[0].children.len(), 1);
+        assert_eq!(la[0].children[0].inbound_spi, child_spi);
+        assert_eq!(lb[0].children[0].outbound_spi, child_spi);
+        let all: Vec<String> = notes(&p.a_log).into_iter().chain(notes(&p.b_log)).collect();
+        assert!(
+            !all.iter().any(|t| t.contains("TEMPORARY_FAILURE")),
+            "{all:?}"
+        );
+        let a_lost = notes(&p.a_log).iter().any(|t| t.contains("our IKE SA"));
+        let b_lost = notes(&p.b_log).iter().any(|t| t.contains("our IKE SA"));
+        assert!(a_lost != b_lost, "seed {seed}: {all:?}");
+        assert_eq!(a_lost, a_lowest, "seed {seed}");
+        // The survivor is the one the winner initiated.
+        assert_eq!(la[0].initiator, !a_lost);
+        assert_eq!(lb[0].initiator, a_lost);
+        // Each side: two new IKE SAs were established, the old one and the
+        // redundant one closed as rekeyed.
+        for (log, old, me) in [(&p.a_log, ia, &la), (&p.b_log, ib, &lb)] {
+            let est = events(log)
+                .iter()
+                .filter(|e| matches!(e, Event::IkeSaEstablished { .. }))
+                .count();
+            assert_eq!(est, 3, "initial + two rekeyed");
+            let c = closed(log);
+            assert_eq!(c.len(), 2, "{c:?}");
+            assert!(c.iter().all(|(_, r)| *r == CloseReason::Rekeyed), "{c:?}");
+            assert!(c.iter().any(|(id, _)| *id == old));
+            assert!(c.iter().all(|(id, _)| *id != me[0].id));
+        }
+        assert!(deletes(&p.a_log).is_empty() && deletes(&p.b_log).is_empty());
+        assert_eq!(installs(&p.a_log).len(), 1);
+        losers.insert(a_lost);
+        // The survivor carries on: a CHILD_SA rekey, a liveness check, an IKE rekey.
+        let c = la[0].children[0].id;
+        let acts = p.a.rekey_child(p.now, c);
+        p.run(acts, vec![]);
+        let acts = p.b.dpd(p.now, lb[0].id);
+        p.run(vec![], acts);
+        let acts = p.b.rekey_ike(p.now, lb[0].id);
+        p.run(vec![], acts);
+        for _ in 0..8 {
+            p.tick(Duration::from_secs(1));
+        }
+        assert_data_paths_agree(&p);
+        let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+        assert_eq!((la.len(), lb.len()), (1, 1), "{la:?}\n{lb:?}");
+        assert_eq!((la[0].spi_i, la[0].spi_r), (lb[0].spi_i, lb[0].spi_r));
+    }
+    assert_eq!(losers.len(), 2, "both sides lost a collision in some run");
+}
+
+fn encap_updates(log: &[Action]) -> Vec<(ChildSaId, UdpEncap)> {
+    log.iter()
+        .filter_map(|a| match a {
+            Action::UpdateChildSaEncap { child, encap, .. } => Some((*child, *encap)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The single datagram among `acts`, and where it goes.
+fn the_send(acts: &[Action]) -> (SocketAddr, SocketAddr, Vec<u8>) {
+    let sends: Vec<_> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                local,
+                remote,
+                datagram,
+            } => Some((*local, *remote, datagram.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sends.len(), 1, "{acts:?}");
+    sends[0].clone()
+}
+
+#[test]
+fn nat_mapping_change_moves_the_peer_only_on_authenticated_messages() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.nat = Some("10.99.0.1".parse().unwrap());
+    p.probes = true;
+    p.initiate();
+    let ib = p.b.list_sas()[0].id;
+    let child_b = p.b.list_sas()[0].children[0].id;
+    assert_eq!(p.b.list_sas()[0].remote, "10.99.0.1:44500".parse().unwrap());
+    assert!(p.probes_lost.is_empty() && p.probes_ok > 0);
+    // A CHILD_SA rekey, so that an old inbound SA is lingering when the mapping moves.
+    let acts = p.a.rekey_child(p.now, p.a.list_sas()[0].children[0].id);
+    p.run(acts, vec![]);
+    let lingering = p.b.list_sas()[0].children[0].id;
+    assert_ne!(lingering, child_b);
+    let ia = p.a.list_sas()[0].id;
+    let acts = p.a.dpd(p.now, ia);
+    p.run(acts, vec![]);
+    let old_request = p.wire.iter().rev().find(|w| w.0).unwrap().3.clone();
+
+    // The NAT forgets the mapping and makes a new one (B's ESP to the old mapping
+    // is lost now; that is what the update repairs).
+    p.probes = false;
+    p.nat_shift = 41000;
+    let new_peer: SocketAddr = "10.99.0.1:45500".parse().unwrap();
+    let updates_before = encap_updates(&p.b_log).len();
+
+    // Not authenticated or not new: a keepalive, a replayed request, a bit-flipped
+    // request, all from the new mapping. B answers the replay from its cache (to
+    // where it came from) but does not move.
+    let from = new_peer;
+    let to: SocketAddr = "10.9.0.2:4500".parse().unwrap();
+    let resent = p.b.stats().responses_resent;
+    for d in [vec![0xff], old_request.clone()] {
+        let acts = p.b.handle_datagram(p.now, to, from, &d);
+        assert!(encap_updates(&acts).is_empty(), "{acts:?}");
+    }
+    assert_eq!(p.b.stats().responses_resent, resent + 1);
+    let dpd_acts = p.a.dpd(p.now, ia);
+    let (_, _, mut fresh) = the_send(&dpd_acts);
+    let n = fresh.len();
+    fresh[n - 3] ^= 0x40;
+    let acts = p.b.handle_datagram(p.now, to, from, &fresh);
+    assert!(
+        acts.iter().all(|a| matches!(
+            a,
+            Action::Event(Event::Dropped {
+                reason: DropReason::Integrity,
+                ..
+            })
+        )),
+        "{acts:?}"
+    );
+    assert_eq!(p.b.list_sas()[0].remote, "10.99.0.1:44500".parse().unwrap());
+    assert_eq!(encap_updates(&p.b_log).len(), updates_before);
+
+    // The request A really sent (new message ID, authenticated) moves B's IKE SA
+    // and the encapsulation of both installed CHILD_SAs.
+    p.probes = true;
+    p.probes_lost.clear();
+    p.run(dpd_acts, vec![]);
+    let lb = p.b.list_sas();
+    assert_eq!(lb[0].remote, new_peer);
+    assert_eq!(lb[0].id, ib);
+    let ups: Vec<_> = encap_updates(&p.b_log)
+        .into_iter()
+        .skip(updates_before)
+        .collect();
+    let mut moved: Vec<ChildSaId> = ups.iter().map(|u| u.0).collect();
+    moved.sort();
+    let mut want = vec![child_b, lingering];
+    want.sort();
+    assert_eq!(moved, want, "{ups:?}");
+    assert!(ups
+        .iter()
+        .all(|u| u.1.remote == new_peer && u.1.local == to));
+    assert!(events(&p.b_log).iter().any(|e| matches!(
+        e,
+        Event::PeerEndpointChanged { from, to, .. }
+            if *from == "10.99.0.1:44500".parse::<SocketAddr>().unwrap() && *to == new_peer
+    )));
+    // B's ESP reaches A through the new mapping from now on.
+    let acts = p.b.dpd(p.now, ib);
+    p.run(vec![], acts);
+    assert!(p.probes_lost.is_empty(), "{:?}", p.probes_lost);
+    assert!(p.probes_ok > 0);
+
+    // A valid response from yet another mapping also moves it: B's request reaches
+    // A through the current mapping, the NAT rebinds before A's answer goes out.
+    let acts = p.b.dpd(p.now, ib);
+    let (local, remote, d) = the_send(&acts);
+    let dst = p.nat_in(remote).unwrap();
+    let answer = p.a.handle_datagram(p.now, dst, local, &d);
+    p.nat_shift = 42000;
+    p.probes_lost.clear();
+    p.run(answer, vec![]);
+    assert_eq!(p.b.list_sas()[0].remote, "10.99.0.1:46500".parse().unwrap());
+    let acts = p.b.dpd(p.now, ib);
+    p.run(vec![], acts);
+    assert!(p.probes_lost.is_empty(), "{:?}", p.probes_lost);
+    assert!(p.dp_b.errors.is_empty(), "{:?}", p.dp_b.errors);
+}
+
+#[test]
+fn peer_not_behind_nat_is_answered_but_not_followed() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let ia = p.a.list_sas()[0].id;
+    let before = p.b.list_sas()[0].remote;
+    let acts = p.a.dpd(p.now, ia);
+    let (local, remote, d) = the_send(&acts);
+    let odd: SocketAddr = "10.9.0.1:7000".parse().unwrap();
+    let answer = p.b.handle_datagram(p.now, remote, odd, &d);
+    // Answered where the request came from (RFC 7296 2.11) ...
+    let (_, to, _) = the_send(&answer);
+    assert_eq!(to, odd);
+    // ... but the IKE SA and its CHILD_SA stay where they were.
+    assert!(encap_updates(&answer).is_empty());
+    assert!(!answer
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::PeerEndpointChanged { .. }))));
+    assert_eq!(p.b.list_sas()[0].remote, before);
+    assert_eq!(before, local);
 }
