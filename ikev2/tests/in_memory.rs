@@ -1964,3 +1964,223 @@ fn peer_not_behind_nat_is_answered_but_not_followed() {
     assert_eq!(p.b.list_sas()[0].remote, before);
     assert_eq!(before, local);
 }
+
+#[test]
+fn rekey_crossing_a_delete_of_the_same_child() {
+    // RFC 7296 2.25.1: B closes the CHILD_SA (hard lifetime) while A rekeys it. B,
+    // closing it, answers the rekey with TEMPORARY_FAILURE; A answers the DELETE as
+    // usual. Afterwards neither side has the child, and nothing was installed twice
+    // or deleted twice.
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut cb = conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp);
+    cb.children[0].life_time = Some(Duration::from_secs(30));
+    let mut p = Pair::new(
+        conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+        cb,
+    );
+    p.initiate();
+    p.now += Duration::from_secs(30);
+    let acts_b = p.b.handle_timer(p.now);
+    let acts_a = p.a.rekey_child(p.now, p.a.list_sas()[0].children[0].id);
+    p.run(acts_a, acts_b);
+    for _ in 0..10 {
+        p.tick(Duration::from_secs(1));
+    }
+    assert!(
+        notes(&p.a_log)
+            .iter()
+            .any(|t| t.contains("TEMPORARY_FAILURE")),
+        "{:?}",
+        notes(&p.a_log)
+    );
+    let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+    assert!(
+        la[0].children.is_empty() && lb[0].children.is_empty(),
+        "{la:?}\n{lb:?}"
+    );
+    assert!(p.dp_a.sas.is_empty() && p.dp_b.sas.is_empty());
+    assert!(p.dp_a.errors.is_empty() && p.dp_b.errors.is_empty());
+    assert_eq!((installs(&p.a_log).len(), deletes(&p.a_log).len()), (1, 1));
+    assert_eq!((installs(&p.b_log).len(), deletes(&p.b_log).len()), (1, 1));
+}
+
+#[test]
+fn crossing_deletes_of_the_same_child() {
+    // Both sides close the same CHILD_SA at once (same hard lifetime): each request
+    // is answered, each side removes it once.
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
+    let mut cb = conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp);
+    ca.children[0].life_time = Some(Duration::from_secs(30));
+    cb.children[0].life_time = Some(Duration::from_secs(30));
+    let mut p = Pair::new(ca, cb);
+    p.initiate();
+    p.tick(Duration::from_secs(31));
+    p.tick(Duration::from_secs(10));
+    assert_eq!(established(&p.a), 1);
+    assert_eq!(established(&p.b), 1);
+    assert!(p.a.list_sas()[0].children.is_empty() && p.b.list_sas()[0].children.is_empty());
+    assert!(p.dp_a.sas.is_empty() && p.dp_b.sas.is_empty());
+    assert!(p.dp_a.errors.is_empty() && p.dp_b.errors.is_empty());
+    assert_eq!(deletes(&p.a_log).len(), 1);
+    assert_eq!(deletes(&p.b_log).len(), 1);
+    // Both DELETE requests were sent and answered.
+    let info: Vec<_> = p.wire.iter().filter(|w| w.3.get(18) == Some(&37)).collect();
+    assert_eq!(info.len(), 4, "two requests, two responses");
+}
+
+#[test]
+fn retransmissions_back_off_exponentially_then_the_peer_is_dead() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let cfg = EngineConfig::default();
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let ia = p.a.list_sas()[0].id;
+    // B hears nothing from now on.
+    p.filter = Box::new(|from_a, _| from_a);
+    let start = p.now;
+    let acts = p.a.dpd(p.now, ia);
+    let first = the_send(&acts).2;
+    p.run(acts, vec![]);
+    let mut sent_at = vec![Duration::ZERO];
+    let mut closed_at = None;
+    for _ in 0..1200 {
+        p.tick(Duration::from_millis(100));
+        let n = p.wire.iter().filter(|w| w.0 && w.3 == first).count();
+        if n > sent_at.len() {
+            sent_at.push(p.now - start);
+        }
+        if closed_at.is_none() && p.a.list_sas().is_empty() {
+            closed_at = Some(p.now - start);
+        }
+    }
+    // The same request, retransmitted `retransmit_tries` times, each wait
+    // `retransmit_backoff` times the previous one (to the 100 ms tick).
+    assert_eq!(
+        sent_at.len() as u32,
+        1 + cfg.retransmit_tries,
+        "{sent_at:?}"
+    );
+    let mut wait = cfg.retransmit_timeout.as_secs_f64();
+    let mut want = 0.0;
+    for t in &sent_at[1..] {
+        want += wait;
+        assert!(
+            (t.as_secs_f64() - want).abs() <= 0.1 * sent_at.len() as f64,
+            "{sent_at:?}"
+        );
+        wait *= cfg.retransmit_backoff;
+    }
+    want += wait;
+    let closed = closed_at.expect("peer declared dead").as_secs_f64();
+    assert!(
+        (closed - want).abs() <= 0.1 * (sent_at.len() + 1) as f64,
+        "{closed} vs {want}"
+    );
+    assert!(events(&p.a_log).iter().any(|e| matches!(
+        e,
+        Event::IkeSaClosed {
+            reason: CloseReason::PeerDead,
+            ..
+        }
+    )));
+    assert_eq!(p.a.stats().retransmits, u64::from(cfg.retransmit_tries));
+}
+
+#[test]
+fn cookies_only_while_half_open_sas_pile_up() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let cfb = EngineConfig {
+        cookie_threshold: 2,
+        ..EngineConfig::default()
+    };
+    let mut p = Pair::with_cfg(
+        conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+        conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp),
+        EngineConfig::default(),
+        cfb,
+    );
+    // Two initiators that never come back after IKE_SA_INIT.
+    let half_open = |p: &mut Pair, seed: u64| {
+        let mut e = engine(seed, EngineConfig::default());
+        e.add_connection(conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp))
+            .unwrap();
+        let (_, acts) = e.initiate(p.now, "c").unwrap();
+        let (l, r, d) = the_send(&acts);
+        p.b.handle_datagram(p.now, r, l, &d)
+    };
+    for seed in [50, 51] {
+        let resp = half_open(&mut p, seed);
+        let (_, _, d) = the_send(&resp);
+        // A real answer (SA, KE, Nonce...), not a cookie demand: responder SPI set.
+        assert_ne!(&d[8..16], &[0u8; 8]);
+    }
+    assert_eq!(p.b.stats().cookies_sent, 0);
+    assert_eq!(p.b.list_sas().len(), 2);
+    // The third initiator must return a cookie first; it does, and gets through.
+    p.initiate();
+    assert_eq!(p.b.stats().cookies_sent, 1);
+    assert_eq!(established(&p.a), 1);
+    assert_eq!(established(&p.b), 1);
+    // A cookie-less request now leaves no state behind.
+    let resp = half_open(&mut p, 52);
+    let (_, _, d) = the_send(&resp);
+    assert_eq!(&d[8..16], &[0u8; 8]);
+    assert_eq!(p.b.stats().cookies_sent, 2);
+    assert_eq!(p.b.list_sas().len(), 3);
+    // Once the half-open SAs time out, no more cookies are asked for.
+    p.tick(Duration::from_secs(31));
+    assert_eq!(p.b.list_sas().len(), 1);
+    let resp = half_open(&mut p, 53);
+    let (_, _, d) = the_send(&resp);
+    assert_ne!(&d[8..16], &[0u8; 8]);
+    assert_eq!(p.b.stats().cookies_sent, 2);
+}
+
+#[test]
+fn old_message_ids_are_dropped_and_only_the_last_request_is_answered_again() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let ia = p.a.list_sas()[0].id;
+    let mut requests = vec![];
+    let mut responses = vec![];
+    for _ in 0..3 {
+        let n = p.wire.len();
+        let acts = p.a.dpd(p.now, ia);
+        p.run(acts, vec![]);
+        requests.push(p.wire[n].clone());
+        responses.push(p.wire[n + 1].clone());
+    }
+    let before = (p.a.list_sas(), p.b.list_sas());
+    let drops = |e: &Engine| e.stats().dropped.get("BadMessageId").copied().unwrap_or(0);
+    let (da, db) = (drops(&p.a), drops(&p.b));
+    // Older requests: dropped, nothing sent.
+    for r in &requests[..2] {
+        let acts = p.b.handle_datagram(p.now, r.2, r.1, &r.3);
+        assert!(
+            !acts.iter().any(|a| matches!(a, Action::Send { .. })),
+            "{acts:?}"
+        );
+    }
+    assert_eq!(drops(&p.b), db + 2);
+    // The last one: its response again, byte for byte.
+    let r = &requests[2];
+    let acts = p.b.handle_datagram(p.now, r.2, r.1, &r.3);
+    assert_eq!(the_send(&acts).2, responses[2].3);
+    // Responses nobody waits for: dropped.
+    for r in &responses {
+        let acts = p.a.handle_datagram(p.now, r.2, r.1, &r.3);
+        assert!(
+            !acts.iter().any(|a| matches!(a, Action::Send { .. })),
+            "{acts:?}"
+        );
+    }
+    assert_eq!(drops(&p.a), da + 3);
+    assert_eq!((p.a.list_sas(), p.b.list_sas()), before);
+}
