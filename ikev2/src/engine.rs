@@ -2574,6 +2574,42 @@ impl Engine {
     fn finish_after_response(&mut self, _now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
         let Some(sa) = self.sas.get(&id) else { return };
         if sa.closing {
+            // The peer deletes the IKE SA its side of a rekey collision created
+            // (it found it redundant) before the response to our own rekey came
+            // back: its CHILD_SAs go back to the old IKE SA, whose rekey is still
+            // under way and will hand them to our new one (RFC 7296 2.8.2).
+            let pending = self.sas.values().find_map(|o| match &o.outstanding {
+                Some(Outstanding {
+                    req:
+                        Req::RekeyIke {
+                            collision: Some(c), ..
+                        },
+                    ..
+                }) if c.peer_new == id => Some(o.id),
+                _ => None,
+            });
+            if let Some(old) = pending {
+                let sa = self.sas.get_mut(&id).expect("present");
+                let children = std::mem::take(&mut sa.children);
+                let linger = std::mem::take(&mut sa.linger);
+                let tasks: Vec<Task> = sa
+                    .queue
+                    .drain(..)
+                    .filter(|t| {
+                        matches!(
+                            t,
+                            Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+                        )
+                    })
+                    .collect();
+                sa.state = State::Rekeyed;
+                let o = self.sas.get_mut(&old).expect("present");
+                o.children.extend(children);
+                o.linger.extend(linger);
+                o.queue.extend(tasks);
+                o.successor = None;
+            }
+            let sa = self.sas.get(&id).expect("present");
             let reason = if sa.established_at.is_none() {
                 CloseReason::AuthenticationFailed
             } else {

@@ -2184,3 +2184,128 @@ fn old_message_ids_are_dropped_and_only_the_last_request_is_answered_again() {
     assert_eq!(drops(&p.a), da + 3);
     assert_eq!((p.a.list_sas(), p.b.list_sas()), before);
 }
+
+#[test]
+fn crossed_child_rekeys_with_a_lost_message() {
+    // As above, with one of the four CREATE_CHILD_SA messages (or the first
+    // INFORMATIONAL that follows) lost and retransmitted: one mirrored survivor on
+    // both sides. No ESP probe may be lost either, except when a CREATE_CHILD_SA
+    // response is lost: the responder of a rekey sends on the new SA at once (the
+    // README's rule), so until the retransmitted response arrives the initiator
+    // cannot receive it; that holds for a plain rekey too.
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    for seed in 1..9 {
+        for lose in 0..6 {
+            let (mut p, da, db) = recorded_pair(
+                conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+                conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp),
+                seed,
+            );
+            p.probes = true;
+            p.initiate();
+            let check_probes = ![2, 3].contains(&lose);
+            let mut n = 0;
+            // Exchange type 36 (CREATE_CHILD_SA) for k < 4, then 37 (INFORMATIONAL).
+            p.filter = Box::new(move |_, d| {
+                let exch = d.get(18).copied();
+                let want = if lose < 4 { 36 } else { 37 };
+                if exch == Some(want) {
+                    n += 1;
+                    return n == 1 + lose % 4;
+                }
+                false
+            });
+            let ca = p.a.list_sas()[0].children[0].id;
+            let cb = p.b.list_sas()[0].children[0].id;
+            let mark = marks(&da, &db);
+            let acts_a = p.a.rekey_child(p.now, ca);
+            let acts_b = p.b.rekey_child(p.now, cb);
+            p.run(acts_a, acts_b);
+            for _ in 0..40 {
+                p.tick(Duration::from_millis(500));
+            }
+            let ctx = format!("seed {seed} lose {lose}");
+            if check_probes {
+                assert!(p.probes_lost.is_empty(), "{ctx}: {:#?}", p.probes_lost);
+            }
+            assert!(p.dp_a.errors.is_empty(), "{ctx}: {:?}", p.dp_a.errors);
+            assert!(p.dp_b.errors.is_empty(), "{ctx}: {:?}", p.dp_b.errors);
+            let sa: Vec<_> = p.dp_a.sas.values().collect();
+            let sb: Vec<_> = p.dp_b.sas.values().collect();
+            assert_eq!((sa.len(), sb.len()), (1, 1), "{ctx}: {sa:?} {sb:?}");
+            assert_eq!((sa[0].0, sa[0].1), (sb[0].1, sb[0].0), "{ctx}");
+            let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+            assert_eq!(la[0].children.len(), 1, "{ctx}: {la:?}");
+            assert_eq!(lb[0].children.len(), 1, "{ctx}: {lb:?}");
+            // When both sides saw the collision, the lowest nonce decided.
+            let (na, nb) = (notes(&p.a_log), notes(&p.b_log));
+            let a_lost = na.iter().any(|t| t.contains("ours is redundant"));
+            let b_lost = nb.iter().any(|t| t.contains("ours is redundant"));
+            if a_lost || b_lost {
+                let draws_ok = da.lock().unwrap().len() - mark.0 == 2
+                    && db.lock().unwrap().len() - mark.1 == 2;
+                if draws_ok {
+                    assert_eq!(a_lost, a_created_lowest(&da, &db, mark), "{ctx}");
+                }
+                assert!(a_lost != b_lost, "{ctx}");
+            }
+        }
+    }
+}
+
+#[test]
+fn crossed_ike_rekeys_with_a_lost_message() {
+    // Crossed IKE SA rekeys with one of the four CREATE_CHILD_SA messages or one of
+    // the first two INFORMATIONALs lost: one IKE SA left on each side, the same,
+    // holding the untouched CHILD_SA.
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    for seed in 1..9 {
+        for lose in 0..6 {
+            let mut p = Pair::seeded(
+                conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+                conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp),
+                EngineConfig::default(),
+                EngineConfig::default(),
+                seed,
+            );
+            p.probes = true;
+            p.initiate();
+            let child_spi = p.a.list_sas()[0].children[0].inbound_spi;
+            let mut n = 0;
+            p.filter = Box::new(move |_, d| {
+                let want = if lose < 4 { 36 } else { 37 };
+                if d.get(18) == Some(&want) {
+                    n += 1;
+                    return n == 1 + lose % 4;
+                }
+                false
+            });
+            let (ia, ib) = (p.a.list_sas()[0].id, p.b.list_sas()[0].id);
+            let acts_a = p.a.rekey_ike(p.now, ia);
+            let acts_b = p.b.rekey_ike(p.now, ib);
+            p.run(acts_a, acts_b);
+            for _ in 0..80 {
+                p.tick(Duration::from_millis(500));
+            }
+            let ctx = format!("seed {seed} lose {lose}");
+            let (la, lb) = (p.a.list_sas(), p.b.list_sas());
+            assert_eq!((la.len(), lb.len()), (1, 1), "{ctx}\n{la:?}\n{lb:?}");
+            assert_eq!(
+                (la[0].spi_i, la[0].spi_r),
+                (lb[0].spi_i, lb[0].spi_r),
+                "{ctx}"
+            );
+            assert_eq!(la[0].children.len(), 1, "{ctx}\n{la:?}\n{lb:?}");
+            assert_eq!(lb[0].children.len(), 1, "{ctx}\n{la:?}\n{lb:?}");
+            assert_eq!(la[0].children[0].inbound_spi, child_spi, "{ctx}");
+            assert_eq!(lb[0].children[0].outbound_spi, child_spi, "{ctx}");
+            assert!(
+                deletes(&p.a_log).is_empty() && deletes(&p.b_log).is_empty(),
+                "{ctx}"
+            );
+            assert!(p.probes_lost.is_empty(), "{ctx}: {:?}", p.probes_lost);
+        }
+    }
+}
