@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::cert::{self, CertAuth, CertError};
 use crate::config::{
     id_display, proposal_name, select_esp, select_ike, ts_narrow, ts_within, ChildConfig,
     Connection, EspChoice, Mismatch, Mode,
@@ -696,6 +697,8 @@ pub struct Engine {
     next_id: u64,
     cookie_secret: [u8; 32],
     stats: Stats,
+    /// Connections authenticated with certificates, by name.
+    cert_auth: HashMap<String, CertAuth>,
 }
 
 impl fmt::Debug for Engine {
@@ -841,6 +844,7 @@ impl Engine {
             next_id: 1,
             cookie_secret,
             stats: Stats::default(),
+            cert_auth: HashMap::new(),
         }
     }
 
@@ -893,6 +897,19 @@ impl Engine {
             ));
         }
         self.conns[i] = c;
+        Ok(())
+    }
+
+    /// Authenticate connection `name` with certificates instead of its PSK, in both
+    /// directions: we send our certificate and an ECDSA P-256 signature (AUTH
+    /// method 9, RFC 4754) and ask for (CERTREQ) and require the same from the
+    /// peer, with a certificate issued by one of `auth`'s CAs naming the peer's
+    /// identity (`remote_id`). Applies to IKE SAs set up from now on.
+    pub fn set_cert_auth(&mut self, name: &str, auth: CertAuth) -> Result<(), CertError> {
+        if !self.conns.iter().any(|c| c.name == name) {
+            return Err(CertError::UnknownConnection(name.into()));
+        }
+        self.cert_auth.insert(name.into(), auth);
         Ok(())
     }
 
@@ -1512,6 +1529,13 @@ impl Engine {
             },
             Payload::Nonce(nr.clone()),
         ];
+        if let Some(c) = self.cert_of(ci) {
+            resp.push(Payload::Unknown {
+                ptype: wire::payload_type::CERTREQ,
+                critical: false,
+                body: c.certreq_payload(),
+            });
+        }
         if has_natd {
             let src = if force {
                 let mut r = vec![0u8; 20];
@@ -1756,6 +1780,105 @@ impl Engine {
         &self.conns[sa.conn].children[idx]
     }
 
+    fn cert_of(&self, ci: usize) -> Option<&CertAuth> {
+        self.cert_auth.get(&self.conns[ci].name)
+    }
+
+    /// Our AUTH payload for connection `ci` (PSK, or an ECDSA signature when the
+    /// connection uses certificates, then with our CERT payload first).
+    fn our_auth(
+        &self,
+        ci: usize,
+        prf: crypto::Prf,
+        real_message: &[u8],
+        peer_nonce: &[u8],
+        sk_p: &[u8],
+        id: &wire::IdPayload,
+    ) -> Vec<Payload> {
+        match self.cert_of(ci) {
+            Some(c) => vec![
+                Payload::Unknown {
+                    ptype: wire::payload_type::CERT,
+                    critical: false,
+                    body: c.cert_payload(),
+                },
+                Payload::Auth {
+                    method: cert::AUTH_ECDSA_256,
+                    data: c.sign(&crypto::signed_octets(
+                        prf,
+                        real_message,
+                        peer_nonce,
+                        sk_p,
+                        &id.body(),
+                    )),
+                },
+            ],
+            None => vec![Payload::Auth {
+                method: 2,
+                data: psk_auth(
+                    prf,
+                    self.conns[ci].psk.expose(),
+                    real_message,
+                    peer_nonce,
+                    sk_p,
+                    &id.body(),
+                ),
+            }],
+        }
+    }
+
+    /// Check the peer's AUTH for connection `ci`; the error explains the failure.
+    #[allow(clippy::too_many_arguments)]
+    fn check_peer_auth(
+        &self,
+        ci: usize,
+        prf: crypto::Prf,
+        real_message: &[u8],
+        peer_nonce: &[u8],
+        sk_p: &[u8],
+        id: &wire::IdPayload,
+        (method, auth): (u8, &[u8]),
+        m: &Msg,
+    ) -> Result<(), String> {
+        match self.cert_of(ci) {
+            Some(c) => {
+                if method != cert::AUTH_ECDSA_256 {
+                    return Err(format!(
+                        "used authentication method {method}, not ECDSA-256 with a certificate"
+                    ));
+                }
+                let Some(cert) = m.payloads.iter().find_map(|p| match p {
+                    Payload::Unknown { ptype, body, .. } if *ptype == wire::payload_type::CERT => {
+                        Some(body)
+                    }
+                    _ => None,
+                }) else {
+                    return Err("sent no certificate".into());
+                };
+                let octets = crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body());
+                c.verify_peer(cert, id, &octets, auth)
+            }
+            None => {
+                if method != 2 {
+                    return Err("used an authentication method other than PSK".into());
+                }
+                let want = psk_auth(
+                    prf,
+                    self.conns[ci].psk.expose(),
+                    real_message,
+                    peer_nonce,
+                    sk_p,
+                    &id.body(),
+                );
+                if crypto::auth_eq(&want, auth) {
+                    Ok(())
+                } else {
+                    Err("sent a wrong PSK AUTH value".into())
+                }
+            }
+        }
+    }
+
     fn send_auth(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
         let spi_in = self.new_child_spi();
         let sa = self.sas.get(&id).expect("present");
@@ -1765,30 +1888,38 @@ impl Engine {
         let Some(idi) = conn.local_id.to_payload() else {
             return;
         };
-        let auth = psk_auth(
+        let mut auth = self.our_auth(
+            sa.conn,
             suite.prf,
-            conn.psk.expose(),
             &sa.init_request,
             &sa.nr,
             keys.sk_pi.expose(),
-            &idi.body(),
+            &idi,
         );
+        let auth_payload = auth.pop().expect("AUTH");
         let child = self.child_cfg(sa, 0);
         let first_contact = !self
             .sas
             .values()
             .any(|o| o.id != id && o.conn == sa.conn && o.established_at.is_some());
         let mut p = vec![Payload::IdI(idi)];
+        // CERT, then CERTREQ naming our CAs (strongSwan sends its certificate
+        // only when asked).
+        p.extend(auth);
+        if let Some(c) = self.cert_of(sa.conn) {
+            p.push(Payload::Unknown {
+                ptype: wire::payload_type::CERTREQ,
+                critical: false,
+                body: c.certreq_payload(),
+            });
+        }
         if first_contact {
             p.push(notify_payload(notify::INITIAL_CONTACT, vec![]));
         }
         if let Some(idr) = conn.remote_id.to_payload() {
             p.push(Payload::IdR(idr));
         }
-        p.push(Payload::Auth {
-            method: 2,
-            data: auth,
-        });
+        p.push(auth_payload);
         if child.mode == Mode::Transport {
             p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
         }
@@ -1904,60 +2035,49 @@ impl Engine {
             })
         };
         let keys = sa.keys.as_ref().expect("keys");
-        let verified = ci.filter(|&ci| {
-            method == 2 && {
-                let want = psk_auth(
+        let verified = match ci {
+            None => Err("matches no connection".to_string()),
+            Some(ci) => self
+                .check_peer_auth(
+                    ci,
                     suite.prf,
-                    self.conns[ci].psk.expose(),
                     &sa.init_request,
                     &sa.nr,
                     keys.sk_pi.expose(),
-                    &idi.body(),
-                );
-                crypto::auth_eq(&want, &auth)
+                    &idi,
+                    (method, &auth),
+                    m,
+                )
+                .map(|()| ci),
+        };
+        let ci = match verified {
+            Ok(ci) => ci,
+            Err(why) => {
+                let conn_name = self.conns[ci.unwrap_or(sa.conn)].name.clone();
+                out.push(Action::Event(Event::AuthenticationFailed {
+                    connection: conn_name,
+                    by_peer: false,
+                    detail: format!("{} (ID {}) {why}", remote, id_display(&idi)),
+                }));
+                let sa = self.sas.get_mut(&id).expect("present");
+                sa.closing = true;
+                return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
             }
-        });
-        let Some(ci) = verified else {
-            let conn_name = self.conns[ci.unwrap_or(sa.conn)].name.clone();
-            out.push(Action::Event(Event::AuthenticationFailed {
-                connection: conn_name,
-                by_peer: false,
-                detail: format!(
-                    "{} (ID {}) {}",
-                    remote,
-                    id_display(&idi),
-                    if ci.is_none() {
-                        "matches no connection"
-                    } else if method != 2 {
-                        "used an authentication method other than PSK"
-                    } else {
-                        "sent a wrong PSK AUTH value"
-                    }
-                ),
-            }));
-            let sa = self.sas.get_mut(&id).expect("present");
-            sa.closing = true;
-            return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
         };
         let conn = &self.conns[ci];
         let Some(idr) = conn.local_id.to_payload() else {
             return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
         };
-        let my_auth = psk_auth(
+        let my_auth = self.our_auth(
+            ci,
             suite.prf,
-            conn.psk.expose(),
             &sa.init_response,
             &sa.ni,
             keys.sk_pr.expose(),
-            &idr.body(),
+            &idr,
         );
-        let mut resp = vec![
-            Payload::IdR(idr),
-            Payload::Auth {
-                method: 2,
-                data: my_auth,
-            },
-        ];
+        let mut resp = vec![Payload::IdR(idr)];
+        resp.extend(my_auth);
         let sa = self.sas.get_mut(&id).expect("present");
         sa.conn = ci;
         sa.state = State::Established;
@@ -2310,28 +2430,25 @@ impl Engine {
         };
         let suite = sa.suite.expect("suite");
         let keys = sa.keys.as_ref().expect("keys");
-        let want = psk_auth(
-            suite.prf,
-            conn.psk.expose(),
-            &sa.init_response,
-            &sa.ni,
-            keys.sk_pr.expose(),
-            &idr.body(),
-        );
-        if !conn.remote_id.matches(&idr) || method != 2 || !crypto::auth_eq(&want, &auth) {
+        let checked = if conn.remote_id.matches(&idr) {
+            self.check_peer_auth(
+                sa.conn,
+                suite.prf,
+                &sa.init_response,
+                &sa.ni,
+                keys.sk_pr.expose(),
+                &idr,
+                (method, &auth),
+                m,
+            )
+        } else {
+            Err("has an unexpected identity".into())
+        };
+        if let Err(why) = checked {
             out.push(Action::Event(Event::AuthenticationFailed {
                 connection: conn_name,
                 by_peer: false,
-                detail: format!(
-                    "responder {} (ID {}) {}",
-                    sa.remote,
-                    id_display(&idr),
-                    if !conn.remote_id.matches(&idr) {
-                        "has an unexpected identity"
-                    } else {
-                        "sent a wrong PSK AUTH value"
-                    }
-                ),
+                detail: format!("responder {} (ID {}) {why}", sa.remote, id_display(&idr)),
             }));
             // Tell the peer (RFC 7296 2.21.2), once, without waiting for an answer.
             let sa = self.sas.get(&id).expect("present");

@@ -2309,3 +2309,125 @@ fn crossed_ike_rekeys_with_a_lost_message() {
         }
     }
 }
+
+fn cert_file(name: &str) -> String {
+    let p = format!("{}/tests/vectors/certs/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn cert_auth(who: &str, ca: &str) -> ikev2::CertAuth {
+    ikev2::CertAuth::from_pem(
+        &cert_file(&format!("{who}.pem")),
+        &cert_file(&format!("{who}.key")),
+        &[&cert_file(&format!("{ca}.pem"))],
+    )
+    .unwrap()
+}
+
+fn cert_pair(a: ikev2::CertAuth, b: Option<ikev2::CertAuth>) -> Pair {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = Pair::new(
+        conn(
+            "c",
+            A_IP,
+            Some(B_IP),
+            "alice.example",
+            "bob.example",
+            "unused-a",
+            &ike,
+            &esp,
+        ),
+        conn(
+            "c",
+            B_IP,
+            None,
+            "bob.example",
+            "alice.example",
+            "unused-b",
+            &ike,
+            &esp,
+        ),
+    );
+    p.a.set_cert_auth("c", a).unwrap();
+    if let Some(b) = b {
+        p.b.set_cert_auth("c", b).unwrap();
+    }
+    p
+}
+
+#[test]
+fn certificate_authentication_both_ways() {
+    // The PSKs differ: only the certificates can authenticate.
+    let mut p = cert_pair(cert_auth("alice", "ca"), Some(cert_auth("bob", "ca")));
+    p.initiate();
+    assert_eq!(established(&p.a), 1, "{:?}", notes(&p.a_log));
+    assert_eq!(established(&p.b), 1, "{:?}", notes(&p.b_log));
+    assert_mirror(installs(&p.a_log)[0], installs(&p.b_log)[0]);
+    // Rekeys do not authenticate again and keep working.
+    let acts = p.a.rekey_ike(p.now, p.a.list_sas()[0].id);
+    p.run(acts, vec![]);
+    assert_eq!(established(&p.a), 1);
+    assert_eq!(p.a.list_sas().len(), 1);
+}
+
+fn refused_by_initiator(p: &Pair, why: &str) {
+    assert_eq!(established(&p.a), 0);
+    assert!(
+        events(&p.a_log).iter().any(|e| matches!(
+            e,
+            Event::AuthenticationFailed { by_peer: false, detail, .. } if detail.contains(why)
+        )),
+        "{:?}",
+        notes(&p.a_log)
+    );
+}
+
+#[test]
+fn certificate_from_an_untrusted_ca_is_refused() {
+    // Same issuer name as the trusted CA, another key.
+    let mut p = cert_pair(cert_auth("alice", "ca"), Some(cert_auth("rogue-bob", "ca")));
+    p.initiate();
+    refused_by_initiator(&p, "not issued by a trusted CA");
+}
+
+#[test]
+fn certificate_naming_another_identity_is_refused() {
+    // B shows alice's certificate (and key) while claiming to be bob.example.
+    let mut p = cert_pair(cert_auth("alice", "ca"), Some(cert_auth("alice", "ca")));
+    p.initiate();
+    refused_by_initiator(&p, "does not name the peer's identity");
+}
+
+#[test]
+fn psk_peer_is_refused_where_certificates_are_required() {
+    let mut p = cert_pair(cert_auth("alice", "ca"), None);
+    p.initiate();
+    // B (PSK) cannot verify A's signature; A is told AUTHENTICATION_FAILED.
+    assert_eq!(established(&p.a), 0);
+    assert_eq!(established(&p.b), 0);
+    assert!(events(&p.b_log).iter().any(|e| matches!(
+        e,
+        Event::AuthenticationFailed { by_peer: false, detail, .. }
+            if detail.contains("other than PSK")
+    )));
+}
+
+#[test]
+fn certificate_configuration_errors_are_explained() {
+    let err = ikev2::CertAuth::from_pem(
+        &cert_file("alice.pem"),
+        &cert_file("bob.key"),
+        &[&cert_file("ca.pem")],
+    )
+    .unwrap_err();
+    assert_eq!(err, ikev2::CertError::KeyMismatch);
+    let err = ikev2::CertAuth::from_pem("junk", &cert_file("alice.key"), &[]).unwrap_err();
+    assert!(err.to_string().contains("our certificate"), "{err}");
+    let mut e = engine(1, EngineConfig::default());
+    assert_eq!(
+        e.set_cert_auth("nope", cert_auth("alice", "ca"))
+            .unwrap_err(),
+        ikev2::CertError::UnknownConnection("nope".into())
+    );
+}
