@@ -19,6 +19,7 @@
 # CERTS=DIR: both sides authenticate with certificates from DIR (made by
 # make-certs.sh; strongSwan is bob.example, our side alice.example, both trust
 # ca.pem; SS_CERT names strongSwan's certificate and key, default bob).
+# SS_CHARON_EXTRA: more lines for the charon section of strongswan.conf.
 # strongSwan's quirks here (see shared/notes/TOOLCHAIN.md): kernel-libipsec forces
 # UDP encapsulation (port 4500), /run/charon.pid is compiled in, so charon gets its own
 # mount namespace with a private /run.
@@ -85,6 +86,7 @@ charon {
   port_nat_t = 4500
   retransmit_tries = 3
   retransmit_timeout = 2
+  ${SS_CHARON_EXTRA:-}
   plugins {
     vici {
       socket = unix://$OUT/charon.vici

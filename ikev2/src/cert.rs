@@ -19,6 +19,16 @@ use crate::wire::IdPayload;
 
 /// AUTH method: ECDSA with SHA-256 on P-256 (RFC 4754).
 pub const AUTH_ECDSA_256: u8 = 9;
+/// AUTH method: digital signature (RFC 7427).
+pub const AUTH_DIGITAL_SIGNATURE: u8 = 14;
+/// RFC 7427 hash algorithm identifier of SHA2-256, the one we offer in
+/// SIGNATURE_HASH_ALGORITHMS.
+pub const HASH_SHA2_256: u16 = 2;
+/// RFC 7427 AUTH data prefix: length, then the AlgorithmIdentifier of
+/// ecdsa-with-SHA256 without parameters (RFC 7427 Appendix A).
+const ECDSA_SHA256_ALG_ID: [u8; 13] = [
+    12, 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
 /// CERT / CERTREQ encoding: X.509 certificate - signature.
 pub const CERT_X509_SIGNATURE: u8 = 4;
 
@@ -159,11 +169,19 @@ impl CertAuth {
         v
     }
 
-    /// Our AUTH value over the signed octets: ECDSA P-256 SHA-256, `r | s`.
-    pub(crate) fn sign(&self, octets: &[u8]) -> Vec<u8> {
+    /// Our AUTH (method, data) over the signed octets with ECDSA P-256 SHA-256:
+    /// method 9 with `r | s`, or with `rfc7427` method 14 with the
+    /// AlgorithmIdentifier prefix and the DER signature.
+    pub(crate) fn sign(&self, octets: &[u8], rfc7427: bool) -> (u8, Vec<u8>) {
         let sk = SigningKey::from_slice(self.key.expose()).expect("checked in new");
         let sig: Signature = sk.sign(octets);
-        sig.to_bytes().to_vec()
+        if rfc7427 {
+            let mut v = ECDSA_SHA256_ALG_ID.to_vec();
+            v.extend_from_slice(sig.to_der().as_bytes());
+            (AUTH_DIGITAL_SIGNATURE, v)
+        } else {
+            (AUTH_ECDSA_256, sig.to_bytes().to_vec())
+        }
     }
 
     /// Check the peer: its certificate (CERT payload body) was issued by one of our
@@ -174,8 +192,27 @@ impl CertAuth {
         cert_payload: &[u8],
         id: &IdPayload,
         octets: &[u8],
-        auth: &[u8],
+        (method, auth): (u8, &[u8]),
     ) -> Result<(), String> {
+        let sig = match method {
+            AUTH_ECDSA_256 => {
+                Signature::from_slice(auth).map_err(|_| "malformed ECDSA AUTH value")?
+            }
+            AUTH_DIGITAL_SIGNATURE => match auth.strip_prefix(&ECDSA_SHA256_ALG_ID[..]) {
+                Some(der) => Signature::from_der(der).map_err(|_| "malformed ECDSA AUTH value")?,
+                None => {
+                    return Err(
+                        "digital signature AUTH with an algorithm other than ecdsa-with-SHA256"
+                            .into(),
+                    )
+                }
+            },
+            m => {
+                return Err(format!(
+                    "used authentication method {m}, not an ECDSA signature with a certificate"
+                ))
+            }
+        };
         let Some((&CERT_X509_SIGNATURE, der)) = cert_payload.split_first() else {
             return Err("no X.509 certificate in the CERT payload".into());
         };
@@ -212,7 +249,6 @@ impl CertAuth {
             ));
         }
         let key = p256_key("peer certificate", &c).map_err(|e| e.to_string())?;
-        let sig = Signature::from_slice(auth).map_err(|_| "malformed ECDSA AUTH value")?;
         key.verify(octets, &sig)
             .map_err(|_| "AUTH signature does not verify with the peer's certificate".into())
     }

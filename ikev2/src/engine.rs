@@ -613,6 +613,9 @@ struct IkeSa {
     behind_nat: bool,
     /// The peer is behind a NAT: follow its mapping changes (RFC 7296 2.23).
     peer_behind_nat: bool,
+    /// Both sides offered SHA2-256 in SIGNATURE_HASH_ALGORITHMS: signature AUTH
+    /// uses RFC 7427 (method 14).
+    rfc7427: bool,
     last_keepalive: Instant,
     /// After an IKE SA rekey: the SA that took over our children.
     successor: Option<IkeSaId>,
@@ -823,6 +826,13 @@ fn notify_name(t: u16) -> String {
         notify::INTERNAL_ADDRESS_FAILURE => "INTERNAL_ADDRESS_FAILURE".into(),
         t => format!("notify {t}"),
     }
+}
+
+/// A SIGNATURE_HASH_ALGORITHMS notify lists SHA2-256 (RFC 7427 4).
+fn offers_sha256(n: &NotifyPayload) -> bool {
+    n.data
+        .chunks_exact(2)
+        .any(|c| u16::from_be_bytes([c[0], c[1]]) == cert::HASH_SHA2_256)
 }
 
 fn ip_matches(want: IpAddr, got: IpAddr) -> bool {
@@ -1098,6 +1108,7 @@ impl Engine {
             expire_at: None,
             behind_nat: false,
             peer_behind_nat: false,
+            rfc7427: false,
             last_keepalive: now,
             successor: None,
         };
@@ -1131,6 +1142,12 @@ impl Engine {
             data: dh.public(),
         });
         payloads.push(Payload::Nonce(sa.ni.clone()));
+        if self.cert_of(sa.conn).is_some() {
+            payloads.push(notify_payload(
+                notify::SIGNATURE_HASH_ALGORITHMS,
+                cert::HASH_SHA2_256.to_be_bytes().to_vec(),
+            ));
+        }
         let src_hash = if conn.force_encap {
             let mut r = vec![0u8; 20];
             self.rng.fill_bytes(&mut r);
@@ -1529,12 +1546,22 @@ impl Engine {
             },
             Payload::Nonce(nr.clone()),
         ];
+        let mut rfc7427 = false;
         if let Some(c) = self.cert_of(ci) {
             resp.push(Payload::Unknown {
                 ptype: wire::payload_type::CERTREQ,
                 critical: false,
                 body: c.certreq_payload(),
             });
+            if m.notifies(notify::SIGNATURE_HASH_ALGORITHMS)
+                .any(offers_sha256)
+            {
+                rfc7427 = true;
+                resp.push(notify_payload(
+                    notify::SIGNATURE_HASH_ALGORITHMS,
+                    cert::HASH_SHA2_256.to_be_bytes().to_vec(),
+                ));
+            }
         }
         if has_natd {
             let src = if force {
@@ -1566,6 +1593,7 @@ impl Engine {
             natt: has_natd && (remote_nat || local_nat || force),
             behind_nat: has_natd && local_nat,
             peer_behind_nat: has_natd && remote_nat,
+            rfc7427,
             successor: None,
             suite: Some(suite),
             keys: Some(keys),
@@ -1758,6 +1786,9 @@ impl Engine {
             .is_some_and(|n| n.data != crypto::nat_hash(sa.spi_i, sa.spi_r, sa.local));
         sa.behind_nat = has_natd && local_nat;
         sa.peer_behind_nat = remote_nat;
+        sa.rfc7427 = self.cert_auth.contains_key(&conn.name)
+            && m.notifies(notify::SIGNATURE_HASH_ALGORITHMS)
+                .any(offers_sha256);
         if has_natd && (remote_nat || local_nat || force) {
             sa.natt = true;
             sa.local.set_port(self.cfg.natt_port);
@@ -1786,9 +1817,11 @@ impl Engine {
 
     /// Our AUTH payload for connection `ci` (PSK, or an ECDSA signature when the
     /// connection uses certificates, then with our CERT payload first).
+    #[allow(clippy::too_many_arguments)]
     fn our_auth(
         &self,
         ci: usize,
+        rfc7427: bool,
         prf: crypto::Prf,
         real_message: &[u8],
         peer_nonce: &[u8],
@@ -1796,23 +1829,20 @@ impl Engine {
         id: &wire::IdPayload,
     ) -> Vec<Payload> {
         match self.cert_of(ci) {
-            Some(c) => vec![
-                Payload::Unknown {
-                    ptype: wire::payload_type::CERT,
-                    critical: false,
-                    body: c.cert_payload(),
-                },
-                Payload::Auth {
-                    method: cert::AUTH_ECDSA_256,
-                    data: c.sign(&crypto::signed_octets(
-                        prf,
-                        real_message,
-                        peer_nonce,
-                        sk_p,
-                        &id.body(),
-                    )),
-                },
-            ],
+            Some(c) => {
+                let (method, data) = c.sign(
+                    &crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body()),
+                    rfc7427,
+                );
+                vec![
+                    Payload::Unknown {
+                        ptype: wire::payload_type::CERT,
+                        critical: false,
+                        body: c.cert_payload(),
+                    },
+                    Payload::Auth { method, data },
+                ]
+            }
             None => vec![Payload::Auth {
                 method: 2,
                 data: psk_auth(
@@ -1842,11 +1872,6 @@ impl Engine {
     ) -> Result<(), String> {
         match self.cert_of(ci) {
             Some(c) => {
-                if method != cert::AUTH_ECDSA_256 {
-                    return Err(format!(
-                        "used authentication method {method}, not ECDSA-256 with a certificate"
-                    ));
-                }
                 let Some(cert) = m.payloads.iter().find_map(|p| match p {
                     Payload::Unknown { ptype, body, .. } if *ptype == wire::payload_type::CERT => {
                         Some(body)
@@ -1856,7 +1881,7 @@ impl Engine {
                     return Err("sent no certificate".into());
                 };
                 let octets = crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body());
-                c.verify_peer(cert, id, &octets, auth)
+                c.verify_peer(cert, id, &octets, (method, auth))
             }
             None => {
                 if method != 2 {
@@ -1890,6 +1915,7 @@ impl Engine {
         };
         let mut auth = self.our_auth(
             sa.conn,
+            sa.rfc7427,
             suite.prf,
             &sa.init_request,
             &sa.nr,
@@ -2070,6 +2096,7 @@ impl Engine {
         };
         let my_auth = self.our_auth(
             ci,
+            sa.rfc7427,
             suite.prf,
             &sa.init_response,
             &sa.ni,
@@ -2984,6 +3011,7 @@ impl Engine {
             expire_at: None,
             behind_nat,
             peer_behind_nat,
+            rfc7427: false,
             last_keepalive: now,
             successor: None,
         };

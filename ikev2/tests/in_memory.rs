@@ -2364,11 +2364,29 @@ fn certificate_authentication_both_ways() {
     assert_eq!(established(&p.a), 1, "{:?}", notes(&p.a_log));
     assert_eq!(established(&p.b), 1, "{:?}", notes(&p.b_log));
     assert_mirror(installs(&p.a_log)[0], installs(&p.b_log)[0]);
+    // Both offered SHA2-256 for RFC 7427 signatures in IKE_SA_INIT (so both sign
+    // with AUTH method 14); a PSK connection does not.
+    assert!(offers_sig_hash(&p.wire[0].3) && offers_sig_hash(&p.wire[1].3));
+    let mut psk = std_pair(&["aes256gcm16-prfsha256-x25519"], &["aes128gcm16"]);
+    psk.initiate();
+    assert!(!offers_sig_hash(&psk.wire[0].3) && !offers_sig_hash(&psk.wire[1].3));
     // Rekeys do not authenticate again and keep working.
     let acts = p.a.rekey_ike(p.now, p.a.list_sas()[0].id);
     p.run(acts, vec![]);
     assert_eq!(established(&p.a), 1);
     assert_eq!(p.a.list_sas().len(), 1);
+}
+
+/// An IKE_SA_INIT message with SIGNATURE_HASH_ALGORITHMS listing SHA2-256 (2).
+fn offers_sig_hash(msg: &[u8]) -> bool {
+    use ikev2::wire::{parse_chain, Header, Payload, HEADER_LEN};
+    let h = Header::parse(msg).unwrap();
+    assert_eq!(h.exchange, 34);
+    let chain = parse_chain(h.next_payload, &msg[HEADER_LEN..]).unwrap();
+    chain
+        .payloads
+        .iter()
+        .any(|p| matches!(p, Payload::Notify(n) if n.ntype == 16431 && n.data == [0, 2]))
 }
 
 fn refused_by_initiator(p: &Pair, why: &str) {

@@ -69,6 +69,8 @@ struct Opts<'a> {
     /// Authenticate with the certificates of tests/vectors/certs; strongSwan's
     /// certificate (and key) by name, normally "bob".
     certs: Option<&'a str>,
+    /// More lines for charon's section of strongswan.conf.
+    ss_charon_extra: &'a str,
 }
 
 fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
@@ -105,6 +107,7 @@ fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
     }
     cmd.env("SS_EXTRA", o.ss_extra)
         .env("SS_CONN_EXTRA", o.ss_conn_extra);
+    cmd.env("SS_CHARON_EXTRA", o.ss_charon_extra);
     if let Some(c) = o.certs {
         cmd.env(
             "CERTS",
@@ -635,10 +638,17 @@ fn rekey_storm_both_roles() {
 
 #[test]
 fn certificates_both_roles() {
-    for role in ["initiator", "responder"] {
+    // strongSwan offers RFC 7427 signature authentication by default (both sides
+    // then use AUTH method 14); without it, ECDSA-256 (method 9).
+    for (role, rfc7427) in [
+        ("initiator", true),
+        ("responder", true),
+        ("initiator", false),
+        ("responder", false),
+    ] {
         // Different PSKs on the two sides: only the certificates can authenticate.
         let r = run(
-            &format!("cert-{role}"),
+            &format!("cert-{role}-{rfc7427}"),
             role,
             "aes256gcm16-prfsha256-x25519",
             "aes128gcm16",
@@ -646,9 +656,19 @@ fn certificates_both_roles() {
                 psk_ours: Some("psk-that-is-not-used"),
                 psk_theirs: Some("another-psk-not-used"),
                 certs: Some("bob"),
+                ss_charon_extra: if rfc7427 {
+                    ""
+                } else {
+                    "signature_authentication = no"
+                },
                 ..Opts::default()
             },
         );
+        let method = if rfc7427 {
+            "ECDSA_WITH_SHA256_DER"
+        } else {
+            "ECDSA-256 signature"
+        };
         assert_eq!(r.rc, 0, "{role}: {}", r.context());
         let ikes = r.events("ike_established");
         let inst = r.events("install");
@@ -657,9 +677,10 @@ fn certificates_both_roles() {
         check_keys(&r, inst[0], role == "initiator");
         // strongSwan checked our signature against our certificate and its CA.
         assert!(
-            r.log
-                .contains("authentication of 'alice.example' with ECDSA-256 signature successful"),
-            "{role}: {}",
+            r.log.contains(&format!(
+                "authentication of 'alice.example' with {method} successful"
+            )),
+            "{role} {rfc7427}: {}",
             r.context()
         );
         assert!(
