@@ -288,3 +288,83 @@ fn names(c: &Certificate, id: &IdPayload) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn file(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/vectors/certs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn auth(who: &str) -> CertAuth {
+        CertAuth::from_pem(
+            &file(&format!("{who}.pem")),
+            &file(&format!("{who}.key")),
+            &[&file("ca.pem")],
+        )
+        .unwrap()
+    }
+
+    fn bob_id() -> IdPayload {
+        IdPayload {
+            id_type: 2,
+            data: b"bob.example".to_vec(),
+        }
+    }
+
+    #[test]
+    fn signatures_verify_both_ways_and_only_over_the_signed_octets() {
+        let (alice, bob) = (auth("alice"), auth("bob"));
+        for rfc7427 in [false, true] {
+            let (method, sig) = bob.sign(b"octets", rfc7427);
+            assert_eq!(method, if rfc7427 { 14 } else { 9 });
+            let cert = bob.cert_payload();
+            assert_eq!(
+                alice.verify_peer(&cert, &bob_id(), b"octets", (method, &sig)),
+                Ok(())
+            );
+            assert!(alice
+                .verify_peer(&cert, &bob_id(), b"octetz", (method, &sig))
+                .is_err());
+            // The other method's encoding of the same signature is refused.
+            assert!(alice
+                .verify_peer(&cert, &bob_id(), b"octets", (23 - method, &sig))
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_the_certificate_is_refused() {
+        let (alice, bob) = (auth("alice"), auth("bob"));
+        let (m, sig) = bob.sign(b"x", true);
+        let cert = bob.cert_payload();
+        for cut in 0..cert.len() {
+            assert!(alice
+                .verify_peer(&cert[..cut], &bob_id(), b"x", (m, &sig))
+                .is_err());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(cert in proptest::collection::vec(any::<u8>(), 0..600),
+                                sig in proptest::collection::vec(any::<u8>(), 0..120),
+                                method in any::<u8>(),
+                                flip in any::<prop::sample::Index>()) {
+            let alice = auth("alice");
+            let _ = alice.verify_peer(&cert, &bob_id(), b"x", (method, &sig));
+            // A real certificate with one byte changed.
+            let mut real = auth("bob").cert_payload();
+            let i = flip.index(real.len());
+            real[i] ^= 0x5a;
+            let (m, s) = auth("bob").sign(b"x", false);
+            let _ = alice.verify_peer(&real, &bob_id(), b"x", (m, &s));
+        }
+    }
+}
