@@ -167,6 +167,22 @@ pub enum Action {
         /// The new encapsulation endpoints.
         encap: UdpEncap,
     },
+    /// Send the traffic of a CHILD_SA's selectors on `child`'s outbound SA from now
+    /// on, like an `InstallChildSa` does for the SA it installs (the rule is: send
+    /// on the SA named by the latest `InstallChildSa` or `SwitchOutbound` that is
+    /// still installed). Emitted by the responder of a CHILD_SA rekey right after
+    /// the new SA's `InstallChildSa`, naming the old SA (the initiator cannot
+    /// receive on the new SA before our response reaches it, and a response can be
+    /// lost), and again, naming the new SA, when the initiator's DELETE of the old SA
+    /// arrives. A data path that ignores it sends on the new SA at once.
+    SwitchOutbound {
+        /// IKE SA.
+        ike_sa: IkeSaId,
+        /// The CHILD_SA to send on.
+        child: ChildSaId,
+        /// Its outbound SPI.
+        outbound_spi: u32,
+    },
     /// Something worth logging or counting.
     Event(Event),
 }
@@ -497,6 +513,9 @@ struct Child {
     /// 2.8.1): removed as soon as its DELETE exchange completes, without a linger
     /// time (the peer never sends on it once it has the surviving SA).
     redundant: bool,
+    /// The SA that replaced this one when we answered the peer's rekey of it:
+    /// outbound traffic moves there when the peer deletes this one.
+    replaced_by: Option<ChildSaId>,
     /// Hard lifetime: deleted at this time unless rekeyed before.
     expire_at: Option<Instant>,
 }
@@ -2275,6 +2294,7 @@ impl Engine {
             rekey_at,
             rekeyed: false,
             redundant: false,
+            replaced_by: None,
             expire_at,
         };
         self.install(id, &child, r2i, i2r, rekey, out);
@@ -2282,6 +2302,14 @@ impl Engine {
         if let Some(old) = rekey {
             if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
                 oc.rekeyed = true;
+                oc.replaced_by = Some(child_id);
+                // Keep sending on the old SA until the initiator, which installs the
+                // new one when our response arrives, deletes the old one.
+                out.push(Action::SwitchOutbound {
+                    ike_sa: id,
+                    child: old,
+                    outbound_spi: oc.spi_out,
+                });
             }
             // A collision: we are rekeying the same child ourselves.
             if let Some(Outstanding {
@@ -2614,6 +2642,7 @@ impl Engine {
             rekey_at,
             rekeyed: false,
             redundant: false,
+            replaced_by: None,
             expire_at,
         };
         self.install(id, &child, i2r, r2i, replaces, out);
@@ -2661,10 +2690,19 @@ impl Engine {
                             }) => (vec![], Some(c.peer_child)),
                             _ => (vec![], None),
                         };
+                    let mut switch = Vec::new();
                     for s in &d.spis {
                         let spi = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
                         if let Some(pos) = sa.children.iter().position(|c| c.spi_out == spi) {
                             let ch = sa.children.remove(pos);
+                            // The peer rekeyed it and now deletes it: it has the new SA.
+                            if let Some(n) = ch.replaced_by.and_then(|n| {
+                                sa.children
+                                    .iter()
+                                    .find(|c| c.id == n && !c.rekeyed && !c.redundant)
+                            }) {
+                                switch.push((n.id, n.spi_out));
+                            }
                             if !closing.contains(&ch.id) {
                                 mine.push(ch.spi_in.to_be_bytes().to_vec());
                             }
@@ -2680,6 +2718,13 @@ impl Engine {
                                 }
                             }
                         }
+                    }
+                    for (child, outbound_spi) in switch {
+                        out.push(Action::SwitchOutbound {
+                            ike_sa: id,
+                            child,
+                            outbound_spi,
+                        });
                     }
                     for (c, i, o) in gone {
                         out.push(Action::DeleteChildSa {

@@ -263,6 +263,9 @@ fn main() -> Result<()> {
                         child.0
                     );
                 }
+                Action::SwitchOutbound { child, .. } => {
+                    println!("{{\"event\":\"outbound\",\"child\":{}}}", child.0);
+                }
                 Action::UpdateChildSaEncap { child, encap, .. } => {
                     println!(
                         "{{\"event\":\"encap\",\"child\":{},\"remote\":\"{}\"}}",
