@@ -2864,6 +2864,18 @@ impl Engine {
                 .find(|c| c.spi_out == spi && !c.rekeyed)
                 .map(|c| c.id)
             else {
+                // Our own CHILD_SA exchange is under way: the peer may be rekeying
+                // the SA that exchange creates, whose response we have not seen yet
+                // (it was lost). Ask it to try again later.
+                if matches!(
+                    &sa.outstanding,
+                    Some(Outstanding {
+                        req: Req::RekeyChild { .. } | Req::CreateChild { .. },
+                        ..
+                    })
+                ) {
+                    return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
+                }
                 return vec![Payload::Notify(NotifyPayload {
                     protocol: protocol::ESP,
                     ntype: notify::CHILD_SA_NOT_FOUND,
@@ -3107,7 +3119,10 @@ impl Engine {
                     continue;
                 };
                 let ch = sa.children.remove(pos);
-                let recreate = !ch.rekeyed;
+                // Created again only if no other CHILD_SA of that configuration
+                // exists (RFC 7296 2.25).
+                let recreate =
+                    !ch.rekeyed && !sa.children.iter().any(|c| c.cfg == ch.cfg && !c.rekeyed);
                 if recreate {
                     sa.queue.push_back(Task::CreateChild(ch.cfg));
                 }
@@ -3174,6 +3189,22 @@ impl Engine {
                         c.rekeyed = true;
                         c.redundant = true;
                         c.rekey_at = None;
+                    }
+                    // Never send on it: keep to the old SA while the peer has not
+                    // deleted it (its DELETE then switches us to the peer's new SA),
+                    // else to the peer's new SA, which the peer has by then.
+                    let back = sa
+                        .children
+                        .iter()
+                        .find(|x| x.id == old)
+                        .or_else(|| sa.children.iter().find(|x| x.id == c.peer_child))
+                        .map(|x| (x.id, x.spi_out));
+                    if let Some((child, outbound_spi)) = back {
+                        out.push(Action::SwitchOutbound {
+                            ike_sa: id,
+                            child,
+                            outbound_spi,
+                        });
                     }
                     Some(new_child)
                 } else {
