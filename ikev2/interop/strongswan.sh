@@ -16,6 +16,10 @@
 # OUR_IKE: our IKE proposals (space-separated) when they differ from strongSwan's;
 # KILL_PEER=1: charon is killed (SIGKILL) once the CHILD_SA is up; SS_CHILD2=1:
 # strongSwan (as initiator) also starts its second child net2 (10.4/24 - 10.3/24).
+# CERTS=DIR: both sides authenticate with certificates from DIR (made by
+# make-certs.sh; strongSwan is bob.example, our side alice.example, both trust
+# ca.pem; SS_CERT names strongSwan's certificate and key, default bob).
+# SS_CHARON_EXTRA: more lines for the charon section of strongswan.conf.
 # strongSwan's quirks here (see shared/notes/TOOLCHAIN.md): kernel-libipsec forces
 # UDP encapsulation (port 4500), /run/charon.pid is compiled in, so charon gets its own
 # mount namespace with a private /run.
@@ -77,11 +81,12 @@ ip -n "$NSB" addr add 10.4.0.1/32 dev lo
 
 cat > "$OUT/conf/strongswan.conf" <<EOF
 charon {
-  load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints kdf kernel-libipsec kernel-netlink socket-default vici
   port = 500
   port_nat_t = 4500
   retransmit_tries = 3
   retransmit_timeout = 2
+  ${SS_CHARON_EXTRA:-}
   plugins {
     vici {
       socket = unix://$OUT/charon.vici
@@ -101,6 +106,15 @@ charon {
 EOF
 
 if [ "$ROLE" = initiator ]; then SS_REMOTE=$A; else SS_REMOTE=$A; fi
+SS_AUTH=psk
+if [ -n "${CERTS:-}" ]; then
+    SS_AUTH=pubkey
+    mkdir -p "$OUT/conf/x509ca" "$OUT/conf/x509" "$OUT/conf/private"
+    cp "$CERTS/ca.pem" "$OUT/conf/x509ca/ca.pem"
+    cp "$CERTS/${SS_CERT:-bob}.pem" "$OUT/conf/x509/ss.pem"
+    cp "$CERTS/${SS_CERT:-bob}.key" "$OUT/conf/private/ss.key"
+    EXTRA="$EXTRA --cert $CERTS/alice.pem --key $CERTS/alice.key --ca $CERTS/ca.pem"
+fi
 cat > "$OUT/conf/swanctl.conf" <<EOF
 connections {
   interop {
@@ -111,11 +125,12 @@ connections {
     mobike = no
     $SS_CONN_EXTRA
     local {
-      auth = psk
+      auth = $SS_AUTH
       id = bob.example
+      $( [ "$SS_AUTH" = pubkey ] && echo "certs = ss.pem" )
     }
     remote {
-      auth = psk
+      auth = $SS_AUTH
       id = alice.example
     }
     children {
@@ -153,7 +168,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -S "$OUT/charon.vici" ] || { echo "charon did not start" >&2; cat "$OUT/charon.stdout" >&2; exit 10; }
-swanctl --load-all --file "$OUT/conf/swanctl.conf" --uri "unix://$OUT/charon.vici" > "$OUT/load.txt" 2>&1
+SWANCTL_DIR="$OUT/conf" swanctl --load-all --file "$OUT/conf/swanctl.conf" --uri "unix://$OUT/charon.vici" > "$OUT/load.txt" 2>&1
 
 OUR_ESP_ARGS=()
 for e in $ESP; do OUR_ESP_ARGS+=(--esp "${e//,/ }"); done

@@ -817,6 +817,22 @@ pub fn psk_auth(
     prf.prf(&k, &[real_message, peer_nonce, &maced_id])
 }
 
+/// The octets a signature AUTH covers (RFC 7296 2.15): the first message we sent,
+/// the peer's nonce and prf(SK_p, RestOfIDPayload).
+pub fn signed_octets(
+    prf: Prf,
+    real_message: &[u8],
+    peer_nonce: &[u8],
+    sk_p: &[u8],
+    id_body: &[u8],
+) -> Vec<u8> {
+    let mut v = Vec::with_capacity(real_message.len() + peer_nonce.len() + 48);
+    v.extend_from_slice(real_message);
+    v.extend_from_slice(peer_nonce);
+    v.extend_from_slice(&prf.prf(sk_p, &[id_body]));
+    v
+}
+
 /// Constant-time comparison of AUTH values.
 pub fn auth_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

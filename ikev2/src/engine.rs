@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::cert::{self, CertAuth, CertError};
 use crate::config::{
     id_display, proposal_name, select_esp, select_ike, ts_narrow, ts_within, ChildConfig,
     Connection, EspChoice, Mismatch, Mode,
@@ -149,6 +150,39 @@ pub enum Action {
         /// Outbound SPI.
         outbound_spi: u32,
     },
+    /// The peer's address or port changed (a NAT in front of it made a new
+    /// mapping, RFC 7296 2.23): send this CHILD_SA's ESP-in-UDP to `encap.remote`
+    /// (and from `encap.local`) from now on. Keys, SPIs and selectors are unchanged.
+    /// Emitted for every CHILD_SA of the IKE SA still installed, including old
+    /// inbound SAs waiting for removal after a rekey.
+    UpdateChildSaEncap {
+        /// IKE SA.
+        ike_sa: IkeSaId,
+        /// Child.
+        child: ChildSaId,
+        /// Inbound SPI.
+        inbound_spi: u32,
+        /// Outbound SPI.
+        outbound_spi: u32,
+        /// The new encapsulation endpoints.
+        encap: UdpEncap,
+    },
+    /// Send the traffic of a CHILD_SA's selectors on `child`'s outbound SA from now
+    /// on, like an `InstallChildSa` does for the SA it installs (the rule is: send
+    /// on the SA named by the latest `InstallChildSa` or `SwitchOutbound` that is
+    /// still installed). Emitted by the responder of a CHILD_SA rekey right after
+    /// the new SA's `InstallChildSa`, naming the old SA (the initiator cannot
+    /// receive on the new SA before our response reaches it, and a response can be
+    /// lost), and again, naming the new SA, when the initiator's DELETE of the old SA
+    /// arrives. A data path that ignores it sends on the new SA at once.
+    SwitchOutbound {
+        /// IKE SA.
+        ike_sa: IkeSaId,
+        /// The CHILD_SA to send on.
+        child: ChildSaId,
+        /// Its outbound SPI.
+        outbound_spi: u32,
+    },
     /// Something worth logging or counting.
     Event(Event),
 }
@@ -243,6 +277,16 @@ pub enum Event {
         /// From where.
         remote: SocketAddr,
     },
+    /// The peer's IKE endpoint moved (NAT mapping change, RFC 7296 2.23); an
+    /// [`Action::UpdateChildSaEncap`] follows for each of its CHILD_SAs.
+    PeerEndpointChanged {
+        /// SA.
+        ike_sa: IkeSaId,
+        /// Old peer address and port.
+        from: SocketAddr,
+        /// New peer address and port.
+        to: SocketAddr,
+    },
     /// Informational note.
     Note {
         /// SA, if any.
@@ -294,6 +338,9 @@ impl fmt::Display for Event {
             ),
             Event::ChildSaFailed { connection, detail } => write!(f, "CHILD_SA not created ({connection}): {detail}"),
             Event::Dropped { reason, remote } => write!(f, "dropped message from {remote}: {reason:?}"),
+            Event::PeerEndpointChanged { ike_sa, from, to } => {
+                write!(f, "IKE SA {}: peer moved from {from} to {to} (NAT mapping changed)", ike_sa.0)
+            }
             Event::Note { ike_sa, text } => match ike_sa {
                 Some(id) => write!(f, "IKE SA {}: {text}", id.0),
                 None => write!(f, "{text}"),
@@ -462,6 +509,13 @@ struct Child {
     remote_ts: Vec<TrafficSelector>,
     rekey_at: Option<Instant>,
     rekeyed: bool,
+    /// Created by our side of a rekey collision and found redundant (RFC 7296
+    /// 2.8.1): removed as soon as its DELETE exchange completes, without a linger
+    /// time (the peer never sends on it once it has the surviving SA).
+    redundant: bool,
+    /// The SA that replaced this one when we answered the peer's rekey of it:
+    /// outbound traffic moves there when the peer deletes this one.
+    replaced_by: Option<ChildSaId>,
     /// Hard lifetime: deleted at this time unless rekeyed before.
     expire_at: Option<Instant>,
 }
@@ -472,6 +526,18 @@ struct Child {
 struct Collision {
     peer_ni: Vec<u8>,
     our_nr: Vec<u8>,
+    /// The CHILD_SA the peer's exchange created.
+    peer_child: ChildSaId,
+}
+
+/// We answered the peer's rekey of the IKE SA while our own rekey of it was
+/// outstanding (RFC 7296 2.8.2): the peer's Ni, our Nr, and the IKE SA that
+/// exchange created.
+#[derive(Debug)]
+struct IkeCollision {
+    peer_ni: Vec<u8>,
+    our_nr: Vec<u8>,
+    peer_new: IkeSaId,
 }
 
 #[derive(Debug)]
@@ -492,6 +558,7 @@ enum Req {
         spi: u64,
         ni: Vec<u8>,
         dh: DhPrivate,
+        collision: Option<IkeCollision>,
     },
     CreateChild {
         cfg: usize,
@@ -563,6 +630,11 @@ struct IkeSa {
     expire_at: Option<Instant>,
     /// We are behind a NAT: send keepalives to keep its mapping.
     behind_nat: bool,
+    /// The peer is behind a NAT: follow its mapping changes (RFC 7296 2.23).
+    peer_behind_nat: bool,
+    /// Both sides offered SHA2-256 in SIGNATURE_HASH_ALGORITHMS: signature AUTH
+    /// uses RFC 7427 (method 14).
+    rfc7427: bool,
     last_keepalive: Instant,
     /// After an IKE SA rekey: the SA that took over our children.
     successor: Option<IkeSaId>,
@@ -647,6 +719,8 @@ pub struct Engine {
     next_id: u64,
     cookie_secret: [u8; 32],
     stats: Stats,
+    /// Connections authenticated with certificates, by name.
+    cert_auth: HashMap<String, CertAuth>,
 }
 
 impl fmt::Debug for Engine {
@@ -773,6 +847,13 @@ fn notify_name(t: u16) -> String {
     }
 }
 
+/// A SIGNATURE_HASH_ALGORITHMS notify lists SHA2-256 (RFC 7427 4).
+fn offers_sha256(n: &NotifyPayload) -> bool {
+    n.data
+        .chunks_exact(2)
+        .any(|c| u16::from_be_bytes([c[0], c[1]]) == cert::HASH_SHA2_256)
+}
+
 fn ip_matches(want: IpAddr, got: IpAddr) -> bool {
     want.is_unspecified() || want == got
 }
@@ -792,6 +873,7 @@ impl Engine {
             next_id: 1,
             cookie_secret,
             stats: Stats::default(),
+            cert_auth: HashMap::new(),
         }
     }
 
@@ -844,6 +926,19 @@ impl Engine {
             ));
         }
         self.conns[i] = c;
+        Ok(())
+    }
+
+    /// Authenticate connection `name` with certificates instead of its PSK, in both
+    /// directions: we send our certificate and an ECDSA P-256 signature (AUTH
+    /// method 9, RFC 4754) and ask for (CERTREQ) and require the same from the
+    /// peer, with a certificate issued by one of `auth`'s CAs naming the peer's
+    /// identity (`remote_id`). Applies to IKE SAs set up from now on.
+    pub fn set_cert_auth(&mut self, name: &str, auth: CertAuth) -> Result<(), CertError> {
+        if !self.conns.iter().any(|c| c.name == name) {
+            return Err(CertError::UnknownConnection(name.into()));
+        }
+        self.cert_auth.insert(name.into(), auth);
         Ok(())
     }
 
@@ -1031,6 +1126,8 @@ impl Engine {
             closing: false,
             expire_at: None,
             behind_nat: false,
+            peer_behind_nat: false,
+            rfc7427: false,
             last_keepalive: now,
             successor: None,
         };
@@ -1064,6 +1161,12 @@ impl Engine {
             data: dh.public(),
         });
         payloads.push(Payload::Nonce(sa.ni.clone()));
+        if self.cert_of(sa.conn).is_some() {
+            payloads.push(notify_payload(
+                notify::SIGNATURE_HASH_ALGORITHMS,
+                cert::HASH_SHA2_256.to_be_bytes().to_vec(),
+            ));
+        }
         let src_hash = if conn.force_encap {
             let mut r = vec![0u8; 20];
             self.rng.fill_bytes(&mut r);
@@ -1227,18 +1330,16 @@ impl Engine {
         // Authenticated from here on.
         let sa = self.sas.get_mut(&id).expect("present");
         sa.last_heard = now;
+        if sa.remote != remote || sa.local != local {
+            self.peer_moved(id, local, remote, &mut out);
+        }
+        let sa = self.sas.get_mut(&id).expect("present");
         if hdr.is_response() {
             let o = sa.outstanding.take().expect("checked above");
             self.handle_response(now, id, o, m, &mut out);
             self.migrate_to_successor(now, id, &mut out);
             self.kick(now, id, &mut out);
         } else {
-            // Follow the peer to a new port (NAT-T float, RFC 7296 2.23).
-            if sa.remote != remote || sa.local != local {
-                sa.remote = remote;
-                sa.local = local;
-                sa.natt = sa.natt || local.port() == self.cfg.natt_port;
-            }
             sa.peer_mid = sa.peer_mid.wrapping_add(1);
             let resp = self.handle_request(now, id, &m, &mut out);
             if let Some(resp_payloads) = resp {
@@ -1257,6 +1358,55 @@ impl Engine {
             self.kick(now, id, &mut out);
         }
         out
+    }
+
+    /// An authenticated request with a new message ID, or a valid response, came
+    /// from or to another address or port than the IKE SA's (RFC 7296 2.23). While
+    /// the SA is not yet established this is the initiator's move to the NAT-T
+    /// port; afterwards the SA follows only a peer behind a NAT (a new mapping), and
+    /// its CHILD_SAs' encapsulation moves with it.
+    fn peer_moved(
+        &mut self,
+        id: IkeSaId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        out: &mut Vec<Action>,
+    ) {
+        let natt_port = self.cfg.natt_port;
+        let sa = self.sas.get_mut(&id).expect("present");
+        if sa.established_at.is_none() {
+            sa.remote = remote;
+            sa.local = local;
+            sa.natt = sa.natt || local.port() == natt_port;
+            return;
+        }
+        if !sa.peer_behind_nat || !sa.natt || local.port() != natt_port {
+            // Answered where it came from (RFC 7296 2.11), but the SA stays.
+            return;
+        }
+        let from = sa.remote;
+        sa.remote = remote;
+        sa.local = local;
+        out.push(Action::Event(Event::PeerEndpointChanged {
+            ike_sa: id,
+            from,
+            to: remote,
+        }));
+        let encap = UdpEncap { local, remote };
+        let children = sa
+            .children
+            .iter()
+            .map(|c| (c.id, c.spi_in, c.spi_out))
+            .chain(sa.linger.iter().map(|(_, c, i, o)| (*c, *i, *o)));
+        for (child, inbound_spi, outbound_spi) in children {
+            out.push(Action::UpdateChildSaEncap {
+                ike_sa: id,
+                child,
+                inbound_spi,
+                outbound_spi,
+                encap,
+            });
+        }
     }
 
     // ------------------------------------------------------- IKE_SA_INIT (responder)
@@ -1415,6 +1565,23 @@ impl Engine {
             },
             Payload::Nonce(nr.clone()),
         ];
+        let mut rfc7427 = false;
+        if let Some(c) = self.cert_of(ci) {
+            resp.push(Payload::Unknown {
+                ptype: wire::payload_type::CERTREQ,
+                critical: false,
+                body: c.certreq_payload(),
+            });
+            if m.notifies(notify::SIGNATURE_HASH_ALGORITHMS)
+                .any(offers_sha256)
+            {
+                rfc7427 = true;
+                resp.push(notify_payload(
+                    notify::SIGNATURE_HASH_ALGORITHMS,
+                    cert::HASH_SHA2_256.to_be_bytes().to_vec(),
+                ));
+            }
+        }
         if has_natd {
             let src = if force {
                 let mut r = vec![0u8; 20];
@@ -1444,6 +1611,8 @@ impl Engine {
             remote,
             natt: has_natd && (remote_nat || local_nat || force),
             behind_nat: has_natd && local_nat,
+            peer_behind_nat: has_natd && remote_nat,
+            rfc7427,
             successor: None,
             suite: Some(suite),
             keys: Some(keys),
@@ -1635,6 +1804,10 @@ impl Engine {
             .notify(notify::NAT_DETECTION_DESTINATION_IP)
             .is_some_and(|n| n.data != crypto::nat_hash(sa.spi_i, sa.spi_r, sa.local));
         sa.behind_nat = has_natd && local_nat;
+        sa.peer_behind_nat = remote_nat;
+        sa.rfc7427 = self.cert_auth.contains_key(&conn.name)
+            && m.notifies(notify::SIGNATURE_HASH_ALGORITHMS)
+                .any(offers_sha256);
         if has_natd && (remote_nat || local_nat || force) {
             sa.natt = true;
             sa.local.set_port(self.cfg.natt_port);
@@ -1657,6 +1830,99 @@ impl Engine {
         &self.conns[sa.conn].children[idx]
     }
 
+    fn cert_of(&self, ci: usize) -> Option<&CertAuth> {
+        self.cert_auth.get(&self.conns[ci].name)
+    }
+
+    /// Our AUTH payload for connection `ci` (PSK, or an ECDSA signature when the
+    /// connection uses certificates, then with our CERT payload first).
+    #[allow(clippy::too_many_arguments)]
+    fn our_auth(
+        &self,
+        ci: usize,
+        rfc7427: bool,
+        prf: crypto::Prf,
+        real_message: &[u8],
+        peer_nonce: &[u8],
+        sk_p: &[u8],
+        id: &wire::IdPayload,
+    ) -> Vec<Payload> {
+        match self.cert_of(ci) {
+            Some(c) => {
+                let (method, data) = c.sign(
+                    &crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body()),
+                    rfc7427,
+                );
+                vec![
+                    Payload::Unknown {
+                        ptype: wire::payload_type::CERT,
+                        critical: false,
+                        body: c.cert_payload(),
+                    },
+                    Payload::Auth { method, data },
+                ]
+            }
+            None => vec![Payload::Auth {
+                method: 2,
+                data: psk_auth(
+                    prf,
+                    self.conns[ci].psk.expose(),
+                    real_message,
+                    peer_nonce,
+                    sk_p,
+                    &id.body(),
+                ),
+            }],
+        }
+    }
+
+    /// Check the peer's AUTH for connection `ci`; the error explains the failure.
+    #[allow(clippy::too_many_arguments)]
+    fn check_peer_auth(
+        &self,
+        ci: usize,
+        prf: crypto::Prf,
+        real_message: &[u8],
+        peer_nonce: &[u8],
+        sk_p: &[u8],
+        id: &wire::IdPayload,
+        (method, auth): (u8, &[u8]),
+        m: &Msg,
+    ) -> Result<(), String> {
+        match self.cert_of(ci) {
+            Some(c) => {
+                let Some(cert) = m.payloads.iter().find_map(|p| match p {
+                    Payload::Unknown { ptype, body, .. } if *ptype == wire::payload_type::CERT => {
+                        Some(body)
+                    }
+                    _ => None,
+                }) else {
+                    return Err("sent no certificate".into());
+                };
+                let octets = crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body());
+                c.verify_peer(cert, id, &octets, (method, auth))
+            }
+            None => {
+                if method != 2 {
+                    return Err("used an authentication method other than PSK".into());
+                }
+                let want = psk_auth(
+                    prf,
+                    self.conns[ci].psk.expose(),
+                    real_message,
+                    peer_nonce,
+                    sk_p,
+                    &id.body(),
+                );
+                if crypto::auth_eq(&want, auth) {
+                    Ok(())
+                } else {
+                    Err("sent a wrong PSK AUTH value".into())
+                }
+            }
+        }
+    }
+
     fn send_auth(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
         let spi_in = self.new_child_spi();
         let sa = self.sas.get(&id).expect("present");
@@ -1666,30 +1932,39 @@ impl Engine {
         let Some(idi) = conn.local_id.to_payload() else {
             return;
         };
-        let auth = psk_auth(
+        let mut auth = self.our_auth(
+            sa.conn,
+            sa.rfc7427,
             suite.prf,
-            conn.psk.expose(),
             &sa.init_request,
             &sa.nr,
             keys.sk_pi.expose(),
-            &idi.body(),
+            &idi,
         );
+        let auth_payload = auth.pop().expect("AUTH");
         let child = self.child_cfg(sa, 0);
         let first_contact = !self
             .sas
             .values()
             .any(|o| o.id != id && o.conn == sa.conn && o.established_at.is_some());
         let mut p = vec![Payload::IdI(idi)];
+        // CERT, then CERTREQ naming our CAs (strongSwan sends its certificate
+        // only when asked).
+        p.extend(auth);
+        if let Some(c) = self.cert_of(sa.conn) {
+            p.push(Payload::Unknown {
+                ptype: wire::payload_type::CERTREQ,
+                critical: false,
+                body: c.certreq_payload(),
+            });
+        }
         if first_contact {
             p.push(notify_payload(notify::INITIAL_CONTACT, vec![]));
         }
         if let Some(idr) = conn.remote_id.to_payload() {
             p.push(Payload::IdR(idr));
         }
-        p.push(Payload::Auth {
-            method: 2,
-            data: auth,
-        });
+        p.push(auth_payload);
         if child.mode == Mode::Transport {
             p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
         }
@@ -1805,60 +2080,50 @@ impl Engine {
             })
         };
         let keys = sa.keys.as_ref().expect("keys");
-        let verified = ci.filter(|&ci| {
-            method == 2 && {
-                let want = psk_auth(
+        let verified = match ci {
+            None => Err("matches no connection".to_string()),
+            Some(ci) => self
+                .check_peer_auth(
+                    ci,
                     suite.prf,
-                    self.conns[ci].psk.expose(),
                     &sa.init_request,
                     &sa.nr,
                     keys.sk_pi.expose(),
-                    &idi.body(),
-                );
-                crypto::auth_eq(&want, &auth)
+                    &idi,
+                    (method, &auth),
+                    m,
+                )
+                .map(|()| ci),
+        };
+        let ci = match verified {
+            Ok(ci) => ci,
+            Err(why) => {
+                let conn_name = self.conns[ci.unwrap_or(sa.conn)].name.clone();
+                out.push(Action::Event(Event::AuthenticationFailed {
+                    connection: conn_name,
+                    by_peer: false,
+                    detail: format!("{} (ID {}) {why}", remote, id_display(&idi)),
+                }));
+                let sa = self.sas.get_mut(&id).expect("present");
+                sa.closing = true;
+                return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
             }
-        });
-        let Some(ci) = verified else {
-            let conn_name = self.conns[ci.unwrap_or(sa.conn)].name.clone();
-            out.push(Action::Event(Event::AuthenticationFailed {
-                connection: conn_name,
-                by_peer: false,
-                detail: format!(
-                    "{} (ID {}) {}",
-                    remote,
-                    id_display(&idi),
-                    if ci.is_none() {
-                        "matches no connection"
-                    } else if method != 2 {
-                        "used an authentication method other than PSK"
-                    } else {
-                        "sent a wrong PSK AUTH value"
-                    }
-                ),
-            }));
-            let sa = self.sas.get_mut(&id).expect("present");
-            sa.closing = true;
-            return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
         };
         let conn = &self.conns[ci];
         let Some(idr) = conn.local_id.to_payload() else {
             return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
         };
-        let my_auth = psk_auth(
+        let my_auth = self.our_auth(
+            ci,
+            sa.rfc7427,
             suite.prf,
-            conn.psk.expose(),
             &sa.init_response,
             &sa.ni,
             keys.sk_pr.expose(),
-            &idr.body(),
+            &idr,
         );
-        let mut resp = vec![
-            Payload::IdR(idr),
-            Payload::Auth {
-                method: 2,
-                data: my_auth,
-            },
-        ];
+        let mut resp = vec![Payload::IdR(idr)];
+        resp.extend(my_auth);
         let sa = self.sas.get_mut(&id).expect("present");
         sa.conn = ci;
         sa.state = State::Established;
@@ -2028,6 +2293,8 @@ impl Engine {
             remote_ts,
             rekey_at,
             rekeyed: false,
+            redundant: false,
+            replaced_by: None,
             expire_at,
         };
         self.install(id, &child, r2i, i2r, rekey, out);
@@ -2035,6 +2302,14 @@ impl Engine {
         if let Some(old) = rekey {
             if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
                 oc.rekeyed = true;
+                oc.replaced_by = Some(child_id);
+                // Keep sending on the old SA until the initiator, which installs the
+                // new one when our response arrives, deletes the old one.
+                out.push(Action::SwitchOutbound {
+                    ike_sa: id,
+                    child: old,
+                    outbound_spi: oc.spi_out,
+                });
             }
             // A collision: we are rekeying the same child ourselves.
             if let Some(Outstanding {
@@ -2048,6 +2323,7 @@ impl Engine {
                     *collision = Some(Collision {
                         peer_ni: exch_ni.unwrap_or_default().to_vec(),
                         our_nr: nr.clone(),
+                        peer_child: child_id,
                     });
                 }
             }
@@ -2122,7 +2398,12 @@ impl Engine {
                 dh,
                 collision,
             } => self.rekey_child_response(now, id, old, cfg, spi_in, ni, dh, collision, &m, out),
-            Req::RekeyIke { spi, ni, dh } => self.rekey_ike_response(now, id, spi, ni, dh, &m, out),
+            Req::RekeyIke {
+                spi,
+                ni,
+                dh,
+                collision,
+            } => self.rekey_ike_response(now, id, spi, ni, dh, collision, &m, out),
             Req::DeleteChildren { children } => {
                 let mut gone = Vec::new();
                 if let Some(sa) = self.sas.get_mut(&id) {
@@ -2130,7 +2411,7 @@ impl Engine {
                     for c in children {
                         if let Some(pos) = sa.children.iter().position(|x| x.id == c) {
                             let ch = sa.children.remove(pos);
-                            if ch.rekeyed {
+                            if ch.rekeyed && !ch.redundant {
                                 sa.linger.push((linger, ch.id, ch.spi_in, ch.spi_out));
                             } else {
                                 gone.push((ch.id, ch.spi_in, ch.spi_out));
@@ -2204,28 +2485,25 @@ impl Engine {
         };
         let suite = sa.suite.expect("suite");
         let keys = sa.keys.as_ref().expect("keys");
-        let want = psk_auth(
-            suite.prf,
-            conn.psk.expose(),
-            &sa.init_response,
-            &sa.ni,
-            keys.sk_pr.expose(),
-            &idr.body(),
-        );
-        if !conn.remote_id.matches(&idr) || method != 2 || !crypto::auth_eq(&want, &auth) {
+        let checked = if conn.remote_id.matches(&idr) {
+            self.check_peer_auth(
+                sa.conn,
+                suite.prf,
+                &sa.init_response,
+                &sa.ni,
+                keys.sk_pr.expose(),
+                &idr,
+                (method, &auth),
+                m,
+            )
+        } else {
+            Err("has an unexpected identity".into())
+        };
+        if let Err(why) = checked {
             out.push(Action::Event(Event::AuthenticationFailed {
                 connection: conn_name,
                 by_peer: false,
-                detail: format!(
-                    "responder {} (ID {}) {}",
-                    sa.remote,
-                    id_display(&idr),
-                    if !conn.remote_id.matches(&idr) {
-                        "has an unexpected identity"
-                    } else {
-                        "sent a wrong PSK AUTH value"
-                    }
-                ),
+                detail: format!("responder {} (ID {}) {why}", sa.remote, id_display(&idr)),
             }));
             // Tell the peer (RFC 7296 2.21.2), once, without waiting for an answer.
             let sa = self.sas.get(&id).expect("present");
@@ -2363,6 +2641,8 @@ impl Engine {
             remote_ts: tsr.clone(),
             rekey_at,
             rekeyed: false,
+            redundant: false,
+            replaced_by: None,
             expire_at,
         };
         self.install(id, &child, i2r, r2i, replaces, out);
@@ -2392,12 +2672,41 @@ impl Engine {
                     let sa = self.sas.get_mut(&id).expect("present");
                     let linger = now + self.cfg.inbound_linger;
                     let mut gone = Vec::new();
+                    // Children we are closing ourselves (RFC 7296 2.25.1: answer
+                    // without a Delete payload for them) and the child the peer's
+                    // side of a rekey collision created (it was sending on it).
+                    let (closing, collided): (Vec<ChildSaId>, Option<ChildSaId>) =
+                        match &sa.outstanding {
+                            Some(Outstanding {
+                                req: Req::DeleteChildren { children },
+                                ..
+                            }) => (children.clone(), None),
+                            Some(Outstanding {
+                                req:
+                                    Req::RekeyChild {
+                                        collision: Some(c), ..
+                                    },
+                                ..
+                            }) => (vec![], Some(c.peer_child)),
+                            _ => (vec![], None),
+                        };
+                    let mut switch = Vec::new();
                     for s in &d.spis {
                         let spi = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
                         if let Some(pos) = sa.children.iter().position(|c| c.spi_out == spi) {
                             let ch = sa.children.remove(pos);
-                            mine.push(ch.spi_in.to_be_bytes().to_vec());
-                            if ch.rekeyed {
+                            // The peer rekeyed it and now deletes it: it has the new SA.
+                            if let Some(n) = ch.replaced_by.and_then(|n| {
+                                sa.children
+                                    .iter()
+                                    .find(|c| c.id == n && !c.rekeyed && !c.redundant)
+                            }) {
+                                switch.push((n.id, n.spi_out));
+                            }
+                            if !closing.contains(&ch.id) {
+                                mine.push(ch.spi_in.to_be_bytes().to_vec());
+                            }
+                            if (ch.rekeyed && !ch.redundant) || collided == Some(ch.id) {
                                 sa.linger.push((linger, ch.id, ch.spi_in, ch.spi_out));
                             } else {
                                 gone.push((ch.id, ch.spi_in, ch.spi_out));
@@ -2409,6 +2718,13 @@ impl Engine {
                                 }
                             }
                         }
+                    }
+                    for (child, outbound_spi) in switch {
+                        out.push(Action::SwitchOutbound {
+                            ike_sa: id,
+                            child,
+                            outbound_spi,
+                        });
                     }
                     for (c, i, o) in gone {
                         out.push(Action::DeleteChildSa {
@@ -2447,6 +2763,42 @@ impl Engine {
     fn finish_after_response(&mut self, _now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
         let Some(sa) = self.sas.get(&id) else { return };
         if sa.closing {
+            // The peer deletes the IKE SA its side of a rekey collision created
+            // (it found it redundant) before the response to our own rekey came
+            // back: its CHILD_SAs go back to the old IKE SA, whose rekey is still
+            // under way and will hand them to our new one (RFC 7296 2.8.2).
+            let pending = self.sas.values().find_map(|o| match &o.outstanding {
+                Some(Outstanding {
+                    req:
+                        Req::RekeyIke {
+                            collision: Some(c), ..
+                        },
+                    ..
+                }) if c.peer_new == id => Some(o.id),
+                _ => None,
+            });
+            if let Some(old) = pending {
+                let sa = self.sas.get_mut(&id).expect("present");
+                let children = std::mem::take(&mut sa.children);
+                let linger = std::mem::take(&mut sa.linger);
+                let tasks: Vec<Task> = sa
+                    .queue
+                    .drain(..)
+                    .filter(|t| {
+                        matches!(
+                            t,
+                            Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+                        )
+                    })
+                    .collect();
+                sa.state = State::Rekeyed;
+                let o = self.sas.get_mut(&old).expect("present");
+                o.children.extend(children);
+                o.linger.extend(linger);
+                o.queue.extend(tasks);
+                o.successor = None;
+            }
+            let sa = self.sas.get(&id).expect("present");
             let reason = if sa.established_at.is_none() {
                 CloseReason::AuthenticationFailed
             } else {
@@ -2481,11 +2833,11 @@ impl Engine {
             },
             None => None,
         };
-        // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and 2.25.1:
-        // an IKE SA rekey while we rekey, create or close a CHILD_SA, get
-        // TEMPORARY_FAILURE; the peer tries again later. Simultaneous IKE SA rekeys
-        // are refused the same way (see the README).
-        if busy == Some(true) || (is_ike && busy == Some(false)) {
+        // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and an IKE
+        // SA rekey while we rekey, create or close a CHILD_SA, get TEMPORARY_FAILURE;
+        // the peer tries again later. An IKE SA rekey while we rekey the IKE SA
+        // ourselves is answered as usual and resolved by the nonces (2.8.2).
+        if (busy == Some(true) && !is_ike) || (is_ike && busy == Some(false)) {
             return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
         }
         if let Some(n) = m.notify(notify::REKEY_SA) {
@@ -2494,8 +2846,16 @@ impl Engine {
             }
             let spi = u32::from_be_bytes([n.spi[0], n.spi[1], n.spi[2], n.spi[3]]);
             let sa = self.sas.get(&id).expect("present");
-            // A child we already replaced and are closing (RFC 7296 2.25).
-            if sa.children.iter().any(|c| c.spi_out == spi && c.rekeyed) {
+            // A child we already replaced, or are closing (RFC 7296 2.25.1).
+            let closing = |c: &Child| {
+                c.rekeyed
+                    || sa
+                        .queue
+                        .iter()
+                        .any(|t| matches!(t, Task::DeleteChildren(v) if v.contains(&c.id)))
+                    || matches!(&sa.outstanding, Some(Outstanding { req: Req::DeleteChildren { children }, .. }) if children.contains(&c.id))
+            };
+            if sa.children.iter().any(|c| c.spi_out == spi && closing(c)) {
                 return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
             }
             let Some(old) = sa
@@ -2504,6 +2864,18 @@ impl Engine {
                 .find(|c| c.spi_out == spi && !c.rekeyed)
                 .map(|c| c.id)
             else {
+                // Our own CHILD_SA exchange is under way: the peer may be rekeying
+                // the SA that exchange creates, whose response we have not seen yet
+                // (it was lost). Ask it to try again later.
+                if matches!(
+                    &sa.outstanding,
+                    Some(Outstanding {
+                        req: Req::RekeyChild { .. } | Req::CreateChild { .. },
+                        ..
+                    })
+                ) {
+                    return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
+                }
                 return vec![Payload::Notify(NotifyPayload {
                     protocol: protocol::ESP,
                     ntype: notify::CHILD_SA_NOT_FOUND,
@@ -2594,9 +2966,26 @@ impl Engine {
                 data: dh.public(),
             },
         ];
-        self.finish_ike_rekey(
+        let new_id = self.finish_ike_rekey(
             now, id, false, peer_spi, my_spi, suite, &ni, &nr, shared, out,
         );
+        if let Some(Outstanding {
+            req: Req::RekeyIke { collision, .. },
+            ..
+        }) = &mut self.sas.get_mut(&id).expect("present").outstanding
+        {
+            // Simultaneous IKE SA rekey (RFC 7296 2.8.2): settled when our own
+            // exchange completes.
+            *collision = Some(IkeCollision {
+                peer_ni: ni.clone(),
+                our_nr: nr,
+                peer_new: new_id,
+            });
+            out.push(Action::Event(Event::Note {
+                ike_sa: Some(id),
+                text: "simultaneous IKE SA rekey: answered the peer's, waiting for ours".into(),
+            }));
+        }
         resp
     }
 
@@ -2639,7 +3028,13 @@ impl Engine {
             })
             .collect();
         let conn = old.conn;
-        let (local, remote, natt, behind_nat) = (old.local, old.remote, old.natt, old.behind_nat);
+        let (local, remote, natt, behind_nat, peer_behind_nat) = (
+            old.local,
+            old.remote,
+            old.natt,
+            old.behind_nat,
+            old.peer_behind_nat,
+        );
         let new = IkeSa {
             id: new_id,
             conn,
@@ -2672,6 +3067,8 @@ impl Engine {
             closing: false,
             expire_at: None,
             behind_nat,
+            peer_behind_nat,
+            rfc7427: false,
             last_keepalive: now,
             successor: None,
         };
@@ -2709,6 +3106,46 @@ impl Engine {
                     n.data
                 ),
             }));
+        }
+        if m.notify(notify::CHILD_SA_NOT_FOUND).is_some() {
+            // RFC 7296 2.25: the peer no longer has it. Remove it silently and
+            // create it again from scratch.
+            let successor = self.sas.get(&id).and_then(|s| s.successor);
+            for h in [Some(id), successor].into_iter().flatten() {
+                let Some(sa) = self.sas.get_mut(&h) else {
+                    continue;
+                };
+                let Some(pos) = sa.children.iter().position(|c| c.id == old) else {
+                    continue;
+                };
+                let ch = sa.children.remove(pos);
+                // Created again only if no other CHILD_SA of that configuration
+                // exists (RFC 7296 2.25).
+                let recreate =
+                    !ch.rekeyed && !sa.children.iter().any(|c| c.cfg == ch.cfg && !c.rekeyed);
+                if recreate {
+                    sa.queue.push_back(Task::CreateChild(ch.cfg));
+                }
+                out.push(Action::DeleteChildSa {
+                    ike_sa: h,
+                    child: ch.id,
+                    inbound_spi: ch.spi_in,
+                    outbound_spi: ch.spi_out,
+                });
+                out.push(Action::Event(Event::Note {
+                    ike_sa: Some(h),
+                    text: format!(
+                        "CHILD_SA rekey: peer answered CHILD_SA_NOT_FOUND; removed it{}",
+                        if recreate {
+                            " and creating it again"
+                        } else {
+                            ""
+                        }
+                    ),
+                }));
+                self.kick(now, h, out);
+            }
+            return;
         }
         let Some(new_child) =
             self.initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), Some(old), m, out)
@@ -2750,10 +3187,33 @@ impl Engine {
                     }));
                     if let Some(c) = sa.children.iter_mut().find(|c| c.id == new_child) {
                         c.rekeyed = true;
+                        c.redundant = true;
                         c.rekey_at = None;
+                    }
+                    // Never send on it: keep to the old SA while the peer has not
+                    // deleted it (its DELETE then switches us to the peer's new SA),
+                    // else to the peer's new SA, which the peer has by then.
+                    let back = sa
+                        .children
+                        .iter()
+                        .find(|x| x.id == old)
+                        .or_else(|| sa.children.iter().find(|x| x.id == c.peer_child))
+                        .map(|x| (x.id, x.spi_out));
+                    if let Some((child, outbound_spi)) = back {
+                        out.push(Action::SwitchOutbound {
+                            ike_sa: id,
+                            child,
+                            outbound_spi,
+                        });
                     }
                     Some(new_child)
                 } else {
+                    // The peer deletes its redundant SA; it may have sent on it until
+                    // now, so its inbound side lingers like a rekeyed SA's.
+                    if let Some(pc) = sa.children.iter_mut().find(|x| x.id == c.peer_child) {
+                        pc.rekeyed = true;
+                        pc.rekey_at = None;
+                    }
                     out.push(Action::Event(Event::Note {
                         ike_sa: Some(id),
                         text:
@@ -2777,11 +3237,24 @@ impl Engine {
         my_spi: u64,
         ni: Vec<u8>,
         dh: DhPrivate,
+        collision: Option<IkeCollision>,
         m: &Msg,
         out: &mut Vec<Action>,
     ) {
         let sa = self.sas.get(&id).expect("present");
         let conn = &self.conns[sa.conn];
+        if let (Some(e), Some(_)) = (m.error_notify(), &collision) {
+            // The peer completed its rekey before ours reached it: its new IKE SA
+            // (which we answered) is the only one, and the peer deletes this one.
+            out.push(Action::Event(Event::Note {
+                ike_sa: Some(id),
+                text: format!(
+                    "simultaneous IKE SA rekey: peer refused ours ({}), keeping the peer's",
+                    notify_name(e)
+                ),
+            }));
+            return;
+        }
         if let Some(e) = m.error_notify() {
             out.push(Action::Event(Event::Note {
                 ike_sa: Some(id),
@@ -2814,13 +3287,68 @@ impl Engine {
         s8.copy_from_slice(&props[0].spi);
         let peer_spi = u64::from_be_bytes(s8);
         let nr = nr.to_vec();
-        self.finish_ike_rekey(
+        let mine = self.finish_ike_rekey(
             now, id, true, my_spi, peer_spi, suite, &ni, &nr, shared, out,
         );
-        // Delete the old IKE SA.
         let sa = self.sas.get_mut(&id).expect("present");
         sa.queue.clear();
-        sa.queue.push_back(Task::DeleteIke);
+        let Some(c) = collision.filter(|c| self.sas.contains_key(&c.peer_new)) else {
+            // Delete the old IKE SA.
+            self.sas
+                .get_mut(&id)
+                .expect("present")
+                .queue
+                .push_back(Task::DeleteIke);
+            return;
+        };
+        // RFC 7296 2.8.2: of the two new IKE SAs, the one created with the lowest of
+        // the four nonces is redundant and deleted by its creator; the other one
+        // inherits the CHILD_SAs, and its creator deletes the old IKE SA.
+        let ours_redundant =
+            ni.as_slice().min(nr.as_slice()) < c.peer_ni.as_slice().min(c.our_nr.as_slice());
+        let (survivor, redundant) = if ours_redundant {
+            (c.peer_new, mine)
+        } else {
+            (mine, c.peer_new)
+        };
+        out.push(Action::Event(Event::Note {
+            ike_sa: Some(id),
+            text: format!(
+                "simultaneous IKE SA rekey: {} IKE SA {} is redundant; IKE SA {} survives",
+                if ours_redundant { "our" } else { "the peer's" },
+                redundant.0,
+                survivor.0
+            ),
+        }));
+        self.sas.get_mut(&id).expect("present").successor = Some(survivor);
+        let r = self.sas.get_mut(&redundant).expect("present");
+        r.state = State::Rekeyed;
+        r.successor = Some(survivor);
+        r.rekey_at = None;
+        r.expire_at = Some(now + self.cfg.half_open_timeout);
+        let children = std::mem::take(&mut r.children);
+        let linger = std::mem::take(&mut r.linger);
+        let tasks: Vec<Task> = r.queue.drain(..).collect();
+        if ours_redundant {
+            r.queue.push_back(Task::DeleteIke);
+        } else {
+            self.sas
+                .get_mut(&id)
+                .expect("present")
+                .queue
+                .push_back(Task::DeleteIke);
+        }
+        let s = self.sas.get_mut(&survivor).expect("present");
+        s.children.extend(children);
+        s.linger.extend(linger);
+        s.queue.extend(tasks.into_iter().filter(|t| {
+            matches!(
+                t,
+                Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+            )
+        }));
+        self.kick(now, redundant, out);
+        self.kick(now, survivor, out);
     }
 
     // ------------------------------------------------------------ tasks and timers
@@ -3112,7 +3640,12 @@ impl Engine {
                         id,
                         exchange::CREATE_CHILD_SA,
                         p,
-                        Req::RekeyIke { spi, ni, dh },
+                        Req::RekeyIke {
+                            spi,
+                            ni,
+                            dh,
+                            collision: None,
+                        },
                         out,
                     );
                 }

@@ -66,6 +66,11 @@ struct Opts<'a> {
     /// More lines for strongSwan's child and connection blocks.
     ss_extra: &'a str,
     ss_conn_extra: &'a str,
+    /// Authenticate with the certificates of tests/vectors/certs; strongSwan's
+    /// certificate (and key) by name, normally "bob".
+    certs: Option<&'a str>,
+    /// More lines for charon's section of strongswan.conf.
+    ss_charon_extra: &'a str,
 }
 
 fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
@@ -102,6 +107,14 @@ fn run(name: &str, role: &str, ike: &str, esp: &str, o: Opts<'_>) -> Run {
     }
     cmd.env("SS_EXTRA", o.ss_extra)
         .env("SS_CONN_EXTRA", o.ss_conn_extra);
+    cmd.env("SS_CHARON_EXTRA", o.ss_charon_extra);
+    if let Some(c) = o.certs {
+        cmd.env(
+            "CERTS",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/certs"),
+        )
+        .env("SS_CERT", c);
+    }
     let out = cmd.output().expect("run interop/strongswan.sh");
     assert!(
         out.status.success(),
@@ -619,6 +632,92 @@ fn rekey_storm_both_roles() {
         assert_eq!(live.len(), 1, "{:?}", fin[0]);
         let ike = serde_json::json!({"local_spi": fin[0]["spi_i"], "remote_spi": fin[0]["spi_r"]});
         check_listing(&r, &r.sas_end, &ike, live[0]);
+        r.cleanup();
+    }
+}
+
+#[test]
+fn certificates_both_roles() {
+    // strongSwan offers RFC 7427 signature authentication by default (both sides
+    // then use AUTH method 14); without it, ECDSA-256 (method 9).
+    for (role, rfc7427) in [
+        ("initiator", true),
+        ("responder", true),
+        ("initiator", false),
+        ("responder", false),
+    ] {
+        // Different PSKs on the two sides: only the certificates can authenticate.
+        let r = run(
+            &format!("cert-{role}-{rfc7427}"),
+            role,
+            "aes256gcm16-prfsha256-x25519",
+            "aes128gcm16",
+            Opts {
+                psk_ours: Some("psk-that-is-not-used"),
+                psk_theirs: Some("another-psk-not-used"),
+                certs: Some("bob"),
+                ss_charon_extra: if rfc7427 {
+                    ""
+                } else {
+                    "signature_authentication = no"
+                },
+                ..Opts::default()
+            },
+        );
+        let method = if rfc7427 {
+            "ECDSA_WITH_SHA256_DER"
+        } else {
+            "ECDSA-256 signature"
+        };
+        assert_eq!(r.rc, 0, "{role}: {}", r.context());
+        let ikes = r.events("ike_established");
+        let inst = r.events("install");
+        assert_eq!((ikes.len(), inst.len()), (1, 1), "{role}: {}", r.context());
+        check_listing(&r, &r.sas, ikes[0], inst[0]);
+        check_keys(&r, inst[0], role == "initiator");
+        // strongSwan checked our signature against our certificate and its CA.
+        assert!(
+            r.log.contains(&format!(
+                "authentication of 'alice.example' with {method} successful"
+            )),
+            "{role} {rfc7427}: {}",
+            r.context()
+        );
+        assert!(
+            r.log
+                .contains("using trusted ca certificate \"O=ikev2 test, CN=ikev2 test CA\""),
+            "{role}"
+        );
+        r.cleanup();
+    }
+}
+
+#[test]
+fn certificate_from_an_untrusted_ca_refused_both_roles() {
+    for role in ["initiator", "responder"] {
+        // strongSwan shows a bob.example certificate from a CA we do not trust
+        // (same name as ours, another key).
+        let r = run(
+            &format!("rogue-{role}"),
+            role,
+            "aes256gcm16-prfsha256-x25519",
+            "aes128gcm16",
+            Opts {
+                certs: Some("rogue-bob"),
+                ..Opts::default()
+            },
+        );
+        assert_eq!(r.rc, 2, "{role}: {}", r.context());
+        let f = r.events("auth_failed");
+        assert_eq!(f.len(), 1, "{role}: {:?}", r.ours);
+        assert_eq!(f[0]["by_peer"], false);
+        assert!(
+            r.our_log().contains("not issued by a trusted CA"),
+            "{role}: {}",
+            r.context()
+        );
+        assert!(r.events("install").is_empty());
+        assert!(!r.sas.contains("ESTABLISHED"), "{}", r.sas);
         r.cleanup();
     }
 }

@@ -6,6 +6,7 @@
 //! with what the peer logs).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -95,6 +96,15 @@ struct Args {
     /// Demand cookies once this many half-open IKE SAs exist (0: always).
     #[arg(long, default_value_t = 32)]
     cookie_threshold: usize,
+    /// Authenticate with this certificate (PEM; ECDSA P-256) instead of the PSK.
+    #[arg(long, requires_all = ["key", "ca"])]
+    cert: Option<PathBuf>,
+    /// Private key of `--cert` (PEM, PKCS#8 or SEC1).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// CA certificate (PEM) the peer's certificate must be issued by.
+    #[arg(long)]
+    ca: Option<PathBuf>,
     #[arg(long, default_value_t = 500)]
     ike_port: u16,
     #[arg(long, default_value_t = 4500)]
@@ -185,6 +195,14 @@ fn main() -> Result<()> {
     };
     let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
     engine.add_connection(conn)?;
+    if let (Some(cert), Some(key), Some(ca)) = (&a.cert, &a.key, &a.ca) {
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))
+        };
+        let auth = ikev2::CertAuth::from_pem(&read(cert)?, &read(key)?, &[&read(ca)?])
+            .context("certificate configuration")?;
+        engine.set_cert_auth("interop", auth)?;
+    }
     let s500 = UdpSocket::bind(SocketAddr::new(a.local, a.ike_port)).context("bind IKE port")?;
     let s4500 =
         UdpSocket::bind(SocketAddr::new(a.local, a.natt_port)).context("bind NAT-T port")?;
@@ -243,6 +261,15 @@ fn main() -> Result<()> {
                     println!(
                         "{{\"event\":\"delete\",\"child\":{},\"spi_in\":\"{inbound_spi:08x}\",\"spi_out\":\"{outbound_spi:08x}\"}}",
                         child.0
+                    );
+                }
+                Action::SwitchOutbound { child, .. } => {
+                    println!("{{\"event\":\"outbound\",\"child\":{}}}", child.0);
+                }
+                Action::UpdateChildSaEncap { child, encap, .. } => {
+                    println!(
+                        "{{\"event\":\"encap\",\"child\":{},\"remote\":\"{}\"}}",
+                        child.0, encap.remote
                     );
                 }
                 Action::Event(e) => {
