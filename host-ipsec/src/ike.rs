@@ -10,7 +10,7 @@
 //! Keys never leave this module except inside the [`ChildSaSpec`] handed to the
 //! installer; events and logs carry none.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +25,7 @@ use ikev2::config::ts_from_cidr;
 use ikev2::{
     Action, ChildConfig, ChildSaId, ChildSaInstall, Engine, EngineConfig, EspProposal,
     EspTransform, Event, Identity, IkeProposal, IkeSaId, IkeSaInfo, SecretBytes, TrafficSelector,
+    UdpEncap,
 };
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
@@ -50,14 +51,12 @@ pub trait IkeIo: Send {
     /// Outbound packets of the pair's selectors go to the pair with `inbound_spi`
     /// (a rekeyed CHILD_SA) rather than to an older pair with the same selectors.
     fn prefer_outbound(&self, _inbound_spi: u32) {}
-}
-
-/// Whether `datagram` (as received on `local`) is an IKE request; `None` when it is
-/// too short to say.
-fn is_request(local: SocketAddr, natt_port: u16, datagram: &[u8]) -> Option<bool> {
-    let at = if local.port() == natt_port { 4 } else { 0 };
-    // IKE header: SPIs (16), next payload, version, exchange type, flags (R = 0x20)
-    datagram.get(at + 19).map(|f| f & 0x20 == 0)
+    /// The peer's NAT made a new mapping: the pair with `inbound_spi` sends its
+    /// ESP-in-UDP from `encap.local` to `encap.remote` from now on; keys, SPIs and
+    /// sequence numbers stay.
+    fn update_encap(&self, _inbound_spi: u32, _encap: UdpEncap) -> Result<(), String> {
+        Err("this data path cannot move an SA's UDP encapsulation".into())
+    }
 }
 
 /// A message to the IKE thread.
@@ -186,6 +185,12 @@ pub struct IkeCounters {
     /// Datagrams dropped because the IKE thread's queue was full (a flood).
     #[serde(default)]
     pub queue_drops: u64,
+    /// CHILD_SAs moved to the peer's new NAT mapping.
+    #[serde(default)]
+    pub encap_updates: u64,
+    /// NAT mapping changes the data path could not follow.
+    #[serde(default)]
+    pub encap_update_failures: u64,
 }
 
 /// What the control socket shows of IKE.
@@ -462,13 +467,8 @@ struct Worker<I: IkeIo> {
     view: Arc<Mutex<IkeView>>,
     events: VecDeque<IkeEventRecord>,
     counters: IkeCounters,
-    natt_port: u16,
-    /// The actions being carried out answer a request of the peer.
-    answering: bool,
-    /// Rekeyed CHILD_SAs we answered for: (new inbound SPI, new child, old child).
-    /// Their outbound side takes over once the old child is gone (the peer's DELETE),
-    /// as the peer may not have installed the new SA before then.
-    pending_prefer: Vec<(u32, ChildSaId, ChildSaId)>,
+    /// Inbound SPI of every installed CHILD_SA (the data path names SA pairs by it).
+    child_in: HashMap<ChildSaId, u32>,
     /// IKE SAs to close once the current actions are done (a CHILD_SA the data
     /// path refused).
     close_after: Vec<IkeSaId>,
@@ -478,33 +478,27 @@ struct Worker<I: IkeIo> {
 }
 
 impl<I: IkeIo> Worker<I> {
-    /// Hands the outbound traffic to answered rekeys whose old child is gone.
-    fn promote(&mut self) {
-        if self.pending_prefer.is_empty() {
-            return;
+    fn update_encap(&mut self, inbound_spi: u32, encap: UdpEncap) {
+        match self.io.update_encap(inbound_spi, encap) {
+            Ok(()) => {
+                self.counters.encap_updates += 1;
+                let text = format!(
+                    "SA pair {inbound_spi:#010x} now sends ESP-in-UDP {} -> {}",
+                    encap.local, encap.remote
+                );
+                info!("{text}");
+                self.record("encap_updated", text);
+            }
+            Err(e) => {
+                self.counters.encap_update_failures += 1;
+                let text = format!(
+                    "SA pair {inbound_spi:#010x} cannot follow the peer to {}: {e}",
+                    encap.remote
+                );
+                warn!("{text}");
+                self.record("encap_update_failed", text);
+            }
         }
-        let all: Vec<ChildSaId> = self
-            .engine
-            .list_sas()
-            .iter()
-            .flat_map(|s| s.children.iter().map(|c| c.id))
-            .collect();
-        let io = &self.io;
-        self.pending_prefer.retain(|(spi, new, old)| {
-            if !all.contains(new) {
-                return false;
-            }
-            if all.contains(old) {
-                // the old child is still listed: the peer has not deleted it yet
-                return true;
-            }
-            io.prefer_outbound(*spi);
-            debug!(
-                in_spi = format_args!("{spi:#010x}"),
-                "rekeyed CHILD_SA takes the outbound traffic"
-            );
-            false
-        });
     }
 
     fn record(&mut self, kind: &str, text: String) {
@@ -541,6 +535,7 @@ impl<I: IkeIo> Worker<I> {
                     inbound_spi,
                     outbound_spi,
                 } => {
+                    self.child_in.remove(&child);
                     match self.io.installer().remove(inbound_spi) {
                         Ok(()) => {
                             self.counters.child_removals += 1;
@@ -557,6 +552,25 @@ impl<I: IkeIo> Worker<I> {
                     // the removal may have taken the routes of a trapped selector
                     self.trap_routes();
                 }
+                Action::SwitchOutbound {
+                    child,
+                    outbound_spi,
+                    ..
+                } => match self.child_in.get(&child) {
+                    Some(&spi) => {
+                        self.io.prefer_outbound(spi);
+                        debug!(
+                            in_spi = format_args!("{spi:#010x}"),
+                            out_spi = format_args!("{outbound_spi:#010x}"),
+                            "outbound traffic switched to CHILD_SA {}",
+                            child.0
+                        );
+                    }
+                    None => debug!(child = child.0, "outbound switch to an SA not installed"),
+                },
+                Action::UpdateChildSaEncap {
+                    inbound_spi, encap, ..
+                } => self.update_encap(inbound_spi, encap),
                 Action::Event(e) => self.event(&e),
             }
         }
@@ -585,13 +599,11 @@ impl<I: IkeIo> Worker<I> {
         match self.io.installer().install(spec, 1) {
             Ok(()) => {
                 self.counters.child_installs += 1;
-                if let Some(old) = i.replaces {
-                    if self.answering {
-                        self.pending_prefer.push((i.inbound.spi, i.child, old));
-                    } else {
-                        // we started the rekey: the peer has the new SA already
-                        self.io.prefer_outbound(i.inbound.spi);
-                    }
+                self.child_in.insert(i.child, i.inbound.spi);
+                // the latest install carries the traffic unless a SwitchOutbound
+                // (which the engine emits right after it where needed) says otherwise
+                if i.replaces.is_some() {
+                    self.io.prefer_outbound(i.inbound.spi);
                 }
                 let text =
                     format!(
@@ -659,13 +671,13 @@ impl<I: IkeIo> Worker<I> {
                 debug!("IKE: {text}");
                 return;
             }
+            Event::PeerEndpointChanged { .. } => "peer_endpoint_changed",
             Event::Note { .. } => "note",
         };
         match e {
             Event::ProposalMismatch { .. }
             | Event::AuthenticationFailed { .. }
             | Event::ChildSaFailed { .. } => warn!("IKE: {text}"),
-            Event::IkeSaClosed { .. } => info!("IKE: {text}"),
             _ => info!("IKE: {text}"),
         }
         self.record(kind, text);
@@ -810,9 +822,7 @@ impl<I: IkeIo> Worker<I> {
                     let a = self
                         .engine
                         .handle_datagram(Instant::now(), local, remote, &message);
-                    self.answering = is_request(local, self.natt_port, &message).unwrap_or(false);
                     self.run_actions(a);
-                    self.answering = false;
                 }
                 Ok(IkeMsg::Initiate(name, reply)) => {
                     let r = self.initiate(Instant::now(), &name);
@@ -850,7 +860,6 @@ impl<I: IkeIo> Worker<I> {
                 let a = self.engine.terminate(Instant::now(), id);
                 self.run_actions(a);
             }
-            self.promote();
             self.publish();
         }
         // Shutting down: tell the peers (best effort) and remove our SAs.
@@ -908,7 +917,6 @@ impl Ike {
         conns: &[config::Connection],
         io: I,
     ) -> Result<(Arc<Ike>, IkeFeed), IkeConfigError> {
-        let natt_port = cfg.natt_port;
         let mut engine = Engine::new(cfg, Box::new(rand::rngs::OsRng));
         let mut map = BTreeMap::new();
         let mut start = Vec::new();
@@ -933,9 +941,7 @@ impl Ike {
             view: view.clone(),
             events: VecDeque::new(),
             counters: IkeCounters::default(),
-            natt_port,
-            answering: false,
-            pending_prefer: Vec::new(),
+            child_in: HashMap::new(),
             close_after: Vec::new(),
             queue_drops: drops.clone(),
             restart_at: Vec::new(),

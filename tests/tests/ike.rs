@@ -526,10 +526,11 @@ fn child_sa_rekeys_on_the_simulated_card_lose_nothing() {
         "lost across rekeys:\n{text}\n{}",
         ctx()
     );
-    // B answered the rekeys: it moved its outbound traffic once A deleted the old SA
+    // B answered the rekeys: the engine switched its outbound traffic back to the old
+    // SA at the install and to the new one when A deleted the old SA
     assert!(
         db.log_text()
-            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+            .contains("outbound traffic switched to CHILD_SA"),
         "{}",
         ctx()
     );
@@ -708,10 +709,11 @@ fn rekeys_started_by_strongswan_under_traffic_lose_nothing() {
         "packets lost across rekeys:\n{text}\n{}",
         ctx()
     );
-    // we answered: our outbound traffic moved once strongSwan deleted the old SA
+    // we answered: the engine kept our outbound traffic on the old SA until strongSwan
+    // deleted it (SwitchOutbound)
     assert!(
         d.log_text()
-            .contains("rekeyed CHILD_SA takes the outbound traffic"),
+            .contains("outbound traffic switched to CHILD_SA"),
         "{}",
         ctx()
     );
