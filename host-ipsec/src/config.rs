@@ -319,7 +319,7 @@ pub struct Connection {
     pub path_mtu: u16,
     /// Manually keyed children (empty for an IKE connection).
     pub children: Vec<Child>,
-    /// IKEv2 settings and children, when the connection has a `psk`.
+    /// IKEv2 settings and children, when the connection has a `psk` or a `cert`.
     pub ike: Option<IkeSettings>,
 }
 
@@ -330,6 +330,61 @@ pub struct Secret(pub Zeroizing<Vec<u8>>);
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret(<redacted>)")
+    }
+}
+
+/// How an IKE connection authenticates (`auth = "psk" | "pubkey"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IkeAuth {
+    /// A pre-shared key (`psk`).
+    Psk(Secret),
+    /// Certificates (`cert`, `key`, `cacerts`).
+    Pubkey(PubkeyAuth),
+}
+
+impl IkeAuth {
+    /// The keyword of the method: `psk` or `pubkey`.
+    pub fn method(&self) -> &'static str {
+        match self {
+            IkeAuth::Psk(_) => "psk",
+            IkeAuth::Pubkey(_) => "pubkey",
+        }
+    }
+}
+
+/// Certificate authentication as loaded from the files: our certificate, its
+/// private key and the CAs trusted for the peer's certificate (ECDSA P-256). The
+/// files were read and checked (parse, key type, key matches certificate) when the
+/// configuration was loaded. The private key is zeroized on drop and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PubkeyAuth {
+    /// Our certificate (path as resolved against the configuration's directory).
+    pub cert: PathBuf,
+    /// Our private key.
+    pub key: PathBuf,
+    /// Trusted CA certificates.
+    pub cacerts: Vec<PathBuf>,
+    cert_pem: String,
+    key_pem: Zeroizing<String>,
+    ca_pems: Vec<String>,
+}
+
+impl fmt::Debug for PubkeyAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PubkeyAuth")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .field("cacerts", &self.cacerts)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+impl PubkeyAuth {
+    /// The engine's certificate authentication built from the loaded files.
+    pub fn cert_auth(&self) -> Result<ikev2::CertAuth, ikev2::CertError> {
+        let cas: Vec<&str> = self.ca_pems.iter().map(String::as_str).collect();
+        ikev2::CertAuth::from_pem(&self.cert_pem, &self.key_pem, &cas)
     }
 }
 
@@ -363,8 +418,8 @@ pub struct IkeSettings {
     pub local_id: String,
     /// The peer's identity (`%any` accepts any).
     pub remote_id: String,
-    /// Pre-shared key.
-    pub psk: Secret,
+    /// Authentication: pre-shared key or certificates.
+    pub auth: IkeAuth,
     /// IKE proposals, e.g. `aes256gcm16-prfsha256-x25519`, in order of preference.
     pub proposals: Vec<String>,
     /// IKE SA rekey interval.
@@ -474,7 +529,11 @@ struct RawConnection {
     path_mtu: Option<Spanned<u16>>,
     local_id: Option<Spanned<String>>,
     remote_id: Option<Spanned<String>>,
+    auth: Option<Spanned<String>>,
     psk: Option<Spanned<String>>,
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    cacerts: Option<Spanned<Vec<Spanned<String>>>>,
     proposals: Option<Spanned<String>>,
     rekey_time: Option<Spanned<DurationValue>>,
     life_time: Option<Spanned<DurationValue>>,
@@ -744,8 +803,8 @@ fn connection(
     if c.children.is_empty() {
         return Err(ctx.err(span, format!("connection {name} has no children")));
     }
-    if let Some(psk) = c.psk.take() {
-        let ike = ike_settings(ctx, &conn, psk, &mut c, span)?;
+    if let Some(auth) = ike_auth(ctx, &name, &mut c, &span)? {
+        let ike = ike_settings(ctx, &conn, auth, &mut c, span)?;
         conn.ike = Some(ike);
         return Ok(conn);
     }
@@ -760,14 +819,14 @@ fn connection(
         if let Some(sp) = present {
             return Err(ctx.err(
                 sp,
-                format!("connection {name}: {what} is an IKE setting, but the connection has no psk (manual keys)"),
+                format!("connection {name}: {what} is an IKE setting, but the connection has no psk or cert (manual keys)"),
             ));
         }
     }
     if c.start_action.is_some() || c.dpd_action.is_some() {
         return Err(ctx.err(
             span,
-            format!("connection {name}: start_action and dpd_action are IKE settings, but the connection has no psk (manual keys)"),
+            format!("connection {name}: start_action and dpd_action are IKE settings, but the connection has no psk or cert (manual keys)"),
         ));
     }
     for (cname, ch) in c.children {
@@ -839,22 +898,174 @@ fn proposal_list(
     Ok(list)
 }
 
+/// The authentication of an IKE connection, or `None` for a manually keyed one.
+///
+/// `auth` is optional: a `psk` makes a PSK connection, `cert`/`key`/`cacerts` a
+/// certificate one; a written `auth` must agree with the keys present, and the two
+/// kinds never mix. Certificate files are read and checked here, so a bad file is a
+/// configuration error at load time.
+fn ike_auth(
+    ctx: &Ctx<'_>,
+    name: &str,
+    c: &mut RawConnection,
+    span: &Range<usize>,
+) -> Result<Option<IkeAuth>, ConfigError> {
+    let psk = c.psk.take();
+    let cert = c.cert.take();
+    let key = c.key.take();
+    let cacerts = c.cacerts.take();
+    let pubkey_span = cert
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| key.as_ref().map(Spanned::span))
+        .or_else(|| cacerts.as_ref().map(Spanned::span));
+    let method = match c.auth.take() {
+        Some(a) => match a.get_ref().as_str() {
+            "psk" => Some(("psk", a.span())),
+            "pubkey" => Some(("pubkey", a.span())),
+            other => {
+                return Err(ctx.err(
+                    a.span(),
+                    format!("connection {name}: auth '{other}' unknown (psk | pubkey)"),
+                ))
+            }
+        },
+        None => None,
+    };
+    if let (Some(p), Some(sp)) = (&psk, &pubkey_span) {
+        let at = if p.span().start > sp.start {
+            p.span()
+        } else {
+            sp.clone()
+        };
+        return Err(ctx.err(
+            at,
+            format!("connection {name}: psk mixed with cert/key/cacerts; use either auth = \"psk\" with a psk or auth = \"pubkey\" with cert, key and cacerts"),
+        ));
+    }
+    match method {
+        Some(("psk", asp)) if psk.is_none() => {
+            return Err(ctx.err(
+                pubkey_span.clone().unwrap_or(asp),
+                format!(
+                    "connection {name}: auth = \"psk\" needs a psk (and no cert, key or cacerts)"
+                ),
+            ))
+        }
+        Some(("pubkey", asp)) if pubkey_span.is_none() => {
+            return Err(ctx.err(
+                psk.as_ref().map(Spanned::span).unwrap_or(asp),
+                format!(
+                    "connection {name}: auth = \"pubkey\" needs cert, key and cacerts (and no psk)"
+                ),
+            ))
+        }
+        _ => {}
+    }
+    if let Some(psk) = psk {
+        let psk_span = psk.span();
+        let psk = Zeroizing::new(psk.into_inner().into_bytes());
+        if psk.len() < 8 {
+            return Err(ctx.err(
+                psk_span,
+                format!("connection {name}: psk shorter than 8 bytes"),
+            ));
+        }
+        return Ok(Some(IkeAuth::Psk(Secret(psk))));
+    }
+    if pubkey_span.is_none() {
+        return Ok(None);
+    }
+    let (Some(cert), Some(key), Some(cacerts)) = (cert, key, cacerts) else {
+        return Err(ctx.err(
+            span.clone(),
+            format!("connection {name}: certificate authentication needs cert, key and cacerts"),
+        ));
+    };
+    if cacerts.get_ref().is_empty() {
+        return Err(ctx.err(
+            cacerts.span(),
+            format!(
+                "connection {name}: cacerts is empty (the CAs that issue the peer's certificate)"
+            ),
+        ));
+    }
+    let dir = ctx.file.parent().unwrap_or(Path::new(""));
+    let resolve = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        }
+    };
+    let read =
+        |what: &str, v: &Spanned<String>| -> Result<(PathBuf, Zeroizing<String>), ConfigError> {
+            let path = resolve(v.get_ref());
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ctx.err(
+                    v.span(),
+                    format!(
+                        "connection {name}: {what} {}: cannot read: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+            Ok((path, Zeroizing::new(text)))
+        };
+    let (cert_path, cert_pem) = read("cert", &cert)?;
+    let (key_path, key_pem) = read("key", &key)?;
+    let mut ca_paths = Vec::new();
+    let mut ca_pems = Vec::new();
+    for ca in cacerts.get_ref() {
+        let (p, t) = read("cacerts", ca)?;
+        ca_paths.push(p);
+        ca_pems.push(t.to_string());
+    }
+    let auth = PubkeyAuth {
+        cert: cert_path,
+        key: key_path,
+        cacerts: ca_paths,
+        cert_pem: cert_pem.to_string(),
+        key_pem,
+        ca_pems,
+    };
+    if let Err(e) = auth.cert_auth() {
+        // point at the file the engine refused
+        let (sp, file) = match &e {
+            ikev2::CertError::BadCertificate { what, .. }
+            | ikev2::CertError::UnsupportedKey(what) => {
+                match what
+                    .strip_prefix("CA certificate ")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| {
+                        cacerts
+                            .get_ref()
+                            .get(n.wrapping_sub(1))
+                            .zip(auth.cacerts.get(n.wrapping_sub(1)))
+                    }) {
+                    Some((v, p)) => (v.span(), p.clone()),
+                    None => (cert.span(), auth.cert.clone()),
+                }
+            }
+            ikev2::CertError::BadKey(_) | ikev2::CertError::KeyMismatch => {
+                (key.span(), auth.key.clone())
+            }
+            ikev2::CertError::UnknownConnection(_) => (span.clone(), ctx.file.to_path_buf()),
+        };
+        return Err(ctx.err(sp, format!("connection {name}: {}: {e}", file.display())));
+    }
+    Ok(Some(IkeAuth::Pubkey(auth)))
+}
+
 fn ike_settings(
     ctx: &Ctx<'_>,
     conn: &Connection,
-    psk: Spanned<String>,
+    auth: IkeAuth,
     c: &mut RawConnection,
     span: Range<usize>,
 ) -> Result<IkeSettings, ConfigError> {
     let name = &conn.name;
-    let psk_span = psk.span();
-    let psk = Zeroizing::new(psk.into_inner().into_bytes());
-    if psk.len() < 8 {
-        return Err(ctx.err(
-            psk_span,
-            format!("connection {name}: psk shorter than 8 bytes"),
-        ));
-    }
     let id = |what: &str, v: Option<Spanned<String>>, default: String| match v {
         Some(v) => ikev2::Identity::parse(v.get_ref())
             .map(|_| v.get_ref().clone())
@@ -891,7 +1102,7 @@ fn ike_settings(
             if let Some(sp) = sp {
                 return Err(ctx.err(
                     sp,
-                    format!("child {cname}: {what} given, but keys of a connection with a psk are negotiated by IKE"),
+                    format!("child {cname}: {what} given, but keys of an IKE connection (psk or cert) are negotiated by IKE"),
                 ));
             }
         }
@@ -981,7 +1192,7 @@ fn ike_settings(
     Ok(IkeSettings {
         local_id,
         remote_id,
-        psk: Secret(psk),
+        auth,
         proposals,
         rekey_time,
         life_time,
@@ -1334,7 +1545,10 @@ life_time = "11m"
             c.connections[0].ike.as_ref().unwrap().dpd_action,
             DpdAction::Restart
         );
-        assert_eq!(ike.psk.0.as_slice(), b"a-secret-of-some-length");
+        match &ike.auth {
+            IkeAuth::Psk(p) => assert_eq!(p.0.as_slice(), b"a-secret-of-some-length"),
+            other => panic!("not a PSK: {other:?}"),
+        }
         let ch = &ike.children[0];
         assert_eq!(ch.esp_proposals, vec!["aes128gcm16", "aes256gcm16-x25519"]);
         assert_eq!(ch.rekey_time, Some(Duration::from_secs(600)));
@@ -1377,5 +1591,172 @@ life_time = "11m"
         let (line, r) = err_of(&manual);
         assert_eq!(line, 7);
         assert!(r.contains("no psk"), "{r}");
+    }
+}
+
+#[cfg(test)]
+mod cert_tests {
+    use super::*;
+
+    // The fixture certificates of the ikev2 crate (made by
+    // ikev2/interop/make-certs.sh), named relative to this crate's directory, where
+    // the test's configuration "file" lives.
+    const CERT: &str = r#"[daemon]
+name = "a"
+
+[connections.b]
+local_addrs = ["192.168.77.1"]
+remote_addrs = ["192.168.77.2"]
+local_id = "alice.example"
+remote_id = "bob.example"
+cert = "../ikev2/tests/vectors/certs/alice.pem"
+key = "../ikev2/tests/vectors/certs/alice.key"
+cacerts = ["../ikev2/tests/vectors/certs/ca.pem"]
+
+[connections.b.children.net]
+local_ts = ["10.1.0.0/24"]
+remote_ts = ["10.2.0.0/24"]
+"#;
+
+    fn file() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("x.toml")
+    }
+
+    fn parse(src: &str) -> Result<Config, ConfigError> {
+        Config::parse(&file(), src)
+    }
+
+    fn err_of(src: &str) -> (usize, String) {
+        match parse(src) {
+            Err(ConfigError::Invalid {
+                line,
+                reason,
+                file: f,
+            }) => {
+                assert_eq!(f, file());
+                (line, reason)
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn certificate_connection_loads_with_paths_resolved() {
+        let c = parse(CERT).unwrap();
+        let ike = c.connections[0].ike.as_ref().unwrap();
+        assert_eq!(ike.auth.method(), "pubkey");
+        let IkeAuth::Pubkey(p) = &ike.auth else {
+            panic!("not pubkey")
+        };
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ikev2/tests/vectors/certs");
+        assert_eq!(p.cert, certs.join("alice.pem"));
+        assert_eq!(p.key, certs.join("alice.key"));
+        assert_eq!(p.cacerts, vec![certs.join("ca.pem")]);
+        assert!(p.cert_auth().is_ok());
+        // an explicit auth that agrees is accepted
+        let c2 = parse(&CERT.replace("cert = ", "auth = \"pubkey\"\ncert = ")).unwrap();
+        assert_eq!(
+            c2.connections[0].ike.as_ref().unwrap().auth.method(),
+            "pubkey"
+        );
+        // the private key never shows in Debug
+        let key = std::fs::read_to_string(certs.join("alice.key")).unwrap();
+        let body = key.lines().nth(1).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains(body), "{dbg}");
+        assert!(dbg.contains("redacted"), "{dbg}");
+    }
+
+    #[test]
+    fn absolute_paths_are_kept() {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ikev2/tests/vectors/certs");
+        let src = CERT.replace("../ikev2/tests/vectors/certs", &certs.display().to_string());
+        let c = Config::parse(Path::new("/nowhere/x.toml"), &src).unwrap();
+        let IkeAuth::Pubkey(p) = &c.connections[0].ike.as_ref().unwrap().auth else {
+            panic!("not pubkey")
+        };
+        assert_eq!(p.cert, certs.join("alice.pem"));
+    }
+
+    #[test]
+    fn unreadable_certificate_names_line_and_file() {
+        let (line, r) = err_of(&CERT.replace("alice.pem", "missing.pem"));
+        assert_eq!(line, 9);
+        assert!(
+            r.contains("missing.pem") && r.contains("cannot read"),
+            "{r}"
+        );
+        let (line, r) = err_of(&CERT.replace("ca.pem", "no-ca.pem"));
+        assert_eq!(line, 11);
+        assert!(r.contains("no-ca.pem") && r.contains("cannot read"), "{r}");
+    }
+
+    #[test]
+    fn invalid_certificate_is_refused() {
+        // a private key where the certificate should be
+        let (line, r) = err_of(&CERT.replace("alice.pem", "bob.key"));
+        assert_eq!(line, 9);
+        assert!(
+            r.contains("bob.key") && r.contains("not an X.509 certificate"),
+            "{r}"
+        );
+        // the same for the second of two CAs: the line of the list, the file named
+        let (line, r) = err_of(&CERT.replace(
+            "certs/ca.pem\"]",
+            "certs/ca.pem\",\n  \"../ikev2/tests/vectors/certs/ca.key\"]",
+        ));
+        assert_eq!(line, 12);
+        assert!(
+            r.contains("ca.key") && r.contains("CA certificate 2"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn key_not_matching_the_certificate_is_refused() {
+        let (line, r) = err_of(&CERT.replace("alice.key", "bob.key"));
+        assert_eq!(line, 10);
+        assert!(r.contains("bob.key") && r.contains("does not match"), "{r}");
+        // something that is not a key at all
+        let (line, r) = err_of(&CERT.replace("alice.key", "alice.pem"));
+        assert_eq!(line, 10);
+        assert!(r.contains("private key"), "{r}");
+        assert!(!r.contains("BEGIN"), "{r}");
+    }
+
+    #[test]
+    fn psk_and_certificates_do_not_mix() {
+        let (line, r) =
+            err_of(&CERT.replace("cert = ", "psk = \"a-secret-of-some-length\"\ncert = "));
+        assert_eq!(line, 10);
+        assert!(r.contains("psk mixed with cert"), "{r}");
+        assert!(!r.contains("a-secret-of"), "{r}");
+        let (line, r) = err_of(&CERT.replace("cert = ", "auth = \"psk\"\ncert = "));
+        assert_eq!(line, 10);
+        assert!(r.contains("auth = \"psk\" needs a psk"), "{r}");
+        let psk = CERT
+            .replace("cert = \"../ikev2/tests/vectors/certs/alice.pem\"\n", "")
+            .replace("key = \"../ikev2/tests/vectors/certs/alice.key\"\n", "")
+            .replace(
+                "cacerts = [\"../ikev2/tests/vectors/certs/ca.pem\"]\n",
+                "auth = \"pubkey\"\npsk = \"a-secret-of-some-length\"\n",
+            );
+        let (line, r) = err_of(&psk);
+        assert_eq!(line, 10);
+        assert!(r.contains("auth = \"pubkey\" needs cert"), "{r}");
+        let (line, r) = err_of(&CERT.replace("cert = ", "auth = \"rsa\"\ncert = "));
+        assert_eq!(line, 9);
+        assert!(r.contains("'rsa' unknown"), "{r}");
+    }
+
+    #[test]
+    fn incomplete_certificate_settings_are_refused() {
+        let (line, r) =
+            err_of(&CERT.replace("key = \"../ikev2/tests/vectors/certs/alice.key\"\n", ""));
+        assert_eq!(line, 4);
+        assert!(r.contains("needs cert, key and cacerts"), "{r}");
+        let (line, r) = err_of(&CERT.replace("[\"../ikev2/tests/vectors/certs/ca.pem\"]", "[]"));
+        assert_eq!(line, 11);
+        assert!(r.contains("cacerts is empty"), "{r}");
     }
 }

@@ -32,7 +32,8 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 use crate::config::{
-    self, DpdAction, Encap, IpPrefix, KeyMaterial, Lifetime, ManualSa, Mode, StartAction, Transform,
+    self, DpdAction, Encap, IkeAuth, IpPrefix, KeyMaterial, Lifetime, ManualSa, Mode, StartAction,
+    Transform,
 };
 use crate::defaults;
 use crate::sa::{ChildSaSpec, Origin, SaInstaller};
@@ -137,6 +138,10 @@ pub struct IkeSaStatus {
     pub spi_r: String,
     /// Algorithms (encryption/PRF/DH group).
     pub suite: String,
+    /// Authentication method of the connection (`psk` | `pubkey`; the engine does
+    /// not report it per IKE SA, so this is the connection's configured method).
+    #[serde(default)]
+    pub auth: String,
     /// NAT-T (UDP 4500) in use.
     pub natt: bool,
     /// Seconds since established.
@@ -253,7 +258,16 @@ pub fn engine_connection(
         remote_addr: Some(c.remote_addr),
         local_id: Identity::parse(&ike.local_id).map_err(|e| err(e.to_string()))?,
         remote_id: Identity::parse(&ike.remote_id).map_err(|e| err(e.to_string()))?,
-        psk: SecretBytes::new(ike.psk.0.to_vec()),
+        psk: match &ike.auth {
+            IkeAuth::Psk(p) => SecretBytes::new(p.0.to_vec()),
+            // Not used once the engine has the connection's certificates; random, so
+            // that no PSK could ever authenticate it.
+            IkeAuth::Pubkey(_) => {
+                let mut k = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+                SecretBytes::new(k)
+            }
+        },
         ike_proposals: ike
             .proposals
             .iter()
@@ -266,6 +280,21 @@ pub fn engine_connection(
         // ESP in UDP is the connection's choice even without a NAT on the way.
         force_encap: c.encap == Encap::Udp,
     }))
+}
+
+/// Hands the certificates of a `pubkey` connection to the engine (nothing for a
+/// PSK connection). Call after `add_connection` / `replace_connection`.
+pub fn apply_auth(engine: &mut Engine, c: &config::Connection) -> Result<(), IkeConfigError> {
+    let Some(IkeAuth::Pubkey(p)) = c.ike.as_ref().map(|i| &i.auth) else {
+        return Ok(());
+    };
+    let err = |e: ikev2::CertError| IkeConfigError {
+        connection: c.name.clone(),
+        reason: e.to_string(),
+    };
+    engine
+        .set_cert_auth(&c.name, p.cert_auth().map_err(err)?)
+        .map_err(err)
 }
 
 /// The prefixes that exactly cover the address range `start..=end` (same family).
@@ -414,8 +443,9 @@ fn secs_until(now: Instant, t: Option<Instant>) -> Option<u64> {
     t.map(|t| t.saturating_duration_since(now).as_secs())
 }
 
-fn sa_status(now: Instant, s: &IkeSaInfo) -> IkeSaStatus {
+fn sa_status(now: Instant, s: &IkeSaInfo, auth: &str) -> IkeSaStatus {
     IkeSaStatus {
+        auth: auth.to_string(),
         id: s.id.0,
         connection: s.connection.clone(),
         state: format!("{:?}", s.state).to_uppercase(),
@@ -763,9 +793,26 @@ impl<I: IkeIo> Worker<I> {
             let Some(ec) = engine_connection(&c).map_err(|e| e.to_string())? else {
                 continue;
             };
+            let was_pubkey = self
+                .conns
+                .get(&c.name)
+                .and_then(|o| o.ike.as_ref())
+                .is_some_and(|i| matches!(i.auth, IkeAuth::Pubkey(_)));
+            let is_psk = c
+                .ike
+                .as_ref()
+                .is_some_and(|i| matches!(i.auth, IkeAuth::Psk(_)));
+            if was_pubkey && is_psk {
+                // the engine keeps a connection's certificates until it restarts
+                return Err(format!(
+                    "connection {}: switching from certificates to a psk needs a restart of ipsecd",
+                    c.name
+                ));
+            }
             self.engine
                 .replace_connection(ec)
                 .map_err(|e| e.to_string())?;
+            apply_auth(&mut self.engine, &c).map_err(|e| e.to_string())?;
             let added = !self.conns.contains_key(&c.name);
             let start = c.ike.as_ref().map(|i| i.start_action) == Some(StartAction::Start);
             let name = c.name.clone();
@@ -788,7 +835,14 @@ impl<I: IkeIo> Worker<I> {
             .engine
             .list_sas()
             .iter()
-            .map(|s| sa_status(now, s))
+            .map(|s| {
+                let auth = self
+                    .conns
+                    .get(&s.connection)
+                    .and_then(|c| c.ike.as_ref())
+                    .map_or("", |i| i.auth.method());
+                sa_status(now, s, auth)
+            })
             .collect();
         let st = self.engine.stats();
         self.counters.dropped = st.dropped.clone();
@@ -926,6 +980,7 @@ impl Ike {
                     connection: c.name.clone(),
                     reason: e.to_string(),
                 })?;
+                apply_auth(&mut engine, c)?;
                 if c.ike.as_ref().map(|i| i.start_action) == Some(StartAction::Start) {
                     start.push(c.name.clone());
                 }

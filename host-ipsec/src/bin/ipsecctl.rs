@@ -260,11 +260,12 @@ fn secs(v: Option<u64>) -> String {
 
 fn print_ike_sas(sas: &[IkeSaStatus]) {
     outln!(
-        "{:<4} {:<12} {:<14} {:<9} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
+        "{:<4} {:<12} {:<14} {:<9} {:<6} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
         "ID",
         "CONN",
         "STATE",
         "ROLE",
+        "AUTH",
         "PEER",
         "SPI_I/SPI_R",
         "SUITE",
@@ -274,11 +275,12 @@ fn print_ike_sas(sas: &[IkeSaStatus]) {
     );
     for s in sas {
         outln!(
-            "{:<4} {:<12} {:<14} {:<9} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
+            "{:<4} {:<12} {:<14} {:<9} {:<6} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
             s.id,
             s.connection,
             s.state,
             s.role,
+            if s.auth.is_empty() { "-" } else { &s.auth },
             format!("{}{}", s.remote, if s.natt { " NAT-T" } else { "" }),
             format!("{}/{}", s.spi_i, s.spi_r),
             s.suite,
