@@ -7,7 +7,8 @@
 use std::sync::Mutex;
 
 use e2e::{
-    eventually, ipsecctl, swanctl_site_b, tcp_transfer, Charon, Daemon, Family, IkeSide, Pair,
+    eventually, ipsecctl, swanctl_site_b, swanctl_site_b_pubkey, tcp_transfer, Charon, Daemon,
+    Family, IkeSide, Pair,
 };
 
 /// strongSwan's timers and the simulated card want the CPU: one case at a time.
@@ -723,4 +724,168 @@ fn rekeys_started_by_strongswan_under_traffic_lose_nothing() {
         d.ike().sas
     );
     strongswan_agrees(&d, &ss);
+}
+
+/// The IKE SA is authenticated with certificates on both sides: ours says so, and
+/// strongSwan logged a successful public-key authentication of alice.example.
+fn authenticated_with_certificates(d: &Daemon, ss: &Charon) {
+    let v = d.ike();
+    assert_eq!(v.sas[0].auth, "pubkey", "{:?}", v.sas[0]);
+    let table = String::from_utf8_lossy(&ipsecctl(&d.socket, &["list-sas"]).stdout).into_owned();
+    eprintln!("ipsecctl list-sas:\n{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("ESTABLISHED") && l.contains("pubkey")),
+        "{table}"
+    );
+    let theirs = ss.log_text();
+    let line = theirs
+        .lines()
+        .find(|l| l.contains("authentication of 'alice.example'"))
+        .unwrap_or_else(|| panic!("strongSwan did not authenticate alice.example:\n{theirs}"));
+    assert!(
+        line.contains("ECDSA") && line.contains("successful"),
+        "not a successful ECDSA authentication: {line}"
+    );
+    assert!(
+        theirs.contains("received end entity cert \"O=ikev2 test, CN=alice.example\""),
+        "strongSwan did not get our certificate:\n{theirs}"
+    );
+}
+
+#[test]
+fn certificates_ipsecd_initiator_strongswan_responder() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let ss = Charon::start_with_certs(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b_pubkey(IKE, "aes128gcm16", ""),
+        "bob",
+    );
+    let d = IkeSide::site_a().start_with_certs(&p.a, &p.dir, "alice", "ca");
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    let out = ipsecctl(&d.socket, &["initiate", "peer"]);
+    assert!(
+        out.status.success(),
+        "initiate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        eventually(20, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    strongswan_agrees(&d, &ss);
+    assert_eq!(d.ike().sas[0].role, "initiator");
+    authenticated_with_certificates(&d, &ss);
+    traffic(&p, 256 << 10, 5011, &ctx);
+    for s in d.status().sas {
+        assert!(s.packets > 0 && s.auth_failures == 0, "{s:?}");
+    }
+    // the private key never reaches the log
+    let key = std::fs::read_to_string(e2e::fixture_certs().join("alice.key")).expect("key");
+    let body = key.lines().nth(1).expect("PEM body");
+    assert!(!d.log_text().contains(body));
+}
+
+#[test]
+fn certificates_strongswan_initiator_ipsecd_responder() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let d = IkeSide::site_a().start_with_certs(&p.a, &p.dir, "alice", "ca");
+    let ss = Charon::start_with_certs(
+        &p.b,
+        &p.dir,
+        &swanctl_site_b_pubkey(IKE, "aes128gcm16", ""),
+        "bob",
+    );
+    let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    assert!(
+        o.status.success(),
+        "swanctl --initiate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    strongswan_agrees(&d, &ss);
+    assert_eq!(d.ike().sas[0].role, "responder");
+    authenticated_with_certificates(&d, &ss);
+    traffic(&p, 256 << 10, 5012, &ctx);
+    // after a reload (the connection replaced in the engine, its certificates set
+    // again) a new IKE SA still authenticates with certificates
+    let r = host_ipsec::control::call(&d.socket, &host_ipsec::control::Request::Reload)
+        .expect("reload");
+    assert!(r.ok, "{r:?}");
+    let o = ss.swanctl(&["--terminate", "--ike", "peer", "--timeout", "10"]);
+    assert!(o.status.success(), "swanctl --terminate: {}", ctx());
+    assert!(
+        eventually(10, || d.ike().sas.is_empty() && d.status().sa_pairs == 0),
+        "SAs left after strongSwan's DELETE: {}",
+        ctx()
+    );
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    assert!(o.status.success(), "second initiate: {}", ctx());
+    assert!(
+        eventually(10, || d.established(1)),
+        "not established again: {}",
+        ctx()
+    );
+    assert_eq!(d.ike().sas[0].auth, "pubkey");
+    assert!(ping(&p, 2, "0.2"), "ping after reload: {}", ctx());
+    assert_eq!(d.ike().counters.auth_failures, 0);
+}
+
+#[test]
+fn certificate_from_an_untrusted_ca_refused_both_roles() {
+    e2e::require_strongswan();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for we_initiate in [true, false] {
+        let p = Pair::new(Family::V4);
+        // strongSwan shows a bob.example certificate from another CA with our CA's name
+        let ss = Charon::start_with_certs(
+            &p.b,
+            &p.dir,
+            &swanctl_site_b_pubkey(IKE, "aes128gcm16", ""),
+            "rogue-bob",
+        );
+        let d = IkeSide::site_a().start_with_certs(&p.a, &p.dir, "alice", "ca");
+        let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
+        if we_initiate {
+            assert!(ipsecctl(&d.socket, &["initiate", "peer"]).status.success());
+        } else {
+            let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
+        }
+        assert!(
+            eventually(15, || d.ike().counters.auth_failures >= 1),
+            "no authentication failure seen: {}",
+            ctx()
+        );
+        let v = d.ike();
+        let ev = v
+            .events
+            .iter()
+            .find(|e| e.kind == "authentication_failed")
+            .expect("event kept");
+        eprintln!("we_initiate={we_initiate}: {ev:?}");
+        assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+        assert!(ev.text.contains("not issued by a trusted CA"), "{ev:?}");
+        assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
+        let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+        assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
+        assert_eq!(d.status().sa_pairs, 0);
+        assert!(
+            eventually(5, || ike_sa_line(&ss.list_sas()).is_none()),
+            "{}",
+            ss.list_sas()
+        );
+    }
 }
