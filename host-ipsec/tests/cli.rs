@@ -104,6 +104,7 @@ fn shipped_examples_are_valid() {
         "site-b.toml",
         "ike-site-a.toml",
         "ike-site-b.toml",
+        "ike-cert-site-a.toml",
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
             .arg("check-config")
@@ -206,4 +207,77 @@ fn check_config_covers_ike_connections() {
         std::fs::remove_file(f2).unwrap();
     }
     std::fs::remove_file(f).unwrap();
+}
+
+#[test]
+fn check_config_reports_certificate_errors_with_file_and_line() {
+    // the ikev2 crate's test certificates (ikev2/interop/make-certs.sh)
+    let certs =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ikev2/tests/vectors/certs");
+    let c = certs.display();
+    let good = format!(
+        "[daemon]\nname = \"t\"\n\n[connections.peer]\nlocal_addrs = [\"192.168.77.1\"]\nremote_addrs = [\"192.168.77.2\"]\n\
+         local_id = \"alice.example\"\nremote_id = \"bob.example\"\ncert = \"{c}/alice.pem\"\nkey = \"{c}/alice.key\"\n\
+         cacerts = [\"{c}/ca.pem\"]\n\n[connections.peer.children.net]\nlocal_ts = [\"10.1.0.0/24\"]\nremote_ts = [\"10.2.0.0/24\"]\n"
+    );
+    let check = |name: &str, text: &str| {
+        let f = write(name, text);
+        let out = Command::new(env!("CARGO_BIN_EXE_ipsecctl"))
+            .arg("check-config")
+            .arg(&f)
+            .output()
+            .unwrap();
+        std::fs::remove_file(&f).unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            f,
+        )
+    };
+    let (ok, all, _) = check("cert-good.toml", &good);
+    assert!(ok, "{all}");
+    let key = std::fs::read_to_string(certs.join("bob.key")).unwrap();
+    let key_body = key.lines().nth(1).unwrap().to_string();
+    for (name, text, line, reason) in [
+        (
+            "cert-mismatch.toml",
+            good.replace("alice.key", "bob.key"),
+            10,
+            "does not match",
+        ),
+        (
+            "cert-missing.toml",
+            good.replace("alice.pem", "nobody.pem"),
+            9,
+            "cannot read",
+        ),
+        (
+            "cert-invalid.toml",
+            good.replace("alice.pem", "bob.key"),
+            9,
+            "not an X.509 certificate",
+        ),
+        (
+            "cert-mixed.toml",
+            good.replace("cert = ", "psk = \"a-secret-of-some-length\"\ncert = "),
+            10,
+            "psk mixed with cert",
+        ),
+    ] {
+        let (ok, all, f) = check(name, &text);
+        assert!(!ok, "{name}: {all}");
+        assert!(
+            all.contains(&format!("{}:{line}:", f.display())),
+            "{name}: {all}"
+        );
+        assert!(all.contains(reason), "{name}: {all}");
+        assert!(
+            !all.contains(&key_body),
+            "{name}: key material in the output: {all}"
+        );
+    }
 }
