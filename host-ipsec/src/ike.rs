@@ -1341,6 +1341,144 @@ rekey_time = "1h"
         b.stop();
     }
 
+    /// Side A or B authenticated with the fixture certificate `cert` of the ikev2
+    /// crate's tests (ikev2/interop/make-certs.sh), trusting the fixture CA `ca`.
+    fn cert_conf(a: bool, cert: &str, ca: &str) -> Config {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ikev2/tests/vectors/certs");
+        let d = dir.display();
+        let (lid, rid) = if a {
+            ("alice.example", "bob.example")
+        } else {
+            ("bob.example", "alice.example")
+        };
+        let text = CONF
+            .replace("NAME", if a { "a" } else { "b" })
+            .replace("LOCAL", if a { "192.0.2.1" } else { "192.0.2.2" })
+            .replace("REMOTE", if a { "192.0.2.2" } else { "192.0.2.1" })
+            .replace("LID", lid)
+            .replace("RID", rid)
+            .replace("LTS", if a { "10.1.0.0/24" } else { "10.2.0.0/24" })
+            .replace("RTS", if a { "10.2.0.0/24" } else { "10.1.0.0/24" })
+            .replace(
+                "psk = \"in-memory-secret-123\"",
+                &format!("cert = \"{d}/{cert}.pem\"\nkey = \"{d}/{cert}.key\"\ncacerts = [\"{d}/{ca}.pem\"]"),
+            );
+        Config::parse(Path::new("mem.toml"), &text).unwrap()
+    }
+
+    fn pair(ca: &Config, cb: &Config) -> (Arc<Ike>, Arc<Ike>, Arc<Recorder>, Arc<Recorder>) {
+        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+        let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+        let (a, txa) = Ike::start(
+            EngineConfig::default(),
+            &ca.connections,
+            Wire {
+                peer: to_b.clone(),
+                sa: ra.clone(),
+            },
+        )
+        .unwrap();
+        let (b, txb) = Ike::start(
+            EngineConfig::default(),
+            &cb.connections,
+            Wire {
+                peer: to_a.clone(),
+                sa: rb.clone(),
+            },
+        )
+        .unwrap();
+        *to_a.lock().unwrap() = Some(txa);
+        *to_b.lock().unwrap() = Some(txb);
+        (a, b, ra, rb)
+    }
+
+    #[test]
+    fn certificates_authenticate_and_show_in_the_view() {
+        let (ca, cb) = (
+            cert_conf(true, "alice", "ca"),
+            cert_conf(false, "bob", "ca"),
+        );
+        let (a, b, ra, rb) = pair(&ca, &cb);
+        let id = a.initiate("peer").unwrap();
+        assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
+        let (sa, sb) = (installs(&ra).remove(0), installs(&rb).remove(0));
+        assert_eq!(sa.outbound, sb.inbound);
+        assert_eq!(sa.inbound, sb.outbound);
+        assert!(wait(|| a
+            .view()
+            .sas
+            .iter()
+            .any(|s| s.state == "ESTABLISHED")));
+        assert_eq!(a.view().sas[0].auth, "pubkey");
+        assert_eq!(b.view().sas[0].auth, "pubkey");
+        // a reload that keeps certificates is applied; the IKE SA keeps running
+        assert_eq!(a.reload(ca.connections.clone()), Ok(1));
+        // one that turns the connection into a PSK one cannot be (the engine keeps
+        // its certificates): refused with the reason
+        let e = a.reload(conf(true).connections).unwrap_err();
+        assert!(e.contains("needs a restart"), "{e}");
+        // a new IKE SA after the reload still authenticates with certificates
+        a.terminate(&id.to_string()).unwrap();
+        assert!(wait(|| a.view().sas.is_empty() && b.view().sas.is_empty()));
+        a.initiate("peer").unwrap();
+        assert!(wait(|| installs(&ra).len() == 2 && installs(&rb).len() == 2));
+        assert_eq!(a.view().counters.auth_failures, 0);
+        a.stop();
+        b.stop();
+    }
+
+    #[test]
+    fn certificate_from_another_ca_and_psk_against_certificates_fail() {
+        // B shows a bob.example certificate from a CA A does not trust
+        let (ca, cb) = (
+            cert_conf(true, "alice", "ca"),
+            cert_conf(false, "rogue-bob", "ca"),
+        );
+        let (a, b, ra, rb) = pair(&ca, &cb);
+        a.initiate("peer").unwrap();
+        let failed = |i: &Ike, why: &str| {
+            let v = i.view();
+            v.counters.auth_failures >= 1
+                && v.events.iter().any(|e| {
+                    e.kind == "authentication_failed"
+                        && e.text.contains("AUTHENTICATION_FAILED")
+                        && e.text.contains(why)
+                })
+        };
+        assert!(wait(|| failed(&a, "not issued by a trusted CA")));
+        // A never installs; B (which accepted A and answered with its CHILD_SA)
+        // removes whatever it installed once A gives up
+        assert!(installs(&ra).is_empty());
+        assert!(wait(|| {
+            let log = rb.0.lock().unwrap();
+            log.iter()
+                .filter_map(|x| x.as_ref().ok())
+                .all(|i| log.contains(&Err(i.inbound.spi)))
+        }));
+        assert!(wait(|| b.view().sas.is_empty()));
+        a.stop();
+        b.stop();
+        // a PSK initiator against a certificate responder
+        let (ca, cb) = (conf(true), cert_conf(false, "bob", "ca"));
+        let cb = {
+            let mut cb = cb;
+            for c in &mut cb.connections {
+                if let Some(i) = c.ike.as_mut() {
+                    i.remote_id = "a.example".into();
+                }
+            }
+            cb
+        };
+        let (a, b, ra, rb) = pair(&ca, &cb);
+        a.initiate("peer").unwrap();
+        assert!(wait(
+            || failed(&b, "AUTHENTICATION_FAILED") && failed(&a, "AUTHENTICATION_FAILED")
+        ));
+        assert!(installs(&ra).is_empty() && installs(&rb).is_empty());
+        a.stop();
+        b.stop();
+    }
+
     #[test]
     fn a_refused_child_sa_closes_its_ike_sa_on_both_sides() {
         let (ca, cb) = (conf(true), conf(false));
