@@ -788,7 +788,8 @@ impl<I: IkeIo> Worker<I> {
     }
 
     fn reload(&mut self, conns: Vec<config::Connection>) -> Result<usize, String> {
-        let mut n = 0;
+        // check every connection before changing any
+        let mut ready = Vec::new();
         for c in conns {
             let Some(ec) = engine_connection(&c).map_err(|e| e.to_string())? else {
                 continue;
@@ -798,21 +799,32 @@ impl<I: IkeIo> Worker<I> {
                 .get(&c.name)
                 .and_then(|o| o.ike.as_ref())
                 .is_some_and(|i| matches!(i.auth, IkeAuth::Pubkey(_)));
-            let is_psk = c
-                .ike
-                .as_ref()
-                .is_some_and(|i| matches!(i.auth, IkeAuth::Psk(_)));
-            if was_pubkey && is_psk {
-                // the engine keeps a connection's certificates until it restarts
-                return Err(format!(
-                    "connection {}: switching from certificates to a psk needs a restart of ipsecd",
-                    c.name
-                ));
-            }
+            let certs = match c.ike.as_ref().map(|i| &i.auth) {
+                Some(IkeAuth::Pubkey(p)) => Some(
+                    p.cert_auth()
+                        .map_err(|e| format!("connection {}: {e}", c.name))?,
+                ),
+                Some(IkeAuth::Psk(_)) if was_pubkey => {
+                    // the engine keeps a connection's certificates until it restarts
+                    return Err(format!(
+                        "connection {}: switching from certificates to a psk needs a restart of ipsecd",
+                        c.name
+                    ));
+                }
+                _ => None,
+            };
+            ready.push((c, ec, certs));
+        }
+        let mut n = 0;
+        for (c, ec, certs) in ready {
             self.engine
                 .replace_connection(ec)
                 .map_err(|e| e.to_string())?;
-            apply_auth(&mut self.engine, &c).map_err(|e| e.to_string())?;
+            if let Some(certs) = certs {
+                self.engine
+                    .set_cert_auth(&c.name, certs)
+                    .map_err(|e| format!("connection {}: {e}", c.name))?;
+            }
             let added = !self.conns.contains_key(&c.name);
             let start = c.ike.as_ref().map(|i| i.start_action) == Some(StartAction::Start);
             let name = c.name.clone();
