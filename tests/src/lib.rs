@@ -743,18 +743,43 @@ pub struct Charon {
 impl Charon {
     /// Starts charon in `ns` with `swanctl_conf` (a complete swanctl.conf) loaded.
     pub fn start(ns: &Netns, dir: &Path, swanctl_conf: &str) -> Self {
+        Charon::launch(ns, dir, swanctl_conf, None)
+    }
+
+    /// Like [`Charon::start`], with the plugins for certificates loaded and the
+    /// fixture certificate and key `cert` (`bob`, `rogue-bob`, ...) as `ss.pem` /
+    /// `ss.key` and the fixture CA as `ca.pem` in its credential directories.
+    pub fn start_with_certs(ns: &Netns, dir: &Path, swanctl_conf: &str, cert: &str) -> Self {
+        Charon::launch(ns, dir, swanctl_conf, Some(cert))
+    }
+
+    fn launch(ns: &Netns, dir: &Path, swanctl_conf: &str, cert: Option<&str>) -> Self {
         require_strongswan();
         // kernel-libipsec and IPv6 router solicitations make roaming noise
         ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
         let dir = dir.join(format!("charon-{}", unique()));
         std::fs::create_dir_all(dir.join("run")).expect("charon dir");
+        let mut plugins = "random nonce openssl";
+        if let Some(cert) = cert {
+            plugins = "random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints";
+            let certs = fixture_certs();
+            for (sub, from, to) in [
+                ("x509ca", "ca.pem".to_string(), "ca.pem"),
+                ("x509", format!("{cert}.pem"), "ss.pem"),
+                ("private", format!("{cert}.key"), "ss.key"),
+            ] {
+                std::fs::create_dir_all(dir.join(sub)).expect("credential dir");
+                std::fs::copy(certs.join(&from), dir.join(sub).join(to))
+                    .unwrap_or_else(|e| panic!("copy {from}: {e}"));
+            }
+        }
         let vici = dir.join("charon.vici");
         let log = dir.join("charon.log");
         let conf = dir.join("strongswan.conf");
         std::fs::write(
             &conf,
             format!(
-                "charon {{\n  load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici\n  \
+                "charon {{\n  load = {plugins} kdf kernel-libipsec kernel-netlink socket-default vici\n  \
                  port = 500\n  port_nat_t = 4500\n  retransmit_tries = 3\n  retransmit_timeout = 2\n  \
                  plugins {{\n    vici {{\n      socket = unix://{vici}\n    }}\n  }}\n  \
                  filelog {{\n    e2e {{\n      path = {log}\n      default = 1\n      ike = 2\n      cfg = 2\n      flush_line = yes\n    }}\n  }}\n}}\n",
@@ -799,6 +824,7 @@ impl Charon {
             "charon did not start: {}",
             std::fs::read_to_string(c.dir.join("charon.stdout")).unwrap_or_default()
         );
+        // swanctl takes the credentials from the directory of --file
         let o = c.swanctl(&["--load-all", "--file", &swanctl.display().to_string()]);
         assert!(
             o.status.success(),
@@ -961,88 +987,6 @@ impl IkeSide {
         assert!(text.contains(&psk_line), "{text}");
         std::fs::write(&cfg, text.replace(&psk_line, &auth)).expect("write config");
         Daemon::start(ns, &cfg, sock)
-    }
-}
-
-impl Charon {
-    /// Like [`Charon::start`], with the plugins for certificates loaded and the
-    /// fixture certificate and key `cert` (`bob`, `rogue-bob`, ...) as `ss.pem` /
-    /// `ss.key` and the fixture CA as `ca.pem` in its credential directories.
-    pub fn start_with_certs(ns: &Netns, dir: &Path, swanctl_conf: &str, cert: &str) -> Self {
-        require_strongswan();
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        let dir = dir.join(format!("charon-{}", unique()));
-        std::fs::create_dir_all(dir.join("run")).expect("charon dir");
-        let certs = fixture_certs();
-        for (sub, from, to) in [
-            ("x509ca", "ca.pem".to_string(), "ca.pem"),
-            ("x509", format!("{cert}.pem"), "ss.pem"),
-            ("private", format!("{cert}.key"), "ss.key"),
-        ] {
-            std::fs::create_dir_all(dir.join(sub)).expect("credential dir");
-            std::fs::copy(certs.join(&from), dir.join(sub).join(to))
-                .unwrap_or_else(|e| panic!("copy {from}: {e}"));
-        }
-        let vici = dir.join("charon.vici");
-        let log = dir.join("charon.log");
-        let conf = dir.join("strongswan.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "charon {{\n  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints kdf kernel-libipsec kernel-netlink socket-default vici\n  \
-                 port = 500\n  port_nat_t = 4500\n  retransmit_tries = 3\n  retransmit_timeout = 2\n  \
-                 plugins {{\n    vici {{\n      socket = unix://{vici}\n    }}\n  }}\n  \
-                 filelog {{\n    e2e {{\n      path = {log}\n      default = 1\n      ike = 2\n      cfg = 2\n      flush_line = yes\n    }}\n  }}\n}}\n",
-                vici = vici.display(),
-                log = log.display()
-            ),
-        )
-        .expect("strongswan.conf");
-        let swanctl = dir.join("swanctl.conf");
-        std::fs::write(&swanctl, swanctl_conf).expect("swanctl.conf");
-        let out = std::fs::File::create(dir.join("charon.stdout")).expect("stdout file");
-        let script = format!(
-            "mount --bind '{run}' /run && exec env STRONGSWAN_CONF='{conf}' /usr/lib/ipsec/charon",
-            run = dir.join("run").display(),
-            conf = conf.display()
-        );
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-            ])
-            .arg(script)
-            .stdout(out.try_clone().expect("dup"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn charon");
-        let c = Charon {
-            child: Some(child),
-            dir,
-            log,
-            vici,
-        };
-        assert!(
-            eventually(10, || c.vici.exists()),
-            "charon did not start: {}",
-            std::fs::read_to_string(c.dir.join("charon.stdout")).unwrap_or_default()
-        );
-        // swanctl takes the credentials from the directory of --file
-        let o = c.swanctl(&["--load-all", "--file", &swanctl.display().to_string()]);
-        assert!(
-            o.status.success(),
-            "swanctl --load-all: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        c
     }
 }
 
