@@ -5,6 +5,8 @@
 //! The software path is the `esp` crate's SA. A card path comes from the
 //! driver's offload/fallback layer when a card backend is configured.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 
 use esp::{DecapError, EncapError, InboundSa, Opened, OutboundSa, SaConfig, Sealed, SeqNum, Spi};
@@ -32,14 +34,22 @@ impl std::fmt::Display for PathKind {
     }
 }
 
-/// Seals outbound packets of one SA into ESP datagrams (SPI .. ICV).
-pub trait OutboundPath: Send {
-    /// Seals `buf[header_len()..header_len() + payload_len]` in place.
-    fn seal_in_place(
-        &mut self,
-        buf: &mut [u8],
-        payload_len: usize,
+/// Seals outbound packets of one SA into ESP datagrams (SPI .. ICV). Shared by
+/// every outbound worker (`&self`): a worker first reserves the sequence numbers of
+/// the packets it is about to seal, so no number is handed out twice, and nothing
+/// on the way takes a lock (the card path serializes on the card itself).
+pub trait OutboundPath: Send + Sync {
+    /// Reserves `count` consecutive sequence numbers and returns the first; `None`
+    /// for an engine that numbers packets itself (the card).
+    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError>;
+    /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve); a
+    /// software path given `None` reserves one number itself).
+    fn seal(
+        &self,
+        seq: Option<SeqNum>,
+        payload: &[u8],
         next_header: u8,
+        out: &mut [u8],
     ) -> Result<Sealed, EncapError>;
     /// ESP header length (where the payload goes).
     fn header_len(&self) -> usize;
@@ -51,7 +61,8 @@ pub trait OutboundPath: Send {
     fn kind(&self) -> PathKind;
 }
 
-/// Opens inbound ESP datagrams of one SA, replay window included.
+/// Opens inbound ESP datagrams of one SA, replay window included. Owned by one
+/// inbound worker (the replay window has one writer).
 pub trait InboundPath: Send {
     /// Checks and decrypts in place.
     fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, DecapError>;
@@ -59,23 +70,96 @@ pub trait InboundPath: Send {
     fn kind(&self) -> PathKind;
 }
 
-impl OutboundPath for OutboundSa {
-    fn seal_in_place(
-        &mut self,
-        buf: &mut [u8],
-        payload_len: usize,
+/// The software outbound half, shared by the workers: the counter is an atomic
+/// (blocks are reserved with compare-and-swap, never past the last number the SA
+/// may use) and each packet is sealed with `esp`'s `seal_at` at its reserved number.
+/// The hard lifetime is enforced here, as `OutboundSa` does for its own counter.
+#[derive(Debug)]
+pub struct SoftOutbound {
+    sa: OutboundSa,
+    /// Next number to hand out; 0 = exhausted.
+    next: AtomicU64,
+    max: u64,
+    hard_packets: Option<u64>,
+    hard_bytes: Option<u64>,
+    packets: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl SoftOutbound {
+    /// Wraps `sa`; its counter continues at `sa.next_seq()`.
+    pub fn new(sa: OutboundSa, lifetime: esp::Lifetime) -> Self {
+        let max = if sa.esn() {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let next = sa.next_seq().map_or(0, |s| s.0);
+        SoftOutbound {
+            sa,
+            next: AtomicU64::new(next),
+            max,
+            hard_packets: lifetime.hard_packets,
+            hard_bytes: lifetime.hard_bytes,
+            packets: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+}
+
+impl OutboundPath for SoftOutbound {
+    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError> {
+        let max = self.max;
+        let r = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                if n == 0 || count == 0 {
+                    return (n != 0).then_some(n);
+                }
+                let last = n.checked_add(count - 1).filter(|&l| l <= max)?;
+                // past the last usable number the counter reads 0 (exhausted)
+                Some(if last == max { 0 } else { last + 1 })
+            });
+        match r {
+            Ok(first) => Ok(Some(SeqNum(first))),
+            Err(_) => Err(EncapError::RekeyRequired),
+        }
+    }
+
+    fn seal(
+        &self,
+        seq: Option<SeqNum>,
+        payload: &[u8],
         next_header: u8,
+        out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        OutboundSa::seal_in_place(self, buf, payload_len, next_header)
+        let seq = match seq {
+            Some(s) => s,
+            None => self.reserve(1)?.ok_or(EncapError::RekeyRequired)?,
+        };
+        let p = self.packets.fetch_add(1, Ordering::Relaxed);
+        let b = self
+            .bytes
+            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+        if self.hard_packets.is_some_and(|h| p >= h) || self.hard_bytes.is_some_and(|h| b >= h) {
+            return Err(EncapError::HardLifetime);
+        }
+        let len = self.sa.seal_at(seq, None, payload, next_header, out)?;
+        Ok(Sealed {
+            len,
+            seq,
+            soft_expired: false,
+        })
     }
     fn header_len(&self) -> usize {
-        OutboundSa::header_len(self)
+        self.sa.header_len()
     }
     fn datagram_len(&self, payload_len: usize) -> usize {
-        OutboundSa::datagram_len(self, payload_len)
+        self.sa.datagram_len(payload_len)
     }
     fn next_seq(&self) -> Option<SeqNum> {
-        OutboundSa::next_seq(self)
+        let n = self.next.load(Ordering::Relaxed);
+        (n != 0).then_some(SeqNum(n))
     }
     fn kind(&self) -> PathKind {
         PathKind::Software
@@ -130,7 +214,7 @@ fn esp_config(spec: &ChildSaSpec, spi: u32, key: &[u8]) -> Result<SaConfig, Inst
 pub fn software(
     spec: &ChildSaSpec,
     first_seq: u64,
-) -> Result<(OutboundSa, InboundSa), InstallError> {
+) -> Result<(SoftOutbound, InboundSa), InstallError> {
     let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
     let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
     let mut out = OutboundSa::new(&oc).map_err(|source| InstallError::Esp {
@@ -148,7 +232,7 @@ pub fn software(
         spi: spec.inbound.spi,
         source,
     })?;
-    Ok((out, inb))
+    Ok((SoftOutbound::new(out, oc.lifetime), inb))
 }
 
 /// Applies the offload policy of `spec` given the card engine (None: no card).
@@ -156,7 +240,8 @@ pub fn software(
 /// With no card, `auto` runs in software silently and `card` is refused. With a
 /// card, `auto` and `card` go through the driver's offload layer, which places the
 /// SA on the card or (under `auto`) in software when the card cannot carry it;
-/// `card` refuses an SA that did not land on the card.
+/// `card` refuses an SA that did not land on the card. A `first_seq` above 1 (a
+/// restart) moves the card's counter to it.
 pub fn select(
     spec: &ChildSaSpec,
     engine: Option<&SharedEngine>,
@@ -186,22 +271,6 @@ pub fn select(
                 fallback_reason: Some("no card device configured".into()),
             })
         }
-        (policy, Some(_)) if first_seq > 1 => {
-            // The engine numbers a new SA from 1; resuming a saved counter (restart with
-            // the same manual keys) is only possible in software.
-            let reason =
-                "resuming a saved outbound sequence number needs the software path".to_string();
-            if policy == OffloadPolicy::Card {
-                return Err(InstallError::CardRequired { spi, reason });
-            }
-            let (o, i) = software(spec, first_seq)?;
-            Ok(Paths {
-                outbound: Box::new(o),
-                inbound: Box::new(i),
-                kind: PathKind::Software,
-                fallback_reason: Some(reason),
-            })
-        }
         (policy, Some(engine)) => {
             let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
@@ -215,6 +284,32 @@ pub fn select(
                     spi,
                     reason: "the card did not accept the SA".into(),
                 });
+            }
+            if first_seq > 1 {
+                // A restart with the same keys: the card's counter for this SA moves to
+                // the saved value (the driver's shadow too, so a later fallback to
+                // software continues from there). An SA the engine carries in software
+                // cannot be moved forward through it, so it runs in plain software.
+                let resumed = match kind {
+                    PathKind::Card => o.resume(first_seq),
+                    PathKind::Software => Err(driver::DriverError::Capability(
+                        "the card did not accept the SA".into(),
+                    )),
+                };
+                if let Err(e) = resumed {
+                    let reason = format!("resuming outbound sequence number {first_seq}: {e}");
+                    if policy == OffloadPolicy::Card {
+                        return Err(InstallError::CardRequired { spi, reason });
+                    }
+                    drop((o, i));
+                    let (o, i) = software(spec, first_seq)?;
+                    return Ok(Paths {
+                        outbound: Box::new(o),
+                        inbound: Box::new(i),
+                        kind: PathKind::Software,
+                        fallback_reason: Some(reason),
+                    });
+                }
             }
             let reason =
                 (kind != PathKind::Card).then(|| "the card did not accept the SA".to_string());

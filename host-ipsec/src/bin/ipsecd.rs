@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 
 use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
-use host_ipsec::dataplane::Dataplane;
+use host_ipsec::dataplane::{Dataplane, DataplaneOptions};
 use host_ipsec::sa::{ChildSaSpec, SaInstaller};
 use host_ipsec::stats::{inc, DaemonStatus};
 use host_ipsec::{defaults, metrics, state};
@@ -226,11 +226,7 @@ fn run(path: &Path) -> Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())
         .context("SIGINT handler")?;
     let listener = control::bind(&config.daemon.control_socket)?;
-    let dp = Dataplane::start(
-        &config.daemon.tun_name,
-        tun_mtu,
-        config.daemon.offload_device,
-    )?;
+    let dp = Dataplane::start_with(&DataplaneOptions::from_daemon(&config.daemon, tun_mtu))?;
     let state_file = state::path(&config.daemon.state_dir, &config.daemon.name);
     let saved = state::load(&state_file);
     for spec in all {
