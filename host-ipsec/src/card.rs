@@ -497,3 +497,102 @@ impl InboundPath for CardInbound {
             .unwrap_or(PathKind::Software)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_schedule_parses_every_fault() {
+        let s = FaultSchedule::parse(&[
+            "hang@2000",
+            "heal@0x100",
+            "corrupt",
+            "corrupt:5@10",
+            "reset@7",
+            "slow:30",
+            "reject:0xc0000a01",
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.steps,
+            vec![
+                (2000, FaultAction::Hang),
+                (256, FaultAction::Heal),
+                (0, FaultAction::Corrupt(1)),
+                (10, FaultAction::Corrupt(5)),
+                (7, FaultAction::Reset),
+                (0, FaultAction::Slow(30)),
+                (0, FaultAction::Reject(0xc000_0a01)),
+            ]
+        );
+    }
+
+    #[test]
+    fn fault_schedule_errors_name_the_step() {
+        for (bad, says) in [
+            ("melt@5", "unknown fault 'melt'"),
+            ("hang@soon", "not a packet count"),
+            ("hang:3", "takes no argument"),
+            ("slow", "needs ':NUMBER'"),
+            ("reject:0x1ffffffff", "not a number up to"),
+        ] {
+            let e = FaultSchedule::parse(&[bad]).expect_err(bad);
+            assert!(e.contains(bad) && e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_needs_the_model_backend() {
+        let s = FaultSchedule::parse(&["hang@1"]).expect("valid");
+        assert!(open_with(OffloadDevice::None, &s).is_err());
+    }
+
+    #[test]
+    fn scheduled_hang_fences_the_card_and_the_sa_continues_in_software() {
+        let s = FaultSchedule::parse(&["hang@6"]).expect("valid");
+        let engine = open_with(OffloadDevice::Model, &s)
+            .expect("model")
+            .expect("engine");
+        let key = [9u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa1), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb1), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let mut seqs = Vec::new();
+        let mut buf = vec![0u8; 256];
+        for _ in 0..40 {
+            let s = o
+                .seal(None, &[0x45; 60], 4, &mut buf)
+                .expect("sealed on some path");
+            seqs.push(s.seq.0);
+            // the schedule thread applies the hang once the card has done 6 things
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(o.kind(), PathKind::Software, "card not fenced off");
+        let c = engine.lock().expect("engine").counters();
+        assert!(c.card_faults >= 1 && c.sas_moved_to_software >= 1, "{c:?}");
+        // one counter across the move: strictly increasing, none reused
+        assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+    }
+
+    #[test]
+    fn resume_moves_the_card_counter_and_the_shadow() {
+        let engine = open(OffloadDevice::Model).expect("model").expect("engine");
+        let key = [3u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        o.resume(1 << 24).expect("resume");
+        assert_eq!(o.next_seq(), Some(SeqNum(1 << 24)));
+        let mut buf = vec![0u8; 256];
+        let s = o.seal(None, &[0x45; 60], 4, &mut buf).expect("seal");
+        assert_eq!(s.seq, SeqNum(1 << 24), "the card used the resumed number");
+        assert_eq!(&buf[4..8], &(1u32 << 24).to_be_bytes());
+        // the software reference opens what the card sealed at that number
+        let mut inb = esp::InboundSa::new(&oc).expect("in");
+        let mut d = buf[..s.len].to_vec();
+        assert_eq!(inb.open(&mut d).expect("open").seq, SeqNum(1 << 24));
+    }
+}

@@ -1587,3 +1587,131 @@ pub fn unspecified(v4: bool) -> IpAddr {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a classic BPF program of the opcodes used here over `pkt` (the
+    /// kernel's semantics: an out-of-bounds load ends the program with 0).
+    fn run(prog: &[nix031::libc::sock_filter], pkt: &[u8]) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let word = |o: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(pkt.get(o..o + 4)?.try_into().ok()?))
+        };
+        while let Some(i) = prog.get(pc) {
+            pc += 1;
+            match i.code {
+                BPF_LD_W_ABS => match word(i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                BPF_LD_W_IND => match word(x as usize + i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                BPF_LD_W_LEN => a = pkt.len() as u32,
+                BPF_LDX_B_MSH => match pkt.get(i.k as usize) {
+                    Some(b) => x = u32::from(b & 0x0f) * 4,
+                    None => return 0,
+                },
+                BPF_ALU_MUL_K => a = a.wrapping_mul(i.k),
+                BPF_ALU_RSH_K => a >>= i.k,
+                BPF_ALU_MOD_K => a %= i.k,
+                BPF_ALU_SUB_X => a = a.wrapping_sub(x),
+                BPF_JGE_K => pc += usize::from(if a >= i.k { i.jt } else { i.jf }),
+                BPF_JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                BPF_RET_K => return i.k,
+                BPF_RET_A => return a,
+                other => panic!("opcode {other:#x} not interpreted"),
+            }
+        }
+        panic!("program fell off its end")
+    }
+
+    fn esp(spi: u32) -> Vec<u8> {
+        let mut d = spi.to_be_bytes().to_vec();
+        d.extend_from_slice(&[0, 0, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd]);
+        d
+    }
+
+    const SPIS: [u32; 8] = [
+        0x0000_a001,
+        0x0000_b001,
+        0xc000_0a01,
+        0xc000_0a02,
+        0x100,
+        0x200,
+        0xffff_ffff,
+        0x1234_5678,
+    ];
+
+    #[test]
+    fn owner_spreads_sequential_and_round_spis() {
+        for n in [2usize, 3, 4] {
+            let seq: std::collections::HashSet<_> =
+                (0..64u32).map(|i| owner(0xc000_0000 + i, n)).collect();
+            let round: std::collections::HashSet<_> =
+                (0..64u32).map(|i| owner(i << 8, n)).collect();
+            assert_eq!(seq.len(), n, "sequential SPIs over {n} workers");
+            assert_eq!(
+                round.len(),
+                n,
+                "SPIs that are multiples of 256 over {n} workers"
+            );
+        }
+        assert_eq!(owner(0x1234, 1), 0);
+    }
+
+    #[test]
+    fn udp_steering_program_picks_the_owner() {
+        for n in [2usize, 3, 4, 8] {
+            let mut prog = bpf_owner(bpf(BPF_LD_W_ABS, 0, 0, 0), n).to_vec();
+            prog.push(bpf(BPF_RET_A, 0, 0, 0));
+            for spi in SPIS {
+                assert_eq!(
+                    run(&prog, &esp(spi)) as usize,
+                    owner(spi, n),
+                    "{spi:#x} / {n}"
+                );
+            }
+            // IKE (non-ESP marker), keepalives and runts go to worker 0
+            assert_eq!(run(&prog, &[0, 0, 0, 0, 1, 2, 3]), 0);
+            assert_eq!(run(&prog, &[0xff]), 0);
+        }
+    }
+
+    #[test]
+    fn raw_filters_keep_exactly_the_owned_spis() {
+        for n in [2usize, 3] {
+            for v4 in [true, false] {
+                let progs: Vec<_> = (0..n).map(|k| raw_filter(v4, k, n)).collect();
+                for spi in SPIS {
+                    let mut pkt = if v4 {
+                        // IPv4 header with 4 bytes of options (IHL 6), then ESP
+                        let mut h = vec![0x46u8];
+                        h.extend_from_slice(&[0; 23]);
+                        h
+                    } else {
+                        Vec::new()
+                    };
+                    pkt.extend_from_slice(&esp(spi));
+                    let keepers: Vec<usize> =
+                        (0..n).filter(|&k| run(&progs[k], &pkt) != 0).collect();
+                    assert_eq!(keepers, vec![owner(spi, n)], "{spi:#x} v4={v4} n={n}");
+                }
+                // too short for an ESP header: worker 0 alone (it counts it)
+                let runt: Vec<u8> = if v4 {
+                    let mut h = vec![0x45u8];
+                    h.extend_from_slice(&[0; 19]);
+                    h.extend_from_slice(&[1, 2, 3]);
+                    h
+                } else {
+                    vec![1, 2, 3]
+                };
+                let keepers: Vec<usize> = (0..n).filter(|&k| run(&progs[k], &runt) != 0).collect();
+                assert_eq!(keepers, vec![0], "v4={v4} n={n}");
+            }
+        }
+    }
+}
