@@ -77,6 +77,8 @@ tcp() {
     ip netns exec "$nsa" iperf3 -c "$dst" -B "$src" -t "$secs" -P "$n" -J 2>/dev/null \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' \
         || echo 0
+    # a failed client leaves the one-shot server waiting
+    kill "$srv" 2>/dev/null || true
     wait "$srv" 2>/dev/null || true
 }
 # measure SRC DST -> "mbit mbit_parallel avg_ms"
@@ -102,7 +104,7 @@ kb=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
 conf() {
     cat <<EOF
 [daemon]
-workers = ${WORKERS:-0}
+$([ "${WORKERS:-0}" -gt 0 ] && echo "workers = $WORKERS")
 name = "$1"
 tun_name = "ipsb$1"
 control_socket = "$work/$1.sock"
