@@ -1322,6 +1322,8 @@ fn inbound_worker(
     // (length, sender, GRO segment size)
     let mut lens: Vec<(usize, Option<SocketAddr>, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut ike: Option<Sender<IkeDatagram>> = None;
+    // SPIs whose datagrams this worker handed over (logged once each)
+    let mut handed: std::collections::HashSet<u32> = std::collections::HashSet::new();
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
@@ -1424,10 +1426,18 @@ fn inbound_worker(
                             }
                         }
                     }
-                    if let Some(o) =
+                    if let Some((o, spi)) =
                         receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g, Some(w))
                     {
                         // not this worker's SA: hand the datagram to its owner
+                        if handed.insert(spi) {
+                            debug!(
+                                spi = format_args!("{spi:#010x}"),
+                                worker = w.index,
+                                owner = o,
+                                "ESP reached a worker that does not own its SA; handed over"
+                            );
+                        }
                         if w.peers[o]
                             .send(InCmd::Datagram(s.kind, d.to_vec()))
                             .is_err()
@@ -1451,7 +1461,8 @@ fn inbound_worker(
 }
 
 /// Opens one datagram and queues its inner packet for the TUN device. Returns
-/// the worker to hand it to when its SA belongs to another worker (`me` given).
+/// the worker to hand it to, and the SPI, when its SA belongs to another worker
+/// (`me` given).
 fn receive_one(
     kind: SockKind,
     d: &mut [u8],
@@ -1460,7 +1471,7 @@ fn receive_one(
     scratch: &mut [u8],
     g: &GlobalCounters,
     me: Option<&InWorker>,
-) -> Option<usize> {
+) -> Option<(usize, u32)> {
     let esp_at = match kind {
         SockKind::Udp(_) => {
             // RFC 3948: a single 0xff byte is a NAT keepalive; four zero bytes
@@ -1497,7 +1508,7 @@ fn receive_one(
         if let Some(w) = me {
             let o = owner(spi, w.workers);
             if o != w.index {
-                return Some(o);
+                return Some((o, spi));
             }
         }
         inc(&g.unknown_spi);
