@@ -4,6 +4,8 @@
 #   2. ipsecd (software ESP path, ESP in UDP 4500, AES-128-GCM, tunnel mode),
 #   3. strongSwan 5.9.8 with its user-space ESP (kernel-libipsec, which forces ESP in
 #      UDP 4500), same transform and mode, keys from IKEv2 with a PSK,
+# each with one TCP stream and with BENCH_STREAMS parallel streams (default 4), ipsecd
+# once with one worker per core (default) and once with one worker per direction,
 # and prints one table with the ratios. Run as root:  scripts/bench-throughput.sh [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,8 +13,11 @@ cd "$here"
 secs=${1:-10}
 # BENCH_ONLY="plain ipsecd strongswan" selects phases (all by default)
 only=${BENCH_ONLY:-plain ipsecd strongswan}
+streams=${BENCH_STREAMS:-4}
 want() { case " $only " in *" $1 "*) return 0;; *) return 1;; esac; }
 plain_mbit=0; plain_rtt=nan; ipsecd_mbit=0; ipsecd_rtt=nan; sw_mbit=0; sw_rtt=nan
+plain_par=0; ipsecd_par=0; sw_par=0; ipsecd1_mbit=0; ipsecd1_par=0; ipsecd1_rtt=nan
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "bench-throughput.sh: run as root (namespaces, TUN devices)" >&2
@@ -63,26 +68,33 @@ ip -n "$nsb" link set "vb$id" up
 ip -n "$nsa" addr add 10.1.0.1/32 dev lo
 ip -n "$nsb" addr add 10.2.0.1/32 dev lo
 
-# measure SRC DST -> "mbit avg_ms"
-measure() {
-    local src=$1 dst=$2
+# tcp SRC DST STREAMS -> Mbit/s received
+tcp() {
+    local src=$1 dst=$2 n=$3
     ip netns exec "$nsb" iperf3 -s -1 -B "$dst" >/dev/null 2>&1 &
     local srv=$!
     sleep 0.5
-    local mbit
-    mbit=$(ip netns exec "$nsa" iperf3 -c "$dst" -B "$src" -t "$secs" -J 2>/dev/null \
+    ip netns exec "$nsa" iperf3 -c "$dst" -B "$src" -t "$secs" -P "$n" -J 2>/dev/null \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' \
-        || echo 0)
+        || echo 0
+    # a failed client leaves the one-shot server waiting
+    kill "$srv" 2>/dev/null || true
     wait "$srv" 2>/dev/null || true
-    local rtt
+}
+# measure SRC DST -> "mbit mbit_parallel avg_ms"
+measure() {
+    local src=$1 dst=$2
+    local mbit par rtt
+    mbit=$(tcp "$src" "$dst" 1)
+    par=$(tcp "$src" "$dst" "$streams")
     rtt=$(ip netns exec "$nsa" ping -q -c 50 -i 0.02 -I "$src" "$dst" 2>/dev/null \
         | awk -F'/' '/^rtt/ {print $5}')
-    echo "$mbit ${rtt:-nan}"
+    echo "$mbit $par ${rtt:-nan}"
 }
 
 if want plain; then
 echo "[bench] plain veth" >&2
-read -r plain_mbit plain_rtt < <(measure 192.168.77.1 192.168.77.2)
+read -r plain_mbit plain_par plain_rtt < <(measure 192.168.77.1 192.168.77.2)
 fi
 
 if want ipsecd; then
@@ -92,6 +104,7 @@ kb=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
 conf() {
     cat <<EOF
 [daemon]
+$([ "${WORKERS:-0}" -gt 0 ] && echo "workers = $WORKERS")
 name = "$1"
 tun_name = "ipsb$1"
 control_socket = "$work/$1.sock"
@@ -113,15 +126,23 @@ in_key = "$8"
 out_key = "$9"
 EOF
 }
-conf a 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" > "$work/a.toml"
-conf b 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" > "$work/b.toml"
-RUST_LOG=warn ip netns exec "$nsa" "$bin/ipsecd" --config "$work/a.toml" 2>"$work/a.log" & pids+=($!)
-RUST_LOG=warn ip netns exec "$nsb" "$bin/ipsecd" --config "$work/b.toml" 2>"$work/b.log" & pids+=($!)
-for _ in $(seq 50); do [ -S "$work/a.sock" ] && [ -S "$work/b.sock" ] && break; sleep 0.1; done
-ip netns exec "$nsa" ping -c 3 -W 3 -I 10.1.0.1 10.2.0.1 >/dev/null || echo "[bench] warning: first ping through ipsecd unanswered" >&2
-read -r ipsecd_mbit ipsecd_rtt < <(measure 10.1.0.1 10.2.0.1)
-stop_pids
-sleep 0.5
+run_ipsecd() { # workers (0 = one per core) -> "mbit mbit_parallel avg_ms"
+    WORKERS=$1 conf a 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" > "$work/a.toml"
+    WORKERS=$1 conf b 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" > "$work/b.toml"
+    rm -f "$work/a.sock" "$work/b.sock"
+    RUST_LOG=warn ip netns exec "$nsa" "$bin/ipsecd" --config "$work/a.toml" >/dev/null 2>"$work/a$1.log" & pids+=($!)
+    RUST_LOG=warn ip netns exec "$nsb" "$bin/ipsecd" --config "$work/b.toml" >/dev/null 2>"$work/b$1.log" & pids+=($!)
+    for _ in $(seq 50); do [ -S "$work/a.sock" ] && [ -S "$work/b.sock" ] && break; sleep 0.1; done
+    ip netns exec "$nsa" ping -c 3 -W 3 -I 10.1.0.1 10.2.0.1 >/dev/null || echo "[bench] warning: first ping through ipsecd unanswered" >&2
+    measure 10.1.0.1 10.2.0.1
+    stop_pids
+    sleep 0.5
+}
+run_ipsecd 0 > "$work/ipsecd.res"
+read -r ipsecd_mbit ipsecd_par ipsecd_rtt < "$work/ipsecd.res"
+echo "[bench] ipsecd, one worker per direction" >&2
+run_ipsecd 1 > "$work/ipsecd1.res"
+read -r ipsecd1_mbit ipsecd1_par ipsecd1_rtt < "$work/ipsecd1.res"
 fi
 
 if want strongswan; then
@@ -186,15 +207,17 @@ sw_start a "$nsa"
 sw_start b "$nsb"
 ip netns exec "$nsa" swanctl --initiate --child net --uri "unix://$work/sw-a/charon.vici" >"$work/initiate.log" 2>&1 || { echo "strongSwan initiate failed:"; tail -20 "$work/initiate.log"; }
 ip netns exec "$nsa" ping -c 2 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null || true
-read -r sw_mbit sw_rtt < <(measure 10.1.0.1 10.2.0.1)
+read -r sw_mbit sw_par sw_rtt < <(measure 10.1.0.1 10.2.0.1)
 stop_pids
 fi
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
-printf '\n%-34s %14s %14s\n' "path (AES-128-GCM, tunnel, UDP 4500)" "TCP Mbit/s" "ping avg ms"
-printf '%-34s %14s %14s\n' "plain veth" "$plain_mbit" "$plain_rtt"
-printf '%-34s %14s %14s\n' "ipsecd (software ESP)" "$ipsecd_mbit" "$ipsecd_rtt"
-printf '%-34s %14s %14s\n' "strongSwan 5.9.8 kernel-libipsec" "$sw_mbit" "$sw_rtt"
-printf '\nipsecd / strongSwan throughput: %s (target >= 3)\n' "$(ratio "$ipsecd_mbit" "$sw_mbit")"
-printf 'ipsecd / plain veth throughput: %s (target >= 0.5)\n' "$(ratio "$ipsecd_mbit" "$plain_mbit")"
-printf '(iperf3 -t %s, one TCP stream; ping -c 50 -i 0.02; %s cores)\n' "$secs" "$(nproc)"
+h="TCP Mbit/s, $streams streams"
+printf '\n%-36s %12s %22s %12s\n' "path (AES-128-GCM, tunnel, UDP 4500)" "TCP Mbit/s" "$h" "ping avg ms"
+printf '%-36s %12s %22s %12s\n' "plain veth" "$plain_mbit" "$plain_par" "$plain_rtt"
+printf '%-36s %12s %22s %12s\n' "ipsecd (software, worker per core)" "$ipsecd_mbit" "$ipsecd_par" "$ipsecd_rtt"
+printf '%-36s %12s %22s %12s\n' "ipsecd (software, 1 worker per dir)" "$ipsecd1_mbit" "$ipsecd1_par" "$ipsecd1_rtt"
+printf '%-36s %12s %22s %12s\n' "strongSwan 5.9.8 kernel-libipsec" "$sw_mbit" "$sw_par" "$sw_rtt"
+printf '\nipsecd / strongSwan throughput: %s, %s streams: %s (target >= 3)\n' "$(ratio "$ipsecd_mbit" "$sw_mbit")" "$streams" "$(ratio "$ipsecd_par" "$sw_par")"
+printf 'ipsecd / plain veth throughput: %s, %s streams: %s (target >= 0.5)\n' "$(ratio "$ipsecd_mbit" "$plain_mbit")" "$streams" "$(ratio "$ipsecd_par" "$plain_par")"
+printf '(iperf3 -t %s; ping -c 50 -i 0.02; %s cores; load average at start %s, at end %s)\n' "$secs" "$(nproc)" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,7 +12,9 @@
 use std::sync::{Arc, Mutex};
 
 use driver::offload::{DataPath, InPacket, OffloadConfig, OutPacket, PacketError, SaId};
-use driver::{Card, CardConfig, Direction, DriverError, Offload, OffloadPolicy, PacketPort, RegIo};
+use driver::{
+    Card, CardConfig, Direction, DriverError, Offload, OffloadPolicy, PacketPort, RegIo, SaIndex,
+};
 use esp::{DecapError, EncapError, Opened, SaConfig, Sealed, SeqNum, Transform};
 
 use crate::config::OffloadDevice;
@@ -39,6 +41,10 @@ pub trait Engine: Send {
     fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), DecapError>;
     /// The engine's counters (packets per path, faults, SAs moved).
     fn counters(&self) -> driver::offload::OffloadCounters;
+    /// Moves the card's counter of outbound SA `id` (SPI `spi`, on the card) so the
+    /// next packet gets `next` (a restart with the same keys resumes its saved
+    /// counter). The driver's shadow moves too, so a later fallback continues there.
+    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError>;
 }
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
@@ -90,6 +96,28 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn counters(&self) -> driver::offload::OffloadCounters {
         Offload::counters(self)
     }
+    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError> {
+        let not =
+            |why: &str| DriverError::Capability(format!("cannot resume SPI {spi:#010x}: {why}"));
+        if Offload::placement(self, id) != Some(DataPath::Card) || next == 0 {
+            return Err(not("the SA is not on the card"));
+        }
+        let card = self.card_mut().ok_or_else(|| not("no card"))?;
+        let ix = (0..card.capacity())
+            .filter_map(|i| u16::try_from(i).ok().map(SaIndex))
+            .find(|&ix| {
+                card.shadow(ix)
+                    .is_some_and(|s| s.spi == spi && s.direction == Direction::Outbound)
+            })
+            .ok_or_else(|| not("not in the card's SA table"))?;
+        let mut sa = card.shadow(ix).cloned().ok_or_else(|| not("no shadow"))?;
+        sa.seq = next - 1;
+        card.update_sa(ix, sa)?;
+        match Offload::next_seq(self, id) {
+            Some(n) if n == next => Ok(()),
+            other => Err(not(&format!("the card's counter reads {other:?}"))),
+        }
+    }
 }
 
 /// The shared engine.
@@ -104,6 +132,9 @@ pub enum EngineError {
     /// The backend is not in this build.
     #[error("{0}")]
     NotBuilt(&'static str),
+    /// The fault-schedule thread could not start.
+    #[error("cannot start the fault schedule thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, EngineError> {
@@ -115,9 +146,167 @@ fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, Engin
 
 /// Opens the configured card backend (None for `offload_device = "none"`).
 pub fn open(device: OffloadDevice) -> Result<Option<SharedEngine>, EngineError> {
+    open_with(device, &FaultSchedule::default())
+}
+
+/// What a fault-schedule step does to the model card (the driver's `FaultHandle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultAction {
+    /// The engine hangs at the next doorbell (no result ever comes).
+    Hang,
+    /// A hang ends.
+    Heal,
+    /// The next `n` results come back with one byte flipped.
+    Corrupt(u32),
+    /// The card resets itself at the next doorbell (its SA table is lost).
+    Reset,
+    /// Every completion takes this many extra status polls.
+    Slow(u32),
+    /// Installs of this SPI are refused.
+    Reject(u32),
+}
+
+/// A lab feature of the model backend: faults injected into the card while the
+/// daemon runs, each once the card has completed a number of packets (and SA
+/// commands). Written in `[daemon] model_faults` as `ACTION[:ARG][@PACKETS]`:
+/// `hang`, `heal`, `corrupt[:N]`, `reset`, `slow:POLLS`, `reject:SPI`; without
+/// `@PACKETS` a step applies at start. Example: `["corrupt:1@500", "hang@2000"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultSchedule {
+    /// (packets completed, action), in the order given.
+    pub steps: Vec<(u64, FaultAction)>,
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+impl FaultSchedule {
+    /// Parses one step; the error says what is wrong with it.
+    pub fn parse_step(step: &str) -> Result<(u64, FaultAction), String> {
+        let (what, at) = match step.split_once('@') {
+            Some((w, a)) => (
+                w,
+                parse_num(a.trim())
+                    .ok_or_else(|| format!("fault step '{step}': '@{a}' is not a packet count"))?,
+            ),
+            None => (step, 0),
+        };
+        let (name, arg) = match what.split_once(':') {
+            Some((n, a)) => (n.trim(), Some(a.trim())),
+            None => (what.trim(), None),
+        };
+        let num = |max: u64| -> Result<u64, String> {
+            let a = arg.ok_or_else(|| format!("fault step '{step}': '{name}' needs ':NUMBER'"))?;
+            parse_num(a)
+                .filter(|&n| n <= max)
+                .ok_or_else(|| format!("fault step '{step}': '{a}' is not a number up to {max}"))
+        };
+        let no_arg = |a: FaultAction| match arg {
+            None => Ok(a),
+            Some(_) => Err(format!("fault step '{step}': '{name}' takes no argument")),
+        };
+        let action = match name {
+            "hang" => no_arg(FaultAction::Hang)?,
+            "heal" => no_arg(FaultAction::Heal)?,
+            "reset" => no_arg(FaultAction::Reset)?,
+            "corrupt" => FaultAction::Corrupt(match arg {
+                None => 1,
+                Some(_) => u32::try_from(num(u64::from(u32::MAX))?).unwrap_or(u32::MAX),
+            }),
+            "slow" => FaultAction::Slow(u32::try_from(num(1_000_000)?).unwrap_or(u32::MAX)),
+            "reject" => FaultAction::Reject(
+                u32::try_from(num(u64::from(u32::MAX))?).unwrap_or(u32::MAX),
+            ),
+            other => {
+                return Err(format!(
+                    "fault step '{step}': unknown fault '{other}' (expected hang, heal, corrupt, reset, slow or reject)"
+                ))
+            }
+        };
+        Ok((at, action))
+    }
+
+    /// Parses a list of steps.
+    pub fn parse<S: AsRef<str>>(steps: &[S]) -> Result<Self, String> {
+        let steps = steps
+            .iter()
+            .map(|s| Self::parse_step(s.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FaultSchedule { steps })
+    }
+
+    /// True when there is nothing to inject.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+fn apply_fault(h: &driver::model::FaultHandle, a: FaultAction) {
+    tracing::warn!(fault = ?a, "model card: injecting fault");
+    match a {
+        FaultAction::Hang => h.hang_after(0),
+        FaultAction::Heal => h.heal(),
+        FaultAction::Corrupt(n) => h.corrupt_next(n),
+        FaultAction::Reset => h.reset_after(0),
+        FaultAction::Slow(p) => h.slow(p),
+        FaultAction::Reject(spi) => h.reject_spi(spi),
+    }
+}
+
+/// Applies the steps due at start and hands the rest to a thread that watches
+/// the model's completion count (it ends when the schedule is done).
+fn run_schedule(
+    h: driver::model::FaultHandle,
+    schedule: &FaultSchedule,
+) -> Result<(), EngineError> {
+    let mut later = Vec::new();
+    for &(at, a) in &schedule.steps {
+        if at == 0 {
+            apply_fault(&h, a);
+        } else {
+            later.push((at, a));
+        }
+    }
+    if later.is_empty() {
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("ipsecd-faults".into())
+        .spawn(move || {
+            for (at, a) in later {
+                while h.lock().packets_done < at {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                apply_fault(&h, a);
+            }
+        })
+        .map(|_| ())
+        .map_err(EngineError::Thread)
+}
+
+/// Opens the configured card backend with a fault schedule (model backend only).
+pub fn open_with(
+    device: OffloadDevice,
+    faults: &FaultSchedule,
+) -> Result<Option<SharedEngine>, EngineError> {
+    if !faults.is_empty() && device != OffloadDevice::Model {
+        return Err(EngineError::NotBuilt(
+            "a fault schedule (model_faults) needs offload_device = \"model\"",
+        ));
+    }
     match device {
         OffloadDevice::None => Ok(None),
-        OffloadDevice::Model => engine_over(driver::model::ModelCard::new()).map(Some),
+        OffloadDevice::Model => {
+            let model = driver::model::ModelCard::new();
+            let h = model.faults();
+            let engine = engine_over(model)?;
+            run_schedule(h, faults)?;
+            Ok(Some(engine))
+        }
         #[cfg(feature = "sim")]
         OffloadDevice::Sim => {
             let sim = sim::SimCard::new().map_err(|e| EngineError::Probe(DriverError::Capability(e.to_string())))?;
@@ -141,6 +330,7 @@ fn kind_of(p: Option<DataPath>) -> PathKind {
 pub struct CardOutbound {
     engine: SharedEngine,
     id: SaId,
+    spi: u32,
     transform: Transform,
 }
 
@@ -208,6 +398,7 @@ pub fn add_pair(
         CardOutbound {
             engine: engine.clone(),
             id: oid,
+            spi: out_cfg.spi.0,
             transform: out_cfg.transform,
         },
         CardInbound {
@@ -219,24 +410,40 @@ pub fn add_pair(
     ))
 }
 
+impl CardOutbound {
+    /// Moves the card's counter so the next packet gets `next` (see
+    /// [`Engine::resume_outbound`]).
+    pub fn resume(&self, next: u64) -> Result<(), DriverError> {
+        self.engine
+            .lock()
+            .map_err(|_| DriverError::Capability("offload engine poisoned".into()))?
+            .resume_outbound(self.id, self.spi, next)
+    }
+}
+
 impl OutboundPath for CardOutbound {
-    fn seal_in_place(
-        &mut self,
-        buf: &mut [u8],
-        payload_len: usize,
+    fn reserve(&self, _count: u64) -> Result<Option<SeqNum>, EncapError> {
+        // the engine numbers packets itself (the card's counter, or the software
+        // SA it falls back to, which continues after the card's last number)
+        Ok(None)
+    }
+    fn seal(
+        &self,
+        _seq: Option<SeqNum>,
+        payload: &[u8],
         next_header: u8,
+        out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        let hl = self.transform.header_len();
-        let payload = buf.get(hl..hl + payload_len).ok_or(EncapError::TooLarge)?;
         let (dgram, seq) = {
             let mut e = self.engine.lock().map_err(|_| EncapError::Crypto)?;
             e.seal(self.id, payload, next_header)?
         };
-        let dst = buf
+        let have = out.len();
+        let dst = out
             .get_mut(..dgram.len())
             .ok_or(EncapError::BufferTooSmall {
                 need: dgram.len(),
-                have: 0,
+                have,
             })?;
         dst.copy_from_slice(&dgram);
         Ok(Sealed {
@@ -288,5 +495,104 @@ impl InboundPath for CardInbound {
             .lock()
             .map(|e| kind_of(e.placement(self.id)))
             .unwrap_or(PathKind::Software)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_schedule_parses_every_fault() {
+        let s = FaultSchedule::parse(&[
+            "hang@2000",
+            "heal@0x100",
+            "corrupt",
+            "corrupt:5@10",
+            "reset@7",
+            "slow:30",
+            "reject:0xc0000a01",
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.steps,
+            vec![
+                (2000, FaultAction::Hang),
+                (256, FaultAction::Heal),
+                (0, FaultAction::Corrupt(1)),
+                (10, FaultAction::Corrupt(5)),
+                (7, FaultAction::Reset),
+                (0, FaultAction::Slow(30)),
+                (0, FaultAction::Reject(0xc000_0a01)),
+            ]
+        );
+    }
+
+    #[test]
+    fn fault_schedule_errors_name_the_step() {
+        for (bad, says) in [
+            ("melt@5", "unknown fault 'melt'"),
+            ("hang@soon", "not a packet count"),
+            ("hang:3", "takes no argument"),
+            ("slow", "needs ':NUMBER'"),
+            ("reject:0x1ffffffff", "not a number up to"),
+        ] {
+            let e = FaultSchedule::parse(&[bad]).expect_err(bad);
+            assert!(e.contains(bad) && e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_needs_the_model_backend() {
+        let s = FaultSchedule::parse(&["hang@1"]).expect("valid");
+        assert!(open_with(OffloadDevice::None, &s).is_err());
+    }
+
+    #[test]
+    fn scheduled_hang_fences_the_card_and_the_sa_continues_in_software() {
+        let s = FaultSchedule::parse(&["hang@6"]).expect("valid");
+        let engine = open_with(OffloadDevice::Model, &s)
+            .expect("model")
+            .expect("engine");
+        let key = [9u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa1), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb1), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let mut seqs = Vec::new();
+        let mut buf = vec![0u8; 256];
+        for _ in 0..40 {
+            let s = o
+                .seal(None, &[0x45; 60], 4, &mut buf)
+                .expect("sealed on some path");
+            seqs.push(s.seq.0);
+            // the schedule thread applies the hang once the card has done 6 things
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(o.kind(), PathKind::Software, "card not fenced off");
+        let c = engine.lock().expect("engine").counters();
+        assert!(c.card_faults >= 1 && c.sas_moved_to_software >= 1, "{c:?}");
+        // one counter across the move: strictly increasing, none reused
+        assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+    }
+
+    #[test]
+    fn resume_moves_the_card_counter_and_the_shadow() {
+        let engine = open(OffloadDevice::Model).expect("model").expect("engine");
+        let key = [3u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        o.resume(1 << 24).expect("resume");
+        assert_eq!(o.next_seq(), Some(SeqNum(1 << 24)));
+        let mut buf = vec![0u8; 256];
+        let s = o.seal(None, &[0x45; 60], 4, &mut buf).expect("seal");
+        assert_eq!(s.seq, SeqNum(1 << 24), "the card used the resumed number");
+        assert_eq!(&buf[4..8], &(1u32 << 24).to_be_bytes());
+        // the software reference opens what the card sealed at that number
+        let mut inb = esp::InboundSa::new(&oc).expect("in");
+        let mut d = buf[..s.len].to_vec();
+        assert_eq!(inb.open(&mut d).expect("open").seq, SeqNum(1 << 24));
     }
 }

@@ -282,12 +282,14 @@ pub struct DaemonConfig {
     pub control_socket: PathBuf,
     /// TUN device name.
     pub tun_name: String,
-    /// Worker threads per direction.
+    /// Worker threads per direction (0 = one per available core).
     pub workers: u16,
     /// Optional Prometheus text endpoint.
     pub metrics: Option<SocketAddr>,
     /// Card backend for `offload = auto|card`.
     pub offload_device: OffloadDevice,
+    /// Faults injected into the model card (`model_faults`, lab feature).
+    pub model_faults: crate::card::FaultSchedule,
     /// TUN MTU; by default the largest inner MTU of the connections.
     pub tun_mtu: Option<u16>,
     /// Where outbound sequence numbers are kept across restarts.
@@ -511,6 +513,7 @@ struct RawDaemon {
     workers: Option<Spanned<u16>>,
     metrics: Option<Spanned<String>>,
     offload_device: Option<OffloadDevice>,
+    model_faults: Option<Spanned<Vec<String>>>,
     tun_mtu: Option<Spanned<u16>>,
     state_dir: Option<String>,
     ike_retransmit_timeout: Option<Spanned<DurationValue>>,
@@ -692,7 +695,18 @@ fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
             return Err(ctx.err(w.span(), "workers must be 1..=64"))
         }
         Some(w) => w.into_inner(),
-        None => 1,
+        None => 0,
+    };
+    let offload_device = d.offload_device.unwrap_or(OffloadDevice::None);
+    let model_faults = match d.model_faults {
+        Some(f) if offload_device != OffloadDevice::Model => {
+            return Err(ctx.err(f.span(), "model_faults needs offload_device = \"model\""))
+        }
+        Some(f) => {
+            let span = f.span();
+            crate::card::FaultSchedule::parse(f.get_ref()).map_err(|e| ctx.err(span, e))?
+        }
+        None => crate::card::FaultSchedule::default(),
     };
     let metrics = match d.metrics {
         Some(m) => {
@@ -737,7 +751,8 @@ fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
         tun_name,
         workers,
         metrics,
-        offload_device: d.offload_device.unwrap_or(OffloadDevice::None),
+        offload_device,
+        model_faults,
         tun_mtu,
         state_dir: d
             .state_dir

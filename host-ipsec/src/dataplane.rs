@@ -1,16 +1,24 @@
-//! The data path: a TUN device, UDP 4500 and raw ESP sockets, and two workers.
+//! The data path: a multi-queue TUN device, UDP 4500 and raw ESP sockets, and
+//! one outbound and one inbound worker per core (`workers`, default: the
+//! available cores).
 //!
-//! - The outbound worker reads batches of packets from the TUN device, looks up
-//!   the SPD (the installed children's selectors), seals each packet on its SA's
-//!   path and sends the batch with one `sendmmsg` per socket.
-//! - The inbound worker receives batches with `recvmmsg`, finds the SA by SPI,
-//!   opens the packet (replay window, ICV), checks the inner packet against the
-//!   selectors and writes it to the TUN device.
+//! - Outbound worker `k` reads batches from TUN queue `k` (the kernel spreads
+//!   flows over the queues), looks up the SPD (the installed children's
+//!   selectors), reserves the batch's sequence numbers per SA (one atomic
+//!   compare-and-swap per SA and TUN read, see [`crate::path::SoftOutbound`]),
+//!   seals each packet on its SA's path and sends with UDP GSO or `sendmmsg`.
+//!   Every outbound worker can seal for every SA; no number is handed out twice.
+//! - Inbound worker `k` owns the inbound SAs whose SPI hashes to `k`
+//!   ([`owner`]): their replay windows have exactly one writer. Each worker has
+//!   its own socket per encapsulation; a classic BPF program steers each ESP
+//!   datagram to its owner's socket (`SO_ATTACH_REUSEPORT_CBPF` on the UDP
+//!   sockets, a socket filter on each raw ESP socket). A datagram that still
+//!   reaches another worker (e.g. inside a GRO-coalesced read) is handed to
+//!   the owner over its command channel.
 //!
-//! Each SA half is owned by exactly one worker: the outbound counter cannot be
-//! shared, so sequence numbers are never reused, and nothing on the per-packet
-//! path takes a lock. SA changes reach the workers as commands on a channel
-//! that they drain between batches. Counters are relaxed atomics.
+//! Nothing on the per-packet path takes a lock (the card path serializes on the
+//! card itself). SA changes reach the workers as commands on channels that they
+//! drain between batches. Counters are relaxed atomics.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IoSlice, IoSliceMut};
@@ -24,7 +32,7 @@ use std::time::Duration;
 
 use crate::tun::{Tun, TunReader, TunWriter};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::socket::{
     recvmmsg, sendmmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders,
     SockaddrStorage,
@@ -34,7 +42,7 @@ use tracing::{debug, info, warn};
 
 use esp::DecapError;
 
-use crate::card::{self, SharedEngine};
+use crate::card::{self, FaultSchedule, SharedEngine};
 use crate::config::{proposal_name, Encap, Mode, OffloadDevice};
 use crate::defaults;
 use crate::packet::{self, proto};
@@ -89,16 +97,111 @@ enum SockKind {
     Raw6,
 }
 
+/// The sockets of one encapsulation: one per inbound worker (worker `k` reads
+/// `rx[k]`); the first also sends.
 struct Sock {
     kind: SockKind,
-    sock: Socket,
-    /// UDP segmentation offload usable on this socket.
+    rx: Vec<Socket>,
+    /// UDP segmentation offload usable on the sending socket.
     gso: AtomicBool,
+}
+
+impl Sock {
+    fn tx(&self) -> &Socket {
+        &self.rx[0]
+    }
+}
+
+/// The inbound worker that owns the SA with inbound SPI `spi` among `workers`
+/// (a multiplicative hash, so sequential and random SPIs both spread). The BPF
+/// steering programs compute the same function.
+pub fn owner(spi: u32, workers: usize) -> usize {
+    let n = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    ((spi.wrapping_mul(HASH_MUL) >> 16) % n) as usize
+}
+
+const HASH_MUL: u32 = 0x9e37_79b1;
+
+// Classic BPF (linux/filter.h) for the steering programs.
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_LD_W_IND: u16 = 0x40;
+const BPF_LD_W_LEN: u16 = 0x80;
+const BPF_LDX_B_MSH: u16 = 0xb1;
+const BPF_ALU_MUL_K: u16 = 0x24;
+const BPF_ALU_RSH_K: u16 = 0x74;
+const BPF_ALU_MOD_K: u16 = 0x94;
+const BPF_ALU_SUB_X: u16 = 0x1c;
+const BPF_JGE_K: u16 = 0x35;
+const BPF_JEQ_K: u16 = 0x15;
+const BPF_RET_K: u16 = 0x06;
+const BPF_RET_A: u16 = 0x16;
+
+fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> nix031::libc::sock_filter {
+    nix031::libc::sock_filter { code, jt, jf, k }
+}
+
+/// The owner hash of the 32-bit word loaded by `load` (then A = owner).
+fn bpf_owner(load: nix031::libc::sock_filter, workers: usize) -> [nix031::libc::sock_filter; 4] {
+    let n = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    [
+        load,
+        bpf(BPF_ALU_MUL_K, 0, 0, HASH_MUL),
+        bpf(BPF_ALU_RSH_K, 0, 0, 16),
+        bpf(BPF_ALU_MOD_K, 0, 0, n),
+    ]
+}
+
+/// Reuseport program of a UDP encapsulation group: the socket index is the
+/// owner of the SPI in the first four payload bytes (the kernel runs it with the
+/// data at the UDP payload). IKE (SPI 0 = non-ESP marker) goes to worker 0, and
+/// so does a datagram too short to load from (the program then returns 0).
+fn steer_udp(sock: &Socket, workers: usize) -> io::Result<()> {
+    let mut prog: Vec<_> = bpf_owner(bpf(BPF_LD_W_ABS, 0, 0, 0), workers).to_vec();
+    prog.push(bpf(BPF_RET_A, 0, 0, 0));
+    let fprog = nix031::libc::sock_fprog {
+        len: u16::try_from(prog.len()).unwrap_or(0),
+        filter: prog.as_mut_ptr(),
+    };
+    nix031::sys::socket::setsockopt(
+        sock,
+        nix031::sys::socket::sockopt::AttachReusePortCbpf,
+        &fprog,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Socket filter of worker `k`'s raw ESP socket: every raw socket sees every ESP
+/// packet, and each keeps those whose SPI it owns. Packets too short to hold an
+/// SPI go to worker 0 (which counts them as malformed). IPv4 raw sockets see the
+/// IP header first, IPv6 ones the ESP header.
+fn raw_filter(v4: bool, k: usize, workers: usize) -> Vec<nix031::libc::sock_filter> {
+    let keep = u32::MAX;
+    let short = if k == 0 { keep } else { 0 };
+    let k = u32::try_from(k).unwrap_or(u32::MAX);
+    let mut p = Vec::with_capacity(12);
+    if v4 {
+        // X = IP header length; A = length - X; at least 8 bytes of ESP header
+        p.push(bpf(BPF_LDX_B_MSH, 0, 0, 0));
+        p.push(bpf(BPF_LD_W_LEN, 0, 0, 0));
+        p.push(bpf(BPF_ALU_SUB_X, 0, 0, 0));
+        p.push(bpf(BPF_JGE_K, 0, 7, 8));
+        p.extend(bpf_owner(bpf(BPF_LD_W_IND, 0, 0, 0), workers));
+    } else {
+        p.push(bpf(BPF_LD_W_LEN, 0, 0, 0));
+        p.push(bpf(BPF_JGE_K, 0, 7, 8));
+        p.extend(bpf_owner(bpf(BPF_LD_W_ABS, 0, 0, 0), workers));
+    }
+    // A == k ? keep : drop; the short case last (the JGE above jumps over 7)
+    p.push(bpf(BPF_JEQ_K, 0, 1, k));
+    p.push(bpf(BPF_RET_K, 0, 0, keep));
+    p.push(bpf(BPF_RET_K, 0, 0, 0));
+    p.push(bpf(BPF_RET_K, 0, 0, short));
+    p
 }
 
 struct OutEntry {
     spec: Arc<ChildSaSpec>,
-    path: Box<dyn OutboundPath>,
+    path: Arc<dyn OutboundPath>,
     counters: Arc<SaCounters>,
     sock: Arc<Sock>,
     dest: SockaddrStorage,
@@ -112,7 +215,9 @@ struct InEntry {
 }
 
 enum OutCmd {
-    Install(Box<OutEntry>),
+    Install(Arc<OutEntry>),
+    /// The same SA (by inbound SPI) with a new destination (the peer's NAT moved).
+    Replace(Arc<OutEntry>),
     Remove(u32),
     AcquireSink(Sender<(IpAddr, IpAddr)>),
     Prefer(u32),
@@ -135,25 +240,79 @@ enum InCmd {
     Install(u32, Box<InEntry>),
     Remove(u32),
     AddSocket(Arc<Sock>),
+    /// An ESP datagram that reached another worker than its SA's owner.
+    Datagram(SockKind, Vec<u8>),
+}
+
+/// The way to an inbound worker: its command channel and the waker of its poller.
+#[derive(Clone)]
+struct InLink {
+    tx: Sender<InCmd>,
+    waker: Arc<Waker>,
+}
+
+impl InLink {
+    fn send(&self, cmd: InCmd) -> Result<(), InstallError> {
+        self.tx.send(cmd).map_err(|_| InstallError::Stopped)?;
+        let _ = self.waker.wake();
+        Ok(())
+    }
+}
+
+/// How to start the data path.
+#[derive(Debug, Clone)]
+pub struct DataplaneOptions {
+    /// TUN device name.
+    pub tun_name: String,
+    /// TUN MTU.
+    pub tun_mtu: u16,
+    /// Card backend.
+    pub device: OffloadDevice,
+    /// Workers per direction; 0 = one per available core.
+    pub workers: usize,
+    /// Faults injected into the model card (lab feature; `device` must be `model`).
+    pub faults: FaultSchedule,
+}
+
+impl DataplaneOptions {
+    /// The options of a `[daemon]` section, with the TUN MTU the daemon chose.
+    pub fn from_daemon(d: &crate::config::DaemonConfig, tun_mtu: u16) -> Self {
+        DataplaneOptions {
+            tun_name: d.tun_name.clone(),
+            tun_mtu,
+            device: d.offload_device,
+            workers: usize::from(d.workers),
+            faults: d.model_faults.clone(),
+        }
+    }
+
+    fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(64)
+    }
 }
 
 /// An installed SA pair as the control plane sees it (no key use here).
-#[derive(Debug)]
 struct Installed {
     spec: Arc<ChildSaSpec>,
     counters: Arc<SaCounters>,
+    out: Arc<OutEntry>,
 }
 
 /// The running data path.
 pub struct Dataplane {
     tun: Arc<Tun>,
     tun_mtu: u16,
+    n_workers: usize,
     engine: Option<SharedEngine>,
     global: Arc<GlobalCounters>,
     installed: Mutex<BTreeMap<u32, Installed>>,
     sockets: Mutex<HashMap<SockKind, Arc<Sock>>>,
-    out_tx: Mutex<Sender<OutCmd>>,
-    in_tx: Mutex<Sender<InCmd>>,
+    out_tx: Mutex<Vec<Sender<OutCmd>>>,
+    in_tx: Mutex<Vec<InLink>>,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     mark: u32,
@@ -214,20 +373,42 @@ fn local_addr_in(ts: &[crate::config::IpPrefix]) -> Option<IpAddr> {
 }
 
 impl Dataplane {
-    /// Creates the TUN device (MTU `tun_mtu`), brings it up and starts the workers.
+    /// Creates the TUN device (MTU `tun_mtu`), brings it up and starts one
+    /// worker per available core in each direction.
     pub fn start(
         tun_name: &str,
         tun_mtu: u16,
         device: OffloadDevice,
     ) -> Result<Arc<Self>, StartError> {
-        let engine = card::open(device).map_err(|e| StartError::Card(e.to_string()))?;
+        Self::start_with(&DataplaneOptions {
+            tun_name: tun_name.into(),
+            tun_mtu,
+            device,
+            workers: 0,
+            faults: FaultSchedule::default(),
+        })
+    }
+
+    /// Creates the TUN device with one queue per worker, brings it up and starts
+    /// the workers.
+    pub fn start_with(o: &DataplaneOptions) -> Result<Arc<Self>, StartError> {
+        let (tun_name, tun_mtu, device) = (o.tun_name.as_str(), o.tun_mtu, o.device);
+        let n = o.worker_count();
+        let engine =
+            card::open_with(device, &o.faults).map_err(|e| StartError::Card(e.to_string()))?;
         if engine.is_some() {
-            info!(?device, "card backend opened");
+            info!(
+                ?device,
+                faults = o.faults.steps.len(),
+                "card backend opened"
+            );
         }
-        let tun = Tun::open(tun_name).map_err(|source| StartError::Tun {
+        let queues = Tun::open_queues(tun_name, n).map_err(|source| StartError::Tun {
             name: tun_name.into(),
             source,
         })?;
+        let queues: Vec<Arc<Tun>> = queues.into_iter().map(Arc::new).collect();
+        let tun = queues[0].clone();
         let name = tun.name().to_string();
         ip(&[
             "link",
@@ -240,38 +421,70 @@ impl Dataplane {
             &defaults::TUN_TXQUEUELEN.to_string(),
             "up",
         ])?;
-        let tun = Arc::new(tun);
-        let (out_tx, out_rx) = channel();
-        let (in_tx, in_rx) = channel();
         let global = Arc::new(GlobalCounters::default());
         let stop = Arc::new(AtomicBool::new(false));
+        let mut out_txs = Vec::with_capacity(n);
+        let mut out_rxs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (t, r) = channel();
+            out_txs.push(t);
+            out_rxs.push(r);
+        }
+        let mut links = Vec::with_capacity(n);
+        let mut in_ends = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (t, r) = channel();
+            let poll = Poll::new().map_err(StartError::Thread)?;
+            let waker = Waker::new(poll.registry(), WAKE_TOKEN).map_err(StartError::Thread)?;
+            links.push(InLink {
+                tx: t,
+                waker: Arc::new(waker),
+            });
+            in_ends.push((poll, r));
+        }
         let dp = Arc::new(Dataplane {
             tun: tun.clone(),
             tun_mtu,
+            n_workers: n,
             engine,
             global: global.clone(),
             installed: Mutex::new(BTreeMap::new()),
             sockets: Mutex::new(HashMap::new()),
-            out_tx: Mutex::new(out_tx),
-            in_tx: Mutex::new(in_tx),
+            out_tx: Mutex::new(out_txs),
+            in_tx: Mutex::new(links.clone()),
             stop: stop.clone(),
             threads: Mutex::new(Vec::new()),
             mark: defaults::SOCKET_MARK,
         });
-        let (t1, g1, s1) = (tun.clone(), global.clone(), stop.clone());
-        let h1 = std::thread::Builder::new()
-            .name("ipsecd-out".into())
-            .spawn(move || outbound_worker(&t1, out_rx, &g1, &s1))
-            .map_err(StartError::Thread)?;
-        let h2 = std::thread::Builder::new()
-            .name("ipsecd-in".into())
-            .spawn(move || inbound_worker(&tun, in_rx, &global, &stop))
-            .map_err(StartError::Thread)?;
+        let mut handles = Vec::with_capacity(2 * n);
+        for (k, rx) in out_rxs.into_iter().enumerate() {
+            let (t, g, st) = (queues[k].clone(), global.clone(), stop.clone());
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("ipsecd-out{k}"))
+                    .spawn(move || outbound_worker(&t, rx, &g, &st))
+                    .map_err(StartError::Thread)?,
+            );
+        }
+        for (k, (poll, rx)) in in_ends.into_iter().enumerate() {
+            let w = InWorker {
+                index: k,
+                workers: n,
+                peers: links.clone(),
+            };
+            let (t, g, st) = (queues[k].clone(), global.clone(), stop.clone());
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("ipsecd-in{k}"))
+                    .spawn(move || inbound_worker(&w, &t, poll, rx, &g, &st))
+                    .map_err(StartError::Thread)?,
+            );
+        }
         dp.threads
             .lock()
             .map_err(|_| StartError::Thread(io::Error::other("poisoned")))?
-            .extend([h1, h2]);
-        info!(tun = %name, mtu = tun_mtu, offload = dp.tun.offload(), "data path started");
+            .extend(handles);
+        info!(tun = %name, mtu = tun_mtu, workers = n, offload = dp.tun.offload(), "data path started");
         Ok(dp)
     }
 
@@ -290,9 +503,14 @@ impl Dataplane {
         &self.global
     }
 
-    /// Worker threads.
+    /// Worker threads (both directions).
     pub fn workers(&self) -> usize {
         self.threads.lock().map(|t| t.len()).unwrap_or(0)
+    }
+
+    /// Workers per direction.
+    pub fn workers_per_direction(&self) -> usize {
+        self.n_workers
     }
 
     /// The specs of all installed pairs.
@@ -345,6 +563,50 @@ impl Dataplane {
         if let Some(s) = socks.get(&kind) {
             return Ok(s.clone());
         }
+        let n = self.n_workers;
+        let rx = (0..n)
+            .map(|k| self.open_one(kind, spi, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        if n > 1 {
+            // Steer each ESP datagram to the socket of the worker that owns its SA.
+            let steered = match kind {
+                SockKind::Udp(_) => steer_udp(&rx[0], n),
+                SockKind::Raw4 | SockKind::Raw6 => rx.iter().enumerate().try_for_each(|(k, s)| {
+                    s.attach_filter(&raw_filter(kind == SockKind::Raw4, k, n))
+                }),
+            };
+            if let Err(e) = steered {
+                match kind {
+                    // Without steering every datagram still reaches its owner (handed over).
+                    SockKind::Udp(_) => {
+                        warn!(error = %e, "cannot steer ESP by SPI; datagrams are handed between workers")
+                    }
+                    // Raw sockets each see every packet: without filters, one worker reads.
+                    _ => {
+                        return Err(InstallError::Socket {
+                            spi,
+                            what: "raw ESP socket filter".into(),
+                            source: e,
+                        })
+                    }
+                }
+            }
+        }
+        let gro = matches!(kind, SockKind::Udp(_));
+        let s = Arc::new(Sock {
+            kind,
+            rx,
+            gso: AtomicBool::new(gro),
+        });
+        socks.insert(kind, s.clone());
+        for l in self.in_tx.lock().map_err(|_| InstallError::Stopped)?.iter() {
+            l.send(InCmd::AddSocket(s.clone()))?;
+        }
+        Ok(s)
+    }
+
+    /// Opens worker `k`'s socket of `kind`.
+    fn open_one(&self, kind: SockKind, spi: u32, k: usize) -> Result<Socket, InstallError> {
         let err = |what: String, source: io::Error| InstallError::Socket { spi, what, source };
         let sock = match kind {
             SockKind::Udp(a) => {
@@ -357,7 +619,12 @@ impl Dataplane {
                     .map_err(|e| err(a.to_string(), e))?;
                 s.set_reuse_address(true)
                     .map_err(|e| err(a.to_string(), e))?;
-                s.bind(&a.into()).map_err(|e| err(format!("udp {a}"), e))?;
+                if self.n_workers > 1 {
+                    s.set_reuse_port(true)
+                        .map_err(|e| err(format!("udp {a} SO_REUSEPORT"), e))?;
+                }
+                s.bind(&a.into())
+                    .map_err(|e| err(format!("udp {a} (worker {k})"), e))?;
                 s
             }
             SockKind::Raw4 | SockKind::Raw6 => {
@@ -388,26 +655,14 @@ impl Dataplane {
             .map_err(|e| err("nonblocking".into(), e))?;
         // Send side: UDP GSO (tried on first use, turned off if the kernel refuses).
         // Receive side: UDP GRO, datagrams of one flow arrive coalesced with their size.
-        let gro = matches!(kind, SockKind::Udp(_));
-        if gro {
+        if matches!(kind, SockKind::Udp(_)) {
             let _ = nix::sys::socket::setsockopt(
                 &sock,
                 nix::sys::socket::sockopt::UdpGroSegment,
                 &true,
             );
         }
-        let s = Arc::new(Sock {
-            kind,
-            sock,
-            gso: AtomicBool::new(gro),
-        });
-        socks.insert(kind, s.clone());
-        self.in_tx
-            .lock()
-            .map_err(|_| InstallError::Stopped)?
-            .send(InCmd::AddSocket(s.clone()))
-            .map_err(|_| InstallError::Stopped)?;
-        Ok(s)
+        Ok(sock)
     }
 
     fn routes(&self, spec: &ChildSaSpec, add: bool) {
@@ -464,32 +719,65 @@ impl Dataplane {
     /// Delivers IKE messages arriving on the UDP encapsulation sockets (non-ESP
     /// marker) to `sink` instead of counting them as unhandled. For IKEv2.
     pub fn set_ike_sink(&self, sink: Sender<IkeDatagram>) -> Result<(), InstallError> {
-        self.in_tx
-            .lock()
-            .map_err(|_| InstallError::Stopped)?
-            .send(InCmd::IkeSink(sink))
-            .map_err(|_| InstallError::Stopped)
+        for l in self.in_tx.lock().map_err(|_| InstallError::Stopped)?.iter() {
+            l.send(InCmd::IkeSink(sink.clone()))?;
+        }
+        Ok(())
     }
 
     /// Makes the pair with `inbound_spi` the first choice for outbound packets of
     /// its selectors (a rekeyed CHILD_SA, while its predecessor still receives).
     pub fn prefer_outbound(&self, inbound_spi: u32) -> Result<(), InstallError> {
-        self.out_tx
+        self.to_outbound(|| OutCmd::Prefer(inbound_spi))
+    }
+
+    /// The peer's NAT made a new mapping (RFC 7296 2.23): the pair with
+    /// `inbound_spi` sends its ESP-in-UDP to `remote` from now on. Keys, SPIs and the
+    /// sequence counter stay (the outbound path is shared, not re-created).
+    pub fn update_encap(&self, inbound_spi: u32, remote: SocketAddr) -> Result<(), InstallError> {
+        let mut installed = self.installed.lock().map_err(|_| InstallError::Stopped)?;
+        let cur = installed
+            .get_mut(&inbound_spi)
+            .ok_or(InstallError::NotFound(inbound_spi))?;
+        if !matches!(cur.out.sock.kind, SockKind::Udp(_)) {
+            return Err(InstallError::NotUdp(inbound_spi));
+        }
+        let mut spec = (*cur.spec).clone();
+        spec.remote_addr = remote.ip();
+        spec.remote_port = remote.port();
+        let spec = Arc::new(spec);
+        let out = Arc::new(OutEntry {
+            spec: spec.clone(),
+            path: cur.out.path.clone(),
+            counters: cur.out.counters.clone(),
+            sock: cur.out.sock.clone(),
+            dest: SockaddrStorage::from(remote),
+            inner_mtu: cur.out.inner_mtu,
+        });
+        cur.spec = spec;
+        cur.out = out.clone();
+        drop(installed);
+        self.to_outbound(|| OutCmd::Replace(out.clone()))
+    }
+
+    /// Sends a command to every outbound worker.
+    fn to_outbound(&self, cmd: impl Fn() -> OutCmd) -> Result<(), InstallError> {
+        for t in self
+            .out_tx
             .lock()
             .map_err(|_| InstallError::Stopped)?
-            .send(OutCmd::Prefer(inbound_spi))
-            .map_err(|_| InstallError::Stopped)
+            .iter()
+        {
+            t.send(cmd()).map_err(|_| InstallError::Stopped)?;
+        }
+        Ok(())
     }
 
     /// Start on traffic (IKE `start_action = trap`): outbound packets that match no
     /// SA are reported on `sink` as (source, destination), at most once a second per
     /// destination. (Routing the selectors into the TUN device is the caller's.)
     pub fn set_acquire_sink(&self, sink: Sender<(IpAddr, IpAddr)>) -> Result<(), InstallError> {
-        self.out_tx
-            .lock()
-            .map_err(|_| InstallError::Stopped)?
-            .send(OutCmd::AcquireSink(sink))
-            .map_err(|_| InstallError::Stopped)
+        self.to_outbound(|| OutCmd::AcquireSink(sink.clone()))
     }
 
     /// Sends a UDP datagram (an IKE message, already carrying the non-ESP marker on
@@ -506,7 +794,7 @@ impl Dataplane {
         let sock = sock.ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no UDP socket on {local}"))
         })?;
-        sock.sock.send_to(datagram, &peer.into()).map(|_| ())
+        sock.tx().send_to(datagram, &peer.into()).map(|_| ())
     }
 
     /// The card engine's counters, if a card backend is open.
@@ -625,7 +913,7 @@ impl SaInstaller for Dataplane {
             .store(u8::from(paths.kind == PathKind::Card), Ordering::Relaxed);
         let out = OutEntry {
             spec: spec.clone(),
-            path: paths.outbound,
+            path: Arc::from(paths.outbound),
             counters: counters.clone(),
             sock,
             dest: SockaddrStorage::from(dest),
@@ -636,16 +924,14 @@ impl SaInstaller for Dataplane {
             path: paths.inbound,
             counters: counters.clone(),
         };
-        self.in_tx
-            .lock()
-            .map_err(|_| InstallError::Stopped)?
-            .send(InCmd::Install(in_spi, Box::new(inn)))
-            .map_err(|_| InstallError::Stopped)?;
-        self.out_tx
-            .lock()
-            .map_err(|_| InstallError::Stopped)?
-            .send(OutCmd::Install(Box::new(out)))
-            .map_err(|_| InstallError::Stopped)?;
+        // The inbound half goes to the worker that owns its SPI; every outbound
+        // worker can seal for the SA (they share its counter).
+        {
+            let links = self.in_tx.lock().map_err(|_| InstallError::Stopped)?;
+            links[owner(in_spi, links.len())].send(InCmd::Install(in_spi, Box::new(inn)))?;
+        }
+        let out = Arc::new(out);
+        self.to_outbound(|| OutCmd::Install(out.clone()))?;
         self.routes(&spec, true);
         info!(
             connection = %spec.connection, child = %spec.child,
@@ -657,7 +943,14 @@ impl SaInstaller for Dataplane {
         self.installed
             .lock()
             .map_err(|_| InstallError::Stopped)?
-            .insert(in_spi, Installed { spec, counters });
+            .insert(
+                in_spi,
+                Installed {
+                    spec,
+                    counters,
+                    out,
+                },
+            );
         Ok(())
     }
 
@@ -679,14 +972,10 @@ impl SaInstaller for Dataplane {
         if !shared {
             self.routes(&removed.spec, false);
         }
-        let _ = self
-            .out_tx
-            .lock()
-            .map(|t| t.send(OutCmd::Remove(inbound_spi)));
-        let _ = self
-            .in_tx
-            .lock()
-            .map(|t| t.send(InCmd::Remove(inbound_spi)));
+        let _ = self.to_outbound(|| OutCmd::Remove(inbound_spi));
+        if let Ok(links) = self.in_tx.lock() {
+            let _ = links[owner(inbound_spi, links.len())].send(InCmd::Remove(inbound_spi));
+        }
         info!(connection = %removed.spec.connection, child = %removed.spec.child,
             in_spi = format_args!("{inbound_spi:#010x}"), "SA pair removed");
         Ok(())
@@ -694,6 +983,51 @@ impl SaInstaller for Dataplane {
 }
 
 const TUN_TOKEN: Token = Token(usize::MAX);
+
+/// Where the payload of a packet to seal is: packet `i` of the last TUN read, or
+/// fragment `i` of this read's fragments.
+#[derive(Clone, Copy)]
+enum Src {
+    Read(usize),
+    Frag(usize),
+}
+
+/// One packet to seal: entry, source, payload range in the source, next header,
+/// inner length (for the byte counters).
+struct Item {
+    ix: usize,
+    src: Src,
+    payload: std::ops::Range<usize>,
+    nh: u8,
+    len: usize,
+}
+
+/// The ESP payload of inner packet `pkt` on `e`: its range in `pkt` and next
+/// header; None (counted) when transport mode cannot carry it.
+fn inner_payload(e: &OutEntry, pkt: &[u8]) -> Option<(std::ops::Range<usize>, u8)> {
+    match e.spec.mode {
+        Mode::Tunnel => Some((
+            0..pkt.len(),
+            if pkt.first().is_some_and(|b| b >> 4 == 4) {
+                proto::IPV4
+            } else {
+                proto::IPV6
+            },
+        )),
+        Mode::Transport => {
+            let info = packet::parse(pkt)?;
+            // Transport mode keeps no inner IP header, so IP fragments (their offsets live
+            // in that header) and IPv6 extension headers are not carried: counted and dropped.
+            let v4_fragment =
+                pkt[0] >> 4 == 4 && u16::from_be_bytes([pkt[6], pkt[7]]) & 0x3fff != 0;
+            if v4_fragment || (pkt[0] >> 4 == 6 && matches!(info.protocol, 0 | 43 | 44 | 60)) {
+                inc(&e.counters.out_errors);
+                return None;
+            }
+            Some((info.header_len..info.total_len, info.protocol))
+        }
+    }
+}
 
 fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &AtomicBool) {
     let Ok(mut poll) = Poll::new() else {
@@ -710,12 +1044,17 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
         return;
     }
     let mut events = Events::with_capacity(4);
-    let mut entries: Vec<OutEntry> = Vec::new();
+    let mut entries: Vec<Arc<OutEntry>> = Vec::new();
     let mut reader = TunReader::default();
     let mut icmp_out = TunWriter::default();
     let mut bufs: Vec<Vec<u8>> = (0..defaults::BATCH).map(|_| vec![0u8; BUF]).collect();
     // (entry index, buffer index, length) of sealed packets waiting to be sent
     let mut ready: Vec<(usize, usize, usize)> = Vec::with_capacity(defaults::BATCH);
+    let mut items: Vec<Item> = Vec::with_capacity(128);
+    let mut frags: Vec<Vec<u8>> = Vec::new();
+    // per entry of this read: (entry index, packets, next reserved number or failure)
+    let mut resv: Vec<(usize, u64, Result<Option<u64>, ()>)> = Vec::new();
+    let mut touched: Vec<usize> = Vec::new();
     let mut last = 0usize;
     let mut acquire: Option<Sender<(IpAddr, IpAddr)>> = None;
     let mut acquired: HashMap<IpAddr, std::time::Instant> = HashMap::new();
@@ -726,7 +1065,7 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
         }
         for cmd in rx.try_iter() {
             match cmd {
-                OutCmd::Install(e) => entries.push(*e),
+                OutCmd::Install(e) => entries.push(e),
                 OutCmd::Prefer(spi) => {
                     // A rekeyed CHILD_SA takes the outbound traffic of its selectors.
                     if let Some(i) = entries.iter().position(|e| e.spec.inbound.spi == spi) {
@@ -735,11 +1074,20 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                         last = 0;
                     }
                 }
+                OutCmd::Replace(e) => {
+                    if let Some(slot) = entries
+                        .iter_mut()
+                        .find(|x| x.spec.inbound.spi == e.spec.inbound.spi)
+                    {
+                        *slot = e;
+                    }
+                }
                 OutCmd::Remove(spi) => entries.retain(|e| e.spec.inbound.spi != spi),
                 OutCmd::AcquireSink(tx) => acquire = Some(tx),
             }
         }
         ready.clear();
+        touched.clear();
         let mut drained = false;
         let mut n_read = 0;
         while ready.len() < defaults::BATCH && n_read < defaults::BATCH {
@@ -757,6 +1105,9 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                 }
             };
             n_read += 1;
+            // 1. SPD lookup and MTU rules for every packet of this read.
+            items.clear();
+            frags.clear();
             for fi in 0..frames {
                 let pkt = reader.packet(fi);
                 let Some(info) = packet::parse(pkt) else {
@@ -789,24 +1140,23 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                     continue;
                 };
                 last = ix;
-                let e = &mut entries[ix];
+                let e = &entries[ix];
                 let pkt = &pkt[..info.total_len];
-                if ready.len() >= bufs.len() {
-                    bufs.push(vec![0u8; BUF]);
-                }
                 if pkt.len() > e.inner_mtu {
                     // Too big for the tunnel: fragment (IPv4 without DF) or answer ICMP.
                     let mtu = e.inner_mtu;
-                    let mut frags: Vec<Vec<u8>> = Vec::new();
+                    let first = frags.len();
                     if packet::fragment_v4(pkt, mtu, |f| frags.push(f.to_vec())).is_some() {
                         inc(&e.counters.fragmented);
-                        for f in frags {
-                            if ready.len() >= bufs.len() {
-                                bufs.push(vec![0u8; BUF]);
-                            }
-                            let bi = ready.len();
-                            if let Some(len) = seal(e, &f, &mut bufs[bi]) {
-                                ready.push((ix, bi, len));
+                        for (j, f) in frags.iter().enumerate().skip(first) {
+                            if let Some((payload, nh)) = inner_payload(e, f) {
+                                items.push(Item {
+                                    ix,
+                                    src: Src::Frag(j),
+                                    payload,
+                                    nh,
+                                    len: f.len(),
+                                });
                             }
                         }
                     } else if let Some(icmp) =
@@ -819,9 +1169,76 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
                     }
                     continue;
                 }
+                if let Some((payload, nh)) = inner_payload(e, pkt) {
+                    items.push(Item {
+                        ix,
+                        src: Src::Read(fi),
+                        payload,
+                        nh,
+                        len: pkt.len(),
+                    });
+                }
+            }
+            // 2. One reservation of sequence numbers per SA for this read.
+            resv.clear();
+            for it in &items {
+                match resv.iter_mut().find(|r| r.0 == it.ix) {
+                    Some(r) => r.1 += 1,
+                    None => resv.push((it.ix, 1, Ok(None))),
+                }
+            }
+            for r in resv.iter_mut() {
+                r.2 = match entries[r.0].path.reserve(r.1) {
+                    Ok(first) => Ok(first.map(|s| s.0)),
+                    Err(err) => {
+                        debug!(spi = format_args!("{:#010x}", entries[r.0].spec.outbound.spi), error = %err, "no sequence numbers");
+                        Err(())
+                    }
+                };
+                if !touched.contains(&r.0) {
+                    touched.push(r.0);
+                }
+            }
+            // 3. Seal each packet at its number.
+            for it in &items {
+                let e = &entries[it.ix];
+                let Some(r) = resv.iter_mut().find(|r| r.0 == it.ix) else {
+                    continue;
+                };
+                let seq = match &mut r.2 {
+                    Ok(Some(n)) => {
+                        let s = *n;
+                        *n += 1;
+                        Some(esp::SeqNum(s))
+                    }
+                    Ok(None) => None,
+                    Err(()) => {
+                        inc(&e.counters.out_errors);
+                        continue;
+                    }
+                };
+                let src: &[u8] = match it.src {
+                    Src::Read(fi) => reader.packet(fi),
+                    Src::Frag(j) => &frags[j],
+                };
+                let Some(payload) = src.get(it.payload.clone()) else {
+                    inc(&e.counters.out_errors);
+                    continue;
+                };
+                if ready.len() >= bufs.len() {
+                    bufs.push(vec![0u8; BUF]);
+                }
                 let bi = ready.len();
-                if let Some(len) = seal(e, pkt, &mut bufs[bi]) {
-                    ready.push((ix, bi, len));
+                match e.path.seal(seq, payload, it.nh, &mut bufs[bi]) {
+                    Ok(sealed) => {
+                        inc(&e.counters.out_packets);
+                        stats::add(&e.counters.out_bytes, it.len as u64);
+                        ready.push((it.ix, bi, sealed.len));
+                    }
+                    Err(err) => {
+                        inc(&e.counters.out_errors);
+                        debug!(spi = format_args!("{:#010x}", e.spec.outbound.spi), error = %err, "seal failed");
+                    }
                 }
             }
         }
@@ -830,12 +1247,17 @@ fn outbound_worker(tun: &Tun, rx: Receiver<OutCmd>, g: &GlobalCounters, stop: &A
         }
         if !ready.is_empty() {
             send_batch(&entries, &bufs, &ready, g);
-            for e in &entries {
-                e.counters
-                    .out_next_seq
-                    .store(e.path.next_seq().map_or(0, |s| s.0), Ordering::Relaxed);
-                note_path(&e.counters, e.path.kind());
+        }
+        for &ix in &touched {
+            let e = &entries[ix];
+            match e.path.next_seq() {
+                // several workers report: the counter only moves forward
+                Some(n) => {
+                    e.counters.out_next_seq.fetch_max(n.0, Ordering::Relaxed);
+                }
+                None => e.counters.out_next_seq.store(0, Ordering::Relaxed),
             }
+            note_path(&e.counters, e.path.kind());
         }
         if drained {
             let _ = poll.poll(&mut events, timeout);
@@ -852,56 +1274,12 @@ fn note_path(c: &SaCounters, kind: PathKind) {
     }
 }
 
-/// Seals one inner packet on its SA into `out`; returns the datagram length.
-fn seal(e: &mut OutEntry, pkt: &[u8], out: &mut [u8]) -> Option<usize> {
-    let (payload, nh): (&[u8], u8) = match e.spec.mode {
-        Mode::Tunnel => (
-            pkt,
-            if pkt[0] >> 4 == 4 {
-                proto::IPV4
-            } else {
-                proto::IPV6
-            },
-        ),
-        Mode::Transport => {
-            let info = packet::parse(pkt)?;
-            // Transport mode keeps no inner IP header, so IP fragments (their offsets live
-            // in that header) and IPv6 extension headers are not carried: counted and dropped.
-            let v4_fragment =
-                pkt[0] >> 4 == 4 && u16::from_be_bytes([pkt[6], pkt[7]]) & 0x3fff != 0;
-            if v4_fragment || (pkt[0] >> 4 == 6 && matches!(info.protocol, 0 | 43 | 44 | 60)) {
-                inc(&e.counters.out_errors);
-                return None;
-            }
-            (&pkt[info.header_len..info.total_len], info.protocol)
-        }
-    };
-    let hl = e.path.header_len();
-    let Some(dst) = out.get_mut(hl..hl + payload.len()) else {
-        inc(&e.counters.out_errors);
-        return None;
-    };
-    dst.copy_from_slice(payload);
-    match e.path.seal_in_place(out, payload.len(), nh) {
-        Ok(s) => {
-            inc(&e.counters.out_packets);
-            stats::add(&e.counters.out_bytes, pkt.len() as u64);
-            Some(s.len)
-        }
-        Err(err) => {
-            inc(&e.counters.out_errors);
-            debug!(spi = format_args!("{:#010x}", e.spec.outbound.spi), error = %err, "seal failed");
-            None
-        }
-    }
-}
-
 /// Sends a group of datagrams with UDP GSO (RFC-less Linux `UDP_SEGMENT`): runs
 /// to one destination of equal-size datagrams (the last may be shorter) leave in one
 /// `sendmsg`, and the kernel cuts them apart after the stack. Returns false (nothing
 /// sent) when the kernel refuses GSO, which then stays off for this socket.
 fn send_gso(
-    entries: &[OutEntry],
+    entries: &[Arc<OutEntry>],
     bufs: &[Vec<u8>],
     group: &[(usize, usize, usize)],
     sock: &Sock,
@@ -912,11 +1290,12 @@ fn send_gso(
         let dest = &entries[ix0].dest;
         let max = (60_000 / seg.max(1)).clamp(1, 64);
         let mut j = i + 1;
+        // One SA per run: the receiver steers a coalesced run by its first SPI.
         while j < group.len()
             && j - i < max
             && group[j - 1].2 == seg
             && group[j].2 <= seg
-            && entries[group[j].0].dest == *dest
+            && group[j].0 == ix0
         {
             j += 1;
         }
@@ -929,7 +1308,7 @@ fn send_gso(
         let cm: &[ControlMessage<'_>] = if j - i > 1 { &cmsg } else { &[] };
         loop {
             match sendmsg(
-                sock.sock.as_raw_fd(),
+                sock.tx().as_raw_fd(),
                 &iov,
                 cm,
                 MsgFlags::empty(),
@@ -954,7 +1333,7 @@ fn send_gso(
 }
 
 fn send_batch(
-    entries: &[OutEntry],
+    entries: &[Arc<OutEntry>],
     bufs: &[Vec<u8>],
     ready: &[(usize, usize, usize)],
     g: &GlobalCounters,
@@ -987,7 +1366,7 @@ fn send_batch(
         while sent < group.len() {
             let mut hdrs = MultiHeaders::<SockaddrStorage>::preallocate(group.len() - sent, None);
             match sendmmsg(
-                sock.sock.as_raw_fd(),
+                sock.tx().as_raw_fd(),
                 &mut hdrs,
                 &slices[sent..],
                 &addrs[sent..],
@@ -1014,11 +1393,23 @@ fn send_batch(
     }
 }
 
-fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &AtomicBool) {
-    let Ok(mut poll) = Poll::new() else {
-        warn!("inbound worker: cannot create poller");
-        return;
-    };
+/// An inbound worker's place among the others.
+struct InWorker {
+    index: usize,
+    workers: usize,
+    peers: Vec<InLink>,
+}
+
+const WAKE_TOKEN: Token = Token(usize::MAX - 1);
+
+fn inbound_worker(
+    w: &InWorker,
+    tun: &Tun,
+    mut poll: Poll,
+    rx: Receiver<InCmd>,
+    g: &GlobalCounters,
+    stop: &AtomicBool,
+) {
     let mut events = Events::with_capacity(16);
     let mut socks: Vec<Arc<Sock>> = Vec::new();
     let mut sas: HashMap<u32, InEntry> = HashMap::new();
@@ -1028,6 +1419,8 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
     // (length, sender, GRO segment size)
     let mut lens: Vec<(usize, Option<SocketAddr>, usize)> = Vec::with_capacity(defaults::BATCH);
     let mut ike: Option<Sender<IkeDatagram>> = None;
+    // SPIs whose datagrams this worker handed over (logged once each)
+    let mut handed: std::collections::HashSet<u32> = std::collections::HashSet::new();
     let timeout = Some(Duration::from_millis(u64::from(defaults::WORKER_POLL_MS)));
     while !stop.load(Ordering::Relaxed) {
         for cmd in rx.try_iter() {
@@ -1040,7 +1433,10 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                     sas.remove(&spi);
                 }
                 InCmd::AddSocket(s) => {
-                    let fd = s.sock.as_raw_fd();
+                    let Some(sock) = s.rx.get(w.index) else {
+                        continue;
+                    };
+                    let fd = sock.as_raw_fd();
                     if poll
                         .registry()
                         .register(&mut SourceFd(&fd), Token(socks.len()), Interest::READABLE)
@@ -1049,10 +1445,17 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                         socks.push(s);
                     }
                 }
+                InCmd::Datagram(kind, mut d) => {
+                    // handed over by another worker: this one owns the SA (or nobody does)
+                    let _ = receive_one(kind, &mut d, &mut sas, &mut writer, &mut scratch, g, None);
+                }
             }
         }
         let mut busy = false;
         for s in &socks {
+            let Some(sock) = s.rx.get(w.index) else {
+                continue;
+            };
             lens.clear();
             {
                 let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
@@ -1067,7 +1470,7 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                     Some(nix::cmsg_space!(i32)),
                 );
                 match recvmmsg(
-                    s.sock.as_raw_fd(),
+                    sock.as_raw_fd(),
                     &mut hdrs,
                     slices.iter_mut(),
                     MsgFlags::MSG_DONTWAIT,
@@ -1120,12 +1523,33 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
                             }
                         }
                     }
-                    receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g);
+                    if let Some((o, spi)) =
+                        receive_one(s.kind, d, &mut sas, &mut writer, &mut scratch, g, Some(w))
+                    {
+                        // not this worker's SA: hand the datagram to its owner
+                        if handed.insert(spi) {
+                            debug!(
+                                spi = format_args!("{spi:#010x}"),
+                                worker = w.index,
+                                owner = o,
+                                "ESP reached a worker that does not own its SA; handed over"
+                            );
+                        }
+                        if w.peers[o]
+                            .send(InCmd::Datagram(s.kind, d.to_vec()))
+                            .is_err()
+                        {
+                            inc(&g.io_errors);
+                        }
+                    }
                 }
             }
             if writer.flush(tun).is_err() {
                 inc(&g.io_errors);
             }
+        }
+        if writer.flush(tun).is_err() {
+            inc(&g.io_errors);
         }
         if !busy {
             let _ = poll.poll(&mut events, timeout);
@@ -1133,6 +1557,9 @@ fn inbound_worker(tun: &Tun, rx: Receiver<InCmd>, g: &GlobalCounters, stop: &Ato
     }
 }
 
+/// Opens one datagram and queues its inner packet for the TUN device. Returns
+/// the worker to hand it to, and the SPI, when its SA belongs to another worker
+/// (`me` given).
 fn receive_one(
     kind: SockKind,
     d: &mut [u8],
@@ -1140,18 +1567,19 @@ fn receive_one(
     out: &mut TunWriter,
     scratch: &mut [u8],
     g: &GlobalCounters,
-) {
+    me: Option<&InWorker>,
+) -> Option<(usize, u32)> {
     let esp_at = match kind {
         SockKind::Udp(_) => {
             // RFC 3948: a single 0xff byte is a NAT keepalive; four zero bytes
             // (the non-ESP marker) start an IKE message; anything else is ESP.
             if d == [0xff] {
                 inc(&g.keepalives);
-                return;
+                return None;
             }
             if d.len() >= 4 && d[..4] == [0, 0, 0, 0] {
                 inc(&g.ike_unhandled);
-                return;
+                return None;
             }
             0
         }
@@ -1159,23 +1587,29 @@ fn receive_one(
             Some(b) if b >> 4 == 4 => usize::from(b & 0x0f) * 4,
             _ => {
                 inc(&g.malformed);
-                return;
+                return None;
             }
         },
         SockKind::Raw6 => 0,
     };
     let Some(esp) = d.get_mut(esp_at..) else {
         inc(&g.malformed);
-        return;
+        return None;
     };
     if esp.len() < 8 {
         inc(&g.malformed);
-        return;
+        return None;
     }
     let spi = u32::from_be_bytes([esp[0], esp[1], esp[2], esp[3]]);
     let Some(e) = sas.get_mut(&spi) else {
+        if let Some(w) = me {
+            let o = owner(spi, w.workers);
+            if o != w.index {
+                return Some((o, spi));
+            }
+        }
         inc(&g.unknown_spi);
-        return;
+        return None;
     };
     let c = &e.counters;
     let opened = match e.path.open(esp) {
@@ -1189,7 +1623,7 @@ fn receive_one(
                 DecapError::DummyPacket => {}
                 _ => inc(&c.in_errors),
             }
-            return;
+            return None;
         }
     };
     let payload = &esp[opened.payload.clone()];
@@ -1198,7 +1632,7 @@ fn receive_one(
         Mode::Tunnel => {
             if !matches!(opened.next_header, proto::IPV4 | proto::IPV6) {
                 inc(&c.in_errors);
-                return;
+                return None;
             }
             payload
         }
@@ -1211,11 +1645,11 @@ fn receive_one(
                 payload.len(),
             ) else {
                 inc(&c.in_errors);
-                return;
+                return None;
             };
             let Some(dst) = scratch.get_mut(hl..hl + payload.len()) else {
                 inc(&c.in_errors);
-                return;
+                return None;
             };
             dst.copy_from_slice(payload);
             &scratch[..hl + payload.len()]
@@ -1223,16 +1657,17 @@ fn receive_one(
     };
     let Some(info) = packet::parse(pkt) else {
         inc(&c.in_errors);
-        return;
+        return None;
     };
     if !spec.matches_inbound(info.src, info.dst) {
         inc(&c.selector_drops);
-        return;
+        return None;
     }
     let pkt = &pkt[..info.total_len];
     out.push(pkt);
     inc(&c.in_packets);
     stats::add(&c.in_bytes, pkt.len() as u64);
+    None
 }
 
 fn sockaddr_to_std(a: SockaddrStorage) -> Option<SocketAddr> {
@@ -1258,5 +1693,133 @@ pub fn unspecified(v4: bool) -> IpAddr {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     } else {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a classic BPF program of the opcodes used here over `pkt` (the
+    /// kernel's semantics: an out-of-bounds load ends the program with 0).
+    fn run(prog: &[nix031::libc::sock_filter], pkt: &[u8]) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let word = |o: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(pkt.get(o..o + 4)?.try_into().ok()?))
+        };
+        while let Some(i) = prog.get(pc) {
+            pc += 1;
+            match i.code {
+                BPF_LD_W_ABS => match word(i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                BPF_LD_W_IND => match word(x as usize + i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                BPF_LD_W_LEN => a = pkt.len() as u32,
+                BPF_LDX_B_MSH => match pkt.get(i.k as usize) {
+                    Some(b) => x = u32::from(b & 0x0f) * 4,
+                    None => return 0,
+                },
+                BPF_ALU_MUL_K => a = a.wrapping_mul(i.k),
+                BPF_ALU_RSH_K => a >>= i.k,
+                BPF_ALU_MOD_K => a %= i.k,
+                BPF_ALU_SUB_X => a = a.wrapping_sub(x),
+                BPF_JGE_K => pc += usize::from(if a >= i.k { i.jt } else { i.jf }),
+                BPF_JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                BPF_RET_K => return i.k,
+                BPF_RET_A => return a,
+                other => panic!("opcode {other:#x} not interpreted"),
+            }
+        }
+        panic!("program fell off its end")
+    }
+
+    fn esp(spi: u32) -> Vec<u8> {
+        let mut d = spi.to_be_bytes().to_vec();
+        d.extend_from_slice(&[0, 0, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd]);
+        d
+    }
+
+    const SPIS: [u32; 8] = [
+        0x0000_a001,
+        0x0000_b001,
+        0xc000_0a01,
+        0xc000_0a02,
+        0x100,
+        0x200,
+        0xffff_ffff,
+        0x1234_5678,
+    ];
+
+    #[test]
+    fn owner_spreads_sequential_and_round_spis() {
+        for n in [2usize, 3, 4] {
+            let seq: std::collections::HashSet<_> =
+                (0..64u32).map(|i| owner(0xc000_0000 + i, n)).collect();
+            let round: std::collections::HashSet<_> =
+                (0..64u32).map(|i| owner(i << 8, n)).collect();
+            assert_eq!(seq.len(), n, "sequential SPIs over {n} workers");
+            assert_eq!(
+                round.len(),
+                n,
+                "SPIs that are multiples of 256 over {n} workers"
+            );
+        }
+        assert_eq!(owner(0x1234, 1), 0);
+    }
+
+    #[test]
+    fn udp_steering_program_picks_the_owner() {
+        for n in [2usize, 3, 4, 8] {
+            let mut prog = bpf_owner(bpf(BPF_LD_W_ABS, 0, 0, 0), n).to_vec();
+            prog.push(bpf(BPF_RET_A, 0, 0, 0));
+            for spi in SPIS {
+                assert_eq!(
+                    run(&prog, &esp(spi)) as usize,
+                    owner(spi, n),
+                    "{spi:#x} / {n}"
+                );
+            }
+            // IKE (non-ESP marker), keepalives and runts go to worker 0
+            assert_eq!(run(&prog, &[0, 0, 0, 0, 1, 2, 3]), 0);
+            assert_eq!(run(&prog, &[0xff]), 0);
+        }
+    }
+
+    #[test]
+    fn raw_filters_keep_exactly_the_owned_spis() {
+        for n in [2usize, 3] {
+            for v4 in [true, false] {
+                let progs: Vec<_> = (0..n).map(|k| raw_filter(v4, k, n)).collect();
+                for spi in SPIS {
+                    let mut pkt = if v4 {
+                        // IPv4 header with 4 bytes of options (IHL 6), then ESP
+                        let mut h = vec![0x46u8];
+                        h.extend_from_slice(&[0; 23]);
+                        h
+                    } else {
+                        Vec::new()
+                    };
+                    pkt.extend_from_slice(&esp(spi));
+                    let keepers: Vec<usize> =
+                        (0..n).filter(|&k| run(&progs[k], &pkt) != 0).collect();
+                    assert_eq!(keepers, vec![owner(spi, n)], "{spi:#x} v4={v4} n={n}");
+                }
+                // too short for an ESP header: worker 0 alone (it counts it)
+                let runt: Vec<u8> = if v4 {
+                    let mut h = vec![0x45u8];
+                    h.extend_from_slice(&[0; 19]);
+                    h.extend_from_slice(&[1, 2, 3]);
+                    h
+                } else {
+                    vec![1, 2, 3]
+                };
+                let keepers: Vec<usize> = (0..n).filter(|&k| run(&progs[k], &runt) != 0).collect();
+                assert_eq!(keepers, vec![0], "v4={v4} n={n}");
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! The software path is the `esp` crate's SA. A card path comes from the
 //! driver's offload/fallback layer when a card backend is configured.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 
 use esp::{DecapError, EncapError, InboundSa, Opened, OutboundSa, SaConfig, Sealed, SeqNum, Spi};
@@ -32,14 +34,22 @@ impl std::fmt::Display for PathKind {
     }
 }
 
-/// Seals outbound packets of one SA into ESP datagrams (SPI .. ICV).
-pub trait OutboundPath: Send {
-    /// Seals `buf[header_len()..header_len() + payload_len]` in place.
-    fn seal_in_place(
-        &mut self,
-        buf: &mut [u8],
-        payload_len: usize,
+/// Seals outbound packets of one SA into ESP datagrams (SPI .. ICV). Shared by
+/// every outbound worker (`&self`): a worker first reserves the sequence numbers of
+/// the packets it is about to seal, so no number is handed out twice, and nothing
+/// on the way takes a lock (the card path serializes on the card itself).
+pub trait OutboundPath: Send + Sync {
+    /// Reserves `count` consecutive sequence numbers and returns the first; `None`
+    /// for an engine that numbers packets itself (the card).
+    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError>;
+    /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve); a
+    /// software path given `None` reserves one number itself).
+    fn seal(
+        &self,
+        seq: Option<SeqNum>,
+        payload: &[u8],
         next_header: u8,
+        out: &mut [u8],
     ) -> Result<Sealed, EncapError>;
     /// ESP header length (where the payload goes).
     fn header_len(&self) -> usize;
@@ -51,7 +61,8 @@ pub trait OutboundPath: Send {
     fn kind(&self) -> PathKind;
 }
 
-/// Opens inbound ESP datagrams of one SA, replay window included.
+/// Opens inbound ESP datagrams of one SA, replay window included. Owned by one
+/// inbound worker (the replay window has one writer).
 pub trait InboundPath: Send {
     /// Checks and decrypts in place.
     fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, DecapError>;
@@ -59,23 +70,96 @@ pub trait InboundPath: Send {
     fn kind(&self) -> PathKind;
 }
 
-impl OutboundPath for OutboundSa {
-    fn seal_in_place(
-        &mut self,
-        buf: &mut [u8],
-        payload_len: usize,
+/// The software outbound half, shared by the workers: the counter is an atomic
+/// (blocks are reserved with compare-and-swap, never past the last number the SA
+/// may use) and each packet is sealed with `esp`'s `seal_at` at its reserved number.
+/// The hard lifetime is enforced here, as `OutboundSa` does for its own counter.
+#[derive(Debug)]
+pub struct SoftOutbound {
+    sa: OutboundSa,
+    /// Next number to hand out; 0 = exhausted.
+    next: AtomicU64,
+    max: u64,
+    hard_packets: Option<u64>,
+    hard_bytes: Option<u64>,
+    packets: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl SoftOutbound {
+    /// Wraps `sa`; its counter continues at `sa.next_seq()`.
+    pub fn new(sa: OutboundSa, lifetime: esp::Lifetime) -> Self {
+        let max = if sa.esn() {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let next = sa.next_seq().map_or(0, |s| s.0);
+        SoftOutbound {
+            sa,
+            next: AtomicU64::new(next),
+            max,
+            hard_packets: lifetime.hard_packets,
+            hard_bytes: lifetime.hard_bytes,
+            packets: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+}
+
+impl OutboundPath for SoftOutbound {
+    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError> {
+        let max = self.max;
+        let r = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                if n == 0 || count == 0 {
+                    return (n != 0).then_some(n);
+                }
+                let last = n.checked_add(count - 1).filter(|&l| l <= max)?;
+                // past the last usable number the counter reads 0 (exhausted)
+                Some(if last == max { 0 } else { last + 1 })
+            });
+        match r {
+            Ok(first) => Ok(Some(SeqNum(first))),
+            Err(_) => Err(EncapError::RekeyRequired),
+        }
+    }
+
+    fn seal(
+        &self,
+        seq: Option<SeqNum>,
+        payload: &[u8],
         next_header: u8,
+        out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        OutboundSa::seal_in_place(self, buf, payload_len, next_header)
+        let seq = match seq {
+            Some(s) => s,
+            None => self.reserve(1)?.ok_or(EncapError::RekeyRequired)?,
+        };
+        let p = self.packets.fetch_add(1, Ordering::Relaxed);
+        let b = self
+            .bytes
+            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+        if self.hard_packets.is_some_and(|h| p >= h) || self.hard_bytes.is_some_and(|h| b >= h) {
+            return Err(EncapError::HardLifetime);
+        }
+        let len = self.sa.seal_at(seq, None, payload, next_header, out)?;
+        Ok(Sealed {
+            len,
+            seq,
+            soft_expired: false,
+        })
     }
     fn header_len(&self) -> usize {
-        OutboundSa::header_len(self)
+        self.sa.header_len()
     }
     fn datagram_len(&self, payload_len: usize) -> usize {
-        OutboundSa::datagram_len(self, payload_len)
+        self.sa.datagram_len(payload_len)
     }
     fn next_seq(&self) -> Option<SeqNum> {
-        OutboundSa::next_seq(self)
+        let n = self.next.load(Ordering::Relaxed);
+        (n != 0).then_some(SeqNum(n))
     }
     fn kind(&self) -> PathKind {
         PathKind::Software
@@ -130,7 +214,7 @@ fn esp_config(spec: &ChildSaSpec, spi: u32, key: &[u8]) -> Result<SaConfig, Inst
 pub fn software(
     spec: &ChildSaSpec,
     first_seq: u64,
-) -> Result<(OutboundSa, InboundSa), InstallError> {
+) -> Result<(SoftOutbound, InboundSa), InstallError> {
     let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
     let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
     let mut out = OutboundSa::new(&oc).map_err(|source| InstallError::Esp {
@@ -148,7 +232,7 @@ pub fn software(
         spi: spec.inbound.spi,
         source,
     })?;
-    Ok((out, inb))
+    Ok((SoftOutbound::new(out, oc.lifetime), inb))
 }
 
 /// Applies the offload policy of `spec` given the card engine (None: no card).
@@ -156,7 +240,8 @@ pub fn software(
 /// With no card, `auto` runs in software silently and `card` is refused. With a
 /// card, `auto` and `card` go through the driver's offload layer, which places the
 /// SA on the card or (under `auto`) in software when the card cannot carry it;
-/// `card` refuses an SA that did not land on the card.
+/// `card` refuses an SA that did not land on the card. A `first_seq` above 1 (a
+/// restart) moves the card's counter to it.
 pub fn select(
     spec: &ChildSaSpec,
     engine: Option<&SharedEngine>,
@@ -186,22 +271,6 @@ pub fn select(
                 fallback_reason: Some("no card device configured".into()),
             })
         }
-        (policy, Some(_)) if first_seq > 1 => {
-            // The engine numbers a new SA from 1; resuming a saved counter (restart with
-            // the same manual keys) is only possible in software.
-            let reason =
-                "resuming a saved outbound sequence number needs the software path".to_string();
-            if policy == OffloadPolicy::Card {
-                return Err(InstallError::CardRequired { spi, reason });
-            }
-            let (o, i) = software(spec, first_seq)?;
-            Ok(Paths {
-                outbound: Box::new(o),
-                inbound: Box::new(i),
-                kind: PathKind::Software,
-                fallback_reason: Some(reason),
-            })
-        }
         (policy, Some(engine)) => {
             let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
@@ -216,6 +285,32 @@ pub fn select(
                     reason: "the card did not accept the SA".into(),
                 });
             }
+            if first_seq > 1 {
+                // A restart with the same keys: the card's counter for this SA moves to
+                // the saved value (the driver's shadow too, so a later fallback to
+                // software continues from there). An SA the engine carries in software
+                // cannot be moved forward through it, so it runs in plain software.
+                let resumed = match kind {
+                    PathKind::Card => o.resume(first_seq),
+                    PathKind::Software => Err(driver::DriverError::Capability(
+                        "the card did not accept the SA".into(),
+                    )),
+                };
+                if let Err(e) = resumed {
+                    let reason = format!("resuming outbound sequence number {first_seq}: {e}");
+                    if policy == OffloadPolicy::Card {
+                        return Err(InstallError::CardRequired { spi, reason });
+                    }
+                    drop((o, i));
+                    let (o, i) = software(spec, first_seq)?;
+                    return Ok(Paths {
+                        outbound: Box::new(o),
+                        inbound: Box::new(i),
+                        kind: PathKind::Software,
+                        fallback_reason: Some(reason),
+                    });
+                }
+            }
             let reason =
                 (kind != PathKind::Card).then(|| "the card did not accept the SA".to_string());
             Ok(Paths {
@@ -225,5 +320,110 @@ pub fn select(
                 fallback_reason: reason,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use esp::Transform;
+
+    const KEY: [u8; 20] = [7; 20];
+
+    fn sa(esn: bool, lifetime: esp::Lifetime) -> (SoftOutbound, InboundSa) {
+        let mut c = SaConfig::new(Spi(0x1234), Transform::AesGcm128, &KEY).expect("config");
+        c.esn = esn;
+        c.lifetime = lifetime;
+        (
+            SoftOutbound::new(OutboundSa::new(&c).expect("out"), lifetime),
+            InboundSa::new(&c).expect("in"),
+        )
+    }
+
+    #[test]
+    fn workers_reserving_together_never_share_a_number() {
+        let (out, _) = sa(true, esp::Lifetime::default());
+        let out = std::sync::Arc::new(out);
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    for i in 0..5_000u64 {
+                        let n = 1 + (i * 7 + t) % 9;
+                        let first = out.reserve(n).expect("reserve").expect("software numbers");
+                        got.extend(first.0..first.0 + n);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect();
+        all.sort_unstable();
+        let total = all.len() as u64;
+        all.dedup();
+        assert_eq!(all.len() as u64, total, "a number was handed out twice");
+        // and none skipped: exactly 1..=total
+        assert_eq!(all.first(), Some(&1));
+        assert_eq!(all.last(), Some(&total));
+        assert_eq!(out.next_seq(), Some(SeqNum(total + 1)));
+    }
+
+    #[test]
+    fn reservation_stops_at_the_last_number() {
+        let (out, _) = sa(false, esp::Lifetime::default());
+        out.next.store(u64::from(u32::MAX) - 2, Ordering::Relaxed);
+        assert!(matches!(out.reserve(4), Err(EncapError::RekeyRequired)));
+        assert_eq!(
+            out.reserve(3).expect("fits"),
+            Some(SeqNum(u64::from(u32::MAX) - 2))
+        );
+        assert_eq!(out.next_seq(), None, "exhausted");
+        assert!(matches!(out.reserve(1), Err(EncapError::RekeyRequired)));
+    }
+
+    #[test]
+    fn sealed_at_reserved_numbers_opens_in_the_reference() {
+        let (out, mut inb) = sa(false, esp::Lifetime::default());
+        let first = out.reserve(3).expect("reserve").expect("numbers");
+        let payload = [0x45u8; 100];
+        let mut sealed = Vec::new();
+        for k in 0..3 {
+            let mut buf = vec![0u8; out.datagram_len(payload.len())];
+            let s = out
+                .seal(Some(SeqNum(first.0 + k)), &payload, 4, &mut buf)
+                .expect("seal");
+            buf.truncate(s.len);
+            sealed.push(buf);
+        }
+        // out of order, as two workers may send them
+        for i in [2usize, 0, 1] {
+            let o = inb.open(&mut sealed[i]).expect("open");
+            assert_eq!(o.seq, SeqNum(first.0 + i as u64));
+            assert_eq!(&sealed[i][o.payload], &payload[..]);
+        }
+        // the same datagram again is a replay
+        let mut again = sealed[0].clone();
+        let o = inb.open(&mut again);
+        assert!(o.is_err());
+    }
+
+    #[test]
+    fn hard_packet_lifetime_is_enforced_across_workers() {
+        let life = esp::Lifetime {
+            hard_packets: Some(2),
+            ..Default::default()
+        };
+        let (out, _) = sa(false, life);
+        let mut buf = vec![0u8; 200];
+        assert!(out.seal(None, &[1; 10], 4, &mut buf).is_ok());
+        assert!(out.seal(None, &[1; 10], 4, &mut buf).is_ok());
+        assert!(matches!(
+            out.seal(None, &[1; 10], 4, &mut buf),
+            Err(EncapError::HardLifetime)
+        ));
     }
 }

@@ -163,6 +163,9 @@ pub enum InstallError {
         #[source]
         source: std::io::Error,
     },
+    /// The SA pair is not ESP in UDP, so it has no UDP endpoint to move.
+    #[error("SA {0:#010x} is not UDP-encapsulated")]
+    NotUdp(u32),
     /// The data path has stopped.
     #[error("data path not running")]
     Stopped,

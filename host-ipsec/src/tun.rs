@@ -2,7 +2,8 @@
 //! segmentation, so one read can carry a 64 KB TCP segment that is split into
 //! MTU-sized packets here (GSO), and writes of one flow's packets are coalesced
 //! (GRO) into one large packet per system call. Without offload support the
-//! device still works one packet at a time.
+//! device still works one packet at a time. With several workers the device is
+//! opened multi-queue (`IFF_MULTI_QUEUE`), one queue per worker.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -27,10 +28,35 @@ impl std::fmt::Debug for Tun {
 impl Tun {
     /// Creates the device `name` (non-blocking, offloads on where the kernel has them).
     pub fn open(name: &str) -> io::Result<Self> {
-        let dev = DeviceBuilder::new().name(name).offload(true).build_sync()?;
+        Self::open_queues(name, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| io::Error::other("no TUN queue"))
+    }
+
+    /// Creates the device `name` with `queues` queues (`IFF_MULTI_QUEUE` when more
+    /// than one): the kernel spreads the packets routed into the device over the
+    /// queues by flow hash, so each queue can have its own worker. Writes may go to
+    /// any queue.
+    pub fn open_queues(name: &str, queues: usize) -> io::Result<Vec<Self>> {
+        let dev = DeviceBuilder::new()
+            .name(name)
+            .offload(true)
+            .multi_queue(queues > 1)
+            .build_sync()?;
         dev.set_nonblocking(true)?;
         let name = dev.name()?;
-        Ok(Tun { dev, name })
+        let mut v = Vec::with_capacity(queues);
+        for _ in 1..queues.max(1) {
+            let q = dev.try_clone()?;
+            q.set_nonblocking(true)?;
+            v.push(Tun {
+                dev: q,
+                name: name.clone(),
+            });
+        }
+        v.insert(0, Tun { dev, name });
+        Ok(v)
     }
 
     /// Interface name.

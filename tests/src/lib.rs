@@ -1002,3 +1002,142 @@ pub fn swanctl_site_b_pubkey(ike: &str, esp: &str, conn_extra: &str) -> String {
          start_action = none\n      }}\n    }}\n  }}\n}}\n"
     )
 }
+
+/// A process started in the background, killed (and waited for) on drop.
+#[derive(Debug)]
+pub struct Background {
+    child: Child,
+}
+
+impl Background {
+    /// Starts `cmd` inside namespace `ns`, output discarded.
+    pub fn start(ns: &Netns, cmd: &[&str]) -> Self {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .args(cmd)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        Background { child }
+    }
+
+    /// Waits up to `secs` for the process to end by itself; true if it did.
+    pub fn wait_for(&mut self, secs: u64) -> bool {
+        eventually(secs, || !matches!(self.child.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `streams` parallel TCP streams (iperf3) for `secs` seconds from site A to
+/// site B of a tunnel-mode pair; true when the transfer completed.
+pub fn iperf_through(p: &Pair, streams: u32, secs: u32) -> bool {
+    let ad = p.addrs();
+    let mut server = Background::start(&p.b, &["iperf3", "-s", "-1", "-B", ad.site_b]);
+    // the server needs a moment to listen
+    let ready = eventually(5, || {
+        p.b.try_exec(&["sh", "-c", "ss -ltn | grep -q ':5201 '"])
+    });
+    assert!(ready, "iperf3 server did not start");
+    let (n, t) = (streams.to_string(), secs.to_string());
+    let ok = p.a.try_exec(&[
+        "iperf3", "-c", ad.site_b, "-B", ad.site_a, "-P", &n, "-t", &t, "-i", "0",
+    ]);
+    let _ = server.wait_for(5);
+    ok
+}
+
+/// The kernel's UDP receive errors in namespace `ns` (`InErrors` of the `Udp:`
+/// and `Udp6:` lines): datagrams the kernel dropped before any socket read them.
+pub fn udp_in_errors(ns: &Netns) -> u64 {
+    let mut total = 0;
+    for (file, tag) in [
+        ("/proc/net/snmp", "Udp:"),
+        ("/proc/net/snmp6", "Udp6InErrors"),
+    ] {
+        let out = ns.exec(&["cat", file]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if tag == "Udp:" {
+            let mut lines = text.lines().filter(|l| l.starts_with("Udp:"));
+            if let (Some(h), Some(v)) = (lines.next(), lines.next()) {
+                if let Some(i) = h.split_whitespace().position(|w| w == "InErrors") {
+                    total += v
+                        .split_whitespace()
+                        .nth(i)
+                        .and_then(|x| x.parse::<u64>().ok())
+                        .unwrap_or(0);
+                }
+            }
+        } else {
+            total += text
+                .lines()
+                .find(|l| l.starts_with(tag))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// Every record of a pcap file (either byte order, microsecond or nanosecond).
+pub fn pcap_records(d: &[u8]) -> Vec<&[u8]> {
+    let mut v = Vec::new();
+    let Some(magic) = d
+        .get(0..4)
+        .and_then(|m| m.try_into().ok())
+        .map(u32::from_le_bytes)
+    else {
+        return v;
+    };
+    let le = match magic {
+        0xa1b2_c3d4 | 0xa1b2_3c4d => true,
+        0xd4c3_b2a1 | 0x4d3c_b2a1 => false,
+        _ => return v,
+    };
+    let rd = |o: usize| -> Option<usize> {
+        let b: [u8; 4] = d.get(o..o + 4)?.try_into().ok()?;
+        Some(if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        } as usize)
+    };
+    let mut off = 24;
+    while let Some(incl) = rd(off + 8) {
+        let Some(rec) = d.get(off + 16..off + 16 + incl) else {
+            break;
+        };
+        v.push(rec);
+        off += 16 + incl;
+    }
+    v
+}
+
+/// (SPI, sequence number) of every ESP-in-UDP packet to `dst` (an IPv4
+/// address) in a capture of Ethernet frames.
+pub fn esp_ids_to(capture: &[u8], dst: std::net::Ipv4Addr) -> Vec<(u32, u32)> {
+    pcap_records(capture)
+        .into_iter()
+        .filter_map(|f| {
+            let ip = f.get(14..)?;
+            if ip.first()? >> 4 != 4 || *ip.get(9)? != 17 || ip.get(16..20)? != dst.octets() {
+                return None;
+            }
+            let l4 = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
+            if l4.get(2..4)? != 4500u16.to_be_bytes() {
+                return None;
+            }
+            let esp = l4.get(8..16)?;
+            let spi = u32::from_be_bytes(esp[0..4].try_into().ok()?);
+            let seq = u32::from_be_bytes(esp[4..8].try_into().ok()?);
+            (spi != 0).then_some((spi, seq))
+        })
+        .collect()
+}

@@ -15,7 +15,7 @@ use tracing::{error, info, warn};
 
 use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
-use host_ipsec::dataplane::{Dataplane, IkeDatagram};
+use host_ipsec::dataplane::{Dataplane, DataplaneOptions, IkeDatagram};
 use host_ipsec::ike::{Ike, IkeIo, IkeMsg};
 use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller};
 use host_ipsec::stats::{inc, DaemonStatus};
@@ -63,6 +63,11 @@ impl IkeIo for DaemonIo {
         if let Err(e) = self.dp.prefer_outbound(inbound_spi) {
             warn!(error = %e, "cannot move outbound traffic to a rekeyed CHILD_SA");
         }
+    }
+    fn update_encap(&self, inbound_spi: u32, encap: ikev2::UdpEncap) -> Result<(), String> {
+        self.dp
+            .update_encap(inbound_spi, encap.remote)
+            .map_err(|e| e.to_string())
     }
     fn trap_routes(&self, remote_ts: &[host_ipsec::config::IpPrefix]) {
         for p in remote_ts {
@@ -433,11 +438,7 @@ fn run(path: &Path) -> Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())
         .context("SIGINT handler")?;
     let listener = control::bind(&config.daemon.control_socket)?;
-    let dp = Dataplane::start(
-        &config.daemon.tun_name,
-        tun_mtu,
-        config.daemon.offload_device,
-    )?;
+    let dp = Dataplane::start_with(&DataplaneOptions::from_daemon(&config.daemon, tun_mtu))?;
     let state_file = state::path(&config.daemon.state_dir, &config.daemon.name);
     let saved = state::load(&state_file);
     for spec in all {
