@@ -45,6 +45,11 @@ pub trait Engine: Send {
     /// next packet gets `next` (a restart with the same keys resumes its saved
     /// counter). The driver's shadow moves too, so a later fallback continues there.
     fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError>;
+    /// False once a fault fenced the card off.
+    fn healthy(&self) -> bool;
+    /// Tries to bring a fenced card back (wipe, reload the SAs a fault moved to
+    /// software, sequence numbers continuing); returns how many SAs went back.
+    fn recover(&mut self) -> Result<usize, DriverError>;
 }
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
@@ -95,6 +100,12 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     }
     fn counters(&self) -> driver::offload::OffloadCounters {
         Offload::counters(self)
+    }
+    fn healthy(&self) -> bool {
+        self.card_healthy()
+    }
+    fn recover(&mut self) -> Result<usize, DriverError> {
+        self.recover_card()
     }
     fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError> {
         let not =
@@ -573,6 +584,41 @@ mod tests {
         let c = engine.lock().expect("engine").counters();
         assert!(c.card_faults >= 1 && c.sas_moved_to_software >= 1, "{c:?}");
         // one counter across the move: strictly increasing, none reused
+        assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+    }
+
+    #[test]
+    fn a_healed_card_takes_its_sas_back_and_the_counter_continues() {
+        let model = driver::model::ModelCard::new();
+        let h = model.faults();
+        let engine = engine_over(model).expect("engine");
+        let key = [7u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let mut buf = vec![0u8; 256];
+        let mut seqs = Vec::new();
+        let mut seal = |seqs: &mut Vec<u64>| {
+            let s = o.seal(None, &[0x45; 60], 4, &mut buf).expect("sealed");
+            seqs.push(s.seq.0);
+        };
+        seal(&mut seqs);
+        apply_fault(&h, FaultAction::Hang);
+        seal(&mut seqs);
+        assert_eq!(o.kind(), PathKind::Software, "card not fenced off");
+        assert!(!engine.lock().expect("engine").healthy());
+        // still hung: recovery fails and the SA stays in software
+        assert!(engine.lock().expect("engine").recover().is_err());
+        seal(&mut seqs);
+        assert_eq!(o.kind(), PathKind::Software);
+        apply_fault(&h, FaultAction::Heal);
+        let back = engine.lock().expect("engine").recover().expect("recovered");
+        assert_eq!(back, 2, "both halves back on the card");
+        assert_eq!(o.kind(), PathKind::Card);
+        let done = h.lock().packets_done;
+        seal(&mut seqs);
+        assert!(h.lock().packets_done > done, "the card sealed it");
         assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
     }
 

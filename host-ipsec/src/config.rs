@@ -290,6 +290,8 @@ pub struct DaemonConfig {
     pub offload_device: OffloadDevice,
     /// Faults injected into the model card (`model_faults`, lab feature).
     pub model_faults: crate::card::FaultSchedule,
+    /// How often a card fenced off after a fault is tried again (None: never).
+    pub card_recover_interval: Option<Duration>,
     /// TUN MTU; by default the largest inner MTU of the connections.
     pub tun_mtu: Option<u16>,
     /// Where outbound sequence numbers are kept across restarts.
@@ -514,6 +516,7 @@ struct RawDaemon {
     metrics: Option<Spanned<String>>,
     offload_device: Option<OffloadDevice>,
     model_faults: Option<Spanned<Vec<String>>>,
+    card_recover_interval: Option<Spanned<DurationValue>>,
     tun_mtu: Option<Spanned<u16>>,
     state_dir: Option<String>,
     ike_retransmit_timeout: Option<Spanned<DurationValue>>,
@@ -731,6 +734,11 @@ fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
         Some(m) => Some(m.into_inner()),
         None => None,
     };
+    // "0s" turns recovery off (a fenced card stays fenced until a restart)
+    let card_recover_interval = match d.card_recover_interval {
+        None => Some(defaults::CARD_RECOVER_INTERVAL),
+        v => duration(ctx, "card_recover_interval", v)?,
+    };
     let ike_retransmit_timeout = duration(ctx, "ike_retransmit_timeout", d.ike_retransmit_timeout)?
         .unwrap_or(defaults::IKE_RETRANSMIT_TIMEOUT);
     let ike_retransmit_tries = match d.ike_retransmit_tries {
@@ -753,6 +761,7 @@ fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
         metrics,
         offload_device,
         model_faults,
+        card_recover_interval,
         tun_mtu,
         state_dir: d
             .state_dir
@@ -1435,6 +1444,31 @@ out_key = "{KEY20}"
         assert_eq!(ch.inbound.key.as_bytes().len(), 20);
         assert!(ch.remote_ts[0].contains("10.2.0.77".parse().unwrap()));
         assert!(!ch.remote_ts[0].contains("10.3.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn card_recover_interval_default_off_and_bad() {
+        let c = Config::parse(Path::new("x.toml"), &good()).unwrap();
+        assert_eq!(
+            c.daemon.card_recover_interval,
+            Some(defaults::CARD_RECOVER_INTERVAL)
+        );
+        let with = |v: &str| {
+            good().replace(
+                "name = \"a\"\n",
+                &format!("name = \"a\"\ncard_recover_interval = {v}\n"),
+            )
+        };
+        let c = Config::parse(Path::new("x.toml"), &with("\"0s\"")).unwrap();
+        assert_eq!(c.daemon.card_recover_interval, None);
+        let c = Config::parse(Path::new("x.toml"), &with("\"2m\"")).unwrap();
+        assert_eq!(
+            c.daemon.card_recover_interval,
+            Some(Duration::from_secs(120))
+        );
+        let (line, reason) = err_of(&with("\"soon\""));
+        assert_eq!(line, 4);
+        assert!(reason.contains("card_recover_interval"), "{reason}");
     }
 
     #[test]

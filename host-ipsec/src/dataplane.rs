@@ -797,6 +797,16 @@ impl Dataplane {
         sock.tx().send_to(datagram, &peer.into()).map(|_| ())
     }
 
+    /// Tries to bring back a card that a fault fenced off (None: no card, or the
+    /// card is well). Its SAs return from software with their counters continuing.
+    pub fn recover_card(&self) -> Option<Result<usize, driver::DriverError>> {
+        let mut e = self.engine.as_ref()?.lock().ok()?;
+        if e.healthy() {
+            return None;
+        }
+        Some(e.recover())
+    }
+
     /// The card engine's counters, if a card backend is open.
     pub fn offload_counters(&self) -> Option<driver::offload::OffloadCounters> {
         Some(self.engine.as_ref()?.lock().ok()?.counters())

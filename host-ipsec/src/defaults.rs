@@ -31,6 +31,9 @@ pub const BATCH: usize = 64;
 pub const ROUTE_TABLE: u32 = 4500;
 /// Firewall mark set on the daemon's own sockets so their packets skip that table.
 pub const SOCKET_MARK: u32 = 0x4500;
+/// How often a card fenced off after a fault is tried again (its SAs return to it
+/// when it answers).
+pub const CARD_RECOVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often idle workers look for SA changes, in milliseconds.
 pub const WORKER_POLL_MS: u16 = 100;
 

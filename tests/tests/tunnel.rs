@@ -501,12 +501,14 @@ fn parallel_flows_four_workers_no_sequence_reuse_no_loss() {
 }
 
 /// Site A on the model card with a fault schedule (`model_faults`); B in software.
+/// The daemon does not try the card again (`card_recover_interval = "0s"`), so a
+/// fenced card stays fenced while the test looks.
 fn start_with_faults(p: &Pair, s: &Scenario, faults: &str) -> Running {
     let (ca, cb) = p.configs(s);
     let text = std::fs::read_to_string(&ca).expect("config");
     let text = text.replacen(
         "[daemon]\n",
-        &format!("[daemon]\nmodel_faults = [\"{faults}\"]\n"),
+        &format!("[daemon]\nmodel_faults = [\"{faults}\"]\ncard_recover_interval = \"0s\"\n"),
         1,
     );
     std::fs::write(&ca, text).expect("config");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
@@ -447,6 +447,7 @@ fn run(path: &Path) -> Result<()> {
     }
     let ike = start_ike(&config, &dp, &term)?;
     let metrics_addr = config.daemon.metrics;
+    let cfg_recover = config.daemon.card_recover_interval;
     let socket_path = config.daemon.control_socket.clone();
     let d = Arc::new(Daemon {
         config_path: path.to_path_buf(),
@@ -470,8 +471,17 @@ fn run(path: &Path) -> Result<()> {
         .spawn(move || control_loop(d2, listener))?;
     info!(socket = %socket_path.display(), "ready");
     let mut last_save = Instant::now();
+    let mut last_recover = Instant::now();
     while !term.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
+        if cfg_recover.is_some_and(|t| last_recover.elapsed() >= t) {
+            last_recover = Instant::now();
+            match dp.recover_card() {
+                Some(Ok(n)) => info!(sas = n, "card answers again: SAs moved back to it"),
+                Some(Err(e)) => debug!(error = %e, "card still fenced off"),
+                None => {}
+            }
+        }
         if last_save.elapsed() >= Duration::from_secs(1) {
             if let Err(e) = state::save(&d.state_file, &dp.next_seqs()) {
                 warn!(error = %e, file = %d.state_file.display(), "cannot save sequence numbers");
