@@ -1230,31 +1230,37 @@ rekey_time = "1h"
         false
     }
 
+    /// Two IKE threads whose datagrams go straight to each other.
+    fn wired(
+        a_conns: &[config::Connection],
+        ra: &Arc<Recorder>,
+        b_conns: &[config::Connection],
+        rb: &Arc<Recorder>,
+    ) -> (Arc<Ike>, Arc<Ike>) {
+        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+        let start = |conns, peer: &Arc<Mutex<Option<IkeFeed>>>, sa: &Arc<Recorder>| {
+            Ike::start(
+                EngineConfig::default(),
+                conns,
+                Wire {
+                    peer: peer.clone(),
+                    sa: sa.clone(),
+                },
+            )
+            .unwrap()
+        };
+        let (a, txa) = start(a_conns, &to_b, ra);
+        let (b, txb) = start(b_conns, &to_a, rb);
+        *to_a.lock().unwrap() = Some(txa);
+        *to_b.lock().unwrap() = Some(txb);
+        (a, b)
+    }
+
     #[test]
     fn two_ike_threads_install_matching_child_sas_and_terminate() {
         let (ca, cb) = (conf(true), conf(false));
-        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
         let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
-        let (a, txa) = Ike::start(
-            EngineConfig::default(),
-            &ca.connections,
-            Wire {
-                peer: to_b.clone(),
-                sa: ra.clone(),
-            },
-        )
-        .unwrap();
-        let (b, txb) = Ike::start(
-            EngineConfig::default(),
-            &cb.connections,
-            Wire {
-                peer: to_a.clone(),
-                sa: rb.clone(),
-            },
-        )
-        .unwrap();
-        *to_a.lock().unwrap() = Some(txa);
-        *to_b.lock().unwrap() = Some(txb);
+        let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
         assert!(a.initiate("nope").is_err());
         let id = a.initiate("peer").unwrap();
         assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
@@ -1317,28 +1323,8 @@ rekey_time = "1h"
                 .replace("in-memory-secret-123", "another-secret-456"),
         )
         .unwrap();
-        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
         let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
-        let (a, txa) = Ike::start(
-            EngineConfig::default(),
-            &ca.connections,
-            Wire {
-                peer: to_b.clone(),
-                sa: ra.clone(),
-            },
-        )
-        .unwrap();
-        let (b, txb) = Ike::start(
-            EngineConfig::default(),
-            &cb.connections,
-            Wire {
-                peer: to_a.clone(),
-                sa: rb.clone(),
-            },
-        )
-        .unwrap();
-        *to_a.lock().unwrap() = Some(txa);
-        *to_b.lock().unwrap() = Some(txb);
+        let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
         a.initiate("peer").unwrap();
         let failed = |i: &Ike| {
             let v = i.view();
@@ -1379,28 +1365,8 @@ rekey_time = "1h"
     }
 
     fn pair(ca: &Config, cb: &Config) -> (Arc<Ike>, Arc<Ike>, Arc<Recorder>, Arc<Recorder>) {
-        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
         let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
-        let (a, txa) = Ike::start(
-            EngineConfig::default(),
-            &ca.connections,
-            Wire {
-                peer: to_b.clone(),
-                sa: ra.clone(),
-            },
-        )
-        .unwrap();
-        let (b, txb) = Ike::start(
-            EngineConfig::default(),
-            &cb.connections,
-            Wire {
-                peer: to_a.clone(),
-                sa: rb.clone(),
-            },
-        )
-        .unwrap();
-        *to_a.lock().unwrap() = Some(txa);
-        *to_b.lock().unwrap() = Some(txb);
+        let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
         (a, b, ra, rb)
     }
 
@@ -1494,29 +1460,9 @@ rekey_time = "1h"
     #[test]
     fn a_refused_child_sa_closes_its_ike_sa_on_both_sides() {
         let (ca, cb) = (conf(true), conf(false));
-        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
         let ra = Arc::new(Recorder(Mutex::new(Vec::new()), true));
         let rb = Arc::new(Recorder::default());
-        let (a, txa) = Ike::start(
-            EngineConfig::default(),
-            &ca.connections,
-            Wire {
-                peer: to_b.clone(),
-                sa: ra.clone(),
-            },
-        )
-        .unwrap();
-        let (b, txb) = Ike::start(
-            EngineConfig::default(),
-            &cb.connections,
-            Wire {
-                peer: to_a.clone(),
-                sa: rb.clone(),
-            },
-        )
-        .unwrap();
-        *to_a.lock().unwrap() = Some(txa);
-        *to_b.lock().unwrap() = Some(txb);
+        let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
         a.initiate("peer").unwrap();
         // B installed its side, A could not: A closes, B removes its pair again
         assert!(wait(|| installs(&rb).len() == 1));
@@ -1540,28 +1486,8 @@ rekey_time = "1h"
             i.start_action = StartAction::Start;
         }
         let cb = conf(false);
-        let (to_a, to_b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
         let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
-        let (a, txa) = Ike::start(
-            EngineConfig::default(),
-            &[],
-            Wire {
-                peer: to_b.clone(),
-                sa: ra.clone(),
-            },
-        )
-        .unwrap();
-        let (b, txb) = Ike::start(
-            EngineConfig::default(),
-            &cb.connections,
-            Wire {
-                peer: to_a.clone(),
-                sa: rb.clone(),
-            },
-        )
-        .unwrap();
-        *to_a.lock().unwrap() = Some(txa);
-        *to_b.lock().unwrap() = Some(txb);
+        let (a, b) = wired(&[], &ra, &cb.connections, &rb);
         assert!(a.initiate("peer").is_err(), "not configured yet");
         assert_eq!(a.reload(ca.connections.clone()).unwrap(), 1);
         assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
