@@ -46,6 +46,22 @@ fn ike_sa_line(listing: &str) -> Option<&str> {
 }
 
 /// strongSwan lists the IKE SA with our SPIs and the CHILD_SA with our SPIs.
+/// strongSwan initiates its `net` child; `d` must reach ESTABLISHED with one pair.
+fn strongswan_initiates(d: &Daemon, ss: &Charon, ctx: &dyn Fn() -> String) {
+    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
+    assert!(
+        o.status.success(),
+        "swanctl --initiate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        ctx()
+    );
+    assert!(
+        eventually(10, || d.established(1)),
+        "not established: {}",
+        ctx()
+    );
+}
+
 fn strongswan_agrees(d: &Daemon, ss: &Charon) {
     let view = d.ike();
     let sa = view
@@ -201,18 +217,7 @@ fn strongswan_initiator_ipsecd_responder() {
         &swanctl_site_b(PSK, "aes256gcm16-prfsha256-ecp256", "aes256gcm16", "", ""),
     );
     let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
-    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
-    assert!(
-        o.status.success(),
-        "swanctl --initiate: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        ctx()
-    );
-    assert!(
-        eventually(10, || d.established(1)),
-        "not established: {}",
-        ctx()
-    );
+    strongswan_initiates(&d, &ss, &ctx);
     strongswan_agrees(&d, &ss);
     let v = d.ike();
     assert_eq!(v.sas[0].role, "responder");
@@ -683,10 +688,8 @@ fn rekeys_started_by_strongswan_under_traffic_lose_nothing() {
     let mut side = IkeSide::site_a();
     side.esp_proposals = "aes128gcm16-x25519";
     let d = side.start(&p.a, &p.dir);
-    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
     let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
-    assert!(o.status.success(), "{}", ctx());
-    assert!(eventually(10, || d.established(1)), "{}", ctx());
+    strongswan_initiates(&d, &ss, &ctx);
     let out = p.a.exec_output(&[
         "ping", "-c", "300", "-i", "0.05", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
     ]);
@@ -804,18 +807,7 @@ fn certificates_strongswan_initiator_ipsecd_responder() {
         "bob",
     );
     let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
-    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
-    assert!(
-        o.status.success(),
-        "swanctl --initiate: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        ctx()
-    );
-    assert!(
-        eventually(10, || d.established(1)),
-        "not established: {}",
-        ctx()
-    );
+    strongswan_initiates(&d, &ss, &ctx);
     strongswan_agrees(&d, &ss);
     assert_eq!(d.ike().sas[0].role, "responder");
     authenticated_with_certificates(&d, &ss);
@@ -832,13 +824,7 @@ fn certificates_strongswan_initiator_ipsecd_responder() {
         "SAs left after strongSwan's DELETE: {}",
         ctx()
     );
-    let o = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
-    assert!(o.status.success(), "second initiate: {}", ctx());
-    assert!(
-        eventually(10, || d.established(1)),
-        "not established again: {}",
-        ctx()
-    );
+    strongswan_initiates(&d, &ss, &ctx);
     assert_eq!(d.ike().sas[0].auth, "pubkey");
     assert!(ping(&p, 2, "0.2"), "ping after reload: {}", ctx());
     assert_eq!(d.ike().counters.auth_failures, 0);
