@@ -1137,33 +1137,8 @@ fn ike_settings(
                 format!("child {cname}: start_action = trap needs tunnel mode"),
             ));
         }
-        let mut local_ts = selectors(ctx, "local_ts", ch.local_ts)?;
-        let mut remote_ts = selectors(ctx, "remote_ts", ch.remote_ts)?;
-        if mode == Mode::Transport {
-            if local_ts.is_empty() {
-                local_ts.push(IpPrefix::host(conn.local_addr));
-            }
-            if remote_ts.is_empty() {
-                remote_ts.push(IpPrefix::host(conn.remote_addr));
-            }
-        }
-        if local_ts.is_empty() || remote_ts.is_empty() {
-            return Err(ctx.err(
-                cspan,
-                format!("child {cname}: tunnel mode needs local_ts and remote_ts"),
-            ));
-        }
-        let v4 = local_ts[0].addr.is_ipv4();
-        if local_ts
-            .iter()
-            .chain(&remote_ts)
-            .any(|p| p.addr.is_ipv4() != v4)
-        {
-            return Err(ctx.err(
-                cspan,
-                format!("child {cname}: local_ts and remote_ts mix IPv4 and IPv6"),
-            ));
-        }
+        let (local_ts, remote_ts) =
+            child_selectors(ctx, conn, &cname, mode, (ch.local_ts, ch.remote_ts), &cspan)?;
         let esp_proposals = match &ch.esp_proposals {
             Some(p) => proposal_list(ctx, "esp_proposals", p, |x| {
                 ikev2::EspProposal::parse(x)
@@ -1304,16 +1279,19 @@ fn key(
     Ok(KeyMaterial(bytes))
 }
 
-fn child(
+/// A child's traffic selectors, checked: transport mode defaults to (and must
+/// cover) the connection's own addresses, tunnel mode needs both lists, and one
+/// address family throughout.
+fn child_selectors(
     ctx: &Ctx<'_>,
     conn: &Connection,
-    name: String,
-    c: RawChild,
-    span: Range<usize>,
-) -> Result<Child, ConfigError> {
-    let mode = c.mode.unwrap_or(Mode::Tunnel);
-    let mut local_ts = selectors(ctx, "local_ts", c.local_ts)?;
-    let mut remote_ts = selectors(ctx, "remote_ts", c.remote_ts)?;
+    name: &str,
+    mode: Mode,
+    (local, remote): (Vec<Spanned<String>>, Vec<Spanned<String>>),
+    span: &Range<usize>,
+) -> Result<(Vec<IpPrefix>, Vec<IpPrefix>), ConfigError> {
+    let mut local_ts = selectors(ctx, "local_ts", local)?;
+    let mut remote_ts = selectors(ctx, "remote_ts", remote)?;
     match mode {
         Mode::Transport => {
             if local_ts.is_empty() {
@@ -1325,13 +1303,13 @@ fn child(
             if !local_ts.iter().all(|p| p.contains(conn.local_addr))
                 || !remote_ts.iter().all(|p| p.contains(conn.remote_addr))
             {
-                return Err(ctx.err(span, format!("child {name}: transport mode selectors must cover the connection's own addresses")));
+                return Err(ctx.err(span.clone(), format!("child {name}: transport mode selectors must cover the connection's own addresses")));
             }
         }
         Mode::Tunnel => {
             if local_ts.is_empty() || remote_ts.is_empty() {
                 return Err(ctx.err(
-                    span,
+                    span.clone(),
                     format!("child {name}: tunnel mode needs local_ts and remote_ts"),
                 ));
             }
@@ -1344,10 +1322,23 @@ fn child(
         .any(|p| p.addr.is_ipv4() != v4)
     {
         return Err(ctx.err(
-            span,
+            span.clone(),
             format!("child {name}: local_ts and remote_ts mix IPv4 and IPv6"),
         ));
     }
+    Ok((local_ts, remote_ts))
+}
+
+fn child(
+    ctx: &Ctx<'_>,
+    conn: &Connection,
+    name: String,
+    c: RawChild,
+    span: Range<usize>,
+) -> Result<Child, ConfigError> {
+    let mode = c.mode.unwrap_or(Mode::Tunnel);
+    let (local_ts, remote_ts) =
+        child_selectors(ctx, conn, &name, mode, (c.local_ts, c.remote_ts), &span)?;
     let transform = match c.esp_proposals {
         Some(p) => transform_from_proposal(p.get_ref()).ok_or_else(|| {
             ctx.err(
