@@ -18,7 +18,7 @@ fi
 # Debian packages: simulation, synthesis, network tests, interop peer, VFIO-in-QEMU test.
 debs=(
     verilator yosys g++ make pkg-config
-    iproute2 iputils-ping iperf3 tcpdump procps psmisc kmod
+    iproute2 iputils-ping iperf3 tcpdump procps psmisc kmod nftables conntrack
     strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
     qemu-system-x86 busybox-static cpio
     python3-venv

@@ -875,3 +875,68 @@ fn certificate_from_an_untrusted_ca_refused_both_roles() {
         );
     }
 }
+
+/// Site A's outer packets leave through a source NAT in its own namespace (nftables):
+/// IKE 500 -> `ike_port`, NAT-T 4500 -> `natt_port`, so B sees A behind a NAT.
+fn nat_a(p: &Pair, ike_port: u16, natt_port: u16) {
+    let rules = format!(
+        "flush ruleset\ntable ip e2enat {{\n  chain post {{\n    type nat hook postrouting priority 100;\n    \
+         udp sport 500 snat to 192.168.77.1:{ike_port}\n    udp sport 4500 snat to 192.168.77.1:{natt_port}\n  }}\n}}\n"
+    );
+    let file = p.dir.join(format!("nat-{natt_port}.nft"));
+    std::fs::write(&file, rules).expect("nft rules");
+    let f = file.display().to_string();
+    assert!(p.a.try_exec(&["nft", "-f", &f]), "nft -f {f}");
+    // forget the old mappings so the next packets take the new ports
+    // (it fails when there is nothing to forget, as before the first packet)
+    let _ = p.a.try_exec(&["conntrack", "-D", "-p", "udp"]);
+}
+
+#[test]
+fn nat_mapping_change_moves_the_peers_esp() {
+    e2e::require_root();
+    for tool in ["nft", "conntrack"] {
+        assert!(
+            e2e::try_sh(&["sh", "-c", &format!("command -v {tool}")]),
+            "{tool} missing: apt-get install nftables conntrack (scripts/setup.sh does)"
+        );
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    nat_a(&p, 40500, 40000);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.start_action = "start";
+    // A speaks every 2 s without traffic from B: that is what B sees the new mapping by
+    a.conn_extra = "dpd_delay = 2".into();
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(20, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    let sa = &db.ike().sas[0];
+    assert!(sa.natt, "B did not see A behind a NAT: {sa:?}");
+    assert_eq!(sa.remote, "192.168.77.1:40000", "{}", ctx());
+    assert!(ping(&p, 3, "0.2"), "ping before the change: {}", ctx());
+    // the NAT in front of A picks a new port for 4500
+    nat_a(&p, 40500, 40001);
+    assert!(
+        eventually(15, || db.ike().counters.encap_updates >= 1),
+        "B's SAs did not follow A to the new mapping: {}",
+        ctx()
+    );
+    assert_eq!(db.ike().sas[0].remote, "192.168.77.1:40001", "{}", ctx());
+    assert_eq!(db.ike().counters.encap_update_failures, 0);
+    // B's ESP now reaches A through the new mapping (the old one is gone)
+    assert!(ping(&p, 5, "0.2"), "ping after the change: {}", ctx());
+    assert!(
+        db.ike()
+            .events
+            .iter()
+            .any(|e| e.kind == "peer_endpoint_changed"),
+        "{}",
+        ctx()
+    );
+}
