@@ -91,6 +91,16 @@ pub fn render(s: &DaemonStatus) -> String {
             "IKE datagrams dropped because the IKE thread's queue was full.",
             k.queue_drops,
         ),
+        (
+            "encap_updates",
+            "CHILD_SAs moved to the peer's new NAT mapping.",
+            k.encap_updates,
+        ),
+        (
+            "encap_update_failures",
+            "NAT mapping changes the data path could not follow.",
+            k.encap_update_failures,
+        ),
     ] {
         let _ = writeln!(o, "# HELP ipsecd_ike_{name}_total {help}");
         let _ = writeln!(o, "# TYPE ipsecd_ike_{name}_total counter");

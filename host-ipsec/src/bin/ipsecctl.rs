@@ -314,8 +314,8 @@ fn print_ike(v: &IkeView) {
     let c = &v.counters;
     let dropped: u64 = c.dropped.values().sum();
     outln!(
-        "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {}; auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
-        v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.auth_failures, c.retransmits, dropped, c.queue_drops
+        "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {} moved by NAT {} (failed {}); auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
+        v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.encap_updates, c.encap_update_failures, c.auth_failures, c.retransmits, dropped, c.queue_drops
     );
     if !v.sas.is_empty() {
         print_ike_sas(&v.sas);
