@@ -40,6 +40,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     localparam  k_lo32 = 64'hffffffff;
     localparam  k_cnt_auth_mask = 160'hffffffff00000000000000000000000000000000;
     localparam  k_ctx_salt_mask = 136'hffffffff00000000;
+    localparam  k_ctx_seq_mask = 136'hffffffffffffffff0000000000000000;
     localparam  k_buf_words = 16'h400;
     localparam  k_bit31 = 32'h80000000;
     localparam  v_ok = 4'h0;
@@ -126,62 +127,59 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     
     // Enums
     localparam Phase$Idle = 0;
-    localparam Phase$PktLoad = 1;
-    localparam Phase$PktCheck = 2;
-    localparam Phase$PktKey = 3;
+    localparam Phase$PktCheck = 1;
+    localparam Phase$PktKey = 2;
+    localparam Phase$PktKeyWait = 3;
     localparam Phase$PktRun = 4;
-    localparam Phase$PktLen = 5;
-    localparam Phase$PktTag = 6;
-    localparam Phase$PktIcv0 = 7;
-    localparam Phase$PktIcv1 = 8;
-    localparam Phase$PktIcv2 = 9;
-    localparam Phase$PktTagOut1 = 10;
-    localparam Phase$PktTagOut2 = 11;
-    localparam Phase$PktFinish = 12;
-    localparam Phase$TxPrime = 13;
-    localparam Phase$Tx = 14;
-    localparam Phase$CmdLoad = 15;
-    localparam Phase$CmdCheck = 16;
-    localparam Phase$CmdKey = 17;
-    localparam Phase$CmdHash = 18;
-    localparam Phase$CmdDone = 19;
+    localparam Phase$CmdLoad = 5;
+    localparam Phase$CmdCheck = 6;
+    localparam Phase$CmdKey = 7;
+    localparam Phase$CmdHash = 8;
+    localparam Phase$CmdDone = 9;
     
     // Stub signals
-    reg  [9:0] in_b0$read_address;
+    reg  [10:0] in_b0$read_address;
     reg  in_b0$read_clock;
     wire  [31:0] in_b0$read_data;
-    reg  [9:0] in_b0$write_address;
+    reg  [10:0] in_b0$write_address;
     reg  in_b0$write_clock;
     reg  [31:0] in_b0$write_data;
     reg  in_b0$write_enable;
-    reg  [9:0] in_b1$read_address;
+    reg  [10:0] in_b1$read_address;
     reg  in_b1$read_clock;
     wire  [31:0] in_b1$read_data;
-    reg  [9:0] in_b1$write_address;
+    reg  [10:0] in_b1$write_address;
     reg  in_b1$write_clock;
     reg  [31:0] in_b1$write_data;
     reg  in_b1$write_enable;
-    reg  [9:0] in_b2$read_address;
+    reg  [10:0] in_b2$read_address;
     reg  in_b2$read_clock;
     wire  [31:0] in_b2$read_data;
-    reg  [9:0] in_b2$write_address;
+    reg  [10:0] in_b2$write_address;
     reg  in_b2$write_clock;
     reg  [31:0] in_b2$write_data;
     reg  in_b2$write_enable;
-    reg  [9:0] in_b3$read_address;
+    reg  [10:0] in_b3$read_address;
     reg  in_b3$read_clock;
     wire  [31:0] in_b3$read_data;
-    reg  [9:0] in_b3$write_address;
+    reg  [10:0] in_b3$write_address;
     reg  in_b3$write_clock;
     reg  [31:0] in_b3$write_data;
     reg  in_b3$write_enable;
-    reg  [9:0] out_buf$read_address;
-    reg  out_buf$read_clock;
-    wire  [127:0] out_buf$read_data;
-    reg  [9:0] out_buf$write_address;
-    reg  out_buf$write_clock;
-    reg  [127:0] out_buf$write_data;
-    reg  out_buf$write_enable;
+    reg  [10:0] out_a$read_address;
+    reg  out_a$read_clock;
+    wire  [127:0] out_a$read_data;
+    reg  [10:0] out_a$write_address;
+    reg  out_a$write_clock;
+    reg  [127:0] out_a$write_data;
+    reg  out_a$write_enable;
+    reg  [10:0] out_b$read_address;
+    reg  out_b$read_clock;
+    wire  [127:0] out_b$read_data;
+    reg  [10:0] out_b$write_address;
+    reg  out_b$write_clock;
+    reg  [127:0] out_b$write_data;
+    reg  out_b$write_enable;
     reg  [9:0] sa_key$read_address;
     reg  sa_key$read_clock;
     wire  [255:0] sa_key$read_data;
@@ -219,13 +217,17 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [127:0] aes$in_block;
     wire  aes$out_valid;
     wire  [127:0] aes$out_block;
+    reg  [129:0] aes$in_tag;
+    wire  [129:0] aes$out_tag;
     reg  ghash$clock;
     reg  [127:0] ghash$h;
     reg  ghash$clear;
     reg  ghash$in_valid;
+    reg  ghash$in_last;
     reg  [127:0] ghash$in_block;
-    wire  ghash$idle;
-    wire  [127:0] ghash$y;
+    wire  ghash$out_valid;
+    wire  ghash$out_last;
+    wire  [127:0] ghash$out_hash;
     reg  [31:0] bs_din_spi$din;
     wire  [31:0] bs_din_spi$dout;
     reg  [31:0] bs_din_slo$din;
@@ -414,8 +416,8 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [63:0] cnt_bad$d;
     wire  [63:0] cnt_bad$q;
     reg  cnt_bad$clock;
-    reg  [4:0] phase$d;
-    wire  [4:0] phase$q;
+    reg  [3:0] phase$d;
+    wire  [3:0] phase$q;
     reg  phase$clock;
     reg  [9:0] cur_idx$d;
     wire  [9:0] cur_idx$q;
@@ -447,9 +449,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [3:0] c_flags$d;
     wire  [3:0] c_flags$q;
     reg  c_flags$clock;
-    reg  [159:0] c_cnt$d;
-    wire  [159:0] c_cnt$q;
-    reg  c_cnt$clock;
     reg  [63:0] seq_cur$d;
     wire  [63:0] seq_cur$q;
     reg  seq_cur$clock;
@@ -471,57 +470,204 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] iss$d;
     wire  [15:0] iss$q;
     reg  iss$clock;
-    reg  [15:0] cons$d;
-    wire  [15:0] cons$q;
-    reg  cons$clock;
-    reg  got_j0$d;
-    wire  got_j0$q;
-    reg  got_j0$clock;
-    reg  [127:0] ej0$d;
-    wire  [127:0] ej0$q;
-    reg  ej0$clock;
-    reg  [127:0] last_ct$d;
-    wire  [127:0] last_ct$q;
-    reg  last_ct$clock;
-    reg  [127:0] tag$d;
-    wire  [127:0] tag$q;
-    reg  tag$clock;
-    reg  [127:0] icv_lo$d;
-    wire  [127:0] icv_lo$q;
-    reg  icv_lo$clock;
-    reg  [7:0] padlen$d;
-    wire  [7:0] padlen$q;
-    reg  padlen$clock;
-    reg  [7:0] rx_nh$d;
-    wire  [7:0] rx_nh$q;
-    reg  rx_nh$clock;
     reg  [3:0] verdict$d;
     wire  [3:0] verdict$q;
     reg  verdict$clock;
-    reg  [15:0] rlen$d;
-    wire  [15:0] rlen$q;
-    reg  rlen$clock;
+    reg  i_slot$d;
+    wire  i_slot$q;
+    reg  i_slot$clock;
+    reg  [1:0] i_oslot$d;
+    wire  [1:0] i_oslot$q;
+    reg  i_oslot$clock;
+    reg  ictx_pending$d;
+    wire  ictx_pending$q;
+    reg  ictx_pending$clock;
+    reg  [5:0] inflight$d;
+    wire  [5:0] inflight$q;
+    reg  inflight$clock;
+    reg  [1:0] o_slot$d;
+    wire  [1:0] o_slot$q;
+    reg  o_slot$clock;
+    reg  [3:0] out_busy$d;
+    wire  [3:0] out_busy$q;
+    reg  out_busy$clock;
+    reg  kx_valid$d;
+    wire  kx_valid$q;
+    reg  kx_valid$clock;
+    reg  [1:0] len_gap$d;
+    wire  [1:0] len_gap$q;
+    reg  len_gap$clock;
+    reg  [9:0] kx_idx$d;
+    wire  [9:0] kx_idx$q;
+    reg  kx_idx$clock;
+    reg  q_inbound$d;
+    wire  q_inbound$q;
+    reg  q_inbound$clock;
+    reg  [3:0] q_flags$d;
+    wire  [3:0] q_flags$q;
+    reg  q_flags$clock;
+    reg  [15:0] q_dlen$d;
+    wire  [15:0] q_dlen$q;
+    reg  q_dlen$clock;
+    reg  [15:0] q_dl$d;
+    wire  [15:0] q_dl$q;
+    reg  q_dl$clock;
+    reg  [63:0] q_tp$d;
+    wire  [63:0] q_tp$q;
+    reg  q_tp$clock;
+    reg  [127:0] q_hkey$d;
+    wire  [127:0] q_hkey$q;
+    reg  q_hkey$clock;
+    reg  [63:0] q_seq$d;
+    wire  [63:0] q_seq$q;
+    reg  q_seq$clock;
+    reg  [15:0] q_index$d;
+    wire  [15:0] q_index$q;
+    reg  q_index$clock;
+    reg  [3:0] q_verdict$d;
+    wire  [3:0] q_verdict$q;
+    reg  q_verdict$clock;
+    reg  [1:0] q_oslot$d;
+    wire  [1:0] q_oslot$q;
+    reg  q_oslot$clock;
+    reg  q_stream$d;
+    wire  q_stream$q;
+    reg  q_stream$clock;
+    reg  [127:0] q_ej0$d;
+    wire  [127:0] q_ej0$q;
+    reg  q_ej0$clock;
+    reg  [15:0] q_cons$d;
+    wire  [15:0] q_cons$q;
+    reg  q_cons$clock;
+    reg  [127:0] q_last_ct$d;
+    wire  [127:0] q_last_ct$q;
+    reg  q_last_ct$clock;
+    reg  [127:0] q_lastraw$d;
+    wire  [127:0] q_lastraw$q;
+    reg  q_lastraw$clock;
+    reg  [7:0] q_padlen$d;
+    wire  [7:0] q_padlen$q;
+    reg  q_padlen$clock;
+    reg  [7:0] q_rxnh$d;
+    wire  [7:0] q_rxnh$q;
+    reg  q_rxnh$clock;
+    reg  gq_valid$d;
+    wire  gq_valid$q;
+    reg  gq_valid$clock;
+    reg  gq_last$d;
+    wire  gq_last$q;
+    reg  gq_last$clock;
+    reg  [127:0] gq_block$d;
+    wire  [127:0] gq_block$q;
+    reg  gq_block$clock;
+    reg  [127:0] gq_h$d;
+    wire  [127:0] gq_h$q;
+    reg  gq_h$clock;
+    reg  t_busy$d;
+    wire  t_busy$q;
+    reg  t_busy$clock;
+    reg  t_step$d;
+    wire  t_step$q;
+    reg  t_step$clock;
+    reg  t_inbound$d;
+    wire  t_inbound$q;
+    reg  t_inbound$clock;
+    reg  [15:0] t_dlen$d;
+    wire  [15:0] t_dlen$q;
+    reg  t_dlen$clock;
+    reg  [15:0] t_dl$d;
+    wire  [15:0] t_dl$q;
+    reg  t_dl$clock;
+    reg  [15:0] t_nblk$d;
+    wire  [15:0] t_nblk$q;
+    reg  t_nblk$clock;
+    reg  [127:0] t_ej0$d;
+    wire  [127:0] t_ej0$q;
+    reg  t_ej0$clock;
+    reg  [63:0] t_seq$d;
+    wire  [63:0] t_seq$q;
+    reg  t_seq$clock;
+    reg  [7:0] t_nh$d;
+    wire  [7:0] t_nh$q;
+    reg  t_nh$clock;
+    reg  [7:0] t_padlen$d;
+    wire  [7:0] t_padlen$q;
+    reg  t_padlen$clock;
+    reg  [15:0] t_index$d;
+    wire  [15:0] t_index$q;
+    reg  t_index$clock;
+    reg  [3:0] t_verdict$d;
+    wire  [3:0] t_verdict$q;
+    reg  t_verdict$clock;
+    reg  [1:0] t_oslot$d;
+    wire  [1:0] t_oslot$q;
+    reg  t_oslot$clock;
+    reg  t_stream$d;
+    wire  t_stream$q;
+    reg  t_stream$clock;
+    reg  [127:0] t_last_ct$d;
+    wire  [127:0] t_last_ct$q;
+    reg  t_last_ct$clock;
+    reg  [127:0] t_icv$d;
+    wire  [127:0] t_icv$q;
+    reg  t_icv$clock;
+    reg  [127:0] t_tag$d;
+    wire  [127:0] t_tag$q;
+    reg  t_tag$clock;
+    reg  [15:0] t_rlen$d;
+    wire  [15:0] t_rlen$q;
+    reg  t_rlen$clock;
+    reg  tx_active$d;
+    wire  tx_active$q;
+    reg  tx_active$clock;
+    reg  [1:0] tx_slot$d;
+    wire  [1:0] tx_slot$q;
+    reg  tx_slot$clock;
+    reg  [15:0] tx_w$d;
+    wire  [15:0] tx_w$q;
+    reg  tx_w$clock;
+    reg  [3:0] s_rdy$d;
+    wire  [3:0] s_rdy$q;
+    reg  s_rdy$clock;
+    reg  [15:0] s_rlen0$d;
+    wire  [15:0] s_rlen0$q;
+    reg  s_rlen0$clock;
+    reg  [15:0] s_rlen1$d;
+    wire  [15:0] s_rlen1$q;
+    reg  s_rlen1$clock;
+    reg  [15:0] s_rlen2$d;
+    wire  [15:0] s_rlen2$q;
+    reg  s_rlen2$clock;
+    reg  [15:0] s_rlen3$d;
+    wire  [15:0] s_rlen3$q;
+    reg  s_rlen3$clock;
+    reg  [95:0] s_tuser0$d;
+    wire  [95:0] s_tuser0$q;
+    reg  s_tuser0$clock;
+    reg  [95:0] s_tuser1$d;
+    wire  [95:0] s_tuser1$q;
+    reg  s_tuser1$clock;
+    reg  [95:0] s_tuser2$d;
+    wire  [95:0] s_tuser2$q;
+    reg  s_tuser2$clock;
+    reg  [95:0] s_tuser3$d;
+    wire  [95:0] s_tuser3$q;
+    reg  s_tuser3$clock;
+    reg  rx_busy$d;
+    wire  rx_busy$q;
+    reg  rx_busy$clock;
+    reg  rx_wslot$d;
+    wire  rx_wslot$q;
+    reg  rx_wslot$clock;
+    reg  [1:0] rx_full$d;
+    wire  [1:0] rx_full$q;
+    reg  rx_full$clock;
     reg  [15:0] rx_words$d;
     wire  [15:0] rx_words$q;
     reg  rx_words$clock;
     reg  [15:0] rx_bytes$d;
     wire  [15:0] rx_bytes$q;
     reg  rx_bytes$clock;
-    reg  [15:0] tx_w$d;
-    wire  [15:0] tx_w$q;
-    reg  tx_w$clock;
-    reg  kx_valid$d;
-    wire  kx_valid$q;
-    reg  kx_valid$clock;
-    reg  [9:0] kx_idx$d;
-    wire  [9:0] kx_idx$q;
-    reg  kx_idx$clock;
-    reg  rx_busy$d;
-    wire  rx_busy$q;
-    reg  rx_busy$clock;
-    reg  rx_full$d;
-    wire  rx_full$q;
-    reg  rx_full$clock;
     reg  [15:0] rx_index$d;
     wire  [15:0] rx_index$q;
     reg  rx_index$clock;
@@ -534,20 +680,60 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [31:0] rx_seqhi$d;
     wire  [31:0] rx_seqhi$q;
     reg  rx_seqhi$clock;
-    reg  [15:0] rx_len$d;
-    wire  [15:0] rx_len$q;
-    reg  rx_len$clock;
+    reg  [79:0] rx_desc0$d;
+    wire  [79:0] rx_desc0$q;
+    reg  rx_desc0$clock;
+    reg  [79:0] rx_desc1$d;
+    wire  [79:0] rx_desc1$q;
+    reg  rx_desc1$clock;
     
     // Local signals
     reg  rx_allowed;
     reg  rx_fire;
     reg  [15:0] rx_addr;
     reg  [15:0] rx_base;
+    reg  [15:0] rx_len_now;
     reg  in_win_wr;
     reg  [127:0] din;
     reg  [15:0] in_rd;
     reg  [15:0] out_rd;
-    reg  consume;
+    reg  [79:0] rx_desc_sel;
+    reg  [15:0] i_base;
+    reg  [15:0] dl_out;
+    reg  [1:0] tok_kind;
+    reg  [127:0] bdata;
+    reg  [127:0] hdr_word;
+    reg  [127:0] t_tag_new;
+    reg  [15:0] t_sh;
+    reg  [15:0] tx_rlen;
+    reg  [95:0] tx_tuser;
+    reg  [127:0] tx_data;
+    reg  [95:0] t_tuser;
+    reg  [159:0] cnt_rd;
+    reg  i_full;
+    reg  [1:0] i_slot_mask;
+    reg  [1:0] rx_slot_mask;
+    reg  [79:0] rx_cur_desc;
+    reg  [10:0] rx_waddr;
+    reg  [10:0] out_wa;
+    reg  [127:0] out_wd;
+    reg  t_we;
+    reg  [10:0] t_wa;
+    reg  [127:0] t_wd;
+    reg  [15:0] tx_addr;
+    reg  tx_done;
+    reg  at_len;
+    reg  [1:0] tx_rslot;
+    reg  [3:0] tx_next_mask;
+    reg  [1:0] c_slot_mask;
+    reg  n_slot;
+    reg  cmd_go;
+    reg  take;
+    reg  chk_key;
+    reg  [31:0] n_salt;
+    reg  [3:0] o_mask;
+    reg  [3:0] tx_mask;
+    reg  [3:0] t_mask;
     reg  [15:0] k16;
     reg  [127:0] trail;
     reg  [127:0] pt;
@@ -625,14 +811,23 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .write_data(in_b3$write_data),
         .write_enable(in_b3$write_enable)
     );
-    top$out_buf out_buf(
-        .read_address(out_buf$read_address),
-        .read_clock(out_buf$read_clock),
-        .read_data(out_buf$read_data),
-        .write_address(out_buf$write_address),
-        .write_clock(out_buf$write_clock),
-        .write_data(out_buf$write_data),
-        .write_enable(out_buf$write_enable)
+    top$out_a out_a(
+        .read_address(out_a$read_address),
+        .read_clock(out_a$read_clock),
+        .read_data(out_a$read_data),
+        .write_address(out_a$write_address),
+        .write_clock(out_a$write_clock),
+        .write_data(out_a$write_data),
+        .write_enable(out_a$write_enable)
+    );
+    top$out_b out_b(
+        .read_address(out_b$read_address),
+        .read_clock(out_b$read_clock),
+        .read_data(out_b$read_data),
+        .write_address(out_b$write_address),
+        .write_clock(out_b$write_clock),
+        .write_data(out_b$write_data),
+        .write_enable(out_b$write_enable)
     );
     top$sa_key sa_key(
         .read_address(sa_key$read_address),
@@ -679,16 +874,20 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .in_valid(aes$in_valid),
         .in_block(aes$in_block),
         .out_valid(aes$out_valid),
-        .out_block(aes$out_block)
+        .out_block(aes$out_block),
+        .in_tag(aes$in_tag),
+        .out_tag(aes$out_tag)
     );
     top$ghash ghash(
         .clock(ghash$clock),
         .h(ghash$h),
         .clear(ghash$clear),
         .in_valid(ghash$in_valid),
+        .in_last(ghash$in_last),
         .in_block(ghash$in_block),
-        .idle(ghash$idle),
-        .y(ghash$y)
+        .out_valid(ghash$out_valid),
+        .out_last(ghash$out_last),
+        .out_hash(ghash$out_hash)
     );
     top$bs_din_spi bs_din_spi(
         .din(bs_din_spi$din),
@@ -1071,11 +1270,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(c_flags$q),
         .clock(c_flags$clock)
     );
-    top$c_cnt c_cnt(
-        .d(c_cnt$d),
-        .q(c_cnt$q),
-        .clock(c_cnt$clock)
-    );
     top$seq_cur seq_cur(
         .d(seq_cur$d),
         .q(seq_cur$q),
@@ -1111,55 +1305,325 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(iss$q),
         .clock(iss$clock)
     );
-    top$cons cons(
-        .d(cons$d),
-        .q(cons$q),
-        .clock(cons$clock)
-    );
-    top$got_j0 got_j0(
-        .d(got_j0$d),
-        .q(got_j0$q),
-        .clock(got_j0$clock)
-    );
-    top$ej0 ej0(
-        .d(ej0$d),
-        .q(ej0$q),
-        .clock(ej0$clock)
-    );
-    top$last_ct last_ct(
-        .d(last_ct$d),
-        .q(last_ct$q),
-        .clock(last_ct$clock)
-    );
-    top$tag tag(
-        .d(tag$d),
-        .q(tag$q),
-        .clock(tag$clock)
-    );
-    top$icv_lo icv_lo(
-        .d(icv_lo$d),
-        .q(icv_lo$q),
-        .clock(icv_lo$clock)
-    );
-    top$padlen padlen(
-        .d(padlen$d),
-        .q(padlen$q),
-        .clock(padlen$clock)
-    );
-    top$rx_nh rx_nh(
-        .d(rx_nh$d),
-        .q(rx_nh$q),
-        .clock(rx_nh$clock)
-    );
     top$verdict verdict(
         .d(verdict$d),
         .q(verdict$q),
         .clock(verdict$clock)
     );
-    top$rlen rlen(
-        .d(rlen$d),
-        .q(rlen$q),
-        .clock(rlen$clock)
+    top$i_slot i_slot(
+        .d(i_slot$d),
+        .q(i_slot$q),
+        .clock(i_slot$clock)
+    );
+    top$i_oslot i_oslot(
+        .d(i_oslot$d),
+        .q(i_oslot$q),
+        .clock(i_oslot$clock)
+    );
+    top$ictx_pending ictx_pending(
+        .d(ictx_pending$d),
+        .q(ictx_pending$q),
+        .clock(ictx_pending$clock)
+    );
+    top$inflight inflight(
+        .d(inflight$d),
+        .q(inflight$q),
+        .clock(inflight$clock)
+    );
+    top$o_slot o_slot(
+        .d(o_slot$d),
+        .q(o_slot$q),
+        .clock(o_slot$clock)
+    );
+    top$out_busy out_busy(
+        .d(out_busy$d),
+        .q(out_busy$q),
+        .clock(out_busy$clock)
+    );
+    top$kx_valid kx_valid(
+        .d(kx_valid$d),
+        .q(kx_valid$q),
+        .clock(kx_valid$clock)
+    );
+    top$len_gap len_gap(
+        .d(len_gap$d),
+        .q(len_gap$q),
+        .clock(len_gap$clock)
+    );
+    top$kx_idx kx_idx(
+        .d(kx_idx$d),
+        .q(kx_idx$q),
+        .clock(kx_idx$clock)
+    );
+    top$q_inbound q_inbound(
+        .d(q_inbound$d),
+        .q(q_inbound$q),
+        .clock(q_inbound$clock)
+    );
+    top$q_flags q_flags(
+        .d(q_flags$d),
+        .q(q_flags$q),
+        .clock(q_flags$clock)
+    );
+    top$q_dlen q_dlen(
+        .d(q_dlen$d),
+        .q(q_dlen$q),
+        .clock(q_dlen$clock)
+    );
+    top$q_dl q_dl(
+        .d(q_dl$d),
+        .q(q_dl$q),
+        .clock(q_dl$clock)
+    );
+    top$q_tp q_tp(
+        .d(q_tp$d),
+        .q(q_tp$q),
+        .clock(q_tp$clock)
+    );
+    top$q_hkey q_hkey(
+        .d(q_hkey$d),
+        .q(q_hkey$q),
+        .clock(q_hkey$clock)
+    );
+    top$q_seq q_seq(
+        .d(q_seq$d),
+        .q(q_seq$q),
+        .clock(q_seq$clock)
+    );
+    top$q_index q_index(
+        .d(q_index$d),
+        .q(q_index$q),
+        .clock(q_index$clock)
+    );
+    top$q_verdict q_verdict(
+        .d(q_verdict$d),
+        .q(q_verdict$q),
+        .clock(q_verdict$clock)
+    );
+    top$q_oslot q_oslot(
+        .d(q_oslot$d),
+        .q(q_oslot$q),
+        .clock(q_oslot$clock)
+    );
+    top$q_stream q_stream(
+        .d(q_stream$d),
+        .q(q_stream$q),
+        .clock(q_stream$clock)
+    );
+    top$q_ej0 q_ej0(
+        .d(q_ej0$d),
+        .q(q_ej0$q),
+        .clock(q_ej0$clock)
+    );
+    top$q_cons q_cons(
+        .d(q_cons$d),
+        .q(q_cons$q),
+        .clock(q_cons$clock)
+    );
+    top$q_last_ct q_last_ct(
+        .d(q_last_ct$d),
+        .q(q_last_ct$q),
+        .clock(q_last_ct$clock)
+    );
+    top$q_lastraw q_lastraw(
+        .d(q_lastraw$d),
+        .q(q_lastraw$q),
+        .clock(q_lastraw$clock)
+    );
+    top$q_padlen q_padlen(
+        .d(q_padlen$d),
+        .q(q_padlen$q),
+        .clock(q_padlen$clock)
+    );
+    top$q_rxnh q_rxnh(
+        .d(q_rxnh$d),
+        .q(q_rxnh$q),
+        .clock(q_rxnh$clock)
+    );
+    top$gq_valid gq_valid(
+        .d(gq_valid$d),
+        .q(gq_valid$q),
+        .clock(gq_valid$clock)
+    );
+    top$gq_last gq_last(
+        .d(gq_last$d),
+        .q(gq_last$q),
+        .clock(gq_last$clock)
+    );
+    top$gq_block gq_block(
+        .d(gq_block$d),
+        .q(gq_block$q),
+        .clock(gq_block$clock)
+    );
+    top$gq_h gq_h(
+        .d(gq_h$d),
+        .q(gq_h$q),
+        .clock(gq_h$clock)
+    );
+    top$t_busy t_busy(
+        .d(t_busy$d),
+        .q(t_busy$q),
+        .clock(t_busy$clock)
+    );
+    top$t_step t_step(
+        .d(t_step$d),
+        .q(t_step$q),
+        .clock(t_step$clock)
+    );
+    top$t_inbound t_inbound(
+        .d(t_inbound$d),
+        .q(t_inbound$q),
+        .clock(t_inbound$clock)
+    );
+    top$t_dlen t_dlen(
+        .d(t_dlen$d),
+        .q(t_dlen$q),
+        .clock(t_dlen$clock)
+    );
+    top$t_dl t_dl(
+        .d(t_dl$d),
+        .q(t_dl$q),
+        .clock(t_dl$clock)
+    );
+    top$t_nblk t_nblk(
+        .d(t_nblk$d),
+        .q(t_nblk$q),
+        .clock(t_nblk$clock)
+    );
+    top$t_ej0 t_ej0(
+        .d(t_ej0$d),
+        .q(t_ej0$q),
+        .clock(t_ej0$clock)
+    );
+    top$t_seq t_seq(
+        .d(t_seq$d),
+        .q(t_seq$q),
+        .clock(t_seq$clock)
+    );
+    top$t_nh t_nh(
+        .d(t_nh$d),
+        .q(t_nh$q),
+        .clock(t_nh$clock)
+    );
+    top$t_padlen t_padlen(
+        .d(t_padlen$d),
+        .q(t_padlen$q),
+        .clock(t_padlen$clock)
+    );
+    top$t_index t_index(
+        .d(t_index$d),
+        .q(t_index$q),
+        .clock(t_index$clock)
+    );
+    top$t_verdict t_verdict(
+        .d(t_verdict$d),
+        .q(t_verdict$q),
+        .clock(t_verdict$clock)
+    );
+    top$t_oslot t_oslot(
+        .d(t_oslot$d),
+        .q(t_oslot$q),
+        .clock(t_oslot$clock)
+    );
+    top$t_stream t_stream(
+        .d(t_stream$d),
+        .q(t_stream$q),
+        .clock(t_stream$clock)
+    );
+    top$t_last_ct t_last_ct(
+        .d(t_last_ct$d),
+        .q(t_last_ct$q),
+        .clock(t_last_ct$clock)
+    );
+    top$t_icv t_icv(
+        .d(t_icv$d),
+        .q(t_icv$q),
+        .clock(t_icv$clock)
+    );
+    top$t_tag t_tag(
+        .d(t_tag$d),
+        .q(t_tag$q),
+        .clock(t_tag$clock)
+    );
+    top$t_rlen t_rlen(
+        .d(t_rlen$d),
+        .q(t_rlen$q),
+        .clock(t_rlen$clock)
+    );
+    top$tx_active tx_active(
+        .d(tx_active$d),
+        .q(tx_active$q),
+        .clock(tx_active$clock)
+    );
+    top$tx_slot tx_slot(
+        .d(tx_slot$d),
+        .q(tx_slot$q),
+        .clock(tx_slot$clock)
+    );
+    top$tx_w tx_w(
+        .d(tx_w$d),
+        .q(tx_w$q),
+        .clock(tx_w$clock)
+    );
+    top$s_rdy s_rdy(
+        .d(s_rdy$d),
+        .q(s_rdy$q),
+        .clock(s_rdy$clock)
+    );
+    top$s_rlen0 s_rlen0(
+        .d(s_rlen0$d),
+        .q(s_rlen0$q),
+        .clock(s_rlen0$clock)
+    );
+    top$s_rlen1 s_rlen1(
+        .d(s_rlen1$d),
+        .q(s_rlen1$q),
+        .clock(s_rlen1$clock)
+    );
+    top$s_rlen2 s_rlen2(
+        .d(s_rlen2$d),
+        .q(s_rlen2$q),
+        .clock(s_rlen2$clock)
+    );
+    top$s_rlen3 s_rlen3(
+        .d(s_rlen3$d),
+        .q(s_rlen3$q),
+        .clock(s_rlen3$clock)
+    );
+    top$s_tuser0 s_tuser0(
+        .d(s_tuser0$d),
+        .q(s_tuser0$q),
+        .clock(s_tuser0$clock)
+    );
+    top$s_tuser1 s_tuser1(
+        .d(s_tuser1$d),
+        .q(s_tuser1$q),
+        .clock(s_tuser1$clock)
+    );
+    top$s_tuser2 s_tuser2(
+        .d(s_tuser2$d),
+        .q(s_tuser2$q),
+        .clock(s_tuser2$clock)
+    );
+    top$s_tuser3 s_tuser3(
+        .d(s_tuser3$d),
+        .q(s_tuser3$q),
+        .clock(s_tuser3$clock)
+    );
+    top$rx_busy rx_busy(
+        .d(rx_busy$d),
+        .q(rx_busy$q),
+        .clock(rx_busy$clock)
+    );
+    top$rx_wslot rx_wslot(
+        .d(rx_wslot$d),
+        .q(rx_wslot$q),
+        .clock(rx_wslot$clock)
+    );
+    top$rx_full rx_full(
+        .d(rx_full$d),
+        .q(rx_full$q),
+        .clock(rx_full$clock)
     );
     top$rx_words rx_words(
         .d(rx_words$d),
@@ -1170,31 +1634,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .d(rx_bytes$d),
         .q(rx_bytes$q),
         .clock(rx_bytes$clock)
-    );
-    top$tx_w tx_w(
-        .d(tx_w$d),
-        .q(tx_w$q),
-        .clock(tx_w$clock)
-    );
-    top$kx_valid kx_valid(
-        .d(kx_valid$d),
-        .q(kx_valid$q),
-        .clock(kx_valid$clock)
-    );
-    top$kx_idx kx_idx(
-        .d(kx_idx$d),
-        .q(kx_idx$q),
-        .clock(kx_idx$clock)
-    );
-    top$rx_busy rx_busy(
-        .d(rx_busy$d),
-        .q(rx_busy$q),
-        .clock(rx_busy$clock)
-    );
-    top$rx_full rx_full(
-        .d(rx_full$d),
-        .q(rx_full$q),
-        .clock(rx_full$clock)
     );
     top$rx_index rx_index(
         .d(rx_index$d),
@@ -1216,14 +1655,20 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(rx_seqhi$q),
         .clock(rx_seqhi$clock)
     );
-    top$rx_len rx_len(
-        .d(rx_len$d),
-        .q(rx_len$q),
-        .clock(rx_len$clock)
+    top$rx_desc0 rx_desc0(
+        .d(rx_desc0$d),
+        .q(rx_desc0$q),
+        .clock(rx_desc0$clock)
+    );
+    top$rx_desc1 rx_desc1(
+        .d(rx_desc1$d),
+        .q(rx_desc1$q),
+        .clock(rx_desc1$clock)
     );
     
     // Update code
     always @(*) begin
+        len_gap$clock = clock;
         bvalid$clock = clock;
         rstate$clock = clock;
         raddr$clock = clock;
@@ -1285,7 +1730,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         c_spi$clock = clock;
         c_salt$clock = clock;
         c_flags$clock = clock;
-        c_cnt$clock = clock;
         seq_cur$clock = clock;
         iv_pkt$clock = clock;
         hkey$clock = clock;
@@ -1293,28 +1737,78 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         nblk$clock = clock;
         tp$clock = clock;
         iss$clock = clock;
-        cons$clock = clock;
-        got_j0$clock = clock;
-        ej0$clock = clock;
-        last_ct$clock = clock;
-        tag$clock = clock;
-        icv_lo$clock = clock;
-        padlen$clock = clock;
-        rx_nh$clock = clock;
         verdict$clock = clock;
-        rlen$clock = clock;
-        rx_words$clock = clock;
-        rx_bytes$clock = clock;
-        tx_w$clock = clock;
+        i_slot$clock = clock;
+        i_oslot$clock = clock;
+        ictx_pending$clock = clock;
+        inflight$clock = clock;
+        o_slot$clock = clock;
+        out_busy$clock = clock;
         kx_valid$clock = clock;
         kx_idx$clock = clock;
+        q_inbound$clock = clock;
+        q_flags$clock = clock;
+        q_dlen$clock = clock;
+        q_dl$clock = clock;
+        q_tp$clock = clock;
+        q_hkey$clock = clock;
+        q_seq$clock = clock;
+        q_index$clock = clock;
+        q_verdict$clock = clock;
+        q_oslot$clock = clock;
+        q_stream$clock = clock;
+        q_ej0$clock = clock;
+        q_cons$clock = clock;
+        q_last_ct$clock = clock;
+        q_lastraw$clock = clock;
+        q_padlen$clock = clock;
+        q_rxnh$clock = clock;
+        gq_valid$clock = clock;
+        gq_last$clock = clock;
+        gq_block$clock = clock;
+        gq_h$clock = clock;
+        t_busy$clock = clock;
+        t_step$clock = clock;
+        t_inbound$clock = clock;
+        t_dlen$clock = clock;
+        t_dl$clock = clock;
+        t_nblk$clock = clock;
+        t_ej0$clock = clock;
+        t_seq$clock = clock;
+        t_nh$clock = clock;
+        t_padlen$clock = clock;
+        t_index$clock = clock;
+        t_verdict$clock = clock;
+        t_oslot$clock = clock;
+        t_stream$clock = clock;
+        t_last_ct$clock = clock;
+        t_icv$clock = clock;
+        t_tag$clock = clock;
+        t_rlen$clock = clock;
+        tx_active$clock = clock;
+        tx_slot$clock = clock;
+        tx_w$clock = clock;
+        s_rdy$clock = clock;
+        s_rlen0$clock = clock;
+        s_rlen1$clock = clock;
+        s_rlen2$clock = clock;
+        s_rlen3$clock = clock;
+        s_tuser0$clock = clock;
+        s_tuser1$clock = clock;
+        s_tuser2$clock = clock;
+        s_tuser3$clock = clock;
         rx_busy$clock = clock;
+        rx_wslot$clock = clock;
         rx_full$clock = clock;
+        rx_words$clock = clock;
+        rx_bytes$clock = clock;
         rx_index$clock = clock;
         rx_inbound$clock = clock;
         rx_nhd$clock = clock;
         rx_seqhi$clock = clock;
-        rx_len$clock = clock;
+        rx_desc0$clock = clock;
+        rx_desc1$clock = clock;
+        len_gap$d = len_gap$q;
         bvalid$d = bvalid$q;
         rstate$d = rstate$q;
         raddr$d = raddr$q;
@@ -1376,7 +1870,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         c_spi$d = c_spi$q;
         c_salt$d = c_salt$q;
         c_flags$d = c_flags$q;
-        c_cnt$d = c_cnt$q;
         seq_cur$d = seq_cur$q;
         iv_pkt$d = iv_pkt$q;
         hkey$d = hkey$q;
@@ -1384,28 +1877,77 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         nblk$d = nblk$q;
         tp$d = tp$q;
         iss$d = iss$q;
-        cons$d = cons$q;
-        got_j0$d = got_j0$q;
-        ej0$d = ej0$q;
-        last_ct$d = last_ct$q;
-        tag$d = tag$q;
-        icv_lo$d = icv_lo$q;
-        padlen$d = padlen$q;
-        rx_nh$d = rx_nh$q;
         verdict$d = verdict$q;
-        rlen$d = rlen$q;
-        rx_words$d = rx_words$q;
-        rx_bytes$d = rx_bytes$q;
-        tx_w$d = tx_w$q;
+        i_slot$d = i_slot$q;
+        i_oslot$d = i_oslot$q;
+        ictx_pending$d = ictx_pending$q;
+        inflight$d = inflight$q;
+        o_slot$d = o_slot$q;
+        out_busy$d = out_busy$q;
         kx_valid$d = kx_valid$q;
         kx_idx$d = kx_idx$q;
+        q_inbound$d = q_inbound$q;
+        q_flags$d = q_flags$q;
+        q_dlen$d = q_dlen$q;
+        q_dl$d = q_dl$q;
+        q_tp$d = q_tp$q;
+        q_hkey$d = q_hkey$q;
+        q_seq$d = q_seq$q;
+        q_index$d = q_index$q;
+        q_verdict$d = q_verdict$q;
+        q_oslot$d = q_oslot$q;
+        q_stream$d = q_stream$q;
+        q_ej0$d = q_ej0$q;
+        q_cons$d = q_cons$q;
+        q_last_ct$d = q_last_ct$q;
+        q_lastraw$d = q_lastraw$q;
+        q_padlen$d = q_padlen$q;
+        q_rxnh$d = q_rxnh$q;
+        gq_valid$d = gq_valid$q;
+        gq_last$d = gq_last$q;
+        gq_block$d = gq_block$q;
+        gq_h$d = gq_h$q;
+        t_busy$d = t_busy$q;
+        t_step$d = t_step$q;
+        t_inbound$d = t_inbound$q;
+        t_dlen$d = t_dlen$q;
+        t_dl$d = t_dl$q;
+        t_nblk$d = t_nblk$q;
+        t_ej0$d = t_ej0$q;
+        t_seq$d = t_seq$q;
+        t_nh$d = t_nh$q;
+        t_padlen$d = t_padlen$q;
+        t_index$d = t_index$q;
+        t_verdict$d = t_verdict$q;
+        t_oslot$d = t_oslot$q;
+        t_stream$d = t_stream$q;
+        t_last_ct$d = t_last_ct$q;
+        t_icv$d = t_icv$q;
+        t_tag$d = t_tag$q;
+        t_rlen$d = t_rlen$q;
+        tx_active$d = tx_active$q;
+        tx_slot$d = tx_slot$q;
+        tx_w$d = tx_w$q;
+        s_rdy$d = s_rdy$q;
+        s_rlen0$d = s_rlen0$q;
+        s_rlen1$d = s_rlen1$q;
+        s_rlen2$d = s_rlen2$q;
+        s_rlen3$d = s_rlen3$q;
+        s_tuser0$d = s_tuser0$q;
+        s_tuser1$d = s_tuser1$q;
+        s_tuser2$d = s_tuser2$q;
+        s_tuser3$d = s_tuser3$q;
         rx_busy$d = rx_busy$q;
+        rx_wslot$d = rx_wslot$q;
         rx_full$d = rx_full$q;
+        rx_words$d = rx_words$q;
+        rx_bytes$d = rx_bytes$q;
         rx_index$d = rx_index$q;
         rx_inbound$d = rx_inbound$q;
         rx_nhd$d = rx_nhd$q;
         rx_seqhi$d = rx_seqhi$q;
-        rx_len$d = rx_len$q;
+        rx_desc0$d = rx_desc0$q;
+        rx_desc1$d = rx_desc1$q;
         aes$clock = clock;
         ghash$clock = clock;
         in_b0$read_clock = clock;
@@ -1416,8 +1958,10 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         in_b1$write_clock = clock;
         in_b2$write_clock = clock;
         in_b3$write_clock = clock;
-        out_buf$read_clock = clock;
-        out_buf$write_clock = clock;
+        out_a$read_clock = clock;
+        out_a$write_clock = clock;
+        out_b$read_clock = clock;
+        out_b$write_clock = clock;
         sa_key$read_clock = clock;
         sa_key$write_clock = clock;
         sa_hkey$read_clock = clock;
@@ -1432,17 +1976,20 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         in_b1$write_enable = 1'b0;
         in_b2$write_enable = 1'b0;
         in_b3$write_enable = 1'b0;
-        in_b0$write_address = ((s_axil_awaddr >> 32'h4) & 10'h3ff);
-        in_b1$write_address = ((s_axil_awaddr >> 32'h4) & 10'h3ff);
-        in_b2$write_address = ((s_axil_awaddr >> 32'h4) & 10'h3ff);
-        in_b3$write_address = ((s_axil_awaddr >> 32'h4) & 10'h3ff);
+        in_b0$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b1$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b2$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b3$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
         in_b0$write_data = s_axil_wdata;
         in_b1$write_data = s_axil_wdata;
         in_b2$write_data = s_axil_wdata;
         in_b3$write_data = s_axil_wdata;
-        out_buf$write_enable = 1'b0;
-        out_buf$write_address = ((32'h0) & 10'h3ff);
-        out_buf$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_a$write_enable = 1'b0;
+        out_a$write_address = ((32'h0) & 11'h7ff);
+        out_a$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_b$write_enable = 1'b0;
+        out_b$write_address = ((32'h0) & 11'h7ff);
+        out_b$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         sa_key$write_enable = 1'b0;
         sa_hkey$write_enable = 1'b0;
         sa_ctx$write_enable = 1'b0;
@@ -1458,23 +2005,46 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         sa_key$read_address = cur_idx$q;
         sa_hkey$read_address = cur_idx$q;
         sa_ctx$read_address = cur_idx$q;
-        sa_cnt$read_address = cur_idx$q;
+        if (t_busy$q) begin
+            sa_cnt$read_address = t_index$q[(32'h0)+:(10)];
+        end
+        else begin
+            sa_cnt$read_address = cur_idx$q;
+        end
         aes$key_load = 1'b0;
         aes$in_valid = 1'b0;
-        ghash$clear = 1'b0;
-        ghash$in_valid = 1'b0;
-        ghash$h = hkey$q;
+        aes$in_tag = ((32'h0) & 130'h3ffffffffffffffffffffffffffffffff);
+        ghash$clear = reset;
+        ghash$in_valid = gq_valid$q;
+        ghash$in_last = gq_last$q;
+        ghash$in_block = gq_block$q;
+        ghash$h = gq_h$q;
+        gq_valid$d = 1'b0;
+        gq_last$d = 1'b0;
         s_axis_tready = 1'b0;
         m_axis_tvalid = 1'b0;
         m_axis_tdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         m_axis_tkeep = ((32'h0) & 16'hffff);
         m_axis_tlast = 1'b0;
+        m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
         in_rd = ((32'h0) & 16'hffff);
-        out_rd = ((raddr$q >> 32'h4) & 16'hffff);
-        consume = 1'b0;
-        icv_shift = (d_len$q - 32'h10) & 32'hf;
-        pad_p = dlen$q - d_len$q - 32'h2;
-        pad_len_calc = ((padlen$q) & 16'hffff) + 32'h2;
+        chk_key = 1'b0;
+        t_we = 1'b0;
+        t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_wa = ((32'h0) & 11'h7ff);
+        out_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        tx_done = 1'b0;
+        rx_cur_desc = ((32'h0) & 80'hffffffffffffffffffff);
+        rx_waddr = ((32'h0) & 11'h7ff);
+        out_rd = (((raddr$q) & 16'hffff) >> 32'h4) & (k_buf_words - 32'h1);
+        dl_out = ((d_len$q + 32'h5) >> 32'h2) << 32'h2;
+        pad_p = dl_out - d_len$q - 32'h2;
+        if (d_inbound$q) begin
+            i_base = ((32'h1) & 16'hffff);
+        end
+        else begin
+            i_base = ((32'h0) & 16'hffff);
+        end
         din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
         keep_cnt$keep = s_axis_tkeep;
         ctx_rd = sa_ctx$read_data;
@@ -1485,8 +2055,9 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         ctx_valid = ctx_sh_valid[32'h0];
         ctx_flags = ctx_sh_flags[(32'h0)+:(4)];
         ctx_seq = ctx_sh_seq[(32'h0)+:(64)];
-        cnt_sh_bytes = c_cnt$q >> s_cnt_bytes;
-        cnt_sh_auth = c_cnt$q >> s_cnt_auth;
+        cnt_rd = sa_cnt$read_data;
+        cnt_sh_bytes = cnt_rd >> s_cnt_bytes;
+        cnt_sh_auth = cnt_rd >> s_cnt_auth;
         rdc_sh_bytes = sa_cnt$read_data >> s_cnt_bytes;
         rdc_sh_auth = sa_cnt$read_data >> s_cnt_auth;
         ctx_new = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
@@ -1499,7 +2070,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         end
         else begin
             key_le = sa_key$read_data;
-            aes$aes256 = ctx_flags[32'h0];
+            aes$aes256 = c_flags$q[32'h0];
         end
         bs_k0$din = key_le[(32'h0)+:(128)];
         bs_k1$din = key_le[(32'h80)+:(128)];
@@ -1509,20 +2080,29 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         bs_spi$din = c_spi$q;
         bs_slo$din = seq_cur$q[(32'h0)+:(32)];
         bs_shi$din = seq_cur$q[(32'h20)+:(32)];
-        bs_seq64$din = seq_cur$q;
-        if (d_inbound$q) begin
-            iv_le = iv_pkt$q;
-        end
-        else begin
-            iv_le = bs_seq64$dout;
-        end
-        if (phase$q == Phase$PktKey) begin
+        if (phase$q == Phase$PktCheck) begin
+            bs_seq64$din = ctx_seq + 32'h1;
+            n_salt = ctx_sh_salt[(32'h0)+:(32)];
             bs_ctr$din = ((32'h1) & 32'hffffffff);
+            if (d_inbound$q) begin
+                iv_le = din[(32'h40)+:(64)];
+            end
+            else begin
+                iv_le = bs_seq64$dout;
+            end
         end
         else begin
-            bs_ctr$din = ((iss$q) & 32'hffffffff) + 32'h2;
+            bs_seq64$din = seq_cur$q;
+            n_salt = c_salt$q;
+            bs_ctr$din = ((iss$q) & 32'hffffffff) + 32'h1;
+            if (d_inbound$q) begin
+                iv_le = iv_pkt$q;
+            end
+            else begin
+                iv_le = bs_seq64$dout;
+            end
         end
-        nonce_le = ((c_salt$q) & 128'hffffffffffffffffffffffffffffffff) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_ctr$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        nonce_le = ((n_salt) & 128'hffffffffffffffffffffffffffffffff) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_ctr$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
         bs_nonce$din = nonce_le;
         if ((phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
             aes$in_block = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
@@ -1539,71 +2119,66 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else begin
             aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
         end
-        if (c_flags$q[32'h1]) begin
-            bs_la$din = (((dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
+        hdr_word = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        if (q_flags$q[32'h1]) begin
+            bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
             bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
         end
         else begin
-            if (c_flags$q[32'h2]) begin
+            if (q_flags$q[32'h2]) begin
                 bs_la$din = ((32'h60) & 64'hffffffffffffffff);
             end
             else begin
                 bs_la$din = ((32'h40) & 64'hffffffffffffffff);
             end
-            bs_lc$din = ((dlen$q) & 64'hffffffffffffffff) << 32'h3;
+            bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
         end
-        k16 = cons$q << 32'h4;
-        m_valid$count = dlen$q - k16;
-        if (d_len$q > k16) begin
-            m_in$count = d_len$q - k16;
+        tok_kind = aes$out_tag[(32'h80)+:(2)];
+        bdata = aes$out_tag[(32'h0)+:(128)];
+        k16 = q_cons$q << 32'h4;
+        m_valid$count = q_dlen$q - k16;
+        if (q_dl$q > k16) begin
+            m_in$count = q_dl$q - k16;
         end
         else begin
             m_in$count = ((32'h0) & 16'hffff);
         end
         trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (d_len$q >= k16) begin
-            if ((d_len$q - k16) < 32'h10) begin
-                trail = ((tp$q) & 128'hffffffffffffffffffffffffffffffff) << ((d_len$q - k16) << 32'h3);
+        if (q_dl$q >= k16) begin
+            if ((q_dl$q - k16) < 32'h10) begin
+                trail = ((q_tp$q) & 128'hffffffffffffffffffffffffffffffff) << ((q_dl$q - k16) << 32'h3);
             end
         end
-        else if ((k16 - d_len$q) < 32'h8) begin
-            trail = ((tp$q) & 128'hffffffffffffffffffffffffffffffff) >> ((k16 - d_len$q) << 32'h3);
+        else if ((k16 - q_dl$q) < 32'h8) begin
+            trail = ((q_tp$q) & 128'hffffffffffffffffffffffffffffffff) >> ((k16 - q_dl$q) << 32'h3);
         end
         bs_ks$din = aes$out_block;
-        if (c_flags$q[32'h1]) begin
+        if (q_flags$q[32'h1]) begin
             ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         end
         else begin
             ks = bs_ks$dout & m_valid$mask;
         end
-        if (d_inbound$q) begin
-            ct = din & m_valid$mask;
+        if (q_inbound$q) begin
+            ct = bdata & m_valid$mask;
             pt = ct ^ ks;
         end
         else begin
-            pt = (din & m_in$mask) | trail;
+            pt = (bdata & m_in$mask) | trail;
             ct = pt ^ ks;
         end
-        pt_sh_pad = pt >> (((dlen$q - 32'h2) & 32'hf) << 32'h3);
-        pt_sh_nh = pt >> (((dlen$q - 32'h1) & 32'hf) << 32'h3);
-        if (phase$q == Phase$PktKey) begin
-            bs_gh$din = aad_le;
-        end
-        else if (phase$q == Phase$PktLen) begin
-            bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        else begin
-            bs_gh$din = ct;
-        end
-        ghash$in_block = bs_gh$dout;
-        bs_tag$din = ghash$y ^ ej0$q;
+        pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
+        pt_sh_nh = pt >> (((q_dlen$q - 32'h1) & 32'hf) << 32'h3);
+        icv_shift = q_dlen$q & 32'hf;
         if (icv_shift == 32'h0) begin
-            icv = icv_lo$q;
+            icv = bdata;
         end
         else begin
-            icv = (icv_lo$q >> (icv_shift << 32'h3)) | (din << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
+            icv = (q_lastraw$q >> (icv_shift << 32'h3)) | (bdata << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
         end
-        tx_keep$count = rlen$q - (tx_w$q << 32'h4);
+        bs_tag$din = ghash$out_hash ^ t_ej0$q;
+        t_tag_new = bs_tag$dout;
+        t_sh = ((t_dlen$q[(32'h0)+:(4)]) & 16'hffff);
         wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
         s_axil_awready = wr_fire;
         s_axil_wready = wr_fire;
@@ -1664,7 +2239,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             end
             if (s_axil_awaddr == o_sa_cmd) begin
                 if (cmd_pending$q) begin
-                    err_set = ((32'h8) & 5'h1f);
+                    err_set = err_set | ((32'h8) & 5'h1f);
                 end
                 else begin
                     sa_op$d = s_axil_wdata[(32'h0)+:(4)];
@@ -1684,7 +2259,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             end
             if (s_axil_awaddr == o_pkt_doorbell) begin
                 if (db_pending$q | win_active$q) begin
-                    err_set = ((32'h8) & 5'h1f);
+                    err_set = err_set | ((32'h8) & 5'h1f);
                 end
                 else if (s_axil_wdata[32'h0]) begin
                     db_pending$d = 1'b1;
@@ -1711,7 +2286,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         s_axil_rvalid = rstate$q == 32'h3;
         s_axil_rdata = rdata$q;
         s_axil_rresp = ((32'h0) & 2'h3);
-        pkt_busy = db_pending$q | rx_busy$q | rx_full$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
+        pkt_busy = db_pending$q | rx_busy$q | |rx_full$q | ictx_pending$q | |inflight$q | t_busy$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         w_status = ((32'h0) & 32'hffffffff);
         if (cmd_pending$q) begin
             w_status = w_status | 32'h1;
@@ -1875,16 +2450,16 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         end
         if (((raddr$q & o_out_window) == o_out_window) & res_ok$q) begin
             if (raddr$q[(32'h2)+:(2)] == 32'h0) begin
-                rd_value = out_buf$read_data[(32'h0)+:(32)];
+                rd_value = out_a$read_data[(32'h0)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h1) begin
-                rd_value = out_buf$read_data[(32'h20)+:(32)];
+                rd_value = out_a$read_data[(32'h20)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h2) begin
-                rd_value = out_buf$read_data[(32'h40)+:(32)];
+                rd_value = out_a$read_data[(32'h40)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h3) begin
-                rd_value = out_buf$read_data[(32'h60)+:(32)];
+                rd_value = out_a$read_data[(32'h60)+:(32)];
             end
         end
         if (rstate$q == 32'h0) begin
@@ -1906,55 +2481,67 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else if (s_axil_rready) begin
             rstate$d = ((32'h0) & 2'h3);
         end
+        at_len = (phase$q == Phase$PktRun) & (iss$q > nblk$q) & (len_gap$q == 32'h3);
+        if (at_len) begin
+            len_gap$d = ((32'h0) & 2'h3);
+        end
+        else if (len_gap$q != 32'h3) begin
+            len_gap$d = len_gap$q + 32'h1;
+        end
+        n_slot = i_slot$q ^ (at_len & src_stream$q);
+        if (n_slot) begin
+            rx_desc_sel = rx_desc1$q;
+            i_slot_mask = ((32'h2) & 2'h3);
+        end
+        else begin
+            rx_desc_sel = rx_desc0$q;
+            i_slot_mask = ((32'h1) & 2'h3);
+        end
+        i_full = |(rx_full$q & i_slot_mask);
+        if (i_slot$q) begin
+            c_slot_mask = ((32'h2) & 2'h3);
+        end
+        else begin
+            c_slot_mask = ((32'h1) & 2'h3);
+        end
+        o_mask = ((32'h1) & 4'hf) << o_slot$q;
+        tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
+        t_mask = ((32'h1) & 4'hf) << t_oslot$q;
+        cmd_go = cmd_pending$q & ~|inflight$q & ~ictx_pending$q & ~t_busy$q;
+        take = i_full & ~ictx_pending$q & ~win_active$q & ~cmd_pending$q & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
         case (phase$q)
             Phase$Idle:
                 begin
-                    if (cmd_pending$q) begin
+                    if (cmd_go) begin
                         cur_idx$d = ((sa_index$q) & 10'h3ff);
                         phase$d = Phase$CmdLoad;
                     end
-                    else if (rx_full$q) begin
-                        rx_full$d = 1'b0;
-                        src_stream$d = 1'b1;
-                        d_index$d = rx_index$q;
-                        cur_idx$d = ((rx_index$q) & 10'h3ff);
-                        d_inbound$d = rx_inbound$q;
-                        d_nh$d = rx_nhd$q;
-                        d_seqhi$d = rx_seqhi$q;
-                        d_len$d = rx_len$q;
-                        phase$d = Phase$PktLoad;
-                    end
-                    else if (db_pending$q & ~rx_busy$q) begin
+                    else if (~take & db_pending$q & ~rx_busy$q & ~|rx_full$q & ~ictx_pending$q & ~|out_busy$q & ~t_busy$q) begin
                         db_pending$d = 1'b0;
                         win_active$d = 1'b1;
                         src_stream$d = 1'b0;
                         d_index$d = pkt_desc$q[(32'h0)+:(16)];
                         cur_idx$d = pkt_desc$q[(32'h0)+:(10)];
+                        sa_key$read_address = pkt_desc$q[(32'h0)+:(10)];
+                        sa_hkey$read_address = pkt_desc$q[(32'h0)+:(10)];
+                        sa_ctx$read_address = pkt_desc$q[(32'h0)+:(10)];
                         d_inbound$d = pkt_desc$q[32'h10];
                         d_nh$d = pkt_desc$q[(32'h18)+:(8)];
                         d_seqhi$d = pkt_seqhi$q;
                         d_len$d = pkt_len$q;
-                        phase$d = Phase$PktLoad;
+                        i_oslot$d = ((32'h0) & 2'h3);
+                        phase$d = Phase$PktCheck;
                     end
-                end
-            Phase$PktLoad:
-                begin
-                    phase$d = Phase$PktCheck;
                 end
             Phase$PktCheck:
                 begin
-                    ghash$clear = 1'b1;
                     c_spi$d = ctx_rd[(32'h0)+:(32)];
                     c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
                     c_flags$d = ctx_flags;
-                    c_cnt$d = sa_cnt$read_data;
                     hkey$d = sa_hkey$read_data;
                     iv_pkt$d = din[(32'h40)+:(64)];
-                    got_j0$d = 1'b0;
                     iss$d = ((32'h0) & 16'hffff);
-                    cons$d = ((32'h0) & 16'hffff);
-                    rlen$d = ((32'h0) & 16'hffff);
-                    rx_nh$d = d_nh$q;
+                    tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
                     if (d_inbound$q) begin
                         dlen$d = d_len$q - 32'h20;
                         nblk$d = (d_len$q - 32'h20 + 32'hf) >> 32'h4;
@@ -1966,247 +2553,103 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         end
                     end
                     else begin
-                        dlen$d = ((d_len$q + 32'h5) >> 32'h2) << 32'h2;
+                        dlen$d = dl_out;
                         nblk$d = (((d_len$q + 32'h5) >> 32'h2) + 32'h3) >> 32'h2;
                         seq_cur$d = ctx_seq + 32'h1;
                     end
                     if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
                         verdict$d = v_bad_sa;
-                        phase$d = Phase$PktFinish;
+                        nblk$d = ((32'h0) & 16'hffff);
+                        phase$d = Phase$PktRun;
                     end
                     else if (ctx_flags[32'h3] != d_inbound$q) begin
                         verdict$d = v_dir;
-                        phase$d = Phase$PktFinish;
+                        nblk$d = ((32'h0) & 16'hffff);
+                        phase$d = Phase$PktRun;
                     end
                     else if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
                         verdict$d = v_len;
-                        phase$d = Phase$PktFinish;
+                        nblk$d = ((32'h0) & 16'hffff);
+                        phase$d = Phase$PktRun;
                     end
                     else if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
                         verdict$d = v_spi;
-                        phase$d = Phase$PktFinish;
+                        nblk$d = ((32'h0) & 16'hffff);
+                        phase$d = Phase$PktRun;
                     end
                     else if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
                         verdict$d = v_seq;
-                        phase$d = Phase$PktFinish;
+                        nblk$d = ((32'h0) & 16'hffff);
+                        phase$d = Phase$PktRun;
                     end
                     else begin
                         verdict$d = v_ok;
-                        if (~kx_valid$q | (kx_idx$q != cur_idx$q)) begin
-                            aes$key_load = 1'b1;
-                            kx_valid$d = 1'b1;
-                            kx_idx$d = cur_idx$q;
+                        if (~d_inbound$q) begin
+                            sa_ctx$write_enable = 1'b1;
+                            sa_ctx$write_data = (ctx_rd & ~k_ctx_seq_mask) | (((ctx_seq + 32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq);
                         end
-                        phase$d = Phase$PktKey;
+                        if (~kx_valid$q | (kx_idx$q != cur_idx$q)) begin
+                            chk_key = 1'b1;
+                            phase$d = Phase$PktKey;
+                        end
+                        else begin
+                            phase$d = Phase$PktRun;
+                        end
+                    end
+                    if (~chk_key) begin
+                        aes$in_valid = 1'b1;
+                        aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
+                        ictx_pending$d = 1'b1;
+                        iss$d = ((32'h1) & 16'hffff);
+                        in_rd = i_base;
+                        if (i_slot$q & src_stream$q) begin
+                            in_rd = in_rd | 32'h400;
+                        end
                     end
                 end
             Phase$PktKey:
                 begin
-                    tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
-                    if (~d_inbound$q) begin
-                        out_buf$write_enable = 1'b1;
-                        out_buf$write_address = ((32'h0) & 10'h3ff);
-                        out_buf$write_data = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+                    if (~|inflight$q) begin
+                        aes$key_load = 1'b1;
+                        kx_valid$d = 1'b1;
+                        kx_idx$d = cur_idx$q;
+                        phase$d = Phase$PktKeyWait;
                     end
+                end
+            Phase$PktKeyWait:
+                begin
                     if (aes$key_ready) begin
-                        aes$in_valid = 1'b1;
-                        ghash$in_valid = 1'b1;
                         phase$d = Phase$PktRun;
                     end
                 end
             Phase$PktRun:
                 begin
-                    if (iss$q < nblk$q) begin
+                    in_rd = i_base + iss$q;
+                    if (iss$q > nblk$q) begin
+                        in_rd = i_base + nblk$q;
+                    end
+                    if (i_slot$q & src_stream$q) begin
+                        in_rd = in_rd | 32'h400;
+                    end
+                    if (iss$q == 32'h0) begin
                         aes$in_valid = 1'b1;
                         iss$d = iss$q + 32'h1;
+                        aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
+                        ictx_pending$d = 1'b1;
                     end
-                    if (aes$out_valid) begin
-                        if (~got_j0$q) begin
-                            got_j0$d = 1'b1;
-                            ej0$d = aes$out_block;
-                        end
-                        else begin
-                            consume = 1'b1;
-                        end
+                    else if (iss$q <= nblk$q) begin
+                        aes$in_valid = 1'b1;
+                        iss$d = iss$q + 32'h1;
+                        aes$in_tag = (((32'h2) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((din) & 130'h3ffffffffffffffffffffffffffffffff);
                     end
-                    if (consume) begin
-                        in_rd = cons$q + 32'h1;
-                    end
-                    else begin
-                        in_rd = cons$q;
-                    end
-                    if (d_inbound$q) begin
-                        in_rd = in_rd + 32'h1;
-                    end
-                    if (consume) begin
-                        ghash$in_valid = 1'b1;
-                        cons$d = cons$q + 32'h1;
-                        last_ct$d = ct;
-                        out_buf$write_enable = 1'b1;
-                        if (d_inbound$q) begin
-                            out_buf$write_address = ((cons$q) & 10'h3ff);
-                            out_buf$write_data = pt;
-                            if (cons$q == ((dlen$q - 32'h1) >> 32'h4)) begin
-                                padlen$d = pt_sh_pad[(32'h0)+:(8)];
-                                rx_nh$d = pt_sh_nh[(32'h0)+:(8)];
-                            end
-                        end
-                        else begin
-                            out_buf$write_address = ((cons$q + 32'h1) & 10'h3ff);
-                            out_buf$write_data = ct;
-                        end
-                        if (cons$q + 32'h1 == nblk$q) begin
-                            phase$d = Phase$PktLen;
-                        end
-                    end
-                end
-            Phase$PktLen:
-                begin
-                    ghash$in_valid = 1'b1;
-                    phase$d = Phase$PktTag;
-                end
-            Phase$PktTag:
-                begin
-                    if (ghash$idle) begin
-                        tag$d = bs_tag$dout;
-                        if (d_inbound$q) begin
-                            phase$d = Phase$PktIcv0;
-                        end
-                        else begin
-                            phase$d = Phase$PktTagOut1;
-                        end
-                    end
-                end
-            Phase$PktIcv0:
-                begin
-                    in_rd = (d_len$q - 32'h10) >> 32'h4;
-                    phase$d = Phase$PktIcv1;
-                end
-            Phase$PktIcv1:
-                begin
-                    in_rd = ((d_len$q - 32'h10) >> 32'h4) + 32'h1;
-                    icv_lo$d = din;
-                    phase$d = Phase$PktIcv2;
-                end
-            Phase$PktIcv2:
-                begin
-                    if (icv != tag$q) begin
-                        verdict$d = v_auth;
-                    end
-                    else if (pad_len_calc > dlen$q) begin
-                        verdict$d = v_trailer;
-                    end
-                    else begin
-                        rlen$d = dlen$q - pad_len_calc;
-                    end
-                    phase$d = Phase$PktFinish;
-                end
-            Phase$PktTagOut1:
-                begin
-                    out_buf$write_enable = 1'b1;
-                    rlen$d = dlen$q + 32'h20;
-                    if (|dlen$q[(32'h0)+:(4)]) begin
-                        out_buf$write_address = ((nblk$q) & 10'h3ff);
-                        out_buf$write_data = last_ct$q | (tag$q << (((dlen$q[(32'h0)+:(4)]) & 16'hffff) << 32'h3));
-                        phase$d = Phase$PktTagOut2;
-                    end
-                    else begin
-                        out_buf$write_address = ((nblk$q + 32'h1) & 10'h3ff);
-                        out_buf$write_data = tag$q;
-                        phase$d = Phase$PktFinish;
-                    end
-                end
-            Phase$PktTagOut2:
-                begin
-                    out_buf$write_enable = 1'b1;
-                    out_buf$write_address = ((nblk$q + 32'h1) & 10'h3ff);
-                    out_buf$write_data = tag$q >> ((((32'h10) & 16'hffff) - ((dlen$q[(32'h0)+:(4)]) & 16'hffff)) << 32'h3);
-                    phase$d = Phase$PktFinish;
-                end
-            Phase$PktFinish:
-                begin
-                    if (verdict$q == v_ok) begin
-                        if (d_inbound$q) begin
-                            cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
-                            cnt_in_bytes$d = cnt_in_bytes$q + ((d_len$q) & 64'hffffffffffffffff);
-                        end
-                        else begin
-                            cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
-                            cnt_out_bytes$d = cnt_out_bytes$q + ((d_len$q) & 64'hffffffffffffffff);
-                            sa_ctx$write_enable = 1'b1;
-                            sa_ctx$write_data = ((c_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((c_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((seq_cur$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((c_flags$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
-                        end
-                        sa_cnt$write_enable = 1'b1;
-                        sa_cnt$write_data = (c_cnt$q & k_cnt_auth_mask) | ((c_cnt$q[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((d_len$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
-                    end
-                    else if (verdict$q == v_auth) begin
-                        cnt_auth$d = cnt_auth$q + 32'h1;
-                        err_set = ((32'h2) & 5'h1f);
-                        if (~&cnt_sh_auth[(32'h0)+:(32)]) begin
-                            sa_cnt$write_enable = 1'b1;
-                            sa_cnt$write_data = c_cnt$q + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
-                        end
-                    end
-                    else if (verdict$q == v_seq) begin
-                        err_set = ((32'h10) & 5'h1f);
-                    end
-                    else if (verdict$q != v_trailer) begin
-                        cnt_bad$d = cnt_bad$q + 32'h1;
-                        err_set = ((32'h1) & 5'h1f);
-                    end
-                    if (verdict$q != v_ok) begin
-                        rlen$d = ((32'h0) & 16'hffff);
-                    end
-                    if (src_stream$q) begin
-                        phase$d = Phase$TxPrime;
-                    end
-                    else begin
-                        win_active$d = 1'b0;
-                        pkt_done$d = 1'b1;
-                        res_verdict$d = verdict$q;
-                        res_nh$d = rx_nh$q;
-                        res_seq$d = seq_cur$q;
-                        if (verdict$q == v_ok) begin
-                            res_len$d = rlen$q;
-                            res_ok$d = 1'b1;
-                        end
-                        else begin
-                            res_len$d = ((32'h0) & 16'hffff);
-                            res_ok$d = 1'b0;
+                    else if (at_len) begin
+                        aes$in_valid = 1'b1;
+                        aes$in_tag = (((32'h3) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((din) & 130'h3ffffffffffffffffffffffffffffffff);
+                        if (src_stream$q) begin
+                            rx_full$d = rx_full$q & ~c_slot_mask;
+                            i_slot$d = ~i_slot$q;
                         end
                         phase$d = Phase$Idle;
-                    end
-                end
-            Phase$TxPrime:
-                begin
-                    tx_w$d = ((32'h0) & 16'hffff);
-                    out_rd = ((32'h0) & 16'hffff);
-                    phase$d = Phase$Tx;
-                end
-            Phase$Tx:
-                begin
-                    m_axis_tvalid = 1'b1;
-                    if (rlen$q == 32'h0) begin
-                        m_axis_tlast = 1'b1;
-                        out_rd = tx_w$q;
-                        if (m_axis_tready) begin
-                            phase$d = Phase$Idle;
-                        end
-                    end
-                    else begin
-                        m_axis_tdata = out_buf$read_data;
-                        m_axis_tkeep = tx_keep$keep;
-                        m_axis_tlast = tx_w$q == ((rlen$q - 32'h1) >> 32'h4);
-                        if (m_axis_tready) begin
-                            out_rd = tx_w$q + 32'h1;
-                            tx_w$d = tx_w$q + 32'h1;
-                            if (tx_w$q == ((rlen$q - 32'h1) >> 32'h4)) begin
-                                phase$d = Phase$Idle;
-                            end
-                        end
-                        else begin
-                            out_rd = tx_w$q;
-                        end
                     end
                 end
             Phase$CmdLoad:
@@ -2298,12 +2741,313 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     sa_done$d = 1'b1;
                     sa_error$d = |sa_errcode$q;
                     if (|sa_errcode$q) begin
-                        err_set = ((32'h4) & 5'h1f);
+                        err_set = err_set | ((32'h4) & 5'h1f);
                     end
                     phase$d = Phase$Idle;
                 end
         endcase
-        rx_allowed = ~rx_full$q & (rx_busy$q | ~(db_pending$q | win_active$q)) & ((phase$q == Phase$Idle) | (phase$q == Phase$TxPrime) | (phase$q == Phase$Tx) | (phase$q == Phase$CmdLoad) | (phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash) | (phase$q == Phase$CmdDone));
+        if (take) begin
+            src_stream$d = 1'b1;
+            d_index$d = rx_desc_sel[(32'h0)+:(16)];
+            cur_idx$d = rx_desc_sel[(32'h0)+:(10)];
+            sa_key$read_address = rx_desc_sel[(32'h0)+:(10)];
+            sa_hkey$read_address = rx_desc_sel[(32'h0)+:(10)];
+            sa_ctx$read_address = rx_desc_sel[(32'h0)+:(10)];
+            d_inbound$d = rx_desc_sel[32'h10];
+            d_nh$d = rx_desc_sel[(32'h18)+:(8)];
+            d_seqhi$d = rx_desc_sel[(32'h20)+:(32)];
+            d_len$d = rx_desc_sel[(32'h40)+:(16)];
+            if (n_slot) begin
+                in_rd = ((32'h400) & 16'hffff);
+            end
+            else begin
+                in_rd = ((32'h0) & 16'hffff);
+            end
+            i_oslot$d = o_slot$q;
+            out_busy$d = out_busy$q | o_mask;
+            o_slot$d = o_slot$q + 32'h1;
+            phase$d = Phase$PktCheck;
+        end
+        if (aes$in_valid & ~aes$out_valid) begin
+            inflight$d = inflight$q + 32'h1;
+        end
+        else if (~aes$in_valid & aes$out_valid) begin
+            inflight$d = inflight$q - 32'h1;
+        end
+        bs_gh$din = ct;
+        gq_block$d = bs_gh$dout;
+        gq_h$d = q_hkey$q;
+        if (aes$out_valid & (tok_kind == 32'h1)) begin
+            ictx_pending$d = 1'b0;
+            q_inbound$d = d_inbound$q;
+            q_flags$d = c_flags$q;
+            q_dlen$d = dlen$q;
+            q_dl$d = d_len$q;
+            q_tp$d = tp$q;
+            q_hkey$d = hkey$q;
+            q_seq$d = seq_cur$q;
+            q_index$d = d_index$q;
+            q_verdict$d = verdict$q;
+            q_oslot$d = i_oslot$q;
+            q_stream$d = src_stream$q;
+            q_ej0$d = aes$out_block;
+            q_cons$d = ((32'h0) & 16'hffff);
+            q_rxnh$d = d_nh$q;
+            q_padlen$d = ((32'h0) & 8'hff);
+            bs_gh$din = aad_le;
+            gq_valid$d = 1'b1;
+            gq_h$d = hkey$q;
+            if (~d_inbound$q) begin
+                if (i_oslot$q[32'h0]) begin
+                    out_b$write_enable = 1'b1;
+                    out_b$write_address = ((i_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_b$write_data = hdr_word;
+                end
+                else begin
+                    out_a$write_enable = 1'b1;
+                    out_a$write_address = ((i_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_a$write_data = hdr_word;
+                end
+            end
+        end
+        if (aes$out_valid & (tok_kind == 32'h2)) begin
+            gq_valid$d = 1'b1;
+            q_cons$d = q_cons$q + 32'h1;
+            q_last_ct$d = ct;
+            q_lastraw$d = bdata;
+            if (q_inbound$q) begin
+                out_wa = ((q_cons$q) & 11'h7ff);
+                out_wd = pt;
+                if (q_cons$q == ((q_dlen$q - 32'h1) >> 32'h4)) begin
+                    q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
+                    q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
+                end
+            end
+            else begin
+                out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
+                out_wd = ct;
+            end
+            out_wa = out_wa | (((q_oslot$q >> 32'h1) & 11'h7ff) << 32'ha);
+            if (q_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+                out_b$write_address = out_wa;
+                out_b$write_data = out_wd;
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+                out_a$write_address = out_wa;
+                out_a$write_data = out_wd;
+            end
+        end
+        if (aes$out_valid & (tok_kind == 32'h3)) begin
+            bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+            gq_valid$d = 1'b1;
+            gq_last$d = 1'b1;
+            t_busy$d = 1'b1;
+            t_step$d = 1'b0;
+            t_inbound$d = q_inbound$q;
+            t_dlen$d = q_dlen$q;
+            t_dl$d = q_dl$q;
+            t_nblk$d = q_cons$q;
+            t_ej0$d = q_ej0$q;
+            t_seq$d = q_seq$q;
+            t_nh$d = q_rxnh$q;
+            t_padlen$d = q_padlen$q;
+            t_index$d = q_index$q;
+            t_verdict$d = q_verdict$q;
+            t_oslot$d = q_oslot$q;
+            t_stream$d = q_stream$q;
+            t_last_ct$d = q_last_ct$q;
+            t_icv$d = icv;
+            sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
+        end
+        pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
+        t_tuser = ((t_verdict$q) & 96'hffffffffffffffffffffffff) | (((t_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((t_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((t_seq$q) & 96'hffffffffffffffffffffffff) << 32'h20);
+        if (t_inbound$q) begin
+            t_tuser = t_tuser | 32'h10;
+        end
+        t_wa = ((t_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
+        if (t_busy$q & ~t_step$q & ghash$out_last) begin
+            t_step$d = 1'b1;
+            t_tag$d = t_tag_new;
+            t_rlen$d = ((32'h0) & 16'hffff);
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                    if (t_icv$q != t_tag_new) begin
+                        t_verdict$d = v_auth;
+                    end
+                    else if (pad_len_calc > t_dlen$q) begin
+                        t_verdict$d = v_trailer;
+                    end
+                    else begin
+                        t_rlen$d = t_dlen$q - pad_len_calc;
+                    end
+                end
+                else begin
+                    t_rlen$d = t_dlen$q + 32'h20;
+                    t_we = 1'b1;
+                    if (|t_sh) begin
+                        t_wa = t_wa | ((t_nblk$q) & 11'h7ff);
+                        t_wd = t_last_ct$q | (t_tag_new << (t_sh << 32'h3));
+                    end
+                    else begin
+                        t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
+                        t_wd = t_tag_new;
+                    end
+                end
+            end
+        end
+        if (t_busy$q & t_step$q) begin
+            t_busy$d = 1'b0;
+            if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
+                t_we = 1'b1;
+                t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
+                t_wd = t_tag$q >> ((((32'h10) & 16'hffff) - t_sh) << 32'h3);
+            end
+            sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                    cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
+                    cnt_in_bytes$d = cnt_in_bytes$q + ((t_dl$q) & 64'hffffffffffffffff);
+                end
+                else begin
+                    cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
+                    cnt_out_bytes$d = cnt_out_bytes$q + ((t_dl$q) & 64'hffffffffffffffff);
+                end
+                sa_cnt$write_enable = 1'b1;
+                sa_cnt$write_data = (cnt_rd & k_cnt_auth_mask) | ((cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
+            end
+            else if (t_verdict$q == v_auth) begin
+                cnt_auth$d = cnt_auth$q + 32'h1;
+                err_set = err_set | ((32'h2) & 5'h1f);
+                if (~&cnt_sh_auth[(32'h0)+:(32)]) begin
+                    sa_cnt$write_enable = 1'b1;
+                    sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
+                end
+            end
+            else if (t_verdict$q == v_seq) begin
+                err_set = err_set | ((32'h10) & 5'h1f);
+            end
+            else if (t_verdict$q != v_trailer) begin
+                cnt_bad$d = cnt_bad$q + 32'h1;
+                err_set = err_set | ((32'h1) & 5'h1f);
+            end
+            if (t_stream$q) begin
+                s_rdy$d = s_rdy$q | (t_mask);
+                if (t_oslot$q == 32'h0) begin
+                    s_rlen0$d = t_rlen$q;
+                    s_tuser0$d = t_tuser;
+                end
+                if (t_oslot$q == 32'h1) begin
+                    s_rlen1$d = t_rlen$q;
+                    s_tuser1$d = t_tuser;
+                end
+                if (t_oslot$q == 32'h2) begin
+                    s_rlen2$d = t_rlen$q;
+                    s_tuser2$d = t_tuser;
+                end
+                if (t_oslot$q == 32'h3) begin
+                    s_rlen3$d = t_rlen$q;
+                    s_tuser3$d = t_tuser;
+                end
+            end
+            else begin
+                win_active$d = 1'b0;
+                pkt_done$d = 1'b1;
+                res_verdict$d = t_verdict$q;
+                res_nh$d = t_nh$q;
+                res_seq$d = t_seq$q;
+                res_len$d = t_rlen$q;
+                res_ok$d = t_verdict$q == v_ok;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+                out_b$write_address = t_wa;
+                out_b$write_data = t_wd;
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+                out_a$write_address = t_wa;
+                out_a$write_data = t_wd;
+            end
+        end
+        if (tx_slot$q == 32'h0) begin
+            tx_rlen = s_rlen0$q;
+            tx_tuser = s_tuser0$q;
+        end
+        else if (tx_slot$q == 32'h1) begin
+            tx_rlen = s_rlen1$q;
+            tx_tuser = s_tuser1$q;
+        end
+        else if (tx_slot$q == 32'h2) begin
+            tx_rlen = s_rlen2$q;
+            tx_tuser = s_tuser2$q;
+        end
+        else begin
+            tx_rlen = s_rlen3$q;
+            tx_tuser = s_tuser3$q;
+        end
+        if (tx_slot$q[32'h0]) begin
+            tx_data = out_b$read_data;
+        end
+        else begin
+            tx_data = out_a$read_data;
+        end
+        tx_keep$count = tx_rlen - (tx_w$q << 32'h4);
+        tx_addr = tx_w$q;
+        tx_rslot = tx_slot$q;
+        tx_next_mask = ((32'h1) & 4'hf) << (tx_slot$q + 32'h1);
+        if (~tx_active$q) begin
+            if (|(s_rdy$q & tx_mask)) begin
+                tx_active$d = 1'b1;
+                tx_w$d = ((32'h0) & 16'hffff);
+                tx_addr = ((32'h0) & 16'hffff);
+            end
+        end
+        else begin
+            m_axis_tvalid = 1'b1;
+            m_axis_tuser = tx_tuser;
+            if (tx_rlen == 32'h0) begin
+                m_axis_tlast = 1'b1;
+                tx_done = m_axis_tready;
+            end
+            else begin
+                m_axis_tdata = tx_data;
+                m_axis_tkeep = tx_keep$keep;
+                m_axis_tlast = tx_w$q == ((tx_rlen - 32'h1) >> 32'h4);
+                if (m_axis_tready) begin
+                    tx_addr = tx_w$q + 32'h1;
+                    tx_w$d = tx_w$q + 32'h1;
+                    tx_done = m_axis_tlast;
+                end
+            end
+            if (tx_done) begin
+                s_rdy$d = s_rdy$d & ~(tx_mask);
+                out_busy$d = out_busy$d & ~(tx_mask);
+                tx_slot$d = tx_slot$q + 32'h1;
+                tx_rslot = tx_slot$q + 32'h1;
+                tx_w$d = ((32'h0) & 16'hffff);
+                tx_addr = ((32'h0) & 16'hffff);
+                tx_active$d = |(s_rdy$q & tx_next_mask);
+            end
+        end
+        if (tx_active$q | |(s_rdy$q & tx_mask)) begin
+            out_a$read_address = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+            out_b$read_address = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+        end
+        else begin
+            out_a$read_address = ((out_rd) & 11'h7ff);
+            out_b$read_address = ((out_rd) & 11'h7ff);
+        end
+        if (rx_wslot$q) begin
+            rx_slot_mask = ((32'h2) & 2'h3);
+        end
+        else begin
+            rx_slot_mask = ((32'h1) & 2'h3);
+        end
+        rx_allowed = ~|(rx_full$q & rx_slot_mask) & (rx_busy$q | ~(db_pending$q | win_active$q));
         in_win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
         s_axis_tready = rx_allowed & ~in_win_wr;
         rx_fire = s_axis_tready & s_axis_tvalid;
@@ -2315,18 +3059,38 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             rx_addr = ((32'h0) & 16'hffff);
             rx_base = ((32'h0) & 16'hffff);
         end
+        if (rx_addr < k_buf_words) begin
+            rx_len_now = rx_base + keep_cnt$count;
+        end
+        else begin
+            rx_len_now = ((32'hffff) & 16'hffff);
+        end
         if (rx_fire) begin
             if (~rx_busy$q) begin
                 rx_index$d = s_axis_tuser[(32'h0)+:(16)];
                 rx_inbound$d = s_axis_tuser[32'h10];
                 rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
                 rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
+                rx_cur_desc = ((s_axis_tuser[(32'h0)+:(16)]) & 80'hffffffffffffffffffff) | (((s_axis_tuser[(32'h18)+:(8)]) & 80'hffffffffffffffffffff) << 32'h18) | (((s_axis_tuser[(32'h20)+:(32)]) & 80'hffffffffffffffffffff) << 32'h20);
+                if (s_axis_tuser[32'h10]) begin
+                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
+                end
+            end
+            else begin
+                rx_cur_desc = ((rx_index$q) & 80'hffffffffffffffffffff) | (((rx_nhd$q) & 80'hffffffffffffffffffff) << 32'h18) | (((rx_seqhi$q) & 80'hffffffffffffffffffff) << 32'h20);
+                if (rx_inbound$q) begin
+                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
+                end
             end
             rx_busy$d = 1'b1;
-            in_b0$write_address = ((rx_addr) & 10'h3ff);
-            in_b1$write_address = ((rx_addr) & 10'h3ff);
-            in_b2$write_address = ((rx_addr) & 10'h3ff);
-            in_b3$write_address = ((rx_addr) & 10'h3ff);
+            rx_waddr = ((rx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+            if (rx_wslot$q) begin
+                rx_waddr = rx_waddr | (((32'h1) & 11'h7ff) << 32'ha);
+            end
+            in_b0$write_address = rx_waddr;
+            in_b1$write_address = rx_waddr;
+            in_b2$write_address = rx_waddr;
+            in_b3$write_address = rx_waddr;
             in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
             in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
             in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
@@ -2337,38 +3101,45 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                 in_b2$write_enable = 1'b1;
                 in_b3$write_enable = 1'b1;
                 rx_words$d = rx_addr + 32'h1;
-                rx_bytes$d = rx_base + keep_cnt$count;
+                rx_bytes$d = rx_len_now;
             end
             else begin
                 rx_words$d = rx_addr;
                 rx_bytes$d = ((32'hffff) & 16'hffff);
             end
             if (s_axis_tlast) begin
-                if (rx_addr < k_buf_words) begin
-                    rx_len$d = rx_base + keep_cnt$count;
+                rx_cur_desc = rx_cur_desc | (((rx_len_now) & 80'hffffffffffffffffffff) << 32'h40);
+                if (rx_wslot$q) begin
+                    rx_desc1$d = rx_cur_desc;
                 end
                 else begin
-                    rx_len$d = ((32'hffff) & 16'hffff);
+                    rx_desc0$d = rx_cur_desc;
                 end
                 rx_busy$d = 1'b0;
-                rx_full$d = 1'b1;
+                rx_full$d = rx_full$d | rx_slot_mask;
+                rx_wslot$d = ~rx_wslot$q;
             end
         end
-        in_b0$read_address = ((in_rd) & 10'h3ff);
-        in_b1$read_address = ((in_rd) & 10'h3ff);
-        in_b2$read_address = ((in_rd) & 10'h3ff);
-        in_b3$read_address = ((in_rd) & 10'h3ff);
-        out_buf$read_address = ((out_rd) & 10'h3ff);
-        m_axis_tuser = ((verdict$q) & 96'hffffffffffffffffffffffff) | (((rx_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((d_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((seq_cur$q) & 96'hffffffffffffffffffffffff) << 32'h20);
-        if (d_inbound$q) begin
-            m_axis_tuser = m_axis_tuser | 32'h10;
-        end
+        in_b0$read_address = ((in_rd) & 11'h7ff);
+        in_b1$read_address = ((in_rd) & 11'h7ff);
+        in_b2$read_address = ((in_rd) & 11'h7ff);
+        in_b3$read_address = ((in_rd) & 11'h7ff);
         err_events$d = (err_events$q & ~err_clr) | err_set;
         if (reset) begin
             phase$d = Phase$Idle;
             kx_valid$d = 1'b0;
             rx_busy$d = 1'b0;
-            rx_full$d = 1'b0;
+            rx_full$d = ((32'h0) & 2'h3);
+            rx_wslot$d = 1'b0;
+            i_slot$d = 1'b0;
+            ictx_pending$d = 1'b0;
+            inflight$d = ((32'h0) & 6'h3f);
+            o_slot$d = ((32'h0) & 2'h3);
+            out_busy$d = ((32'h0) & 4'hf);
+            t_busy$d = 1'b0;
+            tx_active$d = 1'b0;
+            tx_slot$d = ((32'h0) & 2'h3);
+            s_rdy$d = ((32'h0) & 4'hf);
             bvalid$d = 1'b0;
             rstate$d = ((32'h0) & 2'h3);
             cmd_pending$d = 1'b0;
@@ -2392,7 +3163,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
 endmodule // top
 
 
-module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,out_block);
+module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,out_block,in_tag,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -2404,6 +3175,8 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
     input wire  [127:0] in_block;
     output reg  out_valid;
     output reg  [127:0] out_block;
+    input wire  [129:0] in_tag;
+    output reg  [129:0] out_tag;
     
     // Stub signals
     reg  kx$clock;
@@ -2420,12 +3193,12 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
     reg  pipe$in_valid;
     reg  [127:0] pipe$in_block;
     reg  pipe$in_aes256;
-    reg  pipe$in_tag;
+    reg  [129:0] pipe$in_tag;
     reg  [1919:0] pipe$round_keys;
     wire  pipe$out_valid;
     wire  [127:0] pipe$out_block;
     wire  pipe$out_aes256;
-    wire  pipe$out_tag;
+    wire  [129:0] pipe$out_tag;
     reg  ready_q$d;
     wire  ready_q$q;
     reg  ready_q$clock;
@@ -2491,10 +3264,11 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
         pipe$in_valid = in_valid;
         pipe$in_block = in_block;
         pipe$in_aes256 = aes256_q$q;
-        pipe$in_tag = ((32'h0) & 1'h1);
+        pipe$in_tag = in_tag;
         pipe$round_keys = kx$round_keys;
         out_valid = pipe$out_valid;
         out_block = pipe$out_block;
+        out_tag = pipe$out_tag;
     end
     
 endmodule // top$aes
@@ -4164,12 +4938,12 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
     input wire  in_valid;
     input wire  [127:0] in_block;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [1919:0] round_keys;
     output reg  out_valid;
     output reg  [127:0] out_block;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Stub signals
     reg  [127:0] whiten$d;
@@ -4181,149 +4955,149 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     reg  rounds$0$clock;
     reg  rounds$0$in_valid;
     reg  [127:0] rounds$0$in_state;
     reg  rounds$0$in_aes256;
-    reg  rounds$0$in_tag;
+    reg  [129:0] rounds$0$in_tag;
     reg  [127:0] rounds$0$round_key;
     wire  rounds$0$out_valid;
     wire  [127:0] rounds$0$out_state;
     wire  rounds$0$out_aes256;
-    wire  rounds$0$out_tag;
+    wire  [129:0] rounds$0$out_tag;
     reg  rounds$1$clock;
     reg  rounds$1$in_valid;
     reg  [127:0] rounds$1$in_state;
     reg  rounds$1$in_aes256;
-    reg  rounds$1$in_tag;
+    reg  [129:0] rounds$1$in_tag;
     reg  [127:0] rounds$1$round_key;
     wire  rounds$1$out_valid;
     wire  [127:0] rounds$1$out_state;
     wire  rounds$1$out_aes256;
-    wire  rounds$1$out_tag;
+    wire  [129:0] rounds$1$out_tag;
     reg  rounds$2$clock;
     reg  rounds$2$in_valid;
     reg  [127:0] rounds$2$in_state;
     reg  rounds$2$in_aes256;
-    reg  rounds$2$in_tag;
+    reg  [129:0] rounds$2$in_tag;
     reg  [127:0] rounds$2$round_key;
     wire  rounds$2$out_valid;
     wire  [127:0] rounds$2$out_state;
     wire  rounds$2$out_aes256;
-    wire  rounds$2$out_tag;
+    wire  [129:0] rounds$2$out_tag;
     reg  rounds$3$clock;
     reg  rounds$3$in_valid;
     reg  [127:0] rounds$3$in_state;
     reg  rounds$3$in_aes256;
-    reg  rounds$3$in_tag;
+    reg  [129:0] rounds$3$in_tag;
     reg  [127:0] rounds$3$round_key;
     wire  rounds$3$out_valid;
     wire  [127:0] rounds$3$out_state;
     wire  rounds$3$out_aes256;
-    wire  rounds$3$out_tag;
+    wire  [129:0] rounds$3$out_tag;
     reg  rounds$4$clock;
     reg  rounds$4$in_valid;
     reg  [127:0] rounds$4$in_state;
     reg  rounds$4$in_aes256;
-    reg  rounds$4$in_tag;
+    reg  [129:0] rounds$4$in_tag;
     reg  [127:0] rounds$4$round_key;
     wire  rounds$4$out_valid;
     wire  [127:0] rounds$4$out_state;
     wire  rounds$4$out_aes256;
-    wire  rounds$4$out_tag;
+    wire  [129:0] rounds$4$out_tag;
     reg  rounds$5$clock;
     reg  rounds$5$in_valid;
     reg  [127:0] rounds$5$in_state;
     reg  rounds$5$in_aes256;
-    reg  rounds$5$in_tag;
+    reg  [129:0] rounds$5$in_tag;
     reg  [127:0] rounds$5$round_key;
     wire  rounds$5$out_valid;
     wire  [127:0] rounds$5$out_state;
     wire  rounds$5$out_aes256;
-    wire  rounds$5$out_tag;
+    wire  [129:0] rounds$5$out_tag;
     reg  rounds$6$clock;
     reg  rounds$6$in_valid;
     reg  [127:0] rounds$6$in_state;
     reg  rounds$6$in_aes256;
-    reg  rounds$6$in_tag;
+    reg  [129:0] rounds$6$in_tag;
     reg  [127:0] rounds$6$round_key;
     wire  rounds$6$out_valid;
     wire  [127:0] rounds$6$out_state;
     wire  rounds$6$out_aes256;
-    wire  rounds$6$out_tag;
+    wire  [129:0] rounds$6$out_tag;
     reg  rounds$7$clock;
     reg  rounds$7$in_valid;
     reg  [127:0] rounds$7$in_state;
     reg  rounds$7$in_aes256;
-    reg  rounds$7$in_tag;
+    reg  [129:0] rounds$7$in_tag;
     reg  [127:0] rounds$7$round_key;
     wire  rounds$7$out_valid;
     wire  [127:0] rounds$7$out_state;
     wire  rounds$7$out_aes256;
-    wire  rounds$7$out_tag;
+    wire  [129:0] rounds$7$out_tag;
     reg  rounds$8$clock;
     reg  rounds$8$in_valid;
     reg  [127:0] rounds$8$in_state;
     reg  rounds$8$in_aes256;
-    reg  rounds$8$in_tag;
+    reg  [129:0] rounds$8$in_tag;
     reg  [127:0] rounds$8$round_key;
     wire  rounds$8$out_valid;
     wire  [127:0] rounds$8$out_state;
     wire  rounds$8$out_aes256;
-    wire  rounds$8$out_tag;
+    wire  [129:0] rounds$8$out_tag;
     reg  rounds$9$clock;
     reg  rounds$9$in_valid;
     reg  [127:0] rounds$9$in_state;
     reg  rounds$9$in_aes256;
-    reg  rounds$9$in_tag;
+    reg  [129:0] rounds$9$in_tag;
     reg  [127:0] rounds$9$round_key;
     wire  rounds$9$out_valid;
     wire  [127:0] rounds$9$out_state;
     wire  rounds$9$out_aes256;
-    wire  rounds$9$out_tag;
+    wire  [129:0] rounds$9$out_tag;
     reg  rounds$10$clock;
     reg  rounds$10$in_valid;
     reg  [127:0] rounds$10$in_state;
     reg  rounds$10$in_aes256;
-    reg  rounds$10$in_tag;
+    reg  [129:0] rounds$10$in_tag;
     reg  [127:0] rounds$10$round_key;
     wire  rounds$10$out_valid;
     wire  [127:0] rounds$10$out_state;
     wire  rounds$10$out_aes256;
-    wire  rounds$10$out_tag;
+    wire  [129:0] rounds$10$out_tag;
     reg  rounds$11$clock;
     reg  rounds$11$in_valid;
     reg  [127:0] rounds$11$in_state;
     reg  rounds$11$in_aes256;
-    reg  rounds$11$in_tag;
+    reg  [129:0] rounds$11$in_tag;
     reg  [127:0] rounds$11$round_key;
     wire  rounds$11$out_valid;
     wire  [127:0] rounds$11$out_state;
     wire  rounds$11$out_aes256;
-    wire  rounds$11$out_tag;
+    wire  [129:0] rounds$11$out_tag;
     reg  rounds$12$clock;
     reg  rounds$12$in_valid;
     reg  [127:0] rounds$12$in_state;
     reg  rounds$12$in_aes256;
-    reg  rounds$12$in_tag;
+    reg  [129:0] rounds$12$in_tag;
     reg  [127:0] rounds$12$round_key;
     wire  rounds$12$out_valid;
     wire  [127:0] rounds$12$out_state;
     wire  rounds$12$out_aes256;
-    wire  rounds$12$out_tag;
+    wire  [129:0] rounds$12$out_tag;
     reg  rounds$13$clock;
     reg  rounds$13$in_valid;
     reg  [127:0] rounds$13$in_state;
     reg  rounds$13$in_aes256;
-    reg  rounds$13$in_tag;
+    reg  [129:0] rounds$13$in_tag;
     reg  [127:0] rounds$13$round_key;
     wire  rounds$13$out_valid;
     wire  [127:0] rounds$13$out_state;
     wire  rounds$13$out_aes256;
-    wire  rounds$13$out_tag;
+    wire  [129:0] rounds$13$out_tag;
     
     // Sub module instances
     top$aes$pipe$whiten whiten(
@@ -4648,12 +5422,12 @@ module top$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -4711,8 +5485,8 @@ module top$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -9251,13 +10025,13 @@ endmodule // top$aes$pipe$rounds$0$state
 module top$aes$pipe$rounds$0$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -9293,12 +10067,12 @@ module top$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -9356,8 +10130,8 @@ module top$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -13896,13 +14670,13 @@ endmodule // top$aes$pipe$rounds$1$state
 module top$aes$pipe$rounds$1$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -13938,12 +14712,12 @@ module top$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -14001,8 +14775,8 @@ module top$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -18541,13 +19315,13 @@ endmodule // top$aes$pipe$rounds$10$state
 module top$aes$pipe$rounds$10$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -18583,12 +19357,12 @@ module top$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -18646,8 +19420,8 @@ module top$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -23186,13 +23960,13 @@ endmodule // top$aes$pipe$rounds$11$state
 module top$aes$pipe$rounds$11$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -23228,12 +24002,12 @@ module top$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -23291,8 +24065,8 @@ module top$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -27831,13 +28605,13 @@ endmodule // top$aes$pipe$rounds$12$state
 module top$aes$pipe$rounds$12$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -27873,12 +28647,12 @@ module top$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -27936,8 +28710,8 @@ module top$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -32476,13 +33250,13 @@ endmodule // top$aes$pipe$rounds$13$state
 module top$aes$pipe$rounds$13$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -32518,12 +33292,12 @@ module top$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -32581,8 +33355,8 @@ module top$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -37121,13 +37895,13 @@ endmodule // top$aes$pipe$rounds$2$state
 module top$aes$pipe$rounds$2$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -37163,12 +37937,12 @@ module top$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -37226,8 +38000,8 @@ module top$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -41766,13 +42540,13 @@ endmodule // top$aes$pipe$rounds$3$state
 module top$aes$pipe$rounds$3$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -41808,12 +42582,12 @@ module top$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -41871,8 +42645,8 @@ module top$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -46411,13 +47185,13 @@ endmodule // top$aes$pipe$rounds$4$state
 module top$aes$pipe$rounds$4$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -46453,12 +47227,12 @@ module top$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -46516,8 +47290,8 @@ module top$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -51056,13 +51830,13 @@ endmodule // top$aes$pipe$rounds$5$state
 module top$aes$pipe$rounds$5$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -51098,12 +51872,12 @@ module top$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -51161,8 +51935,8 @@ module top$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -55701,13 +56475,13 @@ endmodule // top$aes$pipe$rounds$6$state
 module top$aes$pipe$rounds$6$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -55743,12 +56517,12 @@ module top$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -55806,8 +56580,8 @@ module top$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -60346,13 +61120,13 @@ endmodule // top$aes$pipe$rounds$7$state
 module top$aes$pipe$rounds$7$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -60388,12 +61162,12 @@ module top$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -60451,8 +61225,8 @@ module top$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -64991,13 +65765,13 @@ endmodule // top$aes$pipe$rounds$8$state
 module top$aes$pipe$rounds$8$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -65033,12 +65807,12 @@ module top$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  in_tag;
+    input wire  [129:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  out_tag;
+    output reg  [129:0] out_tag;
     
     // Constant declarations
     localparam  mask_b123 = 128'hffffff00ffffff00ffffff00ffffff;
@@ -65096,8 +65870,8 @@ module top$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  tag$d;
-    wire  tag$q;
+    reg  [129:0] tag$d;
+    wire  [129:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -69636,13 +70410,13 @@ endmodule // top$aes$pipe$rounds$9$state
 module top$aes$pipe$rounds$9$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -69674,13 +70448,13 @@ endmodule // top$aes$pipe$rounds$9$valid
 module top$aes$pipe$tag(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [129:0] d;
+    output reg  [129:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 130'h0;
     end
     
     always @(posedge clock) begin
@@ -70252,25 +71026,6 @@ module top$bvalid(d,q,clock);
 endmodule // top$bvalid
 
 
-module top$c_cnt(d,q,clock);
-    
-    // Module arguments
-    input wire  [159:0] d;
-    output reg  [159:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 160'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$c_cnt
-
-
 module top$c_flags(d,q,clock);
     
     // Module arguments
@@ -70461,25 +71216,6 @@ module top$cnt_out_pkts(d,q,clock);
 endmodule // top$cnt_out_pkts
 
 
-module top$cons(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cons
-
-
 module top$cur_idx(d,q,clock);
     
     // Module arguments
@@ -70632,25 +71368,6 @@ module top$dlen(d,q,clock);
 endmodule // top$dlen
 
 
-module top$ej0(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$ej0
-
-
 module top$err_events(d,q,clock);
     
     // Module arguments
@@ -70670,144 +71387,21 @@ module top$err_events(d,q,clock);
 endmodule // top$err_events
 
 
-module top$ghash(clock,h,clear,in_valid,in_block,idle,y);
+module top$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_hash);
     
     // Module arguments
     input wire  clock;
     input wire  [127:0] h;
     input wire  clear;
     input wire  in_valid;
-    input wire  [127:0] in_block;
-    output reg  idle;
-    output reg  [127:0] y;
-    
-    // Stub signals
-    reg  gh$clock;
-    reg  [127:0] gh$h;
-    reg  gh$in_valid;
-    reg  gh$in_first;
-    reg  gh$in_last;
-    reg  [127:0] gh$in_block;
-    wire  gh$out_valid;
-    wire  gh$out_last;
-    wire  [127:0] gh$out_hash;
-    reg  first$d;
-    wire  first$q;
-    reg  first$clock;
-    reg  valid_q$d;
-    wire  valid_q$q;
-    reg  valid_q$clock;
-    reg  [127:0] block_q$d;
-    wire  [127:0] block_q$q;
-    reg  block_q$clock;
-    
-    // Sub module instances
-    top$ghash$gh gh(
-        .clock(gh$clock),
-        .h(gh$h),
-        .in_valid(gh$in_valid),
-        .in_first(gh$in_first),
-        .in_last(gh$in_last),
-        .in_block(gh$in_block),
-        .out_valid(gh$out_valid),
-        .out_last(gh$out_last),
-        .out_hash(gh$out_hash)
-    );
-    top$ghash$first first(
-        .d(first$d),
-        .q(first$q),
-        .clock(first$clock)
-    );
-    top$ghash$valid_q valid_q(
-        .d(valid_q$d),
-        .q(valid_q$q),
-        .clock(valid_q$clock)
-    );
-    top$ghash$block_q block_q(
-        .d(block_q$d),
-        .q(block_q$q),
-        .clock(block_q$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        first$clock = clock;
-        valid_q$clock = clock;
-        block_q$clock = clock;
-        first$d = first$q;
-        valid_q$d = valid_q$q;
-        block_q$d = block_q$q;
-        gh$clock = clock;
-        valid_q$d = in_valid;
-        block_q$d = in_block;
-        if (clear) begin
-            first$d = 1'b1;
-        end
-        else if (valid_q$q) begin
-            first$d = 1'b0;
-        end
-        gh$h = h;
-        gh$in_valid = valid_q$q;
-        gh$in_first = first$q;
-        gh$in_last = 1'b0;
-        gh$in_block = block_q$q;
-        idle = ~in_valid & ~valid_q$q;
-        y = gh$out_hash;
-    end
-    
-endmodule // top$ghash
-
-
-module top$ghash$block_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$ghash$block_q
-
-
-module top$ghash$first(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$ghash$first
-
-
-module top$ghash$gh(clock,h,in_valid,in_first,in_last,in_block,out_valid,out_last,out_hash);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  [127:0] h;
-    input wire  in_valid;
-    input wire  in_first;
     input wire  in_last;
     input wire  [127:0] in_block;
     output reg  out_valid;
     output reg  out_last;
     output reg  [127:0] out_hash;
+    
+    // Constant declarations
+    localparam  zero = 128'h0;
     
     // Stub signals
     reg  [127:0] mul$a;
@@ -70816,6 +71410,9 @@ module top$ghash$gh(clock,h,in_valid,in_first,in_last,in_block,out_valid,out_las
     reg  [127:0] acc$d;
     wire  [127:0] acc$q;
     reg  acc$clock;
+    reg  [127:0] hash$d;
+    wire  [127:0] hash$q;
+    reg  hash$clock;
     reg  valid$d;
     wire  valid$q;
     reg  valid$clock;
@@ -70824,22 +71421,27 @@ module top$ghash$gh(clock,h,in_valid,in_first,in_last,in_block,out_valid,out_las
     reg  last$clock;
     
     // Sub module instances
-    top$ghash$gh$mul mul(
+    top$ghash$mul mul(
         .a(mul$a),
         .b(mul$b),
         .product(mul$product)
     );
-    top$ghash$gh$acc acc(
+    top$ghash$acc acc(
         .d(acc$d),
         .q(acc$q),
         .clock(acc$clock)
     );
-    top$ghash$gh$valid valid(
+    top$ghash$hash hash(
+        .d(hash$d),
+        .q(hash$q),
+        .clock(hash$clock)
+    );
+    top$ghash$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$ghash$gh$last last(
+    top$ghash$last last(
         .d(last$d),
         .q(last$q),
         .clock(last$clock)
@@ -70848,32 +71450,35 @@ module top$ghash$gh(clock,h,in_valid,in_first,in_last,in_block,out_valid,out_las
     // Update code
     always @(*) begin
         acc$clock = clock;
+        hash$clock = clock;
         valid$clock = clock;
         last$clock = clock;
         acc$d = acc$q;
+        hash$d = hash$q;
         valid$d = valid$q;
         last$d = last$q;
-        if (in_first) begin
-            mul$a = in_block;
-        end
-        else begin
-            mul$a = acc$q ^ in_block;
-        end
+        mul$a = acc$q ^ in_block;
         mul$b = h;
-        if (in_valid) begin
+        if (clear | (in_valid & in_last)) begin
+            acc$d = zero;
+        end
+        else if (in_valid) begin
             acc$d = mul$product;
+        end
+        if (in_valid) begin
+            hash$d = mul$product;
         end
         valid$d = in_valid;
         last$d = in_valid & in_last;
         out_valid = valid$q;
         out_last = last$q;
-        out_hash = acc$q;
+        out_hash = hash$q;
     end
     
-endmodule // top$ghash$gh
+endmodule // top$ghash
 
 
-module top$ghash$gh$acc(d,q,clock);
+module top$ghash$acc(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -70889,10 +71494,29 @@ module top$ghash$gh$acc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$gh$acc
+endmodule // top$ghash$acc
 
 
-module top$ghash$gh$last(d,q,clock);
+module top$ghash$hash(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$ghash$hash
+
+
+module top$ghash$last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -70908,10 +71532,10 @@ module top$ghash$gh$last(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$gh$last
+endmodule // top$ghash$last
 
 
-module top$ghash$gh$mul(a,b,product);
+module top$ghash$mul(a,b,product);
     
     // Module arguments
     input wire  [127:0] a;
@@ -70945,30 +71569,30 @@ module top$ghash$gh$mul(a,b,product);
     reg  [127:0] fold2;
     
     // Sub module instances
-    top$ghash$gh$mul$mul_hi mul_hi(
+    top$ghash$mul$mul_hi mul_hi(
         .a(mul_hi$a),
         .b(mul_hi$b),
         .p(mul_hi$p)
     );
-    top$ghash$gh$mul$mul_lo mul_lo(
+    top$ghash$mul$mul_lo mul_lo(
         .a(mul_lo$a),
         .b(mul_lo$b),
         .p(mul_lo$p)
     );
-    top$ghash$gh$mul$mul_mid mul_mid(
+    top$ghash$mul$mul_mid mul_mid(
         .a(mul_mid$a),
         .b(mul_mid$b),
         .p(mul_mid$p)
     );
-    top$ghash$gh$mul$wide_hi wide_hi(
+    top$ghash$mul$wide_hi wide_hi(
         .narrow(wide_hi$narrow),
         .wide(wide_hi$wide)
     );
-    top$ghash$gh$mul$wide_lo wide_lo(
+    top$ghash$mul$wide_lo wide_lo(
         .narrow(wide_lo$narrow),
         .wide(wide_lo$wide)
     );
-    top$ghash$gh$mul$wide_mid wide_mid(
+    top$ghash$mul$wide_mid wide_mid(
         .narrow(wide_mid$narrow),
         .wide(wide_mid$wide)
     );
@@ -70994,10 +71618,10 @@ module top$ghash$gh$mul(a,b,product);
         product = clmul[(32'h7f)+:(128)] ^ fold1[(32'h7f)+:(128)] ^ fold2;
     end
     
-endmodule // top$ghash$gh$mul
+endmodule // top$ghash$mul
 
 
-module top$ghash$gh$mul$mul_hi(a,b,p);
+module top$ghash$mul$mul_hi(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -71033,46 +71657,46 @@ module top$ghash$gh$mul$mul_hi(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$gh$mul$mul_hi$widen widen(
+    top$ghash$mul$mul_hi$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$gh$mul$mul_hi$parts$0 parts$0(
+    top$ghash$mul$mul_hi$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$1 parts$1(
+    top$ghash$mul$mul_hi$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$2 parts$2(
+    top$ghash$mul$mul_hi$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$3 parts$3(
+    top$ghash$mul$mul_hi$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$4 parts$4(
+    top$ghash$mul$mul_hi$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$5 parts$5(
+    top$ghash$mul$mul_hi$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$6 parts$6(
+    top$ghash$mul$mul_hi$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$gh$mul$mul_hi$parts$7 parts$7(
+    top$ghash$mul$mul_hi$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -71100,10 +71724,10 @@ module top$ghash$gh$mul$mul_hi(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$gh$mul$mul_hi
+endmodule // top$ghash$mul$mul_hi
 
 
-module top$ghash$gh$mul$mul_hi$parts$0(a8,b,p);
+module top$ghash$mul$mul_hi$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71176,10 +71800,10 @@ module top$ghash$gh$mul$mul_hi$parts$0(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$0
+endmodule // top$ghash$mul$mul_hi$parts$0
 
 
-module top$ghash$gh$mul$mul_hi$parts$1(a8,b,p);
+module top$ghash$mul$mul_hi$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71252,10 +71876,10 @@ module top$ghash$gh$mul$mul_hi$parts$1(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$1
+endmodule // top$ghash$mul$mul_hi$parts$1
 
 
-module top$ghash$gh$mul$mul_hi$parts$2(a8,b,p);
+module top$ghash$mul$mul_hi$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71328,10 +71952,10 @@ module top$ghash$gh$mul$mul_hi$parts$2(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$2
+endmodule // top$ghash$mul$mul_hi$parts$2
 
 
-module top$ghash$gh$mul$mul_hi$parts$3(a8,b,p);
+module top$ghash$mul$mul_hi$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71404,10 +72028,10 @@ module top$ghash$gh$mul$mul_hi$parts$3(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$3
+endmodule // top$ghash$mul$mul_hi$parts$3
 
 
-module top$ghash$gh$mul$mul_hi$parts$4(a8,b,p);
+module top$ghash$mul$mul_hi$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71480,10 +72104,10 @@ module top$ghash$gh$mul$mul_hi$parts$4(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$4
+endmodule // top$ghash$mul$mul_hi$parts$4
 
 
-module top$ghash$gh$mul$mul_hi$parts$5(a8,b,p);
+module top$ghash$mul$mul_hi$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71556,10 +72180,10 @@ module top$ghash$gh$mul$mul_hi$parts$5(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$5
+endmodule // top$ghash$mul$mul_hi$parts$5
 
 
-module top$ghash$gh$mul$mul_hi$parts$6(a8,b,p);
+module top$ghash$mul$mul_hi$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71632,10 +72256,10 @@ module top$ghash$gh$mul$mul_hi$parts$6(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$6
+endmodule // top$ghash$mul$mul_hi$parts$6
 
 
-module top$ghash$gh$mul$mul_hi$parts$7(a8,b,p);
+module top$ghash$mul$mul_hi$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71708,10 +72332,10 @@ module top$ghash$gh$mul$mul_hi$parts$7(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_hi$parts$7
+endmodule // top$ghash$mul$mul_hi$parts$7
 
 
-module top$ghash$gh$mul$mul_hi$widen(narrow,wide);
+module top$ghash$mul$mul_hi$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -71719,10 +72343,10 @@ module top$ghash$gh$mul$mul_hi$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$mul_hi$widen
+endmodule // top$ghash$mul$mul_hi$widen
 
 
-module top$ghash$gh$mul$mul_lo(a,b,p);
+module top$ghash$mul$mul_lo(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -71758,46 +72382,46 @@ module top$ghash$gh$mul$mul_lo(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$gh$mul$mul_lo$widen widen(
+    top$ghash$mul$mul_lo$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$gh$mul$mul_lo$parts$0 parts$0(
+    top$ghash$mul$mul_lo$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$1 parts$1(
+    top$ghash$mul$mul_lo$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$2 parts$2(
+    top$ghash$mul$mul_lo$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$3 parts$3(
+    top$ghash$mul$mul_lo$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$4 parts$4(
+    top$ghash$mul$mul_lo$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$5 parts$5(
+    top$ghash$mul$mul_lo$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$6 parts$6(
+    top$ghash$mul$mul_lo$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$gh$mul$mul_lo$parts$7 parts$7(
+    top$ghash$mul$mul_lo$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -71825,10 +72449,10 @@ module top$ghash$gh$mul$mul_lo(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$gh$mul$mul_lo
+endmodule // top$ghash$mul$mul_lo
 
 
-module top$ghash$gh$mul$mul_lo$parts$0(a8,b,p);
+module top$ghash$mul$mul_lo$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71901,10 +72525,10 @@ module top$ghash$gh$mul$mul_lo$parts$0(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$0
+endmodule // top$ghash$mul$mul_lo$parts$0
 
 
-module top$ghash$gh$mul$mul_lo$parts$1(a8,b,p);
+module top$ghash$mul$mul_lo$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -71977,10 +72601,10 @@ module top$ghash$gh$mul$mul_lo$parts$1(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$1
+endmodule // top$ghash$mul$mul_lo$parts$1
 
 
-module top$ghash$gh$mul$mul_lo$parts$2(a8,b,p);
+module top$ghash$mul$mul_lo$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72053,10 +72677,10 @@ module top$ghash$gh$mul$mul_lo$parts$2(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$2
+endmodule // top$ghash$mul$mul_lo$parts$2
 
 
-module top$ghash$gh$mul$mul_lo$parts$3(a8,b,p);
+module top$ghash$mul$mul_lo$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72129,10 +72753,10 @@ module top$ghash$gh$mul$mul_lo$parts$3(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$3
+endmodule // top$ghash$mul$mul_lo$parts$3
 
 
-module top$ghash$gh$mul$mul_lo$parts$4(a8,b,p);
+module top$ghash$mul$mul_lo$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72205,10 +72829,10 @@ module top$ghash$gh$mul$mul_lo$parts$4(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$4
+endmodule // top$ghash$mul$mul_lo$parts$4
 
 
-module top$ghash$gh$mul$mul_lo$parts$5(a8,b,p);
+module top$ghash$mul$mul_lo$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72281,10 +72905,10 @@ module top$ghash$gh$mul$mul_lo$parts$5(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$5
+endmodule // top$ghash$mul$mul_lo$parts$5
 
 
-module top$ghash$gh$mul$mul_lo$parts$6(a8,b,p);
+module top$ghash$mul$mul_lo$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72357,10 +72981,10 @@ module top$ghash$gh$mul$mul_lo$parts$6(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$6
+endmodule // top$ghash$mul$mul_lo$parts$6
 
 
-module top$ghash$gh$mul$mul_lo$parts$7(a8,b,p);
+module top$ghash$mul$mul_lo$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72433,10 +73057,10 @@ module top$ghash$gh$mul$mul_lo$parts$7(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_lo$parts$7
+endmodule // top$ghash$mul$mul_lo$parts$7
 
 
-module top$ghash$gh$mul$mul_lo$widen(narrow,wide);
+module top$ghash$mul$mul_lo$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -72444,10 +73068,10 @@ module top$ghash$gh$mul$mul_lo$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$mul_lo$widen
+endmodule // top$ghash$mul$mul_lo$widen
 
 
-module top$ghash$gh$mul$mul_mid(a,b,p);
+module top$ghash$mul$mul_mid(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -72483,46 +73107,46 @@ module top$ghash$gh$mul$mul_mid(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$gh$mul$mul_mid$widen widen(
+    top$ghash$mul$mul_mid$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$gh$mul$mul_mid$parts$0 parts$0(
+    top$ghash$mul$mul_mid$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$1 parts$1(
+    top$ghash$mul$mul_mid$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$2 parts$2(
+    top$ghash$mul$mul_mid$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$3 parts$3(
+    top$ghash$mul$mul_mid$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$4 parts$4(
+    top$ghash$mul$mul_mid$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$5 parts$5(
+    top$ghash$mul$mul_mid$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$6 parts$6(
+    top$ghash$mul$mul_mid$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$gh$mul$mul_mid$parts$7 parts$7(
+    top$ghash$mul$mul_mid$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -72550,10 +73174,10 @@ module top$ghash$gh$mul$mul_mid(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$gh$mul$mul_mid
+endmodule // top$ghash$mul$mul_mid
 
 
-module top$ghash$gh$mul$mul_mid$parts$0(a8,b,p);
+module top$ghash$mul$mul_mid$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72626,10 +73250,10 @@ module top$ghash$gh$mul$mul_mid$parts$0(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$0
+endmodule // top$ghash$mul$mul_mid$parts$0
 
 
-module top$ghash$gh$mul$mul_mid$parts$1(a8,b,p);
+module top$ghash$mul$mul_mid$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72702,10 +73326,10 @@ module top$ghash$gh$mul$mul_mid$parts$1(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$1
+endmodule // top$ghash$mul$mul_mid$parts$1
 
 
-module top$ghash$gh$mul$mul_mid$parts$2(a8,b,p);
+module top$ghash$mul$mul_mid$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72778,10 +73402,10 @@ module top$ghash$gh$mul$mul_mid$parts$2(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$2
+endmodule // top$ghash$mul$mul_mid$parts$2
 
 
-module top$ghash$gh$mul$mul_mid$parts$3(a8,b,p);
+module top$ghash$mul$mul_mid$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72854,10 +73478,10 @@ module top$ghash$gh$mul$mul_mid$parts$3(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$3
+endmodule // top$ghash$mul$mul_mid$parts$3
 
 
-module top$ghash$gh$mul$mul_mid$parts$4(a8,b,p);
+module top$ghash$mul$mul_mid$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -72930,10 +73554,10 @@ module top$ghash$gh$mul$mul_mid$parts$4(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$4
+endmodule // top$ghash$mul$mul_mid$parts$4
 
 
-module top$ghash$gh$mul$mul_mid$parts$5(a8,b,p);
+module top$ghash$mul$mul_mid$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -73006,10 +73630,10 @@ module top$ghash$gh$mul$mul_mid$parts$5(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$5
+endmodule // top$ghash$mul$mul_mid$parts$5
 
 
-module top$ghash$gh$mul$mul_mid$parts$6(a8,b,p);
+module top$ghash$mul$mul_mid$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -73082,10 +73706,10 @@ module top$ghash$gh$mul$mul_mid$parts$6(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$6
+endmodule // top$ghash$mul$mul_mid$parts$6
 
 
-module top$ghash$gh$mul$mul_mid$parts$7(a8,b,p);
+module top$ghash$mul$mul_mid$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -73158,10 +73782,10 @@ module top$ghash$gh$mul$mul_mid$parts$7(a8,b,p);
         p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
     end
     
-endmodule // top$ghash$gh$mul$mul_mid$parts$7
+endmodule // top$ghash$mul$mul_mid$parts$7
 
 
-module top$ghash$gh$mul$mul_mid$widen(narrow,wide);
+module top$ghash$mul$mul_mid$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -73169,10 +73793,10 @@ module top$ghash$gh$mul$mul_mid$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$mul_mid$widen
+endmodule // top$ghash$mul$mul_mid$widen
 
 
-module top$ghash$gh$mul$wide_hi(narrow,wide);
+module top$ghash$mul$wide_hi(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -73180,10 +73804,10 @@ module top$ghash$gh$mul$wide_hi(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$wide_hi
+endmodule // top$ghash$mul$wide_hi
 
 
-module top$ghash$gh$mul$wide_lo(narrow,wide);
+module top$ghash$mul$wide_lo(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -73191,10 +73815,10 @@ module top$ghash$gh$mul$wide_lo(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$wide_lo
+endmodule // top$ghash$mul$wide_lo
 
 
-module top$ghash$gh$mul$wide_mid(narrow,wide);
+module top$ghash$mul$wide_mid(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -73202,10 +73826,10 @@ module top$ghash$gh$mul$wide_mid(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$gh$mul$wide_mid
+endmodule // top$ghash$mul$wide_mid
 
 
-module top$ghash$gh$valid(d,q,clock);
+module top$ghash$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -73221,10 +73845,48 @@ module top$ghash$gh$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$gh$valid
+endmodule // top$ghash$valid
 
 
-module top$ghash$valid_q(d,q,clock);
+module top$gq_block(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$gq_block
+
+
+module top$gq_h(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$gq_h
+
+
+module top$gq_last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -73240,10 +73902,10 @@ module top$ghash$valid_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$valid_q
+endmodule // top$gq_last
 
 
-module top$got_j0(d,q,clock);
+module top$gq_valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -73259,7 +73921,7 @@ module top$got_j0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$got_j0
+endmodule // top$gq_valid
 
 
 module top$hi_snap(d,q,clock);
@@ -73300,38 +73962,76 @@ module top$hkey(d,q,clock);
 endmodule // top$hkey
 
 
-module top$icv_lo(d,q,clock);
+module top$i_oslot(d,q,clock);
     
     // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
+    input wire  [1:0] d;
+    output reg  [1:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 128'h0;
+       q = 2'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$icv_lo
+endmodule // top$i_oslot
+
+
+module top$i_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$i_slot
+
+
+module top$ictx_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$ictx_pending
 
 
 module top$in_b0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [9:0] read_address;
+    input wire  [10:0] read_address;
     input wire  read_clock;
     output reg  [31:0] read_data;
-    input wire  [9:0] write_address;
+    input wire  [10:0] write_address;
     input wire  write_clock;
     input wire  [31:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[31:0] mem[1023:0];
+    reg[31:0] mem[2047:0];
     
     
     
@@ -73351,16 +74051,16 @@ endmodule // top$in_b0
 module top$in_b1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [9:0] read_address;
+    input wire  [10:0] read_address;
     input wire  read_clock;
     output reg  [31:0] read_data;
-    input wire  [9:0] write_address;
+    input wire  [10:0] write_address;
     input wire  write_clock;
     input wire  [31:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[31:0] mem[1023:0];
+    reg[31:0] mem[2047:0];
     
     
     
@@ -73380,16 +74080,16 @@ endmodule // top$in_b1
 module top$in_b2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [9:0] read_address;
+    input wire  [10:0] read_address;
     input wire  read_clock;
     output reg  [31:0] read_data;
-    input wire  [9:0] write_address;
+    input wire  [10:0] write_address;
     input wire  write_clock;
     input wire  [31:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[31:0] mem[1023:0];
+    reg[31:0] mem[2047:0];
     
     
     
@@ -73409,16 +74109,16 @@ endmodule // top$in_b2
 module top$in_b3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [9:0] read_address;
+    input wire  [10:0] read_address;
     input wire  read_clock;
     output reg  [31:0] read_data;
-    input wire  [9:0] write_address;
+    input wire  [10:0] write_address;
     input wire  write_clock;
     input wire  [31:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[31:0] mem[1023:0];
+    reg[31:0] mem[2047:0];
     
     
     
@@ -73433,6 +74133,25 @@ module top$in_b3(read_address,read_clock,read_data,write_address,write_clock,wri
     end
                 
 endmodule // top$in_b3
+
+
+module top$inflight(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$inflight
 
 
 module top$iss(d,q,clock);
@@ -73677,23 +74396,23 @@ module top$kx_valid(d,q,clock);
 endmodule // top$kx_valid
 
 
-module top$last_ct(d,q,clock);
+module top$len_gap(d,q,clock);
     
     // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
+    input wire  [1:0] d;
+    output reg  [1:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 128'h0;
+       q = 2'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$last_ct
+endmodule // top$len_gap
 
 
 module top$m_in(count,mask);
@@ -73753,19 +74472,38 @@ module top$nblk(d,q,clock);
 endmodule // top$nblk
 
 
-module top$out_buf(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$o_slot(d,q,clock);
     
     // Module arguments
-    input wire  [9:0] read_address;
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$o_slot
+
+
+module top$out_a(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
     input wire  read_clock;
     output reg  [127:0] read_data;
-    input wire  [9:0] write_address;
+    input wire  [10:0] write_address;
     input wire  write_clock;
     input wire  [127:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[127:0] mem[1023:0];
+    reg[127:0] mem[2047:0];
     
     
     
@@ -73779,56 +74517,75 @@ module top$out_buf(read_address,read_clock,read_data,write_address,write_clock,w
        end
     end
                 
-endmodule // top$out_buf
+endmodule // top$out_a
 
 
-module top$padlen(d,q,clock);
+module top$out_b(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$out_b
+
+
+module top$out_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 8'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$padlen
+endmodule // top$out_busy
 
 
 module top$phase(d,q,clock);
     
     // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Enums
     localparam Phase$Idle = 0;
-    localparam Phase$PktLoad = 1;
-    localparam Phase$PktCheck = 2;
-    localparam Phase$PktKey = 3;
+    localparam Phase$PktCheck = 1;
+    localparam Phase$PktKey = 2;
+    localparam Phase$PktKeyWait = 3;
     localparam Phase$PktRun = 4;
-    localparam Phase$PktLen = 5;
-    localparam Phase$PktTag = 6;
-    localparam Phase$PktIcv0 = 7;
-    localparam Phase$PktIcv1 = 8;
-    localparam Phase$PktIcv2 = 9;
-    localparam Phase$PktTagOut1 = 10;
-    localparam Phase$PktTagOut2 = 11;
-    localparam Phase$PktFinish = 12;
-    localparam Phase$TxPrime = 13;
-    localparam Phase$Tx = 14;
-    localparam Phase$CmdLoad = 15;
-    localparam Phase$CmdCheck = 16;
-    localparam Phase$CmdKey = 17;
-    localparam Phase$CmdHash = 18;
-    localparam Phase$CmdDone = 19;
+    localparam Phase$CmdLoad = 5;
+    localparam Phase$CmdCheck = 6;
+    localparam Phase$CmdKey = 7;
+    localparam Phase$CmdHash = 8;
+    localparam Phase$CmdDone = 9;
     
     // Update code (custom)
     initial begin
@@ -73916,6 +74673,329 @@ module top$pkt_seqhi(d,q,clock);
     end
           
 endmodule // top$pkt_seqhi
+
+
+module top$q_cons(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_cons
+
+
+module top$q_dl(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_dl
+
+
+module top$q_dlen(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_dlen
+
+
+module top$q_ej0(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_ej0
+
+
+module top$q_flags(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_flags
+
+
+module top$q_hkey(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_hkey
+
+
+module top$q_inbound(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_inbound
+
+
+module top$q_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_index
+
+
+module top$q_last_ct(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_last_ct
+
+
+module top$q_lastraw(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_lastraw
+
+
+module top$q_oslot(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_oslot
+
+
+module top$q_padlen(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_padlen
+
+
+module top$q_rxnh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_rxnh
+
+
+module top$q_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_seq
+
+
+module top$q_stream(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_stream
+
+
+module top$q_tp(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_tp
+
+
+module top$q_verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_verdict
 
 
 module top$raddr(d,q,clock);
@@ -74184,25 +75264,6 @@ module top$res_verdict(d,q,clock);
 endmodule // top$res_verdict
 
 
-module top$rlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rlen
-
-
 module top$rstate(d,q,clock);
     
     // Module arguments
@@ -74260,16 +75321,54 @@ module top$rx_bytes(d,q,clock);
 endmodule // top$rx_bytes
 
 
-module top$rx_full(d,q,clock);
+module top$rx_desc0(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [79:0] d;
+    output reg  [79:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_desc0
+
+
+module top$rx_desc1(d,q,clock);
+    
+    // Module arguments
+    input wire  [79:0] d;
+    output reg  [79:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_desc1
+
+
+module top$rx_full(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
     end
     
     always @(posedge clock) begin
@@ -74315,44 +75414,6 @@ module top$rx_index(d,q,clock);
     end
           
 endmodule // top$rx_index
-
-
-module top$rx_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_len
-
-
-module top$rx_nh(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_nh
 
 
 module top$rx_nhd(d,q,clock);
@@ -74410,6 +75471,196 @@ module top$rx_words(d,q,clock);
     end
           
 endmodule // top$rx_words
+
+
+module top$rx_wslot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wslot
+
+
+module top$s_rdy(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rdy
+
+
+module top$s_rlen0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rlen0
+
+
+module top$s_rlen1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rlen1
+
+
+module top$s_rlen2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rlen2
+
+
+module top$s_rlen3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rlen3
+
+
+module top$s_tuser0(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_tuser0
+
+
+module top$s_tuser1(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_tuser1
+
+
+module top$s_tuser2(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_tuser2
+
+
+module top$s_tuser3(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_tuser3
 
 
 module top$sa_cnt(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -74775,7 +76026,64 @@ module top$src_stream(d,q,clock);
 endmodule // top$src_stream
 
 
-module top$tag(d,q,clock);
+module top$t_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_busy
+
+
+module top$t_dl(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_dl
+
+
+module top$t_dlen(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_dlen
+
+
+module top$t_ej0(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -74791,7 +76099,273 @@ module top$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tag
+endmodule // top$t_ej0
+
+
+module top$t_icv(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_icv
+
+
+module top$t_inbound(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_inbound
+
+
+module top$t_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_index
+
+
+module top$t_last_ct(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_last_ct
+
+
+module top$t_nblk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_nblk
+
+
+module top$t_nh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_nh
+
+
+module top$t_oslot(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_oslot
+
+
+module top$t_padlen(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_padlen
+
+
+module top$t_rlen(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_rlen
+
+
+module top$t_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_seq
+
+
+module top$t_step(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_step
+
+
+module top$t_stream(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_stream
+
+
+module top$t_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_tag
+
+
+module top$t_verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_verdict
 
 
 module top$tp(d,q,clock);
@@ -74813,6 +76387,25 @@ module top$tp(d,q,clock);
 endmodule // top$tp
 
 
+module top$tx_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_active
+
+
 module top$tx_keep(count,keep);
     
     // Module arguments
@@ -74830,6 +76423,25 @@ module top$tx_keep(count,keep);
     end
     
 endmodule // top$tx_keep
+
+
+module top$tx_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slot
 
 
 module top$tx_w(d,q,clock);
