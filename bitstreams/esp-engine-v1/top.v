@@ -266,6 +266,12 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     wire  [15:0] keep_cnt$count;
     reg  [15:0] tx_keep$count;
     wire  [15:0] tx_keep$keep;
+    reg  [127:0] pad_brk$pt;
+    reg  [7:0] pad_brk$prev;
+    reg  pad_brk$first;
+    reg  [15:0] pad_brk$count;
+    wire  pad_brk$any;
+    wire  [15:0] pad_brk$idx;
     reg  bvalid$d;
     wire  bvalid$q;
     reg  bvalid$clock;
@@ -551,6 +557,15 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [7:0] q_rxnh$d;
     wire  [7:0] q_rxnh$q;
     reg  q_rxnh$clock;
+    reg  [7:0] q_prevb$d;
+    wire  [7:0] q_prevb$q;
+    reg  q_prevb$clock;
+    reg  [15:0] q_lastbrk$d;
+    wire  [15:0] q_lastbrk$q;
+    reg  q_lastbrk$clock;
+    reg  [7:0] q_pbyte$d;
+    wire  [7:0] q_pbyte$q;
+    reg  q_pbyte$clock;
     reg  gq_valid$d;
     wire  gq_valid$q;
     reg  gq_valid$clock;
@@ -617,6 +632,12 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] t_rlen$d;
     wire  [15:0] t_rlen$q;
     reg  t_rlen$clock;
+    reg  [15:0] t_lastbrk$d;
+    wire  [15:0] t_lastbrk$q;
+    reg  t_lastbrk$clock;
+    reg  [7:0] t_pbyte$d;
+    wire  [7:0] t_pbyte$q;
+    reg  t_pbyte$clock;
     reg  tx_active$d;
     wire  tx_active$q;
     reg  tx_active$clock;
@@ -731,6 +752,9 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  take;
     reg  chk_key;
     reg  [31:0] n_salt;
+    reg  [127:0] pt_sh_pb;
+    reg  [15:0] pad_s;
+    reg  pad_ok;
     reg  [3:0] o_mask;
     reg  [3:0] tx_mask;
     reg  [3:0] t_mask;
@@ -964,6 +988,14 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     top$tx_keep tx_keep(
         .count(tx_keep$count),
         .keep(tx_keep$keep)
+    );
+    top$pad_brk pad_brk(
+        .pt(pad_brk$pt),
+        .prev(pad_brk$prev),
+        .first(pad_brk$first),
+        .count(pad_brk$count),
+        .any(pad_brk$any),
+        .idx(pad_brk$idx)
     );
     top$bvalid bvalid(
         .d(bvalid$d),
@@ -1440,6 +1472,21 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(q_rxnh$q),
         .clock(q_rxnh$clock)
     );
+    top$q_prevb q_prevb(
+        .d(q_prevb$d),
+        .q(q_prevb$q),
+        .clock(q_prevb$clock)
+    );
+    top$q_lastbrk q_lastbrk(
+        .d(q_lastbrk$d),
+        .q(q_lastbrk$q),
+        .clock(q_lastbrk$clock)
+    );
+    top$q_pbyte q_pbyte(
+        .d(q_pbyte$d),
+        .q(q_pbyte$q),
+        .clock(q_pbyte$clock)
+    );
     top$gq_valid gq_valid(
         .d(gq_valid$d),
         .q(gq_valid$q),
@@ -1549,6 +1596,16 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .d(t_rlen$d),
         .q(t_rlen$q),
         .clock(t_rlen$clock)
+    );
+    top$t_lastbrk t_lastbrk(
+        .d(t_lastbrk$d),
+        .q(t_lastbrk$q),
+        .clock(t_lastbrk$clock)
+    );
+    top$t_pbyte t_pbyte(
+        .d(t_pbyte$d),
+        .q(t_pbyte$q),
+        .clock(t_pbyte$clock)
     );
     top$tx_active tx_active(
         .d(tx_active$d),
@@ -1669,6 +1726,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     // Update code
     always @(*) begin
         len_gap$clock = clock;
+        q_prevb$clock = clock;
+        q_lastbrk$clock = clock;
+        q_pbyte$clock = clock;
+        t_lastbrk$clock = clock;
+        t_pbyte$clock = clock;
         bvalid$clock = clock;
         rstate$clock = clock;
         raddr$clock = clock;
@@ -1809,6 +1871,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_desc0$clock = clock;
         rx_desc1$clock = clock;
         len_gap$d = len_gap$q;
+        q_prevb$d = q_prevb$q;
+        q_lastbrk$d = q_lastbrk$q;
+        q_pbyte$d = q_pbyte$q;
+        t_lastbrk$d = t_lastbrk$q;
+        t_pbyte$d = t_pbyte$q;
         bvalid$d = bvalid$q;
         rstate$d = rstate$q;
         raddr$d = raddr$q;
@@ -2169,6 +2236,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         end
         pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
         pt_sh_nh = pt >> (((q_dlen$q - 32'h1) & 32'hf) << 32'h3);
+        pt_sh_pb = pt >> (((q_dlen$q - 32'h3) & 32'hf) << 32'h3);
+        pad_brk$pt = pt;
+        pad_brk$prev = q_prevb$q;
+        pad_brk$first = q_cons$q == 32'h0;
+        pad_brk$count = q_dlen$q - 32'h2 - k16;
         icv_shift = q_dlen$q & 32'hf;
         if (icv_shift == 32'h0) begin
             icv = bdata;
@@ -2794,6 +2866,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             q_cons$d = ((32'h0) & 16'hffff);
             q_rxnh$d = d_nh$q;
             q_padlen$d = ((32'h0) & 8'hff);
+            q_lastbrk$d = ((32'h0) & 16'hffff);
             bs_gh$din = aad_le;
             gq_valid$d = 1'b1;
             gq_h$d = hkey$q;
@@ -2821,6 +2894,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                 if (q_cons$q == ((q_dlen$q - 32'h1) >> 32'h4)) begin
                     q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
                     q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
+                    q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
+                end
+                q_prevb$d = pt[(32'h78)+:(8)];
+                if (pad_brk$any) begin
+                    q_lastbrk$d = k16 + pad_brk$idx;
                 end
             end
             else begin
@@ -2859,9 +2937,13 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             t_stream$d = q_stream$q;
             t_last_ct$d = q_last_ct$q;
             t_icv$d = icv;
+            t_lastbrk$d = q_lastbrk$q;
+            t_pbyte$d = q_pbyte$q;
             sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
         end
         pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
+        pad_s = t_dlen$q - pad_len_calc;
+        pad_ok = (t_padlen$q == 32'h0) | ((t_lastbrk$q <= pad_s) & (t_pbyte$q == t_padlen$q));
         t_tuser = ((t_verdict$q) & 96'hffffffffffffffffffffffff) | (((t_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((t_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((t_seq$q) & 96'hffffffffffffffffffffffff) << 32'h20);
         if (t_inbound$q) begin
             t_tuser = t_tuser | 32'h10;
@@ -2876,7 +2958,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     if (t_icv$q != t_tag_new) begin
                         t_verdict$d = v_auth;
                     end
-                    else if (pad_len_calc > t_dlen$q) begin
+                    else if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
                         t_verdict$d = v_trailer;
                     end
                     else begin
@@ -74568,6 +74650,141 @@ module top$out_busy(d,q,clock);
 endmodule // top$out_busy
 
 
+module top$pad_brk(pt,prev,first,count,any,idx);
+    
+    // Module arguments
+    input wire  [127:0] pt;
+    input wire  [7:0] prev;
+    input wire  first;
+    input wire  [15:0] count;
+    output reg  any;
+    output reg  [15:0] idx;
+    
+    // Local signals
+    reg  [15:0] brk;
+    
+    // Update code
+    always @(*) begin
+        brk = ((32'h0) & 16'hffff);
+        if ((pt[(32'h0)+:(8)] != prev + 32'h1) | first) begin
+            brk = brk | 32'h1;
+        end
+        if (pt[(32'h8)+:(8)] != pt[(32'h0)+:(8)] + 32'h1) begin
+            brk = brk | 32'h2;
+        end
+        if (pt[(32'h10)+:(8)] != pt[(32'h8)+:(8)] + 32'h1) begin
+            brk = brk | 32'h4;
+        end
+        if (pt[(32'h18)+:(8)] != pt[(32'h10)+:(8)] + 32'h1) begin
+            brk = brk | 32'h8;
+        end
+        if (pt[(32'h20)+:(8)] != pt[(32'h18)+:(8)] + 32'h1) begin
+            brk = brk | 32'h10;
+        end
+        if (pt[(32'h28)+:(8)] != pt[(32'h20)+:(8)] + 32'h1) begin
+            brk = brk | 32'h20;
+        end
+        if (pt[(32'h30)+:(8)] != pt[(32'h28)+:(8)] + 32'h1) begin
+            brk = brk | 32'h40;
+        end
+        if (pt[(32'h38)+:(8)] != pt[(32'h30)+:(8)] + 32'h1) begin
+            brk = brk | 32'h80;
+        end
+        if (pt[(32'h40)+:(8)] != pt[(32'h38)+:(8)] + 32'h1) begin
+            brk = brk | 32'h100;
+        end
+        if (pt[(32'h48)+:(8)] != pt[(32'h40)+:(8)] + 32'h1) begin
+            brk = brk | 32'h200;
+        end
+        if (pt[(32'h50)+:(8)] != pt[(32'h48)+:(8)] + 32'h1) begin
+            brk = brk | 32'h400;
+        end
+        if (pt[(32'h58)+:(8)] != pt[(32'h50)+:(8)] + 32'h1) begin
+            brk = brk | 32'h800;
+        end
+        if (pt[(32'h60)+:(8)] != pt[(32'h58)+:(8)] + 32'h1) begin
+            brk = brk | 32'h1000;
+        end
+        if (pt[(32'h68)+:(8)] != pt[(32'h60)+:(8)] + 32'h1) begin
+            brk = brk | 32'h2000;
+        end
+        if (pt[(32'h70)+:(8)] != pt[(32'h68)+:(8)] + 32'h1) begin
+            brk = brk | 32'h4000;
+        end
+        if (pt[(32'h78)+:(8)] != pt[(32'h70)+:(8)] + 32'h1) begin
+            brk = brk | 32'h8000;
+        end
+        any = 1'b0;
+        idx = ((32'h0) & 16'hffff);
+        if (brk[32'h0] & (count > 32'h0)) begin
+            any = 1'b1;
+            idx = ((32'h0) & 16'hffff);
+        end
+        if (brk[32'h1] & (count > 32'h1)) begin
+            any = 1'b1;
+            idx = ((32'h1) & 16'hffff);
+        end
+        if (brk[32'h2] & (count > 32'h2)) begin
+            any = 1'b1;
+            idx = ((32'h2) & 16'hffff);
+        end
+        if (brk[32'h3] & (count > 32'h3)) begin
+            any = 1'b1;
+            idx = ((32'h3) & 16'hffff);
+        end
+        if (brk[32'h4] & (count > 32'h4)) begin
+            any = 1'b1;
+            idx = ((32'h4) & 16'hffff);
+        end
+        if (brk[32'h5] & (count > 32'h5)) begin
+            any = 1'b1;
+            idx = ((32'h5) & 16'hffff);
+        end
+        if (brk[32'h6] & (count > 32'h6)) begin
+            any = 1'b1;
+            idx = ((32'h6) & 16'hffff);
+        end
+        if (brk[32'h7] & (count > 32'h7)) begin
+            any = 1'b1;
+            idx = ((32'h7) & 16'hffff);
+        end
+        if (brk[32'h8] & (count > 32'h8)) begin
+            any = 1'b1;
+            idx = ((32'h8) & 16'hffff);
+        end
+        if (brk[32'h9] & (count > 32'h9)) begin
+            any = 1'b1;
+            idx = ((32'h9) & 16'hffff);
+        end
+        if (brk[32'ha] & (count > 32'ha)) begin
+            any = 1'b1;
+            idx = ((32'ha) & 16'hffff);
+        end
+        if (brk[32'hb] & (count > 32'hb)) begin
+            any = 1'b1;
+            idx = ((32'hb) & 16'hffff);
+        end
+        if (brk[32'hc] & (count > 32'hc)) begin
+            any = 1'b1;
+            idx = ((32'hc) & 16'hffff);
+        end
+        if (brk[32'hd] & (count > 32'hd)) begin
+            any = 1'b1;
+            idx = ((32'hd) & 16'hffff);
+        end
+        if (brk[32'he] & (count > 32'he)) begin
+            any = 1'b1;
+            idx = ((32'he) & 16'hffff);
+        end
+        if (brk[32'hf] & (count > 32'hf)) begin
+            any = 1'b1;
+            idx = ((32'hf) & 16'hffff);
+        end
+    end
+    
+endmodule // top$pad_brk
+
+
 module top$phase(d,q,clock);
     
     // Module arguments
@@ -74846,6 +75063,25 @@ module top$q_last_ct(d,q,clock);
 endmodule // top$q_last_ct
 
 
+module top$q_lastbrk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_lastbrk
+
+
 module top$q_lastraw(d,q,clock);
     
     // Module arguments
@@ -74901,6 +75137,44 @@ module top$q_padlen(d,q,clock);
     end
           
 endmodule // top$q_padlen
+
+
+module top$q_pbyte(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_pbyte
+
+
+module top$q_prevb(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$q_prevb
 
 
 module top$q_rxnh(d,q,clock);
@@ -76178,6 +76452,25 @@ module top$t_last_ct(d,q,clock);
 endmodule // top$t_last_ct
 
 
+module top$t_lastbrk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_lastbrk
+
+
 module top$t_nblk(d,q,clock);
     
     // Module arguments
@@ -76252,6 +76545,25 @@ module top$t_padlen(d,q,clock);
     end
           
 endmodule // top$t_padlen
+
+
+module top$t_pbyte(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$t_pbyte
 
 
 module top$t_rlen(d,q,clock);

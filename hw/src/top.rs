@@ -24,7 +24,7 @@ use rust_hdl::prelude::*;
 
 use crate::crypto::{AesUnit, AES_TAG_BITS};
 use crate::ghash::GhashStream;
-use crate::util::{Bswap128, Bswap32, Bswap64, ByteMask, KeepCount, KeepMask};
+use crate::util::{Bswap128, Bswap32, Bswap64, ByteMask, KeepCount, KeepMask, PadBreaks};
 use regmap::regs::off;
 
 /// AXI4-Lite address width.
@@ -193,6 +193,7 @@ pub struct Top {
     m_in: ByteMask,
     keep_cnt: KeepCount,
     tx_keep: KeepMask,
+    pad_brk: PadBreaks,
 
     // ---- AXI4-Lite
     bvalid: DFF<bool>,
@@ -295,6 +296,9 @@ pub struct Top {
     q_lastraw: DFF<Bits<128>>,
     q_padlen: DFF<Bits<8>>,
     q_rxnh: DFF<Bits<8>>,
+    q_prevb: DFF<Bits<8>>,
+    q_lastbrk: DFF<Bits<16>>,
+    q_pbyte: DFF<Bits<8>>,
     gq_valid: DFF<bool>,
     gq_last: DFF<bool>,
     gq_block: DFF<Bits<128>>,
@@ -318,6 +322,8 @@ pub struct Top {
     t_icv: DFF<Bits<128>>,
     t_tag: DFF<Bits<128>>,
     t_rlen: DFF<Bits<16>>,
+    t_lastbrk: DFF<Bits<16>>,
+    t_pbyte: DFF<Bits<8>>,
     // ---- stream out: four result slots, sent in order
     tx_active: DFF<bool>,
     tx_slot: DFF<Bits<2>>,
@@ -388,6 +394,9 @@ pub struct Top {
     take: Signal<Local, bool>,
     chk_key: Signal<Local, bool>,
     n_salt: Signal<Local, Bits<32>>,
+    pt_sh_pb: Signal<Local, Bits<128>>,
+    pad_s: Signal<Local, Bits<16>>,
+    pad_ok: Signal<Local, bool>,
     o_mask: Signal<Local, Bits<4>>,
     tx_mask: Signal<Local, Bits<4>>,
     t_mask: Signal<Local, Bits<4>>,
@@ -782,6 +791,15 @@ impl Top {
             take: Default::default(),
             chk_key: Default::default(),
             n_salt: Default::default(),
+            pad_ok: Default::default(),
+            pad_s: Default::default(),
+            pt_sh_pb: Default::default(),
+            t_pbyte: Default::default(),
+            t_lastbrk: Default::default(),
+            q_pbyte: Default::default(),
+            q_lastbrk: Default::default(),
+            q_prevb: Default::default(),
+            pad_brk: Default::default(),
             o_mask: Default::default(),
             tx_mask: Default::default(),
             t_mask: Default::default(),

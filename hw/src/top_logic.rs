@@ -14,7 +14,7 @@
 impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, len_gap, bvalid,
+        dff_setup!(self, clock, len_gap, q_prevb, q_lastbrk, q_pbyte, t_lastbrk, t_pbyte, bvalid,
             rstate,
             raddr,
             rdata,
@@ -414,6 +414,12 @@ impl Logic for Top {
         }
         self.pt_sh_pad.next = self.pt.val() >> (((self.q_dlen.q.val() - 2) & 15) << 3);
         self.pt_sh_nh.next = self.pt.val() >> (((self.q_dlen.q.val() - 1) & 15) << 3);
+        self.pt_sh_pb.next = self.pt.val() >> (((self.q_dlen.q.val() - 3) & 15) << 3);
+        // Inbound pad bytes: where the plaintext stops counting up (before pad length).
+        self.pad_brk.pt.next = self.pt.val();
+        self.pad_brk.prev.next = self.q_prevb.q.val();
+        self.pad_brk.first.next = self.q_cons.q.val() == 0;
+        self.pad_brk.count.next = self.q_dlen.q.val() - 2 - self.k16.val();
         // ICV of an inbound packet: 16 bytes at byte 16 + dlen, the upper part of the
         // last ciphertext word and the word the length slot carries.
         self.icv_shift.next = self.q_dlen.q.val() & 15;
@@ -1116,6 +1122,7 @@ impl Logic for Top {
             self.q_cons.d.next = bits::<16>(0);
             self.q_rxnh.d.next = self.d_nh.q.val();
             self.q_padlen.d.next = bits::<8>(0);
+            self.q_lastbrk.d.next = bits::<16>(0);
             // AAD block first into GHASH.
             self.bs_gh.din.next = self.aad_le.val();
             self.gq_valid.d.next = true;
@@ -1146,6 +1153,11 @@ impl Logic for Top {
                 if self.q_cons.q.val() == ((self.q_dlen.q.val() - 1) >> 4) {
                     self.q_padlen.d.next = self.pt_sh_pad.val().get_bits::<8>(0);
                     self.q_rxnh.d.next = self.pt_sh_nh.val().get_bits::<8>(0);
+                    self.q_pbyte.d.next = self.pt_sh_pb.val().get_bits::<8>(0);
+                }
+                self.q_prevb.d.next = self.pt.val().get_bits::<8>(120);
+                if self.pad_brk.any.val() {
+                    self.q_lastbrk.d.next = self.k16.val() + self.pad_brk.idx.val();
                 }
             } else {
                 self.out_wa.next = bit_cast::<IBW, 16>(self.q_cons.q.val() + 1);
@@ -1186,11 +1198,19 @@ impl Logic for Top {
             self.t_stream.d.next = self.q_stream.q.val();
             self.t_last_ct.d.next = self.q_last_ct.q.val();
             self.t_icv.d.next = self.icv.val();
+            self.t_lastbrk.d.next = self.q_lastbrk.q.val();
+            self.t_pbyte.d.next = self.q_pbyte.q.val();
             self.sa_cnt.read_address.next = self.q_index.q.val().get_bits::<SW>(0);
         }
 
         // ------------------------------------------------------------ tail
         self.pad_len_calc.next = bit_cast::<16, 8>(self.t_padlen.q.val()) + 2;
+        // RFC 4303 padding: the P bytes before the pad length are 1, 2, .., P, i.e. no
+        // break in the run after the pad's first byte and the last pad byte is P.
+        self.pad_s.next = self.t_dlen.q.val() - self.pad_len_calc.val();
+        self.pad_ok.next = (self.t_padlen.q.val() == 0)
+            | ((self.t_lastbrk.q.val() <= self.pad_s.val())
+                & (self.t_pbyte.q.val() == self.t_padlen.q.val()));
         self.t_tuser.next = bit_cast::<MUW, 4>(self.t_verdict.q.val())
             | (bit_cast::<MUW, 8>(self.t_nh.q.val()) << 8)
             | (bit_cast::<MUW, 16>(self.t_index.q.val()) << 16)
@@ -1208,7 +1228,9 @@ impl Logic for Top {
                 if self.t_inbound.q.val() {
                     if self.t_icv.q.val() != self.t_tag_new.val() {
                         self.t_verdict.d.next = self.v_auth.val();
-                    } else if self.pad_len_calc.val() > self.t_dlen.q.val() {
+                    } else if (self.pad_len_calc.val() > self.t_dlen.q.val())
+                        | !self.pad_ok.val()
+                    {
                         self.t_verdict.d.next = self.v_trailer.val();
                     } else {
                         self.t_rlen.d.next = self.t_dlen.q.val() - self.pad_len_calc.val();
