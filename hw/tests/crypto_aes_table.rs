@@ -45,10 +45,9 @@ fn xtime(b: u8) -> u8 {
 #[test]
 fn t0_table_is_sbox_times_mixcolumns_column() {
     let t = t0_table();
-    for x in 0..256 {
-        let s = oracle::SBOX[x];
+    for (x, (&e, &s)) in t.iter().zip(oracle::SBOX.iter()).enumerate() {
         assert_eq!(
-            t[x].to_be_bytes(),
+            e.to_be_bytes(),
             [xtime(s), s, s, xtime(s) ^ s],
             "T0[{x:#04x}]"
         );
