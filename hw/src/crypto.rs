@@ -1,8 +1,10 @@
 //! The top level's view of the AES blocks: one AES unit (key load with the hardware
 //! key expansion, then the pipelined AES-128/256 encryption, carrying a 130-bit word
 //! alongside each block). The blocks themselves are [`crate::keyexp::KeyExpansion`]
-//! and [`crate::aes::Aes256Pipeline`]; the engine drives [`crate::ghash::GhashStream`]
-//! directly (its input registered once in `top`).
+//! and [`crate::aes_table::Aes256TablePipeline`] (T-tables in block RAM, latency 16;
+//! [`crate::aes::Aes256Pipeline`] is the LUT S-box alternative with the same ports);
+//! the engine drives [`crate::ghash::GhashStream`] directly (its input registered
+//! once in `top`).
 //!
 //! Block order on these ports: byte 0 of a block (or key) in the top bits
 //! (`[127:120]`, `[255:248]`), as in FIPS-197 and SP 800-38D.
@@ -13,11 +15,11 @@
 
 use rust_hdl::prelude::*;
 
-use crate::aes::Aes256Pipeline;
+use crate::aes_table::Aes256TablePipeline;
 use crate::keyexp::KeyExpansion;
 
 /// Cycles from `in_valid` to `out_valid` of [`AesUnit`].
-pub const AES_LATENCY: usize = Aes256Pipeline::<1>::LATENCY;
+pub const AES_LATENCY: usize = Aes256TablePipeline::<1>::LATENCY;
 
 /// Width of the word [`AesUnit`] carries alongside each block: 128 data bits and a
 /// 2-bit block kind, so a block's data meets its keystream at the pipeline output.
@@ -59,7 +61,7 @@ pub struct AesUnit {
     /// `in_tag` of the block now at `out_block`.
     pub out_tag: Signal<Out, Bits<AES_TAG_BITS>>,
     kx: KeyExpansion,
-    pipe: Aes256Pipeline<AES_TAG_BITS>,
+    pipe: Aes256TablePipeline<AES_TAG_BITS>,
     ready_q: DFF<bool>,
     aes256_q: DFF<bool>,
 }
