@@ -485,9 +485,30 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [1:0] i_oslot$d;
     wire  [1:0] i_oslot$q;
     reg  i_oslot$clock;
-    reg  ictx_pending$d;
-    wire  ictx_pending$q;
-    reg  ictx_pending$clock;
+    reg  f_push$d;
+    wire  f_push$q;
+    reg  f_push$clock;
+    reg  [2:0] f_cnt$d;
+    wire  [2:0] f_cnt$q;
+    reg  f_cnt$clock;
+    reg  [1:0] f_rd$d;
+    wire  [1:0] f_rd$q;
+    reg  f_rd$clock;
+    reg  [1:0] f_wr$d;
+    wire  [1:0] f_wr$q;
+    reg  f_wr$clock;
+    reg  [579:0] fq0$d;
+    wire  [579:0] fq0$q;
+    reg  fq0$clock;
+    reg  [579:0] fq1$d;
+    wire  [579:0] fq1$q;
+    reg  fq1$clock;
+    reg  [579:0] fq2$d;
+    wire  [579:0] fq2$q;
+    reg  fq2$clock;
+    reg  [579:0] fq3$d;
+    wire  [579:0] fq3$q;
+    reg  fq3$clock;
     reg  [5:0] inflight$d;
     wire  [5:0] inflight$q;
     reg  inflight$clock;
@@ -752,6 +773,12 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  take;
     reg  chk_key;
     reg  [31:0] n_salt;
+    reg  [579:0] f_head;
+    reg  [579:0] f_word;
+    reg  f_pop;
+    reg  f_room;
+    reg  f_empty;
+    reg  [1:0] f_oslot;
     reg  [127:0] pt_sh_pb;
     reg  [15:0] pad_s;
     reg  pad_ok;
@@ -1352,10 +1379,45 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(i_oslot$q),
         .clock(i_oslot$clock)
     );
-    top$ictx_pending ictx_pending(
-        .d(ictx_pending$d),
-        .q(ictx_pending$q),
-        .clock(ictx_pending$clock)
+    top$f_push f_push(
+        .d(f_push$d),
+        .q(f_push$q),
+        .clock(f_push$clock)
+    );
+    top$f_cnt f_cnt(
+        .d(f_cnt$d),
+        .q(f_cnt$q),
+        .clock(f_cnt$clock)
+    );
+    top$f_rd f_rd(
+        .d(f_rd$d),
+        .q(f_rd$q),
+        .clock(f_rd$clock)
+    );
+    top$f_wr f_wr(
+        .d(f_wr$d),
+        .q(f_wr$q),
+        .clock(f_wr$clock)
+    );
+    top$fq0 fq0(
+        .d(fq0$d),
+        .q(fq0$q),
+        .clock(fq0$clock)
+    );
+    top$fq1 fq1(
+        .d(fq1$d),
+        .q(fq1$q),
+        .clock(fq1$clock)
+    );
+    top$fq2 fq2(
+        .d(fq2$d),
+        .q(fq2$q),
+        .clock(fq2$clock)
+    );
+    top$fq3 fq3(
+        .d(fq3$d),
+        .q(fq3$q),
+        .clock(fq3$clock)
     );
     top$inflight inflight(
         .d(inflight$d),
@@ -1802,7 +1864,14 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         verdict$clock = clock;
         i_slot$clock = clock;
         i_oslot$clock = clock;
-        ictx_pending$clock = clock;
+        f_push$clock = clock;
+        f_cnt$clock = clock;
+        f_rd$clock = clock;
+        f_wr$clock = clock;
+        fq0$clock = clock;
+        fq1$clock = clock;
+        fq2$clock = clock;
+        fq3$clock = clock;
         inflight$clock = clock;
         o_slot$clock = clock;
         out_busy$clock = clock;
@@ -1947,7 +2016,14 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         verdict$d = verdict$q;
         i_slot$d = i_slot$q;
         i_oslot$d = i_oslot$q;
-        ictx_pending$d = ictx_pending$q;
+        f_push$d = f_push$q;
+        f_cnt$d = f_cnt$q;
+        f_rd$d = f_rd$q;
+        f_wr$d = f_wr$q;
+        fq0$d = fq0$q;
+        fq1$d = fq1$q;
+        fq2$d = fq2$q;
+        fq3$d = fq3$q;
         inflight$d = inflight$q;
         o_slot$d = o_slot$q;
         out_busy$d = out_busy$q;
@@ -2096,6 +2172,9 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
         in_rd = ((32'h0) & 16'hffff);
         chk_key = 1'b0;
+        f_pop = 1'b0;
+        f_push$d = 1'b0;
+        f_oslot = ((32'h0) & 2'h3);
         t_we = 1'b0;
         t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         out_wa = ((32'h0) & 11'h7ff);
@@ -2358,7 +2437,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         s_axil_rvalid = rstate$q == 32'h3;
         s_axil_rdata = rdata$q;
         s_axil_rresp = ((32'h0) & 2'h3);
-        pkt_busy = db_pending$q | rx_busy$q | |rx_full$q | ictx_pending$q | |inflight$q | t_busy$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
+        pkt_busy = db_pending$q | rx_busy$q | |rx_full$q | |f_cnt$q | f_push$q | |inflight$q | t_busy$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         w_status = ((32'h0) & 32'hffffffff);
         if (cmd_pending$q) begin
             w_status = w_status | 32'h1;
@@ -2579,8 +2658,10 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         o_mask = ((32'h1) & 4'hf) << o_slot$q;
         tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
         t_mask = ((32'h1) & 4'hf) << t_oslot$q;
-        cmd_go = cmd_pending$q & ~|inflight$q & ~ictx_pending$q & ~t_busy$q;
-        take = i_full & ~ictx_pending$q & ~win_active$q & ~cmd_pending$q & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
+        f_room = (f_cnt$q < 32'h3) | ((f_cnt$q == 32'h3) & ~f_push$q);
+        f_empty = (f_cnt$q == 32'h0) & ~f_push$q;
+        cmd_go = cmd_pending$q & ~|inflight$q & f_empty & ~t_busy$q;
+        take = i_full & f_room & ~win_active$q & ~cmd_pending$q & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
         case (phase$q)
             Phase$Idle:
                 begin
@@ -2588,7 +2669,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         cur_idx$d = ((sa_index$q) & 10'h3ff);
                         phase$d = Phase$CmdLoad;
                     end
-                    else if (~take & db_pending$q & ~rx_busy$q & ~|rx_full$q & ~ictx_pending$q & ~|out_busy$q & ~t_busy$q) begin
+                    else if (~take & db_pending$q & ~rx_busy$q & ~|rx_full$q & f_empty & ~|out_busy$q & ~t_busy$q) begin
                         db_pending$d = 1'b0;
                         win_active$d = 1'b1;
                         src_stream$d = 1'b0;
@@ -2607,6 +2688,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                 end
             Phase$PktCheck:
                 begin
+                    f_push$d = 1'b1;
                     c_spi$d = ctx_rd[(32'h0)+:(32)];
                     c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
                     c_flags$d = ctx_flags;
@@ -2671,7 +2753,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     if (~chk_key) begin
                         aes$in_valid = 1'b1;
                         aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
-                        ictx_pending$d = 1'b1;
                         iss$d = ((32'h1) & 16'hffff);
                         in_rd = i_base;
                         if (i_slot$q & src_stream$q) begin
@@ -2707,7 +2788,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         aes$in_valid = 1'b1;
                         iss$d = iss$q + 32'h1;
                         aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
-                        ictx_pending$d = 1'b1;
                     end
                     else if (iss$q <= nblk$q) begin
                         aes$in_valid = 1'b1;
@@ -2846,40 +2926,75 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else if (~aes$in_valid & aes$out_valid) begin
             inflight$d = inflight$q - 32'h1;
         end
+        if (f_rd$q == 32'h0) begin
+            f_head = fq0$q;
+        end
+        else if (f_rd$q == 32'h1) begin
+            f_head = fq1$q;
+        end
+        else if (f_rd$q == 32'h2) begin
+            f_head = fq2$q;
+        end
+        else begin
+            f_head = fq3$q;
+        end
+        f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
+        if (src_stream$q) begin
+            f_word = f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
+        end
+        if (d_inbound$q) begin
+            f_word = f_word | 32'h1;
+        end
+        if (f_push$q) begin
+            if (f_wr$q == 32'h0) begin
+                fq0$d = f_word;
+            end
+            if (f_wr$q == 32'h1) begin
+                fq1$d = f_word;
+            end
+            if (f_wr$q == 32'h2) begin
+                fq2$d = f_word;
+            end
+            if (f_wr$q == 32'h3) begin
+                fq3$d = f_word;
+            end
+            f_wr$d = f_wr$q + 32'h1;
+        end
         bs_gh$din = ct;
         gq_block$d = bs_gh$dout;
         gq_h$d = q_hkey$q;
         if (aes$out_valid & (tok_kind == 32'h1)) begin
-            ictx_pending$d = 1'b0;
-            q_inbound$d = d_inbound$q;
-            q_flags$d = c_flags$q;
-            q_dlen$d = dlen$q;
-            q_dl$d = d_len$q;
-            q_tp$d = tp$q;
-            q_hkey$d = hkey$q;
-            q_seq$d = seq_cur$q;
-            q_index$d = d_index$q;
-            q_verdict$d = verdict$q;
-            q_oslot$d = i_oslot$q;
-            q_stream$d = src_stream$q;
+            f_pop = 1'b1;
+            q_inbound$d = f_head[32'h0];
+            q_flags$d = f_head[(32'h1)+:(4)];
+            q_dlen$d = f_head[(32'h5)+:(16)];
+            q_dl$d = f_head[(32'h15)+:(16)];
+            q_tp$d = f_head[(32'h25)+:(64)];
+            q_hkey$d = f_head[(32'h65)+:(128)];
+            q_seq$d = f_head[(32'he5)+:(64)];
+            q_index$d = f_head[(32'h125)+:(16)];
+            q_verdict$d = f_head[(32'h135)+:(4)];
+            q_oslot$d = f_head[(32'h139)+:(2)];
+            q_stream$d = f_head[32'h13b];
             q_ej0$d = aes$out_block;
             q_cons$d = ((32'h0) & 16'hffff);
-            q_rxnh$d = d_nh$q;
+            q_rxnh$d = f_head[(32'h13c)+:(8)];
             q_padlen$d = ((32'h0) & 8'hff);
             q_lastbrk$d = ((32'h0) & 16'hffff);
-            bs_gh$din = aad_le;
+            bs_gh$din = f_head[(32'h144)+:(128)];
             gq_valid$d = 1'b1;
-            gq_h$d = hkey$q;
-            if (~d_inbound$q) begin
-                if (i_oslot$q[32'h0]) begin
+            gq_h$d = f_head[(32'h65)+:(128)];
+            f_oslot = f_head[(32'h139)+:(2)];
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
                     out_b$write_enable = 1'b1;
-                    out_b$write_address = ((i_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_b$write_data = hdr_word;
+                    out_b$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_b$write_data = f_head[(32'h1c4)+:(128)];
                 end
                 else begin
                     out_a$write_enable = 1'b1;
-                    out_a$write_address = ((i_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_a$write_data = hdr_word;
+                    out_a$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_a$write_data = f_head[(32'h1c4)+:(128)];
                 end
             end
         end
@@ -2940,6 +3055,15 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             t_lastbrk$d = q_lastbrk$q;
             t_pbyte$d = q_pbyte$q;
             sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
+        end
+        if (f_pop) begin
+            f_rd$d = f_rd$q + 32'h1;
+        end
+        if (f_push$q & ~f_pop) begin
+            f_cnt$d = f_cnt$q + 32'h1;
+        end
+        else if (~f_push$q & f_pop) begin
+            f_cnt$d = f_cnt$q - 32'h1;
         end
         pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
         pad_s = t_dlen$q - pad_len_calc;
@@ -3214,7 +3338,10 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             rx_full$d = ((32'h0) & 2'h3);
             rx_wslot$d = 1'b0;
             i_slot$d = 1'b0;
-            ictx_pending$d = 1'b0;
+            f_push$d = 1'b0;
+            f_cnt$d = ((32'h0) & 3'h7);
+            f_rd$d = ((32'h0) & 2'h3);
+            f_wr$d = ((32'h0) & 2'h3);
             inflight$d = ((32'h0) & 6'h3f);
             o_slot$d = ((32'h0) & 2'h3);
             out_busy$d = ((32'h0) & 4'hf);
@@ -41825,6 +41952,158 @@ module top$err_events(d,q,clock);
 endmodule // top$err_events
 
 
+module top$f_cnt(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$f_cnt
+
+
+module top$f_push(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$f_push
+
+
+module top$f_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$f_rd
+
+
+module top$f_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$f_wr
+
+
+module top$fq0(d,q,clock);
+    
+    // Module arguments
+    input wire  [579:0] d;
+    output reg  [579:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 580'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$fq0
+
+
+module top$fq1(d,q,clock);
+    
+    // Module arguments
+    input wire  [579:0] d;
+    output reg  [579:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 580'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$fq1
+
+
+module top$fq2(d,q,clock);
+    
+    // Module arguments
+    input wire  [579:0] d;
+    output reg  [579:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 580'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$fq2
+
+
+module top$fq3(d,q,clock);
+    
+    // Module arguments
+    input wire  [579:0] d;
+    output reg  [579:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 580'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$fq3
+
+
 module top$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_hash);
     
     // Module arguments
@@ -44436,25 +44715,6 @@ module top$i_slot(d,q,clock);
     end
           
 endmodule // top$i_slot
-
-
-module top$ictx_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$ictx_pending
 
 
 module top$in_b0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);

@@ -35,6 +35,8 @@ pub const SW: usize = regmap::SA_INDEX_BITS as usize;
 pub const BW: usize = regmap::PKT_BUFFER_INDEX_BITS as usize;
 /// Input and output RAM address bits: two packet slots per RAM.
 pub const IBW: usize = BW + 1;
+/// Width of one entry of the issue-to-output context queue.
+pub const FQW: usize = 580;
 /// `s_axis_tuser` width.
 pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
 /// `m_axis_tuser` width.
@@ -271,7 +273,14 @@ pub struct Top {
     verdict: DFF<Bits<4>>,
     i_slot: DFF<bool>,
     i_oslot: DFF<Bits<2>>,
-    ictx_pending: DFF<bool>,
+    f_push: DFF<bool>,
+    f_cnt: DFF<Bits<3>>,
+    f_rd: DFF<Bits<2>>,
+    f_wr: DFF<Bits<2>>,
+    fq0: DFF<Bits<FQW>>,
+    fq1: DFF<Bits<FQW>>,
+    fq2: DFF<Bits<FQW>>,
+    fq3: DFF<Bits<FQW>>,
     inflight: DFF<Bits<6>>,
     o_slot: DFF<Bits<2>>,
     out_busy: DFF<Bits<4>>,
@@ -394,6 +403,12 @@ pub struct Top {
     take: Signal<Local, bool>,
     chk_key: Signal<Local, bool>,
     n_salt: Signal<Local, Bits<32>>,
+    f_head: Signal<Local, Bits<FQW>>,
+    f_word: Signal<Local, Bits<FQW>>,
+    f_pop: Signal<Local, bool>,
+    f_room: Signal<Local, bool>,
+    f_empty: Signal<Local, bool>,
+    f_oslot: Signal<Local, Bits<2>>,
     pt_sh_pb: Signal<Local, Bits<128>>,
     pad_s: Signal<Local, Bits<16>>,
     pad_ok: Signal<Local, bool>,
@@ -679,7 +694,14 @@ impl Top {
             verdict: Default::default(),
             i_slot: Default::default(),
             i_oslot: Default::default(),
-            ictx_pending: Default::default(),
+            f_push: Default::default(),
+            f_cnt: Default::default(),
+            f_rd: Default::default(),
+            f_wr: Default::default(),
+            fq0: Default::default(),
+            fq1: Default::default(),
+            fq2: Default::default(),
+            fq3: Default::default(),
             inflight: Default::default(),
             o_slot: Default::default(),
             out_busy: Default::default(),
@@ -791,6 +813,12 @@ impl Top {
             take: Default::default(),
             chk_key: Default::default(),
             n_salt: Default::default(),
+            f_head: Default::default(),
+            f_word: Default::default(),
+            f_pop: Default::default(),
+            f_room: Default::default(),
+            f_empty: Default::default(),
+            f_oslot: Default::default(),
             pad_ok: Default::default(),
             pad_s: Default::default(),
             pt_sh_pb: Default::default(),

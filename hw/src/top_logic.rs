@@ -85,7 +85,14 @@ impl Logic for Top {
             verdict,
             i_slot,
             i_oslot,
-            ictx_pending,
+            f_push,
+            f_cnt,
+            f_rd,
+            f_wr,
+            fq0,
+            fq1,
+            fq2,
+            fq3,
             inflight,
             o_slot,
             out_busy,
@@ -239,6 +246,9 @@ impl Logic for Top {
         self.m_axis_tuser.next = bits::<MUW>(0);
         self.in_rd.next = bits::<16>(0);
         self.chk_key.next = false;
+        self.f_pop.next = false;
+        self.f_push.d.next = false;
+        self.f_oslot.next = bits::<2>(0);
         self.t_we.next = false;
         self.t_wd.next = bits::<128>(0);
         self.out_wa.next = bits::<IBW>(0);
@@ -549,7 +559,8 @@ impl Logic for Top {
         self.pkt_busy.next = self.db_pending.q.val()
             | self.rx_busy.q.val()
             | self.rx_full.q.val().any()
-            | self.ictx_pending.q.val()
+            | self.f_cnt.q.val().any()
+            | self.f_push.q.val()
             | self.inflight.q.val().any()
             | self.t_busy.q.val()
             | self.out_busy.q.val().any()
@@ -792,15 +803,18 @@ impl Logic for Top {
         self.o_mask.next = bits::<4>(1) << self.o_slot.q.val();
         self.tx_mask.next = bits::<4>(1) << self.tx_slot.q.val();
         self.t_mask.next = bits::<4>(1) << self.t_oslot.q.val();
+        self.f_room.next = (self.f_cnt.q.val() < 3)
+            | ((self.f_cnt.q.val() == 3) & !self.f_push.q.val());
+        self.f_empty.next = (self.f_cnt.q.val() == 0) & !self.f_push.q.val();
         self.cmd_go.next = self.cmd_pending.q.val()
             & !self.inflight.q.val().any()
-            & !self.ictx_pending.q.val()
+            & self.f_empty.val()
             & !self.t_busy.q.val();
         // Take the next stream packet (from idle, or straight after the length slot of
         // the previous one) while the previous packet's E(J0) has left the pipeline
         // and a result slot is free.
         self.take.next = self.i_full.val()
-            & !self.ictx_pending.q.val()
+            & self.f_room.val()
             & !self.win_active.q.val()
             & !self.cmd_pending.q.val()
             & !(self.out_busy.q.val() & self.o_mask.val()).any()
@@ -814,7 +828,7 @@ impl Logic for Top {
                     & self.db_pending.q.val()
                     & !self.rx_busy.q.val()
                     & !self.rx_full.q.val().any()
-                    & !self.ictx_pending.q.val()
+                    & self.f_empty.val()
                     & !self.out_busy.q.val().any()
                     & !self.t_busy.q.val()
                 {
@@ -836,6 +850,8 @@ impl Logic for Top {
                 }
             }
             Phase::PktCheck => {
+                // The context is complete after this cycle: queue it next cycle.
+                self.f_push.d.next = true;
                 self.c_spi.d.next = self.ctx_rd.val().get_bits::<32>(0);
                 self.c_salt.d.next = self.ctx_sh_salt.val().get_bits::<32>(0);
                 self.c_flags.d.next = self.ctx_flags.val();
@@ -919,7 +935,6 @@ impl Logic for Top {
                     // E(J0) now (a refused packet needs no key).
                     self.aes.in_valid.next = true;
                     self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 128;
-                    self.ictx_pending.d.next = true;
                     self.iss.d.next = bits::<16>(1);
                     self.in_rd.next = self.i_base.val();
                     if self.i_slot.q.val() & self.src_stream.q.val() {
@@ -957,7 +972,6 @@ impl Logic for Top {
                     self.aes.in_valid.next = true;
                     self.iss.d.next = self.iss.q.val() + 1;
                     self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 128;
-                    self.ictx_pending.d.next = true;
                 } else if self.iss.q.val() <= self.nblk.q.val() {
                     self.aes.in_valid.next = true;
                     self.iss.d.next = self.iss.q.val() + 1;
@@ -1099,45 +1113,93 @@ impl Logic for Top {
             self.inflight.d.next = self.inflight.q.val() - 1;
         }
 
+        // ------------------------------------------------------------ context queue
+        // The packet context the output side needs, written the cycle after the check
+        // and read when the packet's E(J0) leaves the AES pipeline: two entries, so the
+        // issue side can start the next packet while E(J0) is still in flight.
+        if self.f_rd.q.val() == 0 {
+            self.f_head.next = self.fq0.q.val();
+        } else if self.f_rd.q.val() == 1 {
+            self.f_head.next = self.fq1.q.val();
+        } else if self.f_rd.q.val() == 2 {
+            self.f_head.next = self.fq2.q.val();
+        } else {
+            self.f_head.next = self.fq3.q.val();
+        }
+        self.f_word.next = (bit_cast::<FQW, 4>(self.c_flags.q.val()) << 1)
+            | (bit_cast::<FQW, 16>(self.dlen.q.val()) << 5)
+            | (bit_cast::<FQW, 16>(self.d_len.q.val()) << 21)
+            | (bit_cast::<FQW, 64>(self.tp.q.val()) << 37)
+            | (bit_cast::<FQW, 128>(self.hkey.q.val()) << 101)
+            | (bit_cast::<FQW, 64>(self.seq_cur.q.val()) << 229)
+            | (bit_cast::<FQW, 16>(self.d_index.q.val()) << 293)
+            | (bit_cast::<FQW, 4>(self.verdict.q.val()) << 309)
+            | (bit_cast::<FQW, 2>(self.i_oslot.q.val()) << 313)
+            | (bit_cast::<FQW, 8>(self.d_nh.q.val()) << 316)
+            | (bit_cast::<FQW, 128>(self.aad_le.val()) << 324)
+            | (bit_cast::<FQW, 128>(self.hdr_word.val()) << 452);
+        if self.src_stream.q.val() {
+            self.f_word.next = self.f_word.val() | (bits::<FQW>(1) << 315);
+        }
+        if self.d_inbound.q.val() {
+            self.f_word.next = self.f_word.val() | 1;
+        }
+        if self.f_push.q.val() {
+            if self.f_wr.q.val() == 0 {
+                self.fq0.d.next = self.f_word.val();
+            }
+            if self.f_wr.q.val() == 1 {
+                self.fq1.d.next = self.f_word.val();
+            }
+            if self.f_wr.q.val() == 2 {
+                self.fq2.d.next = self.f_word.val();
+            }
+            if self.f_wr.q.val() == 3 {
+                self.fq3.d.next = self.f_word.val();
+            }
+            self.f_wr.d.next = self.f_wr.q.val() + 1;
+        }
+
         // ------------------------------------------------------------ output side
         // GHASH input, registered once before the multiplier.
         self.bs_gh.din.next = self.ct.val();
         self.gq_block.d.next = self.bs_gh.dout.val();
         self.gq_h.d.next = self.q_hkey.q.val();
         if self.aes.out_valid.val() & (self.tok_kind.val() == 1) {
-            // E(J0): the issue side's context becomes the output side's.
-            self.ictx_pending.d.next = false;
-            self.q_inbound.d.next = self.d_inbound.q.val();
-            self.q_flags.d.next = self.c_flags.q.val();
-            self.q_dlen.d.next = self.dlen.q.val();
-            self.q_dl.d.next = self.d_len.q.val();
-            self.q_tp.d.next = self.tp.q.val();
-            self.q_hkey.d.next = self.hkey.q.val();
-            self.q_seq.d.next = self.seq_cur.q.val();
-            self.q_index.d.next = self.d_index.q.val();
-            self.q_verdict.d.next = self.verdict.q.val();
-            self.q_oslot.d.next = self.i_oslot.q.val();
-            self.q_stream.d.next = self.src_stream.q.val();
+            // E(J0): the oldest issued packet's context becomes the output side's.
+            self.f_pop.next = true;
+            self.q_inbound.d.next = self.f_head.val().get_bit(0);
+            self.q_flags.d.next = self.f_head.val().get_bits::<4>(1);
+            self.q_dlen.d.next = self.f_head.val().get_bits::<16>(5);
+            self.q_dl.d.next = self.f_head.val().get_bits::<16>(21);
+            self.q_tp.d.next = self.f_head.val().get_bits::<64>(37);
+            self.q_hkey.d.next = self.f_head.val().get_bits::<128>(101);
+            self.q_seq.d.next = self.f_head.val().get_bits::<64>(229);
+            self.q_index.d.next = self.f_head.val().get_bits::<16>(293);
+            self.q_verdict.d.next = self.f_head.val().get_bits::<4>(309);
+            self.q_oslot.d.next = self.f_head.val().get_bits::<2>(313);
+            self.q_stream.d.next = self.f_head.val().get_bit(315);
             self.q_ej0.d.next = self.aes.out_block.val();
             self.q_cons.d.next = bits::<16>(0);
-            self.q_rxnh.d.next = self.d_nh.q.val();
+            self.q_rxnh.d.next = self.f_head.val().get_bits::<8>(316);
             self.q_padlen.d.next = bits::<8>(0);
             self.q_lastbrk.d.next = bits::<16>(0);
             // AAD block first into GHASH.
-            self.bs_gh.din.next = self.aad_le.val();
+            self.bs_gh.din.next = self.f_head.val().get_bits::<128>(324);
             self.gq_valid.d.next = true;
-            self.gq_h.d.next = self.hkey.q.val();
-            if !self.d_inbound.q.val() {
-                if self.i_oslot.q.val().get_bit(0) {
+            self.gq_h.d.next = self.f_head.val().get_bits::<128>(101);
+            self.f_oslot.next = self.f_head.val().get_bits::<2>(313);
+            if !self.f_head.val().get_bit(0) {
+                if self.f_oslot.val().get_bit(0) {
                     self.out_b.write_enable.next = true;
                     self.out_b.write_address.next =
-                        bit_cast::<IBW, 2>(self.i_oslot.q.val() >> 1) << 10;
-                    self.out_b.write_data.next = self.hdr_word.val();
+                        bit_cast::<IBW, 2>(self.f_oslot.val() >> 1) << 10;
+                    self.out_b.write_data.next = self.f_head.val().get_bits::<128>(452);
                 } else {
                     self.out_a.write_enable.next = true;
                     self.out_a.write_address.next =
-                        bit_cast::<IBW, 2>(self.i_oslot.q.val() >> 1) << 10;
-                    self.out_a.write_data.next = self.hdr_word.val();
+                        bit_cast::<IBW, 2>(self.f_oslot.val() >> 1) << 10;
+                    self.out_a.write_data.next = self.f_head.val().get_bits::<128>(452);
                 }
             }
         }
@@ -1201,6 +1263,15 @@ impl Logic for Top {
             self.t_lastbrk.d.next = self.q_lastbrk.q.val();
             self.t_pbyte.d.next = self.q_pbyte.q.val();
             self.sa_cnt.read_address.next = self.q_index.q.val().get_bits::<SW>(0);
+        }
+
+        if self.f_pop.val() {
+            self.f_rd.d.next = self.f_rd.q.val() + 1;
+        }
+        if self.f_push.q.val() & !self.f_pop.val() {
+            self.f_cnt.d.next = self.f_cnt.q.val() + 1;
+        } else if !self.f_push.q.val() & self.f_pop.val() {
+            self.f_cnt.d.next = self.f_cnt.q.val() - 1;
         }
 
         // ------------------------------------------------------------ tail
@@ -1505,7 +1576,10 @@ impl Logic for Top {
             self.rx_full.d.next = bits::<2>(0);
             self.rx_wslot.d.next = false;
             self.i_slot.d.next = false;
-            self.ictx_pending.d.next = false;
+            self.f_push.d.next = false;
+            self.f_cnt.d.next = bits::<3>(0);
+            self.f_rd.d.next = bits::<2>(0);
+            self.f_wr.d.next = bits::<2>(0);
             self.inflight.d.next = bits::<6>(0);
             self.o_slot.d.next = bits::<2>(0);
             self.out_busy.d.next = bits::<4>(0);
