@@ -1,24 +1,29 @@
-//! The top level's view of the crypto blocks: one AES unit (key load with the
-//! hardware key expansion, then the pipelined AES-128/256 encryption) and one GHASH
-//! unit. These adapters give the packet engine the few ports it uses; the blocks
-//! themselves are [`crate::keyexp::KeyExpansion`], [`crate::aes::Aes256Pipeline`] and
-//! [`crate::ghash::Ghash`].
+//! The top level's view of the AES blocks: one AES unit (key load with the hardware
+//! key expansion, then the pipelined AES-128/256 encryption, carrying a 130-bit word
+//! alongside each block). The blocks themselves are [`crate::keyexp::KeyExpansion`]
+//! and [`crate::aes_table::Aes256TablePipeline`] (T-tables in block RAM, latency 16;
+//! [`crate::aes::Aes256Pipeline`] is the LUT S-box alternative with the same ports);
+//! the engine drives [`crate::ghash::GhashStream`] directly (its input registered
+//! once in `top`).
 //!
 //! Block order on these ports: byte 0 of a block (or key) in the top bits
 //! (`[127:120]`, `[255:248]`), as in FIPS-197 and SP 800-38D.
 //!
-//! The engine loads one key per packet and drains the pipeline before the next
-//! key load, so the round-key bus is constant while blocks are in flight and the
-//! pipeline's per-stage key skew does not matter here.
+//! The engine keeps the expanded key while packets use the same SA and drains the
+//! pipeline before loading another key, so the round-key bus is constant while
+//! blocks are in flight and the pipeline's per-stage key skew does not matter here.
 
 use rust_hdl::prelude::*;
 
-use crate::aes::Aes256Pipeline;
-use crate::ghash::Ghash;
+use crate::aes_table::Aes256TablePipeline;
 use crate::keyexp::KeyExpansion;
 
 /// Cycles from `in_valid` to `out_valid` of [`AesUnit`].
-pub const AES_LATENCY: usize = Aes256Pipeline::<1>::LATENCY;
+pub const AES_LATENCY: usize = Aes256TablePipeline::<1>::LATENCY;
+
+/// Width of the word [`AesUnit`] carries alongside each block: 128 data bits and a
+/// 2-bit block kind, so a block's data meets its keystream at the pipeline output.
+pub const AES_TAG_BITS: usize = 130;
 
 /// AES encryption unit: load a key (expanded inside), then encrypt one block per clock.
 ///
@@ -30,6 +35,7 @@ pub const AES_LATENCY: usize = Aes256Pipeline::<1>::LATENCY;
 /// | `key_ready` | out | 1     | the last loaded key is expanded; blocks may enter  |
 /// | `in_valid`, `in_block` | in | 1, 128 | block to encrypt                     |
 /// | `out_valid`, `out_block` | out | 1, 128 | result, `AES_LATENCY` cycles later |
+/// | `in_tag`, `out_tag` | in, out | 130 | word carried with the block through the pipeline |
 #[derive(LogicBlock, Default)]
 pub struct AesUnit {
     /// Clock.
@@ -50,8 +56,12 @@ pub struct AesUnit {
     pub out_valid: Signal<Out, bool>,
     /// Encrypted block.
     pub out_block: Signal<Out, Bits<128>>,
+    /// Word carried alongside a block (the packet engine's block kind and data).
+    pub in_tag: Signal<In, Bits<AES_TAG_BITS>>,
+    /// `in_tag` of the block now at `out_block`.
+    pub out_tag: Signal<Out, Bits<AES_TAG_BITS>>,
     kx: KeyExpansion,
-    pipe: Aes256Pipeline<1>,
+    pipe: Aes256TablePipeline<AES_TAG_BITS>,
     ready_q: DFF<bool>,
     aes256_q: DFF<bool>,
 }
@@ -74,59 +84,10 @@ impl Logic for AesUnit {
         self.pipe.in_valid.next = self.in_valid.val();
         self.pipe.in_block.next = self.in_block.val();
         self.pipe.in_aes256.next = self.aes256_q.q.val();
-        self.pipe.in_tag.next = bits::<1>(0);
+        self.pipe.in_tag.next = self.in_tag.val();
         self.pipe.round_keys.next = self.kx.round_keys.val();
         self.out_valid.next = self.pipe.out_valid.val();
         self.out_block.next = self.pipe.out_block.val();
-    }
-}
-
-/// GHASH accumulator: `clear` starts a new message; then `y = (y ^ x) * h` per block.
-///
-/// The block is registered once before the multiplier, so the engine's framing logic
-/// (buffer read, byte masks, trailer shift, keystream XOR) and the single-cycle
-/// GF(2^128) multiplier sit in different clock cycles. Latency from `in_valid` to `y`:
-/// 2 cycles; `idle` says when no block is in flight.
-#[derive(LogicBlock, Default)]
-pub struct GhashUnit {
-    /// Clock.
-    pub clock: Signal<In, Clock>,
-    /// Hash key H, byte 0 at `[127:120]`.
-    pub h: Signal<In, Bits<128>>,
-    /// Pulse: the next block starts a new message (no block may enter in the same cycle).
-    pub clear: Signal<In, bool>,
-    /// A block enters.
-    pub in_valid: Signal<In, bool>,
-    /// Block, byte 0 at `[127:120]`.
-    pub in_block: Signal<In, Bits<128>>,
-    /// No block in flight: `y` is the hash of every block given so far.
-    pub idle: Signal<Out, bool>,
-    /// Accumulator.
-    pub y: Signal<Out, Bits<128>>,
-    gh: Ghash,
-    first: DFF<bool>,
-    valid_q: DFF<bool>,
-    block_q: DFF<Bits<128>>,
-}
-
-impl Logic for GhashUnit {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, first, valid_q, block_q);
-        clock!(self, clock, gh);
-        self.valid_q.d.next = self.in_valid.val();
-        self.block_q.d.next = self.in_block.val();
-        if self.clear.val() {
-            self.first.d.next = true;
-        } else if self.valid_q.q.val() {
-            self.first.d.next = false;
-        }
-        self.gh.h.next = self.h.val();
-        self.gh.in_valid.next = self.valid_q.q.val();
-        self.gh.in_first.next = self.first.q.val();
-        self.gh.in_last.next = false;
-        self.gh.in_block.next = self.block_q.q.val();
-        self.idle.next = !self.in_valid.val() & !self.valid_q.q.val();
-        self.y.next = self.gh.out_hash.val();
+        self.out_tag.next = self.pipe.out_tag.val();
     }
 }

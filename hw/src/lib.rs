@@ -2,6 +2,7 @@
 // rust-hdl blocks are bundles of signals; a Debug dump of one says nothing useful.
 #![allow(missing_debug_implementations)]
 pub mod aes;
+pub mod aes_table;
 pub mod bundle;
 pub mod crypto;
 pub mod ghash;

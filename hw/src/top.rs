@@ -2,16 +2,29 @@
 //! engine (outbound framing and AES-GCM/GMAC, inbound ICV check, decryption and trailer
 //! strip), stream ports and counters. Offsets, widths and codes come from `regmap`.
 //!
-//! Structure: one engine state machine serves SA commands and packets, one at a time.
-//! A packet (from the input window after the doorbell, or received whole from
-//! `s_axis`) is read from the input buffer, encrypted or decrypted through the
-//! pipelined AES unit one block per clock while GHASH absorbs the blocks, and written
-//! to the output buffer; a stream packet's result is then sent on `m_axis`.
+//! Structure: a packet pipeline whose parts work on different packets at once.
+//! - Receive: `s_axis` beats go into one of two input slots (ping-pong) while the
+//!   issue side reads the other; the MMIO input window writes slot 0.
+//! - Issue (`phase`): the SA entry and header word are read as the packet is taken
+//!   (in the length-slot cycle of the previous packet when the next one is waiting),
+//!   checked in one cycle that also issues E(J0); then one counter block per clock,
+//!   each carrying its input word through the AES pipeline (`AesUnit` tag), then a
+//!   length slot. A key change waits for the pipeline to drain and expands the key.
+//! - Output side: at the pipeline's end each block meets its keystream (framing, pad
+//!   and trailer insertion for outbound), is written to one of four result slots (two
+//!   RAMs, consecutive packets in different RAMs) and goes to GHASH (one block per
+//!   clock, `GhashStream`, input registered once).
+//! - Tail: when GHASH finishes a packet, tag, ICV write or compare, counters and the
+//!   result, while the next packet's blocks already stream behind it.
+//! - Send: result slots leave on `m_axis` in order, back to back.
+//!
+//! SA commands run when the packet path is empty.
 
 use rust_hdl::prelude::*;
 
-use crate::crypto::{AesUnit, GhashUnit};
-use crate::util::{Bswap128, Bswap32, Bswap64, ByteMask, KeepCount, KeepMask};
+use crate::crypto::{AesUnit, AES_TAG_BITS};
+use crate::ghash::GhashStream;
+use crate::util::{Bswap128, Bswap32, Bswap64, ByteMask, KeepCount, KeepMask, PadBreaks};
 use regmap::regs::off;
 
 /// AXI4-Lite address width.
@@ -20,6 +33,10 @@ pub const AW: usize = regmap::ADDR_WIDTH as usize;
 pub const SW: usize = regmap::SA_INDEX_BITS as usize;
 /// Packet-buffer word index bits.
 pub const BW: usize = regmap::PKT_BUFFER_INDEX_BITS as usize;
+/// Input and output RAM address bits: two packet slots per RAM.
+pub const IBW: usize = BW + 1;
+/// Width of one entry of the issue-to-output context queue.
+pub const FQW: usize = 580;
 /// `s_axis_tuser` width.
 pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
 /// `m_axis_tuser` width.
@@ -31,39 +48,21 @@ pub const CNTW: usize = regmap::sa_entry::CNT_BITS as usize;
 /// SA key RAM word width.
 pub const KEYW: usize = regmap::sa_entry::KEY_BITS as usize;
 
-/// Engine states.
+/// States of the issue side of the engine (the output side and the tail follow the
+/// blocks leaving the AES pipeline and have no states of their own).
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum Phase {
-    /// Waiting for a command, a doorbell or a stream packet.
+    /// Waiting for a command, a doorbell or a stream packet; SA RAMs and the header
+    /// word are read for the packet taken.
     Idle,
-    /// SA RAM read of the packet's entry.
-    PktLoad,
-    /// Descriptor and SA checks; key load.
+    /// Descriptor and SA checks; the packet's context.
     PktCheck,
-    /// Key expansion; header word; J0 and AAD.
+    /// Waiting for the AES pipeline to drain before a key change.
     PktKey,
-    /// Blocks through AES and GHASH.
+    /// Key expansion of the packet's SA.
+    PktKeyWait,
+    /// E(J0), one counter block per clock, then the length slot.
     PktRun,
-    /// Length block into GHASH.
-    PktLen,
-    /// Tag = GHASH ^ E(J0).
-    PktTag,
-    /// Inbound: read the first ICV word.
-    PktIcv0,
-    /// Inbound: read the second ICV word.
-    PktIcv1,
-    /// Inbound: compare.
-    PktIcv2,
-    /// Outbound: write the ICV (first word).
-    PktTagOut1,
-    /// Outbound: write the ICV (second word).
-    PktTagOut2,
-    /// Counters, SA write-back, result.
-    PktFinish,
-    /// Stream result: prime the output-buffer read.
-    TxPrime,
-    /// Stream result: beats out.
-    Tx,
     /// SA RAM read of the command's entry.
     CmdLoad,
     /// Command checks and simple commands.
@@ -161,11 +160,12 @@ pub struct Top {
     pub m_axis_tuser: Signal<Out, Bits<MUW>>,
 
     // ---- memories
-    in_b0: RAM<Bits<32>, BW>,
-    in_b1: RAM<Bits<32>, BW>,
-    in_b2: RAM<Bits<32>, BW>,
-    in_b3: RAM<Bits<32>, BW>,
-    out_buf: RAM<Bits<128>, BW>,
+    in_b0: RAM<Bits<32>, IBW>,
+    in_b1: RAM<Bits<32>, IBW>,
+    in_b2: RAM<Bits<32>, IBW>,
+    in_b3: RAM<Bits<32>, IBW>,
+    out_a: RAM<Bits<128>, IBW>,
+    out_b: RAM<Bits<128>, IBW>,
     sa_key: RAM<Bits<KEYW>, SW>,
     sa_hkey: RAM<Bits<128>, SW>,
     sa_ctx: RAM<Bits<CTXW>, SW>,
@@ -173,7 +173,7 @@ pub struct Top {
 
     // ---- crypto
     aes: AesUnit,
-    ghash: GhashUnit,
+    ghash: GhashStream,
 
     // ---- helpers
     bs_din_spi: Bswap32,
@@ -195,6 +195,7 @@ pub struct Top {
     m_in: ByteMask,
     keep_cnt: KeepCount,
     tx_keep: KeepMask,
+    pad_brk: PadBreaks,
 
     // ---- AXI4-Lite
     bvalid: DFF<bool>,
@@ -250,7 +251,7 @@ pub struct Top {
     cnt_auth: DFF<Bits<64>>,
     cnt_bad: DFF<Bits<64>>,
 
-    // ---- engine
+    // ---- engine: issue side (one packet's context, handed to the output side)
     phase: DFF<Phase>,
     cur_idx: DFF<Bits<SW>>,
     src_stream: DFF<bool>,
@@ -262,7 +263,6 @@ pub struct Top {
     c_spi: DFF<Bits<32>>,
     c_salt: DFF<Bits<32>>,
     c_flags: DFF<Bits<4>>,
-    c_cnt: DFF<Bits<CNTW>>,
     seq_cur: DFF<Bits<64>>,
     iv_pkt: DFF<Bits<64>>,
     hkey: DFF<Bits<128>>,
@@ -270,39 +270,151 @@ pub struct Top {
     nblk: DFF<Bits<16>>,
     tp: DFF<Bits<64>>,
     iss: DFF<Bits<16>>,
-    cons: DFF<Bits<16>>,
-    got_j0: DFF<bool>,
-    ej0: DFF<Bits<128>>,
-    last_ct: DFF<Bits<128>>,
-    tag: DFF<Bits<128>>,
-    icv_lo: DFF<Bits<128>>,
-    padlen: DFF<Bits<8>>,
-    rx_nh: DFF<Bits<8>>,
     verdict: DFF<Bits<4>>,
-    rlen: DFF<Bits<16>>,
+    i_slot: DFF<bool>,
+    i_oslot: DFF<Bits<2>>,
+    f_push: DFF<bool>,
+    f_cnt: DFF<Bits<3>>,
+    f_rd: DFF<Bits<2>>,
+    f_wr: DFF<Bits<2>>,
+    fq0: DFF<Bits<FQW>>,
+    fq1: DFF<Bits<FQW>>,
+    fq2: DFF<Bits<FQW>>,
+    fq3: DFF<Bits<FQW>>,
+    inflight: DFF<Bits<6>>,
+    o_slot: DFF<Bits<2>>,
+    out_busy: DFF<Bits<4>>,
+    kx_valid: DFF<bool>,
+    len_gap: DFF<Bits<2>>,
+    kx_idx: DFF<Bits<SW>>,
+    // ---- engine: output side (blocks leaving the AES pipeline)
+    q_inbound: DFF<bool>,
+    q_flags: DFF<Bits<4>>,
+    q_dlen: DFF<Bits<16>>,
+    q_dl: DFF<Bits<16>>,
+    q_tp: DFF<Bits<64>>,
+    q_hkey: DFF<Bits<128>>,
+    q_seq: DFF<Bits<64>>,
+    q_index: DFF<Bits<16>>,
+    q_verdict: DFF<Bits<4>>,
+    q_oslot: DFF<Bits<2>>,
+    q_stream: DFF<bool>,
+    q_ej0: DFF<Bits<128>>,
+    q_cons: DFF<Bits<16>>,
+    q_last_ct: DFF<Bits<128>>,
+    q_lastraw: DFF<Bits<128>>,
+    q_padlen: DFF<Bits<8>>,
+    q_rxnh: DFF<Bits<8>>,
+    q_prevb: DFF<Bits<8>>,
+    q_lastbrk: DFF<Bits<16>>,
+    q_pbyte: DFF<Bits<8>>,
+    gq_valid: DFF<bool>,
+    gq_last: DFF<bool>,
+    gq_block: DFF<Bits<128>>,
+    gq_h: DFF<Bits<128>>,
+    // ---- engine: tail (tag, ICV, counters, result) of the last packet
+    t_busy: DFF<bool>,
+    t_step: DFF<bool>,
+    t_inbound: DFF<bool>,
+    t_dlen: DFF<Bits<16>>,
+    t_dl: DFF<Bits<16>>,
+    t_nblk: DFF<Bits<16>>,
+    t_ej0: DFF<Bits<128>>,
+    t_seq: DFF<Bits<64>>,
+    t_nh: DFF<Bits<8>>,
+    t_padlen: DFF<Bits<8>>,
+    t_index: DFF<Bits<16>>,
+    t_verdict: DFF<Bits<4>>,
+    t_oslot: DFF<Bits<2>>,
+    t_stream: DFF<bool>,
+    t_last_ct: DFF<Bits<128>>,
+    t_icv: DFF<Bits<128>>,
+    t_tag: DFF<Bits<128>>,
+    t_rlen: DFF<Bits<16>>,
+    t_lastbrk: DFF<Bits<16>>,
+    t_pbyte: DFF<Bits<8>>,
+    // ---- stream out: four result slots, sent in order
+    tx_active: DFF<bool>,
+    tx_slot: DFF<Bits<2>>,
+    tx_w: DFF<Bits<16>>,
+    s_rdy: DFF<Bits<4>>,
+    s_rlen0: DFF<Bits<16>>,
+    s_rlen1: DFF<Bits<16>>,
+    s_rlen2: DFF<Bits<16>>,
+    s_rlen3: DFF<Bits<16>>,
+    s_tuser0: DFF<Bits<MUW>>,
+    s_tuser1: DFF<Bits<MUW>>,
+    s_tuser2: DFF<Bits<MUW>>,
+    s_tuser3: DFF<Bits<MUW>>,
+    // ---- stream in: two input slots
+    rx_busy: DFF<bool>,
+    rx_wslot: DFF<bool>,
+    rx_full: DFF<Bits<2>>,
     rx_words: DFF<Bits<16>>,
     rx_bytes: DFF<Bits<16>>,
-    tx_w: DFF<Bits<16>>,
-    kx_valid: DFF<bool>,
-    kx_idx: DFF<Bits<SW>>,
-    rx_busy: DFF<bool>,
-    rx_full: DFF<bool>,
     rx_index: DFF<Bits<16>>,
     rx_inbound: DFF<bool>,
     rx_nhd: DFF<Bits<8>>,
     rx_seqhi: DFF<Bits<32>>,
-    rx_len: DFF<Bits<16>>,
+    rx_desc0: DFF<Bits<80>>,
+    rx_desc1: DFF<Bits<80>>,
     rx_allowed: Signal<Local, bool>,
     rx_fire: Signal<Local, bool>,
     rx_addr: Signal<Local, Bits<16>>,
     rx_base: Signal<Local, Bits<16>>,
+    rx_len_now: Signal<Local, Bits<16>>,
     in_win_wr: Signal<Local, bool>,
 
     // ---- combinational
     din: Signal<Local, Bits<128>>,
     in_rd: Signal<Local, Bits<16>>,
     out_rd: Signal<Local, Bits<16>>,
-    consume: Signal<Local, bool>,
+    rx_desc_sel: Signal<Local, Bits<80>>,
+    i_base: Signal<Local, Bits<16>>,
+    dl_out: Signal<Local, Bits<16>>,
+    tok_kind: Signal<Local, Bits<2>>,
+    bdata: Signal<Local, Bits<128>>,
+    hdr_word: Signal<Local, Bits<128>>,
+    t_tag_new: Signal<Local, Bits<128>>,
+    t_sh: Signal<Local, Bits<16>>,
+    tx_rlen: Signal<Local, Bits<16>>,
+    tx_tuser: Signal<Local, Bits<MUW>>,
+    tx_data: Signal<Local, Bits<128>>,
+    t_tuser: Signal<Local, Bits<MUW>>,
+    cnt_rd: Signal<Local, Bits<CNTW>>,
+    i_full: Signal<Local, bool>,
+    i_slot_mask: Signal<Local, Bits<2>>,
+    rx_slot_mask: Signal<Local, Bits<2>>,
+    rx_cur_desc: Signal<Local, Bits<80>>,
+    rx_waddr: Signal<Local, Bits<IBW>>,
+    out_wa: Signal<Local, Bits<IBW>>,
+    out_wd: Signal<Local, Bits<128>>,
+    t_we: Signal<Local, bool>,
+    t_wa: Signal<Local, Bits<IBW>>,
+    t_wd: Signal<Local, Bits<128>>,
+    tx_addr: Signal<Local, Bits<16>>,
+    tx_done: Signal<Local, bool>,
+    at_len: Signal<Local, bool>,
+    tx_rslot: Signal<Local, Bits<2>>,
+    tx_next_mask: Signal<Local, Bits<4>>,
+    c_slot_mask: Signal<Local, Bits<2>>,
+    n_slot: Signal<Local, bool>,
+    cmd_go: Signal<Local, bool>,
+    take: Signal<Local, bool>,
+    chk_key: Signal<Local, bool>,
+    n_salt: Signal<Local, Bits<32>>,
+    f_head: Signal<Local, Bits<FQW>>,
+    f_word: Signal<Local, Bits<FQW>>,
+    f_pop: Signal<Local, bool>,
+    f_room: Signal<Local, bool>,
+    f_empty: Signal<Local, bool>,
+    f_oslot: Signal<Local, Bits<2>>,
+    pt_sh_pb: Signal<Local, Bits<128>>,
+    pad_s: Signal<Local, Bits<16>>,
+    pad_ok: Signal<Local, bool>,
+    o_mask: Signal<Local, Bits<4>>,
+    tx_mask: Signal<Local, Bits<4>>,
+    t_mask: Signal<Local, Bits<4>>,
     k16: Signal<Local, Bits<16>>,
     trail: Signal<Local, Bits<128>>,
     pt: Signal<Local, Bits<128>>,
@@ -350,6 +462,7 @@ pub struct Top {
     k_lo32: Constant<Bits<64>>,
     k_cnt_auth_mask: Constant<Bits<CNTW>>,
     k_ctx_salt_mask: Constant<Bits<CTXW>>,
+    k_ctx_seq_mask: Constant<Bits<CTXW>>,
     k_buf_words: Constant<Bits<16>>,
     k_bit31: Constant<Bits<32>>,
     v_ok: Constant<Bits<4>>,
@@ -483,7 +596,8 @@ impl Top {
             in_b1: Default::default(),
             in_b2: Default::default(),
             in_b3: Default::default(),
-            out_buf: Default::default(),
+            out_a: Default::default(),
+            out_b: Default::default(),
             sa_key: Default::default(),
             sa_hkey: Default::default(),
             sa_ctx: Default::default(),
@@ -570,7 +684,6 @@ impl Top {
             c_spi: Default::default(),
             c_salt: Default::default(),
             c_flags: Default::default(),
-            c_cnt: Default::default(),
             seq_cur: Default::default(),
             iv_pkt: Default::default(),
             hkey: Default::default(),
@@ -578,37 +691,146 @@ impl Top {
             nblk: Default::default(),
             tp: Default::default(),
             iss: Default::default(),
-            cons: Default::default(),
-            got_j0: Default::default(),
-            ej0: Default::default(),
-            last_ct: Default::default(),
-            tag: Default::default(),
-            icv_lo: Default::default(),
-            padlen: Default::default(),
-            rx_nh: Default::default(),
             verdict: Default::default(),
-            rlen: Default::default(),
+            i_slot: Default::default(),
+            i_oslot: Default::default(),
+            f_push: Default::default(),
+            f_cnt: Default::default(),
+            f_rd: Default::default(),
+            f_wr: Default::default(),
+            fq0: Default::default(),
+            fq1: Default::default(),
+            fq2: Default::default(),
+            fq3: Default::default(),
+            inflight: Default::default(),
+            o_slot: Default::default(),
+            out_busy: Default::default(),
+            kx_valid: Default::default(),
+            len_gap: Default::default(),
+            kx_idx: Default::default(),
+            q_inbound: Default::default(),
+            q_flags: Default::default(),
+            q_dlen: Default::default(),
+            q_dl: Default::default(),
+            q_tp: Default::default(),
+            q_hkey: Default::default(),
+            q_seq: Default::default(),
+            q_index: Default::default(),
+            q_verdict: Default::default(),
+            q_oslot: Default::default(),
+            q_stream: Default::default(),
+            q_ej0: Default::default(),
+            q_cons: Default::default(),
+            q_last_ct: Default::default(),
+            q_lastraw: Default::default(),
+            q_padlen: Default::default(),
+            q_rxnh: Default::default(),
+            gq_valid: Default::default(),
+            gq_last: Default::default(),
+            gq_block: Default::default(),
+            gq_h: Default::default(),
+            t_busy: Default::default(),
+            t_step: Default::default(),
+            t_inbound: Default::default(),
+            t_dlen: Default::default(),
+            t_dl: Default::default(),
+            t_nblk: Default::default(),
+            t_ej0: Default::default(),
+            t_seq: Default::default(),
+            t_nh: Default::default(),
+            t_padlen: Default::default(),
+            t_index: Default::default(),
+            t_verdict: Default::default(),
+            t_oslot: Default::default(),
+            t_stream: Default::default(),
+            t_last_ct: Default::default(),
+            t_icv: Default::default(),
+            t_tag: Default::default(),
+            t_rlen: Default::default(),
+            tx_active: Default::default(),
+            tx_slot: Default::default(),
+            tx_w: Default::default(),
+            s_rdy: Default::default(),
+            s_rlen0: Default::default(),
+            s_rlen1: Default::default(),
+            s_rlen2: Default::default(),
+            s_rlen3: Default::default(),
+            s_tuser0: Default::default(),
+            s_tuser1: Default::default(),
+            s_tuser2: Default::default(),
+            s_tuser3: Default::default(),
+            rx_busy: Default::default(),
+            rx_wslot: Default::default(),
+            rx_full: Default::default(),
             rx_words: Default::default(),
             rx_bytes: Default::default(),
-            tx_w: Default::default(),
-            kx_valid: Default::default(),
-            kx_idx: Default::default(),
-            rx_busy: Default::default(),
-            rx_full: Default::default(),
             rx_index: Default::default(),
             rx_inbound: Default::default(),
             rx_nhd: Default::default(),
             rx_seqhi: Default::default(),
-            rx_len: Default::default(),
+            rx_desc0: Default::default(),
+            rx_desc1: Default::default(),
             rx_allowed: Default::default(),
             rx_fire: Default::default(),
             rx_addr: Default::default(),
             rx_base: Default::default(),
+            rx_len_now: Default::default(),
             in_win_wr: Default::default(),
             din: Default::default(),
             in_rd: Default::default(),
             out_rd: Default::default(),
-            consume: Default::default(),
+            rx_desc_sel: Default::default(),
+            i_base: Default::default(),
+            dl_out: Default::default(),
+            tok_kind: Default::default(),
+            bdata: Default::default(),
+            hdr_word: Default::default(),
+            t_tag_new: Default::default(),
+            t_sh: Default::default(),
+            tx_rlen: Default::default(),
+            tx_tuser: Default::default(),
+            tx_data: Default::default(),
+            t_tuser: Default::default(),
+            cnt_rd: Default::default(),
+            i_full: Default::default(),
+            i_slot_mask: Default::default(),
+            rx_slot_mask: Default::default(),
+            rx_cur_desc: Default::default(),
+            rx_waddr: Default::default(),
+            out_wa: Default::default(),
+            out_wd: Default::default(),
+            t_we: Default::default(),
+            t_wa: Default::default(),
+            t_wd: Default::default(),
+            tx_addr: Default::default(),
+            tx_done: Default::default(),
+            at_len: Default::default(),
+            tx_rslot: Default::default(),
+            tx_next_mask: Default::default(),
+            c_slot_mask: Default::default(),
+            n_slot: Default::default(),
+            cmd_go: Default::default(),
+            take: Default::default(),
+            chk_key: Default::default(),
+            n_salt: Default::default(),
+            f_head: Default::default(),
+            f_word: Default::default(),
+            f_pop: Default::default(),
+            f_room: Default::default(),
+            f_empty: Default::default(),
+            f_oslot: Default::default(),
+            pad_ok: Default::default(),
+            pad_s: Default::default(),
+            pt_sh_pb: Default::default(),
+            t_pbyte: Default::default(),
+            t_lastbrk: Default::default(),
+            q_pbyte: Default::default(),
+            q_lastbrk: Default::default(),
+            q_prevb: Default::default(),
+            pad_brk: Default::default(),
+            o_mask: Default::default(),
+            tx_mask: Default::default(),
+            t_mask: Default::default(),
             k16: Default::default(),
             trail: Default::default(),
             pt: Default::default(),
@@ -648,14 +870,15 @@ impl Top {
             w_sa_status: Default::default(),
             w_rb_flags: Default::default(),
             w_pkt_status: Default::default(),
-            k_seq32_max: Constant::new(0xffff_ffffu64.to_bits()),
             k_hi32: Constant::new(0xffff_ffff_0000_0000u64.to_bits()),
+            k_seq32_max: Constant::new(0xffff_ffffu64.to_bits()),
             k_lo32: Constant::new(0xffff_ffffu64.to_bits()),
             k_cnt_auth_mask: Constant::new(field_mask::<CNTW>(
                 e::CNT_AUTH_FAIL.lsb,
                 e::CNT_AUTH_FAIL.width,
             )),
             k_ctx_salt_mask: Constant::new(field_mask::<CTXW>(e::CTX_SALT.lsb, e::CTX_SALT.width)),
+            k_ctx_seq_mask: Constant::new(field_mask::<CTXW>(e::CTX_SEQ.lsb, e::CTX_SEQ.width)),
             k_buf_words: c16(regmap::PKT_BUFFER_WORDS),
             k_bit31: c32(1 << 31),
             v_ok: c4(regmap::Verdict::Ok.code()),

@@ -137,3 +137,145 @@ impl Logic for KeepCount {
             + bit_cast::<16, 1>(self.keep.val().get_bits::<1>(15));
     }
 }
+
+/// RFC 4303 pad check helper for one 16-byte plaintext block: the last byte position
+/// (below `count`) where the bytes stop counting up by one, i.e. where byte `k` is not
+/// byte `k-1` plus 1 (byte 0 compares with `prev`, the previous block's last byte, or
+/// always breaks when `first`). Pad bytes 1, 2, 3, ... are one unbroken run.
+#[derive(LogicBlock, Default)]
+pub struct PadBreaks {
+    /// Plaintext block, byte 0 in `[7:0]`.
+    pub pt: Signal<In, Bits<128>>,
+    /// Last byte of the previous block.
+    pub prev: Signal<In, Bits<8>>,
+    /// This is the first block (byte 0 always breaks).
+    pub first: Signal<In, bool>,
+    /// Bytes of the block that count (at or above 16: all).
+    pub count: Signal<In, Bits<16>>,
+    /// Some counted byte breaks the run.
+    pub any: Signal<Out, bool>,
+    /// Position of the last such byte in the block.
+    pub idx: Signal<Out, Bits<16>>,
+    brk: Signal<Local, Bits<16>>,
+}
+
+impl Logic for PadBreaks {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.brk.next = bits::<16>(0);
+        if (self.pt.val().get_bits::<8>(0) != self.prev.val() + 1) | self.first.val() {
+            self.brk.next = self.brk.val() | 1;
+        }
+        if self.pt.val().get_bits::<8>(8) != self.pt.val().get_bits::<8>(0) + 1 {
+            self.brk.next = self.brk.val() | 2;
+        }
+        if self.pt.val().get_bits::<8>(16) != self.pt.val().get_bits::<8>(8) + 1 {
+            self.brk.next = self.brk.val() | 4;
+        }
+        if self.pt.val().get_bits::<8>(24) != self.pt.val().get_bits::<8>(16) + 1 {
+            self.brk.next = self.brk.val() | 8;
+        }
+        if self.pt.val().get_bits::<8>(32) != self.pt.val().get_bits::<8>(24) + 1 {
+            self.brk.next = self.brk.val() | 16;
+        }
+        if self.pt.val().get_bits::<8>(40) != self.pt.val().get_bits::<8>(32) + 1 {
+            self.brk.next = self.brk.val() | 32;
+        }
+        if self.pt.val().get_bits::<8>(48) != self.pt.val().get_bits::<8>(40) + 1 {
+            self.brk.next = self.brk.val() | 64;
+        }
+        if self.pt.val().get_bits::<8>(56) != self.pt.val().get_bits::<8>(48) + 1 {
+            self.brk.next = self.brk.val() | 128;
+        }
+        if self.pt.val().get_bits::<8>(64) != self.pt.val().get_bits::<8>(56) + 1 {
+            self.brk.next = self.brk.val() | 256;
+        }
+        if self.pt.val().get_bits::<8>(72) != self.pt.val().get_bits::<8>(64) + 1 {
+            self.brk.next = self.brk.val() | 512;
+        }
+        if self.pt.val().get_bits::<8>(80) != self.pt.val().get_bits::<8>(72) + 1 {
+            self.brk.next = self.brk.val() | 1024;
+        }
+        if self.pt.val().get_bits::<8>(88) != self.pt.val().get_bits::<8>(80) + 1 {
+            self.brk.next = self.brk.val() | 2048;
+        }
+        if self.pt.val().get_bits::<8>(96) != self.pt.val().get_bits::<8>(88) + 1 {
+            self.brk.next = self.brk.val() | 4096;
+        }
+        if self.pt.val().get_bits::<8>(104) != self.pt.val().get_bits::<8>(96) + 1 {
+            self.brk.next = self.brk.val() | 8192;
+        }
+        if self.pt.val().get_bits::<8>(112) != self.pt.val().get_bits::<8>(104) + 1 {
+            self.brk.next = self.brk.val() | 16384;
+        }
+        if self.pt.val().get_bits::<8>(120) != self.pt.val().get_bits::<8>(112) + 1 {
+            self.brk.next = self.brk.val() | 32768;
+        }
+        self.any.next = false;
+        self.idx.next = bits::<16>(0);
+        if self.brk.val().get_bit(0) & (self.count.val() > 0) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(0);
+        }
+        if self.brk.val().get_bit(1) & (self.count.val() > 1) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(1);
+        }
+        if self.brk.val().get_bit(2) & (self.count.val() > 2) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(2);
+        }
+        if self.brk.val().get_bit(3) & (self.count.val() > 3) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(3);
+        }
+        if self.brk.val().get_bit(4) & (self.count.val() > 4) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(4);
+        }
+        if self.brk.val().get_bit(5) & (self.count.val() > 5) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(5);
+        }
+        if self.brk.val().get_bit(6) & (self.count.val() > 6) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(6);
+        }
+        if self.brk.val().get_bit(7) & (self.count.val() > 7) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(7);
+        }
+        if self.brk.val().get_bit(8) & (self.count.val() > 8) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(8);
+        }
+        if self.brk.val().get_bit(9) & (self.count.val() > 9) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(9);
+        }
+        if self.brk.val().get_bit(10) & (self.count.val() > 10) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(10);
+        }
+        if self.brk.val().get_bit(11) & (self.count.val() > 11) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(11);
+        }
+        if self.brk.val().get_bit(12) & (self.count.val() > 12) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(12);
+        }
+        if self.brk.val().get_bit(13) & (self.count.val() > 13) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(13);
+        }
+        if self.brk.val().get_bit(14) & (self.count.val() > 14) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(14);
+        }
+        if self.brk.val().get_bit(15) & (self.count.val() > 15) {
+            self.any.next = true;
+            self.idx.next = bits::<16>(15);
+        }
+    }
+}

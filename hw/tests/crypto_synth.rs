@@ -8,6 +8,7 @@
 //! and fails if the block outgrows its share of the 25,000-LUT lane budget.
 
 use hw::aes::Aes256Pipeline;
+use hw::aes_table::Aes256TablePipeline;
 use hw::ghash::{Ghash, GhashStream};
 use hw::keyexp::KeyExpansion;
 use rust_hdl::prelude::*;
@@ -63,6 +64,18 @@ fn aes256_pipeline_fits_its_budget() {
     let r = synthesize("aes256", &generate_verilog(&uut));
     assert!(r.luts > 1000 && r.luts <= 12_000, "{r:?}");
     assert_eq!((r.brams, r.dsps), (0, 0));
+}
+
+#[test]
+#[ignore = "runs yosys for minutes"]
+fn aes256_table_pipeline_moves_the_sboxes_to_block_ram() {
+    // 14 rounds x 8 dual-port T-table ROMs, one RAMB36 each; the LUTs left are the
+    // XOR/select logic after the tables.
+    let mut uut = Aes256TablePipeline::<8>::new();
+    uut.connect_all();
+    let r = synthesize("aes256_table", &generate_verilog(&uut));
+    assert!(r.luts > 500 && r.luts <= 5_000, "{r:?}");
+    assert_eq!((r.brams, r.dsps), (112, 0), "{r:?}");
 }
 
 #[test]

@@ -39,6 +39,9 @@ struct Row {
     cycles: u64,
     bytes: u64,
     latency: u64,
+    /// Cycles between the first beats of the first and last result, per packet:
+    /// the steady-state rate without the pipeline's fill and drain.
+    steady: f64,
     wall: f64,
 }
 
@@ -98,6 +101,12 @@ fn main() -> Result<()> {
                 .outputs
                 .last()
                 .map_or(run.end_cycle, |o| o.last_cycle + 1);
+            let steady = match (run.outputs.first(), run.outputs.last()) {
+                (Some(a), Some(b)) if run.outputs.len() > 1 => {
+                    (b.first_cycle - a.first_cycle) as f64 / (run.outputs.len() - 1) as f64
+                }
+                _ => f64::NAN,
+            };
             rows.push(Row {
                 size,
                 inbound,
@@ -105,19 +114,20 @@ fn main() -> Result<()> {
                 cycles: last - first,
                 bytes: (rest.len() * size) as u64,
                 latency,
+                steady,
                 wall,
             });
         }
     }
 
     println!();
-    println!("{} back to back, payload bytes per cycle; latency = first beat in to first beat out (lone packet)", transform.name());
-    println!("| direction | size B | packets | cycles | B/cycle | cycles/packet | Gb/s @{:.0} MHz | latency cycles | sim cycles/s |", args.mhz);
-    println!("|-----------|-------:|--------:|-------:|--------:|--------------:|------------:|---------------:|-------------:|");
+    println!("{} back to back, payload bytes per cycle over first beat in to last beat out (fill and drain included); steady = from the first result's first beat to the last result's; latency = first beat in to first beat out (lone packet)", transform.name());
+    println!("| direction | size B | packets | cycles | B/cycle | cycles/packet | Gb/s @{:.0} MHz | steady cycles/packet | steady B/cycle | latency cycles | sim cycles/s |", args.mhz);
+    println!("|-----------|-------:|--------:|-------:|--------:|--------------:|------------:|---------------------:|---------------:|---------------:|-------------:|");
     for r in &rows {
         let bpc = r.bytes as f64 / r.cycles as f64;
         println!(
-            "| {:9} | {:6} | {:7} | {:6} | {:7.2} | {:13.1} | {:11.2} | {:14} | {:12.0} |",
+            "| {:9} | {:6} | {:7} | {:6} | {:7.2} | {:13.1} | {:11.2} | {:20.1} | {:14.2} | {:14} | {:12.0} |",
             if r.inbound { "inbound" } else { "outbound" },
             r.size,
             r.packets,
@@ -125,6 +135,8 @@ fn main() -> Result<()> {
             bpc,
             r.cycles as f64 / r.packets as f64,
             bpc * 8.0 * args.mhz / 1000.0,
+            r.steady,
+            r.size as f64 / r.steady,
             r.latency,
             r.cycles as f64 / r.wall,
         );
