@@ -19,6 +19,7 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace --locked --profile ci 2>&1 | tee target/test.log
+# --no-fail-fast: one failing test binary does not hide the results of the others
+cargo test --workspace --locked --profile ci --no-fail-fast 2>&1 | tee target/test.log
 # summary line that CI reads
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test.log
