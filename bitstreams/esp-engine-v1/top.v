@@ -41304,7 +41304,7 @@ module top$bm_head(dv,di,tp,mv,mi,trail,pcnt,last);
     wire  [127:0] m_i$mask;
     
     // Local signals
-    reg  [15:0] ndi;
+    reg  [255:0] tsh;
     
     // Sub module instances
     top$bm_head$m_v m_v(
@@ -41329,15 +41329,13 @@ module top$bm_head(dv,di,tp,mv,mi,trail,pcnt,last);
         mi = m_i$mask;
         pcnt = dv - 32'h2;
         last = |dv & (dv <= 32'h10);
-        ndi = ((32'h0) & 16'hffff) - di;
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
         trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (~di[32'hf]) begin
-            if (di < 32'h10) begin
-                trail = ((tp) & 128'hffffffffffffffffffffffffffffffff) << (di << 32'h3);
-            end
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
         end
-        else if (ndi < 32'h8) begin
-            trail = ((tp) & 128'hffffffffffffffffffffffffffffffff) >> (ndi << 32'h3);
+        else if (&di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
         end
     end
     
@@ -41487,7 +41485,7 @@ module top$bm_next(dv,di,tp,mv,mi,trail,pcnt,last);
     wire  [127:0] m_i$mask;
     
     // Local signals
-    reg  [15:0] ndi;
+    reg  [255:0] tsh;
     
     // Sub module instances
     top$bm_next$m_v m_v(
@@ -41512,15 +41510,13 @@ module top$bm_next(dv,di,tp,mv,mi,trail,pcnt,last);
         mi = m_i$mask;
         pcnt = dv - 32'h2;
         last = |dv & (dv <= 32'h10);
-        ndi = ((32'h0) & 16'hffff) - di;
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
         trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (~di[32'hf]) begin
-            if (di < 32'h10) begin
-                trail = ((tp) & 128'hffffffffffffffffffffffffffffffff) << (di << 32'h3);
-            end
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
         end
-        else if (ndi < 32'h8) begin
-            trail = ((tp) & 128'hffffffffffffffffffffffffffffffff) >> (ndi << 32'h3);
+        else if (&di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
         end
     end
     

@@ -396,7 +396,7 @@ pub struct BlockMasks {
     pub last: Signal<Out, bool>,
     m_v: ByteMask,
     m_i: ByteMask,
-    ndi: Signal<Local, Bits<16>>,
+    tsh: Signal<Local, Bits<256>>,
 }
 
 impl Logic for BlockMasks {
@@ -412,16 +412,17 @@ impl Logic for BlockMasks {
         self.mi.next = self.m_i.mask.val();
         self.pcnt.next = self.dv.val() - 2;
         self.last.next = self.dv.val().any() & (self.dv.val() <= 16);
-        // Trailer placed at plaintext byte `di` of the block (it may start in the
-        // block before: then its upper bytes fall here).
-        self.ndi.next = bits::<16>(0) - self.di.val();
+        // Trailer placed at plaintext byte `di` of the block (it may start up to 7 bytes
+        // in the block before: then its upper bytes fall here). One byte shifter by the
+        // low 4 bits of `di` serves both: `tp << 8*di` in the lower half of a 256-bit
+        // word for 0 <= di < 16, and in its upper half `tp >> 8*(-di)` for -8 < di < 0.
+        self.tsh.next = bit_cast::<256, 64>(self.tp.val())
+            << (bit_cast::<8, 4>(self.di.val().get_bits::<4>(0)) << 3);
         self.trail.next = bits::<128>(0);
-        if !self.di.val().get_bit(15) {
-            if self.di.val() < 16 {
-                self.trail.next = bit_cast::<128, 64>(self.tp.val()) << (self.di.val() << 3);
-            }
-        } else if self.ndi.val() < 8 {
-            self.trail.next = bit_cast::<128, 64>(self.tp.val()) >> (self.ndi.val() << 3);
+        if !self.di.val().get_bits::<12>(4).any() {
+            self.trail.next = self.tsh.val().get_bits::<128>(0);
+        } else if self.di.val().get_bits::<13>(3).all() & self.di.val().get_bits::<3>(0).any() {
+            self.trail.next = self.tsh.val().get_bits::<128>(128);
         }
     }
 }
