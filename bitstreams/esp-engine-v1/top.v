@@ -261,6 +261,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] bm_head$dv;
     reg  [15:0] bm_head$di;
     reg  [63:0] bm_head$tp;
+    reg  bm_head$neg_ok;
     wire  [127:0] bm_head$mv;
     wire  [127:0] bm_head$mi;
     wire  [127:0] bm_head$trail;
@@ -269,6 +270,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [15:0] bm_next$dv;
     reg  [15:0] bm_next$di;
     reg  [63:0] bm_next$tp;
+    reg  bm_next$neg_ok;
     wire  [127:0] bm_next$mv;
     wire  [127:0] bm_next$mi;
     wire  [127:0] bm_next$trail;
@@ -1063,6 +1065,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .dv(bm_head$dv),
         .di(bm_head$di),
         .tp(bm_head$tp),
+        .neg_ok(bm_head$neg_ok),
         .mv(bm_head$mv),
         .mi(bm_head$mi),
         .trail(bm_head$trail),
@@ -1073,6 +1076,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .dv(bm_next$dv),
         .di(bm_next$di),
         .tp(bm_next$tp),
+        .neg_ok(bm_next$neg_ok),
         .mv(bm_next$mv),
         .mi(bm_next$mi),
         .trail(bm_next$trail),
@@ -2465,6 +2469,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         bm_next$dv = r_dv$q - 32'h10;
         bm_next$di = r_di$q - 32'h10;
         bm_next$tp = q_tp$q;
+        bm_next$neg_ok = 1'b1;
         bs_ks$din = aes$out_block;
         if (q_flags$q[32'h1]) begin
             ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
@@ -3115,6 +3120,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         bm_head$dv = f_head[(32'h5)+:(16)];
         bm_head$di = f_head[(32'h15)+:(16)];
         bm_head$tp = f_head[(32'h25)+:(64)];
+        bm_head$neg_ok = 1'b0;
         hd_mv$d = bm_head$mv;
         hd_mi$d = bm_head$mi;
         hd_trail$d = bm_head$trail;
@@ -41285,12 +41291,13 @@ module top$aes$ready_q(d,q,clock);
 endmodule // top$aes$ready_q
 
 
-module top$bm_head(dv,di,tp,mv,mi,trail,pcnt,last);
+module top$bm_head(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
     
     // Module arguments
     input wire  [15:0] dv;
     input wire  [15:0] di;
     input wire  [63:0] tp;
+    input wire  neg_ok;
     output reg  [127:0] mv;
     output reg  [127:0] mi;
     output reg  [127:0] trail;
@@ -41334,7 +41341,7 @@ module top$bm_head(dv,di,tp,mv,mi,trail,pcnt,last);
         if (~|di[(32'h4)+:(12)]) begin
             trail = tsh[(32'h0)+:(128)];
         end
-        else if (&di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
             trail = tsh[(32'h80)+:(128)];
         end
     end
@@ -41466,12 +41473,13 @@ module top$bm_head$m_v(count,mask);
 endmodule // top$bm_head$m_v
 
 
-module top$bm_next(dv,di,tp,mv,mi,trail,pcnt,last);
+module top$bm_next(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
     
     // Module arguments
     input wire  [15:0] dv;
     input wire  [15:0] di;
     input wire  [63:0] tp;
+    input wire  neg_ok;
     output reg  [127:0] mv;
     output reg  [127:0] mi;
     output reg  [127:0] trail;
@@ -41515,7 +41523,7 @@ module top$bm_next(dv,di,tp,mv,mi,trail,pcnt,last);
         if (~|di[(32'h4)+:(12)]) begin
             trail = tsh[(32'h0)+:(128)];
         end
-        else if (&di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
             trail = tsh[(32'h80)+:(128)];
         end
     end

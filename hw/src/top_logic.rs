@@ -400,6 +400,7 @@ impl Logic for Top {
         self.bm_next.dv.next = self.r_dv.q.val() - 16;
         self.bm_next.di.next = self.r_di.q.val() - 16;
         self.bm_next.tp.next = self.q_tp.q.val();
+        self.bm_next.neg_ok.next = true;
         self.bs_ks.din.next = self.aes.out_block.val();
         if self.q_flags.q.val().get_bit(1) {
             self.ks.next = bits::<128>(0);
@@ -1129,6 +1130,7 @@ impl Logic for Top {
         self.bm_head.dv.next = self.f_head.val().get_bits::<16>(5);
         self.bm_head.di.next = self.f_head.val().get_bits::<16>(21);
         self.bm_head.tp.next = self.f_head.val().get_bits::<64>(37);
+        self.bm_head.neg_ok.next = false;
         self.hd_mv.d.next = self.bm_head.mv.val();
         self.hd_mi.d.next = self.bm_head.mi.val();
         self.hd_trail.d.next = self.bm_head.trail.val();

@@ -384,6 +384,9 @@ pub struct BlockMasks {
     pub di: Signal<In, Bits<16>>,
     /// Outbound trailer pattern (pad bytes, pad length, next header), byte 0 first.
     pub tp: Signal<In, Bits<64>>,
+    /// `di` may be negative (the trailer started in the block before); tied low for a
+    /// packet's first block, so the upper half of the shifter is left out.
+    pub neg_ok: Signal<In, bool>,
     /// Bytes of the block inside the ESP payload.
     pub mv: Signal<Out, Bits<128>>,
     /// Outbound: bytes of the block inside the plaintext.
@@ -421,7 +424,10 @@ impl Logic for BlockMasks {
         self.trail.next = bits::<128>(0);
         if !self.di.val().get_bits::<12>(4).any() {
             self.trail.next = self.tsh.val().get_bits::<128>(0);
-        } else if self.di.val().get_bits::<13>(3).all() & self.di.val().get_bits::<3>(0).any() {
+        } else if self.neg_ok.val()
+            & self.di.val().get_bits::<13>(3).all()
+            & self.di.val().get_bits::<3>(0).any()
+        {
             self.trail.next = self.tsh.val().get_bits::<128>(128);
         }
     }
