@@ -258,10 +258,27 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     wire  [127:0] bs_k0$dout;
     reg  [127:0] bs_k1$din;
     wire  [127:0] bs_k1$dout;
-    reg  [15:0] m_valid$count;
-    wire  [127:0] m_valid$mask;
-    reg  [15:0] m_in$count;
-    wire  [127:0] m_in$mask;
+    reg  [15:0] bm_head$dv;
+    reg  [15:0] bm_head$di;
+    reg  [63:0] bm_head$tp;
+    reg  bm_head$neg_ok;
+    wire  [127:0] bm_head$mv;
+    wire  [127:0] bm_head$mi;
+    wire  [127:0] bm_head$trail;
+    wire  [15:0] bm_head$pcnt;
+    wire  bm_head$last;
+    reg  [15:0] bm_next$dv;
+    reg  [15:0] bm_next$di;
+    reg  [63:0] bm_next$tp;
+    reg  bm_next$neg_ok;
+    wire  [127:0] bm_next$mv;
+    wire  [127:0] bm_next$mi;
+    wire  [127:0] bm_next$trail;
+    wire  [15:0] bm_next$pcnt;
+    wire  bm_next$last;
+    reg  [15:0] pad_last$v;
+    wire  pad_last$any;
+    wire  [15:0] pad_last$idx;
     reg  [15:0] keep_cnt$keep;
     wire  [15:0] keep_cnt$count;
     reg  [15:0] tx_keep$count;
@@ -270,8 +287,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [7:0] pad_brk$prev;
     reg  pad_brk$first;
     reg  [15:0] pad_brk$count;
-    wire  pad_brk$any;
-    wire  [15:0] pad_brk$idx;
+    wire  [15:0] pad_brk$brk;
     reg  bvalid$d;
     wire  bvalid$q;
     reg  bvalid$clock;
@@ -581,6 +597,51 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [7:0] q_prevb$d;
     wire  [7:0] q_prevb$q;
     reg  q_prevb$clock;
+    reg  [127:0] hd_mv$d;
+    wire  [127:0] hd_mv$q;
+    reg  hd_mv$clock;
+    reg  [127:0] hd_mi$d;
+    wire  [127:0] hd_mi$q;
+    reg  hd_mi$clock;
+    reg  [127:0] hd_trail$d;
+    wire  [127:0] hd_trail$q;
+    reg  hd_trail$clock;
+    reg  [15:0] hd_pcnt$d;
+    wire  [15:0] hd_pcnt$q;
+    reg  hd_pcnt$clock;
+    reg  hd_last$d;
+    wire  hd_last$q;
+    reg  hd_last$clock;
+    reg  [127:0] n_mv$d;
+    wire  [127:0] n_mv$q;
+    reg  n_mv$clock;
+    reg  [127:0] n_mi$d;
+    wire  [127:0] n_mi$q;
+    reg  n_mi$clock;
+    reg  [127:0] n_trail$d;
+    wire  [127:0] n_trail$q;
+    reg  n_trail$clock;
+    reg  [15:0] n_pcnt$d;
+    wire  [15:0] n_pcnt$q;
+    reg  n_pcnt$clock;
+    reg  n_last$d;
+    wire  n_last$q;
+    reg  n_last$clock;
+    reg  [15:0] r_dv$d;
+    wire  [15:0] r_dv$q;
+    reg  r_dv$clock;
+    reg  [15:0] r_di$d;
+    wire  [15:0] r_di$q;
+    reg  r_di$clock;
+    reg  p_valid$d;
+    wire  p_valid$q;
+    reg  p_valid$clock;
+    reg  [15:0] p_brk$d;
+    wire  [15:0] p_brk$q;
+    reg  p_brk$clock;
+    reg  [15:0] p_k16$d;
+    wire  [15:0] p_k16$q;
+    reg  p_k16$clock;
     reg  [15:0] q_lastbrk$d;
     wire  [15:0] q_lastbrk$q;
     reg  q_lastbrk$clock;
@@ -786,7 +847,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [3:0] tx_mask;
     reg  [3:0] t_mask;
     reg  [15:0] k16;
-    reg  [127:0] trail;
+    reg  [15:0] lastbrk_now;
     reg  [127:0] pt;
     reg  [127:0] ct;
     reg  [127:0] ks;
@@ -1000,13 +1061,32 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .din(bs_k1$din),
         .dout(bs_k1$dout)
     );
-    top$m_valid m_valid(
-        .count(m_valid$count),
-        .mask(m_valid$mask)
+    top$bm_head bm_head(
+        .dv(bm_head$dv),
+        .di(bm_head$di),
+        .tp(bm_head$tp),
+        .neg_ok(bm_head$neg_ok),
+        .mv(bm_head$mv),
+        .mi(bm_head$mi),
+        .trail(bm_head$trail),
+        .pcnt(bm_head$pcnt),
+        .last(bm_head$last)
     );
-    top$m_in m_in(
-        .count(m_in$count),
-        .mask(m_in$mask)
+    top$bm_next bm_next(
+        .dv(bm_next$dv),
+        .di(bm_next$di),
+        .tp(bm_next$tp),
+        .neg_ok(bm_next$neg_ok),
+        .mv(bm_next$mv),
+        .mi(bm_next$mi),
+        .trail(bm_next$trail),
+        .pcnt(bm_next$pcnt),
+        .last(bm_next$last)
+    );
+    top$pad_last pad_last(
+        .v(pad_last$v),
+        .any(pad_last$any),
+        .idx(pad_last$idx)
     );
     top$keep_cnt keep_cnt(
         .keep(keep_cnt$keep),
@@ -1021,8 +1101,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .prev(pad_brk$prev),
         .first(pad_brk$first),
         .count(pad_brk$count),
-        .any(pad_brk$any),
-        .idx(pad_brk$idx)
+        .brk(pad_brk$brk)
     );
     top$bvalid bvalid(
         .d(bvalid$d),
@@ -1539,6 +1618,81 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .q(q_prevb$q),
         .clock(q_prevb$clock)
     );
+    top$hd_mv hd_mv(
+        .d(hd_mv$d),
+        .q(hd_mv$q),
+        .clock(hd_mv$clock)
+    );
+    top$hd_mi hd_mi(
+        .d(hd_mi$d),
+        .q(hd_mi$q),
+        .clock(hd_mi$clock)
+    );
+    top$hd_trail hd_trail(
+        .d(hd_trail$d),
+        .q(hd_trail$q),
+        .clock(hd_trail$clock)
+    );
+    top$hd_pcnt hd_pcnt(
+        .d(hd_pcnt$d),
+        .q(hd_pcnt$q),
+        .clock(hd_pcnt$clock)
+    );
+    top$hd_last hd_last(
+        .d(hd_last$d),
+        .q(hd_last$q),
+        .clock(hd_last$clock)
+    );
+    top$n_mv n_mv(
+        .d(n_mv$d),
+        .q(n_mv$q),
+        .clock(n_mv$clock)
+    );
+    top$n_mi n_mi(
+        .d(n_mi$d),
+        .q(n_mi$q),
+        .clock(n_mi$clock)
+    );
+    top$n_trail n_trail(
+        .d(n_trail$d),
+        .q(n_trail$q),
+        .clock(n_trail$clock)
+    );
+    top$n_pcnt n_pcnt(
+        .d(n_pcnt$d),
+        .q(n_pcnt$q),
+        .clock(n_pcnt$clock)
+    );
+    top$n_last n_last(
+        .d(n_last$d),
+        .q(n_last$q),
+        .clock(n_last$clock)
+    );
+    top$r_dv r_dv(
+        .d(r_dv$d),
+        .q(r_dv$q),
+        .clock(r_dv$clock)
+    );
+    top$r_di r_di(
+        .d(r_di$d),
+        .q(r_di$q),
+        .clock(r_di$clock)
+    );
+    top$p_valid p_valid(
+        .d(p_valid$d),
+        .q(p_valid$q),
+        .clock(p_valid$clock)
+    );
+    top$p_brk p_brk(
+        .d(p_brk$d),
+        .q(p_brk$q),
+        .clock(p_brk$clock)
+    );
+    top$p_k16 p_k16(
+        .d(p_k16$d),
+        .q(p_k16$q),
+        .clock(p_k16$clock)
+    );
     top$q_lastbrk q_lastbrk(
         .d(q_lastbrk$d),
         .q(q_lastbrk$q),
@@ -1788,6 +1942,21 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     // Update code
     always @(*) begin
         len_gap$clock = clock;
+        hd_mv$clock = clock;
+        hd_mi$clock = clock;
+        hd_trail$clock = clock;
+        hd_pcnt$clock = clock;
+        hd_last$clock = clock;
+        n_mv$clock = clock;
+        n_mi$clock = clock;
+        n_trail$clock = clock;
+        n_pcnt$clock = clock;
+        n_last$clock = clock;
+        r_dv$clock = clock;
+        r_di$clock = clock;
+        p_valid$clock = clock;
+        p_brk$clock = clock;
+        p_k16$clock = clock;
         q_prevb$clock = clock;
         q_lastbrk$clock = clock;
         q_pbyte$clock = clock;
@@ -1940,6 +2109,21 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx_desc0$clock = clock;
         rx_desc1$clock = clock;
         len_gap$d = len_gap$q;
+        hd_mv$d = hd_mv$q;
+        hd_mi$d = hd_mi$q;
+        hd_trail$d = hd_trail$q;
+        hd_pcnt$d = hd_pcnt$q;
+        hd_last$d = hd_last$q;
+        n_mv$d = n_mv$q;
+        n_mi$d = n_mi$q;
+        n_trail$d = n_trail$q;
+        n_pcnt$d = n_pcnt$q;
+        n_last$d = n_last$q;
+        r_dv$d = r_dv$q;
+        r_di$d = r_di$q;
+        p_valid$d = p_valid$q;
+        p_brk$d = p_brk$q;
+        p_k16$d = p_k16$q;
         q_prevb$d = q_prevb$q;
         q_lastbrk$d = q_lastbrk$q;
         q_pbyte$d = q_pbyte$q;
@@ -2282,35 +2466,23 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         tok_kind = aes$out_tag[(32'h80)+:(2)];
         bdata = aes$out_tag[(32'h0)+:(128)];
         k16 = q_cons$q << 32'h4;
-        m_valid$count = q_dlen$q - k16;
-        if (q_dl$q > k16) begin
-            m_in$count = q_dl$q - k16;
-        end
-        else begin
-            m_in$count = ((32'h0) & 16'hffff);
-        end
-        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (q_dl$q >= k16) begin
-            if ((q_dl$q - k16) < 32'h10) begin
-                trail = ((q_tp$q) & 128'hffffffffffffffffffffffffffffffff) << ((q_dl$q - k16) << 32'h3);
-            end
-        end
-        else if ((k16 - q_dl$q) < 32'h8) begin
-            trail = ((q_tp$q) & 128'hffffffffffffffffffffffffffffffff) >> ((k16 - q_dl$q) << 32'h3);
-        end
+        bm_next$dv = r_dv$q - 32'h10;
+        bm_next$di = r_di$q - 32'h10;
+        bm_next$tp = q_tp$q;
+        bm_next$neg_ok = 1'b1;
         bs_ks$din = aes$out_block;
         if (q_flags$q[32'h1]) begin
             ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         end
         else begin
-            ks = bs_ks$dout & m_valid$mask;
+            ks = bs_ks$dout & n_mv$q;
         end
         if (q_inbound$q) begin
-            ct = bdata & m_valid$mask;
+            ct = bdata & n_mv$q;
             pt = ct ^ ks;
         end
         else begin
-            pt = (bdata & m_in$mask) | trail;
+            pt = (bdata & n_mi$q) | n_trail$q;
             ct = pt ^ ks;
         end
         pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
@@ -2319,7 +2491,14 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         pad_brk$pt = pt;
         pad_brk$prev = q_prevb$q;
         pad_brk$first = q_cons$q == 32'h0;
-        pad_brk$count = q_dlen$q - 32'h2 - k16;
+        pad_brk$count = n_pcnt$q;
+        pad_last$v = p_brk$q;
+        if (p_valid$q & pad_last$any) begin
+            lastbrk_now = p_k16$q | pad_last$idx;
+        end
+        else begin
+            lastbrk_now = q_lastbrk$q;
+        end
         icv_shift = q_dlen$q & 32'hf;
         if (icv_shift == 32'h0) begin
             icv = bdata;
@@ -2938,6 +3117,15 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else begin
             f_head = fq3$q;
         end
+        bm_head$dv = f_head[(32'h5)+:(16)];
+        bm_head$di = f_head[(32'h15)+:(16)];
+        bm_head$tp = f_head[(32'h25)+:(64)];
+        bm_head$neg_ok = 1'b0;
+        hd_mv$d = bm_head$mv;
+        hd_mi$d = bm_head$mi;
+        hd_trail$d = bm_head$trail;
+        hd_pcnt$d = bm_head$pcnt;
+        hd_last$d = bm_head$last;
         f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
         if (src_stream$q) begin
             f_word = f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
@@ -2963,7 +3151,16 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         bs_gh$din = ct;
         gq_block$d = bs_gh$dout;
         gq_h$d = q_hkey$q;
+        p_valid$d = 1'b0;
+        q_lastbrk$d = lastbrk_now;
         if (aes$out_valid & (tok_kind == 32'h1)) begin
+            n_mv$d = hd_mv$q;
+            n_mi$d = hd_mi$q;
+            n_trail$d = hd_trail$q;
+            n_pcnt$d = hd_pcnt$q;
+            n_last$d = hd_last$q;
+            r_dv$d = f_head[(32'h5)+:(16)];
+            r_di$d = f_head[(32'h15)+:(16)];
             f_pop = 1'b1;
             q_inbound$d = f_head[32'h0];
             q_flags$d = f_head[(32'h1)+:(4)];
@@ -3001,20 +3198,27 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         if (aes$out_valid & (tok_kind == 32'h2)) begin
             gq_valid$d = 1'b1;
             q_cons$d = q_cons$q + 32'h1;
+            n_mv$d = bm_next$mv;
+            n_mi$d = bm_next$mi;
+            n_trail$d = bm_next$trail;
+            n_pcnt$d = bm_next$pcnt;
+            n_last$d = bm_next$last;
+            r_dv$d = r_dv$q - 32'h10;
+            r_di$d = r_di$q - 32'h10;
             q_last_ct$d = ct;
             q_lastraw$d = bdata;
             if (q_inbound$q) begin
                 out_wa = ((q_cons$q) & 11'h7ff);
                 out_wd = pt;
-                if (q_cons$q == ((q_dlen$q - 32'h1) >> 32'h4)) begin
+                if (n_last$q) begin
                     q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
                     q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
                     q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
                 end
                 q_prevb$d = pt[(32'h78)+:(8)];
-                if (pad_brk$any) begin
-                    q_lastbrk$d = k16 + pad_brk$idx;
-                end
+                p_valid$d = 1'b1;
+                p_brk$d = pad_brk$brk;
+                p_k16$d = k16;
             end
             else begin
                 out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
@@ -3052,7 +3256,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             t_stream$d = q_stream$q;
             t_last_ct$d = q_last_ct$q;
             t_icv$d = icv;
-            t_lastbrk$d = q_lastbrk$q;
+            t_lastbrk$d = lastbrk_now;
             t_pbyte$d = q_pbyte$q;
             sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
         end
@@ -3346,6 +3550,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             o_slot$d = ((32'h0) & 2'h3);
             out_busy$d = ((32'h0) & 4'hf);
             t_busy$d = 1'b0;
+            p_valid$d = 1'b0;
             tx_active$d = 1'b0;
             tx_slot$d = ((32'h0) & 2'h3);
             s_rdy$d = ((32'h0) & 4'hf);
@@ -41086,6 +41291,370 @@ module top$aes$ready_q(d,q,clock);
 endmodule // top$aes$ready_q
 
 
+module top$bm_head(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
+    
+    // Module arguments
+    input wire  [15:0] dv;
+    input wire  [15:0] di;
+    input wire  [63:0] tp;
+    input wire  neg_ok;
+    output reg  [127:0] mv;
+    output reg  [127:0] mi;
+    output reg  [127:0] trail;
+    output reg  [15:0] pcnt;
+    output reg  last;
+    
+    // Stub signals
+    reg  [15:0] m_v$count;
+    wire  [127:0] m_v$mask;
+    reg  [15:0] m_i$count;
+    wire  [127:0] m_i$mask;
+    
+    // Local signals
+    reg  [255:0] tsh;
+    
+    // Sub module instances
+    top$bm_head$m_v m_v(
+        .count(m_v$count),
+        .mask(m_v$mask)
+    );
+    top$bm_head$m_i m_i(
+        .count(m_i$count),
+        .mask(m_i$mask)
+    );
+    
+    // Update code
+    always @(*) begin
+        m_v$count = dv;
+        mv = m_v$mask;
+        if (~di[32'hf] & |di) begin
+            m_i$count = di;
+        end
+        else begin
+            m_i$count = ((32'h0) & 16'hffff);
+        end
+        mi = m_i$mask;
+        pcnt = dv - 32'h2;
+        last = |dv & (dv <= 32'h10);
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
+        end
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
+        end
+    end
+    
+endmodule // top$bm_head
+
+
+module top$bm_head$m_i(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$bm_head$m_i
+
+
+module top$bm_head$m_v(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$bm_head$m_v
+
+
+module top$bm_next(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
+    
+    // Module arguments
+    input wire  [15:0] dv;
+    input wire  [15:0] di;
+    input wire  [63:0] tp;
+    input wire  neg_ok;
+    output reg  [127:0] mv;
+    output reg  [127:0] mi;
+    output reg  [127:0] trail;
+    output reg  [15:0] pcnt;
+    output reg  last;
+    
+    // Stub signals
+    reg  [15:0] m_v$count;
+    wire  [127:0] m_v$mask;
+    reg  [15:0] m_i$count;
+    wire  [127:0] m_i$mask;
+    
+    // Local signals
+    reg  [255:0] tsh;
+    
+    // Sub module instances
+    top$bm_next$m_v m_v(
+        .count(m_v$count),
+        .mask(m_v$mask)
+    );
+    top$bm_next$m_i m_i(
+        .count(m_i$count),
+        .mask(m_i$mask)
+    );
+    
+    // Update code
+    always @(*) begin
+        m_v$count = dv;
+        mv = m_v$mask;
+        if (~di[32'hf] & |di) begin
+            m_i$count = di;
+        end
+        else begin
+            m_i$count = ((32'h0) & 16'hffff);
+        end
+        mi = m_i$mask;
+        pcnt = dv - 32'h2;
+        last = |dv & (dv <= 32'h10);
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
+        end
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
+        end
+    end
+    
+endmodule // top$bm_next
+
+
+module top$bm_next$m_i(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$bm_next$m_i
+
+
+module top$bm_next$m_v(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$bm_next$m_v
+
+
 module top$bs_ctr(din,dout);
     
     // Module arguments
@@ -44641,6 +45210,101 @@ module top$gq_valid(d,q,clock);
 endmodule // top$gq_valid
 
 
+module top$hd_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$hd_last
+
+
+module top$hd_mi(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$hd_mi
+
+
+module top$hd_mv(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$hd_mv
+
+
+module top$hd_pcnt(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$hd_pcnt
+
+
+module top$hd_trail(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$hd_trail
+
+
 module top$hi_snap(d,q,clock);
     
     // Module arguments
@@ -45113,42 +45777,99 @@ module top$len_gap(d,q,clock);
 endmodule // top$len_gap
 
 
-module top$m_in(count,mask);
+module top$n_last(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
+    input wire  d;
+    output reg  q;
+    input wire  clock;
     
-    // Update code
-    always @(*) begin
-        if (count >= 32'h10) begin
-            mask = ~((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        end
-        else begin
-            mask = (((32'h1) & 128'hffffffffffffffffffffffffffffffff) << (((count) & 8'hff) << 32'h3)) - 32'h1;
-        end
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
     end
     
-endmodule // top$m_in
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$n_last
 
 
-module top$m_valid(count,mask);
+module top$n_mi(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
     
-    // Update code
-    always @(*) begin
-        if (count >= 32'h10) begin
-            mask = ~((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        end
-        else begin
-            mask = (((32'h1) & 128'hffffffffffffffffffffffffffffffff) << (((count) & 8'hff) << 32'h3)) - 32'h1;
-        end
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
     end
     
-endmodule // top$m_valid
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$n_mi
+
+
+module top$n_mv(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$n_mv
+
+
+module top$n_pcnt(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$n_pcnt
+
+
+module top$n_trail(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$n_trail
 
 
 module top$nblk(d,q,clock);
@@ -45266,139 +45987,241 @@ module top$out_busy(d,q,clock);
 endmodule // top$out_busy
 
 
-module top$pad_brk(pt,prev,first,count,any,idx);
+module top$p_brk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$p_brk
+
+
+module top$p_k16(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$p_k16
+
+
+module top$p_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$p_valid
+
+
+module top$pad_brk(pt,prev,first,count,brk);
     
     // Module arguments
     input wire  [127:0] pt;
     input wire  [7:0] prev;
     input wire  first;
     input wire  [15:0] count;
-    output reg  any;
-    output reg  [15:0] idx;
+    output reg  [15:0] brk;
     
     // Local signals
-    reg  [15:0] brk;
+    reg  [15:0] raw;
+    reg  [15:0] cm;
     
     // Update code
     always @(*) begin
-        brk = ((32'h0) & 16'hffff);
+        raw = ((32'h0) & 16'hffff);
         if ((pt[(32'h0)+:(8)] != prev + 32'h1) | first) begin
-            brk = brk | 32'h1;
+            raw = raw | 32'h1;
         end
         if (pt[(32'h8)+:(8)] != pt[(32'h0)+:(8)] + 32'h1) begin
-            brk = brk | 32'h2;
+            raw = raw | 32'h2;
         end
         if (pt[(32'h10)+:(8)] != pt[(32'h8)+:(8)] + 32'h1) begin
-            brk = brk | 32'h4;
+            raw = raw | 32'h4;
         end
         if (pt[(32'h18)+:(8)] != pt[(32'h10)+:(8)] + 32'h1) begin
-            brk = brk | 32'h8;
+            raw = raw | 32'h8;
         end
         if (pt[(32'h20)+:(8)] != pt[(32'h18)+:(8)] + 32'h1) begin
-            brk = brk | 32'h10;
+            raw = raw | 32'h10;
         end
         if (pt[(32'h28)+:(8)] != pt[(32'h20)+:(8)] + 32'h1) begin
-            brk = brk | 32'h20;
+            raw = raw | 32'h20;
         end
         if (pt[(32'h30)+:(8)] != pt[(32'h28)+:(8)] + 32'h1) begin
-            brk = brk | 32'h40;
+            raw = raw | 32'h40;
         end
         if (pt[(32'h38)+:(8)] != pt[(32'h30)+:(8)] + 32'h1) begin
-            brk = brk | 32'h80;
+            raw = raw | 32'h80;
         end
         if (pt[(32'h40)+:(8)] != pt[(32'h38)+:(8)] + 32'h1) begin
-            brk = brk | 32'h100;
+            raw = raw | 32'h100;
         end
         if (pt[(32'h48)+:(8)] != pt[(32'h40)+:(8)] + 32'h1) begin
-            brk = brk | 32'h200;
+            raw = raw | 32'h200;
         end
         if (pt[(32'h50)+:(8)] != pt[(32'h48)+:(8)] + 32'h1) begin
-            brk = brk | 32'h400;
+            raw = raw | 32'h400;
         end
         if (pt[(32'h58)+:(8)] != pt[(32'h50)+:(8)] + 32'h1) begin
-            brk = brk | 32'h800;
+            raw = raw | 32'h800;
         end
         if (pt[(32'h60)+:(8)] != pt[(32'h58)+:(8)] + 32'h1) begin
-            brk = brk | 32'h1000;
+            raw = raw | 32'h1000;
         end
         if (pt[(32'h68)+:(8)] != pt[(32'h60)+:(8)] + 32'h1) begin
-            brk = brk | 32'h2000;
+            raw = raw | 32'h2000;
         end
         if (pt[(32'h70)+:(8)] != pt[(32'h68)+:(8)] + 32'h1) begin
-            brk = brk | 32'h4000;
+            raw = raw | 32'h4000;
         end
         if (pt[(32'h78)+:(8)] != pt[(32'h70)+:(8)] + 32'h1) begin
-            brk = brk | 32'h8000;
+            raw = raw | 32'h8000;
         end
-        any = 1'b0;
+        cm = ((32'h0) & 16'hffff);
+        if (count > 32'h0) begin
+            cm = cm | 32'h1;
+        end
+        if (count > 32'h1) begin
+            cm = cm | 32'h2;
+        end
+        if (count > 32'h2) begin
+            cm = cm | 32'h4;
+        end
+        if (count > 32'h3) begin
+            cm = cm | 32'h8;
+        end
+        if (count > 32'h4) begin
+            cm = cm | 32'h10;
+        end
+        if (count > 32'h5) begin
+            cm = cm | 32'h20;
+        end
+        if (count > 32'h6) begin
+            cm = cm | 32'h40;
+        end
+        if (count > 32'h7) begin
+            cm = cm | 32'h80;
+        end
+        if (count > 32'h8) begin
+            cm = cm | 32'h100;
+        end
+        if (count > 32'h9) begin
+            cm = cm | 32'h200;
+        end
+        if (count > 32'ha) begin
+            cm = cm | 32'h400;
+        end
+        if (count > 32'hb) begin
+            cm = cm | 32'h800;
+        end
+        if (count > 32'hc) begin
+            cm = cm | 32'h1000;
+        end
+        if (count > 32'hd) begin
+            cm = cm | 32'h2000;
+        end
+        if (count > 32'he) begin
+            cm = cm | 32'h4000;
+        end
+        if (count > 32'hf) begin
+            cm = cm | 32'h8000;
+        end
+        brk = raw & cm;
+    end
+    
+endmodule // top$pad_brk
+
+
+module top$pad_last(v,any,idx);
+    
+    // Module arguments
+    input wire  [15:0] v;
+    output reg  any;
+    output reg  [15:0] idx;
+    
+    // Update code
+    always @(*) begin
+        any = |v;
         idx = ((32'h0) & 16'hffff);
-        if (brk[32'h0] & (count > 32'h0)) begin
-            any = 1'b1;
-            idx = ((32'h0) & 16'hffff);
-        end
-        if (brk[32'h1] & (count > 32'h1)) begin
-            any = 1'b1;
+        if (v[32'h1]) begin
             idx = ((32'h1) & 16'hffff);
         end
-        if (brk[32'h2] & (count > 32'h2)) begin
-            any = 1'b1;
+        if (v[32'h2]) begin
             idx = ((32'h2) & 16'hffff);
         end
-        if (brk[32'h3] & (count > 32'h3)) begin
-            any = 1'b1;
+        if (v[32'h3]) begin
             idx = ((32'h3) & 16'hffff);
         end
-        if (brk[32'h4] & (count > 32'h4)) begin
-            any = 1'b1;
+        if (v[32'h4]) begin
             idx = ((32'h4) & 16'hffff);
         end
-        if (brk[32'h5] & (count > 32'h5)) begin
-            any = 1'b1;
+        if (v[32'h5]) begin
             idx = ((32'h5) & 16'hffff);
         end
-        if (brk[32'h6] & (count > 32'h6)) begin
-            any = 1'b1;
+        if (v[32'h6]) begin
             idx = ((32'h6) & 16'hffff);
         end
-        if (brk[32'h7] & (count > 32'h7)) begin
-            any = 1'b1;
+        if (v[32'h7]) begin
             idx = ((32'h7) & 16'hffff);
         end
-        if (brk[32'h8] & (count > 32'h8)) begin
-            any = 1'b1;
+        if (v[32'h8]) begin
             idx = ((32'h8) & 16'hffff);
         end
-        if (brk[32'h9] & (count > 32'h9)) begin
-            any = 1'b1;
+        if (v[32'h9]) begin
             idx = ((32'h9) & 16'hffff);
         end
-        if (brk[32'ha] & (count > 32'ha)) begin
-            any = 1'b1;
+        if (v[32'ha]) begin
             idx = ((32'ha) & 16'hffff);
         end
-        if (brk[32'hb] & (count > 32'hb)) begin
-            any = 1'b1;
+        if (v[32'hb]) begin
             idx = ((32'hb) & 16'hffff);
         end
-        if (brk[32'hc] & (count > 32'hc)) begin
-            any = 1'b1;
+        if (v[32'hc]) begin
             idx = ((32'hc) & 16'hffff);
         end
-        if (brk[32'hd] & (count > 32'hd)) begin
-            any = 1'b1;
+        if (v[32'hd]) begin
             idx = ((32'hd) & 16'hffff);
         end
-        if (brk[32'he] & (count > 32'he)) begin
-            any = 1'b1;
+        if (v[32'he]) begin
             idx = ((32'he) & 16'hffff);
         end
-        if (brk[32'hf] & (count > 32'hf)) begin
-            any = 1'b1;
+        if (v[32'hf]) begin
             idx = ((32'hf) & 16'hffff);
         end
     end
     
-endmodule // top$pad_brk
+endmodule // top$pad_last
 
 
 module top$phase(d,q,clock);
@@ -45886,6 +46709,44 @@ module top$q_verdict(d,q,clock);
     end
           
 endmodule // top$q_verdict
+
+
+module top$r_di(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$r_di
+
+
+module top$r_dv(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$r_dv
 
 
 module top$raddr(d,q,clock);

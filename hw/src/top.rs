@@ -24,7 +24,9 @@ use rust_hdl::prelude::*;
 
 use crate::crypto::{AesUnit, AES_TAG_BITS};
 use crate::ghash::GhashStream;
-use crate::util::{Bswap128, Bswap32, Bswap64, ByteMask, KeepCount, KeepMask, PadBreaks};
+use crate::util::{
+    BlockMasks, Bswap128, Bswap32, Bswap64, KeepCount, KeepMask, LastSet, PadBreaks,
+};
 use regmap::regs::off;
 
 /// AXI4-Lite address width.
@@ -191,8 +193,9 @@ pub struct Top {
     bs_tag: Bswap128,
     bs_k0: Bswap128,
     bs_k1: Bswap128,
-    m_valid: ByteMask,
-    m_in: ByteMask,
+    bm_head: BlockMasks,
+    bm_next: BlockMasks,
+    pad_last: LastSet,
     keep_cnt: KeepCount,
     tx_keep: KeepMask,
     pad_brk: PadBreaks,
@@ -306,6 +309,24 @@ pub struct Top {
     q_padlen: DFF<Bits<8>>,
     q_rxnh: DFF<Bits<8>>,
     q_prevb: DFF<Bits<8>>,
+    // block masks one cycle ahead: `hd_*` for the first block of the context queue's
+    // head packet, `n_*` for the block that leaves the AES pipeline next
+    hd_mv: DFF<Bits<128>>,
+    hd_mi: DFF<Bits<128>>,
+    hd_trail: DFF<Bits<128>>,
+    hd_pcnt: DFF<Bits<16>>,
+    hd_last: DFF<bool>,
+    n_mv: DFF<Bits<128>>,
+    n_mi: DFF<Bits<128>>,
+    n_trail: DFF<Bits<128>>,
+    n_pcnt: DFF<Bits<16>>,
+    n_last: DFF<bool>,
+    r_dv: DFF<Bits<16>>,
+    r_di: DFF<Bits<16>>,
+    // pad check, second stage
+    p_valid: DFF<bool>,
+    p_brk: DFF<Bits<16>>,
+    p_k16: DFF<Bits<16>>,
     q_lastbrk: DFF<Bits<16>>,
     q_pbyte: DFF<Bits<8>>,
     gq_valid: DFF<bool>,
@@ -416,7 +437,7 @@ pub struct Top {
     tx_mask: Signal<Local, Bits<4>>,
     t_mask: Signal<Local, Bits<4>>,
     k16: Signal<Local, Bits<16>>,
-    trail: Signal<Local, Bits<128>>,
+    lastbrk_now: Signal<Local, Bits<16>>,
     pt: Signal<Local, Bits<128>>,
     ct: Signal<Local, Bits<128>>,
     ks: Signal<Local, Bits<128>>,
@@ -619,8 +640,24 @@ impl Top {
             bs_tag: Default::default(),
             bs_k0: Default::default(),
             bs_k1: Default::default(),
-            m_valid: Default::default(),
-            m_in: Default::default(),
+            bm_head: Default::default(),
+            bm_next: Default::default(),
+            pad_last: Default::default(),
+            hd_mv: Default::default(),
+            hd_mi: Default::default(),
+            hd_trail: Default::default(),
+            hd_pcnt: Default::default(),
+            hd_last: Default::default(),
+            n_mv: Default::default(),
+            n_mi: Default::default(),
+            n_trail: Default::default(),
+            n_pcnt: Default::default(),
+            n_last: Default::default(),
+            r_dv: Default::default(),
+            r_di: Default::default(),
+            p_valid: Default::default(),
+            p_brk: Default::default(),
+            p_k16: Default::default(),
             keep_cnt: Default::default(),
             tx_keep: Default::default(),
             bvalid: Default::default(),
@@ -832,7 +869,7 @@ impl Top {
             tx_mask: Default::default(),
             t_mask: Default::default(),
             k16: Default::default(),
-            trail: Default::default(),
+            lastbrk_now: Default::default(),
             pt: Default::default(),
             ct: Default::default(),
             ks: Default::default(),

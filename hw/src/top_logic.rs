@@ -14,7 +14,7 @@
 impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, len_gap, q_prevb, q_lastbrk, q_pbyte, t_lastbrk, t_pbyte, bvalid,
+        dff_setup!(self, clock, len_gap, hd_mv, hd_mi, hd_trail, hd_pcnt, hd_last, n_mv, n_mi, n_trail, n_pcnt, n_last, r_dv, r_di, p_valid, p_brk, p_k16, q_prevb, q_lastbrk, q_pbyte, t_lastbrk, t_pbyte, bvalid,
             rstate,
             raddr,
             rdata,
@@ -392,44 +392,44 @@ impl Logic for Top {
         self.tok_kind.next = self.aes.out_tag.val().get_bits::<2>(128);
         self.bdata.next = self.aes.out_tag.val().get_bits::<128>(0);
         self.k16.next = self.q_cons.q.val() << 4;
-        self.m_valid.count.next = self.q_dlen.q.val() - self.k16.val();
-        if self.q_dl.q.val() > self.k16.val() {
-            self.m_in.count.next = self.q_dl.q.val() - self.k16.val();
-        } else {
-            self.m_in.count.next = bits::<16>(0);
-        }
-        // Trailer (pad 1,2,3.., pad length, next header) placed at payload byte L.
-        self.trail.next = bits::<128>(0);
-        if self.q_dl.q.val() >= self.k16.val() {
-            if (self.q_dl.q.val() - self.k16.val()) < 16 {
-                self.trail.next = bit_cast::<128, 64>(self.q_tp.q.val())
-                    << ((self.q_dl.q.val() - self.k16.val()) << 3);
-            }
-        } else if (self.k16.val() - self.q_dl.q.val()) < 8 {
-            self.trail.next = bit_cast::<128, 64>(self.q_tp.q.val())
-                >> ((self.k16.val() - self.q_dl.q.val()) << 3);
-        }
+        // Byte masks, trailer and pad-check count of a block depend only on the packet's
+        // lengths and the block's index, so they are registered a cycle before the block
+        // leaves the AES pipeline (`n_*`): from `hd_*` (the first block of the context
+        // queue's head packet, registered every cycle) when E(J0) leaves, and from the
+        // running lengths `r_dv`, `r_di` (minus 16 per block) when a data block leaves.
+        self.bm_next.dv.next = self.r_dv.q.val() - 16;
+        self.bm_next.di.next = self.r_di.q.val() - 16;
+        self.bm_next.tp.next = self.q_tp.q.val();
+        self.bm_next.neg_ok.next = true;
         self.bs_ks.din.next = self.aes.out_block.val();
         if self.q_flags.q.val().get_bit(1) {
             self.ks.next = bits::<128>(0);
         } else {
-            self.ks.next = self.bs_ks.dout.val() & self.m_valid.mask.val();
+            self.ks.next = self.bs_ks.dout.val() & self.n_mv.q.val();
         }
         if self.q_inbound.q.val() {
-            self.ct.next = self.bdata.val() & self.m_valid.mask.val();
+            self.ct.next = self.bdata.val() & self.n_mv.q.val();
             self.pt.next = self.ct.val() ^ self.ks.val();
         } else {
-            self.pt.next = (self.bdata.val() & self.m_in.mask.val()) | self.trail.val();
+            self.pt.next = (self.bdata.val() & self.n_mi.q.val()) | self.n_trail.q.val();
             self.ct.next = self.pt.val() ^ self.ks.val();
         }
         self.pt_sh_pad.next = self.pt.val() >> (((self.q_dlen.q.val() - 2) & 15) << 3);
         self.pt_sh_nh.next = self.pt.val() >> (((self.q_dlen.q.val() - 1) & 15) << 3);
         self.pt_sh_pb.next = self.pt.val() >> (((self.q_dlen.q.val() - 3) & 15) << 3);
         // Inbound pad bytes: where the plaintext stops counting up (before pad length).
+        // First stage: the break positions of the block, registered (`p_brk`); second
+        // stage: the last of them, folded into the packet's last break (`lastbrk_now`).
         self.pad_brk.pt.next = self.pt.val();
         self.pad_brk.prev.next = self.q_prevb.q.val();
         self.pad_brk.first.next = self.q_cons.q.val() == 0;
-        self.pad_brk.count.next = self.q_dlen.q.val() - 2 - self.k16.val();
+        self.pad_brk.count.next = self.n_pcnt.q.val();
+        self.pad_last.v.next = self.p_brk.q.val();
+        if self.p_valid.q.val() & self.pad_last.any.val() {
+            self.lastbrk_now.next = self.p_k16.q.val() | self.pad_last.idx.val();
+        } else {
+            self.lastbrk_now.next = self.q_lastbrk.q.val();
+        }
         // ICV of an inbound packet: 16 bytes at byte 16 + dlen, the upper part of the
         // last ciphertext word and the word the length slot carries.
         self.icv_shift.next = self.q_dlen.q.val() & 15;
@@ -1126,6 +1126,16 @@ impl Logic for Top {
         } else {
             self.f_head.next = self.fq3.q.val();
         }
+        // First block of the head packet (see the block datapath above).
+        self.bm_head.dv.next = self.f_head.val().get_bits::<16>(5);
+        self.bm_head.di.next = self.f_head.val().get_bits::<16>(21);
+        self.bm_head.tp.next = self.f_head.val().get_bits::<64>(37);
+        self.bm_head.neg_ok.next = false;
+        self.hd_mv.d.next = self.bm_head.mv.val();
+        self.hd_mi.d.next = self.bm_head.mi.val();
+        self.hd_trail.d.next = self.bm_head.trail.val();
+        self.hd_pcnt.d.next = self.bm_head.pcnt.val();
+        self.hd_last.d.next = self.bm_head.last.val();
         self.f_word.next = (bit_cast::<FQW, 4>(self.c_flags.q.val()) << 1)
             | (bit_cast::<FQW, 16>(self.dlen.q.val()) << 5)
             | (bit_cast::<FQW, 16>(self.d_len.q.val()) << 21)
@@ -1165,7 +1175,16 @@ impl Logic for Top {
         self.bs_gh.din.next = self.ct.val();
         self.gq_block.d.next = self.bs_gh.dout.val();
         self.gq_h.d.next = self.q_hkey.q.val();
+        self.p_valid.d.next = false;
+        self.q_lastbrk.d.next = self.lastbrk_now.val();
         if self.aes.out_valid.val() & (self.tok_kind.val() == 1) {
+            self.n_mv.d.next = self.hd_mv.q.val();
+            self.n_mi.d.next = self.hd_mi.q.val();
+            self.n_trail.d.next = self.hd_trail.q.val();
+            self.n_pcnt.d.next = self.hd_pcnt.q.val();
+            self.n_last.d.next = self.hd_last.q.val();
+            self.r_dv.d.next = self.f_head.val().get_bits::<16>(5);
+            self.r_di.d.next = self.f_head.val().get_bits::<16>(21);
             // E(J0): the oldest issued packet's context becomes the output side's.
             self.f_pop.next = true;
             self.q_inbound.d.next = self.f_head.val().get_bit(0);
@@ -1207,20 +1226,27 @@ impl Logic for Top {
             // A data block meets its keystream.
             self.gq_valid.d.next = true;
             self.q_cons.d.next = self.q_cons.q.val() + 1;
+            self.n_mv.d.next = self.bm_next.mv.val();
+            self.n_mi.d.next = self.bm_next.mi.val();
+            self.n_trail.d.next = self.bm_next.trail.val();
+            self.n_pcnt.d.next = self.bm_next.pcnt.val();
+            self.n_last.d.next = self.bm_next.last.val();
+            self.r_dv.d.next = self.r_dv.q.val() - 16;
+            self.r_di.d.next = self.r_di.q.val() - 16;
             self.q_last_ct.d.next = self.ct.val();
             self.q_lastraw.d.next = self.bdata.val();
             if self.q_inbound.q.val() {
                 self.out_wa.next = bit_cast::<IBW, 16>(self.q_cons.q.val());
                 self.out_wd.next = self.pt.val();
-                if self.q_cons.q.val() == ((self.q_dlen.q.val() - 1) >> 4) {
+                if self.n_last.q.val() {
                     self.q_padlen.d.next = self.pt_sh_pad.val().get_bits::<8>(0);
                     self.q_rxnh.d.next = self.pt_sh_nh.val().get_bits::<8>(0);
                     self.q_pbyte.d.next = self.pt_sh_pb.val().get_bits::<8>(0);
                 }
                 self.q_prevb.d.next = self.pt.val().get_bits::<8>(120);
-                if self.pad_brk.any.val() {
-                    self.q_lastbrk.d.next = self.k16.val() + self.pad_brk.idx.val();
-                }
+                self.p_valid.d.next = true;
+                self.p_brk.d.next = self.pad_brk.brk.val();
+                self.p_k16.d.next = self.k16.val();
             } else {
                 self.out_wa.next = bit_cast::<IBW, 16>(self.q_cons.q.val() + 1);
                 self.out_wd.next = self.ct.val();
@@ -1260,7 +1286,7 @@ impl Logic for Top {
             self.t_stream.d.next = self.q_stream.q.val();
             self.t_last_ct.d.next = self.q_last_ct.q.val();
             self.t_icv.d.next = self.icv.val();
-            self.t_lastbrk.d.next = self.q_lastbrk.q.val();
+            self.t_lastbrk.d.next = self.lastbrk_now.val();
             self.t_pbyte.d.next = self.q_pbyte.q.val();
             self.sa_cnt.read_address.next = self.q_index.q.val().get_bits::<SW>(0);
         }
@@ -1584,6 +1610,7 @@ impl Logic for Top {
             self.o_slot.d.next = bits::<2>(0);
             self.out_busy.d.next = bits::<4>(0);
             self.t_busy.d.next = false;
+            self.p_valid.d.next = false;
             self.tx_active.d.next = false;
             self.tx_slot.d.next = bits::<2>(0);
             self.s_rdy.d.next = bits::<4>(0);

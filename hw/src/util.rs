@@ -79,10 +79,55 @@ pub struct ByteMask {
 impl Logic for ByteMask {
     #[hdl_gen]
     fn update(&mut self) {
-        if self.count.val() >= 16 {
-            self.mask.next = !bits::<128>(0);
-        } else {
-            self.mask.next = (bits::<128>(1) << (bit_cast::<8, 16>(self.count.val()) << 3)) - 1;
+        // Byte `i` is set when `count > i`: a compare per byte, no shift or subtract.
+        self.mask.next = bits::<128>(0);
+        if self.count.val() > 0 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 0);
+        }
+        if self.count.val() > 1 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 8);
+        }
+        if self.count.val() > 2 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 16);
+        }
+        if self.count.val() > 3 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 24);
+        }
+        if self.count.val() > 4 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 32);
+        }
+        if self.count.val() > 5 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 40);
+        }
+        if self.count.val() > 6 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 48);
+        }
+        if self.count.val() > 7 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 56);
+        }
+        if self.count.val() > 8 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 64);
+        }
+        if self.count.val() > 9 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 72);
+        }
+        if self.count.val() > 10 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 80);
+        }
+        if self.count.val() > 11 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 88);
+        }
+        if self.count.val() > 12 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 96);
+        }
+        if self.count.val() > 13 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 104);
+        }
+        if self.count.val() > 14 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 112);
+        }
+        if self.count.val() > 15 {
+            self.mask.next = self.mask.val() | (bits::<128>(0xff) << 120);
         }
     }
 }
@@ -138,10 +183,11 @@ impl Logic for KeepCount {
     }
 }
 
-/// RFC 4303 pad check helper for one 16-byte plaintext block: the last byte position
+/// RFC 4303 pad check helper for one 16-byte plaintext block: the byte positions
 /// (below `count`) where the bytes stop counting up by one, i.e. where byte `k` is not
 /// byte `k-1` plus 1 (byte 0 compares with `prev`, the previous block's last byte, or
-/// always breaks when `first`). Pad bytes 1, 2, 3, ... are one unbroken run.
+/// always breaks when `first`). Pad bytes 1, 2, 3, ... are one unbroken run. The last
+/// such position is found by `LastSet`, a register stage later in the top level.
 #[derive(LogicBlock, Default)]
 pub struct PadBreaks {
     /// Plaintext block, byte 0 in `[7:0]`.
@@ -152,130 +198,237 @@ pub struct PadBreaks {
     pub first: Signal<In, bool>,
     /// Bytes of the block that count (at or above 16: all).
     pub count: Signal<In, Bits<16>>,
-    /// Some counted byte breaks the run.
-    pub any: Signal<Out, bool>,
-    /// Position of the last such byte in the block.
-    pub idx: Signal<Out, Bits<16>>,
-    brk: Signal<Local, Bits<16>>,
+    /// Bit `k` set: counted byte `k` breaks the run.
+    pub brk: Signal<Out, Bits<16>>,
+    raw: Signal<Local, Bits<16>>,
+    cm: Signal<Local, Bits<16>>,
 }
 
 impl Logic for PadBreaks {
     #[hdl_gen]
     fn update(&mut self) {
-        self.brk.next = bits::<16>(0);
+        self.raw.next = bits::<16>(0);
         if (self.pt.val().get_bits::<8>(0) != self.prev.val() + 1) | self.first.val() {
-            self.brk.next = self.brk.val() | 1;
+            self.raw.next = self.raw.val() | 1;
         }
         if self.pt.val().get_bits::<8>(8) != self.pt.val().get_bits::<8>(0) + 1 {
-            self.brk.next = self.brk.val() | 2;
+            self.raw.next = self.raw.val() | 2;
         }
         if self.pt.val().get_bits::<8>(16) != self.pt.val().get_bits::<8>(8) + 1 {
-            self.brk.next = self.brk.val() | 4;
+            self.raw.next = self.raw.val() | 4;
         }
         if self.pt.val().get_bits::<8>(24) != self.pt.val().get_bits::<8>(16) + 1 {
-            self.brk.next = self.brk.val() | 8;
+            self.raw.next = self.raw.val() | 8;
         }
         if self.pt.val().get_bits::<8>(32) != self.pt.val().get_bits::<8>(24) + 1 {
-            self.brk.next = self.brk.val() | 16;
+            self.raw.next = self.raw.val() | 16;
         }
         if self.pt.val().get_bits::<8>(40) != self.pt.val().get_bits::<8>(32) + 1 {
-            self.brk.next = self.brk.val() | 32;
+            self.raw.next = self.raw.val() | 32;
         }
         if self.pt.val().get_bits::<8>(48) != self.pt.val().get_bits::<8>(40) + 1 {
-            self.brk.next = self.brk.val() | 64;
+            self.raw.next = self.raw.val() | 64;
         }
         if self.pt.val().get_bits::<8>(56) != self.pt.val().get_bits::<8>(48) + 1 {
-            self.brk.next = self.brk.val() | 128;
+            self.raw.next = self.raw.val() | 128;
         }
         if self.pt.val().get_bits::<8>(64) != self.pt.val().get_bits::<8>(56) + 1 {
-            self.brk.next = self.brk.val() | 256;
+            self.raw.next = self.raw.val() | 256;
         }
         if self.pt.val().get_bits::<8>(72) != self.pt.val().get_bits::<8>(64) + 1 {
-            self.brk.next = self.brk.val() | 512;
+            self.raw.next = self.raw.val() | 512;
         }
         if self.pt.val().get_bits::<8>(80) != self.pt.val().get_bits::<8>(72) + 1 {
-            self.brk.next = self.brk.val() | 1024;
+            self.raw.next = self.raw.val() | 1024;
         }
         if self.pt.val().get_bits::<8>(88) != self.pt.val().get_bits::<8>(80) + 1 {
-            self.brk.next = self.brk.val() | 2048;
+            self.raw.next = self.raw.val() | 2048;
         }
         if self.pt.val().get_bits::<8>(96) != self.pt.val().get_bits::<8>(88) + 1 {
-            self.brk.next = self.brk.val() | 4096;
+            self.raw.next = self.raw.val() | 4096;
         }
         if self.pt.val().get_bits::<8>(104) != self.pt.val().get_bits::<8>(96) + 1 {
-            self.brk.next = self.brk.val() | 8192;
+            self.raw.next = self.raw.val() | 8192;
         }
         if self.pt.val().get_bits::<8>(112) != self.pt.val().get_bits::<8>(104) + 1 {
-            self.brk.next = self.brk.val() | 16384;
+            self.raw.next = self.raw.val() | 16384;
         }
         if self.pt.val().get_bits::<8>(120) != self.pt.val().get_bits::<8>(112) + 1 {
-            self.brk.next = self.brk.val() | 32768;
+            self.raw.next = self.raw.val() | 32768;
         }
-        self.any.next = false;
+        self.cm.next = bits::<16>(0);
+        if self.count.val() > 0 {
+            self.cm.next = self.cm.val() | 1;
+        }
+        if self.count.val() > 1 {
+            self.cm.next = self.cm.val() | 2;
+        }
+        if self.count.val() > 2 {
+            self.cm.next = self.cm.val() | 4;
+        }
+        if self.count.val() > 3 {
+            self.cm.next = self.cm.val() | 8;
+        }
+        if self.count.val() > 4 {
+            self.cm.next = self.cm.val() | 16;
+        }
+        if self.count.val() > 5 {
+            self.cm.next = self.cm.val() | 32;
+        }
+        if self.count.val() > 6 {
+            self.cm.next = self.cm.val() | 64;
+        }
+        if self.count.val() > 7 {
+            self.cm.next = self.cm.val() | 128;
+        }
+        if self.count.val() > 8 {
+            self.cm.next = self.cm.val() | 256;
+        }
+        if self.count.val() > 9 {
+            self.cm.next = self.cm.val() | 512;
+        }
+        if self.count.val() > 10 {
+            self.cm.next = self.cm.val() | 1024;
+        }
+        if self.count.val() > 11 {
+            self.cm.next = self.cm.val() | 2048;
+        }
+        if self.count.val() > 12 {
+            self.cm.next = self.cm.val() | 4096;
+        }
+        if self.count.val() > 13 {
+            self.cm.next = self.cm.val() | 8192;
+        }
+        if self.count.val() > 14 {
+            self.cm.next = self.cm.val() | 16384;
+        }
+        if self.count.val() > 15 {
+            self.cm.next = self.cm.val() | 32768;
+        }
+        self.brk.next = self.raw.val() & self.cm.val();
+    }
+}
+
+/// Position of the highest set bit of a 16-bit vector (priority encoder).
+#[derive(LogicBlock, Default)]
+pub struct LastSet {
+    /// Input vector.
+    pub v: Signal<In, Bits<16>>,
+    /// Some bit is set.
+    pub any: Signal<Out, bool>,
+    /// Position of the highest set bit (0 when none).
+    pub idx: Signal<Out, Bits<16>>,
+}
+
+impl Logic for LastSet {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.any.next = self.v.val().any();
         self.idx.next = bits::<16>(0);
-        if self.brk.val().get_bit(0) & (self.count.val() > 0) {
-            self.any.next = true;
-            self.idx.next = bits::<16>(0);
-        }
-        if self.brk.val().get_bit(1) & (self.count.val() > 1) {
-            self.any.next = true;
+        if self.v.val().get_bit(1) {
             self.idx.next = bits::<16>(1);
         }
-        if self.brk.val().get_bit(2) & (self.count.val() > 2) {
-            self.any.next = true;
+        if self.v.val().get_bit(2) {
             self.idx.next = bits::<16>(2);
         }
-        if self.brk.val().get_bit(3) & (self.count.val() > 3) {
-            self.any.next = true;
+        if self.v.val().get_bit(3) {
             self.idx.next = bits::<16>(3);
         }
-        if self.brk.val().get_bit(4) & (self.count.val() > 4) {
-            self.any.next = true;
+        if self.v.val().get_bit(4) {
             self.idx.next = bits::<16>(4);
         }
-        if self.brk.val().get_bit(5) & (self.count.val() > 5) {
-            self.any.next = true;
+        if self.v.val().get_bit(5) {
             self.idx.next = bits::<16>(5);
         }
-        if self.brk.val().get_bit(6) & (self.count.val() > 6) {
-            self.any.next = true;
+        if self.v.val().get_bit(6) {
             self.idx.next = bits::<16>(6);
         }
-        if self.brk.val().get_bit(7) & (self.count.val() > 7) {
-            self.any.next = true;
+        if self.v.val().get_bit(7) {
             self.idx.next = bits::<16>(7);
         }
-        if self.brk.val().get_bit(8) & (self.count.val() > 8) {
-            self.any.next = true;
+        if self.v.val().get_bit(8) {
             self.idx.next = bits::<16>(8);
         }
-        if self.brk.val().get_bit(9) & (self.count.val() > 9) {
-            self.any.next = true;
+        if self.v.val().get_bit(9) {
             self.idx.next = bits::<16>(9);
         }
-        if self.brk.val().get_bit(10) & (self.count.val() > 10) {
-            self.any.next = true;
+        if self.v.val().get_bit(10) {
             self.idx.next = bits::<16>(10);
         }
-        if self.brk.val().get_bit(11) & (self.count.val() > 11) {
-            self.any.next = true;
+        if self.v.val().get_bit(11) {
             self.idx.next = bits::<16>(11);
         }
-        if self.brk.val().get_bit(12) & (self.count.val() > 12) {
-            self.any.next = true;
+        if self.v.val().get_bit(12) {
             self.idx.next = bits::<16>(12);
         }
-        if self.brk.val().get_bit(13) & (self.count.val() > 13) {
-            self.any.next = true;
+        if self.v.val().get_bit(13) {
             self.idx.next = bits::<16>(13);
         }
-        if self.brk.val().get_bit(14) & (self.count.val() > 14) {
-            self.any.next = true;
+        if self.v.val().get_bit(14) {
             self.idx.next = bits::<16>(14);
         }
-        if self.brk.val().get_bit(15) & (self.count.val() > 15) {
-            self.any.next = true;
+        if self.v.val().get_bit(15) {
             self.idx.next = bits::<16>(15);
+        }
+    }
+}
+
+/// What the output side needs of one 16-byte block of a packet, computed from where the
+/// block sits in the packet only (no data): the top level registers it a cycle before
+/// the block leaves the AES pipeline.
+#[derive(LogicBlock, Default)]
+pub struct BlockMasks {
+    /// ESP payload length minus 16 x block index (wrapping).
+    pub dv: Signal<In, Bits<16>>,
+    /// Outbound: plaintext length minus 16 x block index (wrapping).
+    pub di: Signal<In, Bits<16>>,
+    /// Outbound trailer pattern (pad bytes, pad length, next header), byte 0 first.
+    pub tp: Signal<In, Bits<64>>,
+    /// `di` may be negative (the trailer started in the block before); tied low for a
+    /// packet's first block, so the upper half of the shifter is left out.
+    pub neg_ok: Signal<In, bool>,
+    /// Bytes of the block inside the ESP payload.
+    pub mv: Signal<Out, Bits<128>>,
+    /// Outbound: bytes of the block inside the plaintext.
+    pub mi: Signal<Out, Bits<128>>,
+    /// Outbound: the trailer bytes that fall into the block.
+    pub trail: Signal<Out, Bits<128>>,
+    /// Inbound: bytes before the pad length (the pad check's `count`).
+    pub pcnt: Signal<Out, Bits<16>>,
+    /// The block is the payload's last.
+    pub last: Signal<Out, bool>,
+    m_v: ByteMask,
+    m_i: ByteMask,
+    tsh: Signal<Local, Bits<256>>,
+}
+
+impl Logic for BlockMasks {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.m_v.count.next = self.dv.val();
+        self.mv.next = self.m_v.mask.val();
+        if !self.di.val().get_bit(15) & self.di.val().any() {
+            self.m_i.count.next = self.di.val();
+        } else {
+            self.m_i.count.next = bits::<16>(0);
+        }
+        self.mi.next = self.m_i.mask.val();
+        self.pcnt.next = self.dv.val() - 2;
+        self.last.next = self.dv.val().any() & (self.dv.val() <= 16);
+        // Trailer placed at plaintext byte `di` of the block (it may start up to 7 bytes
+        // in the block before: then its upper bytes fall here). One byte shifter by the
+        // low 4 bits of `di` serves both: `tp << 8*di` in the lower half of a 256-bit
+        // word for 0 <= di < 16, and in its upper half `tp >> 8*(-di)` for -8 < di < 0.
+        self.tsh.next = bit_cast::<256, 64>(self.tp.val())
+            << (bit_cast::<8, 4>(self.di.val().get_bits::<4>(0)) << 3);
+        self.trail.next = bits::<128>(0);
+        if !self.di.val().get_bits::<12>(4).any() {
+            self.trail.next = self.tsh.val().get_bits::<128>(0);
+        } else if self.neg_ok.val()
+            & self.di.val().get_bits::<13>(3).all()
+            & self.di.val().get_bits::<3>(0).any()
+        {
+            self.trail.next = self.tsh.val().get_bits::<128>(128);
         }
     }
 }
