@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: two sites in two network namespaces joined by a veth pair, an ipsecd in
 # each, traffic (ping and a TCP transfer) through the ESP tunnel, both sides' status.
-# Run as root on Debian 12:  sudo scripts/demo.sh
+# Run as root on Debian 12:  scripts/demo.sh
 # Idempotent: every run creates its own uniquely named namespaces and removes them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
