@@ -2,6 +2,7 @@
 //! Verilog lint.
 #![allow(dead_code)]
 
+use esp::oracle;
 use rust_hdl::prelude::*;
 use std::path::PathBuf;
 use std::process::Command;
@@ -97,4 +98,95 @@ pub fn lint_verilog(name: &str, verilog: &str, waivers: &[&str]) {
         "verilator lint of {name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// The AES pipeline tests (LUT and block-RAM variants) share these.
+
+/// Deterministic test inputs (the expected outputs come from the oracle).
+pub struct XorShift(pub u64);
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Key, plaintext and ciphertext of a FIPS-197 vector in `fips197_cipher.txt`.
+pub fn cipher_vector(name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    for line in data_lines("fips197_cipher.txt") {
+        let (n, v) = line.split_once('=').expect("name = value");
+        if n.trim() == name {
+            let f: Vec<Vec<u8>> = v.split('|').map(hex).collect();
+            return (f[0].clone(), f[1].clone(), f[2].clone());
+        }
+    }
+    panic!("vector {name} missing from fips197_cipher.txt");
+}
+
+/// One block for a pipeline test, with the oracle's answer.
+pub struct Job {
+    pub round_keys: Vec<u128>,
+    pub aes256: bool,
+    pub block: u128,
+    pub tag: u64,
+    pub expected: u128,
+}
+
+/// A job for `key` and `pt`; `expected` (a standard's answer) is checked against the oracle.
+pub fn job(key: &[u8], pt: &[u8], expected: Option<&[u8]>, tag: u64) -> Job {
+    let rk = oracle::expand_key(key).unwrap();
+    let mut round_keys: Vec<u128> = rk.as_slice().iter().map(|k| u128_of(k)).collect();
+    round_keys.resize(15, 0);
+    let p: [u8; 16] = pt.try_into().unwrap();
+    let oracle_ct = oracle::encrypt_block(&rk, &p);
+    if let Some(e) = expected {
+        // The standard's vector and the oracle agree before the hardware is asked.
+        assert_eq!(&oracle_ct[..], e);
+    }
+    Job {
+        round_keys,
+        aes256: key.len() == 32,
+        block: u128_of(pt),
+        tag,
+        expected: u128_of(&oracle_ct),
+    }
+}
+
+/// What a pipeline showed after one clock edge.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub struct PipeOut {
+    pub valid: bool,
+    pub block: u128,
+    pub tag: u64,
+    pub aes256: bool,
+}
+
+/// Every job appears exactly `latency` edges after it entered, in order, one
+/// per cycle, and nothing else is flagged valid.
+pub fn check_stream(outs: &[PipeOut], jobs: &[Job], latency: usize) {
+    for (k, o) in outs.iter().enumerate() {
+        let edge = k + 1;
+        if edge >= latency && edge - latency < jobs.len() {
+            let j = &jobs[edge - latency];
+            let want = PipeOut {
+                valid: true,
+                block: j.expected,
+                tag: j.tag,
+                aes256: o.aes256,
+            };
+            assert_eq!(
+                *o,
+                want,
+                "output after edge {edge} (job {})",
+                edge - latency
+            );
+        } else {
+            assert!(!o.valid, "unexpected valid output after edge {edge}");
+        }
+    }
 }
