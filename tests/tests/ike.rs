@@ -241,6 +241,39 @@ fn strongswan_initiator_ipsecd_responder() {
     assert!(ping(&p, 2, "0.2"), "ping after reload: {}", ctx());
 }
 
+/// Starts the exchange (we or strongSwan initiate) and waits for it to fail
+/// authentication: the event, our log and `ipsecctl status` say
+/// AUTHENTICATION_FAILED and no SA pair is installed. Returns the event.
+fn authentication_refused(
+    d: &Daemon,
+    ss: &Charon,
+    we_initiate: bool,
+    ctx: &dyn Fn() -> String,
+) -> host_ipsec::ike::IkeEventRecord {
+    if we_initiate {
+        assert!(ipsecctl(&d.socket, &["initiate", "peer"]).status.success());
+    } else {
+        let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
+    }
+    assert!(
+        eventually(15, || d.ike().counters.auth_failures >= 1),
+        "no authentication failure seen: {}",
+        ctx()
+    );
+    let ev = d
+        .ike()
+        .events
+        .into_iter()
+        .find(|e| e.kind == "authentication_failed")
+        .expect("event kept");
+    assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+    assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
+    let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
+    assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
+    assert_eq!(d.status().sa_pairs, 0);
+    ev
+}
+
 #[test]
 fn wrong_psk_refused_both_roles() {
     e2e::require_strongswan();
@@ -254,24 +287,7 @@ fn wrong_psk_refused_both_roles() {
         );
         let d = IkeSide::site_a().start(&p.a, &p.dir);
         let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
-        if we_initiate {
-            let out = ipsecctl(&d.socket, &["initiate", "peer"]);
-            assert!(out.status.success());
-        } else {
-            let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
-        }
-        assert!(
-            eventually(15, || d.ike().counters.auth_failures >= 1),
-            "no authentication failure seen: {}",
-            ctx()
-        );
-        let v = d.ike();
-        let ev = v
-            .events
-            .iter()
-            .find(|e| e.kind == "authentication_failed")
-            .expect("event kept");
-        assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+        let ev = authentication_refused(&d, &ss, we_initiate, &ctx);
         // as initiator the peer refused us; as responder we refused the peer
         let who = if we_initiate {
             "peer refused our authentication"
@@ -279,10 +295,6 @@ fn wrong_psk_refused_both_roles() {
             "peer failed authentication"
         };
         assert!(ev.text.contains(who), "{ev:?}");
-        assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
-        let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
-        assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
-        assert_eq!(d.status().sa_pairs, 0);
         assert!(ike_sa_line(&ss.list_sas()).is_none(), "{}", ss.list_sas());
         // strongSwan saw it too
         let theirs = ss.log_text();
@@ -845,29 +857,8 @@ fn certificate_from_an_untrusted_ca_refused_both_roles() {
         );
         let d = IkeSide::site_a().start_with_certs(&p.a, &p.dir, "alice", "ca");
         let ctx = || format!("ours:\n{}\ntheirs:\n{}", d.log_text(), ss.log_text());
-        if we_initiate {
-            assert!(ipsecctl(&d.socket, &["initiate", "peer"]).status.success());
-        } else {
-            let _ = ss.swanctl(&["--initiate", "--child", "net", "--timeout", "10"]);
-        }
-        assert!(
-            eventually(15, || d.ike().counters.auth_failures >= 1),
-            "no authentication failure seen: {}",
-            ctx()
-        );
-        let v = d.ike();
-        let ev = v
-            .events
-            .iter()
-            .find(|e| e.kind == "authentication_failed")
-            .expect("event kept");
-        eprintln!("we_initiate={we_initiate}: {ev:?}");
-        assert!(ev.text.contains("AUTHENTICATION_FAILED"), "{ev:?}");
+        let ev = authentication_refused(&d, &ss, we_initiate, &ctx);
         assert!(ev.text.contains("not issued by a trusted CA"), "{ev:?}");
-        assert!(d.log_text().contains("AUTHENTICATION_FAILED"), "{}", ctx());
-        let status = String::from_utf8_lossy(&ipsecctl(&d.socket, &["status"]).stdout).into_owned();
-        assert!(status.contains("AUTHENTICATION_FAILED"), "{status}");
-        assert_eq!(d.status().sa_pairs, 0);
         assert!(
             eventually(5, || ike_sa_line(&ss.list_sas()).is_none()),
             "{}",
