@@ -1411,7 +1411,8 @@ out_key = "{KEY20}"
         )
     }
 
-    fn err_of(src: &str) -> (usize, String) {
+    /// (line, reason) of a configuration that must be refused.
+    pub(super) fn err_of(src: &str) -> (usize, String) {
         match Config::parse(Path::new("x.toml"), src) {
             Err(ConfigError::Invalid { line, reason, .. }) => (line, reason),
             other => panic!("expected an error, got {other:?}"),
@@ -1533,6 +1534,7 @@ out_key = "{KEY20}"
 
 #[cfg(test)]
 mod ike_tests {
+    use super::tests::err_of;
     use super::*;
 
     const IKE: &str = r#"[daemon]
@@ -1556,13 +1558,6 @@ esp_proposals = "aes128gcm16,aes256gcm16-x25519"
 rekey_time = "10m"
 life_time = "11m"
 "#;
-
-    fn err_of(src: &str) -> (usize, String) {
-        match Config::parse(Path::new("x.toml"), src) {
-            Err(ConfigError::Invalid { line, reason, .. }) => (line, reason),
-            other => panic!("expected an error, got {other:?}"),
-        }
-    }
 
     #[test]
     fn ike_connection_parses() {
