@@ -1,6 +1,17 @@
 //! The public types of the engine: ids, settings, actions, events, errors and operator views.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::config::Mode;
+use crate::crypto::{self, ChildKeys, DhGroup, EspTransform, IkeSuite};
+use crate::wire::TrafficSelector;
+
+use super::state::{Connections, IkeSa, State};
 
 /// Handle of an IKE SA inside one [`Engine`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -448,7 +459,7 @@ pub struct Stats {
     pub cookies_sent: u64,
 }
 
-pub(super) fn suite_name(s: &IkeSuite) -> String {
+fn suite_name(s: &IkeSuite) -> String {
     let e = match s.encr {
         crypto::Encr::AesGcm16 { bits } => format!("AES_GCM_16_{bits}"),
         crypto::Encr::AesCbc { bits } => format!("AES_CBC_{bits}/HMAC_SHA2_256_128"),
@@ -463,4 +474,72 @@ pub(super) fn suite_name(s: &IkeSuite) -> String {
         DhGroup::Ecp384 => "ECP_384",
     };
     format!("{e}/{p}/{d}")
+}
+
+impl Action {
+    /// An [`Event::Note`].
+    pub(super) fn note(ike_sa: impl Into<Option<IkeSaId>>, text: impl Into<String>) -> Action {
+        Action::Event(Event::Note {
+            ike_sa: ike_sa.into(),
+            text: text.into(),
+        })
+    }
+}
+
+/// The [`Event::IkeSaEstablished`] of `sa`.
+pub(super) fn established_event(sa: &IkeSa, conns: &Connections) -> Action {
+    Action::Event(Event::IkeSaEstablished {
+        ike_sa: sa.id,
+        connection: conns.get(sa.conn).name.clone(),
+        remote: sa.remote,
+        suite: sa.suite.as_ref().map(suite_name).unwrap_or_default(),
+        local_spi: sa.local_spi(),
+        remote_spi: sa.remote_spi(),
+        natt: sa.natt,
+    })
+}
+
+/// The operator view of `sa`.
+pub(super) fn ike_sa_info(sa: &IkeSa, conns: &Connections) -> IkeSaInfo {
+    IkeSaInfo {
+        id: sa.id,
+        connection: conns.get(sa.conn).name.clone(),
+        state: match sa.state {
+            State::InitSent => IkeState::Connecting,
+            State::AuthSent | State::HalfOpen => IkeState::Authenticating,
+            State::Established => IkeState::Established,
+            State::Rekeyed | State::Deleting => IkeState::Deleting,
+        },
+        initiator: sa.initiator,
+        local: sa.local,
+        remote: sa.remote,
+        spi_i: sa.spi_i,
+        spi_r: sa.spi_r,
+        suite: sa.suite.as_ref().map(suite_name),
+        natt: sa.natt,
+        established_at: sa.established_at,
+        rekey_at: sa.rekey_at,
+        expires_at: sa.expire_at,
+        next_request_id: sa.my_mid,
+        next_peer_id: sa.peer_mid,
+        children: sa
+            .children
+            .iter()
+            .map(|c| ChildSaInfo {
+                id: c.id,
+                name: conns
+                    .child(sa.conn, c.cfg)
+                    .map_or_else(|_| String::new(), |cc| cc.name.clone()),
+                inbound_spi: c.spi_in,
+                outbound_spi: c.spi_out,
+                transform: c.transform,
+                mode: c.mode,
+                local_ts: c.local_ts.clone(),
+                remote_ts: c.remote_ts.clone(),
+                rekey_at: c.rekey_at,
+                rekeyed: c.rekeyed,
+                expires_at: c.expire_at,
+            })
+            .collect(),
+    }
 }

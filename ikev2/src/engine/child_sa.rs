@@ -1,190 +1,148 @@
-//! CHILD_SA negotiation (RFC 7296 1.3): both roles.
+//! CHILD_SAs (RFC 7296 1.3, 2.17): the negotiation in both roles (used by
+//! IKE_AUTH, CREATE_CHILD_SA and CHILD_SA rekeys), the one place where a
+//! CHILD_SA's keys are derived and its record is made, and CREATE_CHILD_SA for
+//! a new CHILD_SA (1.3.1), with the dispatch of CREATE_CHILD_SA requests.
 
-use super::*;
+use std::time::Instant;
+
+use crate::config::{select_esp, ts_narrow, ts_within, ChildConfig, EspChoice, Mode};
+use crate::crypto::{derive_child_keys, DhPrivate, SecretBytes};
+use crate::wire::{exchange, notify, protocol, Payload, TrafficSelector};
+
+use super::api::{Action, ChildSaId, ChildSaInstall, Event, IkeSaId, SaParams, UdpEncap};
+use super::msg::{invalid_ke, not_offered, notify_name, notify_payload, Msg};
+use super::state::{Child, Collision, Gone, Outstanding, Req};
+use super::Engine;
+
+/// A responder's answer: our payloads, or the error notify to send instead.
+pub(super) type Answer = Result<Vec<Payload>, u16>;
+
+/// A negotiated CHILD_SA, from either side of its exchange, for [`Engine::add_child`].
+struct Negotiated<'a> {
+    cfg: usize,
+    spi_in: u32,
+    choice: &'a EspChoice,
+    transport: bool,
+    local_ts: Vec<TrafficSelector>,
+    remote_ts: Vec<TrafficSelector>,
+    /// Ni and Nr of a CREATE_CHILD_SA exchange (None: the IKE SA's, for IKE_AUTH).
+    nonces: Option<(&'a [u8], &'a [u8])>,
+    /// The PFS shared secret.
+    shared: Option<&'a SecretBytes>,
+    /// We initiated the exchange: its initiator-to-responder keys are our outbound.
+    we_initiated: bool,
+    /// The CHILD_SA it rekeys.
+    replaces: Option<ChildSaId>,
+}
+
+/// Appends what a CREATE_CHILD_SA request proposes for one CHILD_SA (after any
+/// REKEY_SA notify): USE_TRANSPORT_MODE if asked, SA, Ni, KE when PFS, TSi, TSr.
+pub(super) fn push_child_proposal(
+    p: &mut Vec<Payload>,
+    ccfg: &ChildConfig,
+    spi_in: u32,
+    ni: &[u8],
+    dh: Option<&DhPrivate>,
+    local_ts: Vec<TrafficSelector>,
+    remote_ts: Vec<TrafficSelector>,
+) {
+    if ccfg.mode == Mode::Transport {
+        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
+    }
+    p.push(Payload::Sa(
+        ccfg.esp_proposals
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
+            .collect(),
+    ));
+    p.push(Payload::Nonce(ni.to_vec()));
+    if let Some(d) = dh {
+        p.push(Payload::Ke {
+            group: d.group().id(),
+            data: d.public(),
+        });
+    }
+    p.push(Payload::TsI(local_ts));
+    p.push(Payload::TsR(remote_ts));
+}
+
+/// A fresh SPI, nonce and (for PFS) DH key for a CHILD_SA request of `ccfg`.
+pub(super) struct ChildOffer {
+    pub(super) spi_in: u32,
+    pub(super) ni: Vec<u8>,
+    pub(super) dh: Option<DhPrivate>,
+}
 
 impl Engine {
-    /// Responder side of a CHILD_SA negotiation (IKE_AUTH or CREATE_CHILD_SA).
-    /// `rekey`: the child being rekeyed; `ke`: Ni for CREATE_CHILD_SA.
-    pub(super) fn responder_child(
+    /// SPI, nonce and PFS key for a CREATE_CHILD_SA request of `ccfg`.
+    pub(super) fn child_offer(&mut self, ccfg: &ChildConfig) -> ChildOffer {
+        let spi_in = self.new_child_spi();
+        let ni = self.nonce();
+        let group = ccfg
+            .esp_proposals
+            .iter()
+            .find_map(|p| p.dh.first().copied());
+        let dh = group.map(|g| DhPrivate::generate(g, &mut *self.rng));
+        ChildOffer { spi_in, ni, dh }
+    }
+
+    /// Derive the keys of a negotiated CHILD_SA (RFC 7296 2.17), make its record,
+    /// install it and add it to IKE SA `id`; both roles come here.
+    fn add_child(
         &mut self,
         now: Instant,
         id: IkeSaId,
-        m: &Msg,
-        rekey: Option<ChildSaId>,
-        exch_ni: Option<&[u8]>,
+        n: Negotiated,
         out: &mut Vec<Action>,
-    ) -> Result<Vec<Payload>, u16> {
-        let sa = self.sas.get(&id).expect("present");
-        let conn_name = self.conns[sa.conn].name.clone();
-        let (Some(props), Some(tsi), Some(tsr)) = (m.sa(), m.tsi(), m.tsr()) else {
-            return Err(notify::INVALID_SYNTAX);
-        };
-        let cfg_idx = match rekey {
-            Some(c) => sa.children.iter().find(|x| x.id == c).map_or(0, |c| c.cfg),
-            // A new CHILD_SA: the first child config whose selectors overlap the peer's.
-            None => self.conns[sa.conn]
-                .children
-                .iter()
-                .position(|c| {
-                    !ts_narrow(tsr, &c.local_ts).is_empty()
-                        && !ts_narrow(tsi, &c.remote_ts).is_empty()
-                })
-                .unwrap_or(0),
-        };
-        let ccfg = self.child_cfg(sa, cfg_idx).clone();
-        let create = exch_ni.is_some();
-        let choice: EspChoice = match select_esp(props, &ccfg.esp_proposals, create) {
-            Ok(c) => c,
-            Err(mm) => {
-                self.mismatch_event(&conn_name, "ESP", &mm, out);
-                return Err(notify::NO_PROPOSAL_CHOSEN);
-            }
-        };
-        let local_ts = ts_narrow(tsr, &ccfg.local_ts);
-        let remote_ts = ts_narrow(tsi, &ccfg.remote_ts);
-        if local_ts.is_empty() || remote_ts.is_empty() {
-            out.push(Action::Event(Event::ChildSaFailed {
-                connection: conn_name,
-                detail: format!(
-                    "traffic selectors do not overlap: peer TSi {:?} TSr {:?}, ours local {:?} remote {:?}",
-                    tsi, tsr, ccfg.local_ts, ccfg.remote_ts
-                ),
-            }));
-            return Err(notify::TS_UNACCEPTABLE);
-        }
-        let transport =
-            m.notify(notify::USE_TRANSPORT_MODE).is_some() && ccfg.mode == Mode::Transport;
-        let mut resp = Vec::new();
-        let mut shared = None;
-        let mut ke_out = None;
-        if let Some(g) = choice.dh {
-            match m.ke() {
-                Some((grp, data)) if grp == g.id() => {
-                    let dh = DhPrivate::generate(g, &mut *self.rng);
-                    match dh.agree(data) {
-                        Ok(s) => shared = Some(s),
-                        Err(_) => return Err(notify::INVALID_SYNTAX),
-                    }
-                    ke_out = Some(Payload::Ke {
-                        group: g.id(),
-                        data: dh.public(),
-                    });
-                }
-                _ => {
-                    let sa = self.sas.get(&id).expect("present");
-                    let _ = sa;
-                    return Err(notify::INVALID_KE_PAYLOAD);
-                }
-            }
-        }
-        let spi_in = self.new_child_spi();
-        let nr = if create { self.nonce() } else { vec![] };
-        let sa = self.sas.get(&id).expect("present");
-        let keys = sa.keys.as_ref().expect("keys");
-        let prf = sa.suite.expect("suite").prf;
-        let (ni, nr_used): (&[u8], &[u8]) = match exch_ni {
-            Some(n) => (n, &nr),
-            None => (&sa.ni, &sa.nr),
-        };
-        let (i2r, r2i) = derive_child_keys(
-            prf,
-            keys.sk_d.expose(),
-            shared.as_ref().map(|s: &SecretBytes| s.expose()),
-            ni,
-            nr_used,
-            choice.transform,
-        );
-        if transport {
-            resp.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
-        }
-        let mut prop = choice.proposal.clone();
-        prop.spi = spi_in.to_be_bytes().to_vec();
-        resp.push(Payload::Sa(vec![prop]));
-        if create {
-            resp.push(Payload::Nonce(nr.clone()));
-        }
-        if let Some(k) = ke_out {
-            resp.push(k);
-        }
-        resp.push(Payload::TsI(remote_ts.clone()));
-        resp.push(Payload::TsR(local_ts.clone()));
+    ) -> Result<ChildSaId, Gone> {
+        let conn = self.sas.get(id)?.conn;
+        let ccfg = self.conns.child(conn, n.cfg)?;
+        let (rekey_time, life_time) = (ccfg.rekey_time, ccfg.life_time);
         let child_id = ChildSaId(self.alloc_id());
-        let rekey_at = ccfg.rekey_time.map(|t| now + self.jitter(t));
-        let expire_at = ccfg.life_time.map(|t| now + t);
+        let rekey_at = rekey_time.map(|t| now + self.jitter(t));
+        let sa = self.sas.get(id)?;
+        let (suite, keys) = sa.keyed()?;
+        let (ni, nr) = n.nonces.unwrap_or((&sa.ni, &sa.nr));
+        let (i2r, r2i) = derive_child_keys(
+            suite.prf,
+            keys.sk_d.expose(),
+            n.shared.map(|s| s.expose()),
+            ni,
+            nr,
+            n.choice.transform,
+        );
+        let (out_keys, in_keys) = if n.we_initiated {
+            (i2r, r2i)
+        } else {
+            (r2i, i2r)
+        };
         let child = Child {
             id: child_id,
-            cfg: cfg_idx,
-            spi_in,
-            spi_out: choice.peer_spi,
-            transform: choice.transform,
-            esn: choice.esn,
-            mode: if transport {
+            cfg: n.cfg,
+            spi_in: n.spi_in,
+            spi_out: n.choice.peer_spi,
+            transform: n.choice.transform,
+            esn: n.choice.esn,
+            mode: if n.transport {
                 Mode::Transport
             } else {
                 Mode::Tunnel
             },
-            local_ts,
-            remote_ts,
+            local_ts: n.local_ts,
+            remote_ts: n.remote_ts,
             rekey_at,
             rekeyed: false,
             redundant: false,
             replaced_by: None,
-            expire_at,
+            expire_at: life_time.map(|t| now + t),
         };
-        self.install(id, &child, r2i, i2r, rekey, out);
-        let sa = self.sas.get_mut(&id).expect("present");
-        if let Some(old) = rekey {
-            if let Some(oc) = sa.children.iter_mut().find(|c| c.id == old) {
-                oc.rekeyed = true;
-                oc.replaced_by = Some(child_id);
-                // Keep sending on the old SA until the initiator, which installs the
-                // new one when our response arrives, deletes the old one.
-                out.push(Action::SwitchOutbound {
-                    ike_sa: id,
-                    child: old,
-                    outbound_spi: oc.spi_out,
-                });
-            }
-            // A collision: we are rekeying the same child ourselves.
-            if let Some(Outstanding {
-                req: Req::RekeyChild {
-                    old: o, collision, ..
-                },
-                ..
-            }) = &mut sa.outstanding
-            {
-                if *o == old {
-                    *collision = Some(Collision {
-                        peer_ni: exch_ni.unwrap_or_default().to_vec(),
-                        our_nr: nr.clone(),
-                        peer_child: child_id,
-                    });
-                }
-            }
-        }
-        sa.children.push(child);
-        Ok(resp)
-    }
-
-    pub(super) fn install(
-        &self,
-        id: IkeSaId,
-        child: &Child,
-        out_keys: ChildKeys,
-        in_keys: ChildKeys,
-        replaces: Option<ChildSaId>,
-        out: &mut Vec<Action>,
-    ) {
-        let sa = self.sas.get(&id).expect("present");
-        let encap = sa.natt.then_some(UdpEncap {
-            local: sa.local,
-            remote: sa.remote,
-        });
+        let conn = self.conns.get(sa.conn);
         out.push(Action::InstallChildSa(Box::new(ChildSaInstall {
             ike_sa: id,
             child: child.id,
-            connection: self.conns[sa.conn].name.clone(),
-            name: self.conns[sa.conn].children[child.cfg].name.clone(),
+            connection: conn.name.clone(),
+            name: self.conns.child(sa.conn, child.cfg)?.name.clone(),
             local_addr: sa.local.ip(),
             remote_addr: sa.remote.ip(),
             inbound: SaParams {
@@ -200,12 +158,155 @@ impl Engine {
             mode: child.mode,
             local_ts: child.local_ts.clone(),
             remote_ts: child.remote_ts.clone(),
-            encap,
-            replaces,
+            encap: sa.natt.then_some(UdpEncap {
+                local: sa.local,
+                remote: sa.remote,
+            }),
+            replaces: n.replaces,
         })));
+        self.sas.get_mut(id)?.children.push(child);
+        Ok(child_id)
     }
 
-    /// Initiator side: complete a CHILD_SA from the responder's answer.
+    /// Responder side of a CHILD_SA negotiation (IKE_AUTH or CREATE_CHILD_SA).
+    /// `rekey`: the child being rekeyed; `exch_ni`: Ni for CREATE_CHILD_SA.
+    pub(super) fn responder_child(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        m: &Msg,
+        rekey: Option<ChildSaId>,
+        exch_ni: Option<&[u8]>,
+        out: &mut Vec<Action>,
+    ) -> Result<Answer, Gone> {
+        let sa = self.sas.get(id)?;
+        let conn = self.conns.get(sa.conn);
+        let (Some(props), Some(tsi), Some(tsr)) = (m.sa(), m.tsi(), m.tsr()) else {
+            return Ok(Err(notify::INVALID_SYNTAX));
+        };
+        let cfg_idx = match rekey {
+            Some(c) => sa.child(c).map_or(0, |c| c.cfg),
+            // A new CHILD_SA: the first child config whose selectors overlap the peer's.
+            None => conn
+                .children
+                .iter()
+                .position(|c| {
+                    !ts_narrow(tsr, &c.local_ts).is_empty()
+                        && !ts_narrow(tsi, &c.remote_ts).is_empty()
+                })
+                .unwrap_or(0),
+        };
+        let ccfg = self.conns.child(sa.conn, cfg_idx)?;
+        let create = exch_ni.is_some();
+        let choice: EspChoice = match select_esp(props, &ccfg.esp_proposals, create) {
+            Ok(c) => c,
+            Err(mm) => {
+                out.push(Action::Event(Event::ProposalMismatch {
+                    connection: conn.name.clone(),
+                    what: "ESP",
+                    detail: mm.to_string(),
+                }));
+                return Ok(Err(notify::NO_PROPOSAL_CHOSEN));
+            }
+        };
+        let local_ts = ts_narrow(tsr, &ccfg.local_ts);
+        let remote_ts = ts_narrow(tsi, &ccfg.remote_ts);
+        if local_ts.is_empty() || remote_ts.is_empty() {
+            out.push(Action::Event(Event::ChildSaFailed {
+                connection: conn.name.clone(),
+                detail: format!(
+                    "traffic selectors do not overlap: peer TSi {:?} TSr {:?}, ours local {:?} remote {:?}",
+                    tsi, tsr, ccfg.local_ts, ccfg.remote_ts
+                ),
+            }));
+            return Ok(Err(notify::TS_UNACCEPTABLE));
+        }
+        let transport =
+            m.notify(notify::USE_TRANSPORT_MODE).is_some() && ccfg.mode == Mode::Transport;
+        let mut shared = None;
+        let mut ke_out = None;
+        if let Some(g) = choice.dh {
+            let Some((_, data)) = m.ke().filter(|(grp, _)| *grp == g.id()) else {
+                return Ok(Err(notify::INVALID_KE_PAYLOAD));
+            };
+            let dh = DhPrivate::generate(g, &mut *self.rng);
+            let Ok(s) = dh.agree(data) else {
+                return Ok(Err(notify::INVALID_SYNTAX));
+            };
+            shared = Some(s);
+            ke_out = Some(Payload::Ke {
+                group: g.id(),
+                data: dh.public(),
+            });
+        }
+        let spi_in = self.new_child_spi();
+        let nr = if create { self.nonce() } else { vec![] };
+        let mut resp = Vec::new();
+        if transport {
+            resp.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
+        }
+        let mut prop = choice.proposal.clone();
+        prop.spi = spi_in.to_be_bytes().to_vec();
+        resp.push(Payload::Sa(vec![prop]));
+        if create {
+            resp.push(Payload::Nonce(nr.clone()));
+        }
+        resp.extend(ke_out);
+        resp.push(Payload::TsI(remote_ts.clone()));
+        resp.push(Payload::TsR(local_ts.clone()));
+        let child_id = self.add_child(
+            now,
+            id,
+            Negotiated {
+                cfg: cfg_idx,
+                spi_in,
+                choice: &choice,
+                transport,
+                local_ts,
+                remote_ts,
+                nonces: exch_ni.map(|ni| (ni, nr.as_slice())),
+                shared: shared.as_ref(),
+                we_initiated: false,
+                replaces: rekey,
+            },
+            out,
+        )?;
+        let Some(old) = rekey else {
+            return Ok(Ok(resp));
+        };
+        let sa = self.sas.get_mut(id)?;
+        if let Some(oc) = sa.child_mut(old) {
+            oc.rekeyed = true;
+            oc.replaced_by = Some(child_id);
+            // Keep sending on the old SA until the initiator, which installs the
+            // new one when our response arrives, deletes the old one.
+            out.push(Action::SwitchOutbound {
+                ike_sa: id,
+                child: old,
+                outbound_spi: oc.spi_out,
+            });
+        }
+        // A collision: we are rekeying the same child ourselves.
+        if let Some(Outstanding {
+            req: Req::RekeyChild {
+                old: o, collision, ..
+            },
+            ..
+        }) = &mut sa.outstanding
+        {
+            if *o == old {
+                *collision = Some(Collision {
+                    peer_ni: exch_ni.unwrap_or_default().to_vec(),
+                    our_nr: nr,
+                    peer_child: child_id,
+                });
+            }
+        }
+        Ok(Ok(resp))
+    }
+
+    /// Initiator side: complete a CHILD_SA from the responder's answer (IKE_AUTH,
+    /// or CREATE_CHILD_SA with our Ni and PFS key in `create`); None when it failed.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn initiator_child(
         &mut self,
@@ -217,16 +318,16 @@ impl Engine {
         replaces: Option<ChildSaId>,
         m: &Msg,
         out: &mut Vec<Action>,
-    ) -> Option<ChildSaId> {
-        let sa = self.sas.get(&id).expect("present");
-        let conn_name = self.conns[sa.conn].name.clone();
-        let ccfg = self.child_cfg(sa, cfg_idx).clone();
+    ) -> Result<Option<ChildSaId>, Gone> {
+        let sa = self.sas.get(id)?;
+        let conn_name = self.conns.get(sa.conn).name.clone();
+        let ccfg = self.conns.child(sa.conn, cfg_idx)?;
         let fail = |detail: String, out: &mut Vec<Action>| {
             out.push(Action::Event(Event::ChildSaFailed {
                 connection: conn_name.clone(),
                 detail,
             }));
-            None
+            Ok(None)
         };
         if let Some(e) = m.error_notify() {
             return fail(format!("peer sent {}", notify_name(e)), out);
@@ -234,24 +335,11 @@ impl Engine {
         let (Some(props), Some(tsi), Some(tsr)) = (m.sa(), m.tsi(), m.tsr()) else {
             return fail("response lacks SA/TSi/TSr".into(), out);
         };
-        // Replace the peer's own (non-PFS) DH choice check: the DH transform must
-        // agree with the KE we sent.
+        // The DH transform must agree with the KE we sent.
         let with_dh = create.as_ref().is_some_and(|(_, d)| d.is_some());
         let choice = match select_esp(props, &ccfg.esp_proposals, with_dh) {
             Ok(c) if props.len() == 1 => c,
-            _ => {
-                return fail(
-                    format!(
-                        "peer chose [{}], which we did not offer",
-                        props
-                            .iter()
-                            .map(proposal_name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    out,
-                )
-            }
+            _ => return fail(not_offered(props), out),
         };
         if !ts_within(tsi, &ccfg.local_ts) || !ts_within(tsr, &ccfg.remote_ts) {
             return fail(
@@ -261,244 +349,116 @@ impl Engine {
         }
         let transport = m.notify(notify::USE_TRANSPORT_MODE).is_some();
         let mut shared = None;
-        let (ni, nr): (Vec<u8>, Vec<u8>) = match &create {
-            Some((ni, dh)) => {
-                let Some(nr) = m.nonce() else {
-                    return fail("response lacks a nonce".into(), out);
-                };
-                if let Some(dh) = dh {
-                    match m.ke() {
-                        Some((g, data))
-                            if g == dh.group().id() && choice.dh == Some(dh.group()) =>
-                        {
-                            match dh.agree(data) {
-                                Ok(s) => shared = Some(s),
-                                Err(e) => return fail(format!("bad KE: {e}"), out),
-                            }
+        let mut nonces = None;
+        if let Some((ni, dh)) = &create {
+            let Some(nr) = m.nonce() else {
+                return fail("response lacks a nonce".into(), out);
+            };
+            if let Some(dh) = dh {
+                match m.ke() {
+                    Some((g, data)) if g == dh.group().id() && choice.dh == Some(dh.group()) => {
+                        match dh.agree(data) {
+                            Ok(s) => shared = Some(s),
+                            Err(e) => return fail(format!("bad KE: {e}"), out),
                         }
-                        _ => return fail("response KE does not match our PFS group".into(), out),
                     }
+                    _ => return fail("response KE does not match our PFS group".into(), out),
                 }
-                (ni.to_vec(), nr.to_vec())
             }
-            None => (sa.ni.clone(), sa.nr.clone()),
-        };
-        let keys = sa.keys.as_ref().expect("keys");
-        let prf = sa.suite.expect("suite").prf;
-        let (i2r, r2i) = derive_child_keys(
-            prf,
-            keys.sk_d.expose(),
-            shared.as_ref().map(|s| s.expose()),
-            &ni,
-            &nr,
-            choice.transform,
-        );
-        let child_id = ChildSaId(self.alloc_id());
-        let rekey_at = ccfg.rekey_time.map(|t| now + self.jitter(t));
-        let expire_at = ccfg.life_time.map(|t| now + t);
-        let child = Child {
-            id: child_id,
+            nonces = Some((*ni, nr));
+        }
+        let child = Negotiated {
             cfg: cfg_idx,
             spi_in,
-            spi_out: choice.peer_spi,
-            transform: choice.transform,
-            esn: choice.esn,
-            mode: if transport {
-                Mode::Transport
-            } else {
-                Mode::Tunnel
-            },
+            choice: &choice,
+            transport,
             local_ts: tsi.clone(),
             remote_ts: tsr.clone(),
-            rekey_at,
-            rekeyed: false,
-            redundant: false,
-            replaced_by: None,
-            expire_at,
+            nonces,
+            shared: shared.as_ref(),
+            we_initiated: true,
+            replaces,
         };
-        self.install(id, &child, i2r, r2i, replaces, out);
-        self.sas.get_mut(&id).expect("present").children.push(child);
-        Some(child_id)
+        self.add_child(now, id, child, out).map(Some)
     }
 
-    // ------------------------------------------------------------ CREATE_CHILD_SA
+    /// Start a CREATE_CHILD_SA for child configuration `cfg` (false: nothing to do).
+    pub(super) fn start_create_child(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        cfg: usize,
+        out: &mut Vec<Action>,
+    ) -> Result<bool, Gone> {
+        let conn = self.sas.get(id)?.conn;
+        let Ok(ccfg) = self.conns.child(conn, cfg).cloned() else {
+            return Ok(false);
+        };
+        let ChildOffer { spi_in, ni, dh } = self.child_offer(&ccfg);
+        let mut p = Vec::new();
+        let (lts, rts) = (ccfg.local_ts.clone(), ccfg.remote_ts.clone());
+        push_child_proposal(&mut p, &ccfg, spi_in, &ni, dh.as_ref(), lts, rts);
+        let req = Req::CreateChild {
+            cfg,
+            spi_in,
+            ni,
+            dh,
+        };
+        self.send_request(now, id, exchange::CREATE_CHILD_SA, p, req, out)?;
+        Ok(true)
+    }
 
+    /// A CREATE_CHILD_SA request: the rekey of a CHILD_SA (REKEY_SA), a new
+    /// CHILD_SA, or the rekey of the IKE SA; returns our response.
     pub(super) fn responder_create_child(
         &mut self,
         now: Instant,
         id: IkeSaId,
         m: &Msg,
         out: &mut Vec<Action>,
-    ) -> Vec<Payload> {
+    ) -> Result<Vec<Payload>, Gone> {
         let Some(ni) = m.nonce().map(|n| n.to_vec()) else {
-            return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
+            return Ok(vec![notify_payload(notify::INVALID_SYNTAX, vec![])]);
         };
-        let is_ike = m
+        let ike_props = m
             .sa()
-            .is_some_and(|p| p.iter().any(|x| x.protocol == protocol::IKE));
-        let busy = match self.sas.get(&id).and_then(|s| s.outstanding.as_ref()) {
-            Some(Outstanding { req, .. }) => match req {
-                Req::RekeyIke { .. } => Some(true),
-                Req::RekeyChild { .. } | Req::CreateChild { .. } | Req::DeleteChildren { .. } => {
-                    Some(false)
-                }
-                _ => None,
-            },
-            None => None,
+            .filter(|p| p.iter().any(|x| x.protocol == protocol::IKE));
+        let busy = match self.sas.get(id)?.outstanding.as_ref().map(|o| &o.req) {
+            Some(Req::RekeyIke { .. }) => Some(true),
+            Some(Req::RekeyChild { .. } | Req::CreateChild { .. } | Req::DeleteChildren { .. }) => {
+                Some(false)
+            }
+            _ => None,
         };
         // RFC 7296 2.25.2: a CHILD_SA request while we rekey the IKE SA, and an IKE
         // SA rekey while we rekey, create or close a CHILD_SA, get TEMPORARY_FAILURE;
         // the peer tries again later. An IKE SA rekey while we rekey the IKE SA
         // ourselves is answered as usual and resolved by the nonces (2.8.2).
+        let is_ike = ike_props.is_some();
         if (busy == Some(true) && !is_ike) || (is_ike && busy == Some(false)) {
-            return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
+            return Ok(vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])]);
         }
         if let Some(n) = m.notify(notify::REKEY_SA) {
-            if n.protocol != protocol::ESP || n.spi.len() != 4 {
-                return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
-            }
-            let spi = u32::from_be_bytes([n.spi[0], n.spi[1], n.spi[2], n.spi[3]]);
-            let sa = self.sas.get(&id).expect("present");
-            // A child we already replaced, or are closing (RFC 7296 2.25.1).
-            let closing = |c: &Child| {
-                c.rekeyed
-                    || sa
-                        .queue
-                        .iter()
-                        .any(|t| matches!(t, Task::DeleteChildren(v) if v.contains(&c.id)))
-                    || matches!(&sa.outstanding, Some(Outstanding { req: Req::DeleteChildren { children }, .. }) if children.contains(&c.id))
-            };
-            if sa.children.iter().any(|c| c.spi_out == spi && closing(c)) {
-                return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
-            }
-            let Some(old) = sa
-                .children
-                .iter()
-                .find(|c| c.spi_out == spi && !c.rekeyed)
-                .map(|c| c.id)
-            else {
-                // Our own CHILD_SA exchange is under way: the peer may be rekeying
-                // the SA that exchange creates, whose response we have not seen yet
-                // (it was lost). Ask it to try again later.
-                if matches!(
-                    &sa.outstanding,
-                    Some(Outstanding {
-                        req: Req::RekeyChild { .. } | Req::CreateChild { .. },
-                        ..
-                    })
-                ) {
-                    return vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])];
-                }
-                return vec![Payload::Notify(NotifyPayload {
-                    protocol: protocol::ESP,
-                    ntype: notify::CHILD_SA_NOT_FOUND,
-                    spi: n.spi.clone(),
-                    data: vec![],
-                })];
-            };
-            return match self.responder_child(now, id, m, Some(old), Some(&ni), out) {
-                Ok(p) => p,
-                Err(notify::INVALID_KE_PAYLOAD) => {
-                    let sa = self.sas.get(&id).expect("present");
-                    let cfg = sa
-                        .children
-                        .iter()
-                        .find(|c| c.id == old)
-                        .map_or(0, |c| c.cfg);
-                    let g = self
-                        .child_cfg(sa, cfg)
-                        .esp_proposals
-                        .iter()
-                        .find_map(|p| p.dh.first().copied());
-                    vec![notify_payload(
-                        notify::INVALID_KE_PAYLOAD,
-                        g.map_or(vec![0, 0], |g| g.id().to_be_bytes().to_vec()),
-                    )]
-                }
-                Err(e) => vec![notify_payload(e, vec![])],
-            };
+            return self.responder_rekey_child(now, id, m, n, &ni, out);
         }
-        if !is_ike {
-            // A new CHILD_SA (RFC 7296 1.3.1).
-            return match self.responder_child(now, id, m, None, Some(&ni), out) {
+        if let Some(props) = ike_props {
+            return self.responder_rekey_ike(now, id, m, props, ni, out);
+        }
+        // A new CHILD_SA (RFC 7296 1.3.1).
+        Ok(
+            match self.responder_child(now, id, m, None, Some(&ni), out)? {
                 Ok(p) => p,
                 Err(notify::INVALID_KE_PAYLOAD) => {
-                    let sa = self.sas.get(&id).expect("present");
-                    let g = self.conns[sa.conn]
+                    let conn = self.conns.get(self.sas.get(id)?.conn);
+                    let g = conn
                         .children
                         .iter()
                         .flat_map(|c| c.esp_proposals.iter())
                         .find_map(|p| p.dh.first().copied());
-                    vec![notify_payload(
-                        notify::INVALID_KE_PAYLOAD,
-                        g.map_or(vec![0, 0], |g| g.id().to_be_bytes().to_vec()),
-                    )]
+                    invalid_ke(g)
                 }
                 Err(e) => vec![notify_payload(e, vec![])],
-            };
-        }
-        // IKE SA rekey (RFC 7296 2.18).
-        let sa = self.sas.get(&id).expect("present");
-        let conn = &self.conns[sa.conn];
-        let conn_name = conn.name.clone();
-        let props = m.sa().expect("checked");
-        let (suite, mut chosen) = match select_ike(props, &conn.ike_proposals) {
-            Ok(x) => x,
-            Err(mm) => {
-                self.mismatch_event(&conn_name, "IKE", &mm, out);
-                return vec![notify_payload(notify::NO_PROPOSAL_CHOSEN, vec![])];
-            }
-        };
-        if chosen.spi.len() != 8 {
-            return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
-        }
-        let Some((g, ke)) = m.ke() else {
-            return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
-        };
-        if g != suite.dh.id() {
-            return vec![notify_payload(
-                notify::INVALID_KE_PAYLOAD,
-                suite.dh.id().to_be_bytes().to_vec(),
-            )];
-        }
-        let dh = DhPrivate::generate(suite.dh, &mut *self.rng);
-        let Ok(shared) = dh.agree(ke) else {
-            return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
-        };
-        let mut s8 = [0u8; 8];
-        s8.copy_from_slice(&chosen.spi);
-        let peer_spi = u64::from_be_bytes(s8);
-        let my_spi = self.new_ike_spi();
-        let nr = self.nonce();
-        chosen.spi = my_spi.to_be_bytes().to_vec();
-        let resp = vec![
-            Payload::Sa(vec![chosen]),
-            Payload::Nonce(nr.clone()),
-            Payload::Ke {
-                group: suite.dh.id(),
-                data: dh.public(),
             },
-        ];
-        let new_id = self.finish_ike_rekey(
-            now, id, false, peer_spi, my_spi, suite, &ni, &nr, shared, out,
-        );
-        if let Some(Outstanding {
-            req: Req::RekeyIke { collision, .. },
-            ..
-        }) = &mut self.sas.get_mut(&id).expect("present").outstanding
-        {
-            // Simultaneous IKE SA rekey (RFC 7296 2.8.2): settled when our own
-            // exchange completes.
-            *collision = Some(IkeCollision {
-                peer_ni: ni.clone(),
-                our_nr: nr,
-                peer_new: new_id,
-            });
-            out.push(Action::Event(Event::Note {
-                ike_sa: Some(id),
-                text: "simultaneous IKE SA rekey: answered the peer's, waiting for ours".into(),
-            }));
-        }
-        resp
+        )
     }
 }

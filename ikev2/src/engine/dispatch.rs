@@ -1,10 +1,20 @@
-//! Datagram input, the message-ID window and dispatch to the exchanges.
+//! Datagram input: the non-ESP marker, the header, the SA by SPI, the
+//! message-ID window of one (RFC 7296 2.3), retransmitted requests, the SK
+//! payload, NAT mapping changes (2.23), and dispatch to the exchanges; our
+//! requests and responses sealed and sent.
 
-use super::*;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::crypto;
+use crate::wire::{self, exchange, notify, Header, Payload, HEADER_LEN};
+
+use super::api::{Action, CloseReason, DropReason, Event, IkeSaId, UdpEncap};
+use super::msg::{notify_payload, Msg};
+use super::state::{Gone, Outstanding, Req, State};
+use super::Engine;
 
 impl Engine {
-    // ----------------------------------------------------------------- input
-
     /// Handle one UDP datagram received on `local` from `remote`. `local` must be
     /// the real local address (not the wildcard) and port; on the NAT-T port the
     /// datagram still carries its non-ESP marker.
@@ -29,54 +39,67 @@ impl Engine {
         } else {
             data
         };
-        let hdr = match Header::parse(msg) {
-            Ok(h) => h,
-            Err(_) => {
-                self.drop_msg(DropReason::Malformed, remote, &mut out);
-                return out;
-            }
+        if let Err(Gone::IkeSa | Gone::Keys | Gone::ChildConfig) =
+            self.handle_message(now, local, remote, msg, &mut out)
+        {
+            // The IKE SA (or what the message needs of it) went away meanwhile.
+            self.drop_msg(DropReason::UnknownSpi, remote, &mut out);
+        }
+        out
+    }
+
+    /// An IKE message (marker removed).
+    fn handle_message(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &[u8],
+        out: &mut Vec<Action>,
+    ) -> Result<(), Gone> {
+        let Ok(hdr) = Header::parse(msg) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
         let msg = &msg[..hdr.length as usize];
         if hdr.exchange == exchange::IKE_SA_INIT && !hdr.is_response() && hdr.spi_r == 0 {
             if hdr.from_initiator() && hdr.message_id == 0 {
-                self.responder_init(now, local, remote, hdr, msg, &mut out);
+                self.responder_init(now, local, remote, hdr, msg, out);
             } else {
-                self.drop_msg(DropReason::Malformed, remote, &mut out);
+                self.drop_msg(DropReason::Malformed, remote, out);
             }
-            return out;
+            return Ok(());
         }
         let my_spi = if hdr.from_initiator() {
             hdr.spi_r
         } else {
             hdr.spi_i
         };
-        let Some(&id) = self.by_spi.get(&my_spi) else {
-            self.drop_msg(DropReason::UnknownSpi, remote, &mut out);
-            return out;
+        let Some(sa) = self.sas.by_spi(my_spi) else {
+            self.drop_msg(DropReason::UnknownSpi, remote, out);
+            return Ok(());
         };
-        let sa = self.sas.get(&id).expect("index consistent");
+        let id = sa.id;
         // The I flag must name the other side.
         if hdr.from_initiator() == sa.initiator {
-            self.drop_msg(DropReason::Malformed, remote, &mut out);
-            return out;
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         }
         if hdr.exchange == exchange::IKE_SA_INIT {
             if hdr.is_response() && sa.state == State::InitSent && hdr.message_id == 0 {
-                self.initiator_init_response(now, id, local, remote, hdr, msg, &mut out);
-            } else {
-                self.drop_msg(DropReason::WrongState, remote, &mut out);
+                return self.initiator_init_response(now, id, remote, hdr, msg, out);
             }
-            return out;
+            self.drop_msg(DropReason::WrongState, remote, out);
+            return Ok(());
         }
-        let other_spi = if sa.initiator { sa.spi_r } else { sa.spi_i };
         let their = if hdr.from_initiator() {
             hdr.spi_i
         } else {
             hdr.spi_r
         };
-        if their != other_spi || sa.keys.is_none() {
-            self.drop_msg(DropReason::UnknownSpi, remote, &mut out);
-            return out;
+        if their != sa.remote_spi() || sa.keys.is_none() {
+            self.drop_msg(DropReason::UnknownSpi, remote, out);
+            return Ok(());
         }
         if !hdr.is_response() {
             if sa.peer_mid > 0 && hdr.message_id == sa.peer_mid - 1 {
@@ -85,49 +108,38 @@ impl Engine {
                     Some((req, resp)) if req.as_slice() == msg => {
                         let resp = resp.clone();
                         self.stats.responses_resent += 1;
-                        self.send(local, remote, &resp, &mut out);
+                        self.send(local, remote, &resp, out);
                     }
-                    _ => self.drop_msg(DropReason::ReplayMismatch, remote, &mut out),
+                    _ => self.drop_msg(DropReason::ReplayMismatch, remote, out),
                 }
-                return out;
+                return Ok(());
             }
             if hdr.message_id != sa.peer_mid {
-                self.drop_msg(DropReason::BadMessageId, remote, &mut out);
-                return out;
+                self.drop_msg(DropReason::BadMessageId, remote, out);
+                return Ok(());
             }
-        } else {
-            match &sa.outstanding {
-                Some(o) if o.mid == hdr.message_id => {}
-                _ => {
-                    self.drop_msg(DropReason::BadMessageId, remote, &mut out);
-                    return out;
-                }
-            }
+        } else if !matches!(&sa.outstanding, Some(o) if o.mid == hdr.message_id) {
+            self.drop_msg(DropReason::BadMessageId, remote, out);
+            return Ok(());
         }
-        let chain = match wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) {
-            Ok(c) => c,
-            Err(_) => {
-                self.drop_msg(DropReason::Malformed, remote, &mut out);
-                return out;
-            }
+        let Ok(chain) = wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
         let Some((sk_off, first_inner)) = chain.sk else {
-            self.drop_msg(DropReason::Malformed, remote, &mut out);
-            return out;
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
-        let keys = sa.peer_keys().expect("checked");
-        let plain = match crypto::open_message(msg, sk_off, keys) {
-            Ok(p) => p,
-            Err(_) => {
-                self.drop_msg(DropReason::Integrity, remote, &mut out);
-                return out;
-            }
+        let keys = self.sas.get(id)?.peer_keys()?;
+        let Ok(plain) = crypto::open_message(msg, sk_off, keys) else {
+            self.drop_msg(DropReason::Integrity, remote, out);
+            return Ok(());
         };
         let inner = match wire::parse_chain(first_inner, &plain) {
             Ok(c) if c.sk.is_none() => c,
             _ => {
-                self.drop_msg(DropReason::Malformed, remote, &mut out);
-                return out;
+                self.drop_msg(DropReason::Malformed, remote, out);
+                return Ok(());
             }
         };
         let m = Msg {
@@ -135,36 +147,31 @@ impl Engine {
             payloads: inner.payloads,
         };
         // Authenticated from here on.
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         sa.last_heard = now;
         if sa.remote != remote || sa.local != local {
-            self.peer_moved(id, local, remote, &mut out);
+            self.peer_moved(id, local, remote, out)?;
         }
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         if hdr.is_response() {
-            let o = sa.outstanding.take().expect("checked above");
-            self.handle_response(now, id, o, m, &mut out);
-            self.migrate_to_successor(now, id, &mut out);
-            self.kick(now, id, &mut out);
+            // Checked above: the response answers our outstanding request.
+            if let Some(o) = sa.outstanding.take() {
+                self.handle_response(now, id, o, m, out)?;
+                self.migrate_to_successor(now, id, out);
+            }
         } else {
             sa.peer_mid = sa.peer_mid.wrapping_add(1);
-            let resp = self.handle_request(now, id, &m, &mut out);
-            if let Some(resp_payloads) = resp {
-                if let Some(sa) = self.sas.get_mut(&id) {
-                    let h = sa.header(m.hdr.exchange, m.hdr.message_id, true);
-                    let mut inner = Vec::new();
-                    let first = wire::emit_chain(&resp_payloads, &mut inner);
-                    let keys = sa.my_keys().expect("established").clone();
-                    let bytes = crypto::seal_message(h, first, &inner, &keys, &mut *self.rng);
-                    let sa = self.sas.get_mut(&id).expect("present");
-                    sa.last_exchange = Some((msg.to_vec(), bytes.clone()));
-                    self.send(local, remote, &bytes, &mut out);
-                    self.finish_after_response(now, id, &mut out);
-                }
+            let resp = self.handle_request(now, id, &m, out)?;
+            if let (Some(resp_payloads), true) = (resp, self.sas.contains(id)) {
+                let (bytes, _, _) =
+                    self.seal(id, m.hdr.exchange, m.hdr.message_id, true, &resp_payloads)?;
+                self.sas.get_mut(id)?.last_exchange = Some((msg.to_vec(), bytes.clone()));
+                self.send(local, remote, &bytes, out);
+                self.finish_after_response(id, out)?;
             }
-            self.kick(now, id, &mut out);
         }
-        out
+        self.kick(now, id, out);
+        Ok(())
     }
 
     /// An authenticated request with a new message ID, or a valid response, came
@@ -172,24 +179,24 @@ impl Engine {
     /// the SA is not yet established this is the initiator's move to the NAT-T
     /// port; afterwards the SA follows only a peer behind a NAT (a new mapping), and
     /// its CHILD_SAs' encapsulation moves with it.
-    pub(super) fn peer_moved(
+    fn peer_moved(
         &mut self,
         id: IkeSaId,
         local: SocketAddr,
         remote: SocketAddr,
         out: &mut Vec<Action>,
-    ) {
+    ) -> Result<(), Gone> {
         let natt_port = self.cfg.natt_port;
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         if sa.established_at.is_none() {
             sa.remote = remote;
             sa.local = local;
             sa.natt = sa.natt || local.port() == natt_port;
-            return;
+            return Ok(());
         }
         if !sa.peer_behind_nat || !sa.natt || local.port() != natt_port {
             // Answered where it came from (RFC 7296 2.11), but the SA stays.
-            return;
+            return Ok(());
         }
         let from = sa.remote;
         sa.remote = remote;
@@ -204,7 +211,7 @@ impl Engine {
             .children
             .iter()
             .map(|c| (c.id, c.spi_in, c.spi_out))
-            .chain(sa.linger.iter().map(|(_, c, i, o)| (*c, *i, *o)));
+            .chain(sa.linger.iter().map(|l| (l.child, l.spi_in, l.spi_out)));
         for (child, inbound_spi, outbound_spi) in children {
             out.push(Action::UpdateChildSaEncap {
                 ike_sa: id,
@@ -214,8 +221,29 @@ impl Engine {
                 encap,
             });
         }
+        Ok(())
     }
 
+    /// A message of ours on IKE SA `id`, encrypted and integrity protected, with
+    /// the addresses to send it from and to.
+    pub(super) fn seal(
+        &mut self,
+        id: IkeSaId,
+        exch: u8,
+        mid: u32,
+        response: bool,
+        payloads: &[Payload],
+    ) -> Result<(Vec<u8>, SocketAddr, SocketAddr), Gone> {
+        let sa = self.sas.get(id)?;
+        let h = sa.header(exch, mid, response);
+        let mut inner = Vec::new();
+        let first = wire::emit_chain(payloads, &mut inner);
+        let msg = crypto::seal_message(h, first, &inner, sa.my_keys()?, &mut *self.rng);
+        Ok((msg, sa.local, sa.remote))
+    }
+
+    /// Send a request on IKE SA `id` and wait for its response (retransmitted
+    /// from the timers until it comes).
     pub(super) fn send_request(
         &mut self,
         now: Instant,
@@ -224,16 +252,11 @@ impl Engine {
         payloads: Vec<Payload>,
         req: Req,
         out: &mut Vec<Action>,
-    ) {
-        let Some(sa) = self.sas.get(&id) else { return };
-        let mid = sa.my_mid;
-        let h = sa.header(exch, mid, false);
-        let mut inner = Vec::new();
-        let first = wire::emit_chain(&payloads, &mut inner);
-        let keys = sa.my_keys().expect("keys").clone();
-        let msg = crypto::seal_message(h, first, &inner, &keys, &mut *self.rng);
+    ) -> Result<(), Gone> {
+        let mid = self.sas.get(id)?.my_mid;
+        let (msg, l, r) = self.seal(id, exch, mid, false, &payloads)?;
         let timeout = self.cfg.retransmit_timeout;
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         sa.my_mid = mid.wrapping_add(1);
         sa.outstanding = Some(Outstanding {
             mid,
@@ -243,51 +266,54 @@ impl Engine {
             timeout,
             req,
         });
-        let (l, r) = (sa.local, sa.remote);
         self.send(l, r, &msg, out);
+        Ok(())
     }
 
-    pub(super) fn handle_request(
+    /// A request from the peer: our response, or None when it is refused
+    /// (dropped, the message-ID window unchanged).
+    fn handle_request(
         &mut self,
         now: Instant,
         id: IkeSaId,
         m: &Msg,
         out: &mut Vec<Action>,
-    ) -> Option<Vec<Payload>> {
-        let state = self.sas.get(&id)?.state;
-        match (m.hdr.exchange, state) {
-            (exchange::IKE_AUTH, State::HalfOpen) => Some(self.responder_auth(now, id, m, out)),
+    ) -> Result<Option<Vec<Payload>>, Gone> {
+        let sa = self.sas.get(id)?;
+        Ok(Some(match (m.hdr.exchange, sa.state) {
+            (exchange::IKE_AUTH, State::HalfOpen) => self.responder_auth(now, id, m, out)?,
             (
                 exchange::INFORMATIONAL,
                 State::Established | State::Rekeyed | State::Deleting | State::AuthSent,
-            ) => Some(self.responder_informational(now, id, m, out)),
+            ) => self.responder_informational(now, id, m, out)?,
             (exchange::CREATE_CHILD_SA, State::Established) => {
-                Some(self.responder_create_child(now, id, m, out))
+                self.responder_create_child(now, id, m, out)?
             }
             (exchange::CREATE_CHILD_SA, State::Rekeyed | State::Deleting) => {
-                Some(vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])])
+                vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])]
             }
             _ => {
-                let remote = self.sas.get(&id)?.remote;
+                let remote = sa.remote;
                 self.drop_msg(DropReason::WrongState, remote, out);
                 // Keep the message ID window unchanged for requests we refuse.
-                let sa = self.sas.get_mut(&id)?;
+                let sa = self.sas.get_mut(id)?;
                 sa.peer_mid = sa.peer_mid.wrapping_sub(1);
-                None
+                return Ok(None);
             }
-        }
+        }))
     }
 
-    pub(super) fn handle_response(
+    /// The response to our outstanding request `o`.
+    fn handle_response(
         &mut self,
         now: Instant,
         id: IkeSaId,
         o: Outstanding,
         m: Msg,
         out: &mut Vec<Action>,
-    ) {
+    ) -> Result<(), Gone> {
         match o.req {
-            Req::Init => {}
+            Req::Init | Req::Dpd => Ok(()),
             Req::Auth { spi_in } => self.initiator_auth_response(now, id, spi_in, &m, out),
             Req::RekeyChild {
                 old,
@@ -304,39 +330,21 @@ impl Engine {
                 collision,
             } => self.rekey_ike_response(now, id, spi, ni, dh, collision, &m, out),
             Req::DeleteChildren { children } => {
-                let mut gone = Vec::new();
-                if let Some(sa) = self.sas.get_mut(&id) {
-                    let linger = now + self.cfg.inbound_linger;
-                    for c in children {
-                        if let Some(pos) = sa.children.iter().position(|x| x.id == c) {
-                            let ch = sa.children.remove(pos);
-                            if ch.rekeyed && !ch.redundant {
-                                sa.linger.push((linger, ch.id, ch.spi_in, ch.spi_out));
-                            } else {
-                                gone.push((ch.id, ch.spi_in, ch.spi_out));
-                            }
-                        }
-                    }
-                }
-                for (c, i, o) in gone {
-                    out.push(Action::DeleteChildSa {
-                        ike_sa: id,
-                        child: c,
-                        inbound_spi: i,
-                        outbound_spi: o,
-                    });
-                }
+                self.children_deleted(now, id, &children, out);
+                Ok(())
             }
             Req::CreateChild {
                 cfg,
                 spi_in,
                 ni,
                 dh,
-            } => {
-                self.initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), None, &m, out);
+            } => self
+                .initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), None, &m, out)
+                .map(drop),
+            Req::DeleteIke => {
+                self.remove_sa(id, CloseReason::LocalDelete, out);
+                Ok(())
             }
-            Req::DeleteIke => self.remove_sa(id, CloseReason::LocalDelete, out),
-            Req::Dpd => {}
         }
     }
 }

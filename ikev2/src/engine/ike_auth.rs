@@ -1,135 +1,131 @@
-//! IKE_AUTH (RFC 7296 1.2, 2.15): both roles.
+//! IKE_AUTH (RFC 7296 1.2, 2.15): identities, AUTH with a PSK or certificates,
+//! INITIAL_CONTACT (2.4), and the first CHILD_SA, in both roles.
 
-use super::*;
+use std::time::Instant;
+
+use crate::config::{id_display, Mode};
+use crate::crypto::{self, psk_auth, Prf};
+use crate::wire::{self, exchange, notify, IdPayload, Payload};
+
+use super::api::{established_event, Action, CloseReason, Event, IkeSaId};
+use super::msg::{ip_matches, notify_name, notify_payload, Msg};
+use super::state::{ConnId, Gone, Req, State, Task};
+use super::Engine;
+
+/// What an AUTH payload signs (RFC 7296 2.15): the IKE_SA_INIT message of its
+/// sender, the other side's nonce, the sender's SK_p and its ID payload.
+pub(super) struct Signed<'a> {
+    pub(super) prf: Prf,
+    pub(super) real_message: &'a [u8],
+    pub(super) peer_nonce: &'a [u8],
+    pub(super) sk_p: &'a [u8],
+    pub(super) id: &'a IdPayload,
+}
 
 impl Engine {
-    // ------------------------------------------------------------ IKE_AUTH
-
-    pub(super) fn child_cfg(&self, sa: &IkeSa, idx: usize) -> &ChildConfig {
-        &self.conns[sa.conn].children[idx]
-    }
-
-    pub(super) fn cert_of(&self, ci: usize) -> Option<&CertAuth> {
-        self.cert_auth.get(&self.conns[ci].name)
-    }
-
     /// Our AUTH payload for connection `ci` (PSK, or an ECDSA signature when the
-    /// connection uses certificates, then with our CERT payload first).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn our_auth(
-        &self,
-        ci: usize,
-        rfc7427: bool,
-        prf: crypto::Prf,
-        real_message: &[u8],
-        peer_nonce: &[u8],
-        sk_p: &[u8],
-        id: &wire::IdPayload,
-    ) -> Vec<Payload> {
+    /// connection uses certificates, then with our CERT payload to go before it).
+    fn our_auth(&self, ci: ConnId, rfc7427: bool, s: &Signed) -> (Option<Payload>, Payload) {
         match self.cert_of(ci) {
             Some(c) => {
                 let (method, data) = c.sign(
-                    &crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body()),
+                    &crypto::signed_octets(
+                        s.prf,
+                        s.real_message,
+                        s.peer_nonce,
+                        s.sk_p,
+                        &s.id.body(),
+                    ),
                     rfc7427,
                 );
-                vec![
-                    Payload::Unknown {
-                        ptype: wire::payload_type::CERT,
-                        critical: false,
-                        body: c.cert_payload(),
-                    },
-                    Payload::Auth { method, data },
-                ]
+                let cert = Payload::Unknown {
+                    ptype: wire::payload_type::CERT,
+                    critical: false,
+                    body: c.cert_payload(),
+                };
+                (Some(cert), Payload::Auth { method, data })
             }
-            None => vec![Payload::Auth {
-                method: 2,
-                data: psk_auth(
-                    prf,
-                    self.conns[ci].psk.expose(),
-                    real_message,
-                    peer_nonce,
-                    sk_p,
-                    &id.body(),
-                ),
-            }],
+            None => (
+                None,
+                Payload::Auth {
+                    method: 2,
+                    data: self.psk_auth(ci, s),
+                },
+            ),
         }
     }
 
+    /// The PSK AUTH value of connection `ci`.
+    fn psk_auth(&self, ci: ConnId, s: &Signed) -> Vec<u8> {
+        psk_auth(
+            s.prf,
+            self.conns.get(ci).psk.expose(),
+            s.real_message,
+            s.peer_nonce,
+            s.sk_p,
+            &s.id.body(),
+        )
+    }
+
     /// Check the peer's AUTH for connection `ci`; the error explains the failure.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn check_peer_auth(
+    fn check_peer_auth(
         &self,
-        ci: usize,
-        prf: crypto::Prf,
-        real_message: &[u8],
-        peer_nonce: &[u8],
-        sk_p: &[u8],
-        id: &wire::IdPayload,
+        ci: ConnId,
+        s: &Signed,
         (method, auth): (u8, &[u8]),
         m: &Msg,
     ) -> Result<(), String> {
         match self.cert_of(ci) {
             Some(c) => {
-                let Some(cert) = m.payloads.iter().find_map(|p| match p {
-                    Payload::Unknown { ptype, body, .. } if *ptype == wire::payload_type::CERT => {
-                        Some(body)
-                    }
-                    _ => None,
-                }) else {
+                let Some(cert) = m.cert() else {
                     return Err("sent no certificate".into());
                 };
-                let octets = crypto::signed_octets(prf, real_message, peer_nonce, sk_p, &id.body());
-                c.verify_peer(cert, id, &octets, (method, auth))
-            }
-            None => {
-                if method != 2 {
-                    return Err("used an authentication method other than PSK".into());
-                }
-                let want = psk_auth(
-                    prf,
-                    self.conns[ci].psk.expose(),
-                    real_message,
-                    peer_nonce,
-                    sk_p,
-                    &id.body(),
+                let octets = crypto::signed_octets(
+                    s.prf,
+                    s.real_message,
+                    s.peer_nonce,
+                    s.sk_p,
+                    &s.id.body(),
                 );
-                if crypto::auth_eq(&want, auth) {
-                    Ok(())
-                } else {
-                    Err("sent a wrong PSK AUTH value".into())
-                }
+                c.verify_peer(cert, s.id, &octets, (method, auth))
             }
+            None if method != 2 => Err("used an authentication method other than PSK".into()),
+            None if crypto::auth_eq(&self.psk_auth(ci, s), auth) => Ok(()),
+            None => Err("sent a wrong PSK AUTH value".into()),
         }
     }
 
-    pub(super) fn send_auth(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
+    /// Initiator: send IKE_AUTH with the first CHILD_SA of the connection.
+    pub(super) fn send_auth(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        out: &mut Vec<Action>,
+    ) -> Result<(), Gone> {
         let spi_in = self.new_child_spi();
-        let sa = self.sas.get(&id).expect("present");
-        let conn = &self.conns[sa.conn];
-        let keys = sa.keys.as_ref().expect("keys");
-        let suite = sa.suite.expect("suite");
+        let sa = self.sas.get(id)?;
+        let conn = self.conns.get(sa.conn);
+        let (suite, keys) = sa.keyed()?;
         let Some(idi) = conn.local_id.to_payload() else {
-            return;
+            return Ok(());
         };
-        let mut auth = self.our_auth(
-            sa.conn,
-            sa.rfc7427,
-            suite.prf,
-            &sa.init_request,
-            &sa.nr,
-            keys.sk_pi.expose(),
-            &idi,
-        );
-        let auth_payload = auth.pop().expect("AUTH");
-        let child = self.child_cfg(sa, 0);
+        let signed = Signed {
+            prf: suite.prf,
+            real_message: &sa.init_request,
+            peer_nonce: &sa.nr,
+            sk_p: keys.sk_pi.expose(),
+            id: &idi,
+        };
+        let (cert, auth_payload) = self.our_auth(sa.conn, sa.rfc7427, &signed);
+        let child = self.conns.child(sa.conn, 0)?;
         let first_contact = !self
             .sas
-            .values()
+            .iter()
             .any(|o| o.id != id && o.conn == sa.conn && o.established_at.is_some());
-        let mut p = vec![Payload::IdI(idi)];
+        let mut p = vec![Payload::IdI(idi.clone())];
         // CERT, then CERTREQ naming our CAs (strongSwan sends its certificate
         // only when asked).
-        p.extend(auth);
+        p.extend(cert);
         if let Some(c) = self.cert_of(sa.conn) {
             p.push(Payload::Unknown {
                 ptype: wire::payload_type::CERTREQ,
@@ -157,36 +153,29 @@ impl Engine {
         ));
         p.push(Payload::TsI(child.local_ts.clone()));
         p.push(Payload::TsR(child.remote_ts.clone()));
-        self.send_request(now, id, exchange::IKE_AUTH, p, Req::Auth { spi_in }, out);
+        self.send_request(now, id, exchange::IKE_AUTH, p, Req::Auth { spi_in }, out)
     }
 
+    /// Responder: the initiator's IKE_AUTH request; returns our response.
     pub(super) fn responder_auth(
         &mut self,
         now: Instant,
         id: IkeSaId,
         m: &Msg,
         out: &mut Vec<Action>,
-    ) -> Vec<Payload> {
-        let sa = self.sas.get(&id).expect("present");
-        let idi = m.payloads.iter().find_map(|p| match p {
-            Payload::IdI(i) => Some(i.clone()),
-            _ => None,
-        });
-        let auth = m.payloads.iter().find_map(|p| match p {
-            Payload::Auth { method, data } => Some((*method, data.clone())),
-            _ => None,
-        });
-        let (Some(idi), Some((method, auth))) = (idi, auth) else {
-            return vec![notify_payload(notify::INVALID_SYNTAX, vec![])];
+    ) -> Result<Vec<Payload>, Gone> {
+        let sa = self.sas.get(id)?;
+        let (Some(idi), Some(auth)) = (m.id_i(), m.auth()) else {
+            return Ok(vec![notify_payload(notify::INVALID_SYNTAX, vec![])]);
         };
-        let suite = sa.suite.expect("suite");
+        let (suite, keys) = sa.keyed()?;
         // Choose the connection by the peer's identity among those matching the addresses.
         let (local, remote) = (sa.local, sa.remote);
-        let ci = if self.conns[sa.conn].remote_id.matches(&idi) {
+        let ci = if self.conns.get(sa.conn).remote_id.matches(idi) {
             Some(sa.conn)
         } else {
-            self.conns.iter().position(|c| {
-                c.remote_id.matches(&idi)
+            self.conns.find_by(|c| {
+                c.remote_id.matches(idi)
                     && ip_matches(c.local_addr, local.ip())
                     && c.remote_addr.is_none_or(|r| r == remote.ip())
                     && c.ike_proposals.iter().any(|p| {
@@ -196,52 +185,44 @@ impl Engine {
                     })
             })
         };
-        let keys = sa.keys.as_ref().expect("keys");
+        let theirs = Signed {
+            prf: suite.prf,
+            real_message: &sa.init_request,
+            peer_nonce: &sa.nr,
+            sk_p: keys.sk_pi.expose(),
+            id: idi,
+        };
         let verified = match ci {
             None => Err("matches no connection".to_string()),
-            Some(ci) => self
-                .check_peer_auth(
-                    ci,
-                    suite.prf,
-                    &sa.init_request,
-                    &sa.nr,
-                    keys.sk_pi.expose(),
-                    &idi,
-                    (method, &auth),
-                    m,
-                )
-                .map(|()| ci),
+            Some(ci) => self.check_peer_auth(ci, &theirs, auth, m).map(|()| ci),
         };
         let ci = match verified {
             Ok(ci) => ci,
             Err(why) => {
-                let conn_name = self.conns[ci.unwrap_or(sa.conn)].name.clone();
                 out.push(Action::Event(Event::AuthenticationFailed {
-                    connection: conn_name,
+                    connection: self.conns.get(ci.unwrap_or(sa.conn)).name.clone(),
                     by_peer: false,
-                    detail: format!("{} (ID {}) {why}", remote, id_display(&idi)),
+                    detail: format!("{} (ID {}) {why}", remote, id_display(idi)),
                 }));
-                let sa = self.sas.get_mut(&id).expect("present");
-                sa.closing = true;
-                return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
+                self.sas.get_mut(id)?.closing = true;
+                return Ok(vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])]);
             }
         };
-        let conn = &self.conns[ci];
-        let Some(idr) = conn.local_id.to_payload() else {
-            return vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
+        let Some(idr) = self.conns.get(ci).local_id.to_payload() else {
+            return Ok(vec![notify_payload(notify::AUTHENTICATION_FAILED, vec![])]);
         };
-        let my_auth = self.our_auth(
-            ci,
-            sa.rfc7427,
-            suite.prf,
-            &sa.init_response,
-            &sa.ni,
-            keys.sk_pr.expose(),
-            &idr,
-        );
-        let mut resp = vec![Payload::IdR(idr)];
-        resp.extend(my_auth);
-        let sa = self.sas.get_mut(&id).expect("present");
+        let ours = Signed {
+            prf: suite.prf,
+            real_message: &sa.init_response,
+            peer_nonce: &sa.ni,
+            sk_p: keys.sk_pr.expose(),
+            id: &idr,
+        };
+        let (cert, my_auth) = self.our_auth(ci, sa.rfc7427, &ours);
+        let mut resp = vec![Payload::IdR(idr.clone())];
+        resp.extend(cert);
+        resp.push(my_auth);
+        let sa = self.sas.get_mut(id)?;
         sa.conn = ci;
         sa.state = State::Established;
         sa.established_at = Some(now);
@@ -250,7 +231,7 @@ impl Engine {
             let peer_ip = sa.remote.ip();
             let stale: Vec<IkeSaId> = self
                 .sas
-                .values()
+                .iter()
                 .filter(|o| {
                     o.id != id
                         && o.conn == ci
@@ -263,29 +244,17 @@ impl Engine {
                 self.remove_sa(o, CloseReason::Replaced, out);
             }
         }
-        self.established_event(id, out);
-        self.schedule_ike(now, id);
+        out.push(established_event(self.sas.get(id)?, &self.conns));
+        self.schedule_ike(now, id)?;
         // First CHILD_SA.
-        match self.responder_child(now, id, m, None, None, out) {
+        match self.responder_child(now, id, m, None, None, out)? {
             Ok(mut p) => resp.append(&mut p),
             Err(n) => resp.push(notify_payload(n, vec![])),
         }
-        resp
+        Ok(resp)
     }
 
-    pub(super) fn established_event(&mut self, id: IkeSaId, out: &mut Vec<Action>) {
-        let sa = self.sas.get(&id).expect("present");
-        out.push(Action::Event(Event::IkeSaEstablished {
-            ike_sa: id,
-            connection: self.conns[sa.conn].name.clone(),
-            remote: sa.remote,
-            suite: sa.suite.as_ref().map(suite_name).unwrap_or_default(),
-            local_spi: sa.local_spi(),
-            remote_spi: if sa.initiator { sa.spi_r } else { sa.spi_i },
-            natt: sa.natt,
-        }));
-    }
-
+    /// Initiator: the responder's IKE_AUTH response.
     pub(super) fn initiator_auth_response(
         &mut self,
         now: Instant,
@@ -293,89 +262,71 @@ impl Engine {
         spi_in: u32,
         m: &Msg,
         out: &mut Vec<Action>,
-    ) {
-        let sa = self.sas.get(&id).expect("present");
-        let conn = &self.conns[sa.conn];
-        let conn_name = conn.name.clone();
+    ) -> Result<(), Gone> {
+        let sa = self.sas.get(id)?;
+        let conn = self.conns.get(sa.conn);
         if m.notify(notify::AUTHENTICATION_FAILED).is_some() {
             out.push(Action::Event(Event::AuthenticationFailed {
-                connection: conn_name,
+                connection: conn.name.clone(),
                 by_peer: true,
                 detail:
                     "peer answered IKE_AUTH with AUTHENTICATION_FAILED (check PSK and identities)"
                         .into(),
             }));
             self.remove_sa(id, CloseReason::AuthenticationFailed, out);
-            return;
+            return Ok(());
         }
-        let idr = m.payloads.iter().find_map(|p| match p {
-            Payload::IdR(i) => Some(i.clone()),
-            _ => None,
-        });
-        let auth = m.payloads.iter().find_map(|p| match p {
-            Payload::Auth { method, data } => Some((*method, data.clone())),
-            _ => None,
-        });
-        let (Some(idr), Some((method, auth))) = (idr, auth) else {
-            out.push(Action::Event(Event::Note {
-                ike_sa: Some(id),
-                text: format!(
+        let (Some(idr), Some(auth)) = (m.id_r(), m.auth()) else {
+            out.push(Action::note(
+                id,
+                format!(
                     "IKE_AUTH failed: {}",
                     m.error_notify()
                         .map_or("response lacks IDr/AUTH".into(), notify_name)
                 ),
-            }));
+            ));
             self.remove_sa(id, CloseReason::NegotiationFailed, out);
-            return;
+            return Ok(());
         };
-        let suite = sa.suite.expect("suite");
-        let keys = sa.keys.as_ref().expect("keys");
-        let checked = if conn.remote_id.matches(&idr) {
-            self.check_peer_auth(
-                sa.conn,
-                suite.prf,
-                &sa.init_response,
-                &sa.ni,
-                keys.sk_pr.expose(),
-                &idr,
-                (method, &auth),
-                m,
-            )
+        let (suite, keys) = sa.keyed()?;
+        let checked = if conn.remote_id.matches(idr) {
+            let theirs = Signed {
+                prf: suite.prf,
+                real_message: &sa.init_response,
+                peer_nonce: &sa.ni,
+                sk_p: keys.sk_pr.expose(),
+                id: idr,
+            };
+            self.check_peer_auth(sa.conn, &theirs, auth, m)
         } else {
             Err("has an unexpected identity".into())
         };
         if let Err(why) = checked {
             out.push(Action::Event(Event::AuthenticationFailed {
-                connection: conn_name,
+                connection: conn.name.clone(),
                 by_peer: false,
-                detail: format!("responder {} (ID {}) {why}", sa.remote, id_display(&idr)),
+                detail: format!("responder {} (ID {}) {why}", sa.remote, id_display(idr)),
             }));
             // Tell the peer (RFC 7296 2.21.2), once, without waiting for an answer.
-            let sa = self.sas.get(&id).expect("present");
-            let h = sa.header(exchange::INFORMATIONAL, sa.my_mid, false);
-            let mut inner = Vec::new();
-            let first = wire::emit_chain(
-                &[notify_payload(notify::AUTHENTICATION_FAILED, vec![])],
-                &mut inner,
-            );
-            let k = sa.my_keys().expect("keys").clone();
-            let (l, r) = (sa.local, sa.remote);
-            let msg = crypto::seal_message(h, first, &inner, &k, &mut *self.rng);
+            let mid = sa.my_mid;
+            let failed = [notify_payload(notify::AUTHENTICATION_FAILED, vec![])];
+            let (msg, l, r) = self.seal(id, exchange::INFORMATIONAL, mid, false, &failed)?;
             self.send(l, r, &msg, out);
             self.remove_sa(id, CloseReason::AuthenticationFailed, out);
-            return;
+            return Ok(());
         }
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         sa.state = State::Established;
         sa.established_at = Some(now);
-        self.schedule_ike(now, id);
-        self.established_event(id, out);
-        self.initiator_child(now, id, spi_in, 0, None, None, m, out);
+        self.schedule_ike(now, id)?;
+        out.push(established_event(self.sas.get(id)?, &self.conns));
+        self.initiator_child(now, id, spi_in, 0, None, None, m, out)?;
         // Further children of the connection: one CREATE_CHILD_SA each.
-        let sa = self.sas.get_mut(&id).expect("present");
-        let n = self.conns[sa.conn].children.len();
+        let sa = self.sas.get_mut(id)?;
+        let n = self.conns.get(sa.conn).children.len();
         for cfg in 1..n {
             sa.queue.push_back(Task::CreateChild(cfg));
         }
+        Ok(())
     }
 }

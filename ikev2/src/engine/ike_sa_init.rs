@@ -1,10 +1,34 @@
-//! IKE_SA_INIT (RFC 7296 1.2): both roles.
+//! IKE_SA_INIT (RFC 7296 1.2): proposal choice, KE, nonces, the INVALID_KE_PAYLOAD
+//! retry, cookies (2.6) and NAT detection (2.23), in both roles.
 
-use super::*;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::cert;
+use crate::config::{proposal_name, select_ike};
+use crate::crypto::{self, derive_ike_keys, DhGroup, DhPrivate, IkeKeys, IkeSuite};
+use crate::wire::{self, exchange, flags, notify, Header, Payload, HEADER_LEN};
+
+use super::api::{Action, CloseReason, DropReason, Event, IkeSaId, InitiateError};
+use super::msg::{ip_matches, not_offered, notify_name, notify_payload, offers_sha256, Msg};
+use super::state::{Gone, IkeSa, NewIkeSa, Outstanding, Req, State};
+use super::Engine;
+
+/// The keys of a new IKE SA from the IKE_SA_INIT exchange (RFC 7296 2.14), the
+/// same computation for both roles.
+fn initial_ike_keys(
+    suite: &IkeSuite,
+    ni: &[u8],
+    nr: &[u8],
+    shared: &[u8],
+    spi_i: u64,
+    spi_r: u64,
+) -> IkeKeys {
+    let skeyseed = crypto::skeyseed_initial(suite.prf, ni, nr, shared);
+    derive_ike_keys(suite, skeyseed.expose(), ni, nr, spi_i, spi_r)
+}
 
 impl Engine {
-    // ----------------------------------------------------------------- initiate
-
     /// Start an IKE SA (and its first CHILD_SA) for connection `name`.
     pub fn initiate(
         &mut self,
@@ -13,13 +37,12 @@ impl Engine {
     ) -> Result<(IkeSaId, Vec<Action>), InitiateError> {
         let ci = self
             .conns
-            .iter()
-            .position(|c| c.name == name)
+            .find(name)
             .ok_or_else(|| InitiateError::UnknownConnection(name.into()))?;
-        if let Some(sa) = self.sas.values().find(|s| s.conn == ci && s.is_active()) {
+        if let Some(sa) = self.sas.iter().find(|s| s.conn == ci && s.is_active()) {
             return Err(InitiateError::AlreadyActive(name.into(), sa.id));
         }
-        let conn = &self.conns[ci];
+        let conn = self.conns.get(ci);
         let remote_ip = conn
             .remote_addr
             .ok_or_else(|| InitiateError::NoRemote(name.into()))?;
@@ -34,57 +57,55 @@ impl Engine {
         let ni = self.nonce();
         let dh = DhPrivate::generate(group, &mut *self.rng);
         let id = IkeSaId(self.alloc_id());
-        let sa = IkeSa {
-            id,
-            conn: ci,
-            initiator: true,
-            spi_i,
-            spi_r: 0,
-            state: State::InitSent,
-            local,
-            remote,
-            natt: false,
-            suite: None,
-            keys: None,
-            ni,
-            nr: vec![],
-            dh: Some(dh),
-            init_request: vec![],
-            init_response: vec![],
-            cookie: None,
-            my_mid: 0,
-            outstanding: None,
-            peer_mid: 0,
-            last_exchange: None,
-            queue: VecDeque::new(),
-            children: vec![],
-            created: now,
-            established_at: None,
-            last_heard: now,
-            rekey_at: None,
-            linger: vec![],
-            closing: false,
-            expire_at: None,
-            behind_nat: false,
-            peer_behind_nat: false,
-            rfc7427: false,
-            last_keepalive: now,
-            successor: None,
-        };
-        self.by_spi.insert(spi_i, id);
-        self.sas.insert(id, sa);
+        let mut sa = IkeSa::new(
+            NewIkeSa {
+                id,
+                conn: ci,
+                initiator: true,
+                spi_i,
+                spi_r: 0,
+                state: State::InitSent,
+                local,
+                remote,
+            },
+            now,
+        );
+        sa.ni = ni;
+        sa.dh = Some(dh);
+        self.sas.insert(sa);
         let mut out = Vec::new();
-        self.send_init(now, id, &mut out);
+        // The SA was just inserted, with its DH key: nothing can be gone.
+        let _ = self.send_init(now, id, &mut out);
         Ok((id, out))
     }
 
-    pub(super) fn send_init(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
-        let Some(sa) = self.sas.get(&id) else { return };
-        let conn = &self.conns[sa.conn];
-        let dh = sa
-            .dh
-            .as_ref()
-            .expect("initiator has a DH key before IKE_SA_INIT");
+    /// NAT_DETECTION_SOURCE_IP data: the hash of `addr`, or random bytes when the
+    /// connection fakes a NAT (`force_encap`).
+    fn nat_source_hash(
+        &mut self,
+        force: bool,
+        spi_i: u64,
+        spi_r: u64,
+        addr: SocketAddr,
+    ) -> Vec<u8> {
+        if force {
+            let mut r = vec![0u8; 20];
+            self.rng.fill_bytes(&mut r);
+            r
+        } else {
+            crypto::nat_hash(spi_i, spi_r, addr)
+        }
+    }
+
+    /// Send (or send again, with a cookie or another DH group) our IKE_SA_INIT request.
+    fn send_init(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) -> Result<(), Gone> {
+        let sa = self.sas.get(id)?;
+        let (spi_i, local, remote) = (sa.spi_i, sa.local, sa.remote);
+        let force = self.conns.get(sa.conn).force_encap;
+        let src_hash = self.nat_source_hash(force, spi_i, 0, local);
+        let sa = self.sas.get(id)?;
+        let conn = self.conns.get(sa.conn);
+        let dh = sa.dh.as_ref().ok_or(Gone::Keys)?;
         let mut payloads = Vec::new();
         if let Some(c) = &sa.cookie {
             payloads.push(notify_payload(notify::COOKIE, c.clone()));
@@ -107,22 +128,14 @@ impl Engine {
                 cert::HASH_SHA2_256.to_be_bytes().to_vec(),
             ));
         }
-        let src_hash = if conn.force_encap {
-            let mut r = vec![0u8; 20];
-            self.rng.fill_bytes(&mut r);
-            r
-        } else {
-            crypto::nat_hash(sa.spi_i, 0, sa.local)
-        };
         payloads.push(notify_payload(notify::NAT_DETECTION_SOURCE_IP, src_hash));
         payloads.push(notify_payload(
             notify::NAT_DETECTION_DESTINATION_IP,
-            crypto::nat_hash(sa.spi_i, 0, sa.remote),
+            crypto::nat_hash(spi_i, 0, remote),
         ));
         let msg = wire::emit_plain(sa.header(exchange::IKE_SA_INIT, 0, false), &payloads);
-        let (local, remote) = (sa.local, sa.remote);
         let timeout = self.cfg.retransmit_timeout;
-        let sa = self.sas.get_mut(&id).expect("present");
+        let sa = self.sas.get_mut(id)?;
         sa.init_request = msg.clone();
         sa.my_mid = 1;
         sa.outstanding = Some(Outstanding {
@@ -134,11 +147,11 @@ impl Engine {
             req: Req::Init,
         });
         self.send(local, remote, &msg, out);
+        Ok(())
     }
 
-    // ------------------------------------------------------- IKE_SA_INIT (responder)
-
-    pub(super) fn plain_response(&self, req: &Header, spi_r: u64, payloads: &[Payload]) -> Vec<u8> {
+    /// An unencrypted IKE_SA_INIT response to `req`.
+    fn plain_response(&self, req: &Header, spi_r: u64, payloads: &[Payload]) -> Vec<u8> {
         wire::emit_plain(
             Header {
                 spi_i: req.spi_i,
@@ -154,7 +167,21 @@ impl Engine {
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Answer an IKE_SA_INIT response that carries only the notify `t`.
+    fn refuse_init(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        req: &Header,
+        t: u16,
+        data: Vec<u8>,
+        out: &mut Vec<Action>,
+    ) {
+        let r = self.plain_response(req, 0, &[notify_payload(t, data)]);
+        self.send(local, remote, &r, out);
+    }
+
+    /// Responder: an IKE_SA_INIT request (a new IKE SA, or the repetition of one).
     pub(super) fn responder_init(
         &mut self,
         now: Instant,
@@ -164,17 +191,15 @@ impl Engine {
         msg: &[u8],
         out: &mut Vec<Action>,
     ) {
-        if let Some(&id) = self.half_open.get(&(hdr.spi_i, remote)) {
-            if let Some(sa) = self.sas.get(&id) {
-                if sa.init_request == msg {
-                    let resp = sa.init_response.clone();
-                    self.stats.responses_resent += 1;
-                    self.send(local, remote, &resp, out);
-                } else {
-                    self.drop_msg(DropReason::ReplayMismatch, remote, out);
-                }
-                return;
+        if let Some(sa) = self.sas.half_open(hdr.spi_i, remote) {
+            if sa.init_request == msg {
+                let resp = sa.init_response.clone();
+                self.stats.responses_resent += 1;
+                self.send(local, remote, &resp, out);
+            } else {
+                self.drop_msg(DropReason::ReplayMismatch, remote, out);
             }
+            return;
         }
         let chain = match wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) {
             Ok(c) if c.sk.is_none() => c,
@@ -187,19 +212,14 @@ impl Engine {
             hdr,
             payloads: chain.payloads,
         };
-        let Some(ci) = self.conns.iter().position(|c| {
+        let Some(ci) = self.conns.find_by(|c| {
             ip_matches(c.local_addr, local.ip()) && c.remote_addr.is_none_or(|r| r == remote.ip())
         }) else {
-            out.push(Action::Event(Event::Note {
-                ike_sa: None,
-                text: format!("IKE_SA_INIT from {remote}: no connection for {local}"),
-            }));
-            let r = self.plain_response(
-                &hdr,
-                0,
-                &[notify_payload(notify::NO_PROPOSAL_CHOSEN, vec![])],
-            );
-            self.send(local, remote, &r, out);
+            out.push(Action::note(
+                None,
+                format!("IKE_SA_INIT from {remote}: no connection for {local}"),
+            ));
+            self.refuse_init(local, remote, &hdr, notify::NO_PROPOSAL_CHOSEN, vec![], out);
             return;
         };
         let (Some(props), Some((group, ke)), Some(ni)) = (m.sa(), m.ke(), m.nonce()) else {
@@ -209,7 +229,7 @@ impl Engine {
         // Cookies (RFC 7296 2.6).
         let half_open = self
             .sas
-            .values()
+            .iter()
             .filter(|s| s.state == State::HalfOpen)
             .count();
         if half_open >= self.cfg.cookie_threshold {
@@ -217,59 +237,45 @@ impl Engine {
             let ok = matches!(m.payloads.first(), Some(Payload::Notify(n)) if n.ntype == notify::COOKIE && crypto::auth_eq(&n.data, &want));
             if !ok {
                 self.stats.cookies_sent += 1;
-                let r = self.plain_response(&hdr, 0, &[notify_payload(notify::COOKIE, want)]);
-                self.send(local, remote, &r, out);
+                self.refuse_init(local, remote, &hdr, notify::COOKIE, want, out);
                 return;
             }
         }
-        let conn_name = self.conns[ci].name.clone();
-        let (suite, chosen) = match select_ike(props, &self.conns[ci].ike_proposals) {
+        let conn = self.conns.get(ci);
+        let (suite, chosen) = match select_ike(props, &conn.ike_proposals) {
             Ok(x) => x,
             Err(mm) => {
                 out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn_name,
+                    connection: conn.name.clone(),
                     what: "IKE",
                     detail: mm.to_string(),
                 }));
-                let r = self.plain_response(
-                    &hdr,
-                    0,
-                    &[notify_payload(notify::NO_PROPOSAL_CHOSEN, vec![])],
-                );
-                self.send(local, remote, &r, out);
+                self.refuse_init(local, remote, &hdr, notify::NO_PROPOSAL_CHOSEN, vec![], out);
                 return;
             }
         };
         if group != suite.dh.id() {
-            out.push(Action::Event(Event::Note {
-                ike_sa: None,
-                text: format!(
+            out.push(Action::note(
+                None,
+                format!(
                     "IKE_SA_INIT from {remote}: KE for group {group}, selected {}; asking for INVALID_KE_PAYLOAD retry",
                     suite.dh.id()
                 ),
-            }));
-            let r = self.plain_response(
-                &hdr,
-                0,
-                &[notify_payload(
-                    notify::INVALID_KE_PAYLOAD,
-                    suite.dh.id().to_be_bytes().to_vec(),
-                )],
-            );
-            self.send(local, remote, &r, out);
+            ));
+            let want = suite.dh.id().to_be_bytes().to_vec();
+            self.refuse_init(local, remote, &hdr, notify::INVALID_KE_PAYLOAD, want, out);
             return;
         }
+        let force = conn.force_encap;
         let dh = DhPrivate::generate(suite.dh, &mut *self.rng);
         let shared = match dh.agree(ke) {
             Ok(s) => s,
             Err(e) => {
-                out.push(Action::Event(Event::Note {
-                    ike_sa: None,
-                    text: format!("IKE_SA_INIT from {remote}: {e}"),
-                }));
-                let r =
-                    self.plain_response(&hdr, 0, &[notify_payload(notify::INVALID_SYNTAX, vec![])]);
-                self.send(local, remote, &r, out);
+                out.push(Action::note(
+                    None,
+                    format!("IKE_SA_INIT from {remote}: {e}"),
+                ));
+                self.refuse_init(local, remote, &hdr, notify::INVALID_SYNTAX, vec![], out);
                 return;
             }
         };
@@ -283,7 +289,6 @@ impl Engine {
             .notify(notify::NAT_DETECTION_DESTINATION_IP)
             .is_some_and(|n| n.data != crypto::nat_hash(hdr.spi_i, 0, local));
         let has_natd = m.notify(notify::NAT_DETECTION_SOURCE_IP).is_some();
-        let force = self.conns[ci].force_encap;
         let mut resp = vec![
             Payload::Sa(vec![chosen]),
             Payload::Ke {
@@ -310,13 +315,7 @@ impl Engine {
             }
         }
         if has_natd {
-            let src = if force {
-                let mut r = vec![0u8; 20];
-                self.rng.fill_bytes(&mut r);
-                r
-            } else {
-                crypto::nat_hash(hdr.spi_i, spi_r, local)
-            };
+            let src = self.nat_source_hash(force, hdr.spi_i, spi_r, local);
             resp.push(notify_payload(notify::NAT_DETECTION_SOURCE_IP, src));
             resp.push(notify_payload(
                 notify::NAT_DETECTION_DESTINATION_IP,
@@ -324,98 +323,80 @@ impl Engine {
             ));
         }
         let bytes = self.plain_response(&hdr, spi_r, &resp);
-        let skeyseed = crypto::skeyseed_initial(suite.prf, ni, &nr, shared.expose());
-        let keys = derive_ike_keys(&suite, skeyseed.expose(), ni, &nr, hdr.spi_i, spi_r);
+        let keys = initial_ike_keys(&suite, ni, &nr, shared.expose(), hdr.spi_i, spi_r);
         let id = IkeSaId(self.alloc_id());
-        let sa = IkeSa {
-            id,
-            conn: ci,
-            initiator: false,
-            spi_i: hdr.spi_i,
-            spi_r,
-            state: State::HalfOpen,
-            local,
-            remote,
-            natt: has_natd && (remote_nat || local_nat || force),
-            behind_nat: has_natd && local_nat,
-            peer_behind_nat: has_natd && remote_nat,
-            rfc7427,
-            successor: None,
-            suite: Some(suite),
-            keys: Some(keys),
-            ni: ni.to_vec(),
-            nr,
-            dh: None,
-            init_request: msg.to_vec(),
-            init_response: bytes.clone(),
-            cookie: None,
-            my_mid: 0,
-            outstanding: None,
-            peer_mid: 1,
-            last_exchange: None,
-            queue: VecDeque::new(),
-            children: vec![],
-            created: now,
-            established_at: None,
-            last_heard: now,
-            rekey_at: None,
-            linger: vec![],
-            closing: false,
-            expire_at: None,
-            last_keepalive: now,
-        };
-        self.by_spi.insert(spi_r, id);
-        self.half_open.insert((hdr.spi_i, remote), id);
-        self.sas.insert(id, sa);
+        let mut sa = IkeSa::new(
+            NewIkeSa {
+                id,
+                conn: ci,
+                initiator: false,
+                spi_i: hdr.spi_i,
+                spi_r,
+                state: State::HalfOpen,
+                local,
+                remote,
+            },
+            now,
+        );
+        sa.natt = has_natd && (remote_nat || local_nat || force);
+        sa.behind_nat = has_natd && local_nat;
+        sa.peer_behind_nat = has_natd && remote_nat;
+        sa.rfc7427 = rfc7427;
+        sa.suite = Some(suite);
+        sa.keys = Some(keys);
+        sa.ni = ni.to_vec();
+        sa.nr = nr;
+        sa.init_request = msg.to_vec();
+        sa.init_response = bytes.clone();
+        sa.peer_mid = 1;
+        self.sas.insert(sa);
         if remote_nat || local_nat {
-            out.push(Action::Event(Event::Note {
-                ike_sa: Some(id),
-                text: format!(
+            out.push(Action::note(
+                id,
+                format!(
                     "NAT detected ({}{})",
                     if local_nat { "local " } else { "" },
                     if remote_nat { "remote" } else { "" }
                 ),
-            }));
+            ));
         }
         self.send(local, remote, &bytes, out);
     }
 
-    // ------------------------------------------------------- IKE_SA_INIT (initiator)
-
-    #[allow(clippy::too_many_arguments)]
+    /// Initiator: the IKE_SA_INIT response (keys, NAT detection, then IKE_AUTH),
+    /// or a cookie or INVALID_KE_PAYLOAD to retry with, or a refusal.
     pub(super) fn initiator_init_response(
         &mut self,
         now: Instant,
         id: IkeSaId,
-        _local: SocketAddr,
         remote: SocketAddr,
         hdr: Header,
         msg: &[u8],
         out: &mut Vec<Action>,
-    ) {
+    ) -> Result<(), Gone> {
         let chain = match wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) {
             Ok(c) if c.sk.is_none() => c,
             _ => {
                 self.drop_msg(DropReason::Malformed, remote, out);
-                return;
+                return Ok(());
             }
         };
         let m = Msg {
             hdr,
             payloads: chain.payloads,
         };
-        let sa = self.sas.get_mut(&id).expect("present");
-        let conn = &self.conns[sa.conn];
+        let sa = self.sas.get_mut(id)?;
+        let conn = self.conns.get(sa.conn);
         let conn_name = conn.name.clone();
         if let Some(c) = m.notify(notify::COOKIE) {
             if sa.cookie.is_none() && !c.data.is_empty() && c.data.len() <= 64 {
                 sa.cookie = Some(c.data.clone());
                 sa.outstanding = None;
-                self.send_init(now, id, out);
+                self.send_init(now, id, out)?;
             } else {
                 self.drop_msg(DropReason::WrongState, remote, out);
             }
-            return;
+            return Ok(());
         }
         if let Some(n) = m.notify(notify::INVALID_KE_PAYLOAD) {
             let want = (n.data.len() == 2).then(|| u16::from_be_bytes([n.data[0], n.data[1]]));
@@ -425,13 +406,13 @@ impl Engine {
             let current = sa.dh.as_ref().map(|d| d.group());
             match group {
                 Some(g) if Some(g) != current => {
-                    out.push(Action::Event(Event::Note {
-                        ike_sa: Some(id),
-                        text: format!("peer asks for DH group {}; retrying", g.id()),
-                    }));
+                    out.push(Action::note(
+                        id,
+                        format!("peer asks for DH group {}; retrying", g.id()),
+                    ));
                     sa.dh = Some(DhPrivate::generate(g, &mut *self.rng));
                     sa.outstanding = None;
-                    self.send_init(now, id, out);
+                    self.send_init(now, id, out)?;
                 }
                 _ => {
                     out.push(Action::Event(Event::ProposalMismatch {
@@ -442,7 +423,7 @@ impl Engine {
                     self.remove_sa(id, CloseReason::NegotiationFailed, out);
                 }
             }
-            return;
+            return Ok(());
         }
         if let Some(e) = m.error_notify() {
             if e == notify::NO_PROPOSAL_CHOSEN {
@@ -461,17 +442,17 @@ impl Engine {
                     ),
                 }));
             } else {
-                out.push(Action::Event(Event::Note {
-                    ike_sa: Some(id),
-                    text: format!("IKE_SA_INIT failed: peer sent {}", notify_name(e)),
-                }));
+                out.push(Action::note(
+                    id,
+                    format!("IKE_SA_INIT failed: peer sent {}", notify_name(e)),
+                ));
             }
             self.remove_sa(id, CloseReason::NegotiationFailed, out);
-            return;
+            return Ok(());
         }
         let (Some(props), Some((group, ke)), Some(nr)) = (m.sa(), m.ke(), m.nonce()) else {
             self.drop_msg(DropReason::Malformed, remote, out);
-            return;
+            return Ok(());
         };
         // The answer must be one proposal we offered.
         let suite = match select_ike(props, &conn.ike_proposals) {
@@ -480,42 +461,35 @@ impl Engine {
                 out.push(Action::Event(Event::ProposalMismatch {
                     connection: conn_name,
                     what: "IKE",
-                    detail: format!(
-                        "peer chose [{}], which we did not offer",
-                        props
-                            .iter()
-                            .map(proposal_name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    detail: not_offered(props),
                 }));
                 self.remove_sa(id, CloseReason::NegotiationFailed, out);
-                return;
+                return Ok(());
             }
         };
-        let dh = sa.dh.as_ref().expect("initiator DH");
-        if group != suite.dh.id() || dh.group() != suite.dh {
+        let Some(dh) = sa
+            .dh
+            .as_ref()
+            .filter(|d| group == suite.dh.id() && d.group() == suite.dh)
+        else {
             self.drop_msg(DropReason::Malformed, remote, out);
-            return;
-        }
-        let shared = match dh.agree(ke) {
-            Ok(s) => s,
-            Err(_) => {
-                self.drop_msg(DropReason::Malformed, remote, out);
-                return;
-            }
+            return Ok(());
+        };
+        let Ok(shared) = dh.agree(ke) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
         let force = conn.force_encap;
+        let uses_certs = self.cert_auth.contains_key(&conn.name);
         sa.spi_r = hdr.spi_r;
         sa.nr = nr.to_vec();
         sa.suite = Some(suite);
         sa.dh = None;
-        let skeyseed = crypto::skeyseed_initial(suite.prf, &sa.ni, nr, shared.expose());
-        sa.keys = Some(derive_ike_keys(
+        sa.keys = Some(initial_ike_keys(
             &suite,
-            skeyseed.expose(),
             &sa.ni,
             nr,
+            shared.expose(),
             sa.spi_i,
             sa.spi_r,
         ));
@@ -532,22 +506,22 @@ impl Engine {
             .is_some_and(|n| n.data != crypto::nat_hash(sa.spi_i, sa.spi_r, sa.local));
         sa.behind_nat = has_natd && local_nat;
         sa.peer_behind_nat = remote_nat;
-        sa.rfc7427 = self.cert_auth.contains_key(&conn.name)
+        sa.rfc7427 = uses_certs
             && m.notifies(notify::SIGNATURE_HASH_ALGORITHMS)
                 .any(offers_sha256);
         if has_natd && (remote_nat || local_nat || force) {
             sa.natt = true;
             sa.local.set_port(self.cfg.natt_port);
             sa.remote.set_port(self.cfg.natt_port);
-            out.push(Action::Event(Event::Note {
-                ike_sa: Some(id),
-                text: format!(
+            out.push(Action::note(
+                id,
+                format!(
                     "NAT detected (local {local_nat}, remote {remote_nat}, forced {force}); moving to port {}",
                     self.cfg.natt_port
                 ),
-            }));
+            ));
         }
         sa.state = State::AuthSent;
-        self.send_auth(now, id, out);
+        self.send_auth(now, id, out)
     }
 }

@@ -1,4 +1,12 @@
 //! The sans-I/O IKEv2 state machine: datagrams and timer ticks in, actions out.
+//!
+//! The files follow RFC 7296: `api` holds the public types, `state` what the
+//! engine remembers (connections, IKE SAs, CHILD_SAs, the SA table), `dispatch`
+//! the datagram input and the message-ID window, then one file per exchange
+//! (`ike_sa_init`, `ike_auth`, `child_sa`, `rekey_child`, `rekey_ike`,
+//! `informational`) and `timers` (retransmission, lifetimes, liveness, the queue
+//! of exchanges to start). This file has the [`Engine`] and its entry points for
+//! the daemon.
 
 mod api;
 mod child_sa;
@@ -7,44 +15,32 @@ mod ike_auth;
 mod ike_sa_init;
 mod informational;
 mod msg;
-mod rekey;
+mod rekey_child;
+mod rekey_ike;
 mod state;
 mod timers;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use thiserror::Error;
+use crate::cert::{CertAuth, CertError};
+use crate::config::Connection;
+use crate::crypto::Rng;
+use crate::wire::Payload;
 
-use crate::cert::{self, CertAuth, CertError};
-use crate::config::{
-    id_display, proposal_name, select_esp, select_ike, ts_narrow, ts_within, ChildConfig,
-    Connection, EspChoice, Mismatch, Mode,
+pub use api::{
+    Action, AddConnectionError, ChildSaId, ChildSaInfo, ChildSaInstall, CloseReason, DropReason,
+    EngineConfig, Event, IkeSaId, IkeSaInfo, IkeState, InitiateError, SaParams, Stats, UdpEncap,
 };
-use crate::crypto::{
-    self, derive_child_keys, derive_ike_keys, psk_auth, ChildKeys, DhGroup, DhPrivate,
-    EspTransform, IkeKeys, IkeSuite, Rng, SecretBytes, SkKeys,
-};
-use crate::wire::{
-    self, exchange, flags, notify, protocol, DeletePayload, Header, NotifyPayload, Payload,
-    Proposal, TrafficSelector, HEADER_LEN,
-};
-
-pub use api::*;
-use msg::*;
-use state::*;
+use state::{ConnId, Connections, Req, SaTable, State, Task};
 
 /// The IKEv2 engine: all connections and IKE SAs of one daemon.
 pub struct Engine {
     cfg: EngineConfig,
-    conns: Vec<Connection>,
-    sas: BTreeMap<IkeSaId, IkeSa>,
-    by_spi: HashMap<u64, IkeSaId>,
-    /// IKE SAs by the initiator's SPI and address, so a repeated IKE_SA_INIT
-    /// request is recognised for as long as its IKE SA exists.
-    half_open: HashMap<(u64, SocketAddr), IkeSaId>,
+    conns: Connections,
+    sas: SaTable,
     rng: Box<dyn Rng>,
     next_id: u64,
     cookie_secret: [u8; 32],
@@ -57,9 +53,23 @@ impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("connections", &self.conns.len())
-            .field("sas", &self.sas.values().collect::<Vec<_>>())
+            .field("sas", &self.sas.iter().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// A connection the engine can run: IKE proposals and children with ESP proposals.
+fn check_complete(c: Connection) -> Result<Connection, AddConnectionError> {
+    if c.ike_proposals.is_empty() {
+        return Err(AddConnectionError::Incomplete(c.name, "no IKE proposal"));
+    }
+    if c.children.is_empty() || c.children.iter().any(|ch| ch.esp_proposals.is_empty()) {
+        return Err(AddConnectionError::Incomplete(
+            c.name,
+            "needs a child with an ESP proposal",
+        ));
+    }
+    Ok(c)
 }
 
 impl Engine {
@@ -69,10 +79,8 @@ impl Engine {
         rng.fill_bytes(&mut cookie_secret);
         Engine {
             cfg,
-            conns: Vec::new(),
-            sas: BTreeMap::new(),
-            by_spi: HashMap::new(),
-            half_open: HashMap::new(),
+            conns: Connections::default(),
+            sas: SaTable::default(),
             rng,
             next_id: 1,
             cookie_secret,
@@ -83,19 +91,10 @@ impl Engine {
 
     /// Add a connection.
     pub fn add_connection(&mut self, c: Connection) -> Result<(), AddConnectionError> {
-        if self.conns.iter().any(|x| x.name == c.name) {
+        if self.conns.find(&c.name).is_some() {
             return Err(AddConnectionError::Duplicate(c.name));
         }
-        if c.ike_proposals.is_empty() {
-            return Err(AddConnectionError::Incomplete(c.name, "no IKE proposal"));
-        }
-        if c.children.is_empty() || c.children.iter().any(|ch| ch.esp_proposals.is_empty()) {
-            return Err(AddConnectionError::Incomplete(
-                c.name,
-                "needs a child with an ESP proposal",
-            ));
-        }
-        self.conns.push(c);
+        self.conns.push(check_complete(c)?);
         Ok(())
     }
 
@@ -103,22 +102,14 @@ impl Engine {
     /// reload; adds it when new. Existing SAs keep running; the new settings apply
     /// to new exchanges (proposals, selectors, lifetimes of new SAs).
     pub fn replace_connection(&mut self, c: Connection) -> Result<(), AddConnectionError> {
-        let Some(i) = self.conns.iter().position(|x| x.name == c.name) else {
+        let Some(i) = self.conns.find(&c.name) else {
             return self.add_connection(c);
         };
-        if c.ike_proposals.is_empty() {
-            return Err(AddConnectionError::Incomplete(c.name, "no IKE proposal"));
-        }
-        if c.children.is_empty() || c.children.iter().any(|ch| ch.esp_proposals.is_empty()) {
-            return Err(AddConnectionError::Incomplete(
-                c.name,
-                "needs a child with an ESP proposal",
-            ));
-        }
+        let c = check_complete(c)?;
         // Running CHILD_SAs refer to child configs by index: keep those.
         let used = self
             .sas
-            .values()
+            .iter()
             .filter(|s| s.conn == i)
             .flat_map(|s| s.children.iter().map(|c| c.cfg + 1))
             .max()
@@ -129,7 +120,7 @@ impl Engine {
                 "running CHILD_SAs use a child the new configuration removes; terminate first",
             ));
         }
-        self.conns[i] = c;
+        self.conns.replace(i, c);
         Ok(())
     }
 
@@ -139,7 +130,7 @@ impl Engine {
     /// peer, with a certificate issued by one of `auth`'s CAs naming the peer's
     /// identity (`remote_id`). Applies to IKE SAs set up from now on.
     pub fn set_cert_auth(&mut self, name: &str, auth: CertAuth) -> Result<(), CertError> {
-        if !self.conns.iter().any(|c| c.name == name) {
+        if self.conns.find(name).is_none() {
             return Err(CertError::UnknownConnection(name.into()));
         }
         self.cert_auth.insert(name.into(), auth);
@@ -159,137 +150,21 @@ impl Engine {
     /// Operator view of all IKE SAs.
     pub fn list_sas(&self) -> Vec<IkeSaInfo> {
         self.sas
-            .values()
-            .map(|sa| IkeSaInfo {
-                id: sa.id,
-                connection: self.conns[sa.conn].name.clone(),
-                state: match sa.state {
-                    State::InitSent => IkeState::Connecting,
-                    State::AuthSent | State::HalfOpen => IkeState::Authenticating,
-                    State::Established => IkeState::Established,
-                    State::Rekeyed | State::Deleting => IkeState::Deleting,
-                },
-                initiator: sa.initiator,
-                local: sa.local,
-                remote: sa.remote,
-                spi_i: sa.spi_i,
-                spi_r: sa.spi_r,
-                suite: sa.suite.as_ref().map(suite_name),
-                natt: sa.natt,
-                established_at: sa.established_at,
-                rekey_at: sa.rekey_at,
-                expires_at: sa.expire_at,
-                next_request_id: sa.my_mid,
-                next_peer_id: sa.peer_mid,
-                children: sa
-                    .children
-                    .iter()
-                    .map(|c| ChildSaInfo {
-                        id: c.id,
-                        name: self.conns[sa.conn].children[c.cfg].name.clone(),
-                        inbound_spi: c.spi_in,
-                        outbound_spi: c.spi_out,
-                        transform: c.transform,
-                        mode: c.mode,
-                        local_ts: c.local_ts.clone(),
-                        remote_ts: c.remote_ts.clone(),
-                        rekey_at: c.rekey_at,
-                        rekeyed: c.rekeyed,
-                        expires_at: c.expire_at,
-                    })
-                    .collect(),
-            })
+            .iter()
+            .map(|sa| api::ike_sa_info(sa, &self.conns))
             .collect()
-    }
-
-    fn alloc_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    fn new_ike_spi(&mut self) -> u64 {
-        loop {
-            let s = self.rng.next_u64();
-            if s != 0 && !self.by_spi.contains_key(&s) {
-                return s;
-            }
-        }
-    }
-
-    fn new_child_spi(&mut self) -> u32 {
-        loop {
-            let s = self.rng.next_u32();
-            if s >= 256
-                && !self
-                    .sas
-                    .values()
-                    .any(|sa| sa.children.iter().any(|c| c.spi_in == s))
-            {
-                return s;
-            }
-        }
-    }
-
-    fn nonce(&mut self) -> Vec<u8> {
-        let mut n = vec![0u8; 32];
-        self.rng.fill_bytes(&mut n);
-        n
-    }
-
-    fn jitter(&mut self, d: Duration) -> Duration {
-        let j = self.cfg.rekey_jitter.clamp(0.0, 0.99);
-        let r = (self.rng.next_u32() as f64) / (u32::MAX as f64);
-        d.mul_f64(1.0 - j * r)
-    }
-
-    fn datagram(&self, local: SocketAddr, msg: &[u8]) -> Vec<u8> {
-        if local.port() == self.cfg.natt_port {
-            let mut v = Vec::with_capacity(msg.len() + 4);
-            v.extend_from_slice(&[0, 0, 0, 0]);
-            v.extend_from_slice(msg);
-            v
-        } else {
-            msg.to_vec()
-        }
-    }
-
-    fn send(&self, local: SocketAddr, remote: SocketAddr, msg: &[u8], out: &mut Vec<Action>) {
-        out.push(Action::Send {
-            local,
-            remote,
-            datagram: self.datagram(local, msg),
-        });
-    }
-
-    fn drop_msg(&mut self, reason: DropReason, remote: SocketAddr, out: &mut Vec<Action>) {
-        *self.stats.dropped.entry(format!("{reason:?}")).or_default() += 1;
-        out.push(Action::Event(Event::Dropped { reason, remote }));
-    }
-
-    fn mismatch_event(&self, conn: &str, what: &'static str, mm: &Mismatch, out: &mut Vec<Action>) {
-        out.push(Action::Event(Event::ProposalMismatch {
-            connection: conn.to_string(),
-            what,
-            detail: mm.to_string(),
-        }));
     }
 
     /// Rekey a CHILD_SA now.
     pub fn rekey_child(&mut self, now: Instant, child: ChildSaId) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(id) = self
+        let holder = self
             .sas
-            .values()
-            .find(|s| s.state == State::Established && s.children.iter().any(|c| c.id == child))
-            .map(|s| s.id)
-        {
-            self.sas
-                .get_mut(&id)
-                .expect("present")
-                .queue
-                .push_back(Task::RekeyChild(child));
-            self.kick(now, id, &mut out);
+            .iter()
+            .find(|s| s.state == State::Established && s.child(child).is_some())
+            .map(|s| s.id);
+        if let Some(id) = holder {
+            self.queue(now, id, Task::RekeyChild(child), &mut out);
         }
         out
     }
@@ -297,11 +172,12 @@ impl Engine {
     /// Rekey an IKE SA now.
     pub fn rekey_ike(&mut self, now: Instant, ike: IkeSaId) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(sa) = self.sas.get_mut(&ike) {
-            if sa.state == State::Established {
-                sa.queue.push_back(Task::RekeyIke);
-                self.kick(now, ike, &mut out);
-            }
+        if self
+            .sas
+            .get(ike)
+            .is_ok_and(|sa| sa.state == State::Established)
+        {
+            self.queue(now, ike, Task::RekeyIke, &mut out);
         }
         out
     }
@@ -309,11 +185,10 @@ impl Engine {
     /// Delete an IKE SA (and its CHILD_SAs) with the peer.
     pub fn terminate(&mut self, now: Instant, ike: IkeSaId) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(sa) = self.sas.get_mut(&ike) {
+        if let Ok(sa) = self.sas.get_mut(ike) {
             if sa.state == State::Established {
                 sa.queue.clear();
-                sa.queue.push_back(Task::DeleteIke);
-                self.kick(now, ike, &mut out);
+                self.queue(now, ike, Task::DeleteIke, &mut out);
             } else {
                 self.remove_sa(ike, CloseReason::LocalDelete, &mut out);
             }
@@ -332,10 +207,13 @@ impl Engine {
         payloads: Vec<Payload>,
     ) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(sa) = self.sas.get(&ike) {
-            if sa.state == State::Established && sa.outstanding.is_none() {
-                self.send_request(now, ike, exchange_type, payloads, Req::Dpd, &mut out);
-            }
+        if self
+            .sas
+            .get(ike)
+            .is_ok_and(|sa| sa.state == State::Established && sa.outstanding.is_none())
+        {
+            // The SA was just found: nothing can be gone.
+            let _ = self.send_request(now, ike, exchange_type, payloads, Req::Dpd, &mut out);
         }
         out
     }
@@ -343,35 +221,92 @@ impl Engine {
     /// Send a liveness check now.
     pub fn dpd(&mut self, now: Instant, ike: IkeSaId) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(sa) = self.sas.get_mut(&ike) {
-            sa.queue.push_back(Task::Dpd);
-            self.kick(now, ike, &mut out);
+        if self.sas.contains(ike) {
+            self.queue(now, ike, Task::Dpd, &mut out);
         }
         out
     }
 
+    // ------------------------------------------------------------ helpers
+
+    /// Queue `task` on IKE SA `id` and start it if nothing is outstanding.
+    fn queue(&mut self, now: Instant, id: IkeSaId, task: Task, out: &mut Vec<Action>) {
+        if let Ok(sa) = self.sas.get_mut(id) {
+            sa.queue.push_back(task);
+            self.kick(now, id, out);
+        }
+    }
+
+    fn alloc_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn new_ike_spi(&mut self) -> u64 {
+        loop {
+            let s = self.rng.next_u64();
+            if s != 0 && !self.sas.spi_in_use(s) {
+                return s;
+            }
+        }
+    }
+
+    fn new_child_spi(&mut self) -> u32 {
+        loop {
+            let s = self.rng.next_u32();
+            if s >= 256 && !self.sas.child_spi_in_use(s) {
+                return s;
+            }
+        }
+    }
+
+    fn nonce(&mut self) -> Vec<u8> {
+        let mut n = vec![0u8; 32];
+        self.rng.fill_bytes(&mut n);
+        n
+    }
+
+    fn jitter(&mut self, d: Duration) -> Duration {
+        let j = self.cfg.rekey_jitter.clamp(0.0, 0.99);
+        let r = (self.rng.next_u32() as f64) / (u32::MAX as f64);
+        d.mul_f64(1.0 - j * r)
+    }
+
+    /// The certificates of connection `ci`, if it uses them.
+    fn cert_of(&self, ci: ConnId) -> Option<&CertAuth> {
+        self.cert_auth.get(&self.conns.get(ci).name)
+    }
+
+    /// Send `msg` from `local` to `remote` (with the non-ESP marker on the NAT-T port).
+    fn send(&self, local: SocketAddr, remote: SocketAddr, msg: &[u8], out: &mut Vec<Action>) {
+        let datagram = if local.port() == self.cfg.natt_port {
+            let mut v = Vec::with_capacity(msg.len() + 4);
+            v.extend_from_slice(&[0, 0, 0, 0]);
+            v.extend_from_slice(msg);
+            v
+        } else {
+            msg.to_vec()
+        };
+        out.push(Action::Send {
+            local,
+            remote,
+            datagram,
+        });
+    }
+
+    /// Drop a datagram from `remote` and count it.
+    fn drop_msg(&mut self, reason: DropReason, remote: SocketAddr, out: &mut Vec<Action>) {
+        *self.stats.dropped.entry(format!("{reason:?}")).or_default() += 1;
+        out.push(Action::Event(Event::Dropped { reason, remote }));
+    }
+
+    /// Remove IKE SA `id` with its CHILD_SAs at once, without telling the peer.
     fn remove_sa(&mut self, id: IkeSaId, reason: CloseReason, out: &mut Vec<Action>) {
-        let Some(sa) = self.sas.remove(&id) else {
+        let Some(sa) = self.sas.remove(id) else {
             return;
         };
-        self.by_spi.retain(|_, v| *v != id);
-        self.half_open.retain(|_, v| *v != id);
-        for c in &sa.children {
-            out.push(Action::DeleteChildSa {
-                ike_sa: id,
-                child: c.id,
-                inbound_spi: c.spi_in,
-                outbound_spi: c.spi_out,
-            });
-        }
-        for (_, c, i, o) in &sa.linger {
-            out.push(Action::DeleteChildSa {
-                ike_sa: id,
-                child: *c,
-                inbound_spi: *i,
-                outbound_spi: *o,
-            });
-        }
+        out.extend(sa.delete_all_children());
         let reason = if sa.state == State::Rekeyed {
             CloseReason::Rekeyed
         } else {
@@ -379,7 +314,7 @@ impl Engine {
         };
         out.push(Action::Event(Event::IkeSaClosed {
             ike_sa: id,
-            connection: self.conns[sa.conn].name.clone(),
+            connection: self.conns.get(sa.conn).name.clone(),
             reason,
         }));
     }

@@ -1,6 +1,13 @@
 //! A decrypted message and the helpers that read and build payloads.
 
-use super::*;
+use std::net::IpAddr;
+
+use crate::cert;
+use crate::config::proposal_name;
+use crate::crypto::DhGroup;
+use crate::wire::{
+    self, notify, Header, IdPayload, NotifyPayload, Payload, Proposal, TrafficSelector,
+};
 
 /// Parsed content of a message.
 pub(super) struct Msg {
@@ -57,8 +64,37 @@ impl Msg {
             _ => None,
         })
     }
+    pub(super) fn id_i(&self) -> Option<&IdPayload> {
+        self.payloads.iter().find_map(|p| match p {
+            Payload::IdI(i) => Some(i),
+            _ => None,
+        })
+    }
+    pub(super) fn id_r(&self) -> Option<&IdPayload> {
+        self.payloads.iter().find_map(|p| match p {
+            Payload::IdR(i) => Some(i),
+            _ => None,
+        })
+    }
+    /// The AUTH payload: method and data.
+    pub(super) fn auth(&self) -> Option<(u8, &[u8])> {
+        self.payloads.iter().find_map(|p| match p {
+            Payload::Auth { method, data } => Some((*method, data.as_slice())),
+            _ => None,
+        })
+    }
+    /// The body of the first CERT payload.
+    pub(super) fn cert(&self) -> Option<&[u8]> {
+        self.payloads.iter().find_map(|p| match p {
+            Payload::Unknown { ptype, body, .. } if *ptype == wire::payload_type::CERT => {
+                Some(body.as_slice())
+            }
+            _ => None,
+        })
+    }
 }
 
+/// A notify payload of type `t` (no protocol, no SPI).
 pub(super) fn notify_payload(t: u16, data: Vec<u8>) -> Payload {
     Payload::Notify(NotifyPayload {
         protocol: 0,
@@ -68,6 +104,7 @@ pub(super) fn notify_payload(t: u16, data: Vec<u8>) -> Payload {
     })
 }
 
+/// The name of an error notify, for events.
 pub(super) fn notify_name(t: u16) -> String {
     match t {
         notify::NO_PROPOSAL_CHOSEN => "NO_PROPOSAL_CHOSEN".into(),
@@ -92,38 +129,37 @@ pub(super) fn offers_sha256(n: &NotifyPayload) -> bool {
         .any(|c| u16::from_be_bytes([c[0], c[1]]) == cert::HASH_SHA2_256)
 }
 
+/// A configured address (unspecified: any) admits `got`.
 pub(super) fn ip_matches(want: IpAddr, got: IpAddr) -> bool {
     want.is_unspecified() || want == got
 }
 
-/// Appends what a CREATE_CHILD_SA request proposes for one CHILD_SA (after any
-/// REKEY_SA notify): USE_TRANSPORT_MODE if asked, SA, Ni, KE when PFS, TSi, TSr.
-pub(super) fn push_child_proposal(
-    p: &mut Vec<Payload>,
-    ccfg: &ChildConfig,
-    spi_in: u32,
-    ni: &[u8],
-    dh: Option<&DhPrivate>,
-    local_ts: Vec<TrafficSelector>,
-    remote_ts: Vec<TrafficSelector>,
-) {
-    if ccfg.mode == Mode::Transport {
-        p.push(notify_payload(notify::USE_TRANSPORT_MODE, vec![]));
-    }
-    p.push(Payload::Sa(
-        ccfg.esp_proposals
+/// An INVALID_KE_PAYLOAD answer naming `group` (zero when we have none).
+pub(super) fn invalid_ke(group: Option<DhGroup>) -> Vec<Payload> {
+    vec![notify_payload(
+        notify::INVALID_KE_PAYLOAD,
+        group.map_or(vec![0, 0], |g| g.id().to_be_bytes().to_vec()),
+    )]
+}
+
+/// The peer chose proposals we did not offer: the text of the event.
+pub(super) fn not_offered(props: &[Proposal]) -> String {
+    format!(
+        "peer chose [{}], which we did not offer",
+        props
             .iter()
-            .enumerate()
-            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
-            .collect(),
-    ));
-    p.push(Payload::Nonce(ni.to_vec()));
-    if let Some(d) = dh {
-        p.push(Payload::Ke {
-            group: d.group().id(),
-            data: d.public(),
-        });
-    }
-    p.push(Payload::TsI(local_ts));
-    p.push(Payload::TsR(remote_ts));
+            .map(proposal_name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// A 4-byte SPI from a Delete or notify payload.
+pub(super) fn spi32(b: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
+}
+
+/// An 8-byte IKE SPI from a proposal.
+pub(super) fn spi64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
 }

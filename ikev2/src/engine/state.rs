@@ -1,22 +1,102 @@
-//! The state of IKE SAs and CHILD_SAs.
+//! What the engine remembers: connections by typed id, IKE SAs with their
+//! CHILD_SAs and outstanding requests, and the SA table that finds them.
+//!
+//! Look-ups cannot go wrong silently: a [`ConnId`] is made only by
+//! [`Connections`], which never removes a connection, so it always names one;
+//! an IKE SA, its keys or a child configuration may be gone by the time an
+//! event refers to it, and the look-up then returns [`Gone`], which the entry
+//! points handle (a datagram is dropped and counted, a timer or API call does
+//! nothing).
 
-use super::*;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use crate::config::{ChildConfig, Connection, Mode};
+use crate::crypto::{DhPrivate, EspTransform, IkeKeys, IkeSuite, SkKeys};
+use crate::wire::{self, flags, Header, TrafficSelector};
+
+use super::api::{Action, ChildSaId, IkeSaId};
+
+/// What an internal look-up did not find: the event that led to it refers to
+/// something that no longer exists, and is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gone {
+    /// The IKE SA was removed.
+    IkeSa,
+    /// The IKE SA has no keys (IKE_SA_INIT not complete).
+    Keys,
+    /// The connection's configuration no longer has this child.
+    ChildConfig,
+}
+
+/// Index of a connection in [`Connections`]; only `Connections` makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ConnId(usize);
+
+/// The configured connections. Connections are added or replaced, never
+/// removed, so every [`ConnId`] stays valid.
+#[derive(Debug, Default)]
+pub(super) struct Connections(Vec<Connection>);
+
+impl Connections {
+    /// The connection named `name`.
+    pub(super) fn find(&self, name: &str) -> Option<ConnId> {
+        self.0.iter().position(|c| c.name == name).map(ConnId)
+    }
+    /// The first connection for which `f` holds.
+    pub(super) fn find_by(&self, f: impl FnMut(&Connection) -> bool) -> Option<ConnId> {
+        self.0.iter().position(f).map(ConnId)
+    }
+    /// The connection `id` (cannot fail: connections are never removed).
+    pub(super) fn get(&self, id: ConnId) -> &Connection {
+        &self.0[id.0]
+    }
+    /// Child configuration `idx` of connection `id`; a reload may have removed it.
+    pub(super) fn child(&self, id: ConnId, idx: usize) -> Result<&ChildConfig, Gone> {
+        self.get(id).children.get(idx).ok_or(Gone::ChildConfig)
+    }
+    /// Add a connection.
+    pub(super) fn push(&mut self, c: Connection) {
+        self.0.push(c);
+    }
+    /// Replace connection `id`.
+    pub(super) fn replace(&mut self, id: ConnId, c: Connection) {
+        self.0[id.0] = c;
+    }
+    /// All connections.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Connection> {
+        self.0.iter()
+    }
+    /// How many.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The internal state of an IKE SA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
+    /// IKE_SA_INIT sent.
     InitSent,
+    /// IKE_AUTH sent.
     AuthSent,
     /// Responder after IKE_SA_INIT.
     HalfOpen,
+    /// Established.
     Established,
     /// Replaced by a rekey; waiting for the delete exchange.
     Rekeyed,
+    /// Our DELETE of it is under way.
     Deleting,
 }
 
+/// A CHILD_SA.
 #[derive(Debug)]
 pub(super) struct Child {
     pub(super) id: ChildSaId,
+    /// Index of its configuration in the connection's children.
     pub(super) cfg: usize,
     pub(super) spi_in: u32,
     pub(super) spi_out: u32,
@@ -36,6 +116,50 @@ pub(super) struct Child {
     pub(super) replaced_by: Option<ChildSaId>,
     /// Hard lifetime: deleted at this time unless rekeyed before.
     pub(super) expire_at: Option<Instant>,
+}
+
+impl Child {
+    /// The action that removes it from the data path.
+    pub(super) fn delete_action(&self, ike_sa: IkeSaId) -> Action {
+        Action::DeleteChildSa {
+            ike_sa,
+            child: self.id,
+            inbound_spi: self.spi_in,
+            outbound_spi: self.spi_out,
+        }
+    }
+}
+
+/// An old inbound SA kept for a while after its rekey or delete, so that
+/// packets the peer sent before it switched still arrive.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lingering {
+    /// Removed at this time.
+    pub(super) until: Instant,
+    pub(super) child: ChildSaId,
+    pub(super) spi_in: u32,
+    pub(super) spi_out: u32,
+}
+
+impl Lingering {
+    /// The SPIs of `c`, to be removed at `until`.
+    pub(super) fn of(c: &Child, until: Instant) -> Lingering {
+        Lingering {
+            until,
+            child: c.id,
+            spi_in: c.spi_in,
+            spi_out: c.spi_out,
+        }
+    }
+    /// The action that removes it from the data path.
+    pub(super) fn delete_action(&self, ike_sa: IkeSaId) -> Action {
+        Action::DeleteChildSa {
+            ike_sa,
+            child: self.child,
+            inbound_spi: self.spi_in,
+            outbound_spi: self.spi_out,
+        }
+    }
 }
 
 /// We answered the peer's rekey of a child while our own rekey of it was
@@ -58,6 +182,7 @@ pub(super) struct IkeCollision {
     pub(super) peer_new: IkeSaId,
 }
 
+/// What our outstanding request asked, to complete it with the response.
 #[derive(Debug)]
 pub(super) enum Req {
     Init,
@@ -91,6 +216,7 @@ pub(super) enum Req {
     Dpd,
 }
 
+/// Our request waiting for its response (a window of one).
 #[derive(Debug)]
 pub(super) struct Outstanding {
     pub(super) mid: u32,
@@ -101,6 +227,7 @@ pub(super) struct Outstanding {
     pub(super) req: Req,
 }
 
+/// An exchange we will start when none is outstanding.
 #[derive(Debug)]
 pub(super) enum Task {
     CreateChild(usize),
@@ -111,9 +238,28 @@ pub(super) enum Task {
     Dpd,
 }
 
+impl Task {
+    /// Work on CHILD_SAs, which moves with them to a new IKE SA.
+    pub(super) fn is_child_work(&self) -> bool {
+        matches!(
+            self,
+            Task::RekeyChild(_) | Task::DeleteChildren(_) | Task::CreateChild(_)
+        )
+    }
+}
+
+/// CHILD_SAs, lingering SAs and queued child work taken from one IKE SA to be
+/// given to another (IKE SA rekey, RFC 7296 2.18, and its collisions, 2.8.2).
+pub(super) struct ChildWork {
+    children: Vec<Child>,
+    linger: Vec<Lingering>,
+    tasks: Vec<Task>,
+}
+
+/// An IKE SA.
 pub(super) struct IkeSa {
     pub(super) id: IkeSaId,
-    pub(super) conn: usize,
+    pub(super) conn: ConnId,
     pub(super) initiator: bool,
     pub(super) spi_i: u64,
     pub(super) spi_r: u64,
@@ -141,7 +287,7 @@ pub(super) struct IkeSa {
     pub(super) last_heard: Instant,
     pub(super) rekey_at: Option<Instant>,
     /// Removals of old inbound SAs scheduled after a rekey.
-    pub(super) linger: Vec<(Instant, ChildSaId, u32, u32)>,
+    pub(super) linger: Vec<Lingering>,
     /// Remove once the current response is sent (peer deleted it, or auth failed).
     pub(super) closing: bool,
     /// Hard lifetime: deleted at this time unless rekeyed before.
@@ -169,7 +315,60 @@ impl fmt::Debug for IkeSa {
     }
 }
 
+/// Who and where a new IKE SA is, for [`IkeSa::new`].
+pub(super) struct NewIkeSa {
+    pub(super) id: IkeSaId,
+    pub(super) conn: ConnId,
+    pub(super) initiator: bool,
+    pub(super) spi_i: u64,
+    pub(super) spi_r: u64,
+    pub(super) state: State,
+    pub(super) local: SocketAddr,
+    pub(super) remote: SocketAddr,
+}
+
 impl IkeSa {
+    /// A new IKE SA created at `now`: no keys, no exchanges, no children yet.
+    pub(super) fn new(n: NewIkeSa, now: Instant) -> IkeSa {
+        IkeSa {
+            id: n.id,
+            conn: n.conn,
+            initiator: n.initiator,
+            spi_i: n.spi_i,
+            spi_r: n.spi_r,
+            state: n.state,
+            local: n.local,
+            remote: n.remote,
+            natt: false,
+            suite: None,
+            keys: None,
+            ni: vec![],
+            nr: vec![],
+            dh: None,
+            init_request: vec![],
+            init_response: vec![],
+            cookie: None,
+            my_mid: 0,
+            outstanding: None,
+            peer_mid: 0,
+            last_exchange: None,
+            queue: VecDeque::new(),
+            children: vec![],
+            created: now,
+            established_at: None,
+            last_heard: now,
+            rekey_at: None,
+            linger: vec![],
+            closing: false,
+            expire_at: None,
+            behind_nat: false,
+            peer_behind_nat: false,
+            rfc7427: false,
+            last_keepalive: now,
+            successor: None,
+        }
+    }
+
     /// Up or coming up (any role), so a new `initiate` would duplicate it.
     pub(super) fn is_active(&self) -> bool {
         matches!(
@@ -178,6 +377,7 @@ impl IkeSa {
         ) || (self.state == State::HalfOpen && !self.closing)
     }
 
+    /// Our IKE SPI.
     pub(super) fn local_spi(&self) -> u64 {
         if self.initiator {
             self.spi_i
@@ -185,24 +385,40 @@ impl IkeSa {
             self.spi_r
         }
     }
-    pub(super) fn my_keys(&self) -> Option<&SkKeys> {
-        self.keys.as_ref().map(|k| {
-            if self.initiator {
-                &k.initiator
-            } else {
-                &k.responder
-            }
+    /// The peer's IKE SPI.
+    pub(super) fn remote_spi(&self) -> u64 {
+        if self.initiator {
+            self.spi_r
+        } else {
+            self.spi_i
+        }
+    }
+    /// The suite and keys (from IKE_SA_INIT or the rekey that made this SA).
+    pub(super) fn keyed(&self) -> Result<(IkeSuite, &IkeKeys), Gone> {
+        match (self.suite, &self.keys) {
+            (Some(s), Some(k)) => Ok((s, k)),
+            _ => Err(Gone::Keys),
+        }
+    }
+    /// The keys we protect our messages with.
+    pub(super) fn my_keys(&self) -> Result<&SkKeys, Gone> {
+        let k = self.keys.as_ref().ok_or(Gone::Keys)?;
+        Ok(if self.initiator {
+            &k.initiator
+        } else {
+            &k.responder
         })
     }
-    pub(super) fn peer_keys(&self) -> Option<&SkKeys> {
-        self.keys.as_ref().map(|k| {
-            if self.initiator {
-                &k.responder
-            } else {
-                &k.initiator
-            }
+    /// The keys the peer protects its messages with.
+    pub(super) fn peer_keys(&self) -> Result<&SkKeys, Gone> {
+        let k = self.keys.as_ref().ok_or(Gone::Keys)?;
+        Ok(if self.initiator {
+            &k.responder
+        } else {
+            &k.initiator
         })
     }
+    /// The header of a message of ours on this SA.
     pub(super) fn header(&self, exch: u8, mid: u32, response: bool) -> Header {
         let mut fl = 0;
         if self.initiator {
@@ -221,5 +437,141 @@ impl IkeSa {
             message_id: mid,
             length: 0,
         }
+    }
+    /// The CHILD_SA `id`.
+    pub(super) fn child(&self, id: ChildSaId) -> Option<&Child> {
+        self.children.iter().find(|c| c.id == id)
+    }
+    /// The CHILD_SA `id`, to change it.
+    pub(super) fn child_mut(&mut self, id: ChildSaId) -> Option<&mut Child> {
+        self.children.iter_mut().find(|c| c.id == id)
+    }
+    /// Take CHILD_SA `id` out of this IKE SA.
+    pub(super) fn take_child(&mut self, id: ChildSaId) -> Option<Child> {
+        let pos = self.children.iter().position(|c| c.id == id)?;
+        Some(self.children.remove(pos))
+    }
+    /// A CHILD_SA taken out of this IKE SA by a delete: a rekeyed one (or one
+    /// the peer may have sent on, `keep_inbound`) lingers until `linger`, the
+    /// others go at once (the action returned).
+    pub(super) fn retire_child(
+        &mut self,
+        ch: &Child,
+        keep_inbound: bool,
+        linger: Instant,
+    ) -> Option<Action> {
+        if (ch.rekeyed && !ch.redundant) || keep_inbound {
+            self.linger.push(Lingering::of(ch, linger));
+            None
+        } else {
+            Some(ch.delete_action(self.id))
+        }
+    }
+    /// Take the CHILD_SAs, lingering SAs and queued child work away; other
+    /// queued work stays.
+    pub(super) fn take_child_work(&mut self) -> ChildWork {
+        let (tasks, keep): (Vec<Task>, Vec<Task>) =
+            self.queue.drain(..).partition(Task::is_child_work);
+        self.queue.extend(keep);
+        ChildWork {
+            children: std::mem::take(&mut self.children),
+            linger: std::mem::take(&mut self.linger),
+            tasks,
+        }
+    }
+    /// Take over what [`IkeSa::take_child_work`] took from another IKE SA.
+    pub(super) fn adopt(&mut self, w: ChildWork) {
+        self.children.extend(w.children);
+        self.linger.extend(w.linger);
+        self.queue.extend(w.tasks);
+    }
+    /// Nothing for [`IkeSa::take_child_work`] to take.
+    pub(super) fn has_no_child_work(&self) -> bool {
+        self.children.is_empty()
+            && self.linger.is_empty()
+            && !self.queue.iter().any(Task::is_child_work)
+    }
+    /// The actions that remove all its CHILD_SAs, lingering ones included.
+    pub(super) fn delete_all_children(&self) -> impl Iterator<Item = Action> + '_ {
+        self.children
+            .iter()
+            .map(|c| c.delete_action(self.id))
+            .chain(self.linger.iter().map(|l| l.delete_action(self.id)))
+    }
+}
+
+/// The IKE SAs, by id, by our SPI, and (responder) by the initiator's SPI and
+/// address while the IKE SA exists, so a repeated IKE_SA_INIT is recognised.
+#[derive(Debug, Default)]
+pub(super) struct SaTable {
+    sas: BTreeMap<IkeSaId, IkeSa>,
+    by_spi: HashMap<u64, IkeSaId>,
+    half_open: HashMap<(u64, SocketAddr), IkeSaId>,
+}
+
+impl SaTable {
+    /// The IKE SA `id`.
+    pub(super) fn get(&self, id: IkeSaId) -> Result<&IkeSa, Gone> {
+        self.sas.get(&id).ok_or(Gone::IkeSa)
+    }
+    /// The IKE SA `id`, to change it.
+    pub(super) fn get_mut(&mut self, id: IkeSaId) -> Result<&mut IkeSa, Gone> {
+        self.sas.get_mut(&id).ok_or(Gone::IkeSa)
+    }
+    /// Whether IKE SA `id` exists.
+    pub(super) fn contains(&self, id: IkeSaId) -> bool {
+        self.sas.contains_key(&id)
+    }
+    /// The IKE SA whose SPI (ours) is `spi`.
+    pub(super) fn by_spi(&self, spi: u64) -> Option<&IkeSa> {
+        self.by_spi.get(&spi).and_then(|id| self.sas.get(id))
+    }
+    /// Whether `spi` is one of our IKE SPIs.
+    pub(super) fn spi_in_use(&self, spi: u64) -> bool {
+        self.by_spi.contains_key(&spi)
+    }
+    /// Whether `spi` is the inbound SPI of one of our CHILD_SAs.
+    pub(super) fn child_spi_in_use(&self, spi: u32) -> bool {
+        self.sas
+            .values()
+            .any(|sa| sa.children.iter().any(|c| c.spi_in == spi))
+    }
+    /// The responder's IKE SA made by IKE_SA_INIT request with `spi_i` from `remote`.
+    pub(super) fn half_open(&self, spi_i: u64, remote: SocketAddr) -> Option<&IkeSa> {
+        self.half_open
+            .get(&(spi_i, remote))
+            .and_then(|id| self.sas.get(id))
+    }
+    /// Add an IKE SA, found by its SPI (ours) from now on; a responder's also by
+    /// the initiator's SPI and address.
+    pub(super) fn insert(&mut self, sa: IkeSa) {
+        self.by_spi.insert(sa.local_spi(), sa.id);
+        if !sa.initiator && sa.state == State::HalfOpen {
+            self.half_open.insert((sa.spi_i, sa.remote), sa.id);
+        }
+        self.sas.insert(sa.id, sa);
+    }
+    /// Remove IKE SA `id` and its index entries.
+    pub(super) fn remove(&mut self, id: IkeSaId) -> Option<IkeSa> {
+        let sa = self.sas.remove(&id)?;
+        self.by_spi.retain(|_, v| *v != id);
+        self.half_open.retain(|_, v| *v != id);
+        Some(sa)
+    }
+    /// Ids of all IKE SAs, in order.
+    pub(super) fn ids(&self) -> Vec<IkeSaId> {
+        self.sas.keys().copied().collect()
+    }
+    /// All IKE SAs, in id order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &IkeSa> {
+        self.sas.values()
+    }
+    /// Move the child work of IKE SA `from` to `to` (both must exist, else
+    /// nothing moves).
+    pub(super) fn move_child_work(&mut self, from: IkeSaId, to: IkeSaId) -> Result<(), Gone> {
+        self.get(to)?;
+        let w = self.get_mut(from)?.take_child_work();
+        self.get_mut(to)?.adopt(w);
+        Ok(())
     }
 }
