@@ -477,6 +477,18 @@ fn suite_name(s: &IkeSuite) -> String {
 }
 
 impl Action {
+    /// An [`Event::ProposalMismatch`].
+    pub(super) fn proposal_mismatch(
+        connection: &str,
+        what: &'static str,
+        detail: impl ToString,
+    ) -> Action {
+        Action::Event(Event::ProposalMismatch {
+            connection: connection.to_string(),
+            what,
+            detail: detail.to_string(),
+        })
+    }
     /// An [`Event::Note`].
     pub(super) fn note(ike_sa: impl Into<Option<IkeSaId>>, text: impl Into<String>) -> Action {
         Action::Event(Event::Note {

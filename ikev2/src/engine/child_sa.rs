@@ -11,7 +11,7 @@ use crate::wire::{exchange, notify, protocol, Payload, TrafficSelector};
 
 use super::api::{Action, ChildSaId, ChildSaInstall, Event, IkeSaId, SaParams, UdpEncap};
 use super::msg::{invalid_ke, not_offered, notify_name, notify_payload, Msg};
-use super::state::{Child, Collision, Gone, Outstanding, Req};
+use super::state::{Child, ChildOffer, ChildRekey, Collision, Gone, Outstanding, Req};
 use super::Engine;
 
 /// A responder's answer: our payloads, or the error notify to send instead.
@@ -40,9 +40,7 @@ struct Negotiated<'a> {
 pub(super) fn push_child_proposal(
     p: &mut Vec<Payload>,
     ccfg: &ChildConfig,
-    spi_in: u32,
-    ni: &[u8],
-    dh: Option<&DhPrivate>,
+    offer: &ChildOffer,
     local_ts: Vec<TrafficSelector>,
     remote_ts: Vec<TrafficSelector>,
 ) {
@@ -53,11 +51,11 @@ pub(super) fn push_child_proposal(
         ccfg.esp_proposals
             .iter()
             .enumerate()
-            .map(|(i, e)| e.to_wire(i as u8 + 1, spi_in, true))
+            .map(|(i, e)| e.to_wire(i as u8 + 1, offer.spi_in, true))
             .collect(),
     ));
-    p.push(Payload::Nonce(ni.to_vec()));
-    if let Some(d) = dh {
+    p.push(Payload::Nonce(offer.ni.clone()));
+    if let Some(d) = &offer.dh {
         p.push(Payload::Ke {
             group: d.group().id(),
             data: d.public(),
@@ -65,13 +63,6 @@ pub(super) fn push_child_proposal(
     }
     p.push(Payload::TsI(local_ts));
     p.push(Payload::TsR(remote_ts));
-}
-
-/// A fresh SPI, nonce and (for PFS) DH key for a CHILD_SA request of `ccfg`.
-pub(super) struct ChildOffer {
-    pub(super) spi_in: u32,
-    pub(super) ni: Vec<u8>,
-    pub(super) dh: Option<DhPrivate>,
 }
 
 impl Engine {
@@ -201,11 +192,7 @@ impl Engine {
         let choice: EspChoice = match select_esp(props, &ccfg.esp_proposals, create) {
             Ok(c) => c,
             Err(mm) => {
-                out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn.name.clone(),
-                    what: "ESP",
-                    detail: mm.to_string(),
-                }));
+                out.push(Action::proposal_mismatch(&conn.name, "ESP", mm));
                 return Ok(Err(notify::NO_PROPOSAL_CHOSEN));
             }
         };
@@ -288,9 +275,9 @@ impl Engine {
         }
         // A collision: we are rekeying the same child ourselves.
         if let Some(Outstanding {
-            req: Req::RekeyChild {
+            req: Req::RekeyChild(ChildRekey {
                 old: o, collision, ..
-            },
+            }),
             ..
         }) = &mut sa.outstanding
         {
@@ -394,16 +381,11 @@ impl Engine {
         let Ok(ccfg) = self.conns.child(conn, cfg).cloned() else {
             return Ok(false);
         };
-        let ChildOffer { spi_in, ni, dh } = self.child_offer(&ccfg);
+        let offer = self.child_offer(&ccfg);
         let mut p = Vec::new();
         let (lts, rts) = (ccfg.local_ts.clone(), ccfg.remote_ts.clone());
-        push_child_proposal(&mut p, &ccfg, spi_in, &ni, dh.as_ref(), lts, rts);
-        let req = Req::CreateChild {
-            cfg,
-            spi_in,
-            ni,
-            dh,
-        };
+        push_child_proposal(&mut p, &ccfg, &offer, lts, rts);
+        let req = Req::CreateChild { cfg, offer };
         self.send_request(now, id, exchange::CREATE_CHILD_SA, p, req, out)?;
         Ok(true)
     }
@@ -424,8 +406,8 @@ impl Engine {
             .sa()
             .filter(|p| p.iter().any(|x| x.protocol == protocol::IKE));
         let busy = match self.sas.get(id)?.outstanding.as_ref().map(|o| &o.req) {
-            Some(Req::RekeyIke { .. }) => Some(true),
-            Some(Req::RekeyChild { .. } | Req::CreateChild { .. } | Req::DeleteChildren { .. }) => {
+            Some(Req::RekeyIke(_)) => Some(true),
+            Some(Req::RekeyChild(_) | Req::CreateChild { .. } | Req::DeleteChildren { .. }) => {
                 Some(false)
             }
             _ => None,

@@ -135,16 +135,9 @@ impl Engine {
             self.drop_msg(DropReason::Integrity, remote, out);
             return Ok(());
         };
-        let inner = match wire::parse_chain(first_inner, &plain) {
-            Ok(c) if c.sk.is_none() => c,
-            _ => {
-                self.drop_msg(DropReason::Malformed, remote, out);
-                return Ok(());
-            }
-        };
-        let m = Msg {
-            hdr,
-            payloads: inner.payloads,
+        let Some(m) = Msg::parse(hdr, first_inner, &plain) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
         // Authenticated from here on.
         let sa = self.sas.get_mut(id)?;
@@ -315,31 +308,23 @@ impl Engine {
         match o.req {
             Req::Init | Req::Dpd => Ok(()),
             Req::Auth { spi_in } => self.initiator_auth_response(now, id, spi_in, &m, out),
-            Req::RekeyChild {
-                old,
-                cfg,
-                spi_in,
-                ni,
-                dh,
-                collision,
-            } => self.rekey_child_response(now, id, old, cfg, spi_in, ni, dh, collision, &m, out),
-            Req::RekeyIke {
-                spi,
-                ni,
-                dh,
-                collision,
-            } => self.rekey_ike_response(now, id, spi, ni, dh, collision, &m, out),
+            Req::RekeyChild(r) => self.rekey_child_response(now, id, r, &m, out),
+            Req::RekeyIke(r) => self.rekey_ike_response(now, id, r, &m, out),
             Req::DeleteChildren { children } => {
                 self.children_deleted(now, id, &children, out);
                 Ok(())
             }
-            Req::CreateChild {
-                cfg,
-                spi_in,
-                ni,
-                dh,
-            } => self
-                .initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), None, &m, out)
+            Req::CreateChild { cfg, offer } => self
+                .initiator_child(
+                    now,
+                    id,
+                    offer.spi_in,
+                    cfg,
+                    Some((&offer.ni, offer.dh)),
+                    None,
+                    &m,
+                    out,
+                )
                 .map(drop),
             Req::DeleteIke => {
                 self.remove_sa(id, CloseReason::LocalDelete, out);

@@ -9,7 +9,7 @@ use crate::config::{proposal_name, select_ike};
 use crate::crypto::{self, derive_ike_keys, DhGroup, DhPrivate, IkeKeys, IkeSuite};
 use crate::wire::{self, exchange, flags, notify, Header, Payload, HEADER_LEN};
 
-use super::api::{Action, CloseReason, DropReason, Event, IkeSaId, InitiateError};
+use super::api::{Action, CloseReason, DropReason, IkeSaId, InitiateError};
 use super::msg::{ip_matches, not_offered, notify_name, notify_payload, offers_sha256, Msg};
 use super::state::{Gone, IkeSa, NewIkeSa, Outstanding, Req, State};
 use super::Engine;
@@ -201,16 +201,9 @@ impl Engine {
             }
             return;
         }
-        let chain = match wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) {
-            Ok(c) if c.sk.is_none() => c,
-            _ => {
-                self.drop_msg(DropReason::Malformed, remote, out);
-                return;
-            }
-        };
-        let m = Msg {
-            hdr,
-            payloads: chain.payloads,
+        let Some(m) = Msg::parse(hdr, hdr.next_payload, &msg[HEADER_LEN..]) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return;
         };
         let Some(ci) = self.conns.find_by(|c| {
             ip_matches(c.local_addr, local.ip()) && c.remote_addr.is_none_or(|r| r == remote.ip())
@@ -245,11 +238,7 @@ impl Engine {
         let (suite, chosen) = match select_ike(props, &conn.ike_proposals) {
             Ok(x) => x,
             Err(mm) => {
-                out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn.name.clone(),
-                    what: "IKE",
-                    detail: mm.to_string(),
-                }));
+                out.push(Action::proposal_mismatch(&conn.name, "IKE", mm));
                 self.refuse_init(local, remote, &hdr, notify::NO_PROPOSAL_CHOSEN, vec![], out);
                 return;
             }
@@ -374,16 +363,9 @@ impl Engine {
         msg: &[u8],
         out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
-        let chain = match wire::parse_chain(hdr.next_payload, &msg[HEADER_LEN..]) {
-            Ok(c) if c.sk.is_none() => c,
-            _ => {
-                self.drop_msg(DropReason::Malformed, remote, out);
-                return Ok(());
-            }
-        };
-        let m = Msg {
-            hdr,
-            payloads: chain.payloads,
+        let Some(m) = Msg::parse(hdr, hdr.next_payload, &msg[HEADER_LEN..]) else {
+            self.drop_msg(DropReason::Malformed, remote, out);
+            return Ok(());
         };
         let sa = self.sas.get_mut(id)?;
         let conn = self.conns.get(sa.conn);
@@ -415,11 +397,11 @@ impl Engine {
                     self.send_init(now, id, out)?;
                 }
                 _ => {
-                    out.push(Action::Event(Event::ProposalMismatch {
-                        connection: conn_name,
-                        what: "IKE",
-                        detail: format!("peer wants DH group {want:?}, which we do not offer"),
-                    }));
+                    out.push(Action::proposal_mismatch(
+                        &conn_name,
+                        "IKE",
+                        format!("peer wants DH group {want:?}, which we do not offer"),
+                    ));
                     self.remove_sa(id, CloseReason::NegotiationFailed, out);
                 }
             }
@@ -433,14 +415,14 @@ impl Engine {
                     .enumerate()
                     .map(|(i, p)| proposal_name(&p.to_wire(i as u8 + 1, vec![])))
                     .collect();
-                out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn_name,
-                    what: "IKE",
-                    detail: format!(
+                out.push(Action::proposal_mismatch(
+                    &conn_name,
+                    "IKE",
+                    format!(
                         "peer answered NO_PROPOSAL_CHOSEN to our offer [{}]",
                         ours.join(", ")
                     ),
-                }));
+                ));
             } else {
                 out.push(Action::note(
                     id,
@@ -458,11 +440,11 @@ impl Engine {
         let suite = match select_ike(props, &conn.ike_proposals) {
             Ok((s, _)) if props.len() == 1 && hdr.spi_r != 0 => s,
             _ => {
-                out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn_name,
-                    what: "IKE",
-                    detail: not_offered(props),
-                }));
+                out.push(Action::proposal_mismatch(
+                    &conn_name,
+                    "IKE",
+                    not_offered(props),
+                ));
                 self.remove_sa(id, CloseReason::NegotiationFailed, out);
                 return Ok(());
             }

@@ -8,7 +8,7 @@ use crate::wire::{exchange, notify, protocol, DeletePayload, Payload};
 
 use super::api::{Action, ChildSaId, CloseReason, Event, IkeSaId};
 use super::msg::{spi32, Msg};
-use super::state::{Gone, Outstanding, Req, State, Task};
+use super::state::{ChildRekey, Gone, IkeRekey, Outstanding, Req, State, Task};
 use super::Engine;
 
 impl Engine {
@@ -67,9 +67,9 @@ impl Engine {
         let (closing, collided): (Vec<ChildSaId>, Option<ChildSaId>) =
             match sa.outstanding.as_ref().map(|o| &o.req) {
                 Some(Req::DeleteChildren { children }) => (children.clone(), None),
-                Some(Req::RekeyChild {
+                Some(Req::RekeyChild(ChildRekey {
                     collision: Some(c), ..
-                }) => (vec![], Some(c.peer_child)),
+                })) => (vec![], Some(c.peer_child)),
                 _ => (vec![], None),
             };
         let mut mine = Vec::new();
@@ -128,9 +128,10 @@ impl Engine {
         // under way and will hand them to our new one (RFC 7296 2.8.2).
         let pending = self.sas.iter().find_map(|o| match &o.outstanding {
             Some(Outstanding {
-                req: Req::RekeyIke {
-                    collision: Some(c), ..
-                },
+                req:
+                    Req::RekeyIke(IkeRekey {
+                        collision: Some(c), ..
+                    }),
                 ..
             }) if c.peer_new == id => Some(o.id),
             _ => None,

@@ -16,6 +16,17 @@ pub(super) struct Msg {
 }
 
 impl Msg {
+    /// The payload chain starting with payload type `first` in `bytes`, with no
+    /// SK payload inside (None: malformed).
+    pub(super) fn parse(hdr: Header, first: u8, bytes: &[u8]) -> Option<Msg> {
+        match wire::parse_chain(first, bytes) {
+            Ok(c) if c.sk.is_none() => Some(Msg {
+                hdr,
+                payloads: c.payloads,
+            }),
+            _ => None,
+        }
+    }
     pub(super) fn notify(&self, t: u16) -> Option<&NotifyPayload> {
         self.payloads.iter().find_map(|p| match p {
             Payload::Notify(n) if n.ntype == t => Some(n),

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::crypto::DhPrivate;
 use crate::wire::{exchange, notify, protocol, NotifyPayload, Payload};
 
 use super::api::{Action, ChildSaId, IkeSaId};
-use super::child_sa::{push_child_proposal, ChildOffer};
+use super::child_sa::push_child_proposal;
 use super::msg::{invalid_ke, notify_payload, spi32, Msg};
-use super::state::{Child, Collision, Gone, Outstanding, Req, Task};
+use super::state::{Child, ChildOffer, ChildRekey, Gone, Outstanding, Req, Task};
 use super::Engine;
 
 impl Engine {
@@ -28,22 +27,20 @@ impl Engine {
         };
         let (old_spi, cfg, lts, rts) = (c.spi_in, c.cfg, c.local_ts.clone(), c.remote_ts.clone());
         let ccfg = self.conns.child(sa.conn, cfg)?.clone();
-        let ChildOffer { spi_in, ni, dh } = self.child_offer(&ccfg);
+        let offer = self.child_offer(&ccfg);
         let mut p = vec![Payload::Notify(NotifyPayload {
             protocol: protocol::ESP,
             ntype: notify::REKEY_SA,
             spi: old_spi.to_be_bytes().to_vec(),
             data: vec![],
         })];
-        push_child_proposal(&mut p, &ccfg, spi_in, &ni, dh.as_ref(), lts, rts);
-        let req = Req::RekeyChild {
+        push_child_proposal(&mut p, &ccfg, &offer, lts, rts);
+        let req = Req::RekeyChild(ChildRekey {
             old: cid,
             cfg,
-            spi_in,
-            ni,
-            dh,
+            offer,
             collision: None,
-        };
+        });
         self.send_request(now, id, exchange::CREATE_CHILD_SA, p, req, out)?;
         Ok(true)
     }
@@ -87,7 +84,7 @@ impl Engine {
             if matches!(
                 &sa.outstanding,
                 Some(Outstanding {
-                    req: Req::RekeyChild { .. } | Req::CreateChild { .. },
+                    req: Req::RekeyChild(_) | Req::CreateChild { .. },
                     ..
                 })
             ) {
@@ -120,20 +117,20 @@ impl Engine {
     }
 
     /// Initiator: the response to our rekey of CHILD_SA `old`.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn rekey_child_response(
         &mut self,
         now: Instant,
         id: IkeSaId,
-        old: ChildSaId,
-        cfg: usize,
-        spi_in: u32,
-        ni: Vec<u8>,
-        dh: Option<DhPrivate>,
-        collision: Option<Collision>,
+        r: ChildRekey,
         m: &Msg,
         out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
+        let ChildRekey {
+            old,
+            cfg,
+            offer: ChildOffer { spi_in, ni, dh },
+            collision,
+        } = r;
         if let Some(n) = m.notify(notify::INVALID_KE_PAYLOAD) {
             out.push(Action::note(
                 id,

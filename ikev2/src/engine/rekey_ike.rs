@@ -10,7 +10,7 @@ use crate::wire::{exchange, notify, Payload, Proposal};
 
 use super::api::{established_event, Action, Event, IkeSaId};
 use super::msg::{notify_name, notify_payload, spi64, Msg};
-use super::state::{Gone, IkeCollision, IkeSa, NewIkeSa, Outstanding, Req, State, Task};
+use super::state::{Gone, IkeCollision, IkeRekey, IkeSa, NewIkeSa, Outstanding, Req, State, Task};
 use super::Engine;
 
 impl Engine {
@@ -46,12 +46,12 @@ impl Engine {
                 data: dh.public(),
             },
         ];
-        let req = Req::RekeyIke {
+        let req = Req::RekeyIke(IkeRekey {
             spi,
             ni,
             dh,
             collision: None,
-        };
+        });
         self.send_request(now, id, exchange::CREATE_CHILD_SA, p, req, out)?;
         Ok(true)
     }
@@ -71,11 +71,7 @@ impl Engine {
         let (suite, mut chosen) = match select_ike(props, &conn.ike_proposals) {
             Ok(x) => x,
             Err(mm) => {
-                out.push(Action::Event(Event::ProposalMismatch {
-                    connection: conn.name.clone(),
-                    what: "IKE",
-                    detail: mm.to_string(),
-                }));
+                out.push(Action::proposal_mismatch(&conn.name, "IKE", mm));
                 return Ok(vec![notify_payload(notify::NO_PROPOSAL_CHOSEN, vec![])]);
             }
         };
@@ -121,7 +117,7 @@ impl Engine {
             out,
         )?;
         if let Some(Outstanding {
-            req: Req::RekeyIke { collision, .. },
+            req: Req::RekeyIke(IkeRekey { collision, .. }),
             ..
         }) = &mut self.sas.get_mut(id)?.outstanding
         {
@@ -201,18 +197,20 @@ impl Engine {
     }
 
     /// Initiator: the response to our rekey of IKE SA `id`.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn rekey_ike_response(
         &mut self,
         now: Instant,
         id: IkeSaId,
-        my_spi: u64,
-        ni: Vec<u8>,
-        dh: DhPrivate,
-        collision: Option<IkeCollision>,
+        r: IkeRekey,
         m: &Msg,
         out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
+        let IkeRekey {
+            spi: my_spi,
+            ni,
+            dh,
+            collision,
+        } = r;
         if let Some(e) = m.error_notify() {
             if collision.is_some() {
                 // The peer completed its rekey before ours reached it: its new IKE SA

@@ -186,34 +186,46 @@ pub(super) struct IkeCollision {
 #[derive(Debug)]
 pub(super) enum Req {
     Init,
-    Auth {
-        spi_in: u32,
-    },
-    RekeyChild {
-        old: ChildSaId,
-        cfg: usize,
-        spi_in: u32,
-        ni: Vec<u8>,
-        dh: Option<DhPrivate>,
-        collision: Option<Collision>,
-    },
-    RekeyIke {
-        spi: u64,
-        ni: Vec<u8>,
-        dh: DhPrivate,
-        collision: Option<IkeCollision>,
-    },
-    CreateChild {
-        cfg: usize,
-        spi_in: u32,
-        ni: Vec<u8>,
-        dh: Option<DhPrivate>,
-    },
-    DeleteChildren {
-        children: Vec<ChildSaId>,
-    },
+    Auth { spi_in: u32 },
+    RekeyChild(ChildRekey),
+    RekeyIke(IkeRekey),
+    CreateChild { cfg: usize, offer: ChildOffer },
+    DeleteChildren { children: Vec<ChildSaId> },
     DeleteIke,
     Dpd,
+}
+
+/// The fresh SPI, nonce and (for PFS) DH key of our CREATE_CHILD_SA request
+/// for a CHILD_SA.
+#[derive(Debug)]
+pub(super) struct ChildOffer {
+    pub(super) spi_in: u32,
+    pub(super) ni: Vec<u8>,
+    pub(super) dh: Option<DhPrivate>,
+}
+
+/// Our rekey of a CHILD_SA.
+#[derive(Debug)]
+pub(super) struct ChildRekey {
+    /// The CHILD_SA rekeyed.
+    pub(super) old: ChildSaId,
+    /// Its configuration.
+    pub(super) cfg: usize,
+    /// What we proposed for the new SA.
+    pub(super) offer: ChildOffer,
+    /// Set when we answered the peer's rekey of the same CHILD_SA meanwhile.
+    pub(super) collision: Option<Collision>,
+}
+
+/// Our rekey of the IKE SA.
+#[derive(Debug)]
+pub(super) struct IkeRekey {
+    /// Our SPI of the new IKE SA.
+    pub(super) spi: u64,
+    pub(super) ni: Vec<u8>,
+    pub(super) dh: DhPrivate,
+    /// Set when we answered the peer's rekey of the same IKE SA meanwhile.
+    pub(super) collision: Option<IkeCollision>,
 }
 
 /// Our request waiting for its response (a window of one).
