@@ -1,7 +1,8 @@
 //! The sans-I/O IKEv2 state machine: datagrams and timer ticks in, actions out.
 //!
 //! The files follow RFC 7296: `api` holds the public types, `state` what the
-//! engine remembers (connections, IKE SAs, CHILD_SAs, the SA table), `dispatch`
+//! engine remembers (connections, IKE SAs, CHILD_SAs, the SA table), `msg` the
+//! payload helpers, `dispatch`
 //! the datagram input and the message-ID window, then one file per exchange
 //! (`ike_sa_init`, `ike_auth`, `child_sa`, `rekey_child`, `rekey_ike`,
 //! `informational`) and `timers` (retransmission, lifetimes, liveness, the queue
