@@ -2,12 +2,11 @@
 //!
 //! The files follow RFC 7296: `api` holds the public types, `state` what the
 //! engine remembers (connections, IKE SAs, CHILD_SAs, the SA table), `msg` the
-//! payload helpers, `dispatch`
-//! the datagram input and the message-ID window, then one file per exchange
-//! (`ike_sa_init`, `ike_auth`, `child_sa`, `rekey_child`, `rekey_ike`,
-//! `informational`) and `timers` (retransmission, lifetimes, liveness, the queue
-//! of exchanges to start). This file has the [`Engine`] and its entry points for
-//! the daemon.
+//! payload helpers, `dispatch` the datagram input and the message-ID window, then
+//! one file per exchange (`ike_sa_init`, `ike_auth`, `child_sa`, `rekey_child`,
+//! `rekey_ike`, `informational`) and `timers` (retransmission, lifetimes,
+//! liveness, the queue of exchanges to start). This file has the [`Engine`] and
+//! its entry points for the daemon.
 
 mod api;
 mod child_sa;
