@@ -8,6 +8,8 @@
 # each with one TCP stream and with BENCH_STREAMS parallel streams (default 4), ipsecd
 # once with one worker per core (default) and once with one worker per direction,
 # and prints one table with the ratios. Run as root:  scripts/bench-throughput.sh [SECONDS]
+# BENCH_PROFILE (cargo's profile option, default --release) with BENCH_BINDIR (its
+# directory under the target, default release) picks the build of ipsecd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -30,10 +32,10 @@ done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 if want ipsecd; then
-    echo "[bench] building ipsecd (release)" >&2
-    cargo build --release -q -p host-ipsec --bins
+    echo "[bench] building ipsecd (${BENCH_PROFILE:---release})" >&2
+    cargo build ${BENCH_PROFILE:---release} -q -p host-ipsec --bins
 fi
-bin="$CARGO_TARGET_DIR/release"
+bin="$CARGO_TARGET_DIR/${BENCH_BINDIR:-release}"
 
 work=$(mktemp -d /tmp/ipsec-bench.XXXXXX)
 # shellcheck source=lib/sites.sh
