@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Throughput (iperf3 TCP) and latency (ping) between two network namespaces over
 #   1. the plain veth pair,
-#   2. ipsecd (software ESP path, ESP in UDP 4500, AES-128-GCM, tunnel mode),
+#   2. ipsecd (software ESP path, ESP in UDP 4500, AES-128-GCM, tunnel mode), keys
+#      from IKEv2 with a PSK between two ipsecd (scripts/lib/sites.sh, as in the demo),
 #   3. strongSwan 5.9.8 with its user-space ESP (kernel-libipsec, which forces ESP in
 #      UDP 4500), same transform and mode, keys from IKEv2 with a PSK,
 # each with one TCP stream and with BENCH_STREAMS parallel streams (default 4), ipsecd
 # once with one worker per core (default) and once with one worker per direction,
 # and prints one table with the ratios. Run as root:  scripts/bench-throughput.sh [SECONDS]
+# BENCH_PROFILE (cargo's profile option, default --release) with BENCH_BINDIR (its
+# directory under the target, default release) picks the build of ipsecd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -29,44 +32,23 @@ done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 if want ipsecd; then
-    echo "[bench] building ipsecd (release)" >&2
-    cargo build --release -q -p host-ipsec --bins
+    echo "[bench] building ipsecd (${BENCH_PROFILE:---release})" >&2
+    cargo build ${BENCH_PROFILE:---release} -q -p host-ipsec --bins
 fi
-bin="$CARGO_TARGET_DIR/release"
+bin="$CARGO_TARGET_DIR/${BENCH_BINDIR:-release}"
 
-id=$$
-nsa="ipbench-a-$id"; nsb="ipbench-b-$id"
 work=$(mktemp -d /tmp/ipsec-bench.XXXXXX)
-pids=()
-stop_pids() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.5
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    pids=()
-}
+# shellcheck source=lib/sites.sh
+. "$here/scripts/lib/sites.sh"
 cleanup() {
     set +e
-    stop_pids
     # charon runs in its own mount namespace: kill by the pid files it wrote
     for f in "$work"/*/run/charon.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-    ip netns del "$nsa" 2>/dev/null
-    ip netns del "$nsb" 2>/dev/null
-    rm -rf "$work"
+    sites_cleanup
 }
-trap cleanup EXIT INT TERM
-
-ip netns add "$nsa"; ip netns add "$nsb"
-ip link add "va$id" netns "$nsa" type veth peer name "vb$id" netns "$nsb"
-ip -n "$nsa" addr add 192.168.77.1/24 dev "va$id"
-ip -n "$nsb" addr add 192.168.77.2/24 dev "vb$id"
-for ns in "$nsa" "$nsb"; do
-    ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-ip -n "$nsa" link set "va$id" up
-ip -n "$nsb" link set "vb$id" up
-ip -n "$nsa" addr add 10.1.0.1/32 dev lo
-ip -n "$nsb" addr add 10.2.0.1/32 dev lo
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+sites_up ipbench
 
 # tcp SRC DST STREAMS -> Mbit/s received
 tcp() {
@@ -99,43 +81,18 @@ fi
 
 if want ipsecd; then
 echo "[bench] ipsecd (software ESP)" >&2
-ka=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-kb=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-conf() {
-    cat <<EOF
-[daemon]
-$([ "${WORKERS:-0}" -gt 0 ] && echo "workers = $WORKERS")
-name = "$1"
-tun_name = "ipsb$1"
-control_socket = "$work/$1.sock"
-state_dir = "$work/state-$1"
-
-[connections.peer]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-encap = "udp"
-offload = "software"
-
-[connections.peer.children.net]
-local_ts = ["$4"]
-remote_ts = ["$5"]
-esp_proposals = "aes128gcm16"
-in_spi = "$6"
-out_spi = "$7"
-in_key = "$8"
-out_key = "$9"
-EOF
-}
 run_ipsecd() { # workers (0 = one per core) -> "mbit mbit_parallel avg_ms"
-    WORKERS=$1 conf a 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" > "$work/a.toml"
-    WORKERS=$1 conf b 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" > "$work/b.toml"
-    rm -f "$work/a.sock" "$work/b.sock"
-    RUST_LOG=warn ip netns exec "$nsa" "$bin/ipsecd" --config "$work/a.toml" >/dev/null 2>"$work/a$1.log" & pids+=($!)
-    RUST_LOG=warn ip netns exec "$nsb" "$bin/ipsecd" --config "$work/b.toml" >/dev/null 2>"$work/b$1.log" & pids+=($!)
-    for _ in $(seq 50); do [ -S "$work/a.sock" ] && [ -S "$work/b.sock" ] && break; sleep 0.1; done
-    ip netns exec "$nsa" ping -c 3 -W 3 -I 10.1.0.1 10.2.0.1 >/dev/null || echo "[bench] warning: first ping through ipsecd unanswered" >&2
-    measure 10.1.0.1 10.2.0.1
-    stop_pids
+    local w=()
+    if [ "$1" -gt 0 ]; then w=("workers = $1"); fi
+    site_conf a software "${w[@]}" > "$work/a.toml"
+    site_conf b software "${w[@]}" > "$work/b.toml"
+    RUST_LOG=warn sites_start
+    if sites_wait_established 30; then
+        measure 10.1.0.1 10.2.0.1
+    else
+        echo "0 0 nan"
+    fi
+    sites_stop
     sleep 0.5
 }
 run_ipsecd 0 > "$work/ipsecd.res"
@@ -208,7 +165,7 @@ sw_start b "$nsb"
 ip netns exec "$nsa" swanctl --initiate --child net --uri "unix://$work/sw-a/charon.vici" >"$work/initiate.log" 2>&1 || { echo "strongSwan initiate failed:"; tail -20 "$work/initiate.log"; }
 ip netns exec "$nsa" ping -c 2 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null || true
 read -r sw_mbit sw_par sw_rtt < <(measure 10.1.0.1 10.2.0.1)
-stop_pids
+sites_stop
 fi
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The demo: two sites in two network namespaces joined by a veth pair, an ipsecd in
-# each, traffic (ping and a TCP transfer) through the ESP tunnel, both sides' status.
+# each; they negotiate the tunnel with IKEv2 (a pre-shared key made for this run), then
+# ping and a TCP transfer go through the ESP tunnel, and both sides show their SAs and
+# status. Site A runs on the simulated card, site B in software.
 # Run as root on Debian 12:  scripts/demo.sh
 # Idempotent: every run creates its own uniquely named namespaces and removes them.
+# Environment: DEMO_SKIP_SETUP=1 skips scripts/setup.sh; DEMO_PROFILE (cargo's profile
+# option, default --release) with DEMO_BINDIR (its directory under the target, default
+# release) picks the build; DEMO_TCP_BYTES the transfer size; DEMO_IKE_TIMEOUT how long
+# to wait for IKEv2 (seconds, default 60).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -25,80 +31,32 @@ say "building ipsecd and ipsecctl with the simulated card backend (--features si
 cargo build ${DEMO_PROFILE:---release} -p host-ipsec --features sim --bins
 bin="$CARGO_TARGET_DIR/${DEMO_BINDIR:-release}"
 
-id=$$
-nsa="ipsd-a-$id"; nsb="ipsd-b-$id"
 work=$(mktemp -d /tmp/ipsec-demo.XXXXXX)
-pids=()
-cleanup() {
-    set +e
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$nsa" 2>/dev/null
-    ip netns del "$nsb" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=lib/sites.sh
+. "$here/scripts/lib/sites.sh"
+trap sites_cleanup EXIT
+trap 'exit 130' INT TERM
 
+sites_up ipsd
 say "namespaces $nsa and $nsb, veth 192.168.77.1 <-> 192.168.77.2; sites 10.1.0.0/24 and 10.2.0.0/24"
-ip netns add "$nsa"
-ip netns add "$nsb"
-ip link add "va$id" netns "$nsa" type veth peer name "vb$id" netns "$nsb"
-ip -n "$nsa" addr add 192.168.77.1/24 dev "va$id"
-ip -n "$nsb" addr add 192.168.77.2/24 dev "vb$id"
-for ns in "$nsa" "$nsb"; do ip -n "$ns" link set lo up; done
-ip -n "$nsa" link set "va$id" up
-ip -n "$nsb" link set "vb$id" up
-ip -n "$nsa" addr add 10.1.0.1/32 dev lo
-ip -n "$nsb" addr add 10.2.0.1/32 dev lo
+site_conf a auto 'offload_device = "sim"' > "$work/a.toml"
+site_conf b software > "$work/b.toml"
 
-# Fresh keys for this run (AES-128-GCM: 16-byte key + 4-byte salt).
-ka=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-kb=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-conf() { # name tun local remote lts rts inspi outspi inkey outkey offload
-    cat <<EOF
-[daemon]
-name = "$1"
-tun_name = "$2"
-control_socket = "$work/$1.sock"
-state_dir = "$work/state"
+say "starting ipsecd in both namespaces; site A initiates IKEv2 (pre-shared key made for this run)"
+sites_start
+sites_wait_established "${DEMO_IKE_TIMEOUT:-60}"
+say "IKE_SA and CHILD_SA established; site A: ipsecctl list-sas"
+"$bin/ipsecctl" --socket "$work/site-a.sock" list-sas
+say "site B: ipsecctl list-sas (the same CHILD_SA, SPIs crossed)"
+"$bin/ipsecctl" --socket "$work/site-b.sock" list-sas
 
-[connections.peer]
-local_addrs = ["$3"]
-remote_addrs = ["$4"]
-encap = "udp"
-offload = "${11}"
-
-[connections.peer.children.net]
-local_ts = ["$5"]
-remote_ts = ["$6"]
-mode = "tunnel"
-esp_proposals = "aes128gcm16"
-in_spi = "$7"
-out_spi = "$8"
-in_key = "$9"
-out_key = "${10}"
-EOF
-}
-offload_a=auto
-conf site-a ipsa0 192.168.77.1 192.168.77.2 10.1.0.0/24 10.2.0.0/24 0xc0000b01 0xc0000a01 "$kb" "$ka" "$offload_a" > "$work/a.toml"
-conf site-b ipsb0 192.168.77.2 192.168.77.1 10.2.0.0/24 10.1.0.0/24 0xc0000a01 0xc0000b01 "$ka" "$kb" software > "$work/b.toml"
-printf 'offload_device = "sim"\n' | sed -i '/^state_dir/r /dev/stdin' "$work/a.toml"
-"$bin/ipsecctl" check-config "$work/a.toml"
-"$bin/ipsecctl" check-config "$work/b.toml"
-
-say "starting ipsecd in both namespaces"
-ip netns exec "$nsa" "$bin/ipsecd" --config "$work/a.toml" 2> "$work/a.log" &
-pids+=($!)
-ip netns exec "$nsb" "$bin/ipsecd" --config "$work/b.toml" 2> "$work/b.log" &
-pids+=($!)
-for _ in $(seq 50); do
-    [ -S "$work/site-a.sock" ] && [ -S "$work/site-b.sock" ] && break
-    sleep 0.1
-done
-
-say "ping 10.1.0.1 -> 10.2.0.1 through the tunnel"
-ip netns exec "$nsa" ping -c 5 -i 0.2 -I 10.1.0.1 10.2.0.1
+say "ping 10.1.0.1 -> 10.2.0.1 through the tunnel (every reply must come back)"
+ip netns exec "$nsa" ping -c 5 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1 | tee "$work/ping" || true
+read -r sent got < <(awk '/packets transmitted/ {print $1, $4}' "$work/ping") || true
+if [ "${sent:-0}" != 5 ] || [ "${got:-0}" != 5 ]; then
+    sites_dump "PING LOST: ${got:-0} replies to ${sent:-0} pings, 5 of 5 expected"
+    exit 1
+fi
 
 # The simulated card moves packets through its register window at simulation speed,
 # so the transfer is kept small when it is in the path.
@@ -115,6 +73,7 @@ while True:
     h.update(b); n += len(b)
 print(n, h.hexdigest())' > "$work/received" &
 rx=$!
+pids+=("$rx")
 sleep 0.5
 t0=$(date +%s.%N)
 ip netns exec "$nsa" timeout 120 python3 -c '
@@ -134,7 +93,8 @@ else
 fi
 
 say "what the wire carries (one captured packet on the veth): ESP in UDP 4500"
-timeout 3 ip netns exec "$nsb" tcpdump -c 1 -n -i "vb$id" udp port 4500 2>/dev/null &
+# udp[8:4] != 0: ESP, not IKE (which starts with four zero bytes on port 4500)
+timeout 3 ip netns exec "$nsb" tcpdump -c 1 -n -i "vb$sites_id" 'udp port 4500 and udp[8:4] != 0' 2>/dev/null &
 sleep 0.5
 ip netns exec "$nsa" ping -c 1 -I 10.1.0.1 10.2.0.1 > /dev/null
 wait $! 2>/dev/null || true
@@ -144,24 +104,19 @@ say "site A: ipsecctl status"
 say "site B: ipsecctl status"
 "$bin/ipsecctl" --socket "$work/site-b.sock" status
 
-say "checking that site A's SAs carried the traffic on the simulated card"
-"$bin/ipsecctl" --socket "$work/site-a.sock" list-sas --json | python3 -c '
+say "checking that the negotiated SAs carried the traffic: site A on the simulated card, site B in software"
+for s in a b; do
+    "$bin/ipsecctl" --socket "$work/site-$s.sock" --json list-sas | python3 -c '
 import json, sys
-def rows(v):
-    if isinstance(v, dict):
-        if "path" in v and "spi" in v:
-            yield v
-        for x in v.values():
-            yield from rows(x)
-    elif isinstance(v, list):
-        for x in v:
-            yield from rows(x)
-sas = list(rows(json.load(sys.stdin)))
-bad = [s for s in sas if s["path"] != "card" or s["fallbacks"] != 0 or s["packets"] == 0]
+side, path = sys.argv[1], sys.argv[2]
+sas = json.load(sys.stdin)["sas"]
 for s in sas:
-    print("  SA %s: path %s, %d packets, %d fallbacks" % (s["spi"], s["path"], s["packets"], s["fallbacks"]))
+    print("  site %s SA %s %-3s: origin %s, path %s, %d packets, %d fallbacks"
+          % (side, s["spi"], s["direction"], s["origin"], s["path"], s["packets"], s["fallbacks"]))
+bad = [s for s in sas if s["origin"] != "ike" or s["path"] != path or s["fallbacks"] != 0 or s["packets"] == 0]
 if not sas or bad:
-    sys.exit("site A did not run on the simulated card for all its SAs")
-'
-say "site A's SAs ran on the simulated card, site B's in software; same bytes on the wire"
+    sys.exit("site %s: not every SA was negotiated by IKE and carried traffic on the %s path" % (side, path))
+' "$s" "$([ "$s" = a ] && echo card || echo software)"
+done
+say "IKEv2 negotiated the tunnel; site A's SAs ran on the simulated card, site B's in software; same bytes on the wire"
 say "done; cleaning up"
