@@ -11,33 +11,25 @@ use ikev2::config::ts_from_cidr;
 use ikev2::crypto::DhPrivate;
 use ikev2::{
     Action, ChildConfig, Connection, Engine, EngineConfig, EspProposal, Identity, IkeProposal,
-    Mode, SecretBytes,
+    SecretBytes,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 fn conn(local: &str, remote: Option<&str>, lid: &str, rid: &str, ike: &str) -> Connection {
+    let net = ts_from_cidr("10.0.0.0/8").expect("ts");
+    let esp = EspProposal::parse("aes128gcm16").expect("esp");
     Connection {
-        name: "c".into(),
-        local_addr: local.parse().expect("address"),
-        remote_addr: remote.map(|r| r.parse().expect("address")),
-        local_id: Identity::parse(lid).expect("id"),
-        remote_id: Identity::parse(rid).expect("id"),
-        psk: SecretBytes::new(b"bench-psk".to_vec()),
         ike_proposals: vec![IkeProposal::parse(ike).expect("proposal")],
-        children: vec![ChildConfig {
-            name: "n".into(),
-            local_ts: vec![ts_from_cidr("10.0.0.0/8").expect("ts")],
-            remote_ts: vec![ts_from_cidr("10.0.0.0/8").expect("ts")],
-            mode: Mode::Tunnel,
-            esp_proposals: vec![EspProposal::parse("aes128gcm16").expect("esp")],
-            rekey_time: None,
-            life_time: None,
-        }],
-        rekey_time: None,
-        life_time: None,
-        dpd_delay: None,
-        force_encap: false,
+        children: vec![ChildConfig::tunnel("n", net, net, vec![esp])],
+        ..Connection::new(
+            "c",
+            local.parse().expect("address"),
+            remote.map(|r| r.parse().expect("address")),
+            Identity::parse(lid).expect("id"),
+            Identity::parse(rid).expect("id"),
+            SecretBytes::new(b"bench-psk".to_vec()),
+        )
     }
 }
 
@@ -59,21 +51,19 @@ fn handshake(ike: &str, seed: u64) -> usize {
     let mut q: Vec<(bool, Action)> = acts.into_iter().map(|x| (true, x)).collect();
     let mut installs = 0;
     while let Some((from_a, act)) = q.pop() {
-        match act {
-            Action::Send {
-                local,
-                remote,
-                datagram,
-            } => {
-                let got = if from_a {
-                    b.handle_datagram(now, remote, local, &datagram)
-                } else {
-                    a.handle_datagram(now, remote, local, &datagram)
-                };
-                q.extend(got.into_iter().map(|x| (!from_a, x)));
-            }
-            Action::InstallChildSa(_) => installs += 1,
-            _ => {}
+        if let Action::Send {
+            local,
+            remote,
+            datagram,
+        } = act
+        {
+            // What one side sends from `local` to `remote` the other receives on
+            // `remote` from `local`.
+            let to = if from_a { &mut b } else { &mut a };
+            let got = to.handle_datagram(now, remote, local, &datagram);
+            q.extend(got.into_iter().map(|x| (!from_a, x)));
+        } else if matches!(act, Action::InstallChildSa(_)) {
+            installs += 1;
         }
     }
     installs

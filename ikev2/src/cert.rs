@@ -87,7 +87,7 @@ fn parse(what: &str, der: &[u8]) -> Result<Certificate, CertError> {
 }
 
 fn p256_key(what: &str, c: &Certificate) -> Result<VerifyingKey, CertError> {
-    let spki = &c.tbs_certificate.subject_public_key_info;
+    let spki = &c.tbs_certificate().subject_public_key_info();
     let curve = spki
         .algorithm
         .parameters
@@ -161,7 +161,7 @@ impl CertAuth {
         let mut v = vec![CERT_X509_SIGNATURE];
         for ca in &self.cas {
             if let Ok(spki) = Certificate::from_der(ca)
-                .and_then(|c| c.tbs_certificate.subject_public_key_info.to_der())
+                .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
             {
                 v.extend_from_slice(&sha1::Sha1::digest(&spki));
             }
@@ -218,14 +218,14 @@ impl CertAuth {
         };
         let c = parse("peer certificate", der).map_err(|e| e.to_string())?;
         let tbs = c
-            .tbs_certificate
+            .tbs_certificate()
             .to_der()
             .map_err(|e| format!("peer certificate: {e}"))?;
-        if c.signature_algorithm.oid != ECDSA_WITH_SHA256 {
+        if c.signature_algorithm().oid != ECDSA_WITH_SHA256 {
             return Err("peer certificate is not signed with ECDSA-SHA256".into());
         }
         let csig = c
-            .signature
+            .signature()
             .as_bytes()
             .and_then(|b| Signature::from_der(b).ok())
             .ok_or("peer certificate: malformed signature")?;
@@ -233,19 +233,19 @@ impl CertAuth {
             let Ok(ca) = Certificate::from_der(ca) else {
                 return false;
             };
-            ca.tbs_certificate.subject == c.tbs_certificate.issuer
+            ca.tbs_certificate().subject() == c.tbs_certificate().issuer()
                 && p256_key("CA", &ca).is_ok_and(|k| k.verify(&tbs, &csig).is_ok())
         });
         if !issued {
             return Err(format!(
                 "peer certificate ({}) is not issued by a trusted CA",
-                c.tbs_certificate.subject
+                c.tbs_certificate().subject()
             ));
         }
         if !names(&c, id) {
             return Err(format!(
                 "peer certificate ({}) does not name the peer's identity",
-                c.tbs_certificate.subject
+                c.tbs_certificate().subject()
             ));
         }
         let key = p256_key("peer certificate", &c).map_err(|e| e.to_string())?;
@@ -258,15 +258,15 @@ impl CertAuth {
 fn names(c: &Certificate, id: &IdPayload) -> bool {
     if id.id_type == 9 {
         return c
-            .tbs_certificate
-            .subject
+            .tbs_certificate()
+            .subject()
             .to_der()
             .is_ok_and(|dn| dn == id.data);
     }
     let sans = c
-        .tbs_certificate
-        .extensions
-        .iter()
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
         .flatten()
         .filter(|e| e.extn_id == SubjectAltName::OID)
         .filter_map(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())

@@ -365,54 +365,70 @@ pub fn select_ike(
         .enumerate()
         .map(|(i, p)| p.to_wire(i as u8 + 1, vec![]))
         .collect();
-    let mut reasons = Vec::new();
-    for tp in theirs {
+    let check = |tp: &Proposal| {
         if tp.protocol != protocol::IKE {
-            reasons.push(format!(
+            return Err(format!(
                 "proposal {}: protocol {} is not IKE",
                 tp.num, tp.protocol
             ));
+        }
+        Ok(())
+    };
+    let build = |tp: &Proposal, chosen: Vec<Transform>| {
+        let encr = of_type(&chosen, tt::ENCR).and_then(|t| Encr::from_transform(t.id, t.key_len));
+        let prf = of_type(&chosen, tt::PRF).and_then(|t| Prf::from_id(t.id));
+        let dh = of_type(&chosen, tt::DH).and_then(|t| DhGroup::from_id(t.id));
+        let integ = of_type(&chosen, tt::INTEG).and_then(|t| Integ::from_id(t.id));
+        match (encr, prf, dh) {
+            (Some(encr), Some(prf), Some(dh)) if encr.is_aead() || integ.is_some() => {
+                let suite = IkeSuite {
+                    encr,
+                    prf,
+                    integ: if encr.is_aead() { None } else { integ },
+                    dh,
+                };
+                let resp = Proposal {
+                    num: tp.num,
+                    protocol: protocol::IKE,
+                    spi: tp.spi.clone(),
+                    transforms: chosen,
+                };
+                Ok((suite, resp))
+            }
+            _ => Err("incomplete".to_string()),
+        }
+    };
+    let types = [tt::ENCR, tt::PRF, tt::INTEG, tt::DH];
+    select(theirs, &our_wire, &types, check, build)
+}
+
+/// The chosen transform of type `ty`, if any.
+fn of_type(chosen: &[Transform], ty: u8) -> Option<&Transform> {
+    chosen.iter().find(|t| t.ttype == ty)
+}
+
+/// Walk the peer's proposals in the peer's order against ours. `check` refuses a
+/// peer proposal outright (protocol, SPI) with its reason; for each of ours,
+/// [`match_one`] picks the common transforms and `build` turns them into the
+/// result, or says why that set does not do. Without a match, the [`Mismatch`]
+/// lists both sides and the reason for each peer proposal.
+fn select<T>(
+    theirs: &[Proposal],
+    our_wire: &[Proposal],
+    types: &[u8],
+    check: impl Fn(&Proposal) -> Result<(), String>,
+    build: impl Fn(&Proposal, Vec<Transform>) -> Result<T, String>,
+) -> Result<T, Mismatch> {
+    let mut reasons = Vec::new();
+    for tp in theirs {
+        if let Err(reason) = check(tp) {
+            reasons.push(reason);
             continue;
         }
         let mut why = Vec::new();
-        for op in &our_wire {
-            match match_one(tp, op, &[tt::ENCR, tt::PRF, tt::INTEG, tt::DH]) {
-                Ok(chosen) => {
-                    let encr = chosen
-                        .iter()
-                        .find(|t| t.ttype == tt::ENCR)
-                        .and_then(|t| Encr::from_transform(t.id, t.key_len));
-                    let prf = chosen
-                        .iter()
-                        .find(|t| t.ttype == tt::PRF)
-                        .and_then(|t| Prf::from_id(t.id));
-                    let dh = chosen
-                        .iter()
-                        .find(|t| t.ttype == tt::DH)
-                        .and_then(|t| DhGroup::from_id(t.id));
-                    let integ = chosen
-                        .iter()
-                        .find(|t| t.ttype == tt::INTEG)
-                        .and_then(|t| Integ::from_id(t.id));
-                    if let (Some(encr), Some(prf), Some(dh)) = (encr, prf, dh) {
-                        if encr.is_aead() || integ.is_some() {
-                            let suite = IkeSuite {
-                                encr,
-                                prf,
-                                integ: if encr.is_aead() { None } else { integ },
-                                dh,
-                            };
-                            let resp = Proposal {
-                                num: tp.num,
-                                protocol: protocol::IKE,
-                                spi: tp.spi.clone(),
-                                transforms: chosen,
-                            };
-                            return Ok((suite, resp));
-                        }
-                    }
-                    why.push("incomplete".to_string());
-                }
+        for op in our_wire {
+            match match_one(tp, op, types).and_then(|chosen| build(tp, chosen)) {
+                Ok(found) => return Ok(found),
                 Err(e) => why.push(e),
             }
         }
@@ -496,68 +512,43 @@ pub fn select_esp(
     } else {
         &[tt::ENCR, tt::INTEG, tt::ESN]
     };
-    let mut reasons = Vec::new();
-    for tp in theirs {
+    let check = |tp: &Proposal| {
         if tp.protocol != protocol::ESP || tp.spi.len() != 4 {
-            reasons.push(format!("proposal {}: not ESP with a 4-byte SPI", tp.num));
-            continue;
+            return Err(format!("proposal {}: not ESP with a 4-byte SPI", tp.num));
         }
         // SPIs 0..=255 are reserved (RFC 4303 2.1).
         if u32::from_be_bytes([tp.spi[0], tp.spi[1], tp.spi[2], tp.spi[3]]) < 256 {
-            reasons.push(format!("proposal {}: reserved SPI", tp.num));
-            continue;
+            return Err(format!("proposal {}: reserved SPI", tp.num));
         }
-        let mut why = Vec::new();
-        for op in &our_wire {
-            match match_one(tp, op, types) {
-                Ok(chosen) => {
-                    let enc = chosen.iter().find(|t| t.ttype == tt::ENCR);
-                    let integ = chosen.iter().any(|t| t.ttype == tt::INTEG && t.id == 12);
-                    let transform = match enc.map(|t| (t.id, t.key_len)) {
-                        Some((20, Some(b @ (128 | 256)))) => EspTransform::AesGcm16 { bits: b },
-                        Some((12, Some(b @ (128 | 256)))) if integ => {
-                            EspTransform::AesCbcHmacSha256 { bits: b }
-                        }
-                        _ => {
-                            why.push("unsupported combination".into());
-                            continue;
-                        }
-                    };
-                    let dh = chosen
-                        .iter()
-                        .find(|t| t.ttype == tt::DH)
-                        .and_then(|t| DhGroup::from_id(t.id));
-                    let esn = chosen.iter().any(|t| t.ttype == tt::ESN && t.id == 1);
-                    let mut spi = [0u8; 4];
-                    spi.copy_from_slice(&tp.spi);
-                    return Ok(EspChoice {
-                        transform,
-                        dh,
-                        esn,
-                        peer_spi: u32::from_be_bytes(spi),
-                        proposal: Proposal {
-                            num: tp.num,
-                            protocol: protocol::ESP,
-                            spi: vec![],
-                            transforms: chosen,
-                        },
-                    });
-                }
-                Err(e) => why.push(e),
+        Ok(())
+    };
+    let build = |tp: &Proposal, chosen: Vec<Transform>| {
+        let integ = chosen.iter().any(|t| t.ttype == tt::INTEG && t.id == 12);
+        let transform = match of_type(&chosen, tt::ENCR).map(|t| (t.id, t.key_len)) {
+            Some((20, Some(b @ (128 | 256)))) => EspTransform::AesGcm16 { bits: b },
+            Some((12, Some(b @ (128 | 256)))) if integ => {
+                EspTransform::AesCbcHmacSha256 { bits: b }
             }
-        }
-        reasons.push(format!(
-            "proposal {} ({}): {}",
-            tp.num,
-            proposal_name(tp),
-            why.join(" / ")
-        ));
-    }
-    Err(Mismatch {
-        theirs: theirs.iter().map(proposal_name).collect(),
-        ours: our_wire.iter().map(proposal_name).collect(),
-        reasons,
-    })
+            _ => return Err("unsupported combination".to_string()),
+        };
+        let dh = of_type(&chosen, tt::DH).and_then(|t| DhGroup::from_id(t.id));
+        let esn = chosen.iter().any(|t| t.ttype == tt::ESN && t.id == 1);
+        let mut spi = [0u8; 4];
+        spi.copy_from_slice(&tp.spi);
+        Ok(EspChoice {
+            transform,
+            dh,
+            esn,
+            peer_spi: u32::from_be_bytes(spi),
+            proposal: Proposal {
+                num: tp.num,
+                protocol: protocol::ESP,
+                spi: vec![],
+                transforms: chosen,
+            },
+        })
+    };
+    select(theirs, &our_wire, types, check, build)
 }
 
 /// An IKE identity (RFC 7296 3.5).
@@ -665,31 +656,19 @@ pub fn ts_from_cidr(s: &str) -> Result<TrafficSelector, ConfigError> {
     let (a, p) = s.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = a.parse().map_err(|_| bad())?;
     let prefix: u32 = p.parse().map_err(|_| bad())?;
+    // The prefix's mask; a shift by the whole width (prefix 0) leaves no bits.
     let (start, end) = match addr {
-        IpAddr::V4(v) => {
-            if prefix > 32 {
-                return Err(bad());
-            }
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - prefix)
-            };
+        IpAddr::V4(v) if prefix <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
             let n = u32::from(v) & mask;
             (IpAddr::V4(n.into()), IpAddr::V4((n | !mask).into()))
         }
-        IpAddr::V6(v) => {
-            if prefix > 128 {
-                return Err(bad());
-            }
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - prefix)
-            };
+        IpAddr::V6(v) if prefix <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
             let n = u128::from(v) & mask;
             (IpAddr::V6(n.into()), IpAddr::V6((n | !mask).into()))
         }
+        _ => return Err(bad()),
     };
     Ok(TrafficSelector {
         ip_proto: 0,
@@ -795,4 +774,126 @@ pub struct Connection {
     pub dpd_delay: Option<Duration>,
     /// Pretend to be behind a NAT so that both sides use UDP encapsulation.
     pub force_encap: bool,
+}
+
+impl ChildConfig {
+    /// A tunnel-mode CHILD_SA between one local and one remote traffic selector with
+    /// these ESP proposals; no rekey or hard lifetime of its own (set `rekey_time`
+    /// and `life_time` after where wanted).
+    pub fn tunnel(
+        name: &str,
+        local_ts: TrafficSelector,
+        remote_ts: TrafficSelector,
+        esp_proposals: Vec<EspProposal>,
+    ) -> ChildConfig {
+        ChildConfig {
+            name: name.into(),
+            local_ts: vec![local_ts],
+            remote_ts: vec![remote_ts],
+            mode: Mode::Tunnel,
+            esp_proposals,
+            rekey_time: None,
+            life_time: None,
+        }
+    }
+}
+
+impl Connection {
+    /// A PSK connection from `local_addr` to `remote_addr` (None: any, responder
+    /// only) with our and the expected peer identity, and no IKE proposals or
+    /// CHILD_SAs yet: fill in `ike_proposals` and `children`. No IKE rekey, hard
+    /// lifetime or liveness check, no forced UDP encapsulation.
+    pub fn new(
+        name: &str,
+        local_addr: IpAddr,
+        remote_addr: Option<IpAddr>,
+        local_id: Identity,
+        remote_id: Identity,
+        psk: SecretBytes,
+    ) -> Connection {
+        Connection {
+            name: name.into(),
+            local_addr,
+            remote_addr,
+            local_id,
+            remote_id,
+            psk,
+            ike_proposals: Vec::new(),
+            children: Vec::new(),
+            rekey_time: None,
+            life_time: None,
+            dpd_delay: None,
+            force_encap: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(cidr: &str) -> (IpAddr, IpAddr) {
+        let ts = ts_from_cidr(cidr).unwrap();
+        (ts.start_addr, ts.end_addr)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cidr_prefixes_from_everything_to_one_address() {
+        assert_eq!(range("10.1.2.3/0"), (ip("0.0.0.0"), ip("255.255.255.255")));
+        assert_eq!(range("10.1.2.3/24"), (ip("10.1.2.0"), ip("10.1.2.255")));
+        assert_eq!(range("10.1.2.3/32"), (ip("10.1.2.3"), ip("10.1.2.3")));
+        assert_eq!(
+            range("fd00::1/0"),
+            (ip("::"), ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
+        );
+        assert_eq!(
+            range("fd00::1/64"),
+            (ip("fd00::"), ip("fd00::ffff:ffff:ffff:ffff"))
+        );
+        assert_eq!(range("fd00::1/128"), (ip("fd00::1"), ip("fd00::1")));
+        for bad in ["10.0.0.0/33", "fd00::/129", "10.0.0.0", "x/8", "10.0.0.0/x"] {
+            assert_eq!(ts_from_cidr(bad), Err(ConfigError::BadSelector(bad.into())));
+        }
+    }
+
+    #[test]
+    fn ike_selection_picks_the_common_suite_or_says_why_not() {
+        let ours = [IkeProposal::parse("aes256gcm16-prfsha256-x25519").unwrap()];
+        let offer = ours[0].to_wire(1, vec![]);
+        let (suite, answer) = select_ike(std::slice::from_ref(&offer), &ours).unwrap();
+        assert_eq!(suite.prf, Prf::HmacSha256);
+        assert_eq!(suite.integ, None);
+        assert_eq!(answer.num, 1);
+        let other = IkeProposal::parse("aes256gcm16-prfsha384-x25519").unwrap();
+        let mut esp = offer.clone();
+        esp.protocol = protocol::ESP;
+        let m = select_ike(&[other.to_wire(1, vec![]), esp], &ours).unwrap_err();
+        assert_eq!(m.reasons.len(), 2);
+        assert!(m.reasons[0].contains("no common PRF"), "{}", m.reasons[0]);
+        assert_eq!(m.reasons[1], "proposal 1: protocol 3 is not IKE");
+    }
+
+    #[test]
+    fn esp_selection_refuses_reserved_spis_and_other_protocols() {
+        let ours = [EspProposal::parse("aes128gcm16").unwrap()];
+        let choice = select_esp(&[ours[0].to_wire(1, 0x1234, false)], &ours, false).unwrap();
+        assert_eq!(choice.transform, EspTransform::AesGcm16 { bits: 128 });
+        assert_eq!(choice.peer_spi, 0x1234);
+        assert!(choice.proposal.spi.is_empty());
+        let mut ike = ours[0].to_wire(2, 0x1234, false);
+        ike.protocol = protocol::IKE;
+        let offers = [ours[0].to_wire(1, 255, false), ike];
+        let m = select_esp(&offers, &ours, false).unwrap_err();
+        assert_eq!(
+            m.reasons,
+            [
+                "proposal 1: reserved SPI",
+                "proposal 2: not ESP with a 4-byte SPI"
+            ]
+        );
+    }
 }

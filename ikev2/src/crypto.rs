@@ -5,9 +5,11 @@
 
 use std::fmt;
 
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
 use hmac::{Hmac, Mac};
+use p256::elliptic_curve::sec1::ToSec1Point;
+use p256::elliptic_curve::Generate;
 use rand::{CryptoRng, RngCore};
 use sha2::{Sha256, Sha384};
 use subtle::ConstantTimeEq;
@@ -81,14 +83,16 @@ impl Prf {
     pub fn prf(self, key: &[u8], data: &[&[u8]]) -> Vec<u8> {
         match self {
             Prf::HmacSha256 => {
-                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac takes any key");
+                let mut m =
+                    <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("hmac takes any key");
                 for d in data {
                     m.update(d);
                 }
                 m.finalize().into_bytes().to_vec()
             }
             Prf::HmacSha384 => {
-                let mut m = <Hmac<Sha384> as Mac>::new_from_slice(key).expect("hmac takes any key");
+                let mut m =
+                    <Hmac<Sha384> as KeyInit>::new_from_slice(key).expect("hmac takes any key");
                 for d in data {
                     m.update(d);
                 }
@@ -197,11 +201,11 @@ impl DhPrivate {
         let inner = match group {
             DhGroup::Curve25519 => {
                 let mut b = Zeroizing::new([0u8; 32]);
-                rng.fill_bytes(&mut *b);
+                rng.0.fill_bytes(&mut *b);
                 DhInner::X25519(x25519_dalek::StaticSecret::from(*b))
             }
-            DhGroup::Ecp256 => DhInner::P256(p256::SecretKey::random(&mut rng)),
-            DhGroup::Ecp384 => DhInner::P384(p384::SecretKey::random(&mut rng)),
+            DhGroup::Ecp256 => DhInner::P256(p256::SecretKey::generate_from_rng(&mut rng)),
+            DhGroup::Ecp384 => DhInner::P384(p384::SecretKey::generate_from_rng(&mut rng)),
         };
         DhPrivate { group, inner }
     }
@@ -213,11 +217,10 @@ impl DhPrivate {
 
     /// Public value as carried in the KE payload (RFC 5903 section 7: x | y).
     pub fn public(&self) -> Vec<u8> {
-        use p256::elliptic_curve::sec1::ToEncodedPoint;
         match &self.inner {
             DhInner::X25519(s) => x25519_dalek::PublicKey::from(s).as_bytes().to_vec(),
-            DhInner::P256(s) => s.public_key().to_encoded_point(false).as_bytes()[1..].to_vec(),
-            DhInner::P384(s) => s.public_key().to_encoded_point(false).as_bytes()[1..].to_vec(),
+            DhInner::P256(s) => s.public_key().to_sec1_point(false).as_bytes()[1..].to_vec(),
+            DhInner::P384(s) => s.public_key().to_sec1_point(false).as_bytes()[1..].to_vec(),
         }
     }
 
@@ -275,22 +278,23 @@ impl DhPrivate {
     }
 }
 
+/// The engine's random source (rand's traits) seen through the traits the
+/// elliptic-curve crates take (rand_core 0.10) for key generation.
 struct RngRef<'a>(&'a mut dyn Rng);
-impl RngCore for RngRef<'_> {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u32()
+impl p256::elliptic_curve::rand_core::TryRng for RngRef<'_> {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0.next_u32())
     }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
     }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
-        self.0.try_fill_bytes(dest)
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.fill_bytes(dst);
+        Ok(())
     }
 }
-impl CryptoRng for RngRef<'_> {}
+impl p256::elliptic_curve::rand_core::TryCryptoRng for RngRef<'_> {}
 
 /// Encryption for the SK payload (transform type 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -371,7 +375,7 @@ impl Integ {
         16
     }
     fn mac(self, key: &[u8], data: &[u8]) -> [u8; 16] {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key");
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key");
         m.update(data);
         let full = m.finalize().into_bytes();
         let mut o = [0u8; 16];
@@ -424,13 +428,14 @@ fn icv_len(k: &SkKeys) -> usize {
 fn gcm_seal(k: &SkKeys, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
     let key = k.ke.expose();
     let klen = key.len() - 4;
+    let nonce = aes_gcm::Nonce::from(*nonce);
     let tag = match klen {
         16 => Aes128Gcm::new_from_slice(&key[..16])
             .expect("16-byte key")
-            .encrypt_in_place_detached(nonce.into(), aad, buf),
+            .encrypt_inout_detached(&nonce, aad, buf.into()),
         _ => Aes256Gcm::new_from_slice(&key[..32])
             .expect("32-byte key")
-            .encrypt_in_place_detached(nonce.into(), aad, buf),
+            .encrypt_inout_detached(&nonce, aad, buf.into()),
     }
     .expect("GCM seal of an IKE message cannot exceed limits");
     tag.into()
@@ -439,15 +444,18 @@ fn gcm_seal(k: &SkKeys, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; 16
 fn gcm_open(k: &SkKeys, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
     let key = k.ke.expose();
     let klen = key.len() - 4;
-    let tag = aes_gcm::Tag::from_slice(tag);
+    let Ok(tag) = aes_gcm::Tag::try_from(tag) else {
+        return false;
+    };
+    let nonce = aes_gcm::Nonce::from(*nonce);
     match klen {
         16 => Aes128Gcm::new_from_slice(&key[..16])
             .expect("16-byte key")
-            .decrypt_in_place_detached(nonce.into(), aad, buf, tag)
+            .decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
             .is_ok(),
         _ => Aes256Gcm::new_from_slice(&key[..32])
             .expect("32-byte key")
-            .decrypt_in_place_detached(nonce.into(), aad, buf, tag)
+            .decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
             .is_ok(),
     }
 }
@@ -515,35 +523,38 @@ pub fn seal_message(
     out
 }
 
+/// CBC-encrypt `buf` in place (a whole number of blocks: the SK payload pads itself).
 fn cbc_encrypt(bits: u16, key: &[u8], iv: &[u8], buf: &mut [u8]) {
-    use cbc::cipher::{BlockEncryptMut, KeyIvInit};
-    let n = buf.len();
+    use cbc::cipher::{BlockModeEncrypt, InOutBuf, KeyIvInit};
+    let (blocks, tail) = InOutBuf::from(buf).into_chunks();
+    debug_assert!(tail.is_empty(), "SK plaintext is padded to the block size");
     if bits == 128 {
-        let c = cbc::Encryptor::<aes::Aes128>::new_from_slices(key, iv).expect("key/iv size");
-        c.encrypt_padded_mut::<cbc::cipher::block_padding::NoPadding>(buf, n)
-            .expect("block multiple");
+        cbc::Encryptor::<aes::Aes128>::new_from_slices(key, iv)
+            .expect("key/iv size")
+            .encrypt_blocks_inout(blocks);
     } else {
-        let c = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv).expect("key/iv size");
-        c.encrypt_padded_mut::<cbc::cipher::block_padding::NoPadding>(buf, n)
-            .expect("block multiple");
+        cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
+            .expect("key/iv size")
+            .encrypt_blocks_inout(blocks);
     }
 }
 
+/// CBC-decrypt `buf` in place; a length that is not a non-zero block multiple is
+/// refused as bad padding.
 fn cbc_decrypt(bits: u16, key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), SkError> {
-    use cbc::cipher::{BlockDecryptMut, KeyIvInit};
+    use cbc::cipher::{BlockModeDecrypt, InOutBuf, KeyIvInit};
     if buf.len() & 0xf != 0 || buf.is_empty() {
         return Err(SkError::Padding);
     }
+    let (blocks, _) = InOutBuf::from(buf).into_chunks();
     if bits == 128 {
-        let c = cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
-            .map_err(|_| SkError::Padding)?;
-        c.decrypt_padded_mut::<cbc::cipher::block_padding::NoPadding>(buf)
-            .map_err(|_| SkError::Padding)?;
+        cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
+            .map_err(|_| SkError::Padding)?
+            .decrypt_blocks_inout(blocks);
     } else {
-        let c = cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
-            .map_err(|_| SkError::Padding)?;
-        c.decrypt_padded_mut::<cbc::cipher::block_padding::NoPadding>(buf)
-            .map_err(|_| SkError::Padding)?;
+        cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+            .map_err(|_| SkError::Padding)?
+            .decrypt_blocks_inout(blocks);
     }
     Ok(())
 }

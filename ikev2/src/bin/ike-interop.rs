@@ -14,7 +14,7 @@ use clap::{Parser, ValueEnum};
 use ikev2::config::ts_from_cidr;
 use ikev2::{
     Action, ChildConfig, ChildSaInstall, Connection, Engine, EngineConfig, EspProposal, Event,
-    Identity, IkeProposal, Mode, SecretBytes,
+    Identity, IkeProposal, SecretBytes,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -144,37 +144,35 @@ fn main() -> Result<()> {
     if a.role == Role::Initiator && a.remote.is_none() {
         bail!("--remote is required for the initiator");
     }
-    let conn = Connection {
-        name: "interop".into(),
-        local_addr: a.local,
-        remote_addr: a.remote,
-        local_id: Identity::parse(&a.local_id)?,
-        remote_id: Identity::parse(&a.remote_id)?,
-        psk: SecretBytes::new(a.psk.as_bytes().to_vec()),
+    let mut child = ChildConfig::tunnel(
+        "net",
+        ts_from_cidr(&a.local_ts)?,
+        ts_from_cidr(&a.remote_ts)?,
+        a.esp
+            .iter()
+            .map(|p| EspProposal::parse(p))
+            .collect::<Result<_, _>>()?,
+    );
+    child.rekey_time = a.child_rekey_time.map(Duration::from_secs);
+    let mut conn = Connection {
         ike_proposals: a
             .ike
             .iter()
             .map(|p| IkeProposal::parse(p))
             .collect::<Result<_, _>>()?,
-        children: vec![ChildConfig {
-            name: "net".into(),
-            local_ts: vec![ts_from_cidr(&a.local_ts)?],
-            remote_ts: vec![ts_from_cidr(&a.remote_ts)?],
-            mode: Mode::Tunnel,
-            esp_proposals: a
-                .esp
-                .iter()
-                .map(|p| EspProposal::parse(p))
-                .collect::<Result<_, _>>()?,
-            rekey_time: a.child_rekey_time.map(Duration::from_secs),
-            life_time: None,
-        }],
+        children: vec![child],
         rekey_time: a.ike_rekey_time.map(Duration::from_secs),
-        life_time: None,
         dpd_delay: a.dpd.map(Duration::from_secs),
         force_encap: a.force_encap,
+        ..Connection::new(
+            "interop",
+            a.local,
+            a.remote,
+            Identity::parse(&a.local_id)?,
+            Identity::parse(&a.remote_id)?,
+            SecretBytes::new(a.psk.as_bytes().to_vec()),
+        )
     };
-    let mut conn = conn;
     if let Some(sc) = &a.second_child {
         let (l, r) = sc
             .split_once(',')
