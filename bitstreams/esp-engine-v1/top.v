@@ -43936,11 +43936,9 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
                 sa_cnt$write_enable = 1'b1;
                 sa_cnt$write_data = (cnt_rd & k_cnt_auth_mask) | ((cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
             end
-            else if (t_verdict$q == v_auth) begin
-                if (~&cnt_sh_auth[(32'h0)+:(32)]) begin
-                    sa_cnt$write_enable = 1'b1;
-                    sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
-                end
+            else if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
+                sa_cnt$write_enable = 1'b1;
+                sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
             end
         end
         if (t_we) begin

@@ -720,12 +720,13 @@ impl Logic for Tail {
                         self.cnt_sh_bytes.val().get_bits::<64>(0)
                             + bit_cast::<64, 16>(self.t_dl.q.val()),
                     ) << self.s_cnt_bytes.val());
-            } else if self.t_verdict.q.val() == self.v_auth.val() {
-                if !self.cnt_sh_auth.val().get_bits::<32>(0).all() {
-                    self.sa_cnt.write_enable.next = true;
-                    self.sa_cnt.write_data.next =
-                        self.cnt_rd.val() + (bits::<CNTW>(1) << self.s_cnt_auth.val());
-                }
+            } else if (self.t_verdict.q.val() == self.v_auth.val())
+                & !self.cnt_sh_auth.val().get_bits::<32>(0).all()
+            {
+                // ICV failures count up to all ones and stay there.
+                self.sa_cnt.write_enable.next = true;
+                self.sa_cnt.write_data.next =
+                    self.cnt_rd.val() + (bits::<CNTW>(1) << self.s_cnt_auth.val());
             }
         }
         if self.t_we.val() {
