@@ -365,21 +365,21 @@ impl Logic for Ghash {
 pub struct GhashStream {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Hash key H = E_K(0^128) of the current message.
+    /// Hash key, as [`Ghash::h`] (per message).
     pub h: Signal<In, Bits<128>>,
     /// Restart from an empty message (reset).
     pub clear: Signal<In, bool>,
-    /// A block enters.
+    /// As [`Ghash::in_valid`].
     pub in_valid: Signal<In, bool>,
     /// The block ends its message (the next block starts a new one).
     pub in_last: Signal<In, bool>,
-    /// Block, byte 0 at `[127:120]`.
+    /// As [`Ghash::in_block`].
     pub in_block: Signal<In, Bits<128>>,
-    /// A block was taken in the previous cycle.
+    /// As [`Ghash::out_valid`].
     pub out_valid: Signal<Out, bool>,
-    /// That block ended its message: `out_hash` is the message's GHASH.
+    /// As [`Ghash::out_last`].
     pub out_last: Signal<Out, bool>,
-    /// GHASH of the last finished message.
+    /// GHASH of the last finished message (held until the next one finishes).
     pub out_hash: Signal<Out, Bits<128>>,
     mul: GfMul128,
     acc: DFF<Bits<128>>,

@@ -65,45 +65,45 @@ pub struct Issue {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// `SA_INDEX`: entry of the pending SA command.
+    /// `RegFile::sa_index`.
     pub sa_index: Signal<In, Bits<16>>,
-    /// `SA_FLAGS` staging register (bit 0: AES-256, 1: GMAC, 2: ESN, 3: inbound).
+    /// `RegFile::sa_flags`.
     pub sa_flags: Signal<In, Bits<4>>,
-    /// Opcode of the pending SA command (`regmap::SaOp`).
+    /// `RegFile::sa_op`.
     pub sa_op: Signal<In, Bits<4>>,
-    /// An SA command is pending.
+    /// `RegFile::cmd_pending`.
     pub cmd_pending: Signal<In, bool>,
-    /// Staged key of an install, little-endian words.
+    /// `RegFile::stage_key`.
     pub stage_key: Signal<In, Bits<KEYW>>,
-    /// SA context word of an install or update, valid bit set.
+    /// `RegFile::stage_ctx`.
     pub stage_ctx: Signal<In, Bits<CTXW>>,
-    /// The doorbell rang for a window packet in input slot 0.
+    /// `RegFile::db_pending`.
     pub db_pending: Signal<In, bool>,
-    /// Descriptor of the window packet.
+    /// `RegFile::pkt_desc`.
     pub pkt_desc: Signal<In, Bits<32>>,
-    /// Byte length of the window packet.
+    /// `RegFile::pkt_len`.
     pub pkt_len: Signal<In, Bits<16>>,
-    /// High sequence bits of the window packet.
+    /// `RegFile::pkt_seqhi`.
     pub pkt_seqhi: Signal<In, Bits<32>>,
-    /// Input-slot word at the `in_rd` of the previous cycle.
+    /// `Rx::din`: the input-slot word at the `in_rd` of the previous cycle.
     pub din: Signal<In, Bits<128>>,
-    /// A stream packet is being received.
+    /// `Rx::busy`.
     pub rx_busy: Signal<In, bool>,
-    /// One bit per input slot: a whole packet is in it.
+    /// `Rx::full`.
     pub rx_full: Signal<In, Bits<2>>,
-    /// Descriptor of the packet in input slot 0 (layout in `rx`).
+    /// `Rx::desc0`.
     pub rx_desc0: Signal<In, Bits<80>>,
-    /// Descriptor of the packet in input slot 1.
+    /// `Rx::desc1`.
     pub rx_desc1: Signal<In, Bits<80>>,
-    /// Entries in the context queue (in the output side).
+    /// `Tail::f_cnt`: entries in the context queue.
     pub f_cnt: Signal<In, Bits<3>>,
-    /// The tail holds a packet.
+    /// `Tail::t_busy`.
     pub t_busy: Signal<In, bool>,
-    /// SA counter RAM word of `cur_idx` (read-back), from the output side.
+    /// `Tail::cnt_rd`: the SA counter word of `cur_idx` (read-back).
     pub cnt_rd: Signal<In, Bits<CNTW>>,
-    /// Pulse from the tail: the window packet is finished.
+    /// `Tail::done` of a window packet: it is finished.
     pub win_done: Signal<In, bool>,
-    /// One bit per result slot: sent, free again.
+    /// `Tx::freed`: result slots sent, free again.
     pub out_free: Signal<In, Bits<4>>,
     /// A block leaves the AES pipeline.
     pub aes_valid: Signal<Out, bool>,

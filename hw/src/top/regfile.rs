@@ -22,81 +22,81 @@ pub struct RegFile {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// AXI4-Lite write address.
+    /// `Top::s_axil_awaddr`, passed through.
     pub s_axil_awaddr: Signal<In, Bits<AW>>,
-    /// AXI4-Lite write address valid.
+    /// `Top::s_axil_awvalid`, passed through.
     pub s_axil_awvalid: Signal<In, bool>,
-    /// AXI4-Lite write address ready.
+    /// `Top::s_axil_awready`, passed through.
     pub s_axil_awready: Signal<Out, bool>,
-    /// AXI4-Lite write data.
+    /// `Top::s_axil_wdata`, passed through.
     pub s_axil_wdata: Signal<In, Bits<32>>,
-    /// AXI4-Lite write data valid.
+    /// `Top::s_axil_wvalid`, passed through.
     pub s_axil_wvalid: Signal<In, bool>,
-    /// AXI4-Lite write data ready.
+    /// `Top::s_axil_wready`, passed through.
     pub s_axil_wready: Signal<Out, bool>,
-    /// AXI4-Lite write response (always OKAY).
+    /// `Top::s_axil_bresp`, passed through.
     pub s_axil_bresp: Signal<Out, Bits<2>>,
-    /// AXI4-Lite write response valid.
+    /// `Top::s_axil_bvalid`, passed through.
     pub s_axil_bvalid: Signal<Out, bool>,
-    /// AXI4-Lite write response ready.
+    /// `Top::s_axil_bready`, passed through.
     pub s_axil_bready: Signal<In, bool>,
-    /// AXI4-Lite read address.
+    /// `Top::s_axil_araddr`, passed through.
     pub s_axil_araddr: Signal<In, Bits<AW>>,
-    /// AXI4-Lite read address valid.
+    /// `Top::s_axil_arvalid`, passed through.
     pub s_axil_arvalid: Signal<In, bool>,
-    /// AXI4-Lite read address ready.
+    /// `Top::s_axil_arready`, passed through.
     pub s_axil_arready: Signal<Out, bool>,
-    /// AXI4-Lite read data.
+    /// `Top::s_axil_rdata`, passed through.
     pub s_axil_rdata: Signal<Out, Bits<32>>,
-    /// AXI4-Lite read response (always OKAY).
+    /// `Top::s_axil_rresp`, passed through.
     pub s_axil_rresp: Signal<Out, Bits<2>>,
-    /// AXI4-Lite read data valid.
+    /// `Top::s_axil_rvalid`, passed through.
     pub s_axil_rvalid: Signal<Out, bool>,
-    /// AXI4-Lite read data ready.
+    /// `Top::s_axil_rready`, passed through.
     pub s_axil_rready: Signal<In, bool>,
     /// The packet path holds a packet (receive, issue, output side, tail or send).
     pub engine_busy: Signal<In, bool>,
-    /// A window packet is in the engine.
+    /// `Issue::win_active`.
     pub win_active: Signal<In, bool>,
-    /// Pulse: the issue side took the window packet of the doorbell.
+    /// `Issue::db_take`.
     pub db_take: Signal<In, bool>,
-    /// Pulse: the SA command finished (its error code is `sa_errcode`).
+    /// `Issue::cmd_done`.
     pub cmd_done: Signal<In, bool>,
-    /// Error code of the last SA command (`regmap::SaCmdError`, 0 = none).
+    /// `Issue::sa_errcode`.
     pub sa_errcode: Signal<In, Bits<4>>,
-    /// The entry of the last SA command is valid.
+    /// `Issue::sa_valid`.
     pub sa_valid: Signal<In, bool>,
-    /// Read-back SA: SPI.
+    /// `Issue::rb_spi`.
     pub rb_spi: Signal<In, Bits<32>>,
-    /// Read-back SA: flags.
+    /// `Issue::rb_flags`.
     pub rb_flags: Signal<In, Bits<4>>,
-    /// Read-back SA: valid.
+    /// `Issue::rb_valid`.
     pub rb_valid: Signal<In, bool>,
-    /// Read-back SA: sequence counter.
+    /// `Issue::rb_seq`.
     pub rb_seq: Signal<In, Bits<64>>,
-    /// Read-back SA: packet counter.
+    /// `Issue::rb_pkts`.
     pub rb_pkts: Signal<In, Bits<64>>,
-    /// Read-back SA: byte counter.
+    /// `Issue::rb_bytes`.
     pub rb_bytes: Signal<In, Bits<64>>,
-    /// Read-back SA: ICV failure counter.
+    /// `Issue::rb_auth`.
     pub rb_auth: Signal<In, Bits<32>>,
-    /// Pulse from the tail: a packet is finished (the `res_*` inputs describe it).
+    /// `Tail::done`: a packet is finished (the `res_*` inputs describe it).
     pub res_done: Signal<In, bool>,
-    /// The finished packet came from the stream (else from the window).
+    /// `Tail::stream`.
     pub res_stream: Signal<In, bool>,
-    /// The finished packet is inbound.
+    /// `Tail::inbound`.
     pub res_inbound: Signal<In, bool>,
-    /// Verdict of the finished packet (`regmap::Verdict`).
+    /// `Tail::verdict`.
     pub res_verdict: Signal<In, Bits<4>>,
-    /// Next header of the finished packet.
+    /// `Tail::nh`.
     pub res_nh: Signal<In, Bits<8>>,
-    /// Sequence number of the finished packet.
+    /// `Tail::seq`.
     pub res_seq: Signal<In, Bits<64>>,
-    /// Result length in bytes of the finished packet.
+    /// `Tail::rlen`.
     pub res_len: Signal<In, Bits<16>>,
-    /// Bytes the finished packet adds to the traffic counters.
+    /// `Tail::dl`.
     pub res_bytes: Signal<In, Bits<16>>,
-    /// Result RAM A word at `win_rd` of the previous cycle (output window).
+    /// `Tail::buf_a`: the result RAM A word of the output window (`win_rd` of the previous cycle).
     pub out_word: Signal<In, Bits<128>>,
     /// An input-window write this cycle (lane and word from `s_axil_awaddr`).
     pub win_wr: Signal<Out, bool>,

@@ -22,31 +22,31 @@ pub struct Rx {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// Stream in: data (byte 0 in `[7:0]`).
+    /// `Top::s_axis_tdata`, passed through.
     pub s_axis_tdata: Signal<In, Bits<128>>,
-    /// Stream in: byte enables.
+    /// `Top::s_axis_tkeep`, passed through.
     pub s_axis_tkeep: Signal<In, Bits<16>>,
-    /// Stream in: last beat.
+    /// `Top::s_axis_tlast`, passed through.
     pub s_axis_tlast: Signal<In, bool>,
-    /// Stream in: valid.
+    /// `Top::s_axis_tvalid`, passed through.
     pub s_axis_tvalid: Signal<In, bool>,
-    /// Stream in: ready.
+    /// `Top::s_axis_tready`, passed through.
     pub s_axis_tready: Signal<Out, bool>,
-    /// Stream in: descriptor (first beat), `regmap::sideband` layout.
+    /// `Top::s_axis_tuser`, passed through.
     pub s_axis_tuser: Signal<In, Bits<SUW>>,
-    /// An input-window write of the register port this cycle.
+    /// `RegFile::win_wr`: an input-window write this cycle.
     pub win_wr: Signal<In, bool>,
-    /// Register-port write address (word and lane of the input window).
+    /// `Top::s_axil_awaddr`: word and lane of an input-window write.
     pub win_addr: Signal<In, Bits<AW>>,
-    /// Register-port write data.
+    /// `Top::s_axil_wdata`: data of an input-window write.
     pub win_data: Signal<In, Bits<32>>,
-    /// A window packet is waiting for its doorbell to be taken.
+    /// `RegFile::db_pending`.
     pub db_pending: Signal<In, bool>,
-    /// A window packet is in the engine.
+    /// `Issue::win_active`.
     pub win_active: Signal<In, bool>,
-    /// One bit per input slot: read for the last time, free again.
+    /// `Issue::rx_free`: input slots read for the last time, free again.
     pub free: Signal<In, Bits<2>>,
-    /// Read address: slot in bit 10, word in `[9:0]`.
+    /// `Issue::in_rd`: read address, slot in bit 10, word in `[9:0]`.
     pub rd_addr: Signal<In, Bits<16>>,
     /// The word at the `rd_addr` of the previous cycle.
     pub din: Signal<Out, Bits<128>>,

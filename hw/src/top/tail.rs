@@ -35,21 +35,21 @@ pub struct Tail {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// A block leaves the AES pipeline.
+    /// `Issue::aes_valid`: a block leaves the AES pipeline.
     pub aes_valid: Signal<In, bool>,
-    /// Its kind (`[129:128]`: 1 E(J0), 2 data block, 3 length slot) and input word.
+    /// `Issue::aes_tag`: its kind and input word.
     pub aes_tag: Signal<In, Bits<AES_TAG_BITS>>,
-    /// Its keystream, byte 0 at `[127:120]`.
+    /// `Issue::aes_block`: its keystream.
     pub aes_block: Signal<In, Bits<128>>,
-    /// A packet context `f_word` enters the context queue.
+    /// `Issue::f_push`.
     pub f_push: Signal<In, bool>,
-    /// Packet context from the issue side (layout in `issue`).
+    /// `Issue::f_word`: a packet context (layout in `issue`).
     pub f_word: Signal<In, Bits<FQW>>,
-    /// SA entry of the SA command (counter clear and read-back).
+    /// `Issue::cur_idx`: entry of the SA command (counter clear and read-back).
     pub cur_idx: Signal<In, Bits<SW>>,
-    /// Pulse: zero the SA counter word of `cur_idx`.
+    /// `Issue::cnt_clear`.
     pub cnt_clear: Signal<In, bool>,
-    /// Read address of both result RAMs (from the sender).
+    /// `Tx::buf_rd`: read address of both result RAMs.
     pub buf_rd: Signal<In, Bits<IBW>>,
     /// Entries in the context queue.
     pub f_cnt: Signal<Out, Bits<3>>,

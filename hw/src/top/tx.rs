@@ -20,31 +20,31 @@ pub struct Tx {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// Stream out: data.
+    /// `Top::m_axis_tdata`, passed through.
     pub m_axis_tdata: Signal<Out, Bits<128>>,
-    /// Stream out: byte enables.
+    /// `Top::m_axis_tkeep`, passed through.
     pub m_axis_tkeep: Signal<Out, Bits<16>>,
-    /// Stream out: last beat.
+    /// `Top::m_axis_tlast`, passed through.
     pub m_axis_tlast: Signal<Out, bool>,
-    /// Stream out: valid.
+    /// `Top::m_axis_tvalid`, passed through.
     pub m_axis_tvalid: Signal<Out, bool>,
-    /// Stream out: ready.
+    /// `Top::m_axis_tready`, passed through.
     pub m_axis_tready: Signal<In, bool>,
-    /// Stream out: result side-band, `regmap::sideband` layout.
+    /// `Top::m_axis_tuser`, passed through.
     pub m_axis_tuser: Signal<Out, Bits<MUW>>,
-    /// Pulse from the tail: result slot `res_slot` is complete and may be sent.
+    /// `Tail::done` of a stream packet: result slot `res_slot` may be sent.
     pub res_valid: Signal<In, bool>,
-    /// Result slot handed over (0..=3).
+    /// `Tail::oslot`.
     pub res_slot: Signal<In, Bits<2>>,
-    /// Result length in bytes of the slot handed over (0: one empty beat).
+    /// `Tail::rlen` (0: one empty beat).
     pub res_len: Signal<In, Bits<16>>,
-    /// `m_axis_tuser` of the slot handed over.
+    /// `Tail::tuser`.
     pub res_tuser: Signal<In, Bits<MUW>>,
-    /// Read data of result RAM A (slots 0 and 2).
+    /// `Tail::buf_a`.
     pub buf_a: Signal<In, Bits<128>>,
-    /// Read data of result RAM B (slots 1 and 3).
+    /// `Tail::buf_b`.
     pub buf_b: Signal<In, Bits<128>>,
-    /// Output-window word address (result slot 0), used while nothing is sent.
+    /// `RegFile::win_rd`: output-window address, used while nothing is sent.
     pub win_rd: Signal<In, Bits<16>>,
     /// Read address of both result RAMs.
     pub buf_rd: Signal<Out, Bits<IBW>>,
