@@ -34,90 +34,509 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     input wire  m_axis_tready;
     output reg  [95:0] m_axis_tuser;
     
+    // Stub signals
+    reg  regs$clock;
+    reg  regs$reset;
+    reg  [15:0] regs$s_axil_awaddr;
+    reg  regs$s_axil_awvalid;
+    wire  regs$s_axil_awready;
+    reg  [31:0] regs$s_axil_wdata;
+    reg  regs$s_axil_wvalid;
+    wire  regs$s_axil_wready;
+    wire  [1:0] regs$s_axil_bresp;
+    wire  regs$s_axil_bvalid;
+    reg  regs$s_axil_bready;
+    reg  [15:0] regs$s_axil_araddr;
+    reg  regs$s_axil_arvalid;
+    wire  regs$s_axil_arready;
+    wire  [31:0] regs$s_axil_rdata;
+    wire  [1:0] regs$s_axil_rresp;
+    wire  regs$s_axil_rvalid;
+    reg  regs$s_axil_rready;
+    reg  regs$engine_busy;
+    reg  regs$win_active;
+    reg  regs$db_take;
+    reg  regs$cmd_done;
+    reg  [3:0] regs$sa_errcode;
+    reg  regs$sa_valid;
+    reg  [31:0] regs$rb_spi;
+    reg  [3:0] regs$rb_flags;
+    reg  regs$rb_valid;
+    reg  [63:0] regs$rb_seq;
+    reg  [63:0] regs$rb_pkts;
+    reg  [63:0] regs$rb_bytes;
+    reg  [31:0] regs$rb_auth;
+    reg  regs$res_done;
+    reg  regs$res_stream;
+    reg  regs$res_inbound;
+    reg  [3:0] regs$res_verdict;
+    reg  [7:0] regs$res_nh;
+    reg  [63:0] regs$res_seq;
+    reg  [15:0] regs$res_len;
+    reg  [15:0] regs$res_bytes;
+    reg  [127:0] regs$out_word;
+    wire  regs$win_wr;
+    wire  [15:0] regs$win_rd;
+    wire  [15:0] regs$sa_index;
+    wire  [3:0] regs$sa_flags;
+    wire  [3:0] regs$sa_op;
+    wire  regs$cmd_pending;
+    wire  [255:0] regs$stage_key;
+    wire  [135:0] regs$stage_ctx;
+    wire  regs$db_pending;
+    wire  [31:0] regs$pkt_desc;
+    wire  [15:0] regs$pkt_len;
+    wire  [31:0] regs$pkt_seqhi;
+    reg  rx$clock;
+    reg  rx$reset;
+    reg  [127:0] rx$s_axis_tdata;
+    reg  [15:0] rx$s_axis_tkeep;
+    reg  rx$s_axis_tlast;
+    reg  rx$s_axis_tvalid;
+    wire  rx$s_axis_tready;
+    reg  [63:0] rx$s_axis_tuser;
+    reg  rx$win_wr;
+    reg  [15:0] rx$win_addr;
+    reg  [31:0] rx$win_data;
+    reg  rx$db_pending;
+    reg  rx$win_active;
+    reg  [1:0] rx$free;
+    reg  [15:0] rx$rd_addr;
+    wire  [127:0] rx$din;
+    wire  rx$busy;
+    wire  [1:0] rx$full;
+    wire  [79:0] rx$desc0;
+    wire  [79:0] rx$desc1;
+    reg  issue$clock;
+    reg  issue$reset;
+    reg  [15:0] issue$sa_index;
+    reg  [3:0] issue$sa_flags;
+    reg  [3:0] issue$sa_op;
+    reg  issue$cmd_pending;
+    reg  [255:0] issue$stage_key;
+    reg  [135:0] issue$stage_ctx;
+    reg  issue$db_pending;
+    reg  [31:0] issue$pkt_desc;
+    reg  [15:0] issue$pkt_len;
+    reg  [31:0] issue$pkt_seqhi;
+    reg  [127:0] issue$din;
+    reg  issue$rx_busy;
+    reg  [1:0] issue$rx_full;
+    reg  [79:0] issue$rx_desc0;
+    reg  [79:0] issue$rx_desc1;
+    reg  [2:0] issue$f_cnt;
+    reg  issue$t_busy;
+    reg  [159:0] issue$cnt_rd;
+    reg  issue$win_done;
+    reg  [3:0] issue$out_free;
+    wire  issue$aes_valid;
+    wire  [129:0] issue$aes_tag;
+    wire  [127:0] issue$aes_block;
+    wire  issue$f_push;
+    wire  [579:0] issue$f_word;
+    wire  [9:0] issue$cur_idx;
+    wire  issue$cnt_clear;
+    wire  [15:0] issue$in_rd;
+    wire  [1:0] issue$rx_free;
+    wire  issue$win_active;
+    wire  issue$db_take;
+    wire  issue$cmd_done;
+    wire  [3:0] issue$sa_errcode;
+    wire  issue$sa_valid;
+    wire  [31:0] issue$rb_spi;
+    wire  [3:0] issue$rb_flags;
+    wire  issue$rb_valid;
+    wire  [63:0] issue$rb_seq;
+    wire  [63:0] issue$rb_pkts;
+    wire  [63:0] issue$rb_bytes;
+    wire  [31:0] issue$rb_auth;
+    wire  issue$busy;
+    reg  tail$clock;
+    reg  tail$reset;
+    reg  tail$aes_valid;
+    reg  [129:0] tail$aes_tag;
+    reg  [127:0] tail$aes_block;
+    reg  tail$f_push;
+    reg  [579:0] tail$f_word;
+    reg  [9:0] tail$cur_idx;
+    reg  tail$cnt_clear;
+    reg  [10:0] tail$buf_rd;
+    wire  [2:0] tail$f_cnt;
+    wire  tail$t_busy;
+    wire  [159:0] tail$cnt_rd;
+    wire  [127:0] tail$buf_a;
+    wire  [127:0] tail$buf_b;
+    wire  tail$done;
+    wire  tail$stream;
+    wire  tail$inbound;
+    wire  [3:0] tail$verdict;
+    wire  [7:0] tail$nh;
+    wire  [63:0] tail$seq;
+    wire  [1:0] tail$oslot;
+    wire  [15:0] tail$rlen;
+    wire  [15:0] tail$dl;
+    wire  [95:0] tail$tuser;
+    reg  tx$clock;
+    reg  tx$reset;
+    wire  [127:0] tx$m_axis_tdata;
+    wire  [15:0] tx$m_axis_tkeep;
+    wire  tx$m_axis_tlast;
+    wire  tx$m_axis_tvalid;
+    reg  tx$m_axis_tready;
+    wire  [95:0] tx$m_axis_tuser;
+    reg  tx$res_valid;
+    reg  [1:0] tx$res_slot;
+    reg  [15:0] tx$res_len;
+    reg  [95:0] tx$res_tuser;
+    reg  [127:0] tx$buf_a;
+    reg  [127:0] tx$buf_b;
+    reg  [15:0] tx$win_rd;
+    wire  [10:0] tx$buf_rd;
+    wire  [3:0] tx$freed;
+    
+    // Sub module instances
+    top$regs regs(
+        .clock(regs$clock),
+        .reset(regs$reset),
+        .s_axil_awaddr(regs$s_axil_awaddr),
+        .s_axil_awvalid(regs$s_axil_awvalid),
+        .s_axil_awready(regs$s_axil_awready),
+        .s_axil_wdata(regs$s_axil_wdata),
+        .s_axil_wvalid(regs$s_axil_wvalid),
+        .s_axil_wready(regs$s_axil_wready),
+        .s_axil_bresp(regs$s_axil_bresp),
+        .s_axil_bvalid(regs$s_axil_bvalid),
+        .s_axil_bready(regs$s_axil_bready),
+        .s_axil_araddr(regs$s_axil_araddr),
+        .s_axil_arvalid(regs$s_axil_arvalid),
+        .s_axil_arready(regs$s_axil_arready),
+        .s_axil_rdata(regs$s_axil_rdata),
+        .s_axil_rresp(regs$s_axil_rresp),
+        .s_axil_rvalid(regs$s_axil_rvalid),
+        .s_axil_rready(regs$s_axil_rready),
+        .engine_busy(regs$engine_busy),
+        .win_active(regs$win_active),
+        .db_take(regs$db_take),
+        .cmd_done(regs$cmd_done),
+        .sa_errcode(regs$sa_errcode),
+        .sa_valid(regs$sa_valid),
+        .rb_spi(regs$rb_spi),
+        .rb_flags(regs$rb_flags),
+        .rb_valid(regs$rb_valid),
+        .rb_seq(regs$rb_seq),
+        .rb_pkts(regs$rb_pkts),
+        .rb_bytes(regs$rb_bytes),
+        .rb_auth(regs$rb_auth),
+        .res_done(regs$res_done),
+        .res_stream(regs$res_stream),
+        .res_inbound(regs$res_inbound),
+        .res_verdict(regs$res_verdict),
+        .res_nh(regs$res_nh),
+        .res_seq(regs$res_seq),
+        .res_len(regs$res_len),
+        .res_bytes(regs$res_bytes),
+        .out_word(regs$out_word),
+        .win_wr(regs$win_wr),
+        .win_rd(regs$win_rd),
+        .sa_index(regs$sa_index),
+        .sa_flags(regs$sa_flags),
+        .sa_op(regs$sa_op),
+        .cmd_pending(regs$cmd_pending),
+        .stage_key(regs$stage_key),
+        .stage_ctx(regs$stage_ctx),
+        .db_pending(regs$db_pending),
+        .pkt_desc(regs$pkt_desc),
+        .pkt_len(regs$pkt_len),
+        .pkt_seqhi(regs$pkt_seqhi)
+    );
+    top$rx rx(
+        .clock(rx$clock),
+        .reset(rx$reset),
+        .s_axis_tdata(rx$s_axis_tdata),
+        .s_axis_tkeep(rx$s_axis_tkeep),
+        .s_axis_tlast(rx$s_axis_tlast),
+        .s_axis_tvalid(rx$s_axis_tvalid),
+        .s_axis_tready(rx$s_axis_tready),
+        .s_axis_tuser(rx$s_axis_tuser),
+        .win_wr(rx$win_wr),
+        .win_addr(rx$win_addr),
+        .win_data(rx$win_data),
+        .db_pending(rx$db_pending),
+        .win_active(rx$win_active),
+        .free(rx$free),
+        .rd_addr(rx$rd_addr),
+        .din(rx$din),
+        .busy(rx$busy),
+        .full(rx$full),
+        .desc0(rx$desc0),
+        .desc1(rx$desc1)
+    );
+    top$issue issue(
+        .clock(issue$clock),
+        .reset(issue$reset),
+        .sa_index(issue$sa_index),
+        .sa_flags(issue$sa_flags),
+        .sa_op(issue$sa_op),
+        .cmd_pending(issue$cmd_pending),
+        .stage_key(issue$stage_key),
+        .stage_ctx(issue$stage_ctx),
+        .db_pending(issue$db_pending),
+        .pkt_desc(issue$pkt_desc),
+        .pkt_len(issue$pkt_len),
+        .pkt_seqhi(issue$pkt_seqhi),
+        .din(issue$din),
+        .rx_busy(issue$rx_busy),
+        .rx_full(issue$rx_full),
+        .rx_desc0(issue$rx_desc0),
+        .rx_desc1(issue$rx_desc1),
+        .f_cnt(issue$f_cnt),
+        .t_busy(issue$t_busy),
+        .cnt_rd(issue$cnt_rd),
+        .win_done(issue$win_done),
+        .out_free(issue$out_free),
+        .aes_valid(issue$aes_valid),
+        .aes_tag(issue$aes_tag),
+        .aes_block(issue$aes_block),
+        .f_push(issue$f_push),
+        .f_word(issue$f_word),
+        .cur_idx(issue$cur_idx),
+        .cnt_clear(issue$cnt_clear),
+        .in_rd(issue$in_rd),
+        .rx_free(issue$rx_free),
+        .win_active(issue$win_active),
+        .db_take(issue$db_take),
+        .cmd_done(issue$cmd_done),
+        .sa_errcode(issue$sa_errcode),
+        .sa_valid(issue$sa_valid),
+        .rb_spi(issue$rb_spi),
+        .rb_flags(issue$rb_flags),
+        .rb_valid(issue$rb_valid),
+        .rb_seq(issue$rb_seq),
+        .rb_pkts(issue$rb_pkts),
+        .rb_bytes(issue$rb_bytes),
+        .rb_auth(issue$rb_auth),
+        .busy(issue$busy)
+    );
+    top$tail tail(
+        .clock(tail$clock),
+        .reset(tail$reset),
+        .aes_valid(tail$aes_valid),
+        .aes_tag(tail$aes_tag),
+        .aes_block(tail$aes_block),
+        .f_push(tail$f_push),
+        .f_word(tail$f_word),
+        .cur_idx(tail$cur_idx),
+        .cnt_clear(tail$cnt_clear),
+        .buf_rd(tail$buf_rd),
+        .f_cnt(tail$f_cnt),
+        .t_busy(tail$t_busy),
+        .cnt_rd(tail$cnt_rd),
+        .buf_a(tail$buf_a),
+        .buf_b(tail$buf_b),
+        .done(tail$done),
+        .stream(tail$stream),
+        .inbound(tail$inbound),
+        .verdict(tail$verdict),
+        .nh(tail$nh),
+        .seq(tail$seq),
+        .oslot(tail$oslot),
+        .rlen(tail$rlen),
+        .dl(tail$dl),
+        .tuser(tail$tuser)
+    );
+    top$tx tx(
+        .clock(tx$clock),
+        .reset(tx$reset),
+        .m_axis_tdata(tx$m_axis_tdata),
+        .m_axis_tkeep(tx$m_axis_tkeep),
+        .m_axis_tlast(tx$m_axis_tlast),
+        .m_axis_tvalid(tx$m_axis_tvalid),
+        .m_axis_tready(tx$m_axis_tready),
+        .m_axis_tuser(tx$m_axis_tuser),
+        .res_valid(tx$res_valid),
+        .res_slot(tx$res_slot),
+        .res_len(tx$res_len),
+        .res_tuser(tx$res_tuser),
+        .buf_a(tx$buf_a),
+        .buf_b(tx$buf_b),
+        .win_rd(tx$win_rd),
+        .buf_rd(tx$buf_rd),
+        .freed(tx$freed)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$clock = clock;
+        rx$clock = clock;
+        issue$clock = clock;
+        tail$clock = clock;
+        tx$clock = clock;
+        regs$reset = reset;
+        rx$reset = reset;
+        issue$reset = reset;
+        tail$reset = reset;
+        tx$reset = reset;
+        regs$s_axil_awaddr = s_axil_awaddr;
+        regs$s_axil_awvalid = s_axil_awvalid;
+        s_axil_awready = regs$s_axil_awready;
+        regs$s_axil_wdata = s_axil_wdata;
+        regs$s_axil_wvalid = s_axil_wvalid;
+        s_axil_wready = regs$s_axil_wready;
+        s_axil_bresp = regs$s_axil_bresp;
+        s_axil_bvalid = regs$s_axil_bvalid;
+        regs$s_axil_bready = s_axil_bready;
+        regs$s_axil_araddr = s_axil_araddr;
+        regs$s_axil_arvalid = s_axil_arvalid;
+        s_axil_arready = regs$s_axil_arready;
+        s_axil_rdata = regs$s_axil_rdata;
+        s_axil_rresp = regs$s_axil_rresp;
+        s_axil_rvalid = regs$s_axil_rvalid;
+        regs$s_axil_rready = s_axil_rready;
+        regs$engine_busy = rx$busy | |rx$full | issue$busy | |tail$f_cnt | tail$t_busy;
+        regs$win_active = issue$win_active;
+        regs$db_take = issue$db_take;
+        regs$cmd_done = issue$cmd_done;
+        regs$sa_errcode = issue$sa_errcode;
+        regs$sa_valid = issue$sa_valid;
+        regs$rb_spi = issue$rb_spi;
+        regs$rb_flags = issue$rb_flags;
+        regs$rb_valid = issue$rb_valid;
+        regs$rb_seq = issue$rb_seq;
+        regs$rb_pkts = issue$rb_pkts;
+        regs$rb_bytes = issue$rb_bytes;
+        regs$rb_auth = issue$rb_auth;
+        regs$res_done = tail$done;
+        regs$res_stream = tail$stream;
+        regs$res_inbound = tail$inbound;
+        regs$res_verdict = tail$verdict;
+        regs$res_nh = tail$nh;
+        regs$res_seq = tail$seq;
+        regs$res_len = tail$rlen;
+        regs$res_bytes = tail$dl;
+        regs$out_word = tail$buf_a;
+        rx$s_axis_tdata = s_axis_tdata;
+        rx$s_axis_tkeep = s_axis_tkeep;
+        rx$s_axis_tlast = s_axis_tlast;
+        rx$s_axis_tvalid = s_axis_tvalid;
+        s_axis_tready = rx$s_axis_tready;
+        rx$s_axis_tuser = s_axis_tuser;
+        rx$win_wr = regs$win_wr;
+        rx$win_addr = s_axil_awaddr;
+        rx$win_data = s_axil_wdata;
+        rx$db_pending = regs$db_pending;
+        rx$win_active = issue$win_active;
+        rx$free = issue$rx_free;
+        rx$rd_addr = issue$in_rd;
+        issue$sa_index = regs$sa_index;
+        issue$sa_flags = regs$sa_flags;
+        issue$sa_op = regs$sa_op;
+        issue$cmd_pending = regs$cmd_pending;
+        issue$stage_key = regs$stage_key;
+        issue$stage_ctx = regs$stage_ctx;
+        issue$db_pending = regs$db_pending;
+        issue$pkt_desc = regs$pkt_desc;
+        issue$pkt_len = regs$pkt_len;
+        issue$pkt_seqhi = regs$pkt_seqhi;
+        issue$din = rx$din;
+        issue$rx_busy = rx$busy;
+        issue$rx_full = rx$full;
+        issue$rx_desc0 = rx$desc0;
+        issue$rx_desc1 = rx$desc1;
+        issue$f_cnt = tail$f_cnt;
+        issue$t_busy = tail$t_busy;
+        issue$cnt_rd = tail$cnt_rd;
+        issue$win_done = tail$done & ~tail$stream;
+        issue$out_free = tx$freed;
+        tail$aes_valid = issue$aes_valid;
+        tail$aes_tag = issue$aes_tag;
+        tail$aes_block = issue$aes_block;
+        tail$f_push = issue$f_push;
+        tail$f_word = issue$f_word;
+        tail$cur_idx = issue$cur_idx;
+        tail$cnt_clear = issue$cnt_clear;
+        tail$buf_rd = tx$buf_rd;
+        m_axis_tdata = tx$m_axis_tdata;
+        m_axis_tkeep = tx$m_axis_tkeep;
+        m_axis_tlast = tx$m_axis_tlast;
+        m_axis_tvalid = tx$m_axis_tvalid;
+        tx$m_axis_tready = m_axis_tready;
+        m_axis_tuser = tx$m_axis_tuser;
+        tx$res_valid = tail$done & tail$stream;
+        tx$res_slot = tail$oslot;
+        tx$res_len = tail$rlen;
+        tx$res_tuser = tail$tuser;
+        tx$buf_a = tail$buf_a;
+        tx$buf_b = tail$buf_b;
+        tx$win_rd = regs$win_rd;
+    end
+    
+endmodule // top
+
+
+module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage_ctx,db_pending,pkt_desc,pkt_len,pkt_seqhi,din,rx_busy,rx_full,rx_desc0,rx_desc1,f_cnt,t_busy,cnt_rd,win_done,out_free,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cnt_clear,in_rd,rx_free,win_active,db_take,cmd_done,sa_errcode,sa_valid,rb_spi,rb_flags,rb_valid,rb_seq,rb_pkts,rb_bytes,rb_auth,busy);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  [15:0] sa_index;
+    input wire  [3:0] sa_flags;
+    input wire  [3:0] sa_op;
+    input wire  cmd_pending;
+    input wire  [255:0] stage_key;
+    input wire  [135:0] stage_ctx;
+    input wire  db_pending;
+    input wire  [31:0] pkt_desc;
+    input wire  [15:0] pkt_len;
+    input wire  [31:0] pkt_seqhi;
+    input wire  [127:0] din;
+    input wire  rx_busy;
+    input wire  [1:0] rx_full;
+    input wire  [79:0] rx_desc0;
+    input wire  [79:0] rx_desc1;
+    input wire  [2:0] f_cnt;
+    input wire  t_busy;
+    input wire  [159:0] cnt_rd;
+    input wire  win_done;
+    input wire  [3:0] out_free;
+    output reg  aes_valid;
+    output reg  [129:0] aes_tag;
+    output reg  [127:0] aes_block;
+    output reg  f_push;
+    output reg  [579:0] f_word;
+    output reg  [9:0] cur_idx;
+    output reg  cnt_clear;
+    output reg  [15:0] in_rd;
+    output reg  [1:0] rx_free;
+    output reg  win_active;
+    output reg  db_take;
+    output reg  cmd_done;
+    output reg  [3:0] sa_errcode;
+    output reg  sa_valid;
+    output reg  [31:0] rb_spi;
+    output reg  [3:0] rb_flags;
+    output reg  rb_valid;
+    output reg  [63:0] rb_seq;
+    output reg  [63:0] rb_pkts;
+    output reg  [63:0] rb_bytes;
+    output reg  [31:0] rb_auth;
+    output reg  busy;
+    
     // Constant declarations
-    localparam  k_hi32 = 64'hffffffff00000000;
     localparam  k_seq32_max = 64'hffffffff;
-    localparam  k_lo32 = 64'hffffffff;
-    localparam  k_cnt_auth_mask = 160'hffffffff00000000000000000000000000000000;
     localparam  k_ctx_salt_mask = 136'hffffffff00000000;
     localparam  k_ctx_seq_mask = 136'hffffffffffffffff0000000000000000;
-    localparam  k_buf_words = 16'h400;
-    localparam  k_bit31 = 32'h80000000;
     localparam  v_ok = 4'h0;
-    localparam  v_auth = 4'h1;
     localparam  v_bad_sa = 4'h2;
     localparam  v_dir = 4'h3;
     localparam  v_len = 4'h4;
-    localparam  v_trailer = 4'h5;
     localparam  v_seq = 4'h6;
     localparam  v_spi = 4'h7;
     localparam  e_bad_index = 4'h1;
     localparam  e_bad_opcode = 4'h2;
     localparam  e_unsupported = 4'h3;
     localparam  e_not_valid = 4'h4;
-    localparam  k_magic = 32'h45535045;
-    localparam  k_version = 32'h1;
-    localparam  k_caps = 32'h6f;
-    localparam  k_num_sas = 32'h400;
-    localparam  k_datapath = 32'h800001;
     localparam  k_max_packet = 16'h2400;
     localparam  k_min_inbound = 16'h24;
-    localparam  o_id_magic = 16'h0;
-    localparam  o_id_version = 16'h4;
-    localparam  o_id_caps = 16'h8;
-    localparam  o_id_num_sas = 16'hc;
-    localparam  o_id_datapath = 16'h10;
-    localparam  o_id_max_packet = 16'h14;
-    localparam  o_scratch = 16'h40;
-    localparam  o_status = 16'h44;
-    localparam  o_error_events = 16'h48;
-    localparam  o_sa_index = 16'h100;
-    localparam  o_sa_spi = 16'h104;
-    localparam  o_sa_salt = 16'h108;
-    localparam  o_sa_flags = 16'h10c;
-    localparam  o_sa_seq_lo = 16'h110;
-    localparam  o_sa_seq_hi = 16'h114;
-    localparam  o_sa_key0 = 16'h120;
-    localparam  o_sa_key1 = 16'h124;
-    localparam  o_sa_key2 = 16'h128;
-    localparam  o_sa_key3 = 16'h12c;
-    localparam  o_sa_key4 = 16'h130;
-    localparam  o_sa_key5 = 16'h134;
-    localparam  o_sa_key6 = 16'h138;
-    localparam  o_sa_key7 = 16'h13c;
-    localparam  o_sa_cmd = 16'h140;
-    localparam  o_sa_cmd_status = 16'h144;
-    localparam  o_rb_spi = 16'h150;
-    localparam  o_rb_flags = 16'h154;
-    localparam  o_rb_seq_lo = 16'h158;
-    localparam  o_rb_seq_hi = 16'h15c;
-    localparam  o_rb_pkts_lo = 16'h160;
-    localparam  o_rb_pkts_hi = 16'h164;
-    localparam  o_rb_bytes_lo = 16'h168;
-    localparam  o_rb_bytes_hi = 16'h16c;
-    localparam  o_rb_auth = 16'h170;
-    localparam  o_pkt_desc = 16'h200;
-    localparam  o_pkt_len = 16'h204;
-    localparam  o_pkt_seq_hi = 16'h208;
-    localparam  o_pkt_doorbell = 16'h20c;
-    localparam  o_pkt_status = 16'h210;
-    localparam  o_res_len = 16'h214;
-    localparam  o_res_seq_lo = 16'h218;
-    localparam  o_res_seq_hi = 16'h21c;
-    localparam  o_cnt_out_pkts_lo = 16'h300;
-    localparam  o_cnt_out_pkts_hi = 16'h304;
-    localparam  o_cnt_out_bytes_lo = 16'h308;
-    localparam  o_cnt_out_bytes_hi = 16'h30c;
-    localparam  o_cnt_in_pkts_lo = 16'h310;
-    localparam  o_cnt_in_pkts_hi = 16'h314;
-    localparam  o_cnt_in_bytes_lo = 16'h318;
-    localparam  o_cnt_in_bytes_hi = 16'h31c;
-    localparam  o_cnt_auth_lo = 16'h320;
-    localparam  o_cnt_auth_hi = 16'h324;
-    localparam  o_cnt_bad_lo = 16'h328;
-    localparam  o_cnt_bad_hi = 16'h32c;
-    localparam  o_in_window = 16'h8000;
-    localparam  o_out_window = 16'hc000;
     localparam  s_ctx_salt = 16'h20;
     localparam  s_ctx_seq = 16'h40;
     localparam  s_ctx_flags = 16'h80;
@@ -138,48 +557,17 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     localparam Phase$CmdDone = 9;
     
     // Stub signals
-    reg  [10:0] in_b0$read_address;
-    reg  in_b0$read_clock;
-    wire  [31:0] in_b0$read_data;
-    reg  [10:0] in_b0$write_address;
-    reg  in_b0$write_clock;
-    reg  [31:0] in_b0$write_data;
-    reg  in_b0$write_enable;
-    reg  [10:0] in_b1$read_address;
-    reg  in_b1$read_clock;
-    wire  [31:0] in_b1$read_data;
-    reg  [10:0] in_b1$write_address;
-    reg  in_b1$write_clock;
-    reg  [31:0] in_b1$write_data;
-    reg  in_b1$write_enable;
-    reg  [10:0] in_b2$read_address;
-    reg  in_b2$read_clock;
-    wire  [31:0] in_b2$read_data;
-    reg  [10:0] in_b2$write_address;
-    reg  in_b2$write_clock;
-    reg  [31:0] in_b2$write_data;
-    reg  in_b2$write_enable;
-    reg  [10:0] in_b3$read_address;
-    reg  in_b3$read_clock;
-    wire  [31:0] in_b3$read_data;
-    reg  [10:0] in_b3$write_address;
-    reg  in_b3$write_clock;
-    reg  [31:0] in_b3$write_data;
-    reg  in_b3$write_enable;
-    reg  [10:0] out_a$read_address;
-    reg  out_a$read_clock;
-    wire  [127:0] out_a$read_data;
-    reg  [10:0] out_a$write_address;
-    reg  out_a$write_clock;
-    reg  [127:0] out_a$write_data;
-    reg  out_a$write_enable;
-    reg  [10:0] out_b$read_address;
-    reg  out_b$read_clock;
-    wire  [127:0] out_b$read_data;
-    reg  [10:0] out_b$write_address;
-    reg  out_b$write_clock;
-    reg  [127:0] out_b$write_data;
-    reg  out_b$write_enable;
+    reg  aes$clock;
+    reg  [255:0] aes$key;
+    reg  aes$aes256;
+    reg  aes$key_load;
+    wire  aes$key_ready;
+    reg  aes$in_valid;
+    reg  [127:0] aes$in_block;
+    wire  aes$out_valid;
+    wire  [127:0] aes$out_block;
+    reg  [129:0] aes$in_tag;
+    wire  [129:0] aes$out_tag;
     reg  [9:0] sa_key$read_address;
     reg  sa_key$read_clock;
     wire  [255:0] sa_key$read_data;
@@ -201,33 +589,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  sa_ctx$write_clock;
     reg  [135:0] sa_ctx$write_data;
     reg  sa_ctx$write_enable;
-    reg  [9:0] sa_cnt$read_address;
-    reg  sa_cnt$read_clock;
-    wire  [159:0] sa_cnt$read_data;
-    reg  [9:0] sa_cnt$write_address;
-    reg  sa_cnt$write_clock;
-    reg  [159:0] sa_cnt$write_data;
-    reg  sa_cnt$write_enable;
-    reg  aes$clock;
-    reg  [255:0] aes$key;
-    reg  aes$aes256;
-    reg  aes$key_load;
-    wire  aes$key_ready;
-    reg  aes$in_valid;
-    reg  [127:0] aes$in_block;
-    wire  aes$out_valid;
-    wire  [127:0] aes$out_block;
-    reg  [129:0] aes$in_tag;
-    wire  [129:0] aes$out_tag;
-    reg  ghash$clock;
-    reg  [127:0] ghash$h;
-    reg  ghash$clear;
-    reg  ghash$in_valid;
-    reg  ghash$in_last;
-    reg  [127:0] ghash$in_block;
-    wire  ghash$out_valid;
-    wire  ghash$out_last;
-    wire  [127:0] ghash$out_hash;
     reg  [31:0] bs_din_spi$din;
     wire  [31:0] bs_din_spi$dout;
     reg  [31:0] bs_din_slo$din;
@@ -242,208 +603,18 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     wire  [31:0] bs_ctr$dout;
     reg  [63:0] bs_seq64$din;
     wire  [63:0] bs_seq64$dout;
-    reg  [63:0] bs_la$din;
-    wire  [63:0] bs_la$dout;
-    reg  [63:0] bs_lc$din;
-    wire  [63:0] bs_lc$dout;
     reg  [127:0] bs_nonce$din;
     wire  [127:0] bs_nonce$dout;
-    reg  [127:0] bs_ks$din;
-    wire  [127:0] bs_ks$dout;
-    reg  [127:0] bs_gh$din;
-    wire  [127:0] bs_gh$dout;
-    reg  [127:0] bs_tag$din;
-    wire  [127:0] bs_tag$dout;
     reg  [127:0] bs_k0$din;
     wire  [127:0] bs_k0$dout;
     reg  [127:0] bs_k1$din;
     wire  [127:0] bs_k1$dout;
-    reg  [15:0] bm_head$dv;
-    reg  [15:0] bm_head$di;
-    reg  [63:0] bm_head$tp;
-    reg  bm_head$neg_ok;
-    wire  [127:0] bm_head$mv;
-    wire  [127:0] bm_head$mi;
-    wire  [127:0] bm_head$trail;
-    wire  [15:0] bm_head$pcnt;
-    wire  bm_head$last;
-    reg  [15:0] bm_next$dv;
-    reg  [15:0] bm_next$di;
-    reg  [63:0] bm_next$tp;
-    reg  bm_next$neg_ok;
-    wire  [127:0] bm_next$mv;
-    wire  [127:0] bm_next$mi;
-    wire  [127:0] bm_next$trail;
-    wire  [15:0] bm_next$pcnt;
-    wire  bm_next$last;
-    reg  [15:0] pad_last$v;
-    wire  pad_last$any;
-    wire  [15:0] pad_last$idx;
-    reg  [15:0] keep_cnt$keep;
-    wire  [15:0] keep_cnt$count;
-    reg  [15:0] tx_keep$count;
-    wire  [15:0] tx_keep$keep;
-    reg  [127:0] pad_brk$pt;
-    reg  [7:0] pad_brk$prev;
-    reg  pad_brk$first;
-    reg  [15:0] pad_brk$count;
-    wire  [15:0] pad_brk$brk;
-    reg  bvalid$d;
-    wire  bvalid$q;
-    reg  bvalid$clock;
-    reg  [1:0] rstate$d;
-    wire  [1:0] rstate$q;
-    reg  rstate$clock;
-    reg  [15:0] raddr$d;
-    wire  [15:0] raddr$q;
-    reg  raddr$clock;
-    reg  [31:0] rdata$d;
-    wire  [31:0] rdata$q;
-    reg  rdata$clock;
-    reg  [31:0] hi_snap$d;
-    wire  [31:0] hi_snap$q;
-    reg  hi_snap$clock;
-    reg  [31:0] scratch$d;
-    wire  [31:0] scratch$q;
-    reg  scratch$clock;
-    reg  [4:0] err_events$d;
-    wire  [4:0] err_events$q;
-    reg  err_events$clock;
-    reg  [15:0] sa_index$d;
-    wire  [15:0] sa_index$q;
-    reg  sa_index$clock;
-    reg  [31:0] sa_spi$d;
-    wire  [31:0] sa_spi$q;
-    reg  sa_spi$clock;
-    reg  [31:0] sa_salt$d;
-    wire  [31:0] sa_salt$q;
-    reg  sa_salt$clock;
-    reg  [3:0] sa_flags$d;
-    wire  [3:0] sa_flags$q;
-    reg  sa_flags$clock;
-    reg  [63:0] sa_seq$d;
-    wire  [63:0] sa_seq$q;
-    reg  sa_seq$clock;
-    reg  [31:0] key0$d;
-    wire  [31:0] key0$q;
-    reg  key0$clock;
-    reg  [31:0] key1$d;
-    wire  [31:0] key1$q;
-    reg  key1$clock;
-    reg  [31:0] key2$d;
-    wire  [31:0] key2$q;
-    reg  key2$clock;
-    reg  [31:0] key3$d;
-    wire  [31:0] key3$q;
-    reg  key3$clock;
-    reg  [31:0] key4$d;
-    wire  [31:0] key4$q;
-    reg  key4$clock;
-    reg  [31:0] key5$d;
-    wire  [31:0] key5$q;
-    reg  key5$clock;
-    reg  [31:0] key6$d;
-    wire  [31:0] key6$q;
-    reg  key6$clock;
-    reg  [31:0] key7$d;
-    wire  [31:0] key7$q;
-    reg  key7$clock;
-    reg  [3:0] sa_op$d;
-    wire  [3:0] sa_op$q;
-    reg  sa_op$clock;
-    reg  cmd_pending$d;
-    wire  cmd_pending$q;
-    reg  cmd_pending$clock;
-    reg  sa_done$d;
-    wire  sa_done$q;
-    reg  sa_done$clock;
-    reg  sa_error$d;
-    wire  sa_error$q;
-    reg  sa_error$clock;
-    reg  sa_valid$d;
-    wire  sa_valid$q;
-    reg  sa_valid$clock;
-    reg  [3:0] sa_errcode$d;
-    wire  [3:0] sa_errcode$q;
-    reg  sa_errcode$clock;
-    reg  [31:0] rb_spi$d;
-    wire  [31:0] rb_spi$q;
-    reg  rb_spi$clock;
-    reg  [3:0] rb_flags$d;
-    wire  [3:0] rb_flags$q;
-    reg  rb_flags$clock;
-    reg  rb_valid$d;
-    wire  rb_valid$q;
-    reg  rb_valid$clock;
-    reg  [63:0] rb_seq$d;
-    wire  [63:0] rb_seq$q;
-    reg  rb_seq$clock;
-    reg  [63:0] rb_pkts$d;
-    wire  [63:0] rb_pkts$q;
-    reg  rb_pkts$clock;
-    reg  [63:0] rb_bytes$d;
-    wire  [63:0] rb_bytes$q;
-    reg  rb_bytes$clock;
-    reg  [31:0] rb_auth$d;
-    wire  [31:0] rb_auth$q;
-    reg  rb_auth$clock;
-    reg  [31:0] pkt_desc$d;
-    wire  [31:0] pkt_desc$q;
-    reg  pkt_desc$clock;
-    reg  [15:0] pkt_len$d;
-    wire  [15:0] pkt_len$q;
-    reg  pkt_len$clock;
-    reg  [31:0] pkt_seqhi$d;
-    wire  [31:0] pkt_seqhi$q;
-    reg  pkt_seqhi$clock;
-    reg  db_pending$d;
-    wire  db_pending$q;
-    reg  db_pending$clock;
-    reg  win_active$d;
-    wire  win_active$q;
-    reg  win_active$clock;
-    reg  pkt_done$d;
-    wire  pkt_done$q;
-    reg  pkt_done$clock;
-    reg  [3:0] res_verdict$d;
-    wire  [3:0] res_verdict$q;
-    reg  res_verdict$clock;
-    reg  [7:0] res_nh$d;
-    wire  [7:0] res_nh$q;
-    reg  res_nh$clock;
-    reg  [15:0] res_len$d;
-    wire  [15:0] res_len$q;
-    reg  res_len$clock;
-    reg  [63:0] res_seq$d;
-    wire  [63:0] res_seq$q;
-    reg  res_seq$clock;
-    reg  res_ok$d;
-    wire  res_ok$q;
-    reg  res_ok$clock;
-    reg  [63:0] cnt_out_pkts$d;
-    wire  [63:0] cnt_out_pkts$q;
-    reg  cnt_out_pkts$clock;
-    reg  [63:0] cnt_out_bytes$d;
-    wire  [63:0] cnt_out_bytes$q;
-    reg  cnt_out_bytes$clock;
-    reg  [63:0] cnt_in_pkts$d;
-    wire  [63:0] cnt_in_pkts$q;
-    reg  cnt_in_pkts$clock;
-    reg  [63:0] cnt_in_bytes$d;
-    wire  [63:0] cnt_in_bytes$q;
-    reg  cnt_in_bytes$clock;
-    reg  [63:0] cnt_auth$d;
-    wire  [63:0] cnt_auth$q;
-    reg  cnt_auth$clock;
-    reg  [63:0] cnt_bad$d;
-    wire  [63:0] cnt_bad$q;
-    reg  cnt_bad$clock;
     reg  [3:0] phase$d;
     wire  [3:0] phase$q;
     reg  phase$clock;
-    reg  [9:0] cur_idx$d;
-    wire  [9:0] cur_idx$q;
-    reg  cur_idx$clock;
+    reg  [9:0] cur_idx_r$d;
+    wire  [9:0] cur_idx_r$q;
+    reg  cur_idx_r$clock;
     reg  src_stream$d;
     wire  src_stream$q;
     reg  src_stream$clock;
@@ -501,30 +672,9 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [1:0] i_oslot$d;
     wire  [1:0] i_oslot$q;
     reg  i_oslot$clock;
-    reg  f_push$d;
-    wire  f_push$q;
-    reg  f_push$clock;
-    reg  [2:0] f_cnt$d;
-    wire  [2:0] f_cnt$q;
-    reg  f_cnt$clock;
-    reg  [1:0] f_rd$d;
-    wire  [1:0] f_rd$q;
-    reg  f_rd$clock;
-    reg  [1:0] f_wr$d;
-    wire  [1:0] f_wr$q;
-    reg  f_wr$clock;
-    reg  [579:0] fq0$d;
-    wire  [579:0] fq0$q;
-    reg  fq0$clock;
-    reg  [579:0] fq1$d;
-    wire  [579:0] fq1$q;
-    reg  fq1$clock;
-    reg  [579:0] fq2$d;
-    wire  [579:0] fq2$q;
-    reg  fq2$clock;
-    reg  [579:0] fq3$d;
-    wire  [579:0] fq3$q;
-    reg  fq3$clock;
+    reg  f_push_r$d;
+    wire  f_push_r$q;
+    reg  f_push_r$clock;
     reg  [5:0] inflight$d;
     wire  [5:0] inflight$q;
     reg  inflight$clock;
@@ -543,314 +693,55 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [9:0] kx_idx$d;
     wire  [9:0] kx_idx$q;
     reg  kx_idx$clock;
-    reg  q_inbound$d;
-    wire  q_inbound$q;
-    reg  q_inbound$clock;
-    reg  [3:0] q_flags$d;
-    wire  [3:0] q_flags$q;
-    reg  q_flags$clock;
-    reg  [15:0] q_dlen$d;
-    wire  [15:0] q_dlen$q;
-    reg  q_dlen$clock;
-    reg  [15:0] q_dl$d;
-    wire  [15:0] q_dl$q;
-    reg  q_dl$clock;
-    reg  [63:0] q_tp$d;
-    wire  [63:0] q_tp$q;
-    reg  q_tp$clock;
-    reg  [127:0] q_hkey$d;
-    wire  [127:0] q_hkey$q;
-    reg  q_hkey$clock;
-    reg  [63:0] q_seq$d;
-    wire  [63:0] q_seq$q;
-    reg  q_seq$clock;
-    reg  [15:0] q_index$d;
-    wire  [15:0] q_index$q;
-    reg  q_index$clock;
-    reg  [3:0] q_verdict$d;
-    wire  [3:0] q_verdict$q;
-    reg  q_verdict$clock;
-    reg  [1:0] q_oslot$d;
-    wire  [1:0] q_oslot$q;
-    reg  q_oslot$clock;
-    reg  q_stream$d;
-    wire  q_stream$q;
-    reg  q_stream$clock;
-    reg  [127:0] q_ej0$d;
-    wire  [127:0] q_ej0$q;
-    reg  q_ej0$clock;
-    reg  [15:0] q_cons$d;
-    wire  [15:0] q_cons$q;
-    reg  q_cons$clock;
-    reg  [127:0] q_last_ct$d;
-    wire  [127:0] q_last_ct$q;
-    reg  q_last_ct$clock;
-    reg  [127:0] q_lastraw$d;
-    wire  [127:0] q_lastraw$q;
-    reg  q_lastraw$clock;
-    reg  [7:0] q_padlen$d;
-    wire  [7:0] q_padlen$q;
-    reg  q_padlen$clock;
-    reg  [7:0] q_rxnh$d;
-    wire  [7:0] q_rxnh$q;
-    reg  q_rxnh$clock;
-    reg  [7:0] q_prevb$d;
-    wire  [7:0] q_prevb$q;
-    reg  q_prevb$clock;
-    reg  [127:0] hd_mv$d;
-    wire  [127:0] hd_mv$q;
-    reg  hd_mv$clock;
-    reg  [127:0] hd_mi$d;
-    wire  [127:0] hd_mi$q;
-    reg  hd_mi$clock;
-    reg  [127:0] hd_trail$d;
-    wire  [127:0] hd_trail$q;
-    reg  hd_trail$clock;
-    reg  [15:0] hd_pcnt$d;
-    wire  [15:0] hd_pcnt$q;
-    reg  hd_pcnt$clock;
-    reg  hd_last$d;
-    wire  hd_last$q;
-    reg  hd_last$clock;
-    reg  [127:0] n_mv$d;
-    wire  [127:0] n_mv$q;
-    reg  n_mv$clock;
-    reg  [127:0] n_mi$d;
-    wire  [127:0] n_mi$q;
-    reg  n_mi$clock;
-    reg  [127:0] n_trail$d;
-    wire  [127:0] n_trail$q;
-    reg  n_trail$clock;
-    reg  [15:0] n_pcnt$d;
-    wire  [15:0] n_pcnt$q;
-    reg  n_pcnt$clock;
-    reg  n_last$d;
-    wire  n_last$q;
-    reg  n_last$clock;
-    reg  [15:0] r_dv$d;
-    wire  [15:0] r_dv$q;
-    reg  r_dv$clock;
-    reg  [15:0] r_di$d;
-    wire  [15:0] r_di$q;
-    reg  r_di$clock;
-    reg  p_valid$d;
-    wire  p_valid$q;
-    reg  p_valid$clock;
-    reg  [15:0] p_brk$d;
-    wire  [15:0] p_brk$q;
-    reg  p_brk$clock;
-    reg  [15:0] p_k16$d;
-    wire  [15:0] p_k16$q;
-    reg  p_k16$clock;
-    reg  [15:0] q_lastbrk$d;
-    wire  [15:0] q_lastbrk$q;
-    reg  q_lastbrk$clock;
-    reg  [7:0] q_pbyte$d;
-    wire  [7:0] q_pbyte$q;
-    reg  q_pbyte$clock;
-    reg  gq_valid$d;
-    wire  gq_valid$q;
-    reg  gq_valid$clock;
-    reg  gq_last$d;
-    wire  gq_last$q;
-    reg  gq_last$clock;
-    reg  [127:0] gq_block$d;
-    wire  [127:0] gq_block$q;
-    reg  gq_block$clock;
-    reg  [127:0] gq_h$d;
-    wire  [127:0] gq_h$q;
-    reg  gq_h$clock;
-    reg  t_busy$d;
-    wire  t_busy$q;
-    reg  t_busy$clock;
-    reg  t_step$d;
-    wire  t_step$q;
-    reg  t_step$clock;
-    reg  t_inbound$d;
-    wire  t_inbound$q;
-    reg  t_inbound$clock;
-    reg  [15:0] t_dlen$d;
-    wire  [15:0] t_dlen$q;
-    reg  t_dlen$clock;
-    reg  [15:0] t_dl$d;
-    wire  [15:0] t_dl$q;
-    reg  t_dl$clock;
-    reg  [15:0] t_nblk$d;
-    wire  [15:0] t_nblk$q;
-    reg  t_nblk$clock;
-    reg  [127:0] t_ej0$d;
-    wire  [127:0] t_ej0$q;
-    reg  t_ej0$clock;
-    reg  [63:0] t_seq$d;
-    wire  [63:0] t_seq$q;
-    reg  t_seq$clock;
-    reg  [7:0] t_nh$d;
-    wire  [7:0] t_nh$q;
-    reg  t_nh$clock;
-    reg  [7:0] t_padlen$d;
-    wire  [7:0] t_padlen$q;
-    reg  t_padlen$clock;
-    reg  [15:0] t_index$d;
-    wire  [15:0] t_index$q;
-    reg  t_index$clock;
-    reg  [3:0] t_verdict$d;
-    wire  [3:0] t_verdict$q;
-    reg  t_verdict$clock;
-    reg  [1:0] t_oslot$d;
-    wire  [1:0] t_oslot$q;
-    reg  t_oslot$clock;
-    reg  t_stream$d;
-    wire  t_stream$q;
-    reg  t_stream$clock;
-    reg  [127:0] t_last_ct$d;
-    wire  [127:0] t_last_ct$q;
-    reg  t_last_ct$clock;
-    reg  [127:0] t_icv$d;
-    wire  [127:0] t_icv$q;
-    reg  t_icv$clock;
-    reg  [127:0] t_tag$d;
-    wire  [127:0] t_tag$q;
-    reg  t_tag$clock;
-    reg  [15:0] t_rlen$d;
-    wire  [15:0] t_rlen$q;
-    reg  t_rlen$clock;
-    reg  [15:0] t_lastbrk$d;
-    wire  [15:0] t_lastbrk$q;
-    reg  t_lastbrk$clock;
-    reg  [7:0] t_pbyte$d;
-    wire  [7:0] t_pbyte$q;
-    reg  t_pbyte$clock;
-    reg  tx_active$d;
-    wire  tx_active$q;
-    reg  tx_active$clock;
-    reg  [1:0] tx_slot$d;
-    wire  [1:0] tx_slot$q;
-    reg  tx_slot$clock;
-    reg  [15:0] tx_w$d;
-    wire  [15:0] tx_w$q;
-    reg  tx_w$clock;
-    reg  [3:0] s_rdy$d;
-    wire  [3:0] s_rdy$q;
-    reg  s_rdy$clock;
-    reg  [15:0] s_rlen0$d;
-    wire  [15:0] s_rlen0$q;
-    reg  s_rlen0$clock;
-    reg  [15:0] s_rlen1$d;
-    wire  [15:0] s_rlen1$q;
-    reg  s_rlen1$clock;
-    reg  [15:0] s_rlen2$d;
-    wire  [15:0] s_rlen2$q;
-    reg  s_rlen2$clock;
-    reg  [15:0] s_rlen3$d;
-    wire  [15:0] s_rlen3$q;
-    reg  s_rlen3$clock;
-    reg  [95:0] s_tuser0$d;
-    wire  [95:0] s_tuser0$q;
-    reg  s_tuser0$clock;
-    reg  [95:0] s_tuser1$d;
-    wire  [95:0] s_tuser1$q;
-    reg  s_tuser1$clock;
-    reg  [95:0] s_tuser2$d;
-    wire  [95:0] s_tuser2$q;
-    reg  s_tuser2$clock;
-    reg  [95:0] s_tuser3$d;
-    wire  [95:0] s_tuser3$q;
-    reg  s_tuser3$clock;
-    reg  rx_busy$d;
-    wire  rx_busy$q;
-    reg  rx_busy$clock;
-    reg  rx_wslot$d;
-    wire  rx_wslot$q;
-    reg  rx_wslot$clock;
-    reg  [1:0] rx_full$d;
-    wire  [1:0] rx_full$q;
-    reg  rx_full$clock;
-    reg  [15:0] rx_words$d;
-    wire  [15:0] rx_words$q;
-    reg  rx_words$clock;
-    reg  [15:0] rx_bytes$d;
-    wire  [15:0] rx_bytes$q;
-    reg  rx_bytes$clock;
-    reg  [15:0] rx_index$d;
-    wire  [15:0] rx_index$q;
-    reg  rx_index$clock;
-    reg  rx_inbound$d;
-    wire  rx_inbound$q;
-    reg  rx_inbound$clock;
-    reg  [7:0] rx_nhd$d;
-    wire  [7:0] rx_nhd$q;
-    reg  rx_nhd$clock;
-    reg  [31:0] rx_seqhi$d;
-    wire  [31:0] rx_seqhi$q;
-    reg  rx_seqhi$clock;
-    reg  [79:0] rx_desc0$d;
-    wire  [79:0] rx_desc0$q;
-    reg  rx_desc0$clock;
-    reg  [79:0] rx_desc1$d;
-    wire  [79:0] rx_desc1$q;
-    reg  rx_desc1$clock;
+    reg  win_active_r$d;
+    wire  win_active_r$q;
+    reg  win_active_r$clock;
+    reg  sa_valid_r$d;
+    wire  sa_valid_r$q;
+    reg  sa_valid_r$clock;
+    reg  [3:0] sa_errcode_r$d;
+    wire  [3:0] sa_errcode_r$q;
+    reg  sa_errcode_r$clock;
+    reg  [31:0] rb_spi_r$d;
+    wire  [31:0] rb_spi_r$q;
+    reg  rb_spi_r$clock;
+    reg  [3:0] rb_flags_r$d;
+    wire  [3:0] rb_flags_r$q;
+    reg  rb_flags_r$clock;
+    reg  rb_valid_r$d;
+    wire  rb_valid_r$q;
+    reg  rb_valid_r$clock;
+    reg  [63:0] rb_seq_r$d;
+    wire  [63:0] rb_seq_r$q;
+    reg  rb_seq_r$clock;
+    reg  [63:0] rb_pkts_r$d;
+    wire  [63:0] rb_pkts_r$q;
+    reg  rb_pkts_r$clock;
+    reg  [63:0] rb_bytes_r$d;
+    wire  [63:0] rb_bytes_r$q;
+    reg  rb_bytes_r$clock;
+    reg  [31:0] rb_auth_r$d;
+    wire  [31:0] rb_auth_r$q;
+    reg  rb_auth_r$clock;
     
     // Local signals
-    reg  rx_allowed;
-    reg  rx_fire;
-    reg  [15:0] rx_addr;
-    reg  [15:0] rx_base;
-    reg  [15:0] rx_len_now;
-    reg  in_win_wr;
-    reg  [127:0] din;
-    reg  [15:0] in_rd;
-    reg  [15:0] out_rd;
     reg  [79:0] rx_desc_sel;
     reg  [15:0] i_base;
     reg  [15:0] dl_out;
-    reg  [1:0] tok_kind;
-    reg  [127:0] bdata;
+    reg  [15:0] pad_p;
     reg  [127:0] hdr_word;
-    reg  [127:0] t_tag_new;
-    reg  [15:0] t_sh;
-    reg  [15:0] tx_rlen;
-    reg  [95:0] tx_tuser;
-    reg  [127:0] tx_data;
-    reg  [95:0] t_tuser;
-    reg  [159:0] cnt_rd;
     reg  i_full;
     reg  [1:0] i_slot_mask;
-    reg  [1:0] rx_slot_mask;
-    reg  [79:0] rx_cur_desc;
-    reg  [10:0] rx_waddr;
-    reg  [10:0] out_wa;
-    reg  [127:0] out_wd;
-    reg  t_we;
-    reg  [10:0] t_wa;
-    reg  [127:0] t_wd;
-    reg  [15:0] tx_addr;
-    reg  tx_done;
-    reg  at_len;
-    reg  [1:0] tx_rslot;
-    reg  [3:0] tx_next_mask;
     reg  [1:0] c_slot_mask;
+    reg  at_len;
     reg  n_slot;
     reg  cmd_go;
     reg  take;
     reg  chk_key;
     reg  [31:0] n_salt;
-    reg  [579:0] f_head;
-    reg  [579:0] f_word;
-    reg  f_pop;
     reg  f_room;
     reg  f_empty;
-    reg  [1:0] f_oslot;
-    reg  [127:0] pt_sh_pb;
-    reg  [15:0] pad_s;
-    reg  pad_ok;
     reg  [3:0] o_mask;
-    reg  [3:0] tx_mask;
-    reg  [3:0] t_mask;
-    reg  [15:0] k16;
-    reg  [15:0] lastbrk_now;
-    reg  [127:0] pt;
-    reg  [127:0] ct;
-    reg  [127:0] ks;
     reg  [63:0] iv_le;
     reg  [127:0] nonce_le;
     reg  [127:0] aad_le;
@@ -859,125 +750,15 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  ctx_valid;
     reg  [3:0] ctx_flags;
     reg  [63:0] ctx_seq;
-    reg  [135:0] ctx_new;
-    reg  [4:0] err_set;
-    reg  [4:0] err_clr;
-    reg  wr_fire;
-    reg  [31:0] rd_value;
-    reg  rd_snap;
-    reg  [31:0] rd_snap_value;
-    reg  pkt_busy;
-    reg  [15:0] icv_shift;
-    reg  [127:0] icv;
-    reg  [15:0] pad_p;
-    reg  [15:0] pad_len_calc;
     reg  [135:0] ctx_sh_valid;
     reg  [135:0] ctx_sh_flags;
     reg  [135:0] ctx_sh_seq;
     reg  [135:0] ctx_sh_salt;
-    reg  [159:0] cnt_sh_bytes;
-    reg  [159:0] cnt_sh_auth;
     reg  [159:0] rdc_sh_bytes;
     reg  [159:0] rdc_sh_auth;
-    reg  [127:0] pt_sh_pad;
-    reg  [127:0] pt_sh_nh;
-    reg  [31:0] w_status;
-    reg  [31:0] w_sa_status;
-    reg  [31:0] w_rb_flags;
-    reg  [31:0] w_pkt_status;
     
     // Sub module instances
-    top$in_b0 in_b0(
-        .read_address(in_b0$read_address),
-        .read_clock(in_b0$read_clock),
-        .read_data(in_b0$read_data),
-        .write_address(in_b0$write_address),
-        .write_clock(in_b0$write_clock),
-        .write_data(in_b0$write_data),
-        .write_enable(in_b0$write_enable)
-    );
-    top$in_b1 in_b1(
-        .read_address(in_b1$read_address),
-        .read_clock(in_b1$read_clock),
-        .read_data(in_b1$read_data),
-        .write_address(in_b1$write_address),
-        .write_clock(in_b1$write_clock),
-        .write_data(in_b1$write_data),
-        .write_enable(in_b1$write_enable)
-    );
-    top$in_b2 in_b2(
-        .read_address(in_b2$read_address),
-        .read_clock(in_b2$read_clock),
-        .read_data(in_b2$read_data),
-        .write_address(in_b2$write_address),
-        .write_clock(in_b2$write_clock),
-        .write_data(in_b2$write_data),
-        .write_enable(in_b2$write_enable)
-    );
-    top$in_b3 in_b3(
-        .read_address(in_b3$read_address),
-        .read_clock(in_b3$read_clock),
-        .read_data(in_b3$read_data),
-        .write_address(in_b3$write_address),
-        .write_clock(in_b3$write_clock),
-        .write_data(in_b3$write_data),
-        .write_enable(in_b3$write_enable)
-    );
-    top$out_a out_a(
-        .read_address(out_a$read_address),
-        .read_clock(out_a$read_clock),
-        .read_data(out_a$read_data),
-        .write_address(out_a$write_address),
-        .write_clock(out_a$write_clock),
-        .write_data(out_a$write_data),
-        .write_enable(out_a$write_enable)
-    );
-    top$out_b out_b(
-        .read_address(out_b$read_address),
-        .read_clock(out_b$read_clock),
-        .read_data(out_b$read_data),
-        .write_address(out_b$write_address),
-        .write_clock(out_b$write_clock),
-        .write_data(out_b$write_data),
-        .write_enable(out_b$write_enable)
-    );
-    top$sa_key sa_key(
-        .read_address(sa_key$read_address),
-        .read_clock(sa_key$read_clock),
-        .read_data(sa_key$read_data),
-        .write_address(sa_key$write_address),
-        .write_clock(sa_key$write_clock),
-        .write_data(sa_key$write_data),
-        .write_enable(sa_key$write_enable)
-    );
-    top$sa_hkey sa_hkey(
-        .read_address(sa_hkey$read_address),
-        .read_clock(sa_hkey$read_clock),
-        .read_data(sa_hkey$read_data),
-        .write_address(sa_hkey$write_address),
-        .write_clock(sa_hkey$write_clock),
-        .write_data(sa_hkey$write_data),
-        .write_enable(sa_hkey$write_enable)
-    );
-    top$sa_ctx sa_ctx(
-        .read_address(sa_ctx$read_address),
-        .read_clock(sa_ctx$read_clock),
-        .read_data(sa_ctx$read_data),
-        .write_address(sa_ctx$write_address),
-        .write_clock(sa_ctx$write_clock),
-        .write_data(sa_ctx$write_data),
-        .write_enable(sa_ctx$write_enable)
-    );
-    top$sa_cnt sa_cnt(
-        .read_address(sa_cnt$read_address),
-        .read_clock(sa_cnt$read_clock),
-        .read_data(sa_cnt$read_data),
-        .write_address(sa_cnt$write_address),
-        .write_clock(sa_cnt$write_clock),
-        .write_data(sa_cnt$write_data),
-        .write_enable(sa_cnt$write_enable)
-    );
-    top$aes aes(
+    top$issue$aes aes(
         .clock(aes$clock),
         .key(aes$key),
         .aes256(aes$aes256),
@@ -990,1030 +771,268 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .in_tag(aes$in_tag),
         .out_tag(aes$out_tag)
     );
-    top$ghash ghash(
-        .clock(ghash$clock),
-        .h(ghash$h),
-        .clear(ghash$clear),
-        .in_valid(ghash$in_valid),
-        .in_last(ghash$in_last),
-        .in_block(ghash$in_block),
-        .out_valid(ghash$out_valid),
-        .out_last(ghash$out_last),
-        .out_hash(ghash$out_hash)
+    top$issue$sa_key sa_key(
+        .read_address(sa_key$read_address),
+        .read_clock(sa_key$read_clock),
+        .read_data(sa_key$read_data),
+        .write_address(sa_key$write_address),
+        .write_clock(sa_key$write_clock),
+        .write_data(sa_key$write_data),
+        .write_enable(sa_key$write_enable)
     );
-    top$bs_din_spi bs_din_spi(
+    top$issue$sa_hkey sa_hkey(
+        .read_address(sa_hkey$read_address),
+        .read_clock(sa_hkey$read_clock),
+        .read_data(sa_hkey$read_data),
+        .write_address(sa_hkey$write_address),
+        .write_clock(sa_hkey$write_clock),
+        .write_data(sa_hkey$write_data),
+        .write_enable(sa_hkey$write_enable)
+    );
+    top$issue$sa_ctx sa_ctx(
+        .read_address(sa_ctx$read_address),
+        .read_clock(sa_ctx$read_clock),
+        .read_data(sa_ctx$read_data),
+        .write_address(sa_ctx$write_address),
+        .write_clock(sa_ctx$write_clock),
+        .write_data(sa_ctx$write_data),
+        .write_enable(sa_ctx$write_enable)
+    );
+    top$issue$bs_din_spi bs_din_spi(
         .din(bs_din_spi$din),
         .dout(bs_din_spi$dout)
     );
-    top$bs_din_slo bs_din_slo(
+    top$issue$bs_din_slo bs_din_slo(
         .din(bs_din_slo$din),
         .dout(bs_din_slo$dout)
     );
-    top$bs_spi bs_spi(
+    top$issue$bs_spi bs_spi(
         .din(bs_spi$din),
         .dout(bs_spi$dout)
     );
-    top$bs_slo bs_slo(
+    top$issue$bs_slo bs_slo(
         .din(bs_slo$din),
         .dout(bs_slo$dout)
     );
-    top$bs_shi bs_shi(
+    top$issue$bs_shi bs_shi(
         .din(bs_shi$din),
         .dout(bs_shi$dout)
     );
-    top$bs_ctr bs_ctr(
+    top$issue$bs_ctr bs_ctr(
         .din(bs_ctr$din),
         .dout(bs_ctr$dout)
     );
-    top$bs_seq64 bs_seq64(
+    top$issue$bs_seq64 bs_seq64(
         .din(bs_seq64$din),
         .dout(bs_seq64$dout)
     );
-    top$bs_la bs_la(
-        .din(bs_la$din),
-        .dout(bs_la$dout)
-    );
-    top$bs_lc bs_lc(
-        .din(bs_lc$din),
-        .dout(bs_lc$dout)
-    );
-    top$bs_nonce bs_nonce(
+    top$issue$bs_nonce bs_nonce(
         .din(bs_nonce$din),
         .dout(bs_nonce$dout)
     );
-    top$bs_ks bs_ks(
-        .din(bs_ks$din),
-        .dout(bs_ks$dout)
-    );
-    top$bs_gh bs_gh(
-        .din(bs_gh$din),
-        .dout(bs_gh$dout)
-    );
-    top$bs_tag bs_tag(
-        .din(bs_tag$din),
-        .dout(bs_tag$dout)
-    );
-    top$bs_k0 bs_k0(
+    top$issue$bs_k0 bs_k0(
         .din(bs_k0$din),
         .dout(bs_k0$dout)
     );
-    top$bs_k1 bs_k1(
+    top$issue$bs_k1 bs_k1(
         .din(bs_k1$din),
         .dout(bs_k1$dout)
     );
-    top$bm_head bm_head(
-        .dv(bm_head$dv),
-        .di(bm_head$di),
-        .tp(bm_head$tp),
-        .neg_ok(bm_head$neg_ok),
-        .mv(bm_head$mv),
-        .mi(bm_head$mi),
-        .trail(bm_head$trail),
-        .pcnt(bm_head$pcnt),
-        .last(bm_head$last)
-    );
-    top$bm_next bm_next(
-        .dv(bm_next$dv),
-        .di(bm_next$di),
-        .tp(bm_next$tp),
-        .neg_ok(bm_next$neg_ok),
-        .mv(bm_next$mv),
-        .mi(bm_next$mi),
-        .trail(bm_next$trail),
-        .pcnt(bm_next$pcnt),
-        .last(bm_next$last)
-    );
-    top$pad_last pad_last(
-        .v(pad_last$v),
-        .any(pad_last$any),
-        .idx(pad_last$idx)
-    );
-    top$keep_cnt keep_cnt(
-        .keep(keep_cnt$keep),
-        .count(keep_cnt$count)
-    );
-    top$tx_keep tx_keep(
-        .count(tx_keep$count),
-        .keep(tx_keep$keep)
-    );
-    top$pad_brk pad_brk(
-        .pt(pad_brk$pt),
-        .prev(pad_brk$prev),
-        .first(pad_brk$first),
-        .count(pad_brk$count),
-        .brk(pad_brk$brk)
-    );
-    top$bvalid bvalid(
-        .d(bvalid$d),
-        .q(bvalid$q),
-        .clock(bvalid$clock)
-    );
-    top$rstate rstate(
-        .d(rstate$d),
-        .q(rstate$q),
-        .clock(rstate$clock)
-    );
-    top$raddr raddr(
-        .d(raddr$d),
-        .q(raddr$q),
-        .clock(raddr$clock)
-    );
-    top$rdata rdata(
-        .d(rdata$d),
-        .q(rdata$q),
-        .clock(rdata$clock)
-    );
-    top$hi_snap hi_snap(
-        .d(hi_snap$d),
-        .q(hi_snap$q),
-        .clock(hi_snap$clock)
-    );
-    top$scratch scratch(
-        .d(scratch$d),
-        .q(scratch$q),
-        .clock(scratch$clock)
-    );
-    top$err_events err_events(
-        .d(err_events$d),
-        .q(err_events$q),
-        .clock(err_events$clock)
-    );
-    top$sa_index sa_index(
-        .d(sa_index$d),
-        .q(sa_index$q),
-        .clock(sa_index$clock)
-    );
-    top$sa_spi sa_spi(
-        .d(sa_spi$d),
-        .q(sa_spi$q),
-        .clock(sa_spi$clock)
-    );
-    top$sa_salt sa_salt(
-        .d(sa_salt$d),
-        .q(sa_salt$q),
-        .clock(sa_salt$clock)
-    );
-    top$sa_flags sa_flags(
-        .d(sa_flags$d),
-        .q(sa_flags$q),
-        .clock(sa_flags$clock)
-    );
-    top$sa_seq sa_seq(
-        .d(sa_seq$d),
-        .q(sa_seq$q),
-        .clock(sa_seq$clock)
-    );
-    top$key0 key0(
-        .d(key0$d),
-        .q(key0$q),
-        .clock(key0$clock)
-    );
-    top$key1 key1(
-        .d(key1$d),
-        .q(key1$q),
-        .clock(key1$clock)
-    );
-    top$key2 key2(
-        .d(key2$d),
-        .q(key2$q),
-        .clock(key2$clock)
-    );
-    top$key3 key3(
-        .d(key3$d),
-        .q(key3$q),
-        .clock(key3$clock)
-    );
-    top$key4 key4(
-        .d(key4$d),
-        .q(key4$q),
-        .clock(key4$clock)
-    );
-    top$key5 key5(
-        .d(key5$d),
-        .q(key5$q),
-        .clock(key5$clock)
-    );
-    top$key6 key6(
-        .d(key6$d),
-        .q(key6$q),
-        .clock(key6$clock)
-    );
-    top$key7 key7(
-        .d(key7$d),
-        .q(key7$q),
-        .clock(key7$clock)
-    );
-    top$sa_op sa_op(
-        .d(sa_op$d),
-        .q(sa_op$q),
-        .clock(sa_op$clock)
-    );
-    top$cmd_pending cmd_pending(
-        .d(cmd_pending$d),
-        .q(cmd_pending$q),
-        .clock(cmd_pending$clock)
-    );
-    top$sa_done sa_done(
-        .d(sa_done$d),
-        .q(sa_done$q),
-        .clock(sa_done$clock)
-    );
-    top$sa_error sa_error(
-        .d(sa_error$d),
-        .q(sa_error$q),
-        .clock(sa_error$clock)
-    );
-    top$sa_valid sa_valid(
-        .d(sa_valid$d),
-        .q(sa_valid$q),
-        .clock(sa_valid$clock)
-    );
-    top$sa_errcode sa_errcode(
-        .d(sa_errcode$d),
-        .q(sa_errcode$q),
-        .clock(sa_errcode$clock)
-    );
-    top$rb_spi rb_spi(
-        .d(rb_spi$d),
-        .q(rb_spi$q),
-        .clock(rb_spi$clock)
-    );
-    top$rb_flags rb_flags(
-        .d(rb_flags$d),
-        .q(rb_flags$q),
-        .clock(rb_flags$clock)
-    );
-    top$rb_valid rb_valid(
-        .d(rb_valid$d),
-        .q(rb_valid$q),
-        .clock(rb_valid$clock)
-    );
-    top$rb_seq rb_seq(
-        .d(rb_seq$d),
-        .q(rb_seq$q),
-        .clock(rb_seq$clock)
-    );
-    top$rb_pkts rb_pkts(
-        .d(rb_pkts$d),
-        .q(rb_pkts$q),
-        .clock(rb_pkts$clock)
-    );
-    top$rb_bytes rb_bytes(
-        .d(rb_bytes$d),
-        .q(rb_bytes$q),
-        .clock(rb_bytes$clock)
-    );
-    top$rb_auth rb_auth(
-        .d(rb_auth$d),
-        .q(rb_auth$q),
-        .clock(rb_auth$clock)
-    );
-    top$pkt_desc pkt_desc(
-        .d(pkt_desc$d),
-        .q(pkt_desc$q),
-        .clock(pkt_desc$clock)
-    );
-    top$pkt_len pkt_len(
-        .d(pkt_len$d),
-        .q(pkt_len$q),
-        .clock(pkt_len$clock)
-    );
-    top$pkt_seqhi pkt_seqhi(
-        .d(pkt_seqhi$d),
-        .q(pkt_seqhi$q),
-        .clock(pkt_seqhi$clock)
-    );
-    top$db_pending db_pending(
-        .d(db_pending$d),
-        .q(db_pending$q),
-        .clock(db_pending$clock)
-    );
-    top$win_active win_active(
-        .d(win_active$d),
-        .q(win_active$q),
-        .clock(win_active$clock)
-    );
-    top$pkt_done pkt_done(
-        .d(pkt_done$d),
-        .q(pkt_done$q),
-        .clock(pkt_done$clock)
-    );
-    top$res_verdict res_verdict(
-        .d(res_verdict$d),
-        .q(res_verdict$q),
-        .clock(res_verdict$clock)
-    );
-    top$res_nh res_nh(
-        .d(res_nh$d),
-        .q(res_nh$q),
-        .clock(res_nh$clock)
-    );
-    top$res_len res_len(
-        .d(res_len$d),
-        .q(res_len$q),
-        .clock(res_len$clock)
-    );
-    top$res_seq res_seq(
-        .d(res_seq$d),
-        .q(res_seq$q),
-        .clock(res_seq$clock)
-    );
-    top$res_ok res_ok(
-        .d(res_ok$d),
-        .q(res_ok$q),
-        .clock(res_ok$clock)
-    );
-    top$cnt_out_pkts cnt_out_pkts(
-        .d(cnt_out_pkts$d),
-        .q(cnt_out_pkts$q),
-        .clock(cnt_out_pkts$clock)
-    );
-    top$cnt_out_bytes cnt_out_bytes(
-        .d(cnt_out_bytes$d),
-        .q(cnt_out_bytes$q),
-        .clock(cnt_out_bytes$clock)
-    );
-    top$cnt_in_pkts cnt_in_pkts(
-        .d(cnt_in_pkts$d),
-        .q(cnt_in_pkts$q),
-        .clock(cnt_in_pkts$clock)
-    );
-    top$cnt_in_bytes cnt_in_bytes(
-        .d(cnt_in_bytes$d),
-        .q(cnt_in_bytes$q),
-        .clock(cnt_in_bytes$clock)
-    );
-    top$cnt_auth cnt_auth(
-        .d(cnt_auth$d),
-        .q(cnt_auth$q),
-        .clock(cnt_auth$clock)
-    );
-    top$cnt_bad cnt_bad(
-        .d(cnt_bad$d),
-        .q(cnt_bad$q),
-        .clock(cnt_bad$clock)
-    );
-    top$phase phase(
+    top$issue$phase phase(
         .d(phase$d),
         .q(phase$q),
         .clock(phase$clock)
     );
-    top$cur_idx cur_idx(
-        .d(cur_idx$d),
-        .q(cur_idx$q),
-        .clock(cur_idx$clock)
+    top$issue$cur_idx_r cur_idx_r(
+        .d(cur_idx_r$d),
+        .q(cur_idx_r$q),
+        .clock(cur_idx_r$clock)
     );
-    top$src_stream src_stream(
+    top$issue$src_stream src_stream(
         .d(src_stream$d),
         .q(src_stream$q),
         .clock(src_stream$clock)
     );
-    top$d_index d_index(
+    top$issue$d_index d_index(
         .d(d_index$d),
         .q(d_index$q),
         .clock(d_index$clock)
     );
-    top$d_inbound d_inbound(
+    top$issue$d_inbound d_inbound(
         .d(d_inbound$d),
         .q(d_inbound$q),
         .clock(d_inbound$clock)
     );
-    top$d_nh d_nh(
+    top$issue$d_nh d_nh(
         .d(d_nh$d),
         .q(d_nh$q),
         .clock(d_nh$clock)
     );
-    top$d_seqhi d_seqhi(
+    top$issue$d_seqhi d_seqhi(
         .d(d_seqhi$d),
         .q(d_seqhi$q),
         .clock(d_seqhi$clock)
     );
-    top$d_len d_len(
+    top$issue$d_len d_len(
         .d(d_len$d),
         .q(d_len$q),
         .clock(d_len$clock)
     );
-    top$c_spi c_spi(
+    top$issue$c_spi c_spi(
         .d(c_spi$d),
         .q(c_spi$q),
         .clock(c_spi$clock)
     );
-    top$c_salt c_salt(
+    top$issue$c_salt c_salt(
         .d(c_salt$d),
         .q(c_salt$q),
         .clock(c_salt$clock)
     );
-    top$c_flags c_flags(
+    top$issue$c_flags c_flags(
         .d(c_flags$d),
         .q(c_flags$q),
         .clock(c_flags$clock)
     );
-    top$seq_cur seq_cur(
+    top$issue$seq_cur seq_cur(
         .d(seq_cur$d),
         .q(seq_cur$q),
         .clock(seq_cur$clock)
     );
-    top$iv_pkt iv_pkt(
+    top$issue$iv_pkt iv_pkt(
         .d(iv_pkt$d),
         .q(iv_pkt$q),
         .clock(iv_pkt$clock)
     );
-    top$hkey hkey(
+    top$issue$hkey hkey(
         .d(hkey$d),
         .q(hkey$q),
         .clock(hkey$clock)
     );
-    top$dlen dlen(
+    top$issue$dlen dlen(
         .d(dlen$d),
         .q(dlen$q),
         .clock(dlen$clock)
     );
-    top$nblk nblk(
+    top$issue$nblk nblk(
         .d(nblk$d),
         .q(nblk$q),
         .clock(nblk$clock)
     );
-    top$tp tp(
+    top$issue$tp tp(
         .d(tp$d),
         .q(tp$q),
         .clock(tp$clock)
     );
-    top$iss iss(
+    top$issue$iss iss(
         .d(iss$d),
         .q(iss$q),
         .clock(iss$clock)
     );
-    top$verdict verdict(
+    top$issue$verdict verdict(
         .d(verdict$d),
         .q(verdict$q),
         .clock(verdict$clock)
     );
-    top$i_slot i_slot(
+    top$issue$i_slot i_slot(
         .d(i_slot$d),
         .q(i_slot$q),
         .clock(i_slot$clock)
     );
-    top$i_oslot i_oslot(
+    top$issue$i_oslot i_oslot(
         .d(i_oslot$d),
         .q(i_oslot$q),
         .clock(i_oslot$clock)
     );
-    top$f_push f_push(
-        .d(f_push$d),
-        .q(f_push$q),
-        .clock(f_push$clock)
+    top$issue$f_push_r f_push_r(
+        .d(f_push_r$d),
+        .q(f_push_r$q),
+        .clock(f_push_r$clock)
     );
-    top$f_cnt f_cnt(
-        .d(f_cnt$d),
-        .q(f_cnt$q),
-        .clock(f_cnt$clock)
-    );
-    top$f_rd f_rd(
-        .d(f_rd$d),
-        .q(f_rd$q),
-        .clock(f_rd$clock)
-    );
-    top$f_wr f_wr(
-        .d(f_wr$d),
-        .q(f_wr$q),
-        .clock(f_wr$clock)
-    );
-    top$fq0 fq0(
-        .d(fq0$d),
-        .q(fq0$q),
-        .clock(fq0$clock)
-    );
-    top$fq1 fq1(
-        .d(fq1$d),
-        .q(fq1$q),
-        .clock(fq1$clock)
-    );
-    top$fq2 fq2(
-        .d(fq2$d),
-        .q(fq2$q),
-        .clock(fq2$clock)
-    );
-    top$fq3 fq3(
-        .d(fq3$d),
-        .q(fq3$q),
-        .clock(fq3$clock)
-    );
-    top$inflight inflight(
+    top$issue$inflight inflight(
         .d(inflight$d),
         .q(inflight$q),
         .clock(inflight$clock)
     );
-    top$o_slot o_slot(
+    top$issue$o_slot o_slot(
         .d(o_slot$d),
         .q(o_slot$q),
         .clock(o_slot$clock)
     );
-    top$out_busy out_busy(
+    top$issue$out_busy out_busy(
         .d(out_busy$d),
         .q(out_busy$q),
         .clock(out_busy$clock)
     );
-    top$kx_valid kx_valid(
+    top$issue$kx_valid kx_valid(
         .d(kx_valid$d),
         .q(kx_valid$q),
         .clock(kx_valid$clock)
     );
-    top$len_gap len_gap(
+    top$issue$len_gap len_gap(
         .d(len_gap$d),
         .q(len_gap$q),
         .clock(len_gap$clock)
     );
-    top$kx_idx kx_idx(
+    top$issue$kx_idx kx_idx(
         .d(kx_idx$d),
         .q(kx_idx$q),
         .clock(kx_idx$clock)
     );
-    top$q_inbound q_inbound(
-        .d(q_inbound$d),
-        .q(q_inbound$q),
-        .clock(q_inbound$clock)
-    );
-    top$q_flags q_flags(
-        .d(q_flags$d),
-        .q(q_flags$q),
-        .clock(q_flags$clock)
-    );
-    top$q_dlen q_dlen(
-        .d(q_dlen$d),
-        .q(q_dlen$q),
-        .clock(q_dlen$clock)
-    );
-    top$q_dl q_dl(
-        .d(q_dl$d),
-        .q(q_dl$q),
-        .clock(q_dl$clock)
-    );
-    top$q_tp q_tp(
-        .d(q_tp$d),
-        .q(q_tp$q),
-        .clock(q_tp$clock)
-    );
-    top$q_hkey q_hkey(
-        .d(q_hkey$d),
-        .q(q_hkey$q),
-        .clock(q_hkey$clock)
-    );
-    top$q_seq q_seq(
-        .d(q_seq$d),
-        .q(q_seq$q),
-        .clock(q_seq$clock)
-    );
-    top$q_index q_index(
-        .d(q_index$d),
-        .q(q_index$q),
-        .clock(q_index$clock)
-    );
-    top$q_verdict q_verdict(
-        .d(q_verdict$d),
-        .q(q_verdict$q),
-        .clock(q_verdict$clock)
-    );
-    top$q_oslot q_oslot(
-        .d(q_oslot$d),
-        .q(q_oslot$q),
-        .clock(q_oslot$clock)
-    );
-    top$q_stream q_stream(
-        .d(q_stream$d),
-        .q(q_stream$q),
-        .clock(q_stream$clock)
-    );
-    top$q_ej0 q_ej0(
-        .d(q_ej0$d),
-        .q(q_ej0$q),
-        .clock(q_ej0$clock)
-    );
-    top$q_cons q_cons(
-        .d(q_cons$d),
-        .q(q_cons$q),
-        .clock(q_cons$clock)
-    );
-    top$q_last_ct q_last_ct(
-        .d(q_last_ct$d),
-        .q(q_last_ct$q),
-        .clock(q_last_ct$clock)
-    );
-    top$q_lastraw q_lastraw(
-        .d(q_lastraw$d),
-        .q(q_lastraw$q),
-        .clock(q_lastraw$clock)
-    );
-    top$q_padlen q_padlen(
-        .d(q_padlen$d),
-        .q(q_padlen$q),
-        .clock(q_padlen$clock)
-    );
-    top$q_rxnh q_rxnh(
-        .d(q_rxnh$d),
-        .q(q_rxnh$q),
-        .clock(q_rxnh$clock)
-    );
-    top$q_prevb q_prevb(
-        .d(q_prevb$d),
-        .q(q_prevb$q),
-        .clock(q_prevb$clock)
-    );
-    top$hd_mv hd_mv(
-        .d(hd_mv$d),
-        .q(hd_mv$q),
-        .clock(hd_mv$clock)
-    );
-    top$hd_mi hd_mi(
-        .d(hd_mi$d),
-        .q(hd_mi$q),
-        .clock(hd_mi$clock)
-    );
-    top$hd_trail hd_trail(
-        .d(hd_trail$d),
-        .q(hd_trail$q),
-        .clock(hd_trail$clock)
-    );
-    top$hd_pcnt hd_pcnt(
-        .d(hd_pcnt$d),
-        .q(hd_pcnt$q),
-        .clock(hd_pcnt$clock)
-    );
-    top$hd_last hd_last(
-        .d(hd_last$d),
-        .q(hd_last$q),
-        .clock(hd_last$clock)
-    );
-    top$n_mv n_mv(
-        .d(n_mv$d),
-        .q(n_mv$q),
-        .clock(n_mv$clock)
-    );
-    top$n_mi n_mi(
-        .d(n_mi$d),
-        .q(n_mi$q),
-        .clock(n_mi$clock)
-    );
-    top$n_trail n_trail(
-        .d(n_trail$d),
-        .q(n_trail$q),
-        .clock(n_trail$clock)
-    );
-    top$n_pcnt n_pcnt(
-        .d(n_pcnt$d),
-        .q(n_pcnt$q),
-        .clock(n_pcnt$clock)
-    );
-    top$n_last n_last(
-        .d(n_last$d),
-        .q(n_last$q),
-        .clock(n_last$clock)
-    );
-    top$r_dv r_dv(
-        .d(r_dv$d),
-        .q(r_dv$q),
-        .clock(r_dv$clock)
-    );
-    top$r_di r_di(
-        .d(r_di$d),
-        .q(r_di$q),
-        .clock(r_di$clock)
-    );
-    top$p_valid p_valid(
-        .d(p_valid$d),
-        .q(p_valid$q),
-        .clock(p_valid$clock)
-    );
-    top$p_brk p_brk(
-        .d(p_brk$d),
-        .q(p_brk$q),
-        .clock(p_brk$clock)
-    );
-    top$p_k16 p_k16(
-        .d(p_k16$d),
-        .q(p_k16$q),
-        .clock(p_k16$clock)
-    );
-    top$q_lastbrk q_lastbrk(
-        .d(q_lastbrk$d),
-        .q(q_lastbrk$q),
-        .clock(q_lastbrk$clock)
-    );
-    top$q_pbyte q_pbyte(
-        .d(q_pbyte$d),
-        .q(q_pbyte$q),
-        .clock(q_pbyte$clock)
-    );
-    top$gq_valid gq_valid(
-        .d(gq_valid$d),
-        .q(gq_valid$q),
-        .clock(gq_valid$clock)
-    );
-    top$gq_last gq_last(
-        .d(gq_last$d),
-        .q(gq_last$q),
-        .clock(gq_last$clock)
-    );
-    top$gq_block gq_block(
-        .d(gq_block$d),
-        .q(gq_block$q),
-        .clock(gq_block$clock)
-    );
-    top$gq_h gq_h(
-        .d(gq_h$d),
-        .q(gq_h$q),
-        .clock(gq_h$clock)
-    );
-    top$t_busy t_busy(
-        .d(t_busy$d),
-        .q(t_busy$q),
-        .clock(t_busy$clock)
-    );
-    top$t_step t_step(
-        .d(t_step$d),
-        .q(t_step$q),
-        .clock(t_step$clock)
-    );
-    top$t_inbound t_inbound(
-        .d(t_inbound$d),
-        .q(t_inbound$q),
-        .clock(t_inbound$clock)
-    );
-    top$t_dlen t_dlen(
-        .d(t_dlen$d),
-        .q(t_dlen$q),
-        .clock(t_dlen$clock)
-    );
-    top$t_dl t_dl(
-        .d(t_dl$d),
-        .q(t_dl$q),
-        .clock(t_dl$clock)
-    );
-    top$t_nblk t_nblk(
-        .d(t_nblk$d),
-        .q(t_nblk$q),
-        .clock(t_nblk$clock)
-    );
-    top$t_ej0 t_ej0(
-        .d(t_ej0$d),
-        .q(t_ej0$q),
-        .clock(t_ej0$clock)
-    );
-    top$t_seq t_seq(
-        .d(t_seq$d),
-        .q(t_seq$q),
-        .clock(t_seq$clock)
-    );
-    top$t_nh t_nh(
-        .d(t_nh$d),
-        .q(t_nh$q),
-        .clock(t_nh$clock)
-    );
-    top$t_padlen t_padlen(
-        .d(t_padlen$d),
-        .q(t_padlen$q),
-        .clock(t_padlen$clock)
-    );
-    top$t_index t_index(
-        .d(t_index$d),
-        .q(t_index$q),
-        .clock(t_index$clock)
-    );
-    top$t_verdict t_verdict(
-        .d(t_verdict$d),
-        .q(t_verdict$q),
-        .clock(t_verdict$clock)
-    );
-    top$t_oslot t_oslot(
-        .d(t_oslot$d),
-        .q(t_oslot$q),
-        .clock(t_oslot$clock)
-    );
-    top$t_stream t_stream(
-        .d(t_stream$d),
-        .q(t_stream$q),
-        .clock(t_stream$clock)
-    );
-    top$t_last_ct t_last_ct(
-        .d(t_last_ct$d),
-        .q(t_last_ct$q),
-        .clock(t_last_ct$clock)
-    );
-    top$t_icv t_icv(
-        .d(t_icv$d),
-        .q(t_icv$q),
-        .clock(t_icv$clock)
-    );
-    top$t_tag t_tag(
-        .d(t_tag$d),
-        .q(t_tag$q),
-        .clock(t_tag$clock)
-    );
-    top$t_rlen t_rlen(
-        .d(t_rlen$d),
-        .q(t_rlen$q),
-        .clock(t_rlen$clock)
-    );
-    top$t_lastbrk t_lastbrk(
-        .d(t_lastbrk$d),
-        .q(t_lastbrk$q),
-        .clock(t_lastbrk$clock)
-    );
-    top$t_pbyte t_pbyte(
-        .d(t_pbyte$d),
-        .q(t_pbyte$q),
-        .clock(t_pbyte$clock)
-    );
-    top$tx_active tx_active(
-        .d(tx_active$d),
-        .q(tx_active$q),
-        .clock(tx_active$clock)
-    );
-    top$tx_slot tx_slot(
-        .d(tx_slot$d),
-        .q(tx_slot$q),
-        .clock(tx_slot$clock)
-    );
-    top$tx_w tx_w(
-        .d(tx_w$d),
-        .q(tx_w$q),
-        .clock(tx_w$clock)
-    );
-    top$s_rdy s_rdy(
-        .d(s_rdy$d),
-        .q(s_rdy$q),
-        .clock(s_rdy$clock)
-    );
-    top$s_rlen0 s_rlen0(
-        .d(s_rlen0$d),
-        .q(s_rlen0$q),
-        .clock(s_rlen0$clock)
-    );
-    top$s_rlen1 s_rlen1(
-        .d(s_rlen1$d),
-        .q(s_rlen1$q),
-        .clock(s_rlen1$clock)
-    );
-    top$s_rlen2 s_rlen2(
-        .d(s_rlen2$d),
-        .q(s_rlen2$q),
-        .clock(s_rlen2$clock)
-    );
-    top$s_rlen3 s_rlen3(
-        .d(s_rlen3$d),
-        .q(s_rlen3$q),
-        .clock(s_rlen3$clock)
-    );
-    top$s_tuser0 s_tuser0(
-        .d(s_tuser0$d),
-        .q(s_tuser0$q),
-        .clock(s_tuser0$clock)
-    );
-    top$s_tuser1 s_tuser1(
-        .d(s_tuser1$d),
-        .q(s_tuser1$q),
-        .clock(s_tuser1$clock)
-    );
-    top$s_tuser2 s_tuser2(
-        .d(s_tuser2$d),
-        .q(s_tuser2$q),
-        .clock(s_tuser2$clock)
-    );
-    top$s_tuser3 s_tuser3(
-        .d(s_tuser3$d),
-        .q(s_tuser3$q),
-        .clock(s_tuser3$clock)
-    );
-    top$rx_busy rx_busy(
-        .d(rx_busy$d),
-        .q(rx_busy$q),
-        .clock(rx_busy$clock)
-    );
-    top$rx_wslot rx_wslot(
-        .d(rx_wslot$d),
-        .q(rx_wslot$q),
-        .clock(rx_wslot$clock)
-    );
-    top$rx_full rx_full(
-        .d(rx_full$d),
-        .q(rx_full$q),
-        .clock(rx_full$clock)
-    );
-    top$rx_words rx_words(
-        .d(rx_words$d),
-        .q(rx_words$q),
-        .clock(rx_words$clock)
-    );
-    top$rx_bytes rx_bytes(
-        .d(rx_bytes$d),
-        .q(rx_bytes$q),
-        .clock(rx_bytes$clock)
-    );
-    top$rx_index rx_index(
-        .d(rx_index$d),
-        .q(rx_index$q),
-        .clock(rx_index$clock)
-    );
-    top$rx_inbound rx_inbound(
-        .d(rx_inbound$d),
-        .q(rx_inbound$q),
-        .clock(rx_inbound$clock)
-    );
-    top$rx_nhd rx_nhd(
-        .d(rx_nhd$d),
-        .q(rx_nhd$q),
-        .clock(rx_nhd$clock)
-    );
-    top$rx_seqhi rx_seqhi(
-        .d(rx_seqhi$d),
-        .q(rx_seqhi$q),
-        .clock(rx_seqhi$clock)
-    );
-    top$rx_desc0 rx_desc0(
-        .d(rx_desc0$d),
-        .q(rx_desc0$q),
-        .clock(rx_desc0$clock)
-    );
-    top$rx_desc1 rx_desc1(
-        .d(rx_desc1$d),
-        .q(rx_desc1$q),
-        .clock(rx_desc1$clock)
+    top$issue$win_active_r win_active_r(
+        .d(win_active_r$d),
+        .q(win_active_r$q),
+        .clock(win_active_r$clock)
+    );
+    top$issue$sa_valid_r sa_valid_r(
+        .d(sa_valid_r$d),
+        .q(sa_valid_r$q),
+        .clock(sa_valid_r$clock)
+    );
+    top$issue$sa_errcode_r sa_errcode_r(
+        .d(sa_errcode_r$d),
+        .q(sa_errcode_r$q),
+        .clock(sa_errcode_r$clock)
+    );
+    top$issue$rb_spi_r rb_spi_r(
+        .d(rb_spi_r$d),
+        .q(rb_spi_r$q),
+        .clock(rb_spi_r$clock)
+    );
+    top$issue$rb_flags_r rb_flags_r(
+        .d(rb_flags_r$d),
+        .q(rb_flags_r$q),
+        .clock(rb_flags_r$clock)
+    );
+    top$issue$rb_valid_r rb_valid_r(
+        .d(rb_valid_r$d),
+        .q(rb_valid_r$q),
+        .clock(rb_valid_r$clock)
+    );
+    top$issue$rb_seq_r rb_seq_r(
+        .d(rb_seq_r$d),
+        .q(rb_seq_r$q),
+        .clock(rb_seq_r$clock)
+    );
+    top$issue$rb_pkts_r rb_pkts_r(
+        .d(rb_pkts_r$d),
+        .q(rb_pkts_r$q),
+        .clock(rb_pkts_r$clock)
+    );
+    top$issue$rb_bytes_r rb_bytes_r(
+        .d(rb_bytes_r$d),
+        .q(rb_bytes_r$q),
+        .clock(rb_bytes_r$clock)
+    );
+    top$issue$rb_auth_r rb_auth_r(
+        .d(rb_auth_r$d),
+        .q(rb_auth_r$q),
+        .clock(rb_auth_r$clock)
     );
     
     // Update code
     always @(*) begin
-        len_gap$clock = clock;
-        hd_mv$clock = clock;
-        hd_mi$clock = clock;
-        hd_trail$clock = clock;
-        hd_pcnt$clock = clock;
-        hd_last$clock = clock;
-        n_mv$clock = clock;
-        n_mi$clock = clock;
-        n_trail$clock = clock;
-        n_pcnt$clock = clock;
-        n_last$clock = clock;
-        r_dv$clock = clock;
-        r_di$clock = clock;
-        p_valid$clock = clock;
-        p_brk$clock = clock;
-        p_k16$clock = clock;
-        q_prevb$clock = clock;
-        q_lastbrk$clock = clock;
-        q_pbyte$clock = clock;
-        t_lastbrk$clock = clock;
-        t_pbyte$clock = clock;
-        bvalid$clock = clock;
-        rstate$clock = clock;
-        raddr$clock = clock;
-        rdata$clock = clock;
-        hi_snap$clock = clock;
-        scratch$clock = clock;
-        err_events$clock = clock;
-        sa_index$clock = clock;
-        sa_spi$clock = clock;
-        sa_salt$clock = clock;
-        sa_flags$clock = clock;
-        sa_seq$clock = clock;
-        key0$clock = clock;
-        key1$clock = clock;
-        key2$clock = clock;
-        key3$clock = clock;
-        key4$clock = clock;
-        key5$clock = clock;
-        key6$clock = clock;
-        key7$clock = clock;
-        sa_op$clock = clock;
-        cmd_pending$clock = clock;
-        sa_done$clock = clock;
-        sa_error$clock = clock;
-        sa_valid$clock = clock;
-        sa_errcode$clock = clock;
-        rb_spi$clock = clock;
-        rb_flags$clock = clock;
-        rb_valid$clock = clock;
-        rb_seq$clock = clock;
-        rb_pkts$clock = clock;
-        rb_bytes$clock = clock;
-        rb_auth$clock = clock;
-        pkt_desc$clock = clock;
-        pkt_len$clock = clock;
-        pkt_seqhi$clock = clock;
-        db_pending$clock = clock;
-        win_active$clock = clock;
-        pkt_done$clock = clock;
-        res_verdict$clock = clock;
-        res_nh$clock = clock;
-        res_len$clock = clock;
-        res_seq$clock = clock;
-        res_ok$clock = clock;
-        cnt_out_pkts$clock = clock;
-        cnt_out_bytes$clock = clock;
-        cnt_in_pkts$clock = clock;
-        cnt_in_bytes$clock = clock;
-        cnt_auth$clock = clock;
-        cnt_bad$clock = clock;
         phase$clock = clock;
-        cur_idx$clock = clock;
+        cur_idx_r$clock = clock;
         src_stream$clock = clock;
         d_index$clock = clock;
         d_inbound$clock = clock;
@@ -2033,154 +1052,25 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         verdict$clock = clock;
         i_slot$clock = clock;
         i_oslot$clock = clock;
-        f_push$clock = clock;
-        f_cnt$clock = clock;
-        f_rd$clock = clock;
-        f_wr$clock = clock;
-        fq0$clock = clock;
-        fq1$clock = clock;
-        fq2$clock = clock;
-        fq3$clock = clock;
+        f_push_r$clock = clock;
         inflight$clock = clock;
         o_slot$clock = clock;
         out_busy$clock = clock;
         kx_valid$clock = clock;
+        len_gap$clock = clock;
         kx_idx$clock = clock;
-        q_inbound$clock = clock;
-        q_flags$clock = clock;
-        q_dlen$clock = clock;
-        q_dl$clock = clock;
-        q_tp$clock = clock;
-        q_hkey$clock = clock;
-        q_seq$clock = clock;
-        q_index$clock = clock;
-        q_verdict$clock = clock;
-        q_oslot$clock = clock;
-        q_stream$clock = clock;
-        q_ej0$clock = clock;
-        q_cons$clock = clock;
-        q_last_ct$clock = clock;
-        q_lastraw$clock = clock;
-        q_padlen$clock = clock;
-        q_rxnh$clock = clock;
-        gq_valid$clock = clock;
-        gq_last$clock = clock;
-        gq_block$clock = clock;
-        gq_h$clock = clock;
-        t_busy$clock = clock;
-        t_step$clock = clock;
-        t_inbound$clock = clock;
-        t_dlen$clock = clock;
-        t_dl$clock = clock;
-        t_nblk$clock = clock;
-        t_ej0$clock = clock;
-        t_seq$clock = clock;
-        t_nh$clock = clock;
-        t_padlen$clock = clock;
-        t_index$clock = clock;
-        t_verdict$clock = clock;
-        t_oslot$clock = clock;
-        t_stream$clock = clock;
-        t_last_ct$clock = clock;
-        t_icv$clock = clock;
-        t_tag$clock = clock;
-        t_rlen$clock = clock;
-        tx_active$clock = clock;
-        tx_slot$clock = clock;
-        tx_w$clock = clock;
-        s_rdy$clock = clock;
-        s_rlen0$clock = clock;
-        s_rlen1$clock = clock;
-        s_rlen2$clock = clock;
-        s_rlen3$clock = clock;
-        s_tuser0$clock = clock;
-        s_tuser1$clock = clock;
-        s_tuser2$clock = clock;
-        s_tuser3$clock = clock;
-        rx_busy$clock = clock;
-        rx_wslot$clock = clock;
-        rx_full$clock = clock;
-        rx_words$clock = clock;
-        rx_bytes$clock = clock;
-        rx_index$clock = clock;
-        rx_inbound$clock = clock;
-        rx_nhd$clock = clock;
-        rx_seqhi$clock = clock;
-        rx_desc0$clock = clock;
-        rx_desc1$clock = clock;
-        len_gap$d = len_gap$q;
-        hd_mv$d = hd_mv$q;
-        hd_mi$d = hd_mi$q;
-        hd_trail$d = hd_trail$q;
-        hd_pcnt$d = hd_pcnt$q;
-        hd_last$d = hd_last$q;
-        n_mv$d = n_mv$q;
-        n_mi$d = n_mi$q;
-        n_trail$d = n_trail$q;
-        n_pcnt$d = n_pcnt$q;
-        n_last$d = n_last$q;
-        r_dv$d = r_dv$q;
-        r_di$d = r_di$q;
-        p_valid$d = p_valid$q;
-        p_brk$d = p_brk$q;
-        p_k16$d = p_k16$q;
-        q_prevb$d = q_prevb$q;
-        q_lastbrk$d = q_lastbrk$q;
-        q_pbyte$d = q_pbyte$q;
-        t_lastbrk$d = t_lastbrk$q;
-        t_pbyte$d = t_pbyte$q;
-        bvalid$d = bvalid$q;
-        rstate$d = rstate$q;
-        raddr$d = raddr$q;
-        rdata$d = rdata$q;
-        hi_snap$d = hi_snap$q;
-        scratch$d = scratch$q;
-        err_events$d = err_events$q;
-        sa_index$d = sa_index$q;
-        sa_spi$d = sa_spi$q;
-        sa_salt$d = sa_salt$q;
-        sa_flags$d = sa_flags$q;
-        sa_seq$d = sa_seq$q;
-        key0$d = key0$q;
-        key1$d = key1$q;
-        key2$d = key2$q;
-        key3$d = key3$q;
-        key4$d = key4$q;
-        key5$d = key5$q;
-        key6$d = key6$q;
-        key7$d = key7$q;
-        sa_op$d = sa_op$q;
-        cmd_pending$d = cmd_pending$q;
-        sa_done$d = sa_done$q;
-        sa_error$d = sa_error$q;
-        sa_valid$d = sa_valid$q;
-        sa_errcode$d = sa_errcode$q;
-        rb_spi$d = rb_spi$q;
-        rb_flags$d = rb_flags$q;
-        rb_valid$d = rb_valid$q;
-        rb_seq$d = rb_seq$q;
-        rb_pkts$d = rb_pkts$q;
-        rb_bytes$d = rb_bytes$q;
-        rb_auth$d = rb_auth$q;
-        pkt_desc$d = pkt_desc$q;
-        pkt_len$d = pkt_len$q;
-        pkt_seqhi$d = pkt_seqhi$q;
-        db_pending$d = db_pending$q;
-        win_active$d = win_active$q;
-        pkt_done$d = pkt_done$q;
-        res_verdict$d = res_verdict$q;
-        res_nh$d = res_nh$q;
-        res_len$d = res_len$q;
-        res_seq$d = res_seq$q;
-        res_ok$d = res_ok$q;
-        cnt_out_pkts$d = cnt_out_pkts$q;
-        cnt_out_bytes$d = cnt_out_bytes$q;
-        cnt_in_pkts$d = cnt_in_pkts$q;
-        cnt_in_bytes$d = cnt_in_bytes$q;
-        cnt_auth$d = cnt_auth$q;
-        cnt_bad$d = cnt_bad$q;
+        win_active_r$clock = clock;
+        sa_valid_r$clock = clock;
+        sa_errcode_r$clock = clock;
+        rb_spi_r$clock = clock;
+        rb_flags_r$clock = clock;
+        rb_valid_r$clock = clock;
+        rb_seq_r$clock = clock;
+        rb_pkts_r$clock = clock;
+        rb_bytes_r$clock = clock;
+        rb_auth_r$clock = clock;
         phase$d = phase$q;
-        cur_idx$d = cur_idx$q;
+        cur_idx_r$d = cur_idx_r$q;
         src_stream$d = src_stream$q;
         d_index$d = d_index$q;
         d_inbound$d = d_inbound$q;
@@ -2200,173 +1090,52 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         verdict$d = verdict$q;
         i_slot$d = i_slot$q;
         i_oslot$d = i_oslot$q;
-        f_push$d = f_push$q;
-        f_cnt$d = f_cnt$q;
-        f_rd$d = f_rd$q;
-        f_wr$d = f_wr$q;
-        fq0$d = fq0$q;
-        fq1$d = fq1$q;
-        fq2$d = fq2$q;
-        fq3$d = fq3$q;
+        f_push_r$d = f_push_r$q;
         inflight$d = inflight$q;
         o_slot$d = o_slot$q;
         out_busy$d = out_busy$q;
         kx_valid$d = kx_valid$q;
+        len_gap$d = len_gap$q;
         kx_idx$d = kx_idx$q;
-        q_inbound$d = q_inbound$q;
-        q_flags$d = q_flags$q;
-        q_dlen$d = q_dlen$q;
-        q_dl$d = q_dl$q;
-        q_tp$d = q_tp$q;
-        q_hkey$d = q_hkey$q;
-        q_seq$d = q_seq$q;
-        q_index$d = q_index$q;
-        q_verdict$d = q_verdict$q;
-        q_oslot$d = q_oslot$q;
-        q_stream$d = q_stream$q;
-        q_ej0$d = q_ej0$q;
-        q_cons$d = q_cons$q;
-        q_last_ct$d = q_last_ct$q;
-        q_lastraw$d = q_lastraw$q;
-        q_padlen$d = q_padlen$q;
-        q_rxnh$d = q_rxnh$q;
-        gq_valid$d = gq_valid$q;
-        gq_last$d = gq_last$q;
-        gq_block$d = gq_block$q;
-        gq_h$d = gq_h$q;
-        t_busy$d = t_busy$q;
-        t_step$d = t_step$q;
-        t_inbound$d = t_inbound$q;
-        t_dlen$d = t_dlen$q;
-        t_dl$d = t_dl$q;
-        t_nblk$d = t_nblk$q;
-        t_ej0$d = t_ej0$q;
-        t_seq$d = t_seq$q;
-        t_nh$d = t_nh$q;
-        t_padlen$d = t_padlen$q;
-        t_index$d = t_index$q;
-        t_verdict$d = t_verdict$q;
-        t_oslot$d = t_oslot$q;
-        t_stream$d = t_stream$q;
-        t_last_ct$d = t_last_ct$q;
-        t_icv$d = t_icv$q;
-        t_tag$d = t_tag$q;
-        t_rlen$d = t_rlen$q;
-        tx_active$d = tx_active$q;
-        tx_slot$d = tx_slot$q;
-        tx_w$d = tx_w$q;
-        s_rdy$d = s_rdy$q;
-        s_rlen0$d = s_rlen0$q;
-        s_rlen1$d = s_rlen1$q;
-        s_rlen2$d = s_rlen2$q;
-        s_rlen3$d = s_rlen3$q;
-        s_tuser0$d = s_tuser0$q;
-        s_tuser1$d = s_tuser1$q;
-        s_tuser2$d = s_tuser2$q;
-        s_tuser3$d = s_tuser3$q;
-        rx_busy$d = rx_busy$q;
-        rx_wslot$d = rx_wslot$q;
-        rx_full$d = rx_full$q;
-        rx_words$d = rx_words$q;
-        rx_bytes$d = rx_bytes$q;
-        rx_index$d = rx_index$q;
-        rx_inbound$d = rx_inbound$q;
-        rx_nhd$d = rx_nhd$q;
-        rx_seqhi$d = rx_seqhi$q;
-        rx_desc0$d = rx_desc0$q;
-        rx_desc1$d = rx_desc1$q;
+        win_active_r$d = win_active_r$q;
+        sa_valid_r$d = sa_valid_r$q;
+        sa_errcode_r$d = sa_errcode_r$q;
+        rb_spi_r$d = rb_spi_r$q;
+        rb_flags_r$d = rb_flags_r$q;
+        rb_valid_r$d = rb_valid_r$q;
+        rb_seq_r$d = rb_seq_r$q;
+        rb_pkts_r$d = rb_pkts_r$q;
+        rb_bytes_r$d = rb_bytes_r$q;
+        rb_auth_r$d = rb_auth_r$q;
         aes$clock = clock;
-        ghash$clock = clock;
-        in_b0$read_clock = clock;
-        in_b1$read_clock = clock;
-        in_b2$read_clock = clock;
-        in_b3$read_clock = clock;
-        in_b0$write_clock = clock;
-        in_b1$write_clock = clock;
-        in_b2$write_clock = clock;
-        in_b3$write_clock = clock;
-        out_a$read_clock = clock;
-        out_a$write_clock = clock;
-        out_b$read_clock = clock;
-        out_b$write_clock = clock;
         sa_key$read_clock = clock;
         sa_key$write_clock = clock;
         sa_hkey$read_clock = clock;
         sa_hkey$write_clock = clock;
         sa_ctx$read_clock = clock;
         sa_ctx$write_clock = clock;
-        sa_cnt$read_clock = clock;
-        sa_cnt$write_clock = clock;
-        err_set = ((32'h0) & 5'h1f);
-        err_clr = ((32'h0) & 5'h1f);
-        in_b0$write_enable = 1'b0;
-        in_b1$write_enable = 1'b0;
-        in_b2$write_enable = 1'b0;
-        in_b3$write_enable = 1'b0;
-        in_b0$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b1$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b2$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b3$write_address = (((s_axil_awaddr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b0$write_data = s_axil_wdata;
-        in_b1$write_data = s_axil_wdata;
-        in_b2$write_data = s_axil_wdata;
-        in_b3$write_data = s_axil_wdata;
-        out_a$write_enable = 1'b0;
-        out_a$write_address = ((32'h0) & 11'h7ff);
-        out_a$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        out_b$write_enable = 1'b0;
-        out_b$write_address = ((32'h0) & 11'h7ff);
-        out_b$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         sa_key$write_enable = 1'b0;
         sa_hkey$write_enable = 1'b0;
         sa_ctx$write_enable = 1'b0;
-        sa_cnt$write_enable = 1'b0;
-        sa_key$write_address = cur_idx$q;
-        sa_hkey$write_address = cur_idx$q;
-        sa_ctx$write_address = cur_idx$q;
-        sa_cnt$write_address = cur_idx$q;
+        sa_key$write_address = cur_idx_r$q;
+        sa_hkey$write_address = cur_idx_r$q;
+        sa_ctx$write_address = cur_idx_r$q;
         sa_key$write_data = ((32'h0) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
         sa_hkey$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         sa_ctx$write_data = ((32'h0) & 136'hffffffffffffffffffffffffffffffffff);
-        sa_cnt$write_data = ((32'h0) & 160'hffffffffffffffffffffffffffffffffffffffff);
-        sa_key$read_address = cur_idx$q;
-        sa_hkey$read_address = cur_idx$q;
-        sa_ctx$read_address = cur_idx$q;
-        if (t_busy$q) begin
-            sa_cnt$read_address = t_index$q[(32'h0)+:(10)];
-        end
-        else begin
-            sa_cnt$read_address = cur_idx$q;
-        end
+        sa_key$read_address = cur_idx_r$q;
+        sa_hkey$read_address = cur_idx_r$q;
+        sa_ctx$read_address = cur_idx_r$q;
         aes$key_load = 1'b0;
         aes$in_valid = 1'b0;
         aes$in_tag = ((32'h0) & 130'h3ffffffffffffffffffffffffffffffff);
-        ghash$clear = reset;
-        ghash$in_valid = gq_valid$q;
-        ghash$in_last = gq_last$q;
-        ghash$in_block = gq_block$q;
-        ghash$h = gq_h$q;
-        gq_valid$d = 1'b0;
-        gq_last$d = 1'b0;
-        s_axis_tready = 1'b0;
-        m_axis_tvalid = 1'b0;
-        m_axis_tdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        m_axis_tkeep = ((32'h0) & 16'hffff);
-        m_axis_tlast = 1'b0;
-        m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
         in_rd = ((32'h0) & 16'hffff);
         chk_key = 1'b0;
-        f_pop = 1'b0;
-        f_push$d = 1'b0;
-        f_oslot = ((32'h0) & 2'h3);
-        t_we = 1'b0;
-        t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        out_wa = ((32'h0) & 11'h7ff);
-        out_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        tx_done = 1'b0;
-        rx_cur_desc = ((32'h0) & 80'hffffffffffffffffffff);
-        rx_waddr = ((32'h0) & 11'h7ff);
-        out_rd = (((raddr$q) & 16'hffff) >> 32'h4) & (k_buf_words - 32'h1);
+        f_push_r$d = 1'b0;
+        cnt_clear = 1'b0;
+        rx_free = ((32'h0) & 2'h3);
+        db_take = 1'b0;
+        cmd_done = 1'b0;
         dl_out = ((d_len$q + 32'h5) >> 32'h2) << 32'h2;
         pad_p = dl_out - d_len$q - 32'h2;
         if (d_inbound$q) begin
@@ -2375,8 +1144,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else begin
             i_base = ((32'h0) & 16'hffff);
         end
-        din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
-        keep_cnt$keep = s_axis_tkeep;
         ctx_rd = sa_ctx$read_data;
         ctx_sh_valid = ctx_rd >> s_ctx_valid;
         ctx_sh_flags = ctx_rd >> s_ctx_flags;
@@ -2385,18 +1152,11 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         ctx_valid = ctx_sh_valid[32'h0];
         ctx_flags = ctx_sh_flags[(32'h0)+:(4)];
         ctx_seq = ctx_sh_seq[(32'h0)+:(64)];
-        cnt_rd = sa_cnt$read_data;
-        cnt_sh_bytes = cnt_rd >> s_cnt_bytes;
-        cnt_sh_auth = cnt_rd >> s_cnt_auth;
-        rdc_sh_bytes = sa_cnt$read_data >> s_cnt_bytes;
-        rdc_sh_auth = sa_cnt$read_data >> s_cnt_auth;
-        ctx_new = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
+        rdc_sh_bytes = cnt_rd >> s_cnt_bytes;
+        rdc_sh_auth = cnt_rd >> s_cnt_auth;
         if ((phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
-            key_le = ((key0$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((key1$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20) | (((key2$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((key3$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h60);
-            if (sa_flags$q[32'h0]) begin
-                key_le = key_le | (((key4$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((key5$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((key6$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((key7$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he0);
-            end
-            aes$aes256 = sa_flags$q[32'h0];
+            key_le = stage_key;
+            aes$aes256 = sa_flags[32'h0];
         end
         else begin
             key_le = sa_key$read_data;
@@ -2450,367 +1210,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
         end
         hdr_word = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        if (q_flags$q[32'h1]) begin
-            bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
-            bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
-        end
-        else begin
-            if (q_flags$q[32'h2]) begin
-                bs_la$din = ((32'h60) & 64'hffffffffffffffff);
-            end
-            else begin
-                bs_la$din = ((32'h40) & 64'hffffffffffffffff);
-            end
-            bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
-        end
-        tok_kind = aes$out_tag[(32'h80)+:(2)];
-        bdata = aes$out_tag[(32'h0)+:(128)];
-        k16 = q_cons$q << 32'h4;
-        bm_next$dv = r_dv$q - 32'h10;
-        bm_next$di = r_di$q - 32'h10;
-        bm_next$tp = q_tp$q;
-        bm_next$neg_ok = 1'b1;
-        bs_ks$din = aes$out_block;
-        if (q_flags$q[32'h1]) begin
-            ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        end
-        else begin
-            ks = bs_ks$dout & n_mv$q;
-        end
-        if (q_inbound$q) begin
-            ct = bdata & n_mv$q;
-            pt = ct ^ ks;
-        end
-        else begin
-            pt = (bdata & n_mi$q) | n_trail$q;
-            ct = pt ^ ks;
-        end
-        pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
-        pt_sh_nh = pt >> (((q_dlen$q - 32'h1) & 32'hf) << 32'h3);
-        pt_sh_pb = pt >> (((q_dlen$q - 32'h3) & 32'hf) << 32'h3);
-        pad_brk$pt = pt;
-        pad_brk$prev = q_prevb$q;
-        pad_brk$first = q_cons$q == 32'h0;
-        pad_brk$count = n_pcnt$q;
-        pad_last$v = p_brk$q;
-        if (p_valid$q & pad_last$any) begin
-            lastbrk_now = p_k16$q | pad_last$idx;
-        end
-        else begin
-            lastbrk_now = q_lastbrk$q;
-        end
-        icv_shift = q_dlen$q & 32'hf;
-        if (icv_shift == 32'h0) begin
-            icv = bdata;
-        end
-        else begin
-            icv = (q_lastraw$q >> (icv_shift << 32'h3)) | (bdata << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
-        end
-        bs_tag$din = ghash$out_hash ^ t_ej0$q;
-        t_tag_new = bs_tag$dout;
-        t_sh = ((t_dlen$q[(32'h0)+:(4)]) & 16'hffff);
-        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
-        s_axil_awready = wr_fire;
-        s_axil_wready = wr_fire;
-        s_axil_bvalid = bvalid$q;
-        s_axil_bresp = ((32'h0) & 2'h3);
-        if (bvalid$q & s_axil_bready) begin
-            bvalid$d = 1'b0;
-        end
-        if (wr_fire) begin
-            bvalid$d = 1'b1;
-            if (s_axil_awaddr == o_scratch) begin
-                scratch$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_error_events) begin
-                err_clr = s_axil_wdata[(32'h0)+:(5)];
-            end
-            if (s_axil_awaddr == o_sa_index) begin
-                sa_index$d = s_axil_wdata[(32'h0)+:(16)];
-            end
-            if (s_axil_awaddr == o_sa_spi) begin
-                sa_spi$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_salt) begin
-                sa_salt$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_flags) begin
-                sa_flags$d = s_axil_wdata[(32'h0)+:(4)];
-            end
-            if (s_axil_awaddr == o_sa_seq_lo) begin
-                sa_seq$d = (sa_seq$q & k_hi32) | ((s_axil_wdata) & 64'hffffffffffffffff);
-            end
-            if (s_axil_awaddr == o_sa_seq_hi) begin
-                sa_seq$d = (sa_seq$q & k_lo32) | (((s_axil_wdata) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (s_axil_awaddr == o_sa_key0) begin
-                key0$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key1) begin
-                key1$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key2) begin
-                key2$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key3) begin
-                key3$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key4) begin
-                key4$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key5) begin
-                key5$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key6) begin
-                key6$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_key7) begin
-                key7$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_sa_cmd) begin
-                if (cmd_pending$q) begin
-                    err_set = err_set | ((32'h8) & 5'h1f);
-                end
-                else begin
-                    sa_op$d = s_axil_wdata[(32'h0)+:(4)];
-                    cmd_pending$d = 1'b1;
-                    sa_done$d = 1'b0;
-                    sa_error$d = 1'b0;
-                end
-            end
-            if (s_axil_awaddr == o_pkt_desc) begin
-                pkt_desc$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_pkt_len) begin
-                pkt_len$d = s_axil_wdata[(32'h0)+:(16)];
-            end
-            if (s_axil_awaddr == o_pkt_seq_hi) begin
-                pkt_seqhi$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_pkt_doorbell) begin
-                if (db_pending$q | win_active$q) begin
-                    err_set = err_set | ((32'h8) & 5'h1f);
-                end
-                else if (s_axil_wdata[32'h0]) begin
-                    db_pending$d = 1'b1;
-                    pkt_done$d = 1'b0;
-                    res_ok$d = 1'b0;
-                end
-            end
-            if ((s_axil_awaddr & o_out_window) == o_in_window) begin
-                if (s_axil_awaddr[(32'h2)+:(2)] == 32'h0) begin
-                    in_b0$write_enable = 1'b1;
-                end
-                if (s_axil_awaddr[(32'h2)+:(2)] == 32'h1) begin
-                    in_b1$write_enable = 1'b1;
-                end
-                if (s_axil_awaddr[(32'h2)+:(2)] == 32'h2) begin
-                    in_b2$write_enable = 1'b1;
-                end
-                if (s_axil_awaddr[(32'h2)+:(2)] == 32'h3) begin
-                    in_b3$write_enable = 1'b1;
-                end
-            end
-        end
-        s_axil_arready = rstate$q == 32'h0;
-        s_axil_rvalid = rstate$q == 32'h3;
-        s_axil_rdata = rdata$q;
-        s_axil_rresp = ((32'h0) & 2'h3);
-        pkt_busy = db_pending$q | rx_busy$q | |rx_full$q | |f_cnt$q | f_push$q | |inflight$q | t_busy$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
-        w_status = ((32'h0) & 32'hffffffff);
-        if (cmd_pending$q) begin
-            w_status = w_status | 32'h1;
-        end
-        if (pkt_busy) begin
-            w_status = w_status | 32'h2;
-        end
-        w_sa_status = ((sa_errcode$q) & 32'hffffffff) << 32'h8;
-        if (cmd_pending$q) begin
-            w_sa_status = w_sa_status | 32'h1;
-        end
-        if (sa_done$q) begin
-            w_sa_status = w_sa_status | 32'h2;
-        end
-        if (sa_error$q) begin
-            w_sa_status = w_sa_status | 32'h4;
-        end
-        if (sa_valid$q) begin
-            w_sa_status = w_sa_status | 32'h8;
-        end
-        w_rb_flags = ((rb_flags$q) & 32'hffffffff);
-        if (rb_valid$q) begin
-            w_rb_flags = w_rb_flags | k_bit31;
-        end
-        w_pkt_status = (((res_verdict$q) & 32'hffffffff) << 32'h8) | (((res_nh$q) & 32'hffffffff) << 32'h10);
-        if (db_pending$q | win_active$q) begin
-            w_pkt_status = w_pkt_status | 32'h1;
-        end
-        else if (pkt_busy) begin
-            w_pkt_status = w_pkt_status | 32'h4;
-        end
-        if (pkt_done$q) begin
-            w_pkt_status = w_pkt_status | 32'h2;
-        end
-        rd_value = ((32'h0) & 32'hffffffff);
-        rd_snap = 1'b0;
-        rd_snap_value = ((32'h0) & 32'hffffffff);
-        if (raddr$q == o_id_magic) begin
-            rd_value = k_magic;
-        end
-        if (raddr$q == o_id_version) begin
-            rd_value = k_version;
-        end
-        if (raddr$q == o_id_caps) begin
-            rd_value = k_caps;
-        end
-        if (raddr$q == o_id_num_sas) begin
-            rd_value = k_num_sas;
-        end
-        if (raddr$q == o_id_datapath) begin
-            rd_value = k_datapath;
-        end
-        if (raddr$q == o_id_max_packet) begin
-            rd_value = ((k_max_packet) & 32'hffffffff);
-        end
-        if (raddr$q == o_scratch) begin
-            rd_value = scratch$q;
-        end
-        if (raddr$q == o_status) begin
-            rd_value = w_status;
-        end
-        if (raddr$q == o_error_events) begin
-            rd_value = ((err_events$q) & 32'hffffffff);
-        end
-        if (raddr$q == o_sa_index) begin
-            rd_value = ((sa_index$q) & 32'hffffffff);
-        end
-        if (raddr$q == o_sa_spi) begin
-            rd_value = sa_spi$q;
-        end
-        if (raddr$q == o_sa_flags) begin
-            rd_value = ((sa_flags$q) & 32'hffffffff);
-        end
-        if (raddr$q == o_sa_seq_lo) begin
-            rd_value = sa_seq$q[(32'h0)+:(32)];
-        end
-        if (raddr$q == o_sa_seq_hi) begin
-            rd_value = sa_seq$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_sa_cmd_status) begin
-            rd_value = w_sa_status;
-        end
-        if (raddr$q == o_rb_spi) begin
-            rd_value = rb_spi$q;
-        end
-        if (raddr$q == o_rb_flags) begin
-            rd_value = w_rb_flags;
-        end
-        if (raddr$q == o_rb_seq_lo) begin
-            rd_value = rb_seq$q[(32'h0)+:(32)];
-        end
-        if (raddr$q == o_rb_seq_hi) begin
-            rd_value = rb_seq$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_rb_pkts_lo) begin
-            rd_value = rb_pkts$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = rb_pkts$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_rb_bytes_lo) begin
-            rd_value = rb_bytes$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = rb_bytes$q[(32'h20)+:(32)];
-        end
-        if ((raddr$q == o_rb_pkts_hi) | (raddr$q == o_rb_bytes_hi) | (raddr$q == o_cnt_out_pkts_hi) | (raddr$q == o_cnt_out_bytes_hi) | (raddr$q == o_cnt_in_pkts_hi) | (raddr$q == o_cnt_in_bytes_hi) | (raddr$q == o_cnt_auth_hi) | (raddr$q == o_cnt_bad_hi)) begin
-            rd_value = hi_snap$q;
-        end
-        if (raddr$q == o_rb_auth) begin
-            rd_value = rb_auth$q;
-        end
-        if (raddr$q == o_pkt_desc) begin
-            rd_value = pkt_desc$q;
-        end
-        if (raddr$q == o_pkt_len) begin
-            rd_value = ((pkt_len$q) & 32'hffffffff);
-        end
-        if (raddr$q == o_pkt_seq_hi) begin
-            rd_value = pkt_seqhi$q;
-        end
-        if (raddr$q == o_pkt_status) begin
-            rd_value = w_pkt_status;
-        end
-        if (raddr$q == o_res_len) begin
-            rd_value = ((res_len$q) & 32'hffffffff);
-        end
-        if (raddr$q == o_res_seq_lo) begin
-            rd_value = res_seq$q[(32'h0)+:(32)];
-        end
-        if (raddr$q == o_res_seq_hi) begin
-            rd_value = res_seq$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_out_pkts_lo) begin
-            rd_value = cnt_out_pkts$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_out_pkts$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_out_bytes_lo) begin
-            rd_value = cnt_out_bytes$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_out_bytes$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_in_pkts_lo) begin
-            rd_value = cnt_in_pkts$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_in_pkts$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_in_bytes_lo) begin
-            rd_value = cnt_in_bytes$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_in_bytes$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_auth_lo) begin
-            rd_value = cnt_auth$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_auth$q[(32'h20)+:(32)];
-        end
-        if (raddr$q == o_cnt_bad_lo) begin
-            rd_value = cnt_bad$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_bad$q[(32'h20)+:(32)];
-        end
-        if (((raddr$q & o_out_window) == o_out_window) & res_ok$q) begin
-            if (raddr$q[(32'h2)+:(2)] == 32'h0) begin
-                rd_value = out_a$read_data[(32'h0)+:(32)];
-            end
-            if (raddr$q[(32'h2)+:(2)] == 32'h1) begin
-                rd_value = out_a$read_data[(32'h20)+:(32)];
-            end
-            if (raddr$q[(32'h2)+:(2)] == 32'h2) begin
-                rd_value = out_a$read_data[(32'h40)+:(32)];
-            end
-            if (raddr$q[(32'h2)+:(2)] == 32'h3) begin
-                rd_value = out_a$read_data[(32'h60)+:(32)];
-            end
-        end
-        if (rstate$q == 32'h0) begin
-            if (s_axil_arvalid) begin
-                raddr$d = s_axil_araddr;
-                rstate$d = ((32'h1) & 2'h3);
-            end
-        end
-        else if (rstate$q == 32'h1) begin
-            rstate$d = ((32'h2) & 2'h3);
-        end
-        else if (rstate$q == 32'h2) begin
-            rdata$d = rd_value;
-            if (rd_snap) begin
-                hi_snap$d = rd_snap_value;
-            end
-            rstate$d = ((32'h3) & 2'h3);
-        end
-        else if (s_axil_rready) begin
-            rstate$d = ((32'h0) & 2'h3);
-        end
         at_len = (phase$q == Phase$PktRun) & (iss$q > nblk$q) & (len_gap$q == 32'h3);
         if (at_len) begin
             len_gap$d = ((32'h0) & 2'h3);
@@ -2820,14 +1219,14 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         end
         n_slot = i_slot$q ^ (at_len & src_stream$q);
         if (n_slot) begin
-            rx_desc_sel = rx_desc1$q;
+            rx_desc_sel = rx_desc1;
             i_slot_mask = ((32'h2) & 2'h3);
         end
         else begin
-            rx_desc_sel = rx_desc0$q;
+            rx_desc_sel = rx_desc0;
             i_slot_mask = ((32'h1) & 2'h3);
         end
-        i_full = |(rx_full$q & i_slot_mask);
+        i_full = |(rx_full & i_slot_mask);
         if (i_slot$q) begin
             c_slot_mask = ((32'h2) & 2'h3);
         end
@@ -2835,39 +1234,37 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             c_slot_mask = ((32'h1) & 2'h3);
         end
         o_mask = ((32'h1) & 4'hf) << o_slot$q;
-        tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
-        t_mask = ((32'h1) & 4'hf) << t_oslot$q;
-        f_room = (f_cnt$q < 32'h3) | ((f_cnt$q == 32'h3) & ~f_push$q);
-        f_empty = (f_cnt$q == 32'h0) & ~f_push$q;
-        cmd_go = cmd_pending$q & ~|inflight$q & f_empty & ~t_busy$q;
-        take = i_full & f_room & ~win_active$q & ~cmd_pending$q & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
+        f_room = (f_cnt < 32'h3) | ((f_cnt == 32'h3) & ~f_push_r$q);
+        f_empty = (f_cnt == 32'h0) & ~f_push_r$q;
+        cmd_go = cmd_pending & ~|inflight$q & f_empty & ~t_busy;
+        take = i_full & f_room & ~win_active_r$q & ~cmd_pending & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
         case (phase$q)
             Phase$Idle:
                 begin
                     if (cmd_go) begin
-                        cur_idx$d = ((sa_index$q) & 10'h3ff);
+                        cur_idx_r$d = ((sa_index) & 10'h3ff);
                         phase$d = Phase$CmdLoad;
                     end
-                    else if (~take & db_pending$q & ~rx_busy$q & ~|rx_full$q & f_empty & ~|out_busy$q & ~t_busy$q) begin
-                        db_pending$d = 1'b0;
-                        win_active$d = 1'b1;
+                    else if (~take & db_pending & ~rx_busy & ~|rx_full & f_empty & ~|out_busy$q & ~t_busy) begin
+                        db_take = 1'b1;
+                        win_active_r$d = 1'b1;
                         src_stream$d = 1'b0;
-                        d_index$d = pkt_desc$q[(32'h0)+:(16)];
-                        cur_idx$d = pkt_desc$q[(32'h0)+:(10)];
-                        sa_key$read_address = pkt_desc$q[(32'h0)+:(10)];
-                        sa_hkey$read_address = pkt_desc$q[(32'h0)+:(10)];
-                        sa_ctx$read_address = pkt_desc$q[(32'h0)+:(10)];
-                        d_inbound$d = pkt_desc$q[32'h10];
-                        d_nh$d = pkt_desc$q[(32'h18)+:(8)];
-                        d_seqhi$d = pkt_seqhi$q;
-                        d_len$d = pkt_len$q;
+                        d_index$d = pkt_desc[(32'h0)+:(16)];
+                        cur_idx_r$d = pkt_desc[(32'h0)+:(10)];
+                        sa_key$read_address = pkt_desc[(32'h0)+:(10)];
+                        sa_hkey$read_address = pkt_desc[(32'h0)+:(10)];
+                        sa_ctx$read_address = pkt_desc[(32'h0)+:(10)];
+                        d_inbound$d = pkt_desc[32'h10];
+                        d_nh$d = pkt_desc[(32'h18)+:(8)];
+                        d_seqhi$d = pkt_seqhi;
+                        d_len$d = pkt_len;
                         i_oslot$d = ((32'h0) & 2'h3);
                         phase$d = Phase$PktCheck;
                     end
                 end
             Phase$PktCheck:
                 begin
-                    f_push$d = 1'b1;
+                    f_push_r$d = 1'b1;
                     c_spi$d = ctx_rd[(32'h0)+:(32)];
                     c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
                     c_flags$d = ctx_flags;
@@ -2921,7 +1318,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                             sa_ctx$write_enable = 1'b1;
                             sa_ctx$write_data = (ctx_rd & ~k_ctx_seq_mask) | (((ctx_seq + 32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq);
                         end
-                        if (~kx_valid$q | (kx_idx$q != cur_idx$q)) begin
+                        if (~kx_valid$q | (kx_idx$q != cur_idx_r$q)) begin
                             chk_key = 1'b1;
                             phase$d = Phase$PktKey;
                         end
@@ -2944,7 +1341,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                     if (~|inflight$q) begin
                         aes$key_load = 1'b1;
                         kx_valid$d = 1'b1;
-                        kx_idx$d = cur_idx$q;
+                        kx_idx$d = cur_idx_r$q;
                         phase$d = Phase$PktKeyWait;
                     end
                 end
@@ -2977,7 +1374,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         aes$in_valid = 1'b1;
                         aes$in_tag = (((32'h3) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((din) & 130'h3ffffffffffffffffffffffffffffffff);
                         if (src_stream$q) begin
-                            rx_full$d = rx_full$q & ~c_slot_mask;
+                            rx_free = c_slot_mask;
                             i_slot$d = ~i_slot$q;
                         end
                         phase$d = Phase$Idle;
@@ -2990,51 +1387,51 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
             Phase$CmdCheck:
                 begin
                     kx_valid$d = 1'b0;
-                    sa_errcode$d = ((32'h0) & 4'hf);
-                    sa_valid$d = ctx_valid;
-                    if (|sa_index$q[(32'ha)+:(6)]) begin
-                        sa_errcode$d = e_bad_index;
+                    sa_errcode_r$d = ((32'h0) & 4'hf);
+                    sa_valid_r$d = ctx_valid;
+                    if (|sa_index[(32'ha)+:(6)]) begin
+                        sa_errcode_r$d = e_bad_index;
                         phase$d = Phase$CmdDone;
                     end
-                    else if ((sa_op$q == 32'h0) | (sa_op$q > 32'h4)) begin
-                        sa_errcode$d = e_bad_opcode;
+                    else if ((sa_op == 32'h0) | (sa_op > 32'h4)) begin
+                        sa_errcode_r$d = e_bad_opcode;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (((sa_op$q == 32'h1) | (sa_op$q == 32'h3)) & sa_flags$q[32'h1] & sa_flags$q[32'h2]) begin
-                        sa_errcode$d = e_unsupported;
+                    else if (((sa_op == 32'h1) | (sa_op == 32'h3)) & sa_flags[32'h1] & sa_flags[32'h2]) begin
+                        sa_errcode_r$d = e_unsupported;
                         phase$d = Phase$CmdDone;
                     end
-                    else if ((sa_op$q == 32'h3) & ~ctx_valid) begin
-                        sa_errcode$d = e_not_valid;
+                    else if ((sa_op == 32'h3) & ~ctx_valid) begin
+                        sa_errcode_r$d = e_not_valid;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (sa_op$q == 32'h1) begin
+                    else if (sa_op == 32'h1) begin
                         sa_key$write_enable = 1'b1;
                         sa_key$write_data = key_le;
                         aes$key_load = 1'b1;
                         phase$d = Phase$CmdKey;
                     end
-                    else if (sa_op$q == 32'h2) begin
+                    else if (sa_op == 32'h2) begin
                         sa_key$write_enable = 1'b1;
                         sa_hkey$write_enable = 1'b1;
                         sa_ctx$write_enable = 1'b1;
-                        sa_cnt$write_enable = 1'b1;
-                        sa_valid$d = 1'b0;
+                        cnt_clear = 1'b1;
+                        sa_valid_r$d = 1'b0;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (sa_op$q == 32'h3) begin
+                    else if (sa_op == 32'h3) begin
                         sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = (ctx_new & ~k_ctx_salt_mask) | (ctx_rd & k_ctx_salt_mask);
+                        sa_ctx$write_data = (stage_ctx & ~k_ctx_salt_mask) | (ctx_rd & k_ctx_salt_mask);
                         phase$d = Phase$CmdDone;
                     end
                     else begin
-                        rb_spi$d = ctx_rd[(32'h0)+:(32)];
-                        rb_flags$d = ctx_flags;
-                        rb_valid$d = ctx_valid;
-                        rb_seq$d = ctx_seq;
-                        rb_pkts$d = sa_cnt$read_data[(32'h0)+:(64)];
-                        rb_bytes$d = rdc_sh_bytes[(32'h0)+:(64)];
-                        rb_auth$d = rdc_sh_auth[(32'h0)+:(32)];
+                        rb_spi_r$d = ctx_rd[(32'h0)+:(32)];
+                        rb_flags_r$d = ctx_flags;
+                        rb_valid_r$d = ctx_valid;
+                        rb_seq_r$d = ctx_seq;
+                        rb_pkts_r$d = cnt_rd[(32'h0)+:(64)];
+                        rb_bytes_r$d = rdc_sh_bytes[(32'h0)+:(64)];
+                        rb_auth_r$d = rdc_sh_auth[(32'h0)+:(32)];
                         phase$d = Phase$CmdDone;
                     end
                 end
@@ -3051,36 +1448,22 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                         sa_hkey$write_enable = 1'b1;
                         sa_hkey$write_data = aes$out_block;
                         sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = ctx_new;
-                        sa_cnt$write_enable = 1'b1;
-                        sa_valid$d = 1'b1;
+                        sa_ctx$write_data = stage_ctx;
+                        cnt_clear = 1'b1;
+                        sa_valid_r$d = 1'b1;
                         phase$d = Phase$CmdDone;
                     end
                 end
             Phase$CmdDone:
                 begin
-                    key0$d = ((32'h0) & 32'hffffffff);
-                    key1$d = ((32'h0) & 32'hffffffff);
-                    key2$d = ((32'h0) & 32'hffffffff);
-                    key3$d = ((32'h0) & 32'hffffffff);
-                    key4$d = ((32'h0) & 32'hffffffff);
-                    key5$d = ((32'h0) & 32'hffffffff);
-                    key6$d = ((32'h0) & 32'hffffffff);
-                    key7$d = ((32'h0) & 32'hffffffff);
-                    sa_salt$d = ((32'h0) & 32'hffffffff);
-                    cmd_pending$d = 1'b0;
-                    sa_done$d = 1'b1;
-                    sa_error$d = |sa_errcode$q;
-                    if (|sa_errcode$q) begin
-                        err_set = err_set | ((32'h4) & 5'h1f);
-                    end
+                    cmd_done = 1'b1;
                     phase$d = Phase$Idle;
                 end
         endcase
         if (take) begin
             src_stream$d = 1'b1;
             d_index$d = rx_desc_sel[(32'h0)+:(16)];
-            cur_idx$d = rx_desc_sel[(32'h0)+:(10)];
+            cur_idx_r$d = rx_desc_sel[(32'h0)+:(10)];
             sa_key$read_address = rx_desc_sel[(32'h0)+:(10)];
             sa_hkey$read_address = rx_desc_sel[(32'h0)+:(10)];
             sa_ctx$read_address = rx_desc_sel[(32'h0)+:(10)];
@@ -3095,7 +1478,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
                 in_rd = ((32'h0) & 16'hffff);
             end
             i_oslot$d = o_slot$q;
-            out_busy$d = out_busy$q | o_mask;
             o_slot$d = o_slot$q + 32'h1;
             phase$d = Phase$PktCheck;
         end
@@ -3105,27 +1487,6 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         else if (~aes$in_valid & aes$out_valid) begin
             inflight$d = inflight$q - 32'h1;
         end
-        if (f_rd$q == 32'h0) begin
-            f_head = fq0$q;
-        end
-        else if (f_rd$q == 32'h1) begin
-            f_head = fq1$q;
-        end
-        else if (f_rd$q == 32'h2) begin
-            f_head = fq2$q;
-        end
-        else begin
-            f_head = fq3$q;
-        end
-        bm_head$dv = f_head[(32'h5)+:(16)];
-        bm_head$di = f_head[(32'h15)+:(16)];
-        bm_head$tp = f_head[(32'h25)+:(64)];
-        bm_head$neg_ok = 1'b0;
-        hd_mv$d = bm_head$mv;
-        hd_mi$d = bm_head$mi;
-        hd_trail$d = bm_head$trail;
-        hd_pcnt$d = bm_head$pcnt;
-        hd_last$d = bm_head$last;
         f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
         if (src_stream$q) begin
             f_word = f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
@@ -3133,451 +1494,47 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         if (d_inbound$q) begin
             f_word = f_word | 32'h1;
         end
-        if (f_push$q) begin
-            if (f_wr$q == 32'h0) begin
-                fq0$d = f_word;
-            end
-            if (f_wr$q == 32'h1) begin
-                fq1$d = f_word;
-            end
-            if (f_wr$q == 32'h2) begin
-                fq2$d = f_word;
-            end
-            if (f_wr$q == 32'h3) begin
-                fq3$d = f_word;
-            end
-            f_wr$d = f_wr$q + 32'h1;
-        end
-        bs_gh$din = ct;
-        gq_block$d = bs_gh$dout;
-        gq_h$d = q_hkey$q;
-        p_valid$d = 1'b0;
-        q_lastbrk$d = lastbrk_now;
-        if (aes$out_valid & (tok_kind == 32'h1)) begin
-            n_mv$d = hd_mv$q;
-            n_mi$d = hd_mi$q;
-            n_trail$d = hd_trail$q;
-            n_pcnt$d = hd_pcnt$q;
-            n_last$d = hd_last$q;
-            r_dv$d = f_head[(32'h5)+:(16)];
-            r_di$d = f_head[(32'h15)+:(16)];
-            f_pop = 1'b1;
-            q_inbound$d = f_head[32'h0];
-            q_flags$d = f_head[(32'h1)+:(4)];
-            q_dlen$d = f_head[(32'h5)+:(16)];
-            q_dl$d = f_head[(32'h15)+:(16)];
-            q_tp$d = f_head[(32'h25)+:(64)];
-            q_hkey$d = f_head[(32'h65)+:(128)];
-            q_seq$d = f_head[(32'he5)+:(64)];
-            q_index$d = f_head[(32'h125)+:(16)];
-            q_verdict$d = f_head[(32'h135)+:(4)];
-            q_oslot$d = f_head[(32'h139)+:(2)];
-            q_stream$d = f_head[32'h13b];
-            q_ej0$d = aes$out_block;
-            q_cons$d = ((32'h0) & 16'hffff);
-            q_rxnh$d = f_head[(32'h13c)+:(8)];
-            q_padlen$d = ((32'h0) & 8'hff);
-            q_lastbrk$d = ((32'h0) & 16'hffff);
-            bs_gh$din = f_head[(32'h144)+:(128)];
-            gq_valid$d = 1'b1;
-            gq_h$d = f_head[(32'h65)+:(128)];
-            f_oslot = f_head[(32'h139)+:(2)];
-            if (~f_head[32'h0]) begin
-                if (f_oslot[32'h0]) begin
-                    out_b$write_enable = 1'b1;
-                    out_b$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_b$write_data = f_head[(32'h1c4)+:(128)];
-                end
-                else begin
-                    out_a$write_enable = 1'b1;
-                    out_a$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_a$write_data = f_head[(32'h1c4)+:(128)];
-                end
-            end
-        end
-        if (aes$out_valid & (tok_kind == 32'h2)) begin
-            gq_valid$d = 1'b1;
-            q_cons$d = q_cons$q + 32'h1;
-            n_mv$d = bm_next$mv;
-            n_mi$d = bm_next$mi;
-            n_trail$d = bm_next$trail;
-            n_pcnt$d = bm_next$pcnt;
-            n_last$d = bm_next$last;
-            r_dv$d = r_dv$q - 32'h10;
-            r_di$d = r_di$q - 32'h10;
-            q_last_ct$d = ct;
-            q_lastraw$d = bdata;
-            if (q_inbound$q) begin
-                out_wa = ((q_cons$q) & 11'h7ff);
-                out_wd = pt;
-                if (n_last$q) begin
-                    q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
-                    q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
-                    q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
-                end
-                q_prevb$d = pt[(32'h78)+:(8)];
-                p_valid$d = 1'b1;
-                p_brk$d = pad_brk$brk;
-                p_k16$d = k16;
-            end
-            else begin
-                out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
-                out_wd = ct;
-            end
-            out_wa = out_wa | (((q_oslot$q >> 32'h1) & 11'h7ff) << 32'ha);
-            if (q_oslot$q[32'h0]) begin
-                out_b$write_enable = 1'b1;
-                out_b$write_address = out_wa;
-                out_b$write_data = out_wd;
-            end
-            else begin
-                out_a$write_enable = 1'b1;
-                out_a$write_address = out_wa;
-                out_a$write_data = out_wd;
-            end
-        end
-        if (aes$out_valid & (tok_kind == 32'h3)) begin
-            bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-            gq_valid$d = 1'b1;
-            gq_last$d = 1'b1;
-            t_busy$d = 1'b1;
-            t_step$d = 1'b0;
-            t_inbound$d = q_inbound$q;
-            t_dlen$d = q_dlen$q;
-            t_dl$d = q_dl$q;
-            t_nblk$d = q_cons$q;
-            t_ej0$d = q_ej0$q;
-            t_seq$d = q_seq$q;
-            t_nh$d = q_rxnh$q;
-            t_padlen$d = q_padlen$q;
-            t_index$d = q_index$q;
-            t_verdict$d = q_verdict$q;
-            t_oslot$d = q_oslot$q;
-            t_stream$d = q_stream$q;
-            t_last_ct$d = q_last_ct$q;
-            t_icv$d = icv;
-            t_lastbrk$d = lastbrk_now;
-            t_pbyte$d = q_pbyte$q;
-            sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
-        end
-        if (f_pop) begin
-            f_rd$d = f_rd$q + 32'h1;
-        end
-        if (f_push$q & ~f_pop) begin
-            f_cnt$d = f_cnt$q + 32'h1;
-        end
-        else if (~f_push$q & f_pop) begin
-            f_cnt$d = f_cnt$q - 32'h1;
-        end
-        pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
-        pad_s = t_dlen$q - pad_len_calc;
-        pad_ok = (t_padlen$q == 32'h0) | ((t_lastbrk$q <= pad_s) & (t_pbyte$q == t_padlen$q));
-        t_tuser = ((t_verdict$q) & 96'hffffffffffffffffffffffff) | (((t_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((t_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((t_seq$q) & 96'hffffffffffffffffffffffff) << 32'h20);
-        if (t_inbound$q) begin
-            t_tuser = t_tuser | 32'h10;
-        end
-        t_wa = ((t_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
-        if (t_busy$q & ~t_step$q & ghash$out_last) begin
-            t_step$d = 1'b1;
-            t_tag$d = t_tag_new;
-            t_rlen$d = ((32'h0) & 16'hffff);
-            if (t_verdict$q == v_ok) begin
-                if (t_inbound$q) begin
-                    if (t_icv$q != t_tag_new) begin
-                        t_verdict$d = v_auth;
-                    end
-                    else if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
-                        t_verdict$d = v_trailer;
-                    end
-                    else begin
-                        t_rlen$d = t_dlen$q - pad_len_calc;
-                    end
-                end
-                else begin
-                    t_rlen$d = t_dlen$q + 32'h20;
-                    t_we = 1'b1;
-                    if (|t_sh) begin
-                        t_wa = t_wa | ((t_nblk$q) & 11'h7ff);
-                        t_wd = t_last_ct$q | (t_tag_new << (t_sh << 32'h3));
-                    end
-                    else begin
-                        t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
-                        t_wd = t_tag_new;
-                    end
-                end
-            end
-        end
-        if (t_busy$q & t_step$q) begin
-            t_busy$d = 1'b0;
-            if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
-                t_we = 1'b1;
-                t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
-                t_wd = t_tag$q >> ((((32'h10) & 16'hffff) - t_sh) << 32'h3);
-            end
-            sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
-            if (t_verdict$q == v_ok) begin
-                if (t_inbound$q) begin
-                    cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
-                    cnt_in_bytes$d = cnt_in_bytes$q + ((t_dl$q) & 64'hffffffffffffffff);
-                end
-                else begin
-                    cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
-                    cnt_out_bytes$d = cnt_out_bytes$q + ((t_dl$q) & 64'hffffffffffffffff);
-                end
-                sa_cnt$write_enable = 1'b1;
-                sa_cnt$write_data = (cnt_rd & k_cnt_auth_mask) | ((cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
-            end
-            else if (t_verdict$q == v_auth) begin
-                cnt_auth$d = cnt_auth$q + 32'h1;
-                err_set = err_set | ((32'h2) & 5'h1f);
-                if (~&cnt_sh_auth[(32'h0)+:(32)]) begin
-                    sa_cnt$write_enable = 1'b1;
-                    sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
-                end
-            end
-            else if (t_verdict$q == v_seq) begin
-                err_set = err_set | ((32'h10) & 5'h1f);
-            end
-            else if (t_verdict$q != v_trailer) begin
-                cnt_bad$d = cnt_bad$q + 32'h1;
-                err_set = err_set | ((32'h1) & 5'h1f);
-            end
-            if (t_stream$q) begin
-                s_rdy$d = s_rdy$q | (t_mask);
-                if (t_oslot$q == 32'h0) begin
-                    s_rlen0$d = t_rlen$q;
-                    s_tuser0$d = t_tuser;
-                end
-                if (t_oslot$q == 32'h1) begin
-                    s_rlen1$d = t_rlen$q;
-                    s_tuser1$d = t_tuser;
-                end
-                if (t_oslot$q == 32'h2) begin
-                    s_rlen2$d = t_rlen$q;
-                    s_tuser2$d = t_tuser;
-                end
-                if (t_oslot$q == 32'h3) begin
-                    s_rlen3$d = t_rlen$q;
-                    s_tuser3$d = t_tuser;
-                end
-            end
-            else begin
-                win_active$d = 1'b0;
-                pkt_done$d = 1'b1;
-                res_verdict$d = t_verdict$q;
-                res_nh$d = t_nh$q;
-                res_seq$d = t_seq$q;
-                res_len$d = t_rlen$q;
-                res_ok$d = t_verdict$q == v_ok;
-            end
-        end
-        if (t_we) begin
-            if (t_oslot$q[32'h0]) begin
-                out_b$write_enable = 1'b1;
-                out_b$write_address = t_wa;
-                out_b$write_data = t_wd;
-            end
-            else begin
-                out_a$write_enable = 1'b1;
-                out_a$write_address = t_wa;
-                out_a$write_data = t_wd;
-            end
-        end
-        if (tx_slot$q == 32'h0) begin
-            tx_rlen = s_rlen0$q;
-            tx_tuser = s_tuser0$q;
-        end
-        else if (tx_slot$q == 32'h1) begin
-            tx_rlen = s_rlen1$q;
-            tx_tuser = s_tuser1$q;
-        end
-        else if (tx_slot$q == 32'h2) begin
-            tx_rlen = s_rlen2$q;
-            tx_tuser = s_tuser2$q;
+        if (take) begin
+            out_busy$d = (out_busy$q | o_mask) & ~out_free;
         end
         else begin
-            tx_rlen = s_rlen3$q;
-            tx_tuser = s_tuser3$q;
+            out_busy$d = out_busy$q & ~out_free;
         end
-        if (tx_slot$q[32'h0]) begin
-            tx_data = out_b$read_data;
+        if (win_done) begin
+            win_active_r$d = 1'b0;
         end
-        else begin
-            tx_data = out_a$read_data;
-        end
-        tx_keep$count = tx_rlen - (tx_w$q << 32'h4);
-        tx_addr = tx_w$q;
-        tx_rslot = tx_slot$q;
-        tx_next_mask = ((32'h1) & 4'hf) << (tx_slot$q + 32'h1);
-        if (~tx_active$q) begin
-            if (|(s_rdy$q & tx_mask)) begin
-                tx_active$d = 1'b1;
-                tx_w$d = ((32'h0) & 16'hffff);
-                tx_addr = ((32'h0) & 16'hffff);
-            end
-        end
-        else begin
-            m_axis_tvalid = 1'b1;
-            m_axis_tuser = tx_tuser;
-            if (tx_rlen == 32'h0) begin
-                m_axis_tlast = 1'b1;
-                tx_done = m_axis_tready;
-            end
-            else begin
-                m_axis_tdata = tx_data;
-                m_axis_tkeep = tx_keep$keep;
-                m_axis_tlast = tx_w$q == ((tx_rlen - 32'h1) >> 32'h4);
-                if (m_axis_tready) begin
-                    tx_addr = tx_w$q + 32'h1;
-                    tx_w$d = tx_w$q + 32'h1;
-                    tx_done = m_axis_tlast;
-                end
-            end
-            if (tx_done) begin
-                s_rdy$d = s_rdy$d & ~(tx_mask);
-                out_busy$d = out_busy$d & ~(tx_mask);
-                tx_slot$d = tx_slot$q + 32'h1;
-                tx_rslot = tx_slot$q + 32'h1;
-                tx_w$d = ((32'h0) & 16'hffff);
-                tx_addr = ((32'h0) & 16'hffff);
-                tx_active$d = |(s_rdy$q & tx_next_mask);
-            end
-        end
-        if (tx_active$q | |(s_rdy$q & tx_mask)) begin
-            out_a$read_address = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
-            out_b$read_address = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
-        end
-        else begin
-            out_a$read_address = ((out_rd) & 11'h7ff);
-            out_b$read_address = ((out_rd) & 11'h7ff);
-        end
-        if (rx_wslot$q) begin
-            rx_slot_mask = ((32'h2) & 2'h3);
-        end
-        else begin
-            rx_slot_mask = ((32'h1) & 2'h3);
-        end
-        rx_allowed = ~|(rx_full$q & rx_slot_mask) & (rx_busy$q | ~(db_pending$q | win_active$q));
-        in_win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
-        s_axis_tready = rx_allowed & ~in_win_wr;
-        rx_fire = s_axis_tready & s_axis_tvalid;
-        if (rx_busy$q) begin
-            rx_addr = rx_words$q;
-            rx_base = rx_bytes$q;
-        end
-        else begin
-            rx_addr = ((32'h0) & 16'hffff);
-            rx_base = ((32'h0) & 16'hffff);
-        end
-        if (rx_addr < k_buf_words) begin
-            rx_len_now = rx_base + keep_cnt$count;
-        end
-        else begin
-            rx_len_now = ((32'hffff) & 16'hffff);
-        end
-        if (rx_fire) begin
-            if (~rx_busy$q) begin
-                rx_index$d = s_axis_tuser[(32'h0)+:(16)];
-                rx_inbound$d = s_axis_tuser[32'h10];
-                rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
-                rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
-                rx_cur_desc = ((s_axis_tuser[(32'h0)+:(16)]) & 80'hffffffffffffffffffff) | (((s_axis_tuser[(32'h18)+:(8)]) & 80'hffffffffffffffffffff) << 32'h18) | (((s_axis_tuser[(32'h20)+:(32)]) & 80'hffffffffffffffffffff) << 32'h20);
-                if (s_axis_tuser[32'h10]) begin
-                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
-                end
-            end
-            else begin
-                rx_cur_desc = ((rx_index$q) & 80'hffffffffffffffffffff) | (((rx_nhd$q) & 80'hffffffffffffffffffff) << 32'h18) | (((rx_seqhi$q) & 80'hffffffffffffffffffff) << 32'h20);
-                if (rx_inbound$q) begin
-                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
-                end
-            end
-            rx_busy$d = 1'b1;
-            rx_waddr = ((rx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
-            if (rx_wslot$q) begin
-                rx_waddr = rx_waddr | (((32'h1) & 11'h7ff) << 32'ha);
-            end
-            in_b0$write_address = rx_waddr;
-            in_b1$write_address = rx_waddr;
-            in_b2$write_address = rx_waddr;
-            in_b3$write_address = rx_waddr;
-            in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
-            in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
-            in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
-            in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
-            if (rx_addr < k_buf_words) begin
-                in_b0$write_enable = 1'b1;
-                in_b1$write_enable = 1'b1;
-                in_b2$write_enable = 1'b1;
-                in_b3$write_enable = 1'b1;
-                rx_words$d = rx_addr + 32'h1;
-                rx_bytes$d = rx_len_now;
-            end
-            else begin
-                rx_words$d = rx_addr;
-                rx_bytes$d = ((32'hffff) & 16'hffff);
-            end
-            if (s_axis_tlast) begin
-                rx_cur_desc = rx_cur_desc | (((rx_len_now) & 80'hffffffffffffffffffff) << 32'h40);
-                if (rx_wslot$q) begin
-                    rx_desc1$d = rx_cur_desc;
-                end
-                else begin
-                    rx_desc0$d = rx_cur_desc;
-                end
-                rx_busy$d = 1'b0;
-                rx_full$d = rx_full$d | rx_slot_mask;
-                rx_wslot$d = ~rx_wslot$q;
-            end
-        end
-        in_b0$read_address = ((in_rd) & 11'h7ff);
-        in_b1$read_address = ((in_rd) & 11'h7ff);
-        in_b2$read_address = ((in_rd) & 11'h7ff);
-        in_b3$read_address = ((in_rd) & 11'h7ff);
-        err_events$d = (err_events$q & ~err_clr) | err_set;
+        aes_valid = aes$out_valid;
+        aes_tag = aes$out_tag;
+        aes_block = aes$out_block;
+        f_push = f_push_r$q;
+        cur_idx = cur_idx_r$q;
+        win_active = win_active_r$q;
+        sa_errcode = sa_errcode_r$q;
+        sa_valid = sa_valid_r$q;
+        rb_spi = rb_spi_r$q;
+        rb_flags = rb_flags_r$q;
+        rb_valid = rb_valid_r$q;
+        rb_seq = rb_seq_r$q;
+        rb_pkts = rb_pkts_r$q;
+        rb_bytes = rb_bytes_r$q;
+        rb_auth = rb_auth_r$q;
+        busy = f_push_r$q | |inflight$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         if (reset) begin
             phase$d = Phase$Idle;
             kx_valid$d = 1'b0;
-            rx_busy$d = 1'b0;
-            rx_full$d = ((32'h0) & 2'h3);
-            rx_wslot$d = 1'b0;
             i_slot$d = 1'b0;
-            f_push$d = 1'b0;
-            f_cnt$d = ((32'h0) & 3'h7);
-            f_rd$d = ((32'h0) & 2'h3);
-            f_wr$d = ((32'h0) & 2'h3);
+            f_push_r$d = 1'b0;
             inflight$d = ((32'h0) & 6'h3f);
             o_slot$d = ((32'h0) & 2'h3);
             out_busy$d = ((32'h0) & 4'hf);
-            t_busy$d = 1'b0;
-            p_valid$d = 1'b0;
-            tx_active$d = 1'b0;
-            tx_slot$d = ((32'h0) & 2'h3);
-            s_rdy$d = ((32'h0) & 4'hf);
-            bvalid$d = 1'b0;
-            rstate$d = ((32'h0) & 2'h3);
-            cmd_pending$d = 1'b0;
-            db_pending$d = 1'b0;
-            win_active$d = 1'b0;
-            pkt_done$d = 1'b0;
-            sa_done$d = 1'b0;
-            sa_error$d = 1'b0;
-            res_ok$d = 1'b0;
-            err_events$d = ((32'h0) & 5'h1f);
-            scratch$d = ((32'h0) & 32'hffffffff);
-            cnt_out_pkts$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_out_bytes$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_in_pkts$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_in_bytes$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_auth$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_bad$d = ((32'h0) & 64'hffffffffffffffff);
+            win_active_r$d = 1'b0;
         end
     end
     
-endmodule // top
+endmodule // top$issue
 
 
-module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,out_block,in_tag,out_tag);
+module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,out_block,in_tag,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -3621,7 +1578,7 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
     reg  aes256_q$clock;
     
     // Sub module instances
-    top$aes$kx kx(
+    top$issue$aes$kx kx(
         .clock(kx$clock),
         .start(kx$start),
         .key(kx$key),
@@ -3633,7 +1590,7 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
         .rk_index(kx$rk_index),
         .rk_data(kx$rk_data)
     );
-    top$aes$pipe pipe(
+    top$issue$aes$pipe pipe(
         .clock(pipe$clock),
         .in_valid(pipe$in_valid),
         .in_block(pipe$in_block),
@@ -3645,12 +1602,12 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
         .out_aes256(pipe$out_aes256),
         .out_tag(pipe$out_tag)
     );
-    top$aes$ready_q ready_q(
+    top$issue$aes$ready_q ready_q(
         .d(ready_q$d),
         .q(ready_q$q),
         .clock(ready_q$clock)
     );
-    top$aes$aes256_q aes256_q(
+    top$issue$aes$aes256_q aes256_q(
         .d(aes256_q$d),
         .q(aes256_q$q),
         .clock(aes256_q$clock)
@@ -3685,10 +1642,10 @@ module top$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,o
         out_tag = pipe$out_tag;
     end
     
-endmodule // top$aes
+endmodule // top$issue$aes
 
 
-module top$aes$aes256_q(d,q,clock);
+module top$issue$aes$aes256_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -3704,10 +1661,10 @@ module top$aes$aes256_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$aes256_q
+endmodule // top$issue$aes$aes256_q
 
 
-module top$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_index,rk_data);
+module top$issue$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_index,rk_data);
     
     // Module arguments
     input wire  clock;
@@ -3793,94 +1750,94 @@ module top$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_index,
     reg  [127:0] new_key;
     
     // Sub module instances
-    top$aes$kx$sbox$0 sbox$0(
+    top$issue$aes$kx$sbox$0 sbox$0(
         .address(sbox$0$address),
         .data(sbox$0$data)
     );
-    top$aes$kx$sbox$1 sbox$1(
+    top$issue$aes$kx$sbox$1 sbox$1(
         .address(sbox$1$address),
         .data(sbox$1$data)
     );
-    top$aes$kx$sbox$2 sbox$2(
+    top$issue$aes$kx$sbox$2 sbox$2(
         .address(sbox$2$address),
         .data(sbox$2$data)
     );
-    top$aes$kx$sbox$3 sbox$3(
+    top$issue$aes$kx$sbox$3 sbox$3(
         .address(sbox$3$address),
         .data(sbox$3$data)
     );
-    top$aes$kx$rcon_wide rcon_wide(
+    top$issue$aes$kx$rcon_wide rcon_wide(
         .narrow(rcon_wide$narrow),
         .wide(rcon_wide$wide)
     );
-    top$aes$kx$temp_wide temp_wide(
+    top$issue$aes$kx$temp_wide temp_wide(
         .narrow(temp_wide$narrow),
         .wide(temp_wide$wide)
     );
-    top$aes$kx$new_wide new_wide(
+    top$issue$aes$kx$new_wide new_wide(
         .narrow(new_wide$narrow),
         .wide(new_wide$wide)
     );
-    top$aes$kx$key_wide key_wide(
+    top$issue$aes$kx$key_wide key_wide(
         .narrow(key_wide$narrow),
         .wide(key_wide$wide)
     );
-    top$aes$kx$keys keys(
+    top$issue$aes$kx$keys keys(
         .d(keys$d),
         .q(keys$q),
         .clock(keys$clock)
     );
-    top$aes$kx$older older(
+    top$issue$aes$kx$older older(
         .d(older$d),
         .q(older$q),
         .clock(older$clock)
     );
-    top$aes$kx$last last(
+    top$issue$aes$kx$last last(
         .d(last$d),
         .q(last$q),
         .clock(last$clock)
     );
-    top$aes$kx$key_lo key_lo(
+    top$issue$aes$kx$key_lo key_lo(
         .d(key_lo$d),
         .q(key_lo$q),
         .clock(key_lo$clock)
     );
-    top$aes$kx$rcon rcon(
+    top$issue$aes$kx$rcon rcon(
         .d(rcon$d),
         .q(rcon$q),
         .clock(rcon$clock)
     );
-    top$aes$kx$round round(
+    top$issue$aes$kx$round round(
         .d(round$d),
         .q(round$q),
         .clock(round$clock)
     );
-    top$aes$kx$running running(
+    top$issue$aes$kx$running running(
         .d(running$d),
         .q(running$q),
         .clock(running$clock)
     );
-    top$aes$kx$is256 is256(
+    top$issue$aes$kx$is256 is256(
         .d(is256$d),
         .q(is256$q),
         .clock(is256$clock)
     );
-    top$aes$kx$done_q done_q(
+    top$issue$aes$kx$done_q done_q(
         .d(done_q$d),
         .q(done_q$q),
         .clock(done_q$clock)
     );
-    top$aes$kx$out_valid out_valid(
+    top$issue$aes$kx$out_valid out_valid(
         .d(out_valid$d),
         .q(out_valid$q),
         .clock(out_valid$clock)
     );
-    top$aes$kx$out_index out_index(
+    top$issue$aes$kx$out_index out_index(
         .d(out_index$d),
         .q(out_index$q),
         .clock(out_index$clock)
     );
-    top$aes$kx$out_key out_key(
+    top$issue$aes$kx$out_key out_key(
         .d(out_key$d),
         .q(out_key$q),
         .clock(out_key$clock)
@@ -3986,10 +1943,10 @@ module top$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_index,
         rk_data = out_key$q;
     end
     
-endmodule // top$aes$kx
+endmodule // top$issue$aes$kx
 
 
-module top$aes$kx$done_q(d,q,clock);
+module top$issue$aes$kx$done_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -4005,10 +1962,10 @@ module top$aes$kx$done_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$done_q
+endmodule // top$issue$aes$kx$done_q
 
 
-module top$aes$kx$is256(d,q,clock);
+module top$issue$aes$kx$is256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -4024,10 +1981,10 @@ module top$aes$kx$is256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$is256
+endmodule // top$issue$aes$kx$is256
 
 
-module top$aes$kx$key_lo(d,q,clock);
+module top$issue$aes$kx$key_lo(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -4043,10 +2000,10 @@ module top$aes$kx$key_lo(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$key_lo
+endmodule // top$issue$aes$kx$key_lo
 
 
-module top$aes$kx$key_wide(narrow,wide);
+module top$issue$aes$kx$key_wide(narrow,wide);
     
     // Module arguments
     input wire  [127:0] narrow;
@@ -4054,10 +2011,10 @@ module top$aes$kx$key_wide(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{1792{1'b0}}, narrow};
-endmodule // top$aes$kx$key_wide
+endmodule // top$issue$aes$kx$key_wide
 
 
-module top$aes$kx$keys(d,q,clock);
+module top$issue$aes$kx$keys(d,q,clock);
     
     // Module arguments
     input wire  [1919:0] d;
@@ -4073,10 +2030,10 @@ module top$aes$kx$keys(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$keys
+endmodule // top$issue$aes$kx$keys
 
 
-module top$aes$kx$last(d,q,clock);
+module top$issue$aes$kx$last(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -4092,10 +2049,10 @@ module top$aes$kx$last(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$last
+endmodule // top$issue$aes$kx$last
 
 
-module top$aes$kx$new_wide(narrow,wide);
+module top$issue$aes$kx$new_wide(narrow,wide);
     
     // Module arguments
     input wire  [127:0] narrow;
@@ -4103,10 +2060,10 @@ module top$aes$kx$new_wide(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{1792{1'b0}}, narrow};
-endmodule // top$aes$kx$new_wide
+endmodule // top$issue$aes$kx$new_wide
 
 
-module top$aes$kx$older(d,q,clock);
+module top$issue$aes$kx$older(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -4122,10 +2079,10 @@ module top$aes$kx$older(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$older
+endmodule // top$issue$aes$kx$older
 
 
-module top$aes$kx$out_index(d,q,clock);
+module top$issue$aes$kx$out_index(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -4141,10 +2098,10 @@ module top$aes$kx$out_index(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$out_index
+endmodule // top$issue$aes$kx$out_index
 
 
-module top$aes$kx$out_key(d,q,clock);
+module top$issue$aes$kx$out_key(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -4160,10 +2117,10 @@ module top$aes$kx$out_key(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$out_key
+endmodule // top$issue$aes$kx$out_key
 
 
-module top$aes$kx$out_valid(d,q,clock);
+module top$issue$aes$kx$out_valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -4179,10 +2136,10 @@ module top$aes$kx$out_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$out_valid
+endmodule // top$issue$aes$kx$out_valid
 
 
-module top$aes$kx$rcon(d,q,clock);
+module top$issue$aes$kx$rcon(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -4198,10 +2155,10 @@ module top$aes$kx$rcon(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$rcon
+endmodule // top$issue$aes$kx$rcon
 
 
-module top$aes$kx$rcon_wide(narrow,wide);
+module top$issue$aes$kx$rcon_wide(narrow,wide);
     
     // Module arguments
     input wire  [7:0] narrow;
@@ -4209,10 +2166,10 @@ module top$aes$kx$rcon_wide(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{24{1'b0}}, narrow};
-endmodule // top$aes$kx$rcon_wide
+endmodule // top$issue$aes$kx$rcon_wide
 
 
-module top$aes$kx$round(d,q,clock);
+module top$issue$aes$kx$round(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -4228,10 +2185,10 @@ module top$aes$kx$round(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$round
+endmodule // top$issue$aes$kx$round
 
 
-module top$aes$kx$running(d,q,clock);
+module top$issue$aes$kx$running(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -4247,10 +2204,10 @@ module top$aes$kx$running(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$kx$running
+endmodule // top$issue$aes$kx$running
 
 
-module top$aes$kx$sbox$0(address,data);
+module top$issue$aes$kx$sbox$0(address,data);
     
     // Module arguments
     input wire  [7:0] address;
@@ -4518,10 +2475,10 @@ module top$aes$kx$sbox$0(address,data);
       default: data = 32'h0;
     endcase
             
-endmodule // top$aes$kx$sbox$0
+endmodule // top$issue$aes$kx$sbox$0
 
 
-module top$aes$kx$sbox$1(address,data);
+module top$issue$aes$kx$sbox$1(address,data);
     
     // Module arguments
     input wire  [7:0] address;
@@ -4789,10 +2746,10 @@ module top$aes$kx$sbox$1(address,data);
       default: data = 32'h0;
     endcase
             
-endmodule // top$aes$kx$sbox$1
+endmodule // top$issue$aes$kx$sbox$1
 
 
-module top$aes$kx$sbox$2(address,data);
+module top$issue$aes$kx$sbox$2(address,data);
     
     // Module arguments
     input wire  [7:0] address;
@@ -5060,10 +3017,10 @@ module top$aes$kx$sbox$2(address,data);
       default: data = 32'h0;
     endcase
             
-endmodule // top$aes$kx$sbox$2
+endmodule // top$issue$aes$kx$sbox$2
 
 
-module top$aes$kx$sbox$3(address,data);
+module top$issue$aes$kx$sbox$3(address,data);
     
     // Module arguments
     input wire  [7:0] address;
@@ -5331,10 +3288,10 @@ module top$aes$kx$sbox$3(address,data);
       default: data = 32'h0;
     endcase
             
-endmodule // top$aes$kx$sbox$3
+endmodule // top$issue$aes$kx$sbox$3
 
 
-module top$aes$kx$temp_wide(narrow,wide);
+module top$issue$aes$kx$temp_wide(narrow,wide);
     
     // Module arguments
     input wire  [31:0] narrow;
@@ -5342,10 +3299,10 @@ module top$aes$kx$temp_wide(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{96{1'b0}}, narrow};
-endmodule // top$aes$kx$temp_wide
+endmodule // top$issue$aes$kx$temp_wide
 
 
-module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_valid,out_block,out_aes256,out_tag);
+module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_valid,out_block,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -5526,27 +3483,27 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
     reg  o_tag$clock;
     
     // Sub module instances
-    top$aes$pipe$whiten whiten(
+    top$issue$aes$pipe$whiten whiten(
         .d(whiten$d),
         .q(whiten$q),
         .clock(whiten$clock)
     );
-    top$aes$pipe$valid valid(
+    top$issue$aes$pipe$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$aes256 aes256(
+    top$issue$aes$pipe$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$tag tag(
+    top$issue$aes$pipe$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
     );
-    top$aes$pipe$rounds$0 rounds$0(
+    top$issue$aes$pipe$rounds$0 rounds$0(
         .clock(rounds$0$clock),
         .in_valid(rounds$0$in_valid),
         .in_state(rounds$0$in_state),
@@ -5558,7 +3515,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$0$out_aes256),
         .out_tag(rounds$0$out_tag)
     );
-    top$aes$pipe$rounds$1 rounds$1(
+    top$issue$aes$pipe$rounds$1 rounds$1(
         .clock(rounds$1$clock),
         .in_valid(rounds$1$in_valid),
         .in_state(rounds$1$in_state),
@@ -5570,7 +3527,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$1$out_aes256),
         .out_tag(rounds$1$out_tag)
     );
-    top$aes$pipe$rounds$2 rounds$2(
+    top$issue$aes$pipe$rounds$2 rounds$2(
         .clock(rounds$2$clock),
         .in_valid(rounds$2$in_valid),
         .in_state(rounds$2$in_state),
@@ -5582,7 +3539,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$2$out_aes256),
         .out_tag(rounds$2$out_tag)
     );
-    top$aes$pipe$rounds$3 rounds$3(
+    top$issue$aes$pipe$rounds$3 rounds$3(
         .clock(rounds$3$clock),
         .in_valid(rounds$3$in_valid),
         .in_state(rounds$3$in_state),
@@ -5594,7 +3551,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$3$out_aes256),
         .out_tag(rounds$3$out_tag)
     );
-    top$aes$pipe$rounds$4 rounds$4(
+    top$issue$aes$pipe$rounds$4 rounds$4(
         .clock(rounds$4$clock),
         .in_valid(rounds$4$in_valid),
         .in_state(rounds$4$in_state),
@@ -5606,7 +3563,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$4$out_aes256),
         .out_tag(rounds$4$out_tag)
     );
-    top$aes$pipe$rounds$5 rounds$5(
+    top$issue$aes$pipe$rounds$5 rounds$5(
         .clock(rounds$5$clock),
         .in_valid(rounds$5$in_valid),
         .in_state(rounds$5$in_state),
@@ -5618,7 +3575,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$5$out_aes256),
         .out_tag(rounds$5$out_tag)
     );
-    top$aes$pipe$rounds$6 rounds$6(
+    top$issue$aes$pipe$rounds$6 rounds$6(
         .clock(rounds$6$clock),
         .in_valid(rounds$6$in_valid),
         .in_state(rounds$6$in_state),
@@ -5630,7 +3587,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$6$out_aes256),
         .out_tag(rounds$6$out_tag)
     );
-    top$aes$pipe$rounds$7 rounds$7(
+    top$issue$aes$pipe$rounds$7 rounds$7(
         .clock(rounds$7$clock),
         .in_valid(rounds$7$in_valid),
         .in_state(rounds$7$in_state),
@@ -5642,7 +3599,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$7$out_aes256),
         .out_tag(rounds$7$out_tag)
     );
-    top$aes$pipe$rounds$8 rounds$8(
+    top$issue$aes$pipe$rounds$8 rounds$8(
         .clock(rounds$8$clock),
         .in_valid(rounds$8$in_valid),
         .in_state(rounds$8$in_state),
@@ -5654,7 +3611,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$8$out_aes256),
         .out_tag(rounds$8$out_tag)
     );
-    top$aes$pipe$rounds$9 rounds$9(
+    top$issue$aes$pipe$rounds$9 rounds$9(
         .clock(rounds$9$clock),
         .in_valid(rounds$9$in_valid),
         .in_state(rounds$9$in_state),
@@ -5666,7 +3623,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$9$out_aes256),
         .out_tag(rounds$9$out_tag)
     );
-    top$aes$pipe$rounds$10 rounds$10(
+    top$issue$aes$pipe$rounds$10 rounds$10(
         .clock(rounds$10$clock),
         .in_valid(rounds$10$in_valid),
         .in_state(rounds$10$in_state),
@@ -5678,7 +3635,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$10$out_aes256),
         .out_tag(rounds$10$out_tag)
     );
-    top$aes$pipe$rounds$11 rounds$11(
+    top$issue$aes$pipe$rounds$11 rounds$11(
         .clock(rounds$11$clock),
         .in_valid(rounds$11$in_valid),
         .in_state(rounds$11$in_state),
@@ -5690,7 +3647,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$11$out_aes256),
         .out_tag(rounds$11$out_tag)
     );
-    top$aes$pipe$rounds$12 rounds$12(
+    top$issue$aes$pipe$rounds$12 rounds$12(
         .clock(rounds$12$clock),
         .in_valid(rounds$12$in_valid),
         .in_state(rounds$12$in_state),
@@ -5702,7 +3659,7 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$12$out_aes256),
         .out_tag(rounds$12$out_tag)
     );
-    top$aes$pipe$rounds$13 rounds$13(
+    top$issue$aes$pipe$rounds$13 rounds$13(
         .clock(rounds$13$clock),
         .in_valid(rounds$13$in_valid),
         .in_state(rounds$13$in_state),
@@ -5714,22 +3671,22 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         .out_aes256(rounds$13$out_aes256),
         .out_tag(rounds$13$out_tag)
     );
-    top$aes$pipe$o_block o_block(
+    top$issue$aes$pipe$o_block o_block(
         .d(o_block$d),
         .q(o_block$q),
         .clock(o_block$clock)
     );
-    top$aes$pipe$o_valid o_valid(
+    top$issue$aes$pipe$o_valid o_valid(
         .d(o_valid$d),
         .q(o_valid$q),
         .clock(o_valid$clock)
     );
-    top$aes$pipe$o_aes256 o_aes256(
+    top$issue$aes$pipe$o_aes256 o_aes256(
         .d(o_aes256$d),
         .q(o_aes256$q),
         .clock(o_aes256$clock)
     );
-    top$aes$pipe$o_tag o_tag(
+    top$issue$aes$pipe$o_tag o_tag(
         .d(o_tag$d),
         .q(o_tag$q),
         .clock(o_tag$clock)
@@ -5851,10 +3808,10 @@ module top$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_vali
         out_tag = o_tag$q;
     end
     
-endmodule // top$aes$pipe
+endmodule // top$issue$aes$pipe
 
 
-module top$aes$pipe$aes256(d,q,clock);
+module top$issue$aes$pipe$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -5870,10 +3827,10 @@ module top$aes$pipe$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$aes256
+endmodule // top$issue$aes$pipe$aes256
 
 
-module top$aes$pipe$o_aes256(d,q,clock);
+module top$issue$aes$pipe$o_aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -5889,10 +3846,10 @@ module top$aes$pipe$o_aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$o_aes256
+endmodule // top$issue$aes$pipe$o_aes256
 
 
-module top$aes$pipe$o_block(d,q,clock);
+module top$issue$aes$pipe$o_block(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -5908,10 +3865,10 @@ module top$aes$pipe$o_block(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$o_block
+endmodule // top$issue$aes$pipe$o_block
 
 
-module top$aes$pipe$o_tag(d,q,clock);
+module top$issue$aes$pipe$o_tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -5927,10 +3884,10 @@ module top$aes$pipe$o_tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$o_tag
+endmodule // top$issue$aes$pipe$o_tag
 
 
-module top$aes$pipe$o_valid(d,q,clock);
+module top$issue$aes$pipe$o_valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -5946,10 +3903,10 @@ module top$aes$pipe$o_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$o_valid
+endmodule // top$issue$aes$pipe$o_valid
 
 
-module top$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -6038,78 +3995,78 @@ module top$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$0$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$0$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$0$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$0$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$0$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$0$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$0$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$0$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$0$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$0$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$0$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$0$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$0$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$0$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$0$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$0$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$0$pass pass(
+    top$issue$aes$pipe$rounds$0$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$0$valid valid(
+    top$issue$aes$pipe$rounds$0$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$0$aes256 aes256(
+    top$issue$aes$pipe$rounds$0$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$0$tag tag(
+    top$issue$aes$pipe$rounds$0$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -6181,10 +4138,10 @@ module top$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$0
+endmodule // top$issue$aes$pipe$rounds$0
 
 
-module top$aes$pipe$rounds$0$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$0$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -6200,10 +4157,10 @@ module top$aes$pipe$rounds$0$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$0$aes256
+endmodule // top$issue$aes$pipe$rounds$0$aes256
 
 
-module top$aes$pipe$rounds$0$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$0$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -6219,10 +4176,10 @@ module top$aes$pipe$rounds$0$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$0$pass
+endmodule // top$issue$aes$pipe$rounds$0$pass
 
 
-module top$aes$pipe$rounds$0$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -6495,10 +4452,10 @@ module top$aes$pipe$rounds$0$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$0$roms$0
+endmodule // top$issue$aes$pipe$rounds$0$roms$0
 
 
-module top$aes$pipe$rounds$0$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -6771,10 +4728,10 @@ module top$aes$pipe$rounds$0$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$0$roms$1
+endmodule // top$issue$aes$pipe$rounds$0$roms$1
 
 
-module top$aes$pipe$rounds$0$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -7047,10 +5004,10 @@ module top$aes$pipe$rounds$0$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$0$roms$2
+endmodule // top$issue$aes$pipe$rounds$0$roms$2
 
 
-module top$aes$pipe$rounds$0$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -7323,10 +5280,10 @@ module top$aes$pipe$rounds$0$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$0$roms$3
+endmodule // top$issue$aes$pipe$rounds$0$roms$3
 
 
-module top$aes$pipe$rounds$0$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -7599,10 +5556,10 @@ module top$aes$pipe$rounds$0$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$0$roms$4
+endmodule // top$issue$aes$pipe$rounds$0$roms$4
 
 
-module top$aes$pipe$rounds$0$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -7875,10 +5832,10 @@ module top$aes$pipe$rounds$0$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$0$roms$5
+endmodule // top$issue$aes$pipe$rounds$0$roms$5
 
 
-module top$aes$pipe$rounds$0$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -8151,10 +6108,10 @@ module top$aes$pipe$rounds$0$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$0$roms$6
+endmodule // top$issue$aes$pipe$rounds$0$roms$6
 
 
-module top$aes$pipe$rounds$0$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$0$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -8427,10 +6384,10 @@ module top$aes$pipe$rounds$0$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$0$roms$7
+endmodule // top$issue$aes$pipe$rounds$0$roms$7
 
 
-module top$aes$pipe$rounds$0$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$0$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -8446,10 +6403,10 @@ module top$aes$pipe$rounds$0$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$0$tag
+endmodule // top$issue$aes$pipe$rounds$0$tag
 
 
-module top$aes$pipe$rounds$0$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$0$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8465,10 +6422,10 @@ module top$aes$pipe$rounds$0$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$0$valid
+endmodule // top$issue$aes$pipe$rounds$0$valid
 
 
-module top$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -8557,78 +6514,78 @@ module top$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$1$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$1$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$1$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$1$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$1$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$1$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$1$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$1$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$1$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$1$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$1$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$1$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$1$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$1$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$1$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$1$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$1$pass pass(
+    top$issue$aes$pipe$rounds$1$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$1$valid valid(
+    top$issue$aes$pipe$rounds$1$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$1$aes256 aes256(
+    top$issue$aes$pipe$rounds$1$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$1$tag tag(
+    top$issue$aes$pipe$rounds$1$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -8700,10 +6657,10 @@ module top$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$1
+endmodule // top$issue$aes$pipe$rounds$1
 
 
-module top$aes$pipe$rounds$1$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$1$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8719,10 +6676,10 @@ module top$aes$pipe$rounds$1$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$1$aes256
+endmodule // top$issue$aes$pipe$rounds$1$aes256
 
 
-module top$aes$pipe$rounds$1$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$1$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -8738,10 +6695,10 @@ module top$aes$pipe$rounds$1$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$1$pass
+endmodule // top$issue$aes$pipe$rounds$1$pass
 
 
-module top$aes$pipe$rounds$1$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -9014,10 +6971,10 @@ module top$aes$pipe$rounds$1$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$1$roms$0
+endmodule // top$issue$aes$pipe$rounds$1$roms$0
 
 
-module top$aes$pipe$rounds$1$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -9290,10 +7247,10 @@ module top$aes$pipe$rounds$1$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$1$roms$1
+endmodule // top$issue$aes$pipe$rounds$1$roms$1
 
 
-module top$aes$pipe$rounds$1$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -9566,10 +7523,10 @@ module top$aes$pipe$rounds$1$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$1$roms$2
+endmodule // top$issue$aes$pipe$rounds$1$roms$2
 
 
-module top$aes$pipe$rounds$1$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -9842,10 +7799,10 @@ module top$aes$pipe$rounds$1$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$1$roms$3
+endmodule // top$issue$aes$pipe$rounds$1$roms$3
 
 
-module top$aes$pipe$rounds$1$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -10118,10 +8075,10 @@ module top$aes$pipe$rounds$1$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$1$roms$4
+endmodule // top$issue$aes$pipe$rounds$1$roms$4
 
 
-module top$aes$pipe$rounds$1$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -10394,10 +8351,10 @@ module top$aes$pipe$rounds$1$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$1$roms$5
+endmodule // top$issue$aes$pipe$rounds$1$roms$5
 
 
-module top$aes$pipe$rounds$1$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -10670,10 +8627,10 @@ module top$aes$pipe$rounds$1$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$1$roms$6
+endmodule // top$issue$aes$pipe$rounds$1$roms$6
 
 
-module top$aes$pipe$rounds$1$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$1$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -10946,10 +8903,10 @@ module top$aes$pipe$rounds$1$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$1$roms$7
+endmodule // top$issue$aes$pipe$rounds$1$roms$7
 
 
-module top$aes$pipe$rounds$1$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$1$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -10965,10 +8922,10 @@ module top$aes$pipe$rounds$1$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$1$tag
+endmodule // top$issue$aes$pipe$rounds$1$tag
 
 
-module top$aes$pipe$rounds$1$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$1$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -10984,10 +8941,10 @@ module top$aes$pipe$rounds$1$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$1$valid
+endmodule // top$issue$aes$pipe$rounds$1$valid
 
 
-module top$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -11076,78 +9033,78 @@ module top$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$10$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$10$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$10$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$10$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$10$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$10$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$10$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$10$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$10$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$10$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$10$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$10$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$10$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$10$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$10$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$10$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$10$pass pass(
+    top$issue$aes$pipe$rounds$10$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$10$valid valid(
+    top$issue$aes$pipe$rounds$10$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$10$aes256 aes256(
+    top$issue$aes$pipe$rounds$10$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$10$tag tag(
+    top$issue$aes$pipe$rounds$10$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -11219,10 +9176,10 @@ module top$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,round_key
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$10
+endmodule // top$issue$aes$pipe$rounds$10
 
 
-module top$aes$pipe$rounds$10$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$10$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -11238,10 +9195,10 @@ module top$aes$pipe$rounds$10$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$10$aes256
+endmodule // top$issue$aes$pipe$rounds$10$aes256
 
 
-module top$aes$pipe$rounds$10$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$10$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -11257,10 +9214,10 @@ module top$aes$pipe$rounds$10$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$10$pass
+endmodule // top$issue$aes$pipe$rounds$10$pass
 
 
-module top$aes$pipe$rounds$10$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -11533,10 +9490,10 @@ module top$aes$pipe$rounds$10$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$10$roms$0
+endmodule // top$issue$aes$pipe$rounds$10$roms$0
 
 
-module top$aes$pipe$rounds$10$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -11809,10 +9766,10 @@ module top$aes$pipe$rounds$10$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$10$roms$1
+endmodule // top$issue$aes$pipe$rounds$10$roms$1
 
 
-module top$aes$pipe$rounds$10$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -12085,10 +10042,10 @@ module top$aes$pipe$rounds$10$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$10$roms$2
+endmodule // top$issue$aes$pipe$rounds$10$roms$2
 
 
-module top$aes$pipe$rounds$10$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -12361,10 +10318,10 @@ module top$aes$pipe$rounds$10$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$10$roms$3
+endmodule // top$issue$aes$pipe$rounds$10$roms$3
 
 
-module top$aes$pipe$rounds$10$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -12637,10 +10594,10 @@ module top$aes$pipe$rounds$10$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$10$roms$4
+endmodule // top$issue$aes$pipe$rounds$10$roms$4
 
 
-module top$aes$pipe$rounds$10$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -12913,10 +10870,10 @@ module top$aes$pipe$rounds$10$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$10$roms$5
+endmodule // top$issue$aes$pipe$rounds$10$roms$5
 
 
-module top$aes$pipe$rounds$10$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -13189,10 +11146,10 @@ module top$aes$pipe$rounds$10$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$10$roms$6
+endmodule // top$issue$aes$pipe$rounds$10$roms$6
 
 
-module top$aes$pipe$rounds$10$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$10$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -13465,10 +11422,10 @@ module top$aes$pipe$rounds$10$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$10$roms$7
+endmodule // top$issue$aes$pipe$rounds$10$roms$7
 
 
-module top$aes$pipe$rounds$10$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$10$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -13484,10 +11441,10 @@ module top$aes$pipe$rounds$10$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$10$tag
+endmodule // top$issue$aes$pipe$rounds$10$tag
 
 
-module top$aes$pipe$rounds$10$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$10$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -13503,10 +11460,10 @@ module top$aes$pipe$rounds$10$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$10$valid
+endmodule // top$issue$aes$pipe$rounds$10$valid
 
 
-module top$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -13595,78 +11552,78 @@ module top$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$11$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$11$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$11$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$11$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$11$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$11$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$11$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$11$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$11$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$11$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$11$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$11$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$11$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$11$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$11$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$11$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$11$pass pass(
+    top$issue$aes$pipe$rounds$11$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$11$valid valid(
+    top$issue$aes$pipe$rounds$11$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$11$aes256 aes256(
+    top$issue$aes$pipe$rounds$11$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$11$tag tag(
+    top$issue$aes$pipe$rounds$11$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -13738,10 +11695,10 @@ module top$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,round_key
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$11
+endmodule // top$issue$aes$pipe$rounds$11
 
 
-module top$aes$pipe$rounds$11$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$11$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -13757,10 +11714,10 @@ module top$aes$pipe$rounds$11$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$11$aes256
+endmodule // top$issue$aes$pipe$rounds$11$aes256
 
 
-module top$aes$pipe$rounds$11$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$11$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -13776,10 +11733,10 @@ module top$aes$pipe$rounds$11$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$11$pass
+endmodule // top$issue$aes$pipe$rounds$11$pass
 
 
-module top$aes$pipe$rounds$11$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -14052,10 +12009,10 @@ module top$aes$pipe$rounds$11$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$11$roms$0
+endmodule // top$issue$aes$pipe$rounds$11$roms$0
 
 
-module top$aes$pipe$rounds$11$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -14328,10 +12285,10 @@ module top$aes$pipe$rounds$11$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$11$roms$1
+endmodule // top$issue$aes$pipe$rounds$11$roms$1
 
 
-module top$aes$pipe$rounds$11$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -14604,10 +12561,10 @@ module top$aes$pipe$rounds$11$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$11$roms$2
+endmodule // top$issue$aes$pipe$rounds$11$roms$2
 
 
-module top$aes$pipe$rounds$11$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -14880,10 +12837,10 @@ module top$aes$pipe$rounds$11$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$11$roms$3
+endmodule // top$issue$aes$pipe$rounds$11$roms$3
 
 
-module top$aes$pipe$rounds$11$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -15156,10 +13113,10 @@ module top$aes$pipe$rounds$11$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$11$roms$4
+endmodule // top$issue$aes$pipe$rounds$11$roms$4
 
 
-module top$aes$pipe$rounds$11$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -15432,10 +13389,10 @@ module top$aes$pipe$rounds$11$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$11$roms$5
+endmodule // top$issue$aes$pipe$rounds$11$roms$5
 
 
-module top$aes$pipe$rounds$11$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -15708,10 +13665,10 @@ module top$aes$pipe$rounds$11$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$11$roms$6
+endmodule // top$issue$aes$pipe$rounds$11$roms$6
 
 
-module top$aes$pipe$rounds$11$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$11$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -15984,10 +13941,10 @@ module top$aes$pipe$rounds$11$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$11$roms$7
+endmodule // top$issue$aes$pipe$rounds$11$roms$7
 
 
-module top$aes$pipe$rounds$11$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$11$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -16003,10 +13960,10 @@ module top$aes$pipe$rounds$11$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$11$tag
+endmodule // top$issue$aes$pipe$rounds$11$tag
 
 
-module top$aes$pipe$rounds$11$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$11$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -16022,10 +13979,10 @@ module top$aes$pipe$rounds$11$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$11$valid
+endmodule // top$issue$aes$pipe$rounds$11$valid
 
 
-module top$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -16114,78 +14071,78 @@ module top$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$12$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$12$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$12$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$12$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$12$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$12$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$12$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$12$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$12$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$12$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$12$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$12$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$12$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$12$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$12$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$12$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$12$pass pass(
+    top$issue$aes$pipe$rounds$12$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$12$valid valid(
+    top$issue$aes$pipe$rounds$12$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$12$aes256 aes256(
+    top$issue$aes$pipe$rounds$12$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$12$tag tag(
+    top$issue$aes$pipe$rounds$12$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -16257,10 +14214,10 @@ module top$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,round_key
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$12
+endmodule // top$issue$aes$pipe$rounds$12
 
 
-module top$aes$pipe$rounds$12$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$12$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -16276,10 +14233,10 @@ module top$aes$pipe$rounds$12$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$12$aes256
+endmodule // top$issue$aes$pipe$rounds$12$aes256
 
 
-module top$aes$pipe$rounds$12$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$12$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -16295,10 +14252,10 @@ module top$aes$pipe$rounds$12$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$12$pass
+endmodule // top$issue$aes$pipe$rounds$12$pass
 
 
-module top$aes$pipe$rounds$12$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -16571,10 +14528,10 @@ module top$aes$pipe$rounds$12$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$12$roms$0
+endmodule // top$issue$aes$pipe$rounds$12$roms$0
 
 
-module top$aes$pipe$rounds$12$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -16847,10 +14804,10 @@ module top$aes$pipe$rounds$12$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$12$roms$1
+endmodule // top$issue$aes$pipe$rounds$12$roms$1
 
 
-module top$aes$pipe$rounds$12$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -17123,10 +15080,10 @@ module top$aes$pipe$rounds$12$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$12$roms$2
+endmodule // top$issue$aes$pipe$rounds$12$roms$2
 
 
-module top$aes$pipe$rounds$12$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -17399,10 +15356,10 @@ module top$aes$pipe$rounds$12$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$12$roms$3
+endmodule // top$issue$aes$pipe$rounds$12$roms$3
 
 
-module top$aes$pipe$rounds$12$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -17675,10 +15632,10 @@ module top$aes$pipe$rounds$12$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$12$roms$4
+endmodule // top$issue$aes$pipe$rounds$12$roms$4
 
 
-module top$aes$pipe$rounds$12$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -17951,10 +15908,10 @@ module top$aes$pipe$rounds$12$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$12$roms$5
+endmodule // top$issue$aes$pipe$rounds$12$roms$5
 
 
-module top$aes$pipe$rounds$12$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -18227,10 +16184,10 @@ module top$aes$pipe$rounds$12$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$12$roms$6
+endmodule // top$issue$aes$pipe$rounds$12$roms$6
 
 
-module top$aes$pipe$rounds$12$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$12$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -18503,10 +16460,10 @@ module top$aes$pipe$rounds$12$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$12$roms$7
+endmodule // top$issue$aes$pipe$rounds$12$roms$7
 
 
-module top$aes$pipe$rounds$12$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$12$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -18522,10 +16479,10 @@ module top$aes$pipe$rounds$12$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$12$tag
+endmodule // top$issue$aes$pipe$rounds$12$tag
 
 
-module top$aes$pipe$rounds$12$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$12$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -18541,10 +16498,10 @@ module top$aes$pipe$rounds$12$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$12$valid
+endmodule // top$issue$aes$pipe$rounds$12$valid
 
 
-module top$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -18633,78 +16590,78 @@ module top$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$13$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$13$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$13$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$13$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$13$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$13$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$13$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$13$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$13$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$13$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$13$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$13$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$13$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$13$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$13$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$13$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$13$pass pass(
+    top$issue$aes$pipe$rounds$13$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$13$valid valid(
+    top$issue$aes$pipe$rounds$13$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$13$aes256 aes256(
+    top$issue$aes$pipe$rounds$13$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$13$tag tag(
+    top$issue$aes$pipe$rounds$13$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -18776,10 +16733,10 @@ module top$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,round_key
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$13
+endmodule // top$issue$aes$pipe$rounds$13
 
 
-module top$aes$pipe$rounds$13$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$13$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -18795,10 +16752,10 @@ module top$aes$pipe$rounds$13$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$13$aes256
+endmodule // top$issue$aes$pipe$rounds$13$aes256
 
 
-module top$aes$pipe$rounds$13$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$13$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -18814,10 +16771,10 @@ module top$aes$pipe$rounds$13$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$13$pass
+endmodule // top$issue$aes$pipe$rounds$13$pass
 
 
-module top$aes$pipe$rounds$13$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -19090,10 +17047,10 @@ module top$aes$pipe$rounds$13$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$13$roms$0
+endmodule // top$issue$aes$pipe$rounds$13$roms$0
 
 
-module top$aes$pipe$rounds$13$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -19366,10 +17323,10 @@ module top$aes$pipe$rounds$13$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$13$roms$1
+endmodule // top$issue$aes$pipe$rounds$13$roms$1
 
 
-module top$aes$pipe$rounds$13$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -19642,10 +17599,10 @@ module top$aes$pipe$rounds$13$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$13$roms$2
+endmodule // top$issue$aes$pipe$rounds$13$roms$2
 
 
-module top$aes$pipe$rounds$13$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -19918,10 +17875,10 @@ module top$aes$pipe$rounds$13$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$13$roms$3
+endmodule // top$issue$aes$pipe$rounds$13$roms$3
 
 
-module top$aes$pipe$rounds$13$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -20194,10 +18151,10 @@ module top$aes$pipe$rounds$13$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$13$roms$4
+endmodule // top$issue$aes$pipe$rounds$13$roms$4
 
 
-module top$aes$pipe$rounds$13$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -20470,10 +18427,10 @@ module top$aes$pipe$rounds$13$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$13$roms$5
+endmodule // top$issue$aes$pipe$rounds$13$roms$5
 
 
-module top$aes$pipe$rounds$13$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -20746,10 +18703,10 @@ module top$aes$pipe$rounds$13$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$13$roms$6
+endmodule // top$issue$aes$pipe$rounds$13$roms$6
 
 
-module top$aes$pipe$rounds$13$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$13$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -21022,10 +18979,10 @@ module top$aes$pipe$rounds$13$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$13$roms$7
+endmodule // top$issue$aes$pipe$rounds$13$roms$7
 
 
-module top$aes$pipe$rounds$13$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$13$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -21041,10 +18998,10 @@ module top$aes$pipe$rounds$13$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$13$tag
+endmodule // top$issue$aes$pipe$rounds$13$tag
 
 
-module top$aes$pipe$rounds$13$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$13$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -21060,10 +19017,10 @@ module top$aes$pipe$rounds$13$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$13$valid
+endmodule // top$issue$aes$pipe$rounds$13$valid
 
 
-module top$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -21152,78 +19109,78 @@ module top$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$2$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$2$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$2$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$2$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$2$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$2$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$2$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$2$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$2$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$2$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$2$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$2$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$2$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$2$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$2$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$2$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$2$pass pass(
+    top$issue$aes$pipe$rounds$2$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$2$valid valid(
+    top$issue$aes$pipe$rounds$2$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$2$aes256 aes256(
+    top$issue$aes$pipe$rounds$2$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$2$tag tag(
+    top$issue$aes$pipe$rounds$2$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -21295,10 +19252,10 @@ module top$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$2
+endmodule // top$issue$aes$pipe$rounds$2
 
 
-module top$aes$pipe$rounds$2$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$2$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -21314,10 +19271,10 @@ module top$aes$pipe$rounds$2$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$2$aes256
+endmodule // top$issue$aes$pipe$rounds$2$aes256
 
 
-module top$aes$pipe$rounds$2$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$2$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -21333,10 +19290,10 @@ module top$aes$pipe$rounds$2$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$2$pass
+endmodule // top$issue$aes$pipe$rounds$2$pass
 
 
-module top$aes$pipe$rounds$2$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -21609,10 +19566,10 @@ module top$aes$pipe$rounds$2$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$2$roms$0
+endmodule // top$issue$aes$pipe$rounds$2$roms$0
 
 
-module top$aes$pipe$rounds$2$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -21885,10 +19842,10 @@ module top$aes$pipe$rounds$2$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$2$roms$1
+endmodule // top$issue$aes$pipe$rounds$2$roms$1
 
 
-module top$aes$pipe$rounds$2$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -22161,10 +20118,10 @@ module top$aes$pipe$rounds$2$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$2$roms$2
+endmodule // top$issue$aes$pipe$rounds$2$roms$2
 
 
-module top$aes$pipe$rounds$2$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -22437,10 +20394,10 @@ module top$aes$pipe$rounds$2$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$2$roms$3
+endmodule // top$issue$aes$pipe$rounds$2$roms$3
 
 
-module top$aes$pipe$rounds$2$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -22713,10 +20670,10 @@ module top$aes$pipe$rounds$2$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$2$roms$4
+endmodule // top$issue$aes$pipe$rounds$2$roms$4
 
 
-module top$aes$pipe$rounds$2$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -22989,10 +20946,10 @@ module top$aes$pipe$rounds$2$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$2$roms$5
+endmodule // top$issue$aes$pipe$rounds$2$roms$5
 
 
-module top$aes$pipe$rounds$2$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -23265,10 +21222,10 @@ module top$aes$pipe$rounds$2$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$2$roms$6
+endmodule // top$issue$aes$pipe$rounds$2$roms$6
 
 
-module top$aes$pipe$rounds$2$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$2$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -23541,10 +21498,10 @@ module top$aes$pipe$rounds$2$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$2$roms$7
+endmodule // top$issue$aes$pipe$rounds$2$roms$7
 
 
-module top$aes$pipe$rounds$2$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$2$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -23560,10 +21517,10 @@ module top$aes$pipe$rounds$2$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$2$tag
+endmodule // top$issue$aes$pipe$rounds$2$tag
 
 
-module top$aes$pipe$rounds$2$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$2$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -23579,10 +21536,10 @@ module top$aes$pipe$rounds$2$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$2$valid
+endmodule // top$issue$aes$pipe$rounds$2$valid
 
 
-module top$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -23671,78 +21628,78 @@ module top$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$3$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$3$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$3$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$3$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$3$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$3$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$3$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$3$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$3$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$3$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$3$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$3$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$3$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$3$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$3$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$3$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$3$pass pass(
+    top$issue$aes$pipe$rounds$3$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$3$valid valid(
+    top$issue$aes$pipe$rounds$3$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$3$aes256 aes256(
+    top$issue$aes$pipe$rounds$3$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$3$tag tag(
+    top$issue$aes$pipe$rounds$3$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -23814,10 +21771,10 @@ module top$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$3
+endmodule // top$issue$aes$pipe$rounds$3
 
 
-module top$aes$pipe$rounds$3$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$3$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -23833,10 +21790,10 @@ module top$aes$pipe$rounds$3$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$3$aes256
+endmodule // top$issue$aes$pipe$rounds$3$aes256
 
 
-module top$aes$pipe$rounds$3$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$3$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -23852,10 +21809,10 @@ module top$aes$pipe$rounds$3$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$3$pass
+endmodule // top$issue$aes$pipe$rounds$3$pass
 
 
-module top$aes$pipe$rounds$3$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -24128,10 +22085,10 @@ module top$aes$pipe$rounds$3$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$3$roms$0
+endmodule // top$issue$aes$pipe$rounds$3$roms$0
 
 
-module top$aes$pipe$rounds$3$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -24404,10 +22361,10 @@ module top$aes$pipe$rounds$3$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$3$roms$1
+endmodule // top$issue$aes$pipe$rounds$3$roms$1
 
 
-module top$aes$pipe$rounds$3$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -24680,10 +22637,10 @@ module top$aes$pipe$rounds$3$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$3$roms$2
+endmodule // top$issue$aes$pipe$rounds$3$roms$2
 
 
-module top$aes$pipe$rounds$3$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -24956,10 +22913,10 @@ module top$aes$pipe$rounds$3$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$3$roms$3
+endmodule // top$issue$aes$pipe$rounds$3$roms$3
 
 
-module top$aes$pipe$rounds$3$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -25232,10 +23189,10 @@ module top$aes$pipe$rounds$3$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$3$roms$4
+endmodule // top$issue$aes$pipe$rounds$3$roms$4
 
 
-module top$aes$pipe$rounds$3$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -25508,10 +23465,10 @@ module top$aes$pipe$rounds$3$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$3$roms$5
+endmodule // top$issue$aes$pipe$rounds$3$roms$5
 
 
-module top$aes$pipe$rounds$3$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -25784,10 +23741,10 @@ module top$aes$pipe$rounds$3$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$3$roms$6
+endmodule // top$issue$aes$pipe$rounds$3$roms$6
 
 
-module top$aes$pipe$rounds$3$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$3$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -26060,10 +24017,10 @@ module top$aes$pipe$rounds$3$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$3$roms$7
+endmodule // top$issue$aes$pipe$rounds$3$roms$7
 
 
-module top$aes$pipe$rounds$3$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$3$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -26079,10 +24036,10 @@ module top$aes$pipe$rounds$3$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$3$tag
+endmodule // top$issue$aes$pipe$rounds$3$tag
 
 
-module top$aes$pipe$rounds$3$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$3$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -26098,10 +24055,10 @@ module top$aes$pipe$rounds$3$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$3$valid
+endmodule // top$issue$aes$pipe$rounds$3$valid
 
 
-module top$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -26190,78 +24147,78 @@ module top$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$4$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$4$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$4$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$4$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$4$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$4$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$4$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$4$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$4$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$4$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$4$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$4$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$4$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$4$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$4$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$4$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$4$pass pass(
+    top$issue$aes$pipe$rounds$4$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$4$valid valid(
+    top$issue$aes$pipe$rounds$4$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$4$aes256 aes256(
+    top$issue$aes$pipe$rounds$4$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$4$tag tag(
+    top$issue$aes$pipe$rounds$4$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -26333,10 +24290,10 @@ module top$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$4
+endmodule // top$issue$aes$pipe$rounds$4
 
 
-module top$aes$pipe$rounds$4$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$4$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -26352,10 +24309,10 @@ module top$aes$pipe$rounds$4$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$4$aes256
+endmodule // top$issue$aes$pipe$rounds$4$aes256
 
 
-module top$aes$pipe$rounds$4$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$4$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -26371,10 +24328,10 @@ module top$aes$pipe$rounds$4$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$4$pass
+endmodule // top$issue$aes$pipe$rounds$4$pass
 
 
-module top$aes$pipe$rounds$4$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -26647,10 +24604,10 @@ module top$aes$pipe$rounds$4$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$4$roms$0
+endmodule // top$issue$aes$pipe$rounds$4$roms$0
 
 
-module top$aes$pipe$rounds$4$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -26923,10 +24880,10 @@ module top$aes$pipe$rounds$4$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$4$roms$1
+endmodule // top$issue$aes$pipe$rounds$4$roms$1
 
 
-module top$aes$pipe$rounds$4$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -27199,10 +25156,10 @@ module top$aes$pipe$rounds$4$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$4$roms$2
+endmodule // top$issue$aes$pipe$rounds$4$roms$2
 
 
-module top$aes$pipe$rounds$4$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -27475,10 +25432,10 @@ module top$aes$pipe$rounds$4$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$4$roms$3
+endmodule // top$issue$aes$pipe$rounds$4$roms$3
 
 
-module top$aes$pipe$rounds$4$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -27751,10 +25708,10 @@ module top$aes$pipe$rounds$4$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$4$roms$4
+endmodule // top$issue$aes$pipe$rounds$4$roms$4
 
 
-module top$aes$pipe$rounds$4$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -28027,10 +25984,10 @@ module top$aes$pipe$rounds$4$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$4$roms$5
+endmodule // top$issue$aes$pipe$rounds$4$roms$5
 
 
-module top$aes$pipe$rounds$4$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -28303,10 +26260,10 @@ module top$aes$pipe$rounds$4$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$4$roms$6
+endmodule // top$issue$aes$pipe$rounds$4$roms$6
 
 
-module top$aes$pipe$rounds$4$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$4$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -28579,10 +26536,10 @@ module top$aes$pipe$rounds$4$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$4$roms$7
+endmodule // top$issue$aes$pipe$rounds$4$roms$7
 
 
-module top$aes$pipe$rounds$4$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$4$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -28598,10 +26555,10 @@ module top$aes$pipe$rounds$4$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$4$tag
+endmodule // top$issue$aes$pipe$rounds$4$tag
 
 
-module top$aes$pipe$rounds$4$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$4$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -28617,10 +26574,10 @@ module top$aes$pipe$rounds$4$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$4$valid
+endmodule // top$issue$aes$pipe$rounds$4$valid
 
 
-module top$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -28709,78 +26666,78 @@ module top$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$5$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$5$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$5$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$5$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$5$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$5$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$5$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$5$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$5$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$5$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$5$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$5$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$5$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$5$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$5$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$5$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$5$pass pass(
+    top$issue$aes$pipe$rounds$5$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$5$valid valid(
+    top$issue$aes$pipe$rounds$5$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$5$aes256 aes256(
+    top$issue$aes$pipe$rounds$5$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$5$tag tag(
+    top$issue$aes$pipe$rounds$5$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -28852,10 +26809,10 @@ module top$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$5
+endmodule // top$issue$aes$pipe$rounds$5
 
 
-module top$aes$pipe$rounds$5$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$5$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -28871,10 +26828,10 @@ module top$aes$pipe$rounds$5$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$5$aes256
+endmodule // top$issue$aes$pipe$rounds$5$aes256
 
 
-module top$aes$pipe$rounds$5$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$5$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -28890,10 +26847,10 @@ module top$aes$pipe$rounds$5$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$5$pass
+endmodule // top$issue$aes$pipe$rounds$5$pass
 
 
-module top$aes$pipe$rounds$5$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -29166,10 +27123,10 @@ module top$aes$pipe$rounds$5$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$5$roms$0
+endmodule // top$issue$aes$pipe$rounds$5$roms$0
 
 
-module top$aes$pipe$rounds$5$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -29442,10 +27399,10 @@ module top$aes$pipe$rounds$5$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$5$roms$1
+endmodule // top$issue$aes$pipe$rounds$5$roms$1
 
 
-module top$aes$pipe$rounds$5$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -29718,10 +27675,10 @@ module top$aes$pipe$rounds$5$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$5$roms$2
+endmodule // top$issue$aes$pipe$rounds$5$roms$2
 
 
-module top$aes$pipe$rounds$5$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -29994,10 +27951,10 @@ module top$aes$pipe$rounds$5$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$5$roms$3
+endmodule // top$issue$aes$pipe$rounds$5$roms$3
 
 
-module top$aes$pipe$rounds$5$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -30270,10 +28227,10 @@ module top$aes$pipe$rounds$5$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$5$roms$4
+endmodule // top$issue$aes$pipe$rounds$5$roms$4
 
 
-module top$aes$pipe$rounds$5$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -30546,10 +28503,10 @@ module top$aes$pipe$rounds$5$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$5$roms$5
+endmodule // top$issue$aes$pipe$rounds$5$roms$5
 
 
-module top$aes$pipe$rounds$5$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -30822,10 +28779,10 @@ module top$aes$pipe$rounds$5$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$5$roms$6
+endmodule // top$issue$aes$pipe$rounds$5$roms$6
 
 
-module top$aes$pipe$rounds$5$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$5$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -31098,10 +29055,10 @@ module top$aes$pipe$rounds$5$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$5$roms$7
+endmodule // top$issue$aes$pipe$rounds$5$roms$7
 
 
-module top$aes$pipe$rounds$5$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$5$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -31117,10 +29074,10 @@ module top$aes$pipe$rounds$5$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$5$tag
+endmodule // top$issue$aes$pipe$rounds$5$tag
 
 
-module top$aes$pipe$rounds$5$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$5$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -31136,10 +29093,10 @@ module top$aes$pipe$rounds$5$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$5$valid
+endmodule // top$issue$aes$pipe$rounds$5$valid
 
 
-module top$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -31228,78 +29185,78 @@ module top$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$6$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$6$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$6$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$6$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$6$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$6$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$6$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$6$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$6$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$6$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$6$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$6$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$6$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$6$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$6$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$6$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$6$pass pass(
+    top$issue$aes$pipe$rounds$6$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$6$valid valid(
+    top$issue$aes$pipe$rounds$6$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$6$aes256 aes256(
+    top$issue$aes$pipe$rounds$6$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$6$tag tag(
+    top$issue$aes$pipe$rounds$6$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -31371,10 +29328,10 @@ module top$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$6
+endmodule // top$issue$aes$pipe$rounds$6
 
 
-module top$aes$pipe$rounds$6$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$6$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -31390,10 +29347,10 @@ module top$aes$pipe$rounds$6$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$6$aes256
+endmodule // top$issue$aes$pipe$rounds$6$aes256
 
 
-module top$aes$pipe$rounds$6$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$6$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -31409,10 +29366,10 @@ module top$aes$pipe$rounds$6$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$6$pass
+endmodule // top$issue$aes$pipe$rounds$6$pass
 
 
-module top$aes$pipe$rounds$6$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -31685,10 +29642,10 @@ module top$aes$pipe$rounds$6$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$6$roms$0
+endmodule // top$issue$aes$pipe$rounds$6$roms$0
 
 
-module top$aes$pipe$rounds$6$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -31961,10 +29918,10 @@ module top$aes$pipe$rounds$6$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$6$roms$1
+endmodule // top$issue$aes$pipe$rounds$6$roms$1
 
 
-module top$aes$pipe$rounds$6$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -32237,10 +30194,10 @@ module top$aes$pipe$rounds$6$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$6$roms$2
+endmodule // top$issue$aes$pipe$rounds$6$roms$2
 
 
-module top$aes$pipe$rounds$6$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -32513,10 +30470,10 @@ module top$aes$pipe$rounds$6$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$6$roms$3
+endmodule // top$issue$aes$pipe$rounds$6$roms$3
 
 
-module top$aes$pipe$rounds$6$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -32789,10 +30746,10 @@ module top$aes$pipe$rounds$6$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$6$roms$4
+endmodule // top$issue$aes$pipe$rounds$6$roms$4
 
 
-module top$aes$pipe$rounds$6$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -33065,10 +31022,10 @@ module top$aes$pipe$rounds$6$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$6$roms$5
+endmodule // top$issue$aes$pipe$rounds$6$roms$5
 
 
-module top$aes$pipe$rounds$6$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -33341,10 +31298,10 @@ module top$aes$pipe$rounds$6$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$6$roms$6
+endmodule // top$issue$aes$pipe$rounds$6$roms$6
 
 
-module top$aes$pipe$rounds$6$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$6$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -33617,10 +31574,10 @@ module top$aes$pipe$rounds$6$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$6$roms$7
+endmodule // top$issue$aes$pipe$rounds$6$roms$7
 
 
-module top$aes$pipe$rounds$6$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$6$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -33636,10 +31593,10 @@ module top$aes$pipe$rounds$6$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$6$tag
+endmodule // top$issue$aes$pipe$rounds$6$tag
 
 
-module top$aes$pipe$rounds$6$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$6$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -33655,10 +31612,10 @@ module top$aes$pipe$rounds$6$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$6$valid
+endmodule // top$issue$aes$pipe$rounds$6$valid
 
 
-module top$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -33747,78 +31704,78 @@ module top$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$7$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$7$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$7$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$7$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$7$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$7$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$7$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$7$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$7$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$7$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$7$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$7$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$7$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$7$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$7$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$7$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$7$pass pass(
+    top$issue$aes$pipe$rounds$7$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$7$valid valid(
+    top$issue$aes$pipe$rounds$7$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$7$aes256 aes256(
+    top$issue$aes$pipe$rounds$7$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$7$tag tag(
+    top$issue$aes$pipe$rounds$7$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -33890,10 +31847,10 @@ module top$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$7
+endmodule // top$issue$aes$pipe$rounds$7
 
 
-module top$aes$pipe$rounds$7$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$7$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -33909,10 +31866,10 @@ module top$aes$pipe$rounds$7$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$7$aes256
+endmodule // top$issue$aes$pipe$rounds$7$aes256
 
 
-module top$aes$pipe$rounds$7$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$7$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -33928,10 +31885,10 @@ module top$aes$pipe$rounds$7$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$7$pass
+endmodule // top$issue$aes$pipe$rounds$7$pass
 
 
-module top$aes$pipe$rounds$7$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -34204,10 +32161,10 @@ module top$aes$pipe$rounds$7$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$7$roms$0
+endmodule // top$issue$aes$pipe$rounds$7$roms$0
 
 
-module top$aes$pipe$rounds$7$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -34480,10 +32437,10 @@ module top$aes$pipe$rounds$7$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$7$roms$1
+endmodule // top$issue$aes$pipe$rounds$7$roms$1
 
 
-module top$aes$pipe$rounds$7$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -34756,10 +32713,10 @@ module top$aes$pipe$rounds$7$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$7$roms$2
+endmodule // top$issue$aes$pipe$rounds$7$roms$2
 
 
-module top$aes$pipe$rounds$7$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -35032,10 +32989,10 @@ module top$aes$pipe$rounds$7$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$7$roms$3
+endmodule // top$issue$aes$pipe$rounds$7$roms$3
 
 
-module top$aes$pipe$rounds$7$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -35308,10 +33265,10 @@ module top$aes$pipe$rounds$7$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$7$roms$4
+endmodule // top$issue$aes$pipe$rounds$7$roms$4
 
 
-module top$aes$pipe$rounds$7$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -35584,10 +33541,10 @@ module top$aes$pipe$rounds$7$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$7$roms$5
+endmodule // top$issue$aes$pipe$rounds$7$roms$5
 
 
-module top$aes$pipe$rounds$7$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -35860,10 +33817,10 @@ module top$aes$pipe$rounds$7$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$7$roms$6
+endmodule // top$issue$aes$pipe$rounds$7$roms$6
 
 
-module top$aes$pipe$rounds$7$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$7$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -36136,10 +34093,10 @@ module top$aes$pipe$rounds$7$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$7$roms$7
+endmodule // top$issue$aes$pipe$rounds$7$roms$7
 
 
-module top$aes$pipe$rounds$7$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$7$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -36155,10 +34112,10 @@ module top$aes$pipe$rounds$7$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$7$tag
+endmodule // top$issue$aes$pipe$rounds$7$tag
 
 
-module top$aes$pipe$rounds$7$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$7$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -36174,10 +34131,10 @@ module top$aes$pipe$rounds$7$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$7$valid
+endmodule // top$issue$aes$pipe$rounds$7$valid
 
 
-module top$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -36266,78 +34223,78 @@ module top$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$8$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$8$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$8$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$8$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$8$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$8$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$8$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$8$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$8$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$8$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$8$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$8$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$8$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$8$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$8$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$8$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$8$pass pass(
+    top$issue$aes$pipe$rounds$8$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$8$valid valid(
+    top$issue$aes$pipe$rounds$8$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$8$aes256 aes256(
+    top$issue$aes$pipe$rounds$8$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$8$tag tag(
+    top$issue$aes$pipe$rounds$8$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -36409,10 +34366,10 @@ module top$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$8
+endmodule // top$issue$aes$pipe$rounds$8
 
 
-module top$aes$pipe$rounds$8$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$8$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -36428,10 +34385,10 @@ module top$aes$pipe$rounds$8$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$8$aes256
+endmodule // top$issue$aes$pipe$rounds$8$aes256
 
 
-module top$aes$pipe$rounds$8$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$8$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -36447,10 +34404,10 @@ module top$aes$pipe$rounds$8$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$8$pass
+endmodule // top$issue$aes$pipe$rounds$8$pass
 
 
-module top$aes$pipe$rounds$8$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -36723,10 +34680,10 @@ module top$aes$pipe$rounds$8$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$8$roms$0
+endmodule // top$issue$aes$pipe$rounds$8$roms$0
 
 
-module top$aes$pipe$rounds$8$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -36999,10 +34956,10 @@ module top$aes$pipe$rounds$8$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$8$roms$1
+endmodule // top$issue$aes$pipe$rounds$8$roms$1
 
 
-module top$aes$pipe$rounds$8$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -37275,10 +35232,10 @@ module top$aes$pipe$rounds$8$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$8$roms$2
+endmodule // top$issue$aes$pipe$rounds$8$roms$2
 
 
-module top$aes$pipe$rounds$8$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -37551,10 +35508,10 @@ module top$aes$pipe$rounds$8$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$8$roms$3
+endmodule // top$issue$aes$pipe$rounds$8$roms$3
 
 
-module top$aes$pipe$rounds$8$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -37827,10 +35784,10 @@ module top$aes$pipe$rounds$8$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$8$roms$4
+endmodule // top$issue$aes$pipe$rounds$8$roms$4
 
 
-module top$aes$pipe$rounds$8$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -38103,10 +36060,10 @@ module top$aes$pipe$rounds$8$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$8$roms$5
+endmodule // top$issue$aes$pipe$rounds$8$roms$5
 
 
-module top$aes$pipe$rounds$8$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -38379,10 +36336,10 @@ module top$aes$pipe$rounds$8$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$8$roms$6
+endmodule // top$issue$aes$pipe$rounds$8$roms$6
 
 
-module top$aes$pipe$rounds$8$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$8$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -38655,10 +36612,10 @@ module top$aes$pipe$rounds$8$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$8$roms$7
+endmodule // top$issue$aes$pipe$rounds$8$roms$7
 
 
-module top$aes$pipe$rounds$8$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$8$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -38674,10 +36631,10 @@ module top$aes$pipe$rounds$8$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$8$tag
+endmodule // top$issue$aes$pipe$rounds$8$tag
 
 
-module top$aes$pipe$rounds$8$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$8$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -38693,10 +36650,10 @@ module top$aes$pipe$rounds$8$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$8$valid
+endmodule // top$issue$aes$pipe$rounds$8$valid
 
 
-module top$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
+module top$issue$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
@@ -38785,78 +36742,78 @@ module top$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,
     reg  do_pass;
     
     // Sub module instances
-    top$aes$pipe$rounds$9$roms$0 roms$0(
+    top$issue$aes$pipe$rounds$9$roms$0 roms$0(
         .clock(roms$0$clock),
         .a0(roms$0$a0),
         .a1(roms$0$a1),
         .d0(roms$0$d0),
         .d1(roms$0$d1)
     );
-    top$aes$pipe$rounds$9$roms$1 roms$1(
+    top$issue$aes$pipe$rounds$9$roms$1 roms$1(
         .clock(roms$1$clock),
         .a0(roms$1$a0),
         .a1(roms$1$a1),
         .d0(roms$1$d0),
         .d1(roms$1$d1)
     );
-    top$aes$pipe$rounds$9$roms$2 roms$2(
+    top$issue$aes$pipe$rounds$9$roms$2 roms$2(
         .clock(roms$2$clock),
         .a0(roms$2$a0),
         .a1(roms$2$a1),
         .d0(roms$2$d0),
         .d1(roms$2$d1)
     );
-    top$aes$pipe$rounds$9$roms$3 roms$3(
+    top$issue$aes$pipe$rounds$9$roms$3 roms$3(
         .clock(roms$3$clock),
         .a0(roms$3$a0),
         .a1(roms$3$a1),
         .d0(roms$3$d0),
         .d1(roms$3$d1)
     );
-    top$aes$pipe$rounds$9$roms$4 roms$4(
+    top$issue$aes$pipe$rounds$9$roms$4 roms$4(
         .clock(roms$4$clock),
         .a0(roms$4$a0),
         .a1(roms$4$a1),
         .d0(roms$4$d0),
         .d1(roms$4$d1)
     );
-    top$aes$pipe$rounds$9$roms$5 roms$5(
+    top$issue$aes$pipe$rounds$9$roms$5 roms$5(
         .clock(roms$5$clock),
         .a0(roms$5$a0),
         .a1(roms$5$a1),
         .d0(roms$5$d0),
         .d1(roms$5$d1)
     );
-    top$aes$pipe$rounds$9$roms$6 roms$6(
+    top$issue$aes$pipe$rounds$9$roms$6 roms$6(
         .clock(roms$6$clock),
         .a0(roms$6$a0),
         .a1(roms$6$a1),
         .d0(roms$6$d0),
         .d1(roms$6$d1)
     );
-    top$aes$pipe$rounds$9$roms$7 roms$7(
+    top$issue$aes$pipe$rounds$9$roms$7 roms$7(
         .clock(roms$7$clock),
         .a0(roms$7$a0),
         .a1(roms$7$a1),
         .d0(roms$7$d0),
         .d1(roms$7$d1)
     );
-    top$aes$pipe$rounds$9$pass pass(
+    top$issue$aes$pipe$rounds$9$pass pass(
         .d(pass$d),
         .q(pass$q),
         .clock(pass$clock)
     );
-    top$aes$pipe$rounds$9$valid valid(
+    top$issue$aes$pipe$rounds$9$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$aes$pipe$rounds$9$aes256 aes256(
+    top$issue$aes$pipe$rounds$9$aes256 aes256(
         .d(aes256$d),
         .q(aes256$q),
         .clock(aes256$clock)
     );
-    top$aes$pipe$rounds$9$tag tag(
+    top$issue$aes$pipe$rounds$9$tag tag(
         .d(tag$d),
         .q(tag$q),
         .clock(tag$clock)
@@ -38928,10 +36885,10 @@ module top$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,round_key,
         out_tag = tag$q;
     end
     
-endmodule // top$aes$pipe$rounds$9
+endmodule // top$issue$aes$pipe$rounds$9
 
 
-module top$aes$pipe$rounds$9$aes256(d,q,clock);
+module top$issue$aes$pipe$rounds$9$aes256(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -38947,10 +36904,10 @@ module top$aes$pipe$rounds$9$aes256(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$9$aes256
+endmodule // top$issue$aes$pipe$rounds$9$aes256
 
 
-module top$aes$pipe$rounds$9$pass(d,q,clock);
+module top$issue$aes$pipe$rounds$9$pass(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -38966,10 +36923,10 @@ module top$aes$pipe$rounds$9$pass(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$9$pass
+endmodule // top$issue$aes$pipe$rounds$9$pass
 
 
-module top$aes$pipe$rounds$9$roms$0(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$0(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -39242,10 +37199,10 @@ module top$aes$pipe$rounds$9$roms$0(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$9$roms$0
+endmodule // top$issue$aes$pipe$rounds$9$roms$0
 
 
-module top$aes$pipe$rounds$9$roms$1(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$1(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -39518,10 +37475,10 @@ module top$aes$pipe$rounds$9$roms$1(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$9$roms$1
+endmodule // top$issue$aes$pipe$rounds$9$roms$1
 
 
-module top$aes$pipe$rounds$9$roms$2(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$2(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -39794,10 +37751,10 @@ module top$aes$pipe$rounds$9$roms$2(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$9$roms$2
+endmodule // top$issue$aes$pipe$rounds$9$roms$2
 
 
-module top$aes$pipe$rounds$9$roms$3(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$3(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -40070,10 +38027,10 @@ module top$aes$pipe$rounds$9$roms$3(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$9$roms$3
+endmodule // top$issue$aes$pipe$rounds$9$roms$3
 
 
-module top$aes$pipe$rounds$9$roms$4(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$4(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -40346,10 +38303,10 @@ module top$aes$pipe$rounds$9$roms$4(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$9$roms$4
+endmodule // top$issue$aes$pipe$rounds$9$roms$4
 
 
-module top$aes$pipe$rounds$9$roms$5(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$5(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -40622,10 +38579,10 @@ module top$aes$pipe$rounds$9$roms$5(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$9$roms$5
+endmodule // top$issue$aes$pipe$rounds$9$roms$5
 
 
-module top$aes$pipe$rounds$9$roms$6(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$6(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -40898,10 +38855,10 @@ module top$aes$pipe$rounds$9$roms$6(clock,a0,a1,d0,d1);
         d0 <= {mem[a0], 96'd0};
         d1 <= {32'd0, mem[a1], 64'd0};
     end
-endmodule // top$aes$pipe$rounds$9$roms$6
+endmodule // top$issue$aes$pipe$rounds$9$roms$6
 
 
-module top$aes$pipe$rounds$9$roms$7(clock,a0,a1,d0,d1);
+module top$issue$aes$pipe$rounds$9$roms$7(clock,a0,a1,d0,d1);
     
     // Module arguments
     input wire  clock;
@@ -41174,10 +39131,10 @@ module top$aes$pipe$rounds$9$roms$7(clock,a0,a1,d0,d1);
         d0 <= {64'd0, mem[a0], 32'd0};
         d1 <= {96'd0, mem[a1]};
     end
-endmodule // top$aes$pipe$rounds$9$roms$7
+endmodule // top$issue$aes$pipe$rounds$9$roms$7
 
 
-module top$aes$pipe$rounds$9$tag(d,q,clock);
+module top$issue$aes$pipe$rounds$9$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -41193,10 +39150,10 @@ module top$aes$pipe$rounds$9$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$9$tag
+endmodule // top$issue$aes$pipe$rounds$9$tag
 
 
-module top$aes$pipe$rounds$9$valid(d,q,clock);
+module top$issue$aes$pipe$rounds$9$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -41212,10 +39169,10 @@ module top$aes$pipe$rounds$9$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$rounds$9$valid
+endmodule // top$issue$aes$pipe$rounds$9$valid
 
 
-module top$aes$pipe$tag(d,q,clock);
+module top$issue$aes$pipe$tag(d,q,clock);
     
     // Module arguments
     input wire  [129:0] d;
@@ -41231,10 +39188,10 @@ module top$aes$pipe$tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$tag
+endmodule // top$issue$aes$pipe$tag
 
 
-module top$aes$pipe$valid(d,q,clock);
+module top$issue$aes$pipe$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -41250,10 +39207,10 @@ module top$aes$pipe$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$valid
+endmodule // top$issue$aes$pipe$valid
 
 
-module top$aes$pipe$whiten(d,q,clock);
+module top$issue$aes$pipe$whiten(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -41269,10 +39226,10 @@ module top$aes$pipe$whiten(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$pipe$whiten
+endmodule // top$issue$aes$pipe$whiten
 
 
-module top$aes$ready_q(d,q,clock);
+module top$issue$aes$ready_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -41288,374 +39245,10 @@ module top$aes$ready_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$aes$ready_q
+endmodule // top$issue$aes$ready_q
 
 
-module top$bm_head(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
-    
-    // Module arguments
-    input wire  [15:0] dv;
-    input wire  [15:0] di;
-    input wire  [63:0] tp;
-    input wire  neg_ok;
-    output reg  [127:0] mv;
-    output reg  [127:0] mi;
-    output reg  [127:0] trail;
-    output reg  [15:0] pcnt;
-    output reg  last;
-    
-    // Stub signals
-    reg  [15:0] m_v$count;
-    wire  [127:0] m_v$mask;
-    reg  [15:0] m_i$count;
-    wire  [127:0] m_i$mask;
-    
-    // Local signals
-    reg  [255:0] tsh;
-    
-    // Sub module instances
-    top$bm_head$m_v m_v(
-        .count(m_v$count),
-        .mask(m_v$mask)
-    );
-    top$bm_head$m_i m_i(
-        .count(m_i$count),
-        .mask(m_i$mask)
-    );
-    
-    // Update code
-    always @(*) begin
-        m_v$count = dv;
-        mv = m_v$mask;
-        if (~di[32'hf] & |di) begin
-            m_i$count = di;
-        end
-        else begin
-            m_i$count = ((32'h0) & 16'hffff);
-        end
-        mi = m_i$mask;
-        pcnt = dv - 32'h2;
-        last = |dv & (dv <= 32'h10);
-        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
-        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (~|di[(32'h4)+:(12)]) begin
-            trail = tsh[(32'h0)+:(128)];
-        end
-        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
-            trail = tsh[(32'h80)+:(128)];
-        end
-    end
-    
-endmodule // top$bm_head
-
-
-module top$bm_head$m_i(count,mask);
-    
-    // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
-    
-    // Update code
-    always @(*) begin
-        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (count > 32'h0) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
-        end
-        if (count > 32'h1) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
-        end
-        if (count > 32'h2) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
-        end
-        if (count > 32'h3) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
-        end
-        if (count > 32'h4) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
-        end
-        if (count > 32'h5) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
-        end
-        if (count > 32'h6) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
-        end
-        if (count > 32'h7) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
-        end
-        if (count > 32'h8) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        if (count > 32'h9) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
-        end
-        if (count > 32'ha) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
-        end
-        if (count > 32'hb) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
-        end
-        if (count > 32'hc) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
-        end
-        if (count > 32'hd) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
-        end
-        if (count > 32'he) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
-        end
-        if (count > 32'hf) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
-        end
-    end
-    
-endmodule // top$bm_head$m_i
-
-
-module top$bm_head$m_v(count,mask);
-    
-    // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
-    
-    // Update code
-    always @(*) begin
-        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (count > 32'h0) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
-        end
-        if (count > 32'h1) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
-        end
-        if (count > 32'h2) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
-        end
-        if (count > 32'h3) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
-        end
-        if (count > 32'h4) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
-        end
-        if (count > 32'h5) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
-        end
-        if (count > 32'h6) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
-        end
-        if (count > 32'h7) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
-        end
-        if (count > 32'h8) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        if (count > 32'h9) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
-        end
-        if (count > 32'ha) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
-        end
-        if (count > 32'hb) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
-        end
-        if (count > 32'hc) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
-        end
-        if (count > 32'hd) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
-        end
-        if (count > 32'he) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
-        end
-        if (count > 32'hf) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
-        end
-    end
-    
-endmodule // top$bm_head$m_v
-
-
-module top$bm_next(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
-    
-    // Module arguments
-    input wire  [15:0] dv;
-    input wire  [15:0] di;
-    input wire  [63:0] tp;
-    input wire  neg_ok;
-    output reg  [127:0] mv;
-    output reg  [127:0] mi;
-    output reg  [127:0] trail;
-    output reg  [15:0] pcnt;
-    output reg  last;
-    
-    // Stub signals
-    reg  [15:0] m_v$count;
-    wire  [127:0] m_v$mask;
-    reg  [15:0] m_i$count;
-    wire  [127:0] m_i$mask;
-    
-    // Local signals
-    reg  [255:0] tsh;
-    
-    // Sub module instances
-    top$bm_next$m_v m_v(
-        .count(m_v$count),
-        .mask(m_v$mask)
-    );
-    top$bm_next$m_i m_i(
-        .count(m_i$count),
-        .mask(m_i$mask)
-    );
-    
-    // Update code
-    always @(*) begin
-        m_v$count = dv;
-        mv = m_v$mask;
-        if (~di[32'hf] & |di) begin
-            m_i$count = di;
-        end
-        else begin
-            m_i$count = ((32'h0) & 16'hffff);
-        end
-        mi = m_i$mask;
-        pcnt = dv - 32'h2;
-        last = |dv & (dv <= 32'h10);
-        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
-        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (~|di[(32'h4)+:(12)]) begin
-            trail = tsh[(32'h0)+:(128)];
-        end
-        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
-            trail = tsh[(32'h80)+:(128)];
-        end
-    end
-    
-endmodule // top$bm_next
-
-
-module top$bm_next$m_i(count,mask);
-    
-    // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
-    
-    // Update code
-    always @(*) begin
-        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (count > 32'h0) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
-        end
-        if (count > 32'h1) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
-        end
-        if (count > 32'h2) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
-        end
-        if (count > 32'h3) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
-        end
-        if (count > 32'h4) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
-        end
-        if (count > 32'h5) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
-        end
-        if (count > 32'h6) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
-        end
-        if (count > 32'h7) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
-        end
-        if (count > 32'h8) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        if (count > 32'h9) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
-        end
-        if (count > 32'ha) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
-        end
-        if (count > 32'hb) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
-        end
-        if (count > 32'hc) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
-        end
-        if (count > 32'hd) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
-        end
-        if (count > 32'he) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
-        end
-        if (count > 32'hf) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
-        end
-    end
-    
-endmodule // top$bm_next$m_i
-
-
-module top$bm_next$m_v(count,mask);
-    
-    // Module arguments
-    input wire  [15:0] count;
-    output reg  [127:0] mask;
-    
-    // Update code
-    always @(*) begin
-        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (count > 32'h0) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
-        end
-        if (count > 32'h1) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
-        end
-        if (count > 32'h2) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
-        end
-        if (count > 32'h3) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
-        end
-        if (count > 32'h4) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
-        end
-        if (count > 32'h5) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
-        end
-        if (count > 32'h6) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
-        end
-        if (count > 32'h7) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
-        end
-        if (count > 32'h8) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        if (count > 32'h9) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
-        end
-        if (count > 32'ha) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
-        end
-        if (count > 32'hb) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
-        end
-        if (count > 32'hc) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
-        end
-        if (count > 32'hd) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
-        end
-        if (count > 32'he) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
-        end
-        if (count > 32'hf) begin
-            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
-        end
-    end
-    
-endmodule // top$bm_next$m_v
-
-
-module top$bs_ctr(din,dout);
+module top$issue$bs_ctr(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -41666,10 +39259,10 @@ module top$bs_ctr(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_ctr
+endmodule // top$issue$bs_ctr
 
 
-module top$bs_din_slo(din,dout);
+module top$issue$bs_din_slo(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -41680,10 +39273,10 @@ module top$bs_din_slo(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_din_slo
+endmodule // top$issue$bs_din_slo
 
 
-module top$bs_din_spi(din,dout);
+module top$issue$bs_din_spi(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -41694,10 +39287,10 @@ module top$bs_din_spi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_din_spi
+endmodule // top$issue$bs_din_spi
 
 
-module top$bs_gh(din,dout);
+module top$issue$bs_k0(din,dout);
     
     // Module arguments
     input wire  [127:0] din;
@@ -41710,11 +39303,11 @@ module top$bs_gh(din,dout);
     wire  [63:0] hi$dout;
     
     // Sub module instances
-    top$bs_gh$lo lo(
+    top$issue$bs_k0$lo lo(
         .din(lo$din),
         .dout(lo$dout)
     );
-    top$bs_gh$hi hi(
+    top$issue$bs_k0$hi hi(
         .din(hi$din),
         .dout(hi$dout)
     );
@@ -41726,10 +39319,10 @@ module top$bs_gh(din,dout);
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
-endmodule // top$bs_gh
+endmodule // top$issue$bs_k0
 
 
-module top$bs_gh$hi(din,dout);
+module top$issue$bs_k0$hi(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41740,10 +39333,10 @@ module top$bs_gh$hi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_gh$hi
+endmodule // top$issue$bs_k0$hi
 
 
-module top$bs_gh$lo(din,dout);
+module top$issue$bs_k0$lo(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41754,10 +39347,10 @@ module top$bs_gh$lo(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_gh$lo
+endmodule // top$issue$bs_k0$lo
 
 
-module top$bs_k0(din,dout);
+module top$issue$bs_k1(din,dout);
     
     // Module arguments
     input wire  [127:0] din;
@@ -41770,11 +39363,11 @@ module top$bs_k0(din,dout);
     wire  [63:0] hi$dout;
     
     // Sub module instances
-    top$bs_k0$lo lo(
+    top$issue$bs_k1$lo lo(
         .din(lo$din),
         .dout(lo$dout)
     );
-    top$bs_k0$hi hi(
+    top$issue$bs_k1$hi hi(
         .din(hi$din),
         .dout(hi$dout)
     );
@@ -41786,10 +39379,10 @@ module top$bs_k0(din,dout);
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
-endmodule // top$bs_k0
+endmodule // top$issue$bs_k1
 
 
-module top$bs_k0$hi(din,dout);
+module top$issue$bs_k1$hi(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41800,10 +39393,10 @@ module top$bs_k0$hi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_k0$hi
+endmodule // top$issue$bs_k1$hi
 
 
-module top$bs_k0$lo(din,dout);
+module top$issue$bs_k1$lo(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41814,10 +39407,10 @@ module top$bs_k0$lo(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_k0$lo
+endmodule // top$issue$bs_k1$lo
 
 
-module top$bs_k1(din,dout);
+module top$issue$bs_nonce(din,dout);
     
     // Module arguments
     input wire  [127:0] din;
@@ -41830,11 +39423,11 @@ module top$bs_k1(din,dout);
     wire  [63:0] hi$dout;
     
     // Sub module instances
-    top$bs_k1$lo lo(
+    top$issue$bs_nonce$lo lo(
         .din(lo$din),
         .dout(lo$dout)
     );
-    top$bs_k1$hi hi(
+    top$issue$bs_nonce$hi hi(
         .din(hi$din),
         .dout(hi$dout)
     );
@@ -41846,10 +39439,10 @@ module top$bs_k1(din,dout);
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
-endmodule // top$bs_k1
+endmodule // top$issue$bs_nonce
 
 
-module top$bs_k1$hi(din,dout);
+module top$issue$bs_nonce$hi(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41860,10 +39453,10 @@ module top$bs_k1$hi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_k1$hi
+endmodule // top$issue$bs_nonce$hi
 
 
-module top$bs_k1$lo(din,dout);
+module top$issue$bs_nonce$lo(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41874,42 +39467,10 @@ module top$bs_k1$lo(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_k1$lo
+endmodule // top$issue$bs_nonce$lo
 
 
-module top$bs_ks(din,dout);
-    
-    // Module arguments
-    input wire  [127:0] din;
-    output reg  [127:0] dout;
-    
-    // Stub signals
-    reg  [63:0] lo$din;
-    wire  [63:0] lo$dout;
-    reg  [63:0] hi$din;
-    wire  [63:0] hi$dout;
-    
-    // Sub module instances
-    top$bs_ks$lo lo(
-        .din(lo$din),
-        .dout(lo$dout)
-    );
-    top$bs_ks$hi hi(
-        .din(hi$din),
-        .dout(hi$dout)
-    );
-    
-    // Update code
-    always @(*) begin
-        lo$din = din[(32'h0)+:(64)];
-        hi$din = din[(32'h40)+:(64)];
-        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
-    end
-    
-endmodule // top$bs_ks
-
-
-module top$bs_ks$hi(din,dout);
+module top$issue$bs_seq64(din,dout);
     
     // Module arguments
     input wire  [63:0] din;
@@ -41920,126 +39481,10 @@ module top$bs_ks$hi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
     end
     
-endmodule // top$bs_ks$hi
+endmodule // top$issue$bs_seq64
 
 
-module top$bs_ks$lo(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_ks$lo
-
-
-module top$bs_la(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_la
-
-
-module top$bs_lc(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_lc
-
-
-module top$bs_nonce(din,dout);
-    
-    // Module arguments
-    input wire  [127:0] din;
-    output reg  [127:0] dout;
-    
-    // Stub signals
-    reg  [63:0] lo$din;
-    wire  [63:0] lo$dout;
-    reg  [63:0] hi$din;
-    wire  [63:0] hi$dout;
-    
-    // Sub module instances
-    top$bs_nonce$lo lo(
-        .din(lo$din),
-        .dout(lo$dout)
-    );
-    top$bs_nonce$hi hi(
-        .din(hi$din),
-        .dout(hi$dout)
-    );
-    
-    // Update code
-    always @(*) begin
-        lo$din = din[(32'h0)+:(64)];
-        hi$din = din[(32'h40)+:(64)];
-        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
-    end
-    
-endmodule // top$bs_nonce
-
-
-module top$bs_nonce$hi(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_nonce$hi
-
-
-module top$bs_nonce$lo(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_nonce$lo
-
-
-module top$bs_seq64(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_seq64
-
-
-module top$bs_shi(din,dout);
+module top$issue$bs_shi(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -42050,10 +39495,10 @@ module top$bs_shi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_shi
+endmodule // top$issue$bs_shi
 
 
-module top$bs_slo(din,dout);
+module top$issue$bs_slo(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -42064,10 +39509,10 @@ module top$bs_slo(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_slo
+endmodule // top$issue$bs_slo
 
 
-module top$bs_spi(din,dout);
+module top$issue$bs_spi(din,dout);
     
     // Module arguments
     input wire  [31:0] din;
@@ -42078,89 +39523,10 @@ module top$bs_spi(din,dout);
         dout = (((din[(32'h0)+:(8)]) & 32'hffffffff) << 32'h18) | (((din[(32'h8)+:(8)]) & 32'hffffffff) << 32'h10) | (((din[(32'h10)+:(8)]) & 32'hffffffff) << 32'h8) | ((din[(32'h18)+:(8)]) & 32'hffffffff);
     end
     
-endmodule // top$bs_spi
+endmodule // top$issue$bs_spi
 
 
-module top$bs_tag(din,dout);
-    
-    // Module arguments
-    input wire  [127:0] din;
-    output reg  [127:0] dout;
-    
-    // Stub signals
-    reg  [63:0] lo$din;
-    wire  [63:0] lo$dout;
-    reg  [63:0] hi$din;
-    wire  [63:0] hi$dout;
-    
-    // Sub module instances
-    top$bs_tag$lo lo(
-        .din(lo$din),
-        .dout(lo$dout)
-    );
-    top$bs_tag$hi hi(
-        .din(hi$din),
-        .dout(hi$dout)
-    );
-    
-    // Update code
-    always @(*) begin
-        lo$din = din[(32'h0)+:(64)];
-        hi$din = din[(32'h40)+:(64)];
-        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
-    end
-    
-endmodule // top$bs_tag
-
-
-module top$bs_tag$hi(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_tag$hi
-
-
-module top$bs_tag$lo(din,dout);
-    
-    // Module arguments
-    input wire  [63:0] din;
-    output reg  [63:0] dout;
-    
-    // Update code
-    always @(*) begin
-        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
-    end
-    
-endmodule // top$bs_tag$lo
-
-
-module top$bvalid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bvalid
-
-
-module top$c_flags(d,q,clock);
+module top$issue$c_flags(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -42176,10 +39542,10 @@ module top$c_flags(d,q,clock);
        q <= d;
     end
           
-endmodule // top$c_flags
+endmodule // top$issue$c_flags
 
 
-module top$c_salt(d,q,clock);
+module top$issue$c_salt(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -42195,10 +39561,10 @@ module top$c_salt(d,q,clock);
        q <= d;
     end
           
-endmodule // top$c_salt
+endmodule // top$issue$c_salt
 
 
-module top$c_spi(d,q,clock);
+module top$issue$c_spi(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -42214,143 +39580,10 @@ module top$c_spi(d,q,clock);
        q <= d;
     end
           
-endmodule // top$c_spi
+endmodule // top$issue$c_spi
 
 
-module top$cmd_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cmd_pending
-
-
-module top$cnt_auth(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_auth
-
-
-module top$cnt_bad(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_bad
-
-
-module top$cnt_in_bytes(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_in_bytes
-
-
-module top$cnt_in_pkts(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_in_pkts
-
-
-module top$cnt_out_bytes(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_out_bytes
-
-
-module top$cnt_out_pkts(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$cnt_out_pkts
-
-
-module top$cur_idx(d,q,clock);
+module top$issue$cur_idx_r(d,q,clock);
     
     // Module arguments
     input wire  [9:0] d;
@@ -42366,10 +39599,10 @@ module top$cur_idx(d,q,clock);
        q <= d;
     end
           
-endmodule // top$cur_idx
+endmodule // top$issue$cur_idx_r
 
 
-module top$d_inbound(d,q,clock);
+module top$issue$d_inbound(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -42385,10 +39618,10 @@ module top$d_inbound(d,q,clock);
        q <= d;
     end
           
-endmodule // top$d_inbound
+endmodule // top$issue$d_inbound
 
 
-module top$d_index(d,q,clock);
+module top$issue$d_index(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -42404,10 +39637,10 @@ module top$d_index(d,q,clock);
        q <= d;
     end
           
-endmodule // top$d_index
+endmodule // top$issue$d_index
 
 
-module top$d_len(d,q,clock);
+module top$issue$d_len(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -42423,10 +39656,10 @@ module top$d_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$d_len
+endmodule // top$issue$d_len
 
 
-module top$d_nh(d,q,clock);
+module top$issue$d_nh(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -42442,10 +39675,10 @@ module top$d_nh(d,q,clock);
        q <= d;
     end
           
-endmodule // top$d_nh
+endmodule // top$issue$d_nh
 
 
-module top$d_seqhi(d,q,clock);
+module top$issue$d_seqhi(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -42461,29 +39694,10 @@ module top$d_seqhi(d,q,clock);
        q <= d;
     end
           
-endmodule // top$d_seqhi
+endmodule // top$issue$d_seqhi
 
 
-module top$db_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$db_pending
-
-
-module top$dlen(d,q,clock);
+module top$issue$dlen(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -42499,48 +39713,10 @@ module top$dlen(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dlen
+endmodule // top$issue$dlen
 
 
-module top$err_events(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$err_events
-
-
-module top$f_cnt(d,q,clock);
-    
-    // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 3'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$f_cnt
-
-
-module top$f_push(d,q,clock);
+module top$issue$f_push_r(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -42556,10 +39732,29 @@ module top$f_push(d,q,clock);
        q <= d;
     end
           
-endmodule // top$f_push
+endmodule // top$issue$f_push_r
 
 
-module top$f_rd(d,q,clock);
+module top$issue$hkey(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$hkey
+
+
+module top$issue$i_oslot(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -42575,10 +39770,124 @@ module top$f_rd(d,q,clock);
        q <= d;
     end
           
-endmodule // top$f_rd
+endmodule // top$issue$i_oslot
 
 
-module top$f_wr(d,q,clock);
+module top$issue$i_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$i_slot
+
+
+module top$issue$inflight(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$inflight
+
+
+module top$issue$iss(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$iss
+
+
+module top$issue$iv_pkt(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$iv_pkt
+
+
+module top$issue$kx_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$kx_idx
+
+
+module top$issue$kx_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$kx_valid
+
+
+module top$issue$len_gap(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -42594,10 +39903,4710 @@ module top$f_wr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$f_wr
+endmodule // top$issue$len_gap
 
 
-module top$fq0(d,q,clock);
+module top$issue$nblk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$nblk
+
+
+module top$issue$o_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$o_slot
+
+
+module top$issue$out_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$out_busy
+
+
+module top$issue$phase(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Phase$Idle = 0;
+    localparam Phase$PktCheck = 1;
+    localparam Phase$PktKey = 2;
+    localparam Phase$PktKeyWait = 3;
+    localparam Phase$PktRun = 4;
+    localparam Phase$CmdLoad = 5;
+    localparam Phase$CmdCheck = 6;
+    localparam Phase$CmdKey = 7;
+    localparam Phase$CmdHash = 8;
+    localparam Phase$CmdDone = 9;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$phase
+
+
+module top$issue$rb_auth_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_auth_r
+
+
+module top$issue$rb_bytes_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_bytes_r
+
+
+module top$issue$rb_flags_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_flags_r
+
+
+module top$issue$rb_pkts_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_pkts_r
+
+
+module top$issue$rb_seq_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_seq_r
+
+
+module top$issue$rb_spi_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_spi_r
+
+
+module top$issue$rb_valid_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$rb_valid_r
+
+
+module top$issue$sa_ctx(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [135:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [135:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[135:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$sa_ctx
+
+
+module top$issue$sa_errcode_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$sa_errcode_r
+
+
+module top$issue$sa_hkey(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$sa_hkey
+
+
+module top$issue$sa_key(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [255:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [255:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[255:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$sa_key
+
+
+module top$issue$sa_valid_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$sa_valid_r
+
+
+module top$issue$seq_cur(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$seq_cur
+
+
+module top$issue$src_stream(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$src_stream
+
+
+module top$issue$tp(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$tp
+
+
+module top$issue$verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$verdict
+
+
+module top$issue$win_active_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$win_active_r
+
+
+module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,s_axil_wvalid,s_axil_wready,s_axil_bresp,s_axil_bvalid,s_axil_bready,s_axil_araddr,s_axil_arvalid,s_axil_arready,s_axil_rdata,s_axil_rresp,s_axil_rvalid,s_axil_rready,engine_busy,win_active,db_take,cmd_done,sa_errcode,sa_valid,rb_spi,rb_flags,rb_valid,rb_seq,rb_pkts,rb_bytes,rb_auth,res_done,res_stream,res_inbound,res_verdict,res_nh,res_seq,res_len,res_bytes,out_word,win_wr,win_rd,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage_ctx,db_pending,pkt_desc,pkt_len,pkt_seqhi);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  [15:0] s_axil_awaddr;
+    input wire  s_axil_awvalid;
+    output reg  s_axil_awready;
+    input wire  [31:0] s_axil_wdata;
+    input wire  s_axil_wvalid;
+    output reg  s_axil_wready;
+    output reg  [1:0] s_axil_bresp;
+    output reg  s_axil_bvalid;
+    input wire  s_axil_bready;
+    input wire  [15:0] s_axil_araddr;
+    input wire  s_axil_arvalid;
+    output reg  s_axil_arready;
+    output reg  [31:0] s_axil_rdata;
+    output reg  [1:0] s_axil_rresp;
+    output reg  s_axil_rvalid;
+    input wire  s_axil_rready;
+    input wire  engine_busy;
+    input wire  win_active;
+    input wire  db_take;
+    input wire  cmd_done;
+    input wire  [3:0] sa_errcode;
+    input wire  sa_valid;
+    input wire  [31:0] rb_spi;
+    input wire  [3:0] rb_flags;
+    input wire  rb_valid;
+    input wire  [63:0] rb_seq;
+    input wire  [63:0] rb_pkts;
+    input wire  [63:0] rb_bytes;
+    input wire  [31:0] rb_auth;
+    input wire  res_done;
+    input wire  res_stream;
+    input wire  res_inbound;
+    input wire  [3:0] res_verdict;
+    input wire  [7:0] res_nh;
+    input wire  [63:0] res_seq;
+    input wire  [15:0] res_len;
+    input wire  [15:0] res_bytes;
+    input wire  [127:0] out_word;
+    output reg  win_wr;
+    output reg  [15:0] win_rd;
+    output reg  [15:0] sa_index;
+    output reg  [3:0] sa_flags;
+    output reg  [3:0] sa_op;
+    output reg  cmd_pending;
+    output reg  [255:0] stage_key;
+    output reg  [135:0] stage_ctx;
+    output reg  db_pending;
+    output reg  [31:0] pkt_desc;
+    output reg  [15:0] pkt_len;
+    output reg  [31:0] pkt_seqhi;
+    
+    // Constant declarations
+    localparam  k_hi32 = 64'hffffffff00000000;
+    localparam  k_lo32 = 64'hffffffff;
+    localparam  k_buf_words = 16'h400;
+    localparam  k_bit31 = 32'h80000000;
+    localparam  v_ok = 4'h0;
+    localparam  v_auth = 4'h1;
+    localparam  v_trailer = 4'h5;
+    localparam  v_seq = 4'h6;
+    localparam  k_magic = 32'h45535045;
+    localparam  k_version = 32'h1;
+    localparam  k_caps = 32'h6f;
+    localparam  k_num_sas = 32'h400;
+    localparam  k_datapath = 32'h800001;
+    localparam  k_max_packet = 16'h2400;
+    localparam  o_id_magic = 16'h0;
+    localparam  o_id_version = 16'h4;
+    localparam  o_id_caps = 16'h8;
+    localparam  o_id_num_sas = 16'hc;
+    localparam  o_id_datapath = 16'h10;
+    localparam  o_id_max_packet = 16'h14;
+    localparam  o_scratch = 16'h40;
+    localparam  o_status = 16'h44;
+    localparam  o_error_events = 16'h48;
+    localparam  o_sa_index = 16'h100;
+    localparam  o_sa_spi = 16'h104;
+    localparam  o_sa_salt = 16'h108;
+    localparam  o_sa_flags = 16'h10c;
+    localparam  o_sa_seq_lo = 16'h110;
+    localparam  o_sa_seq_hi = 16'h114;
+    localparam  o_sa_key0 = 16'h120;
+    localparam  o_sa_key1 = 16'h124;
+    localparam  o_sa_key2 = 16'h128;
+    localparam  o_sa_key3 = 16'h12c;
+    localparam  o_sa_key4 = 16'h130;
+    localparam  o_sa_key5 = 16'h134;
+    localparam  o_sa_key6 = 16'h138;
+    localparam  o_sa_key7 = 16'h13c;
+    localparam  o_sa_cmd = 16'h140;
+    localparam  o_sa_cmd_status = 16'h144;
+    localparam  o_rb_spi = 16'h150;
+    localparam  o_rb_flags = 16'h154;
+    localparam  o_rb_seq_lo = 16'h158;
+    localparam  o_rb_seq_hi = 16'h15c;
+    localparam  o_rb_pkts_lo = 16'h160;
+    localparam  o_rb_pkts_hi = 16'h164;
+    localparam  o_rb_bytes_lo = 16'h168;
+    localparam  o_rb_bytes_hi = 16'h16c;
+    localparam  o_rb_auth = 16'h170;
+    localparam  o_pkt_desc = 16'h200;
+    localparam  o_pkt_len = 16'h204;
+    localparam  o_pkt_seq_hi = 16'h208;
+    localparam  o_pkt_doorbell = 16'h20c;
+    localparam  o_pkt_status = 16'h210;
+    localparam  o_res_len = 16'h214;
+    localparam  o_res_seq_lo = 16'h218;
+    localparam  o_res_seq_hi = 16'h21c;
+    localparam  o_cnt_out_pkts_lo = 16'h300;
+    localparam  o_cnt_out_pkts_hi = 16'h304;
+    localparam  o_cnt_out_bytes_lo = 16'h308;
+    localparam  o_cnt_out_bytes_hi = 16'h30c;
+    localparam  o_cnt_in_pkts_lo = 16'h310;
+    localparam  o_cnt_in_pkts_hi = 16'h314;
+    localparam  o_cnt_in_bytes_lo = 16'h318;
+    localparam  o_cnt_in_bytes_hi = 16'h31c;
+    localparam  o_cnt_auth_lo = 16'h320;
+    localparam  o_cnt_auth_hi = 16'h324;
+    localparam  o_cnt_bad_lo = 16'h328;
+    localparam  o_cnt_bad_hi = 16'h32c;
+    localparam  o_in_window = 16'h8000;
+    localparam  o_out_window = 16'hc000;
+    localparam  s_ctx_salt = 16'h20;
+    localparam  s_ctx_seq = 16'h40;
+    localparam  s_ctx_flags = 16'h80;
+    localparam  s_ctx_valid = 16'h84;
+    
+    // Stub signals
+    reg  bvalid$d;
+    wire  bvalid$q;
+    reg  bvalid$clock;
+    reg  [1:0] rstate$d;
+    wire  [1:0] rstate$q;
+    reg  rstate$clock;
+    reg  [15:0] raddr$d;
+    wire  [15:0] raddr$q;
+    reg  raddr$clock;
+    reg  [31:0] rdata$d;
+    wire  [31:0] rdata$q;
+    reg  rdata$clock;
+    reg  [31:0] hi_snap$d;
+    wire  [31:0] hi_snap$q;
+    reg  hi_snap$clock;
+    reg  [31:0] scratch$d;
+    wire  [31:0] scratch$q;
+    reg  scratch$clock;
+    reg  [4:0] err_events$d;
+    wire  [4:0] err_events$q;
+    reg  err_events$clock;
+    reg  [15:0] sa_index_r$d;
+    wire  [15:0] sa_index_r$q;
+    reg  sa_index_r$clock;
+    reg  [31:0] sa_spi$d;
+    wire  [31:0] sa_spi$q;
+    reg  sa_spi$clock;
+    reg  [31:0] sa_salt$d;
+    wire  [31:0] sa_salt$q;
+    reg  sa_salt$clock;
+    reg  [3:0] sa_flags_r$d;
+    wire  [3:0] sa_flags_r$q;
+    reg  sa_flags_r$clock;
+    reg  [63:0] sa_seq$d;
+    wire  [63:0] sa_seq$q;
+    reg  sa_seq$clock;
+    reg  [31:0] key0$d;
+    wire  [31:0] key0$q;
+    reg  key0$clock;
+    reg  [31:0] key1$d;
+    wire  [31:0] key1$q;
+    reg  key1$clock;
+    reg  [31:0] key2$d;
+    wire  [31:0] key2$q;
+    reg  key2$clock;
+    reg  [31:0] key3$d;
+    wire  [31:0] key3$q;
+    reg  key3$clock;
+    reg  [31:0] key4$d;
+    wire  [31:0] key4$q;
+    reg  key4$clock;
+    reg  [31:0] key5$d;
+    wire  [31:0] key5$q;
+    reg  key5$clock;
+    reg  [31:0] key6$d;
+    wire  [31:0] key6$q;
+    reg  key6$clock;
+    reg  [31:0] key7$d;
+    wire  [31:0] key7$q;
+    reg  key7$clock;
+    reg  [3:0] sa_op_r$d;
+    wire  [3:0] sa_op_r$q;
+    reg  sa_op_r$clock;
+    reg  cmd_pending_r$d;
+    wire  cmd_pending_r$q;
+    reg  cmd_pending_r$clock;
+    reg  sa_done$d;
+    wire  sa_done$q;
+    reg  sa_done$clock;
+    reg  sa_error$d;
+    wire  sa_error$q;
+    reg  sa_error$clock;
+    reg  [31:0] pkt_desc_r$d;
+    wire  [31:0] pkt_desc_r$q;
+    reg  pkt_desc_r$clock;
+    reg  [15:0] pkt_len_r$d;
+    wire  [15:0] pkt_len_r$q;
+    reg  pkt_len_r$clock;
+    reg  [31:0] pkt_seqhi_r$d;
+    wire  [31:0] pkt_seqhi_r$q;
+    reg  pkt_seqhi_r$clock;
+    reg  db_pending_r$d;
+    wire  db_pending_r$q;
+    reg  db_pending_r$clock;
+    reg  pkt_done$d;
+    wire  pkt_done$q;
+    reg  pkt_done$clock;
+    reg  [3:0] res_verdict_r$d;
+    wire  [3:0] res_verdict_r$q;
+    reg  res_verdict_r$clock;
+    reg  [7:0] res_nh_r$d;
+    wire  [7:0] res_nh_r$q;
+    reg  res_nh_r$clock;
+    reg  [15:0] res_len_r$d;
+    wire  [15:0] res_len_r$q;
+    reg  res_len_r$clock;
+    reg  [63:0] res_seq_r$d;
+    wire  [63:0] res_seq_r$q;
+    reg  res_seq_r$clock;
+    reg  res_ok$d;
+    wire  res_ok$q;
+    reg  res_ok$clock;
+    reg  [63:0] cnt_out_pkts$d;
+    wire  [63:0] cnt_out_pkts$q;
+    reg  cnt_out_pkts$clock;
+    reg  [63:0] cnt_out_bytes$d;
+    wire  [63:0] cnt_out_bytes$q;
+    reg  cnt_out_bytes$clock;
+    reg  [63:0] cnt_in_pkts$d;
+    wire  [63:0] cnt_in_pkts$q;
+    reg  cnt_in_pkts$clock;
+    reg  [63:0] cnt_in_bytes$d;
+    wire  [63:0] cnt_in_bytes$q;
+    reg  cnt_in_bytes$clock;
+    reg  [63:0] cnt_auth$d;
+    wire  [63:0] cnt_auth$q;
+    reg  cnt_auth$clock;
+    reg  [63:0] cnt_bad$d;
+    wire  [63:0] cnt_bad$q;
+    reg  cnt_bad$clock;
+    
+    // Local signals
+    reg  [4:0] err_set;
+    reg  [4:0] err_clr;
+    reg  wr_fire;
+    reg  [31:0] rd_value;
+    reg  rd_snap;
+    reg  [31:0] rd_snap_value;
+    reg  pkt_busy;
+    reg  [31:0] w_status;
+    reg  [31:0] w_sa_status;
+    reg  [31:0] w_rb_flags;
+    reg  [31:0] w_pkt_status;
+    
+    // Sub module instances
+    top$regs$bvalid bvalid(
+        .d(bvalid$d),
+        .q(bvalid$q),
+        .clock(bvalid$clock)
+    );
+    top$regs$rstate rstate(
+        .d(rstate$d),
+        .q(rstate$q),
+        .clock(rstate$clock)
+    );
+    top$regs$raddr raddr(
+        .d(raddr$d),
+        .q(raddr$q),
+        .clock(raddr$clock)
+    );
+    top$regs$rdata rdata(
+        .d(rdata$d),
+        .q(rdata$q),
+        .clock(rdata$clock)
+    );
+    top$regs$hi_snap hi_snap(
+        .d(hi_snap$d),
+        .q(hi_snap$q),
+        .clock(hi_snap$clock)
+    );
+    top$regs$scratch scratch(
+        .d(scratch$d),
+        .q(scratch$q),
+        .clock(scratch$clock)
+    );
+    top$regs$err_events err_events(
+        .d(err_events$d),
+        .q(err_events$q),
+        .clock(err_events$clock)
+    );
+    top$regs$sa_index_r sa_index_r(
+        .d(sa_index_r$d),
+        .q(sa_index_r$q),
+        .clock(sa_index_r$clock)
+    );
+    top$regs$sa_spi sa_spi(
+        .d(sa_spi$d),
+        .q(sa_spi$q),
+        .clock(sa_spi$clock)
+    );
+    top$regs$sa_salt sa_salt(
+        .d(sa_salt$d),
+        .q(sa_salt$q),
+        .clock(sa_salt$clock)
+    );
+    top$regs$sa_flags_r sa_flags_r(
+        .d(sa_flags_r$d),
+        .q(sa_flags_r$q),
+        .clock(sa_flags_r$clock)
+    );
+    top$regs$sa_seq sa_seq(
+        .d(sa_seq$d),
+        .q(sa_seq$q),
+        .clock(sa_seq$clock)
+    );
+    top$regs$key0 key0(
+        .d(key0$d),
+        .q(key0$q),
+        .clock(key0$clock)
+    );
+    top$regs$key1 key1(
+        .d(key1$d),
+        .q(key1$q),
+        .clock(key1$clock)
+    );
+    top$regs$key2 key2(
+        .d(key2$d),
+        .q(key2$q),
+        .clock(key2$clock)
+    );
+    top$regs$key3 key3(
+        .d(key3$d),
+        .q(key3$q),
+        .clock(key3$clock)
+    );
+    top$regs$key4 key4(
+        .d(key4$d),
+        .q(key4$q),
+        .clock(key4$clock)
+    );
+    top$regs$key5 key5(
+        .d(key5$d),
+        .q(key5$q),
+        .clock(key5$clock)
+    );
+    top$regs$key6 key6(
+        .d(key6$d),
+        .q(key6$q),
+        .clock(key6$clock)
+    );
+    top$regs$key7 key7(
+        .d(key7$d),
+        .q(key7$q),
+        .clock(key7$clock)
+    );
+    top$regs$sa_op_r sa_op_r(
+        .d(sa_op_r$d),
+        .q(sa_op_r$q),
+        .clock(sa_op_r$clock)
+    );
+    top$regs$cmd_pending_r cmd_pending_r(
+        .d(cmd_pending_r$d),
+        .q(cmd_pending_r$q),
+        .clock(cmd_pending_r$clock)
+    );
+    top$regs$sa_done sa_done(
+        .d(sa_done$d),
+        .q(sa_done$q),
+        .clock(sa_done$clock)
+    );
+    top$regs$sa_error sa_error(
+        .d(sa_error$d),
+        .q(sa_error$q),
+        .clock(sa_error$clock)
+    );
+    top$regs$pkt_desc_r pkt_desc_r(
+        .d(pkt_desc_r$d),
+        .q(pkt_desc_r$q),
+        .clock(pkt_desc_r$clock)
+    );
+    top$regs$pkt_len_r pkt_len_r(
+        .d(pkt_len_r$d),
+        .q(pkt_len_r$q),
+        .clock(pkt_len_r$clock)
+    );
+    top$regs$pkt_seqhi_r pkt_seqhi_r(
+        .d(pkt_seqhi_r$d),
+        .q(pkt_seqhi_r$q),
+        .clock(pkt_seqhi_r$clock)
+    );
+    top$regs$db_pending_r db_pending_r(
+        .d(db_pending_r$d),
+        .q(db_pending_r$q),
+        .clock(db_pending_r$clock)
+    );
+    top$regs$pkt_done pkt_done(
+        .d(pkt_done$d),
+        .q(pkt_done$q),
+        .clock(pkt_done$clock)
+    );
+    top$regs$res_verdict_r res_verdict_r(
+        .d(res_verdict_r$d),
+        .q(res_verdict_r$q),
+        .clock(res_verdict_r$clock)
+    );
+    top$regs$res_nh_r res_nh_r(
+        .d(res_nh_r$d),
+        .q(res_nh_r$q),
+        .clock(res_nh_r$clock)
+    );
+    top$regs$res_len_r res_len_r(
+        .d(res_len_r$d),
+        .q(res_len_r$q),
+        .clock(res_len_r$clock)
+    );
+    top$regs$res_seq_r res_seq_r(
+        .d(res_seq_r$d),
+        .q(res_seq_r$q),
+        .clock(res_seq_r$clock)
+    );
+    top$regs$res_ok res_ok(
+        .d(res_ok$d),
+        .q(res_ok$q),
+        .clock(res_ok$clock)
+    );
+    top$regs$cnt_out_pkts cnt_out_pkts(
+        .d(cnt_out_pkts$d),
+        .q(cnt_out_pkts$q),
+        .clock(cnt_out_pkts$clock)
+    );
+    top$regs$cnt_out_bytes cnt_out_bytes(
+        .d(cnt_out_bytes$d),
+        .q(cnt_out_bytes$q),
+        .clock(cnt_out_bytes$clock)
+    );
+    top$regs$cnt_in_pkts cnt_in_pkts(
+        .d(cnt_in_pkts$d),
+        .q(cnt_in_pkts$q),
+        .clock(cnt_in_pkts$clock)
+    );
+    top$regs$cnt_in_bytes cnt_in_bytes(
+        .d(cnt_in_bytes$d),
+        .q(cnt_in_bytes$q),
+        .clock(cnt_in_bytes$clock)
+    );
+    top$regs$cnt_auth cnt_auth(
+        .d(cnt_auth$d),
+        .q(cnt_auth$q),
+        .clock(cnt_auth$clock)
+    );
+    top$regs$cnt_bad cnt_bad(
+        .d(cnt_bad$d),
+        .q(cnt_bad$q),
+        .clock(cnt_bad$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        bvalid$clock = clock;
+        rstate$clock = clock;
+        raddr$clock = clock;
+        rdata$clock = clock;
+        hi_snap$clock = clock;
+        scratch$clock = clock;
+        err_events$clock = clock;
+        sa_index_r$clock = clock;
+        sa_spi$clock = clock;
+        sa_salt$clock = clock;
+        sa_flags_r$clock = clock;
+        sa_seq$clock = clock;
+        key0$clock = clock;
+        key1$clock = clock;
+        key2$clock = clock;
+        key3$clock = clock;
+        key4$clock = clock;
+        key5$clock = clock;
+        key6$clock = clock;
+        key7$clock = clock;
+        sa_op_r$clock = clock;
+        cmd_pending_r$clock = clock;
+        sa_done$clock = clock;
+        sa_error$clock = clock;
+        pkt_desc_r$clock = clock;
+        pkt_len_r$clock = clock;
+        pkt_seqhi_r$clock = clock;
+        db_pending_r$clock = clock;
+        pkt_done$clock = clock;
+        res_verdict_r$clock = clock;
+        res_nh_r$clock = clock;
+        res_len_r$clock = clock;
+        res_seq_r$clock = clock;
+        res_ok$clock = clock;
+        cnt_out_pkts$clock = clock;
+        cnt_out_bytes$clock = clock;
+        cnt_in_pkts$clock = clock;
+        cnt_in_bytes$clock = clock;
+        cnt_auth$clock = clock;
+        cnt_bad$clock = clock;
+        bvalid$d = bvalid$q;
+        rstate$d = rstate$q;
+        raddr$d = raddr$q;
+        rdata$d = rdata$q;
+        hi_snap$d = hi_snap$q;
+        scratch$d = scratch$q;
+        err_events$d = err_events$q;
+        sa_index_r$d = sa_index_r$q;
+        sa_spi$d = sa_spi$q;
+        sa_salt$d = sa_salt$q;
+        sa_flags_r$d = sa_flags_r$q;
+        sa_seq$d = sa_seq$q;
+        key0$d = key0$q;
+        key1$d = key1$q;
+        key2$d = key2$q;
+        key3$d = key3$q;
+        key4$d = key4$q;
+        key5$d = key5$q;
+        key6$d = key6$q;
+        key7$d = key7$q;
+        sa_op_r$d = sa_op_r$q;
+        cmd_pending_r$d = cmd_pending_r$q;
+        sa_done$d = sa_done$q;
+        sa_error$d = sa_error$q;
+        pkt_desc_r$d = pkt_desc_r$q;
+        pkt_len_r$d = pkt_len_r$q;
+        pkt_seqhi_r$d = pkt_seqhi_r$q;
+        db_pending_r$d = db_pending_r$q;
+        pkt_done$d = pkt_done$q;
+        res_verdict_r$d = res_verdict_r$q;
+        res_nh_r$d = res_nh_r$q;
+        res_len_r$d = res_len_r$q;
+        res_seq_r$d = res_seq_r$q;
+        res_ok$d = res_ok$q;
+        cnt_out_pkts$d = cnt_out_pkts$q;
+        cnt_out_bytes$d = cnt_out_bytes$q;
+        cnt_in_pkts$d = cnt_in_pkts$q;
+        cnt_in_bytes$d = cnt_in_bytes$q;
+        cnt_auth$d = cnt_auth$q;
+        cnt_bad$d = cnt_bad$q;
+        err_set = ((32'h0) & 5'h1f);
+        err_clr = ((32'h0) & 5'h1f);
+        win_rd = (((raddr$q) & 16'hffff) >> 32'h4) & (k_buf_words - 32'h1);
+        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
+        s_axil_awready = wr_fire;
+        s_axil_wready = wr_fire;
+        s_axil_bvalid = bvalid$q;
+        s_axil_bresp = ((32'h0) & 2'h3);
+        if (bvalid$q & s_axil_bready) begin
+            bvalid$d = 1'b0;
+        end
+        if (wr_fire) begin
+            bvalid$d = 1'b1;
+            if (s_axil_awaddr == o_scratch) begin
+                scratch$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_error_events) begin
+                err_clr = s_axil_wdata[(32'h0)+:(5)];
+            end
+            if (s_axil_awaddr == o_sa_index) begin
+                sa_index_r$d = s_axil_wdata[(32'h0)+:(16)];
+            end
+            if (s_axil_awaddr == o_sa_spi) begin
+                sa_spi$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_salt) begin
+                sa_salt$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_flags) begin
+                sa_flags_r$d = s_axil_wdata[(32'h0)+:(4)];
+            end
+            if (s_axil_awaddr == o_sa_seq_lo) begin
+                sa_seq$d = (sa_seq$q & k_hi32) | ((s_axil_wdata) & 64'hffffffffffffffff);
+            end
+            if (s_axil_awaddr == o_sa_seq_hi) begin
+                sa_seq$d = (sa_seq$q & k_lo32) | (((s_axil_wdata) & 64'hffffffffffffffff) << 32'h20);
+            end
+            if (s_axil_awaddr == o_sa_key0) begin
+                key0$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key1) begin
+                key1$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key2) begin
+                key2$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key3) begin
+                key3$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key4) begin
+                key4$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key5) begin
+                key5$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key6) begin
+                key6$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_key7) begin
+                key7$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_sa_cmd) begin
+                if (cmd_pending_r$q) begin
+                    err_set = err_set | ((32'h8) & 5'h1f);
+                end
+                else begin
+                    sa_op_r$d = s_axil_wdata[(32'h0)+:(4)];
+                    cmd_pending_r$d = 1'b1;
+                    sa_done$d = 1'b0;
+                    sa_error$d = 1'b0;
+                end
+            end
+            if (s_axil_awaddr == o_pkt_desc) begin
+                pkt_desc_r$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_pkt_len) begin
+                pkt_len_r$d = s_axil_wdata[(32'h0)+:(16)];
+            end
+            if (s_axil_awaddr == o_pkt_seq_hi) begin
+                pkt_seqhi_r$d = s_axil_wdata;
+            end
+            if (s_axil_awaddr == o_pkt_doorbell) begin
+                if (db_pending_r$q | win_active) begin
+                    err_set = err_set | ((32'h8) & 5'h1f);
+                end
+                else if (s_axil_wdata[32'h0]) begin
+                    db_pending_r$d = 1'b1;
+                    pkt_done$d = 1'b0;
+                    res_ok$d = 1'b0;
+                end
+            end
+        end
+        s_axil_arready = rstate$q == 32'h0;
+        s_axil_rvalid = rstate$q == 32'h3;
+        s_axil_rdata = rdata$q;
+        s_axil_rresp = ((32'h0) & 2'h3);
+        pkt_busy = db_pending_r$q | engine_busy;
+        w_status = ((32'h0) & 32'hffffffff);
+        if (cmd_pending_r$q) begin
+            w_status = w_status | 32'h1;
+        end
+        if (pkt_busy) begin
+            w_status = w_status | 32'h2;
+        end
+        w_sa_status = ((sa_errcode) & 32'hffffffff) << 32'h8;
+        if (cmd_pending_r$q) begin
+            w_sa_status = w_sa_status | 32'h1;
+        end
+        if (sa_done$q) begin
+            w_sa_status = w_sa_status | 32'h2;
+        end
+        if (sa_error$q) begin
+            w_sa_status = w_sa_status | 32'h4;
+        end
+        if (sa_valid) begin
+            w_sa_status = w_sa_status | 32'h8;
+        end
+        w_rb_flags = ((rb_flags) & 32'hffffffff);
+        if (rb_valid) begin
+            w_rb_flags = w_rb_flags | k_bit31;
+        end
+        w_pkt_status = (((res_verdict_r$q) & 32'hffffffff) << 32'h8) | (((res_nh_r$q) & 32'hffffffff) << 32'h10);
+        if (db_pending_r$q | win_active) begin
+            w_pkt_status = w_pkt_status | 32'h1;
+        end
+        else if (pkt_busy) begin
+            w_pkt_status = w_pkt_status | 32'h4;
+        end
+        if (pkt_done$q) begin
+            w_pkt_status = w_pkt_status | 32'h2;
+        end
+        rd_value = ((32'h0) & 32'hffffffff);
+        rd_snap = 1'b0;
+        rd_snap_value = ((32'h0) & 32'hffffffff);
+        if (raddr$q == o_id_magic) begin
+            rd_value = k_magic;
+        end
+        if (raddr$q == o_id_version) begin
+            rd_value = k_version;
+        end
+        if (raddr$q == o_id_caps) begin
+            rd_value = k_caps;
+        end
+        if (raddr$q == o_id_num_sas) begin
+            rd_value = k_num_sas;
+        end
+        if (raddr$q == o_id_datapath) begin
+            rd_value = k_datapath;
+        end
+        if (raddr$q == o_id_max_packet) begin
+            rd_value = ((k_max_packet) & 32'hffffffff);
+        end
+        if (raddr$q == o_scratch) begin
+            rd_value = scratch$q;
+        end
+        if (raddr$q == o_status) begin
+            rd_value = w_status;
+        end
+        if (raddr$q == o_error_events) begin
+            rd_value = ((err_events$q) & 32'hffffffff);
+        end
+        if (raddr$q == o_sa_index) begin
+            rd_value = ((sa_index_r$q) & 32'hffffffff);
+        end
+        if (raddr$q == o_sa_spi) begin
+            rd_value = sa_spi$q;
+        end
+        if (raddr$q == o_sa_flags) begin
+            rd_value = ((sa_flags_r$q) & 32'hffffffff);
+        end
+        if (raddr$q == o_sa_seq_lo) begin
+            rd_value = sa_seq$q[(32'h0)+:(32)];
+        end
+        if (raddr$q == o_sa_seq_hi) begin
+            rd_value = sa_seq$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_sa_cmd_status) begin
+            rd_value = w_sa_status;
+        end
+        if (raddr$q == o_rb_spi) begin
+            rd_value = rb_spi;
+        end
+        if (raddr$q == o_rb_flags) begin
+            rd_value = w_rb_flags;
+        end
+        if (raddr$q == o_rb_seq_lo) begin
+            rd_value = rb_seq[(32'h0)+:(32)];
+        end
+        if (raddr$q == o_rb_seq_hi) begin
+            rd_value = rb_seq[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_rb_pkts_lo) begin
+            rd_value = rb_pkts[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = rb_pkts[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_rb_bytes_lo) begin
+            rd_value = rb_bytes[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = rb_bytes[(32'h20)+:(32)];
+        end
+        if ((raddr$q == o_rb_pkts_hi) | (raddr$q == o_rb_bytes_hi) | (raddr$q == o_cnt_out_pkts_hi) | (raddr$q == o_cnt_out_bytes_hi) | (raddr$q == o_cnt_in_pkts_hi) | (raddr$q == o_cnt_in_bytes_hi) | (raddr$q == o_cnt_auth_hi) | (raddr$q == o_cnt_bad_hi)) begin
+            rd_value = hi_snap$q;
+        end
+        if (raddr$q == o_rb_auth) begin
+            rd_value = rb_auth;
+        end
+        if (raddr$q == o_pkt_desc) begin
+            rd_value = pkt_desc_r$q;
+        end
+        if (raddr$q == o_pkt_len) begin
+            rd_value = ((pkt_len_r$q) & 32'hffffffff);
+        end
+        if (raddr$q == o_pkt_seq_hi) begin
+            rd_value = pkt_seqhi_r$q;
+        end
+        if (raddr$q == o_pkt_status) begin
+            rd_value = w_pkt_status;
+        end
+        if (raddr$q == o_res_len) begin
+            rd_value = ((res_len_r$q) & 32'hffffffff);
+        end
+        if (raddr$q == o_res_seq_lo) begin
+            rd_value = res_seq_r$q[(32'h0)+:(32)];
+        end
+        if (raddr$q == o_res_seq_hi) begin
+            rd_value = res_seq_r$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_out_pkts_lo) begin
+            rd_value = cnt_out_pkts$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_out_pkts$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_out_bytes_lo) begin
+            rd_value = cnt_out_bytes$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_out_bytes$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_in_pkts_lo) begin
+            rd_value = cnt_in_pkts$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_in_pkts$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_in_bytes_lo) begin
+            rd_value = cnt_in_bytes$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_in_bytes$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_auth_lo) begin
+            rd_value = cnt_auth$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_auth$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_bad_lo) begin
+            rd_value = cnt_bad$q[(32'h0)+:(32)];
+            rd_snap = 1'b1;
+            rd_snap_value = cnt_bad$q[(32'h20)+:(32)];
+        end
+        if (((raddr$q & o_out_window) == o_out_window) & res_ok$q) begin
+            if (raddr$q[(32'h2)+:(2)] == 32'h0) begin
+                rd_value = out_word[(32'h0)+:(32)];
+            end
+            if (raddr$q[(32'h2)+:(2)] == 32'h1) begin
+                rd_value = out_word[(32'h20)+:(32)];
+            end
+            if (raddr$q[(32'h2)+:(2)] == 32'h2) begin
+                rd_value = out_word[(32'h40)+:(32)];
+            end
+            if (raddr$q[(32'h2)+:(2)] == 32'h3) begin
+                rd_value = out_word[(32'h60)+:(32)];
+            end
+        end
+        if (rstate$q == 32'h0) begin
+            if (s_axil_arvalid) begin
+                raddr$d = s_axil_araddr;
+                rstate$d = ((32'h1) & 2'h3);
+            end
+        end
+        else if (rstate$q == 32'h1) begin
+            rstate$d = ((32'h2) & 2'h3);
+        end
+        else if (rstate$q == 32'h2) begin
+            rdata$d = rd_value;
+            if (rd_snap) begin
+                hi_snap$d = rd_snap_value;
+            end
+            rstate$d = ((32'h3) & 2'h3);
+        end
+        else if (s_axil_rready) begin
+            rstate$d = ((32'h0) & 2'h3);
+        end
+        sa_index = sa_index_r$q;
+        sa_flags = sa_flags_r$q;
+        sa_op = sa_op_r$q;
+        cmd_pending = cmd_pending_r$q;
+        db_pending = db_pending_r$q;
+        pkt_desc = pkt_desc_r$q;
+        pkt_len = pkt_len_r$q;
+        pkt_seqhi = pkt_seqhi_r$q;
+        win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
+        stage_key = ((key0$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((key1$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20) | (((key2$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((key3$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h60);
+        if (sa_flags_r$q[32'h0]) begin
+            stage_key = stage_key | (((key4$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((key5$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((key6$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((key7$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he0);
+        end
+        stage_ctx = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags_r$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
+        if (cmd_done) begin
+            key0$d = ((32'h0) & 32'hffffffff);
+            key1$d = ((32'h0) & 32'hffffffff);
+            key2$d = ((32'h0) & 32'hffffffff);
+            key3$d = ((32'h0) & 32'hffffffff);
+            key4$d = ((32'h0) & 32'hffffffff);
+            key5$d = ((32'h0) & 32'hffffffff);
+            key6$d = ((32'h0) & 32'hffffffff);
+            key7$d = ((32'h0) & 32'hffffffff);
+            sa_salt$d = ((32'h0) & 32'hffffffff);
+            cmd_pending_r$d = 1'b0;
+            sa_done$d = 1'b1;
+            sa_error$d = |sa_errcode;
+            if (|sa_errcode) begin
+                err_set = err_set | ((32'h4) & 5'h1f);
+            end
+        end
+        if (db_take) begin
+            db_pending_r$d = 1'b0;
+        end
+        if (res_done) begin
+            if (res_verdict == v_ok) begin
+                if (res_inbound) begin
+                    cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
+                    cnt_in_bytes$d = cnt_in_bytes$q + ((res_bytes) & 64'hffffffffffffffff);
+                end
+                else begin
+                    cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
+                    cnt_out_bytes$d = cnt_out_bytes$q + ((res_bytes) & 64'hffffffffffffffff);
+                end
+            end
+            else if (res_verdict == v_auth) begin
+                cnt_auth$d = cnt_auth$q + 32'h1;
+                err_set = err_set | ((32'h2) & 5'h1f);
+            end
+            else if (res_verdict == v_seq) begin
+                err_set = err_set | ((32'h10) & 5'h1f);
+            end
+            else if (res_verdict != v_trailer) begin
+                cnt_bad$d = cnt_bad$q + 32'h1;
+                err_set = err_set | ((32'h1) & 5'h1f);
+            end
+            if (~res_stream) begin
+                pkt_done$d = 1'b1;
+                res_verdict_r$d = res_verdict;
+                res_nh_r$d = res_nh;
+                res_seq_r$d = res_seq;
+                res_len_r$d = res_len;
+                res_ok$d = res_verdict == v_ok;
+            end
+        end
+        err_events$d = (err_events$q & ~err_clr) | err_set;
+        if (reset) begin
+            bvalid$d = 1'b0;
+            rstate$d = ((32'h0) & 2'h3);
+            cmd_pending_r$d = 1'b0;
+            db_pending_r$d = 1'b0;
+            pkt_done$d = 1'b0;
+            sa_done$d = 1'b0;
+            sa_error$d = 1'b0;
+            res_ok$d = 1'b0;
+            err_events$d = ((32'h0) & 5'h1f);
+            scratch$d = ((32'h0) & 32'hffffffff);
+            cnt_out_pkts$d = ((32'h0) & 64'hffffffffffffffff);
+            cnt_out_bytes$d = ((32'h0) & 64'hffffffffffffffff);
+            cnt_in_pkts$d = ((32'h0) & 64'hffffffffffffffff);
+            cnt_in_bytes$d = ((32'h0) & 64'hffffffffffffffff);
+            cnt_auth$d = ((32'h0) & 64'hffffffffffffffff);
+            cnt_bad$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    
+endmodule // top$regs
+
+
+module top$regs$bvalid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$bvalid
+
+
+module top$regs$cmd_pending_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cmd_pending_r
+
+
+module top$regs$cnt_auth(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_auth
+
+
+module top$regs$cnt_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_bad
+
+
+module top$regs$cnt_in_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_in_bytes
+
+
+module top$regs$cnt_in_pkts(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_in_pkts
+
+
+module top$regs$cnt_out_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_out_bytes
+
+
+module top$regs$cnt_out_pkts(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$cnt_out_pkts
+
+
+module top$regs$db_pending_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$db_pending_r
+
+
+module top$regs$err_events(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$err_events
+
+
+module top$regs$hi_snap(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$hi_snap
+
+
+module top$regs$key0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key0
+
+
+module top$regs$key1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key1
+
+
+module top$regs$key2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key2
+
+
+module top$regs$key3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key3
+
+
+module top$regs$key4(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key4
+
+
+module top$regs$key5(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key5
+
+
+module top$regs$key6(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key6
+
+
+module top$regs$key7(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$key7
+
+
+module top$regs$pkt_desc_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$pkt_desc_r
+
+
+module top$regs$pkt_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$pkt_done
+
+
+module top$regs$pkt_len_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$pkt_len_r
+
+
+module top$regs$pkt_seqhi_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$pkt_seqhi_r
+
+
+module top$regs$raddr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$raddr
+
+
+module top$regs$rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$rdata
+
+
+module top$regs$res_len_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$res_len_r
+
+
+module top$regs$res_nh_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$res_nh_r
+
+
+module top$regs$res_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$res_ok
+
+
+module top$regs$res_seq_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$res_seq_r
+
+
+module top$regs$res_verdict_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$res_verdict_r
+
+
+module top$regs$rstate(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$rstate
+
+
+module top$regs$sa_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_done
+
+
+module top$regs$sa_error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_error
+
+
+module top$regs$sa_flags_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_flags_r
+
+
+module top$regs$sa_index_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_index_r
+
+
+module top$regs$sa_op_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_op_r
+
+
+module top$regs$sa_salt(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_salt
+
+
+module top$regs$sa_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_seq
+
+
+module top$regs$sa_spi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$sa_spi
+
+
+module top$regs$scratch(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$regs$scratch
+
+
+module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s_axis_tready,s_axis_tuser,win_wr,win_addr,win_data,db_pending,win_active,free,rd_addr,din,busy,full,desc0,desc1);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  [127:0] s_axis_tdata;
+    input wire  [15:0] s_axis_tkeep;
+    input wire  s_axis_tlast;
+    input wire  s_axis_tvalid;
+    output reg  s_axis_tready;
+    input wire  [63:0] s_axis_tuser;
+    input wire  win_wr;
+    input wire  [15:0] win_addr;
+    input wire  [31:0] win_data;
+    input wire  db_pending;
+    input wire  win_active;
+    input wire  [1:0] free;
+    input wire  [15:0] rd_addr;
+    output reg  [127:0] din;
+    output reg  busy;
+    output reg  [1:0] full;
+    output reg  [79:0] desc0;
+    output reg  [79:0] desc1;
+    
+    // Constant declarations
+    localparam  k_buf_words = 16'h400;
+    
+    // Stub signals
+    reg  [10:0] in_b0$read_address;
+    reg  in_b0$read_clock;
+    wire  [31:0] in_b0$read_data;
+    reg  [10:0] in_b0$write_address;
+    reg  in_b0$write_clock;
+    reg  [31:0] in_b0$write_data;
+    reg  in_b0$write_enable;
+    reg  [10:0] in_b1$read_address;
+    reg  in_b1$read_clock;
+    wire  [31:0] in_b1$read_data;
+    reg  [10:0] in_b1$write_address;
+    reg  in_b1$write_clock;
+    reg  [31:0] in_b1$write_data;
+    reg  in_b1$write_enable;
+    reg  [10:0] in_b2$read_address;
+    reg  in_b2$read_clock;
+    wire  [31:0] in_b2$read_data;
+    reg  [10:0] in_b2$write_address;
+    reg  in_b2$write_clock;
+    reg  [31:0] in_b2$write_data;
+    reg  in_b2$write_enable;
+    reg  [10:0] in_b3$read_address;
+    reg  in_b3$read_clock;
+    wire  [31:0] in_b3$read_data;
+    reg  [10:0] in_b3$write_address;
+    reg  in_b3$write_clock;
+    reg  [31:0] in_b3$write_data;
+    reg  in_b3$write_enable;
+    reg  [15:0] keep_cnt$keep;
+    wire  [15:0] keep_cnt$count;
+    reg  rx_busy$d;
+    wire  rx_busy$q;
+    reg  rx_busy$clock;
+    reg  rx_wslot$d;
+    wire  rx_wslot$q;
+    reg  rx_wslot$clock;
+    reg  [1:0] rx_full$d;
+    wire  [1:0] rx_full$q;
+    reg  rx_full$clock;
+    reg  [15:0] rx_words$d;
+    wire  [15:0] rx_words$q;
+    reg  rx_words$clock;
+    reg  [15:0] rx_bytes$d;
+    wire  [15:0] rx_bytes$q;
+    reg  rx_bytes$clock;
+    reg  [15:0] rx_index$d;
+    wire  [15:0] rx_index$q;
+    reg  rx_index$clock;
+    reg  rx_inbound$d;
+    wire  rx_inbound$q;
+    reg  rx_inbound$clock;
+    reg  [7:0] rx_nhd$d;
+    wire  [7:0] rx_nhd$q;
+    reg  rx_nhd$clock;
+    reg  [31:0] rx_seqhi$d;
+    wire  [31:0] rx_seqhi$q;
+    reg  rx_seqhi$clock;
+    reg  [79:0] rx_desc0$d;
+    wire  [79:0] rx_desc0$q;
+    reg  rx_desc0$clock;
+    reg  [79:0] rx_desc1$d;
+    wire  [79:0] rx_desc1$q;
+    reg  rx_desc1$clock;
+    
+    // Local signals
+    reg  rx_allowed;
+    reg  rx_fire;
+    reg  [15:0] rx_addr;
+    reg  [15:0] rx_base;
+    reg  [15:0] rx_len_now;
+    reg  [1:0] rx_slot_mask;
+    reg  [1:0] rx_set;
+    reg  [79:0] rx_cur_desc;
+    reg  [10:0] rx_waddr;
+    
+    // Sub module instances
+    top$rx$in_b0 in_b0(
+        .read_address(in_b0$read_address),
+        .read_clock(in_b0$read_clock),
+        .read_data(in_b0$read_data),
+        .write_address(in_b0$write_address),
+        .write_clock(in_b0$write_clock),
+        .write_data(in_b0$write_data),
+        .write_enable(in_b0$write_enable)
+    );
+    top$rx$in_b1 in_b1(
+        .read_address(in_b1$read_address),
+        .read_clock(in_b1$read_clock),
+        .read_data(in_b1$read_data),
+        .write_address(in_b1$write_address),
+        .write_clock(in_b1$write_clock),
+        .write_data(in_b1$write_data),
+        .write_enable(in_b1$write_enable)
+    );
+    top$rx$in_b2 in_b2(
+        .read_address(in_b2$read_address),
+        .read_clock(in_b2$read_clock),
+        .read_data(in_b2$read_data),
+        .write_address(in_b2$write_address),
+        .write_clock(in_b2$write_clock),
+        .write_data(in_b2$write_data),
+        .write_enable(in_b2$write_enable)
+    );
+    top$rx$in_b3 in_b3(
+        .read_address(in_b3$read_address),
+        .read_clock(in_b3$read_clock),
+        .read_data(in_b3$read_data),
+        .write_address(in_b3$write_address),
+        .write_clock(in_b3$write_clock),
+        .write_data(in_b3$write_data),
+        .write_enable(in_b3$write_enable)
+    );
+    top$rx$keep_cnt keep_cnt(
+        .keep(keep_cnt$keep),
+        .count(keep_cnt$count)
+    );
+    top$rx$rx_busy rx_busy(
+        .d(rx_busy$d),
+        .q(rx_busy$q),
+        .clock(rx_busy$clock)
+    );
+    top$rx$rx_wslot rx_wslot(
+        .d(rx_wslot$d),
+        .q(rx_wslot$q),
+        .clock(rx_wslot$clock)
+    );
+    top$rx$rx_full rx_full(
+        .d(rx_full$d),
+        .q(rx_full$q),
+        .clock(rx_full$clock)
+    );
+    top$rx$rx_words rx_words(
+        .d(rx_words$d),
+        .q(rx_words$q),
+        .clock(rx_words$clock)
+    );
+    top$rx$rx_bytes rx_bytes(
+        .d(rx_bytes$d),
+        .q(rx_bytes$q),
+        .clock(rx_bytes$clock)
+    );
+    top$rx$rx_index rx_index(
+        .d(rx_index$d),
+        .q(rx_index$q),
+        .clock(rx_index$clock)
+    );
+    top$rx$rx_inbound rx_inbound(
+        .d(rx_inbound$d),
+        .q(rx_inbound$q),
+        .clock(rx_inbound$clock)
+    );
+    top$rx$rx_nhd rx_nhd(
+        .d(rx_nhd$d),
+        .q(rx_nhd$q),
+        .clock(rx_nhd$clock)
+    );
+    top$rx$rx_seqhi rx_seqhi(
+        .d(rx_seqhi$d),
+        .q(rx_seqhi$q),
+        .clock(rx_seqhi$clock)
+    );
+    top$rx$rx_desc0 rx_desc0(
+        .d(rx_desc0$d),
+        .q(rx_desc0$q),
+        .clock(rx_desc0$clock)
+    );
+    top$rx$rx_desc1 rx_desc1(
+        .d(rx_desc1$d),
+        .q(rx_desc1$q),
+        .clock(rx_desc1$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rx_busy$clock = clock;
+        rx_wslot$clock = clock;
+        rx_full$clock = clock;
+        rx_words$clock = clock;
+        rx_bytes$clock = clock;
+        rx_index$clock = clock;
+        rx_inbound$clock = clock;
+        rx_nhd$clock = clock;
+        rx_seqhi$clock = clock;
+        rx_desc0$clock = clock;
+        rx_desc1$clock = clock;
+        rx_busy$d = rx_busy$q;
+        rx_wslot$d = rx_wslot$q;
+        rx_full$d = rx_full$q;
+        rx_words$d = rx_words$q;
+        rx_bytes$d = rx_bytes$q;
+        rx_index$d = rx_index$q;
+        rx_inbound$d = rx_inbound$q;
+        rx_nhd$d = rx_nhd$q;
+        rx_seqhi$d = rx_seqhi$q;
+        rx_desc0$d = rx_desc0$q;
+        rx_desc1$d = rx_desc1$q;
+        in_b0$read_clock = clock;
+        in_b1$read_clock = clock;
+        in_b2$read_clock = clock;
+        in_b3$read_clock = clock;
+        in_b0$write_clock = clock;
+        in_b1$write_clock = clock;
+        in_b2$write_clock = clock;
+        in_b3$write_clock = clock;
+        busy = rx_busy$q;
+        full = rx_full$q;
+        desc0 = rx_desc0$q;
+        desc1 = rx_desc1$q;
+        in_b0$write_enable = 1'b0;
+        in_b1$write_enable = 1'b0;
+        in_b2$write_enable = 1'b0;
+        in_b3$write_enable = 1'b0;
+        in_b0$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b1$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b2$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b3$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        in_b0$write_data = win_data;
+        in_b1$write_data = win_data;
+        in_b2$write_data = win_data;
+        in_b3$write_data = win_data;
+        if (win_wr) begin
+            if (win_addr[(32'h2)+:(2)] == 32'h0) begin
+                in_b0$write_enable = 1'b1;
+            end
+            if (win_addr[(32'h2)+:(2)] == 32'h1) begin
+                in_b1$write_enable = 1'b1;
+            end
+            if (win_addr[(32'h2)+:(2)] == 32'h2) begin
+                in_b2$write_enable = 1'b1;
+            end
+            if (win_addr[(32'h2)+:(2)] == 32'h3) begin
+                in_b3$write_enable = 1'b1;
+            end
+        end
+        din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        keep_cnt$keep = s_axis_tkeep;
+        rx_cur_desc = ((32'h0) & 80'hffffffffffffffffffff);
+        rx_waddr = ((32'h0) & 11'h7ff);
+        rx_set = ((32'h0) & 2'h3);
+        if (rx_wslot$q) begin
+            rx_slot_mask = ((32'h2) & 2'h3);
+        end
+        else begin
+            rx_slot_mask = ((32'h1) & 2'h3);
+        end
+        rx_allowed = ~|(rx_full$q & rx_slot_mask) & (rx_busy$q | ~(db_pending | win_active));
+        s_axis_tready = rx_allowed & ~win_wr;
+        rx_fire = s_axis_tready & s_axis_tvalid;
+        if (rx_busy$q) begin
+            rx_addr = rx_words$q;
+            rx_base = rx_bytes$q;
+        end
+        else begin
+            rx_addr = ((32'h0) & 16'hffff);
+            rx_base = ((32'h0) & 16'hffff);
+        end
+        if (rx_addr < k_buf_words) begin
+            rx_len_now = rx_base + keep_cnt$count;
+        end
+        else begin
+            rx_len_now = ((32'hffff) & 16'hffff);
+        end
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_index$d = s_axis_tuser[(32'h0)+:(16)];
+                rx_inbound$d = s_axis_tuser[32'h10];
+                rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
+                rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
+                rx_cur_desc = ((s_axis_tuser[(32'h0)+:(16)]) & 80'hffffffffffffffffffff) | (((s_axis_tuser[(32'h18)+:(8)]) & 80'hffffffffffffffffffff) << 32'h18) | (((s_axis_tuser[(32'h20)+:(32)]) & 80'hffffffffffffffffffff) << 32'h20);
+                if (s_axis_tuser[32'h10]) begin
+                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
+                end
+            end
+            else begin
+                rx_cur_desc = ((rx_index$q) & 80'hffffffffffffffffffff) | (((rx_nhd$q) & 80'hffffffffffffffffffff) << 32'h18) | (((rx_seqhi$q) & 80'hffffffffffffffffffff) << 32'h20);
+                if (rx_inbound$q) begin
+                    rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
+                end
+            end
+            rx_busy$d = 1'b1;
+            rx_waddr = ((rx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+            if (rx_wslot$q) begin
+                rx_waddr = rx_waddr | (((32'h1) & 11'h7ff) << 32'ha);
+            end
+            in_b0$write_address = rx_waddr;
+            in_b1$write_address = rx_waddr;
+            in_b2$write_address = rx_waddr;
+            in_b3$write_address = rx_waddr;
+            in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
+            in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
+            in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
+            in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
+            if (rx_addr < k_buf_words) begin
+                in_b0$write_enable = 1'b1;
+                in_b1$write_enable = 1'b1;
+                in_b2$write_enable = 1'b1;
+                in_b3$write_enable = 1'b1;
+                rx_words$d = rx_addr + 32'h1;
+                rx_bytes$d = rx_len_now;
+            end
+            else begin
+                rx_words$d = rx_addr;
+                rx_bytes$d = ((32'hffff) & 16'hffff);
+            end
+            if (s_axis_tlast) begin
+                rx_cur_desc = rx_cur_desc | (((rx_len_now) & 80'hffffffffffffffffffff) << 32'h40);
+                if (rx_wslot$q) begin
+                    rx_desc1$d = rx_cur_desc;
+                end
+                else begin
+                    rx_desc0$d = rx_cur_desc;
+                end
+                rx_busy$d = 1'b0;
+                rx_set = rx_slot_mask;
+                rx_wslot$d = ~rx_wslot$q;
+            end
+        end
+        rx_full$d = (rx_full$q & ~free) | rx_set;
+        in_b0$read_address = ((rd_addr) & 11'h7ff);
+        in_b1$read_address = ((rd_addr) & 11'h7ff);
+        in_b2$read_address = ((rd_addr) & 11'h7ff);
+        in_b3$read_address = ((rd_addr) & 11'h7ff);
+        if (reset) begin
+            rx_busy$d = 1'b0;
+            rx_full$d = ((32'h0) & 2'h3);
+            rx_wslot$d = 1'b0;
+        end
+    end
+    
+endmodule // top$rx
+
+
+module top$rx$in_b0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$in_b0
+
+
+module top$rx$in_b1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$in_b1
+
+
+module top$rx$in_b2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$in_b2
+
+
+module top$rx$in_b3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$in_b3
+
+
+module top$rx$keep_cnt(keep,count);
+    
+    // Module arguments
+    input wire  [15:0] keep;
+    output reg  [15:0] count;
+    
+    // Update code
+    always @(*) begin
+        count = ((keep[(32'h0)+:(1)]) & 16'hffff) + ((keep[(32'h1)+:(1)]) & 16'hffff) + ((keep[(32'h2)+:(1)]) & 16'hffff) + ((keep[(32'h3)+:(1)]) & 16'hffff) + ((keep[(32'h4)+:(1)]) & 16'hffff) + ((keep[(32'h5)+:(1)]) & 16'hffff) + ((keep[(32'h6)+:(1)]) & 16'hffff) + ((keep[(32'h7)+:(1)]) & 16'hffff) + ((keep[(32'h8)+:(1)]) & 16'hffff) + ((keep[(32'h9)+:(1)]) & 16'hffff) + ((keep[(32'ha)+:(1)]) & 16'hffff) + ((keep[(32'hb)+:(1)]) & 16'hffff) + ((keep[(32'hc)+:(1)]) & 16'hffff) + ((keep[(32'hd)+:(1)]) & 16'hffff) + ((keep[(32'he)+:(1)]) & 16'hffff) + ((keep[(32'hf)+:(1)]) & 16'hffff);
+    end
+    
+endmodule // top$rx$keep_cnt
+
+
+module top$rx$rx_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_busy
+
+
+module top$rx$rx_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_bytes
+
+
+module top$rx$rx_desc0(d,q,clock);
+    
+    // Module arguments
+    input wire  [79:0] d;
+    output reg  [79:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_desc0
+
+
+module top$rx$rx_desc1(d,q,clock);
+    
+    // Module arguments
+    input wire  [79:0] d;
+    output reg  [79:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_desc1
+
+
+module top$rx$rx_full(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_full
+
+
+module top$rx$rx_inbound(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_inbound
+
+
+module top$rx$rx_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_index
+
+
+module top$rx$rx_nhd(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_nhd
+
+
+module top$rx$rx_seqhi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_seqhi
+
+
+module top$rx$rx_words(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_words
+
+
+module top$rx$rx_wslot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rx_wslot
+
+
+module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cnt_clear,buf_rd,f_cnt,t_busy,cnt_rd,buf_a,buf_b,done,stream,inbound,verdict,nh,seq,oslot,rlen,dl,tuser);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  aes_valid;
+    input wire  [129:0] aes_tag;
+    input wire  [127:0] aes_block;
+    input wire  f_push;
+    input wire  [579:0] f_word;
+    input wire  [9:0] cur_idx;
+    input wire  cnt_clear;
+    input wire  [10:0] buf_rd;
+    output reg  [2:0] f_cnt;
+    output reg  t_busy;
+    output reg  [159:0] cnt_rd;
+    output reg  [127:0] buf_a;
+    output reg  [127:0] buf_b;
+    output reg  done;
+    output reg  stream;
+    output reg  inbound;
+    output reg  [3:0] verdict;
+    output reg  [7:0] nh;
+    output reg  [63:0] seq;
+    output reg  [1:0] oslot;
+    output reg  [15:0] rlen;
+    output reg  [15:0] dl;
+    output reg  [95:0] tuser;
+    
+    // Constant declarations
+    localparam  k_cnt_auth_mask = 160'hffffffff00000000000000000000000000000000;
+    localparam  v_ok = 4'h0;
+    localparam  v_auth = 4'h1;
+    localparam  v_trailer = 4'h5;
+    localparam  s_cnt_bytes = 16'h40;
+    localparam  s_cnt_auth = 16'h80;
+    
+    // Stub signals
+    reg  [10:0] out_a$read_address;
+    reg  out_a$read_clock;
+    wire  [127:0] out_a$read_data;
+    reg  [10:0] out_a$write_address;
+    reg  out_a$write_clock;
+    reg  [127:0] out_a$write_data;
+    reg  out_a$write_enable;
+    reg  [10:0] out_b$read_address;
+    reg  out_b$read_clock;
+    wire  [127:0] out_b$read_data;
+    reg  [10:0] out_b$write_address;
+    reg  out_b$write_clock;
+    reg  [127:0] out_b$write_data;
+    reg  out_b$write_enable;
+    reg  [9:0] sa_cnt$read_address;
+    reg  sa_cnt$read_clock;
+    wire  [159:0] sa_cnt$read_data;
+    reg  [9:0] sa_cnt$write_address;
+    reg  sa_cnt$write_clock;
+    reg  [159:0] sa_cnt$write_data;
+    reg  sa_cnt$write_enable;
+    reg  ghash$clock;
+    reg  [127:0] ghash$h;
+    reg  ghash$clear;
+    reg  ghash$in_valid;
+    reg  ghash$in_last;
+    reg  [127:0] ghash$in_block;
+    wire  ghash$out_valid;
+    wire  ghash$out_last;
+    wire  [127:0] ghash$out_hash;
+    reg  [63:0] bs_la$din;
+    wire  [63:0] bs_la$dout;
+    reg  [63:0] bs_lc$din;
+    wire  [63:0] bs_lc$dout;
+    reg  [127:0] bs_ks$din;
+    wire  [127:0] bs_ks$dout;
+    reg  [127:0] bs_gh$din;
+    wire  [127:0] bs_gh$dout;
+    reg  [127:0] bs_tag$din;
+    wire  [127:0] bs_tag$dout;
+    reg  [15:0] bm_head$dv;
+    reg  [15:0] bm_head$di;
+    reg  [63:0] bm_head$tp;
+    reg  bm_head$neg_ok;
+    wire  [127:0] bm_head$mv;
+    wire  [127:0] bm_head$mi;
+    wire  [127:0] bm_head$trail;
+    wire  [15:0] bm_head$pcnt;
+    wire  bm_head$last;
+    reg  [15:0] bm_next$dv;
+    reg  [15:0] bm_next$di;
+    reg  [63:0] bm_next$tp;
+    reg  bm_next$neg_ok;
+    wire  [127:0] bm_next$mv;
+    wire  [127:0] bm_next$mi;
+    wire  [127:0] bm_next$trail;
+    wire  [15:0] bm_next$pcnt;
+    wire  bm_next$last;
+    reg  [15:0] pad_last$v;
+    wire  pad_last$any;
+    wire  [15:0] pad_last$idx;
+    reg  [127:0] pad_brk$pt;
+    reg  [7:0] pad_brk$prev;
+    reg  pad_brk$first;
+    reg  [15:0] pad_brk$count;
+    wire  [15:0] pad_brk$brk;
+    reg  [2:0] f_cnt_r$d;
+    wire  [2:0] f_cnt_r$q;
+    reg  f_cnt_r$clock;
+    reg  [1:0] f_rd$d;
+    wire  [1:0] f_rd$q;
+    reg  f_rd$clock;
+    reg  [1:0] f_wr$d;
+    wire  [1:0] f_wr$q;
+    reg  f_wr$clock;
+    reg  [579:0] fq0$d;
+    wire  [579:0] fq0$q;
+    reg  fq0$clock;
+    reg  [579:0] fq1$d;
+    wire  [579:0] fq1$q;
+    reg  fq1$clock;
+    reg  [579:0] fq2$d;
+    wire  [579:0] fq2$q;
+    reg  fq2$clock;
+    reg  [579:0] fq3$d;
+    wire  [579:0] fq3$q;
+    reg  fq3$clock;
+    reg  q_inbound$d;
+    wire  q_inbound$q;
+    reg  q_inbound$clock;
+    reg  [3:0] q_flags$d;
+    wire  [3:0] q_flags$q;
+    reg  q_flags$clock;
+    reg  [15:0] q_dlen$d;
+    wire  [15:0] q_dlen$q;
+    reg  q_dlen$clock;
+    reg  [15:0] q_dl$d;
+    wire  [15:0] q_dl$q;
+    reg  q_dl$clock;
+    reg  [63:0] q_tp$d;
+    wire  [63:0] q_tp$q;
+    reg  q_tp$clock;
+    reg  [127:0] q_hkey$d;
+    wire  [127:0] q_hkey$q;
+    reg  q_hkey$clock;
+    reg  [63:0] q_seq$d;
+    wire  [63:0] q_seq$q;
+    reg  q_seq$clock;
+    reg  [15:0] q_index$d;
+    wire  [15:0] q_index$q;
+    reg  q_index$clock;
+    reg  [3:0] q_verdict$d;
+    wire  [3:0] q_verdict$q;
+    reg  q_verdict$clock;
+    reg  [1:0] q_oslot$d;
+    wire  [1:0] q_oslot$q;
+    reg  q_oslot$clock;
+    reg  q_stream$d;
+    wire  q_stream$q;
+    reg  q_stream$clock;
+    reg  [127:0] q_ej0$d;
+    wire  [127:0] q_ej0$q;
+    reg  q_ej0$clock;
+    reg  [15:0] q_cons$d;
+    wire  [15:0] q_cons$q;
+    reg  q_cons$clock;
+    reg  [127:0] q_last_ct$d;
+    wire  [127:0] q_last_ct$q;
+    reg  q_last_ct$clock;
+    reg  [127:0] q_lastraw$d;
+    wire  [127:0] q_lastraw$q;
+    reg  q_lastraw$clock;
+    reg  [7:0] q_padlen$d;
+    wire  [7:0] q_padlen$q;
+    reg  q_padlen$clock;
+    reg  [7:0] q_rxnh$d;
+    wire  [7:0] q_rxnh$q;
+    reg  q_rxnh$clock;
+    reg  [7:0] q_prevb$d;
+    wire  [7:0] q_prevb$q;
+    reg  q_prevb$clock;
+    reg  [127:0] hd_mv$d;
+    wire  [127:0] hd_mv$q;
+    reg  hd_mv$clock;
+    reg  [127:0] hd_mi$d;
+    wire  [127:0] hd_mi$q;
+    reg  hd_mi$clock;
+    reg  [127:0] hd_trail$d;
+    wire  [127:0] hd_trail$q;
+    reg  hd_trail$clock;
+    reg  [15:0] hd_pcnt$d;
+    wire  [15:0] hd_pcnt$q;
+    reg  hd_pcnt$clock;
+    reg  hd_last$d;
+    wire  hd_last$q;
+    reg  hd_last$clock;
+    reg  [127:0] n_mv$d;
+    wire  [127:0] n_mv$q;
+    reg  n_mv$clock;
+    reg  [127:0] n_mi$d;
+    wire  [127:0] n_mi$q;
+    reg  n_mi$clock;
+    reg  [127:0] n_trail$d;
+    wire  [127:0] n_trail$q;
+    reg  n_trail$clock;
+    reg  [15:0] n_pcnt$d;
+    wire  [15:0] n_pcnt$q;
+    reg  n_pcnt$clock;
+    reg  n_last$d;
+    wire  n_last$q;
+    reg  n_last$clock;
+    reg  [15:0] r_dv$d;
+    wire  [15:0] r_dv$q;
+    reg  r_dv$clock;
+    reg  [15:0] r_di$d;
+    wire  [15:0] r_di$q;
+    reg  r_di$clock;
+    reg  p_valid$d;
+    wire  p_valid$q;
+    reg  p_valid$clock;
+    reg  [15:0] p_brk$d;
+    wire  [15:0] p_brk$q;
+    reg  p_brk$clock;
+    reg  [15:0] p_k16$d;
+    wire  [15:0] p_k16$q;
+    reg  p_k16$clock;
+    reg  [15:0] q_lastbrk$d;
+    wire  [15:0] q_lastbrk$q;
+    reg  q_lastbrk$clock;
+    reg  [7:0] q_pbyte$d;
+    wire  [7:0] q_pbyte$q;
+    reg  q_pbyte$clock;
+    reg  gq_valid$d;
+    wire  gq_valid$q;
+    reg  gq_valid$clock;
+    reg  gq_last$d;
+    wire  gq_last$q;
+    reg  gq_last$clock;
+    reg  [127:0] gq_block$d;
+    wire  [127:0] gq_block$q;
+    reg  gq_block$clock;
+    reg  [127:0] gq_h$d;
+    wire  [127:0] gq_h$q;
+    reg  gq_h$clock;
+    reg  t_busy_r$d;
+    wire  t_busy_r$q;
+    reg  t_busy_r$clock;
+    reg  t_step$d;
+    wire  t_step$q;
+    reg  t_step$clock;
+    reg  t_inbound$d;
+    wire  t_inbound$q;
+    reg  t_inbound$clock;
+    reg  [15:0] t_dlen$d;
+    wire  [15:0] t_dlen$q;
+    reg  t_dlen$clock;
+    reg  [15:0] t_dl$d;
+    wire  [15:0] t_dl$q;
+    reg  t_dl$clock;
+    reg  [15:0] t_nblk$d;
+    wire  [15:0] t_nblk$q;
+    reg  t_nblk$clock;
+    reg  [127:0] t_ej0$d;
+    wire  [127:0] t_ej0$q;
+    reg  t_ej0$clock;
+    reg  [63:0] t_seq$d;
+    wire  [63:0] t_seq$q;
+    reg  t_seq$clock;
+    reg  [7:0] t_nh$d;
+    wire  [7:0] t_nh$q;
+    reg  t_nh$clock;
+    reg  [7:0] t_padlen$d;
+    wire  [7:0] t_padlen$q;
+    reg  t_padlen$clock;
+    reg  [15:0] t_index$d;
+    wire  [15:0] t_index$q;
+    reg  t_index$clock;
+    reg  [3:0] t_verdict$d;
+    wire  [3:0] t_verdict$q;
+    reg  t_verdict$clock;
+    reg  [1:0] t_oslot$d;
+    wire  [1:0] t_oslot$q;
+    reg  t_oslot$clock;
+    reg  t_stream$d;
+    wire  t_stream$q;
+    reg  t_stream$clock;
+    reg  [127:0] t_last_ct$d;
+    wire  [127:0] t_last_ct$q;
+    reg  t_last_ct$clock;
+    reg  [127:0] t_icv$d;
+    wire  [127:0] t_icv$q;
+    reg  t_icv$clock;
+    reg  [127:0] t_tag$d;
+    wire  [127:0] t_tag$q;
+    reg  t_tag$clock;
+    reg  [15:0] t_rlen$d;
+    wire  [15:0] t_rlen$q;
+    reg  t_rlen$clock;
+    reg  [15:0] t_lastbrk$d;
+    wire  [15:0] t_lastbrk$q;
+    reg  t_lastbrk$clock;
+    reg  [7:0] t_pbyte$d;
+    wire  [7:0] t_pbyte$q;
+    reg  t_pbyte$clock;
+    
+    // Local signals
+    reg  [1:0] tok_kind;
+    reg  [127:0] bdata;
+    reg  [127:0] t_tag_new;
+    reg  [15:0] t_sh;
+    reg  [95:0] t_tuser;
+    reg  [10:0] out_wa;
+    reg  [127:0] out_wd;
+    reg  t_we;
+    reg  [10:0] t_wa;
+    reg  [127:0] t_wd;
+    reg  [579:0] f_head;
+    reg  f_pop;
+    reg  [1:0] f_oslot;
+    reg  [127:0] pt_sh_pb;
+    reg  [127:0] pt_sh_pad;
+    reg  [127:0] pt_sh_nh;
+    reg  [15:0] pad_s;
+    reg  pad_ok;
+    reg  [15:0] pad_len_calc;
+    reg  [15:0] k16;
+    reg  [15:0] lastbrk_now;
+    reg  [127:0] pt;
+    reg  [127:0] ct;
+    reg  [127:0] ks;
+    reg  [15:0] icv_shift;
+    reg  [127:0] icv;
+    reg  [159:0] cnt_sh_bytes;
+    reg  [159:0] cnt_sh_auth;
+    
+    // Sub module instances
+    top$tail$out_a out_a(
+        .read_address(out_a$read_address),
+        .read_clock(out_a$read_clock),
+        .read_data(out_a$read_data),
+        .write_address(out_a$write_address),
+        .write_clock(out_a$write_clock),
+        .write_data(out_a$write_data),
+        .write_enable(out_a$write_enable)
+    );
+    top$tail$out_b out_b(
+        .read_address(out_b$read_address),
+        .read_clock(out_b$read_clock),
+        .read_data(out_b$read_data),
+        .write_address(out_b$write_address),
+        .write_clock(out_b$write_clock),
+        .write_data(out_b$write_data),
+        .write_enable(out_b$write_enable)
+    );
+    top$tail$sa_cnt sa_cnt(
+        .read_address(sa_cnt$read_address),
+        .read_clock(sa_cnt$read_clock),
+        .read_data(sa_cnt$read_data),
+        .write_address(sa_cnt$write_address),
+        .write_clock(sa_cnt$write_clock),
+        .write_data(sa_cnt$write_data),
+        .write_enable(sa_cnt$write_enable)
+    );
+    top$tail$ghash ghash(
+        .clock(ghash$clock),
+        .h(ghash$h),
+        .clear(ghash$clear),
+        .in_valid(ghash$in_valid),
+        .in_last(ghash$in_last),
+        .in_block(ghash$in_block),
+        .out_valid(ghash$out_valid),
+        .out_last(ghash$out_last),
+        .out_hash(ghash$out_hash)
+    );
+    top$tail$bs_la bs_la(
+        .din(bs_la$din),
+        .dout(bs_la$dout)
+    );
+    top$tail$bs_lc bs_lc(
+        .din(bs_lc$din),
+        .dout(bs_lc$dout)
+    );
+    top$tail$bs_ks bs_ks(
+        .din(bs_ks$din),
+        .dout(bs_ks$dout)
+    );
+    top$tail$bs_gh bs_gh(
+        .din(bs_gh$din),
+        .dout(bs_gh$dout)
+    );
+    top$tail$bs_tag bs_tag(
+        .din(bs_tag$din),
+        .dout(bs_tag$dout)
+    );
+    top$tail$bm_head bm_head(
+        .dv(bm_head$dv),
+        .di(bm_head$di),
+        .tp(bm_head$tp),
+        .neg_ok(bm_head$neg_ok),
+        .mv(bm_head$mv),
+        .mi(bm_head$mi),
+        .trail(bm_head$trail),
+        .pcnt(bm_head$pcnt),
+        .last(bm_head$last)
+    );
+    top$tail$bm_next bm_next(
+        .dv(bm_next$dv),
+        .di(bm_next$di),
+        .tp(bm_next$tp),
+        .neg_ok(bm_next$neg_ok),
+        .mv(bm_next$mv),
+        .mi(bm_next$mi),
+        .trail(bm_next$trail),
+        .pcnt(bm_next$pcnt),
+        .last(bm_next$last)
+    );
+    top$tail$pad_last pad_last(
+        .v(pad_last$v),
+        .any(pad_last$any),
+        .idx(pad_last$idx)
+    );
+    top$tail$pad_brk pad_brk(
+        .pt(pad_brk$pt),
+        .prev(pad_brk$prev),
+        .first(pad_brk$first),
+        .count(pad_brk$count),
+        .brk(pad_brk$brk)
+    );
+    top$tail$f_cnt_r f_cnt_r(
+        .d(f_cnt_r$d),
+        .q(f_cnt_r$q),
+        .clock(f_cnt_r$clock)
+    );
+    top$tail$f_rd f_rd(
+        .d(f_rd$d),
+        .q(f_rd$q),
+        .clock(f_rd$clock)
+    );
+    top$tail$f_wr f_wr(
+        .d(f_wr$d),
+        .q(f_wr$q),
+        .clock(f_wr$clock)
+    );
+    top$tail$fq0 fq0(
+        .d(fq0$d),
+        .q(fq0$q),
+        .clock(fq0$clock)
+    );
+    top$tail$fq1 fq1(
+        .d(fq1$d),
+        .q(fq1$q),
+        .clock(fq1$clock)
+    );
+    top$tail$fq2 fq2(
+        .d(fq2$d),
+        .q(fq2$q),
+        .clock(fq2$clock)
+    );
+    top$tail$fq3 fq3(
+        .d(fq3$d),
+        .q(fq3$q),
+        .clock(fq3$clock)
+    );
+    top$tail$q_inbound q_inbound(
+        .d(q_inbound$d),
+        .q(q_inbound$q),
+        .clock(q_inbound$clock)
+    );
+    top$tail$q_flags q_flags(
+        .d(q_flags$d),
+        .q(q_flags$q),
+        .clock(q_flags$clock)
+    );
+    top$tail$q_dlen q_dlen(
+        .d(q_dlen$d),
+        .q(q_dlen$q),
+        .clock(q_dlen$clock)
+    );
+    top$tail$q_dl q_dl(
+        .d(q_dl$d),
+        .q(q_dl$q),
+        .clock(q_dl$clock)
+    );
+    top$tail$q_tp q_tp(
+        .d(q_tp$d),
+        .q(q_tp$q),
+        .clock(q_tp$clock)
+    );
+    top$tail$q_hkey q_hkey(
+        .d(q_hkey$d),
+        .q(q_hkey$q),
+        .clock(q_hkey$clock)
+    );
+    top$tail$q_seq q_seq(
+        .d(q_seq$d),
+        .q(q_seq$q),
+        .clock(q_seq$clock)
+    );
+    top$tail$q_index q_index(
+        .d(q_index$d),
+        .q(q_index$q),
+        .clock(q_index$clock)
+    );
+    top$tail$q_verdict q_verdict(
+        .d(q_verdict$d),
+        .q(q_verdict$q),
+        .clock(q_verdict$clock)
+    );
+    top$tail$q_oslot q_oslot(
+        .d(q_oslot$d),
+        .q(q_oslot$q),
+        .clock(q_oslot$clock)
+    );
+    top$tail$q_stream q_stream(
+        .d(q_stream$d),
+        .q(q_stream$q),
+        .clock(q_stream$clock)
+    );
+    top$tail$q_ej0 q_ej0(
+        .d(q_ej0$d),
+        .q(q_ej0$q),
+        .clock(q_ej0$clock)
+    );
+    top$tail$q_cons q_cons(
+        .d(q_cons$d),
+        .q(q_cons$q),
+        .clock(q_cons$clock)
+    );
+    top$tail$q_last_ct q_last_ct(
+        .d(q_last_ct$d),
+        .q(q_last_ct$q),
+        .clock(q_last_ct$clock)
+    );
+    top$tail$q_lastraw q_lastraw(
+        .d(q_lastraw$d),
+        .q(q_lastraw$q),
+        .clock(q_lastraw$clock)
+    );
+    top$tail$q_padlen q_padlen(
+        .d(q_padlen$d),
+        .q(q_padlen$q),
+        .clock(q_padlen$clock)
+    );
+    top$tail$q_rxnh q_rxnh(
+        .d(q_rxnh$d),
+        .q(q_rxnh$q),
+        .clock(q_rxnh$clock)
+    );
+    top$tail$q_prevb q_prevb(
+        .d(q_prevb$d),
+        .q(q_prevb$q),
+        .clock(q_prevb$clock)
+    );
+    top$tail$hd_mv hd_mv(
+        .d(hd_mv$d),
+        .q(hd_mv$q),
+        .clock(hd_mv$clock)
+    );
+    top$tail$hd_mi hd_mi(
+        .d(hd_mi$d),
+        .q(hd_mi$q),
+        .clock(hd_mi$clock)
+    );
+    top$tail$hd_trail hd_trail(
+        .d(hd_trail$d),
+        .q(hd_trail$q),
+        .clock(hd_trail$clock)
+    );
+    top$tail$hd_pcnt hd_pcnt(
+        .d(hd_pcnt$d),
+        .q(hd_pcnt$q),
+        .clock(hd_pcnt$clock)
+    );
+    top$tail$hd_last hd_last(
+        .d(hd_last$d),
+        .q(hd_last$q),
+        .clock(hd_last$clock)
+    );
+    top$tail$n_mv n_mv(
+        .d(n_mv$d),
+        .q(n_mv$q),
+        .clock(n_mv$clock)
+    );
+    top$tail$n_mi n_mi(
+        .d(n_mi$d),
+        .q(n_mi$q),
+        .clock(n_mi$clock)
+    );
+    top$tail$n_trail n_trail(
+        .d(n_trail$d),
+        .q(n_trail$q),
+        .clock(n_trail$clock)
+    );
+    top$tail$n_pcnt n_pcnt(
+        .d(n_pcnt$d),
+        .q(n_pcnt$q),
+        .clock(n_pcnt$clock)
+    );
+    top$tail$n_last n_last(
+        .d(n_last$d),
+        .q(n_last$q),
+        .clock(n_last$clock)
+    );
+    top$tail$r_dv r_dv(
+        .d(r_dv$d),
+        .q(r_dv$q),
+        .clock(r_dv$clock)
+    );
+    top$tail$r_di r_di(
+        .d(r_di$d),
+        .q(r_di$q),
+        .clock(r_di$clock)
+    );
+    top$tail$p_valid p_valid(
+        .d(p_valid$d),
+        .q(p_valid$q),
+        .clock(p_valid$clock)
+    );
+    top$tail$p_brk p_brk(
+        .d(p_brk$d),
+        .q(p_brk$q),
+        .clock(p_brk$clock)
+    );
+    top$tail$p_k16 p_k16(
+        .d(p_k16$d),
+        .q(p_k16$q),
+        .clock(p_k16$clock)
+    );
+    top$tail$q_lastbrk q_lastbrk(
+        .d(q_lastbrk$d),
+        .q(q_lastbrk$q),
+        .clock(q_lastbrk$clock)
+    );
+    top$tail$q_pbyte q_pbyte(
+        .d(q_pbyte$d),
+        .q(q_pbyte$q),
+        .clock(q_pbyte$clock)
+    );
+    top$tail$gq_valid gq_valid(
+        .d(gq_valid$d),
+        .q(gq_valid$q),
+        .clock(gq_valid$clock)
+    );
+    top$tail$gq_last gq_last(
+        .d(gq_last$d),
+        .q(gq_last$q),
+        .clock(gq_last$clock)
+    );
+    top$tail$gq_block gq_block(
+        .d(gq_block$d),
+        .q(gq_block$q),
+        .clock(gq_block$clock)
+    );
+    top$tail$gq_h gq_h(
+        .d(gq_h$d),
+        .q(gq_h$q),
+        .clock(gq_h$clock)
+    );
+    top$tail$t_busy_r t_busy_r(
+        .d(t_busy_r$d),
+        .q(t_busy_r$q),
+        .clock(t_busy_r$clock)
+    );
+    top$tail$t_step t_step(
+        .d(t_step$d),
+        .q(t_step$q),
+        .clock(t_step$clock)
+    );
+    top$tail$t_inbound t_inbound(
+        .d(t_inbound$d),
+        .q(t_inbound$q),
+        .clock(t_inbound$clock)
+    );
+    top$tail$t_dlen t_dlen(
+        .d(t_dlen$d),
+        .q(t_dlen$q),
+        .clock(t_dlen$clock)
+    );
+    top$tail$t_dl t_dl(
+        .d(t_dl$d),
+        .q(t_dl$q),
+        .clock(t_dl$clock)
+    );
+    top$tail$t_nblk t_nblk(
+        .d(t_nblk$d),
+        .q(t_nblk$q),
+        .clock(t_nblk$clock)
+    );
+    top$tail$t_ej0 t_ej0(
+        .d(t_ej0$d),
+        .q(t_ej0$q),
+        .clock(t_ej0$clock)
+    );
+    top$tail$t_seq t_seq(
+        .d(t_seq$d),
+        .q(t_seq$q),
+        .clock(t_seq$clock)
+    );
+    top$tail$t_nh t_nh(
+        .d(t_nh$d),
+        .q(t_nh$q),
+        .clock(t_nh$clock)
+    );
+    top$tail$t_padlen t_padlen(
+        .d(t_padlen$d),
+        .q(t_padlen$q),
+        .clock(t_padlen$clock)
+    );
+    top$tail$t_index t_index(
+        .d(t_index$d),
+        .q(t_index$q),
+        .clock(t_index$clock)
+    );
+    top$tail$t_verdict t_verdict(
+        .d(t_verdict$d),
+        .q(t_verdict$q),
+        .clock(t_verdict$clock)
+    );
+    top$tail$t_oslot t_oslot(
+        .d(t_oslot$d),
+        .q(t_oslot$q),
+        .clock(t_oslot$clock)
+    );
+    top$tail$t_stream t_stream(
+        .d(t_stream$d),
+        .q(t_stream$q),
+        .clock(t_stream$clock)
+    );
+    top$tail$t_last_ct t_last_ct(
+        .d(t_last_ct$d),
+        .q(t_last_ct$q),
+        .clock(t_last_ct$clock)
+    );
+    top$tail$t_icv t_icv(
+        .d(t_icv$d),
+        .q(t_icv$q),
+        .clock(t_icv$clock)
+    );
+    top$tail$t_tag t_tag(
+        .d(t_tag$d),
+        .q(t_tag$q),
+        .clock(t_tag$clock)
+    );
+    top$tail$t_rlen t_rlen(
+        .d(t_rlen$d),
+        .q(t_rlen$q),
+        .clock(t_rlen$clock)
+    );
+    top$tail$t_lastbrk t_lastbrk(
+        .d(t_lastbrk$d),
+        .q(t_lastbrk$q),
+        .clock(t_lastbrk$clock)
+    );
+    top$tail$t_pbyte t_pbyte(
+        .d(t_pbyte$d),
+        .q(t_pbyte$q),
+        .clock(t_pbyte$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        f_cnt_r$clock = clock;
+        f_rd$clock = clock;
+        f_wr$clock = clock;
+        fq0$clock = clock;
+        fq1$clock = clock;
+        fq2$clock = clock;
+        fq3$clock = clock;
+        q_inbound$clock = clock;
+        q_flags$clock = clock;
+        q_dlen$clock = clock;
+        q_dl$clock = clock;
+        q_tp$clock = clock;
+        q_hkey$clock = clock;
+        q_seq$clock = clock;
+        q_index$clock = clock;
+        q_verdict$clock = clock;
+        q_oslot$clock = clock;
+        q_stream$clock = clock;
+        q_ej0$clock = clock;
+        q_cons$clock = clock;
+        q_last_ct$clock = clock;
+        q_lastraw$clock = clock;
+        q_padlen$clock = clock;
+        q_rxnh$clock = clock;
+        q_prevb$clock = clock;
+        hd_mv$clock = clock;
+        hd_mi$clock = clock;
+        hd_trail$clock = clock;
+        hd_pcnt$clock = clock;
+        hd_last$clock = clock;
+        n_mv$clock = clock;
+        n_mi$clock = clock;
+        n_trail$clock = clock;
+        n_pcnt$clock = clock;
+        n_last$clock = clock;
+        r_dv$clock = clock;
+        r_di$clock = clock;
+        p_valid$clock = clock;
+        p_brk$clock = clock;
+        p_k16$clock = clock;
+        q_lastbrk$clock = clock;
+        q_pbyte$clock = clock;
+        gq_valid$clock = clock;
+        gq_last$clock = clock;
+        gq_block$clock = clock;
+        gq_h$clock = clock;
+        t_busy_r$clock = clock;
+        t_step$clock = clock;
+        t_inbound$clock = clock;
+        t_dlen$clock = clock;
+        t_dl$clock = clock;
+        t_nblk$clock = clock;
+        t_ej0$clock = clock;
+        t_seq$clock = clock;
+        t_nh$clock = clock;
+        t_padlen$clock = clock;
+        t_index$clock = clock;
+        t_verdict$clock = clock;
+        t_oslot$clock = clock;
+        t_stream$clock = clock;
+        t_last_ct$clock = clock;
+        t_icv$clock = clock;
+        t_tag$clock = clock;
+        t_rlen$clock = clock;
+        t_lastbrk$clock = clock;
+        t_pbyte$clock = clock;
+        f_cnt_r$d = f_cnt_r$q;
+        f_rd$d = f_rd$q;
+        f_wr$d = f_wr$q;
+        fq0$d = fq0$q;
+        fq1$d = fq1$q;
+        fq2$d = fq2$q;
+        fq3$d = fq3$q;
+        q_inbound$d = q_inbound$q;
+        q_flags$d = q_flags$q;
+        q_dlen$d = q_dlen$q;
+        q_dl$d = q_dl$q;
+        q_tp$d = q_tp$q;
+        q_hkey$d = q_hkey$q;
+        q_seq$d = q_seq$q;
+        q_index$d = q_index$q;
+        q_verdict$d = q_verdict$q;
+        q_oslot$d = q_oslot$q;
+        q_stream$d = q_stream$q;
+        q_ej0$d = q_ej0$q;
+        q_cons$d = q_cons$q;
+        q_last_ct$d = q_last_ct$q;
+        q_lastraw$d = q_lastraw$q;
+        q_padlen$d = q_padlen$q;
+        q_rxnh$d = q_rxnh$q;
+        q_prevb$d = q_prevb$q;
+        hd_mv$d = hd_mv$q;
+        hd_mi$d = hd_mi$q;
+        hd_trail$d = hd_trail$q;
+        hd_pcnt$d = hd_pcnt$q;
+        hd_last$d = hd_last$q;
+        n_mv$d = n_mv$q;
+        n_mi$d = n_mi$q;
+        n_trail$d = n_trail$q;
+        n_pcnt$d = n_pcnt$q;
+        n_last$d = n_last$q;
+        r_dv$d = r_dv$q;
+        r_di$d = r_di$q;
+        p_valid$d = p_valid$q;
+        p_brk$d = p_brk$q;
+        p_k16$d = p_k16$q;
+        q_lastbrk$d = q_lastbrk$q;
+        q_pbyte$d = q_pbyte$q;
+        gq_valid$d = gq_valid$q;
+        gq_last$d = gq_last$q;
+        gq_block$d = gq_block$q;
+        gq_h$d = gq_h$q;
+        t_busy_r$d = t_busy_r$q;
+        t_step$d = t_step$q;
+        t_inbound$d = t_inbound$q;
+        t_dlen$d = t_dlen$q;
+        t_dl$d = t_dl$q;
+        t_nblk$d = t_nblk$q;
+        t_ej0$d = t_ej0$q;
+        t_seq$d = t_seq$q;
+        t_nh$d = t_nh$q;
+        t_padlen$d = t_padlen$q;
+        t_index$d = t_index$q;
+        t_verdict$d = t_verdict$q;
+        t_oslot$d = t_oslot$q;
+        t_stream$d = t_stream$q;
+        t_last_ct$d = t_last_ct$q;
+        t_icv$d = t_icv$q;
+        t_tag$d = t_tag$q;
+        t_rlen$d = t_rlen$q;
+        t_lastbrk$d = t_lastbrk$q;
+        t_pbyte$d = t_pbyte$q;
+        ghash$clock = clock;
+        out_a$read_clock = clock;
+        out_a$write_clock = clock;
+        out_b$read_clock = clock;
+        out_b$write_clock = clock;
+        sa_cnt$read_clock = clock;
+        sa_cnt$write_clock = clock;
+        out_a$write_enable = 1'b0;
+        out_a$write_address = ((32'h0) & 11'h7ff);
+        out_a$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_b$write_enable = 1'b0;
+        out_b$write_address = ((32'h0) & 11'h7ff);
+        out_b$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_a$read_address = buf_rd;
+        out_b$read_address = buf_rd;
+        buf_a = out_a$read_data;
+        buf_b = out_b$read_data;
+        sa_cnt$write_enable = cnt_clear;
+        sa_cnt$write_address = cur_idx;
+        sa_cnt$write_data = ((32'h0) & 160'hffffffffffffffffffffffffffffffffffffffff);
+        if (t_busy_r$q) begin
+            sa_cnt$read_address = t_index$q[(32'h0)+:(10)];
+        end
+        else begin
+            sa_cnt$read_address = cur_idx;
+        end
+        cnt_rd = sa_cnt$read_data;
+        cnt_sh_bytes = cnt_rd >> s_cnt_bytes;
+        cnt_sh_auth = cnt_rd >> s_cnt_auth;
+        ghash$clear = reset;
+        ghash$in_valid = gq_valid$q;
+        ghash$in_last = gq_last$q;
+        ghash$in_block = gq_block$q;
+        ghash$h = gq_h$q;
+        gq_valid$d = 1'b0;
+        gq_last$d = 1'b0;
+        f_pop = 1'b0;
+        f_oslot = ((32'h0) & 2'h3);
+        t_we = 1'b0;
+        t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        out_wa = ((32'h0) & 11'h7ff);
+        out_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (q_flags$q[32'h1]) begin
+            bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
+            bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
+        end
+        else begin
+            if (q_flags$q[32'h2]) begin
+                bs_la$din = ((32'h60) & 64'hffffffffffffffff);
+            end
+            else begin
+                bs_la$din = ((32'h40) & 64'hffffffffffffffff);
+            end
+            bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
+        end
+        tok_kind = aes_tag[(32'h80)+:(2)];
+        bdata = aes_tag[(32'h0)+:(128)];
+        k16 = q_cons$q << 32'h4;
+        bm_next$dv = r_dv$q - 32'h10;
+        bm_next$di = r_di$q - 32'h10;
+        bm_next$tp = q_tp$q;
+        bm_next$neg_ok = 1'b1;
+        bs_ks$din = aes_block;
+        if (q_flags$q[32'h1]) begin
+            ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        end
+        else begin
+            ks = bs_ks$dout & n_mv$q;
+        end
+        if (q_inbound$q) begin
+            ct = bdata & n_mv$q;
+            pt = ct ^ ks;
+        end
+        else begin
+            pt = (bdata & n_mi$q) | n_trail$q;
+            ct = pt ^ ks;
+        end
+        pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
+        pt_sh_nh = pt >> (((q_dlen$q - 32'h1) & 32'hf) << 32'h3);
+        pt_sh_pb = pt >> (((q_dlen$q - 32'h3) & 32'hf) << 32'h3);
+        pad_brk$pt = pt;
+        pad_brk$prev = q_prevb$q;
+        pad_brk$first = q_cons$q == 32'h0;
+        pad_brk$count = n_pcnt$q;
+        pad_last$v = p_brk$q;
+        if (p_valid$q & pad_last$any) begin
+            lastbrk_now = p_k16$q | pad_last$idx;
+        end
+        else begin
+            lastbrk_now = q_lastbrk$q;
+        end
+        icv_shift = q_dlen$q & 32'hf;
+        if (icv_shift == 32'h0) begin
+            icv = bdata;
+        end
+        else begin
+            icv = (q_lastraw$q >> (icv_shift << 32'h3)) | (bdata << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
+        end
+        bs_tag$din = ghash$out_hash ^ t_ej0$q;
+        t_tag_new = bs_tag$dout;
+        t_sh = ((t_dlen$q[(32'h0)+:(4)]) & 16'hffff);
+        if (f_rd$q == 32'h0) begin
+            f_head = fq0$q;
+        end
+        else if (f_rd$q == 32'h1) begin
+            f_head = fq1$q;
+        end
+        else if (f_rd$q == 32'h2) begin
+            f_head = fq2$q;
+        end
+        else begin
+            f_head = fq3$q;
+        end
+        bm_head$dv = f_head[(32'h5)+:(16)];
+        bm_head$di = f_head[(32'h15)+:(16)];
+        bm_head$tp = f_head[(32'h25)+:(64)];
+        bm_head$neg_ok = 1'b0;
+        hd_mv$d = bm_head$mv;
+        hd_mi$d = bm_head$mi;
+        hd_trail$d = bm_head$trail;
+        hd_pcnt$d = bm_head$pcnt;
+        hd_last$d = bm_head$last;
+        if (f_push) begin
+            if (f_wr$q == 32'h0) begin
+                fq0$d = f_word;
+            end
+            if (f_wr$q == 32'h1) begin
+                fq1$d = f_word;
+            end
+            if (f_wr$q == 32'h2) begin
+                fq2$d = f_word;
+            end
+            if (f_wr$q == 32'h3) begin
+                fq3$d = f_word;
+            end
+            f_wr$d = f_wr$q + 32'h1;
+        end
+        bs_gh$din = ct;
+        gq_block$d = bs_gh$dout;
+        gq_h$d = q_hkey$q;
+        p_valid$d = 1'b0;
+        q_lastbrk$d = lastbrk_now;
+        if (aes_valid & (tok_kind == 32'h1)) begin
+            n_mv$d = hd_mv$q;
+            n_mi$d = hd_mi$q;
+            n_trail$d = hd_trail$q;
+            n_pcnt$d = hd_pcnt$q;
+            n_last$d = hd_last$q;
+            r_dv$d = f_head[(32'h5)+:(16)];
+            r_di$d = f_head[(32'h15)+:(16)];
+            f_pop = 1'b1;
+            q_inbound$d = f_head[32'h0];
+            q_flags$d = f_head[(32'h1)+:(4)];
+            q_dlen$d = f_head[(32'h5)+:(16)];
+            q_dl$d = f_head[(32'h15)+:(16)];
+            q_tp$d = f_head[(32'h25)+:(64)];
+            q_hkey$d = f_head[(32'h65)+:(128)];
+            q_seq$d = f_head[(32'he5)+:(64)];
+            q_index$d = f_head[(32'h125)+:(16)];
+            q_verdict$d = f_head[(32'h135)+:(4)];
+            q_oslot$d = f_head[(32'h139)+:(2)];
+            q_stream$d = f_head[32'h13b];
+            q_ej0$d = aes_block;
+            q_cons$d = ((32'h0) & 16'hffff);
+            q_rxnh$d = f_head[(32'h13c)+:(8)];
+            q_padlen$d = ((32'h0) & 8'hff);
+            q_lastbrk$d = ((32'h0) & 16'hffff);
+            bs_gh$din = f_head[(32'h144)+:(128)];
+            gq_valid$d = 1'b1;
+            gq_h$d = f_head[(32'h65)+:(128)];
+            f_oslot = f_head[(32'h139)+:(2)];
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                    out_b$write_enable = 1'b1;
+                    out_b$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_b$write_data = f_head[(32'h1c4)+:(128)];
+                end
+                else begin
+                    out_a$write_enable = 1'b1;
+                    out_a$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                    out_a$write_data = f_head[(32'h1c4)+:(128)];
+                end
+            end
+        end
+        if (aes_valid & (tok_kind == 32'h2)) begin
+            gq_valid$d = 1'b1;
+            q_cons$d = q_cons$q + 32'h1;
+            n_mv$d = bm_next$mv;
+            n_mi$d = bm_next$mi;
+            n_trail$d = bm_next$trail;
+            n_pcnt$d = bm_next$pcnt;
+            n_last$d = bm_next$last;
+            r_dv$d = r_dv$q - 32'h10;
+            r_di$d = r_di$q - 32'h10;
+            q_last_ct$d = ct;
+            q_lastraw$d = bdata;
+            if (q_inbound$q) begin
+                out_wa = ((q_cons$q) & 11'h7ff);
+                out_wd = pt;
+                if (n_last$q) begin
+                    q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
+                    q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
+                    q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
+                end
+                q_prevb$d = pt[(32'h78)+:(8)];
+                p_valid$d = 1'b1;
+                p_brk$d = pad_brk$brk;
+                p_k16$d = k16;
+            end
+            else begin
+                out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
+                out_wd = ct;
+            end
+            out_wa = out_wa | (((q_oslot$q >> 32'h1) & 11'h7ff) << 32'ha);
+            if (q_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+                out_b$write_address = out_wa;
+                out_b$write_data = out_wd;
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+                out_a$write_address = out_wa;
+                out_a$write_data = out_wd;
+            end
+        end
+        if (aes_valid & (tok_kind == 32'h3)) begin
+            bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+            gq_valid$d = 1'b1;
+            gq_last$d = 1'b1;
+            t_busy_r$d = 1'b1;
+            t_step$d = 1'b0;
+            t_inbound$d = q_inbound$q;
+            t_dlen$d = q_dlen$q;
+            t_dl$d = q_dl$q;
+            t_nblk$d = q_cons$q;
+            t_ej0$d = q_ej0$q;
+            t_seq$d = q_seq$q;
+            t_nh$d = q_rxnh$q;
+            t_padlen$d = q_padlen$q;
+            t_index$d = q_index$q;
+            t_verdict$d = q_verdict$q;
+            t_oslot$d = q_oslot$q;
+            t_stream$d = q_stream$q;
+            t_last_ct$d = q_last_ct$q;
+            t_icv$d = icv;
+            t_lastbrk$d = lastbrk_now;
+            t_pbyte$d = q_pbyte$q;
+            sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
+        end
+        if (f_pop) begin
+            f_rd$d = f_rd$q + 32'h1;
+        end
+        if (f_push & ~f_pop) begin
+            f_cnt_r$d = f_cnt_r$q + 32'h1;
+        end
+        else if (~f_push & f_pop) begin
+            f_cnt_r$d = f_cnt_r$q - 32'h1;
+        end
+        pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
+        pad_s = t_dlen$q - pad_len_calc;
+        pad_ok = (t_padlen$q == 32'h0) | ((t_lastbrk$q <= pad_s) & (t_pbyte$q == t_padlen$q));
+        t_tuser = ((t_verdict$q) & 96'hffffffffffffffffffffffff) | (((t_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((t_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((t_seq$q) & 96'hffffffffffffffffffffffff) << 32'h20);
+        if (t_inbound$q) begin
+            t_tuser = t_tuser | 32'h10;
+        end
+        t_wa = ((t_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            t_step$d = 1'b1;
+            t_tag$d = t_tag_new;
+            t_rlen$d = ((32'h0) & 16'hffff);
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                    if (t_icv$q != t_tag_new) begin
+                        t_verdict$d = v_auth;
+                    end
+                    else if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
+                        t_verdict$d = v_trailer;
+                    end
+                    else begin
+                        t_rlen$d = t_dlen$q - pad_len_calc;
+                    end
+                end
+                else begin
+                    t_rlen$d = t_dlen$q + 32'h20;
+                    t_we = 1'b1;
+                    if (|t_sh) begin
+                        t_wa = t_wa | ((t_nblk$q) & 11'h7ff);
+                        t_wd = t_last_ct$q | (t_tag_new << (t_sh << 32'h3));
+                    end
+                    else begin
+                        t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
+                        t_wd = t_tag_new;
+                    end
+                end
+            end
+        end
+        if (t_busy_r$q & t_step$q) begin
+            t_busy_r$d = 1'b0;
+            if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
+                t_we = 1'b1;
+                t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
+                t_wd = t_tag$q >> ((((32'h10) & 16'hffff) - t_sh) << 32'h3);
+            end
+            sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
+            if (t_verdict$q == v_ok) begin
+                sa_cnt$write_enable = 1'b1;
+                sa_cnt$write_data = (cnt_rd & k_cnt_auth_mask) | ((cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
+            end
+            else if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
+                sa_cnt$write_enable = 1'b1;
+                sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+                out_b$write_address = t_wa;
+                out_b$write_data = t_wd;
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+                out_a$write_address = t_wa;
+                out_a$write_data = t_wd;
+            end
+        end
+        f_cnt = f_cnt_r$q;
+        t_busy = t_busy_r$q;
+        done = t_busy_r$q & t_step$q;
+        stream = t_stream$q;
+        inbound = t_inbound$q;
+        verdict = t_verdict$q;
+        nh = t_nh$q;
+        seq = t_seq$q;
+        oslot = t_oslot$q;
+        rlen = t_rlen$q;
+        dl = t_dl$q;
+        tuser = t_tuser;
+        if (reset) begin
+            f_cnt_r$d = ((32'h0) & 3'h7);
+            f_rd$d = ((32'h0) & 2'h3);
+            f_wr$d = ((32'h0) & 2'h3);
+            t_busy_r$d = 1'b0;
+            p_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$tail
+
+
+module top$tail$bm_head(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
+    
+    // Module arguments
+    input wire  [15:0] dv;
+    input wire  [15:0] di;
+    input wire  [63:0] tp;
+    input wire  neg_ok;
+    output reg  [127:0] mv;
+    output reg  [127:0] mi;
+    output reg  [127:0] trail;
+    output reg  [15:0] pcnt;
+    output reg  last;
+    
+    // Stub signals
+    reg  [15:0] m_v$count;
+    wire  [127:0] m_v$mask;
+    reg  [15:0] m_i$count;
+    wire  [127:0] m_i$mask;
+    
+    // Local signals
+    reg  [255:0] tsh;
+    
+    // Sub module instances
+    top$tail$bm_head$m_v m_v(
+        .count(m_v$count),
+        .mask(m_v$mask)
+    );
+    top$tail$bm_head$m_i m_i(
+        .count(m_i$count),
+        .mask(m_i$mask)
+    );
+    
+    // Update code
+    always @(*) begin
+        m_v$count = dv;
+        mv = m_v$mask;
+        if (~di[32'hf] & |di) begin
+            m_i$count = di;
+        end
+        else begin
+            m_i$count = ((32'h0) & 16'hffff);
+        end
+        mi = m_i$mask;
+        pcnt = dv - 32'h2;
+        last = |dv & (dv <= 32'h10);
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
+        end
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
+        end
+    end
+    
+endmodule // top$tail$bm_head
+
+
+module top$tail$bm_head$m_i(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$tail$bm_head$m_i
+
+
+module top$tail$bm_head$m_v(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$tail$bm_head$m_v
+
+
+module top$tail$bm_next(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
+    
+    // Module arguments
+    input wire  [15:0] dv;
+    input wire  [15:0] di;
+    input wire  [63:0] tp;
+    input wire  neg_ok;
+    output reg  [127:0] mv;
+    output reg  [127:0] mi;
+    output reg  [127:0] trail;
+    output reg  [15:0] pcnt;
+    output reg  last;
+    
+    // Stub signals
+    reg  [15:0] m_v$count;
+    wire  [127:0] m_v$mask;
+    reg  [15:0] m_i$count;
+    wire  [127:0] m_i$mask;
+    
+    // Local signals
+    reg  [255:0] tsh;
+    
+    // Sub module instances
+    top$tail$bm_next$m_v m_v(
+        .count(m_v$count),
+        .mask(m_v$mask)
+    );
+    top$tail$bm_next$m_i m_i(
+        .count(m_i$count),
+        .mask(m_i$mask)
+    );
+    
+    // Update code
+    always @(*) begin
+        m_v$count = dv;
+        mv = m_v$mask;
+        if (~di[32'hf] & |di) begin
+            m_i$count = di;
+        end
+        else begin
+            m_i$count = ((32'h0) & 16'hffff);
+        end
+        mi = m_i$mask;
+        pcnt = dv - 32'h2;
+        last = |dv & (dv <= 32'h10);
+        tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+        trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (~|di[(32'h4)+:(12)]) begin
+            trail = tsh[(32'h0)+:(128)];
+        end
+        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+            trail = tsh[(32'h80)+:(128)];
+        end
+    end
+    
+endmodule // top$tail$bm_next
+
+
+module top$tail$bm_next$m_i(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$tail$bm_next$m_i
+
+
+module top$tail$bm_next$m_v(count,mask);
+    
+    // Module arguments
+    input wire  [15:0] count;
+    output reg  [127:0] mask;
+    
+    // Update code
+    always @(*) begin
+        mask = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (count > 32'h0) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h0);
+        end
+        if (count > 32'h1) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h8);
+        end
+        if (count > 32'h2) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h10);
+        end
+        if (count > 32'h3) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h18);
+        end
+        if (count > 32'h4) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        end
+        if (count > 32'h5) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h28);
+        end
+        if (count > 32'h6) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h30);
+        end
+        if (count > 32'h7) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h38);
+        end
+        if (count > 32'h8) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        end
+        if (count > 32'h9) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h48);
+        end
+        if (count > 32'ha) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h50);
+        end
+        if (count > 32'hb) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h58);
+        end
+        if (count > 32'hc) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        if (count > 32'hd) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h68);
+        end
+        if (count > 32'he) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h70);
+        end
+        if (count > 32'hf) begin
+            mask = mask | (((32'hff) & 128'hffffffffffffffffffffffffffffffff) << 32'h78);
+        end
+    end
+    
+endmodule // top$tail$bm_next$m_v
+
+
+module top$tail$bs_gh(din,dout);
+    
+    // Module arguments
+    input wire  [127:0] din;
+    output reg  [127:0] dout;
+    
+    // Stub signals
+    reg  [63:0] lo$din;
+    wire  [63:0] lo$dout;
+    reg  [63:0] hi$din;
+    wire  [63:0] hi$dout;
+    
+    // Sub module instances
+    top$tail$bs_gh$lo lo(
+        .din(lo$din),
+        .dout(lo$dout)
+    );
+    top$tail$bs_gh$hi hi(
+        .din(hi$din),
+        .dout(hi$dout)
+    );
+    
+    // Update code
+    always @(*) begin
+        lo$din = din[(32'h0)+:(64)];
+        hi$din = din[(32'h40)+:(64)];
+        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_gh
+
+
+module top$tail$bs_gh$hi(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_gh$hi
+
+
+module top$tail$bs_gh$lo(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_gh$lo
+
+
+module top$tail$bs_ks(din,dout);
+    
+    // Module arguments
+    input wire  [127:0] din;
+    output reg  [127:0] dout;
+    
+    // Stub signals
+    reg  [63:0] lo$din;
+    wire  [63:0] lo$dout;
+    reg  [63:0] hi$din;
+    wire  [63:0] hi$dout;
+    
+    // Sub module instances
+    top$tail$bs_ks$lo lo(
+        .din(lo$din),
+        .dout(lo$dout)
+    );
+    top$tail$bs_ks$hi hi(
+        .din(hi$din),
+        .dout(hi$dout)
+    );
+    
+    // Update code
+    always @(*) begin
+        lo$din = din[(32'h0)+:(64)];
+        hi$din = din[(32'h40)+:(64)];
+        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_ks
+
+
+module top$tail$bs_ks$hi(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_ks$hi
+
+
+module top$tail$bs_ks$lo(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_ks$lo
+
+
+module top$tail$bs_la(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_la
+
+
+module top$tail$bs_lc(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_lc
+
+
+module top$tail$bs_tag(din,dout);
+    
+    // Module arguments
+    input wire  [127:0] din;
+    output reg  [127:0] dout;
+    
+    // Stub signals
+    reg  [63:0] lo$din;
+    wire  [63:0] lo$dout;
+    reg  [63:0] hi$din;
+    wire  [63:0] hi$dout;
+    
+    // Sub module instances
+    top$tail$bs_tag$lo lo(
+        .din(lo$din),
+        .dout(lo$dout)
+    );
+    top$tail$bs_tag$hi hi(
+        .din(hi$din),
+        .dout(hi$dout)
+    );
+    
+    // Update code
+    always @(*) begin
+        lo$din = din[(32'h0)+:(64)];
+        hi$din = din[(32'h40)+:(64)];
+        dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_tag
+
+
+module top$tail$bs_tag$hi(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_tag$hi
+
+
+module top$tail$bs_tag$lo(din,dout);
+    
+    // Module arguments
+    input wire  [63:0] din;
+    output reg  [63:0] dout;
+    
+    // Update code
+    always @(*) begin
+        dout = (((din[(32'h0)+:(8)]) & 64'hffffffffffffffff) << 32'h38) | (((din[(32'h8)+:(8)]) & 64'hffffffffffffffff) << 32'h30) | (((din[(32'h10)+:(8)]) & 64'hffffffffffffffff) << 32'h28) | (((din[(32'h18)+:(8)]) & 64'hffffffffffffffff) << 32'h20) | (((din[(32'h20)+:(8)]) & 64'hffffffffffffffff) << 32'h18) | (((din[(32'h28)+:(8)]) & 64'hffffffffffffffff) << 32'h10) | (((din[(32'h30)+:(8)]) & 64'hffffffffffffffff) << 32'h8) | ((din[(32'h38)+:(8)]) & 64'hffffffffffffffff);
+    end
+    
+endmodule // top$tail$bs_tag$lo
+
+
+module top$tail$f_cnt_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tail$f_cnt_r
+
+
+module top$tail$f_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tail$f_rd
+
+
+module top$tail$f_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tail$f_wr
+
+
+module top$tail$fq0(d,q,clock);
     
     // Module arguments
     input wire  [579:0] d;
@@ -42613,10 +44622,10 @@ module top$fq0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$fq0
+endmodule // top$tail$fq0
 
 
-module top$fq1(d,q,clock);
+module top$tail$fq1(d,q,clock);
     
     // Module arguments
     input wire  [579:0] d;
@@ -42632,10 +44641,10 @@ module top$fq1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$fq1
+endmodule // top$tail$fq1
 
 
-module top$fq2(d,q,clock);
+module top$tail$fq2(d,q,clock);
     
     // Module arguments
     input wire  [579:0] d;
@@ -42651,10 +44660,10 @@ module top$fq2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$fq2
+endmodule // top$tail$fq2
 
 
-module top$fq3(d,q,clock);
+module top$tail$fq3(d,q,clock);
     
     // Module arguments
     input wire  [579:0] d;
@@ -42670,10 +44679,10 @@ module top$fq3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$fq3
+endmodule // top$tail$fq3
 
 
-module top$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_hash);
+module top$tail$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_hash);
     
     // Module arguments
     input wire  clock;
@@ -42707,27 +44716,27 @@ module top$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_
     reg  last$clock;
     
     // Sub module instances
-    top$ghash$mul mul(
+    top$tail$ghash$mul mul(
         .a(mul$a),
         .b(mul$b),
         .product(mul$product)
     );
-    top$ghash$acc acc(
+    top$tail$ghash$acc acc(
         .d(acc$d),
         .q(acc$q),
         .clock(acc$clock)
     );
-    top$ghash$hash hash(
+    top$tail$ghash$hash hash(
         .d(hash$d),
         .q(hash$q),
         .clock(hash$clock)
     );
-    top$ghash$valid valid(
+    top$tail$ghash$valid valid(
         .d(valid$d),
         .q(valid$q),
         .clock(valid$clock)
     );
-    top$ghash$last last(
+    top$tail$ghash$last last(
         .d(last$d),
         .q(last$q),
         .clock(last$clock)
@@ -42761,10 +44770,10 @@ module top$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last,out_
         out_hash = hash$q;
     end
     
-endmodule // top$ghash
+endmodule // top$tail$ghash
 
 
-module top$ghash$acc(d,q,clock);
+module top$tail$ghash$acc(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -42780,10 +44789,10 @@ module top$ghash$acc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$acc
+endmodule // top$tail$ghash$acc
 
 
-module top$ghash$hash(d,q,clock);
+module top$tail$ghash$hash(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -42799,10 +44808,10 @@ module top$ghash$hash(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$hash
+endmodule // top$tail$ghash$hash
 
 
-module top$ghash$last(d,q,clock);
+module top$tail$ghash$last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -42818,10 +44827,10 @@ module top$ghash$last(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$last
+endmodule // top$tail$ghash$last
 
 
-module top$ghash$mul(a,b,product);
+module top$tail$ghash$mul(a,b,product);
     
     // Module arguments
     input wire  [127:0] a;
@@ -42855,30 +44864,30 @@ module top$ghash$mul(a,b,product);
     reg  [127:0] fold2;
     
     // Sub module instances
-    top$ghash$mul$mul_hi mul_hi(
+    top$tail$ghash$mul$mul_hi mul_hi(
         .a(mul_hi$a),
         .b(mul_hi$b),
         .p(mul_hi$p)
     );
-    top$ghash$mul$mul_lo mul_lo(
+    top$tail$ghash$mul$mul_lo mul_lo(
         .a(mul_lo$a),
         .b(mul_lo$b),
         .p(mul_lo$p)
     );
-    top$ghash$mul$mul_mid mul_mid(
+    top$tail$ghash$mul$mul_mid mul_mid(
         .a(mul_mid$a),
         .b(mul_mid$b),
         .p(mul_mid$p)
     );
-    top$ghash$mul$wide_hi wide_hi(
+    top$tail$ghash$mul$wide_hi wide_hi(
         .narrow(wide_hi$narrow),
         .wide(wide_hi$wide)
     );
-    top$ghash$mul$wide_lo wide_lo(
+    top$tail$ghash$mul$wide_lo wide_lo(
         .narrow(wide_lo$narrow),
         .wide(wide_lo$wide)
     );
-    top$ghash$mul$wide_mid wide_mid(
+    top$tail$ghash$mul$wide_mid wide_mid(
         .narrow(wide_mid$narrow),
         .wide(wide_mid$wide)
     );
@@ -42904,10 +44913,10 @@ module top$ghash$mul(a,b,product);
         product = clmul[(32'h7f)+:(128)] ^ fold1[(32'h7f)+:(128)] ^ fold2;
     end
     
-endmodule // top$ghash$mul
+endmodule // top$tail$ghash$mul
 
 
-module top$ghash$mul$mul_hi(a,b,p);
+module top$tail$ghash$mul$mul_hi(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -42943,46 +44952,46 @@ module top$ghash$mul$mul_hi(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$mul$mul_hi$widen widen(
+    top$tail$ghash$mul$mul_hi$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$mul$mul_hi$parts$0 parts$0(
+    top$tail$ghash$mul$mul_hi$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$mul$mul_hi$parts$1 parts$1(
+    top$tail$ghash$mul$mul_hi$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$mul$mul_hi$parts$2 parts$2(
+    top$tail$ghash$mul$mul_hi$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$mul$mul_hi$parts$3 parts$3(
+    top$tail$ghash$mul$mul_hi$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$mul$mul_hi$parts$4 parts$4(
+    top$tail$ghash$mul$mul_hi$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$mul$mul_hi$parts$5 parts$5(
+    top$tail$ghash$mul$mul_hi$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$mul$mul_hi$parts$6 parts$6(
+    top$tail$ghash$mul$mul_hi$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$mul$mul_hi$parts$7 parts$7(
+    top$tail$ghash$mul$mul_hi$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -43010,10 +45019,10 @@ module top$ghash$mul$mul_hi(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$mul$mul_hi
+endmodule // top$tail$ghash$mul$mul_hi
 
 
-module top$ghash$mul$mul_hi$parts$0(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43024,72 +45033,50 @@ module top$ghash$mul$mul_hi$parts$0(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$0
+endmodule // top$tail$ghash$mul$mul_hi$parts$0
 
 
-module top$ghash$mul$mul_hi$parts$1(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43100,72 +45087,50 @@ module top$ghash$mul$mul_hi$parts$1(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$1
+endmodule // top$tail$ghash$mul$mul_hi$parts$1
 
 
-module top$ghash$mul$mul_hi$parts$2(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43176,72 +45141,50 @@ module top$ghash$mul$mul_hi$parts$2(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$2
+endmodule // top$tail$ghash$mul$mul_hi$parts$2
 
 
-module top$ghash$mul$mul_hi$parts$3(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43252,72 +45195,50 @@ module top$ghash$mul$mul_hi$parts$3(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$3
+endmodule // top$tail$ghash$mul$mul_hi$parts$3
 
 
-module top$ghash$mul$mul_hi$parts$4(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43328,72 +45249,50 @@ module top$ghash$mul$mul_hi$parts$4(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$4
+endmodule // top$tail$ghash$mul$mul_hi$parts$4
 
 
-module top$ghash$mul$mul_hi$parts$5(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43404,72 +45303,50 @@ module top$ghash$mul$mul_hi$parts$5(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$5
+endmodule // top$tail$ghash$mul$mul_hi$parts$5
 
 
-module top$ghash$mul$mul_hi$parts$6(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43480,72 +45357,50 @@ module top$ghash$mul$mul_hi$parts$6(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$6
+endmodule // top$tail$ghash$mul$mul_hi$parts$6
 
 
-module top$ghash$mul$mul_hi$parts$7(a8,b,p);
+module top$tail$ghash$mul$mul_hi$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43556,72 +45411,50 @@ module top$ghash$mul$mul_hi$parts$7(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_hi$parts$7
+endmodule // top$tail$ghash$mul$mul_hi$parts$7
 
 
-module top$ghash$mul$mul_hi$widen(narrow,wide);
+module top$tail$ghash$mul$mul_hi$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -43629,10 +45462,10 @@ module top$ghash$mul$mul_hi$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$mul$mul_hi$widen
+endmodule // top$tail$ghash$mul$mul_hi$widen
 
 
-module top$ghash$mul$mul_lo(a,b,p);
+module top$tail$ghash$mul$mul_lo(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -43668,46 +45501,46 @@ module top$ghash$mul$mul_lo(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$mul$mul_lo$widen widen(
+    top$tail$ghash$mul$mul_lo$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$mul$mul_lo$parts$0 parts$0(
+    top$tail$ghash$mul$mul_lo$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$mul$mul_lo$parts$1 parts$1(
+    top$tail$ghash$mul$mul_lo$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$mul$mul_lo$parts$2 parts$2(
+    top$tail$ghash$mul$mul_lo$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$mul$mul_lo$parts$3 parts$3(
+    top$tail$ghash$mul$mul_lo$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$mul$mul_lo$parts$4 parts$4(
+    top$tail$ghash$mul$mul_lo$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$mul$mul_lo$parts$5 parts$5(
+    top$tail$ghash$mul$mul_lo$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$mul$mul_lo$parts$6 parts$6(
+    top$tail$ghash$mul$mul_lo$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$mul$mul_lo$parts$7 parts$7(
+    top$tail$ghash$mul$mul_lo$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -43735,10 +45568,10 @@ module top$ghash$mul$mul_lo(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$mul$mul_lo
+endmodule // top$tail$ghash$mul$mul_lo
 
 
-module top$ghash$mul$mul_lo$parts$0(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43749,72 +45582,50 @@ module top$ghash$mul$mul_lo$parts$0(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$0
+endmodule // top$tail$ghash$mul$mul_lo$parts$0
 
 
-module top$ghash$mul$mul_lo$parts$1(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43825,72 +45636,50 @@ module top$ghash$mul$mul_lo$parts$1(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$1
+endmodule // top$tail$ghash$mul$mul_lo$parts$1
 
 
-module top$ghash$mul$mul_lo$parts$2(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43901,72 +45690,50 @@ module top$ghash$mul$mul_lo$parts$2(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$2
+endmodule // top$tail$ghash$mul$mul_lo$parts$2
 
 
-module top$ghash$mul$mul_lo$parts$3(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -43977,72 +45744,50 @@ module top$ghash$mul$mul_lo$parts$3(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$3
+endmodule // top$tail$ghash$mul$mul_lo$parts$3
 
 
-module top$ghash$mul$mul_lo$parts$4(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44053,72 +45798,50 @@ module top$ghash$mul$mul_lo$parts$4(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$4
+endmodule // top$tail$ghash$mul$mul_lo$parts$4
 
 
-module top$ghash$mul$mul_lo$parts$5(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44129,72 +45852,50 @@ module top$ghash$mul$mul_lo$parts$5(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$5
+endmodule // top$tail$ghash$mul$mul_lo$parts$5
 
 
-module top$ghash$mul$mul_lo$parts$6(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44205,72 +45906,50 @@ module top$ghash$mul$mul_lo$parts$6(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$6
+endmodule // top$tail$ghash$mul$mul_lo$parts$6
 
 
-module top$ghash$mul$mul_lo$parts$7(a8,b,p);
+module top$tail$ghash$mul$mul_lo$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44281,72 +45960,50 @@ module top$ghash$mul$mul_lo$parts$7(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_lo$parts$7
+endmodule // top$tail$ghash$mul$mul_lo$parts$7
 
 
-module top$ghash$mul$mul_lo$widen(narrow,wide);
+module top$tail$ghash$mul$mul_lo$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -44354,10 +46011,10 @@ module top$ghash$mul$mul_lo$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$mul$mul_lo$widen
+endmodule // top$tail$ghash$mul$mul_lo$widen
 
 
-module top$ghash$mul$mul_mid(a,b,p);
+module top$tail$ghash$mul$mul_mid(a,b,p);
     
     // Module arguments
     input wire  [63:0] a;
@@ -44393,46 +46050,46 @@ module top$ghash$mul$mul_mid(a,b,p);
     wire  [126:0] parts$7$p;
     
     // Sub module instances
-    top$ghash$mul$mul_mid$widen widen(
+    top$tail$ghash$mul$mul_mid$widen widen(
         .narrow(widen$narrow),
         .wide(widen$wide)
     );
-    top$ghash$mul$mul_mid$parts$0 parts$0(
+    top$tail$ghash$mul$mul_mid$parts$0 parts$0(
         .a8(parts$0$a8),
         .b(parts$0$b),
         .p(parts$0$p)
     );
-    top$ghash$mul$mul_mid$parts$1 parts$1(
+    top$tail$ghash$mul$mul_mid$parts$1 parts$1(
         .a8(parts$1$a8),
         .b(parts$1$b),
         .p(parts$1$p)
     );
-    top$ghash$mul$mul_mid$parts$2 parts$2(
+    top$tail$ghash$mul$mul_mid$parts$2 parts$2(
         .a8(parts$2$a8),
         .b(parts$2$b),
         .p(parts$2$p)
     );
-    top$ghash$mul$mul_mid$parts$3 parts$3(
+    top$tail$ghash$mul$mul_mid$parts$3 parts$3(
         .a8(parts$3$a8),
         .b(parts$3$b),
         .p(parts$3$p)
     );
-    top$ghash$mul$mul_mid$parts$4 parts$4(
+    top$tail$ghash$mul$mul_mid$parts$4 parts$4(
         .a8(parts$4$a8),
         .b(parts$4$b),
         .p(parts$4$p)
     );
-    top$ghash$mul$mul_mid$parts$5 parts$5(
+    top$tail$ghash$mul$mul_mid$parts$5 parts$5(
         .a8(parts$5$a8),
         .b(parts$5$b),
         .p(parts$5$p)
     );
-    top$ghash$mul$mul_mid$parts$6 parts$6(
+    top$tail$ghash$mul$mul_mid$parts$6 parts$6(
         .a8(parts$6$a8),
         .b(parts$6$b),
         .p(parts$6$p)
     );
-    top$ghash$mul$mul_mid$parts$7 parts$7(
+    top$tail$ghash$mul$mul_mid$parts$7 parts$7(
         .a8(parts$7$a8),
         .b(parts$7$b),
         .p(parts$7$p)
@@ -44460,10 +46117,10 @@ module top$ghash$mul$mul_mid(a,b,p);
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
-endmodule // top$ghash$mul$mul_mid
+endmodule // top$tail$ghash$mul$mul_mid
 
 
-module top$ghash$mul$mul_mid$parts$0(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$0(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44474,72 +46131,50 @@ module top$ghash$mul$mul_mid$parts$0(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$0
+endmodule // top$tail$ghash$mul$mul_mid$parts$0
 
 
-module top$ghash$mul$mul_mid$parts$1(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$1(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44550,72 +46185,50 @@ module top$ghash$mul$mul_mid$parts$1(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$1
+endmodule // top$tail$ghash$mul$mul_mid$parts$1
 
 
-module top$ghash$mul$mul_mid$parts$2(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$2(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44626,72 +46239,50 @@ module top$ghash$mul$mul_mid$parts$2(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$2
+endmodule // top$tail$ghash$mul$mul_mid$parts$2
 
 
-module top$ghash$mul$mul_mid$parts$3(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$3(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44702,72 +46293,50 @@ module top$ghash$mul$mul_mid$parts$3(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$3
+endmodule // top$tail$ghash$mul$mul_mid$parts$3
 
 
-module top$ghash$mul$mul_mid$parts$4(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$4(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44778,72 +46347,50 @@ module top$ghash$mul$mul_mid$parts$4(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$4
+endmodule // top$tail$ghash$mul$mul_mid$parts$4
 
 
-module top$ghash$mul$mul_mid$parts$5(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$5(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44854,72 +46401,50 @@ module top$ghash$mul$mul_mid$parts$5(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$5
+endmodule // top$tail$ghash$mul$mul_mid$parts$5
 
 
-module top$ghash$mul$mul_mid$parts$6(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$6(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -44930,72 +46455,50 @@ module top$ghash$mul$mul_mid$parts$6(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$6
+endmodule // top$tail$ghash$mul$mul_mid$parts$6
 
 
-module top$ghash$mul$mul_mid$parts$7(a8,b,p);
+module top$tail$ghash$mul$mul_mid$parts$7(a8,b,p);
     
     // Module arguments
     input wire  [7:0] a8;
@@ -45006,72 +46509,50 @@ module top$ghash$mul$mul_mid$parts$7(a8,b,p);
     localparam  zero = 127'h0;
     
     // Local signals
-    reg  [126:0] t0;
-    reg  [126:0] t1;
-    reg  [126:0] t2;
-    reg  [126:0] t3;
-    reg  [126:0] t4;
-    reg  [126:0] t5;
-    reg  [126:0] t6;
-    reg  [126:0] t7;
+    reg  [126:0] row;
     
     // Update code
     always @(*) begin
-        if (a8[32'h0]) begin
-            t0 = b;
+        p = zero;
+        row = b;
+        if (a8[0]) begin
+            p = p ^ row;
         end
-        else begin
-            t0 = zero;
+        row = row << 32'h1;
+        if (a8[1]) begin
+            p = p ^ row;
         end
-        if (a8[32'h1]) begin
-            t1 = b << 32'h1;
+        row = row << 32'h1;
+        if (a8[2]) begin
+            p = p ^ row;
         end
-        else begin
-            t1 = zero;
+        row = row << 32'h1;
+        if (a8[3]) begin
+            p = p ^ row;
         end
-        if (a8[32'h2]) begin
-            t2 = b << 32'h2;
+        row = row << 32'h1;
+        if (a8[4]) begin
+            p = p ^ row;
         end
-        else begin
-            t2 = zero;
+        row = row << 32'h1;
+        if (a8[5]) begin
+            p = p ^ row;
         end
-        if (a8[32'h3]) begin
-            t3 = b << 32'h3;
+        row = row << 32'h1;
+        if (a8[6]) begin
+            p = p ^ row;
         end
-        else begin
-            t3 = zero;
+        row = row << 32'h1;
+        if (a8[7]) begin
+            p = p ^ row;
         end
-        if (a8[32'h4]) begin
-            t4 = b << 32'h4;
-        end
-        else begin
-            t4 = zero;
-        end
-        if (a8[32'h5]) begin
-            t5 = b << 32'h5;
-        end
-        else begin
-            t5 = zero;
-        end
-        if (a8[32'h6]) begin
-            t6 = b << 32'h6;
-        end
-        else begin
-            t6 = zero;
-        end
-        if (a8[32'h7]) begin
-            t7 = b << 32'h7;
-        end
-        else begin
-            t7 = zero;
-        end
-        p = t0 ^ t1 ^ t2 ^ t3 ^ t4 ^ t5 ^ t6 ^ t7;
+        row = row << 32'h1;
     end
     
-endmodule // top$ghash$mul$mul_mid$parts$7
+endmodule // top$tail$ghash$mul$mul_mid$parts$7
 
 
-module top$ghash$mul$mul_mid$widen(narrow,wide);
+module top$tail$ghash$mul$mul_mid$widen(narrow,wide);
     
     // Module arguments
     input wire  [63:0] narrow;
@@ -45079,10 +46560,10 @@ module top$ghash$mul$mul_mid$widen(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{63{1'b0}}, narrow};
-endmodule // top$ghash$mul$mul_mid$widen
+endmodule // top$tail$ghash$mul$mul_mid$widen
 
 
-module top$ghash$mul$wide_hi(narrow,wide);
+module top$tail$ghash$mul$wide_hi(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -45090,10 +46571,10 @@ module top$ghash$mul$wide_hi(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$mul$wide_hi
+endmodule // top$tail$ghash$mul$wide_hi
 
 
-module top$ghash$mul$wide_lo(narrow,wide);
+module top$tail$ghash$mul$wide_lo(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -45101,10 +46582,10 @@ module top$ghash$mul$wide_lo(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$mul$wide_lo
+endmodule // top$tail$ghash$mul$wide_lo
 
 
-module top$ghash$mul$wide_mid(narrow,wide);
+module top$tail$ghash$mul$wide_mid(narrow,wide);
     
     // Module arguments
     input wire  [126:0] narrow;
@@ -45112,10 +46593,10 @@ module top$ghash$mul$wide_mid(narrow,wide);
     
     // Update code (custom)
     always @(*) wide = {{128{1'b0}}, narrow};
-endmodule // top$ghash$mul$wide_mid
+endmodule // top$tail$ghash$mul$wide_mid
 
 
-module top$ghash$valid(d,q,clock);
+module top$tail$ghash$valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -45131,10 +46612,10 @@ module top$ghash$valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$ghash$valid
+endmodule // top$tail$ghash$valid
 
 
-module top$gq_block(d,q,clock);
+module top$tail$gq_block(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45150,10 +46631,10 @@ module top$gq_block(d,q,clock);
        q <= d;
     end
           
-endmodule // top$gq_block
+endmodule // top$tail$gq_block
 
 
-module top$gq_h(d,q,clock);
+module top$tail$gq_h(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45169,10 +46650,10 @@ module top$gq_h(d,q,clock);
        q <= d;
     end
           
-endmodule // top$gq_h
+endmodule // top$tail$gq_h
 
 
-module top$gq_last(d,q,clock);
+module top$tail$gq_last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -45188,10 +46669,10 @@ module top$gq_last(d,q,clock);
        q <= d;
     end
           
-endmodule // top$gq_last
+endmodule // top$tail$gq_last
 
 
-module top$gq_valid(d,q,clock);
+module top$tail$gq_valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -45207,10 +46688,10 @@ module top$gq_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$gq_valid
+endmodule // top$tail$gq_valid
 
 
-module top$hd_last(d,q,clock);
+module top$tail$hd_last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -45226,10 +46707,10 @@ module top$hd_last(d,q,clock);
        q <= d;
     end
           
-endmodule // top$hd_last
+endmodule // top$tail$hd_last
 
 
-module top$hd_mi(d,q,clock);
+module top$tail$hd_mi(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45245,10 +46726,10 @@ module top$hd_mi(d,q,clock);
        q <= d;
     end
           
-endmodule // top$hd_mi
+endmodule // top$tail$hd_mi
 
 
-module top$hd_mv(d,q,clock);
+module top$tail$hd_mv(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45264,10 +46745,10 @@ module top$hd_mv(d,q,clock);
        q <= d;
     end
           
-endmodule // top$hd_mv
+endmodule // top$tail$hd_mv
 
 
-module top$hd_pcnt(d,q,clock);
+module top$tail$hd_pcnt(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -45283,10 +46764,10 @@ module top$hd_pcnt(d,q,clock);
        q <= d;
     end
           
-endmodule // top$hd_pcnt
+endmodule // top$tail$hd_pcnt
 
 
-module top$hd_trail(d,q,clock);
+module top$tail$hd_trail(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45302,67 +46783,10 @@ module top$hd_trail(d,q,clock);
        q <= d;
     end
           
-endmodule // top$hd_trail
+endmodule // top$tail$hd_trail
 
 
-module top$hi_snap(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$hi_snap
-
-
-module top$hkey(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$hkey
-
-
-module top$i_oslot(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$i_oslot
-
-
-module top$i_slot(d,q,clock);
+module top$tail$n_last(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -45378,425 +46802,10 @@ module top$i_slot(d,q,clock);
        q <= d;
     end
           
-endmodule // top$i_slot
+endmodule // top$tail$n_last
 
 
-module top$in_b0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [10:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [10:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[2047:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$in_b0
-
-
-module top$in_b1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [10:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [10:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[2047:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$in_b1
-
-
-module top$in_b2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [10:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [10:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[2047:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$in_b2
-
-
-module top$in_b3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [10:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [10:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[2047:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$in_b3
-
-
-module top$inflight(d,q,clock);
-    
-    // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 6'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$inflight
-
-
-module top$iss(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$iss
-
-
-module top$iv_pkt(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$iv_pkt
-
-
-module top$keep_cnt(keep,count);
-    
-    // Module arguments
-    input wire  [15:0] keep;
-    output reg  [15:0] count;
-    
-    // Update code
-    always @(*) begin
-        count = ((keep[(32'h0)+:(1)]) & 16'hffff) + ((keep[(32'h1)+:(1)]) & 16'hffff) + ((keep[(32'h2)+:(1)]) & 16'hffff) + ((keep[(32'h3)+:(1)]) & 16'hffff) + ((keep[(32'h4)+:(1)]) & 16'hffff) + ((keep[(32'h5)+:(1)]) & 16'hffff) + ((keep[(32'h6)+:(1)]) & 16'hffff) + ((keep[(32'h7)+:(1)]) & 16'hffff) + ((keep[(32'h8)+:(1)]) & 16'hffff) + ((keep[(32'h9)+:(1)]) & 16'hffff) + ((keep[(32'ha)+:(1)]) & 16'hffff) + ((keep[(32'hb)+:(1)]) & 16'hffff) + ((keep[(32'hc)+:(1)]) & 16'hffff) + ((keep[(32'hd)+:(1)]) & 16'hffff) + ((keep[(32'he)+:(1)]) & 16'hffff) + ((keep[(32'hf)+:(1)]) & 16'hffff);
-    end
-    
-endmodule // top$keep_cnt
-
-
-module top$key0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key0
-
-
-module top$key1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key1
-
-
-module top$key2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key2
-
-
-module top$key3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key3
-
-
-module top$key4(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key4
-
-
-module top$key5(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key5
-
-
-module top$key6(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key6
-
-
-module top$key7(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$key7
-
-
-module top$kx_idx(d,q,clock);
-    
-    // Module arguments
-    input wire  [9:0] d;
-    output reg  [9:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 10'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$kx_idx
-
-
-module top$kx_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$kx_valid
-
-
-module top$len_gap(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$len_gap
-
-
-module top$n_last(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$n_last
-
-
-module top$n_mi(d,q,clock);
+module top$tail$n_mi(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45812,10 +46821,10 @@ module top$n_mi(d,q,clock);
        q <= d;
     end
           
-endmodule // top$n_mi
+endmodule // top$tail$n_mi
 
 
-module top$n_mv(d,q,clock);
+module top$tail$n_mv(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45831,10 +46840,10 @@ module top$n_mv(d,q,clock);
        q <= d;
     end
           
-endmodule // top$n_mv
+endmodule // top$tail$n_mv
 
 
-module top$n_pcnt(d,q,clock);
+module top$tail$n_pcnt(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -45850,10 +46859,10 @@ module top$n_pcnt(d,q,clock);
        q <= d;
     end
           
-endmodule // top$n_pcnt
+endmodule // top$tail$n_pcnt
 
 
-module top$n_trail(d,q,clock);
+module top$tail$n_trail(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -45869,48 +46878,10 @@ module top$n_trail(d,q,clock);
        q <= d;
     end
           
-endmodule // top$n_trail
+endmodule // top$tail$n_trail
 
 
-module top$nblk(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$nblk
-
-
-module top$o_slot(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$o_slot
-
-
-module top$out_a(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$tail$out_a(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
     input wire  [10:0] read_address;
@@ -45936,10 +46907,10 @@ module top$out_a(read_address,read_clock,read_data,write_address,write_clock,wri
        end
     end
                 
-endmodule // top$out_a
+endmodule // top$tail$out_a
 
 
-module top$out_b(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$tail$out_b(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
     input wire  [10:0] read_address;
@@ -45965,29 +46936,10 @@ module top$out_b(read_address,read_clock,read_data,write_address,write_clock,wri
        end
     end
                 
-endmodule // top$out_b
+endmodule // top$tail$out_b
 
 
-module top$out_busy(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$out_busy
-
-
-module top$p_brk(d,q,clock);
+module top$tail$p_brk(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46003,10 +46955,10 @@ module top$p_brk(d,q,clock);
        q <= d;
     end
           
-endmodule // top$p_brk
+endmodule // top$tail$p_brk
 
 
-module top$p_k16(d,q,clock);
+module top$tail$p_k16(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46022,10 +46974,10 @@ module top$p_k16(d,q,clock);
        q <= d;
     end
           
-endmodule // top$p_k16
+endmodule // top$tail$p_k16
 
 
-module top$p_valid(d,q,clock);
+module top$tail$p_valid(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -46041,10 +46993,10 @@ module top$p_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$p_valid
+endmodule // top$tail$p_valid
 
 
-module top$pad_brk(pt,prev,first,count,brk);
+module top$tail$pad_brk(pt,prev,first,count,brk);
     
     // Module arguments
     input wire  [127:0] pt;
@@ -46160,10 +47112,10 @@ module top$pad_brk(pt,prev,first,count,brk);
         brk = raw & cm;
     end
     
-endmodule // top$pad_brk
+endmodule // top$tail$pad_brk
 
 
-module top$pad_last(v,any,idx);
+module top$tail$pad_last(v,any,idx);
     
     // Module arguments
     input wire  [15:0] v;
@@ -46221,79 +47173,10 @@ module top$pad_last(v,any,idx);
         end
     end
     
-endmodule // top$pad_last
+endmodule // top$tail$pad_last
 
 
-module top$phase(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Enums
-    localparam Phase$Idle = 0;
-    localparam Phase$PktCheck = 1;
-    localparam Phase$PktKey = 2;
-    localparam Phase$PktKeyWait = 3;
-    localparam Phase$PktRun = 4;
-    localparam Phase$CmdLoad = 5;
-    localparam Phase$CmdCheck = 6;
-    localparam Phase$CmdKey = 7;
-    localparam Phase$CmdHash = 8;
-    localparam Phase$CmdDone = 9;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$phase
-
-
-module top$pkt_desc(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$pkt_desc
-
-
-module top$pkt_done(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$pkt_done
-
-
-module top$pkt_len(d,q,clock);
+module top$tail$q_cons(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46309,29 +47192,10 @@ module top$pkt_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$pkt_len
+endmodule // top$tail$q_cons
 
 
-module top$pkt_seqhi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$pkt_seqhi
-
-
-module top$q_cons(d,q,clock);
+module top$tail$q_dl(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46347,10 +47211,10 @@ module top$q_cons(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_cons
+endmodule // top$tail$q_dl
 
 
-module top$q_dl(d,q,clock);
+module top$tail$q_dlen(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46366,29 +47230,10 @@ module top$q_dl(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_dl
+endmodule // top$tail$q_dlen
 
 
-module top$q_dlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$q_dlen
-
-
-module top$q_ej0(d,q,clock);
+module top$tail$q_ej0(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -46404,10 +47249,10 @@ module top$q_ej0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_ej0
+endmodule // top$tail$q_ej0
 
 
-module top$q_flags(d,q,clock);
+module top$tail$q_flags(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -46423,10 +47268,10 @@ module top$q_flags(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_flags
+endmodule // top$tail$q_flags
 
 
-module top$q_hkey(d,q,clock);
+module top$tail$q_hkey(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -46442,10 +47287,10 @@ module top$q_hkey(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_hkey
+endmodule // top$tail$q_hkey
 
 
-module top$q_inbound(d,q,clock);
+module top$tail$q_inbound(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -46461,10 +47306,10 @@ module top$q_inbound(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_inbound
+endmodule // top$tail$q_inbound
 
 
-module top$q_index(d,q,clock);
+module top$tail$q_index(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46480,10 +47325,10 @@ module top$q_index(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_index
+endmodule // top$tail$q_index
 
 
-module top$q_last_ct(d,q,clock);
+module top$tail$q_last_ct(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -46499,10 +47344,10 @@ module top$q_last_ct(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_last_ct
+endmodule // top$tail$q_last_ct
 
 
-module top$q_lastbrk(d,q,clock);
+module top$tail$q_lastbrk(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46518,10 +47363,10 @@ module top$q_lastbrk(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_lastbrk
+endmodule // top$tail$q_lastbrk
 
 
-module top$q_lastraw(d,q,clock);
+module top$tail$q_lastraw(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -46537,10 +47382,10 @@ module top$q_lastraw(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_lastraw
+endmodule // top$tail$q_lastraw
 
 
-module top$q_oslot(d,q,clock);
+module top$tail$q_oslot(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -46556,10 +47401,10 @@ module top$q_oslot(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_oslot
+endmodule // top$tail$q_oslot
 
 
-module top$q_padlen(d,q,clock);
+module top$tail$q_padlen(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -46575,10 +47420,10 @@ module top$q_padlen(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_padlen
+endmodule // top$tail$q_padlen
 
 
-module top$q_pbyte(d,q,clock);
+module top$tail$q_pbyte(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -46594,10 +47439,10 @@ module top$q_pbyte(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_pbyte
+endmodule // top$tail$q_pbyte
 
 
-module top$q_prevb(d,q,clock);
+module top$tail$q_prevb(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -46613,10 +47458,10 @@ module top$q_prevb(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_prevb
+endmodule // top$tail$q_prevb
 
 
-module top$q_rxnh(d,q,clock);
+module top$tail$q_rxnh(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -46632,10 +47477,10 @@ module top$q_rxnh(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_rxnh
+endmodule // top$tail$q_rxnh
 
 
-module top$q_seq(d,q,clock);
+module top$tail$q_seq(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -46651,10 +47496,10 @@ module top$q_seq(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_seq
+endmodule // top$tail$q_seq
 
 
-module top$q_stream(d,q,clock);
+module top$tail$q_stream(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -46670,10 +47515,10 @@ module top$q_stream(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_stream
+endmodule // top$tail$q_stream
 
 
-module top$q_tp(d,q,clock);
+module top$tail$q_tp(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -46689,10 +47534,10 @@ module top$q_tp(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_tp
+endmodule // top$tail$q_tp
 
 
-module top$q_verdict(d,q,clock);
+module top$tail$q_verdict(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -46708,10 +47553,10 @@ module top$q_verdict(d,q,clock);
        q <= d;
     end
           
-endmodule // top$q_verdict
+endmodule // top$tail$q_verdict
 
 
-module top$r_di(d,q,clock);
+module top$tail$r_di(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46727,10 +47572,10 @@ module top$r_di(d,q,clock);
        q <= d;
     end
           
-endmodule // top$r_di
+endmodule // top$tail$r_di
 
 
-module top$r_dv(d,q,clock);
+module top$tail$r_dv(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -46746,675 +47591,10 @@ module top$r_dv(d,q,clock);
        q <= d;
     end
           
-endmodule // top$r_dv
+endmodule // top$tail$r_dv
 
 
-module top$raddr(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$raddr
-
-
-module top$rb_auth(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_auth
-
-
-module top$rb_bytes(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_bytes
-
-
-module top$rb_flags(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_flags
-
-
-module top$rb_pkts(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_pkts
-
-
-module top$rb_seq(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_seq
-
-
-module top$rb_spi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_spi
-
-
-module top$rb_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rb_valid
-
-
-module top$rdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rdata
-
-
-module top$res_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$res_len
-
-
-module top$res_nh(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$res_nh
-
-
-module top$res_ok(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$res_ok
-
-
-module top$res_seq(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$res_seq
-
-
-module top$res_verdict(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$res_verdict
-
-
-module top$rstate(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rstate
-
-
-module top$rx_busy(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_busy
-
-
-module top$rx_bytes(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_bytes
-
-
-module top$rx_desc0(d,q,clock);
-    
-    // Module arguments
-    input wire  [79:0] d;
-    output reg  [79:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 80'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_desc0
-
-
-module top$rx_desc1(d,q,clock);
-    
-    // Module arguments
-    input wire  [79:0] d;
-    output reg  [79:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 80'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_desc1
-
-
-module top$rx_full(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_full
-
-
-module top$rx_inbound(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_inbound
-
-
-module top$rx_index(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_index
-
-
-module top$rx_nhd(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_nhd
-
-
-module top$rx_seqhi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_seqhi
-
-
-module top$rx_words(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_words
-
-
-module top$rx_wslot(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx_wslot
-
-
-module top$s_rdy(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_rdy
-
-
-module top$s_rlen0(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_rlen0
-
-
-module top$s_rlen1(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_rlen1
-
-
-module top$s_rlen2(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_rlen2
-
-
-module top$s_rlen3(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_rlen3
-
-
-module top$s_tuser0(d,q,clock);
-    
-    // Module arguments
-    input wire  [95:0] d;
-    output reg  [95:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 96'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_tuser0
-
-
-module top$s_tuser1(d,q,clock);
-    
-    // Module arguments
-    input wire  [95:0] d;
-    output reg  [95:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 96'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_tuser1
-
-
-module top$s_tuser2(d,q,clock);
-    
-    // Module arguments
-    input wire  [95:0] d;
-    output reg  [95:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 96'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_tuser2
-
-
-module top$s_tuser3(d,q,clock);
-    
-    // Module arguments
-    input wire  [95:0] d;
-    output reg  [95:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 96'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$s_tuser3
-
-
-module top$sa_cnt(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$tail$sa_cnt(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
     input wire  [9:0] read_address;
@@ -47440,39 +47620,10 @@ module top$sa_cnt(read_address,read_clock,read_data,write_address,write_clock,wr
        end
     end
                 
-endmodule // top$sa_cnt
+endmodule // top$tail$sa_cnt
 
 
-module top$sa_ctx(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [9:0] read_address;
-    input wire  read_clock;
-    output reg  [135:0] read_data;
-    input wire  [9:0] write_address;
-    input wire  write_clock;
-    input wire  [135:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[135:0] mem[1023:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$sa_ctx
-
-
-module top$sa_done(d,q,clock);
+module top$tail$t_busy_r(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -47488,96 +47639,10 @@ module top$sa_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$sa_done
+endmodule // top$tail$t_busy_r
 
 
-module top$sa_errcode(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_errcode
-
-
-module top$sa_error(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_error
-
-
-module top$sa_flags(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_flags
-
-
-module top$sa_hkey(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [9:0] read_address;
-    input wire  read_clock;
-    output reg  [127:0] read_data;
-    input wire  [9:0] write_address;
-    input wire  write_clock;
-    input wire  [127:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[127:0] mem[1023:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$sa_hkey
-
-
-module top$sa_index(d,q,clock);
+module top$tail$t_dl(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -47593,210 +47658,10 @@ module top$sa_index(d,q,clock);
        q <= d;
     end
           
-endmodule // top$sa_index
+endmodule // top$tail$t_dl
 
 
-module top$sa_key(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [9:0] read_address;
-    input wire  read_clock;
-    output reg  [255:0] read_data;
-    input wire  [9:0] write_address;
-    input wire  write_clock;
-    input wire  [255:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[255:0] mem[1023:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$sa_key
-
-
-module top$sa_op(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_op
-
-
-module top$sa_salt(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_salt
-
-
-module top$sa_seq(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_seq
-
-
-module top$sa_spi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_spi
-
-
-module top$sa_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$sa_valid
-
-
-module top$scratch(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$scratch
-
-
-module top$seq_cur(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$seq_cur
-
-
-module top$src_stream(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$src_stream
-
-
-module top$t_busy(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$t_busy
-
-
-module top$t_dl(d,q,clock);
+module top$tail$t_dlen(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -47812,29 +47677,10 @@ module top$t_dl(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_dl
+endmodule // top$tail$t_dlen
 
 
-module top$t_dlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$t_dlen
-
-
-module top$t_ej0(d,q,clock);
+module top$tail$t_ej0(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -47850,10 +47696,10 @@ module top$t_ej0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_ej0
+endmodule // top$tail$t_ej0
 
 
-module top$t_icv(d,q,clock);
+module top$tail$t_icv(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -47869,10 +47715,10 @@ module top$t_icv(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_icv
+endmodule // top$tail$t_icv
 
 
-module top$t_inbound(d,q,clock);
+module top$tail$t_inbound(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -47888,10 +47734,10 @@ module top$t_inbound(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_inbound
+endmodule // top$tail$t_inbound
 
 
-module top$t_index(d,q,clock);
+module top$tail$t_index(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -47907,10 +47753,10 @@ module top$t_index(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_index
+endmodule // top$tail$t_index
 
 
-module top$t_last_ct(d,q,clock);
+module top$tail$t_last_ct(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -47926,10 +47772,10 @@ module top$t_last_ct(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_last_ct
+endmodule // top$tail$t_last_ct
 
 
-module top$t_lastbrk(d,q,clock);
+module top$tail$t_lastbrk(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -47945,10 +47791,10 @@ module top$t_lastbrk(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_lastbrk
+endmodule // top$tail$t_lastbrk
 
 
-module top$t_nblk(d,q,clock);
+module top$tail$t_nblk(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -47964,10 +47810,10 @@ module top$t_nblk(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_nblk
+endmodule // top$tail$t_nblk
 
 
-module top$t_nh(d,q,clock);
+module top$tail$t_nh(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -47983,10 +47829,10 @@ module top$t_nh(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_nh
+endmodule // top$tail$t_nh
 
 
-module top$t_oslot(d,q,clock);
+module top$tail$t_oslot(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -48002,10 +47848,10 @@ module top$t_oslot(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_oslot
+endmodule // top$tail$t_oslot
 
 
-module top$t_padlen(d,q,clock);
+module top$tail$t_padlen(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -48021,10 +47867,10 @@ module top$t_padlen(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_padlen
+endmodule // top$tail$t_padlen
 
 
-module top$t_pbyte(d,q,clock);
+module top$tail$t_pbyte(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -48040,10 +47886,10 @@ module top$t_pbyte(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_pbyte
+endmodule // top$tail$t_pbyte
 
 
-module top$t_rlen(d,q,clock);
+module top$tail$t_rlen(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -48059,10 +47905,10 @@ module top$t_rlen(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_rlen
+endmodule // top$tail$t_rlen
 
 
-module top$t_seq(d,q,clock);
+module top$tail$t_seq(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -48078,10 +47924,10 @@ module top$t_seq(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_seq
+endmodule // top$tail$t_seq
 
 
-module top$t_step(d,q,clock);
+module top$tail$t_step(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -48097,10 +47943,10 @@ module top$t_step(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_step
+endmodule // top$tail$t_step
 
 
-module top$t_stream(d,q,clock);
+module top$tail$t_stream(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -48116,10 +47962,10 @@ module top$t_stream(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_stream
+endmodule // top$tail$t_stream
 
 
-module top$t_tag(d,q,clock);
+module top$tail$t_tag(d,q,clock);
     
     // Module arguments
     input wire  [127:0] d;
@@ -48135,10 +47981,10 @@ module top$t_tag(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_tag
+endmodule // top$tail$t_tag
 
 
-module top$t_verdict(d,q,clock);
+module top$tail$t_verdict(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -48154,29 +48000,456 @@ module top$t_verdict(d,q,clock);
        q <= d;
     end
           
-endmodule // top$t_verdict
+endmodule // top$tail$t_verdict
 
 
-module top$tp(d,q,clock);
+module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m_axis_tready,m_axis_tuser,res_valid,res_slot,res_len,res_tuser,buf_a,buf_b,win_rd,buf_rd,freed);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  clock;
+    input wire  reset;
+    output reg  [127:0] m_axis_tdata;
+    output reg  [15:0] m_axis_tkeep;
+    output reg  m_axis_tlast;
+    output reg  m_axis_tvalid;
+    input wire  m_axis_tready;
+    output reg  [95:0] m_axis_tuser;
+    input wire  res_valid;
+    input wire  [1:0] res_slot;
+    input wire  [15:0] res_len;
+    input wire  [95:0] res_tuser;
+    input wire  [127:0] buf_a;
+    input wire  [127:0] buf_b;
+    input wire  [15:0] win_rd;
+    output reg  [10:0] buf_rd;
+    output reg  [3:0] freed;
+    
+    // Constant declarations
+    localparam  k_buf_words = 16'h400;
+    
+    // Stub signals
+    reg  [15:0] tx_keep$count;
+    wire  [15:0] tx_keep$keep;
+    reg  tx_active$d;
+    wire  tx_active$q;
+    reg  tx_active$clock;
+    reg  [1:0] tx_slot$d;
+    wire  [1:0] tx_slot$q;
+    reg  tx_slot$clock;
+    reg  [15:0] tx_w$d;
+    wire  [15:0] tx_w$q;
+    reg  tx_w$clock;
+    reg  [3:0] s_rdy$d;
+    wire  [3:0] s_rdy$q;
+    reg  s_rdy$clock;
+    reg  [15:0] s_rlen0$d;
+    wire  [15:0] s_rlen0$q;
+    reg  s_rlen0$clock;
+    reg  [15:0] s_rlen1$d;
+    wire  [15:0] s_rlen1$q;
+    reg  s_rlen1$clock;
+    reg  [15:0] s_rlen2$d;
+    wire  [15:0] s_rlen2$q;
+    reg  s_rlen2$clock;
+    reg  [15:0] s_rlen3$d;
+    wire  [15:0] s_rlen3$q;
+    reg  s_rlen3$clock;
+    reg  [95:0] s_tuser0$d;
+    wire  [95:0] s_tuser0$q;
+    reg  s_tuser0$clock;
+    reg  [95:0] s_tuser1$d;
+    wire  [95:0] s_tuser1$q;
+    reg  s_tuser1$clock;
+    reg  [95:0] s_tuser2$d;
+    wire  [95:0] s_tuser2$q;
+    reg  s_tuser2$clock;
+    reg  [95:0] s_tuser3$d;
+    wire  [95:0] s_tuser3$q;
+    reg  s_tuser3$clock;
+    
+    // Local signals
+    reg  [15:0] tx_rlen;
+    reg  [95:0] tx_tuser;
+    reg  [127:0] tx_data;
+    reg  [15:0] tx_addr;
+    reg  tx_done;
+    reg  [1:0] tx_rslot;
+    reg  [3:0] tx_next_mask;
+    reg  [3:0] tx_mask;
+    reg  [3:0] t_mask;
+    
+    // Sub module instances
+    top$tx$tx_keep tx_keep(
+        .count(tx_keep$count),
+        .keep(tx_keep$keep)
+    );
+    top$tx$tx_active tx_active(
+        .d(tx_active$d),
+        .q(tx_active$q),
+        .clock(tx_active$clock)
+    );
+    top$tx$tx_slot tx_slot(
+        .d(tx_slot$d),
+        .q(tx_slot$q),
+        .clock(tx_slot$clock)
+    );
+    top$tx$tx_w tx_w(
+        .d(tx_w$d),
+        .q(tx_w$q),
+        .clock(tx_w$clock)
+    );
+    top$tx$s_rdy s_rdy(
+        .d(s_rdy$d),
+        .q(s_rdy$q),
+        .clock(s_rdy$clock)
+    );
+    top$tx$s_rlen0 s_rlen0(
+        .d(s_rlen0$d),
+        .q(s_rlen0$q),
+        .clock(s_rlen0$clock)
+    );
+    top$tx$s_rlen1 s_rlen1(
+        .d(s_rlen1$d),
+        .q(s_rlen1$q),
+        .clock(s_rlen1$clock)
+    );
+    top$tx$s_rlen2 s_rlen2(
+        .d(s_rlen2$d),
+        .q(s_rlen2$q),
+        .clock(s_rlen2$clock)
+    );
+    top$tx$s_rlen3 s_rlen3(
+        .d(s_rlen3$d),
+        .q(s_rlen3$q),
+        .clock(s_rlen3$clock)
+    );
+    top$tx$s_tuser0 s_tuser0(
+        .d(s_tuser0$d),
+        .q(s_tuser0$q),
+        .clock(s_tuser0$clock)
+    );
+    top$tx$s_tuser1 s_tuser1(
+        .d(s_tuser1$d),
+        .q(s_tuser1$q),
+        .clock(s_tuser1$clock)
+    );
+    top$tx$s_tuser2 s_tuser2(
+        .d(s_tuser2$d),
+        .q(s_tuser2$q),
+        .clock(s_tuser2$clock)
+    );
+    top$tx$s_tuser3 s_tuser3(
+        .d(s_tuser3$d),
+        .q(s_tuser3$q),
+        .clock(s_tuser3$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        tx_active$clock = clock;
+        tx_slot$clock = clock;
+        tx_w$clock = clock;
+        s_rdy$clock = clock;
+        s_rlen0$clock = clock;
+        s_rlen1$clock = clock;
+        s_rlen2$clock = clock;
+        s_rlen3$clock = clock;
+        s_tuser0$clock = clock;
+        s_tuser1$clock = clock;
+        s_tuser2$clock = clock;
+        s_tuser3$clock = clock;
+        tx_active$d = tx_active$q;
+        tx_slot$d = tx_slot$q;
+        tx_w$d = tx_w$q;
+        s_rdy$d = s_rdy$q;
+        s_rlen0$d = s_rlen0$q;
+        s_rlen1$d = s_rlen1$q;
+        s_rlen2$d = s_rlen2$q;
+        s_rlen3$d = s_rlen3$q;
+        s_tuser0$d = s_tuser0$q;
+        s_tuser1$d = s_tuser1$q;
+        s_tuser2$d = s_tuser2$q;
+        s_tuser3$d = s_tuser3$q;
+        m_axis_tvalid = 1'b0;
+        m_axis_tdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        m_axis_tkeep = ((32'h0) & 16'hffff);
+        m_axis_tlast = 1'b0;
+        m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
+        tx_done = 1'b0;
+        freed = ((32'h0) & 4'hf);
+        tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
+        t_mask = ((32'h1) & 4'hf) << res_slot;
+        if (res_valid) begin
+            if (res_slot == 32'h0) begin
+                s_rlen0$d = res_len;
+                s_tuser0$d = res_tuser;
+            end
+            if (res_slot == 32'h1) begin
+                s_rlen1$d = res_len;
+                s_tuser1$d = res_tuser;
+            end
+            if (res_slot == 32'h2) begin
+                s_rlen2$d = res_len;
+                s_tuser2$d = res_tuser;
+            end
+            if (res_slot == 32'h3) begin
+                s_rlen3$d = res_len;
+                s_tuser3$d = res_tuser;
+            end
+        end
+        if (tx_slot$q == 32'h0) begin
+            tx_rlen = s_rlen0$q;
+            tx_tuser = s_tuser0$q;
+        end
+        else if (tx_slot$q == 32'h1) begin
+            tx_rlen = s_rlen1$q;
+            tx_tuser = s_tuser1$q;
+        end
+        else if (tx_slot$q == 32'h2) begin
+            tx_rlen = s_rlen2$q;
+            tx_tuser = s_tuser2$q;
+        end
+        else begin
+            tx_rlen = s_rlen3$q;
+            tx_tuser = s_tuser3$q;
+        end
+        if (tx_slot$q[32'h0]) begin
+            tx_data = buf_b;
+        end
+        else begin
+            tx_data = buf_a;
+        end
+        tx_keep$count = tx_rlen - (tx_w$q << 32'h4);
+        tx_addr = tx_w$q;
+        tx_rslot = tx_slot$q;
+        tx_next_mask = ((32'h1) & 4'hf) << (tx_slot$q + 32'h1);
+        if (~tx_active$q) begin
+            if (|(s_rdy$q & tx_mask)) begin
+                tx_active$d = 1'b1;
+                tx_w$d = ((32'h0) & 16'hffff);
+                tx_addr = ((32'h0) & 16'hffff);
+            end
+        end
+        else begin
+            m_axis_tvalid = 1'b1;
+            m_axis_tuser = tx_tuser;
+            if (tx_rlen == 32'h0) begin
+                m_axis_tlast = 1'b1;
+                tx_done = m_axis_tready;
+            end
+            else begin
+                m_axis_tdata = tx_data;
+                m_axis_tkeep = tx_keep$keep;
+                m_axis_tlast = tx_w$q == ((tx_rlen - 32'h1) >> 32'h4);
+                if (m_axis_tready) begin
+                    tx_addr = tx_w$q + 32'h1;
+                    tx_w$d = tx_w$q + 32'h1;
+                    tx_done = m_axis_tlast;
+                end
+            end
+            if (tx_done) begin
+                freed = tx_mask;
+                tx_slot$d = tx_slot$q + 32'h1;
+                tx_rslot = tx_slot$q + 32'h1;
+                tx_w$d = ((32'h0) & 16'hffff);
+                tx_addr = ((32'h0) & 16'hffff);
+                tx_active$d = |(s_rdy$q & tx_next_mask);
+            end
+        end
+        if (res_valid) begin
+            s_rdy$d = (s_rdy$q | t_mask) & ~freed;
+        end
+        else begin
+            s_rdy$d = s_rdy$q & ~freed;
+        end
+        if (tx_active$q | |(s_rdy$q & tx_mask)) begin
+            buf_rd = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+        end
+        else begin
+            buf_rd = ((win_rd) & 11'h7ff);
+        end
+        if (reset) begin
+            tx_active$d = 1'b0;
+            tx_slot$d = ((32'h0) & 2'h3);
+            s_rdy$d = ((32'h0) & 4'hf);
+        end
+    end
+    
+endmodule // top$tx
+
+
+module top$tx$s_rdy(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tp
+endmodule // top$tx$s_rdy
 
 
-module top$tx_active(d,q,clock);
+module top$tx$s_rlen0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_rlen0
+
+
+module top$tx$s_rlen1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_rlen1
+
+
+module top$tx$s_rlen2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_rlen2
+
+
+module top$tx$s_rlen3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_rlen3
+
+
+module top$tx$s_tuser0(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_tuser0
+
+
+module top$tx$s_tuser1(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_tuser1
+
+
+module top$tx$s_tuser2(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_tuser2
+
+
+module top$tx$s_tuser3(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_tuser3
+
+
+module top$tx$tx_active(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -48192,10 +48465,10 @@ module top$tx_active(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx_active
+endmodule // top$tx$tx_active
 
 
-module top$tx_keep(count,keep);
+module top$tx$tx_keep(count,keep);
     
     // Module arguments
     input wire  [15:0] count;
@@ -48211,10 +48484,10 @@ module top$tx_keep(count,keep);
         end
     end
     
-endmodule // top$tx_keep
+endmodule // top$tx$tx_keep
 
 
-module top$tx_slot(d,q,clock);
+module top$tx$tx_slot(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -48230,10 +48503,10 @@ module top$tx_slot(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx_slot
+endmodule // top$tx$tx_slot
 
 
-module top$tx_w(d,q,clock);
+module top$tx$tx_w(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -48249,42 +48522,4 @@ module top$tx_w(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx_w
-
-
-module top$verdict(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$verdict
-
-
-module top$win_active(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$win_active
+endmodule // top$tx$tx_w

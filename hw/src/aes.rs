@@ -142,7 +142,9 @@ pub fn sbox_rom<const W: usize>(lane: usize) -> ROM<Bits<W>, 8> {
 /// this block emits a clean `{{(W-N){1'b0}}, narrow}` instead.
 #[derive(LogicBlock, Default)]
 pub struct ZeroExtend<const N: usize, const W: usize> {
+    /// Value to widen.
     pub narrow: Signal<In, Bits<N>>,
+    /// `narrow` with `W - N` zero bits above it.
     pub wide: Signal<Out, Bits<W>>,
 }
 
@@ -179,6 +181,36 @@ pub enum RoundKind {
     Bypass,
 }
 
+/// The rounds of an unrolled pipeline of `NR` rounds (10: AES-128; 14: AES-256 and
+/// AES-128 per block) with a `KW`-bit round-key bus: for round `r` = 1..=NR, its kind
+/// for AES-128 blocks and for AES-256 blocks. Shared by [`AesEncPipeline`] and
+/// [`crate::aes_table::AesTablePipeline`].
+///
+/// # Panics
+/// If `NR` is not 10 or 14 or `KW` is not `128 * (NR + 1)` (a design error caught
+/// when the design is built).
+pub(crate) fn round_schedule<const NR: usize, const KW: usize>() -> Vec<(RoundKind, RoundKind)> {
+    assert!(NR == 10 || NR == 14, "NR must be 10 or 14, got {NR}");
+    assert_eq!(KW, 128 * (NR + 1), "round-key bus width must be 128*(NR+1)");
+    (1..=NR)
+        .map(|r| {
+            let k128 = match r {
+                r if r < 10 => RoundKind::Full,
+                10 => RoundKind::Final,
+                _ => RoundKind::Bypass,
+            };
+            let k256 = if NR == 10 {
+                k128
+            } else if r < 14 {
+                RoundKind::Full
+            } else {
+                RoundKind::Final
+            };
+            (k128, k256)
+        })
+        .collect()
+}
+
 fn word_mask(byte_pattern: u32) -> Constant<Bits<128>> {
     let w = byte_pattern as u128;
     Constant::new((w | (w << 32) | (w << 64) | (w << 96)).to_bits())
@@ -187,15 +219,25 @@ fn word_mask(byte_pattern: u32) -> Constant<Bits<128>> {
 /// One registered AES round (see the module docs for ports and timing).
 #[derive(LogicBlock)]
 pub struct AesRound<const TW: usize> {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// A block enters the round.
     pub in_valid: Signal<In, bool>,
+    /// State in, byte 0 at `[127:120]`.
     pub in_state: Signal<In, Bits<128>>,
+    /// The block is AES-256 (selects the round kind for its key size).
     pub in_aes256: Signal<In, bool>,
+    /// Word carried alongside the block.
     pub in_tag: Signal<In, Bits<TW>>,
+    /// Key of this round.
     pub round_key: Signal<In, Bits<128>>,
+    /// The block leaves the round (one cycle after `in_valid`).
     pub out_valid: Signal<Out, bool>,
+    /// State out, byte 0 at `[127:120]`.
     pub out_state: Signal<Out, Bits<128>>,
+    /// `in_aes256` of the block at `out_state`.
     pub out_aes256: Signal<Out, bool>,
+    /// `in_tag` of the block at `out_state`.
     pub out_tag: Signal<Out, Bits<TW>>,
     sbox: Vec<ROM<Bits<128>, 8>>,
     shifted: Signal<Local, Bits<128>>,
@@ -351,15 +393,25 @@ impl<const TW: usize> Logic for AesRound<TW> {
 /// [`Aes128Pipeline`] and [`Aes256Pipeline`].
 #[derive(LogicBlock)]
 pub struct AesEncPipeline<const NR: usize, const KW: usize, const TW: usize> {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// A block enters.
     pub in_valid: Signal<In, bool>,
+    /// Plaintext block, byte 0 at `[127:120]`.
     pub in_block: Signal<In, Bits<128>>,
+    /// The block is AES-256 (else AES-128).
     pub in_aes256: Signal<In, bool>,
+    /// Word carried alongside the block.
     pub in_tag: Signal<In, Bits<TW>>,
+    /// All round keys, round `r` at `[128r+127:128r]` (from `KeyExpansion`).
     pub round_keys: Signal<In, Bits<KW>>,
+    /// A block leaves, `LATENCY` cycles after it entered.
     pub out_valid: Signal<Out, bool>,
+    /// Ciphertext block, byte 0 at `[127:120]`.
     pub out_block: Signal<Out, Bits<128>>,
+    /// `in_aes256` of the block at `out_block`.
     pub out_aes256: Signal<Out, bool>,
+    /// `in_tag` of the block at `out_block`.
     pub out_tag: Signal<Out, Bits<TW>>,
     whiten: DFF<Bits<128>>,
     valid: DFF<bool>,
@@ -380,24 +432,9 @@ impl<const NR: usize, const KW: usize, const TW: usize> AesEncPipeline<NR, KW, T
 
     /// Builds the pipeline; `NR` must be 10 (AES-128) or 14 (AES-256 + AES-128).
     pub fn new() -> Self {
-        assert!(NR == 10 || NR == 14, "NR must be 10 or 14, got {NR}");
-        assert_eq!(KW, 128 * (NR + 1), "round-key bus width must be 128*(NR+1)");
-        let rounds = (1..=NR)
-            .map(|r| {
-                let k128 = match r {
-                    r if r < 10 => RoundKind::Full,
-                    10 => RoundKind::Final,
-                    _ => RoundKind::Bypass,
-                };
-                let k256 = if NR == 10 {
-                    k128
-                } else if r < 14 {
-                    RoundKind::Full
-                } else {
-                    RoundKind::Final
-                };
-                AesRound::new(k128, k256)
-            })
+        let rounds = round_schedule::<NR, KW>()
+            .into_iter()
+            .map(|(k128, k256)| AesRound::new(k128, k256))
             .collect();
         Self {
             clock: Default::default(),

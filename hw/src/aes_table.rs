@@ -129,17 +129,25 @@ fn row_mask(r: u32) -> Constant<Bits<128>> {
 /// One round with its lookups in block RAM (see the module docs).
 #[derive(LogicBlock)]
 pub struct AesTRound<const TW: usize> {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// A block enters the round.
     pub in_valid: Signal<In, bool>,
+    /// State in (the T-table addresses), byte 0 at `[127:120]`.
     pub in_state: Signal<In, Bits<128>>,
+    /// The block is AES-256 (selects the round kind for its key size).
     pub in_aes256: Signal<In, bool>,
+    /// Word carried alongside the block.
     pub in_tag: Signal<In, Bits<TW>>,
     /// Key of this round, in the cycle the block is at `out_state`.
     pub round_key: Signal<In, Bits<128>>,
+    /// The block leaves the round (one cycle after `in_valid`).
     pub out_valid: Signal<Out, bool>,
     /// Combinational after the lookups' registers.
     pub out_state: Signal<Out, Bits<128>>,
+    /// `in_aes256` of the block at `out_state`.
     pub out_aes256: Signal<Out, bool>,
+    /// `in_tag` of the block at `out_state`.
     pub out_tag: Signal<Out, Bits<TW>>,
     roms: Vec<TTableRom>,
     dr0: Signal<Local, Bits<128>>,
@@ -294,15 +302,25 @@ impl<const TW: usize> Logic for AesTRound<TW> {
 /// `KW = 128 * (NR + 1)`. Use [`Aes256TablePipeline`].
 #[derive(LogicBlock)]
 pub struct AesTablePipeline<const NR: usize, const KW: usize, const TW: usize> {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// A block enters.
     pub in_valid: Signal<In, bool>,
+    /// Plaintext block, byte 0 at `[127:120]`.
     pub in_block: Signal<In, Bits<128>>,
+    /// The block is AES-256 (else AES-128).
     pub in_aes256: Signal<In, bool>,
+    /// Word carried alongside the block.
     pub in_tag: Signal<In, Bits<TW>>,
+    /// All round keys, round `r` at `[128r+127:128r]` (from `KeyExpansion`).
     pub round_keys: Signal<In, Bits<KW>>,
+    /// A block leaves, `LATENCY` cycles after it entered.
     pub out_valid: Signal<Out, bool>,
+    /// Ciphertext block, byte 0 at `[127:120]`.
     pub out_block: Signal<Out, Bits<128>>,
+    /// `in_aes256` of the block at `out_block`.
     pub out_aes256: Signal<Out, bool>,
+    /// `in_tag` of the block at `out_block`.
     pub out_tag: Signal<Out, Bits<TW>>,
     whiten: DFF<Bits<128>>,
     valid: DFF<bool>,
@@ -325,25 +343,9 @@ impl<const NR: usize, const KW: usize, const TW: usize> AesTablePipeline<NR, KW,
 
     /// Builds the pipeline; `NR` must be 10 (AES-128) or 14 (AES-256 + AES-128).
     pub fn new() -> Self {
-        use crate::aes::RoundKind;
-        assert!(NR == 10 || NR == 14, "NR must be 10 or 14, got {NR}");
-        assert_eq!(KW, 128 * (NR + 1), "round-key bus width must be 128*(NR+1)");
-        let rounds = (1..=NR)
-            .map(|r| {
-                let k128 = match r {
-                    r if r < 10 => RoundKind::Full,
-                    10 => RoundKind::Final,
-                    _ => RoundKind::Bypass,
-                };
-                let k256 = if NR == 10 {
-                    k128
-                } else if r < 14 {
-                    RoundKind::Full
-                } else {
-                    RoundKind::Final
-                };
-                AesTRound::new(k128, k256)
-            })
+        let rounds = crate::aes::round_schedule::<NR, KW>()
+            .into_iter()
+            .map(|(k128, k256)| AesTRound::new(k128, k256))
             .collect();
         Self {
             clock: Default::default(),

@@ -72,17 +72,13 @@ use rust_hdl::prelude::*;
 /// `W`-bit frame.
 #[derive(LogicBlock)]
 pub struct GfPartial<const W: usize> {
+    /// Eight bits of the first factor (rows 0..=7).
     pub a8: Signal<In, Bits<8>>,
+    /// Second factor, in the low bits of the `W`-bit frame.
     pub b: Signal<In, Bits<W>>,
+    /// XOR of `b << k` over the set bits `k` of `a8`.
     pub p: Signal<Out, Bits<W>>,
-    t0: Signal<Local, Bits<W>>,
-    t1: Signal<Local, Bits<W>>,
-    t2: Signal<Local, Bits<W>>,
-    t3: Signal<Local, Bits<W>>,
-    t4: Signal<Local, Bits<W>>,
-    t5: Signal<Local, Bits<W>>,
-    t6: Signal<Local, Bits<W>>,
-    t7: Signal<Local, Bits<W>>,
+    row: Signal<Local, Bits<W>>,
     zero: Constant<Bits<W>>,
 }
 
@@ -92,14 +88,7 @@ impl<const W: usize> Default for GfPartial<W> {
             a8: Default::default(),
             b: Default::default(),
             p: Default::default(),
-            t0: Default::default(),
-            t1: Default::default(),
-            t2: Default::default(),
-            t3: Default::default(),
-            t4: Default::default(),
-            t5: Default::default(),
-            t6: Default::default(),
-            t7: Default::default(),
+            row: Default::default(),
             zero: Constant::new(0.into()),
         }
     }
@@ -114,54 +103,15 @@ impl<const W: usize> std::fmt::Debug for GfPartial<W> {
 impl<const W: usize> Logic for GfPartial<W> {
     #[hdl_gen]
     fn update(&mut self) {
-        if self.a8.val().get_bit(0) {
-            self.t0.next = self.b.val();
-        } else {
-            self.t0.next = self.zero.val();
+        // Row `k` is `b << k` when bit `k` of `a8` is set; the rows are XORed.
+        self.p.next = self.zero.val();
+        self.row.next = self.b.val();
+        for k in 0..8 {
+            if self.a8.val().get_bit(k) {
+                self.p.next = self.p.val() ^ self.row.val();
+            }
+            self.row.next = self.row.val() << 1;
         }
-        if self.a8.val().get_bit(1) {
-            self.t1.next = self.b.val() << 1;
-        } else {
-            self.t1.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(2) {
-            self.t2.next = self.b.val() << 2;
-        } else {
-            self.t2.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(3) {
-            self.t3.next = self.b.val() << 3;
-        } else {
-            self.t3.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(4) {
-            self.t4.next = self.b.val() << 4;
-        } else {
-            self.t4.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(5) {
-            self.t5.next = self.b.val() << 5;
-        } else {
-            self.t5.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(6) {
-            self.t6.next = self.b.val() << 6;
-        } else {
-            self.t6.next = self.zero.val();
-        }
-        if self.a8.val().get_bit(7) {
-            self.t7.next = self.b.val() << 7;
-        } else {
-            self.t7.next = self.zero.val();
-        }
-        self.p.next = self.t0.val()
-            ^ self.t1.val()
-            ^ self.t2.val()
-            ^ self.t3.val()
-            ^ self.t4.val()
-            ^ self.t5.val()
-            ^ self.t6.val()
-            ^ self.t7.val();
     }
 }
 
@@ -169,8 +119,11 @@ impl<const W: usize> Logic for GfPartial<W> {
 /// 8 rows each): bit `m` of `p` is the XOR of `a[i] & b[j]` over `i + j = m`.
 #[derive(LogicBlock)]
 pub struct Clmul64 {
+    /// First factor.
     pub a: Signal<In, Bits<64>>,
+    /// Second factor.
     pub b: Signal<In, Bits<64>>,
+    /// Carry-less product `a * b`.
     pub p: Signal<Out, Bits<127>>,
     widen: ZeroExtend<64, 127>,
     parts: Vec<GfPartial<127>>,
@@ -229,8 +182,11 @@ impl Logic for Clmul64 {
 /// multiplying by x is a right shift in this bit order.
 #[derive(LogicBlock)]
 pub struct GfMul128 {
+    /// First factor (GCM bit order: bit 127 is x^0).
     pub a: Signal<In, Bits<128>>,
+    /// Second factor (GCM bit order).
     pub b: Signal<In, Bits<128>>,
+    /// `a * b` in GF(2^128) modulo x^128 + x^7 + x^2 + x + 1.
     pub product: Signal<Out, Bits<128>>,
     a_mid: Signal<Local, Bits<64>>,
     b_mid: Signal<Local, Bits<64>>,
@@ -325,14 +281,23 @@ impl Logic for GfMul128 {
 /// GHASH accumulator, one block per clock, latency 1 (module docs).
 #[derive(LogicBlock)]
 pub struct Ghash {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Hash key H = E_K(0^128).
     pub h: Signal<In, Bits<128>>,
+    /// A block enters.
     pub in_valid: Signal<In, bool>,
+    /// The block starts a message (the accumulator restarts from zero).
     pub in_first: Signal<In, bool>,
+    /// The block ends a message.
     pub in_last: Signal<In, bool>,
+    /// Block, byte 0 at `[127:120]`.
     pub in_block: Signal<In, Bits<128>>,
+    /// The accumulator took a block in the previous cycle.
     pub out_valid: Signal<Out, bool>,
+    /// That block ended its message: `out_hash` is the message's GHASH.
     pub out_last: Signal<Out, bool>,
+    /// The accumulator.
     pub out_hash: Signal<Out, Bits<128>>,
     mul: GfMul128,
     acc: DFF<Bits<128>>,
@@ -398,14 +363,23 @@ impl Logic for Ghash {
 /// first-block input (module docs): 3,400 LUTs smaller than [`Ghash`].
 #[derive(LogicBlock)]
 pub struct GhashStream {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Hash key, as [`Ghash::h`] (per message).
     pub h: Signal<In, Bits<128>>,
+    /// Restart from an empty message (reset).
     pub clear: Signal<In, bool>,
+    /// As [`Ghash::in_valid`].
     pub in_valid: Signal<In, bool>,
+    /// The block ends its message (the next block starts a new one).
     pub in_last: Signal<In, bool>,
+    /// As [`Ghash::in_block`].
     pub in_block: Signal<In, Bits<128>>,
+    /// As [`Ghash::out_valid`].
     pub out_valid: Signal<Out, bool>,
+    /// As [`Ghash::out_last`].
     pub out_last: Signal<Out, bool>,
+    /// GHASH of the last finished message (held until the next one finishes).
     pub out_hash: Signal<Out, Bits<128>>,
     mul: GfMul128,
     acc: DFF<Bits<128>>,

@@ -42,15 +42,25 @@ pub const KEY_EXPANSION_CYCLES: usize = 15;
 /// The iterative key expansion (see the module docs).
 #[derive(LogicBlock)]
 pub struct KeyExpansion {
+    /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Pulse: expand `key`.
     pub start: Signal<In, bool>,
+    /// Key, byte 0 at `[255:248]`; AES-128 uses `[255:128]`.
     pub key: Signal<In, Bits<256>>,
+    /// 32-byte key (Nr = 14), else 16-byte (Nr = 10).
     pub aes256: Signal<In, bool>,
+    /// An expansion is running.
     pub busy: Signal<Out, bool>,
+    /// One-cycle pulse: `round_keys` is complete.
     pub done: Signal<Out, bool>,
+    /// All round keys, round `r` at `[128r+127:128r]`, held until the next `start`.
     pub round_keys: Signal<Out, Bits<1920>>,
+    /// One pulse per round key, in order 0..=14.
     pub rk_valid: Signal<Out, bool>,
+    /// Round number of `rk_data`.
     pub rk_index: Signal<Out, Bits<4>>,
+    /// That round key.
     pub rk_data: Signal<Out, Bits<128>>,
     sbox: Vec<ROM<Bits<32>, 8>>,
     sub: Signal<Local, Bits<32>>,

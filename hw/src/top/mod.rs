@@ -1,0 +1,325 @@
+//! `module top`: the ESP engine. AXI4-Lite register file, SA table, packet buffers,
+//! the packet engine (outbound framing and AES-GCM/GMAC, inbound ICV check, decryption
+//! and trailer strip), stream ports and counters. Offsets, widths and codes come from
+//! `regmap`.
+//!
+//! `Top` only wires its parts, one block each, along a packet pipeline whose parts
+//! work on different packets at once:
+//! - [`RegFile`] (`regfile.rs`): the AXI4-Lite port and every software-visible
+//!   register, global counters and error events, input/output window decode.
+//! - [`Rx`] (`rx.rs`), receive: `s_axis` beats go into one of two input slots
+//!   (ping-pong) while the issue side reads the other; the MMIO input window writes
+//!   slot 0.
+//! - [`Issue`] (`issue.rs`), issue: the SA table (key, H and context RAMs), SA
+//!   commands, and `phase`: the SA entry and header word are read as the packet is
+//!   taken, checked in one cycle that also issues E(J0); then one counter block per
+//!   clock, each carrying its input word through the AES pipeline (`AesUnit` tag),
+//!   then a length slot. A key change waits for the pipeline to drain and expands
+//!   the key.
+//! - [`Tail`] (`tail.rs`), output side and tail: the 4-entry context queue; at the
+//!   pipeline's end each block meets its keystream (framing, pad and trailer insertion
+//!   for outbound), is written to one of four result slots (two RAMs, consecutive
+//!   packets in different RAMs) and goes to GHASH (`GhashStream`, one block per
+//!   clock); when GHASH finishes a packet, tag, ICV write or compare, the SA's
+//!   counters and the result, while the next packet's blocks already stream behind.
+//! - [`Tx`] (`tx.rs`), send: result slots leave on `m_axis` in order, back to back.
+//!
+//! SA commands run when the packet path is empty. The signals between the parts are
+//! the ports of each block (documented there); `Top::update` connects them and has
+//! no logic of its own besides the OR of the parts' busy flags.
+
+use rust_hdl::prelude::*;
+
+pub mod issue;
+pub mod regfile;
+pub mod rx;
+pub mod tail;
+pub mod tx;
+
+pub use issue::{Issue, Phase};
+pub use regfile::RegFile;
+pub use rx::Rx;
+pub use tail::Tail;
+pub use tx::Tx;
+
+/// AXI4-Lite address width.
+pub const AW: usize = regmap::ADDR_WIDTH as usize;
+/// SA index bits decoded.
+pub const SW: usize = regmap::SA_INDEX_BITS as usize;
+/// Packet-buffer word index bits.
+pub const BW: usize = regmap::PKT_BUFFER_INDEX_BITS as usize;
+/// Input and output RAM address bits: two packet slots per RAM.
+pub const IBW: usize = BW + 1;
+/// Width of one entry of the issue-to-output context queue.
+pub const FQW: usize = 580;
+/// `s_axis_tuser` width.
+pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
+/// `m_axis_tuser` width.
+pub const MUW: usize = regmap::sideband::M_TUSER_BITS as usize;
+/// SA context RAM word width.
+pub const CTXW: usize = regmap::sa_entry::CTX_BITS as usize;
+/// SA counter RAM word width.
+pub const CNTW: usize = regmap::sa_entry::CNT_BITS as usize;
+/// SA key RAM word width.
+pub const KEYW: usize = regmap::sa_entry::KEY_BITS as usize;
+
+pub(crate) fn c16(v: u32) -> Constant<Bits<16>> {
+    Constant::new((v as u64).to_bits())
+}
+
+pub(crate) fn c4(v: u32) -> Constant<Bits<4>> {
+    Constant::new((v as u64).to_bits())
+}
+
+pub(crate) fn c32(v: u32) -> Constant<Bits<32>> {
+    Constant::new((v as u64).to_bits())
+}
+
+/// Mask of `width` bits from `lsb` in an `N`-bit word.
+pub(crate) fn field_mask<const N: usize>(lsb: u32, width: u32) -> Bits<N> {
+    let ones: Bits<N> = (0..width).fold(Bits::<N>::default(), |m, i| {
+        m | (bits::<N>(1) << (lsb + i) as u64)
+    });
+    ones
+}
+
+/// The ESP engine top level: the parts below wired together. Port names are the
+/// cross-crate contract.
+#[derive(LogicBlock)]
+pub struct Top {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous active-high reset.
+    pub reset: Signal<In, bool>,
+    /// AXI4-Lite write address.
+    pub s_axil_awaddr: Signal<In, Bits<AW>>,
+    /// AXI4-Lite write address valid.
+    pub s_axil_awvalid: Signal<In, bool>,
+    /// AXI4-Lite write address ready.
+    pub s_axil_awready: Signal<Out, bool>,
+    /// AXI4-Lite write data.
+    pub s_axil_wdata: Signal<In, Bits<32>>,
+    /// AXI4-Lite write data valid.
+    pub s_axil_wvalid: Signal<In, bool>,
+    /// AXI4-Lite write data ready.
+    pub s_axil_wready: Signal<Out, bool>,
+    /// AXI4-Lite write response (always OKAY).
+    pub s_axil_bresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite write response valid.
+    pub s_axil_bvalid: Signal<Out, bool>,
+    /// AXI4-Lite write response ready.
+    pub s_axil_bready: Signal<In, bool>,
+    /// AXI4-Lite read address.
+    pub s_axil_araddr: Signal<In, Bits<AW>>,
+    /// AXI4-Lite read address valid.
+    pub s_axil_arvalid: Signal<In, bool>,
+    /// AXI4-Lite read address ready.
+    pub s_axil_arready: Signal<Out, bool>,
+    /// AXI4-Lite read data.
+    pub s_axil_rdata: Signal<Out, Bits<32>>,
+    /// AXI4-Lite read response (always OKAY).
+    pub s_axil_rresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite read data valid.
+    pub s_axil_rvalid: Signal<Out, bool>,
+    /// AXI4-Lite read data ready.
+    pub s_axil_rready: Signal<In, bool>,
+    /// Stream in: data (byte 0 in `[7:0]`).
+    pub s_axis_tdata: Signal<In, Bits<128>>,
+    /// Stream in: byte enables.
+    pub s_axis_tkeep: Signal<In, Bits<16>>,
+    /// Stream in: last beat.
+    pub s_axis_tlast: Signal<In, bool>,
+    /// Stream in: valid.
+    pub s_axis_tvalid: Signal<In, bool>,
+    /// Stream in: ready.
+    pub s_axis_tready: Signal<Out, bool>,
+    /// Stream in: descriptor (first beat), `regmap::sideband` layout.
+    pub s_axis_tuser: Signal<In, Bits<SUW>>,
+    /// Stream out: data.
+    pub m_axis_tdata: Signal<Out, Bits<128>>,
+    /// Stream out: byte enables.
+    pub m_axis_tkeep: Signal<Out, Bits<16>>,
+    /// Stream out: last beat.
+    pub m_axis_tlast: Signal<Out, bool>,
+    /// Stream out: valid.
+    pub m_axis_tvalid: Signal<Out, bool>,
+    /// Stream out: ready.
+    pub m_axis_tready: Signal<In, bool>,
+    /// Stream out: result side-band, `regmap::sideband` layout.
+    pub m_axis_tuser: Signal<Out, Bits<MUW>>,
+
+    // ---- the parts, in the order of the module docs
+    regs: RegFile,
+    rx: Rx,
+    issue: Issue,
+    tail: Tail,
+    tx: Tx,
+}
+
+impl Default for Top {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Top {
+    /// The design with every constant taken from `regmap`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            s_axil_awaddr: Default::default(),
+            s_axil_awvalid: Default::default(),
+            s_axil_awready: Default::default(),
+            s_axil_wdata: Default::default(),
+            s_axil_wvalid: Default::default(),
+            s_axil_wready: Default::default(),
+            s_axil_bresp: Default::default(),
+            s_axil_bvalid: Default::default(),
+            s_axil_bready: Default::default(),
+            s_axil_araddr: Default::default(),
+            s_axil_arvalid: Default::default(),
+            s_axil_arready: Default::default(),
+            s_axil_rdata: Default::default(),
+            s_axil_rresp: Default::default(),
+            s_axil_rvalid: Default::default(),
+            s_axil_rready: Default::default(),
+            s_axis_tdata: Default::default(),
+            s_axis_tkeep: Default::default(),
+            s_axis_tlast: Default::default(),
+            s_axis_tvalid: Default::default(),
+            s_axis_tready: Default::default(),
+            s_axis_tuser: Default::default(),
+            m_axis_tdata: Default::default(),
+            m_axis_tkeep: Default::default(),
+            m_axis_tlast: Default::default(),
+            m_axis_tvalid: Default::default(),
+            m_axis_tready: Default::default(),
+            m_axis_tuser: Default::default(),
+            regs: RegFile::new(),
+            rx: Rx::default(),
+            issue: Issue::new(),
+            tail: Tail::new(),
+            tx: Tx::default(),
+        }
+    }
+}
+
+impl Logic for Top {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, regs, rx, issue, tail, tx);
+        self.regs.reset.next = self.reset.val();
+        self.rx.reset.next = self.reset.val();
+        self.issue.reset.next = self.reset.val();
+        self.tail.reset.next = self.reset.val();
+        self.tx.reset.next = self.reset.val();
+
+        // ------------------------------------------------------------ register port
+        self.regs.s_axil_awaddr.next = self.s_axil_awaddr.val();
+        self.regs.s_axil_awvalid.next = self.s_axil_awvalid.val();
+        self.s_axil_awready.next = self.regs.s_axil_awready.val();
+        self.regs.s_axil_wdata.next = self.s_axil_wdata.val();
+        self.regs.s_axil_wvalid.next = self.s_axil_wvalid.val();
+        self.s_axil_wready.next = self.regs.s_axil_wready.val();
+        self.s_axil_bresp.next = self.regs.s_axil_bresp.val();
+        self.s_axil_bvalid.next = self.regs.s_axil_bvalid.val();
+        self.regs.s_axil_bready.next = self.s_axil_bready.val();
+        self.regs.s_axil_araddr.next = self.s_axil_araddr.val();
+        self.regs.s_axil_arvalid.next = self.s_axil_arvalid.val();
+        self.s_axil_arready.next = self.regs.s_axil_arready.val();
+        self.s_axil_rdata.next = self.regs.s_axil_rdata.val();
+        self.s_axil_rresp.next = self.regs.s_axil_rresp.val();
+        self.s_axil_rvalid.next = self.regs.s_axil_rvalid.val();
+        self.regs.s_axil_rready.next = self.s_axil_rready.val();
+        self.regs.engine_busy.next = self.rx.busy.val()
+            | self.rx.full.val().any()
+            | self.issue.busy.val()
+            | self.tail.f_cnt.val().any()
+            | self.tail.t_busy.val();
+        self.regs.win_active.next = self.issue.win_active.val();
+        self.regs.db_take.next = self.issue.db_take.val();
+        self.regs.cmd_done.next = self.issue.cmd_done.val();
+        self.regs.sa_errcode.next = self.issue.sa_errcode.val();
+        self.regs.sa_valid.next = self.issue.sa_valid.val();
+        self.regs.rb_spi.next = self.issue.rb_spi.val();
+        self.regs.rb_flags.next = self.issue.rb_flags.val();
+        self.regs.rb_valid.next = self.issue.rb_valid.val();
+        self.regs.rb_seq.next = self.issue.rb_seq.val();
+        self.regs.rb_pkts.next = self.issue.rb_pkts.val();
+        self.regs.rb_bytes.next = self.issue.rb_bytes.val();
+        self.regs.rb_auth.next = self.issue.rb_auth.val();
+        self.regs.res_done.next = self.tail.done.val();
+        self.regs.res_stream.next = self.tail.stream.val();
+        self.regs.res_inbound.next = self.tail.inbound.val();
+        self.regs.res_verdict.next = self.tail.verdict.val();
+        self.regs.res_nh.next = self.tail.nh.val();
+        self.regs.res_seq.next = self.tail.seq.val();
+        self.regs.res_len.next = self.tail.rlen.val();
+        self.regs.res_bytes.next = self.tail.dl.val();
+        self.regs.out_word.next = self.tail.buf_a.val();
+
+        // ------------------------------------------------------------ receive
+        self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
+        self.rx.s_axis_tkeep.next = self.s_axis_tkeep.val();
+        self.rx.s_axis_tlast.next = self.s_axis_tlast.val();
+        self.rx.s_axis_tvalid.next = self.s_axis_tvalid.val();
+        self.s_axis_tready.next = self.rx.s_axis_tready.val();
+        self.rx.s_axis_tuser.next = self.s_axis_tuser.val();
+        self.rx.win_wr.next = self.regs.win_wr.val();
+        self.rx.win_addr.next = self.s_axil_awaddr.val();
+        self.rx.win_data.next = self.s_axil_wdata.val();
+        self.rx.db_pending.next = self.regs.db_pending.val();
+        self.rx.win_active.next = self.issue.win_active.val();
+        self.rx.free.next = self.issue.rx_free.val();
+        self.rx.rd_addr.next = self.issue.in_rd.val();
+
+        // ------------------------------------------------------------ issue
+        self.issue.sa_index.next = self.regs.sa_index.val();
+        self.issue.sa_flags.next = self.regs.sa_flags.val();
+        self.issue.sa_op.next = self.regs.sa_op.val();
+        self.issue.cmd_pending.next = self.regs.cmd_pending.val();
+        self.issue.stage_key.next = self.regs.stage_key.val();
+        self.issue.stage_ctx.next = self.regs.stage_ctx.val();
+        self.issue.db_pending.next = self.regs.db_pending.val();
+        self.issue.pkt_desc.next = self.regs.pkt_desc.val();
+        self.issue.pkt_len.next = self.regs.pkt_len.val();
+        self.issue.pkt_seqhi.next = self.regs.pkt_seqhi.val();
+        self.issue.din.next = self.rx.din.val();
+        self.issue.rx_busy.next = self.rx.busy.val();
+        self.issue.rx_full.next = self.rx.full.val();
+        self.issue.rx_desc0.next = self.rx.desc0.val();
+        self.issue.rx_desc1.next = self.rx.desc1.val();
+        self.issue.f_cnt.next = self.tail.f_cnt.val();
+        self.issue.t_busy.next = self.tail.t_busy.val();
+        self.issue.cnt_rd.next = self.tail.cnt_rd.val();
+        self.issue.win_done.next = self.tail.done.val() & !self.tail.stream.val();
+        self.issue.out_free.next = self.tx.freed.val();
+
+        // ------------------------------------------------------------ output side and tail
+        self.tail.aes_valid.next = self.issue.aes_valid.val();
+        self.tail.aes_tag.next = self.issue.aes_tag.val();
+        self.tail.aes_block.next = self.issue.aes_block.val();
+        self.tail.f_push.next = self.issue.f_push.val();
+        self.tail.f_word.next = self.issue.f_word.val();
+        self.tail.cur_idx.next = self.issue.cur_idx.val();
+        self.tail.cnt_clear.next = self.issue.cnt_clear.val();
+        self.tail.buf_rd.next = self.tx.buf_rd.val();
+
+        // ------------------------------------------------------------ send
+        self.m_axis_tdata.next = self.tx.m_axis_tdata.val();
+        self.m_axis_tkeep.next = self.tx.m_axis_tkeep.val();
+        self.m_axis_tlast.next = self.tx.m_axis_tlast.val();
+        self.m_axis_tvalid.next = self.tx.m_axis_tvalid.val();
+        self.tx.m_axis_tready.next = self.m_axis_tready.val();
+        self.m_axis_tuser.next = self.tx.m_axis_tuser.val();
+        self.tx.res_valid.next = self.tail.done.val() & self.tail.stream.val();
+        self.tx.res_slot.next = self.tail.oslot.val();
+        self.tx.res_len.next = self.tail.rlen.val();
+        self.tx.res_tuser.next = self.tail.tuser.val();
+        self.tx.buf_a.next = self.tail.buf_a.val();
+        self.tx.buf_b.next = self.tail.buf_b.val();
+        self.tx.win_rd.next = self.regs.win_rd.val();
+    }
+}
