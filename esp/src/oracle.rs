@@ -201,30 +201,23 @@ fn mix_columns(s: &mut [u8; 16]) {
 
 /// Encrypts one block with expanded round keys (FIPS-197 section 5.1).
 pub fn encrypt_block(rk: &RoundKeys, block: &[u8; 16]) -> [u8; 16] {
-    let keys = rk.as_slice();
-    let mut s = *block;
-    let nr = rk.size.rounds();
-    for (round, k) in keys.iter().enumerate() {
-        if round > 0 {
-            sub_bytes(&mut s);
-            shift_rows(&mut s);
-            if round < nr {
-                mix_columns(&mut s);
-            }
-        }
-        add_round_key(&mut s, k);
-    }
-    s
+    cipher(rk, block, |_| {})
 }
 
 /// The state after each round (index 0 = after the initial AddRoundKey), for
 /// comparing a pipelined implementation stage by stage.
 pub fn encrypt_block_trace(rk: &RoundKeys, block: &[u8; 16]) -> Vec<[u8; 16]> {
-    let keys = rk.as_slice();
-    let mut s = *block;
+    let mut out = Vec::with_capacity(rk.size.rounds() + 1);
+    cipher(rk, block, |s| out.push(*s));
+    out
+}
+
+/// The Cipher of FIPS-197 (section 5.1), handing the state after each round
+/// (the initial AddRoundKey first) to `after_round`.
+fn cipher(rk: &RoundKeys, block: &[u8; 16], mut after_round: impl FnMut(&[u8; 16])) -> [u8; 16] {
     let nr = rk.size.rounds();
-    let mut out = Vec::with_capacity(nr + 1);
-    for (round, k) in keys.iter().enumerate() {
+    let mut s = *block;
+    for (round, k) in rk.as_slice().iter().enumerate() {
         if round > 0 {
             sub_bytes(&mut s);
             shift_rows(&mut s);
@@ -233,9 +226,9 @@ pub fn encrypt_block_trace(rk: &RoundKeys, block: &[u8; 16]) -> Vec<[u8; 16]> {
             }
         }
         add_round_key(&mut s, k);
-        out.push(s);
+        after_round(&s);
     }
-    out
+    s
 }
 
 /// The GHASH key H = E_K(0^128) (SP 800-38D section 6.4).
