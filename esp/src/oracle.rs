@@ -138,21 +138,11 @@ pub fn expand_key(key: &[u8]) -> Result<RoundKeys, KeyLengthError> {
     for i in nk..total {
         let mut t = w[i - 1];
         if i % nk == 0 {
-            t = [
-                SBOX[t[1] as usize],
-                SBOX[t[2] as usize],
-                SBOX[t[3] as usize],
-                SBOX[t[0] as usize],
-            ];
+            t = sub_word(rot_word(t));
             t[0] ^= rcon;
             rcon = gf8_mul(rcon, 2);
         } else if nk > 6 && i % nk == 4 {
-            t = [
-                SBOX[t[0] as usize],
-                SBOX[t[1] as usize],
-                SBOX[t[2] as usize],
-                SBOX[t[3] as usize],
-            ];
+            t = sub_word(t);
         }
         for j in 0..4 {
             w[i][j] = w[i - nk][j] ^ t[j];
@@ -177,6 +167,16 @@ fn sub_bytes(s: &mut [u8; 16]) {
     for b in s.iter_mut() {
         *b = SBOX[*b as usize];
     }
+}
+
+/// SubWord of the key expansion (FIPS-197 section 5.2): the S-box on each byte.
+fn sub_word(w: [u8; 4]) -> [u8; 4] {
+    w.map(|b| SBOX[b as usize])
+}
+
+/// RotWord of the key expansion: `[a0, a1, a2, a3]` to `[a1, a2, a3, a0]`.
+fn rot_word([a0, a1, a2, a3]: [u8; 4]) -> [u8; 4] {
+    [a1, a2, a3, a0]
 }
 
 fn shift_rows(s: &mut [u8; 16]) {
