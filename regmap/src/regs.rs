@@ -300,14 +300,18 @@ const COUNTER_LO: &str = "low half; reading it snapshots the high half";
 const COUNTER_HI: &str = "high half snapshot taken by the last _LO read";
 
 /// A row of [`REGISTERS`]: `reg!(NAME, access, doc)` for the register at
-/// `off::NAME`, named after it; `reg!(NAME = offset, access, doc)` for one
-/// without a constant of its own (the key words after `SA_KEY0`). Reset 0 and
-/// no fields unless `with_reset` / `with_fields` say otherwise.
+/// `off::NAME`, named after it; `reg!(NAME = BASE + delta, access, doc)` for one
+/// at `off::BASE + delta`, without a constant of its own (the key words after
+/// `SA_KEY0`). Reset 0 and no fields unless `with_reset` / `with_fields` say
+/// otherwise.
 macro_rules! reg {
     ($name:ident, $access:ident, $doc:expr $(,)?) => {
-        reg!($name = off::$name, $access, $doc)
+        reg!(@row $name, off::$name, $access, $doc)
     };
-    ($name:ident = $offset:expr, $access:ident, $doc:expr $(,)?) => {
+    ($name:ident = $base:ident + $delta:literal, $access:ident, $doc:expr $(,)?) => {
+        reg!(@row $name, off::$base + $delta, $access, $doc)
+    };
+    (@row $name:ident, $offset:expr, $access:ident, $doc:expr) => {
         Register {
             name: stringify!($name),
             offset: $offset,
@@ -417,26 +421,26 @@ pub const REGISTERS: &[Register] = &[
     ),
     reg!(SA_SEQ_HI, Rw, "sequence counter high half (ESN)"),
     reg!(SA_KEY0, Wo, "key bytes 0..3, byte 0 in bits [7:0]"),
-    reg!(SA_KEY1 = off::SA_KEY0 + 4, Wo, "key bytes 4..7"),
-    reg!(SA_KEY2 = off::SA_KEY0 + 8, Wo, "key bytes 8..11"),
-    reg!(SA_KEY3 = off::SA_KEY0 + 12, Wo, "key bytes 12..15"),
+    reg!(SA_KEY1 = SA_KEY0 + 4, Wo, "key bytes 4..7"),
+    reg!(SA_KEY2 = SA_KEY0 + 8, Wo, "key bytes 8..11"),
+    reg!(SA_KEY3 = SA_KEY0 + 12, Wo, "key bytes 12..15"),
     reg!(
-        SA_KEY4 = off::SA_KEY0 + 16,
+        SA_KEY4 = SA_KEY0 + 16,
         Wo,
         "key bytes 16..19 (AES-256 only)"
     ),
     reg!(
-        SA_KEY5 = off::SA_KEY0 + 20,
+        SA_KEY5 = SA_KEY0 + 20,
         Wo,
         "key bytes 20..23 (AES-256 only)"
     ),
     reg!(
-        SA_KEY6 = off::SA_KEY0 + 24,
+        SA_KEY6 = SA_KEY0 + 24,
         Wo,
         "key bytes 24..27 (AES-256 only)"
     ),
     reg!(
-        SA_KEY7 = off::SA_KEY0 + 28,
+        SA_KEY7 = SA_KEY0 + 28,
         Wo,
         "key bytes 28..31 (AES-256 only)"
     ),
