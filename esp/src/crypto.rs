@@ -97,6 +97,27 @@ pub trait Aead: Send + Sync {
     ) -> Result<(), CryptoError>;
 }
 
+/// `Debug` for types that hold key schedules: the type name and nothing of
+/// the key.
+macro_rules! redacted_debug {
+    ($($t:ident),*) => {$(
+        impl core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(RustCryptoGcm, AwsLcGcm, Gmac, CbcHmac);
+
+/// A cipher keyed from `key`, boxed (key schedules are large; the box keeps
+/// the enums that hold them small).
+fn boxed_key<C: KeyInit>(key: &[u8]) -> Result<Box<C>, CryptoError> {
+    C::new_from_slice(key)
+        .map(Box::new)
+        .map_err(|_| CryptoError::KeyLength)
+}
+
 /// AES-GCM through RustCrypto's `aes-gcm`.
 pub struct RustCryptoGcm {
     inner: RcInner,
@@ -111,21 +132,11 @@ impl RustCryptoGcm {
     /// Expands the key (16 or 32 bytes).
     pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
         let inner = match key.len() {
-            16 => RcInner::A128(Box::new(
-                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?,
-            )),
-            32 => RcInner::A256(Box::new(
-                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?,
-            )),
+            16 => RcInner::A128(boxed_key(key)?),
+            32 => RcInner::A256(boxed_key(key)?),
             _ => return Err(CryptoError::KeyLength),
         };
         Ok(RustCryptoGcm { inner })
-    }
-}
-
-impl core::fmt::Debug for RustCryptoGcm {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("RustCryptoGcm(<redacted>)")
     }
 }
 
@@ -142,9 +153,7 @@ impl Aead for RustCryptoGcm {
             RcInner::A256(c) => c.encrypt_inout_detached(&n, aad, buf.into()),
         }
         .map_err(|_| CryptoError::InputLength)?;
-        let mut out = [0u8; TAG_LEN];
-        out.copy_from_slice(tag.as_slice());
-        Ok(out)
+        <[u8; TAG_LEN]>::try_from(tag.as_slice()).map_err(|_| CryptoError::InputLength)
     }
 
     fn open_in_place(
@@ -185,12 +194,6 @@ impl AwsLcGcm {
     }
 }
 
-impl core::fmt::Debug for AwsLcGcm {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("AwsLcGcm(<redacted>)")
-    }
-}
-
 impl Aead for AwsLcGcm {
     fn seal_in_place(
         &self,
@@ -203,13 +206,7 @@ impl Aead for AwsLcGcm {
             .key
             .seal_in_place_separate_tag(n, aws_lc_rs::aead::Aad::from(aad), buf)
             .map_err(|_| CryptoError::InputLength)?;
-        let mut out = [0u8; TAG_LEN];
-        let t = tag.as_ref();
-        if t.len() != TAG_LEN {
-            return Err(CryptoError::InputLength);
-        }
-        out.copy_from_slice(t);
-        Ok(out)
+        <[u8; TAG_LEN]>::try_from(tag.as_ref()).map_err(|_| CryptoError::InputLength)
     }
 
     fn open_in_place(
@@ -292,12 +289,8 @@ enum AesEnc {
 impl AesEnc {
     fn new(key: &[u8]) -> Result<Self, CryptoError> {
         Ok(match key.len() {
-            16 => AesEnc::A128(Box::new(
-                aes::Aes128::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?,
-            )),
-            32 => AesEnc::A256(Box::new(
-                aes::Aes256::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?,
-            )),
+            16 => AesEnc::A128(boxed_key(key)?),
+            32 => AesEnc::A256(boxed_key(key)?),
             _ => return Err(CryptoError::KeyLength),
         })
     }
@@ -324,12 +317,6 @@ impl AesEnc {
 pub struct Gmac {
     aes: AesEnc,
     h: [u8; 16],
-}
-
-impl core::fmt::Debug for Gmac {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Gmac(<redacted>)")
-    }
 }
 
 impl Drop for Gmac {
@@ -417,23 +404,15 @@ pub struct CbcHmac {
     mac: Hmac<Sha256>,
 }
 
-impl core::fmt::Debug for CbcHmac {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("CbcHmac(<redacted>)")
-    }
-}
-
 impl CbcHmac {
     /// `enc_key` is the AES key (16 or 32 bytes), `auth_key` the HMAC key (32 bytes).
     pub fn new(enc_key: &[u8], auth_key: &[u8]) -> Result<Self, CryptoError> {
         if auth_key.len() != 32 {
             return Err(CryptoError::KeyLength);
         }
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(auth_key)
-            .map_err(|_| CryptoError::KeyLength)?;
         Ok(CbcHmac {
             aes: AesEnc::new(enc_key)?,
-            mac,
+            mac: hmac_key(auth_key)?,
         })
     }
 
@@ -485,14 +464,7 @@ impl CbcHmac {
 
     /// HMAC-SHA-256 over the concatenation of `parts`, truncated to 16 bytes.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
-        let mut m = self.mac.clone();
-        for p in parts {
-            m.update(p);
-        }
-        let full = m.finalize().into_bytes();
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&full[..16]);
-        out
+        hmac_128(self.mac.clone(), parts)
     }
 
     /// Checks a truncated HMAC in constant time.
@@ -503,15 +475,23 @@ impl CbcHmac {
 
 /// HMAC-SHA-256-128 alone (for AH).
 pub fn hmac_sha256_128(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
-    let mut m =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?;
+    Ok(hmac_128(hmac_key(key)?, parts))
+}
+
+/// HMAC-SHA-256 keyed with `key`.
+fn hmac_key(key: &[u8]) -> Result<Hmac<Sha256>, CryptoError> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::KeyLength)
+}
+
+/// `m` over the concatenation of `parts`, truncated to 128 bits (RFC 4868).
+fn hmac_128(mut m: Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 16] {
     for p in parts {
         m.update(p);
     }
     let full = m.finalize().into_bytes();
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

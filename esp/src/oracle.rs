@@ -138,21 +138,11 @@ pub fn expand_key(key: &[u8]) -> Result<RoundKeys, KeyLengthError> {
     for i in nk..total {
         let mut t = w[i - 1];
         if i % nk == 0 {
-            t = [
-                SBOX[t[1] as usize],
-                SBOX[t[2] as usize],
-                SBOX[t[3] as usize],
-                SBOX[t[0] as usize],
-            ];
+            t = sub_word(rot_word(t));
             t[0] ^= rcon;
             rcon = gf8_mul(rcon, 2);
         } else if nk > 6 && i % nk == 4 {
-            t = [
-                SBOX[t[0] as usize],
-                SBOX[t[1] as usize],
-                SBOX[t[2] as usize],
-                SBOX[t[3] as usize],
-            ];
+            t = sub_word(t);
         }
         for j in 0..4 {
             w[i][j] = w[i - nk][j] ^ t[j];
@@ -179,6 +169,16 @@ fn sub_bytes(s: &mut [u8; 16]) {
     }
 }
 
+/// SubWord of the key expansion (FIPS-197 section 5.2): the S-box on each byte.
+fn sub_word(w: [u8; 4]) -> [u8; 4] {
+    w.map(|b| SBOX[b as usize])
+}
+
+/// RotWord of the key expansion: `[a0, a1, a2, a3]` to `[a1, a2, a3, a0]`.
+fn rot_word([a0, a1, a2, a3]: [u8; 4]) -> [u8; 4] {
+    [a1, a2, a3, a0]
+}
+
 fn shift_rows(s: &mut [u8; 16]) {
     // State byte (row r, column c) is s[r + 4c].
     let t = *s;
@@ -201,30 +201,23 @@ fn mix_columns(s: &mut [u8; 16]) {
 
 /// Encrypts one block with expanded round keys (FIPS-197 section 5.1).
 pub fn encrypt_block(rk: &RoundKeys, block: &[u8; 16]) -> [u8; 16] {
-    let keys = rk.as_slice();
-    let mut s = *block;
-    let nr = rk.size.rounds();
-    for (round, k) in keys.iter().enumerate() {
-        if round > 0 {
-            sub_bytes(&mut s);
-            shift_rows(&mut s);
-            if round < nr {
-                mix_columns(&mut s);
-            }
-        }
-        add_round_key(&mut s, k);
-    }
-    s
+    cipher(rk, block, |_| {})
 }
 
 /// The state after each round (index 0 = after the initial AddRoundKey), for
 /// comparing a pipelined implementation stage by stage.
 pub fn encrypt_block_trace(rk: &RoundKeys, block: &[u8; 16]) -> Vec<[u8; 16]> {
-    let keys = rk.as_slice();
-    let mut s = *block;
+    let mut out = Vec::with_capacity(rk.size.rounds() + 1);
+    cipher(rk, block, |s| out.push(*s));
+    out
+}
+
+/// The Cipher of FIPS-197 (section 5.1), handing the state after each round
+/// (the initial AddRoundKey first) to `after_round`.
+fn cipher(rk: &RoundKeys, block: &[u8; 16], mut after_round: impl FnMut(&[u8; 16])) -> [u8; 16] {
     let nr = rk.size.rounds();
-    let mut out = Vec::with_capacity(nr + 1);
-    for (round, k) in keys.iter().enumerate() {
+    let mut s = *block;
+    for (round, k) in rk.as_slice().iter().enumerate() {
         if round > 0 {
             sub_bytes(&mut s);
             shift_rows(&mut s);
@@ -233,9 +226,9 @@ pub fn encrypt_block_trace(rk: &RoundKeys, block: &[u8; 16]) -> Vec<[u8; 16]> {
             }
         }
         add_round_key(&mut s, k);
-        out.push(s);
+        after_round(&s);
     }
-    out
+    s
 }
 
 /// The GHASH key H = E_K(0^128) (SP 800-38D section 6.4).

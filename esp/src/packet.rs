@@ -7,10 +7,10 @@
 //! the inner IP packet now lies.
 
 use core::ops::Range;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::error::{DecapError, EncapError};
-use crate::sa::{InboundSa, Mode, OutboundSa, Sealed};
+use crate::sa::{check_room, InboundSa, Mode, OutboundSa, Sealed};
 use crate::spd::Sad;
 use crate::types::{proto, SeqNum, Spi};
 use crate::wire::{ipv4, ipv6, udp, PacketInfo};
@@ -151,42 +151,46 @@ impl OutboundSa {
     /// inner packet of `inner_len` bytes: size the output buffer with it.
     pub fn encap_len(&self, inner_len: usize) -> usize {
         let t = self.core.transform;
-        let outer = match self.core.mode {
-            Mode::Transport => 0,
-            Mode::Tunnel {
-                local: IpAddr::V4(_),
-                ..
-            } => ipv4::MIN_HEADER_LEN,
-            Mode::Tunnel { .. } => ipv6::HEADER_LEN,
-        };
-        let udp = if self.core.encap.is_some() {
-            udp::HEADER_LEN
-        } else {
-            0
-        };
         let tfc = self.core.tfc_pad_to.map_or(0, |t| t as usize);
         // Upper bound whatever part of the packet ends up as ESP payload.
-        outer + udp + t.header_len() + inner_len.max(tfc) + (t.pad_align() - 1) + 2 + t.icv_len()
+        self.encap_headroom() + inner_len.max(tfc) + (t.pad_align() - 1) + 2 + t.icv_len()
     }
 
     /// Where [`encap_packet_in_place`](Self::encap_packet_in_place) expects
     /// the inner packet to start in its buffer: room for the outer IP header
     /// (tunnel), UDP (if configured) and the ESP header.
     pub fn encap_headroom(&self) -> usize {
-        let outer = match self.core.mode {
+        self.tunnel_header_len() + self.udp_header_len() + self.header_len()
+    }
+
+    /// Length of the outer IP header tunnel mode adds (none in transport mode).
+    fn tunnel_header_len(&self) -> usize {
+        match self.core.mode {
             Mode::Transport => 0,
             Mode::Tunnel {
                 local: IpAddr::V4(_),
                 ..
             } => ipv4::MIN_HEADER_LEN,
             Mode::Tunnel { .. } => ipv6::HEADER_LEN,
-        };
-        let udp = if self.core.encap.is_some() {
+        }
+    }
+
+    /// Length of the UDP header of RFC 3948 encapsulation (none without).
+    fn udp_header_len(&self) -> usize {
+        if self.core.encap.is_some() {
             udp::HEADER_LEN
         } else {
             0
-        };
-        outer + udp + self.header_len()
+        }
+    }
+
+    /// The protocol the IP header of the sent packet names: UDP or ESP.
+    fn outer_proto(&self) -> u8 {
+        if self.core.encap.is_some() {
+            proto::UDP
+        } else {
+            proto::ESP
+        }
     }
 
     /// Protects the IP packet `packet` and writes the packet to send into
@@ -196,13 +200,7 @@ impl OutboundSa {
         let inner = packet
             .get(..ip_total_len(packet)?)
             .ok_or(EncapError::Malformed("IP length field beyond the packet"))?;
-        let need = self.encap_len(inner.len());
-        if out.len() < need {
-            return Err(EncapError::BufferTooSmall {
-                need,
-                have: out.len(),
-            });
-        }
+        check_room(out, self.encap_len(inner.len()))?;
         let head = self.encap_headroom();
         out.get_mut(head..head + inner.len())
             .ok_or(EncapError::TooLarge)?
@@ -220,13 +218,7 @@ impl OutboundSa {
         buf: &mut [u8],
         inner_len: usize,
     ) -> Result<Sealed, EncapError> {
-        let need = self.encap_len(inner_len);
-        if buf.len() < need {
-            return Err(EncapError::BufferTooSmall {
-                need,
-                have: buf.len(),
-            });
-        }
+        check_room(buf, self.encap_len(inner_len))?;
         self.encap_checked(buf, inner_len)
     }
 
@@ -272,17 +264,8 @@ impl OutboundSa {
             ),
             _ => return Err(EncapError::Malformed("not IPv4 or IPv6")),
         };
-        let outer_len = if local.is_ipv4() {
-            ipv4::MIN_HEADER_LEN
-        } else {
-            ipv6::HEADER_LEN
-        };
-        let udp_len = if self.core.encap.is_some() {
-            udp::HEADER_LEN
-        } else {
-            0
-        };
-        let esp_off = outer_len + udp_len;
+        let outer_len = self.tunnel_header_len();
+        let esp_off = outer_len + self.udp_header_len();
         let tfc = self
             .core
             .tfc_pad_to
@@ -290,99 +273,46 @@ impl OutboundSa {
         let esp_buf = buf.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
         let mut sealed = self.seal_in_place_tfc(esp_buf, inner_len, nh, tfc)?;
         let total = esp_off + sealed.len;
-        self.write_outer(buf, local, remote, tos, outer_len, total)?;
+        let out = buf.get_mut(..total).ok_or(EncapError::TooLarge)?;
+        let (ip, after_ip) = out.split_at_mut(outer_len);
+        let v6_addrs = match (local, remote) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                ipv4::emit_header(ip, tos, l16(total)?, OUTER_TTL, self.outer_proto(), s, d)
+                    .ok_or(EncapError::TooLarge)?;
+                None
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let payload_len = l16(after_ip.len())?;
+                ipv6::emit_header(ip, tos, payload_len, self.outer_proto(), OUTER_TTL, s, d)
+                    .ok_or(EncapError::TooLarge)?;
+                Some((s, d))
+            }
+            _ => return Err(EncapError::Malformed("tunnel endpoints of mixed families")),
+        };
+        self.write_udp(after_ip, v6_addrs)?;
         sealed.len = total;
         Ok(sealed)
     }
 
-    fn write_outer(
+    /// With UDP encapsulation: writes the UDP header at the start of `udp`
+    /// (UDP header and ESP datagram), with its checksum when carried over
+    /// IPv6 (`v6_addrs` = source and destination), zero over IPv4 (RFC 3948
+    /// section 2.1). Without: nothing.
+    fn write_udp(
         &self,
-        out: &mut [u8],
-        local: IpAddr,
-        remote: IpAddr,
-        tos: u8,
-        outer_len: usize,
-        total: usize,
+        udp: &mut [u8],
+        v6_addrs: Option<(Ipv6Addr, Ipv6Addr)>,
     ) -> Result<(), EncapError> {
-        let l16 = |n: usize| u16::try_from(n).map_err(|_| EncapError::TooLarge);
-        let outer_proto = if self.core.encap.is_some() {
-            proto::UDP
-        } else {
-            proto::ESP
+        let Some(e) = self.core.encap else {
+            return Ok(());
         };
-        match (local, remote) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                // The 20-byte header with its checksum computed from the
-                // fields directly (no options, ident 0, DF clear).
-                let len = l16(total)?;
-                let (s32, d32) = (u32::from(s), u32::from(d));
-                let mut sum = 0x4500
-                    + u32::from(tos)
-                    + u32::from(len)
-                    + (u32::from(OUTER_TTL) << 8 | u32::from(outer_proto))
-                    + (s32 >> 16)
-                    + (s32 & 0xffff)
-                    + (d32 >> 16)
-                    + (d32 & 0xffff);
-                while sum > 0xffff {
-                    sum = (sum & 0xffff) + (sum >> 16);
-                }
-                let c = (!(sum as u16)).to_be_bytes();
-                let l = len.to_be_bytes();
-                let (so, dst_o) = (s.octets(), d.octets());
-                let hdr: [u8; 20] = [
-                    0x45,
-                    tos,
-                    l[0],
-                    l[1],
-                    0,
-                    0,
-                    0,
-                    0,
-                    OUTER_TTL,
-                    outer_proto,
-                    c[0],
-                    c[1],
-                    so[0],
-                    so[1],
-                    so[2],
-                    so[3],
-                    dst_o[0],
-                    dst_o[1],
-                    dst_o[2],
-                    dst_o[3],
-                ];
-                out.get_mut(..ipv4::MIN_HEADER_LEN)
-                    .ok_or(EncapError::TooLarge)?
-                    .copy_from_slice(&hdr);
-                if let Some(e) = self.core.encap {
-                    let u = out.get_mut(outer_len..total).ok_or(EncapError::TooLarge)?;
-                    udp::emit_header(u, e.src_port, e.dst_port, l16(total - outer_len)?)
-                        .ok_or(EncapError::TooLarge)?;
-                }
+        udp::emit_header(udp, e.src_port, e.dst_port, l16(udp.len())?)
+            .ok_or(EncapError::TooLarge)?;
+        if let Some((s, d)) = v6_addrs {
+            let c = udp::checksum_v6(&s, &d, udp);
+            if let Some(f) = udp.get_mut(6..8) {
+                f.copy_from_slice(&c.to_be_bytes());
             }
-            (IpAddr::V6(s), IpAddr::V6(d)) => {
-                ipv6::emit_header(
-                    out,
-                    tos,
-                    l16(total - ipv6::HEADER_LEN)?,
-                    outer_proto,
-                    OUTER_TTL,
-                    s,
-                    d,
-                )
-                .ok_or(EncapError::TooLarge)?;
-                if let Some(e) = self.core.encap {
-                    let u = out.get_mut(outer_len..total).ok_or(EncapError::TooLarge)?;
-                    udp::emit_header(u, e.src_port, e.dst_port, l16(total - outer_len)?)
-                        .ok_or(EncapError::TooLarge)?;
-                    let c = udp::checksum_v6(&s, &d, u);
-                    if let Some(f) = u.get_mut(6..8) {
-                        f.copy_from_slice(&c.to_be_bytes());
-                    }
-                }
-            }
-            _ => return Err(EncapError::Malformed("tunnel endpoints of mixed families")),
         }
         Ok(())
     }
@@ -421,54 +351,40 @@ impl OutboundSa {
             .ok_or(EncapError::Malformed("header"))?;
         // Move the IP header to the front; the payload stays where ESP wants it.
         buf.copy_within(head..head + front, 0);
-        let udp_len = if self.core.encap.is_some() {
-            udp::HEADER_LEN
-        } else {
-            0
-        };
-        let esp_off = front + udp_len;
+        let esp_off = front + self.udp_header_len();
         let esp_buf = buf.get_mut(esp_off..).ok_or(EncapError::TooLarge)?;
         let mut sealed = self.seal_in_place_tfc(esp_buf, payload_len, nh, 0)?;
         let total = esp_off + sealed.len;
-        let l16 = |n: usize| u16::try_from(n).map_err(|_| EncapError::TooLarge);
-        let outer_proto = if self.core.encap.is_some() {
-            proto::UDP
-        } else {
-            proto::ESP
-        };
-        let hdr = buf.get_mut(..front).ok_or(EncapError::TooLarge)?;
+        let out = buf.get_mut(..total).ok_or(EncapError::TooLarge)?;
+        let (hdr, after_ip) = out.split_at_mut(front);
         if let Some(b) = hdr.get_mut(nh_field) {
-            *b = outer_proto;
+            *b = self.outer_proto();
         }
-        if version == Some(4) {
+        let v6_addrs = if version == Some(4) {
             ipv4::fix_header(hdr, l16(total)?, None);
-        } else if let Some(f) = hdr.get_mut(ipv6::field::PAYLOAD_LEN..ipv6::field::PAYLOAD_LEN + 2)
-        {
-            f.copy_from_slice(&l16(total - ipv6::HEADER_LEN)?.to_be_bytes());
-        }
-        if let Some(e) = self.core.encap {
-            let (ip, rest) = buf.split_at_mut(front);
-            let u = rest.get_mut(..total - front).ok_or(EncapError::TooLarge)?;
-            udp::emit_header(u, e.src_port, e.dst_port, l16(total - front)?)
-                .ok_or(EncapError::TooLarge)?;
-            if version == Some(6) {
-                let addr = |r: Range<usize>| -> Result<std::net::Ipv6Addr, EncapError> {
-                    let b: [u8; 16] = ip
-                        .get(r)
-                        .and_then(|b| b.try_into().ok())
-                        .ok_or(EncapError::Malformed("IPv6"))?;
-                    Ok(b.into())
-                };
-                let (s, d) = (addr(8..24)?, addr(24..40)?);
-                let c = udp::checksum_v6(&s, &d, u);
-                if let Some(f) = u.get_mut(6..8) {
-                    f.copy_from_slice(&c.to_be_bytes());
-                }
+            None
+        } else {
+            if let Some(f) = hdr.get_mut(ipv6::field::PAYLOAD_LEN..ipv6::field::PAYLOAD_LEN + 2) {
+                f.copy_from_slice(&l16(total - ipv6::HEADER_LEN)?.to_be_bytes());
             }
-        }
+            let addr = |r: Range<usize>| -> Result<Ipv6Addr, EncapError> {
+                let b: [u8; 16] = hdr
+                    .get(r)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(EncapError::Malformed("IPv6"))?;
+                Ok(b.into())
+            };
+            Some((addr(8..24)?, addr(24..40)?))
+        };
+        self.write_udp(after_ip, v6_addrs)?;
         sealed.len = total;
         Ok(sealed)
     }
+}
+
+/// A length as a 16-bit header field.
+fn l16(n: usize) -> Result<u16, EncapError> {
+    u16::try_from(n).map_err(|_| EncapError::TooLarge)
 }
 
 impl InboundSa {

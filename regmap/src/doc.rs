@@ -9,6 +9,7 @@ use crate::regs::{REGISTERS, WINDOWS};
 use crate::sideband::{BandField, M_TUSER_BITS, M_TUSER_FIELDS, S_TUSER_BITS, S_TUSER_FIELDS};
 use crate::{sa_entry, Verdict};
 
+/// `[msb:lsb]`, or `[lsb]` for one bit.
 fn bits(lsb: u32, width: u32) -> String {
     if width == 1 {
         format!("[{lsb}]")
@@ -17,11 +18,16 @@ fn bits(lsb: u32, width: u32) -> String {
     }
 }
 
-fn band_table(out: &mut String, fields: &[BandField]) {
+/// A `bits | field | meaning` table of `(lsb, width, name, doc)` rows.
+fn field_table<'a>(out: &mut String, fields: impl Iterator<Item = (u32, u32, &'a str, &'a str)>) {
     out.push_str("| bits | field | meaning |\n|---|---|---|\n");
-    for f in fields {
-        let _ = writeln!(out, "| {} | {} | {} |", bits(f.lsb, f.width), f.name, f.doc);
+    for (lsb, width, name, doc) in fields {
+        let _ = writeln!(out, "| {} | {name} | {doc} |", bits(lsb, width));
     }
+}
+
+fn band_table(out: &mut String, fields: &[BandField]) {
+    field_table(out, fields.iter().map(|f| (f.lsb, f.width, f.name, f.doc)));
 }
 
 /// Render the register-map page as Markdown.
@@ -64,10 +70,10 @@ pub fn render_markdown() -> String {
     out.push_str("\n## Fields\n");
     for r in REGISTERS.iter().filter(|r| !r.fields.is_empty()) {
         let _ = writeln!(out, "\n### {} (0x{:04x})\n", r.name, r.offset);
-        out.push_str("| bits | field | meaning |\n|---|---|---|\n");
-        for f in r.fields {
-            let _ = writeln!(out, "| {} | {} | {} |", bits(f.lsb, f.width), f.name, f.doc);
-        }
+        field_table(
+            &mut out,
+            r.fields.iter().map(|f| (f.lsb, f.width, f.name, f.doc)),
+        );
     }
     out.push_str("\n## Packet windows\n\n| offset | size | name | access | description |\n|---|---|---|---|---|\n");
     for w in WINDOWS {
@@ -129,33 +135,18 @@ pub fn render_markdown() -> String {
         sa_entry::HKEY_BITS,
         sa_entry::HKEY_BITS - 1
     );
-    for f in [
-        sa_entry::CTX_SPI,
-        sa_entry::CTX_SALT,
-        sa_entry::CTX_SEQ,
-        sa_entry::CTX_FLAGS,
-        sa_entry::CTX_VALID,
+    for (ram, width, fields) in [
+        ("sa_ctx", sa_entry::CTX_BITS, sa_entry::CTX_FIELDS),
+        ("sa_cnt", sa_entry::CNT_BITS, sa_entry::CNT_FIELDS),
     ] {
-        let _ = writeln!(
-            out,
-            "| sa_ctx | {} | {} | {} |",
-            sa_entry::CTX_BITS,
-            f.name,
-            bits(f.lsb, f.width)
-        );
-    }
-    for f in [
-        sa_entry::CNT_PKTS,
-        sa_entry::CNT_BYTES,
-        sa_entry::CNT_AUTH_FAIL,
-    ] {
-        let _ = writeln!(
-            out,
-            "| sa_cnt | {} | {} | {} |",
-            sa_entry::CNT_BITS,
-            f.name,
-            bits(f.lsb, f.width)
-        );
+        for f in fields {
+            let _ = writeln!(
+                out,
+                "| {ram} | {width} | {} | {} |",
+                f.name,
+                bits(f.lsb, f.width)
+            );
+        }
     }
     out
 }

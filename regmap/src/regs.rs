@@ -299,493 +299,248 @@ const PKT_STATUS_FIELDS: &[Field] = &[
 const COUNTER_LO: &str = "low half; reading it snapshots the high half";
 const COUNTER_HI: &str = "high half snapshot taken by the last _LO read";
 
+/// A row of [`REGISTERS`]: `reg!(NAME, access, doc)` for the register at
+/// `off::NAME`, named after it; `reg!(NAME = BASE + delta, access, doc)` for one
+/// at `off::BASE + delta`, without a constant of its own (the key words after
+/// `SA_KEY0`). Reset 0 and no fields unless `with_reset` / `with_fields` say
+/// otherwise.
+macro_rules! reg {
+    ($name:ident, $access:ident, $doc:expr $(,)?) => {
+        reg!(@row $name, off::$name, $access, $doc)
+    };
+    ($name:ident = $base:ident + $delta:literal, $access:ident, $doc:expr $(,)?) => {
+        reg!(@row $name, off::$base + $delta, $access, $doc)
+    };
+    (@row $name:ident, $offset:expr, $access:ident, $doc:expr) => {
+        Register {
+            name: stringify!($name),
+            offset: $offset,
+            access: Access::$access,
+            reset: 0,
+            fields: &[],
+            doc: $doc,
+        }
+    };
+}
+
+impl Register {
+    /// The same register with this reset (or constant) value.
+    const fn with_reset(self, reset: u32) -> Self {
+        Register { reset, ..self }
+    }
+
+    /// The same register with these fields.
+    const fn with_fields(self, fields: &'static [Field]) -> Self {
+        Register { fields, ..self }
+    }
+}
+
 /// Every register, in offset order.
 pub const REGISTERS: &[Register] = &[
-    Register {
-        name: "ID_MAGIC",
-        offset: off::ID_MAGIC,
-        access: Access::Ro,
-        reset: MAGIC,
-        fields: &[],
-        doc: "constant 0x45535045 (\"ESPE\")",
-    },
-    Register {
-        name: "ID_LAYOUT_VERSION",
-        offset: off::ID_LAYOUT_VERSION,
-        access: Access::Ro,
-        reset: LAYOUT_VERSION,
-        fields: &[],
-        doc: "regmap::LAYOUT_VERSION; a driver refuses a version it does not know",
-    },
-    Register {
-        name: "ID_CAPABILITIES",
-        offset: off::ID_CAPABILITIES,
-        access: Access::Ro,
-        reset: CAPABILITIES.bits(),
-        fields: &[
-            f("AES128", 0, 1, "AES-128-GCM"),
-            f("AES256", 1, 1, "AES-256-GCM"),
-            f("GMAC", 2, 1, "AES-GMAC ESP-NULL (without ESN)"),
-            f("ESN", 3, 1, "extended sequence numbers (GCM)"),
-            f("GMAC_ESN", 4, 1, "GMAC together with ESN"),
-            f("STREAM", 5, 1, "AXI4-Stream packet ports"),
-            f("MMIO_WINDOW", 6, 1, "MMIO packet window"),
-        ],
-        doc: "what the card can carry (regmap::Capabilities)",
-    },
-    Register {
-        name: "ID_NUM_SAS",
-        offset: off::ID_NUM_SAS,
-        access: Access::Ro,
-        reset: NUM_SAS,
-        fields: &[],
-        doc: "number of SA-table entries",
-    },
-    Register {
-        name: "ID_DATAPATH",
-        offset: off::ID_DATAPATH,
-        access: Access::Ro,
-        reset: DATAPATH_VALUE,
-        fields: &[
+    reg!(ID_MAGIC, Ro, "constant 0x45535045 (\"ESPE\")").with_reset(MAGIC),
+    reg!(
+        ID_LAYOUT_VERSION,
+        Ro,
+        "regmap::LAYOUT_VERSION; a driver refuses a version it does not know"
+    )
+    .with_reset(LAYOUT_VERSION),
+    reg!(
+        ID_CAPABILITIES,
+        Ro,
+        "what the card can carry (regmap::Capabilities)"
+    )
+    .with_reset(CAPABILITIES.bits())
+    .with_fields(&[
+        f("AES128", 0, 1, "AES-128-GCM"),
+        f("AES256", 1, 1, "AES-256-GCM"),
+        f("GMAC", 2, 1, "AES-GMAC ESP-NULL (without ESN)"),
+        f("ESN", 3, 1, "extended sequence numbers (GCM)"),
+        f("GMAC_ESN", 4, 1, "GMAC together with ESN"),
+        f("STREAM", 5, 1, "AXI4-Stream packet ports"),
+        f("MMIO_WINDOW", 6, 1, "MMIO packet window"),
+    ]),
+    reg!(ID_NUM_SAS, Ro, "number of SA-table entries").with_reset(NUM_SAS),
+    reg!(ID_DATAPATH, Ro, "datapath shape")
+        .with_reset(DATAPATH_VALUE)
+        .with_fields(&[
             f("LANES", 0, 8, "datapath lanes"),
             f("BUS_WIDTH_BITS", 16, 16, "stream data width in bits"),
-        ],
-        doc: "datapath shape",
-    },
-    Register {
-        name: "ID_MAX_PACKET",
-        offset: off::ID_MAX_PACKET,
-        access: Access::Ro,
-        reset: MAX_PACKET_BYTES,
-        fields: &[],
-        doc: "largest input packet in bytes",
-    },
-    Register {
-        name: "SCRATCH",
-        offset: off::SCRATCH,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[],
-        doc: "free word for bus tests",
-    },
-    Register {
-        name: "STATUS",
-        offset: off::STATUS,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[
-            f("SA_BUSY", 0, 1, "an SA command is running"),
-            f(
-                "PKT_BUSY",
-                1,
-                1,
-                "the packet engine is busy (window or stream)",
-            ),
-        ],
-        doc: "engine status",
-    },
-    Register {
-        name: "ERROR_EVENTS",
-        offset: off::ERROR_EVENTS,
-        access: Access::W1c,
-        reset: 0,
-        fields: &[
-            f(
-                "BAD_DESCRIPTOR",
-                0,
-                1,
-                "a packet got a bad-descriptor verdict",
-            ),
-            f("AUTH_FAILED", 1, 1, "an inbound ICV check failed"),
-            f("SA_CMD_FAILED", 2, 1, "an SA command failed"),
-            f(
-                "BUSY_WRITE",
-                3,
-                1,
-                "doorbell or SA command written while busy (ignored)",
-            ),
-            f(
-                "SEQ_EXHAUSTED",
-                4,
-                1,
-                "an outbound SA ran out of sequence numbers",
-            ),
-        ],
-        doc: "sticky events (regmap::ErrorEvents); write 1 to clear",
-    },
-    Register {
-        name: "SA_INDEX",
-        offset: off::SA_INDEX,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[f("INDEX", 0, 16, "entry for the next SA command")],
-        doc: "SA entry addressed by SA_CMD",
-    },
-    Register {
-        name: "SA_SPI",
-        offset: off::SA_SPI,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[],
-        doc: "SPI (numeric; sent big-endian on the wire)",
-    },
-    Register {
-        name: "SA_SALT",
-        offset: off::SA_SALT,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "4-byte salt; salt byte 0 in bits [7:0]",
-    },
-    Register {
-        name: "SA_FLAGS",
-        offset: off::SA_FLAGS,
-        access: Access::Rw,
-        reset: 0,
-        fields: SA_FLAGS_FIELDS,
-        doc: "transform and role (regmap::SaFlags)",
-    },
-    Register {
-        name: "SA_SEQ_LO",
-        offset: off::SA_SEQ_LO,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[],
-        doc: "sequence counter low half: the last number used (0 for a new SA, \
-              so the first packet carries 1)",
-    },
-    Register {
-        name: "SA_SEQ_HI",
-        offset: off::SA_SEQ_HI,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[],
-        doc: "sequence counter high half (ESN)",
-    },
-    Register {
-        name: "SA_KEY0",
-        offset: off::SA_KEY0,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 0..3, byte 0 in bits [7:0]",
-    },
-    Register {
-        name: "SA_KEY1",
-        offset: off::SA_KEY0 + 4,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 4..7",
-    },
-    Register {
-        name: "SA_KEY2",
-        offset: off::SA_KEY0 + 8,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 8..11",
-    },
-    Register {
-        name: "SA_KEY3",
-        offset: off::SA_KEY0 + 12,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 12..15",
-    },
-    Register {
-        name: "SA_KEY4",
-        offset: off::SA_KEY0 + 16,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 16..19 (AES-256 only)",
-    },
-    Register {
-        name: "SA_KEY5",
-        offset: off::SA_KEY0 + 20,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 20..23 (AES-256 only)",
-    },
-    Register {
-        name: "SA_KEY6",
-        offset: off::SA_KEY0 + 24,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 24..27 (AES-256 only)",
-    },
-    Register {
-        name: "SA_KEY7",
-        offset: off::SA_KEY0 + 28,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[],
-        doc: "key bytes 28..31 (AES-256 only)",
-    },
-    Register {
-        name: "SA_CMD",
-        offset: off::SA_CMD,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[f(
-            "OP",
+        ]),
+    reg!(ID_MAX_PACKET, Ro, "largest input packet in bytes").with_reset(MAX_PACKET_BYTES),
+    reg!(SCRATCH, Rw, "free word for bus tests"),
+    reg!(STATUS, Ro, "engine status").with_fields(&[
+        f("SA_BUSY", 0, 1, "an SA command is running"),
+        f(
+            "PKT_BUSY",
+            1,
+            1,
+            "the packet engine is busy (window or stream)",
+        ),
+    ]),
+    reg!(
+        ERROR_EVENTS,
+        W1c,
+        "sticky events (regmap::ErrorEvents); write 1 to clear"
+    )
+    .with_fields(&[
+        f(
+            "BAD_DESCRIPTOR",
             0,
+            1,
+            "a packet got a bad-descriptor verdict",
+        ),
+        f("AUTH_FAILED", 1, 1, "an inbound ICV check failed"),
+        f("SA_CMD_FAILED", 2, 1, "an SA command failed"),
+        f(
+            "BUSY_WRITE",
+            3,
+            1,
+            "doorbell or SA command written while busy (ignored)",
+        ),
+        f(
+            "SEQ_EXHAUSTED",
             4,
-            "regmap::SaOp: 1 install, 2 remove, 3 update, 4 read",
-        )],
-        doc: "start an SA command on entry SA_INDEX; the staging registers are \
-              cleared of key material when it completes",
-    },
-    Register {
-        name: "SA_CMD_STATUS",
-        offset: off::SA_CMD_STATUS,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[
-            f("BUSY", 0, 1, "command running"),
-            f("DONE", 1, 1, "last command finished"),
-            f("ERROR", 2, 1, "last command failed"),
-            f("VALID", 3, 1, "addressed entry is valid"),
-            f("ERR_CODE", 8, 4, "regmap::SaCmdError"),
-        ],
-        doc: "progress of the last SA command (regmap::SaCmdStatus)",
-    },
-    Register {
-        name: "SA_RB_SPI",
-        offset: off::SA_RB_SPI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback (after SaOp::Read): SPI",
-    },
-    Register {
-        name: "SA_RB_FLAGS",
-        offset: off::SA_RB_FLAGS,
-        access: Access::Ro,
-        reset: 0,
-        fields: SA_RB_FLAGS_FIELDS,
-        doc: "readback: flags and valid",
-    },
-    Register {
-        name: "SA_RB_SEQ_LO",
-        offset: off::SA_RB_SEQ_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: sequence counter (last number used), low half",
-    },
-    Register {
-        name: "SA_RB_SEQ_HI",
-        offset: off::SA_RB_SEQ_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: sequence counter, high half",
-    },
-    Register {
-        name: "SA_RB_PKTS_LO",
-        offset: off::SA_RB_PKTS_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: packets processed with OK verdict, low half",
-    },
-    Register {
-        name: "SA_RB_PKTS_HI",
-        offset: off::SA_RB_PKTS_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: packets, high half",
-    },
-    Register {
-        name: "SA_RB_BYTES_LO",
-        offset: off::SA_RB_BYTES_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: input bytes of those packets, low half",
-    },
-    Register {
-        name: "SA_RB_BYTES_HI",
-        offset: off::SA_RB_BYTES_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: bytes, high half",
-    },
-    Register {
-        name: "SA_RB_AUTH_FAIL",
-        offset: off::SA_RB_AUTH_FAIL,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "readback: ICV failures (saturating 32-bit)",
-    },
-    Register {
-        name: "PKT_DESC",
-        offset: off::PKT_DESC,
-        access: Access::Rw,
-        reset: 0,
-        fields: PKT_DESC_FIELDS,
-        doc: "descriptor of the window packet (same layout as s_axis_tuser[31:0])",
-    },
-    Register {
-        name: "PKT_LEN",
-        offset: off::PKT_LEN,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[f("LEN", 0, 16, "input length in bytes")],
-        doc: "length of the packet in the input window",
-    },
-    Register {
-        name: "PKT_SEQ_HI",
-        offset: off::PKT_SEQ_HI,
-        access: Access::Rw,
-        reset: 0,
-        fields: &[],
-        doc: "inbound ESN: high half of the sequence number (inferred by software)",
-    },
-    Register {
-        name: "PKT_DOORBELL",
-        offset: off::PKT_DOORBELL,
-        access: Access::Wo,
-        reset: 0,
-        fields: &[f("GO", 0, 1, "write 1 to process the window packet")],
-        doc: "start the window packet; ignored (ERROR_EVENTS.BUSY_WRITE) while busy",
-    },
-    Register {
-        name: "PKT_STATUS",
-        offset: off::PKT_STATUS,
-        access: Access::Ro,
-        reset: 0,
-        fields: PKT_STATUS_FIELDS,
-        doc: "window packet status (regmap::PktStatus)",
-    },
-    Register {
-        name: "PKT_RESULT_LEN",
-        offset: off::PKT_RESULT_LEN,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[f("LEN", 0, 16, "bytes of result in the output window")],
-        doc: "result length (0 unless the verdict is OK)",
-    },
-    Register {
-        name: "PKT_RESULT_SEQ_LO",
-        offset: off::PKT_RESULT_SEQ_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "sequence number used (outbound) or authenticated (inbound), low half",
-    },
-    Register {
-        name: "PKT_RESULT_SEQ_HI",
-        offset: off::PKT_RESULT_SEQ_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: "reported sequence number, high half",
-    },
-    Register {
-        name: "CNT_OUT_PKTS_LO",
-        offset: off::CNT_OUT_PKTS_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_OUT_PKTS_HI",
-        offset: off::CNT_OUT_PKTS_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
-    Register {
-        name: "CNT_OUT_BYTES_LO",
-        offset: off::CNT_OUT_BYTES_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_OUT_BYTES_HI",
-        offset: off::CNT_OUT_BYTES_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
-    Register {
-        name: "CNT_IN_PKTS_LO",
-        offset: off::CNT_IN_PKTS_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_IN_PKTS_HI",
-        offset: off::CNT_IN_PKTS_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
-    Register {
-        name: "CNT_IN_BYTES_LO",
-        offset: off::CNT_IN_BYTES_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_IN_BYTES_HI",
-        offset: off::CNT_IN_BYTES_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
-    Register {
-        name: "CNT_AUTH_FAIL_LO",
-        offset: off::CNT_AUTH_FAIL_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_AUTH_FAIL_HI",
-        offset: off::CNT_AUTH_FAIL_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
-    Register {
-        name: "CNT_BAD_DESC_LO",
-        offset: off::CNT_BAD_DESC_LO,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_LO,
-    },
-    Register {
-        name: "CNT_BAD_DESC_HI",
-        offset: off::CNT_BAD_DESC_HI,
-        access: Access::Ro,
-        reset: 0,
-        fields: &[],
-        doc: COUNTER_HI,
-    },
+            1,
+            "an outbound SA ran out of sequence numbers",
+        ),
+    ]),
+    reg!(SA_INDEX, Rw, "SA entry addressed by SA_CMD").with_fields(&[f(
+        "INDEX",
+        0,
+        16,
+        "entry for the next SA command",
+    )]),
+    reg!(SA_SPI, Rw, "SPI (numeric; sent big-endian on the wire)"),
+    reg!(SA_SALT, Wo, "4-byte salt; salt byte 0 in bits [7:0]"),
+    reg!(SA_FLAGS, Rw, "transform and role (regmap::SaFlags)").with_fields(SA_FLAGS_FIELDS),
+    reg!(
+        SA_SEQ_LO,
+        Rw,
+        "sequence counter low half: the last number used (0 for a new SA, \
+         so the first packet carries 1)"
+    ),
+    reg!(SA_SEQ_HI, Rw, "sequence counter high half (ESN)"),
+    reg!(SA_KEY0, Wo, "key bytes 0..3, byte 0 in bits [7:0]"),
+    reg!(SA_KEY1 = SA_KEY0 + 4, Wo, "key bytes 4..7"),
+    reg!(SA_KEY2 = SA_KEY0 + 8, Wo, "key bytes 8..11"),
+    reg!(SA_KEY3 = SA_KEY0 + 12, Wo, "key bytes 12..15"),
+    reg!(
+        SA_KEY4 = SA_KEY0 + 16,
+        Wo,
+        "key bytes 16..19 (AES-256 only)"
+    ),
+    reg!(
+        SA_KEY5 = SA_KEY0 + 20,
+        Wo,
+        "key bytes 20..23 (AES-256 only)"
+    ),
+    reg!(
+        SA_KEY6 = SA_KEY0 + 24,
+        Wo,
+        "key bytes 24..27 (AES-256 only)"
+    ),
+    reg!(
+        SA_KEY7 = SA_KEY0 + 28,
+        Wo,
+        "key bytes 28..31 (AES-256 only)"
+    ),
+    reg!(
+        SA_CMD,
+        Wo,
+        "start an SA command on entry SA_INDEX; the staging registers are \
+         cleared of key material when it completes"
+    )
+    .with_fields(&[f(
+        "OP",
+        0,
+        4,
+        "regmap::SaOp: 1 install, 2 remove, 3 update, 4 read",
+    )]),
+    reg!(
+        SA_CMD_STATUS,
+        Ro,
+        "progress of the last SA command (regmap::SaCmdStatus)"
+    )
+    .with_fields(&[
+        f("BUSY", 0, 1, "command running"),
+        f("DONE", 1, 1, "last command finished"),
+        f("ERROR", 2, 1, "last command failed"),
+        f("VALID", 3, 1, "addressed entry is valid"),
+        f("ERR_CODE", 8, 4, "regmap::SaCmdError"),
+    ]),
+    reg!(SA_RB_SPI, Ro, "readback (after SaOp::Read): SPI"),
+    reg!(SA_RB_FLAGS, Ro, "readback: flags and valid").with_fields(SA_RB_FLAGS_FIELDS),
+    reg!(
+        SA_RB_SEQ_LO,
+        Ro,
+        "readback: sequence counter (last number used), low half"
+    ),
+    reg!(SA_RB_SEQ_HI, Ro, "readback: sequence counter, high half"),
+    reg!(
+        SA_RB_PKTS_LO,
+        Ro,
+        "readback: packets processed with OK verdict, low half"
+    ),
+    reg!(SA_RB_PKTS_HI, Ro, "readback: packets, high half"),
+    reg!(
+        SA_RB_BYTES_LO,
+        Ro,
+        "readback: input bytes of those packets, low half"
+    ),
+    reg!(SA_RB_BYTES_HI, Ro, "readback: bytes, high half"),
+    reg!(
+        SA_RB_AUTH_FAIL,
+        Ro,
+        "readback: ICV failures (saturating 32-bit)"
+    ),
+    reg!(
+        PKT_DESC,
+        Rw,
+        "descriptor of the window packet (same layout as s_axis_tuser[31:0])"
+    )
+    .with_fields(PKT_DESC_FIELDS),
+    reg!(PKT_LEN, Rw, "length of the packet in the input window").with_fields(&[f(
+        "LEN",
+        0,
+        16,
+        "input length in bytes",
+    )]),
+    reg!(
+        PKT_SEQ_HI,
+        Rw,
+        "inbound ESN: high half of the sequence number (inferred by software)"
+    ),
+    reg!(
+        PKT_DOORBELL,
+        Wo,
+        "start the window packet; ignored (ERROR_EVENTS.BUSY_WRITE) while busy"
+    )
+    .with_fields(&[f("GO", 0, 1, "write 1 to process the window packet")]),
+    reg!(PKT_STATUS, Ro, "window packet status (regmap::PktStatus)").with_fields(PKT_STATUS_FIELDS),
+    reg!(
+        PKT_RESULT_LEN,
+        Ro,
+        "result length (0 unless the verdict is OK)"
+    )
+    .with_fields(&[f("LEN", 0, 16, "bytes of result in the output window")]),
+    reg!(
+        PKT_RESULT_SEQ_LO,
+        Ro,
+        "sequence number used (outbound) or authenticated (inbound), low half"
+    ),
+    reg!(PKT_RESULT_SEQ_HI, Ro, "reported sequence number, high half"),
+    reg!(CNT_OUT_PKTS_LO, Ro, COUNTER_LO),
+    reg!(CNT_OUT_PKTS_HI, Ro, COUNTER_HI),
+    reg!(CNT_OUT_BYTES_LO, Ro, COUNTER_LO),
+    reg!(CNT_OUT_BYTES_HI, Ro, COUNTER_HI),
+    reg!(CNT_IN_PKTS_LO, Ro, COUNTER_LO),
+    reg!(CNT_IN_PKTS_HI, Ro, COUNTER_HI),
+    reg!(CNT_IN_BYTES_LO, Ro, COUNTER_LO),
+    reg!(CNT_IN_BYTES_HI, Ro, COUNTER_HI),
+    reg!(CNT_AUTH_FAIL_LO, Ro, COUNTER_LO),
+    reg!(CNT_AUTH_FAIL_HI, Ro, COUNTER_HI),
+    reg!(CNT_BAD_DESC_LO, Ro, COUNTER_LO),
+    reg!(CNT_BAD_DESC_HI, Ro, COUNTER_HI),
 ];
 
 /// The packet windows.

@@ -23,6 +23,10 @@ pub struct EntryField {
     pub width: u32,
 }
 
+const fn field(name: &'static str, lsb: u32, width: u32) -> EntryField {
+    EntryField { name, lsb, width }
+}
+
 /// Width of the key RAM word.
 pub const KEY_BITS: u32 = 256;
 /// Width of the hash-key RAM word.
@@ -33,54 +37,27 @@ pub const CTX_BITS: u32 = 136;
 pub const CNT_BITS: u32 = 160;
 
 /// Context: SPI.
-pub const CTX_SPI: EntryField = EntryField {
-    name: "SPI",
-    lsb: 0,
-    width: 32,
-};
+pub const CTX_SPI: EntryField = field("SPI", 0, 32);
 /// Context: salt (salt byte 0 in the low byte, as `SA_SALT`).
-pub const CTX_SALT: EntryField = EntryField {
-    name: "SALT",
-    lsb: 32,
-    width: 32,
-};
+pub const CTX_SALT: EntryField = field("SALT", 32, 32);
 /// Context: 64-bit sequence counter (last number used).
-pub const CTX_SEQ: EntryField = EntryField {
-    name: "SEQ",
-    lsb: 64,
-    width: 64,
-};
+pub const CTX_SEQ: EntryField = field("SEQ", 64, 64);
 /// Context: `SaFlags` bits `[3:0]`.
-pub const CTX_FLAGS: EntryField = EntryField {
-    name: "FLAGS",
-    lsb: 128,
-    width: 4,
-};
+pub const CTX_FLAGS: EntryField = field("FLAGS", 128, 4);
 /// Context: entry valid.
-pub const CTX_VALID: EntryField = EntryField {
-    name: "VALID",
-    lsb: 132,
-    width: 1,
-};
+pub const CTX_VALID: EntryField = field("VALID", 132, 1);
 
 /// Counters: packets with OK verdict.
-pub const CNT_PKTS: EntryField = EntryField {
-    name: "PKTS",
-    lsb: 0,
-    width: 64,
-};
+pub const CNT_PKTS: EntryField = field("PKTS", 0, 64);
 /// Counters: input bytes of those packets.
-pub const CNT_BYTES: EntryField = EntryField {
-    name: "BYTES",
-    lsb: 64,
-    width: 64,
-};
+pub const CNT_BYTES: EntryField = field("BYTES", 64, 64);
 /// Counters: ICV failures (saturating).
-pub const CNT_AUTH_FAIL: EntryField = EntryField {
-    name: "AUTH_FAIL",
-    lsb: 128,
-    width: 32,
-};
+pub const CNT_AUTH_FAIL: EntryField = field("AUTH_FAIL", 128, 32);
+
+/// The fields of the context word, lowest bits first.
+pub const CTX_FIELDS: &[EntryField] = &[CTX_SPI, CTX_SALT, CTX_SEQ, CTX_FLAGS, CTX_VALID];
+/// The fields of the counter word, lowest bits first.
+pub const CNT_FIELDS: &[EntryField] = &[CNT_PKTS, CNT_BYTES, CNT_AUTH_FAIL];
 
 #[cfg(test)]
 mod tests {
@@ -97,11 +74,8 @@ mod tests {
 
     #[test]
     fn entry_fields_fit() {
-        check(
-            &[CTX_SPI, CTX_SALT, CTX_SEQ, CTX_FLAGS, CTX_VALID],
-            CTX_BITS,
-        );
-        check(&[CNT_PKTS, CNT_BYTES, CNT_AUTH_FAIL], CNT_BITS);
+        check(CTX_FIELDS, CTX_BITS);
+        check(CNT_FIELDS, CNT_BITS);
         assert_eq!(KEY_BITS, 32 * crate::regs::off::SA_KEY_WORDS);
     }
 }

@@ -62,6 +62,7 @@ impl SimCard {
     }
 }
 
+/// A model failure during a register access as the driver's error.
 fn bus_error(e: SimError) -> DriverError {
     match e {
         SimError::Timeout { what, cycles } => DriverError::Timeout {
@@ -74,6 +75,15 @@ fn bus_error(e: SimError) -> DriverError {
     }
 }
 
+/// An AXI4-Lite response code: OKAY (0), or the driver's error naming it.
+fn okay(resp: u32, what: &'static str) -> Result<(), DriverError> {
+    if resp != 0 {
+        return Err(DriverError::CardStatus { what, status: resp });
+    }
+    Ok(())
+}
+
+/// A full-word access at `offset` is aligned and inside the register space.
 fn check_offset(offset: u32, width: usize) -> Result<(), DriverError> {
     if offset & 3 != 0 {
         return Err(DriverError::Misaligned {
@@ -96,12 +106,7 @@ impl RegIo for SimCard {
         check_offset(offset, 4)?;
         self.reads += 1;
         let (data, resp) = self.model.axil_read(offset).map_err(bus_error)?;
-        if resp != 0 {
-            return Err(DriverError::CardStatus {
-                what: "AXI4-Lite read response",
-                status: resp,
-            });
-        }
+        okay(resp, "AXI4-Lite read response")?;
         Ok(data)
     }
 
@@ -109,13 +114,7 @@ impl RegIo for SimCard {
         check_offset(offset, 4)?;
         self.writes += 1;
         let resp = self.model.axil_write(offset, value).map_err(bus_error)?;
-        if resp != 0 {
-            return Err(DriverError::CardStatus {
-                what: "AXI4-Lite write response",
-                status: resp,
-            });
-        }
-        Ok(())
+        okay(resp, "AXI4-Lite write response")
     }
 }
 
