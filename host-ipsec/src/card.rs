@@ -54,7 +54,7 @@ pub trait Engine: Send {
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn add_sa(&mut self, cfg: &SaConfig, dir: Direction) -> Result<SaId, DriverError> {
-        Offload::add_sa(self, cfg, dir)
+        Offload::add_sa(self, cfg, dir, OffloadPolicy::Auto)
     }
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError> {
         Offload::remove_sa(self, id)
@@ -77,7 +77,6 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
                 payload,
                 next_header,
             }])
-            .map_err(|_| EncapError::Crypto)?
             .pop()
             .ok_or(EncapError::Crypto)?;
         match r {
@@ -89,7 +88,6 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), DecapError> {
         let r = self
             .open_batch(&[InPacket { sa: id, datagram }])
-            .map_err(|_| DecapError::BadInner("card fault under offload = card"))?
             .pop()
             .ok_or(DecapError::BadInner("offload engine returned nothing"))?;
         match r {
@@ -150,8 +148,7 @@ pub enum EngineError {
 
 fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
-    let off = Offload::new(OffloadPolicy::Auto, Some(card), OffloadConfig::default())
-        .map_err(EngineError::Probe)?;
+    let off = Offload::new(Some(card), OffloadConfig::default());
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
