@@ -22,8 +22,13 @@ use crate::path::{InboundPath, OutboundPath, PathKind};
 
 /// What the data path needs from an offload engine (object-safe over backends).
 pub trait Engine: Send {
-    /// Adds an SA half.
-    fn add_sa(&mut self, cfg: &SaConfig, dir: Direction) -> Result<SaId, DriverError>;
+    /// Adds an SA half under its offload policy.
+    fn add_sa(
+        &mut self,
+        cfg: &SaConfig,
+        dir: Direction,
+        policy: OffloadPolicy,
+    ) -> Result<SaId, DriverError>;
     /// Removes an SA half.
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError>;
     /// Where it runs now.
@@ -53,8 +58,13 @@ pub trait Engine: Send {
 }
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
-    fn add_sa(&mut self, cfg: &SaConfig, dir: Direction) -> Result<SaId, DriverError> {
-        Offload::add_sa(self, cfg, dir)
+    fn add_sa(
+        &mut self,
+        cfg: &SaConfig,
+        dir: Direction,
+        policy: OffloadPolicy,
+    ) -> Result<SaId, DriverError> {
+        Offload::add_sa(self, cfg, dir, policy)
     }
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError> {
         Offload::remove_sa(self, id)
@@ -77,7 +87,6 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
                 payload,
                 next_header,
             }])
-            .map_err(|_| EncapError::Crypto)?
             .pop()
             .ok_or(EncapError::Crypto)?;
         match r {
@@ -89,7 +98,6 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), DecapError> {
         let r = self
             .open_batch(&[InPacket { sa: id, datagram }])
-            .map_err(|_| DecapError::BadInner("card fault under offload = card"))?
             .pop()
             .ok_or(DecapError::BadInner("offload engine returned nothing"))?;
         match r {
@@ -150,8 +158,7 @@ pub enum EngineError {
 
 fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
-    let off = Offload::new(OffloadPolicy::Auto, Some(card), OffloadConfig::default())
-        .map_err(EngineError::Probe)?;
+    let off = Offload::new(Some(card), OffloadConfig::default());
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
@@ -380,17 +387,18 @@ impl Drop for CardInbound {
     }
 }
 
-/// Adds both halves to the engine. Returns them and where the pair runs.
+/// Adds both halves to the engine under `policy`. Returns them and where the pair runs.
 pub fn add_pair(
     engine: &SharedEngine,
     out_cfg: &SaConfig,
     in_cfg: &SaConfig,
+    policy: OffloadPolicy,
 ) -> Result<(CardOutbound, CardInbound, PathKind), DriverError> {
     let mut e = engine
         .lock()
         .map_err(|_| DriverError::Capability("offload engine poisoned".into()))?;
-    let oid = e.add_sa(out_cfg, Direction::Outbound)?;
-    let iid = match e.add_sa(in_cfg, Direction::Inbound) {
+    let oid = e.add_sa(out_cfg, Direction::Outbound, policy)?;
+    let iid = match e.add_sa(in_cfg, Direction::Inbound, policy) {
         Ok(i) => i,
         Err(err) => {
             let _ = e.remove_sa(oid);
@@ -568,7 +576,7 @@ mod tests {
         let key = [9u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa1), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb1), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         let mut seqs = Vec::new();
         let mut buf = vec![0u8; 256];
@@ -595,7 +603,7 @@ mod tests {
         let key = [7u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         let mut buf = vec![0u8; 256];
         let mut seqs = Vec::new();
@@ -628,7 +636,7 @@ mod tests {
         let key = [3u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         o.resume(1 << 24).expect("resume");
         assert_eq!(o.next_seq(), Some(SeqNum(1 << 24)));
