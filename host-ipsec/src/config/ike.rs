@@ -13,7 +13,7 @@ use super::file::RawConnection;
 use super::types::{
     Connection, DpdAction, IkeAuth, IkeChild, IkeSettings, PubkeyAuth, Secret, StartAction,
 };
-use super::validate::{
+use super::values::{
     child_selectors, duration, proposal_list, rekey_before_life, replay_window, Ctx,
 };
 use super::ConfigError;

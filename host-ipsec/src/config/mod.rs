@@ -25,9 +25,11 @@
 //!
 //! The module's files, in the order a file is read:
 //! - [`file`]: the file's raw shape as `toml` deserializes it (text with places);
-//! - [`validate`]: the checks and value parsers that build the library types, for
-//!   the daemon table, connections and manually keyed children;
+//! - [`validate`]: the checks that build the library types for the daemon table,
+//!   connections and manually keyed children;
 //! - [`ike`]: the same for the IKEv2 settings (authentication, negotiated children);
+//! - [`values`]: the parsers both share (times, proposal lists, selectors) and the
+//!   file's place ([`values::Ctx`]) that turns a span into a line;
 //! - [`types`]: the validated configuration the daemon reads. Prefixes, transforms,
 //!   modes, lifetimes and keys in it are `esp`'s types, the offload policy is the
 //!   driver's (re-exported here); default values come from [`crate::defaults`].
@@ -39,6 +41,7 @@ mod file;
 mod ike;
 mod types;
 mod validate;
+mod values;
 
 pub use driver::OffloadPolicy;
 pub use esp::{IpPrefix, KeyMaterial, Lifetime, ModeKind, Transform};
@@ -49,7 +52,7 @@ pub use types::{
 
 pub(crate) use file::keyword;
 use file::RawFile;
-use validate::Ctx;
+use values::Ctx;
 
 /// A configuration error with its place in the file.
 #[derive(Debug, thiserror::Error)]
