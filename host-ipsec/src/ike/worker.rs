@@ -169,17 +169,7 @@ impl<I: IkeIo> Worker<I> {
         };
         let spec = match child_spec(i, conn) {
             Ok(s) => s,
-            Err(e) => {
-                self.counters.install_failures += 1;
-                let text = format!(
-                    "CHILD_SA {} ({}/{}) not installed: {e}; closing IKE SA {}",
-                    i.child.0, i.connection, i.name, i.ike_sa.0
-                );
-                warn!("{text}");
-                self.record("install_failed", text);
-                self.close_after.push(i.ike_sa);
-                return;
-            }
+            Err(e) => return self.install_failed(i, &format!("not installed: {e}")),
         };
         let (lts, rts) = (ts_text(&i.local_ts), ts_text(&i.remote_ts));
         match self.io.installer().install(spec, 1) {
@@ -210,18 +200,22 @@ impl<I: IkeIo> Worker<I> {
                 info!("{text}");
                 self.record("child_installed", text);
             }
-            Err(e) => {
-                self.counters.install_failures += 1;
-                let text = format!(
-                    "CHILD_SA {} ({}/{}) refused by the data path: {e}; closing IKE SA {}",
-                    i.child.0, i.connection, i.name, i.ike_sa.0
-                );
-                warn!("{text}");
-                self.record("install_failed", text);
-                // no silent black hole: the peer learns that this SA is gone
-                self.close_after.push(i.ike_sa);
-            }
+            Err(e) => self.install_failed(i, &format!("refused by the data path: {e}")),
         }
+    }
+
+    /// A CHILD_SA that could not be installed: counted, logged, and its IKE SA
+    /// closed once the current actions are done (no silent black hole: the peer
+    /// learns that this SA is gone).
+    fn install_failed(&mut self, i: &ChildSaInstall, why: &str) {
+        self.counters.install_failures += 1;
+        let text = format!(
+            "CHILD_SA {} ({}/{}) {why}; closing IKE SA {}",
+            i.child.0, i.connection, i.name, i.ike_sa.0
+        );
+        warn!("{text}");
+        self.record("install_failed", text);
+        self.close_after.push(i.ike_sa);
     }
 
     fn event(&mut self, e: &Event) {
