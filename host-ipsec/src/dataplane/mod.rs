@@ -86,9 +86,9 @@ pub enum StartError {
         #[source]
         source: RouteError,
     },
-    /// The card backend could not be opened.
-    #[error("card backend: {0}")]
-    Card(#[source] card::EngineError),
+    /// The card backend could not be opened (the engine's error says which and why).
+    #[error(transparent)]
+    Card(card::EngineError),
     /// A worker thread could not be started.
     #[error("cannot start worker thread: {0}")]
     Thread(#[source] io::Error),
