@@ -140,9 +140,27 @@ pub enum DriverError {
     /// The software ESP path refused an SA configuration.
     #[error("software ESP refused the SA configuration")]
     Software(#[source] esp::ConfigError),
-    /// The offload policy forbids the fallback that would be needed.
-    #[error("offload policy `card`: {0}")]
-    PolicyCard(#[source] Box<DriverError>),
+    /// An SA with offload policy `card` could not be placed on (or removed from) the
+    /// card, and the policy forbids the software fallback.
+    #[error("SA {spi:#010x} has offload policy `card`: {source}")]
+    PolicyCard {
+        /// SPI of the SA.
+        spi: u32,
+        /// Why the card cannot carry it.
+        #[source]
+        source: Box<DriverError>,
+    },
+    /// The offload engine has no card backend.
+    #[error("no card backend is open")]
+    NoCard,
+    /// The card is fenced off after a fault, until `Offload::recover_card` brings it
+    /// back.
+    #[error("the card is fenced off after a fault")]
+    CardFenced {
+        /// The fault that fenced it.
+        #[source]
+        cause: Option<std::sync::Arc<DriverError>>,
+    },
 }
 
 impl DriverError {

@@ -178,13 +178,7 @@ mod tests {
             .install_sa(CardSa::from_config(&cfg, Direction::Outbound, 0))
             .unwrap();
         let data = [1u8; 100];
-        let req = PacketRequest {
-            sa_index: ix.0,
-            direction: Direction::Outbound,
-            next_header: 4,
-            seq_hi: 0,
-            data: &data,
-        };
+        let req = PacketRequest::outbound(ix.0, 4, &data);
         card.process(&[req, req], &mut Vec::new()).unwrap();
         let r = ProbeReport::collect(&mut card, "model").unwrap();
         assert_eq!(r.sa_valid, 1);

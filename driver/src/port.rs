@@ -32,6 +32,32 @@ pub struct PacketRequest<'a> {
     pub data: &'a [u8],
 }
 
+impl<'a> PacketRequest<'a> {
+    /// An outbound request: seal `payload` under entry `sa_index` with `next_header`
+    /// in the trailer.
+    pub fn outbound(sa_index: u16, next_header: u8, payload: &'a [u8]) -> Self {
+        PacketRequest {
+            sa_index,
+            direction: Direction::Outbound,
+            next_header,
+            seq_hi: 0,
+            data: payload,
+        }
+    }
+
+    /// An inbound request: open `datagram` (SPI .. ICV) under entry `sa_index`;
+    /// `seq_hi` is the high half of the sequence number with ESN (0 without).
+    pub fn inbound(sa_index: u16, seq_hi: u32, datagram: &'a [u8]) -> Self {
+        PacketRequest {
+            sa_index,
+            direction: Direction::Inbound,
+            next_header: 0,
+            seq_hi,
+            data: datagram,
+        }
+    }
+}
+
 /// The card's answer for one packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketResult {

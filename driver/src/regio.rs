@@ -35,35 +35,28 @@ pub trait RegIo {
     }
 }
 
-impl<R: RegIo + ?Sized> RegIo for &mut R {
-    fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
-        (**self).read32(offset)
-    }
-    fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
-        (**self).write32(offset, value)
-    }
-    fn read64(&mut self, offset: u32) -> Result<u64, DriverError> {
-        (**self).read64(offset)
-    }
-    fn write64(&mut self, offset: u32, value: u64) -> Result<(), DriverError> {
-        (**self).write64(offset, value)
-    }
+/// `RegIo` for pointer types to a `RegIo` (every access goes to the pointee, so a
+/// backend's own 64-bit accesses are kept).
+macro_rules! regio_through_pointer {
+    ($($ptr:ty),*) => {$(
+        impl<R: RegIo + ?Sized> RegIo for $ptr {
+            fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
+                (**self).read32(offset)
+            }
+            fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
+                (**self).write32(offset, value)
+            }
+            fn read64(&mut self, offset: u32) -> Result<u64, DriverError> {
+                (**self).read64(offset)
+            }
+            fn write64(&mut self, offset: u32, value: u64) -> Result<(), DriverError> {
+                (**self).write64(offset, value)
+            }
+        }
+    )*};
 }
 
-impl<R: RegIo + ?Sized> RegIo for Box<R> {
-    fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
-        (**self).read32(offset)
-    }
-    fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
-        (**self).write32(offset, value)
-    }
-    fn read64(&mut self, offset: u32) -> Result<u64, DriverError> {
-        (**self).read64(offset)
-    }
-    fn write64(&mut self, offset: u32, value: u64) -> Result<(), DriverError> {
-        (**self).write64(offset, value)
-    }
-}
+regio_through_pointer!(&mut R, Box<R>);
 
 /// A backend that can reset the card (a reset pulse, a PCI function-level reset).
 /// After it, the card is in its reset state: no SAs, counters zero.

@@ -38,24 +38,22 @@ fn logs_say_what_happened() {
         let m = ModelCard::new();
         let f = m.faults();
         let card = Card::probe(m, CardConfig { poll_limit: 200 }).unwrap();
-        let mut off = Offload::new(
-            OffloadPolicy::Auto,
-            Some(card),
-            OffloadConfig { verify_every: 0 },
-        )
-        .unwrap();
+        let mut off = Offload::new(Some(card), OffloadConfig { verify_every: 0 });
         f.reject_spi(0xa1);
-        off.add_sa(&cfg(0xa1), Direction::Outbound).unwrap();
-        let sa = off.add_sa(&cfg(0xa2), Direction::Outbound).unwrap();
+        off.add_sa(&cfg(0xa1), Direction::Outbound, OffloadPolicy::Auto)
+            .unwrap();
+        let sa = off
+            .add_sa(&cfg(0xa2), Direction::Outbound, OffloadPolicy::Auto)
+            .unwrap();
+        off.add_sa(&cfg(0xa3), Direction::Outbound, OffloadPolicy::Card)
+            .unwrap();
         f.hang_after(0);
         let p = [0u8; 10];
-        let r = off
-            .seal_batch(&[OutPacket {
-                sa,
-                payload: &p,
-                next_header: 4,
-            }])
-            .unwrap();
+        let r = off.seal_batch(&[OutPacket {
+            sa,
+            payload: &p,
+            next_header: 4,
+        }]);
         assert!(r[0].is_ok());
         f.heal();
         off.recover_card().unwrap();
@@ -65,6 +63,7 @@ fn logs_say_what_happened() {
         "card probed",
         "SA runs in software",
         "card fault: SAs moved to software",
+        "SA with offload = card failed (not moved to software)",
         "SAs returned to the card",
     ] {
         assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");

@@ -1,6 +1,10 @@
 //! The card path: SA halves carried by the driver's offload layer
-//! (`driver::Offload`), which applies the fallback rules (an SA the card refuses,
-//! or a card that faults, continues in software with the same bytes on the wire).
+//! (`driver::Offload`), which applies each SA's offload policy: under `auto` an SA
+//! the card refuses, or a card that faults, continues in software with the same
+//! bytes on the wire; under `card` the fault fails the SA's packets
+//! (`PacketError::CardFailed`, kept as the `source` of [`CardError::Packet`]).
+//! Whole batches go to the driver in one call; the datagrams are copied into the
+//! caller's buffers.
 //!
 //! One engine per daemon, shared by the SAs on it behind a mutex: the card is one
 //! device. SAs with `offload = software` never touch it and stay lock-free.
@@ -23,17 +27,22 @@ pub use crate::card_error::CardError;
 use crate::config::OffloadDevice;
 use crate::path::{InboundPath, OpenError, OutboundPath, PathKind, SealError, SealJob};
 
-/// Results of a sealed batch, one per packet in order; the outer error is a fault
-/// of the whole batch.
-pub type SealResults = Result<Vec<Result<SealedPacket, PacketError>>, DriverError>;
+/// Results of a sealed batch, one per packet in order (a card fault under
+/// `offload = card` is each packet's `PacketError::CardFailed`).
+pub type SealResults = Vec<Result<SealedPacket, PacketError>>;
 /// Results of an opened batch, one per datagram in order.
-pub type OpenResults = Result<Vec<Result<OpenedPacket, PacketError>>, DriverError>;
+pub type OpenResults = Vec<Result<OpenedPacket, PacketError>>;
 
 /// What the data path needs from an offload engine (object-safe over backends):
 /// the driver's `Offload` with its batch calls and error kinds as they are.
 pub trait Engine: Send {
-    /// Adds an SA half.
-    fn add_sa(&mut self, cfg: &SaConfig, dir: Direction) -> Result<SaId, DriverError>;
+    /// Adds an SA half under its offload policy.
+    fn add_sa(
+        &mut self,
+        cfg: &SaConfig,
+        dir: Direction,
+        policy: OffloadPolicy,
+    ) -> Result<SaId, DriverError>;
     /// Removes an SA half.
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError>;
     /// Where it runs now.
@@ -67,7 +76,7 @@ pub trait Engine: Send {
             sa: id,
             payload,
             next_header,
-        }])?;
+        }]);
         match one(r)? {
             Ok(s) => Ok((s.datagram, s.seq)),
             Err(e) => Err(CardError::Packet(e)),
@@ -76,7 +85,7 @@ pub trait Engine: Send {
     /// Opens one datagram (a batch of one; for the lab tools): payload, next
     /// header and number.
     fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), CardError> {
-        match one(self.open_batch(&[InPacket { sa: id, datagram }])?)? {
+        match one(self.open_batch(&[InPacket { sa: id, datagram }]))? {
             Ok(o) => Ok((o.payload, o.next_header, o.seq)),
             Err(e) => Err(CardError::Packet(e)),
         }
@@ -93,8 +102,13 @@ fn one<T>(mut v: Vec<T>) -> Result<T, CardError> {
 }
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
-    fn add_sa(&mut self, cfg: &SaConfig, dir: Direction) -> Result<SaId, DriverError> {
-        Offload::add_sa(self, cfg, dir)
+    fn add_sa(
+        &mut self,
+        cfg: &SaConfig,
+        dir: Direction,
+        policy: OffloadPolicy,
+    ) -> Result<SaId, DriverError> {
+        Offload::add_sa(self, cfg, dir, policy)
     }
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError> {
         Offload::remove_sa(self, id)
@@ -175,8 +189,7 @@ pub enum EngineError {
 
 fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
-    let off = Offload::new(OffloadPolicy::Auto, Some(card), OffloadConfig::default())
-        .map_err(EngineError::Probe)?;
+    let off = Offload::new(Some(card), OffloadConfig::default());
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
@@ -405,15 +418,16 @@ impl Drop for CardInbound {
     }
 }
 
-/// Adds both halves to the engine. Returns them and where the pair runs.
+/// Adds both halves to the engine under `policy`. Returns them and where the pair runs.
 pub fn add_pair(
     engine: &SharedEngine,
     out_cfg: &SaConfig,
     in_cfg: &SaConfig,
+    policy: OffloadPolicy,
 ) -> Result<(CardOutbound, CardInbound, PathKind), CardError> {
     let mut e = lock(engine)?;
-    let oid = e.add_sa(out_cfg, Direction::Outbound)?;
-    let iid = match e.add_sa(in_cfg, Direction::Inbound) {
+    let oid = e.add_sa(out_cfg, Direction::Outbound, policy)?;
+    let iid = match e.add_sa(in_cfg, Direction::Inbound, policy) {
         Ok(i) => i,
         Err(err) => {
             let _ = e.remove_sa(oid);
@@ -501,7 +515,7 @@ impl OutboundPath for CardOutbound {
                 next_header: j.next_header,
             })
             .collect();
-        let sealed = lock(&self.engine)?.seal_batch(&pkts)?;
+        let sealed = lock(&self.engine)?.seal_batch(&pkts);
         if sealed.len() != jobs.len() {
             return Err(CardError::ResultCount {
                 sent: jobs.len(),
@@ -546,7 +560,7 @@ impl InboundPath for CardInbound {
                 datagram: d,
             })
             .collect();
-        let opened = lock(&self.engine)?.open_batch(&pkts)?;
+        let opened = lock(&self.engine)?.open_batch(&pkts);
         drop(pkts);
         if opened.len() != datagrams.len() {
             return Err(CardError::ResultCount {
@@ -630,7 +644,7 @@ mod tests {
         let key = [9u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa1), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb1), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         let mut seqs = Vec::new();
         let mut buf = vec![0u8; 256];
@@ -657,7 +671,7 @@ mod tests {
         let key = [7u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         let mut buf = vec![0u8; 256];
         let mut seqs = Vec::new();
@@ -690,7 +704,7 @@ mod tests {
         let key = [3u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
-        let (o, _i, kind) = add_pair(&engine, &oc, &ic).expect("pair");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
         assert_eq!(kind, PathKind::Card);
         o.resume(1 << 24).expect("resume");
         assert_eq!(o.next_seq(), Some(SeqNum(1 << 24)));

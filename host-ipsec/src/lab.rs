@@ -350,7 +350,7 @@ pub fn encap_engine(
     let id = engine
         .lock()
         .map_err(|_| be("engine poisoned".into()))?
-        .add_sa(cfg, Direction::Outbound)
+        .add_sa(cfg, Direction::Outbound, driver::OffloadPolicy::Auto)
         .map_err(|e| be(e.to_string()))?;
     if engine
         .lock()
@@ -416,7 +416,7 @@ pub fn decap_engine(
     let id = engine
         .lock()
         .map_err(|_| be("engine poisoned".into()))?
-        .add_sa(cfg, Direction::Inbound)
+        .add_sa(cfg, Direction::Inbound, driver::OffloadPolicy::Auto)
         .map_err(|e| be(e.to_string()))?;
     let mut out = Pcap {
         linktype: input.linktype,

@@ -327,6 +327,16 @@ pub fn software(
     Ok((SoftOutbound::new(out, oc.lifetime), inb))
 }
 
+/// The driver's policy for the configuration's (the driver's offload layer applies
+/// it to each SA: under `card` a card fault fails the SA instead of moving it).
+fn driver_policy(p: OffloadPolicy) -> driver::OffloadPolicy {
+    match p {
+        OffloadPolicy::Auto => driver::OffloadPolicy::Auto,
+        OffloadPolicy::Card => driver::OffloadPolicy::Card,
+        OffloadPolicy::Software => driver::OffloadPolicy::Software,
+    }
+}
+
 /// Applies the offload policy of `spec` given the card engine (None: no card).
 ///
 /// With no card, `auto` runs in software silently and `card` is refused. With a
@@ -366,7 +376,7 @@ pub fn select(
         (policy, Some(engine)) => {
             let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
-            let (o, i, kind) = card::add_pair(engine, &oc, &ic)
+            let (o, i, kind) = card::add_pair(engine, &oc, &ic, driver_policy(policy))
                 .map_err(|source| InstallError::Card { spi, source })?;
             if policy == OffloadPolicy::Card && kind != PathKind::Card {
                 return Err(InstallError::CardRequired {

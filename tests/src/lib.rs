@@ -323,6 +323,88 @@ impl Pair {
         (pa, pb)
     }
 
+    /// IPv4 configurations with two connections between the same outer addresses,
+    /// each with one tunnel child: `lo` covers the lower half of each site's /24
+    /// (SPIs 0xa001 A->B, 0xb001 B->A), `hi` the upper half (0xa002, 0xb002; add
+    /// `10.x.0.129` to each site with [`Pair::add_upper_hosts`]). On A, connection
+    /// `lo` uses `offload = a_offload[0]` and `hi` `a_offload[1]`, and `a_daemon`
+    /// is added to its `[daemon]` table; B runs both in software.
+    pub fn two_connection_configs(
+        &self,
+        a_daemon: &str,
+        a_offload: [&str; 2],
+    ) -> (PathBuf, PathBuf) {
+        let dir = self.dir.display();
+        let conf = |name: &str,
+                    local: &str,
+                    remote: &str,
+                    me: u8,
+                    peer: u8,
+                    extra: &str,
+                    offload: [&str; 2]| {
+            let (tun, kin, kout) = if name == "a" {
+                ("ipsa", KEY_BA, KEY_AB)
+            } else {
+                ("ipsb", KEY_AB, KEY_BA)
+            };
+            let mut c = format!(
+                "[daemon]\nname = \"{name}\"\ntun_name = \"{tun}\"\ncontrol_socket = \"{dir}/{name}.sock\"\nstate_dir = \"{dir}/state\"\n{extra}\n"
+            );
+            for (i, (conn, half)) in [("lo", "0"), ("hi", "128")].into_iter().enumerate() {
+                let (ins, outs) = if name == "a" {
+                    (0xb001 + i, 0xa001 + i)
+                } else {
+                    (0xa001 + i, 0xb001 + i)
+                };
+                c += &format!(
+                    "\n[connections.{conn}]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nencap = \"udp\"\noffload = \"{off}\"\n\n\
+                     [connections.{conn}.children.c]\nlocal_ts = [\"10.{me}.0.{half}/25\"]\nremote_ts = [\"10.{peer}.0.{half}/25\"]\nesp_proposals = \"aes128gcm16\"\n\
+                     in_spi = \"{ins:#010x}\"\nout_spi = \"{outs:#010x}\"\nin_key = \"{kin}\"\nout_key = \"{kout}\"\n",
+                    off = offload[i],
+                );
+            }
+            c
+        };
+        let (pa, pb) = (self.dir.join("a.toml"), self.dir.join("b.toml"));
+        let a = conf(
+            "a",
+            "192.168.77.1",
+            "192.168.77.2",
+            1,
+            2,
+            a_daemon,
+            a_offload,
+        );
+        let b = conf(
+            "b",
+            "192.168.77.2",
+            "192.168.77.1",
+            2,
+            1,
+            "",
+            ["auto", "auto"],
+        );
+        std::fs::write(&pa, a).expect("write config");
+        std::fs::write(&pb, b).expect("write config");
+        (pa, pb)
+    }
+
+    /// Adds `10.1.0.129` to site A and `10.2.0.129` to site B (hosts in the upper
+    /// half of each site, for [`Pair::two_connection_configs`]).
+    pub fn add_upper_hosts(&self) {
+        for (ns, extra) in [(&self.a, "10.1.0.129/32"), (&self.b, "10.2.0.129/32")] {
+            ns.exec(&["ip", "addr", "add", extra, "dev", "lo"]);
+        }
+    }
+
+    /// Pings `dst` from `src` in A's namespace (`count` packets); true when all
+    /// were answered.
+    pub fn ping_from(&self, src: &str, dst: &str, count: u32) -> bool {
+        let c = count.to_string();
+        self.a
+            .try_exec(&["ping", "-c", &c, "-i", "0.2", "-W", "2", "-I", src, dst])
+    }
+
     /// The source and destination a ping from A to B uses in scenario `s`.
     pub fn ping_ends(&self, s: &Scenario) -> (&'static str, &'static str) {
         let ad = self.addrs();

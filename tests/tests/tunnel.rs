@@ -859,3 +859,100 @@ fn assert_no_daemon_loss(sealed: u64, accepted: u64, kernel_drops: u64, what: &s
         "{lost} of {sealed} packets lost beyond the kernel's counted drops ({what}, kernel dropped {kernel_drops})"
     );
 }
+
+/// `offload = "card"` is the card or an error: site A carries connection `lo` with
+/// `offload = "auto"` and `hi` with `offload = "card"` on the model card, and the
+/// card hangs mid-traffic (`hang@30`, no recovery). The `auto` SAs move to software
+/// and keep passing traffic; the `card` SAs fail loudly (counted per SA and in the
+/// engine, logged) and carry nothing in software: B sees no more packets on them.
+#[test]
+fn card_policy_sa_fails_loudly_on_a_card_fault_while_an_auto_sa_falls_back() {
+    let p = Pair::new(Family::V4);
+    p.add_upper_hosts();
+    let (ca, cb) = p.two_connection_configs(
+        "offload_device = \"model\"\nmodel_faults = [\"hang@30\"]\ncard_recover_interval = \"0s\"",
+        ["auto", "card"],
+    );
+    let a = Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
+    let b = Daemon::start(&p.b, &cb, p.dir.join("b.sock"));
+    let log = || std::fs::read_to_string(&a.log).unwrap_or_default();
+    let sa = |d: &Daemon, spi: &str| {
+        d.status()
+            .sas
+            .into_iter()
+            .find(|s| s.spi == spi)
+            .unwrap_or_else(|| panic!("no SA {spi}"))
+    };
+    let (lo, hi) = (("10.1.0.1", "10.2.0.1"), ("10.1.0.129", "10.2.0.129"));
+    assert!(
+        p.ping_from(hi.0, hi.1, 2),
+        "card SA before the fault: {}",
+        log()
+    );
+    assert!(
+        p.ping_from(lo.0, lo.1, 2),
+        "auto SA before the fault: {}",
+        log()
+    );
+    for spi in ["0x0000a001", "0x0000a002"] {
+        assert_eq!(sa(&a, spi).path, "card", "{:?}", sa(&a, spi));
+    }
+    // traffic on the auto SA runs the card into the scheduled hang
+    assert!(
+        p.ping_from(lo.0, lo.1, 20),
+        "auto SA across the fault: {}",
+        log()
+    );
+    let off = |k: &str| a.status().offload[k].as_u64().unwrap_or(0);
+    assert!(eventually(10, || off("card_faults") >= 1), "no card fault");
+
+    // auto: moved to software, still passing traffic
+    assert!(
+        p.ping_from(lo.0, lo.1, 3),
+        "auto SA after the fault: {}",
+        log()
+    );
+    let auto_out = sa(&a, "0x0000a001");
+    assert_eq!(auto_out.path, "software", "{auto_out:?}");
+    assert!(auto_out.fallbacks >= 1, "{auto_out:?}");
+    assert!(off("sas_moved_to_software") >= 2);
+    assert!(off("software_packets") > 0);
+
+    // card: no traffic, not in software, and an error for every packet
+    let b_in_before = sa(&b, "0x0000a002").packets;
+    let errors_before = sa(&a, "0x0000a002").errors;
+    assert!(
+        !p.ping_from(hi.0, hi.1, 3),
+        "a card SA passed traffic after the card failed"
+    );
+    let card_out = sa(&a, "0x0000a002");
+    assert_eq!(card_out.path, "card", "moved off the card: {card_out:?}");
+    assert!(card_out.errors >= errors_before + 3, "{card_out:?}");
+    assert_eq!(card_out.fallbacks, 0, "{card_out:?}");
+    assert_eq!(
+        sa(&b, "0x0000a002").packets,
+        b_in_before,
+        "B received packets of the failed card SA"
+    );
+    assert_eq!(off("card_sas_failed"), 2, "both halves of the card SA pair");
+    assert!(off("failed_sa_packets") >= 3);
+    // ipsecctl shows it
+    let o = std::process::Command::new(e2e::bin("ipsecctl"))
+        .arg("--socket")
+        .arg(&a.socket)
+        .args(["--json", "list-sas"])
+        .output()
+        .expect("ipsecctl");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list-sas JSON");
+    let row = v["sas"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["spi"] == "0x0000a002"))
+        .unwrap_or_else(|| panic!("no row for the card SA: {v}"));
+    assert_eq!(row["path"], "card", "{row}");
+    assert!(row["errors"].as_u64().unwrap_or(0) >= 3, "{row}");
+    let text = log();
+    assert!(
+        text.contains("SA with offload = card failed (not moved to software)"),
+        "no log line for the failed card SA: {text}"
+    );
+}

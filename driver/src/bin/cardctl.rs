@@ -48,13 +48,7 @@ fn seed(card: &mut Card<ModelCard>) -> Result<()> {
     let cfg_in = esp::SaConfig::new(esp::Spi(0x2002), esp::Transform::AesGcm128, &key)?;
     card.install_sa(CardSa::from_config(&cfg_in, Direction::Inbound, 0))?;
     let payload = [0u8; 64];
-    let req = PacketRequest {
-        sa_index: out.0,
-        direction: Direction::Outbound,
-        next_header: esp::proto::IPV4,
-        seq_hi: 0,
-        data: &payload,
-    };
+    let req = PacketRequest::outbound(out.0, esp::proto::IPV4, &payload);
     card.process(&[req; 3], &mut Vec::new())?;
     Ok(())
 }

@@ -1,15 +1,27 @@
 //! The offload layer the daemon uses: one ESP-layer engine over an optional card and
-//! the software path (`esp`), with the fallback semantics of the offload policy.
+//! the software path (`esp`). Each SA has its own [`OffloadPolicy`], applied here and
+//! nowhere else:
 //!
 //! - `auto`: an SA the card rejects runs in software; a card that hangs, times out or
 //!   returns a bad result has its in-flight packets redone in software (none lost, none
-//!   sent twice) and all its SAs moved to software with sequence numbers continuing
-//!   after the last number the card used; a card that reset itself is reloaded from the
-//!   shadow and keeps its SAs; [`Offload::recover_card`] moves SAs back to a healthy card.
-//! - `card`: the same faults are errors.
-//! - `software`: the card is never touched.
+//!   sent twice) and its SAs moved to software with sequence numbers continuing after
+//!   the last number the card used.
+//! - `card`: an SA the card rejects is not added ([`DriverError::PolicyCard`]); on a
+//!   card fault the SA fails: its packets return [`PacketError::CardFailed`] (counted,
+//!   logged), never carried in software.
+//! - `software`: the SA never touches the card.
+//!
+//! Any fault fences the whole card (it is one device): every SA on it moves or fails
+//! by its own policy. A card that reset itself is reloaded from the shadow and keeps
+//! its SAs; [`Offload::recover_card`] puts moved and failed SAs back on a healthy card.
+//!
+//! Files: `types.rs` (policy, handles, packets, errors, counters), this file (the
+//! engine), `tests.rs` (fallback semantics against the model card with faults).
+
+mod types;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use esp::{InboundSa, OutboundSa, SaConfig, SeqNum};
 use regmap::Verdict;
@@ -18,164 +30,37 @@ use crate::card::{Card, CardSa, SaIndex};
 use crate::port::{Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
 use crate::{DriverError, RegIo};
 
-/// Where SAs run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum OffloadPolicy {
-    /// Card when it can, software otherwise (never fails an SA software can carry).
-    Auto,
-    /// Card only: faults are errors.
-    Card,
-    /// Software only.
-    Software,
-}
-
-impl std::str::FromStr for OffloadPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(OffloadPolicy::Auto),
-            "card" => Ok(OffloadPolicy::Card),
-            "software" => Ok(OffloadPolicy::Software),
-            other => Err(format!(
-                "unknown offload policy {other:?} (expected auto, card or software)"
-            )),
-        }
-    }
-}
-
-/// Handle of an SA in an [`Offload`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct SaId(pub u32);
-
-/// Which path carried a packet or holds an SA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum DataPath {
-    /// The card.
-    Card,
-    /// The software ESP path.
-    Software,
-}
-
-/// Tuning of the offload layer.
-#[derive(Debug, Clone, Copy)]
-pub struct OffloadConfig {
-    /// Verify every n-th card result in software (0 = never, 1 = every result). A
-    /// failed check counts as a card fault.
-    pub verify_every: u32,
-}
-
-impl Default for OffloadConfig {
-    fn default() -> Self {
-        OffloadConfig { verify_every: 64 }
-    }
-}
-
-/// What happened, for stats and logs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct OffloadCounters {
-    /// Packets carried by the card.
-    pub card_packets: u64,
-    /// Packets carried by software (including redone ones).
-    pub software_packets: u64,
-    /// Packets the card did not finish that software redid.
-    pub redone_in_software: u64,
-    /// SAs the card refused at install (running in software).
-    pub sas_rejected_by_card: u64,
-    /// SAs moved from the card to software after a fault.
-    pub sas_moved_to_software: u64,
-    /// SAs moved back to the card.
-    pub sas_returned_to_card: u64,
-    /// Card faults (timeouts, bad results, unexpected verdicts).
-    pub card_faults: u64,
-    /// Card results that failed verification.
-    pub bad_results: u64,
-    /// Card resets detected (SA table reloaded).
-    pub card_resets: u64,
-}
-
-/// A per-packet failure (the batch goes on).
-#[derive(Debug, thiserror::Error)]
-pub enum PacketError {
-    /// No SA under this handle.
-    #[error("no SA {0:?}")]
-    UnknownSa(SaId),
-    /// The SA is of the other direction.
-    #[error("SA {0:?} is not of this direction")]
-    WrongDirection(SaId),
-    /// Encapsulation failed (e.g. rekey required).
-    #[error("encapsulation: {0}")]
-    Encap(#[source] esp::EncapError),
-    /// Decapsulation failed (authentication, replay, ...).
-    #[error("decapsulation: {0}")]
-    Decap(#[source] esp::DecapError),
-}
-
-/// An outbound packet: `payload` (the inner packet or transport payload) under SA `sa`.
-#[derive(Debug, Clone, Copy)]
-pub struct OutPacket<'a> {
-    /// SA.
-    pub sa: SaId,
-    /// Payload.
-    pub payload: &'a [u8],
-    /// Next header for the trailer.
-    pub next_header: u8,
-}
-
-/// An outbound result: the ESP datagram (SPI .. ICV).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedPacket {
-    /// The datagram.
-    pub datagram: Vec<u8>,
-    /// Its sequence number.
-    pub seq: u64,
-    /// Who made it.
-    pub path: DataPath,
-}
-
-/// An inbound packet: an ESP datagram (SPI .. ICV) for SA `sa`.
-#[derive(Debug, Clone, Copy)]
-pub struct InPacket<'a> {
-    /// SA.
-    pub sa: SaId,
-    /// Datagram.
-    pub datagram: &'a [u8],
-}
-
-/// An inbound result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenedPacket {
-    /// Payload without the trailer.
-    pub payload: Vec<u8>,
-    /// Next header from the trailer.
-    pub next_header: u8,
-    /// Authenticated sequence number.
-    pub seq: u64,
-    /// Who made it.
-    pub path: DataPath,
-}
+pub use types::{
+    DataPath, InPacket, OffloadConfig, OffloadCounters, OffloadPolicy, OpenedPacket, OutPacket,
+    PacketError, SaId, SealedPacket,
+};
 
 struct Entry {
     cfg: SaConfig,
     direction: Direction,
+    policy: OffloadPolicy,
     out: Option<OutboundSa>,
     inb: Option<InboundSa>,
     /// Verifier for sampled checks of outbound card results.
     verifier: Option<InboundSa>,
     on_card: Option<SaIndex>,
-    /// The card refused it: never offered again.
+    /// An `auto` SA the card refused: never offered again.
     rejected: bool,
-    /// Moved off the card by a fault: goes back on recovery.
+    /// An `auto` SA moved off the card by a fault: goes back on recovery.
     moved: bool,
+    /// A `card` SA failed by this fault: its packets are refused until recovery.
+    failed: Option<Arc<DriverError>>,
     /// Sequence numbers exhausted on the card.
     exhausted: bool,
 }
 
-/// The ESP engine the daemon drives: SAs, batched seal/open, fallback.
+/// The ESP engine the daemon drives: SAs, batched seal/open, fallback by each SA's
+/// policy.
 pub struct Offload<R: RegIo, P: PacketPort<R> = MmioWindowPort> {
-    policy: OffloadPolicy,
     cfg: OffloadConfig,
     card: Option<Card<R, P>>,
-    card_healthy: bool,
+    /// The fault that fenced the card off (None: trusted).
+    fence: Option<Arc<DriverError>>,
     sas: BTreeMap<SaId, Entry>,
     next_id: u32,
     counters: OffloadCounters,
@@ -185,9 +70,8 @@ pub struct Offload<R: RegIo, P: PacketPort<R> = MmioWindowPort> {
 impl<R: RegIo, P: PacketPort<R>> std::fmt::Debug for Offload<R, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Offload")
-            .field("policy", &self.policy)
             .field("card", &self.card)
-            .field("card_healthy", &self.card_healthy)
+            .field("fence", &self.fence)
             .field("sas", &self.sas.len())
             .field("counters", &self.counters)
             .finish()
@@ -198,54 +82,25 @@ impl<R: RegIo, P: PacketPort<R>> std::fmt::Debug for Offload<R, P> {
 pub type SoftwareOffload = Offload<crate::model::ModelCard>;
 
 impl SoftwareOffload {
-    /// An engine that never touches a card.
+    /// An engine without a card: every SA runs in software, and adding an SA with
+    /// policy `card` is an error.
     pub fn software() -> Self {
-        Offload {
-            policy: OffloadPolicy::Software,
-            cfg: OffloadConfig::default(),
-            card: None,
-            card_healthy: false,
-            sas: BTreeMap::new(),
-            next_id: 1,
-            counters: OffloadCounters::default(),
-            results_seen: 0,
-        }
+        Offload::new(None, OffloadConfig::default())
     }
 }
 
 impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
-    /// An engine with `policy` over `card` (None: no card found). Policy `card` without
-    /// a card is an error; with policy `software` the card is not used.
-    pub fn new(
-        policy: OffloadPolicy,
-        card: Option<Card<R, P>>,
-        cfg: OffloadConfig,
-    ) -> Result<Self, DriverError> {
-        if policy == OffloadPolicy::Card && card.is_none() {
-            return Err(DriverError::PolicyCard(Box::new(DriverError::Capability(
-                "no card available".into(),
-            ))));
-        }
-        let card = if policy == OffloadPolicy::Software {
-            None
-        } else {
-            card
-        };
-        Ok(Offload {
-            policy,
+    /// An engine over `card` (None: no card found).
+    pub fn new(card: Option<Card<R, P>>, cfg: OffloadConfig) -> Self {
+        Offload {
             cfg,
-            card_healthy: card.is_some(),
             card,
+            fence: None,
             sas: BTreeMap::new(),
             next_id: 1,
             counters: OffloadCounters::default(),
             results_seen: 0,
-        })
-    }
-
-    /// The policy.
-    pub fn policy(&self) -> OffloadPolicy {
-        self.policy
+        }
     }
 
     /// Counters.
@@ -260,18 +115,34 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
 
     /// True when a card is present and currently trusted.
     pub fn card_healthy(&self) -> bool {
-        self.card.is_some() && self.card_healthy
+        self.card_usable()
     }
 
-    /// Where SA `id` runs now.
+    /// The fault that fenced the card off, while it is fenced.
+    pub fn fence(&self) -> Option<&DriverError> {
+        self.fence.as_deref()
+    }
+
+    /// Where SA `id` runs now. A failed `card` SA is still [`DataPath::Card`] (it
+    /// never runs in software); [`Offload::failure`] says it is failed.
     pub fn placement(&self, id: SaId) -> Option<DataPath> {
         self.sas.get(&id).map(|e| {
-            if e.on_card.is_some() {
+            if e.on_card.is_some() || e.policy == OffloadPolicy::Card {
                 DataPath::Card
             } else {
                 DataPath::Software
             }
         })
+    }
+
+    /// The policy SA `id` was added with.
+    pub fn policy(&self, id: SaId) -> Option<OffloadPolicy> {
+        self.sas.get(&id).map(|e| e.policy)
+    }
+
+    /// The card fault that failed SA `id` (policy `card` only), while it is failed.
+    pub fn failure(&self, id: SaId) -> Option<&DriverError> {
+        self.sas.get(&id)?.failed.as_deref()
     }
 
     /// Next sequence number SA `id` will use (outbound), wherever it runs.
@@ -284,13 +155,34 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     }
 
     fn card_usable(&self) -> bool {
-        self.policy != OffloadPolicy::Software && self.card.is_some() && self.card_healthy
+        self.card.is_some() && self.fence.is_none()
     }
 
-    /// Adds an SA in `direction`. With a usable card it is installed there; if the
-    /// card refuses it, policy `auto` runs it in software (counted, logged) and policy
-    /// `card` returns the refusal.
-    pub fn add_sa(&mut self, cfg: &SaConfig, direction: Direction) -> Result<SaId, DriverError> {
+    /// Adds an SA in `direction` under `policy`. With `auto` or `card` and a usable
+    /// card it is installed there. If the card refuses it, `auto` runs it in software
+    /// (counted, logged) and `card` returns [`DriverError::PolicyCard`] with the
+    /// refusal; `card` without a usable card is [`DriverError::PolicyCard`] with
+    /// [`DriverError::NoCard`] or [`DriverError::CardFenced`].
+    pub fn add_sa(
+        &mut self,
+        cfg: &SaConfig,
+        direction: Direction,
+        policy: OffloadPolicy,
+    ) -> Result<SaId, DriverError> {
+        let spi = cfg.spi.0;
+        let strict = |source: DriverError| DriverError::PolicyCard {
+            spi,
+            source: Box::new(source),
+        };
+        if policy == OffloadPolicy::Card && !self.card_usable() {
+            let why = match self.card {
+                None => DriverError::NoCard,
+                Some(_) => DriverError::CardFenced {
+                    cause: self.fence.clone(),
+                },
+            };
+            return Err(strict(why));
+        }
         let sw_err = DriverError::Software;
         let (out, inb, verifier) = match direction {
             Direction::Outbound => (
@@ -303,39 +195,39 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         let mut entry = Entry {
             cfg: cfg.clone(),
             direction,
+            policy,
             out,
             inb,
             verifier,
             on_card: None,
             rejected: false,
             moved: false,
+            failed: None,
             exhausted: false,
         };
-        if self.policy == OffloadPolicy::Card && !self.card_usable() {
-            return Err(DriverError::PolicyCard(Box::new(DriverError::Capability(
-                "card is not usable".into(),
-            ))));
-        }
-        if self.card_usable() {
-            if let Some(card) = self.card.as_mut() {
-                match card.install_sa(CardSa::from_config(cfg, direction, 0)) {
-                    Ok(ix) => entry.on_card = Some(ix),
-                    Err(e) if self.policy == OffloadPolicy::Card => {
-                        return Err(DriverError::PolicyCard(Box::new(e)))
-                    }
-                    Err(
-                        e @ (DriverError::SaUnsupported { .. } | DriverError::SaTableFull { .. }),
-                    ) => {
-                        tracing::info!(spi = cfg.spi.0, reason = %e, "SA runs in software");
-                        self.counters.sas_rejected_by_card += 1;
-                        entry.rejected = true;
-                    }
-                    Err(e) => {
-                        tracing::warn!(spi = cfg.spi.0, error = %e, "card failed at SA install; moving to software");
-                        self.fail_over(&e);
-                        entry.moved = true;
-                    }
+        let install = match self.card.as_mut() {
+            Some(card) if self.fence.is_none() && policy != OffloadPolicy::Software => {
+                Some(card.install_sa(CardSa::from_config(cfg, direction, 0)))
+            }
+            _ => None,
+        };
+        match install {
+            None | Some(Ok(_)) => entry.on_card = install.and_then(Result::ok),
+            Some(Err(e)) if is_refusal(&e) => {
+                if policy == OffloadPolicy::Card {
+                    return Err(strict(e));
                 }
+                tracing::info!(spi, reason = %e, "SA runs in software");
+                self.counters.sas_rejected_by_card += 1;
+                entry.rejected = true;
+            }
+            Some(Err(e)) => {
+                tracing::warn!(spi, error = %e, "card failed at SA install");
+                let cause = Some(self.fail_over(e));
+                if policy == OffloadPolicy::Card {
+                    return Err(strict(DriverError::CardFenced { cause }));
+                }
+                entry.moved = true;
             }
         }
         let id = SaId(self.next_id);
@@ -344,30 +236,49 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         Ok(id)
     }
 
-    /// Removes SA `id` (from the card too).
+    /// Removes SA `id` (from the card too). A card that fails to remove an SA with
+    /// policy `card` is [`DriverError::PolicyCard`] (the SA is gone from the engine
+    /// either way).
     pub fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError> {
         let e = self.sas.remove(&id).ok_or(DriverError::NoSuchSa(id.0))?;
         if let (Some(ix), Some(card)) = (e.on_card, self.card.as_mut()) {
             if let Err(err) = card.remove_sa(ix) {
-                tracing::warn!(error = %err, "card failed to remove an SA");
-                if self.policy == OffloadPolicy::Card {
-                    return Err(DriverError::PolicyCard(Box::new(err)));
+                tracing::warn!(spi = e.cfg.spi.0, error = %err, "card failed to remove an SA");
+                if e.policy == OffloadPolicy::Card {
+                    return Err(DriverError::PolicyCard {
+                        spi: e.cfg.spi.0,
+                        source: Box::new(err),
+                    });
                 }
             }
         }
         Ok(())
     }
 
-    /// Marks the card faulty and moves every SA on it to software; outbound SAs
-    /// continue after the last sequence number the card used.
-    fn fail_over(&mut self, why: &DriverError) {
+    /// Fences the card after fault `why` and takes every SA off it: `auto` SAs move to
+    /// software, `card` SAs fail. Outbound SAs continue after the last sequence number
+    /// the card used (in software, or on the card after recovery). Returns the shared
+    /// cause.
+    fn fail_over(&mut self, why: DriverError) -> Arc<DriverError> {
+        let why = Arc::new(why);
         self.counters.card_faults += 1;
-        self.card_healthy = false;
-        let mut moved = 0;
+        self.fence = Some(why.clone());
+        let (mut moved, mut failed) = (0, 0);
         for (id, e) in self.sas.iter_mut() {
             let Some(ix) = e.on_card.take() else { continue };
-            e.moved = true;
-            moved += 1;
+            if e.policy == OffloadPolicy::Card {
+                e.failed = Some(why.clone());
+                failed += 1;
+                tracing::error!(
+                    sa = id.0,
+                    spi = e.cfg.spi.0,
+                    reason = %why,
+                    "card fault: SA with offload = card failed (not moved to software)"
+                );
+            } else {
+                e.moved = true;
+                moved += 1;
+            }
             let last = self
                 .card
                 .as_ref()
@@ -384,31 +295,31 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
         }
         self.counters.sas_moved_to_software += moved;
-        tracing::warn!(reason = %why, sas = moved, "card fault: SAs moved to software");
+        self.counters.card_sas_failed += failed;
+        tracing::warn!(reason = %why, sas = moved, failed, "card fault: SAs moved to software");
+        why
     }
 
     /// Tries to bring the card back: with a healthy card, checks it for a reset and
-    /// reloads; with a faulty one, wipes its SA table and moves the SAs that a fault
-    /// moved to software back to the card (sequence numbers continue). Returns the
-    /// number of SAs moved back.
+    /// reloads; with a fenced one, wipes its SA table and puts back the `auto` SAs a
+    /// fault moved to software and the `card` SAs it failed (sequence numbers
+    /// continue). Returns the number of SAs put back. A fault on the way fences the
+    /// card again (and is returned).
     pub fn recover_card(&mut self) -> Result<usize, DriverError> {
-        if self.policy == OffloadPolicy::Software {
-            return Ok(0);
-        }
         let Some(card) = self.card.as_mut() else {
             return Ok(0);
         };
-        if self.card_healthy {
+        if self.fence.is_none() {
             if card.recover()? {
                 self.counters.card_resets += 1;
             }
             return Ok(0);
         }
         card.wipe()?;
-        self.card_healthy = true;
         let mut back = 0;
+        let mut fault = None;
         for (id, e) in self.sas.iter_mut() {
-            if !e.moved || e.exhausted {
+            if !(e.moved || e.failed.is_some()) || e.exhausted {
                 continue;
             }
             let last = match (&e.out, e.direction) {
@@ -422,21 +333,24 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Ok(ix) => {
                     e.on_card = Some(ix);
                     e.moved = false;
+                    e.failed = None;
                     back += 1;
                 }
+                Err(err) if is_refusal(&err) => {
+                    tracing::warn!(sa = id.0, error = %err, "SA stays off the card");
+                }
                 Err(err) => {
-                    tracing::warn!(sa = id.0, error = %err, "SA stays in software");
-                    if !matches!(
-                        err,
-                        DriverError::SaUnsupported { .. } | DriverError::SaTableFull { .. }
-                    ) {
-                        self.card_healthy = false;
-                        return Err(err);
-                    }
+                    fault = Some(err);
+                    break;
                 }
             }
         }
         self.counters.sas_returned_to_card += back as u64;
+        self.fence = None;
+        if let Some(err) = fault {
+            let cause = Some(self.fail_over(err));
+            return Err(DriverError::CardFenced { cause });
+        }
         tracing::info!(sas = back, "card healthy again: SAs returned to the card");
         Ok(back)
     }
@@ -450,27 +364,23 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     }
 
     /// Handles a card fault during a batch: a reset is reloaded (returns true: retry on
-    /// the card); otherwise policy `card` fails and `auto` moves everything to software.
-    fn on_fault(&mut self, e: DriverError) -> Result<bool, DriverError> {
+    /// the card); otherwise the card is fenced ([`Offload::fail_over`]).
+    fn on_fault(&mut self, e: DriverError) -> bool {
         if let Some(card) = self.card.as_mut() {
             if let Ok(true) = card.recover() {
                 self.counters.card_resets += 1;
                 tracing::warn!(cause = %e, "card had reset; SA table reloaded, retrying on the card");
-                return Ok(true);
+                return true;
             }
         }
-        if self.policy == OffloadPolicy::Card {
-            self.counters.card_faults += 1;
-            return Err(DriverError::PolicyCard(Box::new(e)));
-        }
-        self.fail_over(&e);
-        Ok(false)
+        self.fail_over(e);
+        false
     }
 
-    /// Runs the `pending` packets of a batch on the card and returns those it did not
-    /// finish, to be redone in software. A card that had reset is reloaded and tried
-    /// once more; any other fault ends the card run (`on_fault` applies the policy).
-    /// `accept` checks one card result; its `Err` means the card misbehaved.
+    /// Runs the `pending` packets of a batch on the card; those it does not finish
+    /// stay `None` in `results`. A card that had reset is reloaded and tried once more;
+    /// any other fault fences the card. `accept` checks one card result; its `Err`
+    /// means the card misbehaved. Returns how many packets the card left unfinished.
     fn run_on_card<'d, K: Copy, T>(
         &mut self,
         mut pending: Vec<K>,
@@ -482,7 +392,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             K,
             PacketResult,
         ) -> Result<Result<T, PacketError>, DriverError>,
-    ) -> Result<Vec<K>, DriverError> {
+    ) -> Vec<K> {
         let mut attempts = 0;
         while !pending.is_empty() && self.card_usable() && attempts < 2 {
             attempts += 1;
@@ -507,24 +417,69 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 }
             }
             pending.drain(..done);
-            match fault {
-                None => break,
-                Some(e) => {
-                    if !self.on_fault(e)? {
-                        break;
-                    }
-                }
+            let retry = match fault {
+                Some(e) => self.on_fault(e),
+                None => false,
+            };
+            if !retry {
+                break;
             }
         }
-        Ok(pending)
+        pending
     }
 
-    /// Seals a batch. The outer error is fatal (policy `card` with a card fault); the
-    /// inner results are per packet, in order.
-    pub fn seal_batch(
+    /// Completes a batch: packets without a result go to software, except those of
+    /// `card` SAs, which get [`PacketError::CardFailed`]. `unfinished` are the packets
+    /// the card left (for the `redone_in_software` count).
+    fn finish<T>(
         &mut self,
-        pkts: &[OutPacket<'_>],
-    ) -> Result<Vec<Result<SealedPacket, PacketError>>, DriverError> {
+        results: Vec<Option<Result<T, PacketError>>>,
+        unfinished: impl Iterator<Item = usize>,
+        sa_of: impl Fn(usize) -> SaId,
+        mut software: impl FnMut(&mut Self, usize) -> Result<T, PacketError>,
+    ) -> Vec<Result<T, PacketError>> {
+        let to_software = |s: &Self, i: usize| {
+            s.sas
+                .get(&sa_of(i))
+                .is_none_or(|e| e.policy != OffloadPolicy::Card)
+        };
+        let redone = unfinished.filter(|&i| to_software(self, i)).count();
+        self.counters.redone_in_software += redone as u64;
+        let mut done = Vec::with_capacity(results.len());
+        for (i, r) in results.into_iter().enumerate() {
+            done.push(match r {
+                Some(r) => r,
+                None if to_software(self, i) => software(self, i),
+                None => Err(self.refuse(sa_of(i))),
+            });
+        }
+        done
+    }
+
+    /// The error for a packet of `card` SA `sa` that the card did not carry.
+    fn refuse(&mut self, sa: SaId) -> PacketError {
+        self.counters.failed_sa_packets += 1;
+        let (spi, cause) = match self.sas.get(&sa) {
+            Some(e) => (
+                e.cfg.spi.0,
+                e.failed.clone().unwrap_or_else(|| {
+                    Arc::new(DriverError::CardFenced {
+                        cause: self.fence.clone(),
+                    })
+                }),
+            ),
+            None => return PacketError::UnknownSa(sa),
+        };
+        PacketError::CardFailed { sa, spi, cause }
+    }
+
+    /// True when SA `e` is to go to the card in this batch.
+    fn goes_to_card(&self, e: &Entry) -> bool {
+        e.on_card.is_some() && self.card_usable()
+    }
+
+    /// Seals a batch; the results are per packet, in order.
+    pub fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> Vec<Result<SealedPacket, PacketError>> {
         let mut results: Vec<Option<Result<SealedPacket, PacketError>>> =
             (0..pkts.len()).map(|_| None).collect();
         let mut pending: Vec<usize> = Vec::new();
@@ -534,32 +489,35 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(e) if e.direction != Direction::Outbound => {
                     results[i] = Some(Err(PacketError::WrongDirection(p.sa)))
                 }
-                Some(e) if e.on_card.is_some() && self.card_usable() => pending.push(i),
+                Some(e) if self.goes_to_card(e) => pending.push(i),
                 Some(_) => {}
             }
         }
-        let pending = self.run_on_card(
+        let unfinished = self.run_on_card(
             pending,
             &mut results,
             |i| i,
-            |s, i| PacketRequest {
-                sa_index: s.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
-                direction: Direction::Outbound,
-                next_header: pkts[i].next_header,
-                seq_hi: 0,
-                data: pkts[i].payload,
+            |s, i| {
+                let p = &pkts[i];
+                PacketRequest::outbound(s.card_index(p.sa), p.next_header, p.payload)
             },
             |s, i, res| s.accept_outbound(&pkts[i], res),
-        )?;
-        self.counters.redone_in_software += pending.len() as u64;
-        let mut final_results = Vec::with_capacity(pkts.len());
-        for (i, r) in results.into_iter().enumerate() {
-            final_results.push(match r {
-                Some(r) => r,
-                None => self.seal_software(&pkts[i]),
-            });
-        }
-        Ok(final_results)
+        );
+        self.finish(
+            results,
+            unfinished.into_iter(),
+            |i| pkts[i].sa,
+            |s, i| s.seal_software(&pkts[i]),
+        )
+    }
+
+    /// The card slot of SA `sa` (0 when it has none: never sent, see `goes_to_card`).
+    fn card_index(&self, sa: SaId) -> u16 {
+        self.sas
+            .get(&sa)
+            .and_then(|e| e.on_card)
+            .map(|x| x.0)
+            .unwrap_or(0)
     }
 
     /// Checks one outbound card result; `Err` means the card misbehaved.
@@ -583,7 +541,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
         }
         let sample = self.sample();
-        let e = &self.sas[&p.sa];
+        let e = self.sas.get(&p.sa).ok_or(DriverError::NoSuchSa(p.sa.0))?;
         let expect_len = e
             .out
             .as_ref()
@@ -600,13 +558,12 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
         }
         if !ok {
+            let what = format!(
+                "outbound packet seq {} of SPI {:#010x}",
+                res.seq, e.cfg.spi.0
+            );
             self.counters.bad_results += 1;
-            return Err(DriverError::BadResult {
-                what: format!(
-                    "outbound packet seq {} of SPI {:#010x}",
-                    res.seq, e.cfg.spi.0
-                ),
-            });
+            return Err(DriverError::BadResult { what });
         }
         self.counters.card_packets += 1;
         Ok(Ok(SealedPacket {
@@ -638,12 +595,10 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         })
     }
 
-    /// Opens a batch of inbound datagrams. The replay window stays in software and
-    /// moves only for packets whose ICV checked out.
-    pub fn open_batch(
-        &mut self,
-        pkts: &[InPacket<'_>],
-    ) -> Result<Vec<Result<OpenedPacket, PacketError>>, DriverError> {
+    /// Opens a batch of inbound datagrams; the results are per packet, in order. The
+    /// replay window stays in software and moves only for packets whose ICV checked
+    /// out.
+    pub fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> Vec<Result<OpenedPacket, PacketError>> {
         let mut results: Vec<Option<Result<OpenedPacket, PacketError>>> =
             (0..pkts.len()).map(|_| None).collect();
         let mut pending: Vec<(usize, SeqNum)> = Vec::new();
@@ -653,43 +608,39 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(e) if e.direction != Direction::Inbound => {
                     results[i] = Some(Err(PacketError::WrongDirection(p.sa)))
                 }
-                Some(e) if e.on_card.is_some() && self.card_usable() => {
+                Some(e) if self.goes_to_card(e) => {
                     // Malformed or replayed packets never reach the card.
                     let Some(lo) = p.datagram.get(4..8) else {
+                        results[i] = Some(Err(PacketError::Decap(esp::DecapError::Truncated(
+                            "ESP header",
+                        ))));
                         continue;
                     };
                     let lo = u32::from_be_bytes([lo[0], lo[1], lo[2], lo[3]]);
                     match e.inb.as_ref().map(|w| w.replay_check(lo)) {
                         Some(Ok(seq)) => pending.push((i, seq)),
                         Some(Err(err)) => results[i] = Some(Err(PacketError::Decap(err))),
-                        None => {}
+                        None => results[i] = Some(Err(PacketError::WrongDirection(p.sa))),
                     }
                 }
                 Some(_) => {}
             }
         }
-        let pending = self.run_on_card(
+        let unfinished = self.run_on_card(
             pending,
             &mut results,
             |(i, _)| i,
-            |s, (i, seq)| PacketRequest {
-                sa_index: s.sas[&pkts[i].sa].on_card.map(|x| x.0).unwrap_or(0),
-                direction: Direction::Inbound,
-                next_header: 0,
-                seq_hi: seq.hi(),
-                data: pkts[i].datagram,
+            |s, (i, seq)| {
+                PacketRequest::inbound(s.card_index(pkts[i].sa), seq.hi(), pkts[i].datagram)
             },
             |s, (i, seq), res| s.accept_inbound(&pkts[i], seq, res),
-        )?;
-        self.counters.redone_in_software += pending.len() as u64;
-        let mut final_results = Vec::with_capacity(pkts.len());
-        for (i, r) in results.into_iter().enumerate() {
-            final_results.push(match r {
-                Some(r) => r,
-                None => self.open_software(&pkts[i]),
-            });
-        }
-        Ok(final_results)
+        );
+        self.finish(
+            results,
+            unfinished.into_iter().map(|(i, _)| i),
+            |i| pkts[i].sa,
+            |s, i| s.open_software(&pkts[i]),
+        )
     }
 
     fn accept_inbound(
@@ -728,10 +679,9 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Ok(o) if copy[o.payload.clone()] == *res.data && o.next_header == res.next_header);
         }
         if !ok {
+            let what = format!("inbound packet seq {} of SPI {:#010x}", seq.0, e.cfg.spi.0);
             self.counters.bad_results += 1;
-            return Err(DriverError::BadResult {
-                what: format!("inbound packet seq {} of SPI {:#010x}", seq.0, e.cfg.spi.0),
-            });
+            return Err(DriverError::BadResult { what });
         }
         if let Err(err) = inb.accept_verified(seq, res.data.len()) {
             return Ok(Err(PacketError::Decap(err)));
@@ -763,6 +713,13 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     }
 }
 
+/// True for errors where the card refuses an SA (the card itself is fine).
+fn is_refusal(e: &DriverError) -> bool {
+    matches!(
+        e,
+        DriverError::SaUnsupported { .. } | DriverError::SaTableFull { .. }
+    )
+}
+
 #[cfg(test)]
-#[path = "offload_tests.rs"]
 mod tests;
