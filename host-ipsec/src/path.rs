@@ -340,10 +340,11 @@ fn driver_policy(p: OffloadPolicy) -> driver::OffloadPolicy {
 /// Applies the offload policy of `spec` given the card engine (None: no card).
 ///
 /// With no card, `auto` runs in software silently and `card` is refused. With a
-/// card, `auto` and `card` go through the driver's offload layer, which places the
-/// SA on the card or (under `auto`) in software when the card cannot carry it;
-/// `card` refuses an SA that did not land on the card. A `first_seq` above 1 (a
-/// restart) moves the card's counter to it.
+/// card, `auto` and `card` go through the driver's offload layer with the SA's
+/// policy, which places the SA on the card or (under `auto`) in software when the
+/// card cannot carry it, and refuses it under `card` (the driver's
+/// `DriverError::PolicyCard`); at run time the driver applies the same policy to
+/// card faults. A `first_seq` above 1 (a restart) moves the card's counter to it.
 pub fn select(
     spec: &ChildSaSpec,
     engine: Option<&SharedEngine>,
@@ -378,12 +379,8 @@ pub fn select(
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
             let (o, i, kind) = card::add_pair(engine, &oc, &ic, driver_policy(policy))
                 .map_err(|source| InstallError::Card { spi, source })?;
-            if policy == OffloadPolicy::Card && kind != PathKind::Card {
-                return Err(InstallError::CardRequired {
-                    spi,
-                    reason: "the card did not accept the SA".into(),
-                });
-            }
+            // Under `card` the driver refused an SA the card did not take (an error
+            // above); from here `kind` is `Card` for it.
             if first_seq > 1 {
                 // A restart with the same keys: the card's counter for this SA moves to
                 // the saved value (the driver's shadow too, so a later fallback to
