@@ -1,9 +1,15 @@
 //! Zero-copy wire views for untrusted bytes: IPv4, IPv6 (with an
 //! extension-header walk), ESP header and trailer, UDP encapsulation
-//! (RFC 3948) and AH (RFC 4302).
+//! (RFC 3948) and AH (RFC 4302); either IP version behind one view and one
+//! `Repr` ([`ip`]), IPv4 fragmentation ([`fragment`]) and the ICMP "too big"
+//! answers ([`icmp`]).
 //!
 //! Every view is built with `new_checked`, which validates the lengths once;
 //! the accessors after that never panic. Nothing here knows about SAs.
+
+pub mod fragment;
+pub mod icmp;
+pub mod ip;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -24,6 +30,17 @@ pub enum WireError {
     /// Too many IPv6 extension headers.
     #[error("extension header chain too long")]
     TooManyHeaders,
+    /// Source and destination addresses of different IP versions.
+    #[error("source and destination are of different IP versions")]
+    MixedVersions,
+    /// The output buffer is shorter than what is to be written.
+    #[error("output buffer of {have} bytes, {need} needed")]
+    BufferTooSmall {
+        /// Bytes needed.
+        need: usize,
+        /// Bytes given.
+        have: usize,
+    },
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -38,19 +55,51 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 /// The Internet checksum (RFC 1071) of `data`, folded and complemented.
 pub fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let pairs = data.chunks_exact(2);
-    let rest = pairs.remainder();
-    for p in pairs {
-        sum = sum.wrapping_add(u16::from_be_bytes([p[0], p[1]]) as u32);
+    Checksum::new().sum(data).finish()
+}
+
+/// The Internet checksum (RFC 1071) summed over several pieces, e.g. a pseudo
+/// header and then the message; a piece of odd length is continued by the next.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checksum {
+    sum: u64,
+    /// The high byte of a 16-bit word that the last piece left open.
+    odd: Option<u8>,
+}
+
+impl Checksum {
+    /// An empty sum.
+    pub fn new() -> Self {
+        Checksum::default()
     }
-    if let Some(&last) = rest.first() {
-        sum = sum.wrapping_add((last as u32) << 8);
+
+    /// Adds the bytes of `data` to the sum.
+    #[must_use]
+    pub fn sum(mut self, data: &[u8]) -> Self {
+        let mut data = data;
+        if let (Some(hi), Some((&lo, rest))) = (self.odd, data.split_first()) {
+            self.sum += u64::from(u16::from_be_bytes([hi, lo]));
+            self.odd = None;
+            data = rest;
+        }
+        let pairs = data.chunks_exact(2);
+        if let Some(&last) = pairs.remainder().first() {
+            self.odd = Some(last);
+        }
+        for p in pairs {
+            self.sum += u64::from(u16::from_be_bytes([p[0], p[1]]));
+        }
+        self
     }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
+
+    /// The folded, complemented sum (an odd final byte is padded with zero).
+    pub fn finish(self) -> u16 {
+        let mut sum = self.sum + self.odd.map_or(0, |hi| u64::from(hi) << 8);
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
     }
-    !(sum as u16)
 }
 
 /// IPv4 (RFC 791).
@@ -83,6 +132,16 @@ pub mod ipv4 {
 
     /// Minimum header length.
     pub const MIN_HEADER_LEN: usize = 20;
+
+    /// Bits of the flags and fragment offset word.
+    pub mod flags {
+        /// Don't fragment.
+        pub const DONT_FRAGMENT: u16 = 0x4000;
+        /// More fragments follow.
+        pub const MORE_FRAGMENTS: u16 = 0x2000;
+        /// Fragment offset, in units of 8 bytes.
+        pub const OFFSET_MASK: u16 = 0x1fff;
+    }
 
     /// A checked view of an IPv4 packet.
     #[derive(Debug, Clone)]
@@ -144,6 +203,18 @@ pub mod ipv4 {
         /// True for any fragment (MF set or offset non-zero).
         pub fn is_fragment(&self) -> bool {
             self.flags_frag() & 0x3fff != 0
+        }
+        /// The "don't fragment" flag.
+        pub fn dont_fragment(&self) -> bool {
+            self.flags_frag() & flags::DONT_FRAGMENT != 0
+        }
+        /// The fragment offset in bytes.
+        pub fn frag_offset(&self) -> usize {
+            usize::from(self.flags_frag() & flags::OFFSET_MASK) * 8
+        }
+        /// The "more fragments" flag.
+        pub fn more_fragments(&self) -> bool {
+            self.flags_frag() & flags::MORE_FRAGMENTS != 0
         }
         /// Source address.
         pub fn src(&self) -> Ipv4Addr {
@@ -555,26 +626,13 @@ pub mod udp {
     /// The UDP checksum over the IPv6 pseudo-header (RFC 8200 section 8.1),
     /// needed for UDP over IPv6 (a zero checksum is not allowed there).
     pub fn checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, udp: &[u8]) -> u16 {
-        let mut sum: u64 = 0;
-        let mut add = |b: &[u8]| {
-            let pairs = b.chunks_exact(2);
-            let rest = pairs.remainder();
-            for p in pairs {
-                sum += u16::from_be_bytes([p[0], p[1]]) as u64;
-            }
-            if let Some(&l) = rest.first() {
-                sum += (l as u64) << 8;
-            }
-        };
-        add(&src.octets());
-        add(&dst.octets());
-        add(&(udp.len() as u32).to_be_bytes());
-        add(&[0, 0, 0, proto::UDP]);
-        add(udp);
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        let c = !(sum as u16);
+        let c = Checksum::new()
+            .sum(&src.octets())
+            .sum(&dst.octets())
+            .sum(&(udp.len() as u32).to_be_bytes())
+            .sum(&[0, 0, 0, proto::UDP])
+            .sum(udp)
+            .finish();
         if c == 0 {
             0xffff
         } else {
@@ -814,6 +872,17 @@ mod tests {
         for n in 0..p.len() {
             let _ = PacketInfo::parse(&p[..n]);
         }
+    }
+
+    #[test]
+    fn rfc1071_example_sum() {
+        // RFC 1071 section 3: bytes 00 01 f2 03 f4 f5 f6 f7 sum (one's complement) to ddf2.
+        let b = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(internet_checksum(&b), !0xddf2);
+        // the same sum over pieces of odd length
+        let c = Checksum::new().sum(&b[..3]).sum(&b[3..4]).sum(&b[4..]);
+        assert_eq!(c.finish(), !0xddf2);
+        assert_eq!(Checksum::new().sum(&[0xab]).finish(), !0xab00);
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The card path: SA halves carried by the driver's offload layer
-//! (`driver::Offload`), which applies the fallback rules (an SA the card refuses,
-//! or a card that faults, continues in software with the same bytes on the wire).
+//! (`driver::Offload`), which applies each SA's offload policy: under `auto` an SA
+//! the card refuses, or a card that faults, continues in software with the same
+//! bytes on the wire; under `card` the fault fails the SA's packets
+//! (`PacketError::CardFailed`, kept as the `source` of [`CardError::Packet`]).
+//! Whole batches go to the driver in one call; the datagrams are copied into the
+//! caller's buffers.
 //!
 //! One engine per daemon, shared by the SAs on it behind a mutex: the card is one
 //! device. SAs with `offload = software` never touch it and stay lock-free.
@@ -9,19 +13,29 @@
 //! demos without the simulator) and `sim` (the Verilator model of the generated RTL;
 //! cargo feature `sim`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use driver::offload::{DataPath, InPacket, OffloadConfig, OutPacket, PacketError, SaId};
+use driver::offload::{
+    DataPath, InPacket, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId, SealedPacket,
+};
 use driver::{
     Card, CardConfig, Direction, DriverError, Offload, OffloadPolicy, PacketPort, RegIo, SaIndex,
 };
 use esp::{DecapError, EncapError, Opened, SaConfig, Sealed, SeqNum, Transform};
 
+pub use crate::card_error::CardError;
 use crate::config::OffloadDevice;
 use crate::faults::{FaultAction, FaultSchedule};
-use crate::path::{InboundPath, OutboundPath, PathKind};
+use crate::path::{InboundPath, OpenError, OutboundPath, PathKind, SealError, SealJob};
 
-/// What the data path needs from an offload engine (object-safe over backends).
+/// Results of a sealed batch, one per packet in order (a card fault under
+/// `offload = card` is each packet's `PacketError::CardFailed`).
+pub type SealResults = Vec<Result<SealedPacket, PacketError>>;
+/// Results of an opened batch, one per datagram in order.
+pub type OpenResults = Vec<Result<OpenedPacket, PacketError>>;
+
+/// What the data path needs from an offload engine (object-safe over backends):
+/// the driver's `Offload` with its batch calls and error kinds as they are.
 pub trait Engine: Send {
     /// Adds an SA half under its offload policy.
     fn add_sa(
@@ -36,26 +50,56 @@ pub trait Engine: Send {
     fn placement(&self, id: SaId) -> Option<DataPath>;
     /// Next outbound sequence number.
     fn next_seq(&self, id: SaId) -> Option<u64>;
-    /// Seals one payload.
-    fn seal(
-        &mut self,
-        id: SaId,
-        payload: &[u8],
-        next_header: u8,
-    ) -> Result<(Vec<u8>, u64), EncapError>;
-    /// Opens one datagram.
-    fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), DecapError>;
+    /// Seals a batch (any SAs), one driver call.
+    fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults;
+    /// Opens a batch (any SAs), one driver call.
+    fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults;
     /// The engine's counters (packets per path, faults, SAs moved).
     fn counters(&self) -> driver::offload::OffloadCounters;
     /// Moves the card's counter of outbound SA `id` (SPI `spi`, on the card) so the
     /// next packet gets `next` (a restart with the same keys resumes its saved
     /// counter). The driver's shadow moves too, so a later fallback continues there.
-    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError>;
+    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), CardError>;
     /// False once a fault fenced the card off.
     fn healthy(&self) -> bool;
     /// Tries to bring a fenced card back (wipe, reload the SAs a fault moved to
     /// software, sequence numbers continuing); returns how many SAs went back.
     fn recover(&mut self) -> Result<usize, DriverError>;
+
+    /// Seals one payload (a batch of one; for the lab tools): datagram and number.
+    fn seal(
+        &mut self,
+        id: SaId,
+        payload: &[u8],
+        next_header: u8,
+    ) -> Result<(Vec<u8>, u64), CardError> {
+        let r = self.seal_batch(&[OutPacket {
+            sa: id,
+            payload,
+            next_header,
+        }]);
+        match one(r)? {
+            Ok(s) => Ok((s.datagram, s.seq)),
+            Err(e) => Err(CardError::Packet(e)),
+        }
+    }
+    /// Opens one datagram (a batch of one; for the lab tools): payload, next
+    /// header and number.
+    fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), CardError> {
+        match one(self.open_batch(&[InPacket { sa: id, datagram }]))? {
+            Ok(o) => Ok((o.payload, o.next_header, o.seq)),
+            Err(e) => Err(CardError::Packet(e)),
+        }
+    }
+}
+
+/// The single result of a batch of one.
+fn one<T>(mut v: Vec<T>) -> Result<T, CardError> {
+    let got = v.len();
+    match (v.pop(), got) {
+        (Some(r), 1) => Ok(r),
+        _ => Err(CardError::ResultCount { sent: 1, got }),
+    }
 }
 
 impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
@@ -76,36 +120,11 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn next_seq(&self, id: SaId) -> Option<u64> {
         Offload::next_seq(self, id)
     }
-    fn seal(
-        &mut self,
-        id: SaId,
-        payload: &[u8],
-        next_header: u8,
-    ) -> Result<(Vec<u8>, u64), EncapError> {
-        let r = self
-            .seal_batch(&[OutPacket {
-                sa: id,
-                payload,
-                next_header,
-            }])
-            .pop()
-            .ok_or(EncapError::Crypto)?;
-        match r {
-            Ok(s) => Ok((s.datagram, s.seq)),
-            Err(PacketError::Encap(e)) => Err(e),
-            Err(_) => Err(EncapError::Crypto),
-        }
+    fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults {
+        Offload::seal_batch(self, pkts)
     }
-    fn open(&mut self, id: SaId, datagram: &[u8]) -> Result<(Vec<u8>, u8, u64), DecapError> {
-        let r = self
-            .open_batch(&[InPacket { sa: id, datagram }])
-            .pop()
-            .ok_or(DecapError::BadInner("offload engine returned nothing"))?;
-        match r {
-            Ok(o) => Ok((o.payload, o.next_header, o.seq)),
-            Err(PacketError::Decap(e)) => Err(e),
-            Err(_) => Err(DecapError::BadInner("offload engine refused the packet")),
-        }
+    fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults {
+        Offload::open_batch(self, pkts)
     }
     fn counters(&self) -> driver::offload::OffloadCounters {
         Offload::counters(self)
@@ -116,26 +135,29 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn recover(&mut self) -> Result<usize, DriverError> {
         self.recover_card()
     }
-    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), DriverError> {
-        let not =
-            |why: &str| DriverError::Capability(format!("cannot resume SPI {spi:#010x}: {why}"));
+    fn resume_outbound(&mut self, id: SaId, spi: u32, next: u64) -> Result<(), CardError> {
+        let not = |why: &'static str| CardError::Resume { spi, why };
         if Offload::placement(self, id) != Some(DataPath::Card) || next == 0 {
             return Err(not("the SA is not on the card"));
         }
-        let card = self.card_mut().ok_or_else(|| not("no card"))?;
+        let card = self.card_mut().ok_or(not("no card"))?;
         let ix = (0..card.capacity())
             .filter_map(|i| u16::try_from(i).ok().map(SaIndex))
             .find(|&ix| {
                 card.shadow(ix)
                     .is_some_and(|s| s.spi == spi && s.direction == Direction::Outbound)
             })
-            .ok_or_else(|| not("not in the card's SA table"))?;
-        let mut sa = card.shadow(ix).cloned().ok_or_else(|| not("no shadow"))?;
+            .ok_or(not("not in the card's SA table"))?;
+        let mut sa = card.shadow(ix).cloned().ok_or(not("no shadow"))?;
         sa.seq = next - 1;
         card.update_sa(ix, sa)?;
         match Offload::next_seq(self, id) {
             Some(n) if n == next => Ok(()),
-            other => Err(not(&format!("the card's counter reads {other:?}"))),
+            reads => Err(CardError::ResumeMismatch {
+                spi,
+                want: next,
+                reads,
+            }),
         }
     }
 }
@@ -143,12 +165,21 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
 /// The shared engine.
 pub type SharedEngine = Arc<Mutex<Box<dyn Engine>>>;
 
+/// Takes the engine's lock; a poisoned lock is an error of its own kind.
+pub fn lock(engine: &SharedEngine) -> Result<MutexGuard<'_, Box<dyn Engine>>, CardError> {
+    engine.lock().map_err(|_| CardError::Poisoned)
+}
+
 /// Why no engine could be built.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Probing the card failed.
     #[error("card probe failed: {0}")]
     Probe(#[source] DriverError),
+    /// The simulator did not start.
+    #[cfg(feature = "sim")]
+    #[error("the simulated card did not start: {0}")]
+    Sim(#[source] sim::SimError),
     /// The backend is not in this build.
     #[error("{0}")]
     NotBuilt(&'static str),
@@ -232,7 +263,7 @@ pub fn open_with(
         }
         #[cfg(feature = "sim")]
         OffloadDevice::Sim => {
-            let sim = sim::SimCard::new().map_err(|e| EngineError::Probe(DriverError::Capability(e.to_string())))?;
+            let sim = sim::SimCard::new().map_err(EngineError::Sim)?;
             engine_over(sim).map(Some)
         }
         #[cfg(not(feature = "sim"))]
@@ -278,7 +309,7 @@ impl std::fmt::Debug for CardInbound {
 
 impl Drop for CardOutbound {
     fn drop(&mut self) {
-        if let Ok(mut e) = self.engine.lock() {
+        if let Ok(mut e) = lock(&self.engine) {
             let _ = e.remove_sa(self.id);
         }
     }
@@ -286,7 +317,7 @@ impl Drop for CardOutbound {
 
 impl Drop for CardInbound {
     fn drop(&mut self) {
-        if let Ok(mut e) = self.engine.lock() {
+        if let Ok(mut e) = lock(&self.engine) {
             let _ = e.remove_sa(self.id);
         }
     }
@@ -298,16 +329,14 @@ pub fn add_pair(
     out_cfg: &SaConfig,
     in_cfg: &SaConfig,
     policy: OffloadPolicy,
-) -> Result<(CardOutbound, CardInbound, PathKind), DriverError> {
-    let mut e = engine
-        .lock()
-        .map_err(|_| DriverError::Capability("offload engine poisoned".into()))?;
+) -> Result<(CardOutbound, CardInbound, PathKind), CardError> {
+    let mut e = lock(engine)?;
     let oid = e.add_sa(out_cfg, Direction::Outbound, policy)?;
     let iid = match e.add_sa(in_cfg, Direction::Inbound, policy) {
         Ok(i) => i,
         Err(err) => {
             let _ = e.remove_sa(oid);
-            return Err(err);
+            return Err(err.into());
         }
     };
     let kind = if kind_of(e.placement(oid)) == PathKind::Card
@@ -337,44 +366,75 @@ pub fn add_pair(
 impl CardOutbound {
     /// Moves the card's counter so the next packet gets `next` (see
     /// [`Engine::resume_outbound`]).
-    pub fn resume(&self, next: u64) -> Result<(), DriverError> {
-        self.engine
-            .lock()
-            .map_err(|_| DriverError::Capability("offload engine poisoned".into()))?
-            .resume_outbound(self.id, self.spi, next)
+    pub fn resume(&self, next: u64) -> Result<(), CardError> {
+        lock(&self.engine)?.resume_outbound(self.id, self.spi, next)
     }
 }
 
+/// Copies a sealed datagram into the caller's buffer.
+fn sealed_into(out: &mut [u8], s: &SealedPacket) -> Result<Sealed, SealError> {
+    let (need, have) = (s.datagram.len(), out.len());
+    out.get_mut(..need)
+        .ok_or(EncapError::BufferTooSmall { need, have })?
+        .copy_from_slice(&s.datagram);
+    Ok(Sealed {
+        len: need,
+        seq: SeqNum(s.seq),
+        soft_expired: false,
+    })
+}
+
+/// Copies an opened payload into its datagram where the software path leaves it
+/// (after the ESP header), so both paths give the same `Opened`.
+fn opened_into(
+    datagram: &mut [u8],
+    header_len: usize,
+    o: &OpenedPacket,
+) -> Result<Opened, OpenError> {
+    let range = header_len..header_len + o.payload.len();
+    datagram
+        .get_mut(range.clone())
+        .ok_or(DecapError::Truncated("payload"))?
+        .copy_from_slice(&o.payload);
+    Ok(Opened {
+        seq: SeqNum(o.seq),
+        next_header: o.next_header,
+        payload: range,
+        soft_expired: false,
+    })
+}
+
 impl OutboundPath for CardOutbound {
-    fn reserve(&self, _count: u64) -> Result<Option<SeqNum>, EncapError> {
+    fn seal_batch(
+        &self,
+        jobs: &mut [SealJob<'_>],
+        results: &mut Vec<Result<Sealed, SealError>>,
+    ) -> Result<(), CardError> {
         // the engine numbers packets itself (the card's counter, or the software
         // SA it falls back to, which continues after the card's last number)
-        Ok(None)
-    }
-    fn seal(
-        &self,
-        _seq: Option<SeqNum>,
-        payload: &[u8],
-        next_header: u8,
-        out: &mut [u8],
-    ) -> Result<Sealed, EncapError> {
-        let (dgram, seq) = {
-            let mut e = self.engine.lock().map_err(|_| EncapError::Crypto)?;
-            e.seal(self.id, payload, next_header)?
-        };
-        let have = out.len();
-        let dst = out
-            .get_mut(..dgram.len())
-            .ok_or(EncapError::BufferTooSmall {
-                need: dgram.len(),
-                have,
-            })?;
-        dst.copy_from_slice(&dgram);
-        Ok(Sealed {
-            len: dgram.len(),
-            seq: SeqNum(seq),
-            soft_expired: false,
-        })
+        let pkts: Vec<OutPacket<'_>> = jobs
+            .iter()
+            .map(|j| OutPacket {
+                sa: self.id,
+                payload: j.payload,
+                next_header: j.next_header,
+            })
+            .collect();
+        let sealed = lock(&self.engine)?.seal_batch(&pkts);
+        if sealed.len() != jobs.len() {
+            return Err(CardError::ResultCount {
+                sent: jobs.len(),
+                got: sealed.len(),
+            });
+        }
+        for (j, r) in jobs.iter_mut().zip(sealed) {
+            results.push(match r {
+                Ok(s) => sealed_into(j.out, &s),
+                Err(PacketError::Encap(e)) => Err(SealError::Encap(e)),
+                Err(e) => Err(SealError::Card(CardError::Packet(e))),
+            });
+        }
+        Ok(())
     }
     fn header_len(&self) -> usize {
         self.transform.header_len()
@@ -383,40 +443,48 @@ impl OutboundPath for CardOutbound {
         esp::esp_datagram_len(self.transform, payload_len)
     }
     fn next_seq(&self) -> Option<SeqNum> {
-        self.engine.lock().ok()?.next_seq(self.id).map(SeqNum)
+        lock(&self.engine).ok()?.next_seq(self.id).map(SeqNum)
     }
     fn kind(&self) -> PathKind {
-        self.engine
-            .lock()
+        lock(&self.engine)
             .map(|e| kind_of(e.placement(self.id)))
             .unwrap_or(PathKind::Software)
     }
 }
 
 impl InboundPath for CardInbound {
-    fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, DecapError> {
-        let (payload, next_header, seq) = {
-            let mut e = self
-                .engine
-                .lock()
-                .map_err(|_| DecapError::BadInner("offload engine poisoned"))?;
-            e.open(self.id, datagram)?
-        };
+    fn open_batch(
+        &mut self,
+        datagrams: &mut [&mut [u8]],
+        results: &mut Vec<Result<Opened, OpenError>>,
+    ) -> Result<(), CardError> {
+        let pkts: Vec<InPacket<'_>> = datagrams
+            .iter()
+            .map(|d| InPacket {
+                sa: self.id,
+                datagram: d,
+            })
+            .collect();
+        let opened = lock(&self.engine)?.open_batch(&pkts);
+        drop(pkts);
+        if opened.len() != datagrams.len() {
+            return Err(CardError::ResultCount {
+                sent: datagrams.len(),
+                got: opened.len(),
+            });
+        }
         let hl = self.transform.header_len();
-        let dst = datagram
-            .get_mut(hl..hl + payload.len())
-            .ok_or(DecapError::Truncated("payload"))?;
-        dst.copy_from_slice(&payload);
-        Ok(Opened {
-            seq: SeqNum(seq),
-            next_header,
-            payload: hl..hl + payload.len(),
-            soft_expired: false,
-        })
+        for (d, r) in datagrams.iter_mut().zip(opened) {
+            results.push(match r {
+                Ok(o) => opened_into(d, hl, &o),
+                Err(PacketError::Decap(e)) => Err(OpenError::Decap(e)),
+                Err(e) => Err(OpenError::Card(CardError::Packet(e))),
+            });
+        }
+        Ok(())
     }
     fn kind(&self) -> PathKind {
-        self.engine
-            .lock()
+        lock(&self.engine)
             .map(|e| kind_of(e.placement(self.id)))
             .unwrap_or(PathKind::Software)
     }
@@ -447,7 +515,7 @@ mod tests {
         let mut buf = vec![0u8; 256];
         for _ in 0..40 {
             let s = o
-                .seal(None, &[0x45; 60], 4, &mut buf)
+                .seal(&[0x45; 60], 4, &mut buf)
                 .expect("sealed on some path");
             seqs.push(s.seq.0);
             // the schedule thread applies the hang once the card has done 6 things
@@ -473,7 +541,7 @@ mod tests {
         let mut buf = vec![0u8; 256];
         let mut seqs = Vec::new();
         let mut seal = |seqs: &mut Vec<u64>| {
-            let s = o.seal(None, &[0x45; 60], 4, &mut buf).expect("sealed");
+            let s = o.seal(&[0x45; 60], 4, &mut buf).expect("sealed");
             seqs.push(s.seq.0);
         };
         seal(&mut seqs);
@@ -506,7 +574,7 @@ mod tests {
         o.resume(1 << 24).expect("resume");
         assert_eq!(o.next_seq(), Some(SeqNum(1 << 24)));
         let mut buf = vec![0u8; 256];
-        let s = o.seal(None, &[0x45; 60], 4, &mut buf).expect("seal");
+        let s = o.seal(&[0x45; 60], 4, &mut buf).expect("seal");
         assert_eq!(s.seq, SeqNum(1 << 24), "the card used the resumed number");
         assert_eq!(&buf[4..8], &(1u32 << 24).to_be_bytes());
         // the software reference opens what the card sealed at that number

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use esp::wire::ip::{IpPacket, IpRepr};
 use esp::{InboundSa, Mode, ModeKind, OutboundSa, SaConfig, SeqNum, Spi, Transform, UdpEncap};
 
 use driver::offload::DataPath;
@@ -277,13 +278,16 @@ fn reseal_with_iv(
     iv: &[u8],
 ) -> Result<(), String> {
     let loc = esp::packet::locate_esp(pkt).map_err(|e| e.to_string())?;
-    let info = crate::packet::parse(inner).ok_or("inner packet malformed")?;
+    let info = IpPacket::new_checked(inner).map_err(|e| format!("inner packet: {e}"))?;
     let (payload, nh) = match cfg.mode {
         Mode::Tunnel { .. } => (
-            &inner[..info.total_len],
-            if inner[0] >> 4 == 4 { 4 } else { 41 },
+            &inner[..info.total_len()],
+            if info.is_v4() { 4 } else { 41 },
         ),
-        Mode::Transport => (&inner[info.header_len..info.total_len], info.protocol),
+        Mode::Transport => (
+            &inner[info.header_len()..info.total_len()],
+            info.next_header(),
+        ),
     };
     let esp_buf = pkt.get_mut(loc.esp.clone()).ok_or("ESP range")?;
     sa.seal_at(seq, Some(iv), payload, nh, esp_buf)
@@ -316,15 +320,15 @@ pub fn decap(cfg: &SaConfig, input: &Pcap) -> Result<(Pcap, LabReport), LabError
 }
 
 fn payload_of(cfg: &SaConfig, inner: &[u8]) -> Option<(Vec<u8>, u8)> {
-    let info = crate::packet::parse(inner)?;
+    let info = IpPacket::new_checked(inner).ok()?;
     Some(match cfg.mode {
         Mode::Tunnel { .. } => (
-            inner[..info.total_len].to_vec(),
-            if inner[0] >> 4 == 4 { 4 } else { 41 },
+            inner[..info.total_len()].to_vec(),
+            if info.is_v4() { 4 } else { 41 },
         ),
         Mode::Transport => (
-            inner[info.header_len..info.total_len].to_vec(),
-            info.protocol,
+            inner[info.header_len()..info.total_len()].to_vec(),
+            info.next_header(),
         ),
     })
 }
@@ -418,7 +422,7 @@ pub fn decap_engine(
         let (link, ip) = split(input.linktype, f)?;
         let res = (|| -> Result<Vec<u8>, String> {
             let loc = esp::packet::locate_esp(ip).map_err(|e| e.to_string())?;
-            let outer = crate::packet::parse(ip).ok_or("outer header malformed")?;
+            let outer = IpPacket::new_checked(ip).map_err(|e| format!("outer header: {e}"))?;
             let (payload, nh, _) = engine
                 .lock()
                 .map_err(|_| "engine poisoned")?
@@ -428,14 +432,16 @@ pub fn decap_engine(
                 Mode::Tunnel { .. } => payload,
                 Mode::Transport => {
                     let mut p = vec![0u8; 40 + payload.len()];
-                    let hl = crate::packet::write_header(
-                        &mut p,
-                        outer.src,
-                        outer.dst,
-                        nh,
-                        payload.len(),
-                    )
-                    .ok_or("header")?;
+                    let hl = IpRepr {
+                        src: outer.src(),
+                        dst: outer.dst(),
+                        protocol: nh,
+                        payload_len: payload.len(),
+                        hop_limit: 64,
+                        dont_fragment: true,
+                    }
+                    .emit(&mut p)
+                    .map_err(|e| format!("header: {e}"))?;
                     p.truncate(hl + payload.len());
                     p[hl..].copy_from_slice(&payload);
                     p
@@ -507,13 +513,15 @@ mod tests {
 
     fn icmp_pcap(linktype: u32) -> Pcap {
         let mut ip = vec![0u8; 84];
-        crate::packet::write_header(
-            &mut ip,
-            "10.1.0.1".parse().unwrap(),
-            "10.2.0.1".parse().unwrap(),
-            1,
-            64,
-        )
+        IpRepr {
+            src: "10.1.0.1".parse().unwrap(),
+            dst: "10.2.0.1".parse().unwrap(),
+            protocol: 1,
+            payload_len: 64,
+            hop_limit: 64,
+            dont_fragment: true,
+        }
+        .emit(&mut ip)
         .unwrap();
         ip[20] = 8;
         let frame = if linktype == linktype::ETHERNET {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod card;
+pub mod card_error;
 pub mod config;
 pub mod control;
 pub mod dataplane;
@@ -9,7 +10,6 @@ pub mod faults;
 pub mod ike;
 pub mod lab;
 pub mod metrics;
-pub mod packet;
 pub mod path;
 pub mod sa;
 pub mod state;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use esp::{DecapError, EncapError, InboundSa, Opened, OutboundSa, SaConfig, Sealed, SeqNum, Spi};
 
 use crate::card::{self, SharedEngine};
+use crate::card_error::CardError;
 use crate::config::OffloadPolicy;
 use crate::sa::{ChildSaSpec, InstallError};
 
@@ -34,23 +35,53 @@ impl std::fmt::Display for PathKind {
     }
 }
 
+/// One packet of a batch to seal: its ESP payload and next header, and the
+/// caller's buffer that its datagram (SPI .. ICV) is written into.
+#[derive(Debug)]
+pub struct SealJob<'a> {
+    /// The inner packet (tunnel mode) or the transport payload.
+    pub payload: &'a [u8],
+    /// Next header for the ESP trailer.
+    pub next_header: u8,
+    /// Where the datagram goes (at least [`OutboundPath::datagram_len`] bytes).
+    pub out: &'a mut [u8],
+}
+
+/// Why one packet of a batch was not sealed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The ESP layer refused it (rekey required, lifetime, buffer, ...).
+    #[error(transparent)]
+    Encap(#[from] EncapError),
+    /// The card engine refused it.
+    #[error(transparent)]
+    Card(#[from] CardError),
+}
+
+/// Why one datagram of a batch was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The ESP layer refused it (authentication, replay, trailer, ...).
+    #[error(transparent)]
+    Decap(#[from] DecapError),
+    /// The card engine refused it.
+    #[error(transparent)]
+    Card(#[from] CardError),
+}
+
 /// Seals outbound packets of one SA into ESP datagrams (SPI .. ICV). Shared by
-/// every outbound worker (`&self`): a worker first reserves the sequence numbers of
-/// the packets it is about to seal, so no number is handed out twice, and nothing
-/// on the way takes a lock (the card path serializes on the card itself).
+/// every outbound worker (`&self`): a batch takes its sequence numbers in one
+/// reservation, so no number is handed out twice, and nothing on the way takes a
+/// lock (the card path serializes on the card itself).
 pub trait OutboundPath: Send + Sync {
-    /// Reserves `count` consecutive sequence numbers and returns the first; `None`
-    /// for an engine that numbers packets itself (the card).
-    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError>;
-    /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve); a
-    /// software path given `None` reserves one number itself).
-    fn seal(
+    /// Seals `jobs` in order, each into its own `out`, and appends one result per
+    /// job to `results`. The `Err` is a fault of the whole batch (the card under
+    /// `offload = card`); then no result is appended.
+    fn seal_batch(
         &self,
-        seq: Option<SeqNum>,
-        payload: &[u8],
-        next_header: u8,
-        out: &mut [u8],
-    ) -> Result<Sealed, EncapError>;
+        jobs: &mut [SealJob<'_>],
+        results: &mut Vec<Result<Sealed, SealError>>,
+    ) -> Result<(), CardError>;
     /// ESP header length (where the payload goes).
     fn header_len(&self) -> usize;
     /// Datagram length for a payload length.
@@ -59,15 +90,50 @@ pub trait OutboundPath: Send + Sync {
     fn next_seq(&self) -> Option<SeqNum>;
     /// Which engine this is.
     fn kind(&self) -> PathKind;
+
+    /// Seals one packet (a batch of one).
+    fn seal(&self, payload: &[u8], next_header: u8, out: &mut [u8]) -> Result<Sealed, SealError> {
+        let mut results = Vec::with_capacity(1);
+        let mut job = [SealJob {
+            payload,
+            next_header,
+            out,
+        }];
+        self.seal_batch(&mut job, &mut results)?;
+        results
+            .pop()
+            .unwrap_or(Err(SealError::Card(CardError::ResultCount {
+                sent: 1,
+                got: 0,
+            })))
+    }
 }
 
 /// Opens inbound ESP datagrams of one SA, replay window included. Owned by one
 /// inbound worker (the replay window has one writer).
 pub trait InboundPath: Send {
-    /// Checks and decrypts in place.
-    fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, DecapError>;
+    /// Checks and decrypts each datagram in place (the payload range of each
+    /// result is in its datagram) and appends one result per datagram to
+    /// `results`. The `Err` is a fault of the whole batch; then no result is appended.
+    fn open_batch(
+        &mut self,
+        datagrams: &mut [&mut [u8]],
+        results: &mut Vec<Result<Opened, OpenError>>,
+    ) -> Result<(), CardError>;
     /// Which engine this is.
     fn kind(&self) -> PathKind;
+
+    /// Opens one datagram (a batch of one).
+    fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, OpenError> {
+        let mut results = Vec::with_capacity(1);
+        self.open_batch(&mut [datagram], &mut results)?;
+        results
+            .pop()
+            .unwrap_or(Err(OpenError::Card(CardError::ResultCount {
+                sent: 1,
+                got: 0,
+            })))
+    }
 }
 
 /// The software outbound half, shared by the workers: the counter is an atomic
@@ -107,11 +173,12 @@ impl SoftOutbound {
     }
 }
 
-impl OutboundPath for SoftOutbound {
-    fn reserve(&self, count: u64) -> Result<Option<SeqNum>, EncapError> {
+impl SoftOutbound {
+    /// Reserves `count` consecutive sequence numbers and returns the first (one
+    /// compare-and-swap, whatever `count`).
+    pub fn reserve(&self, count: u64) -> Result<SeqNum, EncapError> {
         let max = self.max;
-        let r = self
-            .next
+        self.next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 if n == 0 || count == 0 {
                     return (n != 0).then_some(n);
@@ -119,24 +186,20 @@ impl OutboundPath for SoftOutbound {
                 let last = n.checked_add(count - 1).filter(|&l| l <= max)?;
                 // past the last usable number the counter reads 0 (exhausted)
                 Some(if last == max { 0 } else { last + 1 })
-            });
-        match r {
-            Ok(first) => Ok(Some(SeqNum(first))),
-            Err(_) => Err(EncapError::RekeyRequired),
-        }
+            })
+            .map(SeqNum)
+            .map_err(|_| EncapError::RekeyRequired)
     }
 
-    fn seal(
+    /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve)),
+    /// enforcing the hard lifetime.
+    pub fn seal_at(
         &self,
-        seq: Option<SeqNum>,
+        seq: SeqNum,
         payload: &[u8],
         next_header: u8,
         out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        let seq = match seq {
-            Some(s) => s,
-            None => self.reserve(1)?.ok_or(EncapError::RekeyRequired)?,
-        };
         let p = self.packets.fetch_add(1, Ordering::Relaxed);
         let b = self
             .bytes
@@ -150,6 +213,28 @@ impl OutboundPath for SoftOutbound {
             seq,
             soft_expired: false,
         })
+    }
+}
+
+impl OutboundPath for SoftOutbound {
+    fn seal_batch(
+        &self,
+        jobs: &mut [SealJob<'_>],
+        results: &mut Vec<Result<Sealed, SealError>>,
+    ) -> Result<(), CardError> {
+        match self.reserve(jobs.len() as u64) {
+            Ok(first) => {
+                for (k, j) in (0u64..).zip(jobs.iter_mut()) {
+                    let seq = SeqNum(first.0 + k);
+                    results.push(
+                        self.seal_at(seq, j.payload, j.next_header, j.out)
+                            .map_err(SealError::from),
+                    );
+                }
+            }
+            Err(e) => results.extend(jobs.iter().map(|_| Err(SealError::Encap(e)))),
+        }
+        Ok(())
     }
     fn header_len(&self) -> usize {
         self.sa.header_len()
@@ -167,8 +252,15 @@ impl OutboundPath for SoftOutbound {
 }
 
 impl InboundPath for InboundSa {
-    fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, DecapError> {
-        InboundSa::open(self, datagram)
+    fn open_batch(
+        &mut self,
+        datagrams: &mut [&mut [u8]],
+        results: &mut Vec<Result<Opened, OpenError>>,
+    ) -> Result<(), CardError> {
+        for d in datagrams.iter_mut() {
+            results.push(InboundSa::open(self, d).map_err(OpenError::from));
+        }
+        Ok(())
     }
     fn kind(&self) -> PathKind {
         PathKind::Software
@@ -230,23 +322,14 @@ pub fn software(
     Ok((SoftOutbound::new(out, oc.lifetime), inb))
 }
 
-/// The driver's policy for the configuration's (the driver's offload layer applies
-/// it to each SA: under `card` a card fault fails the SA instead of moving it).
-fn driver_policy(p: OffloadPolicy) -> driver::OffloadPolicy {
-    match p {
-        OffloadPolicy::Auto => driver::OffloadPolicy::Auto,
-        OffloadPolicy::Card => driver::OffloadPolicy::Card,
-        OffloadPolicy::Software => driver::OffloadPolicy::Software,
-    }
-}
-
 /// Applies the offload policy of `spec` given the card engine (None: no card).
 ///
 /// With no card, `auto` runs in software silently and `card` is refused. With a
-/// card, `auto` and `card` go through the driver's offload layer, which places the
-/// SA on the card or (under `auto`) in software when the card cannot carry it;
-/// `card` refuses an SA that did not land on the card. A `first_seq` above 1 (a
-/// restart) moves the card's counter to it.
+/// card, `auto` and `card` go through the driver's offload layer with the SA's
+/// policy, which places the SA on the card or (under `auto`) in software when the
+/// card cannot carry it, and refuses it under `card` (the driver's
+/// `DriverError::PolicyCard`); at run time the driver applies the same policy to
+/// card faults. A `first_seq` above 1 (a restart) moves the card's counter to it.
 pub fn select(
     spec: &ChildSaSpec,
     engine: Option<&SharedEngine>,
@@ -279,19 +362,10 @@ pub fn select(
         (policy, Some(engine)) => {
             let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
-            let (o, i, kind) =
-                card::add_pair(engine, &oc, &ic, driver_policy(policy)).map_err(|e| {
-                    InstallError::CardRequired {
-                        spi,
-                        reason: e.to_string(),
-                    }
-                })?;
-            if policy == OffloadPolicy::Card && kind != PathKind::Card {
-                return Err(InstallError::CardRequired {
-                    spi,
-                    reason: "the card did not accept the SA".into(),
-                });
-            }
+            let (o, i, kind) = card::add_pair(engine, &oc, &ic, policy)
+                .map_err(|source| InstallError::Card { spi, source })?;
+            // Under `card` the driver refused an SA the card did not take (an error
+            // above); from here `kind` is `Card` for it.
             if first_seq > 1 {
                 // A restart with the same keys: the card's counter for this SA moves to
                 // the saved value (the driver's shadow too, so a later fallback to
@@ -299,9 +373,10 @@ pub fn select(
                 // cannot be moved forward through it, so it runs in plain software.
                 let resumed = match kind {
                     PathKind::Card => o.resume(first_seq),
-                    PathKind::Software => Err(driver::DriverError::Capability(
-                        "the card did not accept the SA".into(),
-                    )),
+                    PathKind::Software => Err(CardError::Resume {
+                        spi,
+                        why: "the card did not accept the SA",
+                    }),
                 };
                 if let Err(e) = resumed {
                     let reason = format!("resuming outbound sequence number {first_seq}: {e}");
@@ -358,7 +433,7 @@ mod tests {
                     let mut got = Vec::new();
                     for i in 0..5_000u64 {
                         let n = 1 + (i * 7 + t) % 9;
-                        let first = out.reserve(n).expect("reserve").expect("software numbers");
+                        let first = out.reserve(n).expect("reserve");
                         got.extend(first.0..first.0 + n);
                     }
                     got
@@ -386,7 +461,7 @@ mod tests {
         assert!(matches!(out.reserve(4), Err(EncapError::RekeyRequired)));
         assert_eq!(
             out.reserve(3).expect("fits"),
-            Some(SeqNum(u64::from(u32::MAX) - 2))
+            SeqNum(u64::from(u32::MAX) - 2)
         );
         assert_eq!(out.next_seq(), None, "exhausted");
         assert!(matches!(out.reserve(1), Err(EncapError::RekeyRequired)));
@@ -395,13 +470,13 @@ mod tests {
     #[test]
     fn sealed_at_reserved_numbers_opens_in_the_reference() {
         let (out, mut inb) = sa(false, esp::Lifetime::default());
-        let first = out.reserve(3).expect("reserve").expect("numbers");
+        let first = out.reserve(3).expect("reserve");
         let payload = [0x45u8; 100];
         let mut sealed = Vec::new();
         for k in 0..3 {
             let mut buf = vec![0u8; out.datagram_len(payload.len())];
             let s = out
-                .seal(Some(SeqNum(first.0 + k)), &payload, 4, &mut buf)
+                .seal_at(SeqNum(first.0 + k), &payload, 4, &mut buf)
                 .expect("seal");
             buf.truncate(s.len);
             sealed.push(buf);
@@ -419,6 +494,39 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_takes_consecutive_numbers_into_the_callers_buffers() {
+        let (out, mut inb) = sa(false, esp::Lifetime::default());
+        let payloads: [&[u8]; 3] = [&[1; 40], &[2; 90], &[3; 10]];
+        let mut bufs: Vec<Vec<u8>> = payloads
+            .iter()
+            .map(|p| vec![0u8; out.datagram_len(p.len())])
+            .collect();
+        let mut jobs: Vec<SealJob<'_>> = payloads
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(p, b)| SealJob {
+                payload: p,
+                next_header: 4,
+                out: b,
+            })
+            .collect();
+        let mut results = Vec::new();
+        out.seal_batch(&mut jobs, &mut results).expect("batch");
+        let seqs: Vec<u64> = results
+            .iter()
+            .map(|r| r.as_ref().expect("sealed").seq.0)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        let mut dgrams: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+        let mut opened = Vec::new();
+        inb.open_batch(&mut dgrams, &mut opened).expect("batch");
+        for (i, o) in opened.into_iter().enumerate() {
+            let o = o.expect("opened");
+            assert_eq!(&bufs[i][o.payload], payloads[i]);
+        }
+    }
+
+    #[test]
     fn hard_packet_lifetime_is_enforced_across_workers() {
         let life = esp::Lifetime {
             hard_packets: Some(2),
@@ -426,11 +534,11 @@ mod tests {
         };
         let (out, _) = sa(false, life);
         let mut buf = vec![0u8; 200];
-        assert!(out.seal(None, &[1; 10], 4, &mut buf).is_ok());
-        assert!(out.seal(None, &[1; 10], 4, &mut buf).is_ok());
+        assert!(out.seal(&[1; 10], 4, &mut buf).is_ok());
+        assert!(out.seal(&[1; 10], 4, &mut buf).is_ok());
         assert!(matches!(
-            out.seal(None, &[1; 10], 4, &mut buf),
-            Err(EncapError::HardLifetime)
+            out.seal(&[1; 10], 4, &mut buf),
+            Err(SealError::Encap(EncapError::HardLifetime))
         ));
     }
 }

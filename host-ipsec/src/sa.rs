@@ -152,6 +152,15 @@ pub enum InstallError {
         /// Why the card cannot take it.
         reason: String,
     },
+    /// The card engine failed while installing the SA (its error kind kept).
+    #[error("SA {spi:#010x}: {source}")]
+    Card {
+        /// SPI.
+        spi: u32,
+        /// What the engine said.
+        #[source]
+        source: crate::card_error::CardError,
+    },
     /// A socket for the SA could not be opened.
     #[error("SA {spi:#010x}: cannot open {what}: {source}")]
     Socket {
