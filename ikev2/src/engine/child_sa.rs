@@ -11,7 +11,7 @@ use crate::wire::{exchange, notify, protocol, Payload, TrafficSelector};
 
 use super::api::{Action, ChildSaId, ChildSaInstall, Event, IkeSaId, SaParams, UdpEncap};
 use super::msg::{invalid_ke, not_offered, notify_name, notify_payload, Msg};
-use super::state::{Child, ChildOffer, ChildRekey, Collision, Gone, Outstanding, Req};
+use super::state::{Child, ChildOffer, ChildRekey, Collision, Gone, Lifetime, Outstanding, Req};
 use super::Engine;
 
 /// A responder's answer: our payloads, or the error notify to send instead.
@@ -91,7 +91,7 @@ impl Engine {
         let ccfg = self.conns.child(conn, n.cfg)?;
         let (rekey_time, life_time) = (ccfg.rekey_time, ccfg.life_time);
         let child_id = ChildSaId(self.alloc_id());
-        let rekey_at = rekey_time.map(|t| now + self.jitter(t));
+        let life = Lifetime::starting(now, rekey_time.map(|t| self.jitter(t)), life_time);
         let sa = self.sas.get(id)?;
         let (suite, keys) = sa.keyed()?;
         let (ni, nr) = n.nonces.unwrap_or((&sa.ni, &sa.nr));
@@ -122,11 +122,10 @@ impl Engine {
             },
             local_ts: n.local_ts,
             remote_ts: n.remote_ts,
-            rekey_at,
+            life,
             rekeyed: false,
             redundant: false,
             replaced_by: None,
-            expire_at: life_time.map(|t| now + t),
         };
         let conn = self.conns.get(sa.conn);
         out.push(Action::InstallChildSa(Box::new(ChildSaInstall {

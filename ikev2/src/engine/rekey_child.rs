@@ -157,7 +157,7 @@ impl Engine {
             // Failed (e.g. TEMPORARY_FAILURE): try again a little later.
             let sa = self.sas.get_mut(id)?;
             if let Some(c) = sa.child_mut(old).filter(|c| !c.rekeyed) {
-                c.rekey_at = Some(now + Duration::from_secs(2));
+                c.life.rekey_at = Some(now + Duration::from_secs(2));
             }
             return Ok(());
         };
@@ -169,7 +169,7 @@ impl Engine {
                 .and_then(|s| s.child_mut(old))
                 .map(|oc| {
                     oc.rekeyed = true;
-                    oc.rekey_at = None;
+                    oc.life.rekey_at = None;
                 })
                 .is_some()
         });
@@ -191,7 +191,7 @@ impl Engine {
                     if let Some(c) = sa.child_mut(new_child) {
                         c.rekeyed = true;
                         c.redundant = true;
-                        c.rekey_at = None;
+                        c.life.rekey_at = None;
                     }
                     // Never send on it: keep to the old SA while the peer has not
                     // deleted it (its DELETE then switches us to the peer's new SA),
@@ -213,7 +213,7 @@ impl Engine {
                     // now, so its inbound side lingers like a rekeyed SA's.
                     if let Some(pc) = sa.child_mut(c.peer_child) {
                         pc.rekeyed = true;
-                        pc.rekey_at = None;
+                        pc.life.rekey_at = None;
                     }
                     out.push(Action::note(
                         id,

@@ -163,7 +163,7 @@ impl Engine {
         old.state = State::Rekeyed;
         old.successor = Some(new_id);
         // The peer deletes the old SA (or we do); should that never happen, it goes anyway.
-        old.expire_at = Some(now + half_open_timeout);
+        old.life.expire_at = Some(now + half_open_timeout);
         let mut new = IkeSa::new(
             NewIkeSa {
                 id: new_id,
@@ -230,7 +230,7 @@ impl Engine {
             ));
             let d = Duration::from_secs(2)
                 + Duration::from_millis(u64::from(self.rng.next_u32() % 2000));
-            self.sas.get_mut(id)?.rekey_at = Some(now + d);
+            self.sas.get_mut(id)?.life.rekey_at = Some(now + d);
             return Ok(());
         }
         let (Some(props), Some(nr), Some((g, ke))) = (m.sa(), m.nonce(), m.ke()) else {
@@ -291,8 +291,8 @@ impl Engine {
         let r = self.sas.get_mut(redundant)?;
         r.state = State::Rekeyed;
         r.successor = Some(survivor);
-        r.rekey_at = None;
-        r.expire_at = Some(now + half_open_timeout);
+        r.life.rekey_at = None;
+        r.life.expire_at = Some(now + half_open_timeout);
         self.sas.move_child_work(redundant, survivor)?;
         // Work other than on children is dropped with the redundant SA.
         self.sas.get_mut(redundant)?.queue.clear();

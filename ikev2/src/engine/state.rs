@@ -92,6 +92,50 @@ pub(super) enum State {
     Deleting,
 }
 
+/// When an SA (IKE SA or CHILD_SA) is rekeyed and when it is deleted unless
+/// rekeyed before; None: not scheduled (or done).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Lifetime {
+    /// Soft lifetime (with jitter): start a rekey at this time.
+    pub(super) rekey_at: Option<Instant>,
+    /// Hard lifetime: deleted at this time unless rekeyed before.
+    pub(super) expire_at: Option<Instant>,
+}
+
+impl Lifetime {
+    /// Rekeyed `soft` (jitter already applied) and deleted `hard` after `now`.
+    pub(super) fn starting(now: Instant, soft: Option<Duration>, hard: Option<Duration>) -> Self {
+        Lifetime {
+            rekey_at: soft.map(|t| now + t),
+            expire_at: hard.map(|t| now + t),
+        }
+    }
+    /// The hard lifetime has passed.
+    pub(super) fn expired(&self, now: Instant) -> bool {
+        self.expire_at.is_some_and(|t| now >= t)
+    }
+    /// The hard lifetime has passed: both times are cleared, the SA is deleted.
+    pub(super) fn take_expired(&mut self, now: Instant) -> bool {
+        let expired = self.expired(now);
+        if expired {
+            *self = Lifetime::default();
+        }
+        expired
+    }
+    /// The rekey time has passed: it is cleared, the rekey is started.
+    pub(super) fn take_rekey_due(&mut self, now: Instant) -> bool {
+        let due = self.rekey_at.is_some_and(|t| now >= t);
+        if due {
+            self.rekey_at = None;
+        }
+        due
+    }
+    /// The times scheduled, for the next timer.
+    pub(super) fn times(&self) -> impl Iterator<Item = Instant> {
+        [self.rekey_at, self.expire_at].into_iter().flatten()
+    }
+}
+
 /// A CHILD_SA.
 #[derive(Debug)]
 pub(super) struct Child {
@@ -105,7 +149,7 @@ pub(super) struct Child {
     pub(super) mode: Mode,
     pub(super) local_ts: Vec<TrafficSelector>,
     pub(super) remote_ts: Vec<TrafficSelector>,
-    pub(super) rekey_at: Option<Instant>,
+    pub(super) life: Lifetime,
     pub(super) rekeyed: bool,
     /// Created by our side of a rekey collision and found redundant (RFC 7296
     /// 2.8.1): removed as soon as its DELETE exchange completes, without a linger
@@ -114,8 +158,6 @@ pub(super) struct Child {
     /// The SA that replaced this one when we answered the peer's rekey of it:
     /// outbound traffic moves there when the peer deletes this one.
     pub(super) replaced_by: Option<ChildSaId>,
-    /// Hard lifetime: deleted at this time unless rekeyed before.
-    pub(super) expire_at: Option<Instant>,
 }
 
 impl Child {
@@ -297,13 +339,11 @@ pub(super) struct IkeSa {
     pub(super) created: Instant,
     pub(super) established_at: Option<Instant>,
     pub(super) last_heard: Instant,
-    pub(super) rekey_at: Option<Instant>,
+    pub(super) life: Lifetime,
     /// Removals of old inbound SAs scheduled after a rekey.
     pub(super) linger: Vec<Lingering>,
     /// Remove once the current response is sent (peer deleted it, or auth failed).
     pub(super) closing: bool,
-    /// Hard lifetime: deleted at this time unless rekeyed before.
-    pub(super) expire_at: Option<Instant>,
     /// We are behind a NAT: send keepalives to keep its mapping.
     pub(super) behind_nat: bool,
     /// The peer is behind a NAT: follow its mapping changes (RFC 7296 2.23).
@@ -369,10 +409,9 @@ impl IkeSa {
             created: now,
             established_at: None,
             last_heard: now,
-            rekey_at: None,
+            life: Lifetime::default(),
             linger: vec![],
             closing: false,
-            expire_at: None,
             behind_nat: false,
             peer_behind_nat: false,
             rfc7427: false,
