@@ -204,24 +204,25 @@ impl Lingering {
     }
 }
 
-/// We answered the peer's rekey of a child while our own rekey of it was
-/// outstanding (RFC 7296 2.8.1): the peer's Ni and our Nr of that exchange.
+/// We answered the peer's rekey of an SA while our own rekey of it was
+/// outstanding (RFC 7296 2.8.1 for a CHILD_SA, where `Sa` is a [`ChildSaId`];
+/// 2.8.2 for the IKE SA, an [`IkeSaId`]): the peer's Ni and our Nr of that
+/// exchange, and the SA it created.
 #[derive(Debug)]
-pub(super) struct Collision {
+pub(super) struct Collision<Sa> {
     pub(super) peer_ni: Vec<u8>,
     pub(super) our_nr: Vec<u8>,
-    /// The CHILD_SA the peer's exchange created.
-    pub(super) peer_child: ChildSaId,
+    /// The SA the peer's exchange created.
+    pub(super) peer_sa: Sa,
 }
 
-/// We answered the peer's rekey of the IKE SA while our own rekey of it was
-/// outstanding (RFC 7296 2.8.2): the peer's Ni, our Nr, and the IKE SA that
-/// exchange created.
-#[derive(Debug)]
-pub(super) struct IkeCollision {
-    pub(super) peer_ni: Vec<u8>,
-    pub(super) our_nr: Vec<u8>,
-    pub(super) peer_new: IkeSaId,
+impl<Sa> Collision<Sa> {
+    /// Our exchange (nonces `ni`, `nr`) made the redundant SA: of the two new
+    /// SAs, the one created with the lowest of the four nonces is redundant and
+    /// deleted by its creator.
+    pub(super) fn ours_redundant(&self, ni: &[u8], nr: &[u8]) -> bool {
+        ni.min(nr) < self.peer_ni.as_slice().min(self.our_nr.as_slice())
+    }
 }
 
 /// What our outstanding request asked, to complete it with the response.
@@ -256,7 +257,7 @@ pub(super) struct ChildRekey {
     /// What we proposed for the new SA.
     pub(super) offer: ChildOffer,
     /// Set when we answered the peer's rekey of the same CHILD_SA meanwhile.
-    pub(super) collision: Option<Collision>,
+    pub(super) collision: Option<Collision<ChildSaId>>,
 }
 
 /// Our rekey of the IKE SA.
@@ -267,7 +268,7 @@ pub(super) struct IkeRekey {
     pub(super) ni: Vec<u8>,
     pub(super) dh: DhPrivate,
     /// Set when we answered the peer's rekey of the same IKE SA meanwhile.
-    pub(super) collision: Option<IkeCollision>,
+    pub(super) collision: Option<Collision<IkeSaId>>,
 }
 
 /// Our request waiting for its response (a window of one).
