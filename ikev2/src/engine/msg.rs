@@ -1,4 +1,5 @@
-//! A decrypted message and the helpers that read and build payloads.
+//! A decrypted message, the [`Incoming`] value its handlers take, and the
+//! helpers that read and build payloads.
 
 use std::net::IpAddr;
 use std::time::Instant;
