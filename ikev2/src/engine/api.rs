@@ -530,8 +530,8 @@ pub(super) fn ike_sa_info(sa: &IkeSa, conns: &Connections) -> IkeSaInfo {
         suite: sa.suite.as_ref().map(suite_name),
         natt: sa.natt,
         established_at: sa.established_at,
-        rekey_at: sa.rekey_at,
-        expires_at: sa.expire_at,
+        rekey_at: sa.life.rekey_at,
+        expires_at: sa.life.expire_at,
         next_request_id: sa.my_mid,
         next_peer_id: sa.peer_mid,
         children: sa
@@ -548,9 +548,9 @@ pub(super) fn ike_sa_info(sa: &IkeSa, conns: &Connections) -> IkeSaInfo {
                 mode: c.mode,
                 local_ts: c.local_ts.clone(),
                 remote_ts: c.remote_ts.clone(),
-                rekey_at: c.rekey_at,
+                rekey_at: c.life.rekey_at,
                 rekeyed: c.rekeyed,
-                expires_at: c.expire_at,
+                expires_at: c.life.expire_at,
             })
             .collect(),
     }

@@ -10,8 +10,8 @@ use crate::crypto::{derive_child_keys, DhPrivate, SecretBytes};
 use crate::wire::{exchange, notify, protocol, Payload, TrafficSelector};
 
 use super::api::{Action, ChildSaId, ChildSaInstall, Event, IkeSaId, SaParams, UdpEncap};
-use super::msg::{invalid_ke, not_offered, notify_name, notify_payload, Msg};
-use super::state::{Child, ChildOffer, ChildRekey, Collision, Gone, Outstanding, Req};
+use super::msg::{invalid_ke, not_offered, notify_name, notify_payload, Incoming};
+use super::state::{Child, ChildOffer, ChildRekey, Collision, Gone, Lifetime, Outstanding, Req};
 use super::Engine;
 
 /// A responder's answer: our payloads, or the error notify to send instead.
@@ -91,7 +91,7 @@ impl Engine {
         let ccfg = self.conns.child(conn, n.cfg)?;
         let (rekey_time, life_time) = (ccfg.rekey_time, ccfg.life_time);
         let child_id = ChildSaId(self.alloc_id());
-        let rekey_at = rekey_time.map(|t| now + self.jitter(t));
+        let life = Lifetime::starting(now, rekey_time.map(|t| self.jitter(t)), life_time);
         let sa = self.sas.get(id)?;
         let (suite, keys) = sa.keyed()?;
         let (ni, nr) = n.nonces.unwrap_or((&sa.ni, &sa.nr));
@@ -122,11 +122,10 @@ impl Engine {
             },
             local_ts: n.local_ts,
             remote_ts: n.remote_ts,
-            rekey_at,
+            life,
             rekeyed: false,
             redundant: false,
             replaced_by: None,
-            expire_at: life_time.map(|t| now + t),
         };
         let conn = self.conns.get(sa.conn);
         out.push(Action::InstallChildSa(Box::new(ChildSaInstall {
@@ -163,12 +162,9 @@ impl Engine {
     /// `rekey`: the child being rekeyed; `exch_ni`: Ni for CREATE_CHILD_SA.
     pub(super) fn responder_child(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
+        Incoming { now, id, m, out }: Incoming<'_>,
         rekey: Option<ChildSaId>,
         exch_ni: Option<&[u8]>,
-        out: &mut Vec<Action>,
     ) -> Result<Answer, Gone> {
         let sa = self.sas.get(id)?;
         let conn = self.conns.get(sa.conn);
@@ -285,7 +281,7 @@ impl Engine {
                 *collision = Some(Collision {
                     peer_ni: exch_ni.unwrap_or_default().to_vec(),
                     our_nr: nr,
-                    peer_child: child_id,
+                    peer_sa: child_id,
                 });
             }
         }
@@ -294,17 +290,13 @@ impl Engine {
 
     /// Initiator side: complete a CHILD_SA from the responder's answer (IKE_AUTH,
     /// or CREATE_CHILD_SA with our Ni and PFS key in `create`); None when it failed.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn initiator_child(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
+        Incoming { now, id, m, out }: Incoming<'_>,
         spi_in: u32,
         cfg_idx: usize,
         create: Option<(&[u8], Option<DhPrivate>)>,
         replaces: Option<ChildSaId>,
-        m: &Msg,
-        out: &mut Vec<Action>,
     ) -> Result<Option<ChildSaId>, Gone> {
         let sa = self.sas.get(id)?;
         let conn_name = self.conns.get(sa.conn).name.clone();
@@ -394,10 +386,7 @@ impl Engine {
     /// CHILD_SA, or the rekey of the IKE SA; returns our response.
     pub(super) fn responder_create_child(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
-        out: &mut Vec<Action>,
+        Incoming { now, id, m, out }: Incoming<'_>,
     ) -> Result<Vec<Payload>, Gone> {
         let Some(ni) = m.nonce().map(|n| n.to_vec()) else {
             return Ok(vec![notify_payload(notify::INVALID_SYNTAX, vec![])]);
@@ -421,14 +410,14 @@ impl Engine {
             return Ok(vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])]);
         }
         if let Some(n) = m.notify(notify::REKEY_SA) {
-            return self.responder_rekey_child(now, id, m, n, &ni, out);
+            return self.responder_rekey_child(Incoming { now, id, m, out }, n, &ni);
         }
         if let Some(props) = ike_props {
-            return self.responder_rekey_ike(now, id, m, props, ni, out);
+            return self.responder_rekey_ike(Incoming { now, id, m, out }, props, ni);
         }
         // A new CHILD_SA (RFC 7296 1.3.1).
         Ok(
-            match self.responder_child(now, id, m, None, Some(&ni), out)? {
+            match self.responder_child(Incoming { now, id, m, out }, None, Some(&ni))? {
                 Ok(p) => p,
                 Err(notify::INVALID_KE_PAYLOAD) => {
                     let conn = self.conns.get(self.sas.get(id)?.conn);

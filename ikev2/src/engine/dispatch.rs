@@ -10,7 +10,7 @@ use crate::crypto;
 use crate::wire::{self, exchange, notify, Header, Payload, HEADER_LEN};
 
 use super::api::{Action, CloseReason, DropReason, Event, IkeSaId, UdpEncap};
-use super::msg::{notify_payload, Msg};
+use super::msg::{notify_payload, Incoming, Msg};
 use super::state::{Gone, Outstanding, Req, State};
 use super::Engine;
 
@@ -146,15 +146,16 @@ impl Engine {
             self.peer_moved(id, local, remote, out)?;
         }
         let sa = self.sas.get_mut(id)?;
+        let m = &m;
         if hdr.is_response() {
             // Checked above: the response answers our outstanding request.
             if let Some(o) = sa.outstanding.take() {
-                self.handle_response(now, id, o, m, out)?;
+                self.handle_response(Incoming { now, id, m, out }, o)?;
                 self.migrate_to_successor(now, id, out);
             }
         } else {
             sa.peer_mid = sa.peer_mid.wrapping_add(1);
-            let resp = self.handle_request(now, id, &m, out)?;
+            let resp = self.handle_request(Incoming { now, id, m, out })?;
             if let (Some(resp_payloads), true) = (resp, self.sas.contains(id)) {
                 let (bytes, _, _) =
                     self.seal(id, m.hdr.exchange, m.hdr.message_id, true, &resp_payloads)?;
@@ -267,20 +268,19 @@ impl Engine {
     /// (dropped, the message-ID window unchanged).
     fn handle_request(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
-        out: &mut Vec<Action>,
+        Incoming { now, id, m, out }: Incoming<'_>,
     ) -> Result<Option<Vec<Payload>>, Gone> {
         let sa = self.sas.get(id)?;
         Ok(Some(match (m.hdr.exchange, sa.state) {
-            (exchange::IKE_AUTH, State::HalfOpen) => self.responder_auth(now, id, m, out)?,
+            (exchange::IKE_AUTH, State::HalfOpen) => {
+                self.responder_auth(Incoming { now, id, m, out })?
+            }
             (
                 exchange::INFORMATIONAL,
                 State::Established | State::Rekeyed | State::Deleting | State::AuthSent,
-            ) => self.responder_informational(now, id, m, out)?,
+            ) => self.responder_informational(Incoming { now, id, m, out })?,
             (exchange::CREATE_CHILD_SA, State::Established) => {
-                self.responder_create_child(now, id, m, out)?
+                self.responder_create_child(Incoming { now, id, m, out })?
             }
             (exchange::CREATE_CHILD_SA, State::Rekeyed | State::Deleting) => {
                 vec![notify_payload(notify::TEMPORARY_FAILURE, vec![])]
@@ -297,37 +297,23 @@ impl Engine {
     }
 
     /// The response to our outstanding request `o`.
-    fn handle_response(
-        &mut self,
-        now: Instant,
-        id: IkeSaId,
-        o: Outstanding,
-        m: Msg,
-        out: &mut Vec<Action>,
-    ) -> Result<(), Gone> {
+    fn handle_response(&mut self, rx: Incoming<'_>, o: Outstanding) -> Result<(), Gone> {
         match o.req {
             Req::Init | Req::Dpd => Ok(()),
-            Req::Auth { spi_in } => self.initiator_auth_response(now, id, spi_in, &m, out),
-            Req::RekeyChild(r) => self.rekey_child_response(now, id, r, &m, out),
-            Req::RekeyIke(r) => self.rekey_ike_response(now, id, r, &m, out),
+            Req::Auth { spi_in } => self.initiator_auth_response(rx, spi_in),
+            Req::RekeyChild(r) => self.rekey_child_response(rx, r),
+            Req::RekeyIke(r) => self.rekey_ike_response(rx, r),
             Req::DeleteChildren { children } => {
-                self.children_deleted(now, id, &children, out);
+                self.children_deleted(rx.now, rx.id, &children, rx.out);
                 Ok(())
             }
-            Req::CreateChild { cfg, offer } => self
-                .initiator_child(
-                    now,
-                    id,
-                    offer.spi_in,
-                    cfg,
-                    Some((&offer.ni, offer.dh)),
-                    None,
-                    &m,
-                    out,
-                )
-                .map(drop),
+            Req::CreateChild { cfg, offer } => {
+                let create = Some((offer.ni.as_slice(), offer.dh));
+                let child = self.initiator_child(rx, offer.spi_in, cfg, create, None);
+                child.map(drop)
+            }
             Req::DeleteIke => {
-                self.remove_sa(id, CloseReason::LocalDelete, out);
+                self.remove_sa(rx.id, CloseReason::LocalDelete, rx.out);
                 Ok(())
             }
         }

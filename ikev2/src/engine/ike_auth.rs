@@ -8,7 +8,7 @@ use crate::crypto::{self, psk_auth, Prf};
 use crate::wire::{self, exchange, notify, IdPayload, Payload};
 
 use super::api::{established_event, Action, CloseReason, Event, IkeSaId};
-use super::msg::{ip_matches, notify_name, notify_payload, Msg};
+use super::msg::{ip_matches, notify_name, notify_payload, Incoming, Msg};
 use super::state::{ConnId, Gone, Req, State, Task};
 use super::Engine;
 
@@ -159,10 +159,7 @@ impl Engine {
     /// Responder: the initiator's IKE_AUTH request; returns our response.
     pub(super) fn responder_auth(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
-        out: &mut Vec<Action>,
+        Incoming { now, id, m, out }: Incoming<'_>,
     ) -> Result<Vec<Payload>, Gone> {
         let sa = self.sas.get(id)?;
         let (Some(idi), Some(auth)) = (m.id_i(), m.auth()) else {
@@ -247,7 +244,7 @@ impl Engine {
         out.push(established_event(self.sas.get(id)?, &self.conns));
         self.schedule_ike(now, id)?;
         // First CHILD_SA.
-        match self.responder_child(now, id, m, None, None, out)? {
+        match self.responder_child(Incoming { now, id, m, out }, None, None)? {
             Ok(mut p) => resp.append(&mut p),
             Err(n) => resp.push(notify_payload(n, vec![])),
         }
@@ -257,11 +254,8 @@ impl Engine {
     /// Initiator: the responder's IKE_AUTH response.
     pub(super) fn initiator_auth_response(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
+        Incoming { now, id, m, out }: Incoming<'_>,
         spi_in: u32,
-        m: &Msg,
-        out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
         let sa = self.sas.get(id)?;
         let conn = self.conns.get(sa.conn);
@@ -320,7 +314,7 @@ impl Engine {
         sa.established_at = Some(now);
         self.schedule_ike(now, id)?;
         out.push(established_event(self.sas.get(id)?, &self.conns));
-        self.initiator_child(now, id, spi_in, 0, None, None, m, out)?;
+        self.initiator_child(Incoming { now, id, m, out }, spi_in, 0, None, None)?;
         // Further children of the connection: one CREATE_CHILD_SA each.
         let sa = self.sas.get_mut(id)?;
         let n = self.conns.get(sa.conn).children.len();

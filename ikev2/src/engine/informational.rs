@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::wire::{exchange, notify, protocol, DeletePayload, Payload};
 
 use super::api::{Action, ChildSaId, CloseReason, Event, IkeSaId};
-use super::msg::{spi32, Msg};
+use super::msg::{spi32, Incoming};
 use super::state::{ChildRekey, Gone, IkeRekey, Outstanding, Req, State, Task};
 use super::Engine;
 
@@ -15,10 +15,7 @@ impl Engine {
     /// Responder: an INFORMATIONAL request; returns our response.
     pub(super) fn responder_informational(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
-        out: &mut Vec<Action>,
+        Incoming { now, id, m, out }: Incoming<'_>,
     ) -> Result<Vec<Payload>, Gone> {
         let mut resp = Vec::new();
         for p in &m.payloads {
@@ -69,7 +66,7 @@ impl Engine {
                 Some(Req::DeleteChildren { children }) => (children.clone(), None),
                 Some(Req::RekeyChild(ChildRekey {
                     collision: Some(c), ..
-                })) => (vec![], Some(c.peer_child)),
+                })) => (vec![], Some(c.peer_sa)),
                 _ => (vec![], None),
             };
         let mut mine = Vec::new();
@@ -133,7 +130,7 @@ impl Engine {
                         collision: Some(c), ..
                     }),
                 ..
-            }) if c.peer_new == id => Some(o.id),
+            }) if c.peer_sa == id => Some(o.id),
             _ => None,
         });
         if let Some(old) = pending {

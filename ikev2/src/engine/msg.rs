@@ -1,6 +1,8 @@
-//! A decrypted message and the helpers that read and build payloads.
+//! A decrypted message, the [`Incoming`] value its handlers take, and the
+//! helpers that read and build payloads.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::cert;
 use crate::config::proposal_name;
@@ -8,6 +10,18 @@ use crate::crypto::DhGroup;
 use crate::wire::{
     self, notify, Header, IdPayload, NotifyPayload, Payload, Proposal, TrafficSelector,
 };
+
+use super::api::{Action, IkeSaId};
+
+/// A message from the peer being handled: the time, the IKE SA it arrived on,
+/// the message, and where the handler's actions go. Every request and
+/// response handler takes one.
+pub(super) struct Incoming<'a> {
+    pub(super) now: Instant,
+    pub(super) id: IkeSaId,
+    pub(super) m: &'a Msg,
+    pub(super) out: &'a mut Vec<Action>,
+}
 
 /// Parsed content of a message.
 pub(super) struct Msg {

@@ -8,7 +8,7 @@ use crate::wire::{exchange, notify, protocol, NotifyPayload, Payload};
 
 use super::api::{Action, ChildSaId, IkeSaId};
 use super::child_sa::push_child_proposal;
-use super::msg::{invalid_ke, notify_payload, spi32, Msg};
+use super::msg::{invalid_ke, notify_payload, spi32, Incoming};
 use super::state::{Child, ChildOffer, ChildRekey, Gone, Outstanding, Req, Task};
 use super::Engine;
 
@@ -48,12 +48,9 @@ impl Engine {
     /// Responder: a CREATE_CHILD_SA request with REKEY_SA `n`; returns our response.
     pub(super) fn responder_rekey_child(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
+        Incoming { now, id, m, out }: Incoming<'_>,
         n: &NotifyPayload,
         ni: &[u8],
-        out: &mut Vec<Action>,
     ) -> Result<Vec<Payload>, Gone> {
         let spi = match spi32(&n.spi) {
             Some(s) if n.protocol == protocol::ESP && n.spi.len() == 4 => s,
@@ -98,7 +95,7 @@ impl Engine {
             })]);
         };
         Ok(
-            match self.responder_child(now, id, m, Some(old), Some(ni), out)? {
+            match self.responder_child(Incoming { now, id, m, out }, Some(old), Some(ni))? {
                 Ok(p) => p,
                 Err(notify::INVALID_KE_PAYLOAD) => {
                     let sa = self.sas.get(id)?;
@@ -119,11 +116,8 @@ impl Engine {
     /// Initiator: the response to our rekey of CHILD_SA `old`.
     pub(super) fn rekey_child_response(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
+        Incoming { now, id, m, out }: Incoming<'_>,
         r: ChildRekey,
-        m: &Msg,
-        out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
         let ChildRekey {
             old,
@@ -151,13 +145,18 @@ impl Engine {
             }
             return Ok(());
         }
-        let Some(new_child) =
-            self.initiator_child(now, id, spi_in, cfg, Some((&ni, dh)), Some(old), m, out)?
+        let Some(new_child) = self.initiator_child(
+            Incoming { now, id, m, out },
+            spi_in,
+            cfg,
+            Some((&ni, dh)),
+            Some(old),
+        )?
         else {
             // Failed (e.g. TEMPORARY_FAILURE): try again a little later.
             let sa = self.sas.get_mut(id)?;
             if let Some(c) = sa.child_mut(old).filter(|c| !c.rekeyed) {
-                c.rekey_at = Some(now + Duration::from_secs(2));
+                c.life.rekey_at = Some(now + Duration::from_secs(2));
             }
             return Ok(());
         };
@@ -169,7 +168,7 @@ impl Engine {
                 .and_then(|s| s.child_mut(old))
                 .map(|oc| {
                     oc.rekeyed = true;
-                    oc.rekey_at = None;
+                    oc.life.rekey_at = None;
                 })
                 .is_some()
         });
@@ -181,9 +180,7 @@ impl Engine {
                 // RFC 7296 2.8.1: the SA created with the lowest of the four nonces is
                 // redundant and is deleted by the side that created it; the other
                 // side deletes the old SA.
-                let lowest_mine = ni.as_slice().min(nr.as_slice());
-                let lowest_theirs = c.peer_ni.as_slice().min(c.our_nr.as_slice());
-                if lowest_mine < lowest_theirs {
+                if c.ours_redundant(&ni, &nr) {
                     out.push(Action::note(
                         id,
                         "CHILD_SA rekey collision: ours is redundant, deleting it",
@@ -191,14 +188,14 @@ impl Engine {
                     if let Some(c) = sa.child_mut(new_child) {
                         c.rekeyed = true;
                         c.redundant = true;
-                        c.rekey_at = None;
+                        c.life.rekey_at = None;
                     }
                     // Never send on it: keep to the old SA while the peer has not
                     // deleted it (its DELETE then switches us to the peer's new SA),
                     // else to the peer's new SA, which the peer has by then.
                     let back = sa
                         .child(old)
-                        .or_else(|| sa.child(c.peer_child))
+                        .or_else(|| sa.child(c.peer_sa))
                         .map(|x| (x.id, x.spi_out));
                     if let Some((child, outbound_spi)) = back {
                         out.push(Action::SwitchOutbound {
@@ -211,9 +208,9 @@ impl Engine {
                 } else {
                     // The peer deletes its redundant SA; it may have sent on it until
                     // now, so its inbound side lingers like a rekeyed SA's.
-                    if let Some(pc) = sa.child_mut(c.peer_child) {
+                    if let Some(pc) = sa.child_mut(c.peer_sa) {
                         pc.rekeyed = true;
-                        pc.rekey_at = None;
+                        pc.life.rekey_at = None;
                     }
                     out.push(Action::note(
                         id,

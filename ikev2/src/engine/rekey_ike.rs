@@ -9,8 +9,8 @@ use crate::crypto::{self, derive_ike_keys, DhPrivate, IkeSuite, SecretBytes};
 use crate::wire::{exchange, notify, Payload, Proposal};
 
 use super::api::{established_event, Action, Event, IkeSaId};
-use super::msg::{notify_name, notify_payload, spi64, Msg};
-use super::state::{Gone, IkeCollision, IkeRekey, IkeSa, NewIkeSa, Outstanding, Req, State, Task};
+use super::msg::{notify_name, notify_payload, spi64, Incoming};
+use super::state::{Collision, Gone, IkeRekey, IkeSa, NewIkeSa, Outstanding, Req, State, Task};
 use super::Engine;
 
 impl Engine {
@@ -60,12 +60,9 @@ impl Engine {
     /// returns our response.
     pub(super) fn responder_rekey_ike(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
-        m: &Msg,
+        Incoming { now, id, m, out }: Incoming<'_>,
         props: &[Proposal],
         ni: Vec<u8>,
-        out: &mut Vec<Action>,
     ) -> Result<Vec<Payload>, Gone> {
         let conn = self.conns.get(self.sas.get(id)?.conn);
         let (suite, mut chosen) = match select_ike(props, &conn.ike_proposals) {
@@ -123,10 +120,10 @@ impl Engine {
         {
             // Simultaneous IKE SA rekey (RFC 7296 2.8.2): settled when our own
             // exchange completes.
-            *collision = Some(IkeCollision {
+            *collision = Some(Collision {
                 peer_ni: ni,
                 our_nr: nr,
-                peer_new: new_id,
+                peer_sa: new_id,
             });
             out.push(Action::note(
                 id,
@@ -163,7 +160,7 @@ impl Engine {
         old.state = State::Rekeyed;
         old.successor = Some(new_id);
         // The peer deletes the old SA (or we do); should that never happen, it goes anyway.
-        old.expire_at = Some(now + half_open_timeout);
+        old.life.expire_at = Some(now + half_open_timeout);
         let mut new = IkeSa::new(
             NewIkeSa {
                 id: new_id,
@@ -199,11 +196,8 @@ impl Engine {
     /// Initiator: the response to our rekey of IKE SA `id`.
     pub(super) fn rekey_ike_response(
         &mut self,
-        now: Instant,
-        id: IkeSaId,
+        Incoming { now, id, m, out }: Incoming<'_>,
         r: IkeRekey,
-        m: &Msg,
-        out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
         let IkeRekey {
             spi: my_spi,
@@ -230,7 +224,7 @@ impl Engine {
             ));
             let d = Duration::from_secs(2)
                 + Duration::from_millis(u64::from(self.rng.next_u32() % 2000));
-            self.sas.get_mut(id)?.rekey_at = Some(now + d);
+            self.sas.get_mut(id)?.life.rekey_at = Some(now + d);
             return Ok(());
         }
         let (Some(props), Some(nr), Some((g, ke))) = (m.sa(), m.nonce(), m.ke()) else {
@@ -262,7 +256,7 @@ impl Engine {
         };
         let mine = self.finish_ike_rekey(now, id, keys, out)?;
         self.sas.get_mut(id)?.queue.clear();
-        let Some(c) = collision.filter(|c| self.sas.contains(c.peer_new)) else {
+        let Some(c) = collision.filter(|c| self.sas.contains(c.peer_sa)) else {
             // Delete the old IKE SA.
             self.sas.get_mut(id)?.queue.push_back(Task::DeleteIke);
             return Ok(());
@@ -270,12 +264,11 @@ impl Engine {
         // RFC 7296 2.8.2: of the two new IKE SAs, the one created with the lowest of
         // the four nonces is redundant and deleted by its creator; the other one
         // inherits the CHILD_SAs, and its creator deletes the old IKE SA.
-        let ours_redundant =
-            ni.as_slice().min(nr.as_slice()) < c.peer_ni.as_slice().min(c.our_nr.as_slice());
+        let ours_redundant = c.ours_redundant(&ni, &nr);
         let (survivor, redundant) = if ours_redundant {
-            (c.peer_new, mine)
+            (c.peer_sa, mine)
         } else {
-            (mine, c.peer_new)
+            (mine, c.peer_sa)
         };
         out.push(Action::note(
             id,
@@ -291,8 +284,8 @@ impl Engine {
         let r = self.sas.get_mut(redundant)?;
         r.state = State::Rekeyed;
         r.successor = Some(survivor);
-        r.rekey_at = None;
-        r.expire_at = Some(now + half_open_timeout);
+        r.life.rekey_at = None;
+        r.life.expire_at = Some(now + half_open_timeout);
         self.sas.move_child_work(redundant, survivor)?;
         // Work other than on children is dropped with the redundant SA.
         self.sas.get_mut(redundant)?.queue.clear();

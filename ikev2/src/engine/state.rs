@@ -92,6 +92,50 @@ pub(super) enum State {
     Deleting,
 }
 
+/// When an SA (IKE SA or CHILD_SA) is rekeyed and when it is deleted unless
+/// rekeyed before; None: not scheduled (or done).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Lifetime {
+    /// Soft lifetime (with jitter): start a rekey at this time.
+    pub(super) rekey_at: Option<Instant>,
+    /// Hard lifetime: deleted at this time unless rekeyed before.
+    pub(super) expire_at: Option<Instant>,
+}
+
+impl Lifetime {
+    /// Rekeyed `soft` (jitter already applied) and deleted `hard` after `now`.
+    pub(super) fn starting(now: Instant, soft: Option<Duration>, hard: Option<Duration>) -> Self {
+        Lifetime {
+            rekey_at: soft.map(|t| now + t),
+            expire_at: hard.map(|t| now + t),
+        }
+    }
+    /// The hard lifetime has passed.
+    pub(super) fn expired(&self, now: Instant) -> bool {
+        self.expire_at.is_some_and(|t| now >= t)
+    }
+    /// The hard lifetime has passed: both times are cleared, the SA is deleted.
+    pub(super) fn take_expired(&mut self, now: Instant) -> bool {
+        let expired = self.expired(now);
+        if expired {
+            *self = Lifetime::default();
+        }
+        expired
+    }
+    /// The rekey time has passed: it is cleared, the rekey is started.
+    pub(super) fn take_rekey_due(&mut self, now: Instant) -> bool {
+        let due = self.rekey_at.is_some_and(|t| now >= t);
+        if due {
+            self.rekey_at = None;
+        }
+        due
+    }
+    /// The times scheduled, for the next timer.
+    pub(super) fn times(&self) -> impl Iterator<Item = Instant> {
+        [self.rekey_at, self.expire_at].into_iter().flatten()
+    }
+}
+
 /// A CHILD_SA.
 #[derive(Debug)]
 pub(super) struct Child {
@@ -105,7 +149,7 @@ pub(super) struct Child {
     pub(super) mode: Mode,
     pub(super) local_ts: Vec<TrafficSelector>,
     pub(super) remote_ts: Vec<TrafficSelector>,
-    pub(super) rekey_at: Option<Instant>,
+    pub(super) life: Lifetime,
     pub(super) rekeyed: bool,
     /// Created by our side of a rekey collision and found redundant (RFC 7296
     /// 2.8.1): removed as soon as its DELETE exchange completes, without a linger
@@ -114,8 +158,6 @@ pub(super) struct Child {
     /// The SA that replaced this one when we answered the peer's rekey of it:
     /// outbound traffic moves there when the peer deletes this one.
     pub(super) replaced_by: Option<ChildSaId>,
-    /// Hard lifetime: deleted at this time unless rekeyed before.
-    pub(super) expire_at: Option<Instant>,
 }
 
 impl Child {
@@ -162,24 +204,25 @@ impl Lingering {
     }
 }
 
-/// We answered the peer's rekey of a child while our own rekey of it was
-/// outstanding (RFC 7296 2.8.1): the peer's Ni and our Nr of that exchange.
+/// We answered the peer's rekey of an SA while our own rekey of it was
+/// outstanding (RFC 7296 2.8.1 for a CHILD_SA, where `Sa` is a [`ChildSaId`];
+/// 2.8.2 for the IKE SA, an [`IkeSaId`]): the peer's Ni and our Nr of that
+/// exchange, and the SA it created.
 #[derive(Debug)]
-pub(super) struct Collision {
+pub(super) struct Collision<Sa> {
     pub(super) peer_ni: Vec<u8>,
     pub(super) our_nr: Vec<u8>,
-    /// The CHILD_SA the peer's exchange created.
-    pub(super) peer_child: ChildSaId,
+    /// The SA the peer's exchange created.
+    pub(super) peer_sa: Sa,
 }
 
-/// We answered the peer's rekey of the IKE SA while our own rekey of it was
-/// outstanding (RFC 7296 2.8.2): the peer's Ni, our Nr, and the IKE SA that
-/// exchange created.
-#[derive(Debug)]
-pub(super) struct IkeCollision {
-    pub(super) peer_ni: Vec<u8>,
-    pub(super) our_nr: Vec<u8>,
-    pub(super) peer_new: IkeSaId,
+impl<Sa> Collision<Sa> {
+    /// Our exchange (nonces `ni`, `nr`) made the redundant SA: of the two new
+    /// SAs, the one created with the lowest of the four nonces is redundant and
+    /// deleted by its creator.
+    pub(super) fn ours_redundant(&self, ni: &[u8], nr: &[u8]) -> bool {
+        ni.min(nr) < self.peer_ni.as_slice().min(self.our_nr.as_slice())
+    }
 }
 
 /// What our outstanding request asked, to complete it with the response.
@@ -214,7 +257,7 @@ pub(super) struct ChildRekey {
     /// What we proposed for the new SA.
     pub(super) offer: ChildOffer,
     /// Set when we answered the peer's rekey of the same CHILD_SA meanwhile.
-    pub(super) collision: Option<Collision>,
+    pub(super) collision: Option<Collision<ChildSaId>>,
 }
 
 /// Our rekey of the IKE SA.
@@ -225,7 +268,7 @@ pub(super) struct IkeRekey {
     pub(super) ni: Vec<u8>,
     pub(super) dh: DhPrivate,
     /// Set when we answered the peer's rekey of the same IKE SA meanwhile.
-    pub(super) collision: Option<IkeCollision>,
+    pub(super) collision: Option<Collision<IkeSaId>>,
 }
 
 /// Our request waiting for its response (a window of one).
@@ -297,13 +340,11 @@ pub(super) struct IkeSa {
     pub(super) created: Instant,
     pub(super) established_at: Option<Instant>,
     pub(super) last_heard: Instant,
-    pub(super) rekey_at: Option<Instant>,
+    pub(super) life: Lifetime,
     /// Removals of old inbound SAs scheduled after a rekey.
     pub(super) linger: Vec<Lingering>,
     /// Remove once the current response is sent (peer deleted it, or auth failed).
     pub(super) closing: bool,
-    /// Hard lifetime: deleted at this time unless rekeyed before.
-    pub(super) expire_at: Option<Instant>,
     /// We are behind a NAT: send keepalives to keep its mapping.
     pub(super) behind_nat: bool,
     /// The peer is behind a NAT: follow its mapping changes (RFC 7296 2.23).
@@ -369,10 +410,9 @@ impl IkeSa {
             created: now,
             established_at: None,
             last_heard: now,
-            rekey_at: None,
+            life: Lifetime::default(),
             linger: vec![],
             closing: false,
-            expire_at: None,
             behind_nat: false,
             peer_behind_nat: false,
             rfc7427: false,

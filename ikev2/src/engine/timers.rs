@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::wire::exchange;
 
 use super::api::{Action, ChildSaId, CloseReason, IkeSaId};
-use super::state::{Gone, Req, State, Task};
+use super::state::{Gone, Lifetime, Req, State, Task};
 use super::Engine;
 
 impl Engine {
@@ -61,7 +61,7 @@ impl Engine {
             }
             return;
         }
-        if sa.state == State::Rekeyed && sa.expire_at.is_some_and(|t| now >= t) {
+        if sa.state == State::Rekeyed && sa.life.expired(now) {
             self.remove_sa(id, CloseReason::Rekeyed, out);
             return;
         }
@@ -76,9 +76,7 @@ impl Engine {
                 datagram: vec![0xff],
             });
         }
-        if sa.expire_at.is_some_and(|t| now >= t) {
-            sa.expire_at = None;
-            sa.rekey_at = None;
+        if sa.life.take_expired(now) {
             out.push(Action::note(
                 id,
                 "hard lifetime reached before a rekey; deleting the IKE SA",
@@ -86,19 +84,13 @@ impl Engine {
             sa.queue.clear();
             sa.queue.push_back(Task::DeleteIke);
         }
-        if sa.rekey_at.is_some_and(|t| now >= t) {
-            sa.rekey_at = None;
+        if sa.life.take_rekey_due(now) {
             sa.queue.push_back(Task::RekeyIke);
         }
         let expired: Vec<ChildSaId> = sa
             .children
             .iter_mut()
-            .filter(|c| !c.rekeyed && c.expire_at.is_some_and(|t| now >= t))
-            .map(|c| {
-                c.expire_at = None;
-                c.rekey_at = None;
-                c.id
-            })
+            .filter_map(|c| (!c.rekeyed && c.life.take_expired(now)).then_some(c.id))
             .collect();
         if !expired.is_empty() {
             out.push(Action::note(
@@ -111,8 +103,7 @@ impl Engine {
             sa.queue.push_back(Task::DeleteChildren(expired));
         }
         for c in sa.children.iter_mut() {
-            if !c.rekeyed && c.rekey_at.is_some_and(|t| now >= t) {
-                c.rekey_at = None;
+            if !c.rekeyed && c.life.take_rekey_due(now) {
                 sa.queue.push_back(Task::RekeyChild(c.id));
             }
         }
@@ -136,21 +127,21 @@ impl Engine {
             if sa.state == State::HalfOpen {
                 put(sa.created + self.cfg.half_open_timeout);
             }
-            if let (State::Rekeyed, Some(t)) = (sa.state, sa.expire_at) {
+            if let (State::Rekeyed, Some(t)) = (sa.state, sa.life.expire_at) {
                 put(t);
             }
             for l in &sa.linger {
                 put(l.until);
             }
             if sa.state == State::Established && sa.outstanding.is_none() {
-                for r in [sa.rekey_at, sa.expire_at].into_iter().flatten() {
+                for r in sa.life.times() {
                     put(r);
                 }
                 if sa.behind_nat && sa.natt {
                     put(sa.last_keepalive + self.cfg.natt_keepalive);
                 }
                 for c in &sa.children {
-                    for r in [c.rekey_at, c.expire_at].into_iter().flatten() {
+                    for r in c.life.times() {
                         put(r);
                     }
                 }
@@ -166,10 +157,8 @@ impl Engine {
     pub(super) fn schedule_ike(&mut self, now: Instant, id: IkeSaId) -> Result<(), Gone> {
         let conn = self.conns.get(self.sas.get(id)?.conn);
         let (soft, hard) = (conn.rekey_time, conn.life_time);
-        let rekey_at = soft.map(|t| now + self.jitter(t));
-        let sa = self.sas.get_mut(id)?;
-        sa.rekey_at = rekey_at;
-        sa.expire_at = hard.map(|t| now + t);
+        let soft = soft.map(|t| self.jitter(t));
+        self.sas.get_mut(id)?.life = Lifetime::starting(now, soft, hard);
         Ok(())
     }
 
