@@ -225,6 +225,48 @@ pub struct LabReport {
     pub failed: Vec<(usize, String)>,
 }
 
+/// Runs `one` on the IP packet of every record of `input`: the packet it returns
+/// is written as that record (behind the same link header), an error is reported
+/// against the record's index and the record is left out.
+fn each_packet(
+    input: &Pcap,
+    mut one: impl FnMut(&[u8]) -> Result<Vec<u8>, String>,
+) -> Result<(Pcap, LabReport), LabError> {
+    let mut out = Pcap {
+        linktype: input.linktype,
+        records: Vec::new(),
+    };
+    let mut rep = LabReport::default();
+    for (i, (s, us, f)) in input.records.iter().enumerate() {
+        let (link, ip) = split(input.linktype, f)?;
+        match one(ip) {
+            Ok(pkt) => {
+                out.records
+                    .push((*s, *us, join(input.linktype, link, &pkt)));
+                rep.ok += 1;
+            }
+            Err(e) => rep.failed.push((i, e)),
+        }
+    }
+    Ok((out, rep))
+}
+
+/// What ESP protects of `inner` and its next header: the whole packet (IPv4 4,
+/// IPv6 41) in tunnel mode, the transport payload in transport mode.
+fn inner_payload<'a>(cfg: &SaConfig, inner: &'a [u8]) -> Result<(&'a [u8], u8), String> {
+    let info = IpPacket::new_checked(inner).map_err(|e| format!("inner packet: {e}"))?;
+    Ok(match cfg.mode {
+        Mode::Tunnel { .. } => (
+            &inner[..info.total_len()],
+            if info.is_v4() { 4 } else { 41 },
+        ),
+        Mode::Transport => (
+            &inner[info.header_len()..info.total_len()],
+            info.next_header(),
+        ),
+    })
+}
+
 /// Encapsulates every packet of `input` on a fresh outbound SA, starting at
 /// sequence number `seq`; with `iv`, every packet uses that explicit IV.
 pub fn encap(
@@ -238,99 +280,45 @@ pub fn encap(
         sa.set_next_seq(SeqNum(seq))
             .map_err(|e| LabError::Backend(format!("software: {e}")))?;
     }
-    let mut out = Pcap {
-        linktype: input.linktype,
-        records: Vec::new(),
-    };
-    let mut rep = LabReport::default();
-    for (i, (s, us, f)) in input.records.iter().enumerate() {
-        let (link, ip) = split(input.linktype, f)?;
+    each_packet(input, |ip| {
         let mut buf = vec![0u8; sa.encap_len(ip.len()) + 64];
-        let res = sa
-            .encap_packet(ip, &mut buf)
-            .map_err(|e| e.to_string())
-            .and_then(|sealed| {
-                buf.truncate(sealed.len);
-                if let Some(iv) = iv {
-                    reseal_with_iv(&sa, cfg, ip, &mut buf, sealed.seq, iv)?;
-                }
-                Ok(())
-            });
-        match res {
-            Ok(()) => {
-                out.records
-                    .push((*s, *us, join(input.linktype, link, &buf)));
-                rep.ok += 1;
-            }
-            Err(e) => rep.failed.push((i, e)),
+        let sealed = sa.encap_packet(ip, &mut buf).map_err(|e| e.to_string())?;
+        buf.truncate(sealed.len);
+        if let Some(iv) = iv {
+            // Re-seal the ESP part with the explicit IV at the same number.
+            let loc = esp::packet::locate_esp(&buf).map_err(|e| e.to_string())?;
+            let (payload, nh) = inner_payload(cfg, ip)?;
+            let esp_buf = buf.get_mut(loc.esp.clone()).ok_or("ESP range")?;
+            sa.seal_at(sealed.seq, Some(iv), payload, nh, esp_buf)
+                .map_err(|e| e.to_string())?;
         }
-    }
-    Ok((out, rep))
-}
-
-/// Re-seals the ESP part of an encapsulated packet with an explicit IV.
-fn reseal_with_iv(
-    sa: &OutboundSa,
-    cfg: &SaConfig,
-    inner: &[u8],
-    pkt: &mut [u8],
-    seq: SeqNum,
-    iv: &[u8],
-) -> Result<(), String> {
-    let loc = esp::packet::locate_esp(pkt).map_err(|e| e.to_string())?;
-    let info = IpPacket::new_checked(inner).map_err(|e| format!("inner packet: {e}"))?;
-    let (payload, nh) = match cfg.mode {
-        Mode::Tunnel { .. } => (
-            &inner[..info.total_len()],
-            if info.is_v4() { 4 } else { 41 },
-        ),
-        Mode::Transport => (
-            &inner[info.header_len()..info.total_len()],
-            info.next_header(),
-        ),
-    };
-    let esp_buf = pkt.get_mut(loc.esp.clone()).ok_or("ESP range")?;
-    sa.seal_at(seq, Some(iv), payload, nh, esp_buf)
-        .map_err(|e| e.to_string())?;
-    Ok(())
+        Ok(buf)
+    })
 }
 
 /// Decapsulates every packet of `input` on a fresh inbound SA (replay window
 /// included: a repeated sequence number is reported, not written).
 pub fn decap(cfg: &SaConfig, input: &Pcap) -> Result<(Pcap, LabReport), LabError> {
     let mut sa = InboundSa::new(cfg).map_err(|e| LabError::Backend(format!("software: {e}")))?;
-    let mut out = Pcap {
-        linktype: input.linktype,
-        records: Vec::new(),
-    };
-    let mut rep = LabReport::default();
-    for (i, (s, us, f)) in input.records.iter().enumerate() {
-        let (link, ip) = split(input.linktype, f)?;
+    each_packet(input, |ip| {
         let mut buf = ip.to_vec();
-        match sa.decap_packet(&mut buf) {
-            Ok(d) => {
-                out.records
-                    .push((*s, *us, join(input.linktype, link, &buf[d.packet])));
-                rep.ok += 1;
-            }
-            Err(e) => rep.failed.push((i, e.to_string())),
-        }
-    }
-    Ok((out, rep))
+        let d = sa.decap_packet(&mut buf).map_err(|e| e.to_string())?;
+        Ok(buf[d.packet].to_vec())
+    })
 }
 
-fn payload_of(cfg: &SaConfig, inner: &[u8]) -> Option<(Vec<u8>, u8)> {
-    let info = IpPacket::new_checked(inner).ok()?;
-    Some(match cfg.mode {
-        Mode::Tunnel { .. } => (
-            inner[..info.total_len()].to_vec(),
-            if info.is_v4() { 4 } else { 41 },
-        ),
-        Mode::Transport => (
-            inner[info.header_len()..info.total_len()].to_vec(),
-            info.next_header(),
-        ),
-    })
+/// Installs `cfg` on the card engine for one lab run (the lab tool's own SA,
+/// `auto`: the caller checks where it landed).
+fn engine_sa(
+    engine: &SharedEngine,
+    cfg: &SaConfig,
+    dir: Direction,
+) -> Result<driver::offload::SaId, LabError> {
+    engine
+        .lock()
+        .map_err(|_| LabError::Backend("engine poisoned".into()))?
+        .add_sa(cfg, dir, driver::OffloadPolicy::Auto)
+        .map_err(|e| LabError::Backend(e.to_string()))
 }
 
 /// Encapsulates on a card engine (the model or the simulated card): the outer
@@ -342,11 +330,7 @@ pub fn encap_engine(
     engine: &SharedEngine,
 ) -> Result<(Pcap, LabReport), LabError> {
     let be = |e: String| LabError::Backend(e);
-    let id = engine
-        .lock()
-        .map_err(|_| be("engine poisoned".into()))?
-        .add_sa(cfg, Direction::Outbound, driver::OffloadPolicy::Auto)
-        .map_err(|e| be(e.to_string()))?;
+    let id = engine_sa(engine, cfg, Direction::Outbound)?;
     if engine
         .lock()
         .map_err(|_| be("engine poisoned".into()))?
@@ -356,48 +340,32 @@ pub fn encap_engine(
         return Err(be("the card refused the SA".into()));
     }
     let mut layout = OutboundSa::new(cfg).map_err(|e| be(e.to_string()))?;
-    let mut out = Pcap {
-        linktype: input.linktype,
-        records: Vec::new(),
-    };
-    let mut rep = LabReport::default();
-    for (i, (s, us, f)) in input.records.iter().enumerate() {
-        let (link, ip) = split(input.linktype, f)?;
+    let res = each_packet(input, |ip| {
         let mut buf = vec![0u8; layout.encap_len(ip.len()) + 64];
-        let res = (|| -> Result<(), String> {
-            let sealed = layout
-                .encap_packet(ip, &mut buf)
-                .map_err(|e| e.to_string())?;
-            buf.truncate(sealed.len);
-            let loc = esp::packet::locate_esp(&buf).map_err(|e| e.to_string())?;
-            let (payload, nh) = payload_of(cfg, ip).ok_or("inner packet malformed")?;
-            let (dgram, _) = engine
-                .lock()
-                .map_err(|_| "engine poisoned")?
-                .seal(id, &payload, nh)
-                .map_err(|e| e.to_string())?;
-            let dst = buf.get_mut(loc.esp.clone()).ok_or("ESP range")?;
-            if dst.len() != dgram.len() {
-                return Err(format!(
-                    "card datagram is {} bytes, software {}",
-                    dgram.len(),
-                    dst.len()
-                ));
-            }
-            dst.copy_from_slice(&dgram);
-            Ok(())
-        })();
-        match res {
-            Ok(()) => {
-                out.records
-                    .push((*s, *us, join(input.linktype, link, &buf)));
-                rep.ok += 1;
-            }
-            Err(e) => rep.failed.push((i, e)),
+        let sealed = layout
+            .encap_packet(ip, &mut buf)
+            .map_err(|e| e.to_string())?;
+        buf.truncate(sealed.len);
+        let loc = esp::packet::locate_esp(&buf).map_err(|e| e.to_string())?;
+        let (payload, nh) = inner_payload(cfg, ip)?;
+        let (dgram, _) = engine
+            .lock()
+            .map_err(|_| "engine poisoned")?
+            .seal(id, payload, nh)
+            .map_err(|e| e.to_string())?;
+        let dst = buf.get_mut(loc.esp.clone()).ok_or("ESP range")?;
+        if dst.len() != dgram.len() {
+            return Err(format!(
+                "card datagram is {} bytes, software {}",
+                dgram.len(),
+                dst.len()
+            ));
         }
-    }
+        dst.copy_from_slice(&dgram);
+        Ok(buf)
+    });
     let _ = engine.lock().map(|mut e| e.remove_sa(id));
-    Ok((out, rep))
+    res
 }
 
 /// Decapsulates on a card engine; writes the inner packet (tunnel mode) or the
@@ -407,58 +375,37 @@ pub fn decap_engine(
     input: &Pcap,
     engine: &SharedEngine,
 ) -> Result<(Pcap, LabReport), LabError> {
-    let be = |e: String| LabError::Backend(e);
-    let id = engine
-        .lock()
-        .map_err(|_| be("engine poisoned".into()))?
-        .add_sa(cfg, Direction::Inbound, driver::OffloadPolicy::Auto)
-        .map_err(|e| be(e.to_string()))?;
-    let mut out = Pcap {
-        linktype: input.linktype,
-        records: Vec::new(),
-    };
-    let mut rep = LabReport::default();
-    for (i, (s, us, f)) in input.records.iter().enumerate() {
-        let (link, ip) = split(input.linktype, f)?;
-        let res = (|| -> Result<Vec<u8>, String> {
-            let loc = esp::packet::locate_esp(ip).map_err(|e| e.to_string())?;
-            let outer = IpPacket::new_checked(ip).map_err(|e| format!("outer header: {e}"))?;
-            let (payload, nh, _) = engine
-                .lock()
-                .map_err(|_| "engine poisoned")?
-                .open(id, &ip[loc.esp.clone()])
-                .map_err(|e| e.to_string())?;
-            Ok(match cfg.mode {
-                Mode::Tunnel { .. } => payload,
-                Mode::Transport => {
-                    let mut p = vec![0u8; 40 + payload.len()];
-                    let hl = IpRepr {
-                        src: outer.src(),
-                        dst: outer.dst(),
-                        protocol: nh,
-                        payload_len: payload.len(),
-                        hop_limit: 64,
-                        dont_fragment: true,
-                    }
-                    .emit(&mut p)
-                    .map_err(|e| format!("header: {e}"))?;
-                    p.truncate(hl + payload.len());
-                    p[hl..].copy_from_slice(&payload);
-                    p
+    let id = engine_sa(engine, cfg, Direction::Inbound)?;
+    let res = each_packet(input, |ip| {
+        let loc = esp::packet::locate_esp(ip).map_err(|e| e.to_string())?;
+        let outer = IpPacket::new_checked(ip).map_err(|e| format!("outer header: {e}"))?;
+        let (payload, nh, _) = engine
+            .lock()
+            .map_err(|_| "engine poisoned")?
+            .open(id, &ip[loc.esp.clone()])
+            .map_err(|e| e.to_string())?;
+        Ok(match cfg.mode {
+            Mode::Tunnel { .. } => payload,
+            Mode::Transport => {
+                let mut p = vec![0u8; 40 + payload.len()];
+                let hl = IpRepr {
+                    src: outer.src(),
+                    dst: outer.dst(),
+                    protocol: nh,
+                    payload_len: payload.len(),
+                    hop_limit: 64,
+                    dont_fragment: true,
                 }
-            })
-        })();
-        match res {
-            Ok(pkt) => {
-                out.records
-                    .push((*s, *us, join(input.linktype, link, &pkt)));
-                rep.ok += 1;
+                .emit(&mut p)
+                .map_err(|e| format!("header: {e}"))?;
+                p.truncate(hl + payload.len());
+                p[hl..].copy_from_slice(&payload);
+                p
             }
-            Err(e) => rep.failed.push((i, e)),
-        }
-    }
+        })
+    });
     let _ = engine.lock().map(|mut e| e.remove_sa(id));
-    Ok((out, rep))
+    res
 }
 
 /// First differing byte of two pcaps: (record, byte offset), or `None` when equal.
