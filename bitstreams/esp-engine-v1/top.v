@@ -54,39 +54,39 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     wire  regs$s_axil_rvalid;
     reg  regs$s_axil_rready;
     reg  regs$engine_busy;
-    reg  regs$win_active;
-    reg  regs$db_take;
-    reg  regs$cmd_done;
-    reg  [3:0] regs$sa_errcode;
-    reg  regs$sa_valid;
-    reg  [31:0] regs$rb_spi;
-    reg  [3:0] regs$rb_flags;
-    reg  regs$rb_valid;
-    reg  [63:0] regs$rb_seq;
-    reg  [63:0] regs$rb_pkts;
-    reg  [63:0] regs$rb_bytes;
-    reg  [31:0] regs$rb_auth;
-    reg  regs$res_done;
-    reg  regs$res_stream;
-    reg  regs$res_inbound;
-    reg  [3:0] regs$res_verdict;
-    reg  [7:0] regs$res_nh;
-    reg  [63:0] regs$res_seq;
-    reg  [15:0] regs$res_len;
-    reg  [15:0] regs$res_bytes;
-    reg  [127:0] regs$out_word;
+    wire  [15:0] regs$issue$sa_index;
+    wire  [3:0] regs$issue$sa_flags;
+    wire  [3:0] regs$issue$sa_op;
+    wire  regs$issue$cmd_pending;
+    wire  [255:0] regs$issue$stage_key;
+    wire  [135:0] regs$issue$stage_ctx;
+    wire  regs$issue$db_pending;
+    wire  [31:0] regs$issue$pkt_desc;
+    wire  [15:0] regs$issue$pkt_len;
+    wire  [31:0] regs$issue$pkt_seqhi;
+    reg  regs$issue$win_active;
+    reg  regs$issue$db_take;
+    reg  regs$issue$cmd_done;
+    reg  [3:0] regs$issue$sa_errcode;
+    reg  regs$issue$sa_valid;
+    reg  [31:0] regs$issue$rb_spi;
+    reg  [3:0] regs$issue$rb_flags;
+    reg  regs$issue$rb_valid;
+    reg  [63:0] regs$issue$rb_seq;
+    reg  [63:0] regs$issue$rb_pkts;
+    reg  [63:0] regs$issue$rb_bytes;
+    reg  [31:0] regs$issue$rb_auth;
+    reg  regs$tail$done;
+    reg  regs$tail$stream;
+    reg  regs$tail$inbound;
+    reg  [3:0] regs$tail$verdict;
+    reg  [7:0] regs$tail$nh;
+    reg  [63:0] regs$tail$seq;
+    reg  [15:0] regs$tail$rlen;
+    reg  [15:0] regs$tail$dl;
+    reg  [127:0] regs$tail$buf_a;
     wire  regs$win_wr;
     wire  [15:0] regs$win_rd;
-    wire  [15:0] regs$sa_index;
-    wire  [3:0] regs$sa_flags;
-    wire  [3:0] regs$sa_op;
-    wire  regs$cmd_pending;
-    wire  [255:0] regs$stage_key;
-    wire  [135:0] regs$stage_ctx;
-    wire  regs$db_pending;
-    wire  [31:0] regs$pkt_desc;
-    wire  [15:0] regs$pkt_len;
-    wire  [31:0] regs$pkt_seqhi;
     reg  rx$clock;
     reg  rx$reset;
     reg  [127:0] rx$s_axis_tdata;
@@ -100,82 +100,82 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  [31:0] rx$win_data;
     reg  rx$db_pending;
     reg  rx$win_active;
-    reg  [1:0] rx$free;
-    reg  [15:0] rx$rd_addr;
-    wire  [127:0] rx$din;
-    wire  rx$busy;
-    wire  [1:0] rx$full;
-    wire  [79:0] rx$desc0;
-    wire  [79:0] rx$desc1;
+    wire  [127:0] rx$issue$din;
+    wire  rx$issue$busy;
+    wire  [1:0] rx$issue$full;
+    wire  [79:0] rx$issue$desc0;
+    wire  [79:0] rx$issue$desc1;
+    reg  [1:0] rx$issue$free;
+    reg  [15:0] rx$issue$rd_addr;
     reg  issue$clock;
     reg  issue$reset;
-    reg  [15:0] issue$sa_index;
-    reg  [3:0] issue$sa_flags;
-    reg  [3:0] issue$sa_op;
-    reg  issue$cmd_pending;
-    reg  [255:0] issue$stage_key;
-    reg  [135:0] issue$stage_ctx;
-    reg  issue$db_pending;
-    reg  [31:0] issue$pkt_desc;
-    reg  [15:0] issue$pkt_len;
-    reg  [31:0] issue$pkt_seqhi;
-    reg  [127:0] issue$din;
-    reg  issue$rx_busy;
-    reg  [1:0] issue$rx_full;
-    reg  [79:0] issue$rx_desc0;
-    reg  [79:0] issue$rx_desc1;
-    reg  [2:0] issue$f_cnt;
-    reg  issue$t_busy;
-    reg  [159:0] issue$cnt_rd;
+    reg  [15:0] issue$regs$sa_index;
+    reg  [3:0] issue$regs$sa_flags;
+    reg  [3:0] issue$regs$sa_op;
+    reg  issue$regs$cmd_pending;
+    reg  [255:0] issue$regs$stage_key;
+    reg  [135:0] issue$regs$stage_ctx;
+    reg  issue$regs$db_pending;
+    reg  [31:0] issue$regs$pkt_desc;
+    reg  [15:0] issue$regs$pkt_len;
+    reg  [31:0] issue$regs$pkt_seqhi;
+    wire  issue$regs$win_active;
+    wire  issue$regs$db_take;
+    wire  issue$regs$cmd_done;
+    wire  [3:0] issue$regs$sa_errcode;
+    wire  issue$regs$sa_valid;
+    wire  [31:0] issue$regs$rb_spi;
+    wire  [3:0] issue$regs$rb_flags;
+    wire  issue$regs$rb_valid;
+    wire  [63:0] issue$regs$rb_seq;
+    wire  [63:0] issue$regs$rb_pkts;
+    wire  [63:0] issue$regs$rb_bytes;
+    wire  [31:0] issue$regs$rb_auth;
+    reg  [127:0] issue$rx$din;
+    reg  issue$rx$busy;
+    reg  [1:0] issue$rx$full;
+    reg  [79:0] issue$rx$desc0;
+    reg  [79:0] issue$rx$desc1;
+    wire  [1:0] issue$rx$free;
+    wire  [15:0] issue$rx$rd_addr;
+    wire  issue$tail$aes_valid;
+    wire  [129:0] issue$tail$aes_tag;
+    wire  [127:0] issue$tail$aes_block;
+    wire  issue$tail$f_push;
+    wire  [579:0] issue$tail$f_word;
+    wire  [9:0] issue$tail$cur_idx;
+    wire  issue$tail$cnt_clear;
+    reg  [2:0] issue$tail$f_cnt;
+    reg  issue$tail$t_busy;
+    reg  [159:0] issue$tail$cnt_rd;
     reg  issue$win_done;
     reg  [3:0] issue$out_free;
-    wire  issue$aes_valid;
-    wire  [129:0] issue$aes_tag;
-    wire  [127:0] issue$aes_block;
-    wire  issue$f_push;
-    wire  [579:0] issue$f_word;
-    wire  [9:0] issue$cur_idx;
-    wire  issue$cnt_clear;
-    wire  [15:0] issue$in_rd;
-    wire  [1:0] issue$rx_free;
-    wire  issue$win_active;
-    wire  issue$db_take;
-    wire  issue$cmd_done;
-    wire  [3:0] issue$sa_errcode;
-    wire  issue$sa_valid;
-    wire  [31:0] issue$rb_spi;
-    wire  [3:0] issue$rb_flags;
-    wire  issue$rb_valid;
-    wire  [63:0] issue$rb_seq;
-    wire  [63:0] issue$rb_pkts;
-    wire  [63:0] issue$rb_bytes;
-    wire  [31:0] issue$rb_auth;
     wire  issue$busy;
     reg  tail$clock;
     reg  tail$reset;
-    reg  tail$aes_valid;
-    reg  [129:0] tail$aes_tag;
-    reg  [127:0] tail$aes_block;
-    reg  tail$f_push;
-    reg  [579:0] tail$f_word;
-    reg  [9:0] tail$cur_idx;
-    reg  tail$cnt_clear;
-    reg  [10:0] tail$buf_rd;
-    wire  [2:0] tail$f_cnt;
-    wire  tail$t_busy;
-    wire  [159:0] tail$cnt_rd;
-    wire  [127:0] tail$buf_a;
-    wire  [127:0] tail$buf_b;
-    wire  tail$done;
-    wire  tail$stream;
-    wire  tail$inbound;
-    wire  [3:0] tail$verdict;
-    wire  [7:0] tail$nh;
-    wire  [63:0] tail$seq;
-    wire  [1:0] tail$oslot;
-    wire  [15:0] tail$rlen;
-    wire  [15:0] tail$dl;
-    wire  [95:0] tail$tuser;
+    reg  tail$issue$aes_valid;
+    reg  [129:0] tail$issue$aes_tag;
+    reg  [127:0] tail$issue$aes_block;
+    reg  tail$issue$f_push;
+    reg  [579:0] tail$issue$f_word;
+    reg  [9:0] tail$issue$cur_idx;
+    reg  tail$issue$cnt_clear;
+    wire  [2:0] tail$issue$f_cnt;
+    wire  tail$issue$t_busy;
+    wire  [159:0] tail$issue$cnt_rd;
+    wire  tail$regs$done;
+    wire  tail$regs$stream;
+    wire  tail$regs$inbound;
+    wire  [3:0] tail$regs$verdict;
+    wire  [7:0] tail$regs$nh;
+    wire  [63:0] tail$regs$seq;
+    wire  [15:0] tail$regs$rlen;
+    wire  [15:0] tail$regs$dl;
+    wire  [127:0] tail$regs$buf_a;
+    wire  [1:0] tail$tx$oslot;
+    wire  [95:0] tail$tx$tuser;
+    wire  [127:0] tail$tx$buf_b;
+    reg  [10:0] tail$tx$buf_rd;
     reg  tx$clock;
     reg  tx$reset;
     wire  [127:0] tx$m_axis_tdata;
@@ -185,13 +185,13 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  tx$m_axis_tready;
     wire  [95:0] tx$m_axis_tuser;
     reg  tx$res_valid;
-    reg  [1:0] tx$res_slot;
+    reg  [1:0] tx$tail$oslot;
+    reg  [95:0] tx$tail$tuser;
+    reg  [127:0] tx$tail$buf_b;
+    wire  [10:0] tx$tail$buf_rd;
     reg  [15:0] tx$res_len;
-    reg  [95:0] tx$res_tuser;
     reg  [127:0] tx$buf_a;
-    reg  [127:0] tx$buf_b;
     reg  [15:0] tx$win_rd;
-    wire  [10:0] tx$buf_rd;
     wire  [3:0] tx$freed;
     
     // Sub module instances
@@ -215,39 +215,39 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .s_axil_rvalid(regs$s_axil_rvalid),
         .s_axil_rready(regs$s_axil_rready),
         .engine_busy(regs$engine_busy),
-        .win_active(regs$win_active),
-        .db_take(regs$db_take),
-        .cmd_done(regs$cmd_done),
-        .sa_errcode(regs$sa_errcode),
-        .sa_valid(regs$sa_valid),
-        .rb_spi(regs$rb_spi),
-        .rb_flags(regs$rb_flags),
-        .rb_valid(regs$rb_valid),
-        .rb_seq(regs$rb_seq),
-        .rb_pkts(regs$rb_pkts),
-        .rb_bytes(regs$rb_bytes),
-        .rb_auth(regs$rb_auth),
-        .res_done(regs$res_done),
-        .res_stream(regs$res_stream),
-        .res_inbound(regs$res_inbound),
-        .res_verdict(regs$res_verdict),
-        .res_nh(regs$res_nh),
-        .res_seq(regs$res_seq),
-        .res_len(regs$res_len),
-        .res_bytes(regs$res_bytes),
-        .out_word(regs$out_word),
+        .issue$sa_index(regs$issue$sa_index),
+        .issue$sa_flags(regs$issue$sa_flags),
+        .issue$sa_op(regs$issue$sa_op),
+        .issue$cmd_pending(regs$issue$cmd_pending),
+        .issue$stage_key(regs$issue$stage_key),
+        .issue$stage_ctx(regs$issue$stage_ctx),
+        .issue$db_pending(regs$issue$db_pending),
+        .issue$pkt_desc(regs$issue$pkt_desc),
+        .issue$pkt_len(regs$issue$pkt_len),
+        .issue$pkt_seqhi(regs$issue$pkt_seqhi),
+        .issue$win_active(regs$issue$win_active),
+        .issue$db_take(regs$issue$db_take),
+        .issue$cmd_done(regs$issue$cmd_done),
+        .issue$sa_errcode(regs$issue$sa_errcode),
+        .issue$sa_valid(regs$issue$sa_valid),
+        .issue$rb_spi(regs$issue$rb_spi),
+        .issue$rb_flags(regs$issue$rb_flags),
+        .issue$rb_valid(regs$issue$rb_valid),
+        .issue$rb_seq(regs$issue$rb_seq),
+        .issue$rb_pkts(regs$issue$rb_pkts),
+        .issue$rb_bytes(regs$issue$rb_bytes),
+        .issue$rb_auth(regs$issue$rb_auth),
+        .tail$done(regs$tail$done),
+        .tail$stream(regs$tail$stream),
+        .tail$inbound(regs$tail$inbound),
+        .tail$verdict(regs$tail$verdict),
+        .tail$nh(regs$tail$nh),
+        .tail$seq(regs$tail$seq),
+        .tail$rlen(regs$tail$rlen),
+        .tail$dl(regs$tail$dl),
+        .tail$buf_a(regs$tail$buf_a),
         .win_wr(regs$win_wr),
-        .win_rd(regs$win_rd),
-        .sa_index(regs$sa_index),
-        .sa_flags(regs$sa_flags),
-        .sa_op(regs$sa_op),
-        .cmd_pending(regs$cmd_pending),
-        .stage_key(regs$stage_key),
-        .stage_ctx(regs$stage_ctx),
-        .db_pending(regs$db_pending),
-        .pkt_desc(regs$pkt_desc),
-        .pkt_len(regs$pkt_len),
-        .pkt_seqhi(regs$pkt_seqhi)
+        .win_rd(regs$win_rd)
     );
     top$rx rx(
         .clock(rx$clock),
@@ -263,86 +263,86 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .win_data(rx$win_data),
         .db_pending(rx$db_pending),
         .win_active(rx$win_active),
-        .free(rx$free),
-        .rd_addr(rx$rd_addr),
-        .din(rx$din),
-        .busy(rx$busy),
-        .full(rx$full),
-        .desc0(rx$desc0),
-        .desc1(rx$desc1)
+        .issue$din(rx$issue$din),
+        .issue$busy(rx$issue$busy),
+        .issue$full(rx$issue$full),
+        .issue$desc0(rx$issue$desc0),
+        .issue$desc1(rx$issue$desc1),
+        .issue$free(rx$issue$free),
+        .issue$rd_addr(rx$issue$rd_addr)
     );
     top$issue issue(
         .clock(issue$clock),
         .reset(issue$reset),
-        .sa_index(issue$sa_index),
-        .sa_flags(issue$sa_flags),
-        .sa_op(issue$sa_op),
-        .cmd_pending(issue$cmd_pending),
-        .stage_key(issue$stage_key),
-        .stage_ctx(issue$stage_ctx),
-        .db_pending(issue$db_pending),
-        .pkt_desc(issue$pkt_desc),
-        .pkt_len(issue$pkt_len),
-        .pkt_seqhi(issue$pkt_seqhi),
-        .din(issue$din),
-        .rx_busy(issue$rx_busy),
-        .rx_full(issue$rx_full),
-        .rx_desc0(issue$rx_desc0),
-        .rx_desc1(issue$rx_desc1),
-        .f_cnt(issue$f_cnt),
-        .t_busy(issue$t_busy),
-        .cnt_rd(issue$cnt_rd),
+        .regs$sa_index(issue$regs$sa_index),
+        .regs$sa_flags(issue$regs$sa_flags),
+        .regs$sa_op(issue$regs$sa_op),
+        .regs$cmd_pending(issue$regs$cmd_pending),
+        .regs$stage_key(issue$regs$stage_key),
+        .regs$stage_ctx(issue$regs$stage_ctx),
+        .regs$db_pending(issue$regs$db_pending),
+        .regs$pkt_desc(issue$regs$pkt_desc),
+        .regs$pkt_len(issue$regs$pkt_len),
+        .regs$pkt_seqhi(issue$regs$pkt_seqhi),
+        .regs$win_active(issue$regs$win_active),
+        .regs$db_take(issue$regs$db_take),
+        .regs$cmd_done(issue$regs$cmd_done),
+        .regs$sa_errcode(issue$regs$sa_errcode),
+        .regs$sa_valid(issue$regs$sa_valid),
+        .regs$rb_spi(issue$regs$rb_spi),
+        .regs$rb_flags(issue$regs$rb_flags),
+        .regs$rb_valid(issue$regs$rb_valid),
+        .regs$rb_seq(issue$regs$rb_seq),
+        .regs$rb_pkts(issue$regs$rb_pkts),
+        .regs$rb_bytes(issue$regs$rb_bytes),
+        .regs$rb_auth(issue$regs$rb_auth),
+        .rx$din(issue$rx$din),
+        .rx$busy(issue$rx$busy),
+        .rx$full(issue$rx$full),
+        .rx$desc0(issue$rx$desc0),
+        .rx$desc1(issue$rx$desc1),
+        .rx$free(issue$rx$free),
+        .rx$rd_addr(issue$rx$rd_addr),
+        .tail$aes_valid(issue$tail$aes_valid),
+        .tail$aes_tag(issue$tail$aes_tag),
+        .tail$aes_block(issue$tail$aes_block),
+        .tail$f_push(issue$tail$f_push),
+        .tail$f_word(issue$tail$f_word),
+        .tail$cur_idx(issue$tail$cur_idx),
+        .tail$cnt_clear(issue$tail$cnt_clear),
+        .tail$f_cnt(issue$tail$f_cnt),
+        .tail$t_busy(issue$tail$t_busy),
+        .tail$cnt_rd(issue$tail$cnt_rd),
         .win_done(issue$win_done),
         .out_free(issue$out_free),
-        .aes_valid(issue$aes_valid),
-        .aes_tag(issue$aes_tag),
-        .aes_block(issue$aes_block),
-        .f_push(issue$f_push),
-        .f_word(issue$f_word),
-        .cur_idx(issue$cur_idx),
-        .cnt_clear(issue$cnt_clear),
-        .in_rd(issue$in_rd),
-        .rx_free(issue$rx_free),
-        .win_active(issue$win_active),
-        .db_take(issue$db_take),
-        .cmd_done(issue$cmd_done),
-        .sa_errcode(issue$sa_errcode),
-        .sa_valid(issue$sa_valid),
-        .rb_spi(issue$rb_spi),
-        .rb_flags(issue$rb_flags),
-        .rb_valid(issue$rb_valid),
-        .rb_seq(issue$rb_seq),
-        .rb_pkts(issue$rb_pkts),
-        .rb_bytes(issue$rb_bytes),
-        .rb_auth(issue$rb_auth),
         .busy(issue$busy)
     );
     top$tail tail(
         .clock(tail$clock),
         .reset(tail$reset),
-        .aes_valid(tail$aes_valid),
-        .aes_tag(tail$aes_tag),
-        .aes_block(tail$aes_block),
-        .f_push(tail$f_push),
-        .f_word(tail$f_word),
-        .cur_idx(tail$cur_idx),
-        .cnt_clear(tail$cnt_clear),
-        .buf_rd(tail$buf_rd),
-        .f_cnt(tail$f_cnt),
-        .t_busy(tail$t_busy),
-        .cnt_rd(tail$cnt_rd),
-        .buf_a(tail$buf_a),
-        .buf_b(tail$buf_b),
-        .done(tail$done),
-        .stream(tail$stream),
-        .inbound(tail$inbound),
-        .verdict(tail$verdict),
-        .nh(tail$nh),
-        .seq(tail$seq),
-        .oslot(tail$oslot),
-        .rlen(tail$rlen),
-        .dl(tail$dl),
-        .tuser(tail$tuser)
+        .issue$aes_valid(tail$issue$aes_valid),
+        .issue$aes_tag(tail$issue$aes_tag),
+        .issue$aes_block(tail$issue$aes_block),
+        .issue$f_push(tail$issue$f_push),
+        .issue$f_word(tail$issue$f_word),
+        .issue$cur_idx(tail$issue$cur_idx),
+        .issue$cnt_clear(tail$issue$cnt_clear),
+        .issue$f_cnt(tail$issue$f_cnt),
+        .issue$t_busy(tail$issue$t_busy),
+        .issue$cnt_rd(tail$issue$cnt_rd),
+        .regs$done(tail$regs$done),
+        .regs$stream(tail$regs$stream),
+        .regs$inbound(tail$regs$inbound),
+        .regs$verdict(tail$regs$verdict),
+        .regs$nh(tail$regs$nh),
+        .regs$seq(tail$regs$seq),
+        .regs$rlen(tail$regs$rlen),
+        .regs$dl(tail$regs$dl),
+        .regs$buf_a(tail$regs$buf_a),
+        .tx$oslot(tail$tx$oslot),
+        .tx$tuser(tail$tx$tuser),
+        .tx$buf_b(tail$tx$buf_b),
+        .tx$buf_rd(tail$tx$buf_rd)
     );
     top$tx tx(
         .clock(tx$clock),
@@ -354,13 +354,13 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         .m_axis_tready(tx$m_axis_tready),
         .m_axis_tuser(tx$m_axis_tuser),
         .res_valid(tx$res_valid),
-        .res_slot(tx$res_slot),
+        .tail$oslot(tx$tail$oslot),
+        .tail$tuser(tx$tail$tuser),
+        .tail$buf_b(tx$tail$buf_b),
+        .tail$buf_rd(tx$tail$buf_rd),
         .res_len(tx$res_len),
-        .res_tuser(tx$res_tuser),
         .buf_a(tx$buf_a),
-        .buf_b(tx$buf_b),
         .win_rd(tx$win_rd),
-        .buf_rd(tx$buf_rd),
         .freed(tx$freed)
     );
     
@@ -392,28 +392,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         s_axil_rresp = regs$s_axil_rresp;
         s_axil_rvalid = regs$s_axil_rvalid;
         regs$s_axil_rready = s_axil_rready;
-        regs$engine_busy = rx$busy | |rx$full | issue$busy | |tail$f_cnt | tail$t_busy;
-        regs$win_active = issue$win_active;
-        regs$db_take = issue$db_take;
-        regs$cmd_done = issue$cmd_done;
-        regs$sa_errcode = issue$sa_errcode;
-        regs$sa_valid = issue$sa_valid;
-        regs$rb_spi = issue$rb_spi;
-        regs$rb_flags = issue$rb_flags;
-        regs$rb_valid = issue$rb_valid;
-        regs$rb_seq = issue$rb_seq;
-        regs$rb_pkts = issue$rb_pkts;
-        regs$rb_bytes = issue$rb_bytes;
-        regs$rb_auth = issue$rb_auth;
-        regs$res_done = tail$done;
-        regs$res_stream = tail$stream;
-        regs$res_inbound = tail$inbound;
-        regs$res_verdict = tail$verdict;
-        regs$res_nh = tail$nh;
-        regs$res_seq = tail$seq;
-        regs$res_len = tail$rlen;
-        regs$res_bytes = tail$dl;
-        regs$out_word = tail$buf_a;
+        regs$engine_busy = rx$issue$busy | |rx$issue$full | issue$busy | |tail$issue$f_cnt | tail$issue$t_busy;
         rx$s_axis_tdata = s_axis_tdata;
         rx$s_axis_tkeep = s_axis_tkeep;
         rx$s_axis_tlast = s_axis_tlast;
@@ -423,102 +402,123 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
         rx$win_wr = regs$win_wr;
         rx$win_addr = s_axil_awaddr;
         rx$win_data = s_axil_wdata;
-        rx$db_pending = regs$db_pending;
-        rx$win_active = issue$win_active;
-        rx$free = issue$rx_free;
-        rx$rd_addr = issue$in_rd;
-        issue$sa_index = regs$sa_index;
-        issue$sa_flags = regs$sa_flags;
-        issue$sa_op = regs$sa_op;
-        issue$cmd_pending = regs$cmd_pending;
-        issue$stage_key = regs$stage_key;
-        issue$stage_ctx = regs$stage_ctx;
-        issue$db_pending = regs$db_pending;
-        issue$pkt_desc = regs$pkt_desc;
-        issue$pkt_len = regs$pkt_len;
-        issue$pkt_seqhi = regs$pkt_seqhi;
-        issue$din = rx$din;
-        issue$rx_busy = rx$busy;
-        issue$rx_full = rx$full;
-        issue$rx_desc0 = rx$desc0;
-        issue$rx_desc1 = rx$desc1;
-        issue$f_cnt = tail$f_cnt;
-        issue$t_busy = tail$t_busy;
-        issue$cnt_rd = tail$cnt_rd;
-        issue$win_done = tail$done & ~tail$stream;
+        rx$db_pending = regs$issue$db_pending;
+        rx$win_active = issue$regs$win_active;
+        issue$win_done = tail$regs$done & ~tail$regs$stream;
         issue$out_free = tx$freed;
-        tail$aes_valid = issue$aes_valid;
-        tail$aes_tag = issue$aes_tag;
-        tail$aes_block = issue$aes_block;
-        tail$f_push = issue$f_push;
-        tail$f_word = issue$f_word;
-        tail$cur_idx = issue$cur_idx;
-        tail$cnt_clear = issue$cnt_clear;
-        tail$buf_rd = tx$buf_rd;
         m_axis_tdata = tx$m_axis_tdata;
         m_axis_tkeep = tx$m_axis_tkeep;
         m_axis_tlast = tx$m_axis_tlast;
         m_axis_tvalid = tx$m_axis_tvalid;
         tx$m_axis_tready = m_axis_tready;
         m_axis_tuser = tx$m_axis_tuser;
-        tx$res_valid = tail$done & tail$stream;
-        tx$res_slot = tail$oslot;
-        tx$res_len = tail$rlen;
-        tx$res_tuser = tail$tuser;
-        tx$buf_a = tail$buf_a;
-        tx$buf_b = tail$buf_b;
+        tx$res_valid = tail$regs$done & tail$regs$stream;
+        tx$res_len = tail$regs$rlen;
+        tx$buf_a = tail$regs$buf_a;
         tx$win_rd = regs$win_rd;
     end
     
+    always @(*) issue$regs$sa_index = regs$issue$sa_index;
+    always @(*) issue$regs$sa_flags = regs$issue$sa_flags;
+    always @(*) issue$regs$sa_op = regs$issue$sa_op;
+    always @(*) issue$regs$cmd_pending = regs$issue$cmd_pending;
+    always @(*) issue$regs$stage_key = regs$issue$stage_key;
+    always @(*) issue$regs$stage_ctx = regs$issue$stage_ctx;
+    always @(*) issue$regs$db_pending = regs$issue$db_pending;
+    always @(*) issue$regs$pkt_desc = regs$issue$pkt_desc;
+    always @(*) issue$regs$pkt_len = regs$issue$pkt_len;
+    always @(*) issue$regs$pkt_seqhi = regs$issue$pkt_seqhi;
+    always @(*) regs$issue$win_active = issue$regs$win_active;
+    always @(*) regs$issue$db_take = issue$regs$db_take;
+    always @(*) regs$issue$cmd_done = issue$regs$cmd_done;
+    always @(*) regs$issue$sa_errcode = issue$regs$sa_errcode;
+    always @(*) regs$issue$sa_valid = issue$regs$sa_valid;
+    always @(*) regs$issue$rb_spi = issue$regs$rb_spi;
+    always @(*) regs$issue$rb_flags = issue$regs$rb_flags;
+    always @(*) regs$issue$rb_valid = issue$regs$rb_valid;
+    always @(*) regs$issue$rb_seq = issue$regs$rb_seq;
+    always @(*) regs$issue$rb_pkts = issue$regs$rb_pkts;
+    always @(*) regs$issue$rb_bytes = issue$regs$rb_bytes;
+    always @(*) regs$issue$rb_auth = issue$regs$rb_auth;
+    always @(*) issue$rx$din = rx$issue$din;
+    always @(*) issue$rx$busy = rx$issue$busy;
+    always @(*) issue$rx$full = rx$issue$full;
+    always @(*) issue$rx$desc0 = rx$issue$desc0;
+    always @(*) issue$rx$desc1 = rx$issue$desc1;
+    always @(*) rx$issue$free = issue$rx$free;
+    always @(*) rx$issue$rd_addr = issue$rx$rd_addr;
+    always @(*) tail$issue$aes_valid = issue$tail$aes_valid;
+    always @(*) tail$issue$aes_tag = issue$tail$aes_tag;
+    always @(*) tail$issue$aes_block = issue$tail$aes_block;
+    always @(*) tail$issue$f_push = issue$tail$f_push;
+    always @(*) tail$issue$f_word = issue$tail$f_word;
+    always @(*) tail$issue$cur_idx = issue$tail$cur_idx;
+    always @(*) tail$issue$cnt_clear = issue$tail$cnt_clear;
+    always @(*) issue$tail$f_cnt = tail$issue$f_cnt;
+    always @(*) issue$tail$t_busy = tail$issue$t_busy;
+    always @(*) issue$tail$cnt_rd = tail$issue$cnt_rd;
+    always @(*) regs$tail$done = tail$regs$done;
+    always @(*) regs$tail$stream = tail$regs$stream;
+    always @(*) regs$tail$inbound = tail$regs$inbound;
+    always @(*) regs$tail$verdict = tail$regs$verdict;
+    always @(*) regs$tail$nh = tail$regs$nh;
+    always @(*) regs$tail$seq = tail$regs$seq;
+    always @(*) regs$tail$rlen = tail$regs$rlen;
+    always @(*) regs$tail$dl = tail$regs$dl;
+    always @(*) regs$tail$buf_a = tail$regs$buf_a;
+    always @(*) tx$tail$oslot = tail$tx$oslot;
+    always @(*) tx$tail$tuser = tail$tx$tuser;
+    always @(*) tx$tail$buf_b = tail$tx$buf_b;
+    always @(*) tail$tx$buf_rd = tx$tail$buf_rd;
 endmodule // top
 
 
-module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage_ctx,db_pending,pkt_desc,pkt_len,pkt_seqhi,din,rx_busy,rx_full,rx_desc0,rx_desc1,f_cnt,t_busy,cnt_rd,win_done,out_free,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cnt_clear,in_rd,rx_free,win_active,db_take,cmd_done,sa_errcode,sa_valid,rb_spi,rb_flags,rb_valid,rb_seq,rb_pkts,rb_bytes,rb_auth,busy);
+module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pending,regs$stage_key,regs$stage_ctx,regs$db_pending,regs$pkt_desc,regs$pkt_len,regs$pkt_seqhi,regs$win_active,regs$db_take,regs$cmd_done,regs$sa_errcode,regs$sa_valid,regs$rb_spi,regs$rb_flags,regs$rb_valid,regs$rb_seq,regs$rb_pkts,regs$rb_bytes,regs$rb_auth,rx$din,rx$busy,rx$full,rx$desc0,rx$desc1,rx$free,rx$rd_addr,tail$aes_valid,tail$aes_tag,tail$aes_block,tail$f_push,tail$f_word,tail$cur_idx,tail$cnt_clear,tail$f_cnt,tail$t_busy,tail$cnt_rd,win_done,out_free,busy);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
-    input wire  [15:0] sa_index;
-    input wire  [3:0] sa_flags;
-    input wire  [3:0] sa_op;
-    input wire  cmd_pending;
-    input wire  [255:0] stage_key;
-    input wire  [135:0] stage_ctx;
-    input wire  db_pending;
-    input wire  [31:0] pkt_desc;
-    input wire  [15:0] pkt_len;
-    input wire  [31:0] pkt_seqhi;
-    input wire  [127:0] din;
-    input wire  rx_busy;
-    input wire  [1:0] rx_full;
-    input wire  [79:0] rx_desc0;
-    input wire  [79:0] rx_desc1;
-    input wire  [2:0] f_cnt;
-    input wire  t_busy;
-    input wire  [159:0] cnt_rd;
+    input wire  [15:0] regs$sa_index;
+    input wire  [3:0] regs$sa_flags;
+    input wire  [3:0] regs$sa_op;
+    input wire  regs$cmd_pending;
+    input wire  [255:0] regs$stage_key;
+    input wire  [135:0] regs$stage_ctx;
+    input wire  regs$db_pending;
+    input wire  [31:0] regs$pkt_desc;
+    input wire  [15:0] regs$pkt_len;
+    input wire  [31:0] regs$pkt_seqhi;
+    output reg  regs$win_active;
+    output reg  regs$db_take;
+    output reg  regs$cmd_done;
+    output reg  [3:0] regs$sa_errcode;
+    output reg  regs$sa_valid;
+    output reg  [31:0] regs$rb_spi;
+    output reg  [3:0] regs$rb_flags;
+    output reg  regs$rb_valid;
+    output reg  [63:0] regs$rb_seq;
+    output reg  [63:0] regs$rb_pkts;
+    output reg  [63:0] regs$rb_bytes;
+    output reg  [31:0] regs$rb_auth;
+    input wire  [127:0] rx$din;
+    input wire  rx$busy;
+    input wire  [1:0] rx$full;
+    input wire  [79:0] rx$desc0;
+    input wire  [79:0] rx$desc1;
+    output reg  [1:0] rx$free;
+    output reg  [15:0] rx$rd_addr;
+    output reg  tail$aes_valid;
+    output reg  [129:0] tail$aes_tag;
+    output reg  [127:0] tail$aes_block;
+    output reg  tail$f_push;
+    output reg  [579:0] tail$f_word;
+    output reg  [9:0] tail$cur_idx;
+    output reg  tail$cnt_clear;
+    input wire  [2:0] tail$f_cnt;
+    input wire  tail$t_busy;
+    input wire  [159:0] tail$cnt_rd;
     input wire  win_done;
     input wire  [3:0] out_free;
-    output reg  aes_valid;
-    output reg  [129:0] aes_tag;
-    output reg  [127:0] aes_block;
-    output reg  f_push;
-    output reg  [579:0] f_word;
-    output reg  [9:0] cur_idx;
-    output reg  cnt_clear;
-    output reg  [15:0] in_rd;
-    output reg  [1:0] rx_free;
-    output reg  win_active;
-    output reg  db_take;
-    output reg  cmd_done;
-    output reg  [3:0] sa_errcode;
-    output reg  sa_valid;
-    output reg  [31:0] rb_spi;
-    output reg  [3:0] rb_flags;
-    output reg  rb_valid;
-    output reg  [63:0] rb_seq;
-    output reg  [63:0] rb_pkts;
-    output reg  [63:0] rb_bytes;
-    output reg  [31:0] rb_auth;
     output reg  busy;
     
     // Constant declarations
@@ -1129,13 +1129,13 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         aes$key_load = 1'b0;
         aes$in_valid = 1'b0;
         aes$in_tag = ((32'h0) & 130'h3ffffffffffffffffffffffffffffffff);
-        in_rd = ((32'h0) & 16'hffff);
+        rx$rd_addr = ((32'h0) & 16'hffff);
         chk_key = 1'b0;
         f_push_r$d = 1'b0;
-        cnt_clear = 1'b0;
-        rx_free = ((32'h0) & 2'h3);
-        db_take = 1'b0;
-        cmd_done = 1'b0;
+        tail$cnt_clear = 1'b0;
+        rx$free = ((32'h0) & 2'h3);
+        regs$db_take = 1'b0;
+        regs$cmd_done = 1'b0;
         dl_out = ((d_len$q + 32'h5) >> 32'h2) << 32'h2;
         pad_p = dl_out - d_len$q - 32'h2;
         if (d_inbound$q) begin
@@ -1152,11 +1152,11 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         ctx_valid = ctx_sh_valid[32'h0];
         ctx_flags = ctx_sh_flags[(32'h0)+:(4)];
         ctx_seq = ctx_sh_seq[(32'h0)+:(64)];
-        rdc_sh_bytes = cnt_rd >> s_cnt_bytes;
-        rdc_sh_auth = cnt_rd >> s_cnt_auth;
+        rdc_sh_bytes = tail$cnt_rd >> s_cnt_bytes;
+        rdc_sh_auth = tail$cnt_rd >> s_cnt_auth;
         if ((phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
-            key_le = stage_key;
-            aes$aes256 = sa_flags[32'h0];
+            key_le = regs$stage_key;
+            aes$aes256 = regs$sa_flags[32'h0];
         end
         else begin
             key_le = sa_key$read_data;
@@ -1165,8 +1165,8 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         bs_k0$din = key_le[(32'h0)+:(128)];
         bs_k1$din = key_le[(32'h80)+:(128)];
         aes$key = (((bs_k0$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | ((bs_k1$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
-        bs_din_spi$din = din[(32'h0)+:(32)];
-        bs_din_slo$din = din[(32'h20)+:(32)];
+        bs_din_spi$din = rx$din[(32'h0)+:(32)];
+        bs_din_slo$din = rx$din[(32'h20)+:(32)];
         bs_spi$din = c_spi$q;
         bs_slo$din = seq_cur$q[(32'h0)+:(32)];
         bs_shi$din = seq_cur$q[(32'h20)+:(32)];
@@ -1175,7 +1175,7 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
             n_salt = ctx_sh_salt[(32'h0)+:(32)];
             bs_ctr$din = ((32'h1) & 32'hffffffff);
             if (d_inbound$q) begin
-                iv_le = din[(32'h40)+:(64)];
+                iv_le = rx$din[(32'h40)+:(64)];
             end
             else begin
                 iv_le = bs_seq64$dout;
@@ -1219,14 +1219,14 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         end
         n_slot = i_slot$q ^ (at_len & src_stream$q);
         if (n_slot) begin
-            rx_desc_sel = rx_desc1;
+            rx_desc_sel = rx$desc1;
             i_slot_mask = ((32'h2) & 2'h3);
         end
         else begin
-            rx_desc_sel = rx_desc0;
+            rx_desc_sel = rx$desc0;
             i_slot_mask = ((32'h1) & 2'h3);
         end
-        i_full = |(rx_full & i_slot_mask);
+        i_full = |(rx$full & i_slot_mask);
         if (i_slot$q) begin
             c_slot_mask = ((32'h2) & 2'h3);
         end
@@ -1234,30 +1234,30 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
             c_slot_mask = ((32'h1) & 2'h3);
         end
         o_mask = ((32'h1) & 4'hf) << o_slot$q;
-        f_room = (f_cnt < 32'h3) | ((f_cnt == 32'h3) & ~f_push_r$q);
-        f_empty = (f_cnt == 32'h0) & ~f_push_r$q;
-        cmd_go = cmd_pending & ~|inflight$q & f_empty & ~t_busy;
-        take = i_full & f_room & ~win_active_r$q & ~cmd_pending & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
+        f_room = (tail$f_cnt < 32'h3) | ((tail$f_cnt == 32'h3) & ~f_push_r$q);
+        f_empty = (tail$f_cnt == 32'h0) & ~f_push_r$q;
+        cmd_go = regs$cmd_pending & ~|inflight$q & f_empty & ~tail$t_busy;
+        take = i_full & f_room & ~win_active_r$q & ~regs$cmd_pending & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
         case (phase$q)
             Phase$Idle:
                 begin
                     if (cmd_go) begin
-                        cur_idx_r$d = ((sa_index) & 10'h3ff);
+                        cur_idx_r$d = ((regs$sa_index) & 10'h3ff);
                         phase$d = Phase$CmdLoad;
                     end
-                    else if (~take & db_pending & ~rx_busy & ~|rx_full & f_empty & ~|out_busy$q & ~t_busy) begin
-                        db_take = 1'b1;
+                    else if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        regs$db_take = 1'b1;
                         win_active_r$d = 1'b1;
                         src_stream$d = 1'b0;
-                        d_index$d = pkt_desc[(32'h0)+:(16)];
-                        cur_idx_r$d = pkt_desc[(32'h0)+:(10)];
-                        sa_key$read_address = pkt_desc[(32'h0)+:(10)];
-                        sa_hkey$read_address = pkt_desc[(32'h0)+:(10)];
-                        sa_ctx$read_address = pkt_desc[(32'h0)+:(10)];
-                        d_inbound$d = pkt_desc[32'h10];
-                        d_nh$d = pkt_desc[(32'h18)+:(8)];
-                        d_seqhi$d = pkt_seqhi;
-                        d_len$d = pkt_len;
+                        d_index$d = regs$pkt_desc[(32'h0)+:(16)];
+                        cur_idx_r$d = regs$pkt_desc[(32'h0)+:(10)];
+                        sa_key$read_address = regs$pkt_desc[(32'h0)+:(10)];
+                        sa_hkey$read_address = regs$pkt_desc[(32'h0)+:(10)];
+                        sa_ctx$read_address = regs$pkt_desc[(32'h0)+:(10)];
+                        d_inbound$d = regs$pkt_desc[32'h10];
+                        d_nh$d = regs$pkt_desc[(32'h18)+:(8)];
+                        d_seqhi$d = regs$pkt_seqhi;
+                        d_len$d = regs$pkt_len;
                         i_oslot$d = ((32'h0) & 2'h3);
                         phase$d = Phase$PktCheck;
                     end
@@ -1269,7 +1269,7 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                     c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
                     c_flags$d = ctx_flags;
                     hkey$d = sa_hkey$read_data;
-                    iv_pkt$d = din[(32'h40)+:(64)];
+                    iv_pkt$d = rx$din[(32'h40)+:(64)];
                     iss$d = ((32'h0) & 16'hffff);
                     tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
                     if (d_inbound$q) begin
@@ -1330,9 +1330,9 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                         aes$in_valid = 1'b1;
                         aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
                         iss$d = ((32'h1) & 16'hffff);
-                        in_rd = i_base;
+                        rx$rd_addr = i_base;
                         if (i_slot$q & src_stream$q) begin
-                            in_rd = in_rd | 32'h400;
+                            rx$rd_addr = rx$rd_addr | 32'h400;
                         end
                     end
                 end
@@ -1353,12 +1353,12 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                 end
             Phase$PktRun:
                 begin
-                    in_rd = i_base + iss$q;
+                    rx$rd_addr = i_base + iss$q;
                     if (iss$q > nblk$q) begin
-                        in_rd = i_base + nblk$q;
+                        rx$rd_addr = i_base + nblk$q;
                     end
                     if (i_slot$q & src_stream$q) begin
-                        in_rd = in_rd | 32'h400;
+                        rx$rd_addr = rx$rd_addr | 32'h400;
                     end
                     if (iss$q == 32'h0) begin
                         aes$in_valid = 1'b1;
@@ -1368,13 +1368,13 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                     else if (iss$q <= nblk$q) begin
                         aes$in_valid = 1'b1;
                         iss$d = iss$q + 32'h1;
-                        aes$in_tag = (((32'h2) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((din) & 130'h3ffffffffffffffffffffffffffffffff);
+                        aes$in_tag = (((32'h2) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 130'h3ffffffffffffffffffffffffffffffff);
                     end
                     else if (at_len) begin
                         aes$in_valid = 1'b1;
-                        aes$in_tag = (((32'h3) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((din) & 130'h3ffffffffffffffffffffffffffffffff);
+                        aes$in_tag = (((32'h3) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 130'h3ffffffffffffffffffffffffffffffff);
                         if (src_stream$q) begin
-                            rx_free = c_slot_mask;
+                            rx$free = c_slot_mask;
                             i_slot$d = ~i_slot$q;
                         end
                         phase$d = Phase$Idle;
@@ -1389,39 +1389,39 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                     kx_valid$d = 1'b0;
                     sa_errcode_r$d = ((32'h0) & 4'hf);
                     sa_valid_r$d = ctx_valid;
-                    if (|sa_index[(32'ha)+:(6)]) begin
+                    if (|regs$sa_index[(32'ha)+:(6)]) begin
                         sa_errcode_r$d = e_bad_index;
                         phase$d = Phase$CmdDone;
                     end
-                    else if ((sa_op == 32'h0) | (sa_op > 32'h4)) begin
+                    else if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
                         sa_errcode_r$d = e_bad_opcode;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (((sa_op == 32'h1) | (sa_op == 32'h3)) & sa_flags[32'h1] & sa_flags[32'h2]) begin
+                    else if (((regs$sa_op == 32'h1) | (regs$sa_op == 32'h3)) & regs$sa_flags[32'h1] & regs$sa_flags[32'h2]) begin
                         sa_errcode_r$d = e_unsupported;
                         phase$d = Phase$CmdDone;
                     end
-                    else if ((sa_op == 32'h3) & ~ctx_valid) begin
+                    else if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
                         sa_errcode_r$d = e_not_valid;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (sa_op == 32'h1) begin
+                    else if (regs$sa_op == 32'h1) begin
                         sa_key$write_enable = 1'b1;
                         sa_key$write_data = key_le;
                         aes$key_load = 1'b1;
                         phase$d = Phase$CmdKey;
                     end
-                    else if (sa_op == 32'h2) begin
+                    else if (regs$sa_op == 32'h2) begin
                         sa_key$write_enable = 1'b1;
                         sa_hkey$write_enable = 1'b1;
                         sa_ctx$write_enable = 1'b1;
-                        cnt_clear = 1'b1;
+                        tail$cnt_clear = 1'b1;
                         sa_valid_r$d = 1'b0;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (sa_op == 32'h3) begin
+                    else if (regs$sa_op == 32'h3) begin
                         sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = (stage_ctx & ~k_ctx_salt_mask) | (ctx_rd & k_ctx_salt_mask);
+                        sa_ctx$write_data = (regs$stage_ctx & ~k_ctx_salt_mask) | (ctx_rd & k_ctx_salt_mask);
                         phase$d = Phase$CmdDone;
                     end
                     else begin
@@ -1429,7 +1429,7 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                         rb_flags_r$d = ctx_flags;
                         rb_valid_r$d = ctx_valid;
                         rb_seq_r$d = ctx_seq;
-                        rb_pkts_r$d = cnt_rd[(32'h0)+:(64)];
+                        rb_pkts_r$d = tail$cnt_rd[(32'h0)+:(64)];
                         rb_bytes_r$d = rdc_sh_bytes[(32'h0)+:(64)];
                         rb_auth_r$d = rdc_sh_auth[(32'h0)+:(32)];
                         phase$d = Phase$CmdDone;
@@ -1448,15 +1448,15 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
                         sa_hkey$write_enable = 1'b1;
                         sa_hkey$write_data = aes$out_block;
                         sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = stage_ctx;
-                        cnt_clear = 1'b1;
+                        sa_ctx$write_data = regs$stage_ctx;
+                        tail$cnt_clear = 1'b1;
                         sa_valid_r$d = 1'b1;
                         phase$d = Phase$CmdDone;
                     end
                 end
             Phase$CmdDone:
                 begin
-                    cmd_done = 1'b1;
+                    regs$cmd_done = 1'b1;
                     phase$d = Phase$Idle;
                 end
         endcase
@@ -1472,10 +1472,10 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
             d_seqhi$d = rx_desc_sel[(32'h20)+:(32)];
             d_len$d = rx_desc_sel[(32'h40)+:(16)];
             if (n_slot) begin
-                in_rd = ((32'h400) & 16'hffff);
+                rx$rd_addr = ((32'h400) & 16'hffff);
             end
             else begin
-                in_rd = ((32'h0) & 16'hffff);
+                rx$rd_addr = ((32'h0) & 16'hffff);
             end
             i_oslot$d = o_slot$q;
             o_slot$d = o_slot$q + 32'h1;
@@ -1487,12 +1487,12 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         else if (~aes$in_valid & aes$out_valid) begin
             inflight$d = inflight$q - 32'h1;
         end
-        f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
+        tail$f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
         if (src_stream$q) begin
-            f_word = f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
+            tail$f_word = tail$f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
         end
         if (d_inbound$q) begin
-            f_word = f_word | 32'h1;
+            tail$f_word = tail$f_word | 32'h1;
         end
         if (take) begin
             out_busy$d = (out_busy$q | o_mask) & ~out_free;
@@ -1503,21 +1503,21 @@ module top$issue(clock,reset,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage
         if (win_done) begin
             win_active_r$d = 1'b0;
         end
-        aes_valid = aes$out_valid;
-        aes_tag = aes$out_tag;
-        aes_block = aes$out_block;
-        f_push = f_push_r$q;
-        cur_idx = cur_idx_r$q;
-        win_active = win_active_r$q;
-        sa_errcode = sa_errcode_r$q;
-        sa_valid = sa_valid_r$q;
-        rb_spi = rb_spi_r$q;
-        rb_flags = rb_flags_r$q;
-        rb_valid = rb_valid_r$q;
-        rb_seq = rb_seq_r$q;
-        rb_pkts = rb_pkts_r$q;
-        rb_bytes = rb_bytes_r$q;
-        rb_auth = rb_auth_r$q;
+        tail$aes_valid = aes$out_valid;
+        tail$aes_tag = aes$out_tag;
+        tail$aes_block = aes$out_block;
+        tail$f_push = f_push_r$q;
+        tail$cur_idx = cur_idx_r$q;
+        regs$win_active = win_active_r$q;
+        regs$sa_errcode = sa_errcode_r$q;
+        regs$sa_valid = sa_valid_r$q;
+        regs$rb_spi = rb_spi_r$q;
+        regs$rb_flags = rb_flags_r$q;
+        regs$rb_valid = rb_valid_r$q;
+        regs$rb_seq = rb_seq_r$q;
+        regs$rb_pkts = rb_pkts_r$q;
+        regs$rb_bytes = rb_bytes_r$q;
+        regs$rb_auth = rb_auth_r$q;
         busy = f_push_r$q | |inflight$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         if (reset) begin
             phase$d = Phase$Idle;
@@ -40347,7 +40347,7 @@ module top$issue$win_active_r(d,q,clock);
 endmodule // top$issue$win_active_r
 
 
-module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,s_axil_wvalid,s_axil_wready,s_axil_bresp,s_axil_bvalid,s_axil_bready,s_axil_araddr,s_axil_arvalid,s_axil_arready,s_axil_rdata,s_axil_rresp,s_axil_rvalid,s_axil_rready,engine_busy,win_active,db_take,cmd_done,sa_errcode,sa_valid,rb_spi,rb_flags,rb_valid,rb_seq,rb_pkts,rb_bytes,rb_auth,res_done,res_stream,res_inbound,res_verdict,res_nh,res_seq,res_len,res_bytes,out_word,win_wr,win_rd,sa_index,sa_flags,sa_op,cmd_pending,stage_key,stage_ctx,db_pending,pkt_desc,pkt_len,pkt_seqhi);
+module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,s_axil_wvalid,s_axil_wready,s_axil_bresp,s_axil_bvalid,s_axil_bready,s_axil_araddr,s_axil_arvalid,s_axil_arready,s_axil_rdata,s_axil_rresp,s_axil_rvalid,s_axil_rready,engine_busy,issue$sa_index,issue$sa_flags,issue$sa_op,issue$cmd_pending,issue$stage_key,issue$stage_ctx,issue$db_pending,issue$pkt_desc,issue$pkt_len,issue$pkt_seqhi,issue$win_active,issue$db_take,issue$cmd_done,issue$sa_errcode,issue$sa_valid,issue$rb_spi,issue$rb_flags,issue$rb_valid,issue$rb_seq,issue$rb_pkts,issue$rb_bytes,issue$rb_auth,tail$done,tail$stream,tail$inbound,tail$verdict,tail$nh,tail$seq,tail$rlen,tail$dl,tail$buf_a,win_wr,win_rd);
     
     // Module arguments
     input wire  clock;
@@ -40369,39 +40369,39 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
     output reg  s_axil_rvalid;
     input wire  s_axil_rready;
     input wire  engine_busy;
-    input wire  win_active;
-    input wire  db_take;
-    input wire  cmd_done;
-    input wire  [3:0] sa_errcode;
-    input wire  sa_valid;
-    input wire  [31:0] rb_spi;
-    input wire  [3:0] rb_flags;
-    input wire  rb_valid;
-    input wire  [63:0] rb_seq;
-    input wire  [63:0] rb_pkts;
-    input wire  [63:0] rb_bytes;
-    input wire  [31:0] rb_auth;
-    input wire  res_done;
-    input wire  res_stream;
-    input wire  res_inbound;
-    input wire  [3:0] res_verdict;
-    input wire  [7:0] res_nh;
-    input wire  [63:0] res_seq;
-    input wire  [15:0] res_len;
-    input wire  [15:0] res_bytes;
-    input wire  [127:0] out_word;
+    output reg  [15:0] issue$sa_index;
+    output reg  [3:0] issue$sa_flags;
+    output reg  [3:0] issue$sa_op;
+    output reg  issue$cmd_pending;
+    output reg  [255:0] issue$stage_key;
+    output reg  [135:0] issue$stage_ctx;
+    output reg  issue$db_pending;
+    output reg  [31:0] issue$pkt_desc;
+    output reg  [15:0] issue$pkt_len;
+    output reg  [31:0] issue$pkt_seqhi;
+    input wire  issue$win_active;
+    input wire  issue$db_take;
+    input wire  issue$cmd_done;
+    input wire  [3:0] issue$sa_errcode;
+    input wire  issue$sa_valid;
+    input wire  [31:0] issue$rb_spi;
+    input wire  [3:0] issue$rb_flags;
+    input wire  issue$rb_valid;
+    input wire  [63:0] issue$rb_seq;
+    input wire  [63:0] issue$rb_pkts;
+    input wire  [63:0] issue$rb_bytes;
+    input wire  [31:0] issue$rb_auth;
+    input wire  tail$done;
+    input wire  tail$stream;
+    input wire  tail$inbound;
+    input wire  [3:0] tail$verdict;
+    input wire  [7:0] tail$nh;
+    input wire  [63:0] tail$seq;
+    input wire  [15:0] tail$rlen;
+    input wire  [15:0] tail$dl;
+    input wire  [127:0] tail$buf_a;
     output reg  win_wr;
     output reg  [15:0] win_rd;
-    output reg  [15:0] sa_index;
-    output reg  [3:0] sa_flags;
-    output reg  [3:0] sa_op;
-    output reg  cmd_pending;
-    output reg  [255:0] stage_key;
-    output reg  [135:0] stage_ctx;
-    output reg  db_pending;
-    output reg  [31:0] pkt_desc;
-    output reg  [15:0] pkt_len;
-    output reg  [31:0] pkt_seqhi;
     
     // Constant declarations
     localparam  k_hi32 = 64'hffffffff00000000;
@@ -40980,7 +40980,7 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
                 pkt_seqhi_r$d = s_axil_wdata;
             end
             if (s_axil_awaddr == o_pkt_doorbell) begin
-                if (db_pending_r$q | win_active) begin
+                if (db_pending_r$q | issue$win_active) begin
                     err_set = err_set | ((32'h8) & 5'h1f);
                 end
                 else if (s_axil_wdata[32'h0]) begin
@@ -41002,7 +41002,7 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         if (pkt_busy) begin
             w_status = w_status | 32'h2;
         end
-        w_sa_status = ((sa_errcode) & 32'hffffffff) << 32'h8;
+        w_sa_status = ((issue$sa_errcode) & 32'hffffffff) << 32'h8;
         if (cmd_pending_r$q) begin
             w_sa_status = w_sa_status | 32'h1;
         end
@@ -41012,15 +41012,15 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         if (sa_error$q) begin
             w_sa_status = w_sa_status | 32'h4;
         end
-        if (sa_valid) begin
+        if (issue$sa_valid) begin
             w_sa_status = w_sa_status | 32'h8;
         end
-        w_rb_flags = ((rb_flags) & 32'hffffffff);
-        if (rb_valid) begin
+        w_rb_flags = ((issue$rb_flags) & 32'hffffffff);
+        if (issue$rb_valid) begin
             w_rb_flags = w_rb_flags | k_bit31;
         end
         w_pkt_status = (((res_verdict_r$q) & 32'hffffffff) << 32'h8) | (((res_nh_r$q) & 32'hffffffff) << 32'h10);
-        if (db_pending_r$q | win_active) begin
+        if (db_pending_r$q | issue$win_active) begin
             w_pkt_status = w_pkt_status | 32'h1;
         end
         else if (pkt_busy) begin
@@ -41078,32 +41078,32 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
             rd_value = w_sa_status;
         end
         if (raddr$q == o_rb_spi) begin
-            rd_value = rb_spi;
+            rd_value = issue$rb_spi;
         end
         if (raddr$q == o_rb_flags) begin
             rd_value = w_rb_flags;
         end
         if (raddr$q == o_rb_seq_lo) begin
-            rd_value = rb_seq[(32'h0)+:(32)];
+            rd_value = issue$rb_seq[(32'h0)+:(32)];
         end
         if (raddr$q == o_rb_seq_hi) begin
-            rd_value = rb_seq[(32'h20)+:(32)];
+            rd_value = issue$rb_seq[(32'h20)+:(32)];
         end
         if (raddr$q == o_rb_pkts_lo) begin
-            rd_value = rb_pkts[(32'h0)+:(32)];
+            rd_value = issue$rb_pkts[(32'h0)+:(32)];
             rd_snap = 1'b1;
-            rd_snap_value = rb_pkts[(32'h20)+:(32)];
+            rd_snap_value = issue$rb_pkts[(32'h20)+:(32)];
         end
         if (raddr$q == o_rb_bytes_lo) begin
-            rd_value = rb_bytes[(32'h0)+:(32)];
+            rd_value = issue$rb_bytes[(32'h0)+:(32)];
             rd_snap = 1'b1;
-            rd_snap_value = rb_bytes[(32'h20)+:(32)];
+            rd_snap_value = issue$rb_bytes[(32'h20)+:(32)];
         end
         if ((raddr$q == o_rb_pkts_hi) | (raddr$q == o_rb_bytes_hi) | (raddr$q == o_cnt_out_pkts_hi) | (raddr$q == o_cnt_out_bytes_hi) | (raddr$q == o_cnt_in_pkts_hi) | (raddr$q == o_cnt_in_bytes_hi) | (raddr$q == o_cnt_auth_hi) | (raddr$q == o_cnt_bad_hi)) begin
             rd_value = hi_snap$q;
         end
         if (raddr$q == o_rb_auth) begin
-            rd_value = rb_auth;
+            rd_value = issue$rb_auth;
         end
         if (raddr$q == o_pkt_desc) begin
             rd_value = pkt_desc_r$q;
@@ -41158,16 +41158,16 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         end
         if (((raddr$q & o_out_window) == o_out_window) & res_ok$q) begin
             if (raddr$q[(32'h2)+:(2)] == 32'h0) begin
-                rd_value = out_word[(32'h0)+:(32)];
+                rd_value = tail$buf_a[(32'h0)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h1) begin
-                rd_value = out_word[(32'h20)+:(32)];
+                rd_value = tail$buf_a[(32'h20)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h2) begin
-                rd_value = out_word[(32'h40)+:(32)];
+                rd_value = tail$buf_a[(32'h40)+:(32)];
             end
             if (raddr$q[(32'h2)+:(2)] == 32'h3) begin
-                rd_value = out_word[(32'h60)+:(32)];
+                rd_value = tail$buf_a[(32'h60)+:(32)];
             end
         end
         if (rstate$q == 32'h0) begin
@@ -41189,21 +41189,21 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         else if (s_axil_rready) begin
             rstate$d = ((32'h0) & 2'h3);
         end
-        sa_index = sa_index_r$q;
-        sa_flags = sa_flags_r$q;
-        sa_op = sa_op_r$q;
-        cmd_pending = cmd_pending_r$q;
-        db_pending = db_pending_r$q;
-        pkt_desc = pkt_desc_r$q;
-        pkt_len = pkt_len_r$q;
-        pkt_seqhi = pkt_seqhi_r$q;
+        issue$sa_index = sa_index_r$q;
+        issue$sa_flags = sa_flags_r$q;
+        issue$sa_op = sa_op_r$q;
+        issue$cmd_pending = cmd_pending_r$q;
+        issue$db_pending = db_pending_r$q;
+        issue$pkt_desc = pkt_desc_r$q;
+        issue$pkt_len = pkt_len_r$q;
+        issue$pkt_seqhi = pkt_seqhi_r$q;
         win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
-        stage_key = ((key0$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((key1$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20) | (((key2$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((key3$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h60);
+        issue$stage_key = ((key0$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((key1$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20) | (((key2$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((key3$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h60);
         if (sa_flags_r$q[32'h0]) begin
-            stage_key = stage_key | (((key4$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((key5$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((key6$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((key7$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he0);
+            issue$stage_key = issue$stage_key | (((key4$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((key5$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((key6$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((key7$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he0);
         end
-        stage_ctx = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags_r$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
-        if (cmd_done) begin
+        issue$stage_ctx = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags_r$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
+        if (issue$cmd_done) begin
             key0$d = ((32'h0) & 32'hffffffff);
             key1$d = ((32'h0) & 32'hffffffff);
             key2$d = ((32'h0) & 32'hffffffff);
@@ -41215,43 +41215,43 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
             sa_salt$d = ((32'h0) & 32'hffffffff);
             cmd_pending_r$d = 1'b0;
             sa_done$d = 1'b1;
-            sa_error$d = |sa_errcode;
-            if (|sa_errcode) begin
+            sa_error$d = |issue$sa_errcode;
+            if (|issue$sa_errcode) begin
                 err_set = err_set | ((32'h4) & 5'h1f);
             end
         end
-        if (db_take) begin
+        if (issue$db_take) begin
             db_pending_r$d = 1'b0;
         end
-        if (res_done) begin
-            if (res_verdict == v_ok) begin
-                if (res_inbound) begin
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+                if (tail$inbound) begin
                     cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
-                    cnt_in_bytes$d = cnt_in_bytes$q + ((res_bytes) & 64'hffffffffffffffff);
+                    cnt_in_bytes$d = cnt_in_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
                 end
                 else begin
                     cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
-                    cnt_out_bytes$d = cnt_out_bytes$q + ((res_bytes) & 64'hffffffffffffffff);
+                    cnt_out_bytes$d = cnt_out_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
                 end
             end
-            else if (res_verdict == v_auth) begin
+            else if (tail$verdict == v_auth) begin
                 cnt_auth$d = cnt_auth$q + 32'h1;
                 err_set = err_set | ((32'h2) & 5'h1f);
             end
-            else if (res_verdict == v_seq) begin
+            else if (tail$verdict == v_seq) begin
                 err_set = err_set | ((32'h10) & 5'h1f);
             end
-            else if (res_verdict != v_trailer) begin
+            else if (tail$verdict != v_trailer) begin
                 cnt_bad$d = cnt_bad$q + 32'h1;
                 err_set = err_set | ((32'h1) & 5'h1f);
             end
-            if (~res_stream) begin
+            if (~tail$stream) begin
                 pkt_done$d = 1'b1;
-                res_verdict_r$d = res_verdict;
-                res_nh_r$d = res_nh;
-                res_seq_r$d = res_seq;
-                res_len_r$d = res_len;
-                res_ok$d = res_verdict == v_ok;
+                res_verdict_r$d = tail$verdict;
+                res_nh_r$d = tail$nh;
+                res_seq_r$d = tail$seq;
+                res_len_r$d = tail$rlen;
+                res_ok$d = tail$verdict == v_ok;
             end
         end
         err_events$d = (err_events$q & ~err_clr) | err_set;
@@ -42038,7 +42038,7 @@ module top$regs$scratch(d,q,clock);
 endmodule // top$regs$scratch
 
 
-module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s_axis_tready,s_axis_tuser,win_wr,win_addr,win_data,db_pending,win_active,free,rd_addr,din,busy,full,desc0,desc1);
+module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s_axis_tready,s_axis_tuser,win_wr,win_addr,win_data,db_pending,win_active,issue$din,issue$busy,issue$full,issue$desc0,issue$desc1,issue$free,issue$rd_addr);
     
     // Module arguments
     input wire  clock;
@@ -42054,13 +42054,13 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
     input wire  [31:0] win_data;
     input wire  db_pending;
     input wire  win_active;
-    input wire  [1:0] free;
-    input wire  [15:0] rd_addr;
-    output reg  [127:0] din;
-    output reg  busy;
-    output reg  [1:0] full;
-    output reg  [79:0] desc0;
-    output reg  [79:0] desc1;
+    output reg  [127:0] issue$din;
+    output reg  issue$busy;
+    output reg  [1:0] issue$full;
+    output reg  [79:0] issue$desc0;
+    output reg  [79:0] issue$desc1;
+    input wire  [1:0] issue$free;
+    input wire  [15:0] issue$rd_addr;
     
     // Constant declarations
     localparam  k_buf_words = 16'h400;
@@ -42270,10 +42270,10 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
         in_b1$write_clock = clock;
         in_b2$write_clock = clock;
         in_b3$write_clock = clock;
-        busy = rx_busy$q;
-        full = rx_full$q;
-        desc0 = rx_desc0$q;
-        desc1 = rx_desc1$q;
+        issue$busy = rx_busy$q;
+        issue$full = rx_full$q;
+        issue$desc0 = rx_desc0$q;
+        issue$desc1 = rx_desc1$q;
         in_b0$write_enable = 1'b0;
         in_b1$write_enable = 1'b0;
         in_b2$write_enable = 1'b0;
@@ -42300,7 +42300,7 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
                 in_b3$write_enable = 1'b1;
             end
         end
-        din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        issue$din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
         keep_cnt$keep = s_axis_tkeep;
         rx_cur_desc = ((32'h0) & 80'hffffffffffffffffffff);
         rx_waddr = ((32'h0) & 11'h7ff);
@@ -42383,11 +42383,11 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
                 rx_wslot$d = ~rx_wslot$q;
             end
         end
-        rx_full$d = (rx_full$q & ~free) | rx_set;
-        in_b0$read_address = ((rd_addr) & 11'h7ff);
-        in_b1$read_address = ((rd_addr) & 11'h7ff);
-        in_b2$read_address = ((rd_addr) & 11'h7ff);
-        in_b3$read_address = ((rd_addr) & 11'h7ff);
+        rx_full$d = (rx_full$q & ~issue$free) | rx_set;
+        in_b0$read_address = ((issue$rd_addr) & 11'h7ff);
+        in_b1$read_address = ((issue$rd_addr) & 11'h7ff);
+        in_b2$read_address = ((issue$rd_addr) & 11'h7ff);
+        in_b3$read_address = ((issue$rd_addr) & 11'h7ff);
         if (reset) begin
             rx_busy$d = 1'b0;
             rx_full$d = ((32'h0) & 2'h3);
@@ -42737,34 +42737,34 @@ module top$rx$rx_wslot(d,q,clock);
 endmodule // top$rx$rx_wslot
 
 
-module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cnt_clear,buf_rd,f_cnt,t_busy,cnt_rd,buf_a,buf_b,done,stream,inbound,verdict,nh,seq,oslot,rlen,dl,tuser);
+module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$f_push,issue$f_word,issue$cur_idx,issue$cnt_clear,issue$f_cnt,issue$t_busy,issue$cnt_rd,regs$done,regs$stream,regs$inbound,regs$verdict,regs$nh,regs$seq,regs$rlen,regs$dl,regs$buf_a,tx$oslot,tx$tuser,tx$buf_b,tx$buf_rd);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
-    input wire  aes_valid;
-    input wire  [129:0] aes_tag;
-    input wire  [127:0] aes_block;
-    input wire  f_push;
-    input wire  [579:0] f_word;
-    input wire  [9:0] cur_idx;
-    input wire  cnt_clear;
-    input wire  [10:0] buf_rd;
-    output reg  [2:0] f_cnt;
-    output reg  t_busy;
-    output reg  [159:0] cnt_rd;
-    output reg  [127:0] buf_a;
-    output reg  [127:0] buf_b;
-    output reg  done;
-    output reg  stream;
-    output reg  inbound;
-    output reg  [3:0] verdict;
-    output reg  [7:0] nh;
-    output reg  [63:0] seq;
-    output reg  [1:0] oslot;
-    output reg  [15:0] rlen;
-    output reg  [15:0] dl;
-    output reg  [95:0] tuser;
+    input wire  issue$aes_valid;
+    input wire  [129:0] issue$aes_tag;
+    input wire  [127:0] issue$aes_block;
+    input wire  issue$f_push;
+    input wire  [579:0] issue$f_word;
+    input wire  [9:0] issue$cur_idx;
+    input wire  issue$cnt_clear;
+    output reg  [2:0] issue$f_cnt;
+    output reg  issue$t_busy;
+    output reg  [159:0] issue$cnt_rd;
+    output reg  regs$done;
+    output reg  regs$stream;
+    output reg  regs$inbound;
+    output reg  [3:0] regs$verdict;
+    output reg  [7:0] regs$nh;
+    output reg  [63:0] regs$seq;
+    output reg  [15:0] regs$rlen;
+    output reg  [15:0] regs$dl;
+    output reg  [127:0] regs$buf_a;
+    output reg  [1:0] tx$oslot;
+    output reg  [95:0] tx$tuser;
+    output reg  [127:0] tx$buf_b;
+    input wire  [10:0] tx$buf_rd;
     
     // Constant declarations
     localparam  k_cnt_auth_mask = 160'hffffffff00000000000000000000000000000000;
@@ -43641,22 +43641,22 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
         out_b$write_enable = 1'b0;
         out_b$write_address = ((32'h0) & 11'h7ff);
         out_b$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        out_a$read_address = buf_rd;
-        out_b$read_address = buf_rd;
-        buf_a = out_a$read_data;
-        buf_b = out_b$read_data;
-        sa_cnt$write_enable = cnt_clear;
-        sa_cnt$write_address = cur_idx;
+        out_a$read_address = tx$buf_rd;
+        out_b$read_address = tx$buf_rd;
+        regs$buf_a = out_a$read_data;
+        tx$buf_b = out_b$read_data;
+        sa_cnt$write_enable = issue$cnt_clear;
+        sa_cnt$write_address = issue$cur_idx;
         sa_cnt$write_data = ((32'h0) & 160'hffffffffffffffffffffffffffffffffffffffff);
         if (t_busy_r$q) begin
             sa_cnt$read_address = t_index$q[(32'h0)+:(10)];
         end
         else begin
-            sa_cnt$read_address = cur_idx;
+            sa_cnt$read_address = issue$cur_idx;
         end
-        cnt_rd = sa_cnt$read_data;
-        cnt_sh_bytes = cnt_rd >> s_cnt_bytes;
-        cnt_sh_auth = cnt_rd >> s_cnt_auth;
+        issue$cnt_rd = sa_cnt$read_data;
+        cnt_sh_bytes = issue$cnt_rd >> s_cnt_bytes;
+        cnt_sh_auth = issue$cnt_rd >> s_cnt_auth;
         ghash$clear = reset;
         ghash$in_valid = gq_valid$q;
         ghash$in_last = gq_last$q;
@@ -43683,14 +43683,14 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
             end
             bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
         end
-        tok_kind = aes_tag[(32'h80)+:(2)];
-        bdata = aes_tag[(32'h0)+:(128)];
+        tok_kind = issue$aes_tag[(32'h80)+:(2)];
+        bdata = issue$aes_tag[(32'h0)+:(128)];
         k16 = q_cons$q << 32'h4;
         bm_next$dv = r_dv$q - 32'h10;
         bm_next$di = r_di$q - 32'h10;
         bm_next$tp = q_tp$q;
         bm_next$neg_ok = 1'b1;
-        bs_ks$din = aes_block;
+        bs_ks$din = issue$aes_block;
         if (q_flags$q[32'h1]) begin
             ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         end
@@ -43750,18 +43750,18 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
         hd_trail$d = bm_head$trail;
         hd_pcnt$d = bm_head$pcnt;
         hd_last$d = bm_head$last;
-        if (f_push) begin
+        if (issue$f_push) begin
             if (f_wr$q == 32'h0) begin
-                fq0$d = f_word;
+                fq0$d = issue$f_word;
             end
             if (f_wr$q == 32'h1) begin
-                fq1$d = f_word;
+                fq1$d = issue$f_word;
             end
             if (f_wr$q == 32'h2) begin
-                fq2$d = f_word;
+                fq2$d = issue$f_word;
             end
             if (f_wr$q == 32'h3) begin
-                fq3$d = f_word;
+                fq3$d = issue$f_word;
             end
             f_wr$d = f_wr$q + 32'h1;
         end
@@ -43770,7 +43770,7 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
         gq_h$d = q_hkey$q;
         p_valid$d = 1'b0;
         q_lastbrk$d = lastbrk_now;
-        if (aes_valid & (tok_kind == 32'h1)) begin
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
             n_mv$d = hd_mv$q;
             n_mi$d = hd_mi$q;
             n_trail$d = hd_trail$q;
@@ -43790,7 +43790,7 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
             q_verdict$d = f_head[(32'h135)+:(4)];
             q_oslot$d = f_head[(32'h139)+:(2)];
             q_stream$d = f_head[32'h13b];
-            q_ej0$d = aes_block;
+            q_ej0$d = issue$aes_block;
             q_cons$d = ((32'h0) & 16'hffff);
             q_rxnh$d = f_head[(32'h13c)+:(8)];
             q_padlen$d = ((32'h0) & 8'hff);
@@ -43812,7 +43812,7 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
                 end
             end
         end
-        if (aes_valid & (tok_kind == 32'h2)) begin
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
             gq_valid$d = 1'b1;
             q_cons$d = q_cons$q + 32'h1;
             n_mv$d = bm_next$mv;
@@ -43853,7 +43853,7 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
                 out_a$write_data = out_wd;
             end
         end
-        if (aes_valid & (tok_kind == 32'h3)) begin
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
             bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
             gq_valid$d = 1'b1;
             gq_last$d = 1'b1;
@@ -43880,10 +43880,10 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
         if (f_pop) begin
             f_rd$d = f_rd$q + 32'h1;
         end
-        if (f_push & ~f_pop) begin
+        if (issue$f_push & ~f_pop) begin
             f_cnt_r$d = f_cnt_r$q + 32'h1;
         end
-        else if (~f_push & f_pop) begin
+        else if (~issue$f_push & f_pop) begin
             f_cnt_r$d = f_cnt_r$q - 32'h1;
         end
         pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
@@ -43934,11 +43934,11 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
             sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
             if (t_verdict$q == v_ok) begin
                 sa_cnt$write_enable = 1'b1;
-                sa_cnt$write_data = (cnt_rd & k_cnt_auth_mask) | ((cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
+                sa_cnt$write_data = (issue$cnt_rd & k_cnt_auth_mask) | ((issue$cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
             end
             else if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
                 sa_cnt$write_enable = 1'b1;
-                sa_cnt$write_data = cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
+                sa_cnt$write_data = issue$cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
             end
         end
         if (t_we) begin
@@ -43953,18 +43953,18 @@ module top$tail(clock,reset,aes_valid,aes_tag,aes_block,f_push,f_word,cur_idx,cn
                 out_a$write_data = t_wd;
             end
         end
-        f_cnt = f_cnt_r$q;
-        t_busy = t_busy_r$q;
-        done = t_busy_r$q & t_step$q;
-        stream = t_stream$q;
-        inbound = t_inbound$q;
-        verdict = t_verdict$q;
-        nh = t_nh$q;
-        seq = t_seq$q;
-        oslot = t_oslot$q;
-        rlen = t_rlen$q;
-        dl = t_dl$q;
-        tuser = t_tuser;
+        issue$f_cnt = f_cnt_r$q;
+        issue$t_busy = t_busy_r$q;
+        regs$done = t_busy_r$q & t_step$q;
+        regs$stream = t_stream$q;
+        regs$inbound = t_inbound$q;
+        regs$verdict = t_verdict$q;
+        regs$nh = t_nh$q;
+        regs$seq = t_seq$q;
+        tx$oslot = t_oslot$q;
+        regs$rlen = t_rlen$q;
+        regs$dl = t_dl$q;
+        tx$tuser = t_tuser;
         if (reset) begin
             f_cnt_r$d = ((32'h0) & 3'h7);
             f_rd$d = ((32'h0) & 2'h3);
@@ -48003,7 +48003,7 @@ module top$tail$t_verdict(d,q,clock);
 endmodule // top$tail$t_verdict
 
 
-module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m_axis_tready,m_axis_tuser,res_valid,res_slot,res_len,res_tuser,buf_a,buf_b,win_rd,buf_rd,freed);
+module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m_axis_tready,m_axis_tuser,res_valid,tail$oslot,tail$tuser,tail$buf_b,tail$buf_rd,res_len,buf_a,win_rd,freed);
     
     // Module arguments
     input wire  clock;
@@ -48015,13 +48015,13 @@ module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m
     input wire  m_axis_tready;
     output reg  [95:0] m_axis_tuser;
     input wire  res_valid;
-    input wire  [1:0] res_slot;
+    input wire  [1:0] tail$oslot;
+    input wire  [95:0] tail$tuser;
+    input wire  [127:0] tail$buf_b;
+    output reg  [10:0] tail$buf_rd;
     input wire  [15:0] res_len;
-    input wire  [95:0] res_tuser;
     input wire  [127:0] buf_a;
-    input wire  [127:0] buf_b;
     input wire  [15:0] win_rd;
-    output reg  [10:0] buf_rd;
     output reg  [3:0] freed;
     
     // Constant declarations
@@ -48178,23 +48178,23 @@ module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m
         tx_done = 1'b0;
         freed = ((32'h0) & 4'hf);
         tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
-        t_mask = ((32'h1) & 4'hf) << res_slot;
+        t_mask = ((32'h1) & 4'hf) << tail$oslot;
         if (res_valid) begin
-            if (res_slot == 32'h0) begin
+            if (tail$oslot == 32'h0) begin
                 s_rlen0$d = res_len;
-                s_tuser0$d = res_tuser;
+                s_tuser0$d = tail$tuser;
             end
-            if (res_slot == 32'h1) begin
+            if (tail$oslot == 32'h1) begin
                 s_rlen1$d = res_len;
-                s_tuser1$d = res_tuser;
+                s_tuser1$d = tail$tuser;
             end
-            if (res_slot == 32'h2) begin
+            if (tail$oslot == 32'h2) begin
                 s_rlen2$d = res_len;
-                s_tuser2$d = res_tuser;
+                s_tuser2$d = tail$tuser;
             end
-            if (res_slot == 32'h3) begin
+            if (tail$oslot == 32'h3) begin
                 s_rlen3$d = res_len;
-                s_tuser3$d = res_tuser;
+                s_tuser3$d = tail$tuser;
             end
         end
         if (tx_slot$q == 32'h0) begin
@@ -48214,7 +48214,7 @@ module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m
             tx_tuser = s_tuser3$q;
         end
         if (tx_slot$q[32'h0]) begin
-            tx_data = buf_b;
+            tx_data = tail$buf_b;
         end
         else begin
             tx_data = buf_a;
@@ -48263,10 +48263,10 @@ module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m
             s_rdy$d = s_rdy$q & ~freed;
         end
         if (tx_active$q | |(s_rdy$q & tx_mask)) begin
-            buf_rd = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
+            tail$buf_rd = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
         end
         else begin
-            buf_rd = ((win_rd) & 11'h7ff);
+            tail$buf_rd = ((win_rd) & 11'h7ff);
         end
         if (reset) begin
             tx_active$d = 1'b0;

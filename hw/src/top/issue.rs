@@ -25,9 +25,10 @@
 //! `sa_ctx` the context word of `regmap::sa_entry`); the fourth, `sa_cnt`, is the output
 //! side's (the tail updates it per packet).
 
+use super::links::{IssueReg, IssueRx, IssueTail};
 use rust_hdl::prelude::*;
 
-use super::{c16, c4, field_mask, CNTW, CTXW, FQW, KEYW, SW};
+use super::{c16, field_mask, max_packet, sa_cmd_error, verdict, CNTW, CTXW, FQW, KEYW, SW};
 use crate::crypto::{AesUnit, AES_TAG_BITS};
 use crate::util::{Bswap128, Bswap32, Bswap64};
 
@@ -65,88 +66,16 @@ pub struct Issue {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// `RegFile::sa_index`.
-    pub sa_index: Signal<In, Bits<16>>,
-    /// `RegFile::sa_flags`.
-    pub sa_flags: Signal<In, Bits<4>>,
-    /// `RegFile::sa_op`.
-    pub sa_op: Signal<In, Bits<4>>,
-    /// `RegFile::cmd_pending`.
-    pub cmd_pending: Signal<In, bool>,
-    /// `RegFile::stage_key`.
-    pub stage_key: Signal<In, Bits<KEYW>>,
-    /// `RegFile::stage_ctx`.
-    pub stage_ctx: Signal<In, Bits<CTXW>>,
-    /// `RegFile::db_pending`.
-    pub db_pending: Signal<In, bool>,
-    /// `RegFile::pkt_desc`.
-    pub pkt_desc: Signal<In, Bits<32>>,
-    /// `RegFile::pkt_len`.
-    pub pkt_len: Signal<In, Bits<16>>,
-    /// `RegFile::pkt_seqhi`.
-    pub pkt_seqhi: Signal<In, Bits<32>>,
-    /// `Rx::din`: the input-slot word at the `in_rd` of the previous cycle.
-    pub din: Signal<In, Bits<128>>,
-    /// `Rx::busy`.
-    pub rx_busy: Signal<In, bool>,
-    /// `Rx::full`.
-    pub rx_full: Signal<In, Bits<2>>,
-    /// `Rx::desc0`.
-    pub rx_desc0: Signal<In, Bits<80>>,
-    /// `Rx::desc1`.
-    pub rx_desc1: Signal<In, Bits<80>>,
-    /// `Tail::f_cnt`: entries in the context queue.
-    pub f_cnt: Signal<In, Bits<3>>,
-    /// `Tail::t_busy`.
-    pub t_busy: Signal<In, bool>,
-    /// `Tail::cnt_rd`: the SA counter word of `cur_idx` (read-back).
-    pub cnt_rd: Signal<In, Bits<CNTW>>,
-    /// `Tail::done` of a window packet: it is finished.
+    /// The link with `RegFile`.
+    pub regs: IssueReg,
+    /// The link with `Rx`.
+    pub rx: IssueRx,
+    /// The link with `Tail`.
+    pub tail: IssueTail,
+    /// `TailReg::done` of a window packet: it is finished.
     pub win_done: Signal<In, bool>,
     /// `Tx::freed`: result slots sent, free again.
     pub out_free: Signal<In, Bits<4>>,
-    /// A block leaves the AES pipeline.
-    pub aes_valid: Signal<Out, bool>,
-    /// Kind (`[129:128]`: 1 E(J0), 2 data block, 3 length slot) and input word of that block.
-    pub aes_tag: Signal<Out, Bits<AES_TAG_BITS>>,
-    /// Its keystream (E_K of the counter block), byte 0 at `[127:120]`.
-    pub aes_block: Signal<Out, Bits<128>>,
-    /// The packet context `f_word` goes into the context queue.
-    pub f_push: Signal<Out, bool>,
-    /// Packet context for the output side (layout in the module docs).
-    pub f_word: Signal<Out, Bits<FQW>>,
-    /// SA entry of the packet or command being issued.
-    pub cur_idx: Signal<Out, Bits<SW>>,
-    /// Pulse: zero the SA counter word of `cur_idx` (install, remove).
-    pub cnt_clear: Signal<Out, bool>,
-    /// Input-slot read address (slot in bit 10).
-    pub in_rd: Signal<Out, Bits<16>>,
-    /// One bit per input slot: read for the last time, free again.
-    pub rx_free: Signal<Out, Bits<2>>,
-    /// A window packet is in the engine.
-    pub win_active: Signal<Out, bool>,
-    /// Pulse: the window packet is taken.
-    pub db_take: Signal<Out, bool>,
-    /// Pulse: the SA command is finished (`sa_errcode` tells how).
-    pub cmd_done: Signal<Out, bool>,
-    /// Error code of the last SA command (`regmap::SaCmdError`, 0 = none).
-    pub sa_errcode: Signal<Out, Bits<4>>,
-    /// The entry of the last SA command is valid.
-    pub sa_valid: Signal<Out, bool>,
-    /// Read-back SA: SPI.
-    pub rb_spi: Signal<Out, Bits<32>>,
-    /// Read-back SA: flags.
-    pub rb_flags: Signal<Out, Bits<4>>,
-    /// Read-back SA: valid.
-    pub rb_valid: Signal<Out, bool>,
-    /// Read-back SA: sequence counter.
-    pub rb_seq: Signal<Out, Bits<64>>,
-    /// Read-back SA: packet counter.
-    pub rb_pkts: Signal<Out, Bits<64>>,
-    /// Read-back SA: byte counter.
-    pub rb_bytes: Signal<Out, Bits<64>>,
-    /// Read-back SA: ICV failure counter.
-    pub rb_auth: Signal<Out, Bits<32>>,
     /// A packet is being issued, in the AES pipeline or holds a result slot.
     pub busy: Signal<Out, bool>,
 
@@ -270,47 +199,11 @@ impl Issue {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            sa_index: Default::default(),
-            sa_flags: Default::default(),
-            sa_op: Default::default(),
-            cmd_pending: Default::default(),
-            stage_key: Default::default(),
-            stage_ctx: Default::default(),
-            db_pending: Default::default(),
-            pkt_desc: Default::default(),
-            pkt_len: Default::default(),
-            pkt_seqhi: Default::default(),
-            din: Default::default(),
-            rx_busy: Default::default(),
-            rx_full: Default::default(),
-            rx_desc0: Default::default(),
-            rx_desc1: Default::default(),
-            f_cnt: Default::default(),
-            t_busy: Default::default(),
-            cnt_rd: Default::default(),
+            regs: Default::default(),
+            rx: Default::default(),
+            tail: Default::default(),
             win_done: Default::default(),
             out_free: Default::default(),
-            aes_valid: Default::default(),
-            aes_tag: Default::default(),
-            aes_block: Default::default(),
-            f_push: Default::default(),
-            f_word: Default::default(),
-            cur_idx: Default::default(),
-            cnt_clear: Default::default(),
-            in_rd: Default::default(),
-            rx_free: Default::default(),
-            win_active: Default::default(),
-            db_take: Default::default(),
-            cmd_done: Default::default(),
-            sa_errcode: Default::default(),
-            sa_valid: Default::default(),
-            rb_spi: Default::default(),
-            rb_flags: Default::default(),
-            rb_valid: Default::default(),
-            rb_seq: Default::default(),
-            rb_pkts: Default::default(),
-            rb_bytes: Default::default(),
-            rb_auth: Default::default(),
             busy: Default::default(),
             aes: Default::default(),
             sa_key: Default::default(),
@@ -398,17 +291,17 @@ impl Issue {
             k_seq32_max: Constant::new(0xffff_ffffu64.to_bits()),
             k_ctx_salt_mask: Constant::new(field_mask::<CTXW>(e::CTX_SALT.lsb, e::CTX_SALT.width)),
             k_ctx_seq_mask: Constant::new(field_mask::<CTXW>(e::CTX_SEQ.lsb, e::CTX_SEQ.width)),
-            v_ok: c4(regmap::Verdict::Ok.code()),
-            v_bad_sa: c4(regmap::Verdict::BadSa.code()),
-            v_dir: c4(regmap::Verdict::DirectionMismatch.code()),
-            v_len: c4(regmap::Verdict::BadLength.code()),
-            v_seq: c4(regmap::Verdict::SeqExhausted.code()),
-            v_spi: c4(regmap::Verdict::BadSpi.code()),
-            e_bad_index: c4(regmap::SaCmdError::BadIndex as u32),
-            e_bad_opcode: c4(regmap::SaCmdError::BadOpcode as u32),
-            e_unsupported: c4(regmap::SaCmdError::Unsupported as u32),
-            e_not_valid: c4(regmap::SaCmdError::NotValid as u32),
-            k_max_packet: c16(regmap::MAX_PACKET_BYTES),
+            v_ok: verdict(regmap::Verdict::Ok),
+            v_bad_sa: verdict(regmap::Verdict::BadSa),
+            v_dir: verdict(regmap::Verdict::DirectionMismatch),
+            v_len: verdict(regmap::Verdict::BadLength),
+            v_seq: verdict(regmap::Verdict::SeqExhausted),
+            v_spi: verdict(regmap::Verdict::BadSpi),
+            e_bad_index: sa_cmd_error(regmap::SaCmdError::BadIndex),
+            e_bad_opcode: sa_cmd_error(regmap::SaCmdError::BadOpcode),
+            e_unsupported: sa_cmd_error(regmap::SaCmdError::Unsupported),
+            e_not_valid: sa_cmd_error(regmap::SaCmdError::NotValid),
+            k_max_packet: max_packet(),
             k_min_inbound: c16(regmap::MIN_INBOUND_BYTES),
             s_ctx_salt: c16(e::CTX_SALT.lsb),
             s_ctx_seq: c16(e::CTX_SEQ.lsb),
@@ -489,13 +382,13 @@ impl Logic for Issue {
         self.aes.key_load.next = false;
         self.aes.in_valid.next = false;
         self.aes.in_tag.next = bits::<AES_TAG_BITS>(0);
-        self.in_rd.next = bits::<16>(0);
+        self.rx.rd_addr.next = bits::<16>(0);
         self.chk_key.next = false;
         self.f_push_r.d.next = false;
-        self.cnt_clear.next = false;
-        self.rx_free.next = bits::<2>(0);
-        self.db_take.next = false;
-        self.cmd_done.next = false;
+        self.tail.cnt_clear.next = false;
+        self.rx.free.next = bits::<2>(0);
+        self.regs.db_take.next = false;
+        self.regs.cmd_done.next = false;
         self.dl_out.next = ((self.d_len.q.val() + 5) >> 2) << 2;
         self.pad_p.next = self.dl_out.val() - self.d_len.q.val() - 2;
         if self.d_inbound.q.val() {
@@ -513,16 +406,16 @@ impl Logic for Issue {
         self.ctx_valid.next = self.ctx_sh_valid.val().get_bit(0);
         self.ctx_flags.next = self.ctx_sh_flags.val().get_bits::<4>(0);
         self.ctx_seq.next = self.ctx_sh_seq.val().get_bits::<64>(0);
-        self.rdc_sh_bytes.next = self.cnt_rd.val() >> self.s_cnt_bytes.val();
-        self.rdc_sh_auth.next = self.cnt_rd.val() >> self.s_cnt_auth.val();
+        self.rdc_sh_bytes.next = self.tail.cnt_rd.val() >> self.s_cnt_bytes.val();
+        self.rdc_sh_auth.next = self.tail.cnt_rd.val() >> self.s_cnt_auth.val();
 
         // Key into the AES unit: staging registers for installs, the key RAM otherwise.
         if (self.phase.q.val() == Phase::CmdCheck)
             | (self.phase.q.val() == Phase::CmdKey)
             | (self.phase.q.val() == Phase::CmdHash)
         {
-            self.key_le.next = self.stage_key.val();
-            self.aes.aes256.next = self.sa_flags.val().get_bit(0);
+            self.key_le.next = self.regs.stage_key.val();
+            self.aes.aes256.next = self.regs.sa_flags.val().get_bit(0);
         } else {
             self.key_le.next = self.sa_key.read_data.val();
             self.aes.aes256.next = self.c_flags.q.val().get_bit(0);
@@ -533,8 +426,8 @@ impl Logic for Issue {
             | bit_cast::<KEYW, 128>(self.bs_k1.dout.val());
 
         // ------------------------------------------------------------ ESP words (issue context)
-        self.bs_din_spi.din.next = self.din.val().get_bits::<32>(0);
-        self.bs_din_slo.din.next = self.din.val().get_bits::<32>(32);
+        self.bs_din_spi.din.next = self.rx.din.val().get_bits::<32>(0);
+        self.bs_din_slo.din.next = self.rx.din.val().get_bits::<32>(32);
         self.bs_spi.din.next = self.c_spi.q.val();
         self.bs_slo.din.next = self.seq_cur.q.val().get_bits::<32>(0);
         self.bs_shi.din.next = self.seq_cur.q.val().get_bits::<32>(32);
@@ -545,7 +438,7 @@ impl Logic for Issue {
             self.n_salt.next = self.ctx_sh_salt.val().get_bits::<32>(0);
             self.bs_ctr.din.next = bits::<32>(1);
             if self.d_inbound.q.val() {
-                self.iv_le.next = self.din.val().get_bits::<64>(64);
+                self.iv_le.next = self.rx.din.val().get_bits::<64>(64);
             } else {
                 self.iv_le.next = self.bs_seq64.dout.val();
             }
@@ -602,13 +495,13 @@ impl Logic for Issue {
         }
         self.n_slot.next = self.i_slot.q.val() ^ (self.at_len.val() & self.src_stream.q.val());
         if self.n_slot.val() {
-            self.rx_desc_sel.next = self.rx_desc1.val();
+            self.rx_desc_sel.next = self.rx.desc1.val();
             self.i_slot_mask.next = bits::<2>(2);
         } else {
-            self.rx_desc_sel.next = self.rx_desc0.val();
+            self.rx_desc_sel.next = self.rx.desc0.val();
             self.i_slot_mask.next = bits::<2>(1);
         }
-        self.i_full.next = (self.rx_full.val() & self.i_slot_mask.val()).any();
+        self.i_full.next = (self.rx.full.val() & self.i_slot_mask.val()).any();
         if self.i_slot.q.val() {
             self.c_slot_mask.next = bits::<2>(2);
         } else {
@@ -616,47 +509,47 @@ impl Logic for Issue {
         }
         self.o_mask.next = bits::<4>(1) << self.o_slot.q.val();
         self.f_room.next =
-            (self.f_cnt.val() < 3) | ((self.f_cnt.val() == 3) & !self.f_push_r.q.val());
-        self.f_empty.next = (self.f_cnt.val() == 0) & !self.f_push_r.q.val();
-        self.cmd_go.next = self.cmd_pending.val()
+            (self.tail.f_cnt.val() < 3) | ((self.tail.f_cnt.val() == 3) & !self.f_push_r.q.val());
+        self.f_empty.next = (self.tail.f_cnt.val() == 0) & !self.f_push_r.q.val();
+        self.cmd_go.next = self.regs.cmd_pending.val()
             & !self.inflight.q.val().any()
             & self.f_empty.val()
-            & !self.t_busy.val();
+            & !self.tail.t_busy.val();
         // Take the next stream packet (from idle, or straight after the length slot of
         // the previous one) while the previous packet's E(J0) has left the pipeline
         // and a result slot is free.
         self.take.next = self.i_full.val()
             & self.f_room.val()
             & !self.win_active_r.q.val()
-            & !self.cmd_pending.val()
+            & !self.regs.cmd_pending.val()
             & !(self.out_busy.q.val() & self.o_mask.val()).any()
             & ((self.phase.q.val() == Phase::Idle) | self.at_len.val());
         match self.phase.q.val() {
             Phase::Idle => {
                 if self.cmd_go.val() {
-                    self.cur_idx_r.d.next = bit_cast::<SW, 16>(self.sa_index.val());
+                    self.cur_idx_r.d.next = bit_cast::<SW, 16>(self.regs.sa_index.val());
                     self.phase.d.next = Phase::CmdLoad;
                 } else if !self.take.val()
-                    & self.db_pending.val()
-                    & !self.rx_busy.val()
-                    & !self.rx_full.val().any()
+                    & self.regs.db_pending.val()
+                    & !self.rx.busy.val()
+                    & !self.rx.full.val().any()
                     & self.f_empty.val()
                     & !self.out_busy.q.val().any()
-                    & !self.t_busy.val()
+                    & !self.tail.t_busy.val()
                 {
                     // Window packet: input slot 0, result in output slot 0.
-                    self.db_take.next = true;
+                    self.regs.db_take.next = true;
                     self.win_active_r.d.next = true;
                     self.src_stream.d.next = false;
-                    self.d_index.d.next = self.pkt_desc.val().get_bits::<16>(0);
-                    self.cur_idx_r.d.next = self.pkt_desc.val().get_bits::<SW>(0);
-                    self.sa_key.read_address.next = self.pkt_desc.val().get_bits::<SW>(0);
-                    self.sa_hkey.read_address.next = self.pkt_desc.val().get_bits::<SW>(0);
-                    self.sa_ctx.read_address.next = self.pkt_desc.val().get_bits::<SW>(0);
-                    self.d_inbound.d.next = self.pkt_desc.val().get_bit(16);
-                    self.d_nh.d.next = self.pkt_desc.val().get_bits::<8>(24);
-                    self.d_seqhi.d.next = self.pkt_seqhi.val();
-                    self.d_len.d.next = self.pkt_len.val();
+                    self.d_index.d.next = self.regs.pkt_desc.val().get_bits::<16>(0);
+                    self.cur_idx_r.d.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
+                    self.sa_key.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
+                    self.sa_hkey.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
+                    self.sa_ctx.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
+                    self.d_inbound.d.next = self.regs.pkt_desc.val().get_bit(16);
+                    self.d_nh.d.next = self.regs.pkt_desc.val().get_bits::<8>(24);
+                    self.d_seqhi.d.next = self.regs.pkt_seqhi.val();
+                    self.d_len.d.next = self.regs.pkt_len.val();
                     self.i_oslot.d.next = bits::<2>(0);
                     self.phase.d.next = Phase::PktCheck;
                 }
@@ -668,7 +561,7 @@ impl Logic for Issue {
                 self.c_salt.d.next = self.ctx_sh_salt.val().get_bits::<32>(0);
                 self.c_flags.d.next = self.ctx_flags.val();
                 self.hkey.d.next = self.sa_hkey.read_data.val();
-                self.iv_pkt.d.next = self.din.val().get_bits::<64>(64);
+                self.iv_pkt.d.next = self.rx.din.val().get_bits::<64>(64);
                 self.iss.d.next = bits::<16>(0);
                 // Trailer pattern: pad bytes 1..P, P, next header.
                 self.tp.d.next = (bits::<64>(0x0003_0201)
@@ -748,9 +641,9 @@ impl Logic for Issue {
                     self.aes.in_valid.next = true;
                     self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 128;
                     self.iss.d.next = bits::<16>(1);
-                    self.in_rd.next = self.i_base.val();
+                    self.rx.rd_addr.next = self.i_base.val();
                     if self.i_slot.q.val() & self.src_stream.q.val() {
-                        self.in_rd.next = self.in_rd.val() | 1024;
+                        self.rx.rd_addr.next = self.rx.rd_addr.val() | 1024;
                     }
                 }
             }
@@ -772,13 +665,13 @@ impl Logic for Issue {
                 // Slot `iss`: 0 = E(J0) (unless issued in the check cycle), 1..=nblk =
                 // data block iss-1 with its input word, nblk+1 = length slot (with the
                 // word after the last block). The word for slot iss+1 is read now.
-                self.in_rd.next = self.i_base.val() + self.iss.q.val();
+                self.rx.rd_addr.next = self.i_base.val() + self.iss.q.val();
                 if self.iss.q.val() > self.nblk.q.val() {
                     // Length slot: hold the last word read until the slot may go.
-                    self.in_rd.next = self.i_base.val() + self.nblk.q.val();
+                    self.rx.rd_addr.next = self.i_base.val() + self.nblk.q.val();
                 }
                 if self.i_slot.q.val() & self.src_stream.q.val() {
-                    self.in_rd.next = self.in_rd.val() | 1024;
+                    self.rx.rd_addr.next = self.rx.rd_addr.val() | 1024;
                 }
                 if self.iss.q.val() == 0 {
                     self.aes.in_valid.next = true;
@@ -788,14 +681,14 @@ impl Logic for Issue {
                     self.aes.in_valid.next = true;
                     self.iss.d.next = self.iss.q.val() + 1;
                     self.aes.in_tag.next = (bits::<AES_TAG_BITS>(2) << 128)
-                        | bit_cast::<AES_TAG_BITS, 128>(self.din.val());
+                        | bit_cast::<AES_TAG_BITS, 128>(self.rx.din.val());
                 } else if self.at_len.val() {
                     self.aes.in_valid.next = true;
                     self.aes.in_tag.next = (bits::<AES_TAG_BITS>(3) << 128)
-                        | bit_cast::<AES_TAG_BITS, 128>(self.din.val());
+                        | bit_cast::<AES_TAG_BITS, 128>(self.rx.din.val());
                     if self.src_stream.q.val() {
                         // The input slot is read for the last time: free it.
-                        self.rx_free.next = self.c_slot_mask.val();
+                        self.rx.free.next = self.c_slot_mask.val();
                         self.i_slot.d.next = !self.i_slot.q.val();
                     }
                     self.phase.d.next = Phase::Idle;
@@ -809,39 +702,39 @@ impl Logic for Issue {
                 self.kx_valid.d.next = false;
                 self.sa_errcode_r.d.next = bits::<4>(0);
                 self.sa_valid_r.d.next = self.ctx_valid.val();
-                if self.sa_index.val().get_bits::<6>(10).any() {
+                if self.regs.sa_index.val().get_bits::<6>(10).any() {
                     self.sa_errcode_r.d.next = self.e_bad_index.val();
                     self.phase.d.next = Phase::CmdDone;
-                } else if (self.sa_op.val() == 0) | (self.sa_op.val() > 4) {
+                } else if (self.regs.sa_op.val() == 0) | (self.regs.sa_op.val() > 4) {
                     self.sa_errcode_r.d.next = self.e_bad_opcode.val();
                     self.phase.d.next = Phase::CmdDone;
-                } else if ((self.sa_op.val() == 1) | (self.sa_op.val() == 3))
-                    & self.sa_flags.val().get_bit(1)
-                    & self.sa_flags.val().get_bit(2)
+                } else if ((self.regs.sa_op.val() == 1) | (self.regs.sa_op.val() == 3))
+                    & self.regs.sa_flags.val().get_bit(1)
+                    & self.regs.sa_flags.val().get_bit(2)
                 {
                     self.sa_errcode_r.d.next = self.e_unsupported.val();
                     self.phase.d.next = Phase::CmdDone;
-                } else if (self.sa_op.val() == 3) & !self.ctx_valid.val() {
+                } else if (self.regs.sa_op.val() == 3) & !self.ctx_valid.val() {
                     self.sa_errcode_r.d.next = self.e_not_valid.val();
                     self.phase.d.next = Phase::CmdDone;
-                } else if self.sa_op.val() == 1 {
+                } else if self.regs.sa_op.val() == 1 {
                     // Install: store the raw key, expand it, then H = E_K(0).
                     self.sa_key.write_enable.next = true;
                     self.sa_key.write_data.next = self.key_le.val();
                     self.aes.key_load.next = true;
                     self.phase.d.next = Phase::CmdKey;
-                } else if self.sa_op.val() == 2 {
+                } else if self.regs.sa_op.val() == 2 {
                     // Remove: invalidate and wipe.
                     self.sa_key.write_enable.next = true;
                     self.sa_hkey.write_enable.next = true;
                     self.sa_ctx.write_enable.next = true;
-                    self.cnt_clear.next = true;
+                    self.tail.cnt_clear.next = true;
                     self.sa_valid_r.d.next = false;
                     self.phase.d.next = Phase::CmdDone;
-                } else if self.sa_op.val() == 3 {
+                } else if self.regs.sa_op.val() == 3 {
                     // Update: SPI, flags and counter; salt and keys stay.
                     self.sa_ctx.write_enable.next = true;
-                    self.sa_ctx.write_data.next = (self.stage_ctx.val()
+                    self.sa_ctx.write_data.next = (self.regs.stage_ctx.val()
                         & !self.k_ctx_salt_mask.val())
                         | (self.ctx_rd.val() & self.k_ctx_salt_mask.val());
                     self.phase.d.next = Phase::CmdDone;
@@ -851,7 +744,7 @@ impl Logic for Issue {
                     self.rb_flags_r.d.next = self.ctx_flags.val();
                     self.rb_valid_r.d.next = self.ctx_valid.val();
                     self.rb_seq_r.d.next = self.ctx_seq.val();
-                    self.rb_pkts_r.d.next = self.cnt_rd.val().get_bits::<64>(0);
+                    self.rb_pkts_r.d.next = self.tail.cnt_rd.val().get_bits::<64>(0);
                     self.rb_bytes_r.d.next = self.rdc_sh_bytes.val().get_bits::<64>(0);
                     self.rb_auth_r.d.next = self.rdc_sh_auth.val().get_bits::<32>(0);
                     self.phase.d.next = Phase::CmdDone;
@@ -868,15 +761,15 @@ impl Logic for Issue {
                     self.sa_hkey.write_enable.next = true;
                     self.sa_hkey.write_data.next = self.aes.out_block.val();
                     self.sa_ctx.write_enable.next = true;
-                    self.sa_ctx.write_data.next = self.stage_ctx.val();
-                    self.cnt_clear.next = true;
+                    self.sa_ctx.write_data.next = self.regs.stage_ctx.val();
+                    self.tail.cnt_clear.next = true;
                     self.sa_valid_r.d.next = true;
                     self.phase.d.next = Phase::CmdDone;
                 }
             }
             Phase::CmdDone => {
                 // The register file clears the key staging registers and reports.
-                self.cmd_done.next = true;
+                self.regs.cmd_done.next = true;
                 self.phase.d.next = Phase::Idle;
             }
         }
@@ -894,9 +787,9 @@ impl Logic for Issue {
             self.d_seqhi.d.next = self.rx_desc_sel.val().get_bits::<32>(32);
             self.d_len.d.next = self.rx_desc_sel.val().get_bits::<16>(64);
             if self.n_slot.val() {
-                self.in_rd.next = bits::<16>(1024);
+                self.rx.rd_addr.next = bits::<16>(1024);
             } else {
-                self.in_rd.next = bits::<16>(0);
+                self.rx.rd_addr.next = bits::<16>(0);
             }
             self.i_oslot.d.next = self.o_slot.q.val();
             self.o_slot.d.next = self.o_slot.q.val() + 1;
@@ -912,7 +805,7 @@ impl Logic for Issue {
 
         // ------------------------------------------------------------ context queue entry
         // What the output side needs of the packet, queued the cycle after the check.
-        self.f_word.next = (bit_cast::<FQW, 4>(self.c_flags.q.val()) << 1)
+        self.tail.f_word.next = (bit_cast::<FQW, 4>(self.c_flags.q.val()) << 1)
             | (bit_cast::<FQW, 16>(self.dlen.q.val()) << 5)
             | (bit_cast::<FQW, 16>(self.d_len.q.val()) << 21)
             | (bit_cast::<FQW, 64>(self.tp.q.val()) << 37)
@@ -925,10 +818,10 @@ impl Logic for Issue {
             | (bit_cast::<FQW, 128>(self.aad_le.val()) << 324)
             | (bit_cast::<FQW, 128>(self.hdr_word.val()) << 452);
         if self.src_stream.q.val() {
-            self.f_word.next = self.f_word.val() | (bits::<FQW>(1) << 315);
+            self.tail.f_word.next = self.tail.f_word.val() | (bits::<FQW>(1) << 315);
         }
         if self.d_inbound.q.val() {
-            self.f_word.next = self.f_word.val() | 1;
+            self.tail.f_word.next = self.tail.f_word.val() | 1;
         }
 
         // ------------------------------------------------------------ result slots
@@ -944,21 +837,21 @@ impl Logic for Issue {
         }
 
         // ------------------------------------------------------------ outputs
-        self.aes_valid.next = self.aes.out_valid.val();
-        self.aes_tag.next = self.aes.out_tag.val();
-        self.aes_block.next = self.aes.out_block.val();
-        self.f_push.next = self.f_push_r.q.val();
-        self.cur_idx.next = self.cur_idx_r.q.val();
-        self.win_active.next = self.win_active_r.q.val();
-        self.sa_errcode.next = self.sa_errcode_r.q.val();
-        self.sa_valid.next = self.sa_valid_r.q.val();
-        self.rb_spi.next = self.rb_spi_r.q.val();
-        self.rb_flags.next = self.rb_flags_r.q.val();
-        self.rb_valid.next = self.rb_valid_r.q.val();
-        self.rb_seq.next = self.rb_seq_r.q.val();
-        self.rb_pkts.next = self.rb_pkts_r.q.val();
-        self.rb_bytes.next = self.rb_bytes_r.q.val();
-        self.rb_auth.next = self.rb_auth_r.q.val();
+        self.tail.aes_valid.next = self.aes.out_valid.val();
+        self.tail.aes_tag.next = self.aes.out_tag.val();
+        self.tail.aes_block.next = self.aes.out_block.val();
+        self.tail.f_push.next = self.f_push_r.q.val();
+        self.tail.cur_idx.next = self.cur_idx_r.q.val();
+        self.regs.win_active.next = self.win_active_r.q.val();
+        self.regs.sa_errcode.next = self.sa_errcode_r.q.val();
+        self.regs.sa_valid.next = self.sa_valid_r.q.val();
+        self.regs.rb_spi.next = self.rb_spi_r.q.val();
+        self.regs.rb_flags.next = self.rb_flags_r.q.val();
+        self.regs.rb_valid.next = self.rb_valid_r.q.val();
+        self.regs.rb_seq.next = self.rb_seq_r.q.val();
+        self.regs.rb_pkts.next = self.rb_pkts_r.q.val();
+        self.regs.rb_bytes.next = self.rb_bytes_r.q.val();
+        self.regs.rb_auth.next = self.rb_auth_r.q.val();
         self.busy.next = self.f_push_r.q.val()
             | self.inflight.q.val().any()
             | self.out_busy.q.val().any()

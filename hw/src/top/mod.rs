@@ -24,19 +24,28 @@
 //!   counters and the result, while the next packet's blocks already stream behind.
 //! - [`Tx`] (`tx.rs`), send: result slots leave on `m_axis` in order, back to back.
 //!
-//! SA commands run when the packet path is empty. The signals between the parts are
-//! the ports of each block (documented there); `Top::update` connects them and has
-//! no logic of its own besides the OR of the parts' busy flags.
+//! SA commands run when the packet path is empty. Two parts that talk to each other
+//! do so through a mirrored pair of bundles declared once in [`links`] (`links.rs`):
+//! `RegFile`-`Issue`, `Rx`-`Issue`, `Issue`-`Tail`, `Tail`-`RegFile`, `Tail`-`Tx`.
+//! `Top::update` joins each pair, wires the few signals a third part also reads to
+//! that part's own ports, and has no logic of its own besides the OR of the parts'
+//! busy flags and the split of `Tail`'s `done` into window and stream results.
 
 use rust_hdl::prelude::*;
 
 pub mod issue;
+// rust-hdl's `LogicInterface` derive writes an undocumented `join` for each bundle.
+#[allow(missing_docs)]
+pub mod links;
 pub mod regfile;
 pub mod rx;
 pub mod tail;
 pub mod tx;
 
 pub use issue::{Issue, Phase};
+pub use links::{
+    IssueReg, IssueRx, IssueTail, RegIssue, RegTail, RxIssue, TailIssue, TailReg, TailTx, TxTail,
+};
 pub use regfile::RegFile;
 pub use rx::Rx;
 pub use tail::Tail;
@@ -73,6 +82,26 @@ pub(crate) fn c4(v: u32) -> Constant<Bits<4>> {
 
 pub(crate) fn c32(v: u32) -> Constant<Bits<32>> {
     Constant::new((v as u64).to_bits())
+}
+
+/// A verdict's code (`regmap::Verdict`) as a constant of the 4-bit verdict field.
+pub(crate) fn verdict(v: regmap::Verdict) -> Constant<Bits<4>> {
+    c4(v.code())
+}
+
+/// An SA command error code (`regmap::SaCmdError`) as a 4-bit constant.
+pub(crate) fn sa_cmd_error(e: regmap::SaCmdError) -> Constant<Bits<4>> {
+    c4(e as u32)
+}
+
+/// Words in one packet slot (`regmap::PKT_BUFFER_WORDS`) as a 16-bit constant.
+pub(crate) fn buf_words() -> Constant<Bits<16>> {
+    c16(regmap::PKT_BUFFER_WORDS)
+}
+
+/// The largest packet (`regmap::MAX_PACKET_BYTES`) as a 16-bit constant.
+pub(crate) fn max_packet() -> Constant<Bits<16>> {
+    c16(regmap::MAX_PACKET_BYTES)
 }
 
 /// Mask of `width` bits from `lsb` in an `N`-bit word.
@@ -233,32 +262,18 @@ impl Logic for Top {
         self.s_axil_rresp.next = self.regs.s_axil_rresp.val();
         self.s_axil_rvalid.next = self.regs.s_axil_rvalid.val();
         self.regs.s_axil_rready.next = self.s_axil_rready.val();
-        self.regs.engine_busy.next = self.rx.busy.val()
-            | self.rx.full.val().any()
+        self.regs.engine_busy.next = self.rx.issue.busy.val()
+            | self.rx.issue.full.val().any()
             | self.issue.busy.val()
-            | self.tail.f_cnt.val().any()
-            | self.tail.t_busy.val();
-        self.regs.win_active.next = self.issue.win_active.val();
-        self.regs.db_take.next = self.issue.db_take.val();
-        self.regs.cmd_done.next = self.issue.cmd_done.val();
-        self.regs.sa_errcode.next = self.issue.sa_errcode.val();
-        self.regs.sa_valid.next = self.issue.sa_valid.val();
-        self.regs.rb_spi.next = self.issue.rb_spi.val();
-        self.regs.rb_flags.next = self.issue.rb_flags.val();
-        self.regs.rb_valid.next = self.issue.rb_valid.val();
-        self.regs.rb_seq.next = self.issue.rb_seq.val();
-        self.regs.rb_pkts.next = self.issue.rb_pkts.val();
-        self.regs.rb_bytes.next = self.issue.rb_bytes.val();
-        self.regs.rb_auth.next = self.issue.rb_auth.val();
-        self.regs.res_done.next = self.tail.done.val();
-        self.regs.res_stream.next = self.tail.stream.val();
-        self.regs.res_inbound.next = self.tail.inbound.val();
-        self.regs.res_verdict.next = self.tail.verdict.val();
-        self.regs.res_nh.next = self.tail.nh.val();
-        self.regs.res_seq.next = self.tail.seq.val();
-        self.regs.res_len.next = self.tail.rlen.val();
-        self.regs.res_bytes.next = self.tail.dl.val();
-        self.regs.out_word.next = self.tail.buf_a.val();
+            | self.tail.issue.f_cnt.val().any()
+            | self.tail.issue.t_busy.val();
+
+        // ------------------------------------------------------------ the links
+        RegIssue::join(&mut self.regs.issue, &mut self.issue.regs);
+        RxIssue::join(&mut self.rx.issue, &mut self.issue.rx);
+        IssueTail::join(&mut self.issue.tail, &mut self.tail.issue);
+        TailReg::join(&mut self.tail.regs, &mut self.regs.tail);
+        TailTx::join(&mut self.tail.tx, &mut self.tx.tail);
 
         // ------------------------------------------------------------ receive
         self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
@@ -270,42 +285,12 @@ impl Logic for Top {
         self.rx.win_wr.next = self.regs.win_wr.val();
         self.rx.win_addr.next = self.s_axil_awaddr.val();
         self.rx.win_data.next = self.s_axil_wdata.val();
-        self.rx.db_pending.next = self.regs.db_pending.val();
-        self.rx.win_active.next = self.issue.win_active.val();
-        self.rx.free.next = self.issue.rx_free.val();
-        self.rx.rd_addr.next = self.issue.in_rd.val();
+        self.rx.db_pending.next = self.regs.issue.db_pending.val();
+        self.rx.win_active.next = self.issue.regs.win_active.val();
 
         // ------------------------------------------------------------ issue
-        self.issue.sa_index.next = self.regs.sa_index.val();
-        self.issue.sa_flags.next = self.regs.sa_flags.val();
-        self.issue.sa_op.next = self.regs.sa_op.val();
-        self.issue.cmd_pending.next = self.regs.cmd_pending.val();
-        self.issue.stage_key.next = self.regs.stage_key.val();
-        self.issue.stage_ctx.next = self.regs.stage_ctx.val();
-        self.issue.db_pending.next = self.regs.db_pending.val();
-        self.issue.pkt_desc.next = self.regs.pkt_desc.val();
-        self.issue.pkt_len.next = self.regs.pkt_len.val();
-        self.issue.pkt_seqhi.next = self.regs.pkt_seqhi.val();
-        self.issue.din.next = self.rx.din.val();
-        self.issue.rx_busy.next = self.rx.busy.val();
-        self.issue.rx_full.next = self.rx.full.val();
-        self.issue.rx_desc0.next = self.rx.desc0.val();
-        self.issue.rx_desc1.next = self.rx.desc1.val();
-        self.issue.f_cnt.next = self.tail.f_cnt.val();
-        self.issue.t_busy.next = self.tail.t_busy.val();
-        self.issue.cnt_rd.next = self.tail.cnt_rd.val();
-        self.issue.win_done.next = self.tail.done.val() & !self.tail.stream.val();
+        self.issue.win_done.next = self.tail.regs.done.val() & !self.tail.regs.stream.val();
         self.issue.out_free.next = self.tx.freed.val();
-
-        // ------------------------------------------------------------ output side and tail
-        self.tail.aes_valid.next = self.issue.aes_valid.val();
-        self.tail.aes_tag.next = self.issue.aes_tag.val();
-        self.tail.aes_block.next = self.issue.aes_block.val();
-        self.tail.f_push.next = self.issue.f_push.val();
-        self.tail.f_word.next = self.issue.f_word.val();
-        self.tail.cur_idx.next = self.issue.cur_idx.val();
-        self.tail.cnt_clear.next = self.issue.cnt_clear.val();
-        self.tail.buf_rd.next = self.tx.buf_rd.val();
 
         // ------------------------------------------------------------ send
         self.m_axis_tdata.next = self.tx.m_axis_tdata.val();
@@ -314,12 +299,9 @@ impl Logic for Top {
         self.m_axis_tvalid.next = self.tx.m_axis_tvalid.val();
         self.tx.m_axis_tready.next = self.m_axis_tready.val();
         self.m_axis_tuser.next = self.tx.m_axis_tuser.val();
-        self.tx.res_valid.next = self.tail.done.val() & self.tail.stream.val();
-        self.tx.res_slot.next = self.tail.oslot.val();
-        self.tx.res_len.next = self.tail.rlen.val();
-        self.tx.res_tuser.next = self.tail.tuser.val();
-        self.tx.buf_a.next = self.tail.buf_a.val();
-        self.tx.buf_b.next = self.tail.buf_b.val();
+        self.tx.res_valid.next = self.tail.regs.done.val() & self.tail.regs.stream.val();
+        self.tx.res_len.next = self.tail.regs.rlen.val();
+        self.tx.buf_a.next = self.tail.regs.buf_a.val();
         self.tx.win_rd.next = self.regs.win_rd.val();
     }
 }

@@ -7,12 +7,13 @@
 //! reads take three (address, buffer read for the output window, data). A read of a
 //! 64-bit counter's low word snapshots its high word, which the `*_HI` read returns.
 //! The engine reports to it with pulses: `cmd_done` (SA command finished), `db_take`
-//! (window packet taken) and `res_done` (a packet finished: global counters, error
+//! (window packet taken) and `tail.done` (a packet finished: global counters, error
 //! events and, for a window packet, the result registers).
 
+use super::links::{RegIssue, RegTail};
 use rust_hdl::prelude::*;
 
-use super::{c16, c32, c4, AW, CTXW, KEYW};
+use super::{buf_words, c16, c32, max_packet, verdict, AW, CTXW, KEYW};
 use regmap::regs::off;
 
 /// The register file (see the module docs).
@@ -56,72 +57,14 @@ pub struct RegFile {
     pub s_axil_rready: Signal<In, bool>,
     /// The packet path holds a packet (receive, issue, output side, tail or send).
     pub engine_busy: Signal<In, bool>,
-    /// `Issue::win_active`.
-    pub win_active: Signal<In, bool>,
-    /// `Issue::db_take`.
-    pub db_take: Signal<In, bool>,
-    /// `Issue::cmd_done`.
-    pub cmd_done: Signal<In, bool>,
-    /// `Issue::sa_errcode`.
-    pub sa_errcode: Signal<In, Bits<4>>,
-    /// `Issue::sa_valid`.
-    pub sa_valid: Signal<In, bool>,
-    /// `Issue::rb_spi`.
-    pub rb_spi: Signal<In, Bits<32>>,
-    /// `Issue::rb_flags`.
-    pub rb_flags: Signal<In, Bits<4>>,
-    /// `Issue::rb_valid`.
-    pub rb_valid: Signal<In, bool>,
-    /// `Issue::rb_seq`.
-    pub rb_seq: Signal<In, Bits<64>>,
-    /// `Issue::rb_pkts`.
-    pub rb_pkts: Signal<In, Bits<64>>,
-    /// `Issue::rb_bytes`.
-    pub rb_bytes: Signal<In, Bits<64>>,
-    /// `Issue::rb_auth`.
-    pub rb_auth: Signal<In, Bits<32>>,
-    /// `Tail::done`: a packet is finished (the `res_*` inputs describe it).
-    pub res_done: Signal<In, bool>,
-    /// `Tail::stream`.
-    pub res_stream: Signal<In, bool>,
-    /// `Tail::inbound`.
-    pub res_inbound: Signal<In, bool>,
-    /// `Tail::verdict`.
-    pub res_verdict: Signal<In, Bits<4>>,
-    /// `Tail::nh`.
-    pub res_nh: Signal<In, Bits<8>>,
-    /// `Tail::seq`.
-    pub res_seq: Signal<In, Bits<64>>,
-    /// `Tail::rlen`.
-    pub res_len: Signal<In, Bits<16>>,
-    /// `Tail::dl`.
-    pub res_bytes: Signal<In, Bits<16>>,
-    /// `Tail::buf_a`: the result RAM A word of the output window (`win_rd` of the previous cycle).
-    pub out_word: Signal<In, Bits<128>>,
+    /// The link with `Issue`.
+    pub issue: RegIssue,
+    /// The link with `Tail`: the finished packet.
+    pub tail: RegTail,
     /// An input-window write this cycle (lane and word from `s_axil_awaddr`).
     pub win_wr: Signal<Out, bool>,
     /// Output-window word address (result slot 0).
     pub win_rd: Signal<Out, Bits<16>>,
-    /// `SA_INDEX`: entry of the next SA command.
-    pub sa_index: Signal<Out, Bits<16>>,
-    /// `SA_FLAGS` staging register (bit 0: AES-256, 1: GMAC, 2: ESN, 3: inbound).
-    pub sa_flags: Signal<Out, Bits<4>>,
-    /// Opcode of the pending SA command (`regmap::SaOp`).
-    pub sa_op: Signal<Out, Bits<4>>,
-    /// An SA command is pending.
-    pub cmd_pending: Signal<Out, bool>,
-    /// Staged key, little-endian words (`SA_KEY0..7`; the upper half only for AES-256).
-    pub stage_key: Signal<Out, Bits<KEYW>>,
-    /// SA context word from the staging registers, valid bit set (install/update).
-    pub stage_ctx: Signal<Out, Bits<CTXW>>,
-    /// The doorbell rang and the window packet is not taken yet.
-    pub db_pending: Signal<Out, bool>,
-    /// `PKT_DESC`: descriptor of the window packet.
-    pub pkt_desc: Signal<Out, Bits<32>>,
-    /// `PKT_LEN`: byte length of the window packet.
-    pub pkt_len: Signal<Out, Bits<16>>,
-    /// `PKT_SEQ_HI`: high sequence bits of the window packet (inbound ESN).
-    pub pkt_seqhi: Signal<Out, Bits<32>>,
 
     bvalid: DFF<bool>,
     rstate: DFF<Bits<2>>,
@@ -284,39 +227,10 @@ impl RegFile {
             s_axil_rvalid: Default::default(),
             s_axil_rready: Default::default(),
             engine_busy: Default::default(),
-            win_active: Default::default(),
-            db_take: Default::default(),
-            cmd_done: Default::default(),
-            sa_errcode: Default::default(),
-            sa_valid: Default::default(),
-            rb_spi: Default::default(),
-            rb_flags: Default::default(),
-            rb_valid: Default::default(),
-            rb_seq: Default::default(),
-            rb_pkts: Default::default(),
-            rb_bytes: Default::default(),
-            rb_auth: Default::default(),
-            res_done: Default::default(),
-            res_stream: Default::default(),
-            res_inbound: Default::default(),
-            res_verdict: Default::default(),
-            res_nh: Default::default(),
-            res_seq: Default::default(),
-            res_len: Default::default(),
-            res_bytes: Default::default(),
-            out_word: Default::default(),
             win_wr: Default::default(),
             win_rd: Default::default(),
-            sa_index: Default::default(),
-            sa_flags: Default::default(),
-            sa_op: Default::default(),
-            cmd_pending: Default::default(),
-            stage_key: Default::default(),
-            stage_ctx: Default::default(),
-            db_pending: Default::default(),
-            pkt_desc: Default::default(),
-            pkt_len: Default::default(),
-            pkt_seqhi: Default::default(),
+            issue: Default::default(),
+            tail: Default::default(),
             bvalid: Default::default(),
             rstate: Default::default(),
             raddr: Default::default(),
@@ -370,18 +284,18 @@ impl RegFile {
             w_pkt_status: Default::default(),
             k_hi32: Constant::new(0xffff_ffff_0000_0000u64.to_bits()),
             k_lo32: Constant::new(0xffff_ffffu64.to_bits()),
-            k_buf_words: c16(regmap::PKT_BUFFER_WORDS),
+            k_buf_words: buf_words(),
             k_bit31: c32(1 << 31),
-            v_ok: c4(regmap::Verdict::Ok.code()),
-            v_auth: c4(regmap::Verdict::AuthFailed.code()),
-            v_trailer: c4(regmap::Verdict::BadTrailer.code()),
-            v_seq: c4(regmap::Verdict::SeqExhausted.code()),
+            v_ok: verdict(regmap::Verdict::Ok),
+            v_auth: verdict(regmap::Verdict::AuthFailed),
+            v_trailer: verdict(regmap::Verdict::BadTrailer),
+            v_seq: verdict(regmap::Verdict::SeqExhausted),
             k_magic: c32(regmap::MAGIC),
             k_version: c32(regmap::LAYOUT_VERSION),
             k_caps: c32(regmap::CAPABILITIES.bits()),
             k_num_sas: c32(regmap::NUM_SAS),
             k_datapath: c32(regmap::DATAPATH_VALUE),
-            k_max_packet: c16(regmap::MAX_PACKET_BYTES),
+            k_max_packet: max_packet(),
             o_id_magic: c16(off::ID_MAGIC),
             o_id_version: c16(off::ID_LAYOUT_VERSION),
             o_id_caps: c16(off::ID_CAPABILITIES),
@@ -579,7 +493,7 @@ impl Logic for RegFile {
                 self.pkt_seqhi_r.d.next = self.s_axil_wdata.val();
             }
             if self.s_axil_awaddr.val() == self.o_pkt_doorbell.val() {
-                if self.db_pending_r.q.val() | self.win_active.val() {
+                if self.db_pending_r.q.val() | self.issue.win_active.val() {
                     self.err_set.next = self.err_set.val() | bits::<5>(8);
                 } else if self.s_axil_wdata.val().get_bit(0) {
                     self.db_pending_r.d.next = true;
@@ -602,7 +516,7 @@ impl Logic for RegFile {
         if self.pkt_busy.val() {
             self.w_status.next = self.w_status.val() | 2;
         }
-        self.w_sa_status.next = bit_cast::<32, 4>(self.sa_errcode.val()) << 8;
+        self.w_sa_status.next = bit_cast::<32, 4>(self.issue.sa_errcode.val()) << 8;
         if self.cmd_pending_r.q.val() {
             self.w_sa_status.next = self.w_sa_status.val() | 1;
         }
@@ -612,16 +526,16 @@ impl Logic for RegFile {
         if self.sa_error.q.val() {
             self.w_sa_status.next = self.w_sa_status.val() | 4;
         }
-        if self.sa_valid.val() {
+        if self.issue.sa_valid.val() {
             self.w_sa_status.next = self.w_sa_status.val() | 8;
         }
-        self.w_rb_flags.next = bit_cast::<32, 4>(self.rb_flags.val());
-        if self.rb_valid.val() {
+        self.w_rb_flags.next = bit_cast::<32, 4>(self.issue.rb_flags.val());
+        if self.issue.rb_valid.val() {
             self.w_rb_flags.next = self.w_rb_flags.val() | self.k_bit31.val();
         }
         self.w_pkt_status.next = (bit_cast::<32, 4>(self.res_verdict_r.q.val()) << 8)
             | (bit_cast::<32, 8>(self.res_nh_r.q.val()) << 16);
-        if self.db_pending_r.q.val() | self.win_active.val() {
+        if self.db_pending_r.q.val() | self.issue.win_active.val() {
             self.w_pkt_status.next = self.w_pkt_status.val() | 1;
         } else if self.pkt_busy.val() {
             self.w_pkt_status.next = self.w_pkt_status.val() | 4;
@@ -678,26 +592,26 @@ impl Logic for RegFile {
             self.rd_value.next = self.w_sa_status.val();
         }
         if self.raddr.q.val() == self.o_rb_spi.val() {
-            self.rd_value.next = self.rb_spi.val();
+            self.rd_value.next = self.issue.rb_spi.val();
         }
         if self.raddr.q.val() == self.o_rb_flags.val() {
             self.rd_value.next = self.w_rb_flags.val();
         }
         if self.raddr.q.val() == self.o_rb_seq_lo.val() {
-            self.rd_value.next = self.rb_seq.val().get_bits::<32>(0);
+            self.rd_value.next = self.issue.rb_seq.val().get_bits::<32>(0);
         }
         if self.raddr.q.val() == self.o_rb_seq_hi.val() {
-            self.rd_value.next = self.rb_seq.val().get_bits::<32>(32);
+            self.rd_value.next = self.issue.rb_seq.val().get_bits::<32>(32);
         }
         if self.raddr.q.val() == self.o_rb_pkts_lo.val() {
-            self.rd_value.next = self.rb_pkts.val().get_bits::<32>(0);
+            self.rd_value.next = self.issue.rb_pkts.val().get_bits::<32>(0);
             self.rd_snap.next = true;
-            self.rd_snap_value.next = self.rb_pkts.val().get_bits::<32>(32);
+            self.rd_snap_value.next = self.issue.rb_pkts.val().get_bits::<32>(32);
         }
         if self.raddr.q.val() == self.o_rb_bytes_lo.val() {
-            self.rd_value.next = self.rb_bytes.val().get_bits::<32>(0);
+            self.rd_value.next = self.issue.rb_bytes.val().get_bits::<32>(0);
             self.rd_snap.next = true;
-            self.rd_snap_value.next = self.rb_bytes.val().get_bits::<32>(32);
+            self.rd_snap_value.next = self.issue.rb_bytes.val().get_bits::<32>(32);
         }
         if (self.raddr.q.val() == self.o_rb_pkts_hi.val())
             | (self.raddr.q.val() == self.o_rb_bytes_hi.val())
@@ -711,7 +625,7 @@ impl Logic for RegFile {
             self.rd_value.next = self.hi_snap.q.val();
         }
         if self.raddr.q.val() == self.o_rb_auth.val() {
-            self.rd_value.next = self.rb_auth.val();
+            self.rd_value.next = self.issue.rb_auth.val();
         }
         if self.raddr.q.val() == self.o_pkt_desc.val() {
             self.rd_value.next = self.pkt_desc_r.q.val();
@@ -769,16 +683,16 @@ impl Logic for RegFile {
         {
             // Output window: one 32-bit lane of the buffer word read in rstate 1.
             if self.raddr.q.val().get_bits::<2>(2) == 0 {
-                self.rd_value.next = self.out_word.val().get_bits::<32>(0);
+                self.rd_value.next = self.tail.buf_a.val().get_bits::<32>(0);
             }
             if self.raddr.q.val().get_bits::<2>(2) == 1 {
-                self.rd_value.next = self.out_word.val().get_bits::<32>(32);
+                self.rd_value.next = self.tail.buf_a.val().get_bits::<32>(32);
             }
             if self.raddr.q.val().get_bits::<2>(2) == 2 {
-                self.rd_value.next = self.out_word.val().get_bits::<32>(64);
+                self.rd_value.next = self.tail.buf_a.val().get_bits::<32>(64);
             }
             if self.raddr.q.val().get_bits::<2>(2) == 3 {
-                self.rd_value.next = self.out_word.val().get_bits::<32>(96);
+                self.rd_value.next = self.tail.buf_a.val().get_bits::<32>(96);
             }
         }
         if self.rstate.q.val() == 0 {
@@ -800,35 +714,35 @@ impl Logic for RegFile {
 
         // ------------------------------------------------------------ engine reports
         // Outputs of the registers the engine reads.
-        self.sa_index.next = self.sa_index_r.q.val();
-        self.sa_flags.next = self.sa_flags_r.q.val();
-        self.sa_op.next = self.sa_op_r.q.val();
-        self.cmd_pending.next = self.cmd_pending_r.q.val();
-        self.db_pending.next = self.db_pending_r.q.val();
-        self.pkt_desc.next = self.pkt_desc_r.q.val();
-        self.pkt_len.next = self.pkt_len_r.q.val();
-        self.pkt_seqhi.next = self.pkt_seqhi_r.q.val();
+        self.issue.sa_index.next = self.sa_index_r.q.val();
+        self.issue.sa_flags.next = self.sa_flags_r.q.val();
+        self.issue.sa_op.next = self.sa_op_r.q.val();
+        self.issue.cmd_pending.next = self.cmd_pending_r.q.val();
+        self.issue.db_pending.next = self.db_pending_r.q.val();
+        self.issue.pkt_desc.next = self.pkt_desc_r.q.val();
+        self.issue.pkt_len.next = self.pkt_len_r.q.val();
+        self.issue.pkt_seqhi.next = self.pkt_seqhi_r.q.val();
         self.win_wr.next = self.wr_fire.val()
             & ((self.s_axil_awaddr.val() & self.o_out_window.val()) == self.o_in_window.val());
         // Staged key, words little-endian; the upper half only for AES-256.
-        self.stage_key.next = bit_cast::<KEYW, 32>(self.key0.q.val())
+        self.issue.stage_key.next = bit_cast::<KEYW, 32>(self.key0.q.val())
             | (bit_cast::<KEYW, 32>(self.key1.q.val()) << 32)
             | (bit_cast::<KEYW, 32>(self.key2.q.val()) << 64)
             | (bit_cast::<KEYW, 32>(self.key3.q.val()) << 96);
         if self.sa_flags_r.q.val().get_bit(0) {
-            self.stage_key.next = self.stage_key.val()
+            self.issue.stage_key.next = self.issue.stage_key.val()
                 | (bit_cast::<KEYW, 32>(self.key4.q.val()) << 128)
                 | (bit_cast::<KEYW, 32>(self.key5.q.val()) << 160)
                 | (bit_cast::<KEYW, 32>(self.key6.q.val()) << 192)
                 | (bit_cast::<KEYW, 32>(self.key7.q.val()) << 224);
         }
         // Context word written by install/update (valid set) from the staging registers.
-        self.stage_ctx.next = bit_cast::<CTXW, 32>(self.sa_spi.q.val())
+        self.issue.stage_ctx.next = bit_cast::<CTXW, 32>(self.sa_spi.q.val())
             | (bit_cast::<CTXW, 32>(self.sa_salt.q.val()) << self.s_ctx_salt.val())
             | (bit_cast::<CTXW, 64>(self.sa_seq.q.val()) << self.s_ctx_seq.val())
             | (bit_cast::<CTXW, 4>(self.sa_flags_r.q.val()) << self.s_ctx_flags.val())
             | (bits::<CTXW>(1) << self.s_ctx_valid.val());
-        if self.cmd_done.val() {
+        if self.issue.cmd_done.val() {
             // Key material leaves the staging registers once used.
             self.key0.d.next = bits::<32>(0);
             self.key1.d.next = bits::<32>(0);
@@ -841,42 +755,42 @@ impl Logic for RegFile {
             self.sa_salt.d.next = bits::<32>(0);
             self.cmd_pending_r.d.next = false;
             self.sa_done.d.next = true;
-            self.sa_error.d.next = self.sa_errcode.val().any();
-            if self.sa_errcode.val().any() {
+            self.sa_error.d.next = self.issue.sa_errcode.val().any();
+            if self.issue.sa_errcode.val().any() {
                 self.err_set.next = self.err_set.val() | bits::<5>(4);
             }
         }
-        if self.db_take.val() {
+        if self.issue.db_take.val() {
             self.db_pending_r.d.next = false;
         }
-        if self.res_done.val() {
+        if self.tail.done.val() {
             // Global counters and error events of the finished packet.
-            if self.res_verdict.val() == self.v_ok.val() {
-                if self.res_inbound.val() {
+            if self.tail.verdict.val() == self.v_ok.val() {
+                if self.tail.inbound.val() {
                     self.cnt_in_pkts.d.next = self.cnt_in_pkts.q.val() + 1;
                     self.cnt_in_bytes.d.next =
-                        self.cnt_in_bytes.q.val() + bit_cast::<64, 16>(self.res_bytes.val());
+                        self.cnt_in_bytes.q.val() + bit_cast::<64, 16>(self.tail.dl.val());
                 } else {
                     self.cnt_out_pkts.d.next = self.cnt_out_pkts.q.val() + 1;
                     self.cnt_out_bytes.d.next =
-                        self.cnt_out_bytes.q.val() + bit_cast::<64, 16>(self.res_bytes.val());
+                        self.cnt_out_bytes.q.val() + bit_cast::<64, 16>(self.tail.dl.val());
                 }
-            } else if self.res_verdict.val() == self.v_auth.val() {
+            } else if self.tail.verdict.val() == self.v_auth.val() {
                 self.cnt_auth.d.next = self.cnt_auth.q.val() + 1;
                 self.err_set.next = self.err_set.val() | bits::<5>(2);
-            } else if self.res_verdict.val() == self.v_seq.val() {
+            } else if self.tail.verdict.val() == self.v_seq.val() {
                 self.err_set.next = self.err_set.val() | bits::<5>(16);
-            } else if self.res_verdict.val() != self.v_trailer.val() {
+            } else if self.tail.verdict.val() != self.v_trailer.val() {
                 self.cnt_bad.d.next = self.cnt_bad.q.val() + 1;
                 self.err_set.next = self.err_set.val() | bits::<5>(1);
             }
-            if !self.res_stream.val() {
+            if !self.tail.stream.val() {
                 self.pkt_done.d.next = true;
-                self.res_verdict_r.d.next = self.res_verdict.val();
-                self.res_nh_r.d.next = self.res_nh.val();
-                self.res_seq_r.d.next = self.res_seq.val();
-                self.res_len_r.d.next = self.res_len.val();
-                self.res_ok.d.next = self.res_verdict.val() == self.v_ok.val();
+                self.res_verdict_r.d.next = self.tail.verdict.val();
+                self.res_nh_r.d.next = self.tail.nh.val();
+                self.res_seq_r.d.next = self.tail.seq.val();
+                self.res_len_r.d.next = self.tail.rlen.val();
+                self.res_ok.d.next = self.tail.verdict.val() == self.v_ok.val();
             }
         }
         // Sticky events.

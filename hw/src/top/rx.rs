@@ -10,9 +10,10 @@
 //! (`win_wr`, one 32-bit lane chosen by address bits `[3:2]`) go to slot 0 and hold
 //! off the stream for that cycle. `din` is the word at `rd_addr`, one cycle after.
 
+use super::links::RxIssue;
 use rust_hdl::prelude::*;
 
-use super::{c16, AW, IBW, SUW};
+use super::{buf_words, AW, IBW, SUW};
 use crate::util::KeepCount;
 
 /// The input slots and the `s_axis` receiver (see the module docs).
@@ -40,24 +41,12 @@ pub struct Rx {
     pub win_addr: Signal<In, Bits<AW>>,
     /// `Top::s_axil_wdata`: data of an input-window write.
     pub win_data: Signal<In, Bits<32>>,
-    /// `RegFile::db_pending`.
+    /// `RegIssue::db_pending` (also read by `Issue`).
     pub db_pending: Signal<In, bool>,
-    /// `Issue::win_active`.
+    /// `IssueReg::win_active` (also read by `RegFile`).
     pub win_active: Signal<In, bool>,
-    /// `Issue::rx_free`: input slots read for the last time, free again.
-    pub free: Signal<In, Bits<2>>,
-    /// `Issue::in_rd`: read address, slot in bit 10, word in `[9:0]`.
-    pub rd_addr: Signal<In, Bits<16>>,
-    /// The word at the `rd_addr` of the previous cycle.
-    pub din: Signal<Out, Bits<128>>,
-    /// A stream packet is being received.
-    pub busy: Signal<Out, bool>,
-    /// One bit per input slot: a whole packet is in it.
-    pub full: Signal<Out, Bits<2>>,
-    /// Descriptor of the packet in slot 0.
-    pub desc0: Signal<Out, Bits<80>>,
-    /// Descriptor of the packet in slot 1.
-    pub desc1: Signal<Out, Bits<80>>,
+    /// The link with `Issue`.
+    pub issue: RxIssue,
 
     in_b0: RAM<Bits<32>, IBW>,
     in_b1: RAM<Bits<32>, IBW>,
@@ -103,13 +92,7 @@ impl Default for Rx {
             win_data: Default::default(),
             db_pending: Default::default(),
             win_active: Default::default(),
-            free: Default::default(),
-            rd_addr: Default::default(),
-            din: Default::default(),
-            busy: Default::default(),
-            full: Default::default(),
-            desc0: Default::default(),
-            desc1: Default::default(),
+            issue: Default::default(),
             in_b0: Default::default(),
             in_b1: Default::default(),
             in_b2: Default::default(),
@@ -135,7 +118,7 @@ impl Default for Rx {
             rx_set: Default::default(),
             rx_cur_desc: Default::default(),
             rx_waddr: Default::default(),
-            k_buf_words: c16(regmap::PKT_BUFFER_WORDS),
+            k_buf_words: buf_words(),
         }
     }
 }
@@ -155,10 +138,10 @@ impl Logic for Rx {
         self.in_b1.write_clock.next = self.clock.val();
         self.in_b2.write_clock.next = self.clock.val();
         self.in_b3.write_clock.next = self.clock.val();
-        self.busy.next = self.rx_busy.q.val();
-        self.full.next = self.rx_full.q.val();
-        self.desc0.next = self.rx_desc0.q.val();
-        self.desc1.next = self.rx_desc1.q.val();
+        self.issue.busy.next = self.rx_busy.q.val();
+        self.issue.full.next = self.rx_full.q.val();
+        self.issue.desc0.next = self.rx_desc0.q.val();
+        self.issue.desc1.next = self.rx_desc1.q.val();
 
         // Input-window writes go to input slot 0, one lane per write.
         self.in_b0.write_enable.next = false;
@@ -192,7 +175,7 @@ impl Logic for Rx {
             }
         }
 
-        self.din.next = bit_cast::<128, 32>(self.in_b0.read_data.val())
+        self.issue.din.next = bit_cast::<128, 32>(self.in_b0.read_data.val())
             | (bit_cast::<128, 32>(self.in_b1.read_data.val()) << 32)
             | (bit_cast::<128, 32>(self.in_b2.read_data.val()) << 64)
             | (bit_cast::<128, 32>(self.in_b3.read_data.val()) << 96);
@@ -286,11 +269,11 @@ impl Logic for Rx {
             }
         }
         // A slot freed by the issue side in the cycle the other one fills.
-        self.rx_full.d.next = (self.rx_full.q.val() & !self.free.val()) | self.rx_set.val();
-        self.in_b0.read_address.next = bit_cast::<IBW, 16>(self.rd_addr.val());
-        self.in_b1.read_address.next = bit_cast::<IBW, 16>(self.rd_addr.val());
-        self.in_b2.read_address.next = bit_cast::<IBW, 16>(self.rd_addr.val());
-        self.in_b3.read_address.next = bit_cast::<IBW, 16>(self.rd_addr.val());
+        self.rx_full.d.next = (self.rx_full.q.val() & !self.issue.free.val()) | self.rx_set.val();
+        self.in_b0.read_address.next = bit_cast::<IBW, 16>(self.issue.rd_addr.val());
+        self.in_b1.read_address.next = bit_cast::<IBW, 16>(self.issue.rd_addr.val());
+        self.in_b2.read_address.next = bit_cast::<IBW, 16>(self.issue.rd_addr.val());
+        self.in_b3.read_address.next = bit_cast::<IBW, 16>(self.issue.rd_addr.val());
         if self.reset.val() {
             self.rx_busy.d.next = false;
             self.rx_full.d.next = bits::<2>(0);

@@ -21,10 +21,10 @@
 //! GMAC (RFC 4543) takes the same path with the keystream forced to zero and the
 //! header and payload hashed as AAD.
 
+use super::links::{TailIssue, TailReg, TailTx};
 use rust_hdl::prelude::*;
 
-use super::{c16, c4, field_mask, CNTW, FQW, IBW, MUW, SW};
-use crate::crypto::AES_TAG_BITS;
+use super::{c16, field_mask, verdict, CNTW, FQW, IBW, MUW, SW};
 use crate::ghash::GhashStream;
 use crate::util::{BlockMasks, Bswap128, Bswap64, LastSet, PadBreaks};
 
@@ -35,52 +35,12 @@ pub struct Tail {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset.
     pub reset: Signal<In, bool>,
-    /// `Issue::aes_valid`: a block leaves the AES pipeline.
-    pub aes_valid: Signal<In, bool>,
-    /// `Issue::aes_tag`: its kind and input word.
-    pub aes_tag: Signal<In, Bits<AES_TAG_BITS>>,
-    /// `Issue::aes_block`: its keystream.
-    pub aes_block: Signal<In, Bits<128>>,
-    /// `Issue::f_push`.
-    pub f_push: Signal<In, bool>,
-    /// `Issue::f_word`: a packet context (layout in `issue`).
-    pub f_word: Signal<In, Bits<FQW>>,
-    /// `Issue::cur_idx`: entry of the SA command (counter clear and read-back).
-    pub cur_idx: Signal<In, Bits<SW>>,
-    /// `Issue::cnt_clear`.
-    pub cnt_clear: Signal<In, bool>,
-    /// `Tx::buf_rd`: read address of both result RAMs.
-    pub buf_rd: Signal<In, Bits<IBW>>,
-    /// Entries in the context queue.
-    pub f_cnt: Signal<Out, Bits<3>>,
-    /// The tail holds a packet (from its length slot until its result is done).
-    pub t_busy: Signal<Out, bool>,
-    /// SA counter RAM read data (`cur_idx` while the tail is idle).
-    pub cnt_rd: Signal<Out, Bits<CNTW>>,
-    /// Result RAM A (slots 0, 2) word at the `buf_rd` of the previous cycle.
-    pub buf_a: Signal<Out, Bits<128>>,
-    /// Result RAM B (slots 1, 3) word at the `buf_rd` of the previous cycle.
-    pub buf_b: Signal<Out, Bits<128>>,
-    /// Pulse: the tail's packet is finished; the outputs below describe it.
-    pub done: Signal<Out, bool>,
-    /// The finished packet came from the stream (its result slot goes to the sender).
-    pub stream: Signal<Out, bool>,
-    /// The finished packet is inbound.
-    pub inbound: Signal<Out, bool>,
-    /// Its verdict (`regmap::Verdict`).
-    pub verdict: Signal<Out, Bits<4>>,
-    /// Its next header.
-    pub nh: Signal<Out, Bits<8>>,
-    /// Its sequence number.
-    pub seq: Signal<Out, Bits<64>>,
-    /// Its result slot.
-    pub oslot: Signal<Out, Bits<2>>,
-    /// Its result length in bytes (0 if refused or failed).
-    pub rlen: Signal<Out, Bits<16>>,
-    /// Its byte count for the traffic counters (packet length).
-    pub dl: Signal<Out, Bits<16>>,
-    /// Its `m_axis_tuser` side-band.
-    pub tuser: Signal<Out, Bits<MUW>>,
+    /// The link with `Issue`.
+    pub issue: TailIssue,
+    /// The link with `RegFile`: the finished packet.
+    pub regs: TailReg,
+    /// The link with `Tx`.
+    pub tx: TailTx,
 
     out_a: RAM<Bits<128>, IBW>,
     out_b: RAM<Bits<128>, IBW>,
@@ -217,29 +177,9 @@ impl Tail {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            aes_valid: Default::default(),
-            aes_tag: Default::default(),
-            aes_block: Default::default(),
-            f_push: Default::default(),
-            f_word: Default::default(),
-            cur_idx: Default::default(),
-            cnt_clear: Default::default(),
-            buf_rd: Default::default(),
-            f_cnt: Default::default(),
-            t_busy: Default::default(),
-            cnt_rd: Default::default(),
-            buf_a: Default::default(),
-            buf_b: Default::default(),
-            done: Default::default(),
-            stream: Default::default(),
-            inbound: Default::default(),
-            verdict: Default::default(),
-            nh: Default::default(),
-            seq: Default::default(),
-            oslot: Default::default(),
-            rlen: Default::default(),
-            dl: Default::default(),
-            tuser: Default::default(),
+            issue: Default::default(),
+            regs: Default::default(),
+            tx: Default::default(),
             out_a: Default::default(),
             out_b: Default::default(),
             sa_cnt: Default::default(),
@@ -351,9 +291,9 @@ impl Tail {
                 e::CNT_AUTH_FAIL.lsb,
                 e::CNT_AUTH_FAIL.width,
             )),
-            v_ok: c4(regmap::Verdict::Ok.code()),
-            v_auth: c4(regmap::Verdict::AuthFailed.code()),
-            v_trailer: c4(regmap::Verdict::BadTrailer.code()),
+            v_ok: verdict(regmap::Verdict::Ok),
+            v_auth: verdict(regmap::Verdict::AuthFailed),
+            v_trailer: verdict(regmap::Verdict::BadTrailer),
             s_cnt_bytes: c16(e::CNT_BYTES.lsb),
             s_cnt_auth: c16(e::CNT_AUTH_FAIL.lsb),
         }
@@ -387,22 +327,22 @@ impl Logic for Tail {
         self.out_b.write_enable.next = false;
         self.out_b.write_address.next = bits::<IBW>(0);
         self.out_b.write_data.next = bits::<128>(0);
-        self.out_a.read_address.next = self.buf_rd.val();
-        self.out_b.read_address.next = self.buf_rd.val();
-        self.buf_a.next = self.out_a.read_data.val();
-        self.buf_b.next = self.out_b.read_data.val();
+        self.out_a.read_address.next = self.tx.buf_rd.val();
+        self.out_b.read_address.next = self.tx.buf_rd.val();
+        self.regs.buf_a.next = self.out_a.read_data.val();
+        self.tx.buf_b.next = self.out_b.read_data.val();
         // SA counters: cleared by install and remove at `cur_idx`, updated by the tail.
-        self.sa_cnt.write_enable.next = self.cnt_clear.val();
-        self.sa_cnt.write_address.next = self.cur_idx.val();
+        self.sa_cnt.write_enable.next = self.issue.cnt_clear.val();
+        self.sa_cnt.write_address.next = self.issue.cur_idx.val();
         self.sa_cnt.write_data.next = bits::<CNTW>(0);
         if self.t_busy_r.q.val() {
             self.sa_cnt.read_address.next = self.t_index.q.val().get_bits::<SW>(0);
         } else {
-            self.sa_cnt.read_address.next = self.cur_idx.val();
+            self.sa_cnt.read_address.next = self.issue.cur_idx.val();
         }
-        self.cnt_rd.next = self.sa_cnt.read_data.val();
-        self.cnt_sh_bytes.next = self.cnt_rd.val() >> self.s_cnt_bytes.val();
-        self.cnt_sh_auth.next = self.cnt_rd.val() >> self.s_cnt_auth.val();
+        self.issue.cnt_rd.next = self.sa_cnt.read_data.val();
+        self.cnt_sh_bytes.next = self.issue.cnt_rd.val() >> self.s_cnt_bytes.val();
+        self.cnt_sh_auth.next = self.issue.cnt_rd.val() >> self.s_cnt_auth.val();
         self.ghash.clear.next = self.reset.val();
         self.ghash.in_valid.next = self.gq_valid.q.val();
         self.ghash.in_last.next = self.gq_last.q.val();
@@ -431,8 +371,8 @@ impl Logic for Tail {
         }
 
         // ------------------------------------------------------------ block datapath (output side)
-        self.tok_kind.next = self.aes_tag.val().get_bits::<2>(128);
-        self.bdata.next = self.aes_tag.val().get_bits::<128>(0);
+        self.tok_kind.next = self.issue.aes_tag.val().get_bits::<2>(128);
+        self.bdata.next = self.issue.aes_tag.val().get_bits::<128>(0);
         self.k16.next = self.q_cons.q.val() << 4;
         // Byte masks, trailer and pad-check count of a block depend only on the packet's
         // lengths and the block's index, so they are registered a cycle before the block
@@ -443,7 +383,7 @@ impl Logic for Tail {
         self.bm_next.di.next = self.r_di.q.val() - 16;
         self.bm_next.tp.next = self.q_tp.q.val();
         self.bm_next.neg_ok.next = true;
-        self.bs_ks.din.next = self.aes_block.val();
+        self.bs_ks.din.next = self.issue.aes_block.val();
         if self.q_flags.q.val().get_bit(1) {
             self.ks.next = bits::<128>(0);
         } else {
@@ -509,18 +449,18 @@ impl Logic for Tail {
         self.hd_trail.d.next = self.bm_head.trail.val();
         self.hd_pcnt.d.next = self.bm_head.pcnt.val();
         self.hd_last.d.next = self.bm_head.last.val();
-        if self.f_push.val() {
+        if self.issue.f_push.val() {
             if self.f_wr.q.val() == 0 {
-                self.fq0.d.next = self.f_word.val();
+                self.fq0.d.next = self.issue.f_word.val();
             }
             if self.f_wr.q.val() == 1 {
-                self.fq1.d.next = self.f_word.val();
+                self.fq1.d.next = self.issue.f_word.val();
             }
             if self.f_wr.q.val() == 2 {
-                self.fq2.d.next = self.f_word.val();
+                self.fq2.d.next = self.issue.f_word.val();
             }
             if self.f_wr.q.val() == 3 {
-                self.fq3.d.next = self.f_word.val();
+                self.fq3.d.next = self.issue.f_word.val();
             }
             self.f_wr.d.next = self.f_wr.q.val() + 1;
         }
@@ -532,7 +472,7 @@ impl Logic for Tail {
         self.gq_h.d.next = self.q_hkey.q.val();
         self.p_valid.d.next = false;
         self.q_lastbrk.d.next = self.lastbrk_now.val();
-        if self.aes_valid.val() & (self.tok_kind.val() == 1) {
+        if self.issue.aes_valid.val() & (self.tok_kind.val() == 1) {
             self.n_mv.d.next = self.hd_mv.q.val();
             self.n_mi.d.next = self.hd_mi.q.val();
             self.n_trail.d.next = self.hd_trail.q.val();
@@ -553,7 +493,7 @@ impl Logic for Tail {
             self.q_verdict.d.next = self.f_head.val().get_bits::<4>(309);
             self.q_oslot.d.next = self.f_head.val().get_bits::<2>(313);
             self.q_stream.d.next = self.f_head.val().get_bit(315);
-            self.q_ej0.d.next = self.aes_block.val();
+            self.q_ej0.d.next = self.issue.aes_block.val();
             self.q_cons.d.next = bits::<16>(0);
             self.q_rxnh.d.next = self.f_head.val().get_bits::<8>(316);
             self.q_padlen.d.next = bits::<8>(0);
@@ -577,7 +517,7 @@ impl Logic for Tail {
                 }
             }
         }
-        if self.aes_valid.val() & (self.tok_kind.val() == 2) {
+        if self.issue.aes_valid.val() & (self.tok_kind.val() == 2) {
             // A data block meets its keystream.
             self.gq_valid.d.next = true;
             self.q_cons.d.next = self.q_cons.q.val() + 1;
@@ -618,7 +558,7 @@ impl Logic for Tail {
                 self.out_a.write_data.next = self.out_wd.val();
             }
         }
-        if self.aes_valid.val() & (self.tok_kind.val() == 3) {
+        if self.issue.aes_valid.val() & (self.tok_kind.val() == 3) {
             // Length slot: the length block closes the GHASH message; the packet
             // moves to the tail.
             self.bs_gh.din.next = bit_cast::<128, 64>(self.bs_la.dout.val())
@@ -649,9 +589,9 @@ impl Logic for Tail {
         if self.f_pop.val() {
             self.f_rd.d.next = self.f_rd.q.val() + 1;
         }
-        if self.f_push.val() & !self.f_pop.val() {
+        if self.issue.f_push.val() & !self.f_pop.val() {
             self.f_cnt_r.d.next = self.f_cnt_r.q.val() + 1;
-        } else if !self.f_push.val() & self.f_pop.val() {
+        } else if !self.issue.f_push.val() & self.f_pop.val() {
             self.f_cnt_r.d.next = self.f_cnt_r.q.val() - 1;
         }
 
@@ -714,8 +654,9 @@ impl Logic for Tail {
             self.sa_cnt.write_address.next = self.t_index.q.val().get_bits::<SW>(0);
             if self.t_verdict.q.val() == self.v_ok.val() {
                 self.sa_cnt.write_enable.next = true;
-                self.sa_cnt.write_data.next = (self.cnt_rd.val() & self.k_cnt_auth_mask.val())
-                    | bit_cast::<CNTW, 64>(self.cnt_rd.val().get_bits::<64>(0) + 1)
+                self.sa_cnt.write_data.next = (self.issue.cnt_rd.val()
+                    & self.k_cnt_auth_mask.val())
+                    | bit_cast::<CNTW, 64>(self.issue.cnt_rd.val().get_bits::<64>(0) + 1)
                     | (bit_cast::<CNTW, 64>(
                         self.cnt_sh_bytes.val().get_bits::<64>(0)
                             + bit_cast::<64, 16>(self.t_dl.q.val()),
@@ -726,7 +667,7 @@ impl Logic for Tail {
                 // ICV failures count up to all ones and stay there.
                 self.sa_cnt.write_enable.next = true;
                 self.sa_cnt.write_data.next =
-                    self.cnt_rd.val() + (bits::<CNTW>(1) << self.s_cnt_auth.val());
+                    self.issue.cnt_rd.val() + (bits::<CNTW>(1) << self.s_cnt_auth.val());
             }
         }
         if self.t_we.val() {
@@ -742,18 +683,18 @@ impl Logic for Tail {
         }
 
         // ------------------------------------------------------------ outputs
-        self.f_cnt.next = self.f_cnt_r.q.val();
-        self.t_busy.next = self.t_busy_r.q.val();
-        self.done.next = self.t_busy_r.q.val() & self.t_step.q.val();
-        self.stream.next = self.t_stream.q.val();
-        self.inbound.next = self.t_inbound.q.val();
-        self.verdict.next = self.t_verdict.q.val();
-        self.nh.next = self.t_nh.q.val();
-        self.seq.next = self.t_seq.q.val();
-        self.oslot.next = self.t_oslot.q.val();
-        self.rlen.next = self.t_rlen.q.val();
-        self.dl.next = self.t_dl.q.val();
-        self.tuser.next = self.t_tuser.val();
+        self.issue.f_cnt.next = self.f_cnt_r.q.val();
+        self.issue.t_busy.next = self.t_busy_r.q.val();
+        self.regs.done.next = self.t_busy_r.q.val() & self.t_step.q.val();
+        self.regs.stream.next = self.t_stream.q.val();
+        self.regs.inbound.next = self.t_inbound.q.val();
+        self.regs.verdict.next = self.t_verdict.q.val();
+        self.regs.nh.next = self.t_nh.q.val();
+        self.regs.seq.next = self.t_seq.q.val();
+        self.tx.oslot.next = self.t_oslot.q.val();
+        self.regs.rlen.next = self.t_rlen.q.val();
+        self.regs.dl.next = self.t_dl.q.val();
+        self.tx.tuser.next = self.t_tuser.val();
 
         if self.reset.val() {
             self.f_cnt_r.d.next = bits::<3>(0);

@@ -8,9 +8,10 @@
 //! address (`win_rd`, result slot 0). Latency: the first beat of a slot is valid two
 //! cycles after its hand-over (read address, then RAM read).
 
+use super::links::TxTail;
 use rust_hdl::prelude::*;
 
-use super::{c16, IBW, MUW};
+use super::{buf_words, IBW, MUW};
 use crate::util::KeepMask;
 
 /// The sender of the result slots (see the module docs).
@@ -32,22 +33,16 @@ pub struct Tx {
     pub m_axis_tready: Signal<In, bool>,
     /// `Top::m_axis_tuser`, passed through.
     pub m_axis_tuser: Signal<Out, Bits<MUW>>,
-    /// `Tail::done` of a stream packet: result slot `res_slot` may be sent.
+    /// `Tail::done` of a stream packet: result slot `tail.oslot` may be sent.
     pub res_valid: Signal<In, bool>,
-    /// `Tail::oslot`.
-    pub res_slot: Signal<In, Bits<2>>,
-    /// `Tail::rlen` (0: one empty beat).
+    /// The link with `Tail`.
+    pub tail: TxTail,
+    /// `TailReg::rlen` (0: one empty beat).
     pub res_len: Signal<In, Bits<16>>,
-    /// `Tail::tuser`.
-    pub res_tuser: Signal<In, Bits<MUW>>,
-    /// `Tail::buf_a`.
+    /// `TailReg::buf_a`: result RAM A.
     pub buf_a: Signal<In, Bits<128>>,
-    /// `Tail::buf_b`.
-    pub buf_b: Signal<In, Bits<128>>,
     /// `RegFile::win_rd`: output-window address, used while nothing is sent.
     pub win_rd: Signal<In, Bits<16>>,
-    /// Read address of both result RAMs.
-    pub buf_rd: Signal<Out, Bits<IBW>>,
     /// One bit per result slot: sent this cycle, free again.
     pub freed: Signal<Out, Bits<4>>,
 
@@ -88,13 +83,10 @@ impl Default for Tx {
             m_axis_tready: Default::default(),
             m_axis_tuser: Default::default(),
             res_valid: Default::default(),
-            res_slot: Default::default(),
+            tail: Default::default(),
             res_len: Default::default(),
-            res_tuser: Default::default(),
             buf_a: Default::default(),
-            buf_b: Default::default(),
             win_rd: Default::default(),
-            buf_rd: Default::default(),
             freed: Default::default(),
             tx_keep: Default::default(),
             tx_active: Default::default(),
@@ -118,7 +110,7 @@ impl Default for Tx {
             tx_next_mask: Default::default(),
             tx_mask: Default::default(),
             t_mask: Default::default(),
-            k_buf_words: c16(regmap::PKT_BUFFER_WORDS),
+            k_buf_words: buf_words(),
         }
     }
 }
@@ -138,25 +130,25 @@ impl Logic for Tx {
         self.tx_done.next = false;
         self.freed.next = bits::<4>(0);
         self.tx_mask.next = bits::<4>(1) << self.tx_slot.q.val();
-        self.t_mask.next = bits::<4>(1) << self.res_slot.val();
+        self.t_mask.next = bits::<4>(1) << self.tail.oslot.val();
 
         // Hand-over from the tail.
         if self.res_valid.val() {
-            if self.res_slot.val() == 0 {
+            if self.tail.oslot.val() == 0 {
                 self.s_rlen0.d.next = self.res_len.val();
-                self.s_tuser0.d.next = self.res_tuser.val();
+                self.s_tuser0.d.next = self.tail.tuser.val();
             }
-            if self.res_slot.val() == 1 {
+            if self.tail.oslot.val() == 1 {
                 self.s_rlen1.d.next = self.res_len.val();
-                self.s_tuser1.d.next = self.res_tuser.val();
+                self.s_tuser1.d.next = self.tail.tuser.val();
             }
-            if self.res_slot.val() == 2 {
+            if self.tail.oslot.val() == 2 {
                 self.s_rlen2.d.next = self.res_len.val();
-                self.s_tuser2.d.next = self.res_tuser.val();
+                self.s_tuser2.d.next = self.tail.tuser.val();
             }
-            if self.res_slot.val() == 3 {
+            if self.tail.oslot.val() == 3 {
                 self.s_rlen3.d.next = self.res_len.val();
-                self.s_tuser3.d.next = self.res_tuser.val();
+                self.s_tuser3.d.next = self.tail.tuser.val();
             }
         }
 
@@ -174,7 +166,7 @@ impl Logic for Tx {
             self.tx_tuser.next = self.s_tuser3.q.val();
         }
         if self.tx_slot.q.val().get_bit(0) {
-            self.tx_data.next = self.buf_b.val();
+            self.tx_data.next = self.tail.buf_b.val();
         } else {
             self.tx_data.next = self.buf_a.val();
         }
@@ -222,11 +214,11 @@ impl Logic for Tx {
             self.s_rdy.d.next = self.s_rdy.q.val() & !self.freed.val();
         }
         if self.tx_active.q.val() | (self.s_rdy.q.val() & self.tx_mask.val()).any() {
-            self.buf_rd.next = (bit_cast::<IBW, 2>(self.tx_rslot.val() >> 1) << 10)
+            self.tail.buf_rd.next = (bit_cast::<IBW, 2>(self.tx_rslot.val() >> 1) << 10)
                 | bit_cast::<IBW, 16>(self.tx_addr.val() & (self.k_buf_words.val() - 1));
         } else {
             // Output window: result slot 0.
-            self.buf_rd.next = bit_cast::<IBW, 16>(self.win_rd.val());
+            self.tail.buf_rd.next = bit_cast::<IBW, 16>(self.win_rd.val());
         }
         if self.reset.val() {
             self.tx_active.d.next = false;
