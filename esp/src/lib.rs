@@ -21,5 +21,5 @@ pub use sa::{
     esp_datagram_len, InboundSa, KeyMaterial, Lifetime, Mode, Opened, OutboundSa, SaConfig, Sealed,
     UdpEncap, Usage,
 };
-pub use spd::{Action, IpPrefix, Policy, PortRange, Sad, Selector, Spd};
-pub use types::{proto, SeqNum, Spi, Transform};
+pub use spd::{Action, IpPrefix, Policy, PortRange, PrefixError, Sad, Selector, Spd};
+pub use types::{proto, ModeKind, SeqNum, Spi, Transform};

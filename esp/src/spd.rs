@@ -19,13 +19,38 @@ pub struct IpPrefix {
     pub len: u8,
 }
 
+/// Why a text is not an IP prefix ([`IpPrefix`]'s `FromStr`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixError {
+    /// The part before the `/` is not an address.
+    #[error("'{0}' is not an IP address")]
+    Address(String),
+    /// The part after the `/` is not a length for the address's family.
+    #[error("'{text}' is not a prefix length for {family} (0..={max})")]
+    Length {
+        /// The length as written.
+        text: String,
+        /// `IPv4` or `IPv6`.
+        family: &'static str,
+        /// The family's address width.
+        max: u8,
+    },
+}
+
 impl IpPrefix {
     /// A prefix; `len` is clamped to the address width.
     pub fn new(addr: IpAddr, len: u8) -> Self {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
         IpPrefix {
             addr,
-            len: len.min(max),
+            len: len.min(width(addr)),
+        }
+    }
+
+    /// The prefix of one address (/32 or /128).
+    pub fn host(addr: IpAddr) -> Self {
+        IpPrefix {
+            addr,
+            len: width(addr),
         }
     }
 
@@ -34,43 +59,91 @@ impl IpPrefix {
         IpPrefix { addr, len: 0 }
     }
 
-    /// Parses `10.0.0.0/8`, `fd00::/64` or a bare address (full length).
+    /// Parses `10.0.0.0/8`, `fd00::/64` or a bare address (full length), like
+    /// `FromStr` but without the reason.
     pub fn parse(s: &str) -> Option<Self> {
-        let (a, l) = match s.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a.trim().parse().ok()?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let len = match l {
-            Some(l) => l.trim().parse::<u8>().ok().filter(|&l| l <= max)?,
-            None => max,
-        };
-        Some(IpPrefix { addr, len })
+        s.parse().ok()
     }
 
     /// Does `ip` lie inside the prefix?
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(p), IpAddr::V4(a)) => {
-                let mask = if self.len == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - self.len as u32)
-                };
+                let mask = mask32(self.len);
                 (u32::from(p) & mask) == (u32::from(a) & mask)
             }
             (IpAddr::V6(p), IpAddr::V6(a)) => {
-                let mask = if self.len == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - self.len as u32)
-                };
+                let mask = mask128(self.len);
                 (u128::from(p) & mask) == (u128::from(a) & mask)
             }
             _ => false,
         }
     }
+}
+
+/// The address width of `addr`'s family in bits.
+fn width(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+impl core::str::FromStr for IpPrefix {
+    type Err = PrefixError;
+
+    /// Parses `10.0.0.0/8`, `fd00::/64` or a bare address (full length). Host bits
+    /// are cleared: `10.1.2.3/16` is `10.1.0.0/16`.
+    fn from_str(s: &str) -> Result<Self, PrefixError> {
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| PrefixError::Address(a.to_string()))?;
+        let max = width(addr);
+        let len = match l {
+            Some(l) => l
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|&l| l <= max)
+                .ok_or_else(|| PrefixError::Length {
+                    text: l.to_string(),
+                    family: if addr.is_ipv4() { "IPv4" } else { "IPv6" },
+                    max,
+                })?,
+            None => max,
+        };
+        let addr = match addr {
+            IpAddr::V4(v) => IpAddr::V4((u32::from(v) & mask32(len)).into()),
+            IpAddr::V6(v) => IpAddr::V6((u128::from(v) & mask128(len)).into()),
+        };
+        Ok(IpPrefix { addr, len })
+    }
+}
+
+impl core::fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+/// The network mask of an IPv4 prefix length (0..=32).
+fn mask32(len: u8) -> u32 {
+    u32::MAX
+        .checked_shl(32 - u32::from(len.min(32)))
+        .unwrap_or(0)
+}
+
+/// The network mask of an IPv6 prefix length (0..=128).
+fn mask128(len: u8) -> u128 {
+    u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0)
 }
 
 /// An inclusive port range.
@@ -300,6 +373,23 @@ mod tests {
         assert_eq!(IpPrefix::parse("10.0.0.1").unwrap().len, 32);
         assert!(IpPrefix::parse("10.0.0.0/33").is_none());
         assert!(IpPrefix::parse("nonsense/8").is_none());
+        // host bits cleared, printed back, reasons given
+        let p: IpPrefix = "10.1.2.3/16".parse().unwrap();
+        assert_eq!(p.to_string(), "10.1.0.0/16");
+        assert_eq!(
+            IpPrefix::host("fd00::1".parse().unwrap()).to_string(),
+            "fd00::1/128"
+        );
+        assert_eq!("0.0.0.0/0".parse::<IpPrefix>().unwrap().len, 0);
+        let e = "fd00::/129".parse::<IpPrefix>().unwrap_err();
+        assert!(
+            e.to_string().contains("prefix length for IPv6 (0..=128)"),
+            "{e}"
+        );
+        assert_eq!(
+            "nonsense/8".parse::<IpPrefix>(),
+            Err(PrefixError::Address("nonsense".into()))
+        );
     }
 
     #[test]

@@ -173,9 +173,61 @@ impl Transform {
     pub fn from_name(name: &str) -> Option<Self> {
         Transform::ALL.into_iter().find(|t| t.name() == name)
     }
+
+    /// Parses an ESP proposal as strongSwan's `esp_proposals` writes it: the first
+    /// proposal of a comma-separated list, a DH group suffix (`-x25519`,
+    /// `-ecp256`, which only matters to rekeys) ignored, and the GCM ICV spellings
+    /// `aes128gcm128` and `aes128gcm` accepted beside [`Transform::name`]'s.
+    pub fn from_proposal(list: &str) -> Option<Self> {
+        let first = list.split(',').next().unwrap_or("").trim();
+        let first = first
+            .strip_suffix("-x25519")
+            .or_else(|| first.strip_suffix("-ecp256"))
+            .unwrap_or(first);
+        match first {
+            "aes128gcm128" | "aes128gcm" => Some(Transform::AesGcm128),
+            "aes256gcm128" | "aes256gcm" => Some(Transform::AesGcm256),
+            name => Transform::from_name(name),
+        }
+    }
 }
 
 impl fmt::Display for Transform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Tunnel or transport mode as a setting: what a configuration file or an IKE
+/// proposal names before the outer addresses are attached (they belong to the
+/// connection and may move with NAT-T). [`Mode`](crate::Mode) is the SA's mode
+/// with the tunnel's endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModeKind {
+    /// The whole inner IP packet is protected inside a new outer header.
+    Tunnel,
+    /// The payload is protected; the packet's own IP header is kept.
+    Transport,
+}
+
+impl ModeKind {
+    /// The keyword: `tunnel` or `transport`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ModeKind::Tunnel => "tunnel",
+            ModeKind::Transport => "transport",
+        }
+    }
+
+    /// Parses the keyword [`ModeKind::name`] prints.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [ModeKind::Tunnel, ModeKind::Transport]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
+}
+
+impl fmt::Display for ModeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -203,5 +255,22 @@ mod tests {
             assert_eq!(Transform::from_name(t.name()), Some(t));
         }
         assert_eq!(Transform::from_name("aes192gcm16"), None);
+        // proposals as esp_proposals writes them, and the mode keywords
+        for (p, t) in [
+            ("aes128gcm16", Transform::AesGcm128),
+            ("aes128gcm128", Transform::AesGcm128),
+            ("aes256gcm", Transform::AesGcm256),
+            ("aes256gcm16-x25519, aes128gcm16", Transform::AesGcm256),
+            ("aes128-sha256-ecp256", Transform::AesCbc128HmacSha256),
+            (" aes256gmac ", Transform::AesGmac256),
+        ] {
+            assert_eq!(Transform::from_proposal(p), Some(t), "{p}");
+        }
+        assert_eq!(Transform::from_proposal("aes128gcm17"), None);
+        assert_eq!(Transform::from_proposal(""), None);
+        for m in [ModeKind::Tunnel, ModeKind::Transport] {
+            assert_eq!(ModeKind::from_name(m.name()), Some(m));
+        }
+        assert_eq!(ModeKind::from_name("tunel"), None);
     }
 }

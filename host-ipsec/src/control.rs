@@ -13,24 +13,25 @@ use serde::{Deserialize, Serialize};
 /// Largest request accepted, in bytes.
 pub const MAX_REQUEST: u64 = 4096;
 
-/// A request.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// A request. `ipsecctl` takes these as its daemon subcommands (clap reads the
+/// same enum), and sends them as one JSON line (`{"cmd": "list-sas"}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, clap::Subcommand)]
 #[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
-    /// Daemon summary with all SAs.
+    /// Daemon summary and SAs.
     Status,
-    /// The SAs.
+    /// The SAs with their counters.
     ListSas,
     /// Counters.
     Stats,
     /// Re-read the configuration file and apply the difference.
     Reload,
-    /// Start an IKE SA for a connection.
+    /// Start an IKE SA for a connection (start_action = none).
     Initiate {
         /// Connection name.
         conn: String,
     },
-    /// Close the IKE SAs of a connection, or one IKE SA by its id.
+    /// Close the IKE SAs of a connection, or one IKE SA by its id (from list-sas).
     Terminate {
         /// Connection name or IKE SA id.
         target: String,

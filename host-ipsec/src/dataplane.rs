@@ -42,9 +42,10 @@ use tracing::{debug, info, warn};
 
 use esp::DecapError;
 
-use crate::card::{self, FaultSchedule, SharedEngine};
-use crate::config::{proposal_name, Encap, Mode, OffloadDevice};
+use crate::card::{self, SharedEngine};
+use crate::config::{Encap, ModeKind, OffloadDevice};
 use crate::defaults;
+use crate::faults::FaultSchedule;
 use crate::packet::{self, proto};
 use crate::path::{self, InboundPath, OutboundPath, PathKind};
 use crate::sa::{ChildSaSpec, InstallError, SaInstaller};
@@ -136,12 +137,12 @@ const BPF_JEQ_K: u16 = 0x15;
 const BPF_RET_K: u16 = 0x06;
 const BPF_RET_A: u16 = 0x16;
 
-fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> nix031::libc::sock_filter {
-    nix031::libc::sock_filter { code, jt, jf, k }
+fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> nix::libc::sock_filter {
+    nix::libc::sock_filter { code, jt, jf, k }
 }
 
 /// The owner hash of the 32-bit word loaded by `load` (then A = owner).
-fn bpf_owner(load: nix031::libc::sock_filter, workers: usize) -> [nix031::libc::sock_filter; 4] {
+fn bpf_owner(load: nix::libc::sock_filter, workers: usize) -> [nix::libc::sock_filter; 4] {
     let n = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
     [
         load,
@@ -158,23 +159,19 @@ fn bpf_owner(load: nix031::libc::sock_filter, workers: usize) -> [nix031::libc::
 fn steer_udp(sock: &Socket, workers: usize) -> io::Result<()> {
     let mut prog: Vec<_> = bpf_owner(bpf(BPF_LD_W_ABS, 0, 0, 0), workers).to_vec();
     prog.push(bpf(BPF_RET_A, 0, 0, 0));
-    let fprog = nix031::libc::sock_fprog {
+    let fprog = nix::libc::sock_fprog {
         len: u16::try_from(prog.len()).unwrap_or(0),
         filter: prog.as_mut_ptr(),
     };
-    nix031::sys::socket::setsockopt(
-        sock,
-        nix031::sys::socket::sockopt::AttachReusePortCbpf,
-        &fprog,
-    )
-    .map_err(io::Error::from)
+    nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::AttachReusePortCbpf, &fprog)
+        .map_err(io::Error::from)
 }
 
 /// Socket filter of worker `k`'s raw ESP socket: every raw socket sees every ESP
 /// packet, and each keeps those whose SPI it owns. Packets too short to hold an
 /// SPI go to worker 0 (which counts them as malformed). IPv4 raw sockets see the
 /// IP header first, IPv6 ones the ESP header.
-fn raw_filter(v4: bool, k: usize, workers: usize) -> Vec<nix031::libc::sock_filter> {
+fn raw_filter(v4: bool, k: usize, workers: usize) -> Vec<nix::libc::sock_filter> {
     let keep = u32::MAX;
     let short = if k == 0 { keep } else { 0 };
     let k = u32::try_from(k).unwrap_or(u32::MAX);
@@ -669,7 +666,7 @@ impl Dataplane {
         let dev = self.tun.name().to_string();
         let verb = if add { "replace" } else { "del" };
         match spec.mode {
-            Mode::Tunnel => {
+            ModeKind::Tunnel => {
                 let src = local_addr_in(&spec.local_ts);
                 for p in &spec.remote_ts {
                     let fam = if p.addr.is_ipv4() { "-4" } else { "-6" };
@@ -682,7 +679,7 @@ impl Dataplane {
                     ip_quiet(&args);
                 }
             }
-            Mode::Transport => {
+            ModeKind::Transport => {
                 // The peer's own address goes through the TUN device, except for
                 // the daemon's own (marked) ESP packets.
                 let fam = if spec.remote_addr.is_ipv4() {
@@ -823,7 +820,7 @@ impl Dataplane {
             let c = &i.counters;
             let ts =
                 |t: &[crate::config::IpPrefix]| t.iter().map(|p| p.to_string()).collect::<Vec<_>>();
-            let left = |limit: u64, used: u64| (limit > 0).then(|| limit.saturating_sub(used));
+            let left = |limit: Option<u64>, used: u64| limit.map(|l| l.saturating_sub(used));
             let base = |dir: &str, spi: u32| SaStatus {
                 connection: s.connection.clone(),
                 child: s.child.clone(),
@@ -832,7 +829,7 @@ impl Dataplane {
                 local_ts: ts(&s.local_ts),
                 remote_ts: ts(&s.remote_ts),
                 mode: format!("{:?}", s.mode).to_lowercase(),
-                transform: proposal_name(s.transform).into(),
+                transform: s.transform.name().into(),
                 encap: format!("{:?}", s.encap).to_lowercase(),
                 path: if c.path.load(Ordering::Relaxed) == 1 {
                     "card"
@@ -863,8 +860,8 @@ impl Dataplane {
                 replay_drops: stats::get(&c.replay_drops),
                 selector_drops: stats::get(&c.selector_drops),
                 errors: stats::get(&c.in_errors),
-                life_packets_left: left(s.lifetime.packets, ip),
-                life_bytes_left: left(s.lifetime.bytes, ib),
+                life_packets_left: left(s.lifetime.hard_packets, ip),
+                life_bytes_left: left(s.lifetime.hard_bytes, ib),
                 ..base("in", s.inbound.spi)
             });
             let (op, ob) = (stats::get(&c.out_packets), stats::get(&c.out_bytes));
@@ -874,8 +871,8 @@ impl Dataplane {
                 packets: op,
                 bytes: ob,
                 errors: stats::get(&c.out_errors),
-                life_packets_left: left(s.lifetime.packets, op),
-                life_bytes_left: left(s.lifetime.bytes, ob),
+                life_packets_left: left(s.lifetime.hard_packets, op),
+                life_bytes_left: left(s.lifetime.hard_bytes, ob),
                 seq_left: Some(if next == 0 {
                     0
                 } else {
@@ -947,7 +944,7 @@ impl SaInstaller for Dataplane {
             connection = %spec.connection, child = %spec.child,
             in_spi = format_args!("{:#010x}", spec.inbound.spi),
             out_spi = format_args!("{:#010x}", spec.outbound.spi),
-            mode = ?spec.mode, encap = ?spec.encap, transform = proposal_name(spec.transform),
+            mode = ?spec.mode, encap = ?spec.encap, transform = spec.transform.name(),
             path = %paths.kind, first_seq, "SA pair installed"
         );
         self.installed
@@ -1016,7 +1013,7 @@ struct Item {
 /// header; None (counted) when transport mode cannot carry it.
 fn inner_payload(e: &OutEntry, pkt: &[u8]) -> Option<(std::ops::Range<usize>, u8)> {
     match e.spec.mode {
-        Mode::Tunnel => Some((
+        ModeKind::Tunnel => Some((
             0..pkt.len(),
             if pkt.first().is_some_and(|b| b >> 4 == 4) {
                 proto::IPV4
@@ -1024,7 +1021,7 @@ fn inner_payload(e: &OutEntry, pkt: &[u8]) -> Option<(std::ops::Range<usize>, u8
                 proto::IPV6
             },
         )),
-        Mode::Transport => {
+        ModeKind::Transport => {
             let info = packet::parse(pkt)?;
             // Transport mode keeps no inner IP header, so IP fragments (their offsets live
             // in that header) and IPv6 extension headers are not carried: counted and dropped.
@@ -1639,14 +1636,14 @@ fn receive_one(
     let payload = &esp[opened.payload.clone()];
     let spec = &e.spec;
     let pkt: &[u8] = match spec.mode {
-        Mode::Tunnel => {
+        ModeKind::Tunnel => {
             if !matches!(opened.next_header, proto::IPV4 | proto::IPV6) {
                 inc(&c.in_errors);
                 return None;
             }
             payload
         }
-        Mode::Transport => {
+        ModeKind::Transport => {
             let Some(hl) = packet::write_header(
                 scratch,
                 spec.remote_addr,
@@ -1712,7 +1709,7 @@ mod tests {
 
     /// Runs a classic BPF program of the opcodes used here over `pkt` (the
     /// kernel's semantics: an out-of-bounds load ends the program with 0).
-    fn run(prog: &[nix031::libc::sock_filter], pkt: &[u8]) -> u32 {
+    fn run(prog: &[nix::libc::sock_filter], pkt: &[u8]) -> u32 {
         let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
         let word = |o: usize| -> Option<u32> {
             Some(u32::from_be_bytes(pkt.get(o..o + 4)?.try_into().ok()?))

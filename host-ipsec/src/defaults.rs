@@ -39,8 +39,13 @@ pub const WORKER_POLL_MS: u16 = 100;
 
 /// IKE proposal of a connection that names none.
 pub const IKE_PROPOSAL: &str = "aes256gcm16-prfsha256-x25519";
-/// ESP proposal of an IKE child that names none.
-pub const ESP_PROPOSAL: &str = "aes128gcm16";
+/// ESP transform of a child that names no `esp_proposals` (for an IKE child, the
+/// one proposal it offers: its [`name`](esp::Transform::name)).
+pub const ESP_TRANSFORM: esp::Transform = esp::Transform::AesGcm128;
+/// Mode of a child that names none.
+pub const MODE: esp::ModeKind = esp::ModeKind::Tunnel;
+/// Offload policy of a connection that names none.
+pub const OFFLOAD: driver::OffloadPolicy = driver::OffloadPolicy::Auto;
 /// UDP port of IKE (RFC 7296).
 pub const IKE_PORT: u16 = 500;
 /// First IKE retransmission timeout.

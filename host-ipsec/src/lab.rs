@@ -8,13 +8,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use esp::{InboundSa, Mode as EspMode, OutboundSa, SaConfig, SeqNum, Spi, UdpEncap};
+use esp::{InboundSa, Mode, ModeKind, OutboundSa, SaConfig, SeqNum, Spi, Transform, UdpEncap};
 
 use driver::offload::DataPath;
 use driver::Direction;
 
 use crate::card::SharedEngine;
-use crate::config::{transform_from_proposal, Encap, Mode};
+use crate::config::{keyword, Encap};
 
 /// pcap link types handled.
 pub mod linktype {
@@ -63,21 +63,16 @@ struct SaFile {
     spi: String,
     esp_proposals: String,
     key: String,
-    #[serde(default = "tunnel")]
-    mode: Mode,
+    /// `tunnel` (the default) or `transport`.
+    #[serde(default, deserialize_with = "keyword")]
+    mode: Option<ModeKind>,
     local: Option<IpAddr>,
     remote: Option<IpAddr>,
-    #[serde(default = "raw")]
-    encap: Encap,
+    /// `raw` (the default) or `udp`.
+    #[serde(default, deserialize_with = "keyword")]
+    encap: Option<Encap>,
     #[serde(default)]
     esn: bool,
-}
-
-fn tunnel() -> Mode {
-    Mode::Tunnel
-}
-fn raw() -> Encap {
-    Encap::Raw
 }
 
 /// Reads an SA file into an `esp` SA configuration.
@@ -98,21 +93,21 @@ pub fn load_sa(path: &Path) -> Result<SaConfig, LabError> {
         None => spi.parse(),
     }
     .map_err(|_| bad(format!("spi '{}' is not a 32-bit number", f.spi)))?;
-    let t = transform_from_proposal(&f.esp_proposals)
+    let t = Transform::from_proposal(&f.esp_proposals)
         .ok_or_else(|| bad(format!("unknown proposal {}", f.esp_proposals)))?;
     let key = zeroize::Zeroizing::new(
         hex::decode(f.key.trim()).map_err(|_| bad("key is not hex".into()))?,
     );
     let mut c = SaConfig::new(Spi(spi), t, &key).map_err(|e| bad(e.to_string()))?;
     c.esn = f.esn;
-    c.mode = match f.mode {
-        Mode::Transport => EspMode::Transport,
-        Mode::Tunnel => match (f.local, f.remote) {
-            (Some(local), Some(remote)) => EspMode::Tunnel { local, remote },
+    c.mode = match f.mode.unwrap_or(ModeKind::Tunnel) {
+        ModeKind::Transport => Mode::Transport,
+        ModeKind::Tunnel => match (f.local, f.remote) {
+            (Some(local), Some(remote)) => Mode::Tunnel { local, remote },
             _ => return Err(bad("tunnel mode needs local and remote".into())),
         },
     };
-    if f.encap == Encap::Udp {
+    if f.encap == Some(Encap::Udp) {
         c.encap = Some(UdpEncap::default());
     }
     Ok(c)
@@ -284,11 +279,11 @@ fn reseal_with_iv(
     let loc = esp::packet::locate_esp(pkt).map_err(|e| e.to_string())?;
     let info = crate::packet::parse(inner).ok_or("inner packet malformed")?;
     let (payload, nh) = match cfg.mode {
-        EspMode::Tunnel { .. } => (
+        Mode::Tunnel { .. } => (
             &inner[..info.total_len],
             if inner[0] >> 4 == 4 { 4 } else { 41 },
         ),
-        EspMode::Transport => (&inner[info.header_len..info.total_len], info.protocol),
+        Mode::Transport => (&inner[info.header_len..info.total_len], info.protocol),
     };
     let esp_buf = pkt.get_mut(loc.esp.clone()).ok_or("ESP range")?;
     sa.seal_at(seq, Some(iv), payload, nh, esp_buf)
@@ -323,11 +318,11 @@ pub fn decap(cfg: &SaConfig, input: &Pcap) -> Result<(Pcap, LabReport), LabError
 fn payload_of(cfg: &SaConfig, inner: &[u8]) -> Option<(Vec<u8>, u8)> {
     let info = crate::packet::parse(inner)?;
     Some(match cfg.mode {
-        EspMode::Tunnel { .. } => (
+        Mode::Tunnel { .. } => (
             inner[..info.total_len].to_vec(),
             if inner[0] >> 4 == 4 { 4 } else { 41 },
         ),
-        EspMode::Transport => (
+        Mode::Transport => (
             inner[info.header_len..info.total_len].to_vec(),
             info.protocol,
         ),
@@ -430,8 +425,8 @@ pub fn decap_engine(
                 .open(id, &ip[loc.esp.clone()])
                 .map_err(|e| e.to_string())?;
             Ok(match cfg.mode {
-                EspMode::Tunnel { .. } => payload,
-                EspMode::Transport => {
+                Mode::Tunnel { .. } => payload,
+                Mode::Transport => {
                     let mut p = vec![0u8; 40 + payload.len()];
                     let hl = crate::packet::write_header(
                         &mut p,

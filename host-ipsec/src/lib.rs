@@ -5,6 +5,7 @@ pub mod config;
 pub mod control;
 pub mod dataplane;
 pub mod defaults;
+pub mod faults;
 pub mod ike;
 pub mod lab;
 pub mod metrics;

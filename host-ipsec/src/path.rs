@@ -201,12 +201,7 @@ fn esp_config(spec: &ChildSaSpec, spi: u32, key: &[u8]) -> Result<SaConfig, Inst
         .map_err(|source| InstallError::Esp { spi, source })?;
     c.esn = spec.esn;
     c.replay_window = spec.replay_window.max(32);
-    if spec.lifetime.packets > 0 {
-        c.lifetime.hard_packets = Some(spec.lifetime.packets);
-    }
-    if spec.lifetime.bytes > 0 {
-        c.lifetime.hard_bytes = Some(spec.lifetime.bytes);
-    }
+    c.lifetime = spec.lifetime;
     Ok(c)
 }
 

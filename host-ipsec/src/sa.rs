@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::config::{
-    Child, Connection, Encap, IpPrefix, Lifetime, ManualSa, Mode, OffloadPolicy, Transform,
+    Child, Connection, Encap, IpPrefix, Lifetime, ManualSa, ModeKind, OffloadPolicy, Transform,
 };
 
 /// Where an SA's keys came from.
@@ -42,7 +42,7 @@ pub struct ChildSaSpec {
     /// Remote UDP port (UDP encapsulation).
     pub remote_port: u16,
     /// Tunnel or transport.
-    pub mode: Mode,
+    pub mode: ModeKind,
     /// Local traffic selectors (inner source of outbound packets).
     pub local_ts: Vec<IpPrefix>,
     /// Remote traffic selectors (inner destination of outbound packets).
@@ -105,9 +105,9 @@ impl ChildSaSpec {
     /// fits the path MTU after encapsulation.
     pub fn inner_mtu(&self) -> u16 {
         let extra = match self.mode {
-            Mode::Tunnel => 0,
+            ModeKind::Tunnel => 0,
             // transport keeps the original header: it is not inside ESP
-            Mode::Transport => 0,
+            ModeKind::Transport => 0,
         };
         let o = self.overhead() + extra;
         u16::try_from(usize::from(self.path_mtu).saturating_sub(o)).unwrap_or(0)

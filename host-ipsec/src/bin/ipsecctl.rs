@@ -36,24 +36,9 @@ enum Cmd {
         /// The file.
         config: PathBuf,
     },
-    /// Daemon summary and SAs.
-    Status,
-    /// The SAs with their counters.
-    ListSas,
-    /// Counters.
-    Stats,
-    /// Re-read the configuration file.
-    Reload,
-    /// Start an IKE SA for a connection (start_action = none).
-    Initiate {
-        /// Connection name.
-        conn: String,
-    },
-    /// Close the IKE SAs of a connection, or one IKE SA by its id (from list-sas).
-    Terminate {
-        /// Connection name or IKE SA id.
-        target: String,
-    },
+    /// A request to the running daemon (over its control socket).
+    #[command(flatten)]
+    Daemon(Request),
     /// Lab tool: run the packets of a pcap through one SA.
     Esp {
         #[command(subcommand)]
@@ -164,92 +149,69 @@ fn run(args: Args) -> Result<()> {
                 );
             }
         }
-        Cmd::Status => {
-            let v = ask(&sock, Request::Status)?;
-            if args.json {
-                outln!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                let s: DaemonStatus = serde_json::from_value(v)?;
-                outln!(
-                    "ipsecd {} (v{}), up {}s, config {}\nTUN {} mtu {}, offload device {}, {} connections, {} SA pairs, {} workers",
-                    s.name, s.version, s.uptime_s, s.config, s.tun, s.tun_mtu, s.offload_device, s.connections, s.sa_pairs, s.workers
-                );
-                let g = &s.counters;
-                outln!(
-                    "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
-                    g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
-                );
-                print_ike(&s.ike);
-                print_sas(&s.sas);
-            }
-        }
-        Cmd::ListSas => {
-            let v = ask(&sock, Request::ListSas)?;
-            if args.json {
-                outln!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                let ike: Vec<IkeSaStatus> = serde_json::from_value(v["ike_sas"].clone())?;
-                if !ike.is_empty() {
-                    print_ike_sas(&ike);
-                    outln!();
-                }
-                print_sas(&serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone())?);
-            }
-        }
-        Cmd::Initiate { conn } => {
-            let v = ask(&sock, Request::Initiate { conn: conn.clone() })?;
-            if args.json {
-                outln!("{v}");
-            } else {
-                outln!("initiating {conn}: IKE SA {}", v["ike_sa"]);
-            }
-        }
-        Cmd::Terminate { target } => {
-            let v = ask(
-                &sock,
-                Request::Terminate {
-                    target: target.clone(),
-                },
-            )?;
-            if args.json {
-                outln!("{v}");
-            } else {
-                outln!("terminating IKE SAs {}", v["terminated"]);
-            }
-        }
-        Cmd::Stats => {
-            let v = ask(&sock, Request::Stats)?;
-            if args.json {
-                outln!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                let g = &v["counters"];
-                if let Some(m) = g.as_object() {
-                    for (k, x) in m {
-                        outln!("{k:<16} {x}");
-                    }
-                }
-                if let Ok(sas) = serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone()) {
-                    print_sas(&sas);
-                }
-            }
-        }
+        Cmd::Daemon(req) => show(req, ask(&sock, req.clone())?, args.json)?,
         Cmd::Esp { op } => esp_lab(op, args.json)?,
         Cmd::Card {
             op: CardOp::Probe { backend },
         } => card_probe(backend, args.json)?,
-        Cmd::Reload => {
-            let v = ask(&sock, Request::Reload)?;
-            if args.json {
-                outln!("{v}");
-            } else {
-                outln!(
-                    "reloaded: kept {} removed {} added {}",
-                    v["kept"],
-                    v["removed"],
-                    v["added"]
-                );
+    }
+    Ok(())
+}
+
+/// Prints the daemon's answer `v` to `req`: JSON as it came, or a table.
+fn show(req: &Request, v: serde_json::Value, json: bool) -> Result<()> {
+    if json {
+        match req {
+            Request::Status | Request::ListSas | Request::Stats => {
+                outln!("{}", serde_json::to_string_pretty(&v)?)
+            }
+            Request::Reload | Request::Initiate { .. } | Request::Terminate { .. } => {
+                outln!("{v}")
             }
         }
+        return Ok(());
+    }
+    match req {
+        Request::Status => {
+            let s: DaemonStatus = serde_json::from_value(v)?;
+            outln!(
+                "ipsecd {} (v{}), up {}s, config {}\nTUN {} mtu {}, offload device {}, {} connections, {} SA pairs, {} workers",
+                s.name, s.version, s.uptime_s, s.config, s.tun, s.tun_mtu, s.offload_device, s.connections, s.sa_pairs, s.workers
+            );
+            let g = &s.counters;
+            outln!(
+                "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
+                g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
+            );
+            print_ike(&s.ike);
+            print_sas(&s.sas);
+        }
+        Request::ListSas => {
+            let ike: Vec<IkeSaStatus> = serde_json::from_value(v["ike_sas"].clone())?;
+            if !ike.is_empty() {
+                print_ike_sas(&ike);
+                outln!();
+            }
+            print_sas(&serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone())?);
+        }
+        Request::Stats => {
+            if let Some(m) = v["counters"].as_object() {
+                for (k, x) in m {
+                    outln!("{k:<16} {x}");
+                }
+            }
+            if let Ok(sas) = serde_json::from_value::<Vec<SaStatus>>(v["sas"].clone()) {
+                print_sas(&sas);
+            }
+        }
+        Request::Initiate { conn } => outln!("initiating {conn}: IKE SA {}", v["ike_sa"]),
+        Request::Terminate { .. } => outln!("terminating IKE SAs {}", v["terminated"]),
+        Request::Reload => outln!(
+            "reloaded: kept {} removed {} added {}",
+            v["kept"],
+            v["removed"],
+            v["added"]
+        ),
     }
     Ok(())
 }
@@ -258,35 +220,97 @@ fn secs(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x}s"))
 }
 
+/// One column of a table: heading and width; `right` aligns it to the right.
+struct Column {
+    heading: &'static str,
+    width: usize,
+    right: bool,
+}
+
+const fn left(heading: &'static str, width: usize) -> Column {
+    Column {
+        heading,
+        width,
+        right: false,
+    }
+}
+
+const fn right(heading: &'static str, width: usize) -> Column {
+    Column {
+        heading,
+        width,
+        right: true,
+    }
+}
+
+/// One line of a table: each cell padded to its column, one space between.
+fn table_line(columns: &[Column], cells: &[&dyn std::fmt::Display]) -> String {
+    columns
+        .iter()
+        .zip(cells)
+        .map(|(c, v)| {
+            if c.right {
+                format!("{v:>w$}", w = c.width)
+            } else {
+                format!("{v:<w$}", w = c.width)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints the heading line of a table.
+fn print_headings(columns: &[Column]) {
+    let headings: Vec<&dyn std::fmt::Display> = columns
+        .iter()
+        .map(|c| &c.heading as &dyn std::fmt::Display)
+        .collect();
+    outln!("{}", table_line(columns, &headings));
+}
+
+const IKE_SA_COLUMNS: [Column; 11] = [
+    left("ID", 4),
+    left("CONN", 12),
+    left("STATE", 14),
+    left("ROLE", 9),
+    left("AUTH", 6),
+    left("PEER", 27),
+    left("SPI_I/SPI_R", 33),
+    left("SUITE", 44),
+    right("UP", 7),
+    right("REKEY", 7),
+    right("EXPIRES", 7),
+];
+
 fn print_ike_sas(sas: &[IkeSaStatus]) {
-    outln!(
-        "{:<4} {:<12} {:<14} {:<9} {:<6} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
-        "ID",
-        "CONN",
-        "STATE",
-        "ROLE",
-        "AUTH",
-        "PEER",
-        "SPI_I/SPI_R",
-        "SUITE",
-        "UP",
-        "REKEY",
-        "EXPIRES"
-    );
+    print_headings(&IKE_SA_COLUMNS);
     for s in sas {
-        outln!(
-            "{:<4} {:<12} {:<14} {:<9} {:<6} {:<27} {:<33} {:<44} {:>7} {:>7} {:>7}",
-            s.id,
-            s.connection,
-            s.state,
-            s.role,
-            if s.auth.is_empty() { "-" } else { &s.auth },
-            format!("{}{}", s.remote, if s.natt { " NAT-T" } else { "" }),
-            format!("{}/{}", s.spi_i, s.spi_r),
-            s.suite,
+        let auth = if s.auth.is_empty() { "-" } else { &s.auth };
+        let peer = format!("{}{}", s.remote, if s.natt { " NAT-T" } else { "" });
+        let spis = format!("{}/{}", s.spi_i, s.spi_r);
+        let (up, rekey, expires) = (
             secs(s.established_s),
             secs(s.rekey_in_s),
-            secs(s.expires_in_s)
+            secs(s.expires_in_s),
+        );
+        outln!(
+            "{}",
+            table_line(
+                &IKE_SA_COLUMNS,
+                &[
+                    &s.id,
+                    &s.connection,
+                    &s.state,
+                    &s.role,
+                    &auth,
+                    &peer,
+                    &spis,
+                    &s.suite,
+                    &up,
+                    &rekey,
+                    &expires,
+                ],
+            )
         );
         for c in &s.children {
             outln!(
@@ -330,16 +354,28 @@ fn print_ike(v: &IkeView) {
     outln!();
 }
 
-fn opt(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".into(), |x| x.to_string())
-}
+const SA_COLUMNS: [Column; 17] = [
+    left("CONN/CHILD", 14),
+    left("DIR", 3),
+    left("SPI", 10),
+    left("MODE", 9),
+    left("TRANSFORM", 13),
+    left("ENC", 4),
+    left("PATH", 8),
+    left("LOCAL_TS", 22),
+    left("REMOTE_TS", 22),
+    right("PACKETS", 9),
+    right("BYTES", 11),
+    right("AUTH", 5),
+    right("REPLAY", 6),
+    right("SEL", 5),
+    right("ERR", 5),
+    right("FALLB", 5),
+    right("LIFE_LEFT", 10),
+];
 
 fn print_sas(sas: &[SaStatus]) {
-    outln!(
-        "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
-        "CONN/CHILD", "DIR", "SPI", "MODE", "TRANSFORM", "ENC", "PATH", "LOCAL_TS", "REMOTE_TS", "PACKETS", "BYTES",
-        "AUTH", "REPLAY", "SEL", "ERR", "FALLB", "LIFE_LEFT"
-    );
+    print_headings(&SA_COLUMNS);
     for s in sas {
         let life = match (s.life_packets_left, s.life_bytes_left, s.seq_left) {
             (Some(p), _, _) => format!("{p}p"),
@@ -347,26 +383,32 @@ fn print_sas(sas: &[SaStatus]) {
             (None, None, Some(q)) => format!("seq {q}"),
             _ => "-".into(),
         };
-        let _ = opt;
+        let name = format!("{}/{}", s.connection, s.child);
+        let (local_ts, remote_ts) = (s.local_ts.join(","), s.remote_ts.join(","));
         outln!(
-            "{:<14} {:<3} {:<10} {:<9} {:<13} {:<4} {:<8} {:<22} {:<22} {:>9} {:>11} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10}",
-            format!("{}/{}", s.connection, s.child),
-            s.direction,
-            s.spi,
-            s.mode,
-            s.transform,
-            s.encap,
-            s.path,
-            s.local_ts.join(","),
-            s.remote_ts.join(","),
-            s.packets,
-            s.bytes,
-            s.auth_failures,
-            s.replay_drops,
-            s.selector_drops,
-            s.errors,
-            s.fallbacks,
-            life
+            "{}",
+            table_line(
+                &SA_COLUMNS,
+                &[
+                    &name,
+                    &s.direction,
+                    &s.spi,
+                    &s.mode,
+                    &s.transform,
+                    &s.encap,
+                    &s.path,
+                    &local_ts,
+                    &remote_ts,
+                    &s.packets,
+                    &s.bytes,
+                    &s.auth_failures,
+                    &s.replay_drops,
+                    &s.selector_drops,
+                    &s.errors,
+                    &s.fallbacks,
+                    &life,
+                ],
+            )
         );
     }
 }
