@@ -1570,7 +1570,8 @@ fn initiate_twice_is_refused_and_reload_keeps_sas() {
     c.children[0]
         .esp_proposals
         .push(EspProposal::parse("aes128gcm16").unwrap());
-    p.a.replace_connection(c).unwrap();
+    // (the running suite is still among the proposals: nothing to close)
+    assert!(p.a.replace_connection(p.now, c).unwrap().is_empty());
     assert_eq!(p.a.connections().collect::<Vec<_>>(), vec!["c"]);
     assert_eq!(p.a.list_sas()[0].id, id);
     let child = p.a.list_sas()[0].children[0].id;
@@ -2588,4 +2589,384 @@ fn random_rekeys_deletes_and_losses_end_consistent() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+// ------------------------------------------------------------ reload and attack
+
+fn sends(acts: &[Action]) -> usize {
+    acts.iter()
+        .filter(|a| matches!(a, Action::Send { .. }))
+        .count()
+}
+
+#[test]
+fn removed_connection_is_deleted_with_the_peer_and_refuses_logins() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let ca = conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "alice.example",
+        "bob.example",
+        "k",
+        &ike,
+        &esp,
+    );
+    let cb = conn(
+        "c",
+        B_IP,
+        None,
+        "bob.example",
+        "alice.example",
+        "k",
+        &ike,
+        &esp,
+    );
+    // B also has a connection for another peer on the same addresses: after the
+    // removal, alice's IKE_SA_INIT still finds a connection, so it is IKE_AUTH
+    // that must refuse her.
+    let other = conn(
+        "other",
+        B_IP,
+        None,
+        "bob.example",
+        "carol.example",
+        "k2",
+        &ike,
+        &esp,
+    );
+    let mut p = Pair::new(ca, cb);
+    p.b.add_connection(other).unwrap();
+    p.initiate();
+    assert_eq!((established(&p.a), established(&p.b)), (1, 1));
+    let child_b = installs(&p.b_log)[0].inbound.spi;
+    let (found, acts) = p.b.remove_connection(p.now, "c");
+    assert!(found);
+    // The DELETE goes out and the CHILD_SA leaves B's data path at once.
+    assert_eq!(sends(&acts), 1, "{acts:?}");
+    assert!(deletes(&acts).iter().any(|(i, _)| *i == child_b));
+    p.run(vec![], acts);
+    assert!(p.a.list_sas().is_empty(), "{:?}", p.a.list_sas());
+    assert!(p.b.list_sas().is_empty(), "{:?}", p.b.list_sas());
+    assert!(closed(&p.a_log)
+        .iter()
+        .any(|(_, r)| *r == CloseReason::PeerDelete));
+    assert!(closed(&p.b_log)
+        .iter()
+        .any(|(_, r)| *r == CloseReason::LocalDelete));
+    assert_eq!(deletes(&p.a_log).len(), 1, "A removed its CHILD_SA");
+    assert_eq!(p.b.connections().collect::<Vec<_>>(), vec!["other"]);
+    assert!(!p.b.remove_connection(p.now, "c").0, "already gone");
+    // A logs in again: refused in IKE_AUTH as an unknown peer, nothing installed.
+    let before = (installs(&p.a_log).len(), installs(&p.b_log).len());
+    p.initiate();
+    assert_eq!((established(&p.a), established(&p.b)), (0, 0));
+    assert_eq!(before, (installs(&p.a_log).len(), installs(&p.b_log).len()));
+    assert!(events(&p.b_log).iter().any(|e| matches!(e,
+        Event::AuthenticationFailed { by_peer: false, detail, .. } if detail.contains("matches no connection"))));
+    assert!(events(&p.a_log)
+        .iter()
+        .any(|e| matches!(e, Event::AuthenticationFailed { by_peer: true, .. })));
+    // The initiator's side of a removal: no more initiate.
+    p.a.remove_connection(p.now, "c");
+    assert!(matches!(
+        p.a.initiate(p.now, "c"),
+        Err(ikev2::engine::InitiateError::UnknownConnection(_))
+    ));
+    // Added again (same name), it works again.
+    let cb = conn(
+        "c",
+        B_IP,
+        None,
+        "bob.example",
+        "alice.example",
+        "k",
+        &ike,
+        &esp,
+    );
+    assert!(p.b.replace_connection(p.now, cb).unwrap().is_empty());
+    let ca = conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "alice.example",
+        "bob.example",
+        "k",
+        &ike,
+        &esp,
+    );
+    p.a.add_connection(ca).unwrap();
+    p.tick(Duration::from_secs(60));
+    p.initiate();
+    assert_eq!((established(&p.a), established(&p.b)), (1, 1));
+}
+
+#[test]
+fn reload_that_changes_the_peer_closes_its_sas() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let same = conn(
+        "c",
+        B_IP,
+        None,
+        "bob.example",
+        "alice.example",
+        "secret-psk",
+        &ike,
+        &esp,
+    );
+    assert!(p.b.replace_connection(p.now, same).unwrap().is_empty());
+    assert_eq!(established(&p.b), 1);
+    // A new PSK: the SA authenticated with the old one is closed with the peer.
+    let new_psk = conn(
+        "c",
+        B_IP,
+        None,
+        "bob.example",
+        "alice.example",
+        "other-psk",
+        &ike,
+        &esp,
+    );
+    let acts = p.b.replace_connection(p.now, new_psk).unwrap();
+    assert_eq!(sends(&acts), 1);
+    p.run(vec![], acts);
+    assert!(p.a.list_sas().is_empty() && p.b.list_sas().is_empty());
+    // ESP proposals that drop the running transform close it too.
+    let mut p = std_pair(&ike, &esp);
+    p.initiate();
+    let strict = conn(
+        "c",
+        B_IP,
+        None,
+        "bob.example",
+        "alice.example",
+        "secret-psk",
+        &ike,
+        &["aes256gcm16"],
+    );
+    let acts = p.b.replace_connection(p.now, strict).unwrap();
+    p.run(vec![], acts);
+    assert!(p.a.list_sas().is_empty() && p.b.list_sas().is_empty());
+}
+
+/// A's IKE_SA_INIT request for connection "c" to B.
+fn init_request(seed: u64) -> (Engine, Vec<u8>) {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let mut a = engine(seed, EngineConfig::default());
+    a.add_connection(conn(
+        "c",
+        A_IP,
+        Some(B_IP),
+        "a.x",
+        "b.x",
+        "k",
+        &ike,
+        &["aes128gcm16"],
+    ))
+    .unwrap();
+    let (_, acts) = a.initiate(Instant::now(), "c").unwrap();
+    let Some(Action::Send { datagram, .. }) = acts.into_iter().next() else {
+        panic!("no IKE_SA_INIT")
+    };
+    (a, datagram)
+}
+
+fn responder(cfg: EngineConfig) -> Engine {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let mut b = engine(77, cfg);
+    b.add_connection(conn(
+        "c",
+        B_IP,
+        None,
+        "b.x",
+        "a.x",
+        "k",
+        &ike,
+        &["aes128gcm16"],
+    ))
+    .unwrap();
+    b
+}
+
+fn b_addr() -> SocketAddr {
+    SocketAddr::new(B_IP.parse().unwrap(), 500)
+}
+
+/// Source `i` of a flood: 10.50.x.y:500.
+fn source(i: u32) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4((0x0a32_0000 + i).into()), 500)
+}
+
+fn dropped(e: &Engine, why: &str) -> u64 {
+    e.stats().dropped.get(why).copied().unwrap_or(0)
+}
+
+#[test]
+fn half_open_sas_are_capped_in_all_and_per_source() {
+    let (_a, req) = init_request(5);
+    let now = Instant::now();
+    let flood = |b: &mut Engine, n: u32, from: &dyn Fn(u32) -> SocketAddr| {
+        let mut answered = 0;
+        for i in 0..n {
+            let mut m = req.clone();
+            m[..8].copy_from_slice(&u64::from(i + 1).to_be_bytes());
+            answered += sends(&b.handle_datagram(now, b_addr(), from(i), &m));
+        }
+        answered
+    };
+    // Many sources: at most half_open_limit half-open SAs, the rest dropped unanswered.
+    let mut b = responder(EngineConfig {
+        half_open_limit: 10,
+        cookie_threshold: 1000,
+        ..EngineConfig::default()
+    });
+    assert_eq!(flood(&mut b, 50, &source), 10);
+    assert_eq!(b.half_open(), 10);
+    assert_eq!(b.list_sas().len(), 10);
+    assert_eq!(dropped(&b, "HalfOpenLimit"), 40);
+    // When they time out, there is room again.
+    b.handle_timer(now + Duration::from_secs(31));
+    assert_eq!(b.half_open(), 0);
+    // One source: at most half_open_per_source.
+    let mut b = responder(EngineConfig {
+        half_open_limit: 10,
+        half_open_per_source: 3,
+        cookie_threshold: 1000,
+        ..EngineConfig::default()
+    });
+    assert_eq!(flood(&mut b, 20, &|_| source(7)), 3);
+    assert_eq!(b.half_open(), 3);
+    assert_eq!(dropped(&b, "SourceLimit"), 17);
+    // Other sources still get in, up to the cap.
+    assert_eq!(flood(&mut b, 20, &|i| source(100 + i)), 7);
+    assert_eq!(b.half_open(), 10);
+    assert_eq!(dropped(&b, "HalfOpenLimit"), 13);
+}
+
+/// A's IKE_SA_INIT with B's cookie: A's first request goes to B from `src`, B's
+/// COOKIE answer back to A, and A's repeated request (with the cookie) is returned.
+fn with_cookie(
+    a: &mut Engine,
+    req: &[u8],
+    b: &mut Engine,
+    now: Instant,
+    src: SocketAddr,
+) -> Vec<u8> {
+    let resp = b.handle_datagram(now, b_addr(), src, req);
+    assert!(resp.iter().any(|x| matches!(
+        x,
+        Action::Event(Event::CookieDemanded { invalid: false, .. })
+    )));
+    let Some(Action::Send { datagram, .. }) =
+        resp.into_iter().find(|x| matches!(x, Action::Send { .. }))
+    else {
+        panic!("no answer")
+    };
+    let a_local = SocketAddr::new(A_IP.parse().unwrap(), 500);
+    let again = a.handle_datagram(now, a_local, b_addr(), &datagram);
+    let Some(Action::Send { datagram, .. }) =
+        again.into_iter().find(|x| matches!(x, Action::Send { .. }))
+    else {
+        panic!("no request with the cookie")
+    };
+    assert!(datagram.len() > req.len(), "the cookie was added");
+    datagram
+}
+
+#[test]
+fn half_open_cap_holds_against_valid_cookies() {
+    let now = Instant::now();
+    let mut b = responder(EngineConfig {
+        half_open_limit: 3,
+        cookie_threshold: 0,
+        ..EngineConfig::default()
+    });
+    let mut cookied = Vec::new();
+    for i in 0..5 {
+        let (mut a, req) = init_request(10 + i);
+        cookied.push(with_cookie(&mut a, &req, &mut b, now, source(i as u32)));
+    }
+    assert_eq!(b.stats().cookies_sent, 5);
+    let answered: Vec<usize> = cookied
+        .iter()
+        .enumerate()
+        .map(|(i, m)| sends(&b.handle_datagram(now, b_addr(), source(i as u32), m)))
+        .collect();
+    assert_eq!(answered, vec![1, 1, 1, 0, 0]);
+    assert_eq!(b.half_open(), 3);
+    assert_eq!(dropped(&b, "HalfOpenLimit"), 2);
+}
+
+#[test]
+fn cookie_secret_rotates_and_the_previous_one_is_accepted_for_one_period() {
+    let t0 = Instant::now();
+    let period = Duration::from_secs(60);
+    let mut b = responder(EngineConfig {
+        cookie_threshold: 0,
+        cookie_secret_lifetime: period,
+        ..EngineConfig::default()
+    });
+    let (mut a1, r1) = init_request(21);
+    let (mut a2, r2) = init_request(22);
+    let c1 = with_cookie(&mut a1, &r1, &mut b, t0, source(1));
+    let c2 = with_cookie(&mut a2, &r2, &mut b, t0, source(2));
+    // One period later the secret changes; a cookie made with the previous one works.
+    let t1 = t0 + period + Duration::from_secs(1);
+    let got = b.handle_datagram(t1, b_addr(), source(1), &c1);
+    assert_eq!(b.stats().cookie_secret_rotations, 1);
+    assert_eq!(b.half_open(), 1, "{got:?}");
+    // After the next change, a cookie from two secrets ago is refused: a new
+    // cookie is demanded and no state is kept.
+    let t2 = t1 + period + Duration::from_secs(1);
+    let got = b.handle_datagram(t2, b_addr(), source(2), &c2);
+    assert_eq!(b.stats().cookie_secret_rotations, 2);
+    assert_eq!(b.half_open(), 1);
+    assert!(
+        got.iter().any(|x| matches!(
+            x,
+            Action::Event(Event::CookieDemanded { invalid: true, .. })
+        )),
+        "{got:?}"
+    );
+    assert_eq!(b.stats().cookies_sent, 3);
+}
+
+#[test]
+fn child_sas_beyond_the_cap_get_no_additional_sas() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let second = |local: &str, remote: &str| ChildConfig {
+        name: "second".into(),
+        local_ts: vec![ts_from_cidr(local).unwrap()],
+        remote_ts: vec![ts_from_cidr(remote).unwrap()],
+        mode: Mode::Tunnel,
+        esp_proposals: vec![EspProposal::parse("aes128gcm16").unwrap()],
+        rekey_time: None,
+        life_time: None,
+    };
+    let mut ca = conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp);
+    ca.children.push(second("10.3.0.0/24", "10.4.0.0/24"));
+    let mut cb = conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp);
+    cb.children.push(second("10.4.0.0/24", "10.3.0.0/24"));
+    let cfb = EngineConfig {
+        max_child_sas: 1,
+        ..EngineConfig::default()
+    };
+    let mut p = Pair::with_cfg(ca, cb, EngineConfig::default(), cfb);
+    p.initiate();
+    assert_eq!((installs(&p.a_log).len(), installs(&p.b_log).len()), (1, 1));
+    assert_eq!(p.b.stats().child_sa_limit_refusals, 1);
+    assert!(events(&p.a_log).iter().any(|e| matches!(e,
+        Event::ChildSaFailed { detail, .. } if detail.contains("NO_ADDITIONAL_SAS"))));
+    assert_eq!((established(&p.a), established(&p.b)), (1, 1));
+    // A rekey replaces a CHILD_SA, so the cap does not stop it.
+    let child = p.a.list_sas()[0].children[0].id;
+    let acts = p.a.rekey_child(p.now, child);
+    p.run(acts, vec![]);
+    assert_eq!((installs(&p.a_log).len(), installs(&p.b_log).len()), (2, 2));
+    assert_eq!(p.b.stats().child_sa_limit_refusals, 1);
 }

@@ -36,6 +36,20 @@ pub struct EngineConfig {
     pub retransmit_tries: u32,
     /// Half-open IKE SAs (responder) beyond which cookies are demanded (RFC 7296 2.6).
     pub cookie_threshold: usize,
+    /// Hard cap on half-open IKE SAs (responder): at this many, a new
+    /// IKE_SA_INIT request is dropped (counted as `HalfOpenLimit`), even with a
+    /// valid cookie. It bounds the memory an unauthenticated peer can take.
+    pub half_open_limit: usize,
+    /// Half-open IKE SAs (responder) from one source address: at this many, a
+    /// new IKE_SA_INIT request from that address is dropped (`SourceLimit`);
+    /// checked after the cookie, so spoofed addresses cannot use up a real one's.
+    pub half_open_per_source: usize,
+    /// How long one cookie secret is used; the previous one is still accepted
+    /// for one more such period (RFC 7296 2.6), so a cookie lives at most two.
+    pub cookie_secret_lifetime: Duration,
+    /// CHILD_SAs (not counting ones being replaced by a rekey) one IKE SA may
+    /// have: a CREATE_CHILD_SA request for one more is answered NO_ADDITIONAL_SAS.
+    pub max_child_sas: usize,
     /// A half-open SA is dropped after this long.
     pub half_open_timeout: Duration,
     /// How long an old inbound SA stays after a rekey before it is removed.
@@ -55,6 +69,10 @@ impl Default for EngineConfig {
             retransmit_backoff: 1.8,
             retransmit_tries: 5,
             cookie_threshold: 32,
+            half_open_limit: 1024,
+            half_open_per_source: 16,
+            cookie_secret_lifetime: Duration::from_secs(120),
+            max_child_sas: 16,
             half_open_timeout: Duration::from_secs(30),
             inbound_linger: Duration::from_secs(5),
             rekey_jitter: 0.1,
@@ -279,6 +297,15 @@ pub enum Event {
         /// New peer address and port.
         to: SocketAddr,
     },
+    /// We answered an IKE_SA_INIT request with a COOKIE to be repeated with it
+    /// (RFC 7296 2.6): half-open IKE SAs are over `cookie_threshold`.
+    CookieDemanded {
+        /// The requester.
+        remote: SocketAddr,
+        /// The request carried a cookie, but not a valid one (forged, or older
+        /// than two secret periods).
+        invalid: bool,
+    },
     /// Informational note.
     Note {
         /// SA, if any.
@@ -305,6 +332,11 @@ pub enum DropReason {
     ReplayMismatch,
     /// Exchange not valid in this state.
     WrongState,
+    /// An IKE_SA_INIT request while `half_open_limit` half-open IKE SAs exist.
+    HalfOpenLimit,
+    /// An IKE_SA_INIT request from an address with `half_open_per_source`
+    /// half-open IKE SAs.
+    SourceLimit,
 }
 
 impl fmt::Display for Event {
@@ -333,6 +365,11 @@ impl fmt::Display for Event {
             Event::PeerEndpointChanged { ike_sa, from, to } => {
                 write!(f, "IKE SA {}: peer moved from {from} to {to} (NAT mapping changed)", ike_sa.0)
             }
+            Event::CookieDemanded { remote, invalid } => write!(
+                f,
+                "IKE_SA_INIT from {remote}: {}cookie demanded (many half-open IKE SAs)",
+                if *invalid { "invalid cookie, new " } else { "" }
+            ),
             Event::Note { ike_sa, text } => match ike_sa {
                 Some(id) => write!(f, "IKE SA {}: {text}", id.0),
                 None => write!(f, "{text}"),
@@ -457,6 +494,10 @@ pub struct Stats {
     pub responses_resent: u64,
     /// Cookies demanded.
     pub cookies_sent: u64,
+    /// Times the cookie secret was changed.
+    pub cookie_secret_rotations: u64,
+    /// CREATE_CHILD_SA requests answered NO_ADDITIONAL_SAS (`max_child_sas`).
+    pub child_sa_limit_refusals: u64,
 }
 
 fn suite_name(s: &IkeSuite) -> String {

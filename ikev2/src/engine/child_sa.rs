@@ -415,7 +415,24 @@ impl Engine {
         if let Some(props) = ike_props {
             return self.responder_rekey_ike(Incoming { now, id, m, out }, props, ni);
         }
-        // A new CHILD_SA (RFC 7296 1.3.1).
+        // A new CHILD_SA (RFC 7296 1.3.1), within the cap per IKE SA.
+        let live = self
+            .sas
+            .get(id)?
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed)
+            .count();
+        if live >= self.cfg.max_child_sas {
+            self.stats.child_sa_limit_refusals += 1;
+            out.push(Action::note(
+                id,
+                format!(
+                    "CREATE_CHILD_SA refused with NO_ADDITIONAL_SAS: {live} CHILD_SAs, the most one IKE SA may have"
+                ),
+            ));
+            return Ok(vec![notify_payload(notify::NO_ADDITIONAL_SAS, vec![])]);
+        }
         Ok(
             match self.responder_child(Incoming { now, id, m, out }, None, Some(&ni))? {
                 Ok(p) => p,

@@ -168,20 +168,21 @@ impl Engine {
         let (suite, keys) = sa.keyed()?;
         // Choose the connection by the peer's identity among those matching the addresses.
         let (local, remote) = (sa.local, sa.remote);
-        let ci = if self.conns.get(sa.conn).remote_id.matches(idi) {
-            Some(sa.conn)
-        } else {
-            self.conns.find_by(|c| {
-                c.remote_id.matches(idi)
-                    && ip_matches(c.local_addr, local.ip())
-                    && c.remote_addr.is_none_or(|r| r == remote.ip())
-                    && c.ike_proposals.iter().any(|p| {
-                        p.encr.contains(&suite.encr)
-                            && p.prf.contains(&suite.prf)
-                            && p.dh.contains(&suite.dh)
-                    })
-            })
-        };
+        let ci =
+            if !self.conns.is_removed(sa.conn) && self.conns.get(sa.conn).remote_id.matches(idi) {
+                Some(sa.conn)
+            } else {
+                self.conns.find_by(|c| {
+                    c.remote_id.matches(idi)
+                        && ip_matches(c.local_addr, local.ip())
+                        && c.remote_addr.is_none_or(|r| r == remote.ip())
+                        && c.ike_proposals.iter().any(|p| {
+                            p.encr.contains(&suite.encr)
+                                && p.prf.contains(&suite.prf)
+                                && p.dh.contains(&suite.dh)
+                        })
+                })
+            };
         let theirs = Signed {
             prf: suite.prf,
             real_message: &sa.init_request,

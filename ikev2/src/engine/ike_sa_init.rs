@@ -9,7 +9,7 @@ use crate::config::{proposal_name, select_ike};
 use crate::crypto::{self, derive_ike_keys, DhGroup, DhPrivate, IkeKeys, IkeSuite};
 use crate::wire::{self, exchange, flags, notify, Header, Payload, HEADER_LEN};
 
-use super::api::{Action, CloseReason, DropReason, IkeSaId, InitiateError};
+use super::api::{Action, CloseReason, DropReason, Event, IkeSaId, InitiateError};
 use super::msg::{ip_matches, not_offered, notify_name, notify_payload, offers_sha256, Msg};
 use super::state::{Gone, IkeSa, NewIkeSa, Outstanding, Req, State};
 use super::Engine;
@@ -219,20 +219,52 @@ impl Engine {
             self.drop_msg(DropReason::Malformed, remote, out);
             return;
         };
-        // Cookies (RFC 7296 2.6).
-        let half_open = self
+        // Under attack (RFC 7296 2.6, 5): a hard cap on half-open IKE SAs (beyond
+        // it a request is dropped, cookie or not), cookies beyond a lower
+        // threshold, and a cap per source address once the cookie (if asked for)
+        // has shown that the source is real.
+        let (half_open, from_source) = self
             .sas
             .iter()
             .filter(|s| s.state == State::HalfOpen)
-            .count();
+            .fold((0usize, 0usize), |(n, k), s| {
+                (n + 1, k + usize::from(s.remote.ip() == remote.ip()))
+            });
+        if half_open >= self.cfg.half_open_limit {
+            self.drop_msg(DropReason::HalfOpenLimit, remote, out);
+            return;
+        }
+        if self
+            .cookies
+            .rotate(now, self.cfg.cookie_secret_lifetime, &mut *self.rng)
+        {
+            self.stats.cookie_secret_rotations += 1;
+        }
         if half_open >= self.cfg.cookie_threshold {
-            let want = crypto::cookie_hash(ni, remote.ip(), hdr.spi_i, &self.cookie_secret);
-            let ok = matches!(m.payloads.first(), Some(Payload::Notify(n)) if n.ntype == notify::COOKIE && crypto::auth_eq(&n.data, &want));
+            let want = crypto::cookie_hash(ni, remote.ip(), hdr.spi_i, self.cookies.current());
+            let given = match m.payloads.first() {
+                Some(Payload::Notify(n)) if n.ntype == notify::COOKIE => Some(&n.data),
+                _ => None,
+            };
+            let ok = given.is_some_and(|g| {
+                crypto::auth_eq(g, &want)
+                    || self.cookies.previous().is_some_and(|p| {
+                        crypto::auth_eq(g, &crypto::cookie_hash(ni, remote.ip(), hdr.spi_i, p))
+                    })
+            });
             if !ok {
                 self.stats.cookies_sent += 1;
+                out.push(Action::Event(Event::CookieDemanded {
+                    remote,
+                    invalid: given.is_some(),
+                }));
                 self.refuse_init(local, remote, &hdr, notify::COOKIE, want, out);
                 return;
             }
+        }
+        if from_source >= self.cfg.half_open_per_source {
+            self.drop_msg(DropReason::SourceLimit, remote, out);
+            return;
         }
         let conn = self.conns.get(ci);
         let (suite, chosen) = match select_ike(props, &conn.ike_proposals) {

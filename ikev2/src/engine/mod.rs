@@ -43,7 +43,7 @@ pub struct Engine {
     sas: SaTable,
     rng: Box<dyn Rng>,
     next_id: u64,
-    cookie_secret: [u8; 32],
+    cookies: state::CookieSecrets,
     stats: Stats,
     /// Connections authenticated with certificates, by name.
     cert_auth: HashMap<String, CertAuth>,
@@ -56,6 +56,43 @@ impl fmt::Debug for Engine {
             .field("sas", &self.sas.iter().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `new` admits the same peer, the same way, for the same traffic as
+/// `old` (what running SAs were authenticated and negotiated for). The PSK is
+/// not compared for a connection authenticated with certificates.
+fn same_peer_and_traffic(old: &Connection, new: &Connection, uses_certs: bool) -> bool {
+    old.local_addr == new.local_addr
+        && old.remote_addr == new.remote_addr
+        && old.local_id == new.local_id
+        && old.remote_id == new.remote_id
+        && (uses_certs || old.psk == new.psk)
+        && old.force_encap == new.force_encap
+        && old.children.len() <= new.children.len()
+        && old.children.iter().zip(&new.children).all(|(a, b)| {
+            a.name == b.name
+                && a.local_ts == b.local_ts
+                && a.remote_ts == b.remote_ts
+                && a.mode == b.mode
+        })
+}
+
+/// Whether the algorithms IKE SA `sa` and its CHILD_SAs run with are still
+/// among the proposals of `c`.
+fn still_allowed(sa: &state::IkeSa, c: &Connection) -> bool {
+    let ike_ok = sa.suite.is_none_or(|s| {
+        c.ike_proposals
+            .iter()
+            .any(|p| p.encr.contains(&s.encr) && p.prf.contains(&s.prf) && p.dh.contains(&s.dh))
+    });
+    ike_ok
+        && sa.children.iter().all(|ch| {
+            c.children.get(ch.cfg).is_some_and(|cc| {
+                cc.esp_proposals
+                    .iter()
+                    .any(|p| p.transforms.contains(&ch.transform) && p.esn == ch.esn)
+            })
+        })
 }
 
 /// A connection the engine can run: IKE proposals and children with ESP proposals.
@@ -75,15 +112,14 @@ fn check_complete(c: Connection) -> Result<Connection, AddConnectionError> {
 impl Engine {
     /// New engine with a cryptographically secure random source.
     pub fn new(cfg: EngineConfig, mut rng: Box<dyn Rng>) -> Engine {
-        let mut cookie_secret = [0u8; 32];
-        rng.fill_bytes(&mut cookie_secret);
+        let cookies = state::CookieSecrets::new(&mut *rng);
         Engine {
             cfg,
             conns: Connections::default(),
             sas: SaTable::default(),
             rng,
             next_id: 1,
-            cookie_secret,
+            cookies,
             stats: Stats::default(),
             cert_auth: HashMap::new(),
         }
@@ -98,30 +134,92 @@ impl Engine {
         Ok(())
     }
 
-    /// Replace the configuration of an existing connection (same name), e.g. on
-    /// reload; adds it when new. Existing SAs keep running; the new settings apply
-    /// to new exchanges (proposals, selectors, lifetimes of new SAs).
-    pub fn replace_connection(&mut self, c: Connection) -> Result<(), AddConnectionError> {
+    /// Replace the configuration of an existing connection (same name) on a
+    /// reload; adds it when new. IKE SAs whose peer or traffic the new definition
+    /// no longer allows are closed as by [`Engine::remove_connection`] (the actions
+    /// returned): a change of addresses, identities, PSK, forced encapsulation,
+    /// children (names, selectors, mode), or proposals that no longer include
+    /// the algorithms an SA runs with. Other IKE SAs keep running and the new
+    /// settings (proposals, lifetimes, liveness checks) apply to their next
+    /// exchanges.
+    pub fn replace_connection(
+        &mut self,
+        now: Instant,
+        c: Connection,
+    ) -> Result<Vec<Action>, AddConnectionError> {
         let Some(i) = self.conns.find(&c.name) else {
-            return self.add_connection(c);
+            self.add_connection(c)?;
+            return Ok(Vec::new());
         };
         let c = check_complete(c)?;
-        // Running CHILD_SAs refer to child configs by index: keep those.
-        let used = self
+        let uses_certs = self.cert_auth.contains_key(&c.name);
+        let same_peer = same_peer_and_traffic(self.conns.get(i), &c, uses_certs);
+        let stale: Vec<IkeSaId> = self
+            .sas
+            .iter()
+            .filter(|s| s.conn == i && !(same_peer && still_allowed(s, &c)))
+            .map(|s| s.id)
+            .collect();
+        self.conns.replace(i, c);
+        let mut out = Vec::new();
+        for id in stale {
+            self.close_for_reload(now, id, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Remove connection `name` (a reload without it): its IKE SAs are closed
+    /// with an INFORMATIONAL DELETE to the peer (their CHILD_SAs leave the data
+    /// path at once; `IkeSaClosed` follows when the peer answers or gives up),
+    /// half-open ones are dropped, and from now on the connection neither
+    /// initiates nor accepts a login (an IKE_AUTH for it fails as one for an
+    /// unknown peer). False when no connection has that name.
+    pub fn remove_connection(&mut self, now: Instant, name: &str) -> (bool, Vec<Action>) {
+        let mut out = Vec::new();
+        let Some(i) = self.conns.find(name) else {
+            return (false, out);
+        };
+        self.conns.remove(i);
+        self.cert_auth.remove(name);
+        let ids: Vec<IkeSaId> = self
             .sas
             .iter()
             .filter(|s| s.conn == i)
-            .flat_map(|s| s.children.iter().map(|c| c.cfg + 1))
-            .max()
-            .unwrap_or(0);
-        if c.children.len() < used {
-            return Err(AddConnectionError::Incomplete(
-                c.name,
-                "running CHILD_SAs use a child the new configuration removes; terminate first",
-            ));
+            .map(|s| s.id)
+            .collect();
+        for id in ids {
+            self.close_for_reload(now, id, &mut out);
         }
-        self.conns.replace(i, c);
-        Ok(())
+        (true, out)
+    }
+
+    /// Close IKE SA `id` because a reload removed or changed its connection:
+    /// an established one is deleted with the peer (what is queued is dropped;
+    /// an exchange under way finishes first), its CHILD_SAs leave the data path
+    /// at once; one not yet established is dropped.
+    fn close_for_reload(&mut self, now: Instant, id: IkeSaId, out: &mut Vec<Action>) {
+        let Ok(sa) = self.sas.get_mut(id) else {
+            return;
+        };
+        match sa.state {
+            State::Established => {
+                out.push(Action::note(
+                    id,
+                    "connection removed or changed by a reload; deleting the IKE SA",
+                ));
+                out.extend(sa.delete_all_children());
+                sa.children.clear();
+                sa.linger.clear();
+                sa.queue.clear();
+                sa.queue.push_back(Task::DeleteIke);
+                self.kick(now, id, out);
+            }
+            // Its DELETE is under way, or it is an old SA a rekey replaced.
+            State::Deleting | State::Rekeyed => {}
+            State::InitSent | State::AuthSent | State::HalfOpen => {
+                self.remove_sa(id, CloseReason::LocalDelete, out);
+            }
+        }
     }
 
     /// Authenticate connection `name` with certificates instead of its PSK, in both
@@ -145,6 +243,14 @@ impl Engine {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Half-open IKE SAs (responder, IKE_SA_INIT answered, IKE_AUTH not yet).
+    pub fn half_open(&self) -> usize {
+        self.sas
+            .iter()
+            .filter(|s| s.state == State::HalfOpen)
+            .count()
     }
 
     /// Operator view of all IKE SAs.

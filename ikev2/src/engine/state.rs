@@ -2,7 +2,8 @@
 //! CHILD_SAs and outstanding requests, and the SA table that finds them.
 //!
 //! Look-ups cannot go wrong silently: a [`ConnId`] is made only by
-//! [`Connections`], which never removes a connection, so it always names one;
+//! [`Connections`], which never takes an entry out (a connection removed by a
+//! reload is only marked so), so it always names one;
 //! an IKE SA, its keys or a child configuration may be gone by the time an
 //! event refers to it, and the look-up then returns [`Gone`], which the entry
 //! points handle (a datagram is dropped and counted, a timer or API call does
@@ -35,43 +36,68 @@ pub(super) enum Gone {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ConnId(usize);
 
-/// The configured connections. Connections are added or replaced, never
-/// removed, so every [`ConnId`] stays valid.
+/// The configured connections. A connection removed by a reload stays in the
+/// table, marked removed (look-ups by name or by address skip it), so every
+/// [`ConnId`] stays valid; adding one of the same name again reuses its entry.
 #[derive(Debug, Default)]
-pub(super) struct Connections(Vec<Connection>);
+pub(super) struct Connections(Vec<(Connection, bool)>);
 
 impl Connections {
-    /// The connection named `name`.
+    /// The connection named `name` (not a removed one).
     pub(super) fn find(&self, name: &str) -> Option<ConnId> {
-        self.0.iter().position(|c| c.name == name).map(ConnId)
+        self.0
+            .iter()
+            .position(|(c, removed)| !removed && c.name == name)
+            .map(ConnId)
     }
-    /// The first connection for which `f` holds.
-    pub(super) fn find_by(&self, f: impl FnMut(&Connection) -> bool) -> Option<ConnId> {
-        self.0.iter().position(f).map(ConnId)
+    /// The first connection (not a removed one) for which `f` holds.
+    pub(super) fn find_by(&self, mut f: impl FnMut(&Connection) -> bool) -> Option<ConnId> {
+        self.0
+            .iter()
+            .position(|(c, removed)| !removed && f(c))
+            .map(ConnId)
     }
-    /// The connection `id` (cannot fail: connections are never removed).
+    /// The connection `id` (cannot fail: entries are never taken out).
     pub(super) fn get(&self, id: ConnId) -> &Connection {
-        &self.0[id.0]
+        &self.0[id.0].0
+    }
+    /// Whether connection `id` was removed by a reload.
+    pub(super) fn is_removed(&self, id: ConnId) -> bool {
+        self.0[id.0].1
     }
     /// Child configuration `idx` of connection `id`; a reload may have removed it.
     pub(super) fn child(&self, id: ConnId, idx: usize) -> Result<&ChildConfig, Gone> {
         self.get(id).children.get(idx).ok_or(Gone::ChildConfig)
     }
-    /// Add a connection.
+    /// Add a connection (in the entry of a removed one of the same name, if any).
     pub(super) fn push(&mut self, c: Connection) {
-        self.0.push(c);
+        match self
+            .0
+            .iter()
+            .position(|(o, removed)| *removed && o.name == c.name)
+        {
+            Some(i) => self.0[i] = (c, false),
+            None => self.0.push((c, false)),
+        }
     }
     /// Replace connection `id`.
     pub(super) fn replace(&mut self, id: ConnId, c: Connection) {
-        self.0[id.0] = c;
+        self.0[id.0] = (c, false);
     }
-    /// All connections.
+    /// Mark connection `id` removed.
+    pub(super) fn remove(&mut self, id: ConnId) {
+        self.0[id.0].1 = true;
+    }
+    /// All connections not removed.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Connection> {
-        self.0.iter()
+        self.0
+            .iter()
+            .filter(|(_, removed)| !removed)
+            .map(|(c, _)| c)
     }
-    /// How many.
+    /// How many (not removed).
     pub(super) fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 }
 
@@ -625,5 +651,82 @@ impl SaTable {
         let w = self.get_mut(from)?.take_child_work();
         self.get_mut(to)?.adopt(w);
         Ok(())
+    }
+}
+
+/// The secret cookies are made with (RFC 7296 2.6), changed every
+/// `EngineConfig::cookie_secret_lifetime`; the one before is still accepted
+/// for one more period, so a cookie handed out just before a change works.
+pub(super) struct CookieSecrets {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+    /// When `current` was made (None: not yet used, the clock starts at first use).
+    since: Option<Instant>,
+}
+
+impl fmt::Debug for CookieSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieSecrets").finish_non_exhaustive()
+    }
+}
+
+impl Drop for CookieSecrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.current.zeroize();
+        if let Some(p) = self.previous.as_mut() {
+            p.zeroize();
+        }
+    }
+}
+
+impl CookieSecrets {
+    /// A first secret from `rng`.
+    pub(super) fn new(rng: &mut dyn crate::crypto::Rng) -> Self {
+        let mut current = [0u8; 32];
+        rng.fill_bytes(&mut current);
+        CookieSecrets {
+            current,
+            previous: None,
+            since: None,
+        }
+    }
+    /// Change the secret if its period is over at `now`: the current one becomes
+    /// the previous one, or, after two periods or more, both are forgotten.
+    /// Returns true when a new secret was made.
+    pub(super) fn rotate(
+        &mut self,
+        now: Instant,
+        period: Duration,
+        rng: &mut dyn crate::crypto::Rng,
+    ) -> bool {
+        let Some(since) = self.since else {
+            self.since = Some(now);
+            return false;
+        };
+        let age = now.saturating_duration_since(since);
+        if age < period {
+            return false;
+        }
+        use zeroize::Zeroize;
+        let mut fresh = [0u8; 32];
+        rng.fill_bytes(&mut fresh);
+        let mut old = std::mem::replace(&mut self.current, fresh);
+        fresh.zeroize();
+        if let Some(p) = self.previous.as_mut() {
+            p.zeroize();
+        }
+        self.previous = (age < period * 2).then_some(old);
+        old.zeroize();
+        self.since = Some(now);
+        true
+    }
+    /// The secret new cookies are made with.
+    pub(super) fn current(&self) -> &[u8; 32] {
+        &self.current
+    }
+    /// The previous secret, while it is still accepted.
+    pub(super) fn previous(&self) -> Option<&[u8; 32]> {
+        self.previous.as_ref()
     }
 }

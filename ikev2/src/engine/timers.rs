@@ -134,6 +134,10 @@ impl Engine {
                 put(l.until);
             }
             if sa.state == State::Established && sa.outstanding.is_none() {
+                if self.conns.is_removed(sa.conn) {
+                    // its DELETE is due now
+                    put(sa.created);
+                }
                 for r in sa.life.times() {
                     put(r);
                 }
@@ -171,6 +175,15 @@ impl Engine {
             if sa.outstanding.is_some() || !matches!(sa.state, State::Established | State::Rekeyed)
             {
                 return;
+            }
+            // An IKE SA of a connection a reload removed (one a rekey made after
+            // the removal included): nothing but its DELETE is started.
+            if sa.state == State::Established
+                && self.conns.is_removed(sa.conn)
+                && !matches!(sa.queue.front(), Some(Task::DeleteIke))
+            {
+                sa.queue.clear();
+                sa.queue.push_back(Task::DeleteIke);
             }
             let Some(task) = sa.queue.pop_front() else {
                 return;
