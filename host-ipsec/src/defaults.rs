@@ -54,6 +54,11 @@ pub const IKE_RETRANSMIT_TIMEOUT: std::time::Duration = std::time::Duration::fro
 pub const IKE_RETRANSMIT_TRIES: u32 = 5;
 /// Datagrams queued for the IKE thread before further ones are dropped.
 pub const IKE_QUEUE: usize = 1024;
+/// Log lines per kind of unauthenticated input (drops, cookie demands, failed
+/// logins of unknown peers) per [`LOG_RATE_WINDOW`]; the rest are counted and summed up.
+pub const LOG_LINES_PER_KIND: u32 = 5;
+/// The window of [`LOG_LINES_PER_KIND`].
+pub const LOG_RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 /// IKE events kept for `ipsecctl status`.
 pub const IKE_EVENTS_KEPT: usize = 200;
 

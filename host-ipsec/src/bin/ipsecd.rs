@@ -141,6 +141,11 @@ fn start_ike(
         natt_port: defaults::NATT_PORT,
         retransmit_timeout: config.daemon.ike_retransmit_timeout,
         retransmit_tries: config.daemon.ike_retransmit_tries,
+        half_open_limit: config.daemon.ike_limits.half_open_limit,
+        half_open_per_source: config.daemon.ike_limits.half_open_per_source,
+        cookie_threshold: config.daemon.ike_limits.cookie_threshold,
+        cookie_secret_lifetime: config.daemon.ike_limits.cookie_secret_lifetime,
+        max_child_sas: config.daemon.ike_limits.max_child_sas,
         ..ikev2::EngineConfig::default()
     };
     let io = DaemonIo {
@@ -416,6 +421,9 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
+    // a panic in any thread ends the daemon (logged, then abort) so that a
+    // supervisor restarts it rather than a half-dead process staying up
+    host_ipsec::panic::abort_on_panic();
     if let Err(e) = run(&args.config) {
         error!("{e:#}");
         eprintln!("ipsecd: {e:#}");

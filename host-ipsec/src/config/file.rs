@@ -40,6 +40,11 @@ pub(super) struct RawDaemon {
     pub state_dir: Option<String>,
     pub ike_retransmit_timeout: Option<Spanned<DurationValue>>,
     pub ike_retransmit_tries: Option<Spanned<u32>>,
+    pub ike_half_open_limit: Option<Spanned<u64>>,
+    pub ike_half_open_per_source: Option<Spanned<u64>>,
+    pub ike_cookie_threshold: Option<Spanned<u64>>,
+    pub ike_cookie_secret_lifetime: Option<Spanned<DurationValue>>,
+    pub ike_max_child_sas: Option<Spanned<u64>>,
 }
 
 /// `[connections.NAME]`.

@@ -150,6 +150,61 @@ fn key_debug_is_redacted() {
     assert!(s.contains("redacted"));
 }
 
+#[test]
+fn ike_limits_have_defaults_and_ranges() {
+    let c = Config::parse(Path::new("x.toml"), &good()).unwrap();
+    assert_eq!(c.daemon.ike_limits, IkeLimits::default());
+    assert_eq!(
+        c.daemon.ike_limits.half_open_limit,
+        ikev2::EngineConfig::default().half_open_limit
+    );
+    let set = good().replace(
+        "name = \"a\"",
+        "name = \"a\"\nike_half_open_limit = 100\nike_half_open_per_source = 4\nike_cookie_threshold = 0\nike_cookie_secret_lifetime = \"5m\"\nike_max_child_sas = 2",
+    );
+    let c = Config::parse(Path::new("x.toml"), &set).unwrap();
+    assert_eq!(
+        c.daemon.ike_limits,
+        IkeLimits {
+            half_open_limit: 100,
+            half_open_per_source: 4,
+            cookie_threshold: 0,
+            cookie_secret_lifetime: Duration::from_secs(300),
+            max_child_sas: 2,
+        }
+    );
+    for (line, want) in [
+        (
+            "ike_half_open_limit = 0",
+            "ike_half_open_limit must be 1..=1000000",
+        ),
+        (
+            "ike_half_open_limit = 10\nike_half_open_per_source = 11",
+            "ike_half_open_per_source must be 1..=10",
+        ),
+        (
+            "ike_cookie_threshold = 2000",
+            "ike_cookie_threshold must be 0..=",
+        ),
+        (
+            "ike_cookie_secret_lifetime = \"0s\"",
+            "ike_cookie_secret_lifetime must be 1s..=1d",
+        ),
+        (
+            "ike_cookie_secret_lifetime = \"2d\"",
+            "ike_cookie_secret_lifetime must be 1s..=1d",
+        ),
+        (
+            "ike_max_child_sas = 0",
+            "ike_max_child_sas must be 1..=4096",
+        ),
+    ] {
+        let (l, r) = err_of(&good().replace("name = \"a\"", &format!("name = \"a\"\n{line}")));
+        assert!(r.contains(want), "{line}: {r}");
+        assert_eq!(l, 4 + line.matches('\n').count(), "{line}");
+    }
+}
+
 mod ike {
     use super::*;
 

@@ -73,6 +73,37 @@ pub struct DaemonConfig {
     pub ike_retransmit_timeout: Duration,
     /// IKE: retransmissions before the peer is declared dead.
     pub ike_retransmit_tries: u32,
+    /// IKE: the limits that bound what unauthenticated peers can take.
+    pub ike_limits: IkeLimits,
+}
+
+/// `[daemon]` `ike_*` limits (RFC 7296 2.6 and section 5); the defaults are the
+/// `ikev2` engine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IkeLimits {
+    /// Hard cap on half-open IKE SAs (`ike_half_open_limit`).
+    pub half_open_limit: usize,
+    /// Half-open IKE SAs per source address (`ike_half_open_per_source`).
+    pub half_open_per_source: usize,
+    /// Half-open IKE SAs from which on cookies are demanded (`ike_cookie_threshold`).
+    pub cookie_threshold: usize,
+    /// How long one cookie secret is used (`ike_cookie_secret_lifetime`).
+    pub cookie_secret_lifetime: Duration,
+    /// CHILD_SAs per IKE SA (`ike_max_child_sas`).
+    pub max_child_sas: usize,
+}
+
+impl Default for IkeLimits {
+    fn default() -> Self {
+        let e = ikev2::EngineConfig::default();
+        IkeLimits {
+            half_open_limit: e.half_open_limit,
+            half_open_per_source: e.half_open_per_source,
+            cookie_threshold: e.cookie_threshold,
+            cookie_secret_lifetime: e.cookie_secret_lifetime,
+            max_child_sas: e.max_child_sas,
+        }
+    }
 }
 
 /// `[connections.NAME]`.

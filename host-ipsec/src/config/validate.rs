@@ -6,19 +6,21 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use esp::{KeyMaterial, Lifetime, Transform};
 use toml::Spanned;
 use zeroize::Zeroizing;
 
 use super::file::{RawChild, RawConnection, RawDaemon, SpiValue};
-use super::types::{Child, Connection, DaemonConfig, Encap, ManualSa, OffloadDevice};
+use super::types::{Child, Connection, DaemonConfig, Encap, IkeLimits, ManualSa, OffloadDevice};
 use super::values::{child_selectors, duration, replay_window, Ctx};
 use super::{ike, ConfigError};
 use crate::defaults;
 use crate::faults::FaultSchedule;
 
-pub(super) fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
+pub(super) fn daemon(ctx: &Ctx<'_>, mut d: RawDaemon) -> Result<DaemonConfig, ConfigError> {
+    let ike_limits = ike_limits(ctx, &mut d)?;
     let name = match d.name {
         Some(n) => {
             let span = n.span();
@@ -109,6 +111,7 @@ pub(super) fn daemon(ctx: &Ctx<'_>, d: RawDaemon) -> Result<DaemonConfig, Config
     Ok(DaemonConfig {
         ike_retransmit_timeout,
         ike_retransmit_tries,
+        ike_limits,
         control_socket: d
             .control_socket
             .map(PathBuf::from)
@@ -329,5 +332,77 @@ fn child(
             hard_bytes: c.life_bytes.filter(|&n| n > 0),
             ..Lifetime::default()
         },
+    })
+}
+
+/// The `ike_*` limits of `[daemon]`, each checked against its range.
+fn ike_limits(ctx: &Ctx<'_>, d: &mut RawDaemon) -> Result<IkeLimits, ConfigError> {
+    let def = IkeLimits::default();
+    let count = |v: Option<Spanned<u64>>,
+                 what: &str,
+                 range: std::ops::RangeInclusive<u64>,
+                 default: usize|
+     -> Result<usize, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(n) if !range.contains(n.get_ref()) => Err(ctx.err(
+                n.span(),
+                format!("{what} must be {}..={}", range.start(), range.end()),
+            )),
+            Some(n) => Ok(usize::try_from(n.into_inner()).unwrap_or(usize::MAX)),
+        }
+    };
+    let half_open_limit = count(
+        d.ike_half_open_limit.take(),
+        "ike_half_open_limit",
+        1..=1_000_000,
+        def.half_open_limit,
+    )?;
+    let max = half_open_limit as u64;
+    let half_open_per_source = count(
+        d.ike_half_open_per_source.take(),
+        "ike_half_open_per_source",
+        1..=max,
+        def.half_open_per_source.min(half_open_limit),
+    )?;
+    let cookie_threshold = count(
+        d.ike_cookie_threshold.take(),
+        "ike_cookie_threshold",
+        0..=max,
+        def.cookie_threshold.min(half_open_limit),
+    )?;
+    let span = d.ike_cookie_secret_lifetime.as_ref().map(|v| v.span());
+    let cookie_secret_lifetime = match duration(
+        ctx,
+        "ike_cookie_secret_lifetime",
+        d.ike_cookie_secret_lifetime.take(),
+    )? {
+        None if span.is_none() => def.cookie_secret_lifetime,
+        None => {
+            return Err(ctx.err(
+                span.unwrap_or_default(),
+                "ike_cookie_secret_lifetime must be 1s..=1d",
+            ))
+        }
+        Some(t) if t < Duration::from_secs(1) || t > Duration::from_secs(86_400) => {
+            return Err(ctx.err(
+                span.unwrap_or_default(),
+                "ike_cookie_secret_lifetime must be 1s..=1d",
+            ))
+        }
+        Some(t) => t,
+    };
+    let max_child_sas = count(
+        d.ike_max_child_sas.take(),
+        "ike_max_child_sas",
+        1..=4096,
+        def.max_child_sas,
+    )?;
+    Ok(IkeLimits {
+        half_open_limit,
+        half_open_per_source,
+        cookie_threshold,
+        cookie_secret_lifetime,
+        max_child_sas,
     })
 }

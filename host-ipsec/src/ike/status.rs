@@ -113,6 +113,18 @@ pub struct IkeCounters {
     /// NAT mapping changes the data path could not follow.
     #[serde(default)]
     pub encap_update_failures: u64,
+    /// Half-open IKE SAs now (responder, IKE_AUTH not yet done).
+    #[serde(default)]
+    pub half_open: u64,
+    /// Times the cookie secret was changed.
+    #[serde(default)]
+    pub cookie_secret_rotations: u64,
+    /// CREATE_CHILD_SA requests refused with NO_ADDITIONAL_SAS.
+    #[serde(default)]
+    pub child_sa_limit_refusals: u64,
+    /// Log lines about unauthenticated input left out by the rate limit.
+    #[serde(default)]
+    pub log_lines_suppressed: u64,
 }
 
 /// What the control socket shows of IKE.

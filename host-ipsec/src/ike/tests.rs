@@ -420,3 +420,79 @@ out_key = "0102030405060708090a0b0c0d0e0f1011121314"
     .unwrap();
     assert!(engine_connection(&c.connections[0]).unwrap().is_none());
 }
+
+#[test]
+fn reload_without_a_connection_deletes_its_sas_and_refuses_its_logins() {
+    let (ca, cb) = (conf(true), conf(false));
+    let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
+    a.initiate("peer").unwrap();
+    assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
+    assert!(wait(|| b
+        .view()
+        .sas
+        .iter()
+        .any(|s| s.state == "ESTABLISHED")));
+    let (sa, sb) = (installs(&ra).remove(0), installs(&rb).remove(0));
+    // B's configuration loses the connection: B deletes the IKE SA with A, and
+    // both data paths lose the CHILD_SA
+    assert_eq!(b.reload(vec![]), Ok(0));
+    assert!(wait(|| {
+        rb.0.lock().unwrap().contains(&Err(sb.inbound.spi))
+            && ra.0.lock().unwrap().contains(&Err(sa.inbound.spi))
+    }));
+    assert!(wait(|| a.view().sas.is_empty() && b.view().sas.is_empty()));
+    assert!(b
+        .view()
+        .events
+        .iter()
+        .any(|e| e.text.contains("removed by reload")));
+    // B neither initiates nor accepts it any more
+    assert!(b.initiate("peer").is_err());
+    a.initiate("peer").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(installs(&ra).len(), 1);
+    assert_eq!(installs(&rb).len(), 1);
+    assert!(!b.view().sas.iter().any(|s| s.state == "ESTABLISHED"));
+    // back in the configuration, it works again
+    assert_eq!(b.reload(cb.connections.clone()), Ok(1));
+    a.terminate("peer").unwrap();
+    assert!(wait(|| a.view().sas.is_empty()));
+    a.initiate("peer").unwrap();
+    assert!(wait(|| installs(&ra).len() == 2 && installs(&rb).len() == 2));
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn reload_with_a_new_psk_closes_the_sas_made_with_the_old_one() {
+    let (ca, cb) = (conf(true), conf(false));
+    let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let (a, b) = wired(&ca.connections, &ra, &cb.connections, &rb);
+    a.initiate("peer").unwrap();
+    assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
+    assert!(wait(|| b
+        .view()
+        .sas
+        .iter()
+        .any(|s| s.state == "ESTABLISHED")));
+    // the same configuration: the SA stays
+    assert_eq!(b.reload(cb.connections.clone()), Ok(1));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(a.view().sas.len(), 1);
+    let mut changed = cb.clone();
+    if let Some(i) = changed.connections[0].ike.as_mut() {
+        i.auth = crate::config::IkeAuth::Psk(crate::config::Secret(zeroize::Zeroizing::new(
+            b"another-secret-4567".to_vec(),
+        )));
+    }
+    assert_eq!(b.reload(changed.connections), Ok(1));
+    assert!(wait(|| a.view().sas.is_empty() && b.view().sas.is_empty()));
+    assert!(b
+        .view()
+        .events
+        .iter()
+        .any(|e| e.text.contains("changed by reload")));
+    a.stop();
+    b.stop();
+}

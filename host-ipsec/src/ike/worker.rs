@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{self, DpdAction, IkeAuth, StartAction};
 use crate::defaults;
+use crate::ratelog::RateLimitedLog;
 
 use super::convert::{child_spec, engine_connection, ts_text};
 use super::status::sa_status;
@@ -37,6 +38,8 @@ pub(super) struct Worker<I: IkeIo> {
     queue_drops: Arc<AtomicU64>,
     /// Connections to initiate again at the given time (`dpd_action = restart`).
     restart_at: Vec<(Instant, String)>,
+    /// Log lines about unauthenticated input, limited per kind.
+    ratelog: RateLimitedLog,
 }
 
 impl<I: IkeIo> Worker<I> {
@@ -61,6 +64,7 @@ impl<I: IkeIo> Worker<I> {
             close_after: Vec::new(),
             queue_drops,
             restart_at: Vec::new(),
+            ratelog: RateLimitedLog::new(defaults::LOG_LINES_PER_KIND, defaults::LOG_RATE_WINDOW),
         }
     }
 
@@ -236,6 +240,16 @@ impl<I: IkeIo> Worker<I> {
             }
         }
         let text = e.to_string();
+        // Input anyone can send (nothing authenticated yet): logged at most a
+        // few lines a second per kind, the rest summed up; counters stay exact.
+        let limited = match e {
+            Event::Dropped { .. } => Some("dropped"),
+            Event::CookieDemanded { .. } => Some("cookie_demanded"),
+            Event::AuthenticationFailed { by_peer: false, .. } => Some("authentication_failed"),
+            Event::ProposalMismatch { .. } => Some("proposal_mismatch"),
+            Event::Note { ike_sa: None, .. } => Some("ike_sa_init_refused"),
+            _ => None,
+        };
         let kind = match e {
             Event::IkeSaEstablished { .. } => "established",
             Event::IkeSaRekeyed { .. } => "rekeyed",
@@ -246,21 +260,40 @@ impl<I: IkeIo> Worker<I> {
                 "authentication_failed"
             }
             Event::ChildSaFailed { .. } => "child_failed",
-            Event::Dropped { .. } => {
-                // counted by the engine; logged at debug so a flood cannot fill the log
-                debug!("IKE: {text}");
-                return;
-            }
+            Event::Dropped { .. } => "dropped",
+            Event::CookieDemanded { .. } => "cookie_demanded",
             Event::PeerEndpointChanged { .. } => "peer_endpoint_changed",
             Event::Note { .. } => "note",
         };
+        if let Some(k) = limited {
+            let d = self.ratelog.check(Instant::now(), k);
+            if d.suppressed_before > 0 {
+                self.log_suppressed(k, d.suppressed_before);
+            }
+            if !d.log {
+                return;
+            }
+        }
         match e {
             Event::ProposalMismatch { .. }
             | Event::AuthenticationFailed { .. }
             | Event::ChildSaFailed { .. } => warn!("IKE: {text}"),
             _ => info!("IKE: {text}"),
         }
-        self.record(kind, text);
+        // drops and cookie demands are counted, not kept as events
+        if !matches!(e, Event::Dropped { .. } | Event::CookieDemanded { .. }) {
+            self.record(kind, text);
+        }
+    }
+
+    /// The summary of `n` suppressed log lines of `kind`.
+    fn log_suppressed(&mut self, kind: &str, n: u64) {
+        let text = format!(
+            "{n} more '{kind}' log lines suppressed in the last {}s (rate limit; counters are exact)",
+            defaults::LOG_RATE_WINDOW.as_secs()
+        );
+        warn!("IKE: {text}");
+        self.record("log_suppressed", text);
     }
 
     /// Routes of every `start_action = trap` connection's selectors.
@@ -365,10 +398,30 @@ impl<I: IkeIo> Worker<I> {
             };
             ready.push((c, ec, certs));
         }
+        let now = Instant::now();
+        // Connections the new configuration no longer has (or has as manually
+        // keyed ones): their IKE SAs are deleted with the peer, and they take no
+        // new logins.
+        let gone: Vec<String> = self
+            .conns
+            .keys()
+            .filter(|n| !ready.iter().any(|(c, _, _)| &c.name == *n))
+            .cloned()
+            .collect();
+        for name in gone {
+            let (_, actions) = self.engine.remove_connection(now, &name);
+            let text = format!("connection {name} removed by reload: its IKE SAs are deleted");
+            info!("{text}");
+            self.record("note", text);
+            self.conns.remove(&name);
+            self.restart_at.retain(|(_, n)| n != &name);
+            self.run_actions(actions);
+        }
         let mut n = 0;
         for (c, ec, certs) in ready {
-            self.engine
-                .replace_connection(ec)
+            let closing = self
+                .engine
+                .replace_connection(now, ec)
                 .map_err(|e| e.to_string())?;
             if let Some(certs) = certs {
                 self.engine
@@ -376,11 +429,21 @@ impl<I: IkeIo> Worker<I> {
                     .map_err(|e| format!("connection {}: {e}", c.name))?;
             }
             let added = !self.conns.contains_key(&c.name);
+            let changed = !closing.is_empty();
             let start = c.ike.as_ref().map(|i| i.start_action) == Some(StartAction::Start);
             let name = c.name.clone();
             self.conns.insert(c.name.clone(), c);
-            if added && start {
-                // a connection new with this reload starts like one loaded at start-up
+            if changed {
+                let text = format!(
+                    "connection {name} changed by reload: IKE SAs set up under the old settings are deleted"
+                );
+                info!("{text}");
+                self.record("note", text);
+                self.run_actions(closing);
+            }
+            if (added || changed) && start {
+                // a connection new with this reload (or one whose SAs the reload
+                // closed) starts like one loaded at start-up
                 if let Err(e) = self.initiate(Instant::now(), &name) {
                     warn!(connection = %name, error = %e, "cannot start a reloaded connection");
                 }
@@ -411,6 +474,10 @@ impl<I: IkeIo> Worker<I> {
         self.counters.retransmits = st.retransmits;
         self.counters.responses_resent = st.responses_resent;
         self.counters.cookies_sent = st.cookies_sent;
+        self.counters.cookie_secret_rotations = st.cookie_secret_rotations;
+        self.counters.child_sa_limit_refusals = st.child_sa_limit_refusals;
+        self.counters.half_open = self.engine.half_open() as u64;
+        self.counters.log_lines_suppressed = self.ratelog.suppressed_total();
         self.counters.queue_drops = self.queue_drops.load(Ordering::Relaxed);
         if let Ok(mut v) = self.view.lock() {
             v.sas = sas;
@@ -471,6 +538,9 @@ impl<I: IkeIo> Worker<I> {
                 if let Err(e) = self.initiate(now, &name) {
                     debug!(connection = %name, error = %e, "restart");
                 }
+            }
+            for (kind, n) in self.ratelog.flush(Instant::now()) {
+                self.log_suppressed(kind, n);
             }
             for id in std::mem::take(&mut self.close_after) {
                 let a = self.engine.terminate(Instant::now(), id);
