@@ -931,3 +931,73 @@ fn nat_mapping_change_moves_the_peers_esp() {
         ctx()
     );
 }
+
+#[test]
+fn connection_removed_by_reload_is_deleted_at_the_peer_and_refused() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Pair::new(Family::V4);
+    let b = IkeSide::site_b();
+    let (cfg_b, sock_b) = b.write(&p.dir);
+    let db = e2e::Daemon::start(&p.b, &cfg_b, sock_b);
+    let mut a = IkeSide::site_a();
+    a.start_action = "start";
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(30, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    assert!(ping(&p, 2, "0.2"), "{}", ctx());
+    // B's configuration loses the connection; B reloads
+    let text = std::fs::read_to_string(&cfg_b).expect("config");
+    let daemon_only = &text[..text.find("[connections.peer]").expect("connection block")];
+    std::fs::write(&cfg_b, daemon_only).expect("config");
+    let r = host_ipsec::control::call(&db.socket, &host_ipsec::control::Request::Reload)
+        .expect("reload");
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.result.expect("result")["ike_connections"], 0);
+    // the peer's IKE SA is gone (B's DELETE), and both data paths lost the pair
+    let a_has_sa = || {
+        let o = ipsecctl(&da.socket, &["list-sas"]);
+        String::from_utf8_lossy(&o.stdout).contains("ESTABLISHED")
+    };
+    assert!(
+        eventually(15, || !a_has_sa()
+            && da.status().sa_pairs == 0
+            && db.status().sa_pairs == 0
+            && db.ike().sas.is_empty()),
+        "IKE SA still up after the reload: {}",
+        ctx()
+    );
+    assert!(
+        da.ike()
+            .events
+            .iter()
+            .any(|e| e.kind == "closed" && e.text.contains("PeerDelete")),
+        "{}",
+        ctx()
+    );
+    // a new login from A fails
+    let out = ipsecctl(&da.socket, &["initiate", "peer"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        eventually(15, || {
+            da.ike()
+                .events
+                .iter()
+                .any(|e| e.kind == "closed" && e.text.contains("NegotiationFailed"))
+        }),
+        "the new initiate did not fail: {}",
+        ctx()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(!a_has_sa(), "{}", ctx());
+    assert_eq!(db.status().sa_pairs, 0);
+    assert!(db.ike().sas.is_empty(), "{:?}", db.ike().sas);
+}
