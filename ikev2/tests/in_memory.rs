@@ -2828,23 +2828,45 @@ fn half_open_sas_are_capped_in_all_and_per_source() {
     assert_eq!(b.half_open(), 10);
     assert_eq!(b.list_sas().len(), 10);
     assert_eq!(dropped(&b, "HalfOpenLimit"), 40);
+    // An oversized request is dropped before anything is made of it.
+    let mut big = req.clone();
+    big.resize(5000, 0);
+    big[24..28].copy_from_slice(&5000u32.to_be_bytes());
+    assert!(b
+        .handle_datagram(now, b_addr(), source(999), &big)
+        .iter()
+        .all(|x| !matches!(x, Action::Send { .. })));
+    assert_eq!(dropped(&b, "TooLarge"), 1);
     // When they time out, there is room again.
     b.handle_timer(now + Duration::from_secs(31));
     assert_eq!(b.half_open(), 0);
-    // One source: at most half_open_per_source.
+    // One source: half_open_per_source without a cookie, then cookies demanded...
     let mut b = responder(EngineConfig {
-        half_open_limit: 10,
+        half_open_limit: 12,
         half_open_per_source: 3,
         cookie_threshold: 1000,
         ..EngineConfig::default()
     });
-    assert_eq!(flood(&mut b, 20, &|_| source(7)), 3);
+    assert_eq!(flood(&mut b, 20, &|_| source(7)), 20);
     assert_eq!(b.half_open(), 3);
-    assert_eq!(dropped(&b, "SourceLimit"), 17);
+    assert_eq!(b.stats().cookies_sent, 17);
+    // ...and as many again with cookies, then dropped.
+    let mut cookied = Vec::new();
+    for i in 0..5 {
+        let (mut a, req) = init_request(30 + i);
+        cookied.push(with_cookie(&mut a, &req, &mut b, now, source(7)));
+    }
+    let answered: Vec<usize> = cookied
+        .iter()
+        .map(|m| sends(&b.handle_datagram(now, b_addr(), source(7), m)))
+        .collect();
+    assert_eq!(answered, vec![1, 1, 1, 0, 0]);
+    assert_eq!(b.half_open(), 6);
+    assert_eq!(dropped(&b, "SourceLimit"), 2);
     // Other sources still get in, up to the cap.
-    assert_eq!(flood(&mut b, 20, &|i| source(100 + i)), 7);
-    assert_eq!(b.half_open(), 10);
-    assert_eq!(dropped(&b, "HalfOpenLimit"), 13);
+    assert_eq!(flood(&mut b, 20, &|i| source(100 + i)), 6);
+    assert_eq!(b.half_open(), 12);
+    assert_eq!(dropped(&b, "HalfOpenLimit"), 14);
 }
 
 /// A's IKE_SA_INIT with B's cookie: A's first request goes to B from `src`, B's
@@ -2969,4 +2991,33 @@ fn child_sas_beyond_the_cap_get_no_additional_sas() {
     p.run(acts, vec![]);
     assert_eq!((installs(&p.a_log).len(), installs(&p.b_log).len()), (2, 2));
     assert_eq!(p.b.stats().child_sa_limit_refusals, 1);
+}
+
+#[test]
+fn a_flood_faking_the_peers_address_does_not_lock_it_out() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let cfb = EngineConfig {
+        half_open_per_source: 3,
+        ..EngineConfig::default()
+    };
+    let mut p = Pair::with_cfg(
+        conn("c", A_IP, Some(B_IP), "a.x", "b.x", "k", &ike, &esp),
+        conn("c", B_IP, None, "b.x", "a.x", "k", &ike, &esp),
+        EngineConfig::default(),
+        cfb,
+    );
+    let (_x, req) = init_request(40);
+    let a_addr = SocketAddr::new(A_IP.parse().unwrap(), 500);
+    for i in 0..50u64 {
+        let mut m = req.clone();
+        m[..8].copy_from_slice(&(0xdead_0000 + i).to_be_bytes());
+        p.b.handle_datagram(p.now, b_addr(), a_addr, &m);
+    }
+    assert_eq!(p.b.half_open(), 3);
+    assert_eq!(p.b.stats().cookies_sent, 47);
+    // The real peer is asked for a cookie, returns it and gets in.
+    p.initiate();
+    assert_eq!((established(&p.a), established(&p.b)), (1, 1));
+    assert_eq!(p.b.stats().cookies_sent, 48);
 }

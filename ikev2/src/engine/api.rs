@@ -40,13 +40,19 @@ pub struct EngineConfig {
     /// IKE_SA_INIT request is dropped (counted as `HalfOpenLimit`), even with a
     /// valid cookie. It bounds the memory an unauthenticated peer can take.
     pub half_open_limit: usize,
-    /// Half-open IKE SAs (responder) from one source address: at this many, a
-    /// new IKE_SA_INIT request from that address is dropped (`SourceLimit`);
-    /// checked after the cookie, so spoofed addresses cannot use up a real one's.
+    /// Half-open IKE SAs (responder) from one source address: at this many made
+    /// without a cookie, that address must return a cookie (RFC 7296 2.6); at
+    /// this many more made with one, its requests are dropped (`SourceLimit`).
+    /// So one address holds at most twice this many, and a flood that fakes a
+    /// peer's address (and cannot return cookies) does not lock the peer out.
     pub half_open_per_source: usize,
     /// How long one cookie secret is used; the previous one is still accepted
     /// for one more such period (RFC 7296 2.6), so a cookie lives at most two.
     pub cookie_secret_lifetime: Duration,
+    /// Largest IKE_SA_INIT request accepted (bytes): a half-open IKE SA keeps
+    /// its request, so this and `half_open_limit` bound their memory. RFC 7296
+    /// section 2 asks for 3000 octets; larger ones are dropped (`TooLarge`).
+    pub max_init_request: usize,
     /// CHILD_SAs (not counting ones being replaced by a rekey) one IKE SA may
     /// have: a CREATE_CHILD_SA request for one more is answered NO_ADDITIONAL_SAS.
     pub max_child_sas: usize,
@@ -73,6 +79,7 @@ impl Default for EngineConfig {
             half_open_per_source: 16,
             cookie_secret_lifetime: Duration::from_secs(120),
             max_child_sas: 16,
+            max_init_request: 4096,
             half_open_timeout: Duration::from_secs(30),
             inbound_linger: Duration::from_secs(5),
             rekey_jitter: 0.1,
@@ -298,7 +305,8 @@ pub enum Event {
         to: SocketAddr,
     },
     /// We answered an IKE_SA_INIT request with a COOKIE to be repeated with it
-    /// (RFC 7296 2.6): half-open IKE SAs are over `cookie_threshold`.
+    /// (RFC 7296 2.6): half-open IKE SAs are over `cookie_threshold`, or its
+    /// source address has `half_open_per_source` made without a cookie.
     CookieDemanded {
         /// The requester.
         remote: SocketAddr,
@@ -334,8 +342,10 @@ pub enum DropReason {
     WrongState,
     /// An IKE_SA_INIT request while `half_open_limit` half-open IKE SAs exist.
     HalfOpenLimit,
-    /// An IKE_SA_INIT request from an address with `half_open_per_source`
-    /// half-open IKE SAs.
+    /// An IKE_SA_INIT request larger than `max_init_request`.
+    TooLarge,
+    /// An IKE_SA_INIT request with a valid cookie from an address that has
+    /// `half_open_per_source` half-open IKE SAs made with cookies.
     SourceLimit,
 }
 

@@ -201,6 +201,11 @@ impl Engine {
             }
             return;
         }
+        // A half-open SA keeps the request (AUTH signs it): its size is bounded.
+        if msg.len() > self.cfg.max_init_request {
+            self.drop_msg(DropReason::TooLarge, remote, out);
+            return;
+        }
         let Some(m) = Msg::parse(hdr, hdr.next_payload, &msg[HEADER_LEN..]) else {
             self.drop_msg(DropReason::Malformed, remote, out);
             return;
@@ -220,15 +225,22 @@ impl Engine {
             return;
         };
         // Under attack (RFC 7296 2.6, 5): a hard cap on half-open IKE SAs (beyond
-        // it a request is dropped, cookie or not), cookies beyond a lower
-        // threshold, and a cap per source address once the cookie (if asked for)
-        // has shown that the source is real.
-        let (half_open, from_source) = self
+        // it a request is dropped, cookie or not); cookies beyond a lower
+        // threshold, or from a source address that has `half_open_per_source`
+        // half-open SAs made without one; and as many again per source for
+        // those made with a cookie. Spoofed requests cannot return a cookie, so
+        // a flood that fakes a peer's address does not lock the real peer out.
+        let (half_open, src_plain, src_cookied) = self
             .sas
             .iter()
             .filter(|s| s.state == State::HalfOpen)
-            .fold((0usize, 0usize), |(n, k), s| {
-                (n + 1, k + usize::from(s.remote.ip() == remote.ip()))
+            .fold((0usize, 0usize, 0usize), |(n, p, c), s| {
+                let same = s.remote.ip() == remote.ip();
+                (
+                    n + 1,
+                    p + usize::from(same && !s.admitted_with_cookie),
+                    c + usize::from(same && s.admitted_with_cookie),
+                )
             });
         if half_open >= self.cfg.half_open_limit {
             self.drop_msg(DropReason::HalfOpenLimit, remote, out);
@@ -240,7 +252,9 @@ impl Engine {
         {
             self.stats.cookie_secret_rotations += 1;
         }
-        if half_open >= self.cfg.cookie_threshold {
+        let need_cookie =
+            half_open >= self.cfg.cookie_threshold || src_plain >= self.cfg.half_open_per_source;
+        if need_cookie {
             let want = crypto::cookie_hash(ni, remote.ip(), hdr.spi_i, self.cookies.current());
             let given = match m.payloads.first() {
                 Some(Payload::Notify(n)) if n.ntype == notify::COOKIE => Some(&n.data),
@@ -261,10 +275,10 @@ impl Engine {
                 self.refuse_init(local, remote, &hdr, notify::COOKIE, want, out);
                 return;
             }
-        }
-        if from_source >= self.cfg.half_open_per_source {
-            self.drop_msg(DropReason::SourceLimit, remote, out);
-            return;
+            if src_cookied >= self.cfg.half_open_per_source {
+                self.drop_msg(DropReason::SourceLimit, remote, out);
+                return;
+            }
         }
         let conn = self.conns.get(ci);
         let (suite, chosen) = match select_ike(props, &conn.ike_proposals) {
@@ -363,6 +377,7 @@ impl Engine {
         sa.behind_nat = has_natd && local_nat;
         sa.peer_behind_nat = has_natd && remote_nat;
         sa.rfc7427 = rfc7427;
+        sa.admitted_with_cookie = need_cookie;
         sa.suite = Some(suite);
         sa.keys = Some(keys);
         sa.ni = ni.to_vec();

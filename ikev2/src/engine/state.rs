@@ -356,6 +356,9 @@ pub(super) struct IkeSa {
     pub(super) init_request: Vec<u8>,
     pub(super) init_response: Vec<u8>,
     pub(super) cookie: Option<Vec<u8>>,
+    /// Responder: the IKE_SA_INIT request that made it returned a valid cookie
+    /// (counted in its own per-source quota of half-open SAs).
+    pub(super) admitted_with_cookie: bool,
     pub(super) my_mid: u32,
     pub(super) outstanding: Option<Outstanding>,
     pub(super) peer_mid: u32,
@@ -427,6 +430,7 @@ impl IkeSa {
             init_request: vec![],
             init_response: vec![],
             cookie: None,
+            admitted_with_cookie: false,
             my_mid: 0,
             outstanding: None,
             peer_mid: 0,
