@@ -341,6 +341,10 @@ fn print_ike(v: &IkeView) {
         "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {} moved by NAT {} (failed {}); auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
         v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.encap_updates, c.encap_update_failures, c.auth_failures, c.retransmits, dropped, c.queue_drops
     );
+    outln!(
+        "IKE under load: {} half-open; cookies demanded {} (secret changed {} times); CHILD_SAs refused (NO_ADDITIONAL_SAS) {}; log lines suppressed {}",
+        c.half_open, c.cookies_sent, c.cookie_secret_rotations, c.child_sa_limit_refusals, c.log_lines_suppressed
+    );
     if !v.sas.is_empty() {
         print_ike_sas(&v.sas);
     }

@@ -19,6 +19,9 @@ use super::convert::{child_spec, engine_connection, ts_text};
 use super::status::sa_status;
 use super::{IkeCounters, IkeEventRecord, IkeIo, IkeMsg, IkeView};
 
+/// How often, at most, the view is published while datagrams arrive.
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
 /// Pause before a connection whose peer died is initiated again.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 
@@ -489,19 +492,29 @@ impl<I: IkeIo> Worker<I> {
     pub(super) fn run(mut self, rx: &Receiver<IkeMsg>) {
         self.trap_routes();
         self.publish();
+        // After a datagram the view is published at most every PUBLISH_EVERY (a
+        // flood would otherwise spend its time there); after anything else at once.
+        let mut last_publish = Instant::now();
+        let mut unpublished = false;
         loop {
             let now = Instant::now();
             let wait = self
                 .engine
                 .next_timer()
                 .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(now))
-                .min(Duration::from_secs(1));
+                .min(if unpublished {
+                    PUBLISH_EVERY
+                } else {
+                    Duration::from_secs(1)
+                });
+            let mut datagram = false;
             match rx.recv_timeout(wait) {
                 Ok(IkeMsg::Datagram {
                     local,
                     remote,
                     message,
                 }) => {
+                    datagram = true;
                     let a = self
                         .engine
                         .handle_datagram(Instant::now(), local, remote, &message);
@@ -546,7 +559,13 @@ impl<I: IkeIo> Worker<I> {
                 let a = self.engine.terminate(Instant::now(), id);
                 self.run_actions(a);
             }
-            self.publish();
+            if !datagram || last_publish.elapsed() >= PUBLISH_EVERY {
+                self.publish();
+                last_publish = Instant::now();
+                unpublished = false;
+            } else {
+                unpublished = true;
+            }
         }
         // Shutting down: tell the peers (best effort) and remove our SAs.
         let now = Instant::now();
