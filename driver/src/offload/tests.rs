@@ -14,7 +14,16 @@ fn engine(verify_every: u32) -> (Offload<ModelCard>, FaultHandle) {
     let m = ModelCard::new();
     let f = m.faults();
     let card = Card::probe(m, CardConfig { poll_limit: 200 }).unwrap();
-    (Offload::new(Some(card), OffloadConfig { verify_every }), f)
+    (
+        Offload::new(
+            Some(card),
+            OffloadConfig {
+                verify_every,
+                ..OffloadConfig::default()
+            },
+        ),
+        f,
+    )
 }
 
 fn payloads(n: usize) -> Vec<Vec<u8>> {
