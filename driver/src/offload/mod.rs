@@ -339,7 +339,11 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
             let high = e.settle_after_card(shadow_seq(self.card.as_ref(), e));
             e.on_card = None;
-            tracing::debug!(sa = id.0, high, "SA off the card, numbering after its highest number");
+            tracing::debug!(
+                sa = id.0,
+                high,
+                "SA off the card, numbering after its highest number"
+            );
             if e.policy == OffloadPolicy::Card {
                 e.failed = Some(why.clone());
                 failed += 1;
@@ -702,7 +706,10 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
         }
         let sample = self.sample();
-        let e = self.sas.get_mut(&p.sa).ok_or(DriverError::NoSuchSa(p.sa.0))?;
+        let e = self
+            .sas
+            .get_mut(&p.sa)
+            .ok_or(DriverError::NoSuchSa(p.sa.0))?;
         let spi = e.cfg.spi.0;
         let expect_len = e
             .out

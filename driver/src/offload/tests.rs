@@ -772,7 +772,12 @@ fn two_resets_in_one_batch_move_an_auto_sa_to_software_past_the_cards_numbers() 
     assert!(f.highest_seq(0x1_2000) < 20);
     let k = off.counters();
     assert_eq!(
-        (k.card_resets, k.card_faults, k.sas_moved_to_software, k.redone_in_software),
+        (
+            k.card_resets,
+            k.card_faults,
+            k.sas_moved_to_software,
+            k.redone_in_software
+        ),
         (2, 1, 1, 4)
     );
     assert!(matches!(
@@ -800,10 +805,7 @@ fn two_resets_in_one_batch_fail_a_card_sa_and_never_carry_it_in_software() {
     f.reset_times(3, 2);
     let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
     use DataPath::Card as C;
-    assert_eq!(
-        oks(&r),
-        [(3, C), (4, C), (5, C), (13, C), (14, C), (15, C)]
-    );
+    assert_eq!(oks(&r), [(3, C), (4, C), (5, C), (13, C), (14, C), (15, C)]);
     for e in &r[6..] {
         assert!(
             matches!(e, Err(PacketError::CardFailed { sa: s, spi: 0x1_3000, cause })
@@ -909,7 +911,10 @@ fn three_resets_within_the_retries_keep_a_card_sa_on_the_card_with_fresh_numbers
     // Tries hand over 8, 6, 4 and 2 requests; each retry starts after all of them.
     assert_eq!(wire.sent, [1, 2, 9, 10, 15, 16, 19, 20]);
     let k = off.counters();
-    assert_eq!((k.card_resets, k.card_faults, k.failed_sa_packets), (3, 0, 0));
+    assert_eq!(
+        (k.card_resets, k.card_faults, k.failed_sa_packets),
+        (3, 0, 0)
+    );
     assert!(off.card_healthy() && off.failure(sa).is_none());
     assert_eq!(off.next_seq(sa), Some(21));
 }
@@ -957,7 +962,9 @@ fn a_card_that_repeats_an_iv_is_fenced_and_its_datagram_never_leaves() {
     seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
     f.repeat_iv(1);
     let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
-    assert!(r.iter().all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
+    assert!(r
+        .iter()
+        .all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
         if matches!(**cause, DriverError::SeqViolation { .. }))));
     assert_eq!(off.counters().card_seq_violations, 1);
     assert_eq!(off.counters().software_packets, 0);
@@ -1007,7 +1014,9 @@ fn a_card_that_steps_its_sequence_back_is_fenced_and_no_number_is_reused() {
     assert_eq!(oks(&r).len(), 2);
     f.step_back(4);
     let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
-    assert!(r.iter().all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
+    assert!(r
+        .iter()
+        .all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
         if matches!(**cause, DriverError::SeqViolation { .. }))));
     assert_eq!(off.counters().software_packets, 0);
     assert_eq!(wire.sent, [1, 2, 3, 4, 5]);
@@ -1069,5 +1078,7 @@ fn a_short_result_list_fences_the_card_and_skips_the_missing_number() {
     use DataPath::{Card as C, Software as S};
     // The card used 4 for the result it lost: software takes 5.
     assert_eq!(got, [(1, C), (2, C), (3, C), (5, S)]);
-    assert!(matches!(off.fence(), Some(DriverError::BadResult { what }) if what.contains("3 results for 4")));
+    assert!(
+        matches!(off.fence(), Some(DriverError::BadResult { what }) if what.contains("3 results for 4"))
+    );
 }
