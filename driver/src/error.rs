@@ -137,6 +137,22 @@ pub enum DriverError {
         /// What was checked.
         what: String,
     },
+    /// A card result broke the sequence rule: a sequence number other than the next
+    /// one the driver expects for the SA, one not above every number already
+    /// returned, or an IV that is not the sequence number (a reused GCM nonce).
+    #[error("card result for SA {spi:#010x} breaks the sequence rule: {what}")]
+    SeqViolation {
+        /// SPI of the SA.
+        spi: u32,
+        /// What was wrong.
+        what: String,
+    },
+    /// The card reset itself more often within one batch than the driver retries.
+    #[error("card reset {resets} times within one batch")]
+    TooManyResets {
+        /// Resets seen in the batch.
+        resets: u32,
+    },
     /// The software ESP path refused an SA configuration.
     #[error("software ESP refused the SA configuration")]
     Software(#[source] esp::ConfigError),

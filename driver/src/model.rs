@@ -8,7 +8,7 @@
 //! assert_eq!(card.identity().layout_version, regmap::LAYOUT_VERSION);
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use esp::{InboundSa, OutboundSa, SaConfig, SeqNum, Spi, Transform};
@@ -68,6 +68,22 @@ pub struct Faults {
     pub packets_done: u64,
     /// Spontaneous resets so far.
     pub resets: u64,
+    /// Further spontaneous resets after the one `reset_after` counts down to, each
+    /// `reset_gap` packets after the previous one (several resets within one batch).
+    pub reset_repeats: u32,
+    /// Packets between two repeated resets.
+    pub reset_gap: u64,
+    /// Seal this many upcoming outbound packets with the IV of the SA's previous
+    /// packet (header sequence number and result stay right: the nonce repeats).
+    pub repeat_iv: u32,
+    /// Step the counter of the SA of the next outbound packet back by this many
+    /// numbers before it is used (header, IV and result agree on the reused number).
+    pub step_back: u64,
+    /// Highest sequence number used per outbound SPI, over resets, including packets
+    /// whose result never came (what a test compares the driver's numbering with).
+    pub highest_seq: HashMap<u32, u64>,
+    /// IV (as a number) of the last outbound packet per SPI, over resets.
+    pub last_iv: HashMap<u32, u64>,
 }
 
 /// Shared control of a [`ModelCard`]'s faults.
@@ -95,7 +111,28 @@ impl FaultHandle {
     }
     /// Reset spontaneously after `n` more packets.
     pub fn reset_after(&self, n: u64) {
-        self.lock().reset_after = Some(n);
+        self.reset_times(n, 1);
+    }
+    /// Reset spontaneously `times` times: the first after `n` more packets, each
+    /// next one `n` packets after the previous reset (`times` resets within one
+    /// batch when the batch is long enough).
+    pub fn reset_times(&self, n: u64, times: u32) {
+        let mut f = self.lock();
+        f.reset_after = (times > 0).then_some(n);
+        f.reset_repeats = times.saturating_sub(1);
+        f.reset_gap = n;
+    }
+    /// Seal the next `n` outbound packets with the IV of their SA's previous packet.
+    pub fn repeat_iv(&self, n: u32) {
+        self.lock().repeat_iv = n;
+    }
+    /// Step the counter of the next outbound packet's SA back by `k` numbers.
+    pub fn step_back(&self, k: u64) {
+        self.lock().step_back = k;
+    }
+    /// Highest sequence number the card used for outbound SPI `spi` (0: none).
+    pub fn highest_seq(&self, spi: u32) -> u64 {
+        self.lock().highest_seq.get(&spi).copied().unwrap_or(0)
     }
     /// Refuse installs of `spi`.
     pub fn reject_spi(&self, spi: u32) {
@@ -362,6 +399,10 @@ impl ModelCard {
         if let Some(n) = f.reset_after {
             if n == 0 {
                 f.reset_after = None;
+                if f.reset_repeats > 0 {
+                    f.reset_repeats -= 1;
+                    f.reset_after = Some(f.reset_gap);
+                }
                 f.resets += 1;
                 drop(f);
                 tracing::debug!("model: spontaneous reset");
@@ -378,7 +419,7 @@ impl ModelCard {
             }
             None => false,
         };
-        let (verdict, next_header, seq, mut data) = self.compute();
+        let (verdict, next_header, seq, mut data) = self.compute(&mut f);
         if hang_now || f.hung {
             f.hung = true;
             f.hang_after = None;
@@ -402,7 +443,7 @@ impl ModelCard {
     }
 
     /// The packet computation, with `esp` as the oracle.
-    fn compute(&mut self) -> (Verdict, u8, u64, Vec<u8>) {
+    fn compute(&mut self, f: &mut Faults) -> (Verdict, u8, u64, Vec<u8>) {
         let desc = Descriptor::from_tuser(u64::from(self.pkt_desc));
         let len = field("PKT_LEN", "LEN").get(self.pkt_len) as usize;
         let bad = |s: &mut Self, v: Verdict| {
@@ -427,12 +468,35 @@ impl ModelCard {
                 self.events |= ErrorEvents::SEQ_EXHAUSTED.bits();
                 return (Verdict::SeqExhausted, desc.next_header, sa.seq, Vec::new());
             }
+            if f.step_back > 0 {
+                sa.seq = sa.seq.saturating_sub(f.step_back);
+                f.step_back = 0;
+            }
             let seq = sa.seq + 1;
+            // The card's IV rule: the 64-bit sequence number (the fault repeats the
+            // previous packet's IV instead).
+            let iv = match f.last_iv.get(&sa.spi) {
+                Some(&prev) if f.repeat_iv > 0 => {
+                    f.repeat_iv -= 1;
+                    prev
+                }
+                _ => seq,
+            };
             let mut buf = vec![0u8; out.datagram_len(len)];
-            match out.seal_at(SeqNum(seq), None, input, desc.next_header, &mut buf) {
+            let iv_bytes = iv.to_be_bytes();
+            match out.seal_at(
+                SeqNum(seq),
+                Some(&iv_bytes),
+                input,
+                desc.next_header,
+                &mut buf,
+            ) {
                 Ok(n) => {
                     buf.truncate(n);
                     sa.seq = seq;
+                    f.last_iv.insert(sa.spi, iv);
+                    let top = f.highest_seq.entry(sa.spi).or_insert(0);
+                    *top = (*top).max(seq);
                     sa.packets += 1;
                     sa.bytes += len as u64;
                     self.counters[0] += 1;

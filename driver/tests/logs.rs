@@ -38,7 +38,13 @@ fn logs_say_what_happened() {
         let m = ModelCard::new();
         let f = m.faults();
         let card = Card::probe(m, CardConfig { poll_limit: 200 }).unwrap();
-        let mut off = Offload::new(Some(card), OffloadConfig { verify_every: 0 });
+        let mut off = Offload::new(
+            Some(card),
+            OffloadConfig {
+                verify_every: 0,
+                ..OffloadConfig::default()
+            },
+        );
         f.reject_spi(0xa1);
         off.add_sa(&cfg(0xa1), Direction::Outbound, OffloadPolicy::Auto)
             .unwrap();

@@ -3021,3 +3021,75 @@ fn a_flood_faking_the_peers_address_does_not_lock_it_out() {
     assert_eq!((established(&p.a), established(&p.b)), (1, 1));
     assert_eq!(p.b.stats().cookies_sent, 48);
 }
+
+/// The first datagram of `acts` (panics when there is none: the exchange is fixed).
+fn first_sent(acts: &[Action]) -> (SocketAddr, SocketAddr, Vec<u8>) {
+    acts.iter()
+        .find_map(|a| match a {
+            Action::Send {
+                local,
+                remote,
+                datagram,
+            } => Some((*local, *remote, datagram.clone())),
+            _ => None,
+        })
+        .expect("a datagram is sent")
+}
+
+/// True when `acts` is only a drop of a malformed datagram.
+fn only_malformed_drop(acts: &[Action]) -> bool {
+    !acts.is_empty()
+        && acts.iter().all(|a| {
+            matches!(
+                a,
+                Action::Event(Event::Dropped {
+                    reason: DropReason::Malformed,
+                    ..
+                })
+            )
+        })
+}
+
+/// A datagram longer than its IKE header's length (found by the `ike_engine` fuzz
+/// target: the genuine IKE_AUTH request with bytes appended installed its CHILD_SA
+/// as if it were the genuine datagram) is refused as malformed, for IKE_SA_INIT and
+/// for encrypted messages; the genuine messages then complete the exchange.
+#[test]
+fn bytes_past_the_message_length_are_refused() {
+    let ike = ["aes256gcm16-prfsha256-x25519"];
+    let esp = ["aes128gcm16"];
+    let mut p = std_pair(&ike, &esp);
+    let now = p.now;
+    let padded = |m: &[u8]| {
+        let mut v = m.to_vec();
+        v.extend_from_slice(&[0x43; 17]);
+        v
+    };
+    let (_, acts) = p.a.initiate(now, "c").unwrap();
+    let (a_local, b_addr, init_req) = first_sent(&acts);
+    assert!(only_malformed_drop(&p.b.handle_datagram(
+        now,
+        b_addr,
+        a_local,
+        &padded(&init_req)
+    )));
+    assert!(
+        p.b.list_sas().is_empty(),
+        "no half-open SA for a padded request"
+    );
+    let acts = p.b.handle_datagram(now, b_addr, a_local, &init_req);
+    let (_, _, init_resp) = first_sent(&acts);
+    let acts = p.a.handle_datagram(now, a_local, b_addr, &init_resp);
+    let (_, _, auth_req) = first_sent(&acts);
+    let before = p.b.list_sas();
+    assert!(only_malformed_drop(&p.b.handle_datagram(
+        now,
+        b_addr,
+        a_local,
+        &padded(&auth_req)
+    )));
+    assert_eq!(p.b.list_sas(), before, "a padded IKE_AUTH changes nothing");
+    let acts = p.b.handle_datagram(now, b_addr, a_local, &auth_req);
+    assert_eq!(installs(&acts).len(), 1, "the genuine IKE_AUTH installs");
+    assert_eq!(established(&p.b), 1);
+}

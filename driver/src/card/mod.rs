@@ -134,6 +134,15 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
             .and_then(|s| s.as_ref())
     }
 
+    /// Raises the shadow's sequence number of entry `index` to `seq` when it is
+    /// lower (the card may have used every number up to `seq`): a later reload
+    /// starts after it. Never lowers it; no register access.
+    pub fn raise_shadow_seq(&mut self, index: SaIndex, seq: u64) {
+        if let Some(Some(sa)) = self.shadow.get_mut(usize::from(index.0)) {
+            sa.seq = sa.seq.max(seq);
+        }
+    }
+
     /// Checks that the card can carry `sa` (no register access).
     pub fn check_sa(&self, sa: &CardSa) -> Result<(), DriverError> {
         match unsupported_reason(self.ident.caps(), sa) {

@@ -2,10 +2,10 @@
 //! the software path (`esp`). Each SA has its own [`OffloadPolicy`], applied here and
 //! nowhere else:
 //!
-//! - `auto`: an SA the card rejects runs in software; a card that hangs, times out or
-//!   returns a bad result has its in-flight packets redone in software (none lost, none
-//!   sent twice) and its SAs moved to software with sequence numbers continuing after
-//!   the last number the card used.
+//! - `auto`: an SA the card rejects runs in software; a card that hangs, times out,
+//!   resets too often or returns a bad result has its in-flight packets redone in
+//!   software (none lost, none sent twice) and its SAs moved to software with sequence
+//!   numbers continuing after the highest number the card may have used.
 //! - `card`: an SA the card rejects is not added ([`DriverError::PolicyCard`]); on a
 //!   card fault the SA fails: its packets return [`PacketError::CardFailed`] (counted,
 //!   logged), never carried in software.
@@ -13,14 +13,24 @@
 //!
 //! Any fault fences the whole card (it is one device): every SA on it moves or fails
 //! by its own policy. A card that reset itself is reloaded from the shadow and keeps
-//! its SAs; [`Offload::recover_card`] puts moved and failed SAs back on a healthy card.
+//! its SAs (up to [`OffloadConfig::reset_retries`] times per batch);
+//! [`Offload::recover_card`] puts moved and failed SAs back on a healthy card.
+//!
+//! Sequence numbers never go back, whatever fails: every request handed to the card
+//! counts as one number of its SA before the card sees it, whether or not a result
+//! comes back, and every way out of the card's numbering (a reload after a reset, a
+//! move to software, a return to the card) continues after that mark (one function,
+//! `Entry::settle_after_card`). Every outbound card result is checked
+//! for SPI, length, the full sequence number the driver expects (which is above
+//! every number returned before) and IV == sequence number; a violation fences the
+//! card and its datagram is dropped.
 //!
 //! Files: `types.rs` (policy, handles, packets, errors, counters), this file (the
 //! engine), `tests.rs` (fallback semantics against the model card with faults).
 
 mod types;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use esp::{InboundSa, OutboundSa, SaConfig, SeqNum};
@@ -52,6 +62,55 @@ struct Entry {
     failed: Option<Arc<DriverError>>,
     /// Sequence numbers exhausted on the card.
     exhausted: bool,
+    /// Outbound: the highest sequence number the card may have used for this SA.
+    /// Every request handed to the card raises it by one before the card sees it
+    /// (a result or not), and every number a result reports raises it too.
+    card_high: u64,
+    /// Outbound: the sequence number the card's next result for this SA must carry
+    /// (set when a batch is handed over, one up per accepted result).
+    card_expect: u64,
+    /// Outbound: the highest sequence number returned to the caller, on any path.
+    last_sent: u64,
+}
+
+impl Entry {
+    /// The highest sequence number the card may have used for this SA, given the
+    /// card's shadow of it (`shadow`: its last reported or reloaded number).
+    fn card_high_water(&self, shadow: u64) -> u64 {
+        self.card_high.max(shadow)
+    }
+
+    /// The one rule for every way out of the card's numbering (a reload after a
+    /// reset, a fault moving or failing the SA, software sealing, a return to the
+    /// card): records the highest number the card may have used and moves the
+    /// software counter past it (never back). A counter that cannot move past it
+    /// marks the SA exhausted. Returns that highest number.
+    fn settle_after_card(&mut self, shadow: u64) -> u64 {
+        let high = self.card_high_water(shadow);
+        self.card_high = high;
+        if let Some(out) = self.out.as_mut() {
+            let past = SeqNum(high.saturating_add(1));
+            match out.next_seq() {
+                Some(n) if n >= past => {}
+                Some(_) => {
+                    if let Err(err) = out.set_next_seq(past) {
+                        tracing::debug!(spi = self.cfg.spi.0, error = %err, "sequence continuation");
+                        self.exhausted = true;
+                    }
+                }
+                None => self.exhausted = true,
+            }
+        }
+        high
+    }
+}
+
+/// The shadow's sequence number of SA `e` on `card` (0 when not on the card).
+fn shadow_seq<R: RegIo, P: PacketPort<R>>(card: Option<&Card<R, P>>, e: &Entry) -> u64 {
+    match (card, e.on_card) {
+        (Some(c), Some(ix)) => c.shadow(ix).map(|s| s.seq).unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The ESP engine the daemon drives: SAs, batched seal/open, fallback by each SA's
@@ -145,12 +204,19 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         self.sas.get(&id)?.failed.as_deref()
     }
 
-    /// Next sequence number SA `id` will use (outbound), wherever it runs.
+    /// Next sequence number SA `id` will use (outbound), wherever it runs: always
+    /// after every number the card may have used for it.
     pub fn next_seq(&self, id: SaId) -> Option<u64> {
         let e = self.sas.get(&id)?;
         match (e.on_card, &self.card) {
-            (Some(ix), Some(card)) => card.shadow(ix).map(|s| s.seq + 1),
-            _ => e.out.as_ref()?.next_seq().map(|s| s.0),
+            (Some(ix), Some(card)) => card
+                .shadow(ix)
+                .map(|s| e.card_high_water(s.seq).saturating_add(1)),
+            _ => e
+                .out
+                .as_ref()?
+                .next_seq()
+                .map(|s| s.0.max(e.card_high.saturating_add(1))),
         }
     }
 
@@ -204,6 +270,9 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             moved: false,
             failed: None,
             exhausted: false,
+            card_high: 0,
+            card_expect: 0,
+            last_sent: 0,
         };
         let install = match self.card.as_mut() {
             Some(card) if self.fence.is_none() && policy != OffloadPolicy::Software => {
@@ -256,16 +325,25 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     }
 
     /// Fences the card after fault `why` and takes every SA off it: `auto` SAs move to
-    /// software, `card` SAs fail. Outbound SAs continue after the last sequence number
-    /// the card used (in software, or on the card after recovery). Returns the shared
-    /// cause.
+    /// software, `card` SAs fail. Outbound SAs continue after the highest sequence
+    /// number the card may have used (in software, or on the card after recovery).
+    /// Returns the shared cause.
     fn fail_over(&mut self, why: DriverError) -> Arc<DriverError> {
         let why = Arc::new(why);
         self.counters.card_faults += 1;
         self.fence = Some(why.clone());
         let (mut moved, mut failed) = (0, 0);
         for (id, e) in self.sas.iter_mut() {
-            let Some(ix) = e.on_card.take() else { continue };
+            if e.on_card.is_none() {
+                continue;
+            }
+            let high = e.settle_after_card(shadow_seq(self.card.as_ref(), e));
+            e.on_card = None;
+            tracing::debug!(
+                sa = id.0,
+                high,
+                "SA off the card, numbering after its highest number"
+            );
             if e.policy == OffloadPolicy::Card {
                 e.failed = Some(why.clone());
                 failed += 1;
@@ -278,20 +356,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             } else {
                 e.moved = true;
                 moved += 1;
-            }
-            let last = self
-                .card
-                .as_ref()
-                .and_then(|c| c.shadow(ix))
-                .map(|s| s.seq)
-                .unwrap_or(0);
-            if let Some(out) = e.out.as_mut() {
-                if let Err(err) = out.set_next_seq(SeqNum(last + 1)) {
-                    if matches!(err, esp::SeqError::Exhausted) {
-                        e.exhausted = true;
-                    }
-                    tracing::debug!(sa = id.0, error = %err, "sequence continuation");
-                }
             }
         }
         self.counters.sas_moved_to_software += moved;
@@ -306,15 +370,27 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// continue). Returns the number of SAs put back. A fault on the way fences the
     /// card again (and is returned).
     pub fn recover_card(&mut self) -> Result<usize, DriverError> {
+        if self.card.is_none() {
+            return Ok(0);
+        }
+        if self.fence.is_none() {
+            self.sync_shadows();
+            let r = self.card.as_mut().map(|c| c.recover());
+            return match r {
+                Some(Ok(true)) => {
+                    self.counters.card_resets += 1;
+                    Ok(0)
+                }
+                Some(Ok(false)) | None => Ok(0),
+                Some(Err(e)) => {
+                    let cause = Some(self.fail_over(e));
+                    Err(DriverError::CardFenced { cause })
+                }
+            };
+        }
         let Some(card) = self.card.as_mut() else {
             return Ok(0);
         };
-        if self.fence.is_none() {
-            if card.recover()? {
-                self.counters.card_resets += 1;
-            }
-            return Ok(0);
-        }
         card.wipe()?;
         let mut back = 0;
         let mut fault = None;
@@ -322,15 +398,18 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             if !(e.moved || e.failed.is_some()) || e.exhausted {
                 continue;
             }
-            let last = match (&e.out, e.direction) {
-                (Some(out), _) => match out.next_seq() {
+            let last = if e.out.is_some() {
+                e.settle_after_card(0);
+                match e.out.as_ref().and_then(|o| o.next_seq()) {
                     Some(n) => n.0 - 1,
                     None => continue,
-                },
-                _ => 0,
+                }
+            } else {
+                0
             };
             match card.install_sa(CardSa::from_config(&e.cfg, e.direction, last)) {
                 Ok(ix) => {
+                    e.card_high = e.card_high.max(last);
                     e.on_card = Some(ix);
                     e.moved = false;
                     e.failed = None;
@@ -363,29 +442,104 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 .is_multiple_of(u64::from(self.cfg.verify_every))
     }
 
-    /// Handles a card fault during a batch: a reset is reloaded (returns true: retry on
-    /// the card); otherwise the card is fenced ([`Offload::fail_over`]).
-    fn on_fault(&mut self, e: DriverError) -> bool {
-        if let Some(card) = self.card.as_mut() {
-            if let Ok(true) = card.recover() {
-                self.counters.card_resets += 1;
-                tracing::warn!(cause = %e, "card had reset; SA table reloaded, retrying on the card");
-                return true;
+    /// Raises the card's shadow of every outbound SA on it to the highest number the
+    /// card may have used (`Entry::settle_after_card`), so a reload continues after
+    /// it.
+    fn sync_shadows(&mut self) {
+        let Some(card) = self.card.as_mut() else {
+            return;
+        };
+        for e in self.sas.values_mut() {
+            let Some(ix) = e.on_card.filter(|_| e.direction == Direction::Outbound) else {
+                continue;
+            };
+            let high = e.settle_after_card(shadow_seq(Some(&*card), e));
+            card.raise_shadow_seq(ix, high);
+        }
+    }
+
+    /// Counts the requests of `sas` (one per packet, in order) as handed to the
+    /// card: each outbound one may use a number. The first of each SA sets the number
+    /// its first result must carry.
+    fn count_submitted(&mut self, sas: impl Iterator<Item = SaId>) {
+        let mut started = BTreeSet::new();
+        let card = self.card.as_ref();
+        for id in sas {
+            let Some(e) = self.sas.get_mut(&id) else {
+                continue;
+            };
+            if e.direction != Direction::Outbound {
+                continue;
+            }
+            if started.insert(id) {
+                let base = e.card_high_water(shadow_seq(card, e));
+                e.card_high = base;
+                e.card_expect = base.saturating_add(1);
+            }
+            e.card_high = e.card_high.saturating_add(1);
+        }
+    }
+
+    /// Raises the highest-number mark of each outbound SA by the numbers the card
+    /// reported (accepted or not).
+    fn note_reported<'r>(&mut self, reported: impl Iterator<Item = (SaId, &'r PacketResult)>) {
+        for (id, res) in reported {
+            if let Some(e) = self.sas.get_mut(&id) {
+                if e.direction == Direction::Outbound && res.verdict == Verdict::Ok {
+                    e.card_high = e.card_high.max(res.seq);
+                }
             }
         }
-        self.fail_over(e);
-        false
+    }
+
+    /// Handles a card fault during a batch: a reset is reloaded from the shadow
+    /// (raised first to every number the card may have used) and, while `resets`
+    /// stays within [`OffloadConfig::reset_retries`], retried (returns true);
+    /// otherwise the card is fenced ([`Offload::fail_over`]). A sequence violation
+    /// always fences.
+    fn on_fault(&mut self, e: DriverError, resets: &mut u32) -> bool {
+        self.sync_shadows();
+        if matches!(e, DriverError::SeqViolation { .. }) {
+            self.fail_over(e);
+            return false;
+        }
+        let reloaded = self.card.as_mut().map(|c| c.recover());
+        match reloaded {
+            Some(Ok(true)) => {
+                *resets += 1;
+                self.counters.card_resets += 1;
+                if *resets > self.cfg.reset_retries {
+                    tracing::error!(resets = *resets, cause = %e, "card keeps resetting within one batch");
+                    self.fail_over(DriverError::TooManyResets { resets: *resets });
+                    return false;
+                }
+                tracing::warn!(cause = %e, "card had reset; SA table reloaded, retrying on the card");
+                true
+            }
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "card reload failed");
+                self.fail_over(e);
+                false
+            }
+            Some(Ok(false)) | None => {
+                self.fail_over(e);
+                false
+            }
+        }
     }
 
     /// Runs the `pending` packets of a batch on the card; those it does not finish
-    /// stay `None` in `results`. A card that had reset is reloaded and tried once more;
-    /// any other fault fences the card. `accept` checks one card result; its `Err`
-    /// means the card misbehaved. Returns how many packets the card left unfinished.
+    /// stay `None` in `results`. A card that had reset is reloaded and tried again (up
+    /// to [`OffloadConfig::reset_retries`] times); any other fault fences the card.
+    /// `accept` checks one card result; its `Err` means the card misbehaved. Returns
+    /// the packets the card left unfinished: when there are any, the card is fenced
+    /// (their SAs are off the card, numbering after its highest possible number).
     fn run_on_card<'d, K: Copy, T>(
         &mut self,
         mut pending: Vec<K>,
         results: &mut [Option<Result<T, PacketError>>],
         index_of: impl Fn(K) -> usize,
+        sa_of: impl Fn(K) -> SaId,
         request: impl Fn(&Self, K) -> PacketRequest<'d>,
         mut accept: impl FnMut(
             &mut Self,
@@ -393,17 +547,23 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             PacketResult,
         ) -> Result<Result<T, PacketError>, DriverError>,
     ) -> Vec<K> {
-        let mut attempts = 0;
-        while !pending.is_empty() && self.card_usable() && attempts < 2 {
-            attempts += 1;
+        let mut resets = 0;
+        while !pending.is_empty() && self.card_usable() {
             let reqs: Vec<PacketRequest<'d>> = pending.iter().map(|&k| request(self, k)).collect();
+            self.count_submitted(pending.iter().map(|&k| sa_of(k)));
             let mut out = Vec::with_capacity(reqs.len());
             let mut fault = match self.card.as_mut() {
                 Some(card) => card.process(&reqs, &mut out).err(),
                 None => None,
             };
+            if fault.is_none() && out.len() != reqs.len() {
+                fault = Some(DriverError::BadResult {
+                    what: format!("{} results for {} packets", out.len(), reqs.len()),
+                });
+            }
+            self.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
             let mut done = 0;
-            for (n, res) in out.into_iter().enumerate() {
+            for (n, res) in out.into_iter().take(reqs.len()).enumerate() {
                 let k = pending[n];
                 match accept(self, k, res) {
                     Ok(r) => {
@@ -417,13 +577,17 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 }
             }
             pending.drain(..done);
-            let retry = match fault {
-                Some(e) => self.on_fault(e),
-                None => false,
-            };
-            if !retry {
+            let Some(e) = fault else { break };
+            if !self.on_fault(e, &mut resets) {
                 break;
             }
+        }
+        if !pending.is_empty() && self.card_usable() {
+            // Never reached by the loop above; if it were, the packets' SAs leave the
+            // card by the same rule as after any fault.
+            self.fail_over(DriverError::BadResult {
+                what: "packets left without a result and without a fault".into(),
+            });
         }
         pending
     }
@@ -497,6 +661,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             pending,
             &mut results,
             |i| i,
+            |i| pkts[i].sa,
             |s, i| {
                 let p = &pkts[i];
                 PacketRequest::outbound(s.card_index(p.sa), p.next_header, p.payload)
@@ -541,15 +706,25 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             }
         }
         let sample = self.sample();
-        let e = self.sas.get(&p.sa).ok_or(DriverError::NoSuchSa(p.sa.0))?;
+        let e = self
+            .sas
+            .get_mut(&p.sa)
+            .ok_or(DriverError::NoSuchSa(p.sa.0))?;
+        let spi = e.cfg.spi.0;
         let expect_len = e
             .out
             .as_ref()
             .map(|o| o.datagram_len(p.payload.len()))
             .unwrap_or(0);
-        let mut ok = res.data.len() == expect_len
-            && res.data.get(0..4) == Some(&e.cfg.spi.0.to_be_bytes()[..])
-            && res.data.get(4..8) == Some(&(res.seq as u32).to_be_bytes()[..]);
+        let view = esp::wire::esp::EspPacket::new_checked(&res.data[..]).ok();
+        let mut ok = res.data.len() == expect_len && view.as_ref().map(|v| v.spi().0) == Some(spi);
+        if ok {
+            if let Err(what) = check_sequence(&res, e.card_expect, e.last_sent) {
+                self.counters.bad_results += 1;
+                self.counters.card_seq_violations += 1;
+                return Err(DriverError::SeqViolation { spi, what });
+            }
+        }
         if ok && sample {
             if let Some(v) = &e.verifier {
                 let mut copy = res.data.clone();
@@ -565,6 +740,8 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             self.counters.bad_results += 1;
             return Err(DriverError::BadResult { what });
         }
+        e.card_expect = res.seq.saturating_add(1);
+        e.last_sent = res.seq;
         self.counters.card_packets += 1;
         Ok(Ok(SealedPacket {
             datagram: res.data,
@@ -578,6 +755,12 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             .sas
             .get_mut(&p.sa)
             .ok_or(PacketError::UnknownSa(p.sa))?;
+        if e.out.is_none() {
+            return Err(PacketError::WrongDirection(p.sa));
+        }
+        // Off the card (its SA was taken off by a fault, refused, or never offered):
+        // numbering continues after every number the card may have used.
+        e.settle_after_card(0);
         if e.exhausted {
             return Err(PacketError::Encap(esp::EncapError::RekeyRequired));
         }
@@ -587,6 +770,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             .seal(p.payload, p.next_header, &mut buf)
             .map_err(PacketError::Encap)?;
         buf.truncate(s.len);
+        e.last_sent = e.last_sent.max(s.seq.0);
         self.counters.software_packets += 1;
         Ok(SealedPacket {
             datagram: buf,
@@ -630,6 +814,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             pending,
             &mut results,
             |(i, _)| i,
+            |(i, _)| pkts[i].sa,
             |s, (i, seq)| {
                 PacketRequest::inbound(s.card_index(pkts[i].sa), seq.hi(), pkts[i].datagram)
             },
@@ -710,6 +895,38 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             seq: o.seq.0,
             path: DataPath::Software,
         })
+    }
+}
+
+/// The sequence rule for one outbound card result (SPI and length already checked):
+/// the full number is the one the driver expects (`expect`) and above every number
+/// returned before (`last_sent`), the header carries its low half, and the IV is the
+/// 64-bit number (RFC 4106 as the card and `esp` build it). `Err` says what broke.
+fn check_sequence(res: &PacketResult, expect: u64, last_sent: u64) -> Result<(), String> {
+    let seq = res.seq;
+    if seq != expect {
+        return Err(format!("sequence number {seq}, expected {expect}"));
+    }
+    if seq <= last_sent {
+        return Err(format!(
+            "sequence number {seq} not above {last_sent}, already sent"
+        ));
+    }
+    let view = esp::wire::esp::EspPacket::new_checked(&res.data[..])
+        .map_err(|_| "datagram shorter than the ESP header".to_string())?;
+    if view.seq_lo() != seq as u32 {
+        return Err(format!(
+            "header sequence number {:#010x}, result says {seq}",
+            view.seq_lo()
+        ));
+    }
+    match view.body().get(..8) {
+        Some(iv) if iv == seq.to_be_bytes() => Ok(()),
+        Some(iv) => Err(format!(
+            "IV {} is not the sequence number {seq}",
+            u64::from_be_bytes(iv.try_into().unwrap_or([0; 8]))
+        )),
+        None => Err("datagram shorter than the IV".into()),
     }
 }
 

@@ -14,7 +14,16 @@ fn engine(verify_every: u32) -> (Offload<ModelCard>, FaultHandle) {
     let m = ModelCard::new();
     let f = m.faults();
     let card = Card::probe(m, CardConfig { poll_limit: 200 }).unwrap();
-    (Offload::new(Some(card), OffloadConfig { verify_every }), f)
+    (
+        Offload::new(
+            Some(card),
+            OffloadConfig {
+                verify_every,
+                ..OffloadConfig::default()
+            },
+        ),
+        f,
+    )
 }
 
 fn payloads(n: usize) -> Vec<Vec<u8>> {
@@ -633,4 +642,443 @@ fn engines_can_move_between_threads() {
     send::<Offload<ModelCard>>();
     send::<Offload<crate::vfio::VfioCard>>();
     send::<Card<crate::vfio::VfioCard>>();
+}
+
+/// What left the engine for one outbound SA over a whole run, read from the
+/// datagrams themselves with `esp`'s wire view and opened by an independent peer.
+struct Wire {
+    cfg: SaConfig,
+    peer: InboundSa,
+    sent: Vec<u64>,
+}
+
+impl Wire {
+    fn new(cfg: &SaConfig) -> Self {
+        Wire {
+            cfg: cfg.clone(),
+            peer: InboundSa::new(cfg).unwrap(),
+            sent: Vec::new(),
+        }
+    }
+
+    /// Checks one returned datagram: SPI, header sequence half and IV (the 64-bit
+    /// sequence number) as on the wire, a number above every one this SA sent
+    /// before, authentic under the SA's key with `payload` inside.
+    fn take(&mut self, s: &SealedPacket, payload: &[u8]) {
+        let v = esp::wire::esp::EspPacket::new_checked(&s.datagram[..]).unwrap();
+        assert_eq!(v.spi(), self.cfg.spi);
+        assert_eq!(v.seq_lo(), s.seq as u32, "header sequence half");
+        let iv = u64::from_be_bytes(v.body()[..8].try_into().unwrap());
+        assert_eq!(iv, s.seq, "IV is the sequence number");
+        if let Some(&last) = self.sent.last() {
+            assert!(
+                s.seq > last,
+                "SPI {:#x}: seq {} after {last} (sent: {:?})",
+                self.cfg.spi.0,
+                s.seq,
+                self.sent
+            );
+        }
+        self.sent.push(s.seq);
+        let mut d = s.datagram.clone();
+        let o = self
+            .peer
+            .open(&mut d)
+            .unwrap_or_else(|e| panic!("seq {}: {e}", s.seq));
+        assert_eq!(&d[o.payload], payload);
+    }
+}
+
+fn engine_with(cfg: OffloadConfig) -> (Offload<ModelCard>, FaultHandle) {
+    let m = ModelCard::new();
+    let f = m.faults();
+    let card = Card::probe(m, CardConfig { poll_limit: 200 }).unwrap();
+    (Offload::new(Some(card), cfg), f)
+}
+
+fn retries(verify_every: u32, reset_retries: u32) -> OffloadConfig {
+    OffloadConfig {
+        verify_every,
+        reset_retries,
+    }
+}
+
+/// Seals `ps` under `sa` in one batch and feeds what came back to `wire`; returns
+/// (seq, path) of each packet, the errors as they are.
+fn seal_to_wire(
+    off: &mut Offload<ModelCard>,
+    sa: SaId,
+    ps: &[Vec<u8>],
+    wire: &mut Wire,
+) -> Vec<Result<(u64, DataPath), PacketError>> {
+    let pkts: Vec<OutPacket<'_>> = ps
+        .iter()
+        .map(|p| OutPacket {
+            sa,
+            payload: p,
+            next_header: proto::IPV4,
+        })
+        .collect();
+    off.seal_batch(&pkts)
+        .into_iter()
+        .zip(ps)
+        .map(|(r, p)| {
+            r.map(|s| {
+                wire.take(&s, p);
+                (s.seq, s.path)
+            })
+        })
+        .collect()
+}
+
+fn oks(r: &[Result<(u64, DataPath), PacketError>]) -> Vec<(u64, DataPath)> {
+    r.iter().filter_map(|r| r.as_ref().ok().copied()).collect()
+}
+
+#[test]
+fn two_resets_in_one_batch_move_an_auto_sa_to_software_past_the_cards_numbers() {
+    let (mut off, f) = engine(1);
+    let c = cfg(0x1_2000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(10);
+    seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    // Reset at the 4th packet, then again 3 packets after the reload: one retry
+    // (the default), then the card is fenced.
+    f.reset_times(3, 2);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    use DataPath::{Card as C, Software as S};
+    // First try: 3, 4, 5 on the card, the 10 requests handed over may have used up
+    // to 12. Retry after the reload: 13, 14, 15, its 7 requests up to 19. Software
+    // continues at 20.
+    assert_eq!(
+        oks(&r),
+        [
+            (3, C),
+            (4, C),
+            (5, C),
+            (13, C),
+            (14, C),
+            (15, C),
+            (20, S),
+            (21, S),
+            (22, S),
+            (23, S)
+        ]
+    );
+    assert_eq!(f.lock().resets, 2);
+    assert!(f.highest_seq(0x1_2000) < 20);
+    let k = off.counters();
+    assert_eq!(
+        (
+            k.card_resets,
+            k.card_faults,
+            k.sas_moved_to_software,
+            k.redone_in_software
+        ),
+        (2, 1, 1, 4)
+    );
+    assert!(matches!(
+        off.fence(),
+        Some(DriverError::TooManyResets { resets: 2 })
+    ));
+    assert_eq!(off.placement(sa), Some(DataPath::Software));
+    // Back on the card, numbering still after everything sent.
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let r = seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    assert_eq!(oks(&r), [(24, C), (25, C)]);
+    assert_eq!(wire.sent.len(), 14);
+}
+
+#[test]
+fn two_resets_in_one_batch_fail_a_card_sa_and_never_carry_it_in_software() {
+    let (mut off, f) = engine(1);
+    let c = cfg(0x1_3000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(10);
+    seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    f.reset_times(3, 2);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    use DataPath::Card as C;
+    assert_eq!(oks(&r), [(3, C), (4, C), (5, C), (13, C), (14, C), (15, C)]);
+    for e in &r[6..] {
+        assert!(
+            matches!(e, Err(PacketError::CardFailed { sa: s, spi: 0x1_3000, cause })
+                if *s == sa && matches!(**cause, DriverError::TooManyResets { resets: 2 })),
+            "{e:?}"
+        );
+    }
+    let k = off.counters();
+    assert_eq!(
+        (
+            k.software_packets,
+            k.card_sas_failed,
+            k.failed_sa_packets,
+            k.card_resets,
+            k.sas_moved_to_software
+        ),
+        (0, 1, 4, 2, 0)
+    );
+    assert_eq!(off.placement(sa), Some(DataPath::Card));
+    assert!(matches!(
+        off.failure(sa),
+        Some(DriverError::TooManyResets { .. })
+    ));
+    // Still failed in the next batch, not moved.
+    let r = seal_to_wire(&mut off, sa, &ps[..1], &mut wire);
+    assert!(matches!(r[0], Err(PacketError::CardFailed { .. })));
+    // Recovery: after every number the card may have used (19; it used 15).
+    assert_eq!(f.highest_seq(0x1_3000), 15);
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let r = seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    assert_eq!(oks(&r), [(20, C), (21, C)]);
+    assert_eq!(wire.sent, [1, 2, 3, 4, 5, 13, 14, 15, 20, 21]);
+}
+
+#[test]
+fn three_resets_in_one_batch_fence_after_the_retries_auto_moves_card_fails() {
+    let (mut off, f) = engine_with(retries(1, 2));
+    let (ca, cc) = (cfg(0x1_4000), cfg(0x1_4001));
+    let auto = off
+        .add_sa(&ca, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let card = off
+        .add_sa(&cc, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let (mut wa, mut wc) = (Wire::new(&ca), Wire::new(&cc));
+    let order: Vec<SaId> = (0..12)
+        .map(|i| if i % 2 == 0 { auto } else { card })
+        .collect();
+    let ps = payloads(order.len());
+    f.reset_times(2, 3);
+    let r = seal_mixed(&mut off, &order, &ps);
+    for ((r, &sa), p) in r.iter().zip(&order).zip(&ps) {
+        if let Ok(s) = r {
+            if sa == auto { &mut wa } else { &mut wc }.take(s, p);
+        }
+    }
+    // Each try finishes one packet per SA before the reset; every SA's unfinished
+    // requests count as used: tries hand over 6, 5 and 4 per SA.
+    assert_eq!(wa.sent, [1, 7, 12, 16, 17, 18]);
+    assert_eq!(wc.sent, [1, 7, 12]);
+    let paths: Vec<DataPath> = r
+        .iter()
+        .zip(&order)
+        .filter(|(_, &sa)| sa == auto)
+        .map(|(r, _)| r.as_ref().unwrap().path)
+        .collect();
+    use DataPath::{Card as C, Software as S};
+    assert_eq!(paths, [C, C, C, S, S, S]);
+    for (r, _) in r.iter().zip(&order).filter(|(_, &sa)| sa == card).skip(3) {
+        assert!(
+            matches!(r, Err(PacketError::CardFailed { cause, .. })
+                if matches!(**cause, DriverError::TooManyResets { resets: 3 })),
+            "{r:?}"
+        );
+    }
+    assert!(f.highest_seq(0x1_4000) < 16);
+    let k = off.counters();
+    assert_eq!(
+        (
+            k.card_resets,
+            k.card_faults,
+            k.sas_moved_to_software,
+            k.card_sas_failed,
+            k.failed_sa_packets,
+            k.software_packets
+        ),
+        (3, 1, 1, 1, 3, 3)
+    );
+}
+
+#[test]
+fn three_resets_within_the_retries_keep_a_card_sa_on_the_card_with_fresh_numbers() {
+    let (mut off, f) = engine_with(retries(1, 3));
+    let c = cfg(0x1_5000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(8);
+    f.reset_times(2, 3);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    assert!(r.iter().all(|r| matches!(r, Ok((_, DataPath::Card)))));
+    // Tries hand over 8, 6, 4 and 2 requests; each retry starts after all of them.
+    assert_eq!(wire.sent, [1, 2, 9, 10, 15, 16, 19, 20]);
+    let k = off.counters();
+    assert_eq!(
+        (k.card_resets, k.card_faults, k.failed_sa_packets),
+        (3, 0, 0)
+    );
+    assert!(off.card_healthy() && off.failure(sa).is_none());
+    assert_eq!(off.next_seq(sa), Some(21));
+}
+
+#[test]
+fn a_card_that_repeats_an_iv_is_fenced_and_its_datagram_never_leaves() {
+    // Only the per-result checks (no sampled software verification).
+    let (mut off, f) = engine(0);
+    let c = cfg(0x1_6000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(4);
+    seal_to_wire(&mut off, sa, &ps[..3], &mut wire);
+    f.repeat_iv(1);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    // The card sealed 4 with IV 3 (and 5-7 rightly): the whole batch is dropped and
+    // redone in software after 7.
+    assert_eq!(f.lock().repeat_iv, 0, "the fault fired");
+    assert_eq!(f.highest_seq(0x1_6000), 7);
+    use DataPath::Software as S;
+    assert_eq!(oks(&r), [(8, S), (9, S), (10, S), (11, S)]);
+    assert_eq!(wire.sent, [1, 2, 3, 8, 9, 10, 11]);
+    let k = off.counters();
+    assert_eq!(
+        (k.card_seq_violations, k.bad_results, k.card_faults),
+        (1, 1, 1)
+    );
+    assert!(
+        matches!(off.fence(), Some(DriverError::SeqViolation { spi: 0x1_6000, what }) if what.contains("IV")),
+        "{:?}",
+        off.fence()
+    );
+
+    // Policy card: the packets from the bad one on fail; the SA returns later after
+    // every number the card used.
+    let (mut off, f) = engine(0);
+    let c = cfg(0x1_6001);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(5);
+    seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    f.repeat_iv(1);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    assert!(r
+        .iter()
+        .all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
+        if matches!(**cause, DriverError::SeqViolation { .. }))));
+    assert_eq!(off.counters().card_seq_violations, 1);
+    assert_eq!(off.counters().software_packets, 0);
+    assert_eq!(f.highest_seq(0x1_6001), 7);
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let r = seal_to_wire(&mut off, sa, &ps[..1], &mut wire);
+    assert_eq!(oks(&r), [(8, DataPath::Card)]);
+    assert_eq!(wire.sent, [1, 2, 8]);
+}
+
+#[test]
+fn a_card_that_steps_its_sequence_back_is_fenced_and_no_number_is_reused() {
+    let (mut off, f) = engine(0);
+    let c = cfg(0x1_7000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(4);
+    seal_to_wire(&mut off, sa, &ps, &mut wire);
+    f.step_back(2);
+    let r = seal_to_wire(&mut off, sa, &ps[..3], &mut wire);
+    // The card used 3, 4, 5 again (consistent header, IV and result): dropped; the
+    // 3 requests may have used up to 7.
+    assert_eq!(f.highest_seq(0x1_7000), 5);
+    use DataPath::Software as S;
+    assert_eq!(oks(&r), [(8, S), (9, S), (10, S)]);
+    assert_eq!(wire.sent, [1, 2, 3, 4, 8, 9, 10]);
+    let k = off.counters();
+    assert_eq!((k.card_seq_violations, k.card_faults), (1, 1));
+    assert!(
+        matches!(off.fence(), Some(DriverError::SeqViolation { what, .. }) if what.contains("expected 5")),
+        "{:?}",
+        off.fence()
+    );
+
+    // Policy card, step back in the middle of a batch.
+    let (mut off, f) = engine(0);
+    let c = cfg(0x1_7001);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let mut wire = Wire::new(&c);
+    let ps = payloads(6);
+    seal_to_wire(&mut off, sa, &ps[..3], &mut wire);
+    let r = seal_to_wire(&mut off, sa, &ps[..2], &mut wire);
+    assert_eq!(oks(&r).len(), 2);
+    f.step_back(4);
+    let r = seal_to_wire(&mut off, sa, &ps, &mut wire);
+    assert!(r
+        .iter()
+        .all(|r| matches!(r, Err(PacketError::CardFailed { cause, .. })
+        if matches!(**cause, DriverError::SeqViolation { .. }))));
+    assert_eq!(off.counters().software_packets, 0);
+    assert_eq!(wire.sent, [1, 2, 3, 4, 5]);
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let r = seal_to_wire(&mut off, sa, &ps[..1], &mut wire);
+    // 5 sent, 6 more handed over: the card may have used up to 11.
+    assert_eq!(oks(&r), [(12, DataPath::Card)]);
+}
+
+/// A port that loses the last result of every batch and still reports success.
+struct ShortPort;
+
+impl<R: RegIo> PacketPort<R> for ShortPort {
+    fn process(
+        &mut self,
+        regs: &mut R,
+        reqs: &[PacketRequest<'_>],
+        out: &mut Vec<PacketResult>,
+        poll_limit: u32,
+    ) -> Result<(), DriverError> {
+        let start = out.len();
+        MmioWindowPort.process(regs, reqs, out, poll_limit)?;
+        if out.len() > start {
+            out.pop();
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_short_result_list_fences_the_card_and_skips_the_missing_number() {
+    let m = ModelCard::new();
+    let card = Card::probe_with_port(m, ShortPort, CardConfig { poll_limit: 200 }).unwrap();
+    let mut off = Offload::new(Some(card), OffloadConfig::default());
+    let c = cfg(0x1_8000);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let ps = payloads(4);
+    let pkts: Vec<OutPacket<'_>> = ps
+        .iter()
+        .map(|p| OutPacket {
+            sa,
+            payload: p,
+            next_header: proto::IPV4,
+        })
+        .collect();
+    let mut wire = Wire::new(&c);
+    let r = off.seal_batch(&pkts);
+    let got: Vec<(u64, DataPath)> = r
+        .iter()
+        .zip(&ps)
+        .map(|(r, p)| {
+            let s = r.as_ref().unwrap();
+            wire.take(s, p);
+            (s.seq, s.path)
+        })
+        .collect();
+    use DataPath::{Card as C, Software as S};
+    // The card used 4 for the result it lost: software takes 5.
+    assert_eq!(got, [(1, C), (2, C), (3, C), (5, S)]);
+    assert!(
+        matches!(off.fence(), Some(DriverError::BadResult { what }) if what.contains("3 results for 4"))
+    );
 }

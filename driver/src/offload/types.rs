@@ -76,11 +76,19 @@ pub struct OffloadConfig {
     /// Verify every n-th card result in software (0 = never, 1 = every result). A
     /// failed check counts as a card fault.
     pub verify_every: u32,
+    /// How many times one batch is retried on a card that reset itself during it
+    /// (each time reloaded from the shadow, numbering after every number the card
+    /// may have used). One more reset fences the card
+    /// ([`crate::DriverError::TooManyResets`]).
+    pub reset_retries: u32,
 }
 
 impl Default for OffloadConfig {
     fn default() -> Self {
-        OffloadConfig { verify_every: 64 }
+        OffloadConfig {
+            verify_every: 64,
+            reset_retries: 1,
+        }
     }
 }
 
@@ -105,8 +113,11 @@ pub struct OffloadCounters {
     pub failed_sa_packets: u64,
     /// Card faults (timeouts, bad results, unexpected verdicts).
     pub card_faults: u64,
-    /// Card results that failed verification.
+    /// Card results that failed verification (including sequence violations).
     pub bad_results: u64,
+    /// Card results that broke the sequence rule (unexpected or repeated sequence
+    /// number, IV other than the sequence number); each fences the card.
+    pub card_seq_violations: u64,
     /// Card resets detected (SA table reloaded).
     pub card_resets: u64,
 }

@@ -57,11 +57,16 @@ impl Engine {
         msg: &[u8],
         out: &mut Vec<Action>,
     ) -> Result<(), Gone> {
-        let Ok(hdr) = Header::parse(msg) else {
-            self.drop_msg(DropReason::Malformed, remote, out);
-            return Ok(());
+        // One UDP datagram carries exactly one IKE message (RFC 7296 3.1: the
+        // header's length is that of the whole message): bytes past the length are
+        // refused, not ignored, so no altered datagram is handled as a genuine one.
+        let hdr = match Header::parse(msg) {
+            Ok(h) if h.length as usize == msg.len() => h,
+            _ => {
+                self.drop_msg(DropReason::Malformed, remote, out);
+                return Ok(());
+            }
         };
-        let msg = &msg[..hdr.length as usize];
         if hdr.exchange == exchange::IKE_SA_INIT && !hdr.is_response() && hdr.spi_r == 0 {
             if hdr.from_initiator() && hdr.message_id == 0 {
                 self.responder_init(now, local, remote, hdr, msg, out);
