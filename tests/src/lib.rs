@@ -247,6 +247,12 @@ pub const KEY_AB: &str = "00112233445566778899aabbccddeeff01020304";
 /// Fixed test keys for the B -> A direction.
 pub const KEY_BA: &str = "ffeeddccbbaa99887766554433221100a0b0c0d0";
 
+/// The `n`th variant of a hex key (its first byte replaced by `n`): one key per
+/// SA, since the daemon refuses a key on two SAs.
+pub fn key_nth(key: &str, n: usize) -> String {
+    format!("{:02x}{}", n & 0xff, &key[2..])
+}
+
 /// Test key material of the length `proposal` takes, built from `seed` (hex).
 pub fn key_for(proposal: &str, seed: &str) -> String {
     let len = match proposal {
@@ -359,7 +365,9 @@ impl Pair {
                 c += &format!(
                     "\n[connections.{conn}]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nencap = \"udp\"\noffload = \"{off}\"\n\n\
                      [connections.{conn}.children.c]\nlocal_ts = [\"10.{me}.0.{half}/25\"]\nremote_ts = [\"10.{peer}.0.{half}/25\"]\nesp_proposals = \"aes128gcm16\"\n\
-                     in_spi = \"{ins:#010x}\"\nout_spi = \"{outs:#010x}\"\nin_key = \"{kin}\"\nout_key = \"{kout}\"\n",
+                     in_spi = \"{ins:#010x}\"\nout_spi = \"{outs:#010x}\"\nin_key = \"{}\"\nout_key = \"{}\"\n",
+                    key_nth(kin, i + 1),
+                    key_nth(kout, i + 1),
                     off = offload[i],
                 );
             }

@@ -698,9 +698,11 @@ fn two_sas_on_two_inbound_workers_each_keep_their_window() {
         for (i, half) in [(1u32, "0"), (2, "128")] {
             c += &format!(
                 "\n[connections.peer.children.c{i}]\nlocal_ts = [\"10.{me}.0.{half}/25\"]\nremote_ts = [\"10.{peer}.0.{half}/25\"]\nesp_proposals = \"aes128gcm16\"\n\
-                 in_spi = \"{:#x}\"\nout_spi = \"{:#x}\"\nin_key = \"{kin}\"\nout_key = \"{kout}\"\n",
+                 in_spi = \"{:#x}\"\nout_spi = \"{:#x}\"\nin_key = \"{}\"\nout_key = \"{}\"\n",
                 mine + i,
-                theirs + i
+                theirs + i,
+                e2e::key_nth(kin, i as usize),
+                e2e::key_nth(kout, i as usize),
             );
         }
         c
