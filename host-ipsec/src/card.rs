@@ -536,6 +536,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn card_batches_never_pass_the_durable_limit() {
+        use crate::state::{Gate, Waker};
+        let model = driver::model::ModelCard::new();
+        let engine = engine_over(model).expect("engine");
+        let key = [5u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb3), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let global = Arc::new(crate::stats::GlobalCounters::default());
+        // numbers 1..=5 are durably reserved
+        let gate = Arc::new(Gate::new(
+            0xa3,
+            "k".into(),
+            u64::from(u32::MAX),
+            6,
+            Arc::new(Waker::default()),
+            global.clone(),
+        ));
+        let o = o.with_gate(Some(gate.clone()));
+        let payloads = [[0x45u8; 60]; 8];
+        let mut bufs = vec![vec![0u8; 256]; 8];
+        let mut jobs: Vec<SealJob<'_>> = payloads
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(p, b)| SealJob {
+                payload: p,
+                next_header: 4,
+                out: b,
+            })
+            .collect();
+        let mut results = Vec::new();
+        o.seal_batch(&mut jobs, &mut results).expect("batch");
+        assert_eq!(results.len(), 8);
+        let sealed: Vec<u64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|s| s.seq.0))
+            .collect();
+        assert_eq!(sealed, vec![1, 2, 3, 4, 5]);
+        assert_eq!(crate::stats::get(&global.seq_unreserved_drops), 3);
+        // the card did not use the refused numbers: raised, it continues at 6
+        gate.raise(100);
+        let mut buf = vec![0u8; 256];
+        assert_eq!(o.seal(&[0x45; 60], 4, &mut buf).expect("sealed").seq.0, 6);
+    }
+
+    #[test]
     fn a_schedule_needs_the_model_backend() {
         let s = FaultSchedule::parse(&["hang@1"]).expect("valid");
         assert!(open_with(OffloadDevice::None, &s).is_err());
