@@ -27,6 +27,7 @@ pub use crate::card_error::CardError;
 use crate::config::OffloadDevice;
 use crate::faults::{FaultAction, FaultSchedule};
 use crate::path::{InboundPath, OpenError, OutboundPath, PathKind, SealError, SealJob};
+use crate::state::Gate;
 
 /// Results of a sealed batch, one per packet in order (a card fault under
 /// `offload = card` is each packet's `PacketError::CardFailed`).
@@ -286,6 +287,8 @@ pub struct CardOutbound {
     id: SaId,
     spi: u32,
     transform: Transform,
+    /// Manual SAs: the durably reserved end ([`crate::state`]).
+    gate: Option<Arc<Gate>>,
 }
 
 /// Inbound half on the engine.
@@ -353,6 +356,7 @@ pub fn add_pair(
             id: oid,
             spi: out_cfg.spi.0,
             transform: out_cfg.transform,
+            gate: None,
         },
         CardInbound {
             engine: engine.clone(),
@@ -364,6 +368,12 @@ pub fn add_pair(
 }
 
 impl CardOutbound {
+    /// Never submits a packet whose number would reach `gate`'s durable limit.
+    pub fn with_gate(mut self, gate: Option<Arc<Gate>>) -> Self {
+        self.gate = gate;
+        self
+    }
+
     /// Moves the card's counter so the next packet gets `next` (see
     /// [`Engine::resume_outbound`]).
     pub fn resume(&self, next: u64) -> Result<(), CardError> {
@@ -420,20 +430,51 @@ impl OutboundPath for CardOutbound {
                 next_header: j.next_header,
             })
             .collect();
-        let sealed = lock(&self.engine)?.seal_batch(&pkts);
-        if sealed.len() != jobs.len() {
+        let mut e = lock(&self.engine)?;
+        // Manual SAs: only packets whose numbers are below the durable limit go to
+        // the engine (checked under the engine's lock, so the counter cannot move).
+        let (limit, take) = match &self.gate {
+            Some(g) => {
+                let limit = g.limit();
+                let next = e.next_seq(self.id).unwrap_or(u64::MAX);
+                let room = usize::try_from(limit.saturating_sub(next)).unwrap_or(usize::MAX);
+                (Some(limit), pkts.len().min(room))
+            }
+            None => (None, pkts.len()),
+        };
+        let sealed = e.seal_batch(&pkts[..take]);
+        let next = self.gate.as_ref().and_then(|_| e.next_seq(self.id));
+        drop(e);
+        if sealed.len() != take {
             return Err(CardError::ResultCount {
-                sent: jobs.len(),
+                sent: take,
                 got: sealed.len(),
             });
         }
-        for (j, r) in jobs.iter_mut().zip(sealed) {
+        if let Some(g) = &self.gate {
+            if take < jobs.len() {
+                g.refused((jobs.len() - take) as u64);
+            }
+            if let Some(n) = next {
+                g.note_next(n);
+            }
+        }
+        let refused = || Err(SealError::Encap(EncapError::RekeyRequired));
+        for (j, r) in jobs[..take].iter_mut().zip(sealed) {
             results.push(match r {
+                // a number the engine chose at or past the limit never leaves
+                Ok(s) if limit.is_some_and(|l| s.seq >= l) => {
+                    if let Some(g) = &self.gate {
+                        g.refused(1);
+                    }
+                    refused()
+                }
                 Ok(s) => sealed_into(j.out, &s),
                 Err(PacketError::Encap(e)) => Err(SealError::Encap(e)),
                 Err(e) => Err(SealError::Card(CardError::Packet(e))),
             });
         }
+        results.extend(jobs[take..].iter().map(|_| refused()));
         Ok(())
     }
     fn header_len(&self) -> usize {
@@ -493,6 +534,53 @@ impl InboundPath for CardInbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_batches_never_pass_the_durable_limit() {
+        use crate::state::{Gate, Waker};
+        let model = driver::model::ModelCard::new();
+        let engine = engine_over(model).expect("engine");
+        let key = [5u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb3), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let global = Arc::new(crate::stats::GlobalCounters::default());
+        // numbers 1..=5 are durably reserved
+        let gate = Arc::new(Gate::new(
+            0xa3,
+            "k".into(),
+            u64::from(u32::MAX),
+            6,
+            Arc::new(Waker::default()),
+            global.clone(),
+        ));
+        let o = o.with_gate(Some(gate.clone()));
+        let payloads = [[0x45u8; 60]; 8];
+        let mut bufs = vec![vec![0u8; 256]; 8];
+        let mut jobs: Vec<SealJob<'_>> = payloads
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(p, b)| SealJob {
+                payload: p,
+                next_header: 4,
+                out: b,
+            })
+            .collect();
+        let mut results = Vec::new();
+        o.seal_batch(&mut jobs, &mut results).expect("batch");
+        assert_eq!(results.len(), 8);
+        let sealed: Vec<u64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|s| s.seq.0))
+            .collect();
+        assert_eq!(sealed, vec![1, 2, 3, 4, 5]);
+        assert_eq!(crate::stats::get(&global.seq_unreserved_drops), 3);
+        // the card did not use the refused numbers: raised, it continues at 6
+        gate.raise(100);
+        let mut buf = vec![0u8; 256];
+        assert_eq!(o.seal(&[0x45; 60], 4, &mut buf).expect("sealed").seq.0, 6);
+    }
 
     #[test]
     fn a_schedule_needs_the_model_backend() {

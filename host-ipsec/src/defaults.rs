@@ -4,9 +4,10 @@
 pub const CONTROL_DIR: &str = "/run/ipsecd";
 /// Directory of the persisted outbound sequence numbers.
 pub const STATE_DIR: &str = "/var/lib/ipsecd";
-/// After a restart the outbound counter resumes this far past the last saved
-/// value (state is saved every second; no gateway seals 16 M packets a second).
-pub const SEQ_RESTART_GAP: u64 = 1 << 24;
+/// Sequence numbers a manual outbound SA reserves durably ahead of what it uses
+/// (see [`crate::state`]); the next range is written when half of this one is used.
+/// A restart skips at most this many numbers (4096 restarts per 2^32 space).
+pub const SEQ_RESERVE: u64 = 1 << 20;
 /// TUN MTU when no connection gives one.
 pub const TUN_MTU: u16 = 1400;
 /// Instance name when the configuration gives none.

@@ -25,6 +25,7 @@ pub fn render(s: &DaemonStatus) -> String {
         ("malformed", g.malformed),
         ("ike_unhandled", g.ike_unhandled),
         ("io_error", g.io_errors),
+        ("seq_unreserved", g.seq_unreserved_drops),
     ] {
         let _ = writeln!(o, "ipsecd_drops_total{{reason=\"{r}\"}} {v}");
     }

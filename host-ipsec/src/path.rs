@@ -6,6 +6,7 @@
 //! driver's offload/fallback layer when a card backend is configured.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,6 +16,7 @@ use crate::card::{self, SharedEngine};
 use crate::card_error::CardError;
 use crate::config::OffloadPolicy;
 use crate::sa::{ChildSaSpec, InstallError};
+use crate::state::Gate;
 
 /// Which engine carries an SA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,6 +152,8 @@ pub struct SoftOutbound {
     hard_bytes: Option<u64>,
     packets: AtomicU64,
     bytes: AtomicU64,
+    /// Manual SAs: the durably reserved end ([`crate::state`]).
+    gate: Option<Arc<Gate>>,
 }
 
 impl SoftOutbound {
@@ -169,26 +173,52 @@ impl SoftOutbound {
             hard_bytes: lifetime.hard_bytes,
             packets: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            gate: None,
         }
+    }
+
+    /// Never hands out a number at or past `gate`'s durable limit.
+    pub fn with_gate(mut self, gate: Option<Arc<Gate>>) -> Self {
+        self.gate = gate;
+        self
     }
 }
 
 impl SoftOutbound {
     /// Reserves `count` consecutive sequence numbers and returns the first (one
-    /// compare-and-swap, whatever `count`).
+    /// compare-and-swap, whatever `count`). With a [gate](Self::with_gate), no
+    /// number at or past its durable limit is handed out: such a reservation is
+    /// refused whole (counted in the gate) and the saver is asked for more.
     pub fn reserve(&self, count: u64) -> Result<SeqNum, EncapError> {
         let max = self.max;
-        self.next
+        // The limit only rises: an older value read here is the safe side.
+        let limit = self.gate.as_ref().map(|g| g.limit());
+        let mut gated = false;
+        let r = self
+            .next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                gated = false;
                 if n == 0 || count == 0 {
                     return (n != 0).then_some(n);
                 }
                 let last = n.checked_add(count - 1).filter(|&l| l <= max)?;
+                if limit.is_some_and(|l| last >= l) {
+                    gated = true;
+                    return None;
+                }
                 // past the last usable number the counter reads 0 (exhausted)
                 Some(if last == max { 0 } else { last + 1 })
             })
             .map(SeqNum)
-            .map_err(|_| EncapError::RekeyRequired)
+            .map_err(|_| EncapError::RekeyRequired);
+        if let Some(g) = &self.gate {
+            match &r {
+                Ok(first) => g.note_next(first.0.saturating_add(count)),
+                Err(_) if gated => g.refused(count),
+                Err(_) => {}
+            }
+        }
+        r
     }
 
     /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve)),
@@ -301,6 +331,7 @@ fn esp_config(spec: &ChildSaSpec, spi: u32, key: &[u8]) -> Result<SaConfig, Inst
 pub fn software(
     spec: &ChildSaSpec,
     first_seq: u64,
+    gate: Option<Arc<Gate>>,
 ) -> Result<(SoftOutbound, InboundSa), InstallError> {
     let oc = esp_config(spec, spec.outbound.spi, spec.outbound.key.as_bytes())?;
     let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
@@ -319,7 +350,7 @@ pub fn software(
         spi: spec.inbound.spi,
         source,
     })?;
-    Ok((SoftOutbound::new(out, oc.lifetime), inb))
+    Ok((SoftOutbound::new(out, oc.lifetime).with_gate(gate), inb))
 }
 
 /// Applies the offload policy of `spec` given the card engine (None: no card).
@@ -330,15 +361,18 @@ pub fn software(
 /// card cannot carry it, and refuses it under `card` (the driver's
 /// `DriverError::PolicyCard`); at run time the driver applies the same policy to
 /// card faults. A `first_seq` above 1 (a restart) moves the card's counter to it.
+/// A `gate` (manual SAs) limits the outbound counter on either path to the
+/// durably reserved end ([`crate::state`]).
 pub fn select(
     spec: &ChildSaSpec,
     engine: Option<&SharedEngine>,
     first_seq: u64,
+    gate: Option<Arc<Gate>>,
 ) -> Result<Paths, InstallError> {
     let spi = spec.outbound.spi;
     match (spec.offload, engine) {
         (OffloadPolicy::Software, _) => {
-            let (o, i) = software(spec, first_seq)?;
+            let (o, i) = software(spec, first_seq, gate.clone())?;
             Ok(Paths {
                 outbound: Box::new(o),
                 inbound: Box::new(i),
@@ -351,7 +385,7 @@ pub fn select(
             reason: "no card device configured (offload_device)".into(),
         }),
         (OffloadPolicy::Auto, None) => {
-            let (o, i) = software(spec, first_seq)?;
+            let (o, i) = software(spec, first_seq, gate.clone())?;
             Ok(Paths {
                 outbound: Box::new(o),
                 inbound: Box::new(i),
@@ -364,6 +398,7 @@ pub fn select(
             let ic = esp_config(spec, spec.inbound.spi, spec.inbound.key.as_bytes())?;
             let (o, i, kind) = card::add_pair(engine, &oc, &ic, policy)
                 .map_err(|source| InstallError::Card { spi, source })?;
+            let o = o.with_gate(gate.clone());
             // Under `card` the driver refused an SA the card did not take (an error
             // above); from here `kind` is `Card` for it.
             if first_seq > 1 {
@@ -384,7 +419,7 @@ pub fn select(
                         return Err(InstallError::CardRequired { spi, reason });
                     }
                     drop((o, i));
-                    let (o, i) = software(spec, first_seq)?;
+                    let (o, i) = software(spec, first_seq, gate.clone())?;
                     return Ok(Paths {
                         outbound: Box::new(o),
                         inbound: Box::new(i),
@@ -452,6 +487,63 @@ mod tests {
         assert_eq!(all.first(), Some(&1));
         assert_eq!(all.last(), Some(&total));
         assert_eq!(out.next_seq(), Some(SeqNum(total + 1)));
+    }
+
+    #[test]
+    fn reservations_from_threads_never_pass_the_gate() {
+        use crate::state::{Gate, Waker};
+        use crate::stats::GlobalCounters;
+        const LIMIT: u64 = 10_000;
+        let global = Arc::new(GlobalCounters::default());
+        let gate = Arc::new(Gate::new(
+            0x1234,
+            "k".into(),
+            u64::from(u32::MAX),
+            LIMIT,
+            Arc::new(Waker::default()),
+            global.clone(),
+        ));
+        let (out, _) = sa(false, esp::Lifetime::default());
+        let out = Arc::new(out.with_gate(Some(gate.clone())));
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let (mut got, mut refused) = (Vec::new(), 0u64);
+                    for i in 0..5_000u64 {
+                        let n = 1 + (i * 5 + t) % 7;
+                        match out.reserve(n) {
+                            Ok(first) => got.extend(first.0..first.0 + n),
+                            Err(_) => refused += n,
+                        }
+                    }
+                    (got, refused)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        let mut refused = 0;
+        for h in handles {
+            let (g, r) = h.join().expect("thread");
+            all.extend(g);
+            refused += r;
+        }
+        all.sort_unstable();
+        let total = all.len();
+        all.dedup();
+        assert_eq!(all.len(), total, "a number was handed out twice");
+        assert!(all.last().is_some_and(|&l| l < LIMIT), "past the gate");
+        // the threads asked for more than the gate allows: the rest was refused
+        assert!(total as u64 >= LIMIT - 7, "stopped early at {total}");
+        assert_eq!(
+            crate::stats::get(&global.seq_unreserved_drops),
+            refused,
+            "every refused packet counted"
+        );
+        // raised, the counter continues exactly where it stood
+        let next = out.next_seq().expect("not exhausted").0;
+        gate.raise(LIMIT + 100);
+        assert_eq!(out.reserve(1).expect("room now"), SeqNum(next));
     }
 
     #[test]

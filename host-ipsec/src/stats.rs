@@ -55,6 +55,9 @@ pub struct GlobalCounters {
     pub control_refused: AtomicU64,
     /// Send or TUN write errors.
     pub io_errors: AtomicU64,
+    /// Outbound packets of manual SAs dropped unsealed because their sequence
+    /// number is not yet durably reserved (or the SA is exhausted).
+    pub seq_unreserved_drops: AtomicU64,
 }
 
 /// Adds one.
@@ -180,6 +183,9 @@ pub struct GlobalSnapshot {
     pub control_refused: u64,
     /// See [`GlobalCounters::io_errors`].
     pub io_errors: u64,
+    /// See [`GlobalCounters::seq_unreserved_drops`].
+    #[serde(default)]
+    pub seq_unreserved_drops: u64,
 }
 
 impl GlobalCounters {
@@ -193,6 +199,7 @@ impl GlobalCounters {
             keepalives: get(&self.keepalives),
             control_refused: get(&self.control_refused),
             io_errors: get(&self.io_errors),
+            seq_unreserved_drops: get(&self.seq_unreserved_drops),
         }
     }
 }

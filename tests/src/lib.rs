@@ -247,6 +247,12 @@ pub const KEY_AB: &str = "00112233445566778899aabbccddeeff01020304";
 /// Fixed test keys for the B -> A direction.
 pub const KEY_BA: &str = "ffeeddccbbaa99887766554433221100a0b0c0d0";
 
+/// The `n`th variant of a hex key (its first byte replaced by `n`): one key per
+/// SA, since the daemon refuses a key on two SAs.
+pub fn key_nth(key: &str, n: usize) -> String {
+    format!("{:02x}{}", n & 0xff, &key[2..])
+}
+
 /// Test key material of the length `proposal` takes, built from `seed` (hex).
 pub fn key_for(proposal: &str, seed: &str) -> String {
     let len = match proposal {
@@ -359,7 +365,9 @@ impl Pair {
                 c += &format!(
                     "\n[connections.{conn}]\nlocal_addrs = [\"{local}\"]\nremote_addrs = [\"{remote}\"]\nencap = \"udp\"\noffload = \"{off}\"\n\n\
                      [connections.{conn}.children.c]\nlocal_ts = [\"10.{me}.0.{half}/25\"]\nremote_ts = [\"10.{peer}.0.{half}/25\"]\nesp_proposals = \"aes128gcm16\"\n\
-                     in_spi = \"{ins:#010x}\"\nout_spi = \"{outs:#010x}\"\nin_key = \"{kin}\"\nout_key = \"{kout}\"\n",
+                     in_spi = \"{ins:#010x}\"\nout_spi = \"{outs:#010x}\"\nin_key = \"{}\"\nout_key = \"{}\"\n",
+                    key_nth(kin, i + 1),
+                    key_nth(kout, i + 1),
                     off = offload[i],
                 );
             }
@@ -460,6 +468,47 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `ipsecd --config config` in `ns` and waits for its control socket.
     pub fn start(ns: &Netns, config: &Path, socket: PathBuf) -> Self {
+        Self::start_with_args(ns, config, socket, &[])
+    }
+
+    /// Runs `ipsecd --config config ARGS` in `ns`, expecting it to refuse to
+    /// start: its exit status and log (panics when it comes up instead).
+    pub fn refused(ns: &Netns, config: &Path, args: &[&str]) -> (std::process::ExitStatus, String) {
+        let log = config.with_extension(format!("{}.log", unique()));
+        let logf = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(bin("ipsecd"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .expect("spawn ipsecd");
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(st)) = child.try_wait() {
+                return (st, std::fs::read_to_string(&log).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "ipsecd did not refuse to start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Kills the daemon with SIGKILL (no state saved on the way out) and waits.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// As [`start`](Self::start), with more command-line arguments.
+    pub fn start_with_args(ns: &Netns, config: &Path, socket: PathBuf, args: &[&str]) -> Self {
         let log = config.with_extension(format!("{}.log", unique()));
         let logf = std::fs::File::create(&log).expect("log file");
         let child = Command::new("ip")
@@ -467,6 +516,7 @@ impl Daemon {
             .arg(bin("ipsecd"))
             .arg("--config")
             .arg(config)
+            .args(args)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(logf)
@@ -539,6 +589,22 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.terminate();
+    }
+}
+
+impl Pair {
+    /// The sequence state file of daemon `name` ("a" or "b") of [`Pair::configs`].
+    pub fn state_file(&self, name: &str) -> PathBuf {
+        self.dir.join("state").join(format!("{name}.seq.json"))
+    }
+
+    /// The saved record (reserved end, exhausted) of outbound SPI `spi` of daemon
+    /// `name`, read from its state file.
+    pub fn saved_seq(&self, name: &str, spi: u32) -> Option<(u64, bool)> {
+        let text = std::fs::read_to_string(self.state_file(name)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let r = &v["sas"][spi.to_string()];
+        Some((r["reserved_end"].as_u64()?, r["exhausted"].as_bool()?))
     }
 }
 

@@ -209,15 +209,18 @@ fn restart_with_same_keys_recovers(w: u16) {
     let e2e::Running { a, b } = r;
     a.stop();
     let (ca, _) = p.configs(&s);
+    let (end, exhausted) = p.saved_seq("a", 0xa001).expect("saved record");
+    assert!(!exhausted && end > 1, "reserved end {end}");
     let a = e2e::Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
+    // the restarted sender resumes at its durable reserved end (no nonce reuse)
+    assert_eq!(a.sa("out").next_seq, Some(end));
     assert!(
         p.ping(&s, 3, 56),
         "no traffic after restart: {}",
         std::fs::read_to_string(&a.log).unwrap_or_default()
     );
-    // the restarted sender resumed past its saved counter (no nonce reuse)
     let next = a.sa("out").next_seq.expect("next_seq");
-    assert!(next > 1 << 24, "next_seq {next}");
+    assert!(next > end, "next_seq {next}");
     assert_eq!(b.sa("in").replay_drops, 0);
 }
 
@@ -637,6 +640,7 @@ fn restart_on_card(w: u16, card: &'static str) {
     let Running { a, b } = r;
     a.stop();
     let (ca, _) = p.configs(&s);
+    let (end, _) = p.saved_seq("a", 0xa001).expect("saved record");
     let a = Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
     assert!(
         p.ping(&s, 3, 56),
@@ -646,7 +650,7 @@ fn restart_on_card(w: u16, card: &'static str) {
     let out = a.sa("out");
     assert_eq!(out.path, "card", "{out:?}");
     let next = out.next_seq.expect("next_seq");
-    assert!(next > 1 << 24, "next_seq {next}");
+    assert!(next > end && end > 1, "next_seq {next}, reserved end {end}");
     let in_b = b.sa("in");
     assert_eq!(in_b.replay_drops + in_b.auth_failures, 0, "{in_b:?}");
     let card_packets = a.status().offload["card_packets"].as_u64().unwrap_or(0);
@@ -698,9 +702,11 @@ fn two_sas_on_two_inbound_workers_each_keep_their_window() {
         for (i, half) in [(1u32, "0"), (2, "128")] {
             c += &format!(
                 "\n[connections.peer.children.c{i}]\nlocal_ts = [\"10.{me}.0.{half}/25\"]\nremote_ts = [\"10.{peer}.0.{half}/25\"]\nesp_proposals = \"aes128gcm16\"\n\
-                 in_spi = \"{:#x}\"\nout_spi = \"{:#x}\"\nin_key = \"{kin}\"\nout_key = \"{kout}\"\n",
+                 in_spi = \"{:#x}\"\nout_spi = \"{:#x}\"\nin_key = \"{}\"\nout_key = \"{}\"\n",
                 mine + i,
-                theirs + i
+                theirs + i,
+                e2e::key_nth(kin, i as usize),
+                e2e::key_nth(kout, i as usize),
             );
         }
         c
@@ -955,4 +961,176 @@ fn card_policy_sa_fails_loudly_on_a_card_fault_while_an_auto_sa_falls_back() {
         text.contains("SA with offload = card failed (not moved to software)"),
         "no log line for the failed card SA: {text}"
     );
+}
+
+// Sequence state of manual SAs (host-ipsec's `state`): every test below runs a
+// pair whose A side sends on outbound SPI 0xa001.
+
+/// Outbound SPI of A in [`Pair::configs`].
+const A_OUT: u32 = 0xa001;
+
+#[test]
+fn crash_right_after_install_resumes_past_the_reserved_end() {
+    let p = Pair::new(Family::V4);
+    let s = sc(2);
+    let Running { a, b } = p.start(&s);
+    let (ca, _) = p.configs(&s);
+    let mut a = a;
+    let mut ends = Vec::new();
+    for round in 0..3 {
+        // the daemon answers on its control socket only after installing its SAs;
+        // by then the reserved end is on disk
+        let (end, exhausted) = p.saved_seq("a", A_OUT).expect("saved record");
+        assert!(!exhausted);
+        let first = a.sa("out").next_seq.expect("next_seq");
+        assert!(
+            end > first,
+            "round {round}: reserved end {end} not ahead of {first}"
+        );
+        if let Some(&prev) = ends.last() {
+            // the killed daemon could have sent anything below its end
+            assert!(
+                first >= prev,
+                "round {round}: resumed at {first} below {prev}"
+            );
+        }
+        ends.push(end);
+        if round == 1 {
+            assert!(p.ping(&s, 2, 56), "no traffic in round {round}");
+        }
+        a.kill9();
+        a = Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
+    }
+    let first = a.sa("out").next_seq.expect("next_seq");
+    assert!(first >= *ends.last().expect("ends"), "{first} {ends:?}");
+    assert!(p.ping(&s, 3, 56), "no traffic after the crashes");
+    let in_b = b.sa("in");
+    assert_eq!(in_b.replay_drops + in_b.auth_failures, 0, "{in_b:?}");
+}
+
+/// The state file record of A's outbound SA with `reserved_end` and `exhausted`.
+fn write_a_record(p: &Pair, s: &Scenario, reserved_end: u64, exhausted: bool) {
+    let key_hex = e2e::key_for(s.proposal, e2e::KEY_AB);
+    let key: Vec<u8> = (0..key_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&key_hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    let rec = serde_json::json!({
+        "version": host_ipsec::state::VERSION,
+        "sas": { A_OUT.to_string(): {
+            "key_id": host_ipsec::state::key_id(A_OUT, &key),
+            "reserved_end": reserved_end,
+            "exhausted": exhausted,
+        }},
+    });
+    std::fs::write(p.state_file("a"), rec.to_string()).expect("write state");
+}
+
+#[test]
+fn exhausted_sa_stays_exhausted_across_restarts() {
+    let p = Pair::new(Family::V4);
+    let s = sc(1);
+    let Running { a, b } = p.start(&s);
+    a.stop();
+    // three numbers left before 2^32 - 1
+    let max = u64::from(u32::MAX);
+    write_a_record(&p, &s, max - 2, false);
+    let (ca, _) = p.configs(&s);
+    let a = Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
+    assert_eq!(a.sa("out").next_seq, Some(max - 2));
+    let before = b.sa("in").packets;
+    // six pings: three fit in the sequence space, the rest are dropped unsealed
+    let _ = p.ping(&s, 6, 56);
+    let got = b.sa("in").packets - before;
+    assert!((1..=3).contains(&got), "B accepted {got} packets");
+    assert!(
+        eventually(5, || p.saved_seq("a", A_OUT) == Some((max + 1, true))),
+        "not recorded exhausted: {:?}",
+        p.saved_seq("a", A_OUT)
+    );
+    // restarted with the same keys: still exhausted, says so, sends nothing
+    a.stop();
+    let a = Daemon::start(&p.a, &ca, p.dir.join("a.sock"));
+    let before = b.sa("in").packets;
+    let _ = p.ping(&s, 2, 56);
+    assert_eq!(b.sa("in").packets, before);
+    assert!(a.status().counters.seq_unreserved_drops >= 2);
+    let log = std::fs::read_to_string(&a.log).unwrap_or_default();
+    assert!(log.contains("configure new keys"), "{log}");
+    assert_eq!(p.saved_seq("a", A_OUT), Some((max + 1, true)));
+}
+
+#[test]
+fn corrupt_state_refuses_manual_sas_until_reset() {
+    let p = Pair::new(Family::V4);
+    let s = sc(1);
+    let Running { a, b: _b } = p.start(&s);
+    a.stop();
+    let file = p.state_file("a");
+    let (ca, _) = p.configs(&s);
+    for bad in ["{garbage", r#"{"version": 1, "sas": {}}"#] {
+        std::fs::write(&file, bad).expect("corrupt");
+        let (st, log) = Daemon::refused(&p.a, &ca, &[]);
+        assert!(!st.success(), "{log}");
+        for want in [
+            file.display().to_string(),
+            "peer/c (out_spi 0x0000a001)".into(),
+            "--reset-sequence-state".into(),
+        ] {
+            assert!(log.contains(&want), "{want:?} not in {log}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("kept"),
+            bad,
+            "file touched"
+        );
+    }
+    // an explicit reset starts over (meant for new keys) and says so
+    let a = Daemon::start_with_args(&p.a, &ca, p.dir.join("a.sock"), &["--reset-sequence-state"]);
+    assert_eq!(a.sa("out").next_seq, Some(1));
+    let log = std::fs::read_to_string(&a.log).unwrap_or_default();
+    assert!(
+        log.contains("WARN") && log.contains("new keys only"),
+        "{log}"
+    );
+    let (end, exhausted) = p.saved_seq("a", A_OUT).expect("a valid file again");
+    assert!(end > 1 && !exhausted);
+}
+
+#[test]
+fn reload_with_kept_sa_continues_the_counter_exactly() {
+    let p = Pair::new(Family::V4);
+    let s = sc(2);
+    let r = p.start(&s);
+    assert!(p.ping(&s, 3, 56));
+    let n1 = r.a.sa("out").next_seq.expect("next_seq");
+    let reload = |d: &Daemon| {
+        let resp = host_ipsec::control::call(&d.socket, &host_ipsec::control::Request::Reload)
+            .expect("reload");
+        assert!(resp.ok, "{resp:?}");
+        resp.result.expect("result")
+    };
+    assert_eq!(reload(&r.a)["kept"], 1);
+    // the same SA: exactly the same next number, no gap, no snapshot
+    assert_eq!(r.a.sa("out").next_seq, Some(n1));
+    assert!(p.ping(&s, 2, 56));
+    let n2 = r.a.sa("out").next_seq.expect("next_seq");
+    assert!(n2 > n1);
+    // the pair changed (replay window), outbound SPI and key kept: installed
+    // anew at its durable reserved end, never below a number already used
+    let (ca, _) = p.configs(&s);
+    let text = std::fs::read_to_string(&ca).expect("config");
+    std::fs::write(&ca, format!("{text}replay_window = 512\n")).expect("config");
+    let (end, _) = p.saved_seq("a", A_OUT).expect("record");
+    let v = reload(&r.a);
+    assert_eq!(
+        (v["kept"].clone(), v["added"].clone()),
+        (0.into(), 1.into()),
+        "{v}"
+    );
+    let n3 = r.a.sa("out").next_seq.expect("next_seq");
+    assert!(n3 >= end && n3 > n2, "resumed at {n3}, reserved end {end}");
+    assert!(p.ping(&s, 2, 56));
+    let in_b = r.b.sa("in");
+    assert_eq!(in_b.replay_drops + in_b.auth_failures, 0, "{in_b:?}");
 }

@@ -18,6 +18,7 @@ use host_ipsec::control::{self, Request, Response};
 use host_ipsec::dataplane::{Dataplane, DataplaneOptions, IkeDatagram};
 use host_ipsec::ike::{Ike, IkeIo, IkeMsg};
 use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller};
+use host_ipsec::state::SeqState;
 use host_ipsec::stats::{inc, DaemonStatus};
 use host_ipsec::{defaults, metrics, state};
 
@@ -31,6 +32,11 @@ struct Args {
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
+    /// Start over with no sequence state (when the state file is unreadable or
+    /// corrupt). Manual SAs start at sequence number 1 again: meant for new keys
+    /// only, never for keys a previous run has used.
+    #[arg(long)]
+    reset_sequence_state: bool,
 }
 
 struct Daemon {
@@ -38,8 +44,155 @@ struct Daemon {
     config: Mutex<Config>,
     dp: Arc<Dataplane>,
     started: Instant,
-    state_file: PathBuf,
+    seq: Seq,
     ike: Option<Arc<Ike>>,
+}
+
+/// The sequence state of the manual SAs ([`state`]): the records (or why the
+/// file cannot be used) and the saver's waker.
+struct Seq {
+    state: Mutex<Result<SeqState, String>>,
+    waker: Arc<state::Waker>,
+}
+
+impl Seq {
+    /// Reserves a range for the outbound half of manual `spec` durably, then
+    /// installs the pair behind a gate at that range's end.
+    fn install(&self, dp: &Dataplane, spec: ChildSaSpec) -> Result<()> {
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("sequence state lock poisoned"))?;
+        let st = match &mut *guard {
+            Ok(st) => st,
+            Err(e) => anyhow::bail!(
+                "{e}: refusing manual SA {}/{} (out_spi {:#010x})",
+                spec.connection,
+                spec.child,
+                spec.outbound.spi
+            ),
+        };
+        let spi = spec.outbound.spi;
+        let kid = state::key_id(spi, spec.outbound.key.as_bytes());
+        let max = if spec.esn {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let start = st.start(spi, &kid, max);
+        let gate = Arc::new(state::Gate::new(
+            spi,
+            kid.clone(),
+            max,
+            0,
+            self.waker.clone(),
+            dp.global().clone(),
+        ));
+        let first = if start.exhausted || start.first > max {
+            gate.set_exhausted();
+            st.set(
+                spi,
+                state::Record {
+                    key_id: kid,
+                    reserved_end: start.first.min(max.saturating_add(1)),
+                    exhausted: true,
+                },
+            );
+            st.save()
+                .with_context(|| format!("writing {}", st.file().display()))?;
+            error!(
+                connection = %spec.connection, child = %spec.child,
+                out_spi = format_args!("{spi:#010x}"),
+                "outbound SA exhausted its sequence numbers in an earlier run: it does not send; configure new keys"
+            );
+            1
+        } else {
+            let end = gate.next_end(start.first);
+            st.set(
+                spi,
+                state::Record {
+                    key_id: kid,
+                    reserved_end: end,
+                    exhausted: false,
+                },
+            );
+            st.save().with_context(|| {
+                format!(
+                    "cannot reserve sequence numbers for {}/{} (out_spi {spi:#010x}) in {}",
+                    spec.connection,
+                    spec.child,
+                    st.file().display()
+                )
+            })?;
+            gate.raise(end);
+            start.first
+        };
+        dp.install_gated(spec, first, Some(gate))
+            .context("installing SA")?;
+        Ok(())
+    }
+
+    /// The saver: ranges for gates past half their range, exhaustion recorded;
+    /// every change written durably before a gate is raised.
+    fn tick(&self, dp: &Dataplane) {
+        let Ok(mut guard) = self.state.lock() else {
+            return;
+        };
+        let Ok(st) = &mut *guard else {
+            return;
+        };
+        let mut raise = Vec::new();
+        let mut dirty = false;
+        for (g, next) in dp.gates() {
+            if g.exhausted() {
+                continue;
+            }
+            match next {
+                None => {
+                    g.set_exhausted();
+                    st.set(
+                        g.spi(),
+                        state::Record {
+                            key_id: g.key_id().into(),
+                            reserved_end: g.max().saturating_add(1),
+                            exhausted: true,
+                        },
+                    );
+                    dirty = true;
+                    warn!(
+                        out_spi = format_args!("{:#010x}", g.spi()),
+                        "outbound SA used up its sequence numbers: configure new keys"
+                    );
+                }
+                Some(n) if g.needs_more(n) => {
+                    let end = g.next_end(n);
+                    if end > g.limit() {
+                        st.set(
+                            g.spi(),
+                            state::Record {
+                                key_id: g.key_id().into(),
+                                reserved_end: end,
+                                exhausted: false,
+                            },
+                        );
+                        dirty = true;
+                    }
+                    raise.push((g, end));
+                }
+                Some(_) => {}
+            }
+        }
+        if dirty {
+            if let Err(e) = st.save() {
+                // the gates stay where they are: packets past them are dropped
+                warn!(error = %e, file = %st.file().display(), "cannot write sequence state");
+                return;
+            }
+        }
+        for (g, end) in raise {
+            g.raise(end);
+        }
+    }
 }
 
 /// IKE's I/O: UDP 500 on sockets of its own, UDP 4500 through the data path's
@@ -283,20 +436,15 @@ impl Daemon {
             .into_iter()
             .filter(|s| s.origin == Origin::Manual)
             .collect();
-        let seqs: BTreeMap<u32, u64> = self.dp.next_seqs().into_iter().collect();
+        // A kept pair (same spec, keys included) stays installed: its counter
+        // continues exactly. A changed pair is removed and installed anew; with the
+        // same outbound SPI and key it resumes at its durable reserved end (past
+        // every number the old one may use), with another key it is a new SA.
         let (mut kept, mut removed, mut added) = (0, 0, 0);
-        let mut carry: BTreeMap<u32, u64> = BTreeMap::new();
         for old in &have {
             match want.get(&old.inbound.spi) {
                 Some(n) if n == old.as_ref() => kept += 1,
                 _ => {
-                    if let Some(n) = want.values().find(|n| n.outbound == old.outbound) {
-                        // same outbound SPI and key: never go back on the counter
-                        carry.insert(
-                            n.outbound.spi,
-                            seqs.get(&old.outbound.spi).copied().unwrap_or(1),
-                        );
-                    }
                     self.dp.remove(old.inbound.spi)?;
                     removed += 1;
                 }
@@ -312,8 +460,7 @@ impl Daemon {
             if installed.contains(&spi) {
                 continue;
             }
-            let first = carry.get(&spec.outbound.spi).copied().unwrap_or(1).max(1);
-            self.dp.install(spec, first)?;
+            self.seq.install(&self.dp, spec)?;
             added += 1;
         }
         let mut ike_conns = 0;
@@ -424,16 +571,45 @@ fn main() {
     // a panic in any thread ends the daemon (logged, then abort) so that a
     // supervisor restarts it rather than a half-dead process staying up
     host_ipsec::panic::abort_on_panic();
-    if let Err(e) = run(&args.config) {
+    if let Err(e) = run(&args.config, args.reset_sequence_state) {
         error!("{e:#}");
         eprintln!("ipsecd: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(path: &Path) -> Result<()> {
+fn run(path: &Path, reset_sequence_state: bool) -> Result<()> {
     let config = Config::load(path)?;
     let all = specs(&config);
+    // Sequence state before anything starts: a file that cannot be used refuses
+    // the manual SAs (they would reuse sequence numbers under their keys).
+    let state_file = state::path(&config.daemon.state_dir, &config.daemon.name);
+    let seq_state = if reset_sequence_state {
+        warn!(file = %state_file.display(), "--reset-sequence-state: manual SAs start at sequence number 1; this is safe with new keys only");
+        Ok(SeqState::empty(&state_file))
+    } else {
+        SeqState::load(&state_file).map_err(|e| e.to_string())
+    };
+    if let Err(e) = &seq_state {
+        if !all.is_empty() {
+            let names: Vec<String> = all
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}/{} (out_spi {:#010x})",
+                        s.connection, s.child, s.outbound.spi
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "{e}; refusing to start the manual SAs {}: their sequence numbers could be reused. \
+                 Configure new keys and start ipsecd once with --reset-sequence-state \
+                 (meant for new keys only), or restore the file",
+                names.join(", ")
+            );
+        }
+        warn!(error = %e, "sequence state unusable: manual SAs added by a reload will be refused");
+    }
     let tun_mtu = config.daemon.tun_mtu.unwrap_or_else(|| {
         all.iter()
             .map(|s| s.inner_mtu())
@@ -447,11 +623,14 @@ fn run(path: &Path) -> Result<()> {
         .context("SIGINT handler")?;
     let listener = control::bind(&config.daemon.control_socket)?;
     let dp = Dataplane::start_with(&DataplaneOptions::from_daemon(&config.daemon, tun_mtu))?;
-    let state_file = state::path(&config.daemon.state_dir, &config.daemon.name);
-    let saved = state::load(&state_file);
+    let seq = Seq {
+        state: Mutex::new(seq_state),
+        waker: Arc::new(state::Waker::default()),
+    };
+    // the main thread below is the saver
+    seq.waker.register_current();
     for spec in all {
-        let first = state::first_seq(&saved, spec.outbound.spi);
-        dp.install(spec, first).context("installing SA")?;
+        seq.install(&dp, spec)?;
     }
     let ike = start_ike(&config, &dp, &term)?;
     let metrics_addr = config.daemon.metrics;
@@ -462,7 +641,7 @@ fn run(path: &Path) -> Result<()> {
         config: Mutex::new(config),
         dp: dp.clone(),
         started: Instant::now(),
-        state_file,
+        seq,
         ike,
     });
     if let Some(a) = metrics_addr {
@@ -478,10 +657,11 @@ fn run(path: &Path) -> Result<()> {
         .name("ipsecd-control".into())
         .spawn(move || control_loop(d2, listener))?;
     info!(socket = %socket_path.display(), "ready");
-    let mut last_save = Instant::now();
     let mut last_recover = Instant::now();
     while !term.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
+        // woken early by a gate past half its range
+        std::thread::park_timeout(Duration::from_millis(100));
+        d.seq.tick(&dp);
         if cfg_recover.is_some_and(|t| last_recover.elapsed() >= t) {
             last_recover = Instant::now();
             match dp.recover_card() {
@@ -490,21 +670,13 @@ fn run(path: &Path) -> Result<()> {
                 None => {}
             }
         }
-        if last_save.elapsed() >= Duration::from_secs(1) {
-            if let Err(e) = state::save(&d.state_file, &dp.next_seqs()) {
-                warn!(error = %e, file = %d.state_file.display(), "cannot save sequence numbers");
-            }
-            last_save = Instant::now();
-        }
     }
     info!("stopping");
     if let Some(ike) = &d.ike {
         ike.stop();
     }
     dp.shutdown();
-    if let Err(e) = state::save(&d.state_file, &dp.next_seqs()) {
-        warn!(error = %e, "cannot save sequence numbers");
-    }
+    d.seq.tick(&dp);
     for s in dp.installed_specs() {
         let _ = dp.remove(s.inbound.spi);
     }

@@ -103,9 +103,11 @@ impl Config {
         let mut connections = Vec::new();
         let mut spis_in = HashSet::new();
         let mut spis_out = HashSet::new();
+        let mut spans = Vec::new();
         for (name, c) in raw.connections {
             let span = c.span();
-            let conn = validate::connection(&ctx, name, c.into_inner(), span)?;
+            let conn = validate::connection(&ctx, name, c.into_inner(), span.clone())?;
+            spans.push(span);
             for ch in &conn.children {
                 if !spis_in.insert(ch.inbound.spi) {
                     return Err(
@@ -121,12 +123,49 @@ impl Config {
             }
             connections.push(conn);
         }
+        key_reuse(&ctx, &connections, &spans)?;
         Ok(Config {
             file: file.to_path_buf(),
             daemon,
             connections,
         })
     }
+}
+
+/// A manual key on two SAs (any direction, any connections) is refused: the two
+/// SAs would seal with one key and overlapping sequence numbers (GCM nonces).
+fn key_reuse(
+    ctx: &values::Ctx<'_>,
+    connections: &[Connection],
+    spans: &[std::ops::Range<usize>],
+) -> Result<(), ConfigError> {
+    let keys: Vec<(usize, &str, &str, &KeyMaterial)> = connections
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.children.iter().flat_map(move |ch| {
+                [
+                    (i, ch.name.as_str(), "in_key", &ch.inbound.key),
+                    (i, ch.name.as_str(), "out_key", &ch.outbound.key),
+                ]
+            })
+        })
+        .collect();
+    for (n, &(i, ch, dir, k)) in keys.iter().enumerate() {
+        if let Some(&(oi, och, odir, _)) = keys[..n]
+            .iter()
+            .find(|(_, _, _, o)| validate::same_key(o, k))
+        {
+            return Err(ctx.err(
+                spans.get(i).cloned().unwrap_or(0..0),
+                format!(
+                    "connection {}, child {ch}: {dir} is the same key as {odir} of connection {}, child {och} (a key belongs to one SA)",
+                    connections[i].name, connections[oi].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::*;
 use crate::defaults;
 
 const KEY20: &str = "0102030405060708090a0b0c0d0e0f1011121314";
+const KEY20B: &str = "1102030405060708090a0b0c0d0e0f1011121314";
 
 fn good() -> String {
     format!(
@@ -25,7 +26,7 @@ remote_ts = ["10.2.0.0/24"]
 in_spi = "0x1001"
 out_spi = 4098
 in_key = "{KEY20}"
-out_key = "{KEY20}"
+out_key = "{KEY20B}"
 "#
     )
 }
@@ -110,6 +111,68 @@ fn short_key_names_line_and_length() {
         reason.contains("2 bytes") && reason.contains("20"),
         "{reason}"
     );
+}
+
+#[test]
+fn equal_in_and_out_keys_refused() {
+    let src = good().replace(KEY20B, KEY20);
+    let (line, reason) = err_of(&src);
+    let at = 1 + src
+        .lines()
+        .position(|l| l.starts_with("out_key"))
+        .expect("line");
+    assert_eq!(line, at, "the out_key line");
+    assert!(reason.contains("connection b, child net"), "{reason}");
+    assert!(reason.contains("in_key and out_key are equal"), "{reason}");
+}
+
+#[test]
+fn a_key_on_two_sas_refused() {
+    const KEY20C: &str = "2102030405060708090a0b0c0d0e0f1011121314";
+    let second = |in_key: &str, out_key: &str| {
+        format!(
+            r#"{}
+[connections.c]
+local_addrs = ["192.168.78.1"]
+remote_addrs = ["192.168.78.2"]
+
+[connections.c.children.other]
+local_ts = ["10.3.0.0/24"]
+remote_ts = ["10.4.0.0/24"]
+in_spi = "0x2001"
+out_spi = "0x2002"
+in_key = "{in_key}"
+out_key = "{out_key}"
+"#,
+            good()
+        )
+    };
+    // distinct keys everywhere: accepted
+    assert!(Config::parse(
+        Path::new("x.toml"),
+        &second(KEY20C, "3102030405060708090a0b0c0d0e0f1011121314")
+    )
+    .is_ok());
+    // the same key in the same direction, and across directions
+    for (ink, outk, dup, of) in [
+        (KEY20, KEY20C, "in_key", "in_key"),
+        (KEY20C, KEY20, "out_key", "in_key"),
+        (KEY20B, KEY20C, "in_key", "out_key"),
+    ] {
+        let src = second(ink, outk);
+        let (line, reason) = err_of(&src);
+        let at = 1 + src
+            .lines()
+            .position(|l| l.contains("[connections.c]"))
+            .expect("line");
+        assert_eq!(line, at, "the second connection's line: {reason}");
+        assert!(
+            reason.contains(&format!(
+                "connection c, child other: {dup} is the same key as {of} of connection b, child net"
+            )),
+            "{reason}"
+        );
+    }
 }
 
 #[test]

@@ -310,15 +310,27 @@ fn child(
         None => defaults::ESP_TRANSFORM,
     };
     let replay_window = replay_window(ctx, c.replay_window)?;
+    let out_key_span = c.out_key.as_ref().map_or(span.clone(), Spanned::span);
+    let inbound = ManualSa {
+        spi: spi(ctx, "in_spi", span.clone(), c.in_spi)?,
+        key: key(ctx, "in_key", span.clone(), transform, c.in_key)?,
+    };
+    let outbound = ManualSa {
+        spi: spi(ctx, "out_spi", span.clone(), c.out_spi)?,
+        key: key(ctx, "out_key", span, transform, c.out_key)?,
+    };
+    if same_key(&inbound.key, &outbound.key) {
+        return Err(ctx.err(
+            out_key_span,
+            format!(
+                "connection {}, child {name}: in_key and out_key are equal (both directions would use the same key and nonces)",
+                conn.name
+            ),
+        ));
+    }
     Ok(Child {
-        inbound: ManualSa {
-            spi: spi(ctx, "in_spi", span.clone(), c.in_spi)?,
-            key: key(ctx, "in_key", span.clone(), transform, c.in_key)?,
-        },
-        outbound: ManualSa {
-            spi: spi(ctx, "out_spi", span.clone(), c.out_spi)?,
-            key: key(ctx, "out_key", span, transform, c.out_key)?,
-        },
+        inbound,
+        outbound,
         name,
         local_ts,
         remote_ts,
@@ -405,4 +417,10 @@ fn ike_limits(ctx: &Ctx<'_>, d: &mut RawDaemon) -> Result<IkeLimits, ConfigError
         cookie_secret_lifetime,
         max_child_sas,
     })
+}
+
+/// Whether two keys are equal (constant time).
+pub(super) fn same_key(a: &KeyMaterial, b: &KeyMaterial) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

@@ -47,6 +47,7 @@ use crate::defaults;
 use crate::faults::FaultSchedule;
 use crate::path::{self, InboundPath, OutboundPath, PathKind};
 use crate::sa::{ChildSaSpec, InstallError, SaInstaller};
+use crate::state::Gate;
 use crate::stats::{GlobalCounters, SaCounters};
 use crate::tun::Tun;
 
@@ -200,6 +201,7 @@ struct Installed {
     spec: Arc<ChildSaSpec>,
     counters: Arc<SaCounters>,
     out: Arc<OutEntry>,
+    gate: Option<Arc<Gate>>,
 }
 
 /// The running data path.
@@ -484,6 +486,24 @@ impl Dataplane {
 
 impl SaInstaller for Dataplane {
     fn install(&self, spec: ChildSaSpec, first_seq: u64) -> Result<(), InstallError> {
+        self.install_gated(spec, first_seq, None)
+    }
+
+    fn remove(&self, inbound_spi: u32) -> Result<(), InstallError> {
+        self.remove_pair(inbound_spi)
+    }
+}
+
+impl Dataplane {
+    /// Installs a pair whose outbound counter never reaches `gate`'s durable
+    /// limit (manual SAs, [`crate::state`]); without a gate, as
+    /// [`SaInstaller::install`].
+    pub fn install_gated(
+        &self,
+        spec: ChildSaSpec,
+        first_seq: u64,
+        gate: Option<Arc<Gate>>,
+    ) -> Result<(), InstallError> {
         let in_spi = spec.inbound.spi;
         if self
             .installed
@@ -493,7 +513,7 @@ impl SaInstaller for Dataplane {
         {
             return Err(InstallError::SpiInUse(in_spi));
         }
-        let paths = path::select(&spec, self.engine.as_ref(), first_seq)?;
+        let paths = path::select(&spec, self.engine.as_ref(), first_seq, gate.clone())?;
         if let Some(r) = &paths.fallback_reason {
             info!(connection = %spec.connection, child = %spec.child, reason = %r, "offload = auto: software path");
         }
@@ -545,12 +565,13 @@ impl SaInstaller for Dataplane {
                     spec,
                     counters,
                     out,
+                    gate,
                 },
             );
         Ok(())
     }
 
-    fn remove(&self, inbound_spi: u32) -> Result<(), InstallError> {
+    fn remove_pair(&self, inbound_spi: u32) -> Result<(), InstallError> {
         let removed = self
             .installed
             .lock()

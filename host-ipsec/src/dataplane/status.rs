@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::Dataplane;
 use crate::path::PathKind;
 use crate::sa::ChildSaSpec;
+use crate::state::Gate;
 use crate::stats::{self, inc, SaCounters, SaStatus};
 
 impl Dataplane {
@@ -28,6 +29,33 @@ impl Dataplane {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The gated (manual) outbound SAs: each gate and its path's next sequence
+    /// number (None: exhausted), for the saver of [`crate::state`].
+    pub fn gates(&self) -> Vec<(Arc<Gate>, Option<u64>)> {
+        let gated: Vec<_> = self
+            .installed
+            .lock()
+            .map(|m| {
+                m.values()
+                    .filter_map(|i| Some((i.gate.clone()?, i.out.path.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // outside the lock: a card path's next_seq takes the engine's lock
+        gated
+            .into_iter()
+            .map(|(g, p)| {
+                let n = p.next_seq().map(|s| s.0);
+                (g, n)
+            })
+            .collect()
+    }
+
+    /// The gate of the installed pair with inbound SPI `inbound_spi`.
+    pub fn gate_of(&self, inbound_spi: u32) -> Option<Arc<Gate>> {
+        self.installed.lock().ok()?.get(&inbound_spi)?.gate.clone()
     }
 
     /// Status records for every installed SA (both directions).
