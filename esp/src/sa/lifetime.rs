@@ -151,39 +151,40 @@ impl LifetimeMeter {
     }
 
     /// Admits one packet of `bytes` payload bytes under the hard limits and counts
-    /// it; false (nothing counted) when a hard limit was already reached. Exact in
-    /// packets however many threads admit at once.
-    pub fn admit(&self, bytes: usize) -> bool {
+    /// it; returns the usage with this packet (its place in the count, for
+    /// [`soft_due`](Self::soft_due)), or `None` (nothing counted) when a hard
+    /// limit was already reached. Exact in packets however many threads admit at
+    /// once.
+    pub fn admit(&self, bytes: usize) -> Option<Usage> {
         if reached(self.limits.hard_bytes, self.bytes.load(Relaxed)) {
-            return false;
+            return None;
         }
-        let ok = match self.limits.hard_packets {
-            None => {
-                self.packets.fetch_add(1, Relaxed);
-                true
-            }
+        let before = match self.limits.hard_packets {
+            None => self.packets.fetch_add(1, Relaxed),
             Some(h) => self
                 .packets
                 .fetch_update(Relaxed, Relaxed, |p| (p < h).then_some(p + 1))
-                .is_ok(),
+                .ok()?,
         };
-        if ok {
-            self.bytes.fetch_add(bytes as u64, Relaxed);
-        }
-        ok
+        let b = bytes as u64;
+        Some(Usage {
+            packets: before.saturating_add(1),
+            bytes: self.bytes.fetch_add(b, Relaxed).saturating_add(b),
+        })
     }
 
-    /// After a packet was counted (see [`admit`](Self::admit)) and carried at
-    /// `seq`: true exactly once per meter, on the first packet that finds a soft
-    /// limit (packets, bytes or sequence space) reached.
-    pub fn soft_due(&self, seq: SeqNum) -> bool {
+    /// After a packet was counted (`at`: the usage with it, from
+    /// [`admit`](Self::admit)) and carried at `seq`: true exactly once per meter,
+    /// on the first packet that reaches a soft limit (packets, bytes or sequence
+    /// space).
+    pub fn soft_due(&self, seq: SeqNum, at: Usage) -> bool {
         self.highest_seq.fetch_max(seq.0, Relaxed);
         if self.soft_reported.load(Relaxed) {
             return false;
         }
         let due = seq.0 >= self.soft_seq
-            || reached(self.limits.soft_packets, self.packets.load(Relaxed))
-            || reached(self.limits.soft_bytes, self.bytes.load(Relaxed));
+            || reached(self.limits.soft_packets, at.packets)
+            || reached(self.limits.soft_bytes, at.bytes);
         due && !self.soft_reported.swap(true, Relaxed)
     }
 
@@ -191,9 +192,12 @@ impl LifetimeMeter {
     /// checked [`hard_reached`](Self::hard_reached) before); returns
     /// [`soft_due`](Self::soft_due).
     pub fn account(&self, bytes: usize, seq: SeqNum) -> bool {
-        self.packets.fetch_add(1, Relaxed);
-        self.bytes.fetch_add(bytes as u64, Relaxed);
-        self.soft_due(seq)
+        let b = bytes as u64;
+        let at = Usage {
+            packets: self.packets.fetch_add(1, Relaxed).saturating_add(1),
+            bytes: self.bytes.fetch_add(b, Relaxed).saturating_add(b),
+        };
+        self.soft_due(seq, at)
     }
 
     /// Packets and bytes counted so far.
@@ -269,12 +273,13 @@ mod tests {
         );
         let mut soft = Vec::new();
         for s in 1..=5u64 {
-            assert!(m.admit(10), "packet {s} refused");
-            soft.push(m.soft_due(SeqNum(s)));
+            let at = m.admit(10).expect("admitted");
+            assert_eq!(at.packets, s);
+            soft.push(m.soft_due(SeqNum(s), at));
         }
         assert_eq!(soft, [false, false, true, false, false]);
         assert!(m.hard_reached());
-        assert!(!m.admit(10), "past the hard limit");
+        assert!(m.admit(10).is_none(), "past the hard limit");
         assert_eq!(
             m.usage(),
             Usage {
@@ -299,38 +304,37 @@ mod tests {
             },
             false,
         );
-        assert!(m.admit(60));
-        assert!(!m.soft_due(SeqNum(1)));
-        assert!(m.admit(60));
-        assert!(m.soft_due(SeqNum(2)), "120 bytes >= 100");
+        let at = m.admit(60).expect("admitted");
+        assert!(!m.soft_due(SeqNum(1), at));
+        let at = m.admit(60).expect("admitted");
+        assert_eq!(at.bytes, 120);
+        assert!(m.soft_due(SeqNum(2), at), "120 bytes >= 100");
         // 120 < 150: one more is admitted, and then nothing
-        assert!(m.admit(60));
-        assert!(!m.soft_due(SeqNum(3)), "soft is reported once");
-        assert!(!m.admit(1));
+        let at = m.admit(60).expect("admitted");
+        assert!(!m.soft_due(SeqNum(3), at), "soft is reported once");
+        assert!(m.admit(1).is_none());
         assert_eq!(m.status().bytes_left, Some(0));
     }
 
     #[test]
     fn sequence_space_soft_then_last_number() {
         let m = LifetimeMeter::new(Lifetime::default(), false);
-        assert!(m.admit(1));
-        assert!(!m.soft_due(SeqNum(SEQ_SOFT - 1)));
-        assert!(m.admit(1));
-        assert!(m.soft_due(SeqNum(SEQ_SOFT)));
-        assert!(m.admit(1));
-        assert!(!m.soft_due(SeqNum(SEQ_SOFT + 1)));
+        let one = |m: &LifetimeMeter, seq: u64| {
+            let at = m.admit(1).expect("no packet limit");
+            m.soft_due(SeqNum(seq), at)
+        };
+        assert!(!one(&m, SEQ_SOFT - 1));
+        assert!(one(&m, SEQ_SOFT));
+        assert!(!one(&m, SEQ_SOFT + 1));
         assert!(!m.status().hard_reached);
-        assert!(m.admit(1));
-        assert!(!m.soft_due(SeqNum(SEQ_LAST)));
+        assert!(!one(&m, SEQ_LAST));
         let st = m.status();
         assert!(st.hard_reached, "the last number is used");
         assert_eq!(st.seq_left, 0);
         // with ESN, 2^32 is nowhere near the end
         let e = LifetimeMeter::new(Lifetime::default(), true);
-        assert!(e.admit(1));
-        assert!(!e.soft_due(SeqNum(SEQ_LAST + 1)));
-        assert!(e.admit(1));
-        assert!(e.soft_due(SeqNum(ESN_SEQ_SOFT)));
+        assert!(!one(&e, SEQ_LAST + 1));
+        assert!(one(&e, ESN_SEQ_SOFT));
     }
 
     #[test]
@@ -350,9 +354,10 @@ mod tests {
                 std::thread::spawn(move || {
                     let (mut admitted, mut soft) = (0u64, 0u64);
                     for _ in 0..5000 {
-                        if m.admit(1) {
+                        if let Some(at) = m.admit(1) {
                             admitted += 1;
-                            soft += u64::from(m.soft_due(SeqNum(seq.fetch_add(1, Relaxed))));
+                            let s = SeqNum(seq.fetch_add(1, Relaxed));
+                            soft += u64::from(m.soft_due(s, at));
                         }
                     }
                     (admitted, soft)

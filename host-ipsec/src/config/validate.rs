@@ -7,13 +7,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::PathBuf;
 
-use esp::{KeyMaterial, Lifetime, Transform};
+use esp::{KeyMaterial, Transform};
 use toml::Spanned;
 use zeroize::Zeroizing;
 
 use super::file::{RawChild, RawConnection, RawDaemon, SpiValue};
 use super::types::{Child, Connection, DaemonConfig, Encap, ManualSa, OffloadDevice};
-use super::values::{child_selectors, duration, replay_window, Ctx};
+use super::values::{child_selectors, duration, replay_window, volume_lifetime, Ctx};
 use super::{ike, ConfigError};
 use crate::defaults;
 use crate::faults::FaultSchedule;
@@ -307,6 +307,13 @@ fn child(
         None => defaults::ESP_TRANSFORM,
     };
     let replay_window = replay_window(ctx, c.replay_window)?;
+    let lifetime = volume_lifetime(
+        ctx,
+        &format!("child {name}"),
+        (c.life_packets, c.life_bytes),
+        (c.rekey_packets, c.rekey_bytes),
+        span.clone(),
+    )?;
     Ok(Child {
         inbound: ManualSa {
             spi: spi(ctx, "in_spi", span.clone(), c.in_spi)?,
@@ -323,11 +330,6 @@ fn child(
         transform,
         replay_window,
         esn: c.esn.unwrap_or(false),
-        // 0 or nothing: no limit
-        lifetime: Lifetime {
-            hard_packets: c.life_packets.filter(|&n| n > 0),
-            hard_bytes: c.life_bytes.filter(|&n| n > 0),
-            ..Lifetime::default()
-        },
+        lifetime,
     })
 }

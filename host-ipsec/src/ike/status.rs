@@ -113,6 +113,10 @@ pub struct IkeCounters {
     /// NAT mapping changes the data path could not follow.
     #[serde(default)]
     pub encap_update_failures: u64,
+    /// CHILD_SA rekeys started because the data path reached a soft lifetime
+    /// (packets, bytes or sequence space).
+    #[serde(default)]
+    pub soft_lifetime_rekeys: u64,
 }
 
 /// What the control socket shows of IKE.
