@@ -591,7 +591,11 @@ mod tests {
         let st = out.lifetime().status();
         assert!(st.soft_reached && st.hard_reached);
         assert_eq!(st.packets_left, Some(0));
-        assert_eq!(out.lifetime().usage().packets, 9, "refused packets are not counted");
+        assert_eq!(
+            out.lifetime().usage().packets,
+            9,
+            "refused packets are not counted"
+        );
     }
 
     #[test]
@@ -603,7 +607,10 @@ mod tests {
             .map(|r| r.map(|s| (s.seq.0, s.soft_expired)).expect("sealed"))
             .collect();
         let q = esp::SEQ_SOFT;
-        assert_eq!(r, [(q - 2, false), (q - 1, false), (q, true), (q + 1, false)]);
+        assert_eq!(
+            r,
+            [(q - 2, false), (q - 1, false), (q, true), (q + 1, false)]
+        );
         // the inbound half reports its own soft limit on the same numbers
         let mut buf = vec![0u8; 200];
         out.next.store(esp::SEQ_LAST - 1, Ordering::Relaxed);

@@ -997,7 +997,9 @@ fn rekey_at_a_packet_soft_limit_loses_nothing(offload_device: &'static str) {
     // B answered rekeys it did not start, its own data path saw no soft limit
     assert_eq!(db.ike().counters.soft_lifetime_rekeys, 0);
     if offload_device != "none" {
-        let card = st.offload["card_packets"].as_u64().expect("offload counters");
+        let card = st.offload["card_packets"]
+            .as_u64()
+            .expect("offload counters");
         assert!(card >= 2000, "card carried {card} packets");
     }
 }

@@ -5,11 +5,11 @@ use std::net::IpAddr;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::lifetime::Lifetime;
 use crate::crypto::BackendKind;
 use crate::error::ConfigError;
 use crate::replay::DEFAULT_WINDOW;
 use crate::spd::Selector;
-use super::lifetime::Lifetime;
 use crate::types::{Spi, Transform};
 
 /// Largest key material any transform takes.

@@ -7,8 +7,8 @@ use core::ops::Range;
 use std::sync::Arc;
 
 use super::config::{Mode, SaConfig, UdpEncap};
-use super::lifetime::{LifetimeMeter, Usage};
 use super::datagram::SaCore;
+use super::lifetime::{LifetimeMeter, Usage};
 use super::read_u32;
 use crate::error::{ConfigError, DecapError};
 use crate::replay::ReplayWindow;

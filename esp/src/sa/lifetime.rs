@@ -257,7 +257,11 @@ mod tests {
             soft_seq: Some(SEQ_LAST),
             ..Default::default()
         };
-        assert_eq!(late.soft_seq_for(false), SEQ_SOFT, "never later than the default");
+        assert_eq!(
+            late.soft_seq_for(false),
+            SEQ_SOFT,
+            "never later than the default"
+        );
         assert_eq!(late.soft_seq_for(true), SEQ_LAST, "with ESN it is early");
     }
 

@@ -48,12 +48,12 @@ mod outbound;
 mod tests;
 
 pub use config::{KeyMaterial, Mode, SaConfig, UdpEncap};
-pub use lifetime::{
-    seq_last, seq_soft, Lifetime, LifetimeMeter, LifetimeStatus, Usage, ESN_SEQ_LAST,
-    ESN_SEQ_SOFT, SEQ_LAST, SEQ_SOFT,
-};
 pub use datagram::esp_datagram_len;
 pub use inbound::{InboundSa, Opened};
+pub use lifetime::{
+    seq_last, seq_soft, Lifetime, LifetimeMeter, LifetimeStatus, Usage, ESN_SEQ_LAST, ESN_SEQ_SOFT,
+    SEQ_LAST, SEQ_SOFT,
+};
 pub(crate) use outbound::check_room;
 pub use outbound::{OutboundSa, Sealed};
 

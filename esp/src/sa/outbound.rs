@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::config::{Mode, SaConfig, UdpEncap};
-use super::lifetime::{seq_last, LifetimeMeter, Usage};
 use super::datagram::{esp_datagram_len, SaCore};
+use super::lifetime::{seq_last, LifetimeMeter, Usage};
 use crate::error::{ConfigError, EncapError, SeqError};
 use crate::types::{SeqNum, Spi, Transform};
 

@@ -312,7 +312,11 @@ fn esn_sequence_space_soft_is_far_past_32_bits() {
     let mut o = OutboundSa::new(&c).unwrap();
     o.set_next_seq(SeqNum(SEQ_LAST)).unwrap();
     assert!(!seal_one(&mut o).unwrap().soft_expired);
-    assert_eq!(seal_one(&mut o).unwrap().seq, SeqNum(SEQ_LAST + 1), "no wrap with ESN");
+    assert_eq!(
+        seal_one(&mut o).unwrap().seq,
+        SeqNum(SEQ_LAST + 1),
+        "no wrap with ESN"
+    );
     o.set_next_seq(SeqNum(ESN_SEQ_SOFT)).unwrap();
     assert!(seal_one(&mut o).unwrap().soft_expired);
     o.set_next_seq(SeqNum(ESN_SEQ_LAST)).unwrap();

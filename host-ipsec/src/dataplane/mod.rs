@@ -520,7 +520,11 @@ impl Dataplane {
     /// Soft lifetimes of IKE-negotiated pairs are reported on `sink` (once per SA
     /// half; the receiver rekeys the CHILD_SA). Without a sink they are logged.
     pub fn set_soft_expiry_sink(&self, sink: Sender<SoftExpired>) -> Result<(), InstallError> {
-        *self.notices.sink.lock().map_err(|_| InstallError::Stopped)? = Some(sink);
+        *self
+            .notices
+            .sink
+            .lock()
+            .map_err(|_| InstallError::Stopped)? = Some(sink);
         Ok(())
     }
 

@@ -304,14 +304,17 @@ impl<'a> OutWorker<'a> {
                     match r {
                         Ok(sealed) => {
                             if sealed.soft_expired {
-                                e.notices.report(&e.spec, SaDirection::Out, e.path.lifetime());
+                                e.notices
+                                    .report(&e.spec, SaDirection::Out, e.path.lifetime());
                             }
                             self.ready.push((ix, next_buf + k, sealed.len))
                         }
                         Err(err) => {
                             if matches!(
                                 err,
-                                SealError::Encap(EncapError::HardLifetime | EncapError::RekeyRequired)
+                                SealError::Encap(
+                                    EncapError::HardLifetime | EncapError::RekeyRequired
+                                )
                             ) {
                                 inc(&e.counters.out_lifetime_drops);
                             }

@@ -464,7 +464,11 @@ fn soft_lifetime_notices_rekey_the_child_sa_once() {
                 .any(|e| e.kind == "child_installed" && e.text.contains("replaces"))
     }));
     // the old pair goes away after the rekey; no third install
-    assert!(wait(|| ra.0.lock().unwrap().contains(&Err(first.inbound.spi))));
+    assert!(wait(|| ra
+        .0
+        .lock()
+        .unwrap()
+        .contains(&Err(first.inbound.spi))));
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(installs(&ra).len(), 2);
     assert_eq!(a.view().counters.soft_lifetime_rekeys, 1);

@@ -77,7 +77,10 @@ impl<I: IkeIo> Worker<I> {
             .find(|(_, &spi)| spi == n.inbound_spi)
             .map(|(c, _)| *c)
         else {
-            debug!(in_spi = format_args!("{:#010x}", n.inbound_spi), "soft lifetime of an SA IKE does not know");
+            debug!(
+                in_spi = format_args!("{:#010x}", n.inbound_spi),
+                "soft lifetime of an SA IKE does not know"
+            );
             return;
         };
         let sas = self.engine.list_sas();
@@ -87,7 +90,10 @@ impl<I: IkeIo> Worker<I> {
             .collect();
         self.soft_rekeyed.retain(|c| live.contains_key(c));
         if live.get(&child) != Some(&false) || !self.soft_rekeyed.insert(child) {
-            debug!(child = child.0, "soft lifetime: CHILD_SA gone, replaced or being rekeyed");
+            debug!(
+                child = child.0,
+                "soft lifetime: CHILD_SA gone, replaced or being rekeyed"
+            );
             return;
         }
         self.counters.soft_lifetime_rekeys += 1;
