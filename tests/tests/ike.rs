@@ -974,6 +974,11 @@ fn rekey_at_a_packet_soft_limit_loses_nothing(offload_device: &'static str) {
         v.events
     );
     assert!(rekeys >= soft.len(), "{rekeys} rekeys: {:?}", v.events);
+    eprintln!(
+        "offload_device {offload_device}: {} soft-lifetime rekeys, {rekeys} CHILD_SA rekeys, {:?} of 1000 pings answered",
+        soft.len(),
+        received(&text)
+    );
     assert_eq!(
         received(&text),
         Some(1000),
