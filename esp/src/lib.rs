@@ -18,8 +18,9 @@ pub use error::{ConfigError, DecapError, EncapError, SeqError};
 pub use packet::{locate_esp, Decapped, EspLocation};
 pub use replay::{ReplayError, ReplayWindow};
 pub use sa::{
-    esp_datagram_len, InboundSa, KeyMaterial, Lifetime, Mode, Opened, OutboundSa, SaConfig, Sealed,
-    UdpEncap, Usage,
+    esp_datagram_len, seq_last, seq_soft, InboundSa, KeyMaterial, Lifetime, LifetimeMeter,
+    LifetimeStatus, Mode, Opened, OutboundSa, SaConfig, Sealed, UdpEncap, Usage, ESN_SEQ_LAST,
+    ESN_SEQ_SOFT, SEQ_LAST, SEQ_SOFT,
 };
 pub use spd::{Action, IpPrefix, Policy, PortRange, PrefixError, Sad, Selector, Spd};
 pub use types::{proto, ModeKind, SeqNum, Spi, Transform};

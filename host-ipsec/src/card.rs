@@ -6,6 +6,14 @@
 //! Whole batches go to the driver in one call; the datagrams are copied into the
 //! caller's buffers.
 //!
+//! Lifetimes are counted here, on a meter per SA half, over every packet the
+//! engine carried (on the card or in the driver's software): a packet past a hard
+//! packet or byte limit never reaches the engine (outbound) or is not delivered
+//! (inbound), and the first packet that finds a soft limit reached (packets,
+//! bytes, or the sequence space by the number the card gave it) is reported in its
+//! `soft_expired`. The card's own counter stops at the last sequence number
+//! (`EncapError::RekeyRequired`).
+//!
 //! One engine per daemon, shared by the SAs on it behind a mutex: the card is one
 //! device. SAs with `offload = software` never touch it and stay lock-free.
 //!
@@ -14,6 +22,8 @@
 //! cargo feature `sim`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use esp::LifetimeMeter;
 
 use driver::offload::{
     DataPath, InPacket, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId, SealedPacket,
@@ -289,6 +299,7 @@ pub struct CardOutbound {
     transform: Transform,
     /// Manual SAs: the durably reserved end ([`crate::state`]).
     gate: Option<Arc<Gate>>,
+    life: Arc<LifetimeMeter>,
 }
 
 /// Inbound half on the engine.
@@ -296,6 +307,7 @@ pub struct CardInbound {
     engine: SharedEngine,
     id: SaId,
     transform: Transform,
+    life: Arc<LifetimeMeter>,
 }
 
 impl std::fmt::Debug for CardOutbound {
@@ -357,11 +369,13 @@ pub fn add_pair(
             spi: out_cfg.spi.0,
             transform: out_cfg.transform,
             gate: None,
+            life: Arc::new(LifetimeMeter::new(out_cfg.lifetime, out_cfg.esn)),
         },
         CardInbound {
             engine: engine.clone(),
             id: iid,
             transform: in_cfg.transform,
+            life: Arc::new(LifetimeMeter::new(in_cfg.lifetime, in_cfg.esn)),
         },
         kind,
     ))
@@ -420,61 +434,97 @@ impl OutboundPath for CardOutbound {
         jobs: &mut [SealJob<'_>],
         results: &mut Vec<Result<Sealed, SealError>>,
     ) -> Result<(), CardError> {
+        let mut e = lock(&self.engine)?;
+        // Manual SAs: only packets whose numbers are below the durable limit go to
+        // the engine (checked under the engine's lock, so the counter cannot move).
+        let (limit, room) = match &self.gate {
+            Some(g) => {
+                let limit = g.limit();
+                let next = e.next_seq(self.id).unwrap_or(u64::MAX);
+                let room = usize::try_from(limit.saturating_sub(next)).unwrap_or(usize::MAX);
+                (Some(limit), room)
+            }
+            None => (None, usize::MAX),
+        };
+        // Past the durable limit or a hard lifetime a packet never reaches the engine.
+        let mut taken = 0usize;
+        let admitted: Vec<Result<esp::Usage, EncapError>> = jobs
+            .iter()
+            .map(|j| {
+                if taken >= room {
+                    return Err(EncapError::RekeyRequired);
+                }
+                let at = self
+                    .life
+                    .admit(j.payload.len())
+                    .ok_or(EncapError::HardLifetime)?;
+                taken += 1;
+                Ok(at)
+            })
+            .collect();
+        if let Some(g) = &self.gate {
+            let unreserved = admitted
+                .iter()
+                .filter(|a| matches!(a, Err(EncapError::RekeyRequired)))
+                .count();
+            if unreserved > 0 {
+                g.refused(unreserved as u64);
+            }
+        }
         // the engine numbers packets itself (the card's counter, or the software
         // SA it falls back to, which continues after the card's last number)
         let pkts: Vec<OutPacket<'_>> = jobs
             .iter()
-            .map(|j| OutPacket {
+            .zip(&admitted)
+            .filter(|(_, a)| a.is_ok())
+            .map(|(j, _)| OutPacket {
                 sa: self.id,
                 payload: j.payload,
                 next_header: j.next_header,
             })
             .collect();
-        let mut e = lock(&self.engine)?;
-        // Manual SAs: only packets whose numbers are below the durable limit go to
-        // the engine (checked under the engine's lock, so the counter cannot move).
-        let (limit, take) = match &self.gate {
-            Some(g) => {
-                let limit = g.limit();
-                let next = e.next_seq(self.id).unwrap_or(u64::MAX);
-                let room = usize::try_from(limit.saturating_sub(next)).unwrap_or(usize::MAX);
-                (Some(limit), pkts.len().min(room))
-            }
-            None => (None, pkts.len()),
+        let sealed = if pkts.is_empty() {
+            Vec::new()
+        } else {
+            e.seal_batch(&pkts)
         };
-        let sealed = e.seal_batch(&pkts[..take]);
         let next = self.gate.as_ref().and_then(|_| e.next_seq(self.id));
         drop(e);
-        if sealed.len() != take {
+        if sealed.len() != pkts.len() {
             return Err(CardError::ResultCount {
-                sent: take,
+                sent: pkts.len(),
                 got: sealed.len(),
             });
         }
-        if let Some(g) = &self.gate {
-            if take < jobs.len() {
-                g.refused((jobs.len() - take) as u64);
-            }
-            if let Some(n) = next {
-                g.note_next(n);
-            }
+        if let (Some(g), Some(n)) = (&self.gate, next) {
+            g.note_next(n);
         }
-        let refused = || Err(SealError::Encap(EncapError::RekeyRequired));
-        for (j, r) in jobs[..take].iter_mut().zip(sealed) {
+        let sent = pkts.len();
+        drop(pkts);
+        let mut sealed = sealed.into_iter();
+        for (j, a) in jobs.iter_mut().zip(admitted) {
+            let r = match a {
+                Ok(at) => sealed.next().map(|r| r.map(|s| (s, at))),
+                Err(e) => Some(Err(PacketError::Encap(e))),
+            };
             results.push(match r {
                 // a number the engine chose at or past the limit never leaves
-                Ok(s) if limit.is_some_and(|l| s.seq >= l) => {
+                Some(Ok((s, _))) if limit.is_some_and(|l| s.seq >= l) => {
                     if let Some(g) = &self.gate {
                         g.refused(1);
                     }
-                    refused()
+                    Err(SealError::Encap(EncapError::RekeyRequired))
                 }
-                Ok(s) => sealed_into(j.out, &s),
-                Err(PacketError::Encap(e)) => Err(SealError::Encap(e)),
-                Err(e) => Err(SealError::Card(CardError::Packet(e))),
+                Some(Ok((s, at))) => sealed_into(j.out, &s).map(|mut x| {
+                    x.soft_expired = self.life.soft_due(x.seq, at);
+                    x
+                }),
+                Some(Err(PacketError::Encap(e))) => Err(SealError::Encap(e)),
+                Some(Err(e)) => Err(SealError::Card(CardError::Packet(e))),
+                // not reached: the engine gave one result per packet sent
+                None => Err(SealError::Card(CardError::ResultCount { sent, got: 0 })),
             });
         }
-        results.extend(jobs[take..].iter().map(|_| refused()));
         Ok(())
     }
     fn header_len(&self) -> usize {
@@ -491,6 +541,9 @@ impl OutboundPath for CardOutbound {
             .map(|e| kind_of(e.placement(self.id)))
             .unwrap_or(PathKind::Software)
     }
+    fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        &self.life
+    }
 }
 
 impl InboundPath for CardInbound {
@@ -499,6 +552,15 @@ impl InboundPath for CardInbound {
         datagrams: &mut [&mut [u8]],
         results: &mut Vec<Result<Opened, OpenError>>,
     ) -> Result<(), CardError> {
+        if self.life.hard_reached() {
+            // past a hard limit nothing reaches the engine
+            results.extend(
+                datagrams
+                    .iter()
+                    .map(|_| Err(OpenError::Decap(DecapError::HardLifetime))),
+            );
+            return Ok(());
+        }
         let pkts: Vec<InPacket<'_>> = datagrams
             .iter()
             .map(|d| InPacket {
@@ -517,7 +579,14 @@ impl InboundPath for CardInbound {
         let hl = self.transform.header_len();
         for (d, r) in datagrams.iter_mut().zip(opened) {
             results.push(match r {
-                Ok(o) => opened_into(d, hl, &o),
+                // a batch may cross the hard limit: what is past it is not delivered
+                Ok(o) => match self.life.admit(o.payload.len()) {
+                    None => Err(OpenError::Decap(DecapError::HardLifetime)),
+                    Some(at) => opened_into(d, hl, &o).map(|mut x| {
+                        x.soft_expired = self.life.soft_due(x.seq, at);
+                        x
+                    }),
+                },
                 Err(PacketError::Decap(e)) => Err(OpenError::Decap(e)),
                 Err(e) => Err(OpenError::Card(CardError::Packet(e))),
             });
@@ -528,6 +597,9 @@ impl InboundPath for CardInbound {
         lock(&self.engine)
             .map(|e| kind_of(e.placement(self.id)))
             .unwrap_or(PathKind::Software)
+    }
+    fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        &self.life
     }
 }
 
@@ -669,5 +741,102 @@ mod tests {
         let mut inb = esp::InboundSa::new(&oc).expect("in");
         let mut d = buf[..s.len].to_vec();
         assert_eq!(inb.open(&mut d).expect("open").seq, SeqNum(1 << 24));
+    }
+
+    #[test]
+    fn card_path_counts_what_the_card_carried_soft_once_hard_stops() {
+        let engine = open(OffloadDevice::Model).expect("model").expect("engine");
+        let key = [5u8; 20];
+        let life = esp::Lifetime {
+            soft_packets: Some(4),
+            hard_packets: Some(6),
+            ..Default::default()
+        };
+        let mut oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
+        oc.lifetime = life;
+        let mut ic = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
+        ic.lifetime = life;
+        let (o, mut i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        // a batch of 8 crosses both limits: 6 sealed (the 4th soft), 2 refused
+        let payload = [0x45u8; 40];
+        let mut bufs: Vec<Vec<u8>> = (0..8).map(|_| vec![0u8; 256]).collect();
+        let mut jobs: Vec<SealJob<'_>> = bufs
+            .iter_mut()
+            .map(|b| SealJob {
+                payload: &payload,
+                next_header: 4,
+                out: b,
+            })
+            .collect();
+        let mut results = Vec::new();
+        o.seal_batch(&mut jobs, &mut results).expect("batch");
+        let soft: Vec<Option<bool>> = results
+            .iter()
+            .map(|r| match r {
+                Ok(s) => Some(s.soft_expired),
+                Err(SealError::Encap(EncapError::HardLifetime)) => None,
+                Err(e) => panic!("unexpected {e}"),
+            })
+            .collect();
+        let (t, f) = (Some(true), Some(false));
+        assert_eq!(soft, [f, f, f, t, f, f, None, None]);
+        let lens: Vec<usize> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|s| s.len))
+            .collect();
+        assert_eq!(o.lifetime().usage().packets, 6);
+        assert!(o.lifetime().status().hard_reached);
+        // the card's inbound half opens them: soft on the 4th, the 5th and 6th
+        // delivered, then nothing (its own hard limit) without asking the card
+        let mut dgrams: Vec<Vec<u8>> = bufs
+            .iter()
+            .zip(&lens)
+            .map(|(b, &l)| b[..l].to_vec())
+            .collect();
+        let mut views: Vec<&mut [u8]> = dgrams.iter_mut().map(|d| d.as_mut_slice()).collect();
+        let mut opened = Vec::new();
+        i.open_batch(&mut views, &mut opened).expect("batch");
+        let got: Vec<bool> = opened
+            .iter()
+            .map(|r| r.as_ref().expect("opened").soft_expired)
+            .collect();
+        assert_eq!(got, [false, false, false, true, false, false]);
+        assert!(i.lifetime().status().hard_reached);
+        let mut again = bufs[0][..lens[0]].to_vec();
+        assert!(matches!(
+            i.open(&mut again),
+            Err(OpenError::Decap(DecapError::HardLifetime))
+        ));
+    }
+
+    #[test]
+    fn card_path_sequence_space_soft_at_the_cards_numbers() {
+        let engine = open(OffloadDevice::Model).expect("model").expect("engine");
+        let key = [6u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa4), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb4), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        o.resume(esp::SEQ_SOFT - 1).expect("resume");
+        let mut buf = vec![0u8; 256];
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let s = o.seal(&[0x45; 40], 4, &mut buf).expect("seal");
+            seen.push((s.seq.0, s.soft_expired));
+        }
+        let q = esp::SEQ_SOFT;
+        assert_eq!(seen, [(q - 1, false), (q, true), (q + 1, false)]);
+        // the card's counter stops at the last number, never wraps
+        o.resume(esp::SEQ_LAST).expect("resume");
+        assert_eq!(
+            o.seal(&[0x45; 40], 4, &mut buf).expect("seal").seq.0,
+            esp::SEQ_LAST
+        );
+        assert!(matches!(
+            o.seal(&[0x45; 40], 4, &mut buf),
+            Err(SealError::Encap(EncapError::RekeyRequired))
+        ));
+        assert!(o.lifetime().status().hard_reached);
     }
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use esp::{DecapError, EncapError, InboundSa, Opened, OutboundSa, SaConfig, Sealed, SeqNum, Spi};
+use esp::{
+    DecapError, EncapError, InboundSa, LifetimeMeter, Opened, OutboundSa, SaConfig, Sealed, SeqNum,
+    Spi,
+};
 
 use crate::card::{self, SharedEngine};
 use crate::card_error::CardError;
@@ -92,6 +95,11 @@ pub trait OutboundPath: Send + Sync {
     fn next_seq(&self) -> Option<SeqNum>;
     /// Which engine this is.
     fn kind(&self) -> PathKind;
+    /// The SA's lifetime meter: every packet this path carried, whatever engine
+    /// carried it. A sealed packet that reaches a soft limit has
+    /// `soft_expired` set (once per SA); at a hard limit packets are refused
+    /// (`EncapError::HardLifetime`; the last sequence number: `RekeyRequired`).
+    fn lifetime(&self) -> &Arc<LifetimeMeter>;
 
     /// Seals one packet (a batch of one).
     fn seal(&self, payload: &[u8], next_header: u8, out: &mut [u8]) -> Result<Sealed, SealError> {
@@ -124,6 +132,9 @@ pub trait InboundPath: Send {
     ) -> Result<(), CardError>;
     /// Which engine this is.
     fn kind(&self) -> PathKind;
+    /// The SA's lifetime meter (see [`OutboundPath::lifetime`]; refused
+    /// datagrams are `DecapError::HardLifetime`).
+    fn lifetime(&self) -> &Arc<LifetimeMeter>;
 
     /// Opens one datagram (a batch of one).
     fn open(&mut self, datagram: &mut [u8]) -> Result<Opened, OpenError> {
@@ -141,38 +152,30 @@ pub trait InboundPath: Send {
 /// The software outbound half, shared by the workers: the counter is an atomic
 /// (blocks are reserved with compare-and-swap, never past the last number the SA
 /// may use) and each packet is sealed with `esp`'s `seal_at` at its reserved number.
-/// The hard lifetime is enforced here, as `OutboundSa` does for its own counter.
+/// The lifetimes are counted here, on the SA's own meter (shared by the workers).
 #[derive(Debug)]
 pub struct SoftOutbound {
     sa: OutboundSa,
     /// Next number to hand out; 0 = exhausted.
     next: AtomicU64,
     max: u64,
-    hard_packets: Option<u64>,
-    hard_bytes: Option<u64>,
-    packets: AtomicU64,
-    bytes: AtomicU64,
+    life: Arc<LifetimeMeter>,
     /// Manual SAs: the durably reserved end ([`crate::state`]).
     gate: Option<Arc<Gate>>,
 }
 
 impl SoftOutbound {
-    /// Wraps `sa`; its counter continues at `sa.next_seq()`.
-    pub fn new(sa: OutboundSa, lifetime: esp::Lifetime) -> Self {
-        let max = if sa.esn() {
-            u64::MAX
-        } else {
-            u64::from(u32::MAX)
-        };
+    /// Wraps `sa`; its counter continues at `sa.next_seq()`, its lifetimes are
+    /// counted on `sa.lifetime()`.
+    pub fn new(sa: OutboundSa) -> Self {
+        let max = esp::seq_last(sa.esn());
         let next = sa.next_seq().map_or(0, |s| s.0);
+        let life = sa.lifetime().clone();
         SoftOutbound {
             sa,
             next: AtomicU64::new(next),
             max,
-            hard_packets: lifetime.hard_packets,
-            hard_bytes: lifetime.hard_bytes,
-            packets: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
+            life,
             gate: None,
         }
     }
@@ -222,7 +225,9 @@ impl SoftOutbound {
     }
 
     /// Seals `payload` into `out` at `seq` (from [`reserve`](Self::reserve)),
-    /// enforcing the hard lifetime.
+    /// counting it on the lifetime meter: refused at a hard limit, and
+    /// `soft_expired` on the one packet that finds a soft limit (packets, bytes, or
+    /// the sequence space) reached.
     pub fn seal_at(
         &self,
         seq: SeqNum,
@@ -230,18 +235,15 @@ impl SoftOutbound {
         next_header: u8,
         out: &mut [u8],
     ) -> Result<Sealed, EncapError> {
-        let p = self.packets.fetch_add(1, Ordering::Relaxed);
-        let b = self
-            .bytes
-            .fetch_add(payload.len() as u64, Ordering::Relaxed);
-        if self.hard_packets.is_some_and(|h| p >= h) || self.hard_bytes.is_some_and(|h| b >= h) {
-            return Err(EncapError::HardLifetime);
-        }
+        let at = self
+            .life
+            .admit(payload.len())
+            .ok_or(EncapError::HardLifetime)?;
         let len = self.sa.seal_at(seq, None, payload, next_header, out)?;
         Ok(Sealed {
             len,
             seq,
-            soft_expired: false,
+            soft_expired: self.life.soft_due(seq, at),
         })
     }
 }
@@ -279,6 +281,9 @@ impl OutboundPath for SoftOutbound {
     fn kind(&self) -> PathKind {
         PathKind::Software
     }
+    fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        &self.life
+    }
 }
 
 impl InboundPath for InboundSa {
@@ -294,6 +299,9 @@ impl InboundPath for InboundSa {
     }
     fn kind(&self) -> PathKind {
         PathKind::Software
+    }
+    fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        InboundSa::lifetime(self)
     }
 }
 
@@ -350,7 +358,7 @@ pub fn software(
         spi: spec.inbound.spi,
         source,
     })?;
-    Ok((SoftOutbound::new(out, oc.lifetime).with_gate(gate), inb))
+    Ok((SoftOutbound::new(out).with_gate(gate), inb))
 }
 
 /// Applies the offload policy of `spec` given the card engine (None: no card).
@@ -452,7 +460,7 @@ mod tests {
         c.esn = esn;
         c.lifetime = lifetime;
         (
-            SoftOutbound::new(OutboundSa::new(&c).expect("out"), lifetime),
+            SoftOutbound::new(OutboundSa::new(&c).expect("out")),
             InboundSa::new(&c).expect("in"),
         )
     }
@@ -632,5 +640,121 @@ mod tests {
             out.seal(&[1; 10], 4, &mut buf),
             Err(SealError::Encap(EncapError::HardLifetime))
         ));
+    }
+
+    fn seal_n(out: &dyn OutboundPath, n: usize) -> Vec<Result<Sealed, SealError>> {
+        let mut bufs: Vec<Vec<u8>> = (0..n).map(|_| vec![0u8; 200]).collect();
+        let payload = [0x45u8; 20];
+        let mut jobs: Vec<SealJob<'_>> = bufs
+            .iter_mut()
+            .map(|b| SealJob {
+                payload: &payload,
+                next_header: 4,
+                out: b,
+            })
+            .collect();
+        let mut results = Vec::new();
+        out.seal_batch(&mut jobs, &mut results).expect("batch");
+        results
+    }
+
+    #[test]
+    fn software_soft_packet_limit_is_reported_once_across_batches() {
+        let life = esp::Lifetime {
+            soft_packets: Some(5),
+            hard_packets: Some(9),
+            ..Default::default()
+        };
+        let (out, _) = sa(false, life);
+        let mut soft = Vec::new();
+        for _ in 0..3 {
+            for r in seal_n(&out, 4) {
+                match r {
+                    Ok(s) => soft.push(Some(s.soft_expired)),
+                    Err(SealError::Encap(EncapError::HardLifetime)) => soft.push(None),
+                    Err(e) => panic!("unexpected {e}"),
+                }
+            }
+        }
+        let t = Some(true);
+        let f = Some(false);
+        assert_eq!(soft, [f, f, f, f, t, f, f, f, f, None, None, None]);
+        let st = out.lifetime().status();
+        assert!(st.soft_reached && st.hard_reached);
+        assert_eq!(st.packets_left, Some(0));
+        assert_eq!(
+            out.lifetime().usage().packets,
+            9,
+            "refused packets are not counted"
+        );
+    }
+
+    #[test]
+    fn software_sequence_space_soft_then_the_last_number_stops_without_wrapping() {
+        let (out, mut inb) = sa(false, esp::Lifetime::default());
+        out.next.store(esp::SEQ_SOFT - 2, Ordering::Relaxed);
+        let r: Vec<(u64, bool)> = seal_n(&out, 4)
+            .into_iter()
+            .map(|r| r.map(|s| (s.seq.0, s.soft_expired)).expect("sealed"))
+            .collect();
+        let q = esp::SEQ_SOFT;
+        assert_eq!(
+            r,
+            [(q - 2, false), (q - 1, false), (q, true), (q + 1, false)]
+        );
+        // the inbound half reports its own soft limit on the same numbers
+        let mut buf = vec![0u8; 200];
+        out.next.store(esp::SEQ_LAST - 1, Ordering::Relaxed);
+        let s = out.seal(&[1; 20], 4, &mut buf).expect("seal");
+        let o = inb.open(&mut buf[..s.len]).expect("open");
+        assert!(o.soft_expired, "inbound soft at the sequence-space limit");
+        // a batch that does not fit is refused whole
+        assert!(seal_n(&out, 2)
+            .iter()
+            .all(|r| matches!(r, Err(SealError::Encap(EncapError::RekeyRequired)))));
+        let last = seal_n(&out, 1);
+        assert_eq!(last[0].as_ref().map(|s| s.seq.0).ok(), Some(esp::SEQ_LAST));
+        // the last number was used: exhausted, never wrapping to 0 or 1
+        assert_eq!(out.next_seq(), None);
+        assert!(matches!(
+            seal_n(&out, 1)[0],
+            Err(SealError::Encap(EncapError::RekeyRequired))
+        ));
+        assert!(out.lifetime().status().hard_reached);
+    }
+
+    #[test]
+    fn software_inbound_hard_packet_limit_refuses_and_soft_once() {
+        let life = esp::Lifetime {
+            soft_packets: Some(2),
+            hard_packets: Some(3),
+            ..Default::default()
+        };
+        let (out, mut inb) = sa(false, life);
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let mut buf = vec![0u8; 200];
+            let s = out.seal(&[1; 20], 4, &mut buf);
+            let Ok(s) = s else {
+                seen.push(None);
+                continue;
+            };
+            seen.push(Some(inb.open(&mut buf[..s.len]).map(|o| o.soft_expired)));
+        }
+        assert_eq!(
+            seen[..3],
+            [Some(Ok(false)), Some(Ok(true)), Some(Ok(false))]
+        );
+        assert!(seen[3].is_none(), "the sender stopped at its hard limit");
+        // an SA with a higher sender limit: the receiver refuses the 4th
+        let (out2, _) = sa(false, esp::Lifetime::default());
+        out2.next.store(10, Ordering::Relaxed);
+        let mut buf = vec![0u8; 200];
+        let s = out2.seal(&[1; 20], 4, &mut buf).expect("seal");
+        assert!(matches!(
+            inb.open(&mut buf[..s.len]),
+            Err(DecapError::HardLifetime)
+        ));
+        assert!(InboundPath::lifetime(&inb).status().hard_reached);
     }
 }

@@ -126,6 +126,44 @@ impl ChildSaSpec {
     }
 }
 
+/// One half of an SA pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SaDirection {
+    /// The inbound SA (we receive on it).
+    In,
+    /// The outbound SA (we send on it).
+    Out,
+}
+
+impl std::fmt::Display for SaDirection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SaDirection::In => "inbound",
+            SaDirection::Out => "outbound",
+        })
+    }
+}
+
+/// A soft lifetime (packets, bytes or sequence space) reached on one half of an
+/// installed pair, reported once per half by the data path: the pair should be
+/// replaced before its hard limit stops it (IKE rekeys a negotiated CHILD_SA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftExpired {
+    /// Connection.
+    pub connection: String,
+    /// Child.
+    pub child: String,
+    /// Where the keys came from.
+    pub origin: Origin,
+    /// Inbound SPI of the pair (how the data path names it).
+    pub inbound_spi: u32,
+    /// Outbound SPI of the pair.
+    pub outbound_spi: u32,
+    /// The half that reached its soft limit.
+    pub direction: SaDirection,
+}
+
 /// Why an SA pair could not be installed or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {

@@ -34,6 +34,10 @@ pub struct SaCounters {
     pub fragmented: AtomicU64,
     /// ICMP too-big answers sent.
     pub icmp_too_big: AtomicU64,
+    /// Outbound packets dropped at a hard lifetime or the last sequence number.
+    pub out_lifetime_drops: AtomicU64,
+    /// Inbound packets dropped at a hard lifetime.
+    pub in_lifetime_drops: AtomicU64,
     /// 0 = software, 1 = card.
     pub path: AtomicU8,
 }
@@ -118,8 +122,20 @@ pub struct SaStatus {
     pub life_packets_left: Option<u64>,
     /// Bytes left before the hard lifetime (null = unlimited).
     pub life_bytes_left: Option<u64>,
-    /// Outbound: sequence numbers left before a rekey is required.
+    /// Sequence numbers left before the last one (outbound: after the next
+    /// number to hand out; inbound: after the highest received).
     pub seq_left: Option<u64>,
+    /// A soft lifetime (packets, bytes or sequence space) was reached: a
+    /// negotiated SA is being rekeyed, a manual one needs new keys.
+    #[serde(default)]
+    pub soft_reached: bool,
+    /// A hard lifetime was reached or the last sequence number used: the SA
+    /// carries nothing more.
+    #[serde(default)]
+    pub hard_reached: bool,
+    /// Packets dropped at the hard lifetime or the end of the sequence space.
+    #[serde(default)]
+    pub lifetime_drops: u64,
     /// Outbound: next sequence number.
     #[serde(default)]
     pub next_seq: Option<u64>,

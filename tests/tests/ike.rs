@@ -1001,3 +1001,94 @@ fn connection_removed_by_reload_is_deleted_at_the_peer_and_refused() {
     assert_eq!(db.status().sa_pairs, 0);
     assert!(db.ike().sas.is_empty(), "{:?}", db.ike().sas);
 }
+
+/// Two ipsecd, A with a CHILD_SA soft lifetime of 300 packets (`rekey_packets`) and
+/// a hard one of 2000: 1000 pings 10 ms apart (2000 packets through each of A's
+/// SA halves in all) go across about three rekeys that the data path's soft
+/// lifetime starts, none lost, and no SA ever reaches its hard limit.
+fn rekey_at_a_packet_soft_limit_loses_nothing(offload_device: &'static str) {
+    let p = Pair::new(Family::V4);
+    let db = IkeSide::site_b().start(&p.b, &p.dir);
+    let mut a = IkeSide::site_a();
+    a.offload_device = offload_device;
+    a.start_action = "start";
+    a.child_extra = "rekey_packets = 300\nlife_packets = 2000".into();
+    let da = a.start(&p.a, &p.dir);
+    let ctx = || format!("A:\n{}\nB:\n{}", da.log_text(), db.log_text());
+    assert!(
+        eventually(30, || da.established(1) && db.established(1)),
+        "not established: {}",
+        ctx()
+    );
+    let first: Vec<String> = da.status().sas.iter().map(|s| s.spi.clone()).collect();
+    let out = p.a.exec_output(&[
+        "ping", "-c", "1000", "-i", "0.01", "-W", "2", "-I", "10.1.0.1", "10.2.0.1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = da.ike();
+    let soft: Vec<_> = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "soft_lifetime")
+        .collect();
+    let rekeys = v
+        .events
+        .iter()
+        .filter(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+        .count();
+    assert!(
+        soft.len() >= 2 && v.counters.soft_lifetime_rekeys == soft.len() as u64,
+        "{} soft-lifetime rekeys ({}): {:?}",
+        soft.len(),
+        v.counters.soft_lifetime_rekeys,
+        v.events
+    );
+    assert!(rekeys >= soft.len(), "{rekeys} rekeys: {:?}", v.events);
+    eprintln!(
+        "offload_device {offload_device}: {} soft-lifetime rekeys, {rekeys} CHILD_SA rekeys, {:?} of 1000 pings answered",
+        soft.len(),
+        received(&text)
+    );
+    assert_eq!(
+        received(&text),
+        Some(1000),
+        "lost across rekeys:\n{text}\n{}",
+        ctx()
+    );
+    // new SPIs; the SAs carried traffic, none reached its hard limit or dropped a packet
+    let st = da.status();
+    assert!(
+        st.sas.iter().all(|s| !first.contains(&s.spi)),
+        "{first:?} -> {:?}",
+        st.sas
+    );
+    for s in &st.sas {
+        assert!(!s.hard_reached && s.lifetime_drops == 0, "{s:?}");
+        assert!(s.life_packets_left.is_some_and(|l| l > 0), "{s:?}");
+    }
+    let listing = ipsecctl(&da.socket, &["list-sas"]);
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(listing.contains("LIFE_LEFT"), "{listing}");
+    // B answered rekeys it did not start, its own data path saw no soft limit
+    assert_eq!(db.ike().counters.soft_lifetime_rekeys, 0);
+    if offload_device != "none" {
+        let card = st.offload["card_packets"]
+            .as_u64()
+            .expect("offload counters");
+        assert!(card >= 2000, "card carried {card} packets");
+    }
+}
+
+#[test]
+fn rekey_at_a_packet_soft_limit_under_traffic_loses_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    rekey_at_a_packet_soft_limit_loses_nothing("none");
+}
+
+#[test]
+fn rekey_at_a_packet_soft_limit_on_the_model_card_loses_nothing() {
+    e2e::require_root();
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    rekey_at_a_packet_soft_limit_loses_nothing("model");
+}

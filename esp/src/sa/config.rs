@@ -1,11 +1,11 @@
 //! What an SA is made from: [`SaConfig`] with its [`KeyMaterial`], [`Mode`],
-//! [`UdpEncap`] and [`Lifetime`], and the lifetime bookkeeping both
-//! directions share.
+//! [`UdpEncap`] and [`Lifetime`] (see `lifetime` for the bookkeeping).
 
 use std::net::IpAddr;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::lifetime::Lifetime;
 use crate::crypto::BackendKind;
 use crate::error::ConfigError;
 use crate::replay::DEFAULT_WINDOW;
@@ -58,73 +58,6 @@ impl core::fmt::Debug for KeyMaterial {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "KeyMaterial(<redacted {} bytes>)", self.len)
     }
-}
-
-/// Soft and hard lifetimes in packets and bytes (payload bytes). `None` = no
-/// limit. Time-based lifetimes belong to the caller (this crate reads no clock).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lifetime {
-    /// Report once when this many packets have been processed.
-    pub soft_packets: Option<u64>,
-    /// Refuse after this many packets.
-    pub hard_packets: Option<u64>,
-    /// Report once when this many payload bytes have been processed.
-    pub soft_bytes: Option<u64>,
-    /// Refuse after this many payload bytes.
-    pub hard_bytes: Option<u64>,
-}
-
-/// Packets and payload bytes processed by an SA.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Packets.
-    pub packets: u64,
-    /// Payload bytes (before padding).
-    pub bytes: u64,
-}
-
-/// The limits of one SA direction and what it has used of them.
-#[derive(Clone, Debug, Default)]
-pub(super) struct LifetimeState {
-    limits: Lifetime,
-    pub(super) usage: Usage,
-    soft_reported: bool,
-}
-
-impl LifetimeState {
-    /// Nothing used yet.
-    pub(super) fn new(limits: Lifetime) -> Self {
-        LifetimeState {
-            limits,
-            ..Default::default()
-        }
-    }
-
-    /// True once a hard limit is reached: the SA refuses further packets.
-    pub(super) fn hard_reached(&self) -> bool {
-        reached(self.limits.hard_packets, self.usage.packets)
-            || reached(self.limits.hard_bytes, self.usage.bytes)
-    }
-
-    /// Counts one packet; returns true exactly once, when a soft limit is first reached.
-    pub(super) fn account(&mut self, bytes: usize) -> bool {
-        self.usage.packets = self.usage.packets.saturating_add(1);
-        self.usage.bytes = self.usage.bytes.saturating_add(bytes as u64);
-        if self.soft_reported {
-            return false;
-        }
-        let soft = reached(self.limits.soft_packets, self.usage.packets)
-            || reached(self.limits.soft_bytes, self.usage.bytes);
-        if soft {
-            self.soft_reported = true;
-        }
-        soft
-    }
-}
-
-/// `used` has reached `limit` (no limit is never reached).
-fn reached(limit: Option<u64>, used: u64) -> bool {
-    limit.is_some_and(|l| used >= l)
 }
 
 /// Transport or tunnel mode (RFC 4301 section 4.1).
@@ -217,13 +150,7 @@ impl SaConfig {
                 return Err(ConfigError::TunnelFamilyMismatch);
             }
         }
-        let l = self.lifetime;
-        if matches!((l.soft_packets, l.hard_packets), (Some(s), Some(h)) if s > h)
-            || matches!((l.soft_bytes, l.hard_bytes), (Some(s), Some(h)) if s > h)
-        {
-            return Err(ConfigError::Lifetime);
-        }
-        Ok(())
+        self.lifetime.validate()
     }
 }
 

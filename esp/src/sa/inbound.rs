@@ -4,8 +4,11 @@
 
 use core::ops::Range;
 
-use super::config::{LifetimeState, Mode, SaConfig, UdpEncap, Usage};
+use std::sync::Arc;
+
+use super::config::{Mode, SaConfig, UdpEncap};
 use super::datagram::SaCore;
+use super::lifetime::{LifetimeMeter, Usage};
 use super::read_u32;
 use crate::error::{ConfigError, DecapError};
 use crate::replay::ReplayWindow;
@@ -29,7 +32,7 @@ pub struct Opened {
 pub struct InboundSa {
     pub(crate) core: SaCore,
     replay: ReplayWindow,
-    life: LifetimeState,
+    life: Arc<LifetimeMeter>,
 }
 
 impl InboundSa {
@@ -38,14 +41,19 @@ impl InboundSa {
         Ok(InboundSa {
             core: SaCore::new(cfg)?,
             replay: ReplayWindow::new(cfg.replay_window, cfg.esn)?,
-            life: LifetimeState::new(cfg.lifetime),
+            life: Arc::new(LifetimeMeter::new(cfg.lifetime, cfg.esn)),
         })
     }
 
     super::sa_params!();
     /// Packets and bytes accepted so far.
     pub fn usage(&self) -> Usage {
-        self.life.usage
+        self.life.usage()
+    }
+    /// The SA's lifetime meter (what [`open`](Self::open) and
+    /// [`accept_verified`](Self::accept_verified) count on).
+    pub fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        &self.life
     }
     /// The replay window (read-only).
     pub fn replay_window(&self) -> &ReplayWindow {
@@ -64,7 +72,7 @@ impl InboundSa {
     /// counters. Returns true exactly once, when a soft lifetime is reached.
     pub fn accept_verified(&mut self, seq: SeqNum, payload_len: usize) -> Result<bool, DecapError> {
         self.replay.update(seq)?;
-        Ok(self.life.account(payload_len))
+        Ok(self.life.account(payload_len, seq))
     }
 
     /// Opens an ESP datagram (SPI .. ICV) in place. Checks, in order: length,
@@ -96,7 +104,7 @@ impl InboundSa {
         }
         self.replay.update(seq)?;
         let (payload, next_header) = res?;
-        let soft_expired = self.life.account(payload.len());
+        let soft_expired = self.life.account(payload.len(), seq);
         Ok(Opened {
             seq,
             next_header,

@@ -3,8 +3,10 @@
 //! `SPI(4) | SeqLo(4) | IV | ciphertext (payload, padding, pad length, next
 //! header) | ICV(16)`, without outer IP header or UDP.
 //!
-//! - `config`: [`SaConfig`], [`KeyMaterial`], [`Mode`], [`UdpEncap`],
-//!   [`Lifetime`], [`Usage`] and the lifetime bookkeeping;
+//! - `config`: [`SaConfig`], [`KeyMaterial`], [`Mode`], [`UdpEncap`];
+//! - `lifetime`: [`Lifetime`], [`Usage`], the sequence-space limits
+//!   ([`SEQ_SOFT`], [`SEQ_LAST`], [`ESN_SEQ_SOFT`], [`ESN_SEQ_LAST`]) and the
+//!   [`LifetimeMeter`] every path counts on;
 //! - `datagram`: the per-SA cipher state that seals and opens one datagram at
 //!   a given sequence number, the trailer checks, [`esp_datagram_len`];
 //! - `outbound`: [`OutboundSa`] (sequence counter, [`Sealed`]);
@@ -40,13 +42,18 @@ use sa_params;
 mod config;
 mod datagram;
 mod inbound;
+mod lifetime;
 mod outbound;
 #[cfg(test)]
 mod tests;
 
-pub use config::{KeyMaterial, Lifetime, Mode, SaConfig, UdpEncap, Usage};
+pub use config::{KeyMaterial, Mode, SaConfig, UdpEncap};
 pub use datagram::esp_datagram_len;
 pub use inbound::{InboundSa, Opened};
+pub use lifetime::{
+    seq_last, seq_soft, Lifetime, LifetimeMeter, LifetimeStatus, Usage, ESN_SEQ_LAST, ESN_SEQ_SOFT,
+    SEQ_LAST, SEQ_SOFT,
+};
 pub(crate) use outbound::check_room;
 pub use outbound::{OutboundSa, Sealed};
 

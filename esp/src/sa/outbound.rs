@@ -1,8 +1,11 @@
 //! [`OutboundSa`]: seals packets under the SA's own sequence counter, with
 //! lifetimes; [`Sealed`] is what one seal reports.
 
-use super::config::{LifetimeState, Mode, SaConfig, UdpEncap, Usage};
+use std::sync::Arc;
+
+use super::config::{Mode, SaConfig, UdpEncap};
 use super::datagram::{esp_datagram_len, SaCore};
+use super::lifetime::{seq_last, LifetimeMeter, Usage};
 use crate::error::{ConfigError, EncapError, SeqError};
 use crate::types::{SeqNum, Spi, Transform};
 
@@ -25,7 +28,7 @@ pub struct OutboundSa {
     pub(crate) core: SaCore,
     /// Next sequence number to use; 0 means the space is exhausted.
     next: u64,
-    life: LifetimeState,
+    life: Arc<LifetimeMeter>,
 }
 
 impl OutboundSa {
@@ -34,22 +37,24 @@ impl OutboundSa {
         Ok(OutboundSa {
             core: SaCore::new(cfg)?,
             next: 1,
-            life: LifetimeState::new(cfg.lifetime),
+            life: Arc::new(LifetimeMeter::new(cfg.lifetime, cfg.esn)),
         })
     }
 
     super::sa_params!();
     /// Packets and bytes sealed so far.
     pub fn usage(&self) -> Usage {
-        self.life.usage
+        self.life.usage()
+    }
+
+    /// The SA's lifetime meter: what [`seal`](Self::seal) counts on. A caller
+    /// that seals with [`seal_at`](Self::seal_at) counts on it itself.
+    pub fn lifetime(&self) -> &Arc<LifetimeMeter> {
+        &self.life
     }
 
     fn max_seq(&self) -> u64 {
-        if self.core.esn {
-            u64::MAX
-        } else {
-            u32::MAX as u64
-        }
+        seq_last(self.core.esn)
     }
 
     /// The sequence number the next packet will get, or `None` when exhausted.
@@ -89,7 +94,7 @@ impl OutboundSa {
             .ok_or(EncapError::RekeyRequired)?;
         // Past u64::MAX the counter reads 0 = exhausted.
         self.next = last.wrapping_add(1);
-        if !self.core.esn && self.next > u32::MAX as u64 {
+        if self.next > self.max_seq() {
             self.next = 0;
         }
         Ok(first)
@@ -153,7 +158,7 @@ impl OutboundSa {
         let len = self
             .core
             .seal_raw(seq, None, buf, payload_len, next_header, tfc_len)?;
-        let soft_expired = self.life.account(payload_len);
+        let soft_expired = self.life.account(payload_len, seq);
         Ok(Sealed {
             len,
             seq,

@@ -89,6 +89,7 @@ fn lifetimes_soft_once_then_hard() {
         hard_packets: Some(3),
         soft_bytes: None,
         hard_bytes: None,
+        soft_seq: None,
     };
     let mut o = OutboundSa::new(&c).unwrap();
     let mut i = InboundSa::new(&c).unwrap();
@@ -251,4 +252,86 @@ fn card_path_halves() {
     assert_eq!(op.next_header, 4);
     assert!(!i.accept_verified(seq, 3).unwrap());
     assert_eq!(i.replay_check(200), Err(DecapError::Replayed(seq)));
+}
+
+#[test]
+fn sequence_space_soft_once_and_last_number_stops_both_directions() {
+    let c = cfg(Transform::AesGcm128);
+    let mut o = OutboundSa::new(&c).unwrap();
+    let mut i = InboundSa::new(&c).unwrap();
+    o.set_next_seq(SeqNum(SEQ_SOFT - 1)).unwrap();
+    let mut soft = Vec::new();
+    let mut seqs = Vec::new();
+    // SEQ_SOFT - 1 .. SEQ_SOFT + 1, then jump to the last three numbers
+    for k in 0..6 {
+        if k == 3 {
+            o.set_next_seq(SeqNum(SEQ_LAST - 2)).unwrap();
+        }
+        let mut buf = [0u8; 128];
+        let s = o.seal(b"x", proto::IPV4, &mut buf).unwrap();
+        let r = i.open(&mut buf[..s.len]).unwrap();
+        assert_eq!(r.seq, s.seq);
+        soft.push((s.soft_expired, r.soft_expired));
+        seqs.push(s.seq.0);
+    }
+    assert_eq!(
+        seqs,
+        [
+            SEQ_SOFT - 1,
+            SEQ_SOFT,
+            SEQ_SOFT + 1,
+            SEQ_LAST - 2,
+            SEQ_LAST - 1,
+            SEQ_LAST
+        ]
+    );
+    // soft exactly once per direction, at the first number at or past SEQ_SOFT
+    assert_eq!(
+        soft,
+        [
+            (false, false),
+            (true, true),
+            (false, false),
+            (false, false),
+            (false, false),
+            (false, false)
+        ]
+    );
+    // the last number was used: the counter never wraps
+    assert_eq!(o.next_seq(), None);
+    assert_eq!(seal_one(&mut o), Err(EncapError::RekeyRequired));
+    assert!(o.lifetime().status().hard_reached);
+    assert!(i.lifetime().status().hard_reached);
+    assert_eq!(i.lifetime().status().seq_left, 0);
+}
+
+#[test]
+fn esn_sequence_space_soft_is_far_past_32_bits() {
+    let mut c = cfg(Transform::AesGcm128);
+    c.esn = true;
+    let mut o = OutboundSa::new(&c).unwrap();
+    o.set_next_seq(SeqNum(SEQ_LAST)).unwrap();
+    assert!(!seal_one(&mut o).unwrap().soft_expired);
+    assert_eq!(
+        seal_one(&mut o).unwrap().seq,
+        SeqNum(SEQ_LAST + 1),
+        "no wrap with ESN"
+    );
+    o.set_next_seq(SeqNum(ESN_SEQ_SOFT)).unwrap();
+    assert!(seal_one(&mut o).unwrap().soft_expired);
+    o.set_next_seq(SeqNum(ESN_SEQ_LAST)).unwrap();
+    assert!(!seal_one(&mut o).unwrap().soft_expired);
+    assert_eq!(o.next_seq(), None);
+    assert_eq!(seal_one(&mut o), Err(EncapError::RekeyRequired));
+}
+
+#[test]
+fn configured_earlier_sequence_soft_limit() {
+    let mut c = cfg(Transform::AesGcm128);
+    c.lifetime.soft_seq = Some(5);
+    let mut o = OutboundSa::new(&c).unwrap();
+    let soft: Vec<bool> = (0..7)
+        .map(|_| seal_one(&mut o).unwrap().soft_expired)
+        .collect();
+    assert_eq!(soft, [false, false, false, false, true, false, false]);
 }

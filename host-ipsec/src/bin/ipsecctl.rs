@@ -338,8 +338,8 @@ fn print_ike(v: &IkeView) {
     let c = &v.counters;
     let dropped: u64 = c.dropped.values().sum();
     outln!(
-        "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {} moved by NAT {} (failed {}); auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
-        v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.encap_updates, c.encap_update_failures, c.auth_failures, c.retransmits, dropped, c.queue_drops
+        "IKE: {} IKE SAs; CHILD_SAs installed {} removed {} refused {} moved by NAT {} (failed {}) rekeyed at a soft lifetime {}; auth failures {}; retransmits {}; dropped {} (+{} over the queue)",
+        v.sas.len(), c.child_installs, c.child_removals, c.install_failures, c.encap_updates, c.encap_update_failures, c.soft_lifetime_rekeys, c.auth_failures, c.retransmits, dropped, c.queue_drops
     );
     outln!(
         "IKE under load: {} half-open; cookies demanded {} (secret changed {} times); CHILD_SAs refused (NO_ADDITIONAL_SAS) {}; log lines suppressed {}",
@@ -358,7 +358,7 @@ fn print_ike(v: &IkeView) {
     outln!();
 }
 
-const SA_COLUMNS: [Column; 17] = [
+const SA_COLUMNS: [Column; 18] = [
     left("CONN/CHILD", 14),
     left("DIR", 3),
     left("SPI", 10),
@@ -375,6 +375,7 @@ const SA_COLUMNS: [Column; 17] = [
     right("SEL", 5),
     right("ERR", 5),
     right("FALLB", 5),
+    left("LIFE", 4),
     right("LIFE_LEFT", 10),
 ];
 
@@ -386,6 +387,12 @@ fn print_sas(sas: &[SaStatus]) {
             (None, Some(b), _) => format!("{b}B"),
             (None, None, Some(q)) => format!("seq {q}"),
             _ => "-".into(),
+        };
+        // soft: being rekeyed (or, with manual keys, new keys needed); hard: stopped
+        let state = match (s.hard_reached, s.soft_reached) {
+            (true, _) => "hard",
+            (false, true) => "soft",
+            _ => "ok",
         };
         let name = format!("{}/{}", s.connection, s.child);
         let (local_ts, remote_ts) = (s.local_ts.join(","), s.remote_ts.join(","));
@@ -410,6 +417,7 @@ fn print_sas(sas: &[SaStatus]) {
                     &s.selector_drops,
                     &s.errors,
                     &s.fallbacks,
+                    &state,
                     &life,
                 ],
             )

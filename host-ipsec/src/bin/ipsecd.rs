@@ -17,7 +17,7 @@ use host_ipsec::config::{Config, OffloadDevice};
 use host_ipsec::control::{self, Request, Response};
 use host_ipsec::dataplane::{Dataplane, DataplaneOptions, IkeDatagram};
 use host_ipsec::ike::{Ike, IkeIo, IkeMsg};
-use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller};
+use host_ipsec::sa::{ChildSaSpec, Origin, SaInstaller, SoftExpired};
 use host_ipsec::state::SeqState;
 use host_ipsec::stats::{inc, DaemonStatus};
 use host_ipsec::{defaults, metrics, state};
@@ -335,6 +335,22 @@ fn start_ike(
             .spawn(move || {
                 for (src, dst) in arx {
                     if !t.push(IkeMsg::Acquire { src, dst }) {
+                        break;
+                    }
+                }
+            })?;
+    }
+    // Soft lifetimes reached in the data path: IKE rekeys the CHILD_SA. The notice
+    // waits for room in a full queue rather than being dropped.
+    {
+        let (etx, erx) = std::sync::mpsc::channel::<SoftExpired>();
+        dp.set_soft_expiry_sink(etx).context("soft expiry sink")?;
+        let t = tx.clone();
+        std::thread::Builder::new()
+            .name("ipsecd-soft-expiry".into())
+            .spawn(move || {
+                for n in erx {
+                    if !t.push_wait(IkeMsg::SoftExpired(n)) {
                         break;
                     }
                 }

@@ -98,6 +98,8 @@ pub(super) struct RawChild {
     pub out_key: Option<Spanned<String>>,
     pub life_packets: Option<u64>,
     pub life_bytes: Option<u64>,
+    pub rekey_packets: Option<u64>,
+    pub rekey_bytes: Option<u64>,
     pub rekey_time: Option<Spanned<DurationValue>>,
     pub life_time: Option<Spanned<DurationValue>>,
 }

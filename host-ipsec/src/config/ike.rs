@@ -14,7 +14,8 @@ use super::types::{
     Connection, DpdAction, IkeAuth, IkeChild, IkeSettings, PubkeyAuth, Secret, StartAction,
 };
 use super::values::{
-    child_selectors, duration, proposal_list, rekey_before_life, replay_window, Ctx,
+    child_selectors, duration, proposal_list, rekey_before_life, replay_window, volume_lifetime,
+    Ctx,
 };
 use super::ConfigError;
 use crate::defaults;
@@ -247,6 +248,13 @@ pub(super) fn settings(
         let replay_window = replay_window(ctx, ch.replay_window)?;
         let rekey_time = duration(ctx, "rekey_time", ch.rekey_time)?;
         let life_time = duration(ctx, "life_time", ch.life_time)?;
+        let lifetime = volume_lifetime(
+            ctx,
+            &format!("child {cname}"),
+            (ch.life_packets, ch.life_bytes),
+            (ch.rekey_packets, ch.rekey_bytes),
+            cspan.clone(),
+        )?;
         rekey_before_life(ctx, &format!("child {cname}"), rekey_time, life_time, cspan)?;
         children.push(IkeChild {
             name: cname,
@@ -256,6 +264,7 @@ pub(super) fn settings(
             esp_proposals,
             rekey_time,
             life_time,
+            lifetime,
             replay_window,
         });
     }

@@ -329,6 +329,41 @@ life_time = "11m"
     }
 
     #[test]
+    fn child_packet_and_byte_lifetimes() {
+        let src = IKE.replace(
+            "life_time = \"11m\"",
+            "life_time = \"11m\"\nrekey_packets = 300\nlife_packets = 400\nrekey_bytes = 1000000",
+        );
+        let c = Config::parse(Path::new("x.toml"), &src).unwrap();
+        let ch = &c.connections[0].ike.as_ref().unwrap().children[0];
+        assert_eq!(
+            ch.lifetime,
+            esp::Lifetime {
+                soft_packets: Some(300),
+                hard_packets: Some(400),
+                soft_bytes: Some(1_000_000),
+                hard_bytes: None,
+                soft_seq: None,
+            }
+        );
+        // a soft limit at or above its hard one names the child
+        let (line, r) = err_of(&src.replace("life_packets = 400", "life_packets = 300"));
+        assert_eq!(line, 15);
+        assert!(
+            r.contains("life_packets (300) must be larger than rekey_packets (300)"),
+            "{r}"
+        );
+        // manual children take them too (soft: a warning, no rekey)
+        let m = Config::parse(
+            Path::new("x.toml"),
+            &format!("{}rekey_packets = 7\nlife_packets = 9\n", super::good()),
+        )
+        .unwrap();
+        let l = m.connections[0].children[0].lifetime;
+        assert_eq!((l.soft_packets, l.hard_packets), (Some(7), Some(9)));
+    }
+
+    #[test]
     fn ike_errors_name_line_and_reason() {
         let (line, r) = err_of(&IKE.replace("aes128-sha256-ecp256", "aes128-sha256-ecp999"));
         assert_eq!(line, 10);

@@ -152,7 +152,8 @@ pub struct Child {
     pub inbound: ManualSa,
     /// Outbound SA.
     pub outbound: ManualSa,
-    /// Hard lifetime in packets and bytes (`life_packets`, `life_bytes`; no soft one).
+    /// Lifetimes in packets and bytes: hard `life_packets`, `life_bytes`; soft
+    /// `rekey_packets`, `rekey_bytes` (a warning: manual keys cannot be rekeyed).
     pub lifetime: Lifetime,
 }
 
@@ -303,6 +304,10 @@ pub struct IkeChild {
     pub rekey_time: Option<Duration>,
     /// CHILD_SA hard lifetime.
     pub life_time: Option<Duration>,
+    /// CHILD_SA lifetimes in packets and bytes: soft `rekey_packets`,
+    /// `rekey_bytes` (the data path reports them and IKE rekeys), hard
+    /// `life_packets`, `life_bytes` (the SA stops).
+    pub lifetime: Lifetime,
     /// Anti-replay window (packets).
     pub replay_window: u32,
 }

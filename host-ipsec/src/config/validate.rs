@@ -8,13 +8,13 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use esp::{KeyMaterial, Lifetime, Transform};
+use esp::{KeyMaterial, Transform};
 use toml::Spanned;
 use zeroize::Zeroizing;
 
 use super::file::{RawChild, RawConnection, RawDaemon, SpiValue};
 use super::types::{Child, Connection, DaemonConfig, Encap, IkeLimits, ManualSa, OffloadDevice};
-use super::values::{child_selectors, duration, replay_window, Ctx};
+use super::values::{child_selectors, duration, replay_window, volume_lifetime, Ctx};
 use super::{ike, ConfigError};
 use crate::defaults;
 use crate::faults::FaultSchedule;
@@ -317,7 +317,7 @@ fn child(
     };
     let outbound = ManualSa {
         spi: spi(ctx, "out_spi", span.clone(), c.out_spi)?,
-        key: key(ctx, "out_key", span, transform, c.out_key)?,
+        key: key(ctx, "out_key", span.clone(), transform, c.out_key)?,
     };
     if same_key(&inbound.key, &outbound.key) {
         return Err(ctx.err(
@@ -328,6 +328,13 @@ fn child(
             ),
         ));
     }
+    let lifetime = volume_lifetime(
+        ctx,
+        &format!("child {name}"),
+        (c.life_packets, c.life_bytes),
+        (c.rekey_packets, c.rekey_bytes),
+        span,
+    )?;
     Ok(Child {
         inbound,
         outbound,
@@ -338,12 +345,7 @@ fn child(
         transform,
         replay_window,
         esn: c.esn.unwrap_or(false),
-        // 0 or nothing: no limit
-        lifetime: Lifetime {
-            hard_packets: c.life_packets.filter(|&n| n > 0),
-            hard_bytes: c.life_bytes.filter(|&n| n > 0),
-            ..Lifetime::default()
-        },
+        lifetime,
     })
 }
 

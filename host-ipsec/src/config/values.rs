@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use esp::{IpPrefix, ModeKind};
+use esp::{IpPrefix, Lifetime, ModeKind};
 use toml::Spanned;
 
 use super::file::DurationValue;
@@ -174,6 +174,41 @@ pub(super) fn replay_window(ctx: &Ctx<'_>, w: Option<Spanned<u32>>) -> Result<u3
         Some(w) => Ok(w.into_inner()),
         None => Ok(defaults::REPLAY_WINDOW),
     }
+}
+
+/// The packet and byte lifetimes of a child: `life_packets` / `life_bytes` hard
+/// (the SA stops), `rekey_packets` / `rekey_bytes` soft (a negotiated SA is
+/// rekeyed, a manual one warned about); 0 or nothing is no limit. A soft limit
+/// must be below its hard one; `who` names the child in the error.
+pub(super) fn volume_lifetime(
+    ctx: &Ctx<'_>,
+    who: &str,
+    (life_packets, life_bytes): (Option<u64>, Option<u64>),
+    (rekey_packets, rekey_bytes): (Option<u64>, Option<u64>),
+    span: Range<usize>,
+) -> Result<Lifetime, ConfigError> {
+    let set = |v: Option<u64>| v.filter(|&n| n > 0);
+    let l = Lifetime {
+        hard_packets: set(life_packets),
+        hard_bytes: set(life_bytes),
+        soft_packets: set(rekey_packets),
+        soft_bytes: set(rekey_bytes),
+        soft_seq: None,
+    };
+    for (unit, soft, hard) in [
+        ("packets", l.soft_packets, l.hard_packets),
+        ("bytes", l.soft_bytes, l.hard_bytes),
+    ] {
+        if let (Some(s), Some(h)) = (soft, hard) {
+            if s >= h {
+                return Err(ctx.err(
+                    span,
+                    format!("{who}: life_{unit} ({h}) must be larger than rekey_{unit} ({s})"),
+                ));
+            }
+        }
+    }
+    Ok(l)
 }
 
 /// Checks that a hard lifetime, when both are set, is longer than the rekey

@@ -32,6 +32,7 @@ use super::{IkeDatagram, InCmd, InEntry, InLink, BUF};
 use crate::config::ModeKind;
 use crate::defaults;
 use crate::path::OpenError;
+use crate::sa::SaDirection;
 use crate::stats::{self, inc, GlobalCounters, SaCounters};
 use crate::tun::{Tun, TunWriter};
 
@@ -397,7 +398,13 @@ fn open_group(
     }
     for (d, r) in group.iter().zip(results.drain(..)) {
         match r {
-            Ok(o) => deliver(e, d, &o, scratch, writer),
+            Ok(o) => {
+                if o.soft_expired {
+                    e.notices
+                        .report(&e.spec, SaDirection::In, e.path.lifetime());
+                }
+                deliver(e, d, &o, scratch, writer)
+            }
             Err(err) => count_open_error(&e.counters, &err),
         }
     }
@@ -411,6 +418,10 @@ fn count_open_error(c: &SaCounters, err: &OpenError) {
             inc(&c.replay_drops)
         }
         OpenError::Decap(DecapError::DummyPacket) => {}
+        OpenError::Decap(DecapError::HardLifetime) => {
+            inc(&c.in_lifetime_drops);
+            inc(&c.in_errors)
+        }
         OpenError::Decap(_) => inc(&c.in_errors),
         OpenError::Card(err) => {
             debug!(error = %err, "card refused a datagram");

@@ -37,16 +37,17 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use esp::LifetimeMeter;
 use mio::{Poll, Waker};
 use nix::sys::socket::SockaddrStorage;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::card::{self, SharedEngine};
 use crate::config::OffloadDevice;
 use crate::defaults;
 use crate::faults::FaultSchedule;
 use crate::path::{self, InboundPath, OutboundPath, PathKind};
-use crate::sa::{ChildSaSpec, InstallError, SaInstaller};
+use crate::sa::{ChildSaSpec, InstallError, Origin, SaDirection, SaInstaller, SoftExpired};
 use crate::state::Gate;
 use crate::stats::{GlobalCounters, SaCounters};
 use crate::tun::Tun;
@@ -104,6 +105,7 @@ struct OutEntry {
     sock: Arc<Sock>,
     dest: SockaddrStorage,
     inner_mtu: usize,
+    notices: Arc<SoftNotices>,
 }
 
 /// An inbound SA as its owning worker holds it.
@@ -111,6 +113,56 @@ struct InEntry {
     spec: Arc<ChildSaSpec>,
     path: Box<dyn InboundPath>,
     counters: Arc<SaCounters>,
+    notices: Arc<SoftNotices>,
+}
+
+/// Where the workers report a soft lifetime (once per SA half, so a lock is
+/// fine): a negotiated pair goes to the IKE sink, which rekeys it; a manual pair
+/// can only be warned about (its status shows `soft_reached`).
+#[derive(Default)]
+struct SoftNotices {
+    sink: Mutex<Option<Sender<SoftExpired>>>,
+}
+
+impl SoftNotices {
+    fn report(&self, spec: &ChildSaSpec, direction: SaDirection, life: &LifetimeMeter) {
+        let spi = match direction {
+            SaDirection::In => spec.inbound.spi,
+            SaDirection::Out => spec.outbound.spi,
+        };
+        let used = life.usage();
+        let (conn, child, seq) = (&spec.connection, &spec.child, life.highest_seq());
+        match spec.origin {
+            Origin::Manual => warn!(
+                connection = %conn, child = %child, spi = format_args!("{spi:#010x}"),
+                %direction, packets = used.packets, bytes = used.bytes, seq,
+                "soft lifetime reached on a manually keyed SA: configure new keys (SPIs) before its hard limit stops it"
+            ),
+            Origin::Ike => {
+                info!(
+                    connection = %conn, child = %child, spi = format_args!("{spi:#010x}"),
+                    %direction, packets = used.packets, bytes = used.bytes, seq,
+                    "soft lifetime reached: asking IKE to rekey the CHILD_SA"
+                );
+                let notice = SoftExpired {
+                    connection: conn.clone(),
+                    child: child.clone(),
+                    origin: spec.origin,
+                    inbound_spi: spec.inbound.spi,
+                    outbound_spi: spec.outbound.spi,
+                    direction,
+                };
+                let sent = self
+                    .sink
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.as_ref().map(|tx| tx.send(notice).is_ok()));
+                if sent != Some(true) {
+                    warn!(connection = %conn, child = %child, "soft lifetime reached but IKE is not running: no rekey");
+                }
+            }
+        }
+    }
 }
 
 /// Commands to the outbound workers.
@@ -202,6 +254,8 @@ struct Installed {
     counters: Arc<SaCounters>,
     out: Arc<OutEntry>,
     gate: Option<Arc<Gate>>,
+    in_life: Arc<LifetimeMeter>,
+    out_life: Arc<LifetimeMeter>,
 }
 
 /// The running data path.
@@ -218,6 +272,7 @@ pub struct Dataplane {
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     mark: u32,
+    notices: Arc<SoftNotices>,
 }
 
 impl std::fmt::Debug for Dataplane {
@@ -316,6 +371,7 @@ impl Dataplane {
             stop: stop.clone(),
             threads: Mutex::new(Vec::new()),
             mark: defaults::SOCKET_MARK,
+            notices: Arc::new(SoftNotices::default()),
         });
         let mut handles = Vec::with_capacity(2 * n);
         for ((k, rx), q) in out_rxs.into_iter().enumerate().zip(&queues) {
@@ -418,6 +474,7 @@ impl Dataplane {
             sock: cur.out.sock.clone(),
             dest: SockaddrStorage::from(remote),
             inner_mtu: cur.out.inner_mtu,
+            notices: cur.out.notices.clone(),
         });
         cur.spec = spec;
         cur.out = out.clone();
@@ -460,6 +517,17 @@ impl Dataplane {
     /// destination. (Routing the selectors into the TUN device is the caller's.)
     pub fn set_acquire_sink(&self, sink: Sender<(IpAddr, IpAddr)>) -> Result<(), InstallError> {
         self.to_outbound(|| OutCmd::AcquireSink(sink.clone()))
+    }
+
+    /// Soft lifetimes of IKE-negotiated pairs are reported on `sink` (once per SA
+    /// half; the receiver rekeys the CHILD_SA). Without a sink they are logged.
+    pub fn set_soft_expiry_sink(&self, sink: Sender<SoftExpired>) -> Result<(), InstallError> {
+        *self
+            .notices
+            .sink
+            .lock()
+            .map_err(|_| InstallError::Stopped)? = Some(sink);
+        Ok(())
     }
 
     /// Tries to bring back a card that a fault fenced off (None: no card, or the
@@ -531,6 +599,10 @@ impl Dataplane {
         counters
             .path
             .store(u8::from(paths.kind == PathKind::Card), Ordering::Relaxed);
+        let (in_life, out_life) = (
+            paths.inbound.lifetime().clone(),
+            paths.outbound.lifetime().clone(),
+        );
         let out = Arc::new(OutEntry {
             spec: spec.clone(),
             path: Arc::from(paths.outbound),
@@ -538,11 +610,13 @@ impl Dataplane {
             sock,
             dest: SockaddrStorage::from(dest),
             inner_mtu: usize::from(spec.inner_mtu()),
+            notices: self.notices.clone(),
         });
         let inn = InEntry {
             spec: spec.clone(),
             path: paths.inbound,
             counters: counters.clone(),
+            notices: self.notices.clone(),
         };
         // The inbound half goes to the worker that owns its SPI; every outbound
         // worker can seal for the SA (they share its counter).
@@ -566,6 +640,8 @@ impl Dataplane {
                     counters,
                     out,
                     gate,
+                    in_life,
+                    out_life,
                 },
             );
         Ok(())

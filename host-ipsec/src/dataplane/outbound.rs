@@ -33,9 +33,10 @@ use super::{OutCmd, OutEntry, BUF};
 use crate::config::ModeKind;
 use crate::defaults;
 use crate::path::{SealError, SealJob};
+use crate::sa::SaDirection;
 use crate::stats::{self, inc, GlobalCounters};
 use crate::tun::{Tun, TunReader, TunWriter};
-use esp::Sealed;
+use esp::{EncapError, Sealed};
 
 const TUN_TOKEN: Token = Token(usize::MAX);
 
@@ -301,8 +302,22 @@ impl<'a> OutWorker<'a> {
                 );
                 for (k, r) in self.results.drain(..).enumerate() {
                     match r {
-                        Ok(sealed) => self.ready.push((ix, next_buf + k, sealed.len)),
+                        Ok(sealed) => {
+                            if sealed.soft_expired {
+                                e.notices
+                                    .report(&e.spec, SaDirection::Out, e.path.lifetime());
+                            }
+                            self.ready.push((ix, next_buf + k, sealed.len))
+                        }
                         Err(err) => {
+                            if matches!(
+                                err,
+                                SealError::Encap(
+                                    EncapError::HardLifetime | EncapError::RekeyRequired
+                                )
+                            ) {
+                                inc(&e.counters.out_lifetime_drops);
+                            }
                             inc(&e.counters.out_errors);
                             debug!(spi = format_args!("{:#010x}", e.spec.outbound.spi), error = %err, "seal failed");
                         }

@@ -4,6 +4,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use esp::LifetimeMeter;
+
 use super::Dataplane;
 use crate::path::PathKind;
 use crate::sa::ChildSaSpec;
@@ -64,15 +66,16 @@ impl Dataplane {
             return Vec::new();
         };
         m.values()
-            .flat_map(|i| pair_status(&i.spec, &i.counters))
+            .flat_map(|i| pair_status(&i.spec, &i.counters, [&i.in_life, &i.out_life]))
             .collect()
     }
 }
 
-/// The inbound and outbound status records of one installed pair.
-fn pair_status(s: &ChildSaSpec, c: &SaCounters) -> [SaStatus; 2] {
+/// The inbound and outbound status records of one installed pair, with the
+/// lifetime meters of its inbound and outbound halves.
+fn pair_status(s: &ChildSaSpec, c: &SaCounters, life: [&LifetimeMeter; 2]) -> [SaStatus; 2] {
     let ts = |t: &[crate::config::IpPrefix]| t.iter().map(|p| p.to_string()).collect::<Vec<_>>();
-    let left = |limit: Option<u64>, used: u64| limit.map(|l| l.saturating_sub(used));
+    let [in_life, out_life] = life.map(LifetimeMeter::status);
     let base = |dir: &str, spi: u32| SaStatus {
         connection: s.connection.clone(),
         child: s.child.clone(),
@@ -100,6 +103,9 @@ fn pair_status(s: &ChildSaSpec, c: &SaCounters) -> [SaStatus; 2] {
         life_packets_left: None,
         life_bytes_left: None,
         seq_left: None,
+        soft_reached: false,
+        hard_reached: false,
+        lifetime_drops: 0,
         next_seq: None,
         fragmented: 0,
         icmp_too_big: 0,
@@ -112,24 +118,31 @@ fn pair_status(s: &ChildSaSpec, c: &SaCounters) -> [SaStatus; 2] {
         replay_drops: stats::get(&c.replay_drops),
         selector_drops: stats::get(&c.selector_drops),
         errors: stats::get(&c.in_errors),
-        life_packets_left: left(s.lifetime.hard_packets, ip),
-        life_bytes_left: left(s.lifetime.hard_bytes, ib),
+        life_packets_left: in_life.packets_left,
+        life_bytes_left: in_life.bytes_left,
+        seq_left: Some(in_life.seq_left),
+        soft_reached: in_life.soft_reached,
+        hard_reached: in_life.hard_reached,
+        lifetime_drops: stats::get(&c.in_lifetime_drops),
         ..base("in", s.inbound.spi)
     };
     let (op, ob) = (stats::get(&c.out_packets), stats::get(&c.out_bytes));
-    let max = if s.esn { u64::MAX } else { u64::from(u32::MAX) };
+    let max = esp::seq_last(s.esn);
     let next = stats::get(&c.out_next_seq);
     let outbound = SaStatus {
         packets: op,
         bytes: ob,
         errors: stats::get(&c.out_errors),
-        life_packets_left: left(s.lifetime.hard_packets, op),
-        life_bytes_left: left(s.lifetime.hard_bytes, ob),
+        life_packets_left: out_life.packets_left,
+        life_bytes_left: out_life.bytes_left,
         seq_left: Some(if next == 0 {
             0
         } else {
             max.saturating_sub(next) + 1
         }),
+        soft_reached: out_life.soft_reached,
+        hard_reached: out_life.hard_reached || next == 0,
+        lifetime_drops: stats::get(&c.out_lifetime_drops),
         next_seq: Some(next),
         fragmented: stats::get(&c.fragmented),
         icmp_too_big: stats::get(&c.icmp_too_big),

@@ -206,11 +206,11 @@ fn key_material(k: &ikev2::ChildKeys, t: Transform) -> Result<KeyMaterial, Strin
 pub fn child_spec(i: &ChildSaInstall, conn: &config::Connection) -> Result<ChildSaSpec, String> {
     let transform = transform_of(i.transform)
         .ok_or_else(|| format!("transform {:?} unsupported", i.transform))?;
-    let replay_window = conn
+    let child = conn
         .ike
         .as_ref()
-        .and_then(|k| k.children.iter().find(|c| c.name == i.name))
-        .map_or(defaults::REPLAY_WINDOW, |c| c.replay_window);
+        .and_then(|k| k.children.iter().find(|c| c.name == i.name));
+    let replay_window = child.map_or(defaults::REPLAY_WINDOW, |c| c.replay_window);
     let (encap, local_port, remote_port) = match i.encap {
         Some(e) => (Encap::Udp, e.local.port(), e.remote.port()),
         None => (Encap::Raw, conn.local_port, conn.remote_port),
@@ -241,7 +241,7 @@ pub fn child_spec(i: &ChildSaInstall, conn: &config::Connection) -> Result<Child
             spi: i.outbound.spi,
             key: key_material(&i.outbound.keys, transform)?,
         },
-        lifetime: Lifetime::default(),
+        lifetime: child.map_or_else(Lifetime::default, |c| c.lifetime),
         offload: conn.offload,
         path_mtu: conn.path_mtu,
     };

@@ -89,6 +89,10 @@ pub enum IkeMsg {
         /// Inner destination.
         dst: IpAddr,
     },
+    /// The data path reached a soft lifetime (packets, bytes or sequence space)
+    /// on a half of a negotiated pair: the CHILD_SA is rekeyed unless a rekey
+    /// already runs.
+    SoftExpired(crate::sa::SoftExpired),
     /// New IKE connections after a reload.
     Reload(Vec<config::Connection>, Sender<Result<usize, String>>),
     /// Stop the thread.
@@ -115,6 +119,13 @@ impl IkeFeed {
             }
             Err(TrySendError::Disconnected(_)) => false,
         }
+    }
+
+    /// Queues `msg`, waiting while the queue is full (for notices that must not be
+    /// lost in a flood, from a thread of their own); false once the IKE thread has
+    /// stopped.
+    pub fn push_wait(&self, msg: IkeMsg) -> bool {
+        self.tx.send(msg).is_ok()
     }
 }
 

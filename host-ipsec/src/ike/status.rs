@@ -125,6 +125,10 @@ pub struct IkeCounters {
     /// Log lines about unauthenticated input left out by the rate limit.
     #[serde(default)]
     pub log_lines_suppressed: u64,
+    /// CHILD_SA rekeys started because the data path reached a soft lifetime
+    /// (packets, bytes or sequence space).
+    #[serde(default)]
+    pub soft_lifetime_rekeys: u64,
 }
 
 /// What the control socket shows of IKE.

@@ -496,3 +496,56 @@ fn reload_with_a_new_psk_closes_the_sas_made_with_the_old_one() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn soft_lifetime_notices_rekey_the_child_sa_once() {
+    let (ca, cb) = (conf(true), conf(false));
+    let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let (a, _b) = wired(&ca.connections, &ra, &cb.connections, &rb);
+    a.initiate("peer").unwrap();
+    assert!(wait(|| installs(&ra).len() == 1 && installs(&rb).len() == 1));
+    assert!(wait(|| a
+        .view()
+        .sas
+        .iter()
+        .any(|s| s.state == "ESTABLISHED")));
+    let first = installs(&ra).remove(0);
+    let notice = |spi: u32, direction| {
+        IkeMsg::SoftExpired(crate::sa::SoftExpired {
+            connection: "peer".into(),
+            child: "net".into(),
+            origin: Origin::Ike,
+            inbound_spi: spi,
+            outbound_spi: first.outbound.spi,
+            direction,
+        })
+    };
+    let send = |m| a.tx.lock().unwrap().send(m).unwrap();
+    // an SA IKE does not know changes nothing
+    send(notice(0x0bad_0bad, crate::sa::SaDirection::Out));
+    // both halves reach their soft limit: one rekey
+    send(notice(first.inbound.spi, crate::sa::SaDirection::Out));
+    send(notice(first.inbound.spi, crate::sa::SaDirection::In));
+    assert!(wait(|| installs(&ra).len() == 2 && installs(&rb).len() == 2));
+    let second = installs(&ra).remove(1);
+    assert_ne!(second.inbound.spi, first.inbound.spi, "new SPIs");
+    assert_eq!(second.local_ts, first.local_ts);
+    // the replaced SA's late notice starts nothing either
+    send(notice(first.inbound.spi, crate::sa::SaDirection::In));
+    assert!(wait(|| {
+        let v = a.view();
+        v.events.iter().any(|e| e.kind == "soft_lifetime")
+            && v.events
+                .iter()
+                .any(|e| e.kind == "child_installed" && e.text.contains("replaces"))
+    }));
+    // the old pair goes away after the rekey; no third install
+    assert!(wait(|| ra
+        .0
+        .lock()
+        .unwrap()
+        .contains(&Err(first.inbound.spi))));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(installs(&ra).len(), 2);
+    assert_eq!(a.view().counters.soft_lifetime_rekeys, 1);
+}

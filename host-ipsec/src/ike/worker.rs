@@ -1,7 +1,7 @@
 //! The IKE thread: owns the engine, feeds it datagrams, commands and timers, and
 //! carries out its actions (send, install and delete CHILD_SAs, events).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -43,6 +43,8 @@ pub(super) struct Worker<I: IkeIo> {
     restart_at: Vec<(Instant, String)>,
     /// Log lines about unauthenticated input, limited per kind.
     ratelog: RateLimitedLog,
+    /// CHILD_SAs whose rekey a soft lifetime started (one per SA).
+    soft_rekeyed: HashSet<ChildSaId>,
 }
 
 impl<I: IkeIo> Worker<I> {
@@ -68,7 +70,48 @@ impl<I: IkeIo> Worker<I> {
             queue_drops,
             restart_at: Vec::new(),
             ratelog: RateLimitedLog::new(defaults::LOG_LINES_PER_KIND, defaults::LOG_RATE_WINDOW),
+            soft_rekeyed: HashSet::new(),
         }
+    }
+
+    /// The data path reached a soft lifetime on a half of the pair with
+    /// `n.inbound_spi`: rekey its CHILD_SA, unless it is gone, already replaced, or
+    /// a soft lifetime already started its rekey (the other half's notice).
+    fn soft_expired(&mut self, now: Instant, n: &crate::sa::SoftExpired) {
+        let Some(child) = self
+            .child_in
+            .iter()
+            .find(|(_, &spi)| spi == n.inbound_spi)
+            .map(|(c, _)| *c)
+        else {
+            debug!(
+                in_spi = format_args!("{:#010x}", n.inbound_spi),
+                "soft lifetime of an SA IKE does not know"
+            );
+            return;
+        };
+        let sas = self.engine.list_sas();
+        let live: HashMap<ChildSaId, bool> = sas
+            .iter()
+            .flat_map(|s| s.children.iter().map(|c| (c.id, c.rekeyed)))
+            .collect();
+        self.soft_rekeyed.retain(|c| live.contains_key(c));
+        if live.get(&child) != Some(&false) || !self.soft_rekeyed.insert(child) {
+            debug!(
+                child = child.0,
+                "soft lifetime: CHILD_SA gone, replaced or being rekeyed"
+            );
+            return;
+        }
+        self.counters.soft_lifetime_rekeys += 1;
+        let text = format!(
+            "CHILD_SA {} ({}/{}) reached its {} soft lifetime (SPIs {:#010x} in / {:#010x} out): rekeying",
+            child.0, n.connection, n.child, n.direction, n.inbound_spi, n.outbound_spi
+        );
+        info!("{text}");
+        self.record("soft_lifetime", text);
+        let a = self.engine.rekey_child(now, child);
+        self.run_actions(a);
     }
 
     fn update_encap(&mut self, inbound_spi: u32, encap: UdpEncap) {
@@ -529,6 +572,7 @@ impl<I: IkeIo> Worker<I> {
                     let _ = reply.send(r);
                 }
                 Ok(IkeMsg::Acquire { src, dst }) => self.acquire(Instant::now(), src, dst),
+                Ok(IkeMsg::SoftExpired(n)) => self.soft_expired(Instant::now(), &n),
                 Ok(IkeMsg::Reload(conns, reply)) => {
                     let r = self.reload(conns);
                     let _ = reply.send(r);
