@@ -126,7 +126,7 @@ pub const D_RESULT_IOVA: RecField = rf(
     "RESULT_IOVA",
     64,
     64,
-    "result buffer IOVA (BUF_ALIGN aligned; may not overlap the input)",
+    "result buffer IOVA (BUF_ALIGN aligned; kept apart from the input by software, not checked)",
 );
 /// Descriptor: cookie, returned in the completion.
 pub const D_COOKIE: RecField = rf(
