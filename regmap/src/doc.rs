@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::regs::{REGISTERS, WINDOWS};
+use crate::dma::{self, RecField};
+use crate::regs::{off, Register, DMA_REGISTERS, QUEUE_REGISTERS, REGISTERS, WINDOWS};
 use crate::sideband::{BandField, M_TUSER_BITS, M_TUSER_FIELDS, S_TUSER_BITS, S_TUSER_FIELDS};
 use crate::{sa_entry, Verdict};
 
@@ -24,6 +25,96 @@ fn field_table<'a>(out: &mut String, fields: impl Iterator<Item = (u32, u32, &'a
     for (lsb, width, name, doc) in fields {
         let _ = writeln!(out, "| {} | {name} | {doc} |", bits(lsb, width));
     }
+}
+
+/// A `bytes | bits | field | meaning` table of a DMA record's fields.
+fn record_table(out: &mut String, fields: &[RecField]) {
+    out.push_str("| bytes | bits | field | meaning |\n|---|---|---|---|\n");
+    for f in fields {
+        let (first, last) = (f.lsb / 8, (f.lsb + f.width - 1) / 8);
+        let bytes = if first == last {
+            format!("{first}")
+        } else {
+            format!("{first}..{last}")
+        };
+        let _ = writeln!(
+            out,
+            "| {bytes} | {} | {} | {} |",
+            bits(f.lsb, f.width),
+            f.name,
+            f.doc
+        );
+    }
+}
+
+/// Register rows (offset column as given) and then their field tables.
+fn register_rows(out: &mut String, regs: &[Register], offset_label: &str, prefix: &str) {
+    let _ = writeln!(
+        out,
+        "| {offset_label} | name | access | reset | description |\n|---|---|---|---|---|"
+    );
+    for r in regs {
+        let _ = writeln!(
+            out,
+            "| 0x{:04x} | {} | {} | 0x{:08x} | {} |",
+            r.offset,
+            r.name,
+            r.access.as_str(),
+            r.reset,
+            r.doc
+        );
+    }
+    for r in regs.iter().filter(|r| !r.fields.is_empty()) {
+        let _ = writeln!(out, "\n#### {} ({prefix}0x{:02x})\n", r.name, r.offset);
+        field_table(
+            out,
+            r.fields.iter().map(|f| (f.lsb, f.width, f.name, f.doc)),
+        );
+    }
+}
+
+fn dma_section(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "\n## DMA queue interface (layout {next}: defined, not yet implemented by hw)\n\n\
+         A card of layout {next} sets `ID_CAPABILITIES.DMA` and implements what follows; \
+         layout {cur} hardware reports DMA = 0 and reads 0 at `ID_DMA` and in the queue \
+         blocks. {q} queue pairs, each a descriptor ring and a completion ring in host \
+         memory (bases 4 KiB aligned, 2^{min}..2^{max} entries), {v} interrupt vectors, \
+         {iova}-bit IOVAs, buffers {align}-byte aligned. Ring protocol and formats: \
+         `regmap/README.md`.\n\n### Global\n",
+        next = crate::NEXT_LAYOUT_VERSION,
+        cur = crate::LAYOUT_VERSION,
+        q = dma::NUM_QUEUES,
+        min = dma::MIN_RING_LOG2,
+        max = dma::MAX_RING_LOG2,
+        v = dma::NUM_VECTORS,
+        iova = dma::IOVA_BITS,
+        align = dma::BUF_ALIGN,
+    );
+    register_rows(out, DMA_REGISTERS, "offset", "");
+    let _ = writeln!(
+        out,
+        "\n### Queue block\n\nQueue q's registers are at 0x{:04x} + q * 0x{:x} + the \
+         offset below (queues 0..{}; the space to 0x{:04x} is reserved for more).\n",
+        off::DMA_QUEUE_BASE,
+        off::DMA_QUEUE_STRIDE,
+        dma::NUM_QUEUES - 1,
+        off::DMA_QUEUE_BASE + off::DMA_QUEUE_SPACE - 1,
+    );
+    register_rows(out, QUEUE_REGISTERS, "+offset", "+");
+    let _ = writeln!(
+        out,
+        "\n### Descriptor ({} bytes, little-endian; other bits reserved, must be 0)\n",
+        dma::DESC_BYTES
+    );
+    record_table(out, dma::DESC_FIELDS);
+    let _ = writeln!(
+        out,
+        "\n### Completion record ({} bytes, little-endian; other bits reserved, written 0)\n",
+        dma::CPL_BYTES
+    );
+    record_table(out, dma::CPL_FIELDS);
 }
 
 fn band_table(out: &mut String, fields: &[BandField]) {
@@ -113,15 +204,20 @@ pub fn render_markdown() -> String {
         "\nA result with any verdict but OK is one beat with `tkeep = 0`, `tlast = 1` and \
          zero data. Byte 0 of a packet is `tdata[7:0]`; only the last beat may be partial.\n",
     );
-    out.push_str("\n## Verdicts\n\n| code | verdict | bad descriptor |\n|---|---|---|\n");
-    for code in 0..8 {
-        let v = Verdict::from_code(code);
+    out.push_str(
+        "\n## Verdicts\n\n| code | verdict | bad descriptor | DMA only |\n|---|---|---|---|\n",
+    );
+    for v in (0..16).filter_map(Verdict::try_from_code) {
+        let yes = |b: bool| if b { "yes" } else { "no" };
         let _ = writeln!(
             out,
-            "| {code} | {v:?} | {} |",
-            if v.is_bad_descriptor() { "yes" } else { "no" }
+            "| {} | {v:?} | {} | {} |",
+            v.code(),
+            yes(v.is_bad_descriptor()),
+            yes(v.is_dma())
         );
     }
+    out.push_str("\nCode 15 (`Unknown`) is never written; a record carrying it is refused.\n");
     out.push_str("\n## SA-table entry (inside the card)\n\n| RAM | width | field | bits |\n|---|---|---|---|\n");
     let _ = writeln!(
         out,
@@ -148,6 +244,7 @@ pub fn render_markdown() -> String {
             );
         }
     }
+    dma_section(&mut out);
     out
 }
 
@@ -175,8 +272,12 @@ mod tests {
     #[test]
     fn page_names_every_register() {
         let page = render_markdown();
-        for r in REGISTERS {
+        for r in REGISTERS.iter().chain(DMA_REGISTERS).chain(QUEUE_REGISTERS) {
             assert!(page.contains(&format!("| {} |", r.name)), "{}", r.name);
         }
+        for f in dma::DESC_FIELDS.iter().chain(dma::CPL_FIELDS) {
+            assert!(page.contains(&format!("| {} |", f.name)), "{}", f.name);
+        }
+        assert!(page.contains("not yet implemented by hw"));
     }
 }

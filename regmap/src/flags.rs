@@ -21,6 +21,10 @@ bitflags! {
         const STREAM = 1 << 5;
         /// The MMIO packet window is present.
         const MMIO_WINDOW = 1 << 6;
+        /// The DMA queue pairs (`regmap::dma`, registers `ID_DMA` and the queue
+        /// blocks) are implemented. Defined for layout
+        /// [`NEXT_LAYOUT_VERSION`](crate::NEXT_LAYOUT_VERSION); 0 in layout 1 hardware.
+        const DMA = 1 << 7;
     }
 }
 
@@ -107,6 +111,84 @@ bitflags! {
         const BUSY_WRITE = 1 << 3;
         /// An outbound SA ran out of sequence numbers.
         const SEQ_EXHAUSTED = 1 << 4;
+    }
+}
+
+bitflags! {
+    /// `Q_CTRL` of a DMA queue block.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct QueueCtrl: u32 {
+        /// Fetch and process descriptors. The ring base and size registers are
+        /// written while this is 0; enabling checks them (`QueueFault::BadRing`).
+        const ENABLE = 1 << 0;
+        /// Write 1: the queue stops fetching, lets the DMA already issued finish
+        /// (writing no further completions), and zeroes `DQ_CONS`, `CQ_PROD`, the
+        /// moderation state, the fault and `Q_BAD_DESC`. Reads 0.
+        const RESET = 1 << 1;
+    }
+}
+
+bitflags! {
+    /// `Q_STATUS` of a DMA queue block; the fault code is a coded field beside the
+    /// flags (see [`QueueStatus::fault`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct QueueStatus: u32 {
+        /// The queue is enabled and not faulted.
+        const ENABLED = 1 << 0;
+        /// A reset is in progress.
+        const RESET_BUSY = 1 << 1;
+        /// No descriptor has been fetched and not yet completed.
+        const IDLE = 1 << 2;
+        /// The queue stopped on a fault; only `Q_CTRL.RESET` clears it.
+        const FAULT = 1 << 3;
+        /// `FAULT_CODE` field, bits `[11:8]`.
+        const FAULT_CODE = 0xf << 8;
+    }
+}
+
+impl QueueStatus {
+    /// Shift of the fault code.
+    pub const FAULT_SHIFT: u32 = 8;
+
+    /// The fault code, decoded (`None` for a code this layout does not define).
+    #[must_use]
+    pub fn fault(self) -> Option<QueueFault> {
+        QueueFault::from_code((self.bits() >> Self::FAULT_SHIFT) & 0xf)
+    }
+}
+
+/// `Q_STATUS.FAULT_CODE`: why a DMA queue stopped. Faults are what the card cannot
+/// report in a completion record; a bad descriptor is never a fault (it is completed
+/// with an error verdict and the queue goes on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum QueueFault {
+    /// No fault.
+    None = 0,
+    /// Enabled with a ring size outside `dma::MIN_RING_LOG2..=dma::MAX_RING_LOG2`
+    /// or a ring reaching past `2^dma::IOVA_BITS`.
+    BadRing = 1,
+    /// A descriptor fetch got an error response from the bus.
+    DescFetch = 2,
+    /// A completion write got an error response from the bus.
+    CplWrite = 3,
+    /// Software moved `DQ_PROD` more than the ring size ahead of `DQ_CONS`, or
+    /// `CQ_CONS` past `CQ_PROD`.
+    BadIndex = 4,
+}
+
+impl QueueFault {
+    /// Decode; `None` for codes this layout does not define.
+    #[must_use]
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(Self::None),
+            1 => Some(Self::BadRing),
+            2 => Some(Self::DescFetch),
+            3 => Some(Self::CplWrite),
+            4 => Some(Self::BadIndex),
+            _ => None,
+        }
     }
 }
 
@@ -197,15 +279,42 @@ pub enum Verdict {
     SeqExhausted = 6,
     /// Inbound: the SPI in the packet is not the SA's SPI (bad descriptor).
     BadSpi = 7,
+    /// DMA descriptor: length 0 or above `MAX_PACKET_BYTES` (bad descriptor).
+    DmaLength = 8,
+    /// DMA descriptor: SA index not below `NUM_SAS` (bad descriptor).
+    DmaSaIndex = 9,
+    /// DMA descriptor: input or result IOVA not a multiple of `dma::BUF_ALIGN`
+    /// (bad descriptor).
+    DmaAlign = 10,
+    /// DMA descriptor: input or result range wraps or reaches past `2^dma::IOVA_BITS`
+    /// (bad descriptor).
+    DmaBounds = 11,
+    /// DMA descriptor: result capacity below the largest result the packet can give
+    /// (bad descriptor).
+    DmaResultSpace = 12,
+    /// DMA descriptor: a reserved bit or an unknown flag is set (bad descriptor).
+    DmaReserved = 13,
+    /// DMA: the bus master got an error response reading the input or writing the
+    /// result (an IOMMU fault or unmapped IOVA); the result buffer may be partly
+    /// written.
+    DmaBusError = 14,
     /// A code this layout does not define.
     Unknown = 15,
 }
 
 impl Verdict {
-    /// Decode a 4-bit verdict code.
+    /// Decode a 4-bit verdict code; codes this layout does not define give
+    /// [`Verdict::Unknown`].
     #[must_use]
     pub fn from_code(code: u32) -> Self {
-        match code {
+        Self::try_from_code(code).unwrap_or(Self::Unknown)
+    }
+
+    /// Decode a verdict code strictly: `None` for a code this layout does not define
+    /// (including 15, the code of [`Verdict::Unknown`]).
+    #[must_use]
+    pub fn try_from_code(code: u32) -> Option<Self> {
+        Some(match code {
             0 => Self::Ok,
             1 => Self::AuthFailed,
             2 => Self::BadSa,
@@ -214,8 +323,15 @@ impl Verdict {
             5 => Self::BadTrailer,
             6 => Self::SeqExhausted,
             7 => Self::BadSpi,
-            _ => Self::Unknown,
-        }
+            8 => Self::DmaLength,
+            9 => Self::DmaSaIndex,
+            10 => Self::DmaAlign,
+            11 => Self::DmaBounds,
+            12 => Self::DmaResultSpace,
+            13 => Self::DmaReserved,
+            14 => Self::DmaBusError,
+            _ => return None,
+        })
     }
 
     /// The 4-bit code.
@@ -229,8 +345,24 @@ impl Verdict {
     pub fn is_bad_descriptor(self) -> bool {
         matches!(
             self,
-            Self::BadSa | Self::DirectionMismatch | Self::BadLength | Self::BadSpi
+            Self::BadSa
+                | Self::DirectionMismatch
+                | Self::BadLength
+                | Self::BadSpi
+                | Self::DmaLength
+                | Self::DmaSaIndex
+                | Self::DmaAlign
+                | Self::DmaBounds
+                | Self::DmaResultSpace
+                | Self::DmaReserved
         )
+    }
+
+    /// Whether this verdict is one of the DMA front end's (codes 8..=14), given before
+    /// the packet reaches the ESP engine.
+    #[must_use]
+    pub fn is_dma(self) -> bool {
+        matches!(self.code(), 8..=14)
     }
 }
 
@@ -246,7 +378,20 @@ mod tests {
                 assert_eq!(v.code(), code);
             }
         }
-        assert_eq!(Verdict::from_code(8), Verdict::Unknown);
+        assert_eq!(Verdict::from_code(15), Verdict::Unknown);
+        assert_eq!(Verdict::try_from_code(15), None);
+        assert_eq!(Verdict::try_from_code(16), None);
+        assert_eq!(Verdict::from_code(8), Verdict::DmaLength);
+        assert_eq!(Verdict::from_code(14), Verdict::DmaBusError);
+        // Every DMA descriptor error counts as a bad descriptor; a bus error does not
+        // (it is the host's mapping, not the descriptor).
+        for code in 8..=13 {
+            let v = Verdict::from_code(code);
+            assert!(v.is_dma() && v.is_bad_descriptor(), "{v:?}");
+        }
+        assert!(Verdict::DmaBusError.is_dma());
+        assert!(!Verdict::DmaBusError.is_bad_descriptor());
+        assert!(!Verdict::BadSpi.is_dma());
     }
 
     #[test]
@@ -256,6 +401,17 @@ mod tests {
         assert_eq!(SaOp::from_code(0), None);
         assert_eq!(SaOp::from_code(5), None);
         assert_eq!(SaCmdError::from_code(3), Some(SaCmdError::Unsupported));
+    }
+
+    #[test]
+    fn queue_status_fault_decodes() {
+        let s = QueueStatus::from_bits_retain(
+            QueueStatus::FAULT.bits() | (3 << QueueStatus::FAULT_SHIFT),
+        );
+        assert_eq!(s.fault(), Some(QueueFault::CplWrite));
+        let s = QueueStatus::from_bits_retain(9 << QueueStatus::FAULT_SHIFT);
+        assert_eq!(s.fault(), None);
+        assert_eq!(QueueStatus::IDLE.fault(), Some(QueueFault::None));
     }
 
     #[test]

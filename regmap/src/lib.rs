@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dma;
 pub mod doc;
 pub mod flags;
 pub mod regs;
@@ -7,7 +8,8 @@ pub mod sa_entry;
 pub mod sideband;
 
 pub use flags::{
-    Capabilities, ErrorEvents, PktStatus, SaCmdError, SaCmdStatus, SaFlags, SaOp, Verdict,
+    Capabilities, ErrorEvents, PktStatus, QueueCtrl, QueueFault, QueueStatus, SaCmdError,
+    SaCmdStatus, SaFlags, SaOp, Verdict,
 };
 pub use regs::{Access, Field, Register, REGISTERS};
 
@@ -19,6 +21,12 @@ pub const MAGIC: u32 = 0x4553_5045;
 /// could notice; it also names the generated Verilog folder
 /// `bitstreams/esp-engine-v<LAYOUT_VERSION>/`.
 pub const LAYOUT_VERSION: u32 = 1;
+
+/// The layout version a card implementing the DMA queue interface ([`dma`],
+/// `ID_DMA`, the queue blocks, [`Capabilities::DMA`]) will report. That interface is
+/// defined here but not yet implemented by the hardware, so [`LAYOUT_VERSION`] (what
+/// the hardware reports and the driver accepts) stays 1 until it is.
+pub const NEXT_LAYOUT_VERSION: u32 = LAYOUT_VERSION + 1;
 
 /// Name of the design folder under `bitstreams/` (without the version suffix).
 pub const DESIGN_NAME: &str = "esp-engine";
@@ -95,6 +103,10 @@ pub const CAPABILITIES: Capabilities = Capabilities::AES128
     .union(Capabilities::ESN)
     .union(Capabilities::STREAM)
     .union(Capabilities::MMIO_WINDOW);
+
+/// Value of `ID_CAPABILITIES` for layout [`NEXT_LAYOUT_VERSION`]: today's bits plus
+/// [`Capabilities::DMA`].
+pub const NEXT_CAPABILITIES: Capabilities = CAPABILITIES.union(Capabilities::DMA);
 
 /// Value of the `ID_DATAPATH` register: lanes in `[7:0]`, stream width in bits in
 /// `[31:16]`.

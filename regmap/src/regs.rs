@@ -120,6 +120,8 @@ pub mod off {
     pub const ID_DATAPATH: u32 = 0x0010;
     /// Identity: largest input packet.
     pub const ID_MAX_PACKET: u32 = 0x0014;
+    /// Identity: DMA queue interface shape (layout 2; reads 0 on layout 1 hardware).
+    pub const ID_DMA: u32 = 0x0018;
 
     /// Scratch word for bus tests.
     pub const SCRATCH: u32 = 0x0040;
@@ -209,10 +211,53 @@ pub mod off {
     /// Global counter: bad descriptors, high half.
     pub const CNT_BAD_DESC_HI: u32 = 0x032c;
 
+    /// First DMA queue block: queue `q`'s registers start at
+    /// `DMA_QUEUE_BASE + q * DMA_QUEUE_STRIDE` (offsets within it in [`super::qoff`]).
+    pub const DMA_QUEUE_BASE: u32 = 0x1000;
+    /// Bytes between two queue blocks.
+    pub const DMA_QUEUE_STRIDE: u32 = 0x100;
+    /// Bytes reserved for queue blocks from `DMA_QUEUE_BASE` (room for 16 queues).
+    pub const DMA_QUEUE_SPACE: u32 = 0x1000;
+
     /// Packet input window (write-only).
     pub const PKT_IN_WINDOW: u32 = 0x8000;
     /// Packet output window (read-only).
     pub const PKT_OUT_WINDOW: u32 = 0xc000;
+}
+
+/// Register offsets inside one DMA queue block, relative to the block's start
+/// ([`queue_reg`] gives the absolute offset). The only place they are written.
+pub mod qoff {
+    /// Descriptor ring base IOVA, low half (bits `[11:0]` are 0: 4 KiB aligned).
+    pub const DQ_BASE_LO: u32 = 0x00;
+    /// Descriptor ring base IOVA, high half.
+    pub const DQ_BASE_HI: u32 = 0x04;
+    /// Descriptor ring size, log2 of the number of entries.
+    pub const DQ_LOG2_SIZE: u32 = 0x08;
+    /// Descriptor ring producer index; the write is the doorbell.
+    pub const DQ_PROD: u32 = 0x0c;
+    /// Descriptor ring consumer index (descriptors fetched by the card).
+    pub const DQ_CONS: u32 = 0x10;
+    /// Completion ring base IOVA, low half (4 KiB aligned).
+    pub const CQ_BASE_LO: u32 = 0x20;
+    /// Completion ring base IOVA, high half.
+    pub const CQ_BASE_HI: u32 = 0x24;
+    /// Completion ring size, log2 of the number of entries.
+    pub const CQ_LOG2_SIZE: u32 = 0x28;
+    /// Completion ring producer index (records written by the card).
+    pub const CQ_PROD: u32 = 0x2c;
+    /// Completion ring consumer index (records freed by software) and interrupt arm.
+    pub const CQ_CONS: u32 = 0x30;
+    /// Interrupt vector of the queue and its enable.
+    pub const IRQ_VECTOR: u32 = 0x40;
+    /// Interrupt moderation: packet count and timer.
+    pub const IRQ_MODERATION: u32 = 0x44;
+    /// Queue enable and reset.
+    pub const Q_CTRL: u32 = 0x50;
+    /// Queue status and fault code.
+    pub const Q_STATUS: u32 = 0x54;
+    /// Descriptors of this queue completed with a DMA bad-descriptor verdict.
+    pub const Q_BAD_DESC: u32 = 0x58;
 }
 
 const fn f(name: &'static str, lsb: u32, width: u32, doc: &'static str) -> Field {
@@ -305,6 +350,9 @@ const COUNTER_HI: &str = "high half snapshot taken by the last _LO read";
 /// `SA_KEY0`). Reset 0 and no fields unless `with_reset` / `with_fields` say
 /// otherwise.
 macro_rules! reg {
+    (qoff::$name:ident, $access:ident, $doc:expr $(,)?) => {
+        reg!(@row $name, qoff::$name, $access, $doc)
+    };
     ($name:ident, $access:ident, $doc:expr $(,)?) => {
         reg!(@row $name, off::$name, $access, $doc)
     };
@@ -358,6 +406,12 @@ pub const REGISTERS: &[Register] = &[
         f("GMAC_ESN", 4, 1, "GMAC together with ESN"),
         f("STREAM", 5, 1, "AXI4-Stream packet ports"),
         f("MMIO_WINDOW", 6, 1, "MMIO packet window"),
+        f(
+            "DMA",
+            7,
+            1,
+            "DMA queue pairs (defined for layout 2, not yet implemented by hw: 0)",
+        ),
     ]),
     reg!(ID_NUM_SAS, Ro, "number of SA-table entries").with_reset(NUM_SAS),
     reg!(ID_DATAPATH, Ro, "datapath shape")
@@ -543,6 +597,245 @@ pub const REGISTERS: &[Register] = &[
     reg!(CNT_BAD_DESC_HI, Ro, COUNTER_HI),
 ];
 
+/// Fields of `ID_DMA`.
+pub const ID_DMA_FIELDS: &[Field] = &[
+    f("NUM_QUEUES", 0, 8, "queue pairs (regmap::dma::NUM_QUEUES)"),
+    f(
+        "MAX_RING_LOG2",
+        8,
+        8,
+        "largest log2 ring size (regmap::dma::MAX_RING_LOG2)",
+    ),
+    f(
+        "IOVA_BITS",
+        16,
+        8,
+        "bus-master address width (regmap::dma::IOVA_BITS)",
+    ),
+    f(
+        "NUM_VECTORS",
+        24,
+        8,
+        "interrupt vectors (regmap::dma::NUM_VECTORS)",
+    ),
+];
+
+/// The DMA interface's global registers (layout 2, not yet implemented by layout 1
+/// hardware, where they read 0). Absolute offsets, in [`off`].
+pub const DMA_REGISTERS: &[Register] = &[reg!(
+    ID_DMA,
+    Ro,
+    "DMA queue interface shape; valid when ID_CAPABILITIES.DMA is 1"
+)
+.with_reset(crate::dma::ID_DMA_VALUE)
+.with_fields(ID_DMA_FIELDS)];
+
+const INDEX_DOC: &str = "free-running 16-bit ring index (slot = index mod ring size)";
+
+/// Fields of `DQ_BASE_LO` and `CQ_BASE_LO`.
+const BASE_LO_FIELDS: &[Field] = &[f(
+    "ADDR",
+    12,
+    20,
+    "IOVA bits [31:12]; bits [11:0] are 0 (4 KiB aligned), writes to them ignored",
+)];
+
+/// Fields of `DQ_LOG2_SIZE` and `CQ_LOG2_SIZE`.
+const LOG2_FIELDS: &[Field] = &[f(
+    "LOG2",
+    0,
+    5,
+    "entries = 2^LOG2, from dma::MIN_RING_LOG2 to ID_DMA.MAX_RING_LOG2",
+)];
+
+/// Field `INDEX` of the ring index registers.
+pub const RING_INDEX: Field = f("INDEX", 0, 16, INDEX_DOC);
+
+/// Fields of `CQ_CONS`.
+pub const CQ_CONS_FIELDS: &[Field] = &[
+    RING_INDEX,
+    f(
+        "ARM",
+        31,
+        1,
+        "write 1 to arm the interrupt (one interrupt, then disarmed); reads 0",
+    ),
+];
+
+/// Fields of `IRQ_VECTOR`.
+pub const IRQ_VECTOR_FIELDS: &[Field] = &[
+    f(
+        "VECTOR",
+        0,
+        8,
+        "MSI-X vector (below ID_DMA.NUM_VECTORS) the queue signals",
+    ),
+    f("ENABLE", 31, 1, "1 = the queue may interrupt"),
+];
+
+/// Fields of `IRQ_MODERATION`.
+pub const IRQ_MODERATION_FIELDS: &[Field] = &[
+    f(
+        "PKTS",
+        0,
+        16,
+        "interrupt once this many completions are pending (0 counts as 1)",
+    ),
+    f(
+        "USECS",
+        16,
+        16,
+        "or this many microseconds after the first pending completion (0 = no timer)",
+    ),
+];
+
+/// Fields of `Q_CTRL` (bit values in [`crate::QueueCtrl`]).
+pub const Q_CTRL_FIELDS: &[Field] = &[
+    f(
+        "ENABLE",
+        0,
+        1,
+        "1 = fetch and process descriptors; ring registers are written while 0",
+    ),
+    f(
+        "RESET",
+        1,
+        1,
+        "write 1: stop, let in-flight DMA finish, zero indices, fault and moderation state; reads 0",
+    ),
+];
+
+/// Fields of `Q_STATUS` (bit values in [`crate::QueueStatus`]).
+pub const Q_STATUS_FIELDS: &[Field] = &[
+    f("ENABLED", 0, 1, "the queue is enabled and not faulted"),
+    f("RESET_BUSY", 1, 1, "a reset is in progress"),
+    f("IDLE", 2, 1, "no descriptor fetched and not yet completed"),
+    f(
+        "FAULT",
+        3,
+        1,
+        "the queue stopped on a fault (cleared by RESET)",
+    ),
+    f("FAULT_CODE", 8, 4, "regmap::QueueFault"),
+];
+
+/// The registers of one DMA queue block, in offset order; offsets relative to the
+/// block (see [`queue_reg`]). Layout 2, not yet implemented by layout 1 hardware.
+pub const QUEUE_REGISTERS: &[Register] = &[
+    reg!(
+        qoff::DQ_BASE_LO,
+        Rw,
+        "descriptor ring base IOVA [31:0], 4 KiB aligned"
+    )
+    .with_fields(BASE_LO_FIELDS),
+    reg!(qoff::DQ_BASE_HI, Rw, "descriptor ring base IOVA [63:32]"),
+    reg!(
+        qoff::DQ_LOG2_SIZE,
+        Rw,
+        "descriptor ring: log2 of the entries"
+    )
+    .with_fields(LOG2_FIELDS),
+    reg!(
+        qoff::DQ_PROD,
+        Rw,
+        "descriptor producer index (software); the write is the doorbell"
+    )
+    .with_fields(&[RING_INDEX]),
+    reg!(
+        qoff::DQ_CONS,
+        Ro,
+        "descriptor consumer index (card): descriptors fetched; their slots are free"
+    )
+    .with_fields(&[RING_INDEX]),
+    reg!(
+        qoff::CQ_BASE_LO,
+        Rw,
+        "completion ring base IOVA [31:0], 4 KiB aligned"
+    )
+    .with_fields(BASE_LO_FIELDS),
+    reg!(qoff::CQ_BASE_HI, Rw, "completion ring base IOVA [63:32]"),
+    reg!(
+        qoff::CQ_LOG2_SIZE,
+        Rw,
+        "completion ring: log2 of the entries"
+    )
+    .with_fields(LOG2_FIELDS),
+    reg!(
+        qoff::CQ_PROD,
+        Ro,
+        "completion producer index (card): records written"
+    )
+    .with_fields(&[RING_INDEX]),
+    reg!(
+        qoff::CQ_CONS,
+        Rw,
+        "completion consumer index (software): records read; ARM re-arms the interrupt"
+    )
+    .with_fields(CQ_CONS_FIELDS),
+    reg!(qoff::IRQ_VECTOR, Rw, "interrupt vector and enable").with_fields(IRQ_VECTOR_FIELDS),
+    reg!(
+        qoff::IRQ_MODERATION,
+        Rw,
+        "interrupt moderation: packet count and timer"
+    )
+    .with_fields(IRQ_MODERATION_FIELDS),
+    reg!(
+        qoff::Q_CTRL,
+        Rw,
+        "queue enable and reset (regmap::QueueCtrl)"
+    )
+    .with_fields(Q_CTRL_FIELDS),
+    reg!(
+        qoff::Q_STATUS,
+        Ro,
+        "queue status (regmap::QueueStatus); IDLE after reset"
+    )
+    .with_reset(crate::QueueStatus::IDLE.bits())
+    .with_fields(Q_STATUS_FIELDS),
+    reg!(
+        qoff::Q_BAD_DESC,
+        Ro,
+        "descriptors completed with a DMA bad-descriptor verdict (saturating 32-bit)"
+    ),
+];
+
+/// Absolute offset of queue `queue`'s register at relative offset `rel` (a
+/// [`qoff`] constant); `None` for a queue at or above `dma::NUM_QUEUES` or an offset
+/// outside the block.
+#[must_use]
+pub const fn queue_reg(queue: u32, rel: u32) -> Option<u32> {
+    if queue >= crate::dma::NUM_QUEUES || rel >= off::DMA_QUEUE_STRIDE {
+        None
+    } else {
+        Some(off::DMA_QUEUE_BASE + queue * off::DMA_QUEUE_STRIDE + rel)
+    }
+}
+
+// At least 4 queue pairs, all inside the reserved queue space.
+const _: () = assert!(crate::dma::NUM_QUEUES >= 4);
+const _: () = assert!(crate::dma::NUM_QUEUES * off::DMA_QUEUE_STRIDE <= off::DMA_QUEUE_SPACE);
+
+/// Look a queue register up by name (relative offset in `offset`).
+#[must_use]
+pub fn queue_reg_by_name(name: &str) -> Option<&'static Register> {
+    QUEUE_REGISTERS.iter().find(|r| r.name == name)
+}
+
+/// The queue and the queue register at absolute offset `offset`, if any.
+#[must_use]
+pub fn queue_reg_at(offset: u32) -> Option<(u32, &'static Register)> {
+    let rel_all = offset.checked_sub(off::DMA_QUEUE_BASE)?;
+    let queue = rel_all / off::DMA_QUEUE_STRIDE;
+    if queue >= crate::dma::NUM_QUEUES {
+        return None;
+    }
+    let rel = rel_all % off::DMA_QUEUE_STRIDE;
+    QUEUE_REGISTERS
+        .iter()
+        .find(|r| r.offset == rel)
+        .map(|r| (queue, r))
+}
+
 /// The packet windows.
 pub const WINDOWS: &[Window] = &[
     Window {
@@ -663,6 +956,118 @@ mod tests {
             let bit = PktStatus::from_name(fl.name).expect(fl.name);
             assert_eq!(bit.bits(), fl.mask(), "{}", fl.name);
         }
+    }
+
+    fn check_table(table: &[Register], limit: u32) {
+        let mut prev = None;
+        for r in table {
+            assert_eq!(r.offset % 4, 0, "{} not word aligned", r.name);
+            assert!(r.offset + 4 <= limit, "{} outside its space", r.name);
+            if let Some(p) = prev {
+                assert!(r.offset > p, "{} out of order or overlapping", r.name);
+            }
+            prev = Some(r.offset);
+            let mut used = 0u32;
+            for fl in r.fields {
+                assert!(fl.width >= 1 && fl.lsb + fl.width <= 32, "{}", fl.name);
+                assert_eq!(used & fl.mask(), 0, "{}.{} overlaps", r.name, fl.name);
+                used |= fl.mask();
+            }
+            if !r.fields.is_empty() {
+                assert_eq!(r.reset & !used, 0, "{} reset outside its fields", r.name);
+            }
+            if let Some(stem) = r.name.strip_suffix("_LO") {
+                let hi = table
+                    .iter()
+                    .find(|h| h.name == format!("{stem}_HI"))
+                    .expect("missing _HI");
+                assert_eq!(hi.offset, r.offset + 4, "{stem}");
+            }
+        }
+    }
+
+    #[test]
+    fn dma_tables_are_well_formed() {
+        check_table(DMA_REGISTERS, ADDR_SPACE_BYTES);
+        check_table(QUEUE_REGISTERS, off::DMA_QUEUE_STRIDE);
+        let names: HashSet<_> = REGISTERS
+            .iter()
+            .chain(DMA_REGISTERS)
+            .chain(QUEUE_REGISTERS)
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(
+            names.len(),
+            REGISTERS.len() + DMA_REGISTERS.len() + QUEUE_REGISTERS.len(),
+            "a name is used twice"
+        );
+    }
+
+    #[test]
+    fn queue_blocks_are_clear_of_everything_else() {
+        use crate::dma::NUM_QUEUES;
+        assert!(off::DMA_QUEUE_STRIDE.is_power_of_two());
+        assert_eq!(off::DMA_QUEUE_BASE % off::DMA_QUEUE_SPACE, 0);
+        let (lo, hi) = (
+            off::DMA_QUEUE_BASE,
+            off::DMA_QUEUE_BASE + off::DMA_QUEUE_SPACE,
+        );
+        for r in REGISTERS.iter().chain(DMA_REGISTERS) {
+            assert!(
+                r.offset + 4 <= lo || r.offset >= hi,
+                "{} in queue space",
+                r.name
+            );
+        }
+        for w in WINDOWS {
+            assert!(w.offset >= hi || w.offset + w.size <= lo, "{}", w.name);
+        }
+        // Every absolute queue register maps back to its queue and row.
+        for q in 0..NUM_QUEUES {
+            for r in QUEUE_REGISTERS {
+                let abs = queue_reg(q, r.offset).unwrap();
+                assert!(by_offset(abs).is_none());
+                let (q2, r2) = queue_reg_at(abs).unwrap();
+                assert_eq!((q2, r2.name), (q, r.name));
+            }
+        }
+        assert_eq!(queue_reg(NUM_QUEUES, qoff::DQ_PROD), None);
+        assert_eq!(queue_reg(0, off::DMA_QUEUE_STRIDE), None);
+        assert_eq!(queue_reg(1, qoff::DQ_PROD), Some(0x110c));
+        assert!(queue_reg_at(off::DMA_QUEUE_BASE + 0x14).is_none());
+        assert!(queue_reg_at(0x0100).is_none());
+        assert!(
+            queue_reg_at(queue_reg(NUM_QUEUES - 1, 0).unwrap() + off::DMA_QUEUE_STRIDE).is_none()
+        );
+        // The ID_DMA word sits in the identity block but is not a layout 1 register.
+        assert!(by_offset(off::ID_DMA).is_none());
+    }
+
+    #[test]
+    fn dma_field_types_match_the_table() {
+        use crate::{Capabilities, QueueCtrl, QueueStatus};
+        for fl in Q_CTRL_FIELDS {
+            assert_eq!(
+                QueueCtrl::from_name(fl.name).expect(fl.name).bits(),
+                fl.mask()
+            );
+        }
+        for fl in Q_STATUS_FIELDS {
+            assert_eq!(
+                QueueStatus::from_name(fl.name).expect(fl.name).bits(),
+                fl.mask()
+            );
+        }
+        // The DMA capability is defined but not in today's value.
+        assert!(!crate::CAPABILITIES.contains(Capabilities::DMA));
+        assert!(crate::NEXT_CAPABILITIES.contains(Capabilities::DMA));
+        let id = DMA_REGISTERS[0];
+        assert_eq!(ID_DMA_FIELDS[0].get(id.reset), crate::dma::NUM_QUEUES);
+        assert_eq!(ID_DMA_FIELDS[1].get(id.reset), crate::dma::MAX_RING_LOG2);
+        assert_eq!(ID_DMA_FIELDS[2].get(id.reset), crate::dma::IOVA_BITS);
+        assert_eq!(ID_DMA_FIELDS[3].get(id.reset), crate::dma::NUM_VECTORS);
+        let log2 = queue_reg_by_name("DQ_LOG2_SIZE").unwrap().fields[0];
+        assert!(crate::dma::MAX_RING_LOG2 <= log2.mask() >> log2.lsb);
     }
 
     #[test]
