@@ -219,6 +219,8 @@ fn apply_fault(h: &driver::model::FaultHandle, a: FaultAction) {
         FaultAction::Reset => h.reset_after(0),
         FaultAction::Slow(p) => h.slow(p),
         FaultAction::Reject(spi) => h.reject_spi(spi),
+        FaultAction::RepeatIv(n) => h.repeat_iv(n),
+        FaultAction::StepBack(k) => h.step_back(k),
     }
 }
 

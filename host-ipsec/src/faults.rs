@@ -18,12 +18,18 @@ pub enum FaultAction {
     Slow(u32),
     /// Installs of this SPI are refused.
     Reject(u32),
+    /// The next `n` outbound packets are sealed with the previous packet's IV (a
+    /// repeated nonce, which the driver's per-result check must catch).
+    RepeatIv(u32),
+    /// The counter of the next outbound packet's SA steps back by this many numbers.
+    StepBack(u64),
 }
 
 /// A lab feature of the model backend: faults injected into the card while the
 /// daemon runs, each once the card has completed a number of packets (and SA
 /// commands). Written in `[daemon] model_faults` as `ACTION[:ARG][@PACKETS]`:
-/// `hang`, `heal`, `corrupt[:N]`, `reset`, `slow:POLLS`, `reject:SPI`; without
+/// `hang`, `heal`, `corrupt[:N]`, `reset`, `slow:POLLS`, `reject:SPI`, `repeat_iv[:N]`,
+/// `step_back:K`; without
 /// `@PACKETS` a step applies at start. Example: `["corrupt:1@500", "hang@2000"]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultSchedule {
@@ -75,9 +81,14 @@ impl FaultSchedule {
             "reject" => FaultAction::Reject(
                 u32::try_from(num(u64::from(u32::MAX))?).unwrap_or(u32::MAX),
             ),
+            "repeat_iv" => FaultAction::RepeatIv(match arg {
+                None => 1,
+                Some(_) => u32::try_from(num(u64::from(u32::MAX))?).unwrap_or(u32::MAX),
+            }),
+            "step_back" => FaultAction::StepBack(num(u64::from(u32::MAX))?),
             other => {
                 return Err(format!(
-                    "fault step '{step}': unknown fault '{other}' (expected hang, heal, corrupt, reset, slow or reject)"
+                    "fault step '{step}': unknown fault '{other}' (expected hang, heal, corrupt, reset, slow, reject, repeat_iv or step_back)"
                 ))
             }
         };
@@ -113,6 +124,9 @@ mod tests {
             "reset@7",
             "slow:30",
             "reject:0xc0000a01",
+            "repeat_iv@400",
+            "repeat_iv:3",
+            "step_back:2@9",
         ])
         .expect("valid");
         assert_eq!(
@@ -125,6 +139,9 @@ mod tests {
                 (7, FaultAction::Reset),
                 (0, FaultAction::Slow(30)),
                 (0, FaultAction::Reject(0xc000_0a01)),
+                (400, FaultAction::RepeatIv(1)),
+                (0, FaultAction::RepeatIv(3)),
+                (9, FaultAction::StepBack(2)),
             ]
         );
     }
@@ -137,6 +154,7 @@ mod tests {
             ("hang:3", "takes no argument"),
             ("slow", "needs ':NUMBER'"),
             ("reject:0x1ffffffff", "not a number up to"),
+            ("step_back", "needs ':NUMBER'"),
         ] {
             let e = FaultSchedule::parse(&[bad]).expect_err(bad);
             assert!(e.contains(bad) && e.contains(says), "{bad}: {e}");

@@ -535,7 +535,8 @@ enum Outcome {
     Unharmed,
 }
 
-fn card_fault_mid_traffic(fault: &str, outcome: Outcome) {
+/// Returns the offload counters of A's status at the end.
+fn card_fault_mid_traffic(fault: &str, outcome: Outcome) -> serde_json::Value {
     let p = Pair::new(Family::V4);
     let s = Scenario {
         card_a: "model",
@@ -602,6 +603,7 @@ fn card_fault_mid_traffic(fault: &str, outcome: Outcome) {
         assert_eq!(out.fallbacks, 0, "{out:?}");
         assert_eq!(in_b.auth_failures, 0, "{in_b:?}");
     }
+    off.clone()
 }
 
 #[test]
@@ -614,6 +616,27 @@ fn card_corrupting_results_mid_traffic_falls_back_to_software() {
     // every result corrupted from then on: the driver's sampled check (every 64th
     // result) or its header check catches one and fences the card off
     card_fault_mid_traffic("corrupt:1000000@400", Outcome::Fenced);
+}
+
+#[test]
+fn card_repeating_an_iv_mid_traffic_is_fenced_and_no_number_is_reused() {
+    // the driver checks every result for IV == sequence number and for numbers that
+    // only go up: the repeated nonce never leaves (no replay drop at B) and the SAs
+    // continue in software past the card's numbers
+    let off = card_fault_mid_traffic("repeat_iv@400", Outcome::Fenced);
+    assert!(
+        off["card_seq_violations"].as_u64().is_some_and(|n| n >= 1),
+        "fenced for another reason: {off}"
+    );
+}
+
+#[test]
+fn card_stepping_its_sequence_back_mid_traffic_is_fenced_and_no_number_is_reused() {
+    let off = card_fault_mid_traffic("step_back:3@400", Outcome::Fenced);
+    assert!(
+        off["card_seq_violations"].as_u64().is_some_and(|n| n >= 1),
+        "fenced for another reason: {off}"
+    );
 }
 
 #[test]
