@@ -34,7 +34,8 @@ use driver::{
 use esp::{DecapError, EncapError, Opened, SaConfig, Sealed, SeqNum, Transform};
 
 pub use crate::card_error::CardError;
-use crate::config::OffloadDevice;
+use crate::config::{CardVerify, OffloadDevice};
+use crate::defaults;
 use crate::faults::{FaultAction, FaultSchedule};
 use crate::path::{InboundPath, OpenError, OutboundPath, PathKind, SealError, SealJob};
 use crate::state::Gate;
@@ -199,15 +200,22 @@ pub enum EngineError {
     Thread(#[source] std::io::Error),
 }
 
-fn engine_over<R: RegIo + Send + 'static>(regs: R) -> Result<SharedEngine, EngineError> {
+fn engine_over<R: RegIo + Send + 'static>(
+    regs: R,
+    verify: CardVerify,
+) -> Result<SharedEngine, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
-    let off = Offload::new(Some(card), OffloadConfig::default());
+    let cfg = OffloadConfig {
+        verify_every: verify.every(),
+        ..OffloadConfig::default()
+    };
+    let off = Offload::new(Some(card), cfg);
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
 /// Opens the configured card backend (None for `offload_device = "none"`).
 pub fn open(device: OffloadDevice) -> Result<Option<SharedEngine>, EngineError> {
-    open_with(device, &FaultSchedule::default())
+    open_with(device, &FaultSchedule::default(), defaults::CARD_VERIFY)
 }
 
 fn apply_fault(h: &driver::model::FaultHandle, a: FaultAction) {
@@ -255,10 +263,12 @@ fn run_schedule(
         .map_err(EngineError::Thread)
 }
 
-/// Opens the configured card backend with a fault schedule (model backend only).
+/// Opens the configured card backend with a fault schedule (model backend only)
+/// and the share of card results checked in software.
 pub fn open_with(
     device: OffloadDevice,
     faults: &FaultSchedule,
+    verify: CardVerify,
 ) -> Result<Option<SharedEngine>, EngineError> {
     if !faults.is_empty() && device != OffloadDevice::Model {
         return Err(EngineError::NotBuilt(
@@ -270,14 +280,14 @@ pub fn open_with(
         OffloadDevice::Model => {
             let model = driver::model::ModelCard::new();
             let h = model.faults();
-            let engine = engine_over(model)?;
+            let engine = engine_over(model, verify)?;
             run_schedule(h, faults)?;
             Ok(Some(engine))
         }
         #[cfg(feature = "sim")]
         OffloadDevice::Sim => {
             let sim = sim::SimCard::new().map_err(EngineError::Sim)?;
-            engine_over(sim).map(Some)
+            engine_over(sim, verify).map(Some)
         }
         #[cfg(not(feature = "sim"))]
         OffloadDevice::Sim => Err(EngineError::NotBuilt(
@@ -613,7 +623,7 @@ mod tests {
     fn card_batches_never_pass_the_durable_limit() {
         use crate::state::{Gate, Waker};
         let model = driver::model::ModelCard::new();
-        let engine = engine_over(model).expect("engine");
+        let engine = engine_over(model, defaults::CARD_VERIFY).expect("engine");
         let key = [5u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb3), Transform::AesGcm128, &key).expect("cfg");
@@ -656,16 +666,58 @@ mod tests {
         assert_eq!(o.seal(&[0x45; 60], 4, &mut buf).expect("sealed").seq.0, 6);
     }
 
+    /// Seals `n` packets on a model card whose first result is corrupted in its
+    /// ciphertext (SPI, number and IV intact, so only a software check can see it);
+    /// returns the SA's path afterwards and whether each datagram opens with an
+    /// independent inbound SA.
+    fn corrupt_first_result(verify: CardVerify, n: usize) -> (PathKind, Vec<bool>) {
+        let model = driver::model::ModelCard::new();
+        let h = model.faults();
+        let engine = engine_over(model, verify).expect("engine");
+        let key = [0x3cu8; 20];
+        let oc = SaConfig::new(esp::Spi(0xa7), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xb7), Transform::AesGcm128, &[0x4d; 20]).expect("cfg");
+        let (o, _i, kind) = add_pair(&engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        h.corrupt_next(1);
+        let mut peer = esp::InboundSa::new(&oc).expect("peer");
+        let mut opens = Vec::new();
+        for _ in 0..n {
+            let mut buf = vec![0u8; 256];
+            let s = o
+                .seal(&[0x45; 60], 4, &mut buf)
+                .expect("sealed on some path");
+            opens.push(peer.open(&mut buf[..s.len]).is_ok());
+        }
+        (o.kind(), opens)
+    }
+
+    #[test]
+    fn verify_all_catches_the_first_corrupt_result_and_never_releases_it() {
+        let (kind, opens) = corrupt_first_result(CardVerify::All, 4);
+        assert_eq!(kind, PathKind::Software, "card not fenced off");
+        assert_eq!(opens, vec![true; 4], "a corrupt datagram left the engine");
+    }
+
+    #[test]
+    fn verify_off_checks_no_result_in_software() {
+        // With no software check, ciphertext corruption passes the per-result checks
+        // (SPI, number, IV): the peer refuses that datagram, and the card stays on.
+        let (kind, opens) = corrupt_first_result(CardVerify::Off, 4);
+        assert_eq!(kind, PathKind::Card);
+        assert_eq!(opens, vec![false, true, true, true]);
+    }
+
     #[test]
     fn a_schedule_needs_the_model_backend() {
         let s = FaultSchedule::parse(&["hang@1"]).expect("valid");
-        assert!(open_with(OffloadDevice::None, &s).is_err());
+        assert!(open_with(OffloadDevice::None, &s, defaults::CARD_VERIFY).is_err());
     }
 
     #[test]
     fn scheduled_hang_fences_the_card_and_the_sa_continues_in_software() {
         let s = FaultSchedule::parse(&["hang@6"]).expect("valid");
-        let engine = open_with(OffloadDevice::Model, &s)
+        let engine = open_with(OffloadDevice::Model, &s, defaults::CARD_VERIFY)
             .expect("model")
             .expect("engine");
         let key = [9u8; 20];
@@ -694,7 +746,7 @@ mod tests {
     fn a_healed_card_takes_its_sas_back_and_the_counter_continues() {
         let model = driver::model::ModelCard::new();
         let h = model.faults();
-        let engine = engine_over(model).expect("engine");
+        let engine = engine_over(model, defaults::CARD_VERIFY).expect("engine");
         let key = [7u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");

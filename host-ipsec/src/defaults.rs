@@ -35,6 +35,8 @@ pub const SOCKET_MARK: u32 = 0x4500;
 /// How often a card fenced off after a fault is tried again (its SAs return to it
 /// when it answers).
 pub const CARD_RECOVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How many card results are recomputed in software (`verify`): one in 64.
+pub const CARD_VERIFY: crate::config::CardVerify = crate::config::CardVerify::Sample(64);
 /// How often idle workers look for SA changes, in milliseconds.
 pub const WORKER_POLL_MS: u16 = 100;
 

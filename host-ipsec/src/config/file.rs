@@ -35,6 +35,7 @@ pub(super) struct RawDaemon {
     #[serde(default, deserialize_with = "keyword")]
     pub offload_device: Option<OffloadDevice>,
     pub model_faults: Option<Spanned<Vec<String>>>,
+    pub verify: Option<Spanned<String>>,
     pub card_recover_interval: Option<Spanned<DurationValue>>,
     pub tun_mtu: Option<Spanned<u16>>,
     pub state_dir: Option<String>,

@@ -46,8 +46,8 @@ mod values;
 pub use driver::OffloadPolicy;
 pub use esp::{IpPrefix, KeyMaterial, Lifetime, ModeKind, Transform};
 pub use types::{
-    Child, Config, Connection, DaemonConfig, DpdAction, Encap, IkeAuth, IkeChild, IkeLimits,
-    IkeSettings, ManualSa, OffloadDevice, PubkeyAuth, Secret, StartAction,
+    CardVerify, Child, Config, Connection, DaemonConfig, DpdAction, Encap, IkeAuth, IkeChild,
+    IkeLimits, IkeSettings, ManualSa, OffloadDevice, PubkeyAuth, Secret, StartAction,
 };
 
 pub(crate) use file::keyword;

@@ -84,6 +84,34 @@ fn card_recover_interval_default_off_and_bad() {
 }
 
 #[test]
+fn card_verify_default_values_and_bad() {
+    let c = Config::parse(Path::new("x.toml"), &good()).unwrap();
+    assert_eq!(c.daemon.verify, defaults::CARD_VERIFY);
+    let with = |v: &str| good().replace("name = \"a\"\n", &format!("name = \"a\"\nverify = {v}\n"));
+    for (text, want, every) in [
+        ("\"all\"", CardVerify::All, 1),
+        ("\"off\"", CardVerify::Off, 0),
+        ("\"sample:1000\"", CardVerify::Sample(1000), 1000),
+    ] {
+        let c = Config::parse(Path::new("x.toml"), &with(text)).unwrap();
+        assert_eq!(c.daemon.verify, want, "{text}");
+        assert_eq!(c.daemon.verify.every(), every, "{text}");
+        assert_eq!(format!("\"{}\"", c.daemon.verify), text);
+    }
+    for bad in [
+        "\"some\"",
+        "\"sample:1\"",
+        "\"sample:\"",
+        "\"sample:x\"",
+        "\"sample:2000000\"",
+    ] {
+        let (line, reason) = err_of(&with(bad));
+        assert_eq!(line, 4, "{bad}");
+        assert!(reason.contains("verify"), "{bad}: {reason}");
+    }
+}
+
+#[test]
 fn bad_prefix_names_line() {
     let src = good().replace("10.2.0.0/24", "10.2.0.0/33");
     let (line, reason) = err_of(&src);

@@ -46,6 +46,62 @@ pub enum OffloadDevice {
     Model,
 }
 
+/// How many of the card's results the daemon checks in software (`verify`): each
+/// checked result is recomputed with `esp` and a mismatch fences the card (its SAs
+/// continue in software). Independent of this, every card result is checked for
+/// its SPI, a sequence number that only goes up and IV = sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardVerify {
+    /// `"all"`: every result.
+    All,
+    /// `"sample:N"`: one result in N (N >= 2).
+    Sample(u32),
+    /// `"off"`: none.
+    Off,
+}
+
+impl CardVerify {
+    /// The driver's `OffloadConfig::verify_every` (0 = never, 1 = every result).
+    #[must_use]
+    pub fn every(self) -> u32 {
+        match self {
+            CardVerify::All => 1,
+            CardVerify::Sample(n) => n,
+            CardVerify::Off => 0,
+        }
+    }
+
+    /// Parses `all`, `off` or `sample:N` (N from 2 to 2^20).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(CardVerify::All),
+            "off" => Ok(CardVerify::Off),
+            _ => {
+                let n = s
+                    .strip_prefix("sample:")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|n| (2..=1 << 20).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "verify '{s}' is not \"all\", \"off\" or \"sample:N\" with N from 2 to 1048576"
+                        )
+                    })?;
+                Ok(CardVerify::Sample(n))
+            }
+        }
+    }
+}
+
+impl fmt::Display for CardVerify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CardVerify::All => f.write_str("all"),
+            CardVerify::Sample(n) => write!(f, "sample:{n}"),
+            CardVerify::Off => f.write_str("off"),
+        }
+    }
+}
+
 /// `[daemon]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonConfig {
@@ -63,6 +119,8 @@ pub struct DaemonConfig {
     pub offload_device: OffloadDevice,
     /// Faults injected into the model card (`model_faults`, lab feature).
     pub model_faults: FaultSchedule,
+    /// How many card results are checked in software (`verify`).
+    pub verify: CardVerify,
     /// How often a card fenced off after a fault is tried again (None: never).
     pub card_recover_interval: Option<Duration>,
     /// TUN MTU; by default the largest inner MTU of the connections.

@@ -13,7 +13,9 @@ use toml::Spanned;
 use zeroize::Zeroizing;
 
 use super::file::{RawChild, RawConnection, RawDaemon, SpiValue};
-use super::types::{Child, Connection, DaemonConfig, Encap, IkeLimits, ManualSa, OffloadDevice};
+use super::types::{
+    CardVerify, Child, Connection, DaemonConfig, Encap, IkeLimits, ManualSa, OffloadDevice,
+};
 use super::values::{child_selectors, duration, replay_window, volume_lifetime, Ctx};
 use super::{ike, ConfigError};
 use crate::defaults;
@@ -71,6 +73,13 @@ pub(super) fn daemon(ctx: &Ctx<'_>, mut d: RawDaemon) -> Result<DaemonConfig, Co
         }
         None => FaultSchedule::default(),
     };
+    let verify = match d.verify {
+        Some(v) => {
+            let span = v.span();
+            CardVerify::parse(v.get_ref()).map_err(|e| ctx.err(span, e))?
+        }
+        None => defaults::CARD_VERIFY,
+    };
     let metrics = match d.metrics {
         Some(m) => {
             let span = m.span();
@@ -122,6 +131,7 @@ pub(super) fn daemon(ctx: &Ctx<'_>, mut d: RawDaemon) -> Result<DaemonConfig, Co
         metrics,
         offload_device,
         model_faults,
+        verify,
         card_recover_interval,
         tun_mtu,
         state_dir: d

@@ -43,7 +43,7 @@ use nix::sys::socket::SockaddrStorage;
 use tracing::{info, warn};
 
 use crate::card::{self, SharedEngine};
-use crate::config::OffloadDevice;
+use crate::config::{CardVerify, OffloadDevice};
 use crate::defaults;
 use crate::faults::FaultSchedule;
 use crate::path::{self, InboundPath, OutboundPath, PathKind};
@@ -225,6 +225,8 @@ pub struct DataplaneOptions {
     pub workers: usize,
     /// Faults injected into the model card (lab feature; `device` must be `model`).
     pub faults: FaultSchedule,
+    /// How many card results are checked in software.
+    pub verify: CardVerify,
 }
 
 impl DataplaneOptions {
@@ -236,6 +238,7 @@ impl DataplaneOptions {
             device: d.offload_device,
             workers: usize::from(d.workers),
             faults: d.model_faults.clone(),
+            verify: d.verify,
         }
     }
 
@@ -319,6 +322,7 @@ impl Dataplane {
             device,
             workers: 0,
             faults: FaultSchedule::default(),
+            verify: defaults::CARD_VERIFY,
         })
     }
 
@@ -327,11 +331,12 @@ impl Dataplane {
     pub fn start_with(o: &DataplaneOptions) -> Result<Arc<Self>, StartError> {
         let (tun_name, tun_mtu, device) = (o.tun_name.as_str(), o.tun_mtu, o.device);
         let n = o.worker_count();
-        let engine = card::open_with(device, &o.faults).map_err(StartError::Card)?;
+        let engine = card::open_with(device, &o.faults, o.verify).map_err(StartError::Card)?;
         if engine.is_some() {
             info!(
                 ?device,
                 faults = o.faults.steps.len(),
+                verify = %o.verify,
                 "card backend opened"
             );
         }
