@@ -9,7 +9,8 @@
 # trip, checking the bytes, edu's interrupt status and acknowledging each; no
 # interrupt may arrive before the first raise or after the vectors are disabled. The
 # guest also has an e1000e (which has MSI-X; no driver of its own is loaded): its
-# MSI-X vectors are routed to eventfds and VFIO's loopback trigger must reach each
+# MSI-X vectors are routed to eventfds; VFIO's loopback trigger, then the device
+# itself (a queue cause per vector, set through its ICS register), must reach each
 # vector's own eventfd and no other.
 # Exits 0 only if the guest console shows the PASS line.
 #
