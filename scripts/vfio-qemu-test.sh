@@ -3,7 +3,16 @@
 # emulated Intel IOMMU, QEMU's `edu` PCI device), binds edu to vfio-pci and runs a
 # static build of driver/examples/vfio_edu.rs, which opens container, group and
 # device, maps BAR0, reads edu's identity register through RegIo and does a DMA round
-# trip through the IOMMU. Exits 0 only if the guest console shows the PASS line.
+# trip through the IOMMU; then routes edu's interrupt (MSI: edu has no MSI-X) to an
+# eventfd with VFIO_DEVICE_SET_IRQS and takes from it an interrupt raised through
+# edu's raise register and the two completions of a second, interrupt-driven DMA round
+# trip, checking the bytes, edu's interrupt status and acknowledging each; no
+# interrupt may arrive before the first raise or after the vectors are disabled. The
+# guest also has an e1000e (which has MSI-X; no driver of its own is loaded): its
+# MSI-X vectors are routed to eventfds; VFIO's loopback trigger, then the device
+# itself (a queue cause per vector, set through its ICS register), must reach each
+# vector's own eventfd and no other.
+# Exits 0 only if the guest console shows the PASS line.
 #
 # Installs what it needs: qemu-system-x86, busybox-static and cpio (Debian packages,
 # when missing and running as root) and the Debian linux-image-6.1 kernel package,
@@ -97,7 +106,7 @@ set +e
 timeout "$timeout_s" qemu-system-x86_64 \
     -machine q35 -accel tcg -cpu max -m 512M -smp 1 \
     -device intel-iommu \
-    "${edu[@]}" \
+    "${edu[@]}" -nic none -device e1000e \
     -kernel "$vmlinuz" -initrd "$work/initramfs.$$.cpio.gz" \
     -append "console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init" \
     -display none -serial "file:$console" -monitor none -no-reboot </dev/null >&2

@@ -13,9 +13,14 @@ for m in $(cat /modules/order); do
 done
 
 dev=""
+msix=""
 for d in /sys/bus/pci/devices/*; do
     if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then
         dev=$(basename "$d")
+    fi
+    # QEMU's e1000e (8086:10d3): a device with MSI-X, for the MSI-X routing check.
+    if [ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ]; then
+        msix=$(basename "$d")
     fi
 done
 if [ -z "$dev" ]; then
@@ -24,7 +29,11 @@ else
     echo "VFIO-QEMU: edu at $dev, IOMMU group $(basename "$(readlink "/sys/bus/pci/devices/$dev/iommu_group")")"
     echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
     echo "VFIO-QEMU: /dev/vfio: $(ls /dev/vfio | tr '\n' ' ')"
-    /vfio_edu "$dev"
+    if [ -n "$msix" ]; then
+        echo 8086 10d3 > /sys/bus/pci/drivers/vfio-pci/new_id
+        echo "VFIO-QEMU: e1000e (MSI-X) at $msix"
+    fi
+    /vfio_edu "$dev" $msix
     echo "VFIO-QEMU: check exited with $?"
 fi
 sync

@@ -71,6 +71,14 @@ pub enum DriverError {
         /// How many reads were made.
         polls: u32,
     },
+    /// No interrupt arrived on a vector's eventfd within the time allowed.
+    #[error("no interrupt on vector {vector} within {waited:?}")]
+    IrqTimeout {
+        /// The vector waited on (sub-index within MSI-X or MSI).
+        vector: u32,
+        /// How long the driver waited.
+        waited: std::time::Duration,
+    },
     /// The identity registers do not describe a card this driver knows.
     #[error("not an ESP offload card: magic {found:#010x}, expected {expected:#010x}")]
     BadMagic {

@@ -1,13 +1,19 @@
-//! The VFIO backend: a PCI device bound to `vfio-pci`, its BAR0 as a [`RegIo`] window
-//! and DMA buffers mapped through the container's IOMMU domain.
+//! The VFIO backend: a PCI device bound to `vfio-pci`, its BAR0 as a [`RegIo`] window,
+//! DMA buffers mapped through the container's IOMMU domain, and the device's MSI-X (or
+//! MSI) vectors delivered to one eventfd each ([`VfioCard::enable_irqs`], [`IrqEvent`]).
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use vfio_bindings::bindings::vfio::{
-    VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
+    VFIO_IRQ_INFO_EVENTFD, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX,
+    VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
 };
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioError, VfioOps};
+use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+use vmm_sys_util::poll::PollContext;
 
 use crate::mmio::{DmaBuffer, MmioRegion};
 use crate::{DriverError, HardReset, RegIo};
@@ -33,6 +39,165 @@ pub fn sysfs_path(device: &str) -> PathBuf {
     }
 }
 
+/// The PCI interrupt mechanism a set of vectors uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IrqKind {
+    /// MSI-X (PCI Local Bus 3.0, section 6.8.2): the preferred kind, up to 2048 vectors.
+    MsiX,
+    /// MSI (section 6.8.1): the fallback, up to 32 vectors.
+    Msi,
+}
+
+impl IrqKind {
+    /// The VFIO interrupt index of this kind on a PCI device.
+    pub fn vfio_index(self) -> u32 {
+        match self {
+            IrqKind::MsiX => VFIO_PCI_MSIX_IRQ_INDEX,
+            IrqKind::Msi => VFIO_PCI_MSI_IRQ_INDEX,
+        }
+    }
+}
+
+impl std::fmt::Display for IrqKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IrqKind::MsiX => "MSI-X",
+            IrqKind::Msi => "MSI",
+        })
+    }
+}
+
+/// Picks the interrupt kind for `wanted` vectors given how many vectors the device
+/// offers as MSI-X and as MSI (0 where it has none, or where VFIO cannot signal that
+/// kind through an eventfd): MSI-X when it has enough, else MSI when it has enough.
+/// The error says what the device has.
+pub fn choose_irq_kind(wanted: u32, msix: u32, msi: u32) -> Result<IrqKind, String> {
+    if wanted == 0 {
+        return Err("asked for 0 interrupt vectors".into());
+    }
+    if msix >= wanted {
+        Ok(IrqKind::MsiX)
+    } else if msi >= wanted {
+        Ok(IrqKind::Msi)
+    } else {
+        Err(format!(
+            "{wanted} interrupt vectors wanted, the device offers {msix} MSI-X and {msi} MSI"
+        ))
+    }
+}
+
+/// One interrupt vector delivered to an eventfd: the kernel adds 1 to the eventfd's
+/// counter for each interrupt; [`IrqEvent::wait`] and [`IrqEvent::take`] read and clear
+/// it.
+///
+/// The eventfd is non-blocking; waiting goes through an epoll set of its own, with a
+/// deadline, so a vector that never fires gives [`DriverError::IrqTimeout`], never a
+/// hang. A caller with its own event loop can register [`IrqEvent::as_raw_fd`] there
+/// and call [`IrqEvent::take`] when it is readable.
+pub struct IrqEvent {
+    vector: u32,
+    fd: EventFd,
+    poll: PollContext<u32>,
+}
+
+impl std::fmt::Debug for IrqEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IrqEvent")
+            .field("vector", &self.vector)
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl IrqEvent {
+    /// A fresh eventfd (counter 0) for vector `vector`, not yet tied to any device. The
+    /// simulated card and tests signal it with [`IrqEvent::signal`]; the VFIO backend
+    /// hands it to the kernel.
+    pub fn new(vector: u32) -> Result<Self, DriverError> {
+        let fd = EventFd::new(EFD_NONBLOCK)
+            .map_err(|e| DriverError::io(format!("creating the eventfd of vector {vector}"), e))?;
+        let poll = PollContext::new().map_err(|e| {
+            DriverError::io(
+                format!("creating the epoll set of vector {vector}"),
+                e.into(),
+            )
+        })?;
+        poll.add(&fd, vector).map_err(|e| {
+            DriverError::io(format!("watching the eventfd of vector {vector}"), e.into())
+        })?;
+        Ok(IrqEvent { vector, fd, poll })
+    }
+
+    /// The vector number (sub-index within the device's MSI-X or MSI table).
+    pub fn vector(&self) -> u32 {
+        self.vector
+    }
+
+    /// The eventfd itself (what `VFIO_DEVICE_SET_IRQS` is given).
+    pub fn eventfd(&self) -> &EventFd {
+        &self.fd
+    }
+
+    /// Raises the vector from user space (what a device model does; the kernel does the
+    /// same for a real device).
+    pub fn signal(&self) -> Result<(), DriverError> {
+        self.fd.write(1).map_err(|e| {
+            DriverError::io(
+                format!("signalling the eventfd of vector {}", self.vector),
+                e,
+            )
+        })
+    }
+
+    /// The number of interrupts since the last read, clearing it; 0 if there were none.
+    /// Never blocks.
+    pub fn take(&self) -> Result<u64, DriverError> {
+        match self.fd.read() {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(DriverError::io(
+                format!("reading the eventfd of vector {}", self.vector),
+                e,
+            )),
+        }
+    }
+
+    /// Waits until at least one interrupt has arrived (or returns at once if one is
+    /// pending), then returns the count and clears it. After `timeout` without one,
+    /// returns [`DriverError::IrqTimeout`].
+    pub fn wait(&self, timeout: Duration) -> Result<u64, DriverError> {
+        let start = Instant::now();
+        loop {
+            let n = self.take()?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(DriverError::IrqTimeout {
+                    vector: self.vector,
+                    waited,
+                });
+            }
+            // Readiness only wakes this loop up; the count is read above. epoll may
+            // return early (signals are retried inside, very long timeouts are capped),
+            // hence the loop and the deadline.
+            self.poll.wait_timeout(timeout - waited).map_err(|e| {
+                DriverError::io(
+                    format!("waiting on the eventfd of vector {}", self.vector),
+                    e.into(),
+                )
+            })?;
+        }
+    }
+}
+
+impl AsRawFd for IrqEvent {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 /// A PCI device opened through VFIO (container, group, device) with BAR0 mapped.
 ///
 /// Field order matters: `bar0` (which owns the BAR mapping) is dropped before `device`
@@ -42,6 +207,8 @@ pub struct VfioCard {
     device: VfioDevice,
     container: Arc<VfioContainer>,
     name: String,
+    /// The interrupt kind currently routed to eventfds, if any.
+    irqs: Option<IrqKind>,
 }
 
 impl std::fmt::Debug for VfioCard {
@@ -49,6 +216,7 @@ impl std::fmt::Debug for VfioCard {
         f.debug_struct("VfioCard")
             .field("device", &self.name)
             .field("bar0_len", &self.bar0.len())
+            .field("irqs", &self.irqs)
             .finish()
     }
 }
@@ -135,6 +303,7 @@ impl VfioCard {
             device: dev,
             container,
             name: sysfs.display().to_string(),
+            irqs: None,
         };
         card.set_command_bits(PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER);
         Ok(card)
@@ -168,6 +337,78 @@ impl VfioCard {
     pub fn device_reset(&self) {
         self.device.reset();
     }
+
+    /// How many vectors VFIO can deliver to eventfds for `kind` (0 if the device lacks
+    /// that capability).
+    pub fn irq_count(&self, kind: IrqKind) -> u32 {
+        match self.device.get_irq_info(kind.vfio_index()) {
+            Some(info) if info.flags & VFIO_IRQ_INFO_EVENTFD != 0 => info.count,
+            _ => 0,
+        }
+    }
+
+    /// The interrupt kind currently routed to eventfds, if any.
+    pub fn irq_kind(&self) -> Option<IrqKind> {
+        self.irqs
+    }
+
+    /// Routes the device's first `count` interrupt vectors to one eventfd each
+    /// (`VFIO_DEVICE_SET_IRQS` with `DATA_EVENTFD | ACTION_TRIGGER`), MSI-X if the
+    /// device has enough MSI-X vectors, else MSI. Vectors enabled earlier are disabled
+    /// first. Element `i` of the result is vector `i`.
+    pub fn enable_irqs(&mut self, count: u32) -> Result<Vec<IrqEvent>, DriverError> {
+        let kind = choose_irq_kind(
+            count,
+            self.irq_count(IrqKind::MsiX),
+            self.irq_count(IrqKind::Msi),
+        )
+        .map_err(|reason| DriverError::BadDevice {
+            device: self.name.clone(),
+            reason,
+        })?;
+        self.disable_irqs()?;
+        let events = (0..count)
+            .map(IrqEvent::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.device
+            .enable_irq(
+                kind.vfio_index(),
+                events.iter().map(IrqEvent::eventfd).collect(),
+            )
+            .map_err(|e| {
+                DriverError::vfio(format!("routing {count} {kind} vector(s) to eventfds"), e)
+            })?;
+        self.irqs = Some(kind);
+        tracing::debug!(device = %self.name, %kind, count, "interrupts routed to eventfds");
+        Ok(events)
+    }
+
+    /// Asks VFIO itself to signal vector `vector` of the enabled kind
+    /// (`VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER`): the kernel writes that
+    /// vector's eventfd as if the device had interrupted. A loopback check of the
+    /// vector-to-eventfd routing that needs nothing from the device.
+    pub fn trigger_irq(&self, vector: u32) -> Result<(), DriverError> {
+        let kind = self.irqs.ok_or_else(|| DriverError::BadDevice {
+            device: self.name.clone(),
+            reason: "no interrupt vectors are enabled".into(),
+        })?;
+        self.device
+            .trigger_irq(kind.vfio_index(), vector)
+            .map_err(|e| DriverError::vfio(format!("triggering {kind} vector {vector}"), e))
+    }
+
+    /// Stops delivering interrupts to the eventfds given out by
+    /// [`VfioCard::enable_irqs`] (the device's MSI-X or MSI is disabled). Does nothing
+    /// if none are enabled.
+    pub fn disable_irqs(&mut self) -> Result<(), DriverError> {
+        if let Some(kind) = self.irqs {
+            self.device
+                .disable_irq(kind.vfio_index())
+                .map_err(|e| DriverError::vfio(format!("disabling {kind} vectors"), e))?;
+            self.irqs = None;
+        }
+        Ok(())
+    }
 }
 
 impl RegIo for VfioCard {
@@ -181,6 +422,9 @@ impl RegIo for VfioCard {
 
 impl HardReset for VfioCard {
     fn hard_reset(&mut self) -> Result<(), DriverError> {
+        // A function reset clears the device's MSI/MSI-X enables behind VFIO's back:
+        // release the vectors first so that `enable_irqs` starts afresh afterwards.
+        self.disable_irqs()?;
         self.device_reset();
         self.set_command_bits(PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER);
         Ok(())
@@ -202,6 +446,60 @@ mod tests {
             Path::new("/sys/bus/pci/devices/0000:00:03.0")
         );
         assert_eq!(sysfs_path("/sys/x/y"), Path::new("/sys/x/y"));
+    }
+
+    #[test]
+    fn msix_is_preferred_and_msi_is_the_fallback() {
+        assert_eq!(choose_irq_kind(4, 8, 1), Ok(IrqKind::MsiX));
+        assert_eq!(choose_irq_kind(4, 4, 32), Ok(IrqKind::MsiX));
+        // QEMU's edu device: MSI with one vector, no MSI-X.
+        assert_eq!(choose_irq_kind(1, 0, 1), Ok(IrqKind::Msi));
+        assert_eq!(choose_irq_kind(4, 2, 4), Ok(IrqKind::Msi));
+        let e = choose_irq_kind(4, 2, 1).unwrap_err();
+        assert!(e.contains("2 MSI-X") && e.contains("1 MSI"), "{e}");
+        assert!(choose_irq_kind(1, 0, 0).is_err());
+        assert!(choose_irq_kind(0, 8, 8).is_err());
+        assert_eq!(IrqKind::MsiX.vfio_index(), VFIO_PCI_MSIX_IRQ_INDEX);
+        assert_eq!(IrqKind::Msi.vfio_index(), VFIO_PCI_MSI_IRQ_INDEX);
+    }
+
+    #[test]
+    fn irq_event_counts_and_clears() {
+        let ev = IrqEvent::new(3).unwrap();
+        assert_eq!(ev.vector(), 3);
+        assert_eq!(ev.take().unwrap(), 0, "a fresh eventfd has no interrupt");
+        ev.signal().unwrap();
+        ev.signal().unwrap();
+        assert_eq!(ev.take().unwrap(), 2);
+        assert_eq!(ev.take().unwrap(), 0, "reading clears the count");
+        ev.signal().unwrap();
+        assert_eq!(ev.wait(Duration::from_secs(5)).unwrap(), 1);
+    }
+
+    #[test]
+    fn irq_event_wait_without_interrupt_is_a_timeout_error() {
+        let ev = IrqEvent::new(7).unwrap();
+        let timeout = Duration::from_millis(30);
+        match ev.wait(timeout) {
+            Err(DriverError::IrqTimeout { vector, waited }) => {
+                assert_eq!(vector, 7);
+                assert!(waited >= timeout, "gave up after {waited:?}");
+            }
+            other => panic!("expected IrqTimeout, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn irq_event_wakes_on_a_signal_from_another_thread() {
+        let ev = IrqEvent::new(0).unwrap();
+        let signaller = ev.eventfd().try_clone().unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            signaller.write(1).unwrap();
+        });
+        assert_eq!(ev.wait(Duration::from_secs(30)).unwrap(), 1);
+        t.join().unwrap();
+        assert_eq!(ev.take().unwrap(), 0);
     }
 
     #[test]
