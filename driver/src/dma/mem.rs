@@ -3,7 +3,7 @@
 //! bounds-checked copies, never through Rust references.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
 use crate::DriverError;
 
@@ -34,11 +34,12 @@ pub enum HugePages {
 /// An anonymous, page-aligned, zero-filled memory region for rings and packet
 /// buffers.
 ///
-/// DMA safety contract: the device may read or write the region at any time while
-/// it is mapped for it, so the region is only touched through [`read`](Self::read),
-/// [`write`](Self::write), [`fill`](Self::fill) and [`read_u8`](Self::read_u8)
-/// (raw-pointer copies with fences around them); no reference to its bytes is ever
-/// handed out. Keep it alive (an `Arc`) for as long as any device mapping of it
+/// DMA safety contract: the device (or a simulator thread) may read or write the
+/// region at any time while it is mapped for it, so the region is only touched
+/// through [`read`](Self::read), [`write`](Self::write), [`fill`](Self::fill) and
+/// [`read_u8`](Self::read_u8): relaxed atomic accesses (8 bytes at a time where
+/// aligned) with fences around them, so concurrent use is never a data race; no
+/// plain reference to its bytes is ever handed out. Keep it alive (an `Arc`) for as long as any device mapping of it
 /// exists; the mappers in [`super::map`] hold such an `Arc` until they unmap.
 pub struct DmaRegion {
     map: memmap2::MmapRaw,
@@ -119,17 +120,26 @@ impl DmaRegion {
     /// fence) before any later store, such as a doorbell write, is seen.
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), DriverError> {
         self.check(offset, data.len())?;
-        // SAFETY: `offset + data.len() <= len` (checked above) and the mapping lives
-        // as long as `self`; the destination is only reached through raw pointers
-        // (no reference to it exists), and `data` cannot overlap it since no
-        // reference into the region is ever handed out.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.map.as_mut_ptr().add(offset),
-                data.len(),
-            )
-        };
+        let base = self.map.as_mut_ptr();
+        let mut i = 0;
+        while i < data.len() {
+            // SAFETY: `offset + i < len` (checked above) and the mapping lives as long
+            // as `self`; the region is only accessed atomically (never through a plain
+            // reference), so these accesses race with nothing; the 8-byte store is
+            // made only at an 8-byte aligned address with 8 bytes left.
+            unsafe {
+                let at = base.add(offset + i);
+                if (at as usize).is_multiple_of(8) && i + 8 <= data.len() {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&data[i..i + 8]);
+                    AtomicU64::from_ptr(at.cast()).store(u64::from_ne_bytes(w), Ordering::Relaxed);
+                    i += 8;
+                } else {
+                    AtomicU8::from_ptr(at).store(data[i], Ordering::Relaxed);
+                    i += 1;
+                }
+            }
+        }
         fence(Ordering::Release);
         Ok(())
     }
@@ -139,36 +149,47 @@ impl DmaRegion {
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), DriverError> {
         self.check(offset, out.len())?;
         fence(Ordering::Acquire);
-        // SAFETY: in bounds (checked above), mapped for the lifetime of `self`, and
-        // `out` is caller memory that cannot overlap the region (no reference into
-        // the region exists).
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.map.as_mut_ptr().add(offset),
-                out.as_mut_ptr(),
-                out.len(),
-            )
-        };
+        let base = self.map.as_mut_ptr();
+        let n = out.len();
+        let mut i = 0;
+        while i < n {
+            // SAFETY: as in `write`: in bounds, mapped, accessed only atomically, the
+            // 8-byte load only at an aligned address with 8 bytes left.
+            unsafe {
+                let at = base.add(offset + i);
+                if (at as usize).is_multiple_of(8) && i + 8 <= n {
+                    let w = AtomicU64::from_ptr(at.cast()).load(Ordering::Relaxed);
+                    out[i..i + 8].copy_from_slice(&w.to_ne_bytes());
+                    i += 8;
+                } else {
+                    out[i] = AtomicU8::from_ptr(at).load(Ordering::Relaxed);
+                    i += 1;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Reads one byte with a volatile load (the phase byte of a completion record,
-    /// which the device may be writing right now).
+    /// Reads one byte with an acquire load (for a flag byte the device may be
+    /// writing right now).
     pub fn read_u8(&self, offset: usize) -> Result<u8, DriverError> {
         self.check(offset, 1)?;
-        // SAFETY: in bounds (checked above), mapped for the lifetime of `self`; a
-        // volatile byte load of memory a device may write.
-        let b = unsafe { self.map.as_mut_ptr().add(offset).read_volatile() };
-        fence(Ordering::Acquire);
+        // SAFETY: in bounds (checked above), mapped for the lifetime of `self`, only
+        // ever accessed atomically.
+        let b = unsafe { AtomicU8::from_ptr(self.map.as_mut_ptr().add(offset)) }
+            .load(Ordering::Acquire);
         Ok(b)
     }
 
     /// Sets `n` bytes from `offset` to `value`.
     pub fn fill(&self, offset: usize, n: usize, value: u8) -> Result<(), DriverError> {
         self.check(offset, n)?;
-        // SAFETY: in bounds (checked above) and mapped for the lifetime of `self`;
-        // reached only through this raw pointer.
-        unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(offset), value, n) };
+        for i in 0..n {
+            // SAFETY: in bounds (checked above), mapped for the lifetime of `self`,
+            // only ever accessed atomically.
+            unsafe { AtomicU8::from_ptr(self.map.as_mut_ptr().add(offset + i)) }
+                .store(value, Ordering::Relaxed);
+        }
         fence(Ordering::Release);
         Ok(())
     }
