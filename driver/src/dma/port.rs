@@ -158,15 +158,18 @@ impl<M: DmaMapper> DmaPort<M> {
         Ok(())
     }
 
-    /// Checks a batch's outbound results: numbers only go up per SA.
+    /// Checks a batch's outbound results from `out[from]` on: numbers only go up
+    /// per SA. On a violation `out` is cut before the offending result (what stays
+    /// is complete and valid, as `PacketPort` promises).
     fn check_order(
         &mut self,
         reqs: &[PacketRequest<'_>],
-        out: &[PacketResult],
+        out: &mut Vec<PacketResult>,
         from: usize,
         base: usize,
     ) -> Result<(), DriverError> {
-        for (i, res) in out.iter().enumerate().skip(from) {
+        for i in from..out.len() {
+            let res = &out[i];
             let req = &reqs[i - base];
             if req.direction != Direction::Outbound || res.verdict != Verdict::Ok {
                 continue;
@@ -178,12 +181,12 @@ impl<M: DmaMapper> DmaPort<M> {
             if *last == 0 {
                 self.touched.push(req.sa_index);
             } else if res.seq <= *last {
-                return Err(DriverError::BadResult {
-                    what: format!(
-                        "DMA completion for SA index {sa}: sequence number {} after {}",
-                        res.seq, *last
-                    ),
-                });
+                let what = format!(
+                    "DMA completion for SA index {sa}: sequence number {} after {}",
+                    res.seq, *last
+                );
+                out.truncate(i);
+                return Err(DriverError::BadResult { what });
             }
             *last = res.seq;
         }

@@ -809,6 +809,34 @@ fn ten_thousand_random_packets_of_mixed_sizes_sas_and_directions_match_esp() {
 }
 
 #[test]
+fn a_sequence_number_going_back_within_a_batch_is_refused_by_the_port() {
+    let (mut card, f) = dma_card(3, false);
+    let c = sa_cfg(0xa00, Transform::AesGcm128);
+    let ix = install(&mut card, &c, Direction::Outbound);
+    let p = [1u8; 100];
+    let reqs = [PacketRequest::outbound(ix, proto::IPV4, &p); 4];
+    let mut out = Vec::new();
+    card.process(&reqs[..3], &mut out).unwrap();
+    assert_eq!(out[2].seq, 3);
+    // The card steps its counter back by 3 before the third packet of the batch.
+    f.step_back_after(2, 3);
+    out.clear();
+    let e = card.process(&reqs, &mut out).unwrap_err();
+    assert!(
+        e.to_string().contains("bad result")
+            && format!("{e:?}").contains("sequence number 3 after 5"),
+        "{e:?}"
+    );
+    // The two before it are complete and returned; the port stopped the queue and
+    // sets it up again for the next batch.
+    assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [4, 5]);
+    out.clear();
+    card.process(&reqs[..1], &mut out).unwrap();
+    assert_eq!(out[0].verdict, Verdict::Ok);
+    assert_eq!(card.port().stats().setups, 2);
+}
+
+#[test]
 fn a_card_without_dma_is_refused_by_the_port() {
     let ident = crate::model::ModelIdentity {
         capabilities: regmap::CAPABILITIES - regmap::Capabilities::DMA,

@@ -95,6 +95,9 @@ pub struct Faults {
     /// Step the counter of the SA of the next outbound packet back by this many
     /// numbers before it is used (header, IV and result agree on the reused number).
     pub step_back: u64,
+    /// Outbound packets to let through before `step_back` applies (so it can
+    /// strike in the middle of a batch).
+    pub step_back_delay: u64,
     /// Highest sequence number used per outbound SPI, over resets, including packets
     /// whose result never came (what a test compares the driver's numbering with).
     pub highest_seq: HashMap<u32, u64>,
@@ -152,7 +155,14 @@ impl FaultHandle {
     }
     /// Step the counter of the next outbound packet's SA back by `k` numbers.
     pub fn step_back(&self, k: u64) {
-        self.lock().step_back = k;
+        self.step_back_after(0, k);
+    }
+    /// Step the counter back by `k` numbers before the outbound packet that comes
+    /// after `n` more outbound packets.
+    pub fn step_back_after(&self, n: u64, k: u64) {
+        let mut f = self.lock();
+        f.step_back = k;
+        f.step_back_delay = n;
     }
     /// Highest sequence number the card used for outbound SPI `spi` (0: none).
     pub fn highest_seq(&self, spi: u32) -> u64 {
@@ -550,7 +560,9 @@ impl ModelCard {
                 self.events |= ErrorEvents::SEQ_EXHAUSTED.bits();
                 return (Verdict::SeqExhausted, desc.next_header, sa.seq, Vec::new());
             }
-            if f.step_back > 0 {
+            if f.step_back > 0 && f.step_back_delay > 0 {
+                f.step_back_delay -= 1;
+            } else if f.step_back > 0 {
                 sa.seq = sa.seq.saturating_sub(f.step_back);
                 f.step_back = 0;
             }
