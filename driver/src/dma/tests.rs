@@ -836,6 +836,72 @@ fn a_sequence_number_going_back_within_a_batch_is_refused_by_the_port() {
     assert_eq!(card.port().stats().setups, 2);
 }
 
+/// The model shared with a thread that stands for the card's own clock.
+struct Shared(Arc<std::sync::Mutex<ModelCard>>);
+
+impl RegIo for Shared {
+    fn read32(&mut self, offset: u32) -> Result<u32, crate::DriverError> {
+        self.0.lock().unwrap().read32(offset)
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), crate::DriverError> {
+        self.0.lock().unwrap().write32(offset, value)
+    }
+}
+
+#[test]
+fn the_port_sleeps_on_the_eventfd_and_the_cards_interrupt_wakes_it() {
+    let mut m = ModelCard::new();
+    let f = m.faults();
+    let e = EventFdIrq::new().unwrap();
+    assert!(m.connect_irq(0, e.signaller()));
+    let cfg = DmaPortConfig {
+        // A slice far longer than the card's latency, so the port's wait ends by
+        // the interrupt (counted in `interrupts`), not by the slice running out.
+        wait_slice: Duration::from_secs(5),
+        completion_timeout: Duration::from_secs(20),
+        ..port_cfg(4, true)
+    };
+    let port = DmaPort::new(m.host_memory(), cfg, Some(Box::new(e))).unwrap();
+    let shared = Arc::new(std::sync::Mutex::new(m));
+    let mut card =
+        Card::probe_with_port(Shared(shared.clone()), port, CardConfig::default()).unwrap();
+    let c = sa_cfg(0xb00, Transform::AesGcm128);
+    let ix = card
+        .install_sa(CardSa::from_config(&c, Direction::Outbound, 0))
+        .unwrap()
+        .0;
+    f.dma_delay(Some(Duration::from_millis(3)));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, stop2) = (shared.clone(), stop.clone());
+    let clock = std::thread::spawn(move || {
+        let status = queue_reg(0, qoff::Q_STATUS).unwrap();
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_micros(500));
+            s2.lock().unwrap().read32(status).unwrap();
+        }
+    });
+    let ps: Vec<Vec<u8>> = (0..3).map(|i| vec![i as u8; 200]).collect();
+    let mut rx = InboundSa::new(&c).unwrap();
+    for round in 0..3 {
+        let reqs: Vec<PacketRequest<'_>> = ps
+            .iter()
+            .map(|p| PacketRequest::outbound(ix, proto::IPV4, p))
+            .collect();
+        let mut out = Vec::new();
+        card.process(&reqs, &mut out).unwrap();
+        for (r, p) in out.iter().zip(&ps) {
+            let mut d = r.data.clone();
+            let o = rx.open(&mut d).unwrap();
+            assert_eq!(&d[o.payload], &p[..], "round {round}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    clock.join().unwrap();
+    let s = card.port().stats();
+    assert!(s.interrupts >= 3, "{s:?}");
+    assert!(shared.lock().unwrap().interrupts(0) >= 3);
+}
+
 #[test]
 fn a_card_without_dma_is_refused_by_the_port() {
     let ident = crate::model::ModelIdentity {

@@ -44,6 +44,8 @@ pub(crate) struct QueueState {
     now: bool,
     /// Tick of the first completion pending since the last interrupt.
     timer_start: Option<u64>,
+    /// Wall time of the last doorbell (for the `dma_delay` fault).
+    rung_at: Option<std::time::Instant>,
 }
 
 /// The DMA side of the model: host memory, interrupt lines, queues.
@@ -149,6 +151,7 @@ impl ModelCard {
                 } else {
                     s.dq_prod = p;
                 }
+                s.rung_at = Some(std::time::Instant::now());
                 self.dma_kick(q);
             }
             qoff::CQ_CONS => {
@@ -203,10 +206,15 @@ impl ModelCard {
     /// `dma_lag` fault one descriptor per queue.
     pub(crate) fn dma_tick(&mut self) {
         self.dma.ticks += 1;
-        let lag = self.faults.lock().dma_lag;
+        let (lag, delay) = {
+            let f = self.faults.lock();
+            (f.dma_lag, f.dma_delay.is_some())
+        };
         for q in 0..self.dma.queues.len() {
             if lag {
                 self.dma_run(q, 1);
+            } else if delay {
+                self.dma_run(q, usize::MAX);
             }
             if self.dma.queues[q].timer_start.is_some() {
                 self.dma_irq_check(q);
@@ -249,8 +257,15 @@ impl ModelCard {
         }
     }
 
-    /// Processes up to `max` of queue `q`'s posted descriptors.
+    /// Processes up to `max` of queue `q`'s posted descriptors (none before the
+    /// `dma_delay` latency has passed since the doorbell).
     fn dma_run(&mut self, q: usize, max: usize) {
+        let delay = self.faults.lock().dma_delay;
+        if let (Some(d), Some(t)) = (delay, self.dma.queues[q].rung_at) {
+            if t.elapsed() < d {
+                return;
+            }
+        }
         for _ in 0..max {
             {
                 let s = &self.dma.queues[q];

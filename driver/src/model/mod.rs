@@ -73,6 +73,10 @@ pub struct Faults {
     /// A slow DMA engine: a doorbell starts nothing; each register access (model
     /// tick) processes one descriptor per queue.
     pub dma_lag: bool,
+    /// A card with latency: descriptors are processed no sooner than this long (wall
+    /// time) after their doorbell, at the first register access after that (from
+    /// any thread sharing the model).
+    pub dma_delay: Option<std::time::Duration>,
     /// Reset spontaneously at the doorbell after this many more packets (the packet
     /// is lost, all state returns to reset values).
     pub reset_after: Option<u64>,
@@ -131,6 +135,10 @@ impl FaultHandle {
     /// Corrupt the next `n` DMA completion records (their cookie).
     pub fn corrupt_completion(&self, n: u32) {
         self.lock().corrupt_completion = n;
+    }
+    /// Give the DMA engine a wall-time latency (see [`Faults::dma_delay`]).
+    pub fn dma_delay(&self, d: Option<std::time::Duration>) {
+        self.lock().dma_delay = d;
     }
     /// Make the DMA engine slow (see [`Faults::dma_lag`]).
     pub fn dma_lag(&self, on: bool) {
