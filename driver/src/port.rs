@@ -92,10 +92,13 @@ pub trait PacketPort<R: RegIo> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MmioWindowPort;
 
-/// Field `name` of register `reg` from the regmap table (the only source of bit
+/// Field `name` of register `reg` (a global, DMA or queue register) from the regmap
+/// tables (the only source of bit
 /// positions; a missing one is a build-time mismatch that the unit tests catch).
 pub(crate) fn field(reg: &str, name: &str) -> regmap::Field {
     regmap::regs::by_name(reg)
+        .or_else(|| regmap::regs::queue_reg_by_name(reg))
+        .or_else(|| regmap::regs::DMA_REGISTERS.iter().find(|r| r.name == reg))
         .and_then(|r| r.fields.iter().find(|f| f.name == name))
         .copied()
         .unwrap_or_else(|| panic!("regmap has no field {reg}.{name}"))

@@ -112,6 +112,16 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
         self.stats
     }
 
+    /// The packet port (for its counters and queue state).
+    pub fn port(&self) -> &P {
+        &self.port
+    }
+
+    /// The packet port, mutable (backend-specific control).
+    pub fn port_mut(&mut self) -> &mut P {
+        &mut self.port
+    }
+
     /// The register window (for backend-specific control, e.g. a hard reset).
     pub fn regs_mut(&mut self) -> &mut R {
         &mut self.regs

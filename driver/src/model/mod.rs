@@ -1,5 +1,8 @@
 //! A Rust model of the card's register behaviour (from `regmap`), computing results
 //! with `esp`, with fault injection. Other crates' tests can use it as a card.
+//! Packets reach it through the MMIO window or by DMA (`dma.rs`: the queue blocks,
+//! host memory through [`ModelCard::host_memory`], interrupts through
+//! [`ModelCard::connect_irq`]).
 //!
 //! ```
 //! use driver::model::ModelCard;
@@ -19,8 +22,16 @@ use regmap::{
 };
 use zeroize::Zeroizing;
 
+use crate::dma::{IovaTable, IrqSignal};
 use crate::port::field;
 use crate::{DriverError, HardReset, RegIo};
+
+mod dma;
+
+/// The capabilities the model reports: this `regmap`'s, plus the DMA queues the
+/// model implements (`regmap::NEXT_CAPABILITIES` names them until the layout
+/// that includes them is current; then this is `regmap::CAPABILITIES` again).
+pub const MODEL_CAPABILITIES: Capabilities = regmap::CAPABILITIES.union(Capabilities::DMA);
 
 /// What the model says about itself (defaults: this `regmap`).
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +51,7 @@ impl Default for ModelIdentity {
         ModelIdentity {
             magic: regmap::MAGIC,
             layout_version: regmap::LAYOUT_VERSION,
-            capabilities: regmap::CAPABILITIES,
+            capabilities: MODEL_CAPABILITIES,
             num_sas: regmap::NUM_SAS,
         }
     }
@@ -57,6 +68,15 @@ pub struct Faults {
     pub hung: bool,
     /// Corrupt (flip one byte of) this many upcoming results.
     pub corrupt_next: u32,
+    /// Corrupt (flip a cookie bit of) this many upcoming DMA completion records.
+    pub corrupt_completion: u32,
+    /// A slow DMA engine: a doorbell starts nothing; each register access (model
+    /// tick) processes one descriptor per queue.
+    pub dma_lag: bool,
+    /// A card with latency: descriptors are processed no sooner than this long (wall
+    /// time) after their doorbell, at the first register access after that (from
+    /// any thread sharing the model).
+    pub dma_delay: Option<std::time::Duration>,
     /// Reset spontaneously at the doorbell after this many more packets (the packet
     /// is lost, all state returns to reset values).
     pub reset_after: Option<u64>,
@@ -79,6 +99,9 @@ pub struct Faults {
     /// Step the counter of the SA of the next outbound packet back by this many
     /// numbers before it is used (header, IV and result agree on the reused number).
     pub step_back: u64,
+    /// Outbound packets to let through before `step_back` applies (so it can
+    /// strike in the middle of a batch).
+    pub step_back_delay: u64,
     /// Highest sequence number used per outbound SPI, over resets, including packets
     /// whose result never came (what a test compares the driver's numbering with).
     pub highest_seq: HashMap<u32, u64>,
@@ -109,6 +132,18 @@ impl FaultHandle {
     pub fn corrupt_next(&self, n: u32) {
         self.lock().corrupt_next = n;
     }
+    /// Corrupt the next `n` DMA completion records (their cookie).
+    pub fn corrupt_completion(&self, n: u32) {
+        self.lock().corrupt_completion = n;
+    }
+    /// Give the DMA engine a wall-time latency (see [`Faults::dma_delay`]).
+    pub fn dma_delay(&self, d: Option<std::time::Duration>) {
+        self.lock().dma_delay = d;
+    }
+    /// Make the DMA engine slow (see [`Faults::dma_lag`]).
+    pub fn dma_lag(&self, on: bool) {
+        self.lock().dma_lag = on;
+    }
     /// Reset spontaneously after `n` more packets.
     pub fn reset_after(&self, n: u64) {
         self.reset_times(n, 1);
@@ -128,7 +163,14 @@ impl FaultHandle {
     }
     /// Step the counter of the next outbound packet's SA back by `k` numbers.
     pub fn step_back(&self, k: u64) {
-        self.lock().step_back = k;
+        self.step_back_after(0, k);
+    }
+    /// Step the counter back by `k` numbers before the outbound packet that comes
+    /// after `n` more outbound packets.
+    pub fn step_back_after(&self, n: u64, k: u64) {
+        let mut f = self.lock();
+        f.step_back = k;
+        f.step_back_delay = n;
     }
     /// Highest sequence number the card used for outbound SPI `spi` (0: none).
     pub fn highest_seq(&self, spi: u32) -> u64 {
@@ -190,6 +232,7 @@ pub struct ModelCard {
     out_win: Vec<u8>,
     counters: [u64; 6],
     cnt_snapshot: u32,
+    dma: dma::DmaEngine,
 }
 
 impl std::fmt::Debug for ModelCard {
@@ -255,6 +298,7 @@ impl ModelCard {
             out_win: vec![0; regmap::PKT_WINDOW_BYTES as usize],
             counters: [0; 6],
             cnt_snapshot: 0,
+            dma: dma::DmaEngine::new(),
         }
     }
 
@@ -263,12 +307,48 @@ impl ModelCard {
         self.faults.clone()
     }
 
-    /// Everything back to reset values (as a reset pulse would do).
+    /// The model's IOMMU: map driver memory through a clone of it
+    /// ([`crate::dma::DmaMapper`]); the model's DMA engine reads and writes host
+    /// memory through it.
+    pub fn host_memory(&self) -> IovaTable {
+        self.dma.mem.clone()
+    }
+
+    /// Wires interrupt vector `vector` to `signal` (the eventfd the driver waits
+    /// on). Returns false for a vector the card does not have.
+    pub fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool {
+        match self.dma.irqs.get_mut(vector as usize) {
+            Some(slot) => {
+                *slot = Some(signal);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Interrupts signalled on `vector` so far (over resets).
+    pub fn interrupts(&self, vector: u32) -> u64 {
+        self.dma
+            .irq_counts
+            .get(vector as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Model time: register accesses so far (one moderation-timer microsecond each).
+    pub fn ticks(&self) -> u64 {
+        self.dma.ticks
+    }
+
+    /// Everything back to reset values (as a reset pulse would do). Host memory
+    /// mappings and interrupt wiring are the host's and stay.
     fn power_on_reset(&mut self) {
         let faults = self.faults.clone();
         let ident = self.ident;
+        let dma = self.dma.after_reset();
         *self = ModelCard::with_identity(ident);
         self.faults = faults;
+        self.dma = dma;
     }
 
     fn sa_command(&mut self, op: u32) {
@@ -442,10 +522,31 @@ impl ModelCard {
             | (u32::from(next_header) << PktStatus::NEXT_HEADER_SHIFT);
     }
 
-    /// The packet computation, with `esp` as the oracle.
+    /// The window path's packet computation: the packet in the input window.
     fn compute(&mut self, f: &mut Faults) -> (Verdict, u8, u64, Vec<u8>) {
         let desc = Descriptor::from_tuser(u64::from(self.pkt_desc));
         let len = field("PKT_LEN", "LEN").get(self.pkt_len) as usize;
+        let input = std::mem::take(&mut self.in_win);
+        let r = if len > input.len() {
+            self.compute_packet(f, desc, self.pkt_seq_hi, &[], len)
+        } else {
+            self.compute_packet(f, desc, self.pkt_seq_hi, &input[..len], len)
+        };
+        self.in_win = input;
+        r
+    }
+
+    /// The packet computation, with `esp` as the oracle: `input` is the packet
+    /// (`len` bytes; an oversized `len` is refused before `input` is looked at),
+    /// `seq_hi_reg` the high half given beside the descriptor.
+    pub(crate) fn compute_packet(
+        &mut self,
+        f: &mut Faults,
+        desc: Descriptor,
+        seq_hi_reg: u32,
+        input: &[u8],
+        len: usize,
+    ) -> (Verdict, u8, u64, Vec<u8>) {
         let bad = |s: &mut Self, v: Verdict| {
             s.counters[5] += 1;
             s.events |= ErrorEvents::BAD_DESCRIPTOR.bits();
@@ -461,14 +562,15 @@ impl ModelCard {
         if sa.flags.contains(SaFlags::INBOUND) != desc.inbound {
             return bad(self, Verdict::DirectionMismatch);
         }
-        let input = &self.in_win[..len];
         if let Some(out) = &sa.out {
             let esn = sa.flags.contains(SaFlags::ESN);
             if (!esn && sa.seq >= u64::from(u32::MAX)) || sa.seq == u64::MAX {
                 self.events |= ErrorEvents::SEQ_EXHAUSTED.bits();
                 return (Verdict::SeqExhausted, desc.next_header, sa.seq, Vec::new());
             }
-            if f.step_back > 0 {
+            if f.step_back > 0 && f.step_back_delay > 0 {
+                f.step_back_delay -= 1;
+            } else if f.step_back > 0 {
                 sa.seq = sa.seq.saturating_sub(f.step_back);
                 f.step_back = 0;
             }
@@ -515,7 +617,7 @@ impl ModelCard {
             }
             let lo = u32::from_be_bytes([input[4], input[5], input[6], input[7]]);
             let hi = if sa.flags.contains(SaFlags::ESN) {
-                desc.seq_hi.max(self.pkt_seq_hi)
+                desc.seq_hi.max(seq_hi_reg)
             } else {
                 0
             };
@@ -546,6 +648,11 @@ impl ModelCard {
     /// After [`FaultHandle::heal`], the stuck work is dropped (no result) and the
     /// engine takes new work.
     fn sync_hang(&mut self) {
+        if self.dma.queues.iter().any(|q| q.stuck) && !self.faults.lock().hung {
+            for q in self.dma.queues.iter_mut() {
+                q.stuck = false;
+            }
+        }
         if (self.pkt_hung || self.sa_hung) && !self.faults.lock().hung {
             if self.pkt_hung {
                 self.pkt_hung = false;
@@ -591,6 +698,13 @@ impl RegIo for ModelCard {
     fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
         check(offset)?;
         self.sync_hang();
+        self.dma_tick();
+        if let Some((q, r)) = regmap::regs::queue_reg_at(offset) {
+            if !self.ident.capabilities.contains(Capabilities::DMA) {
+                return Ok(0);
+            }
+            return Ok(self.queue_read(q as usize, r.offset));
+        }
         let win = regmap::PKT_WINDOW_BYTES;
         Ok(match offset {
             off::ID_MAGIC => self.ident.magic,
@@ -599,6 +713,9 @@ impl RegIo for ModelCard {
             off::ID_NUM_SAS => self.ident.num_sas,
             off::ID_DATAPATH => regmap::DATAPATH_VALUE,
             off::ID_MAX_PACKET => regmap::MAX_PACKET_BYTES,
+            off::ID_DMA if self.ident.capabilities.contains(Capabilities::DMA) => {
+                regmap::dma::ID_DMA_VALUE
+            }
             off::SCRATCH => self.scratch,
             off::STATUS => {
                 let sa_busy = self.sa_hung || self.sa_status & SaCmdStatus::BUSY.bits() != 0;
@@ -661,6 +778,13 @@ impl RegIo for ModelCard {
         check(offset)?;
         let win = regmap::PKT_WINDOW_BYTES;
         self.sync_hang();
+        self.dma_tick();
+        if let Some((q, r)) = regmap::regs::queue_reg_at(offset) {
+            if self.ident.capabilities.contains(Capabilities::DMA) {
+                self.queue_write(q as usize, r.offset, value);
+            }
+            return Ok(());
+        }
         match offset {
             off::SCRATCH => self.scratch = value,
             off::ERROR_EVENTS => self.events &= !value,
@@ -707,9 +831,15 @@ mod tests {
     fn reset_values_follow_the_regmap_table() {
         let mut m = ModelCard::new();
         for r in regmap::REGISTERS {
+            // The model also has the DMA queues (see MODEL_CAPABILITIES).
+            let reset = if r.offset == off::ID_CAPABILITIES {
+                r.reset | Capabilities::DMA.bits()
+            } else {
+                r.reset
+            };
             assert_eq!(
                 m.read32(r.offset).unwrap(),
-                r.reset,
+                reset,
                 "{} at {:#x}",
                 r.name,
                 r.offset
