@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use driver::dma::{DmaPort, DmaPortConfig, EventFdIrq, IovaTable, IrqWait, QueueConfig};
+use driver::dma::{DmaPort, DmaPortConfig, IovaTable, IrqEvent, IrqWait, QueueConfig};
 use driver::model::ModelCard;
 use driver::{
     Card, CardConfig, CardSa, Direction, DriverError, MmioWindowPort, PacketPort, PacketRequest,
@@ -87,8 +87,8 @@ fn dma_port(model: &mut ModelCard, irq: bool) -> DmaPort<IovaTable> {
         ..DmaPortConfig::default()
     };
     let wait: Option<Box<dyn IrqWait + Send>> = if irq {
-        let e = EventFdIrq::new().expect("eventfd");
-        model.connect_irq(0, e.signaller());
+        let e = IrqEvent::new(0).expect("eventfd");
+        model.connect_irq(0, e.signaller().expect("eventfd"));
         Some(Box::new(e))
     } else {
         None

@@ -30,7 +30,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
-use driver::vfio::{IrqEvent, IrqKind, VfioCard};
+use driver::dma::IrqEvent;
+use driver::vfio::{IrqKind, VfioCard};
 use driver::{poll_until, DriverError, RegIo};
 
 const EDU_ID: u32 = 0x00;

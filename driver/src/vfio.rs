@@ -1,20 +1,18 @@
 //! The VFIO backend: a PCI device bound to `vfio-pci`, its BAR0 as a [`RegIo`] window,
 //! DMA buffers mapped through the container's IOMMU domain, and the device's MSI-X (or
-//! MSI) vectors delivered to one eventfd each ([`VfioCard::enable_irqs`], [`IrqEvent`]).
+//! MSI) vectors delivered to one eventfd each ([`VfioCard::enable_irqs`],
+//! [`IrqEvent`](crate::dma::IrqEvent)).
 
-use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use vfio_bindings::bindings::vfio::{
     VFIO_IRQ_INFO_EVENTFD, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX,
     VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
 };
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioError, VfioOps};
-use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
-use vmm_sys_util::poll::PollContext;
 
+use crate::dma::IrqEvent;
 use crate::mmio::{DmaBuffer, MmioRegion};
 use crate::{DriverError, HardReset, RegIo};
 
@@ -83,118 +81,6 @@ pub fn choose_irq_kind(wanted: u32, msix: u32, msi: u32) -> Result<IrqKind, Stri
         Err(format!(
             "{wanted} interrupt vectors wanted, the device offers {msix} MSI-X and {msi} MSI"
         ))
-    }
-}
-
-/// One interrupt vector delivered to an eventfd: the kernel adds 1 to the eventfd's
-/// counter for each interrupt; [`IrqEvent::wait`] and [`IrqEvent::take`] read and clear
-/// it.
-///
-/// The eventfd is non-blocking; waiting goes through an epoll set of its own, with a
-/// deadline, so a vector that never fires gives [`DriverError::IrqTimeout`], never a
-/// hang. A caller with its own event loop can register [`IrqEvent::as_raw_fd`] there
-/// and call [`IrqEvent::take`] when it is readable.
-pub struct IrqEvent {
-    vector: u32,
-    fd: EventFd,
-    poll: PollContext<u32>,
-}
-
-impl std::fmt::Debug for IrqEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IrqEvent")
-            .field("vector", &self.vector)
-            .field("fd", &self.fd.as_raw_fd())
-            .finish()
-    }
-}
-
-impl IrqEvent {
-    /// A fresh eventfd (counter 0) for vector `vector`, not yet tied to any device. The
-    /// simulated card and tests signal it with [`IrqEvent::signal`]; the VFIO backend
-    /// hands it to the kernel.
-    pub fn new(vector: u32) -> Result<Self, DriverError> {
-        let fd = EventFd::new(EFD_NONBLOCK)
-            .map_err(|e| DriverError::io(format!("creating the eventfd of vector {vector}"), e))?;
-        let poll = PollContext::new().map_err(|e| {
-            DriverError::io(
-                format!("creating the epoll set of vector {vector}"),
-                e.into(),
-            )
-        })?;
-        poll.add(&fd, vector).map_err(|e| {
-            DriverError::io(format!("watching the eventfd of vector {vector}"), e.into())
-        })?;
-        Ok(IrqEvent { vector, fd, poll })
-    }
-
-    /// The vector number (sub-index within the device's MSI-X or MSI table).
-    pub fn vector(&self) -> u32 {
-        self.vector
-    }
-
-    /// The eventfd itself (what `VFIO_DEVICE_SET_IRQS` is given).
-    pub fn eventfd(&self) -> &EventFd {
-        &self.fd
-    }
-
-    /// Raises the vector from user space (what a device model does; the kernel does the
-    /// same for a real device).
-    pub fn signal(&self) -> Result<(), DriverError> {
-        self.fd.write(1).map_err(|e| {
-            DriverError::io(
-                format!("signalling the eventfd of vector {}", self.vector),
-                e,
-            )
-        })
-    }
-
-    /// The number of interrupts since the last read, clearing it; 0 if there were none.
-    /// Never blocks.
-    pub fn take(&self) -> Result<u64, DriverError> {
-        match self.fd.read() {
-            Ok(n) => Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
-            Err(e) => Err(DriverError::io(
-                format!("reading the eventfd of vector {}", self.vector),
-                e,
-            )),
-        }
-    }
-
-    /// Waits until at least one interrupt has arrived (or returns at once if one is
-    /// pending), then returns the count and clears it. After `timeout` without one,
-    /// returns [`DriverError::IrqTimeout`].
-    pub fn wait(&self, timeout: Duration) -> Result<u64, DriverError> {
-        let start = Instant::now();
-        loop {
-            let n = self.take()?;
-            if n > 0 {
-                return Ok(n);
-            }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(DriverError::IrqTimeout {
-                    vector: self.vector,
-                    waited,
-                });
-            }
-            // Readiness only wakes this loop up; the count is read above. epoll may
-            // return early (signals are retried inside, very long timeouts are capped),
-            // hence the loop and the deadline.
-            self.poll.wait_timeout(timeout - waited).map_err(|e| {
-                DriverError::io(
-                    format!("waiting on the eventfd of vector {}", self.vector),
-                    e.into(),
-                )
-            })?;
-        }
-    }
-}
-
-impl AsRawFd for IrqEvent {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
     }
 }
 
@@ -461,45 +347,6 @@ mod tests {
         assert!(choose_irq_kind(0, 8, 8).is_err());
         assert_eq!(IrqKind::MsiX.vfio_index(), VFIO_PCI_MSIX_IRQ_INDEX);
         assert_eq!(IrqKind::Msi.vfio_index(), VFIO_PCI_MSI_IRQ_INDEX);
-    }
-
-    #[test]
-    fn irq_event_counts_and_clears() {
-        let ev = IrqEvent::new(3).unwrap();
-        assert_eq!(ev.vector(), 3);
-        assert_eq!(ev.take().unwrap(), 0, "a fresh eventfd has no interrupt");
-        ev.signal().unwrap();
-        ev.signal().unwrap();
-        assert_eq!(ev.take().unwrap(), 2);
-        assert_eq!(ev.take().unwrap(), 0, "reading clears the count");
-        ev.signal().unwrap();
-        assert_eq!(ev.wait(Duration::from_secs(5)).unwrap(), 1);
-    }
-
-    #[test]
-    fn irq_event_wait_without_interrupt_is_a_timeout_error() {
-        let ev = IrqEvent::new(7).unwrap();
-        let timeout = Duration::from_millis(30);
-        match ev.wait(timeout) {
-            Err(DriverError::IrqTimeout { vector, waited }) => {
-                assert_eq!(vector, 7);
-                assert!(waited >= timeout, "gave up after {waited:?}");
-            }
-            other => panic!("expected IrqTimeout, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn irq_event_wakes_on_a_signal_from_another_thread() {
-        let ev = IrqEvent::new(0).unwrap();
-        let signaller = ev.eventfd().try_clone().unwrap();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            signaller.write(1).unwrap();
-        });
-        assert_eq!(ev.wait(Duration::from_secs(30)).unwrap(), 1);
-        t.join().unwrap();
-        assert_eq!(ev.take().unwrap(), 0);
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! - [`map`]: [`DmaMapper`] (driver side: a region gets an IOVA) and [`HostMemory`]
 //!   (device side: bytes by IOVA); [`IovaTable`] (in-process IOMMU for the model
 //!   card and simulators) and [`VfioMapper`] (`VFIO_IOMMU_MAP_DMA`).
-//! - [`irq`]: [`IrqWait`] and [`EventFdIrq`] (one eventfd per vector), whose
-//!   [`IrqSignal`] a model or simulator fires.
+//! - [`irq`]: [`IrqWait`] and [`IrqEvent`] (one eventfd per vector, the type VFIO
+//!   signals too), whose [`IrqSignal`] a model or simulator fires.
 //! - [`queue`]: [`DmaQueue`], one queue pair as `regmap::dma` defines it.
 //! - [`port`]: [`DmaPort`], a `PacketPort` over one queue pair.
 
@@ -20,7 +20,7 @@ pub mod queue;
 #[cfg(test)]
 mod tests;
 
-pub use irq::{EventFdIrq, IrqSignal, IrqWait};
+pub use irq::{IrqEvent, IrqSignal, IrqWait};
 pub use map::{BusError, DmaMapper, HostMemory, IovaTable, VfioMapper};
 pub use mem::{DmaRegion, HugePages, PageKind};
 pub use port::{DmaPort, DmaPortConfig, DmaPortStats};

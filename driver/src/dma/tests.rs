@@ -49,8 +49,8 @@ fn dma_card(ring_log2: u32, irq: bool) -> (DmaCard, FaultHandle) {
     let f = m.faults();
     let cfg = port_cfg(ring_log2, irq);
     let wait: Option<Box<dyn IrqWait + Send>> = if irq {
-        let e = EventFdIrq::new().unwrap();
-        assert!(m.connect_irq(0, e.signaller()));
+        let e = IrqEvent::new(0).unwrap();
+        assert!(m.connect_irq(0, e.signaller().unwrap()));
         Some(Box::new(e))
     } else {
         None
@@ -381,9 +381,9 @@ fn interrupt_moderation_by_count_timer_and_irq_now() {
         .install_sa(CardSa::from_config(&c, Direction::Outbound, 0))
         .unwrap();
     let m = card.regs_mut();
-    let irq = EventFdIrq::new().unwrap();
-    assert!(m.connect_irq(1, irq.signaller()));
-    assert!(!m.connect_irq(regmap::dma::NUM_VECTORS, irq.signaller()));
+    let irq = IrqEvent::new(0).unwrap();
+    assert!(m.connect_irq(1, irq.signaller().unwrap()));
+    assert!(!m.connect_irq(regmap::dma::NUM_VECTORS, irq.signaller().unwrap()));
     let pkts = field("IRQ_MODERATION", "PKTS");
     let usecs = field("IRQ_MODERATION", "USECS");
     // Count 4, timer 50 ticks.
@@ -411,10 +411,10 @@ fn interrupt_moderation_by_count_timer_and_irq_now() {
         q.post(&desc(DescFlags::empty()));
     }
     q.ring(m);
-    assert_eq!((m.interrupts(1), irq.drain()), (0, 0));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (0, 0));
     // Arming with 5 pending (>= 4) fires at once, once.
     m.write32(cons, arm).unwrap();
-    assert_eq!((m.interrupts(1), irq.drain()), (1, 1));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (1, 1));
     // Consume all, re-arm; 3 completions stay below the count...
     m.write32(cons, 5 | arm).unwrap();
     for _ in 0..3 {
@@ -425,7 +425,7 @@ fn interrupt_moderation_by_count_timer_and_irq_now() {
     // ...the fourth reaches it.
     q.post(&desc(DescFlags::empty()));
     q.ring(m);
-    assert_eq!((m.interrupts(1), irq.drain()), (2, 1));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (2, 1));
     // Timer: one completion, re-armed; nothing until 50 ticks have passed.
     m.write32(cons, 9 | arm).unwrap();
     q.post(&desc(DescFlags::empty()));
@@ -437,12 +437,12 @@ fn interrupt_moderation_by_count_timer_and_irq_now() {
         assert!(m.ticks() - t0 <= 51, "timer did not fire");
     }
     assert!(m.ticks() - t0 >= 50, "timer fired early");
-    assert_eq!((m.interrupts(1), irq.drain()), (3, 1));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (3, 1));
     // IRQ_NOW: one completion, below the count and before the timer.
     m.write32(cons, 10 | arm).unwrap();
     q.post(&desc(DescFlags::IRQ_NOW));
     q.ring(m);
-    assert_eq!((m.interrupts(1), irq.drain()), (4, 1));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (4, 1));
     // Disabled vector: never.
     m.write32(cons, 11 | arm).unwrap();
     m.write32(queue_reg(0, qoff::IRQ_VECTOR).unwrap(), 1)
@@ -452,7 +452,7 @@ fn interrupt_moderation_by_count_timer_and_irq_now() {
     for _ in 0..100 {
         m.read32(status).unwrap();
     }
-    assert_eq!((m.interrupts(1), irq.drain()), (4, 0));
+    assert_eq!((m.interrupts(1), irq.take().unwrap()), (4, 0));
 }
 
 #[test]
@@ -852,8 +852,8 @@ impl RegIo for Shared {
 fn the_port_sleeps_on_the_eventfd_and_the_cards_interrupt_wakes_it() {
     let mut m = ModelCard::new();
     let f = m.faults();
-    let e = EventFdIrq::new().unwrap();
-    assert!(m.connect_irq(0, e.signaller()));
+    let e = IrqEvent::new(0).unwrap();
+    assert!(m.connect_irq(0, e.signaller().unwrap()));
     let cfg = DmaPortConfig {
         // A slice far longer than the card's latency, so the port's wait ends by
         // the interrupt (counted in `interrupts`), not by the slice running out.
