@@ -1650,25 +1650,23 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
                     bus_err$d = 1'b1;
                 end
             end
-            if (wstate$q == WrState$Wait) begin
-                if (rx_tvalid) begin
-                    if (w_first$q & ~|rx_tkeep) begin
-                        rx_tready = 1'b1;
-                        c_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
-                        c_verdict$d = ((rx_tuser >> s_out_verdict) & 4'hf);
-                        c_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+            if ((wstate$q == WrState$Wait) & rx_tvalid) begin
+                if (w_first$q & ~|rx_tkeep) begin
+                    rx_tready = 1'b1;
+                    c_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
+                    c_verdict$d = ((rx_tuser >> s_out_verdict) & 4'hf);
+                    c_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+                    wstate$d = WrState$Done;
+                end
+                else if (w_left$q == 32'h0) begin
+                    rx_tready = 1'b1;
+                    bus_err$d = 1'b1;
+                    if (rx_tlast) begin
                         wstate$d = WrState$Done;
                     end
-                    else if (w_left$q == 32'h0) begin
-                        rx_tready = 1'b1;
-                        bus_err$d = 1'b1;
-                        if (rx_tlast) begin
-                            wstate$d = WrState$Done;
-                        end
-                    end
-                    else begin
-                        wstate$d = WrState$Addr;
-                    end
+                end
+                else begin
+                    wstate$d = WrState$Addr;
                 end
             end
             if (wstate$q == WrState$Addr) begin
@@ -2639,10 +2637,8 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (rd_off == o_irq_mod) begin
             rd_data = ((mod_pkts$q) & 32'hffffffff) | (((mod_usecs$q) & 32'hffffffff) << s_mod_usecs);
         end
-        if (rd_off == o_q_ctrl) begin
-            if (enable$q) begin
-                rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
-            end
+        if ((rd_off == o_q_ctrl) & enable$q) begin
+            rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
         end
         if (rd_off == o_q_status) begin
             rd_data = status;
@@ -3587,10 +3583,8 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (rd_off == o_irq_mod) begin
             rd_data = ((mod_pkts$q) & 32'hffffffff) | (((mod_usecs$q) & 32'hffffffff) << s_mod_usecs);
         end
-        if (rd_off == o_q_ctrl) begin
-            if (enable$q) begin
-                rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
-            end
+        if ((rd_off == o_q_ctrl) & enable$q) begin
+            rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
         end
         if (rd_off == o_q_status) begin
             rd_data = status;
@@ -4535,10 +4529,8 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (rd_off == o_irq_mod) begin
             rd_data = ((mod_pkts$q) & 32'hffffffff) | (((mod_usecs$q) & 32'hffffffff) << s_mod_usecs);
         end
-        if (rd_off == o_q_ctrl) begin
-            if (enable$q) begin
-                rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
-            end
+        if ((rd_off == o_q_ctrl) & enable$q) begin
+            rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
         end
         if (rd_off == o_q_status) begin
             rd_data = status;
@@ -5483,10 +5475,8 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (rd_off == o_irq_mod) begin
             rd_data = ((mod_pkts$q) & 32'hffffffff) | (((mod_usecs$q) & 32'hffffffff) << s_mod_usecs);
         end
-        if (rd_off == o_q_ctrl) begin
-            if (enable$q) begin
-                rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
-            end
+        if ((rd_off == o_q_ctrl) & enable$q) begin
+            rd_data = ((32'h1) & 32'hffffffff) << s_ctrl_enable;
         end
         if (rd_off == o_q_status) begin
             rd_data = status;

@@ -101,8 +101,7 @@ fn reserved_mask() -> Bits<DW> {
         let defined = DESC_FIELDS
             .iter()
             .any(|f| bit >= f.lsb && bit < f.lsb + f.width);
-        let unknown_flag = bit >= D_FLAGS.lsb
-            && bit < D_FLAGS.lsb + D_FLAGS.width
+        let unknown_flag = (D_FLAGS.lsb..D_FLAGS.lsb + D_FLAGS.width).contains(&bit)
             && (DescFlags::all().bits() >> (bit - D_FLAGS.lsb)) & 1 == 0;
         if !defined || unknown_flag {
             m = m | (bits::<DW>(1) << u64::from(bit));
@@ -899,28 +898,26 @@ impl Logic for DmaEngine {
                 }
             }
             // Result: write bursts from the engine's stream output.
-            if self.wstate.q.val() == WrState::Wait {
-                if self.rx_tvalid.val() {
-                    if self.w_first.q.val() & !self.rx_tkeep.val().any() {
-                        // One empty beat: a verdict and no bytes.
-                        self.rx_tready.next = true;
-                        self.c_seq.d.next =
-                            bit_cast::<64, MUW>(self.rx_tuser.val() >> self.s_out_seq.val());
-                        self.c_verdict.d.next =
-                            bit_cast::<4, MUW>(self.rx_tuser.val() >> self.s_out_verdict.val());
-                        self.c_nh.d.next =
-                            bit_cast::<8, MUW>(self.rx_tuser.val() >> self.s_out_nh.val());
+            if (self.wstate.q.val() == WrState::Wait) & self.rx_tvalid.val() {
+                if self.w_first.q.val() & !self.rx_tkeep.val().any() {
+                    // One empty beat: a verdict and no bytes.
+                    self.rx_tready.next = true;
+                    self.c_seq.d.next =
+                        bit_cast::<64, MUW>(self.rx_tuser.val() >> self.s_out_seq.val());
+                    self.c_verdict.d.next =
+                        bit_cast::<4, MUW>(self.rx_tuser.val() >> self.s_out_verdict.val());
+                    self.c_nh.d.next =
+                        bit_cast::<8, MUW>(self.rx_tuser.val() >> self.s_out_nh.val());
+                    self.wstate.d.next = WrState::Done;
+                } else if self.w_left.q.val() == 0 {
+                    // More than the descriptor allows: dropped, a bus error.
+                    self.rx_tready.next = true;
+                    self.bus_err.d.next = true;
+                    if self.rx_tlast.val() {
                         self.wstate.d.next = WrState::Done;
-                    } else if self.w_left.q.val() == 0 {
-                        // More than the descriptor allows: dropped, a bus error.
-                        self.rx_tready.next = true;
-                        self.bus_err.d.next = true;
-                        if self.rx_tlast.val() {
-                            self.wstate.d.next = WrState::Done;
-                        }
-                    } else {
-                        self.wstate.d.next = WrState::Addr;
                     }
+                } else {
+                    self.wstate.d.next = WrState::Addr;
                 }
             }
             if self.wstate.q.val() == WrState::Addr {

@@ -546,10 +546,8 @@ impl Logic for DmaQueue {
             self.rd_data.next = bit_cast::<32, 16>(self.mod_pkts.q.val())
                 | (bit_cast::<32, 16>(self.mod_usecs.q.val()) << self.s_mod_usecs.val());
         }
-        if self.rd_off.val() == self.o_q_ctrl.val() {
-            if self.enable.q.val() {
-                self.rd_data.next = bits::<32>(1) << self.s_ctrl_enable.val();
-            }
+        if (self.rd_off.val() == self.o_q_ctrl.val()) & self.enable.q.val() {
+            self.rd_data.next = bits::<32>(1) << self.s_ctrl_enable.val();
         }
         if self.rd_off.val() == self.o_q_status.val() {
             self.rd_data.next = self.status.val();
