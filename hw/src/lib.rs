@@ -5,6 +5,7 @@ pub mod aes;
 pub mod aes_table;
 pub mod bundle;
 pub mod crypto;
+pub mod dma;
 pub mod ghash;
 pub mod keyexp;
 pub mod top;

@@ -2,9 +2,7 @@
 //! completion record formats in host memory, and the ring-index arithmetic both
 //! sides share.
 //!
-//! Defined for layout [`NEXT_LAYOUT_VERSION`](crate::NEXT_LAYOUT_VERSION), not yet
-//! implemented by the hardware: a layout 1 card reports `Capabilities::DMA` = 0 and
-//! reads 0 at `ID_DMA` and in the queue blocks.
+//! Layout 2: the card reports `Capabilities::DMA` and [`ID_DMA_VALUE`] at `ID_DMA`.
 //!
 //! Records are little-endian: bit `b` of a record is bit `b % 8` of byte `b / 8`, so
 //! a field at bits `[lsb+width-1:lsb]` of the 64-bit word `lsb / 64` is read with
@@ -37,6 +35,9 @@ pub const RING_ALIGN: u64 = 4096;
 /// Alignment of the input and result buffers: the bus width, so that neither the
 /// input nor the result (shifted by the 16-byte ESP header) needs realigning.
 pub const BUF_ALIGN: u64 = crate::STREAM_KEEP_BITS as u64;
+/// Core clock the `IRQ_MODERATION.USECS` timer counts in: one microsecond is this
+/// many cycles.
+pub const CORE_CLOCK_MHZ: u32 = 250;
 /// Bytes of one descriptor.
 pub const DESC_BYTES: usize = 64;
 /// Bytes of one completion record.

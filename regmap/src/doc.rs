@@ -76,14 +76,13 @@ fn register_rows(out: &mut String, regs: &[Register], offset_label: &str, prefix
 fn dma_section(out: &mut String) {
     let _ = writeln!(
         out,
-        "\n## DMA queue interface (layout {next}: defined, not yet implemented by hw)\n\n\
-         A card of layout {next} sets `ID_CAPABILITIES.DMA` and implements what follows; \
-         layout {cur} hardware reports DMA = 0 and reads 0 at `ID_DMA` and in the queue \
-         blocks. {q} queue pairs, each a descriptor ring and a completion ring in host \
+        "\n## DMA queue interface (layout {cur})\n\n\
+         The card sets `ID_CAPABILITIES.DMA` and implements what follows. {q} queue pairs, each a descriptor ring and a completion ring in host \
          memory (bases 4 KiB aligned, 2^{min}..2^{max} entries), {v} interrupt vectors, \
-         {iova}-bit IOVAs, buffers {align}-byte aligned. Ring protocol and formats: \
+         {iova}-bit IOVAs, buffers {align}-byte aligned; the moderation timer counts \
+         microseconds of a {mhz} MHz core clock. Ring protocol and formats: \
          `regmap/README.md`.\n\n### Global\n",
-        next = crate::NEXT_LAYOUT_VERSION,
+        mhz = dma::CORE_CLOCK_MHZ,
         cur = crate::LAYOUT_VERSION,
         q = dma::NUM_QUEUES,
         min = dma::MIN_RING_LOG2,
@@ -278,6 +277,6 @@ mod tests {
         for f in dma::DESC_FIELDS.iter().chain(dma::CPL_FIELDS) {
             assert!(page.contains(&format!("| {} |", f.name)), "{}", f.name);
         }
-        assert!(page.contains("not yet implemented by hw"));
+        assert!(page.contains("## DMA queue interface (layout 2)"));
     }
 }

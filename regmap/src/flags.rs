@@ -22,8 +22,7 @@ bitflags! {
         /// The MMIO packet window is present.
         const MMIO_WINDOW = 1 << 6;
         /// The DMA queue pairs (`regmap::dma`, registers `ID_DMA` and the queue
-        /// blocks) are implemented. Defined for layout
-        /// [`NEXT_LAYOUT_VERSION`](crate::NEXT_LAYOUT_VERSION); 0 in layout 1 hardware.
+        /// blocks) are implemented (layout 2 on).
         const DMA = 1 << 7;
     }
 }

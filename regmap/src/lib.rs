@@ -19,14 +19,9 @@ pub const MAGIC: u32 = 0x4553_5045;
 /// Version of everything in this crate that hardware and software must agree on:
 /// offsets, fields, side-band layout and SA semantics. Bump on any change a driver
 /// could notice; it also names the generated Verilog folder
-/// `bitstreams/esp-engine-v<LAYOUT_VERSION>/`.
-pub const LAYOUT_VERSION: u32 = 1;
-
-/// The layout version a card implementing the DMA queue interface ([`dma`],
-/// `ID_DMA`, the queue blocks, [`Capabilities::DMA`]) will report. That interface is
-/// defined here but not yet implemented by the hardware, so [`LAYOUT_VERSION`] (what
-/// the hardware reports and the driver accepts) stays 1 until it is.
-pub const NEXT_LAYOUT_VERSION: u32 = LAYOUT_VERSION + 1;
+/// `bitstreams/esp-engine-v<LAYOUT_VERSION>/`. Layout 2 added the DMA queue interface
+/// ([`dma`], `ID_DMA`, the queue blocks, [`Capabilities::DMA`]).
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Name of the design folder under `bitstreams/` (without the version suffix).
 pub const DESIGN_NAME: &str = "esp-engine";
@@ -102,11 +97,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::AES128
     .union(Capabilities::GMAC)
     .union(Capabilities::ESN)
     .union(Capabilities::STREAM)
-    .union(Capabilities::MMIO_WINDOW);
-
-/// Value of `ID_CAPABILITIES` for layout [`NEXT_LAYOUT_VERSION`]: today's bits plus
-/// [`Capabilities::DMA`].
-pub const NEXT_CAPABILITIES: Capabilities = CAPABILITIES.union(Capabilities::DMA);
+    .union(Capabilities::MMIO_WINDOW)
+    .union(Capabilities::DMA);
 
 /// Value of the `ID_DATAPATH` register: lanes in `[7:0]`, stream width in bits in
 /// `[31:16]`.

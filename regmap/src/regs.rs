@@ -120,7 +120,7 @@ pub mod off {
     pub const ID_DATAPATH: u32 = 0x0010;
     /// Identity: largest input packet.
     pub const ID_MAX_PACKET: u32 = 0x0014;
-    /// Identity: DMA queue interface shape (layout 2; reads 0 on layout 1 hardware).
+    /// Identity: DMA queue interface shape (layout 2).
     pub const ID_DMA: u32 = 0x0018;
 
     /// Scratch word for bus tests.
@@ -406,12 +406,7 @@ pub const REGISTERS: &[Register] = &[
         f("GMAC_ESN", 4, 1, "GMAC together with ESN"),
         f("STREAM", 5, 1, "AXI4-Stream packet ports"),
         f("MMIO_WINDOW", 6, 1, "MMIO packet window"),
-        f(
-            "DMA",
-            7,
-            1,
-            "DMA queue pairs (defined for layout 2, not yet implemented by hw: 0)",
-        ),
+        f("DMA", 7, 1, "DMA queue pairs (layout 2)"),
     ]),
     reg!(ID_NUM_SAS, Ro, "number of SA-table entries").with_reset(NUM_SAS),
     reg!(ID_DATAPATH, Ro, "datapath shape")
@@ -620,8 +615,7 @@ pub const ID_DMA_FIELDS: &[Field] = &[
     ),
 ];
 
-/// The DMA interface's global registers (layout 2, not yet implemented by layout 1
-/// hardware, where they read 0). Absolute offsets, in [`off`].
+/// The DMA interface's global registers (layout 2). Absolute offsets, in [`off`].
 pub const DMA_REGISTERS: &[Register] = &[reg!(
     ID_DMA,
     Ro,
@@ -633,7 +627,7 @@ pub const DMA_REGISTERS: &[Register] = &[reg!(
 const INDEX_DOC: &str = "free-running 16-bit ring index (slot = index mod ring size)";
 
 /// Fields of `DQ_BASE_LO` and `CQ_BASE_LO`.
-const BASE_LO_FIELDS: &[Field] = &[f(
+pub const BASE_LO_FIELDS: &[Field] = &[f(
     "ADDR",
     12,
     20,
@@ -641,7 +635,7 @@ const BASE_LO_FIELDS: &[Field] = &[f(
 )];
 
 /// Fields of `DQ_LOG2_SIZE` and `CQ_LOG2_SIZE`.
-const LOG2_FIELDS: &[Field] = &[f(
+pub const LOG2_FIELDS: &[Field] = &[f(
     "LOG2",
     0,
     5,
@@ -720,7 +714,7 @@ pub const Q_STATUS_FIELDS: &[Field] = &[
 ];
 
 /// The registers of one DMA queue block, in offset order; offsets relative to the
-/// block (see [`queue_reg`]). Layout 2, not yet implemented by layout 1 hardware.
+/// block (see [`queue_reg`]). Layout 2.
 pub const QUEUE_REGISTERS: &[Register] = &[
     reg!(
         qoff::DQ_BASE_LO,
@@ -1058,9 +1052,8 @@ mod tests {
                 fl.mask()
             );
         }
-        // The DMA capability is defined but not in today's value.
-        assert!(!crate::CAPABILITIES.contains(Capabilities::DMA));
-        assert!(crate::NEXT_CAPABILITIES.contains(Capabilities::DMA));
+        // Layout 2 reports the DMA capability.
+        assert!(crate::CAPABILITIES.contains(Capabilities::DMA));
         let id = DMA_REGISTERS[0];
         assert_eq!(ID_DMA_FIELDS[0].get(id.reset), crate::dma::NUM_QUEUES);
         assert_eq!(ID_DMA_FIELDS[1].get(id.reset), crate::dma::MAX_RING_LOG2);

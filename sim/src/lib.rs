@@ -4,6 +4,7 @@ mod axil;
 pub mod card;
 mod ffi;
 pub mod harness;
+pub mod hostmem;
 pub mod model;
 pub mod stream;
 

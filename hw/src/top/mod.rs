@@ -23,6 +23,11 @@
 //!   clock); when GHASH finishes a packet, tag, ICV write or compare, the SA's
 //!   counters and the result, while the next packet's blocks already stream behind.
 //! - [`Tx`] (`tx.rs`), send: result slots leave on `m_axis` in order, back to back.
+//! - [`DmaEngine`] (`crate::dma`): the DMA queue pairs over the `m_axi_*` bus master
+//!   and the `irq` lines. While a queue is enabled it feeds the receive side and
+//!   takes the send side instead of the external `s_axis`/`m_axis` ports (which then
+//!   stay idle: `s_axis_tready` and `m_axis_tvalid` low); its registers are decoded
+//!   by the register file's write and read paths.
 //!
 //! SA commands run when the packet path is empty. Two parts that talk to each other
 //! do so through a mirrored pair of bundles declared once in [`links`] (`links.rs`):
@@ -32,6 +37,8 @@
 //! busy flags and the split of `Tail`'s `done` into window and stream results.
 
 use rust_hdl::prelude::*;
+
+use crate::dma::{DmaEngine, IOW, NV};
 
 pub mod issue;
 // rust-hdl's `LogicInterface` derive writes an undocumented `join` for each bundle.
@@ -176,6 +183,58 @@ pub struct Top {
     pub m_axis_tready: Signal<In, bool>,
     /// Stream out: result side-band, `regmap::sideband` layout.
     pub m_axis_tuser: Signal<Out, Bits<MUW>>,
+    /// Host memory (AXI4 master): read address (IOVA).
+    pub m_axi_araddr: Signal<Out, Bits<IOW>>,
+    /// Host memory: read burst length - 1.
+    pub m_axi_arlen: Signal<Out, Bits<8>>,
+    /// Host memory: read beat size (4: 16 bytes).
+    pub m_axi_arsize: Signal<Out, Bits<3>>,
+    /// Host memory: read burst type (1: INCR).
+    pub m_axi_arburst: Signal<Out, Bits<2>>,
+    /// Host memory: read address valid.
+    pub m_axi_arvalid: Signal<Out, bool>,
+    /// Host memory: read address ready.
+    pub m_axi_arready: Signal<In, bool>,
+    /// Host memory: read data.
+    pub m_axi_rdata: Signal<In, Bits<128>>,
+    /// Host memory: read response.
+    pub m_axi_rresp: Signal<In, Bits<2>>,
+    /// Host memory: read last beat.
+    pub m_axi_rlast: Signal<In, bool>,
+    /// Host memory: read data valid.
+    pub m_axi_rvalid: Signal<In, bool>,
+    /// Host memory: read data ready.
+    pub m_axi_rready: Signal<Out, bool>,
+    /// Host memory: write address (IOVA).
+    pub m_axi_awaddr: Signal<Out, Bits<IOW>>,
+    /// Host memory: write burst length - 1.
+    pub m_axi_awlen: Signal<Out, Bits<8>>,
+    /// Host memory: write beat size (4: 16 bytes).
+    pub m_axi_awsize: Signal<Out, Bits<3>>,
+    /// Host memory: write burst type (1: INCR).
+    pub m_axi_awburst: Signal<Out, Bits<2>>,
+    /// Host memory: write address valid.
+    pub m_axi_awvalid: Signal<Out, bool>,
+    /// Host memory: write address ready.
+    pub m_axi_awready: Signal<In, bool>,
+    /// Host memory: write data.
+    pub m_axi_wdata: Signal<Out, Bits<128>>,
+    /// Host memory: write strobes.
+    pub m_axi_wstrb: Signal<Out, Bits<16>>,
+    /// Host memory: write last beat.
+    pub m_axi_wlast: Signal<Out, bool>,
+    /// Host memory: write data valid.
+    pub m_axi_wvalid: Signal<Out, bool>,
+    /// Host memory: write data ready.
+    pub m_axi_wready: Signal<In, bool>,
+    /// Host memory: write response.
+    pub m_axi_bresp: Signal<In, Bits<2>>,
+    /// Host memory: write response valid.
+    pub m_axi_bvalid: Signal<In, bool>,
+    /// Host memory: write response ready.
+    pub m_axi_bready: Signal<Out, bool>,
+    /// Interrupts: a one-cycle pulse per interrupt, one line per vector.
+    pub irq: Signal<Out, Bits<NV>>,
 
     // ---- the parts, in the order of the module docs
     regs: RegFile,
@@ -183,6 +242,7 @@ pub struct Top {
     issue: Issue,
     tail: Tail,
     tx: Tx,
+    dma: DmaEngine,
 }
 
 impl Default for Top {
@@ -226,11 +286,38 @@ impl Top {
             m_axis_tvalid: Default::default(),
             m_axis_tready: Default::default(),
             m_axis_tuser: Default::default(),
+            m_axi_araddr: Default::default(),
+            m_axi_arlen: Default::default(),
+            m_axi_arsize: Default::default(),
+            m_axi_arburst: Default::default(),
+            m_axi_arvalid: Default::default(),
+            m_axi_arready: Default::default(),
+            m_axi_rdata: Default::default(),
+            m_axi_rresp: Default::default(),
+            m_axi_rlast: Default::default(),
+            m_axi_rvalid: Default::default(),
+            m_axi_rready: Default::default(),
+            m_axi_awaddr: Default::default(),
+            m_axi_awlen: Default::default(),
+            m_axi_awsize: Default::default(),
+            m_axi_awburst: Default::default(),
+            m_axi_awvalid: Default::default(),
+            m_axi_awready: Default::default(),
+            m_axi_wdata: Default::default(),
+            m_axi_wstrb: Default::default(),
+            m_axi_wlast: Default::default(),
+            m_axi_wvalid: Default::default(),
+            m_axi_wready: Default::default(),
+            m_axi_bresp: Default::default(),
+            m_axi_bvalid: Default::default(),
+            m_axi_bready: Default::default(),
+            irq: Default::default(),
             regs: RegFile::new(),
             rx: Rx::default(),
             issue: Issue::new(),
             tail: Tail::new(),
             tx: Tx::default(),
+            dma: DmaEngine::new(),
         }
     }
 }
@@ -238,12 +325,13 @@ impl Top {
 impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, regs, rx, issue, tail, tx);
+        clock!(self, clock, regs, rx, issue, tail, tx, dma);
         self.regs.reset.next = self.reset.val();
         self.rx.reset.next = self.reset.val();
         self.issue.reset.next = self.reset.val();
         self.tail.reset.next = self.reset.val();
         self.tx.reset.next = self.reset.val();
+        self.dma.reset.next = self.reset.val();
 
         // ------------------------------------------------------------ register port
         self.regs.s_axil_awaddr.next = self.s_axil_awaddr.val();
@@ -276,12 +364,6 @@ impl Logic for Top {
         TailTx::join(&mut self.tail.tx, &mut self.tx.tail);
 
         // ------------------------------------------------------------ receive
-        self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
-        self.rx.s_axis_tkeep.next = self.s_axis_tkeep.val();
-        self.rx.s_axis_tlast.next = self.s_axis_tlast.val();
-        self.rx.s_axis_tvalid.next = self.s_axis_tvalid.val();
-        self.s_axis_tready.next = self.rx.s_axis_tready.val();
-        self.rx.s_axis_tuser.next = self.s_axis_tuser.val();
         self.rx.win_wr.next = self.regs.win_wr.val();
         self.rx.win_addr.next = self.s_axil_awaddr.val();
         self.rx.win_data.next = self.s_axil_wdata.val();
@@ -296,12 +378,74 @@ impl Logic for Top {
         self.m_axis_tdata.next = self.tx.m_axis_tdata.val();
         self.m_axis_tkeep.next = self.tx.m_axis_tkeep.val();
         self.m_axis_tlast.next = self.tx.m_axis_tlast.val();
-        self.m_axis_tvalid.next = self.tx.m_axis_tvalid.val();
-        self.tx.m_axis_tready.next = self.m_axis_tready.val();
         self.m_axis_tuser.next = self.tx.m_axis_tuser.val();
         self.tx.res_valid.next = self.tail.regs.done.val() & self.tail.regs.stream.val();
         self.tx.res_len.next = self.tail.regs.rlen.val();
         self.tx.buf_a.next = self.tail.regs.buf_a.val();
         self.tx.win_rd.next = self.regs.win_rd.val();
+
+        // ------------------------------------------------------------ DMA front end
+        // Registers: writes as they happen, reads at the register file's address.
+        self.dma.wr.next = self.regs.wr_en.val();
+        self.dma.wr_addr.next = self.s_axil_awaddr.val();
+        self.dma.wr_data.next = self.s_axil_wdata.val();
+        self.dma.rd_addr.next = self.regs.rd_addr.val();
+        self.regs.dma_rd_data.next = self.dma.rd_data.val();
+        self.regs.dma_rd_hit.next = self.dma.rd_hit.val();
+        self.irq.next = self.dma.irq.val();
+        self.m_axi_araddr.next = self.dma.m_axi_araddr.val();
+        self.m_axi_arlen.next = self.dma.m_axi_arlen.val();
+        self.m_axi_arsize.next = self.dma.m_axi_arsize.val();
+        self.m_axi_arburst.next = self.dma.m_axi_arburst.val();
+        self.m_axi_arvalid.next = self.dma.m_axi_arvalid.val();
+        self.dma.m_axi_arready.next = self.m_axi_arready.val();
+        self.dma.m_axi_rdata.next = self.m_axi_rdata.val();
+        self.dma.m_axi_rresp.next = self.m_axi_rresp.val();
+        self.dma.m_axi_rlast.next = self.m_axi_rlast.val();
+        self.dma.m_axi_rvalid.next = self.m_axi_rvalid.val();
+        self.m_axi_rready.next = self.dma.m_axi_rready.val();
+        self.m_axi_awaddr.next = self.dma.m_axi_awaddr.val();
+        self.m_axi_awlen.next = self.dma.m_axi_awlen.val();
+        self.m_axi_awsize.next = self.dma.m_axi_awsize.val();
+        self.m_axi_awburst.next = self.dma.m_axi_awburst.val();
+        self.m_axi_awvalid.next = self.dma.m_axi_awvalid.val();
+        self.dma.m_axi_awready.next = self.m_axi_awready.val();
+        self.m_axi_wdata.next = self.dma.m_axi_wdata.val();
+        self.m_axi_wstrb.next = self.dma.m_axi_wstrb.val();
+        self.m_axi_wlast.next = self.dma.m_axi_wlast.val();
+        self.m_axi_wvalid.next = self.dma.m_axi_wvalid.val();
+        self.dma.m_axi_wready.next = self.m_axi_wready.val();
+        self.dma.m_axi_bresp.next = self.m_axi_bresp.val();
+        self.dma.m_axi_bvalid.next = self.m_axi_bvalid.val();
+        self.m_axi_bready.next = self.dma.m_axi_bready.val();
+        // The engine's streams: the DMA front end's while a queue is enabled, else
+        // the external ports'.
+        self.dma.tx_tready.next = false;
+        self.dma.rx_tdata.next = self.tx.m_axis_tdata.val();
+        self.dma.rx_tkeep.next = self.tx.m_axis_tkeep.val();
+        self.dma.rx_tlast.next = self.tx.m_axis_tlast.val();
+        self.dma.rx_tuser.next = self.tx.m_axis_tuser.val();
+        self.dma.rx_tvalid.next = false;
+        if self.dma.active.val() {
+            self.rx.s_axis_tdata.next = self.dma.tx_tdata.val();
+            self.rx.s_axis_tkeep.next = self.dma.tx_tkeep.val();
+            self.rx.s_axis_tlast.next = self.dma.tx_tlast.val();
+            self.rx.s_axis_tvalid.next = self.dma.tx_tvalid.val();
+            self.rx.s_axis_tuser.next = self.dma.tx_tuser.val();
+            self.dma.tx_tready.next = self.rx.s_axis_tready.val();
+            self.s_axis_tready.next = false;
+            self.dma.rx_tvalid.next = self.tx.m_axis_tvalid.val();
+            self.tx.m_axis_tready.next = self.dma.rx_tready.val();
+            self.m_axis_tvalid.next = false;
+        } else {
+            self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
+            self.rx.s_axis_tkeep.next = self.s_axis_tkeep.val();
+            self.rx.s_axis_tlast.next = self.s_axis_tlast.val();
+            self.rx.s_axis_tvalid.next = self.s_axis_tvalid.val();
+            self.rx.s_axis_tuser.next = self.s_axis_tuser.val();
+            self.s_axis_tready.next = self.rx.s_axis_tready.val();
+            self.m_axis_tvalid.next = self.tx.m_axis_tvalid.val();
+            self.tx.m_axis_tready.next = self.m_axis_tready.val();
+        }
     }
 }

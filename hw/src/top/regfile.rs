@@ -65,6 +65,15 @@ pub struct RegFile {
     pub win_wr: Signal<Out, bool>,
     /// Output-window word address (result slot 0).
     pub win_rd: Signal<Out, Bits<16>>,
+    /// A register write this cycle (`s_axil_awaddr`, `s_axil_wdata`), for the DMA
+    /// front end's registers.
+    pub wr_en: Signal<Out, bool>,
+    /// The address being read (the DMA front end answers `dma_rd_*` for it).
+    pub rd_addr: Signal<Out, Bits<AW>>,
+    /// `DmaEngine::rd_data` for `rd_addr`.
+    pub dma_rd_data: Signal<In, Bits<32>>,
+    /// `rd_addr` is a DMA register.
+    pub dma_rd_hit: Signal<In, bool>,
 
     bvalid: DFF<bool>,
     rstate: DFF<Bits<2>>,
@@ -229,6 +238,10 @@ impl RegFile {
             engine_busy: Default::default(),
             win_wr: Default::default(),
             win_rd: Default::default(),
+            wr_en: Default::default(),
+            rd_addr: Default::default(),
+            dma_rd_data: Default::default(),
+            dma_rd_hit: Default::default(),
             issue: Default::default(),
             tail: Default::default(),
             bvalid: Default::default(),
@@ -415,6 +428,8 @@ impl Logic for RegFile {
         self.wr_fire.next =
             self.s_axil_awvalid.val() & self.s_axil_wvalid.val() & !self.bvalid.q.val();
         self.s_axil_awready.next = self.wr_fire.val();
+        self.wr_en.next = self.wr_fire.val();
+        self.rd_addr.next = self.raddr.q.val();
         self.s_axil_wready.next = self.wr_fire.val();
         self.s_axil_bvalid.next = self.bvalid.q.val();
         self.s_axil_bresp.next = bits::<2>(0);
@@ -694,6 +709,9 @@ impl Logic for RegFile {
             if self.raddr.q.val().get_bits::<2>(2) == 3 {
                 self.rd_value.next = self.tail.buf_a.val().get_bits::<32>(96);
             }
+        }
+        if self.dma_rd_hit.val() {
+            self.rd_value.next = self.dma_rd_data.val();
         }
         if self.rstate.q.val() == 0 {
             if self.s_axil_arvalid.val() {
