@@ -27,6 +27,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SIM_RTL");
     println!("cargo:rerun-if-env-changed=SIM_VERILATOR");
     println!("cargo:rerun-if-changed=csrc/shim.cpp");
+    println!("cargo:rerun-if-changed=csrc/fastwide.h");
+    println!("cargo:rerun-if-env-changed=SIM_FASTWIDE");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(sim_rtl, values(\"core\", \"echo\"))");
 
@@ -130,6 +132,18 @@ fn main() {
         .flag_if_supported("-faligned-new")
         .flag_if_supported("-fno-var-tracking")
         .flag_if_supported("-Wno-unused-parameter");
+    // Word-at-a-time wide left shifts in place of Verilator's bit-field
+    // insert (see csrc/fastwide.h); `SIM_FASTWIDE=0` builds the model with
+    // Verilator's own helpers, to measure the difference.
+    let fastwide = env::var("SIM_FASTWIDE").map_or(true, |v| v != "0");
+    if fastwide {
+        build.flag("-include").flag(
+            manifest_dir
+                .join("csrc/fastwide.h")
+                .to_str()
+                .expect("UTF-8 path"),
+        );
+    }
     let mut sources: Vec<PathBuf> = fs::read_dir(&obj_dir)
         .expect("read obj_dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -158,6 +172,7 @@ fn main() {
     ));
     ports.push_str(&format!("/// `\"core\"` for the generated engine, `\"echo\"` for the stand-in.\npub const RTL_KIND: &str = {kind:?};\n"));
     ports.push_str(&format!("/// Whether the model was built with `--trace` (feature `vcd`).\npub const TRACE_BUILT: bool = {trace};\n"));
+    ports.push_str(&format!("/// Whether the model was built with `csrc/fastwide.h` (word-wise wide shifts; `SIM_FASTWIDE=0` turns it off).\npub const FASTWIDE_BUILT: bool = {fastwide};\n"));
     let mut seen = 0;
     for line in header.lines() {
         let line = line.trim();

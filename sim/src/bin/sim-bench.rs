@@ -62,6 +62,12 @@ fn main() -> Result<()> {
 
     let mut rows = Vec::new();
     let mut in_seq = 1u64;
+    // Whole-core simulation speed: every clock cycle the model steps in the
+    // timed runs, over wall time and over this thread's CPU time (the machine
+    // may be shared, so both are printed).
+    let mut sim_cycles = 0u64;
+    let mut sim_wall = 0f64;
+    let mut sim_cpu = 0f64;
     for inbound in [false, true] {
         for size in [64usize, 256, 1420, 9000] {
             let n = (args.bytes / size).max(16);
@@ -87,9 +93,16 @@ fn main() -> Result<()> {
             let latency = lone.outputs[0].first_cycle - lone.inputs[0].first_cycle;
             verify(&lone.outputs[0].data, &lone.outputs[0].tuser, &expect[0])?;
             let rest: Vec<InPacket> = packets[1..].to_vec();
+            let c0 = card.model().cycles();
+            let cpu0 = thread_cpu_seconds();
             let t0 = Instant::now();
             let run = stream::run(card.model(), &rest, Shaping::full_rate())?;
             let wall = t0.elapsed().as_secs_f64();
+            if let (Some(a), Some(b)) = (cpu0, thread_cpu_seconds()) {
+                sim_cpu += b - a;
+            }
+            sim_cycles += card.model().cycles() - c0;
+            sim_wall += wall;
             for (o, e) in run.outputs.iter().zip(&expect[1..]) {
                 verify(&o.data, &o.tuser, e)?;
             }
@@ -159,7 +172,25 @@ fn main() -> Result<()> {
             );
         }
     }
+    println!();
+    println!(
+        "whole-core simulation speed: {:.0} simulated cycles per second of wall time, {:.0} per second of CPU time ({} cycles stepped in {:.2} s wall, {:.2} s CPU; model built {} csrc/fastwide.h)",
+        sim_cycles as f64 / sim_wall,
+        sim_cycles as f64 / sim_cpu,
+        sim_cycles,
+        sim_wall,
+        sim_cpu,
+        if sim::ports::FASTWIDE_BUILT { "with" } else { "without (SIM_FASTWIDE=0)" },
+    );
     Ok(())
+}
+
+/// CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`,
+/// nanoseconds on CPU); `None` where that file does not exist.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }
 
 fn verify(data: &[u8], tuser: &[u32; sim::TUSER_WORDS], want: &[u8]) -> Result<()> {
