@@ -159,6 +159,14 @@ def modules_of(netlist):
     }
 
 
+def top_module(mods):
+    """Name of the top module (the one yosys marked `top`, else the only one, else "top")."""
+    marked = [n for n, m in mods.items() if m.get("attributes", {}).get("top")]
+    if marked:
+        return marked[0]
+    return next(iter(mods)) if len(mods) == 1 else "top"
+
+
 def clean(name):
     return name[1:] if name.startswith("\\") else name
 
@@ -203,7 +211,7 @@ def register_modules(hier):
     """Instance path -> module type, and the set of leaf module types (no sub-instances)."""
     mods = modules_of(hier)
     leaf = {n for n, m in mods.items() if not any(c["type"] in mods for c in m["cells"].values())}
-    top = next((n for n, m in mods.items() if m.get("attributes", {}).get("top")), "top")
+    top = top_module(mods)
     inst = {}
 
     def walk(mod, path):
@@ -257,11 +265,11 @@ def main():
         flat = json.load(f)
     ltp_flat = parse_ltp(args.ltp_flat)
     fm = modules_of(flat)
-    (topname,) = [n for n in fm] if len(fm) == 1 else [n for n in fm if n == "top"]
+    topname = top_module(fm)
     names = Names(fm[topname])
     ends, loops = longest_paths(fm[topname])
     say("")
-    say("## Whole core (synth_xilinx -flatten)")
+    say(f"## Whole {'core' if topname == 'top' else 'block ' + clean(topname)} (synth_xilinx -flatten)")
     if ends:
         best = max(ends.values(), key=lambda e: (e[1][0], e[1][1]))
         bestc = max(ends.values(), key=lambda e: (e[2][1], e[2][0]))
@@ -295,7 +303,7 @@ def main():
         with open(args.hierflat) as f:
             hf = json.load(f)
         hm = modules_of(hf)
-        top = hm.get("top") or next(iter(hm.values()))
+        top = hm[top_module(hm)]
         hnames = Names(top)
         hends, hloops = longest_paths(top)
         per = {}

@@ -10,7 +10,10 @@
 # The mapped netlists are kept in $CARGO_TARGET_DIR/synth/<sha256 of top.v>/ (or
 # target/synth/...): a second run on an unchanged top.v only redoes the analysis
 # (scripts/logic_depth.py). Pass --fresh to synthesize again anyway, --no-gen to take the
-# checked-in top.v without running the generator (no cargo build).
+# checked-in top.v without running the generator (no cargo build). --top MODULE (a
+# rust-hdl module of top.v, e.g. 'top$tail$ghash') reports that block alone, synthesized
+# as its own top: the report is printed and kept in the cache folder, resources.txt is
+# left as it is.
 # Takes minutes (tens of minutes on a loaded machine); not part of the default test run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,12 +22,15 @@ command -v yosys >/dev/null || { echo "synth.sh: yosys not found (apt-get instal
 command -v python3 >/dev/null || { echo "synth.sh: python3 not found" >&2; exit 1; }
 fresh=0
 gen=1
-for a in "$@"; do
-  case "$a" in
+top=top
+while [ $# -gt 0 ]; do
+  case "$1" in
     --fresh) fresh=1 ;;
     --no-gen) gen=0 ;;
-    *) echo "usage: scripts/synth.sh [--fresh] [--no-gen]" >&2; exit 2 ;;
+    --top) top=${2:?--top needs a module name}; shift ;;
+    *) echo "usage: scripts/synth.sh [--fresh] [--no-gen] [--top MODULE]" >&2; exit 2 ;;
   esac
+  shift
 done
 log() { echo "synth.sh [$(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -39,6 +45,10 @@ else
 fi
 top_sha=$(sha256sum "$dir/top.v" | awk '{print $1}')
 cache="${CARGO_TARGET_DIR:-$here/target}/synth/$top_sha"
+if [ "$top" != top ]; then
+  cache="$cache/block-$(printf '%s' "$top" | tr -c 'A-Za-z0-9_' '_')"
+  log "block mode: $top only (report in $cache/depth.txt)"
+fi
 mkdir -p "$cache"
 if [ "$fresh" = 1 ]; then rm -f "$cache"/*.done; fi
 
@@ -73,10 +83,10 @@ progress() { # one line a minute while yosys runs: which pass each run is in
 
 progress & prog=$!
 trap 'kill $prog 2>/dev/null || true' EXIT
-run_yosys flat "synth_xilinx -flatten -top top; tee -q -o stat_flat.txt stat; \
+run_yosys flat "synth_xilinx -flatten -top $top; tee -q -o stat_flat.txt stat; \
   tee -q -o ltp_flat.txt ltp $comb; write_json flat.json" &
 pf=$!
-run_yosys hier "synth_xilinx -top top; tee -q -o stat_hier.txt stat; \
+run_yosys hier "synth_xilinx -top $top; tee -q -o stat_hier.txt stat; \
   tee -q -o ltp_hier.txt ltp $comb; write_json hier.json; flatten; write_json hierflat.json" &
 ph=$!
 wait $pf
@@ -86,6 +96,15 @@ kill $prog 2>/dev/null || true
 log "analysing logic depth (scripts/logic_depth.py)"
 depth=$(python3 scripts/logic_depth.py --flat "$cache/flat.json" --hier "$cache/hier.json" \
   --hierflat "$cache/hierflat.json" --ltp-flat "$cache/ltp_flat.txt" --ltp-hier "$cache/ltp_hier.txt")
+
+if [ "$top" != top ]; then
+  { echo "# Logic depth of $top alone, from top.v sha256:${top_sha} (scripts/synth.sh --top)"
+    echo "# yosys $(yosys -V | awk '{print $2}') synth_xilinx, flat $(cat "$cache/flat.secs") s, hier $(cat "$cache/hier.secs") s"
+    echo; echo "$depth"; echo; echo "# yosys stat (synth_xilinx -flatten -top $top)"
+    sed -n '/Number of cells/,$p' "$cache/stat_flat.txt"; } > "$cache/depth.txt"
+  cat "$cache/depth.txt"
+  exit 0
+fi
 
 stat="$cache/stat_flat.txt"
 count() { # sum of the cell counts ("  NAME  COUNT" lines of stat) whose name matches $1
