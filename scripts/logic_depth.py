@@ -320,6 +320,7 @@ def main():
             say(f"combinational loop: {hloops} cells left out of the analysis")
         say(f"{'block':34} levels cells  path (start -> end)")
         for blk, (b, lv, cv) in sorted(per.items(), key=lambda kv: (-kv[1][1][0], kv[0])):
+            blk = clean(top_module(hm)) if blk == "top" else blk
             say(f"{blk:34} {lv[0]:6}{'*' if lv[0] > TARGET else ' '}{cv[1]:5}  "
                 f"{fmt_path(lv, hnames, hnames(b))}  [{composition(lv)}]")
         say("(* = over the target)")
