@@ -109,6 +109,21 @@ if [ "$top" != top ]; then
     echo; echo "$depth"; echo; echo "# yosys stat (synth_xilinx -flatten -top $top)"
     sed -n '/Number of cells/,$p' "$cache/stat_flat.txt"; } > "$cache/depth.txt"
   cat "$cache/depth.txt"
+  # Keep one section per block in the design folder's logic-depth-blocks.txt.
+  python3 - "$dir/logic-depth-blocks.txt" "$cache/depth.txt" <<'PY'
+import re, sys
+path, new = sys.argv[1], open(sys.argv[2]).read()
+head = "# Logic depth of blocks of the core, each synthesized alone: scripts/synth.sh --top BLOCK\n\n"
+try:
+    old = open(path).read()
+except FileNotFoundError:
+    old = head
+name = new.split("\n", 1)[0].split(" alone")[0]
+parts = re.split(r"(?m)^(?=# Logic depth of \S+ alone)", old)
+kept = [p for p in parts[1:] if not p.startswith(name + " alone")]
+open(path, "w").write(head + "".join(p.rstrip("\n") + "\n\n" for p in kept + [new]))
+PY
+  log "updated $dir/logic-depth-blocks.txt"
   exit 0
 fi
 
