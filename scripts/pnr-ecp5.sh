@@ -137,7 +137,7 @@ r = json.load(open(sys.argv[1]))
 u = r.get("utilization", {})
 used = lambda k: u.get(k, {}).get("used", 0)
 fmax = " ".join("%.1f" % v["achieved"] for v in r.get("fmax", {}).values()) or "-"
-crit = "-"
+crit = "-" if fmax != "-" else "no register-to-register path inside the block: nextpnr gives no Fmax"
 for c in r.get("critical_paths", []):
     if c.get("from") != c.get("to") or not c.get("path"):
         continue
