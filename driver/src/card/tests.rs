@@ -36,7 +36,7 @@ fn probe_reads_identity_checked_against_regmap() {
     let id = c.identity();
     assert_eq!(id.magic, regmap::MAGIC);
     assert_eq!(id.layout_version, regmap::LAYOUT_VERSION);
-    assert_eq!(id.caps(), crate::model::MODEL_CAPABILITIES);
+    assert_eq!(id.caps(), regmap::CAPABILITIES);
     assert_eq!(id.num_sas, regmap::NUM_SAS);
     assert_eq!(c.capacity(), regmap::NUM_SAS as usize);
     assert!(id.capability_names().contains(&"MMIO_WINDOW"));

@@ -28,11 +28,6 @@ use crate::{DriverError, HardReset, RegIo};
 
 mod dma;
 
-/// The capabilities the model reports: this `regmap`'s, plus the DMA queues the
-/// model implements (`regmap::NEXT_CAPABILITIES` names them until the layout
-/// that includes them is current; then this is `regmap::CAPABILITIES` again).
-pub const MODEL_CAPABILITIES: Capabilities = regmap::CAPABILITIES.union(Capabilities::DMA);
-
 /// What the model says about itself (defaults: this `regmap`).
 #[derive(Debug, Clone, Copy)]
 pub struct ModelIdentity {
@@ -51,7 +46,7 @@ impl Default for ModelIdentity {
         ModelIdentity {
             magic: regmap::MAGIC,
             layout_version: regmap::LAYOUT_VERSION,
-            capabilities: MODEL_CAPABILITIES,
+            capabilities: regmap::CAPABILITIES,
             num_sas: regmap::NUM_SAS,
         }
     }
@@ -831,15 +826,9 @@ mod tests {
     fn reset_values_follow_the_regmap_table() {
         let mut m = ModelCard::new();
         for r in regmap::REGISTERS {
-            // The model also has the DMA queues (see MODEL_CAPABILITIES).
-            let reset = if r.offset == off::ID_CAPABILITIES {
-                r.reset | Capabilities::DMA.bits()
-            } else {
-                r.reset
-            };
             assert_eq!(
                 m.read32(r.offset).unwrap(),
-                reset,
+                r.reset,
                 "{} at {:#x}",
                 r.name,
                 r.offset
