@@ -169,7 +169,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     wire  [1:0] issue$rx$free;
     wire  [15:0] issue$rx$rd_addr;
     wire  issue$tail$aes_valid;
-    wire  [129:0] issue$tail$aes_tag;
+    wire  [130:0] issue$tail$aes_tag;
     wire  [127:0] issue$tail$aes_block;
     wire  issue$tail$f_push;
     wire  [579:0] issue$tail$f_word;
@@ -184,7 +184,7 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     reg  tail$clock;
     reg  tail$reset;
     reg  tail$issue$aes_valid;
-    reg  [129:0] tail$issue$aes_tag;
+    reg  [130:0] tail$issue$aes_tag;
     reg  [127:0] tail$issue$aes_block;
     reg  tail$issue$f_push;
     reg  [579:0] tail$issue$f_word;
@@ -6229,7 +6229,7 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     output reg  [1:0] rx$free;
     output reg  [15:0] rx$rd_addr;
     output reg  tail$aes_valid;
-    output reg  [129:0] tail$aes_tag;
+    output reg  [130:0] tail$aes_tag;
     output reg  [127:0] tail$aes_block;
     output reg  tail$f_push;
     output reg  [579:0] tail$f_word;
@@ -6244,7 +6244,7 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     
     // Constant declarations
     localparam  k_seq32_max = 64'hffffffff;
-    localparam  k_ctx_salt_mask = 136'hffffffff00000000;
+    localparam  k_ctx_keep_mask = 136'h10000000000000000ffffffff00000000;
     localparam  k_ctx_seq_mask = 136'hffffffffffffffff0000000000000000;
     localparam  v_ok = 4'h0;
     localparam  v_bad_sa = 4'h2;
@@ -6254,7 +6254,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     localparam  v_spi = 4'h7;
     localparam  e_bad_index = 4'h1;
     localparam  e_bad_opcode = 4'h2;
-    localparam  e_unsupported = 4'h3;
     localparam  e_not_valid = 4'h4;
     localparam  k_max_packet = 16'h2400;
     localparam  k_min_inbound = 16'h24;
@@ -6268,34 +6267,29 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     // Enums
     localparam Phase$Idle = 0;
     localparam Phase$PktCheck = 1;
-    localparam Phase$PktKey = 2;
-    localparam Phase$PktKeyWait = 3;
-    localparam Phase$PktRun = 4;
-    localparam Phase$CmdLoad = 5;
-    localparam Phase$CmdCheck = 6;
-    localparam Phase$CmdKey = 7;
-    localparam Phase$CmdHash = 8;
-    localparam Phase$CmdDone = 9;
+    localparam Phase$PktRun = 2;
+    localparam Phase$CmdLoad = 3;
+    localparam Phase$CmdCheck = 4;
+    localparam Phase$CmdKey = 5;
+    localparam Phase$CmdHash = 6;
+    localparam Phase$CmdDone = 7;
     
     // Stub signals
     reg  aes$clock;
     reg  [255:0] aes$key;
     reg  aes$aes256;
+    reg  [9:0] aes$key_index;
     reg  aes$key_load;
+    reg  aes$key_wipe;
     wire  aes$key_ready;
     reg  aes$in_valid;
     reg  [127:0] aes$in_block;
+    reg  [9:0] aes$in_sa;
+    reg  aes$in_aes256;
     wire  aes$out_valid;
     wire  [127:0] aes$out_block;
-    reg  [129:0] aes$in_tag;
-    wire  [129:0] aes$out_tag;
-    reg  [9:0] sa_key$read_address;
-    reg  sa_key$read_clock;
-    wire  [255:0] sa_key$read_data;
-    reg  [9:0] sa_key$write_address;
-    reg  sa_key$write_clock;
-    reg  [255:0] sa_key$write_data;
-    reg  sa_key$write_enable;
+    reg  [130:0] aes$in_tag;
+    wire  [130:0] aes$out_tag;
     reg  [9:0] sa_hkey$read_address;
     reg  sa_hkey$read_clock;
     wire  [127:0] sa_hkey$read_data;
@@ -6330,8 +6324,8 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     wire  [127:0] bs_k0$dout;
     reg  [127:0] bs_k1$din;
     wire  [127:0] bs_k1$dout;
-    reg  [3:0] phase$d;
-    wire  [3:0] phase$q;
+    reg  [2:0] phase$d;
+    wire  [2:0] phase$q;
     reg  phase$clock;
     reg  [9:0] cur_idx_r$d;
     wire  [9:0] cur_idx_r$q;
@@ -6405,15 +6399,15 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     reg  [3:0] out_busy$d;
     wire  [3:0] out_busy$q;
     reg  out_busy$clock;
-    reg  kx_valid$d;
-    wire  kx_valid$q;
-    reg  kx_valid$clock;
     reg  [1:0] len_gap$d;
     wire  [1:0] len_gap$q;
     reg  len_gap$clock;
-    reg  [9:0] kx_idx$d;
-    wire  [9:0] kx_idx$q;
-    reg  kx_idx$clock;
+    reg  xtra$d;
+    wire  xtra$q;
+    reg  xtra$clock;
+    reg  flushed$d;
+    wire  flushed$q;
+    reg  flushed$clock;
     reg  win_active_r$d;
     wire  win_active_r$q;
     reg  win_active_r$clock;
@@ -6458,7 +6452,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     reg  n_slot;
     reg  cmd_go;
     reg  take;
-    reg  chk_key;
     reg  [31:0] n_salt;
     reg  f_room;
     reg  f_empty;
@@ -6466,7 +6459,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     reg  [63:0] iv_le;
     reg  [127:0] nonce_le;
     reg  [127:0] aad_le;
-    reg  [255:0] key_le;
     reg  [135:0] ctx_rd;
     reg  ctx_valid;
     reg  [3:0] ctx_flags;
@@ -6483,23 +6475,18 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         .clock(aes$clock),
         .key(aes$key),
         .aes256(aes$aes256),
+        .key_index(aes$key_index),
         .key_load(aes$key_load),
+        .key_wipe(aes$key_wipe),
         .key_ready(aes$key_ready),
         .in_valid(aes$in_valid),
         .in_block(aes$in_block),
+        .in_sa(aes$in_sa),
+        .in_aes256(aes$in_aes256),
         .out_valid(aes$out_valid),
         .out_block(aes$out_block),
         .in_tag(aes$in_tag),
         .out_tag(aes$out_tag)
-    );
-    top$issue$sa_key sa_key(
-        .read_address(sa_key$read_address),
-        .read_clock(sa_key$read_clock),
-        .read_data(sa_key$read_data),
-        .write_address(sa_key$write_address),
-        .write_clock(sa_key$write_clock),
-        .write_data(sa_key$write_data),
-        .write_enable(sa_key$write_enable)
     );
     top$issue$sa_hkey sa_hkey(
         .read_address(sa_hkey$read_address),
@@ -6684,20 +6671,20 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         .q(out_busy$q),
         .clock(out_busy$clock)
     );
-    top$issue$kx_valid kx_valid(
-        .d(kx_valid$d),
-        .q(kx_valid$q),
-        .clock(kx_valid$clock)
-    );
     top$issue$len_gap len_gap(
         .d(len_gap$d),
         .q(len_gap$q),
         .clock(len_gap$clock)
     );
-    top$issue$kx_idx kx_idx(
-        .d(kx_idx$d),
-        .q(kx_idx$q),
-        .clock(kx_idx$clock)
+    top$issue$xtra xtra(
+        .d(xtra$d),
+        .q(xtra$q),
+        .clock(xtra$clock)
+    );
+    top$issue$flushed flushed(
+        .d(flushed$d),
+        .q(flushed$q),
+        .clock(flushed$clock)
     );
     top$issue$win_active_r win_active_r(
         .d(win_active_r$d),
@@ -6777,9 +6764,9 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         inflight$clock = clock;
         o_slot$clock = clock;
         out_busy$clock = clock;
-        kx_valid$clock = clock;
         len_gap$clock = clock;
-        kx_idx$clock = clock;
+        xtra$clock = clock;
+        flushed$clock = clock;
         win_active_r$clock = clock;
         sa_valid_r$clock = clock;
         sa_errcode_r$clock = clock;
@@ -6815,9 +6802,9 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         inflight$d = inflight$q;
         o_slot$d = o_slot$q;
         out_busy$d = out_busy$q;
-        kx_valid$d = kx_valid$q;
         len_gap$d = len_gap$q;
-        kx_idx$d = kx_idx$q;
+        xtra$d = xtra$q;
+        flushed$d = flushed$q;
         win_active_r$d = win_active_r$q;
         sa_valid_r$d = sa_valid_r$q;
         sa_errcode_r$d = sa_errcode_r$q;
@@ -6829,29 +6816,25 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         rb_bytes_r$d = rb_bytes_r$q;
         rb_auth_r$d = rb_auth_r$q;
         aes$clock = clock;
-        sa_key$read_clock = clock;
-        sa_key$write_clock = clock;
         sa_hkey$read_clock = clock;
         sa_hkey$write_clock = clock;
         sa_ctx$read_clock = clock;
         sa_ctx$write_clock = clock;
-        sa_key$write_enable = 1'b0;
         sa_hkey$write_enable = 1'b0;
         sa_ctx$write_enable = 1'b0;
-        sa_key$write_address = cur_idx_r$q;
         sa_hkey$write_address = cur_idx_r$q;
         sa_ctx$write_address = cur_idx_r$q;
-        sa_key$write_data = ((32'h0) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
         sa_hkey$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         sa_ctx$write_data = ((32'h0) & 136'hffffffffffffffffffffffffffffffffff);
-        sa_key$read_address = cur_idx_r$q;
         sa_hkey$read_address = cur_idx_r$q;
         sa_ctx$read_address = cur_idx_r$q;
         aes$key_load = 1'b0;
+        aes$key_wipe = 1'b0;
+        aes$key_index = cur_idx_r$q;
+        aes$in_sa = cur_idx_r$q;
         aes$in_valid = 1'b0;
-        aes$in_tag = ((32'h0) & 130'h3ffffffffffffffffffffffffffffffff);
+        aes$in_tag = ((32'h0) & 131'h7ffffffffffffffffffffffffffffffff);
         rx$rd_addr = ((32'h0) & 16'hffff);
-        chk_key = 1'b0;
         f_push_r$d = 1'b0;
         tail$cnt_clear = 1'b0;
         rx$free = ((32'h0) & 2'h3);
@@ -6875,16 +6858,18 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         ctx_seq = ctx_sh_seq[(32'h0)+:(64)];
         rdc_sh_bytes = tail$cnt_rd >> s_cnt_bytes;
         rdc_sh_auth = tail$cnt_rd >> s_cnt_auth;
+        aes$aes256 = regs$sa_flags[32'h0];
         if ((phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
-            key_le = regs$stage_key;
-            aes$aes256 = regs$sa_flags[32'h0];
+            aes$in_aes256 = regs$sa_flags[32'h0];
+        end
+        else if (phase$q == Phase$PktCheck) begin
+            aes$in_aes256 = ctx_flags[32'h0];
         end
         else begin
-            key_le = sa_key$read_data;
-            aes$aes256 = c_flags$q[32'h0];
+            aes$in_aes256 = c_flags$q[32'h0];
         end
-        bs_k0$din = key_le[(32'h0)+:(128)];
-        bs_k1$din = key_le[(32'h80)+:(128)];
+        bs_k0$din = regs$stage_key[(32'h0)+:(128)];
+        bs_k1$din = regs$stage_key[(32'h80)+:(128)];
         aes$key = (((bs_k0$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | ((bs_k1$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
         bs_din_spi$din = rx$din[(32'h0)+:(32)];
         bs_din_slo$din = rx$din[(32'h20)+:(32)];
@@ -6921,7 +6906,10 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         else begin
             aes$in_block = bs_nonce$dout;
         end
-        if (c_flags$q[32'h1]) begin
+        if (c_flags$q[32'h1] & c_flags$q[32'h2]) begin
+            aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_shi$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+        end
+        else if (c_flags$q[32'h1]) begin
             aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
         end
         else if (c_flags$q[32'h2]) begin
@@ -6931,7 +6919,7 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
             aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
         end
         hdr_word = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        at_len = (phase$q == Phase$PktRun) & (iss$q > nblk$q) & (len_gap$q == 32'h3);
+        at_len = (phase$q == Phase$PktRun) & (iss$q > nblk$q) & (~xtra$q | flushed$q) & (len_gap$q == 32'h3);
         if (at_len) begin
             len_gap$d = ((32'h0) & 2'h3);
         end
@@ -6972,7 +6960,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                         src_stream$d = 1'b0;
                         d_index$d = regs$pkt_desc[(32'h0)+:(16)];
                         cur_idx_r$d = regs$pkt_desc[(32'h0)+:(10)];
-                        sa_key$read_address = regs$pkt_desc[(32'h0)+:(10)];
                         sa_hkey$read_address = regs$pkt_desc[(32'h0)+:(10)];
                         sa_ctx$read_address = regs$pkt_desc[(32'h0)+:(10)];
                         d_inbound$d = regs$pkt_desc[32'h10];
@@ -6992,6 +6979,8 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                     hkey$d = sa_hkey$read_data;
                     iv_pkt$d = rx$din[(32'h40)+:(64)];
                     iss$d = ((32'h0) & 16'hffff);
+                    xtra$d = 1'b0;
+                    flushed$d = 1'b0;
                     tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
                     if (d_inbound$q) begin
                         dlen$d = d_len$q - 32'h20;
@@ -7039,37 +7028,22 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                             sa_ctx$write_enable = 1'b1;
                             sa_ctx$write_data = (ctx_rd & ~k_ctx_seq_mask) | (((ctx_seq + 32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq);
                         end
-                        if (~kx_valid$q | (kx_idx$q != cur_idx_r$q)) begin
-                            chk_key = 1'b1;
-                            phase$d = Phase$PktKey;
+                        if (ctx_flags[32'h1] & ctx_flags[32'h2]) begin
+                            if (d_inbound$q) begin
+                                xtra$d = ~|d_len$q[(32'h0)+:(4)];
+                            end
+                            else begin
+                                xtra$d = ~|dl_out[(32'h0)+:(4)];
+                            end
                         end
-                        else begin
-                            phase$d = Phase$PktRun;
-                        end
-                    end
-                    if (~chk_key) begin
-                        aes$in_valid = 1'b1;
-                        aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
-                        iss$d = ((32'h1) & 16'hffff);
-                        rx$rd_addr = i_base;
-                        if (i_slot$q & src_stream$q) begin
-                            rx$rd_addr = rx$rd_addr | 32'h400;
-                        end
-                    end
-                end
-            Phase$PktKey:
-                begin
-                    if (~|inflight$q) begin
-                        aes$key_load = 1'b1;
-                        kx_valid$d = 1'b1;
-                        kx_idx$d = cur_idx_r$q;
-                        phase$d = Phase$PktKeyWait;
-                    end
-                end
-            Phase$PktKeyWait:
-                begin
-                    if (aes$key_ready) begin
                         phase$d = Phase$PktRun;
+                    end
+                    aes$in_valid = 1'b1;
+                    aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
+                    iss$d = ((32'h1) & 16'hffff);
+                    rx$rd_addr = i_base;
+                    if (i_slot$q & src_stream$q) begin
+                        rx$rd_addr = rx$rd_addr | 32'h400;
                     end
                 end
             Phase$PktRun:
@@ -7084,16 +7058,21 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                     if (iss$q == 32'h0) begin
                         aes$in_valid = 1'b1;
                         iss$d = iss$q + 32'h1;
-                        aes$in_tag = ((32'h1) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80;
+                        aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
                     end
                     else if (iss$q <= nblk$q) begin
                         aes$in_valid = 1'b1;
                         iss$d = iss$q + 32'h1;
-                        aes$in_tag = (((32'h2) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 130'h3ffffffffffffffffffffffffffffffff);
+                        aes$in_tag = (((32'h2) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
+                    end
+                    else if (xtra$q & ~flushed$q) begin
+                        aes$in_valid = 1'b1;
+                        aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h82;
+                        flushed$d = 1'b1;
                     end
                     else if (at_len) begin
                         aes$in_valid = 1'b1;
-                        aes$in_tag = (((32'h3) & 130'h3ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 130'h3ffffffffffffffffffffffffffffffff);
+                        aes$in_tag = (((32'h3) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
                         if (src_stream$q) begin
                             rx$free = c_slot_mask;
                             i_slot$d = ~i_slot$q;
@@ -7107,7 +7086,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                 end
             Phase$CmdCheck:
                 begin
-                    kx_valid$d = 1'b0;
                     sa_errcode_r$d = ((32'h0) & 4'hf);
                     sa_valid_r$d = ctx_valid;
                     if (|regs$sa_index[(32'ha)+:(6)]) begin
@@ -7118,22 +7096,16 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                         sa_errcode_r$d = e_bad_opcode;
                         phase$d = Phase$CmdDone;
                     end
-                    else if (((regs$sa_op == 32'h1) | (regs$sa_op == 32'h3)) & regs$sa_flags[32'h1] & regs$sa_flags[32'h2]) begin
-                        sa_errcode_r$d = e_unsupported;
-                        phase$d = Phase$CmdDone;
-                    end
                     else if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
                         sa_errcode_r$d = e_not_valid;
                         phase$d = Phase$CmdDone;
                     end
                     else if (regs$sa_op == 32'h1) begin
-                        sa_key$write_enable = 1'b1;
-                        sa_key$write_data = key_le;
                         aes$key_load = 1'b1;
                         phase$d = Phase$CmdKey;
                     end
                     else if (regs$sa_op == 32'h2) begin
-                        sa_key$write_enable = 1'b1;
+                        aes$key_wipe = 1'b1;
                         sa_hkey$write_enable = 1'b1;
                         sa_ctx$write_enable = 1'b1;
                         tail$cnt_clear = 1'b1;
@@ -7142,7 +7114,7 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                     end
                     else if (regs$sa_op == 32'h3) begin
                         sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = (regs$stage_ctx & ~k_ctx_salt_mask) | (ctx_rd & k_ctx_salt_mask);
+                        sa_ctx$write_data = (regs$stage_ctx & ~k_ctx_keep_mask) | (ctx_rd & k_ctx_keep_mask);
                         phase$d = Phase$CmdDone;
                     end
                     else begin
@@ -7185,7 +7157,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
             src_stream$d = 1'b1;
             d_index$d = rx_desc_sel[(32'h0)+:(16)];
             cur_idx_r$d = rx_desc_sel[(32'h0)+:(10)];
-            sa_key$read_address = rx_desc_sel[(32'h0)+:(10)];
             sa_hkey$read_address = rx_desc_sel[(32'h0)+:(10)];
             sa_ctx$read_address = rx_desc_sel[(32'h0)+:(10)];
             d_inbound$d = rx_desc_sel[32'h10];
@@ -7242,7 +7213,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         busy = f_push_r$q | |inflight$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
         if (reset) begin
             phase$d = Phase$Idle;
-            kx_valid$d = 1'b0;
             i_slot$d = 1'b0;
             f_push_r$d = 1'b0;
             inflight$d = ((32'h0) & 6'h3f);
@@ -7255,20 +7225,24 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
 endmodule // top$issue
 
 
-module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_valid,out_block,in_tag,out_tag);
+module top$issue$aes(clock,key,aes256,key_index,key_load,key_wipe,key_ready,in_valid,in_block,in_sa,in_aes256,out_valid,out_block,in_tag,out_tag);
     
     // Module arguments
     input wire  clock;
     input wire  [255:0] key;
     input wire  aes256;
+    input wire  [9:0] key_index;
     input wire  key_load;
+    input wire  key_wipe;
     output reg  key_ready;
     input wire  in_valid;
     input wire  [127:0] in_block;
+    input wire  [9:0] in_sa;
+    input wire  in_aes256;
     output reg  out_valid;
     output reg  [127:0] out_block;
-    input wire  [129:0] in_tag;
-    output reg  [129:0] out_tag;
+    input wire  [130:0] in_tag;
+    output reg  [130:0] out_tag;
     
     // Stub signals
     reg  kx$clock;
@@ -7285,18 +7259,23 @@ module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_v
     reg  pipe$in_valid;
     reg  [127:0] pipe$in_block;
     reg  pipe$in_aes256;
-    reg  [129:0] pipe$in_tag;
-    reg  [1919:0] pipe$round_keys;
+    reg  [9:0] pipe$in_sa;
+    reg  [130:0] pipe$in_tag;
+    reg  pipe$rk_we;
+    reg  [3:0] pipe$rk_round;
+    reg  pipe$rk_wipe;
+    reg  [9:0] pipe$rk_addr;
+    reg  [127:0] pipe$rk_data;
     wire  pipe$out_valid;
     wire  [127:0] pipe$out_block;
     wire  pipe$out_aes256;
-    wire  [129:0] pipe$out_tag;
+    wire  [130:0] pipe$out_tag;
     reg  ready_q$d;
     wire  ready_q$q;
     reg  ready_q$clock;
-    reg  aes256_q$d;
-    wire  aes256_q$q;
-    reg  aes256_q$clock;
+    reg  [9:0] kidx$d;
+    wire  [9:0] kidx$q;
+    reg  kidx$clock;
     
     // Sub module instances
     top$issue$aes$kx kx(
@@ -7316,8 +7295,13 @@ module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_v
         .in_valid(pipe$in_valid),
         .in_block(pipe$in_block),
         .in_aes256(pipe$in_aes256),
+        .in_sa(pipe$in_sa),
         .in_tag(pipe$in_tag),
-        .round_keys(pipe$round_keys),
+        .rk_we(pipe$rk_we),
+        .rk_round(pipe$rk_round),
+        .rk_wipe(pipe$rk_wipe),
+        .rk_addr(pipe$rk_addr),
+        .rk_data(pipe$rk_data),
         .out_valid(pipe$out_valid),
         .out_block(pipe$out_block),
         .out_aes256(pipe$out_aes256),
@@ -7328,18 +7312,18 @@ module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_v
         .q(ready_q$q),
         .clock(ready_q$clock)
     );
-    top$issue$aes$aes256_q aes256_q(
-        .d(aes256_q$d),
-        .q(aes256_q$q),
-        .clock(aes256_q$clock)
+    top$issue$aes$kidx kidx(
+        .d(kidx$d),
+        .q(kidx$q),
+        .clock(kidx$clock)
     );
     
     // Update code
     always @(*) begin
         ready_q$clock = clock;
-        aes256_q$clock = clock;
+        kidx$clock = clock;
         ready_q$d = ready_q$q;
-        aes256_q$d = aes256_q$q;
+        kidx$d = kidx$q;
         kx$clock = clock;
         pipe$clock = clock;
         kx$start = key_load;
@@ -7347,17 +7331,27 @@ module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_v
         kx$aes256 = aes256;
         if (key_load) begin
             ready_q$d = 1'b0;
-            aes256_q$d = aes256;
+            kidx$d = key_index;
         end
         else if (kx$done) begin
             ready_q$d = 1'b1;
         end
         key_ready = ready_q$q;
+        pipe$rk_we = kx$rk_valid;
+        pipe$rk_round = kx$rk_index;
+        pipe$rk_data = kx$rk_data;
+        pipe$rk_wipe = key_wipe;
+        if (key_wipe) begin
+            pipe$rk_addr = key_index;
+        end
+        else begin
+            pipe$rk_addr = kidx$q;
+        end
         pipe$in_valid = in_valid;
         pipe$in_block = in_block;
-        pipe$in_aes256 = aes256_q$q;
+        pipe$in_aes256 = in_aes256;
+        pipe$in_sa = in_sa;
         pipe$in_tag = in_tag;
-        pipe$round_keys = kx$round_keys;
         out_valid = pipe$out_valid;
         out_block = pipe$out_block;
         out_tag = pipe$out_tag;
@@ -7366,23 +7360,23 @@ module top$issue$aes(clock,key,aes256,key_load,key_ready,in_valid,in_block,out_v
 endmodule // top$issue$aes
 
 
-module top$issue$aes$aes256_q(d,q,clock);
+module top$issue$aes$kidx(d,q,clock);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 1'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$issue$aes$aes256_q
+endmodule // top$issue$aes$kidx
 
 
 module top$issue$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_index,rk_data);
@@ -9023,173 +9017,329 @@ module top$issue$aes$kx$temp_wide(narrow,wide);
 endmodule // top$issue$aes$kx$temp_wide
 
 
-module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,out_valid,out_block,out_aes256,out_tag);
+module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_sa,in_tag,rk_we,rk_round,rk_wipe,rk_addr,rk_data,out_valid,out_block,out_aes256,out_tag);
     
     // Module arguments
     input wire  clock;
     input wire  in_valid;
     input wire  [127:0] in_block;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
-    input wire  [1919:0] round_keys;
+    input wire  [9:0] in_sa;
+    input wire  [130:0] in_tag;
+    input wire  rk_we;
+    input wire  [3:0] rk_round;
+    input wire  rk_wipe;
+    input wire  [9:0] rk_addr;
+    input wire  [127:0] rk_data;
     output reg  out_valid;
     output reg  [127:0] out_block;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
+    
+    // Constant declarations
+    localparam  k_one = 15'b1;
+    localparam  k_zero = 128'h0;
     
     // Stub signals
-    reg  [127:0] whiten$d;
-    wire  [127:0] whiten$q;
-    reg  whiten$clock;
+    reg  [9:0] rk$0$read_address;
+    reg  rk$0$read_clock;
+    wire  [127:0] rk$0$read_data;
+    reg  [9:0] rk$0$write_address;
+    reg  rk$0$write_clock;
+    reg  [127:0] rk$0$write_data;
+    reg  rk$0$write_enable;
+    reg  [9:0] rk$1$read_address;
+    reg  rk$1$read_clock;
+    wire  [127:0] rk$1$read_data;
+    reg  [9:0] rk$1$write_address;
+    reg  rk$1$write_clock;
+    reg  [127:0] rk$1$write_data;
+    reg  rk$1$write_enable;
+    reg  [9:0] rk$2$read_address;
+    reg  rk$2$read_clock;
+    wire  [127:0] rk$2$read_data;
+    reg  [9:0] rk$2$write_address;
+    reg  rk$2$write_clock;
+    reg  [127:0] rk$2$write_data;
+    reg  rk$2$write_enable;
+    reg  [9:0] rk$3$read_address;
+    reg  rk$3$read_clock;
+    wire  [127:0] rk$3$read_data;
+    reg  [9:0] rk$3$write_address;
+    reg  rk$3$write_clock;
+    reg  [127:0] rk$3$write_data;
+    reg  rk$3$write_enable;
+    reg  [9:0] rk$4$read_address;
+    reg  rk$4$read_clock;
+    wire  [127:0] rk$4$read_data;
+    reg  [9:0] rk$4$write_address;
+    reg  rk$4$write_clock;
+    reg  [127:0] rk$4$write_data;
+    reg  rk$4$write_enable;
+    reg  [9:0] rk$5$read_address;
+    reg  rk$5$read_clock;
+    wire  [127:0] rk$5$read_data;
+    reg  [9:0] rk$5$write_address;
+    reg  rk$5$write_clock;
+    reg  [127:0] rk$5$write_data;
+    reg  rk$5$write_enable;
+    reg  [9:0] rk$6$read_address;
+    reg  rk$6$read_clock;
+    wire  [127:0] rk$6$read_data;
+    reg  [9:0] rk$6$write_address;
+    reg  rk$6$write_clock;
+    reg  [127:0] rk$6$write_data;
+    reg  rk$6$write_enable;
+    reg  [9:0] rk$7$read_address;
+    reg  rk$7$read_clock;
+    wire  [127:0] rk$7$read_data;
+    reg  [9:0] rk$7$write_address;
+    reg  rk$7$write_clock;
+    reg  [127:0] rk$7$write_data;
+    reg  rk$7$write_enable;
+    reg  [9:0] rk$8$read_address;
+    reg  rk$8$read_clock;
+    wire  [127:0] rk$8$read_data;
+    reg  [9:0] rk$8$write_address;
+    reg  rk$8$write_clock;
+    reg  [127:0] rk$8$write_data;
+    reg  rk$8$write_enable;
+    reg  [9:0] rk$9$read_address;
+    reg  rk$9$read_clock;
+    wire  [127:0] rk$9$read_data;
+    reg  [9:0] rk$9$write_address;
+    reg  rk$9$write_clock;
+    reg  [127:0] rk$9$write_data;
+    reg  rk$9$write_enable;
+    reg  [9:0] rk$10$read_address;
+    reg  rk$10$read_clock;
+    wire  [127:0] rk$10$read_data;
+    reg  [9:0] rk$10$write_address;
+    reg  rk$10$write_clock;
+    reg  [127:0] rk$10$write_data;
+    reg  rk$10$write_enable;
+    reg  [9:0] rk$11$read_address;
+    reg  rk$11$read_clock;
+    wire  [127:0] rk$11$read_data;
+    reg  [9:0] rk$11$write_address;
+    reg  rk$11$write_clock;
+    reg  [127:0] rk$11$write_data;
+    reg  rk$11$write_enable;
+    reg  [9:0] rk$12$read_address;
+    reg  rk$12$read_clock;
+    wire  [127:0] rk$12$read_data;
+    reg  [9:0] rk$12$write_address;
+    reg  rk$12$write_clock;
+    reg  [127:0] rk$12$write_data;
+    reg  rk$12$write_enable;
+    reg  [9:0] rk$13$read_address;
+    reg  rk$13$read_clock;
+    wire  [127:0] rk$13$read_data;
+    reg  [9:0] rk$13$write_address;
+    reg  rk$13$write_clock;
+    reg  [127:0] rk$13$write_data;
+    reg  rk$13$write_enable;
+    reg  [9:0] rk$14$read_address;
+    reg  rk$14$read_clock;
+    wire  [127:0] rk$14$read_data;
+    reg  [9:0] rk$14$write_address;
+    reg  rk$14$write_clock;
+    reg  [127:0] rk$14$write_data;
+    reg  rk$14$write_enable;
+    reg  [9:0] sa_st$0$d;
+    wire  [9:0] sa_st$0$q;
+    reg  sa_st$0$clock;
+    reg  [9:0] sa_st$1$d;
+    wire  [9:0] sa_st$1$q;
+    reg  sa_st$1$clock;
+    reg  [9:0] sa_st$2$d;
+    wire  [9:0] sa_st$2$q;
+    reg  sa_st$2$clock;
+    reg  [9:0] sa_st$3$d;
+    wire  [9:0] sa_st$3$q;
+    reg  sa_st$3$clock;
+    reg  [9:0] sa_st$4$d;
+    wire  [9:0] sa_st$4$q;
+    reg  sa_st$4$clock;
+    reg  [9:0] sa_st$5$d;
+    wire  [9:0] sa_st$5$q;
+    reg  sa_st$5$clock;
+    reg  [9:0] sa_st$6$d;
+    wire  [9:0] sa_st$6$q;
+    reg  sa_st$6$clock;
+    reg  [9:0] sa_st$7$d;
+    wire  [9:0] sa_st$7$q;
+    reg  sa_st$7$clock;
+    reg  [9:0] sa_st$8$d;
+    wire  [9:0] sa_st$8$q;
+    reg  sa_st$8$clock;
+    reg  [9:0] sa_st$9$d;
+    wire  [9:0] sa_st$9$q;
+    reg  sa_st$9$clock;
+    reg  [9:0] sa_st$10$d;
+    wire  [9:0] sa_st$10$q;
+    reg  sa_st$10$clock;
+    reg  [9:0] sa_st$11$d;
+    wire  [9:0] sa_st$11$q;
+    reg  sa_st$11$clock;
+    reg  [9:0] sa_st$12$d;
+    wire  [9:0] sa_st$12$q;
+    reg  sa_st$12$clock;
+    reg  [127:0] blk$d;
+    wire  [127:0] blk$q;
+    reg  blk$clock;
+    reg  [9:0] sa_w$d;
+    wire  [9:0] sa_w$q;
+    reg  sa_w$clock;
     reg  valid$d;
     wire  valid$q;
     reg  valid$clock;
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     reg  rounds$0$clock;
     reg  rounds$0$in_valid;
     reg  [127:0] rounds$0$in_state;
     reg  rounds$0$in_aes256;
-    reg  [129:0] rounds$0$in_tag;
+    reg  [130:0] rounds$0$in_tag;
     reg  [127:0] rounds$0$round_key;
     wire  rounds$0$out_valid;
     wire  [127:0] rounds$0$out_state;
     wire  rounds$0$out_aes256;
-    wire  [129:0] rounds$0$out_tag;
+    wire  [130:0] rounds$0$out_tag;
     reg  rounds$1$clock;
     reg  rounds$1$in_valid;
     reg  [127:0] rounds$1$in_state;
     reg  rounds$1$in_aes256;
-    reg  [129:0] rounds$1$in_tag;
+    reg  [130:0] rounds$1$in_tag;
     reg  [127:0] rounds$1$round_key;
     wire  rounds$1$out_valid;
     wire  [127:0] rounds$1$out_state;
     wire  rounds$1$out_aes256;
-    wire  [129:0] rounds$1$out_tag;
+    wire  [130:0] rounds$1$out_tag;
     reg  rounds$2$clock;
     reg  rounds$2$in_valid;
     reg  [127:0] rounds$2$in_state;
     reg  rounds$2$in_aes256;
-    reg  [129:0] rounds$2$in_tag;
+    reg  [130:0] rounds$2$in_tag;
     reg  [127:0] rounds$2$round_key;
     wire  rounds$2$out_valid;
     wire  [127:0] rounds$2$out_state;
     wire  rounds$2$out_aes256;
-    wire  [129:0] rounds$2$out_tag;
+    wire  [130:0] rounds$2$out_tag;
     reg  rounds$3$clock;
     reg  rounds$3$in_valid;
     reg  [127:0] rounds$3$in_state;
     reg  rounds$3$in_aes256;
-    reg  [129:0] rounds$3$in_tag;
+    reg  [130:0] rounds$3$in_tag;
     reg  [127:0] rounds$3$round_key;
     wire  rounds$3$out_valid;
     wire  [127:0] rounds$3$out_state;
     wire  rounds$3$out_aes256;
-    wire  [129:0] rounds$3$out_tag;
+    wire  [130:0] rounds$3$out_tag;
     reg  rounds$4$clock;
     reg  rounds$4$in_valid;
     reg  [127:0] rounds$4$in_state;
     reg  rounds$4$in_aes256;
-    reg  [129:0] rounds$4$in_tag;
+    reg  [130:0] rounds$4$in_tag;
     reg  [127:0] rounds$4$round_key;
     wire  rounds$4$out_valid;
     wire  [127:0] rounds$4$out_state;
     wire  rounds$4$out_aes256;
-    wire  [129:0] rounds$4$out_tag;
+    wire  [130:0] rounds$4$out_tag;
     reg  rounds$5$clock;
     reg  rounds$5$in_valid;
     reg  [127:0] rounds$5$in_state;
     reg  rounds$5$in_aes256;
-    reg  [129:0] rounds$5$in_tag;
+    reg  [130:0] rounds$5$in_tag;
     reg  [127:0] rounds$5$round_key;
     wire  rounds$5$out_valid;
     wire  [127:0] rounds$5$out_state;
     wire  rounds$5$out_aes256;
-    wire  [129:0] rounds$5$out_tag;
+    wire  [130:0] rounds$5$out_tag;
     reg  rounds$6$clock;
     reg  rounds$6$in_valid;
     reg  [127:0] rounds$6$in_state;
     reg  rounds$6$in_aes256;
-    reg  [129:0] rounds$6$in_tag;
+    reg  [130:0] rounds$6$in_tag;
     reg  [127:0] rounds$6$round_key;
     wire  rounds$6$out_valid;
     wire  [127:0] rounds$6$out_state;
     wire  rounds$6$out_aes256;
-    wire  [129:0] rounds$6$out_tag;
+    wire  [130:0] rounds$6$out_tag;
     reg  rounds$7$clock;
     reg  rounds$7$in_valid;
     reg  [127:0] rounds$7$in_state;
     reg  rounds$7$in_aes256;
-    reg  [129:0] rounds$7$in_tag;
+    reg  [130:0] rounds$7$in_tag;
     reg  [127:0] rounds$7$round_key;
     wire  rounds$7$out_valid;
     wire  [127:0] rounds$7$out_state;
     wire  rounds$7$out_aes256;
-    wire  [129:0] rounds$7$out_tag;
+    wire  [130:0] rounds$7$out_tag;
     reg  rounds$8$clock;
     reg  rounds$8$in_valid;
     reg  [127:0] rounds$8$in_state;
     reg  rounds$8$in_aes256;
-    reg  [129:0] rounds$8$in_tag;
+    reg  [130:0] rounds$8$in_tag;
     reg  [127:0] rounds$8$round_key;
     wire  rounds$8$out_valid;
     wire  [127:0] rounds$8$out_state;
     wire  rounds$8$out_aes256;
-    wire  [129:0] rounds$8$out_tag;
+    wire  [130:0] rounds$8$out_tag;
     reg  rounds$9$clock;
     reg  rounds$9$in_valid;
     reg  [127:0] rounds$9$in_state;
     reg  rounds$9$in_aes256;
-    reg  [129:0] rounds$9$in_tag;
+    reg  [130:0] rounds$9$in_tag;
     reg  [127:0] rounds$9$round_key;
     wire  rounds$9$out_valid;
     wire  [127:0] rounds$9$out_state;
     wire  rounds$9$out_aes256;
-    wire  [129:0] rounds$9$out_tag;
+    wire  [130:0] rounds$9$out_tag;
     reg  rounds$10$clock;
     reg  rounds$10$in_valid;
     reg  [127:0] rounds$10$in_state;
     reg  rounds$10$in_aes256;
-    reg  [129:0] rounds$10$in_tag;
+    reg  [130:0] rounds$10$in_tag;
     reg  [127:0] rounds$10$round_key;
     wire  rounds$10$out_valid;
     wire  [127:0] rounds$10$out_state;
     wire  rounds$10$out_aes256;
-    wire  [129:0] rounds$10$out_tag;
+    wire  [130:0] rounds$10$out_tag;
     reg  rounds$11$clock;
     reg  rounds$11$in_valid;
     reg  [127:0] rounds$11$in_state;
     reg  rounds$11$in_aes256;
-    reg  [129:0] rounds$11$in_tag;
+    reg  [130:0] rounds$11$in_tag;
     reg  [127:0] rounds$11$round_key;
     wire  rounds$11$out_valid;
     wire  [127:0] rounds$11$out_state;
     wire  rounds$11$out_aes256;
-    wire  [129:0] rounds$11$out_tag;
+    wire  [130:0] rounds$11$out_tag;
     reg  rounds$12$clock;
     reg  rounds$12$in_valid;
     reg  [127:0] rounds$12$in_state;
     reg  rounds$12$in_aes256;
-    reg  [129:0] rounds$12$in_tag;
+    reg  [130:0] rounds$12$in_tag;
     reg  [127:0] rounds$12$round_key;
     wire  rounds$12$out_valid;
     wire  [127:0] rounds$12$out_state;
     wire  rounds$12$out_aes256;
-    wire  [129:0] rounds$12$out_tag;
+    wire  [130:0] rounds$12$out_tag;
     reg  rounds$13$clock;
     reg  rounds$13$in_valid;
     reg  [127:0] rounds$13$in_state;
     reg  rounds$13$in_aes256;
-    reg  [129:0] rounds$13$in_tag;
+    reg  [130:0] rounds$13$in_tag;
     reg  [127:0] rounds$13$round_key;
     wire  rounds$13$out_valid;
     wire  [127:0] rounds$13$out_state;
     wire  rounds$13$out_aes256;
-    wire  [129:0] rounds$13$out_tag;
+    wire  [130:0] rounds$13$out_tag;
     reg  [127:0] o_block$d;
     wire  [127:0] o_block$q;
     reg  o_block$clock;
@@ -9199,15 +9349,223 @@ module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,ou
     reg  o_aes256$d;
     wire  o_aes256$q;
     reg  o_aes256$clock;
-    reg  [129:0] o_tag$d;
-    wire  [129:0] o_tag$q;
+    reg  [130:0] o_tag$d;
+    wire  [130:0] o_tag$q;
     reg  o_tag$clock;
     
+    // Local signals
+    reg  [14:0] rk_sel;
+    
     // Sub module instances
-    top$issue$aes$pipe$whiten whiten(
-        .d(whiten$d),
-        .q(whiten$q),
-        .clock(whiten$clock)
+    top$issue$aes$pipe$rk$0 rk$0(
+        .read_address(rk$0$read_address),
+        .read_clock(rk$0$read_clock),
+        .read_data(rk$0$read_data),
+        .write_address(rk$0$write_address),
+        .write_clock(rk$0$write_clock),
+        .write_data(rk$0$write_data),
+        .write_enable(rk$0$write_enable)
+    );
+    top$issue$aes$pipe$rk$1 rk$1(
+        .read_address(rk$1$read_address),
+        .read_clock(rk$1$read_clock),
+        .read_data(rk$1$read_data),
+        .write_address(rk$1$write_address),
+        .write_clock(rk$1$write_clock),
+        .write_data(rk$1$write_data),
+        .write_enable(rk$1$write_enable)
+    );
+    top$issue$aes$pipe$rk$2 rk$2(
+        .read_address(rk$2$read_address),
+        .read_clock(rk$2$read_clock),
+        .read_data(rk$2$read_data),
+        .write_address(rk$2$write_address),
+        .write_clock(rk$2$write_clock),
+        .write_data(rk$2$write_data),
+        .write_enable(rk$2$write_enable)
+    );
+    top$issue$aes$pipe$rk$3 rk$3(
+        .read_address(rk$3$read_address),
+        .read_clock(rk$3$read_clock),
+        .read_data(rk$3$read_data),
+        .write_address(rk$3$write_address),
+        .write_clock(rk$3$write_clock),
+        .write_data(rk$3$write_data),
+        .write_enable(rk$3$write_enable)
+    );
+    top$issue$aes$pipe$rk$4 rk$4(
+        .read_address(rk$4$read_address),
+        .read_clock(rk$4$read_clock),
+        .read_data(rk$4$read_data),
+        .write_address(rk$4$write_address),
+        .write_clock(rk$4$write_clock),
+        .write_data(rk$4$write_data),
+        .write_enable(rk$4$write_enable)
+    );
+    top$issue$aes$pipe$rk$5 rk$5(
+        .read_address(rk$5$read_address),
+        .read_clock(rk$5$read_clock),
+        .read_data(rk$5$read_data),
+        .write_address(rk$5$write_address),
+        .write_clock(rk$5$write_clock),
+        .write_data(rk$5$write_data),
+        .write_enable(rk$5$write_enable)
+    );
+    top$issue$aes$pipe$rk$6 rk$6(
+        .read_address(rk$6$read_address),
+        .read_clock(rk$6$read_clock),
+        .read_data(rk$6$read_data),
+        .write_address(rk$6$write_address),
+        .write_clock(rk$6$write_clock),
+        .write_data(rk$6$write_data),
+        .write_enable(rk$6$write_enable)
+    );
+    top$issue$aes$pipe$rk$7 rk$7(
+        .read_address(rk$7$read_address),
+        .read_clock(rk$7$read_clock),
+        .read_data(rk$7$read_data),
+        .write_address(rk$7$write_address),
+        .write_clock(rk$7$write_clock),
+        .write_data(rk$7$write_data),
+        .write_enable(rk$7$write_enable)
+    );
+    top$issue$aes$pipe$rk$8 rk$8(
+        .read_address(rk$8$read_address),
+        .read_clock(rk$8$read_clock),
+        .read_data(rk$8$read_data),
+        .write_address(rk$8$write_address),
+        .write_clock(rk$8$write_clock),
+        .write_data(rk$8$write_data),
+        .write_enable(rk$8$write_enable)
+    );
+    top$issue$aes$pipe$rk$9 rk$9(
+        .read_address(rk$9$read_address),
+        .read_clock(rk$9$read_clock),
+        .read_data(rk$9$read_data),
+        .write_address(rk$9$write_address),
+        .write_clock(rk$9$write_clock),
+        .write_data(rk$9$write_data),
+        .write_enable(rk$9$write_enable)
+    );
+    top$issue$aes$pipe$rk$10 rk$10(
+        .read_address(rk$10$read_address),
+        .read_clock(rk$10$read_clock),
+        .read_data(rk$10$read_data),
+        .write_address(rk$10$write_address),
+        .write_clock(rk$10$write_clock),
+        .write_data(rk$10$write_data),
+        .write_enable(rk$10$write_enable)
+    );
+    top$issue$aes$pipe$rk$11 rk$11(
+        .read_address(rk$11$read_address),
+        .read_clock(rk$11$read_clock),
+        .read_data(rk$11$read_data),
+        .write_address(rk$11$write_address),
+        .write_clock(rk$11$write_clock),
+        .write_data(rk$11$write_data),
+        .write_enable(rk$11$write_enable)
+    );
+    top$issue$aes$pipe$rk$12 rk$12(
+        .read_address(rk$12$read_address),
+        .read_clock(rk$12$read_clock),
+        .read_data(rk$12$read_data),
+        .write_address(rk$12$write_address),
+        .write_clock(rk$12$write_clock),
+        .write_data(rk$12$write_data),
+        .write_enable(rk$12$write_enable)
+    );
+    top$issue$aes$pipe$rk$13 rk$13(
+        .read_address(rk$13$read_address),
+        .read_clock(rk$13$read_clock),
+        .read_data(rk$13$read_data),
+        .write_address(rk$13$write_address),
+        .write_clock(rk$13$write_clock),
+        .write_data(rk$13$write_data),
+        .write_enable(rk$13$write_enable)
+    );
+    top$issue$aes$pipe$rk$14 rk$14(
+        .read_address(rk$14$read_address),
+        .read_clock(rk$14$read_clock),
+        .read_data(rk$14$read_data),
+        .write_address(rk$14$write_address),
+        .write_clock(rk$14$write_clock),
+        .write_data(rk$14$write_data),
+        .write_enable(rk$14$write_enable)
+    );
+    top$issue$aes$pipe$sa_st$0 sa_st$0(
+        .d(sa_st$0$d),
+        .q(sa_st$0$q),
+        .clock(sa_st$0$clock)
+    );
+    top$issue$aes$pipe$sa_st$1 sa_st$1(
+        .d(sa_st$1$d),
+        .q(sa_st$1$q),
+        .clock(sa_st$1$clock)
+    );
+    top$issue$aes$pipe$sa_st$2 sa_st$2(
+        .d(sa_st$2$d),
+        .q(sa_st$2$q),
+        .clock(sa_st$2$clock)
+    );
+    top$issue$aes$pipe$sa_st$3 sa_st$3(
+        .d(sa_st$3$d),
+        .q(sa_st$3$q),
+        .clock(sa_st$3$clock)
+    );
+    top$issue$aes$pipe$sa_st$4 sa_st$4(
+        .d(sa_st$4$d),
+        .q(sa_st$4$q),
+        .clock(sa_st$4$clock)
+    );
+    top$issue$aes$pipe$sa_st$5 sa_st$5(
+        .d(sa_st$5$d),
+        .q(sa_st$5$q),
+        .clock(sa_st$5$clock)
+    );
+    top$issue$aes$pipe$sa_st$6 sa_st$6(
+        .d(sa_st$6$d),
+        .q(sa_st$6$q),
+        .clock(sa_st$6$clock)
+    );
+    top$issue$aes$pipe$sa_st$7 sa_st$7(
+        .d(sa_st$7$d),
+        .q(sa_st$7$q),
+        .clock(sa_st$7$clock)
+    );
+    top$issue$aes$pipe$sa_st$8 sa_st$8(
+        .d(sa_st$8$d),
+        .q(sa_st$8$q),
+        .clock(sa_st$8$clock)
+    );
+    top$issue$aes$pipe$sa_st$9 sa_st$9(
+        .d(sa_st$9$d),
+        .q(sa_st$9$q),
+        .clock(sa_st$9$clock)
+    );
+    top$issue$aes$pipe$sa_st$10 sa_st$10(
+        .d(sa_st$10$d),
+        .q(sa_st$10$q),
+        .clock(sa_st$10$clock)
+    );
+    top$issue$aes$pipe$sa_st$11 sa_st$11(
+        .d(sa_st$11$d),
+        .q(sa_st$11$q),
+        .clock(sa_st$11$clock)
+    );
+    top$issue$aes$pipe$sa_st$12 sa_st$12(
+        .d(sa_st$12$d),
+        .q(sa_st$12$q),
+        .clock(sa_st$12$clock)
+    );
+    top$issue$aes$pipe$blk blk(
+        .d(blk$d),
+        .q(blk$q),
+        .clock(blk$clock)
+    );
+    top$issue$aes$pipe$sa_w sa_w(
+        .d(sa_w$d),
+        .q(sa_w$q),
+        .clock(sa_w$clock)
     );
     top$issue$aes$pipe$valid valid(
         .d(valid$d),
@@ -9415,7 +9773,8 @@ module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,ou
     
     // Update code
     always @(*) begin
-        whiten$clock = clock;
+        blk$clock = clock;
+        sa_w$clock = clock;
         valid$clock = clock;
         aes256$clock = clock;
         tag$clock = clock;
@@ -9423,7 +9782,8 @@ module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,ou
         o_valid$clock = clock;
         o_aes256$clock = clock;
         o_tag$clock = clock;
-        whiten$d = whiten$q;
+        blk$d = blk$q;
+        sa_w$d = sa_w$q;
         valid$d = valid$q;
         aes256$d = aes256$q;
         tag$d = tag$q;
@@ -9431,39 +9791,232 @@ module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_tag,round_keys,ou
         o_valid$d = o_valid$q;
         o_aes256$d = o_aes256$q;
         o_tag$d = o_tag$q;
-        whiten$d = in_block ^ round_keys[(32'h0)+:(128)];
+        rk_sel = k_one << rk_round;
+        rk$0$read_clock = clock;
+        rk$0$write_clock = clock;
+        rk$0$write_address = rk_addr;
+        rk$0$write_enable = rk_wipe | (rk_we & rk_sel[0]);
+        if (rk_wipe) begin
+            rk$0$write_data = k_zero;
+        end
+        else begin
+            rk$0$write_data = rk_data;
+        end
+        rk$1$read_clock = clock;
+        rk$1$write_clock = clock;
+        rk$1$write_address = rk_addr;
+        rk$1$write_enable = rk_wipe | (rk_we & rk_sel[1]);
+        if (rk_wipe) begin
+            rk$1$write_data = k_zero;
+        end
+        else begin
+            rk$1$write_data = rk_data;
+        end
+        rk$2$read_clock = clock;
+        rk$2$write_clock = clock;
+        rk$2$write_address = rk_addr;
+        rk$2$write_enable = rk_wipe | (rk_we & rk_sel[2]);
+        if (rk_wipe) begin
+            rk$2$write_data = k_zero;
+        end
+        else begin
+            rk$2$write_data = rk_data;
+        end
+        rk$3$read_clock = clock;
+        rk$3$write_clock = clock;
+        rk$3$write_address = rk_addr;
+        rk$3$write_enable = rk_wipe | (rk_we & rk_sel[3]);
+        if (rk_wipe) begin
+            rk$3$write_data = k_zero;
+        end
+        else begin
+            rk$3$write_data = rk_data;
+        end
+        rk$4$read_clock = clock;
+        rk$4$write_clock = clock;
+        rk$4$write_address = rk_addr;
+        rk$4$write_enable = rk_wipe | (rk_we & rk_sel[4]);
+        if (rk_wipe) begin
+            rk$4$write_data = k_zero;
+        end
+        else begin
+            rk$4$write_data = rk_data;
+        end
+        rk$5$read_clock = clock;
+        rk$5$write_clock = clock;
+        rk$5$write_address = rk_addr;
+        rk$5$write_enable = rk_wipe | (rk_we & rk_sel[5]);
+        if (rk_wipe) begin
+            rk$5$write_data = k_zero;
+        end
+        else begin
+            rk$5$write_data = rk_data;
+        end
+        rk$6$read_clock = clock;
+        rk$6$write_clock = clock;
+        rk$6$write_address = rk_addr;
+        rk$6$write_enable = rk_wipe | (rk_we & rk_sel[6]);
+        if (rk_wipe) begin
+            rk$6$write_data = k_zero;
+        end
+        else begin
+            rk$6$write_data = rk_data;
+        end
+        rk$7$read_clock = clock;
+        rk$7$write_clock = clock;
+        rk$7$write_address = rk_addr;
+        rk$7$write_enable = rk_wipe | (rk_we & rk_sel[7]);
+        if (rk_wipe) begin
+            rk$7$write_data = k_zero;
+        end
+        else begin
+            rk$7$write_data = rk_data;
+        end
+        rk$8$read_clock = clock;
+        rk$8$write_clock = clock;
+        rk$8$write_address = rk_addr;
+        rk$8$write_enable = rk_wipe | (rk_we & rk_sel[8]);
+        if (rk_wipe) begin
+            rk$8$write_data = k_zero;
+        end
+        else begin
+            rk$8$write_data = rk_data;
+        end
+        rk$9$read_clock = clock;
+        rk$9$write_clock = clock;
+        rk$9$write_address = rk_addr;
+        rk$9$write_enable = rk_wipe | (rk_we & rk_sel[9]);
+        if (rk_wipe) begin
+            rk$9$write_data = k_zero;
+        end
+        else begin
+            rk$9$write_data = rk_data;
+        end
+        rk$10$read_clock = clock;
+        rk$10$write_clock = clock;
+        rk$10$write_address = rk_addr;
+        rk$10$write_enable = rk_wipe | (rk_we & rk_sel[10]);
+        if (rk_wipe) begin
+            rk$10$write_data = k_zero;
+        end
+        else begin
+            rk$10$write_data = rk_data;
+        end
+        rk$11$read_clock = clock;
+        rk$11$write_clock = clock;
+        rk$11$write_address = rk_addr;
+        rk$11$write_enable = rk_wipe | (rk_we & rk_sel[11]);
+        if (rk_wipe) begin
+            rk$11$write_data = k_zero;
+        end
+        else begin
+            rk$11$write_data = rk_data;
+        end
+        rk$12$read_clock = clock;
+        rk$12$write_clock = clock;
+        rk$12$write_address = rk_addr;
+        rk$12$write_enable = rk_wipe | (rk_we & rk_sel[12]);
+        if (rk_wipe) begin
+            rk$12$write_data = k_zero;
+        end
+        else begin
+            rk$12$write_data = rk_data;
+        end
+        rk$13$read_clock = clock;
+        rk$13$write_clock = clock;
+        rk$13$write_address = rk_addr;
+        rk$13$write_enable = rk_wipe | (rk_we & rk_sel[13]);
+        if (rk_wipe) begin
+            rk$13$write_data = k_zero;
+        end
+        else begin
+            rk$13$write_data = rk_data;
+        end
+        rk$14$read_clock = clock;
+        rk$14$write_clock = clock;
+        rk$14$write_address = rk_addr;
+        rk$14$write_enable = rk_wipe | (rk_we & rk_sel[14]);
+        if (rk_wipe) begin
+            rk$14$write_data = k_zero;
+        end
+        else begin
+            rk$14$write_data = rk_data;
+        end
+        sa_st$0$clock = clock;
+        sa_st$1$clock = clock;
+        sa_st$2$clock = clock;
+        sa_st$3$clock = clock;
+        sa_st$4$clock = clock;
+        sa_st$5$clock = clock;
+        sa_st$6$clock = clock;
+        sa_st$7$clock = clock;
+        sa_st$8$clock = clock;
+        sa_st$9$clock = clock;
+        sa_st$10$clock = clock;
+        sa_st$11$clock = clock;
+        sa_st$12$clock = clock;
+        blk$d = in_block;
+        sa_w$d = in_sa;
         valid$d = in_valid;
         aes256$d = in_aes256;
         tag$d = in_tag;
+        rk$0$read_address = in_sa;
+        rk$1$read_address = sa_w$q;
+        sa_st$0$d = sa_w$q;
+        rk$2$read_address = sa_st$0$q;
+        rk$3$read_address = sa_st$1$q;
+        rk$4$read_address = sa_st$2$q;
+        rk$5$read_address = sa_st$3$q;
+        rk$6$read_address = sa_st$4$q;
+        rk$7$read_address = sa_st$5$q;
+        rk$8$read_address = sa_st$6$q;
+        rk$9$read_address = sa_st$7$q;
+        rk$10$read_address = sa_st$8$q;
+        rk$11$read_address = sa_st$9$q;
+        rk$12$read_address = sa_st$10$q;
+        rk$13$read_address = sa_st$11$q;
+        rk$14$read_address = sa_st$12$q;
+        sa_st$1$d = sa_st$0$q;
+        sa_st$2$d = sa_st$1$q;
+        sa_st$3$d = sa_st$2$q;
+        sa_st$4$d = sa_st$3$q;
+        sa_st$5$d = sa_st$4$q;
+        sa_st$6$d = sa_st$5$q;
+        sa_st$7$d = sa_st$6$q;
+        sa_st$8$d = sa_st$7$q;
+        sa_st$9$d = sa_st$8$q;
+        sa_st$10$d = sa_st$9$q;
+        sa_st$11$d = sa_st$10$q;
+        sa_st$12$d = sa_st$11$q;
         rounds$0$clock = clock;
-        rounds$0$round_key = round_keys[(32'h80 * (0 + 32'h1))+:(128)];
+        rounds$0$round_key = rk$1$read_data;
         rounds$1$clock = clock;
-        rounds$1$round_key = round_keys[(32'h80 * (1 + 32'h1))+:(128)];
+        rounds$1$round_key = rk$2$read_data;
         rounds$2$clock = clock;
-        rounds$2$round_key = round_keys[(32'h80 * (2 + 32'h1))+:(128)];
+        rounds$2$round_key = rk$3$read_data;
         rounds$3$clock = clock;
-        rounds$3$round_key = round_keys[(32'h80 * (3 + 32'h1))+:(128)];
+        rounds$3$round_key = rk$4$read_data;
         rounds$4$clock = clock;
-        rounds$4$round_key = round_keys[(32'h80 * (4 + 32'h1))+:(128)];
+        rounds$4$round_key = rk$5$read_data;
         rounds$5$clock = clock;
-        rounds$5$round_key = round_keys[(32'h80 * (5 + 32'h1))+:(128)];
+        rounds$5$round_key = rk$6$read_data;
         rounds$6$clock = clock;
-        rounds$6$round_key = round_keys[(32'h80 * (6 + 32'h1))+:(128)];
+        rounds$6$round_key = rk$7$read_data;
         rounds$7$clock = clock;
-        rounds$7$round_key = round_keys[(32'h80 * (7 + 32'h1))+:(128)];
+        rounds$7$round_key = rk$8$read_data;
         rounds$8$clock = clock;
-        rounds$8$round_key = round_keys[(32'h80 * (8 + 32'h1))+:(128)];
+        rounds$8$round_key = rk$9$read_data;
         rounds$9$clock = clock;
-        rounds$9$round_key = round_keys[(32'h80 * (9 + 32'h1))+:(128)];
+        rounds$9$round_key = rk$10$read_data;
         rounds$10$clock = clock;
-        rounds$10$round_key = round_keys[(32'h80 * (10 + 32'h1))+:(128)];
+        rounds$10$round_key = rk$11$read_data;
         rounds$11$clock = clock;
-        rounds$11$round_key = round_keys[(32'h80 * (11 + 32'h1))+:(128)];
+        rounds$11$round_key = rk$12$read_data;
         rounds$12$clock = clock;
-        rounds$12$round_key = round_keys[(32'h80 * (12 + 32'h1))+:(128)];
+        rounds$12$round_key = rk$13$read_data;
         rounds$13$clock = clock;
-        rounds$13$round_key = round_keys[(32'h80 * (13 + 32'h1))+:(128)];
-        rounds$0$in_state = whiten$q;
+        rounds$13$round_key = rk$14$read_data;
+        rounds$0$in_state = blk$q ^ rk$0$read_data;
         rounds$0$in_valid = valid$q;
         rounds$0$in_aes256 = aes256$q;
         rounds$0$in_tag = tag$q;
@@ -9551,6 +10104,25 @@ module top$issue$aes$pipe$aes256(d,q,clock);
 endmodule // top$issue$aes$pipe$aes256
 
 
+module top$issue$aes$pipe$blk(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$blk
+
+
 module top$issue$aes$pipe$o_aes256(d,q,clock);
     
     // Module arguments
@@ -9592,13 +10164,13 @@ endmodule // top$issue$aes$pipe$o_block
 module top$issue$aes$pipe$o_tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -9627,6 +10199,441 @@ module top$issue$aes$pipe$o_valid(d,q,clock);
 endmodule // top$issue$aes$pipe$o_valid
 
 
+module top$issue$aes$pipe$rk$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$0
+
+
+module top$issue$aes$pipe$rk$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$1
+
+
+module top$issue$aes$pipe$rk$10(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$10
+
+
+module top$issue$aes$pipe$rk$11(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$11
+
+
+module top$issue$aes$pipe$rk$12(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$12
+
+
+module top$issue$aes$pipe$rk$13(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$13
+
+
+module top$issue$aes$pipe$rk$14(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$14
+
+
+module top$issue$aes$pipe$rk$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$2
+
+
+module top$issue$aes$pipe$rk$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$3
+
+
+module top$issue$aes$pipe$rk$4(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$4
+
+
+module top$issue$aes$pipe$rk$5(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$5
+
+
+module top$issue$aes$pipe$rk$6(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$6
+
+
+module top$issue$aes$pipe$rk$7(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$7
+
+
+module top$issue$aes$pipe$rk$8(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$8
+
+
+module top$issue$aes$pipe$rk$9(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$issue$aes$pipe$rk$9
+
+
 module top$issue$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,round_key,out_valid,out_state,out_aes256,out_tag);
     
     // Module arguments
@@ -9634,12 +10641,12 @@ module top$issue$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -9701,8 +10708,8 @@ module top$issue$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -12111,13 +13118,13 @@ endmodule // top$issue$aes$pipe$rounds$0$roms$7
 module top$issue$aes$pipe$rounds$0$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -12153,12 +13160,12 @@ module top$issue$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -12220,8 +13227,8 @@ module top$issue$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -14630,13 +15637,13 @@ endmodule // top$issue$aes$pipe$rounds$1$roms$7
 module top$issue$aes$pipe$rounds$1$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -14672,12 +15679,12 @@ module top$issue$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,rou
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -14739,8 +15746,8 @@ module top$issue$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,rou
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -17149,13 +18156,13 @@ endmodule // top$issue$aes$pipe$rounds$10$roms$7
 module top$issue$aes$pipe$rounds$10$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -17191,12 +18198,12 @@ module top$issue$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,rou
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -17258,8 +18265,8 @@ module top$issue$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,rou
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -19668,13 +20675,13 @@ endmodule // top$issue$aes$pipe$rounds$11$roms$7
 module top$issue$aes$pipe$rounds$11$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -19710,12 +20717,12 @@ module top$issue$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,rou
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -19777,8 +20784,8 @@ module top$issue$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,rou
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -22187,13 +23194,13 @@ endmodule // top$issue$aes$pipe$rounds$12$roms$7
 module top$issue$aes$pipe$rounds$12$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -22229,12 +23236,12 @@ module top$issue$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,rou
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -22296,8 +23303,8 @@ module top$issue$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,rou
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -24706,13 +25713,13 @@ endmodule // top$issue$aes$pipe$rounds$13$roms$7
 module top$issue$aes$pipe$rounds$13$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -24748,12 +25755,12 @@ module top$issue$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -24815,8 +25822,8 @@ module top$issue$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -27225,13 +28232,13 @@ endmodule // top$issue$aes$pipe$rounds$2$roms$7
 module top$issue$aes$pipe$rounds$2$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -27267,12 +28274,12 @@ module top$issue$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -27334,8 +28341,8 @@ module top$issue$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -29744,13 +30751,13 @@ endmodule // top$issue$aes$pipe$rounds$3$roms$7
 module top$issue$aes$pipe$rounds$3$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -29786,12 +30793,12 @@ module top$issue$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -29853,8 +30860,8 @@ module top$issue$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -32263,13 +33270,13 @@ endmodule // top$issue$aes$pipe$rounds$4$roms$7
 module top$issue$aes$pipe$rounds$4$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -32305,12 +33312,12 @@ module top$issue$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -32372,8 +33379,8 @@ module top$issue$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -34782,13 +35789,13 @@ endmodule // top$issue$aes$pipe$rounds$5$roms$7
 module top$issue$aes$pipe$rounds$5$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -34824,12 +35831,12 @@ module top$issue$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -34891,8 +35898,8 @@ module top$issue$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -37301,13 +38308,13 @@ endmodule // top$issue$aes$pipe$rounds$6$roms$7
 module top$issue$aes$pipe$rounds$6$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -37343,12 +38350,12 @@ module top$issue$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -37410,8 +38417,8 @@ module top$issue$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -39820,13 +40827,13 @@ endmodule // top$issue$aes$pipe$rounds$7$roms$7
 module top$issue$aes$pipe$rounds$7$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -39862,12 +40869,12 @@ module top$issue$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -39929,8 +40936,8 @@ module top$issue$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -42339,13 +43346,13 @@ endmodule // top$issue$aes$pipe$rounds$8$roms$7
 module top$issue$aes$pipe$rounds$8$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -42381,12 +43388,12 @@ module top$issue$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,roun
     input wire  in_valid;
     input wire  [127:0] in_state;
     input wire  in_aes256;
-    input wire  [129:0] in_tag;
+    input wire  [130:0] in_tag;
     input wire  [127:0] round_key;
     output reg  out_valid;
     output reg  [127:0] out_state;
     output reg  out_aes256;
-    output reg  [129:0] out_tag;
+    output reg  [130:0] out_tag;
     
     // Constant declarations
     localparam  row0 = 128'hff000000ff000000ff000000ff000000;
@@ -42448,8 +43455,8 @@ module top$issue$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,roun
     reg  aes256$d;
     wire  aes256$q;
     reg  aes256$clock;
-    reg  [129:0] tag$d;
-    wire  [129:0] tag$q;
+    reg  [130:0] tag$d;
+    wire  [130:0] tag$q;
     reg  tag$clock;
     
     // Local signals
@@ -44858,13 +45865,13 @@ endmodule // top$issue$aes$pipe$rounds$9$roms$7
 module top$issue$aes$pipe$rounds$9$tag(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [130:0] d;
+    output reg  [130:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -44893,16 +45900,282 @@ module top$issue$aes$pipe$rounds$9$valid(d,q,clock);
 endmodule // top$issue$aes$pipe$rounds$9$valid
 
 
-module top$issue$aes$pipe$tag(d,q,clock);
+module top$issue$aes$pipe$sa_st$0(d,q,clock);
     
     // Module arguments
-    input wire  [129:0] d;
-    output reg  [129:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 130'h0;
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$0
+
+
+module top$issue$aes$pipe$sa_st$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$1
+
+
+module top$issue$aes$pipe$sa_st$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$10
+
+
+module top$issue$aes$pipe$sa_st$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$11
+
+
+module top$issue$aes$pipe$sa_st$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$12
+
+
+module top$issue$aes$pipe$sa_st$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$2
+
+
+module top$issue$aes$pipe$sa_st$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$3
+
+
+module top$issue$aes$pipe$sa_st$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$4
+
+
+module top$issue$aes$pipe$sa_st$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$5
+
+
+module top$issue$aes$pipe$sa_st$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$6
+
+
+module top$issue$aes$pipe$sa_st$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$7
+
+
+module top$issue$aes$pipe$sa_st$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$8
+
+
+module top$issue$aes$pipe$sa_st$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_st$9
+
+
+module top$issue$aes$pipe$sa_w(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$aes$pipe$sa_w
+
+
+module top$issue$aes$pipe$tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [130:0] d;
+    output reg  [130:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 131'h0;
     end
     
     always @(posedge clock) begin
@@ -44929,25 +46202,6 @@ module top$issue$aes$pipe$valid(d,q,clock);
     end
           
 endmodule // top$issue$aes$pipe$valid
-
-
-module top$issue$aes$pipe$whiten(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$issue$aes$pipe$whiten
 
 
 module top$issue$aes$ready_q(d,q,clock);
@@ -45456,6 +46710,25 @@ module top$issue$f_push_r(d,q,clock);
 endmodule // top$issue$f_push_r
 
 
+module top$issue$flushed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$flushed
+
+
 module top$issue$hkey(d,q,clock);
     
     // Module arguments
@@ -45570,44 +46843,6 @@ module top$issue$iv_pkt(d,q,clock);
 endmodule // top$issue$iv_pkt
 
 
-module top$issue$kx_idx(d,q,clock);
-    
-    // Module arguments
-    input wire  [9:0] d;
-    output reg  [9:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 10'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$issue$kx_idx
-
-
-module top$issue$kx_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$issue$kx_valid
-
-
 module top$issue$len_gap(d,q,clock);
     
     // Module arguments
@@ -45687,21 +46922,19 @@ endmodule // top$issue$out_busy
 module top$issue$phase(d,q,clock);
     
     // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
     localparam Phase$Idle = 0;
     localparam Phase$PktCheck = 1;
-    localparam Phase$PktKey = 2;
-    localparam Phase$PktKeyWait = 3;
-    localparam Phase$PktRun = 4;
-    localparam Phase$CmdLoad = 5;
-    localparam Phase$CmdCheck = 6;
-    localparam Phase$CmdKey = 7;
-    localparam Phase$CmdHash = 8;
-    localparam Phase$CmdDone = 9;
+    localparam Phase$PktRun = 2;
+    localparam Phase$CmdLoad = 3;
+    localparam Phase$CmdCheck = 4;
+    localparam Phase$CmdKey = 5;
+    localparam Phase$CmdHash = 6;
+    localparam Phase$CmdDone = 7;
     
     // Update code (custom)
     initial begin
@@ -45925,35 +47158,6 @@ module top$issue$sa_hkey(read_address,read_clock,read_data,write_address,write_c
 endmodule // top$issue$sa_hkey
 
 
-module top$issue$sa_key(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [9:0] read_address;
-    input wire  read_clock;
-    output reg  [255:0] read_data;
-    input wire  [9:0] write_address;
-    input wire  write_clock;
-    input wire  [255:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[255:0] mem[1023:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$issue$sa_key
-
-
 module top$issue$sa_valid_r(d,q,clock);
     
     // Module arguments
@@ -46068,6 +47272,25 @@ module top$issue$win_active_r(d,q,clock);
 endmodule // top$issue$win_active_r
 
 
+module top$issue$xtra(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$issue$xtra
+
+
 module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,s_axil_wvalid,s_axil_wready,s_axil_bresp,s_axil_bvalid,s_axil_bready,s_axil_araddr,s_axil_arvalid,s_axil_arready,s_axil_rdata,s_axil_rresp,s_axil_rvalid,s_axil_rready,engine_busy,issue$sa_index,issue$sa_flags,issue$sa_op,issue$cmd_pending,issue$stage_key,issue$stage_ctx,issue$db_pending,issue$pkt_desc,issue$pkt_len,issue$pkt_seqhi,issue$win_active,issue$db_take,issue$cmd_done,issue$sa_errcode,issue$sa_valid,issue$rb_spi,issue$rb_flags,issue$rb_valid,issue$rb_seq,issue$rb_pkts,issue$rb_bytes,issue$rb_auth,tail$done,tail$stream,tail$inbound,tail$verdict,tail$nh,tail$seq,tail$rlen,tail$dl,tail$buf_a,win_wr,win_rd,wr_en,rd_addr,dma_rd_data,dma_rd_hit);
     
     // Module arguments
@@ -46139,7 +47362,7 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
     localparam  v_seq = 4'h6;
     localparam  k_magic = 32'h45535045;
     localparam  k_version = 32'h2;
-    localparam  k_caps = 32'hef;
+    localparam  k_caps = 32'hff;
     localparam  k_num_sas = 32'h400;
     localparam  k_datapath = 32'h800001;
     localparam  k_max_packet = 16'h2400;
@@ -48473,7 +49696,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
     input wire  clock;
     input wire  reset;
     input wire  issue$aes_valid;
-    input wire  [129:0] issue$aes_tag;
+    input wire  [130:0] issue$aes_tag;
     input wire  [127:0] issue$aes_block;
     input wire  issue$f_push;
     input wire  [579:0] issue$f_word;
@@ -48634,6 +49857,9 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
     reg  [127:0] q_last_ct$d;
     wire  [127:0] q_last_ct$q;
     reg  q_last_ct$clock;
+    reg  [31:0] q_carry$d;
+    wire  [31:0] q_carry$q;
+    reg  q_carry$clock;
     reg  [127:0] q_lastraw$d;
     wire  [127:0] q_lastraw$q;
     reg  q_lastraw$clock;
@@ -48772,6 +49998,9 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
     
     // Local signals
     reg  [1:0] tok_kind;
+    reg  tok_flush;
+    reg  gmac_esn;
+    reg  [127:0] gh_ct;
     reg  [127:0] bdata;
     reg  [127:0] t_tag_new;
     reg  [15:0] t_sh;
@@ -48997,6 +50226,11 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
         .d(q_last_ct$d),
         .q(q_last_ct$q),
         .clock(q_last_ct$clock)
+    );
+    top$tail$q_carry q_carry(
+        .d(q_carry$d),
+        .q(q_carry$q),
+        .clock(q_carry$clock)
     );
     top$tail$q_lastraw q_lastraw(
         .d(q_lastraw$d),
@@ -49247,6 +50481,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
         q_ej0$clock = clock;
         q_cons$clock = clock;
         q_last_ct$clock = clock;
+        q_carry$clock = clock;
         q_lastraw$clock = clock;
         q_padlen$clock = clock;
         q_rxnh$clock = clock;
@@ -49313,6 +50548,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
         q_ej0$d = q_ej0$q;
         q_cons$d = q_cons$q;
         q_last_ct$d = q_last_ct$q;
+        q_carry$d = q_carry$q;
         q_lastraw$d = q_lastraw$q;
         q_padlen$d = q_padlen$q;
         q_rxnh$d = q_rxnh$q;
@@ -49400,7 +50636,12 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
         t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         out_wa = ((32'h0) & 11'h7ff);
         out_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        if (q_flags$q[32'h1]) begin
+        gmac_esn = q_flags$q[32'h1] & q_flags$q[32'h2];
+        if (gmac_esn) begin
+            bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h14) << 32'h3;
+            bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
+        end
+        else if (q_flags$q[32'h1]) begin
             bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
             bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
         end
@@ -49414,6 +50655,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
             bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
         end
         tok_kind = issue$aes_tag[(32'h80)+:(2)];
+        tok_flush = issue$aes_tag[32'h82];
         bdata = issue$aes_tag[(32'h0)+:(128)];
         k16 = q_cons$q << 32'h4;
         bm_next$dv = r_dv$q - 32'h10;
@@ -49495,7 +50737,13 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
             end
             f_wr$d = f_wr$q + 32'h1;
         end
-        bs_gh$din = ct;
+        if (gmac_esn) begin
+            gh_ct = ((q_carry$q) & 128'hffffffffffffffffffffffffffffffff) | (ct << 32'h20);
+        end
+        else begin
+            gh_ct = ct;
+        end
+        bs_gh$din = gh_ct;
         gq_block$d = bs_gh$dout;
         gq_h$d = q_hkey$q;
         p_valid$d = 1'b0;
@@ -49526,6 +50774,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
             q_padlen$d = ((32'h0) & 8'hff);
             q_lastbrk$d = ((32'h0) & 16'hffff);
             bs_gh$din = f_head[(32'h144)+:(128)];
+            q_carry$d = f_head[(32'h224)+:(32)];
             gq_valid$d = 1'b1;
             gq_h$d = f_head[(32'h65)+:(128)];
             f_oslot = f_head[(32'h139)+:(2)];
@@ -49553,6 +50802,7 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
             r_dv$d = r_dv$q - 32'h10;
             r_di$d = r_di$q - 32'h10;
             q_last_ct$d = ct;
+            q_carry$d = ct[(32'h60)+:(32)];
             q_lastraw$d = bdata;
             if (q_inbound$q) begin
                 out_wa = ((q_cons$q) & 11'h7ff);
@@ -49582,6 +50832,10 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
                 out_a$write_address = out_wa;
                 out_a$write_data = out_wd;
             end
+        end
+        if (issue$aes_valid & tok_flush) begin
+            bs_gh$din = ((q_carry$q) & 128'hffffffffffffffffffffffffffffffff);
+            gq_valid$d = 1'b1;
         end
         if (issue$aes_valid & (tok_kind == 32'h3)) begin
             bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
@@ -52904,6 +54158,25 @@ module top$tail$pad_last(v,any,idx);
     end
     
 endmodule // top$tail$pad_last
+
+
+module top$tail$q_carry(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tail$q_carry
 
 
 module top$tail$q_cons(d,q,clock);

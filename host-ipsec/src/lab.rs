@@ -323,23 +323,42 @@ fn engine_sa(
 
 /// Encapsulates on a card engine (the model or the simulated card): the outer
 /// headers come from the software packet layer, the ESP datagram from the card.
-/// The card numbers packets from 1 and derives the IV from the sequence number.
+/// The card's SA starts at sequence number `seq` (installed with `seq - 1` as its
+/// last number used, as an SA moved from software continues its counter) and
+/// derives the IV from the sequence number.
 pub fn encap_engine(
     cfg: &SaConfig,
     input: &Pcap,
     engine: &SharedEngine,
+    seq: u64,
 ) -> Result<(Pcap, LabReport), LabError> {
     let be = |e: String| LabError::Backend(e);
+    if seq == 0 {
+        return Err(be("sequence numbers start at 1".into()));
+    }
     let id = engine_sa(engine, cfg, Direction::Outbound)?;
-    if engine
-        .lock()
-        .map_err(|_| be("engine poisoned".into()))?
-        .placement(id)
-        != Some(DataPath::Card)
-    {
-        return Err(be("the card refused the SA".into()));
+    let start = {
+        let mut e = engine.lock().map_err(|_| be("engine poisoned".into()))?;
+        if e.placement(id) != Some(DataPath::Card) {
+            Err(be("the card refused the SA".into()))
+        } else if seq > 1 {
+            e.resume_outbound(id, cfg.spi.0, seq)
+                .map_err(|err| be(format!("start at sequence number {seq}: {err}")))
+        } else {
+            Ok(())
+        }
+    };
+    if let Err(err) = start {
+        let _ = engine.lock().map(|mut e| e.remove_sa(id));
+        return Err(err);
     }
     let mut layout = OutboundSa::new(cfg).map_err(|e| be(e.to_string()))?;
+    if seq > 1 {
+        // The software layer only lays out the outer headers; same numbers anyway.
+        layout
+            .set_next_seq(SeqNum(seq))
+            .map_err(|e| be(e.to_string()))?;
+    }
     let res = each_packet(input, |ip| {
         let mut buf = vec![0u8; layout.encap_len(ip.len()) + 64];
         let sealed = layout
@@ -540,7 +559,7 @@ mod tests {
             let cfg = load_sa(&f).unwrap();
             let input = icmp_pcap(linktype::ETHERNET);
             let (sw, _) = encap(&cfg, &input, 1, None).unwrap();
-            let (card, rep) = encap_engine(&cfg, &input, &engine).unwrap();
+            let (card, rep) = encap_engine(&cfg, &input, &engine, 1).unwrap();
             assert_eq!(rep.ok, 2, "{rep:?}");
             assert_eq!(first_difference(&sw, &card), None);
             let (dec, rep) = decap_engine(&cfg, &card, &engine).unwrap();
@@ -548,6 +567,31 @@ mod tests {
             assert_eq!(dec.records[0].2, input.records[0].2);
             std::fs::remove_file(f).unwrap();
         }
+    }
+
+    #[test]
+    fn model_card_starts_at_the_given_sequence_number() {
+        let engine = crate::card::open(crate::config::OffloadDevice::Model)
+            .unwrap()
+            .unwrap();
+        let f = sa_file("tunnel", "udp");
+        let cfg = load_sa(&f).unwrap();
+        let input = icmp_pcap(linktype::ETHERNET);
+        for seq in [2u64, 1000, 1 << 31] {
+            let (sw, _) = encap(&cfg, &input, seq, None).unwrap();
+            let (card, rep) = encap_engine(&cfg, &input, &engine, seq).unwrap();
+            assert_eq!(rep.ok, 2, "{rep:?}");
+            assert_eq!(first_difference(&sw, &card), None, "start {seq}");
+            // The second packet carries seq + 1 on the wire.
+            let (_, ip) = split(linktype::ETHERNET, &card.records[1].2).unwrap();
+            let loc = esp::packet::locate_esp(ip).unwrap();
+            assert_eq!(
+                &ip[loc.esp.start + 4..loc.esp.start + 8],
+                &((seq + 1) as u32).to_be_bytes()
+            );
+        }
+        assert!(encap_engine(&cfg, &input, &engine, 0).is_err());
+        std::fs::remove_file(f).unwrap();
     }
 
     #[test]

@@ -422,3 +422,200 @@ impl<const NR: usize, const KW: usize, const TW: usize> Logic for AesTablePipeli
         self.out_tag.next = self.o_tag.q.val();
     }
 }
+
+/// Number of round-key RAMs of [`AesKeyedPipeline`]: round keys 0..=14 of AES-256
+/// (AES-128 uses 0..=10).
+pub const ROUND_KEYS: usize = 15;
+
+/// The T-table pipeline with the expanded keys of every SA stored beside it: each of
+/// the 15 round keys has its own RAM of `2^SW` entries (one per SA), read by the SA
+/// index that travels with the block, so consecutive blocks may belong to different
+/// SAs with no drain and no key expansion between them.
+///
+/// Timing: a block enters (`in_valid`, `in_block`, `in_aes256`, `in_sa`) in cycle
+/// `t`; round key 0 is read at `in_sa` in cycle `t` and applied in `t + 1` (the
+/// whitening XOR sits in front of round 1's table addresses instead of behind an
+/// input register); round key `r >= 1` is read in the cycle the block's state
+/// addresses round `r`'s tables, so it arrives with their registered words. The
+/// latency is the same as [`AesTablePipeline`]'s (`NR + 2` = 16).
+///
+/// The round-key RAMs are written one round key at a time (`rk_we`, `rk_round`,
+/// `rk_addr`, `rk_data`, e.g. from [`crate::keyexp::KeyExpansion`]'s `rk_*` ports)
+/// or wiped for one SA at once (`rk_wipe`: all 15 round keys of `rk_addr` set to
+/// zero). A write to an SA must not overlap blocks of that SA in flight (the engine
+/// runs SA commands with the pipeline empty).
+///
+/// Cost: 15 RAMs of `2^SW x 128` bits (for 1024 SAs 4 RAMB36 each, 60 in all) and
+/// an SA-index register per stage (`SW` flip-flops); no logic in the round datapath
+/// besides the round-0 XOR (one LUT level before round 1's block-RAM address).
+#[derive(LogicBlock)]
+pub struct AesKeyedPipeline<const TW: usize, const SW: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// A block enters.
+    pub in_valid: Signal<In, bool>,
+    /// Plaintext block, byte 0 at `[127:120]`.
+    pub in_block: Signal<In, Bits<128>>,
+    /// The block's SA is AES-256 (else AES-128).
+    pub in_aes256: Signal<In, bool>,
+    /// The block's SA (selects its round keys).
+    pub in_sa: Signal<In, Bits<SW>>,
+    /// Word carried alongside the block.
+    pub in_tag: Signal<In, Bits<TW>>,
+    /// Write round key `rk_round` of SA `rk_addr`.
+    pub rk_we: Signal<In, bool>,
+    /// Round number (0..=14) of `rk_data`.
+    pub rk_round: Signal<In, Bits<4>>,
+    /// Wipe all round keys of SA `rk_addr` (overrides `rk_we`).
+    pub rk_wipe: Signal<In, bool>,
+    /// SA index written or wiped.
+    pub rk_addr: Signal<In, Bits<SW>>,
+    /// Round key written, word `w[4r]` in the top 32 bits.
+    pub rk_data: Signal<In, Bits<128>>,
+    /// A block leaves, `LATENCY` cycles after it entered.
+    pub out_valid: Signal<Out, bool>,
+    /// Ciphertext block, byte 0 at `[127:120]`.
+    pub out_block: Signal<Out, Bits<128>>,
+    /// `in_aes256` of the block at `out_block`.
+    pub out_aes256: Signal<Out, bool>,
+    /// `in_tag` of the block at `out_block`.
+    pub out_tag: Signal<Out, Bits<TW>>,
+    rk: Vec<RAM<Bits<128>, SW>>,
+    sa_st: Vec<DFF<Bits<SW>>>,
+    rk_sel: Signal<Local, Bits<15>>,
+    k_one: Constant<Bits<15>>,
+    k_zero: Constant<Bits<128>>,
+    blk: DFF<Bits<128>>,
+    sa_w: DFF<Bits<SW>>,
+    valid: DFF<bool>,
+    aes256: DFF<bool>,
+    tag: DFF<Bits<TW>>,
+    rounds: Vec<AesTRound<TW>>,
+    o_block: DFF<Bits<128>>,
+    o_valid: DFF<bool>,
+    o_aes256: DFF<bool>,
+    o_tag: DFF<Bits<TW>>,
+}
+
+impl<const TW: usize, const SW: usize> AesKeyedPipeline<TW, SW> {
+    /// Latency in clock cycles from `in_block` to `out_block`.
+    pub const LATENCY: usize = 16;
+
+    /// The pipeline (14 table rounds, AES-256 and AES-128 per block).
+    pub fn new() -> Self {
+        let rounds = crate::aes::round_schedule::<14, 1920>()
+            .into_iter()
+            .map(|(k128, k256)| AesTRound::new(k128, k256))
+            .collect();
+        Self {
+            clock: Default::default(),
+            in_valid: Default::default(),
+            in_block: Default::default(),
+            in_aes256: Default::default(),
+            in_sa: Default::default(),
+            in_tag: Default::default(),
+            rk_we: Default::default(),
+            rk_round: Default::default(),
+            rk_wipe: Default::default(),
+            rk_addr: Default::default(),
+            rk_data: Default::default(),
+            out_valid: Default::default(),
+            out_block: Default::default(),
+            out_aes256: Default::default(),
+            out_tag: Default::default(),
+            rk: (0..ROUND_KEYS).map(|_| RAM::default()).collect(),
+            sa_st: (0..13).map(|_| DFF::default()).collect(),
+            rk_sel: Default::default(),
+            k_one: Constant::new(1.into()),
+            k_zero: Constant::new(0.into()),
+            blk: Default::default(),
+            sa_w: Default::default(),
+            valid: Default::default(),
+            aes256: Default::default(),
+            tag: Default::default(),
+            rounds,
+            o_block: Default::default(),
+            o_valid: Default::default(),
+            o_aes256: Default::default(),
+            o_tag: Default::default(),
+        }
+    }
+}
+
+impl<const TW: usize, const SW: usize> Default for AesKeyedPipeline<TW, SW> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const TW: usize, const SW: usize> std::fmt::Debug for AesKeyedPipeline<TW, SW> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never prints key material.
+        f.debug_struct("AesKeyedPipeline")
+            .field("tag_bits", &TW)
+            .field("sa_bits", &SW)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const TW: usize, const SW: usize> Logic for AesKeyedPipeline<TW, SW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, blk, sa_w, valid, aes256, tag, o_block, o_valid, o_aes256, o_tag);
+        // Round-key RAMs: one write port shared by the expansion and the wipe.
+        self.rk_sel.next = self.k_one.val() << self.rk_round.val();
+        for r in 0..15 {
+            self.rk[r].read_clock.next = self.clock.val();
+            self.rk[r].write_clock.next = self.clock.val();
+            self.rk[r].write_address.next = self.rk_addr.val();
+            self.rk[r].write_enable.next =
+                self.rk_wipe.val() | (self.rk_we.val() & self.rk_sel.val().get_bit(r));
+            if self.rk_wipe.val() {
+                self.rk[r].write_data.next = self.k_zero.val();
+            } else {
+                self.rk[r].write_data.next = self.rk_data.val();
+            }
+        }
+        for r in 0..13 {
+            self.sa_st[r].clock.next = self.clock.val();
+        }
+        // Input register; round key 0 is read at the block's SA meanwhile.
+        self.blk.d.next = self.in_block.val();
+        self.sa_w.d.next = self.in_sa.val();
+        self.valid.d.next = self.in_valid.val();
+        self.aes256.d.next = self.in_aes256.val();
+        self.tag.d.next = self.in_tag.val();
+        self.rk[0].read_address.next = self.in_sa.val();
+        // Round r + 1's key is read while the block addresses round r's tables.
+        self.rk[1].read_address.next = self.sa_w.q.val();
+        self.sa_st[0].d.next = self.sa_w.q.val();
+        for r in 1..14 {
+            self.rk[r + 1].read_address.next = self.sa_st[r - 1].q.val();
+        }
+        for r in 1..13 {
+            self.sa_st[r].d.next = self.sa_st[r - 1].q.val();
+        }
+        for r in 0..14 {
+            self.rounds[r].clock.next = self.clock.val();
+            self.rounds[r].round_key.next = self.rk[r + 1].read_data.val();
+        }
+        self.rounds[0].in_state.next = self.blk.q.val() ^ self.rk[0].read_data.val();
+        self.rounds[0].in_valid.next = self.valid.q.val();
+        self.rounds[0].in_aes256.next = self.aes256.q.val();
+        self.rounds[0].in_tag.next = self.tag.q.val();
+        for r in 1..14 {
+            self.rounds[r].in_state.next = self.rounds[r - 1].out_state.val();
+            self.rounds[r].in_valid.next = self.rounds[r - 1].out_valid.val();
+            self.rounds[r].in_aes256.next = self.rounds[r - 1].out_aes256.val();
+            self.rounds[r].in_tag.next = self.rounds[r - 1].out_tag.val();
+        }
+        self.o_block.d.next = self.rounds[13].out_state.val();
+        self.o_valid.d.next = self.rounds[13].out_valid.val();
+        self.o_aes256.d.next = self.rounds[13].out_aes256.val();
+        self.o_tag.d.next = self.rounds[13].out_tag.val();
+        self.out_block.next = self.o_block.q.val();
+        self.out_valid.next = self.o_valid.q.val();
+        self.out_aes256.next = self.o_aes256.q.val();
+        self.out_tag.next = self.o_tag.q.val();
+    }
+}

@@ -8,7 +8,7 @@
 //! and fails if the block outgrows its share of the 25,000-LUT lane budget.
 
 use hw::aes::Aes256Pipeline;
-use hw::aes_table::Aes256TablePipeline;
+use hw::aes_table::{Aes256TablePipeline, AesKeyedPipeline};
 use hw::ghash::{Ghash, GhashStream};
 use hw::keyexp::KeyExpansion;
 use rust_hdl::prelude::*;
@@ -76,6 +76,21 @@ fn aes256_table_pipeline_moves_the_sboxes_to_block_ram() {
     let r = synthesize("aes256_table", &generate_verilog(&uut));
     assert!(r.luts > 500 && r.luts <= 5_000, "{r:?}");
     assert_eq!((r.brams, r.dsps), (112, 0), "{r:?}");
+}
+
+#[test]
+#[ignore = "runs yosys for minutes"]
+fn keyed_pipeline_keeps_1024_sas_round_keys_in_block_ram() {
+    // The T-table pipeline plus 15 round-key RAMs of 1024 x 128 bits: at least
+    // 15 x 131,072 / 36,864 = 54 RAMB36 more (4 each when mapped 1024 x 36 wide),
+    // and no more LUTs than the T-table pipeline's budget (the keys add none to the
+    // round datapath).
+    let mut uut = AesKeyedPipeline::<8, 10>::new();
+    uut.connect_all();
+    let r = synthesize("aes_keyed", &generate_verilog(&uut));
+    assert!(r.luts > 500 && r.luts <= 5_000, "{r:?}");
+    assert!(r.brams >= 112 + 54 && r.brams <= 112 + 15 * 8, "{r:?}");
+    assert_eq!(r.dsps, 0, "{r:?}");
 }
 
 #[test]

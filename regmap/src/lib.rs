@@ -96,6 +96,7 @@ pub const CAPABILITIES: Capabilities = Capabilities::AES128
     .union(Capabilities::AES256)
     .union(Capabilities::GMAC)
     .union(Capabilities::ESN)
+    .union(Capabilities::GMAC_ESN)
     .union(Capabilities::STREAM)
     .union(Capabilities::MMIO_WINDOW)
     .union(Capabilities::DMA);

@@ -36,12 +36,14 @@ fn random_sa(rng: &mut impl Rng, transform: Transform, inbound: bool, esn: bool)
     sa
 }
 
-/// Which kinds of SA each random run uses (GMAC with ESN is not in layout 1).
+/// Which kinds of SA each random run uses.
 fn kinds(gmac: bool) -> Vec<(Transform, bool)> {
     if gmac {
         vec![
             (Transform::AesGmac128, false),
+            (Transform::AesGmac128, true),
             (Transform::AesGmac256, false),
+            (Transform::AesGmac256, true),
         ]
     } else {
         vec![

@@ -91,7 +91,16 @@ fn unsupported_parameters_are_refused_at_install_with_the_reason() {
         matches!(&e, DriverError::SaUnsupported { reason, .. } if reason.contains("AesCbc128HmacSha256")),
         "{e}"
     );
-    let e = install(&mut c, 2, Transform::AesGmac128, true, Direction::Outbound).unwrap_err();
+    // GMAC with ESN: carried by a card of today's capabilities, refused by one
+    // without `GMAC_ESN`.
+    install(&mut c, 2, Transform::AesGmac128, true, Direction::Outbound)
+        .expect("GMAC with ESN is in regmap::CAPABILITIES");
+    let m = ModelCard::with_identity(ModelIdentity {
+        capabilities: regmap::CAPABILITIES - Capabilities::GMAC_ESN,
+        ..Default::default()
+    });
+    let mut c1 = Card::probe(m, CardConfig::default()).unwrap();
+    let e = install(&mut c1, 2, Transform::AesGmac128, true, Direction::Outbound).unwrap_err();
     assert!(
         matches!(&e, DriverError::SaUnsupported { reason, .. } if reason.contains("GMAC together with extended")),
         "{e}"

@@ -440,12 +440,15 @@ fn run_backend(backend: &str, encap: bool, a: &EspArgs) -> Result<(lab::Pcap, la
         "model" => OffloadDevice::Model,
         other => bail!("unknown backend {other} (software | sim | model)"),
     };
-    if a.seq != 1 || iv.is_some() {
-        bail!("backend {backend}: the card numbers packets from 1 and derives the IV from the sequence number (no --seq/--iv)");
+    if iv.is_some() {
+        bail!("backend {backend}: the card derives the IV from the sequence number (no --iv)");
+    }
+    if !encap && a.seq != 1 {
+        bail!("--seq is for encap");
     }
     let engine = card::open(device)?.ok_or_else(|| anyhow::anyhow!("no engine"))?;
     if encap {
-        Ok(lab::encap_engine(&cfg, &input, &engine)?)
+        Ok(lab::encap_engine(&cfg, &input, &engine, a.seq)?)
     } else {
         Ok(lab::decap_engine(&cfg, &input, &engine)?)
     }

@@ -8,11 +8,16 @@
 //! the counter back there), which also issues E(J0). `PktRun` then issues one counter
 //! block per clock, each carrying its input word through the AES pipeline in the
 //! 130-bit tag (kind 2), and a length slot (kind 3) with the word after the last block
-//! (the inbound ICV's second word). A key change waits for the pipeline to drain
-//! (`PktKey`) and expands the key (`PktKeyWait`, 15 cycles). A refused packet still
-//! takes the E(J0) and length slots, so results stay in order. SA commands (`Cmd*`) run
-//! when the packet path is empty: install (store the raw key, expand it, H = E_K(0),
-//! context word, counters zeroed), remove, update and read back.
+//! (the inbound ICV's second word). Every block names its SA (`AesUnit::in_sa`), whose
+//! round keys the AES unit holds, so packets of any SAs follow each other with no
+//! drain and no key expansion. GMAC with ESN hashes a 20-byte header before the
+//! payload, so its GHASH blocks straddle the data blocks; when the packet's data ends
+//! on a block boundary the last 4 bytes need one more GHASH block: a GHASH-only slot
+//! (tag bit 130) is issued before the length slot. A refused packet still takes the
+//! E(J0) and length slots, so results stay in order. SA commands (`Cmd*`) run when the
+//! packet path is empty: install (expand the key into the SA's round-key entries,
+//! H = E_K(0), context word, counters zeroed), remove (round keys, H and context
+//! wiped), update and read back.
 //!
 //! The packet's context for the output side is `f_word` (pushed the cycle after the
 //! check): `[0]` inbound, `[4:1]` flags, `[20:5]` data length, `[36:21]` packet
@@ -21,9 +26,10 @@
 //! the stream, `[323:316]` next header, `[451:324]` AAD block, `[579:452]` outbound
 //! ESP header word.
 //!
-//! The SA table is three RAMs of `NUM_SAS` entries here (`sa_key` raw key, `sa_hkey` H,
-//! `sa_ctx` the context word of `regmap::sa_entry`); the fourth, `sa_cnt`, is the output
-//! side's (the tail updates it per packet).
+//! The SA table here is the AES unit's 15 round-key RAMs, `sa_hkey` (H) and `sa_ctx`
+//! (the context word of `regmap::sa_entry`), `NUM_SAS` entries each; `sa_cnt` is the
+//! output side's (the tail updates it per packet). The raw key is not kept: round
+//! keys 0 (and 1 for AES-256) are the key itself.
 
 use super::links::{IssueReg, IssueRx, IssueTail};
 use rust_hdl::prelude::*;
@@ -41,10 +47,6 @@ pub enum Phase {
     Idle,
     /// Descriptor and SA checks; the packet's context.
     PktCheck,
-    /// Waiting for the AES pipeline to drain before a key change.
-    PktKey,
-    /// Key expansion of the packet's SA.
-    PktKeyWait,
     /// E(J0), one counter block per clock, then the length slot.
     PktRun,
     /// SA RAM read of the command's entry.
@@ -79,8 +81,7 @@ pub struct Issue {
     /// A packet is being issued, in the AES pipeline or holds a result slot.
     pub busy: Signal<Out, bool>,
 
-    aes: AesUnit,
-    sa_key: RAM<Bits<KEYW>, SW>,
+    aes: AesUnit<SW>,
     sa_hkey: RAM<Bits<128>, SW>,
     sa_ctx: RAM<Bits<CTXW>, SW>,
     bs_din_spi: Bswap32,
@@ -118,9 +119,9 @@ pub struct Issue {
     inflight: DFF<Bits<6>>,
     o_slot: DFF<Bits<2>>,
     out_busy: DFF<Bits<4>>,
-    kx_valid: DFF<bool>,
     len_gap: DFF<Bits<2>>,
-    kx_idx: DFF<Bits<SW>>,
+    xtra: DFF<bool>,
+    flushed: DFF<bool>,
     win_active_r: DFF<bool>,
     sa_valid_r: DFF<bool>,
     sa_errcode_r: DFF<Bits<4>>,
@@ -143,7 +144,6 @@ pub struct Issue {
     n_slot: Signal<Local, bool>,
     cmd_go: Signal<Local, bool>,
     take: Signal<Local, bool>,
-    chk_key: Signal<Local, bool>,
     n_salt: Signal<Local, Bits<32>>,
     f_room: Signal<Local, bool>,
     f_empty: Signal<Local, bool>,
@@ -151,7 +151,6 @@ pub struct Issue {
     iv_le: Signal<Local, Bits<64>>,
     nonce_le: Signal<Local, Bits<128>>,
     aad_le: Signal<Local, Bits<128>>,
-    key_le: Signal<Local, Bits<KEYW>>,
     ctx_rd: Signal<Local, Bits<CTXW>>,
     ctx_valid: Signal<Local, bool>,
     ctx_flags: Signal<Local, Bits<4>>,
@@ -163,7 +162,7 @@ pub struct Issue {
     rdc_sh_bytes: Signal<Local, Bits<CNTW>>,
     rdc_sh_auth: Signal<Local, Bits<CNTW>>,
     k_seq32_max: Constant<Bits<64>>,
-    k_ctx_salt_mask: Constant<Bits<CTXW>>,
+    k_ctx_keep_mask: Constant<Bits<CTXW>>,
     k_ctx_seq_mask: Constant<Bits<CTXW>>,
     v_ok: Constant<Bits<4>>,
     v_bad_sa: Constant<Bits<4>>,
@@ -173,7 +172,6 @@ pub struct Issue {
     v_spi: Constant<Bits<4>>,
     e_bad_index: Constant<Bits<4>>,
     e_bad_opcode: Constant<Bits<4>>,
-    e_unsupported: Constant<Bits<4>>,
     e_not_valid: Constant<Bits<4>>,
     k_max_packet: Constant<Bits<16>>,
     k_min_inbound: Constant<Bits<16>>,
@@ -206,7 +204,6 @@ impl Issue {
             out_free: Default::default(),
             busy: Default::default(),
             aes: Default::default(),
-            sa_key: Default::default(),
             sa_hkey: Default::default(),
             sa_ctx: Default::default(),
             bs_din_spi: Default::default(),
@@ -244,9 +241,9 @@ impl Issue {
             inflight: Default::default(),
             o_slot: Default::default(),
             out_busy: Default::default(),
-            kx_valid: Default::default(),
             len_gap: Default::default(),
-            kx_idx: Default::default(),
+            xtra: Default::default(),
+            flushed: Default::default(),
             win_active_r: Default::default(),
             sa_valid_r: Default::default(),
             sa_errcode_r: Default::default(),
@@ -269,7 +266,6 @@ impl Issue {
             n_slot: Default::default(),
             cmd_go: Default::default(),
             take: Default::default(),
-            chk_key: Default::default(),
             n_salt: Default::default(),
             f_room: Default::default(),
             f_empty: Default::default(),
@@ -277,7 +273,6 @@ impl Issue {
             iv_le: Default::default(),
             nonce_le: Default::default(),
             aad_le: Default::default(),
-            key_le: Default::default(),
             ctx_rd: Default::default(),
             ctx_valid: Default::default(),
             ctx_flags: Default::default(),
@@ -289,7 +284,15 @@ impl Issue {
             rdc_sh_bytes: Default::default(),
             rdc_sh_auth: Default::default(),
             k_seq32_max: Constant::new(0xffff_ffffu64.to_bits()),
-            k_ctx_salt_mask: Constant::new(field_mask::<CTXW>(e::CTX_SALT.lsb, e::CTX_SALT.width)),
+            // Update keeps the salt and the key size (the round keys stored are the
+            // installed key's).
+            k_ctx_keep_mask: Constant::new(
+                field_mask::<CTXW>(e::CTX_SALT.lsb, e::CTX_SALT.width)
+                    | field_mask::<CTXW>(
+                        e::CTX_FLAGS.lsb + regmap::SaFlags::AES256.bits().trailing_zeros(),
+                        1,
+                    ),
+            ),
             k_ctx_seq_mask: Constant::new(field_mask::<CTXW>(e::CTX_SEQ.lsb, e::CTX_SEQ.width)),
             v_ok: verdict(regmap::Verdict::Ok),
             v_bad_sa: verdict(regmap::Verdict::BadSa),
@@ -299,7 +302,6 @@ impl Issue {
             v_spi: verdict(regmap::Verdict::BadSpi),
             e_bad_index: sa_cmd_error(regmap::SaCmdError::BadIndex),
             e_bad_opcode: sa_cmd_error(regmap::SaCmdError::BadOpcode),
-            e_unsupported: sa_cmd_error(regmap::SaCmdError::Unsupported),
             e_not_valid: sa_cmd_error(regmap::SaCmdError::NotValid),
             k_max_packet: max_packet(),
             k_min_inbound: c16(regmap::MIN_INBOUND_BYTES),
@@ -344,9 +346,9 @@ impl Logic for Issue {
             inflight,
             o_slot,
             out_busy,
-            kx_valid,
             len_gap,
-            kx_idx,
+            xtra,
+            flushed,
             win_active_r,
             sa_valid_r,
             sa_errcode_r,
@@ -359,31 +361,27 @@ impl Logic for Issue {
             rb_auth_r
         );
         clock!(self, clock, aes);
-        self.sa_key.read_clock.next = self.clock.val();
-        self.sa_key.write_clock.next = self.clock.val();
         self.sa_hkey.read_clock.next = self.clock.val();
         self.sa_hkey.write_clock.next = self.clock.val();
         self.sa_ctx.read_clock.next = self.clock.val();
         self.sa_ctx.write_clock.next = self.clock.val();
 
         // ------------------------------------------------------------ defaults
-        self.sa_key.write_enable.next = false;
         self.sa_hkey.write_enable.next = false;
         self.sa_ctx.write_enable.next = false;
-        self.sa_key.write_address.next = self.cur_idx_r.q.val();
         self.sa_hkey.write_address.next = self.cur_idx_r.q.val();
         self.sa_ctx.write_address.next = self.cur_idx_r.q.val();
-        self.sa_key.write_data.next = bits::<KEYW>(0);
         self.sa_hkey.write_data.next = bits::<128>(0);
         self.sa_ctx.write_data.next = bits::<CTXW>(0);
-        self.sa_key.read_address.next = self.cur_idx_r.q.val();
         self.sa_hkey.read_address.next = self.cur_idx_r.q.val();
         self.sa_ctx.read_address.next = self.cur_idx_r.q.val();
         self.aes.key_load.next = false;
+        self.aes.key_wipe.next = false;
+        self.aes.key_index.next = self.cur_idx_r.q.val();
+        self.aes.in_sa.next = self.cur_idx_r.q.val();
         self.aes.in_valid.next = false;
         self.aes.in_tag.next = bits::<AES_TAG_BITS>(0);
         self.rx.rd_addr.next = bits::<16>(0);
-        self.chk_key.next = false;
         self.f_push_r.d.next = false;
         self.tail.cnt_clear.next = false;
         self.rx.free.next = bits::<2>(0);
@@ -409,19 +407,22 @@ impl Logic for Issue {
         self.rdc_sh_bytes.next = self.tail.cnt_rd.val() >> self.s_cnt_bytes.val();
         self.rdc_sh_auth.next = self.tail.cnt_rd.val() >> self.s_cnt_auth.val();
 
-        // Key into the AES unit: staging registers for installs, the key RAM otherwise.
+        // Key into the AES unit (installs only): the staging registers. Each block's
+        // key size: the command's flags, the SA entry just read in the check cycle, or
+        // the packet's registered flags.
+        self.aes.aes256.next = self.regs.sa_flags.val().get_bit(0);
         if (self.phase.q.val() == Phase::CmdCheck)
             | (self.phase.q.val() == Phase::CmdKey)
             | (self.phase.q.val() == Phase::CmdHash)
         {
-            self.key_le.next = self.regs.stage_key.val();
-            self.aes.aes256.next = self.regs.sa_flags.val().get_bit(0);
+            self.aes.in_aes256.next = self.regs.sa_flags.val().get_bit(0);
+        } else if self.phase.q.val() == Phase::PktCheck {
+            self.aes.in_aes256.next = self.ctx_flags.val().get_bit(0);
         } else {
-            self.key_le.next = self.sa_key.read_data.val();
-            self.aes.aes256.next = self.c_flags.q.val().get_bit(0);
+            self.aes.in_aes256.next = self.c_flags.q.val().get_bit(0);
         }
-        self.bs_k0.din.next = self.key_le.val().get_bits::<128>(0);
-        self.bs_k1.din.next = self.key_le.val().get_bits::<128>(128);
+        self.bs_k0.din.next = self.regs.stage_key.val().get_bits::<128>(0);
+        self.bs_k1.din.next = self.regs.stage_key.val().get_bits::<128>(128);
         self.aes.key.next = (bit_cast::<KEYW, 128>(self.bs_k0.dout.val()) << 128)
             | bit_cast::<KEYW, 128>(self.bs_k1.dout.val());
 
@@ -464,7 +465,14 @@ impl Logic for Issue {
         }
         // AAD: SPI | SeqLo (GCM), SPI | SeqHi | SeqLo (GCM with ESN), or the whole
         // ESP header SPI | SeqLo | IV (GMAC; the payload follows as AAD).
-        if self.c_flags.q.val().get_bit(1) {
+        // GMAC with ESN (RFC 4543 section 3.3): SPI | SeqHi | SeqLo | IV[0..4] (the
+        // tail hashes IV[4..8] and the payload 4 bytes on).
+        if self.c_flags.q.val().get_bit(1) & self.c_flags.q.val().get_bit(2) {
+            self.aad_le.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
+                | (bit_cast::<128, 32>(self.bs_shi.dout.val()) << 32)
+                | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 64)
+                | (bit_cast::<128, 64>(self.iv_le.val()) << 96);
+        } else if self.c_flags.q.val().get_bit(1) {
             self.aad_le.next = bit_cast::<128, 32>(self.bs_spi.dout.val())
                 | (bit_cast::<128, 32>(self.bs_slo.dout.val()) << 32)
                 | (bit_cast::<128, 64>(self.iv_le.val()) << 64);
@@ -487,6 +495,7 @@ impl Logic for Issue {
         // Length slots are at least four cycles apart, the time the tail takes.
         self.at_len.next = (self.phase.q.val() == Phase::PktRun)
             & (self.iss.q.val() > self.nblk.q.val())
+            & (!self.xtra.q.val() | self.flushed.q.val())
             & (self.len_gap.q.val() == 3);
         if self.at_len.val() {
             self.len_gap.d.next = bits::<2>(0);
@@ -543,7 +552,6 @@ impl Logic for Issue {
                     self.src_stream.d.next = false;
                     self.d_index.d.next = self.regs.pkt_desc.val().get_bits::<16>(0);
                     self.cur_idx_r.d.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
-                    self.sa_key.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
                     self.sa_hkey.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
                     self.sa_ctx.read_address.next = self.regs.pkt_desc.val().get_bits::<SW>(0);
                     self.d_inbound.d.next = self.regs.pkt_desc.val().get_bit(16);
@@ -563,6 +571,8 @@ impl Logic for Issue {
                 self.hkey.d.next = self.sa_hkey.read_data.val();
                 self.iv_pkt.d.next = self.rx.din.val().get_bits::<64>(64);
                 self.iss.d.next = bits::<16>(0);
+                self.xtra.d.next = false;
+                self.flushed.d.next = false;
                 // Trailer pattern: pad bytes 1..P, P, next header.
                 self.tp.d.next = (bits::<64>(0x0003_0201)
                     & ((bits::<64>(1) << (bit_cast::<64, 16>(self.pad_p.val()) << 3)) - 1))
@@ -628,37 +638,25 @@ impl Logic for Issue {
                             | (bit_cast::<CTXW, 64>(self.ctx_seq.val() + 1)
                                 << self.s_ctx_seq.val());
                     }
-                    // The expanded key stays loaded while packets use the same SA.
-                    if !self.kx_valid.q.val() | (self.kx_idx.q.val() != self.cur_idx_r.q.val()) {
-                        self.chk_key.next = true;
-                        self.phase.d.next = Phase::PktKey;
-                    } else {
-                        self.phase.d.next = Phase::PktRun;
+                    // GMAC with ESN: data ending on a block boundary leaves 4 bytes
+                    // for one more GHASH block (dlen is a multiple of 4 here).
+                    if self.ctx_flags.val().get_bit(1) & self.ctx_flags.val().get_bit(2) {
+                        if self.d_inbound.q.val() {
+                            self.xtra.d.next = !self.d_len.q.val().get_bits::<4>(0).any();
+                        } else {
+                            self.xtra.d.next = !self.dl_out.val().get_bits::<4>(0).any();
+                        }
                     }
-                }
-                if !self.chk_key.val() {
-                    // E(J0) now (a refused packet needs no key).
-                    self.aes.in_valid.next = true;
-                    self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 128;
-                    self.iss.d.next = bits::<16>(1);
-                    self.rx.rd_addr.next = self.i_base.val();
-                    if self.i_slot.q.val() & self.src_stream.q.val() {
-                        self.rx.rd_addr.next = self.rx.rd_addr.val() | 1024;
-                    }
-                }
-            }
-            Phase::PktKey => {
-                // A key change waits until no block is in the AES pipeline.
-                if !self.inflight.q.val().any() {
-                    self.aes.key_load.next = true;
-                    self.kx_valid.d.next = true;
-                    self.kx_idx.d.next = self.cur_idx_r.q.val();
-                    self.phase.d.next = Phase::PktKeyWait;
-                }
-            }
-            Phase::PktKeyWait => {
-                if self.aes.key_ready.val() {
+                    // The SA's round keys are in the AES unit: no drain, no expansion.
                     self.phase.d.next = Phase::PktRun;
+                }
+                // E(J0) now.
+                self.aes.in_valid.next = true;
+                self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 128;
+                self.iss.d.next = bits::<16>(1);
+                self.rx.rd_addr.next = self.i_base.val();
+                if self.i_slot.q.val() & self.src_stream.q.val() {
+                    self.rx.rd_addr.next = self.rx.rd_addr.val() | 1024;
                 }
             }
             Phase::PktRun => {
@@ -682,6 +680,11 @@ impl Logic for Issue {
                     self.iss.d.next = self.iss.q.val() + 1;
                     self.aes.in_tag.next = (bits::<AES_TAG_BITS>(2) << 128)
                         | bit_cast::<AES_TAG_BITS, 128>(self.rx.din.val());
+                } else if self.xtra.q.val() & !self.flushed.q.val() {
+                    // GMAC with ESN: the GHASH-only slot before the length slot.
+                    self.aes.in_valid.next = true;
+                    self.aes.in_tag.next = bits::<AES_TAG_BITS>(1) << 130;
+                    self.flushed.d.next = true;
                 } else if self.at_len.val() {
                     self.aes.in_valid.next = true;
                     self.aes.in_tag.next = (bits::<AES_TAG_BITS>(3) << 128)
@@ -698,8 +701,6 @@ impl Logic for Issue {
                 self.phase.d.next = Phase::CmdCheck;
             }
             Phase::CmdCheck => {
-                // Any SA command may change the entry's key or use the AES unit.
-                self.kx_valid.d.next = false;
                 self.sa_errcode_r.d.next = bits::<4>(0);
                 self.sa_valid_r.d.next = self.ctx_valid.val();
                 if self.regs.sa_index.val().get_bits::<6>(10).any() {
@@ -708,35 +709,28 @@ impl Logic for Issue {
                 } else if (self.regs.sa_op.val() == 0) | (self.regs.sa_op.val() > 4) {
                     self.sa_errcode_r.d.next = self.e_bad_opcode.val();
                     self.phase.d.next = Phase::CmdDone;
-                } else if ((self.regs.sa_op.val() == 1) | (self.regs.sa_op.val() == 3))
-                    & self.regs.sa_flags.val().get_bit(1)
-                    & self.regs.sa_flags.val().get_bit(2)
-                {
-                    self.sa_errcode_r.d.next = self.e_unsupported.val();
-                    self.phase.d.next = Phase::CmdDone;
                 } else if (self.regs.sa_op.val() == 3) & !self.ctx_valid.val() {
                     self.sa_errcode_r.d.next = self.e_not_valid.val();
                     self.phase.d.next = Phase::CmdDone;
                 } else if self.regs.sa_op.val() == 1 {
-                    // Install: store the raw key, expand it, then H = E_K(0).
-                    self.sa_key.write_enable.next = true;
-                    self.sa_key.write_data.next = self.key_le.val();
+                    // Install: expand the key into the SA's round-key entries, then
+                    // H = E_K(0).
                     self.aes.key_load.next = true;
                     self.phase.d.next = Phase::CmdKey;
                 } else if self.regs.sa_op.val() == 2 {
-                    // Remove: invalidate and wipe.
-                    self.sa_key.write_enable.next = true;
+                    // Remove: invalidate and wipe (round keys, H, context).
+                    self.aes.key_wipe.next = true;
                     self.sa_hkey.write_enable.next = true;
                     self.sa_ctx.write_enable.next = true;
                     self.tail.cnt_clear.next = true;
                     self.sa_valid_r.d.next = false;
                     self.phase.d.next = Phase::CmdDone;
                 } else if self.regs.sa_op.val() == 3 {
-                    // Update: SPI, flags and counter; salt and keys stay.
+                    // Update: SPI, flags and counter; salt, key size and keys stay.
                     self.sa_ctx.write_enable.next = true;
                     self.sa_ctx.write_data.next = (self.regs.stage_ctx.val()
-                        & !self.k_ctx_salt_mask.val())
-                        | (self.ctx_rd.val() & self.k_ctx_salt_mask.val());
+                        & !self.k_ctx_keep_mask.val())
+                        | (self.ctx_rd.val() & self.k_ctx_keep_mask.val());
                     self.phase.d.next = Phase::CmdDone;
                 } else {
                     // Read back.
@@ -779,7 +773,6 @@ impl Logic for Issue {
             self.src_stream.d.next = true;
             self.d_index.d.next = self.rx_desc_sel.val().get_bits::<16>(0);
             self.cur_idx_r.d.next = self.rx_desc_sel.val().get_bits::<SW>(0);
-            self.sa_key.read_address.next = self.rx_desc_sel.val().get_bits::<SW>(0);
             self.sa_hkey.read_address.next = self.rx_desc_sel.val().get_bits::<SW>(0);
             self.sa_ctx.read_address.next = self.rx_desc_sel.val().get_bits::<SW>(0);
             self.d_inbound.d.next = self.rx_desc_sel.val().get_bit(16);
@@ -864,7 +857,6 @@ impl Logic for Issue {
 
         if self.reset.val() {
             self.phase.d.next = Phase::Idle;
-            self.kx_valid.d.next = false;
             self.i_slot.d.next = false;
             self.f_push_r.d.next = false;
             self.inflight.d.next = bits::<6>(0);

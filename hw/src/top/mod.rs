@@ -10,12 +10,12 @@
 //! - [`Rx`] (`rx.rs`), receive: `s_axis` beats go into one of two input slots
 //!   (ping-pong) while the issue side reads the other; the MMIO input window writes
 //!   slot 0.
-//! - [`Issue`] (`issue.rs`), issue: the SA table (key, H and context RAMs), SA
-//!   commands, and `phase`: the SA entry and header word are read as the packet is
-//!   taken, checked in one cycle that also issues E(J0); then one counter block per
-//!   clock, each carrying its input word through the AES pipeline (`AesUnit` tag),
-//!   then a length slot. A key change waits for the pipeline to drain and expands
-//!   the key.
+//! - [`Issue`] (`issue.rs`), issue: the SA table (H and context RAMs; each SA's
+//!   round keys in the `AesUnit`'s per-SA RAMs), SA commands, and `phase`: the SA
+//!   entry and header word are read as the packet is taken, checked in one cycle that
+//!   also issues E(J0); then one counter block per clock, each carrying its input
+//!   word and SA through the AES pipeline (`AesUnit` tag), then a length slot.
+//!   Consecutive packets may use different SAs with no drain.
 //! - [`Tail`] (`tail.rs`), output side and tail: the 4-entry context queue; at the
 //!   pipeline's end each block meets its keystream (framing, pad and trailer insertion
 //!   for outbound), is written to one of four result slots (two RAMs, consecutive

@@ -19,7 +19,12 @@
 //!   already stream behind it. Nothing is released on an ICV failure (result length 0).
 //!
 //! GMAC (RFC 4543) takes the same path with the keystream forced to zero and the
-//! header and payload hashed as AAD.
+//! header and payload hashed as AAD. With ESN the hashed header is SPI | SeqHi |
+//! SeqLo | IV (20 bytes), so the payload enters GHASH 4 bytes into a block: each
+//! GHASH block is the previous data block's last 4 bytes (`q_carry`, the IV's last 4
+//! for the first) and the current block's first 12, and a packet whose data ends on
+//! a block boundary gets one more GHASH block from the issue side's GHASH-only slot
+//! (tag bit 130).
 
 use super::links::{TailIssue, TailReg, TailTx};
 use rust_hdl::prelude::*;
@@ -78,6 +83,7 @@ pub struct Tail {
     q_ej0: DFF<Bits<128>>,
     q_cons: DFF<Bits<16>>,
     q_last_ct: DFF<Bits<128>>,
+    q_carry: DFF<Bits<32>>,
     q_lastraw: DFF<Bits<128>>,
     q_padlen: DFF<Bits<8>>,
     q_rxnh: DFF<Bits<8>>,
@@ -128,6 +134,9 @@ pub struct Tail {
     t_lastbrk: DFF<Bits<16>>,
     t_pbyte: DFF<Bits<8>>,
     tok_kind: Signal<Local, Bits<2>>,
+    tok_flush: Signal<Local, bool>,
+    gmac_esn: Signal<Local, bool>,
+    gh_ct: Signal<Local, Bits<128>>,
     bdata: Signal<Local, Bits<128>>,
     t_tag_new: Signal<Local, Bits<128>>,
     t_sh: Signal<Local, Bits<16>>,
@@ -214,6 +223,7 @@ impl Tail {
             q_ej0: Default::default(),
             q_cons: Default::default(),
             q_last_ct: Default::default(),
+            q_carry: Default::default(),
             q_lastraw: Default::default(),
             q_padlen: Default::default(),
             q_rxnh: Default::default(),
@@ -260,6 +270,9 @@ impl Tail {
             t_lastbrk: Default::default(),
             t_pbyte: Default::default(),
             tok_kind: Default::default(),
+            tok_flush: Default::default(),
+            gmac_esn: Default::default(),
+            gh_ct: Default::default(),
             bdata: Default::default(),
             t_tag_new: Default::default(),
             t_sh: Default::default(),
@@ -306,11 +319,11 @@ impl Logic for Tail {
         dff_setup!(
             self, clock, f_cnt_r, f_rd, f_wr, fq0, fq1, fq2, fq3, q_inbound, q_flags, q_dlen, q_dl,
             q_tp, q_hkey, q_seq, q_index, q_verdict, q_oslot, q_stream, q_ej0, q_cons, q_last_ct,
-            q_lastraw, q_padlen, q_rxnh, q_prevb, hd_mv, hd_mi, hd_trail, hd_pcnt, hd_last, n_mv,
-            n_mi, n_trail, n_pcnt, n_last, r_dv, r_di, p_valid, p_brk, p_k16, q_lastbrk, q_pbyte,
-            gq_valid, gq_last, gq_block, gq_h, t_busy_r, t_step, t_inbound, t_dlen, t_dl, t_nblk,
-            t_ej0, t_seq, t_nh, t_padlen, t_index, t_verdict, t_oslot, t_stream, t_last_ct, t_icv,
-            t_tag, t_rlen, t_lastbrk, t_pbyte
+            q_carry, q_lastraw, q_padlen, q_rxnh, q_prevb, hd_mv, hd_mi, hd_trail, hd_pcnt,
+            hd_last, n_mv, n_mi, n_trail, n_pcnt, n_last, r_dv, r_di, p_valid, p_brk, p_k16,
+            q_lastbrk, q_pbyte, gq_valid, gq_last, gq_block, gq_h, t_busy_r, t_step, t_inbound,
+            t_dlen, t_dl, t_nblk, t_ej0, t_seq, t_nh, t_padlen, t_index, t_verdict, t_oslot,
+            t_stream, t_last_ct, t_icv, t_tag, t_rlen, t_lastbrk, t_pbyte
         );
         clock!(self, clock, ghash);
         self.out_a.read_clock.next = self.clock.val();
@@ -358,7 +371,11 @@ impl Logic for Tail {
         self.out_wd.next = bits::<128>(0);
 
         // Length block: len(A) || len(C) in bits, big-endian (output-side context).
-        if self.q_flags.q.val().get_bit(1) {
+        self.gmac_esn.next = self.q_flags.q.val().get_bit(1) & self.q_flags.q.val().get_bit(2);
+        if self.gmac_esn.val() {
+            self.bs_la.din.next = (bit_cast::<64, 16>(self.q_dlen.q.val()) + 20) << 3;
+            self.bs_lc.din.next = bits::<64>(0);
+        } else if self.q_flags.q.val().get_bit(1) {
             self.bs_la.din.next = (bit_cast::<64, 16>(self.q_dlen.q.val()) + 16) << 3;
             self.bs_lc.din.next = bits::<64>(0);
         } else {
@@ -372,6 +389,7 @@ impl Logic for Tail {
 
         // ------------------------------------------------------------ block datapath (output side)
         self.tok_kind.next = self.issue.aes_tag.val().get_bits::<2>(128);
+        self.tok_flush.next = self.issue.aes_tag.val().get_bit(130);
         self.bdata.next = self.issue.aes_tag.val().get_bits::<128>(0);
         self.k16.next = self.q_cons.q.val() << 4;
         // Byte masks, trailer and pad-check count of a block depend only on the packet's
@@ -466,8 +484,14 @@ impl Logic for Tail {
         }
 
         // ------------------------------------------------------------ output side
-        // GHASH input, registered once before the multiplier.
-        self.bs_gh.din.next = self.ct.val();
+        // GHASH input, registered once before the multiplier (GMAC with ESN: 4 bytes
+        // on, see the module docs).
+        if self.gmac_esn.val() {
+            self.gh_ct.next = bit_cast::<128, 32>(self.q_carry.q.val()) | (self.ct.val() << 32);
+        } else {
+            self.gh_ct.next = self.ct.val();
+        }
+        self.bs_gh.din.next = self.gh_ct.val();
         self.gq_block.d.next = self.bs_gh.dout.val();
         self.gq_h.d.next = self.q_hkey.q.val();
         self.p_valid.d.next = false;
@@ -498,8 +522,10 @@ impl Logic for Tail {
             self.q_rxnh.d.next = self.f_head.val().get_bits::<8>(316);
             self.q_padlen.d.next = bits::<8>(0);
             self.q_lastbrk.d.next = bits::<16>(0);
-            // AAD block first into GHASH.
+            // AAD block first into GHASH (GMAC with ESN: the IV's last 4 bytes are
+            // carried into the next GHASH block).
             self.bs_gh.din.next = self.f_head.val().get_bits::<128>(324);
+            self.q_carry.d.next = self.f_head.val().get_bits::<32>(548);
             self.gq_valid.d.next = true;
             self.gq_h.d.next = self.f_head.val().get_bits::<128>(101);
             self.f_oslot.next = self.f_head.val().get_bits::<2>(313);
@@ -529,6 +555,7 @@ impl Logic for Tail {
             self.r_dv.d.next = self.r_dv.q.val() - 16;
             self.r_di.d.next = self.r_di.q.val() - 16;
             self.q_last_ct.d.next = self.ct.val();
+            self.q_carry.d.next = self.ct.val().get_bits::<32>(96);
             self.q_lastraw.d.next = self.bdata.val();
             if self.q_inbound.q.val() {
                 self.out_wa.next = bit_cast::<IBW, 16>(self.q_cons.q.val());
@@ -557,6 +584,11 @@ impl Logic for Tail {
                 self.out_a.write_address.next = self.out_wa.val();
                 self.out_a.write_data.next = self.out_wd.val();
             }
+        }
+        if self.issue.aes_valid.val() & self.tok_flush.val() {
+            // GMAC with ESN: the last data block's last 4 bytes, zero-padded.
+            self.bs_gh.din.next = bit_cast::<128, 32>(self.q_carry.q.val());
+            self.gq_valid.d.next = true;
         }
         if self.issue.aes_valid.val() & (self.tok_kind.val() == 3) {
             // Length slot: the length block closes the GHASH message; the packet

@@ -3,7 +3,10 @@
 //! For each packet size and direction: back-to-back packets through the stream
 //! ports (input always valid, output always ready), bytes of payload per clock
 //! cycle, latency of a lone packet, the rate that implies at 250 MHz, and the
-//! simulator's own speed. Every output is checked against `esp` as it goes.
+//! simulator's own speed; then the same at 64, 576 and 1420 bytes with the whole SA
+//! table (1024 SAs) installed and each packet on another SA than the one before
+//! ("1024-SA mix"), and the mix's rate as a ratio of the single-SA row measured in
+//! the same run. Every output is checked against `esp` as it goes.
 
 use std::time::Instant;
 
@@ -11,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use esp::Transform;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use regmap::Verdict;
 use sim::harness::{program_sa, random_bytes, result_info, TestSa};
@@ -33,6 +37,8 @@ struct Args {
 }
 
 struct Row {
+    /// SAs the packets rotate over (1: one SA per direction).
+    sas: usize,
     size: usize,
     inbound: bool,
     packets: usize,
@@ -43,6 +49,10 @@ struct Row {
     /// the steady-state rate without the pipeline's fill and drain.
     steady: f64,
     wall: f64,
+    /// Clock cycles the model stepped in the timed run, and this thread's CPU
+    /// seconds over it (None where the kernel does not report them).
+    sim_cycles: u64,
+    cpu: Option<f64>,
 }
 
 fn main() -> Result<()> {
@@ -62,14 +72,8 @@ fn main() -> Result<()> {
 
     let mut rows = Vec::new();
     let mut in_seq = 1u64;
-    // Whole-core simulation speed: every clock cycle the model steps in the
-    // timed runs, over wall time and over this thread's CPU time (the machine
-    // may be shared, so both are printed).
-    let mut sim_cycles = 0u64;
-    let mut sim_wall = 0f64;
-    let mut sim_cpu = 0f64;
     for inbound in [false, true] {
-        for size in [64usize, 256, 1420, 9000] {
+        for size in [64usize, 256, 576, 1420, 9000] {
             let n = (args.bytes / size).max(16);
             let mut packets = Vec::with_capacity(n);
             let mut expect = Vec::with_capacity(n);
@@ -88,60 +92,62 @@ fn main() -> Result<()> {
                     packets.push(out_sa.outbound_packet(&payload, 4));
                 }
             }
-            // Latency: one packet alone on an idle core.
-            let lone = stream::run(card.model(), &packets[..1], Shaping::full_rate())?;
-            let latency = lone.outputs[0].first_cycle - lone.inputs[0].first_cycle;
-            verify(&lone.outputs[0].data, &lone.outputs[0].tuser, &expect[0])?;
-            let rest: Vec<InPacket> = packets[1..].to_vec();
-            let c0 = card.model().cycles();
-            let cpu0 = thread_cpu_seconds();
-            let t0 = Instant::now();
-            let run = stream::run(card.model(), &rest, Shaping::full_rate())?;
-            let wall = t0.elapsed().as_secs_f64();
-            if let (Some(a), Some(b)) = (cpu0, thread_cpu_seconds()) {
-                sim_cpu += b - a;
-            }
-            sim_cycles += card.model().cycles() - c0;
-            sim_wall += wall;
-            for (o, e) in run.outputs.iter().zip(&expect[1..]) {
-                verify(&o.data, &o.tuser, e)?;
-            }
-            let first = run
-                .inputs
-                .first()
-                .map_or(run.start_cycle, |t| t.first_cycle);
-            let last = run
-                .outputs
-                .last()
-                .map_or(run.end_cycle, |o| o.last_cycle + 1);
-            let steady = match (run.outputs.first(), run.outputs.last()) {
-                (Some(a), Some(b)) if run.outputs.len() > 1 => {
-                    (b.first_cycle - a.first_cycle) as f64 / (run.outputs.len() - 1) as f64
+            rows.push(measure(&mut card, 1, size, inbound, &packets, &expect)?);
+        }
+    }
+    // The whole SA table, one direction at a time (1024 entries in all), each packet
+    // on another SA than the one before.
+    let n_sas = regmap::NUM_SAS as usize;
+    for inbound in [false, true] {
+        let mut sas: Vec<TestSa> = (0..n_sas)
+            .map(|i| TestSa::random(&mut rng, i as u16, transform, false, inbound))
+            .collect();
+        for sa in &sas {
+            program_sa(&mut card, sa).with_context(|| format!("install SA {}", sa.index))?;
+        }
+        let mut order: Vec<usize> = Vec::new();
+        let mut last: Option<usize> = None;
+        for size in [64usize, 576, 1420] {
+            let n = (args.bytes / size).max(16);
+            let mut packets = Vec::with_capacity(n);
+            let mut expect = Vec::with_capacity(n);
+            for _ in 0..n {
+                if order.is_empty() {
+                    order = (0..n_sas).collect();
+                    order.shuffle(&mut rng);
+                    if order.last().copied() == last {
+                        order.swap(0, n_sas - 1);
+                    }
                 }
-                _ => f64::NAN,
-            };
-            rows.push(Row {
-                size,
-                inbound,
-                packets: rest.len(),
-                cycles: last - first,
-                bytes: (rest.len() * size) as u64,
-                latency,
-                steady,
-                wall,
-            });
+                let k = order.pop().unwrap_or(0);
+                last = Some(k);
+                let sa = &mut sas[k];
+                let payload = random_bytes(&mut rng, size);
+                let seq = sa.next_seq;
+                sa.next_seq += 1;
+                if inbound {
+                    let dg = sa.seal(seq, &payload, 4);
+                    packets.push(sa.inbound_packet(&dg, seq));
+                    expect.push(payload);
+                } else {
+                    expect.push(sa.seal(seq, &payload, 4));
+                    packets.push(sa.outbound_packet(&payload, 4));
+                }
+            }
+            rows.push(measure(&mut card, n_sas, size, inbound, &packets, &expect)?);
         }
     }
 
     println!();
-    println!("{} back to back, payload bytes per cycle over first beat in to last beat out (fill and drain included); steady = from the first result's first beat to the last result's; latency = first beat in to first beat out (lone packet)", transform.name());
-    println!("| direction | size B | packets | cycles | B/cycle | cycles/packet | Gb/s @{:.0} MHz | steady cycles/packet | steady B/cycle | latency cycles | sim cycles/s |", args.mhz);
-    println!("|-----------|-------:|--------:|-------:|--------:|--------------:|------------:|---------------------:|---------------:|---------------:|-------------:|");
+    println!("{} back to back, payload bytes per cycle over first beat in to last beat out (fill and drain included); steady = from the first result's first beat to the last result's; latency = first beat in to first beat out (lone packet); SAs = how many SAs the packets rotate over (1024: each packet on another SA than the one before)", transform.name());
+    println!("| direction | SAs | size B | packets | cycles | B/cycle | cycles/packet | Gb/s @{:.0} MHz | steady cycles/packet | steady B/cycle | latency cycles | sim cycles/s |", args.mhz);
+    println!("|-----------|----:|-------:|--------:|-------:|--------:|--------------:|------------:|---------------------:|---------------:|---------------:|-------------:|");
     for r in &rows {
         let bpc = r.bytes as f64 / r.cycles as f64;
         println!(
-            "| {:9} | {:6} | {:7} | {:6} | {:7.2} | {:13.1} | {:11.2} | {:20.1} | {:14.2} | {:14} | {:12.0} |",
+            "| {:9} | {:3} | {:6} | {:7} | {:6} | {:7.2} | {:13.1} | {:11.2} | {:20.1} | {:14.2} | {:14} | {:12.0} |",
             if r.inbound { "inbound" } else { "outbound" },
+            r.sas,
             r.size,
             r.packets,
             r.cycles,
@@ -154,9 +160,35 @@ fn main() -> Result<()> {
             r.cycles as f64 / r.wall,
         );
     }
+    println!();
+    println!("1024-SA mix against one SA, B/cycle (fill and drain included), same run");
+    println!("| direction | size B | 1 SA | 1024-SA mix | mix / 1 SA |");
+    println!("|-----------|-------:|-----:|------------:|-----------:|");
+    for r in rows.iter().filter(|r| r.sas > 1) {
+        if let Some(one) = rows
+            .iter()
+            .find(|o| o.sas == 1 && o.size == r.size && o.inbound == r.inbound)
+        {
+            let (a, b) = (
+                one.bytes as f64 / one.cycles as f64,
+                r.bytes as f64 / r.cycles as f64,
+            );
+            println!(
+                "| {:9} | {:6} | {:4.2} | {:11.2} | {:10.3} |",
+                if r.inbound { "inbound" } else { "outbound" },
+                r.size,
+                a,
+                b,
+                b / a
+            );
+        }
+    }
     // Cycles per packet as fixed + per-beat cost, fitted on the smallest and largest size.
     for inbound in [false, true] {
-        let pick = |s: usize| rows.iter().find(|r| r.size == s && r.inbound == inbound);
+        let pick = |s: usize| {
+            rows.iter()
+                .find(|r| r.sas == 1 && r.size == s && r.inbound == inbound)
+        };
         if let (Some(a), Some(b)) = (pick(64), pick(9000)) {
             let (ca, cb) = (
                 a.cycles as f64 / a.packets as f64,
@@ -172,17 +204,79 @@ fn main() -> Result<()> {
             );
         }
     }
+    // Whole-core simulation speed: every clock cycle the model stepped in the timed
+    // runs, over wall time and over this thread's CPU time (the machine may be
+    // shared, so both are printed).
+    let sim_cycles: u64 = rows.iter().map(|r| r.sim_cycles).sum();
+    let sim_wall: f64 = rows.iter().map(|r| r.wall).sum();
+    let sim_cpu: Option<f64> = rows.iter().map(|r| r.cpu).sum();
     println!();
     println!(
-        "whole-core simulation speed: {:.0} simulated cycles per second of wall time, {:.0} per second of CPU time ({} cycles stepped in {:.2} s wall, {:.2} s CPU; model built {} csrc/fastwide.h)",
+        "whole-core simulation speed: {:.0} simulated cycles per second of wall time, {} per second of CPU time ({} cycles stepped in {:.2} s wall; model built {} csrc/fastwide.h)",
         sim_cycles as f64 / sim_wall,
-        sim_cycles as f64 / sim_cpu,
+        sim_cpu.map_or("n/a".to_string(), |c| format!("{:.0}", sim_cycles as f64 / c)),
         sim_cycles,
         sim_wall,
-        sim_cpu,
         if sim::ports::FASTWIDE_BUILT { "with" } else { "without (SIM_FASTWIDE=0)" },
     );
     Ok(())
+}
+
+/// Runs `packets` (a lone first one for the latency, then the rest back to back),
+/// checks every output against `expect` and measures the run.
+fn measure(
+    card: &mut SimCard,
+    sas: usize,
+    size: usize,
+    inbound: bool,
+    packets: &[InPacket],
+    expect: &[Vec<u8>],
+) -> Result<Row> {
+    // Latency: one packet alone on an idle core.
+    let lone = stream::run(card.model(), &packets[..1], Shaping::full_rate())?;
+    let latency = lone.outputs[0].first_cycle - lone.inputs[0].first_cycle;
+    verify(&lone.outputs[0].data, &lone.outputs[0].tuser, &expect[0])?;
+    let rest: Vec<InPacket> = packets[1..].to_vec();
+    let c0 = card.model().cycles();
+    let cpu0 = thread_cpu_seconds();
+    let t0 = Instant::now();
+    let run = stream::run(card.model(), &rest, Shaping::full_rate())?;
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu0.zip(thread_cpu_seconds()).map(|(a, b)| b - a);
+    let sim_cycles = card.model().cycles() - c0;
+    if run.outputs.len() != rest.len() {
+        bail!("{} results for {} packets", run.outputs.len(), rest.len());
+    }
+    for (o, e) in run.outputs.iter().zip(&expect[1..]) {
+        verify(&o.data, &o.tuser, e)?;
+    }
+    let first = run
+        .inputs
+        .first()
+        .map_or(run.start_cycle, |t| t.first_cycle);
+    let last = run
+        .outputs
+        .last()
+        .map_or(run.end_cycle, |o| o.last_cycle + 1);
+    let steady = match (run.outputs.first(), run.outputs.last()) {
+        (Some(a), Some(b)) if run.outputs.len() > 1 => {
+            (b.first_cycle - a.first_cycle) as f64 / (run.outputs.len() - 1) as f64
+        }
+        _ => f64::NAN,
+    };
+    Ok(Row {
+        sas,
+        size,
+        inbound,
+        packets: rest.len(),
+        cycles: last - first,
+        bytes: (rest.len() * size) as u64,
+        latency,
+        steady,
+        wall,
+        sim_cycles,
+        cpu,
+    })
 }
 
 /// CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`,
