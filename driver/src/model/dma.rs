@@ -287,20 +287,11 @@ impl ModelCard {
     fn dma_one(&mut self, q: usize) -> bool {
         let faults = self.faults.clone();
         let mut f = faults.lock();
-        if let Some(n) = f.reset_after {
-            if n == 0 {
-                f.reset_after = None;
-                if f.reset_repeats > 0 {
-                    f.reset_repeats -= 1;
-                    f.reset_after = Some(f.reset_gap);
-                }
-                f.resets += 1;
-                drop(f);
-                tracing::debug!("model: spontaneous reset with DMA in flight");
-                self.power_on_reset();
-                return false;
-            }
-            f.reset_after = Some(n - 1);
+        if f.reset_due() {
+            drop(f);
+            tracing::debug!("model: spontaneous reset with DMA in flight");
+            self.power_on_reset();
+            return false;
         }
         let (dq_base, dq_log2, index) = {
             let s = &self.dma.queues[q];

@@ -104,6 +104,30 @@ pub struct Faults {
     pub last_iv: HashMap<u32, u64>,
 }
 
+impl Faults {
+    /// Counts one packet towards a scheduled spontaneous reset; true when the
+    /// reset is due now (counted in `resets`, the next one scheduled if repeats
+    /// remain).
+    fn reset_due(&mut self) -> bool {
+        match self.reset_after {
+            Some(0) => {
+                self.reset_after = None;
+                if self.reset_repeats > 0 {
+                    self.reset_repeats -= 1;
+                    self.reset_after = Some(self.reset_gap);
+                }
+                self.resets += 1;
+                true
+            }
+            Some(n) => {
+                self.reset_after = Some(n - 1);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
 /// Shared control of a [`ModelCard`]'s faults.
 #[derive(Debug, Clone, Default)]
 pub struct FaultHandle(Arc<Mutex<Faults>>);
@@ -471,20 +495,11 @@ impl ModelCard {
         }
         let faults = self.faults.clone();
         let mut f = faults.lock();
-        if let Some(n) = f.reset_after {
-            if n == 0 {
-                f.reset_after = None;
-                if f.reset_repeats > 0 {
-                    f.reset_repeats -= 1;
-                    f.reset_after = Some(f.reset_gap);
-                }
-                f.resets += 1;
-                drop(f);
-                tracing::debug!("model: spontaneous reset");
-                self.power_on_reset();
-                return;
-            }
-            f.reset_after = Some(n - 1);
+        if f.reset_due() {
+            drop(f);
+            tracing::debug!("model: spontaneous reset");
+            self.power_on_reset();
+            return;
         }
         let hang_now = match f.hang_after {
             Some(0) => true,
