@@ -1767,21 +1767,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             m_axi_wstrb = ((32'hffff) & 16'hffff);
             m_axi_wlast = 1'b1;
             if (m_axi_wready) begin
+                q_done = sel_epoch == epoch0$q;
                 state$d = DmaState$CplB;
             end
         end
         if (state$q == DmaState$CplB) begin
             m_axi_bready = 1'b1;
             if (m_axi_bvalid) begin
-                if (sel_epoch != epoch0$q) begin
-                    q_done = 1'b0;
-                end
-                else if (m_axi_bresp != 32'h0) begin
+                if ((sel_epoch == epoch0$q) & (m_axi_bresp != 32'h0)) begin
                     q_fault = 1'b1;
                     q_fcode = k_fault_cpl;
-                end
-                else begin
-                    q_done = 1'b1;
                 end
                 state$d = DmaState$Idle;
             end

@@ -206,7 +206,10 @@ pub mod off {
     pub const CNT_AUTH_FAIL_LO: u32 = 0x0320;
     /// Global counter: authentication failures, high half.
     pub const CNT_AUTH_FAIL_HI: u32 = 0x0324;
-    /// Global counter: bad descriptors, low half.
+    /// Global counter: bad descriptors, low half: packets the engine refused (bad
+    /// SA index, direction, length, SPI, exhausted counter). DMA descriptors the
+    /// front end refuses never reach the engine and count in their queue's
+    /// `Q_BAD_DESC` instead.
     pub const CNT_BAD_DESC_LO: u32 = 0x0328;
     /// Global counter: bad descriptors, high half.
     pub const CNT_BAD_DESC_HI: u32 = 0x032c;

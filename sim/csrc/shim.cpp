@@ -34,6 +34,15 @@ struct SimInputs {
     uint32_t s_axis_tvalid;
     uint32_t s_axis_tuser[SIM_TUSER_WORDS];
     uint32_t m_axis_tready;
+    uint32_t m_axi_arready;
+    uint32_t m_axi_rdata[4];
+    uint32_t m_axi_rresp;
+    uint32_t m_axi_rlast;
+    uint32_t m_axi_rvalid;
+    uint32_t m_axi_awready;
+    uint32_t m_axi_wready;
+    uint32_t m_axi_bresp;
+    uint32_t m_axi_bvalid;
 };
 
 struct SimOutputs {
@@ -51,6 +60,19 @@ struct SimOutputs {
     uint32_t m_axis_tlast;
     uint32_t m_axis_tvalid;
     uint32_t m_axis_tuser[SIM_TUSER_WORDS];
+    uint32_t m_axi_araddr[2];
+    uint32_t m_axi_arlen;
+    uint32_t m_axi_arvalid;
+    uint32_t m_axi_rready;
+    uint32_t m_axi_awaddr[2];
+    uint32_t m_axi_awlen;
+    uint32_t m_axi_awvalid;
+    uint32_t m_axi_wdata[4];
+    uint32_t m_axi_wstrb;
+    uint32_t m_axi_wlast;
+    uint32_t m_axi_wvalid;
+    uint32_t m_axi_bready;
+    uint32_t irq;
 };
 }
 
@@ -85,6 +107,11 @@ struct Sim {
 static_assert(fits<decltype(Vtop::s_axis_tuser)>(SIM_TUSER_WORDS), "s_axis_tuser wider than the shim carries");
 static_assert(fits<decltype(Vtop::m_axis_tuser)>(SIM_TUSER_WORDS), "m_axis_tuser wider than the shim carries");
 static_assert(fits<decltype(Vtop::s_axis_tdata)>(4), "s_axis_tdata wider than 128 bits");
+static_assert(fits<decltype(Vtop::m_axi_rdata)>(4), "m_axi_rdata wider than 128 bits");
+static_assert(fits<decltype(Vtop::m_axi_wdata)>(4), "m_axi_wdata wider than 128 bits");
+static_assert(fits<decltype(Vtop::m_axi_araddr)>(2), "m_axi_araddr wider than 64 bits");
+static_assert(fits<decltype(Vtop::m_axi_awaddr)>(2), "m_axi_awaddr wider than 64 bits");
+static_assert(fits<decltype(Vtop::irq)>(1), "irq wider than 32 lines");
 
 extern "C" {
 
@@ -141,6 +168,15 @@ void sim_step(void* handle, const SimInputs* in, SimOutputs* out) {
     put(t->s_axis_tvalid, &in->s_axis_tvalid);
     put(t->s_axis_tuser, in->s_axis_tuser);
     put(t->m_axis_tready, &in->m_axis_tready);
+    put(t->m_axi_arready, &in->m_axi_arready);
+    put(t->m_axi_rdata, in->m_axi_rdata);
+    put(t->m_axi_rresp, &in->m_axi_rresp);
+    put(t->m_axi_rlast, &in->m_axi_rlast);
+    put(t->m_axi_rvalid, &in->m_axi_rvalid);
+    put(t->m_axi_awready, &in->m_axi_awready);
+    put(t->m_axi_wready, &in->m_axi_wready);
+    put(t->m_axi_bresp, &in->m_axi_bresp);
+    put(t->m_axi_bvalid, &in->m_axi_bvalid);
     t->eval();
 #if VM_TRACE
     if (s->vcd) s->vcd->dump(s->time * 2);
@@ -159,6 +195,19 @@ void sim_step(void* handle, const SimInputs* in, SimOutputs* out) {
     take(t->m_axis_tlast, &out->m_axis_tlast);
     take(t->m_axis_tvalid, &out->m_axis_tvalid);
     take(t->m_axis_tuser, out->m_axis_tuser);
+    take(t->m_axi_araddr, out->m_axi_araddr);
+    take(t->m_axi_arlen, &out->m_axi_arlen);
+    take(t->m_axi_arvalid, &out->m_axi_arvalid);
+    take(t->m_axi_rready, &out->m_axi_rready);
+    take(t->m_axi_awaddr, out->m_axi_awaddr);
+    take(t->m_axi_awlen, &out->m_axi_awlen);
+    take(t->m_axi_awvalid, &out->m_axi_awvalid);
+    take(t->m_axi_wdata, out->m_axi_wdata);
+    take(t->m_axi_wstrb, &out->m_axi_wstrb);
+    take(t->m_axi_wlast, &out->m_axi_wlast);
+    take(t->m_axi_wvalid, &out->m_axi_wvalid);
+    take(t->m_axi_bready, &out->m_axi_bready);
+    take(t->irq, &out->irq);
     t->clock = 1;
     t->eval();
 #if VM_TRACE

@@ -42,6 +42,24 @@ pub struct Inputs {
     pub s_axis_tuser: [u32; TUSER_WORDS],
     /// Output stream ready (back-pressure when 0).
     pub m_axis_tready: u32,
+    /// DMA read address ready.
+    pub m_axi_arready: u32,
+    /// DMA read data, byte 0 in bits 7:0 of word 0.
+    pub m_axi_rdata: [u32; 4],
+    /// DMA read response.
+    pub m_axi_rresp: u32,
+    /// DMA read last beat of the burst.
+    pub m_axi_rlast: u32,
+    /// DMA read data valid.
+    pub m_axi_rvalid: u32,
+    /// DMA write address ready.
+    pub m_axi_awready: u32,
+    /// DMA write data ready.
+    pub m_axi_wready: u32,
+    /// DMA write response.
+    pub m_axi_bresp: u32,
+    /// DMA write response valid.
+    pub m_axi_bvalid: u32,
 }
 
 /// Every output port of `module top`, sampled just before the rising clock edge.
@@ -76,6 +94,32 @@ pub struct Outputs {
     pub m_axis_tvalid: u32,
     /// Output side-band status (valid on the first beat).
     pub m_axis_tuser: [u32; TUSER_WORDS],
+    /// DMA read burst address (low word first).
+    pub m_axi_araddr: [u32; 2],
+    /// DMA read burst length (beats - 1).
+    pub m_axi_arlen: u32,
+    /// DMA read address valid.
+    pub m_axi_arvalid: u32,
+    /// DMA read data ready.
+    pub m_axi_rready: u32,
+    /// DMA write burst address (low word first).
+    pub m_axi_awaddr: [u32; 2],
+    /// DMA write burst length (beats - 1).
+    pub m_axi_awlen: u32,
+    /// DMA write address valid.
+    pub m_axi_awvalid: u32,
+    /// DMA write data.
+    pub m_axi_wdata: [u32; 4],
+    /// DMA write byte strobes.
+    pub m_axi_wstrb: u32,
+    /// DMA write last beat of the burst.
+    pub m_axi_wlast: u32,
+    /// DMA write data valid.
+    pub m_axi_wvalid: u32,
+    /// DMA write response ready.
+    pub m_axi_bready: u32,
+    /// Interrupt lines, one bit per vector (a one-cycle pulse per interrupt).
+    pub irq: u32,
 }
 
 extern "C" {

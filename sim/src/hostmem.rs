@@ -29,6 +29,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use driver::dma::{HostMemory, IovaTable, IrqSignal};
+
+use crate::ffi::{Inputs, Outputs};
+
 /// AXI4 `SLVERR` response.
 pub const RESP_SLVERR: u32 = 2;
 /// Bytes of one beat of the 128-bit bus.
@@ -41,6 +45,55 @@ pub trait DmaMemory {
     /// Write the bytes of `data` whose strobe bit is set at `iova`; `false` if any
     /// strobed byte is outside the memory (nothing is written then).
     fn write(&mut self, iova: u64, data: &[u8], strobe: u32) -> bool;
+}
+
+impl<T: DmaMemory + ?Sized> DmaMemory for Box<T> {
+    fn read(&self, iova: u64, buf: &mut [u8]) -> bool {
+        (**self).read(iova, buf)
+    }
+    fn write(&mut self, iova: u64, data: &[u8], strobe: u32) -> bool {
+        (**self).write(iova, data, strobe)
+    }
+}
+
+/// The driver's own DMA memory: what its [`driver::dma::DmaMapper`] mapped into the
+/// in-process IOMMU is what the simulated card reads and writes, so the driver code
+/// that runs against the simulated card is the code that runs against a board.
+impl DmaMemory for IovaTable {
+    fn read(&self, iova: u64, buf: &mut [u8]) -> bool {
+        HostMemory::read(self, iova, buf).is_ok()
+    }
+
+    fn write(&mut self, iova: u64, data: &[u8], strobe: u32) -> bool {
+        let runs = strobe_runs(strobe);
+        // All or nothing: every strobed run must be mapped before any is written.
+        if runs
+            .iter()
+            .any(|&(a, b)| self.resolve(iova + a as u64, b - a).is_none())
+        {
+            return false;
+        }
+        runs.iter()
+            .all(|&(a, b)| HostMemory::write(self, iova + a as u64, &data[a..b]).is_ok())
+    }
+}
+
+/// The runs of set bits of a 16-bit strobe as byte ranges `[a, b)`.
+fn strobe_runs(strobe: u32) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut k = 0;
+    while k < BEAT_BYTES {
+        if strobe >> k & 1 == 1 {
+            let a = k;
+            while k < BEAT_BYTES && strobe >> k & 1 == 1 {
+                k += 1;
+            }
+            runs.push((a, k));
+        } else {
+            k += 1;
+        }
+    }
+    runs
 }
 
 /// Regions of host memory, each a base IOVA and its bytes.
@@ -350,6 +403,149 @@ impl<M: DmaMemory> HostMem<M> {
     #[must_use]
     pub fn idle(&self) -> bool {
         self.reads.is_empty() && self.writes.is_empty() && self.bresps.is_empty()
+    }
+
+    /// Forgets every transfer in progress (the card was reset: its bus master
+    /// starts over and must not see answers to requests of before).
+    pub fn abort(&mut self) {
+        self.reads.clear();
+        self.writes.clear();
+        self.bresps.clear();
+    }
+
+    /// The timing in use.
+    #[must_use]
+    pub fn config(&self) -> HostMemConfig {
+        self.cfg
+    }
+}
+
+fn u64_of(w: [u32; 2]) -> u64 {
+    u64::from(w[0]) | u64::from(w[1]) << 32
+}
+
+fn u128_of(w: [u32; 4]) -> u128 {
+    w.iter()
+        .rev()
+        .fold(0u128, |acc, &x| acc << 32 | u128::from(x))
+}
+
+fn words_of(v: u128) -> [u32; 4] {
+    [0, 1, 2, 3].map(|i| (v >> (32 * i)) as u32)
+}
+
+impl From<&Outputs> for MasterOut {
+    fn from(o: &Outputs) -> Self {
+        MasterOut {
+            araddr: u64_of(o.m_axi_araddr),
+            arlen: o.m_axi_arlen,
+            arvalid: o.m_axi_arvalid != 0,
+            rready: o.m_axi_rready != 0,
+            awaddr: u64_of(o.m_axi_awaddr),
+            awlen: o.m_axi_awlen,
+            awvalid: o.m_axi_awvalid != 0,
+            wdata: u128_of(o.m_axi_wdata),
+            wstrb: o.m_axi_wstrb,
+            wlast: o.m_axi_wlast != 0,
+            wvalid: o.m_axi_wvalid != 0,
+            bready: o.m_axi_bready != 0,
+        }
+    }
+}
+
+impl SlaveOut {
+    /// Drives the core's `m_axi_*` inputs with these outputs.
+    pub fn apply(&self, i: &mut Inputs) {
+        i.m_axi_arready = self.arready.into();
+        i.m_axi_rdata = words_of(self.rdata);
+        i.m_axi_rresp = self.rresp;
+        i.m_axi_rlast = self.rlast.into();
+        i.m_axi_rvalid = self.rvalid.into();
+        i.m_axi_awready = self.awready.into();
+        i.m_axi_wready = self.wready.into();
+        i.m_axi_bresp = self.bresp;
+        i.m_axi_bvalid = self.bvalid.into();
+    }
+}
+
+/// What the core's bus master and interrupt lines are connected to: the host
+/// memory model over the driver's IOVA table, and per vector an interrupt counter
+/// and (once the driver connects one) the eventfd VFIO would signal.
+#[derive(Debug)]
+pub struct DmaBus {
+    /// Host memory.
+    pub mem: HostMem<IovaTable>,
+    /// Interrupts counted per vector.
+    pub counts: IrqVectors,
+    signals: Vec<Option<IrqSignal>>,
+    slave: SlaveOut,
+    /// Host memory stops answering (a hung link or bus: no request is taken, no
+    /// data or response given) until cleared; what was pending then goes on.
+    pub hung: bool,
+}
+
+impl DmaBus {
+    /// A bus over `table` with `cfg`'s timing and `vectors` interrupt lines.
+    #[must_use]
+    pub fn new(table: IovaTable, cfg: HostMemConfig, vectors: usize) -> Self {
+        DmaBus {
+            mem: HostMem::new(table, cfg),
+            counts: IrqVectors::new(vectors),
+            signals: vec![None; vectors],
+            slave: SlaveOut::default(),
+            hung: false,
+        }
+    }
+
+    /// Connects vector `v` to `signal` (an eventfd's writer); `false` if there is no
+    /// such vector.
+    pub fn connect(&mut self, v: usize, signal: IrqSignal) -> bool {
+        match self.signals.get_mut(v) {
+            Some(s) => {
+                *s = Some(signal);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Before the clock edge of `cycle`: the memory's answers onto the core's inputs.
+    pub fn drive(&mut self, cycle: u64, i: &mut Inputs) {
+        self.slave = if self.hung {
+            SlaveOut::default()
+        } else {
+            self.mem.drive(cycle)
+        };
+        self.slave.apply(i);
+    }
+
+    /// After it: the handshakes of the cycle and the interrupt pulses. Returns
+    /// whether the bus was busy (a request, a transfer or an answer pending, or an
+    /// interrupt).
+    pub fn observe(&mut self, cycle: u64, o: &Outputs) -> bool {
+        let m = MasterOut::from(o);
+        let s = self.slave;
+        if !self.hung {
+            self.mem.observe(&m, &s, cycle);
+        }
+        if o.irq != 0 {
+            self.counts.observe(o.irq);
+            for (v, sig) in self.signals.iter().enumerate() {
+                if o.irq >> v & 1 == 1 {
+                    if let Some(sig) = sig {
+                        sig.signal();
+                    }
+                }
+            }
+        }
+        !self.hung
+            && (m.arvalid
+                || m.awvalid
+                || m.wvalid
+                || s.rvalid
+                || s.bvalid
+                || o.irq != 0
+                || !self.mem.idle())
     }
 }
 

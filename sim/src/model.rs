@@ -4,6 +4,7 @@ use std::ffi::CString;
 use std::path::Path;
 
 use crate::ffi::{Inputs, Outputs, RawModel};
+use crate::hostmem::DmaBus;
 
 /// What can go wrong while building or driving the model.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,12 @@ pub struct Model {
     outputs: Outputs,
     cycles: u64,
     pub(crate) engine: Option<Box<crate::stream::StreamEngine>>,
+    /// Host memory and interrupt lines on the core's DMA port, when attached.
+    pub(crate) bus: Option<Box<DmaBus>>,
+    /// Cycles in which the DMA bus was busy (see [`DmaBus::observe`]).
+    bus_busy: u64,
+    /// Whether the last step's DMA bus was busy.
+    last_busy: bool,
 }
 
 impl Model {
@@ -89,6 +96,9 @@ impl Model {
             outputs: Outputs::default(),
             cycles: 0,
             engine: None,
+            bus: None,
+            bus_busy: 0,
+            last_busy: false,
         })
     }
 
@@ -99,12 +109,47 @@ impl Model {
         if let Some(e) = self.engine.as_deref_mut() {
             e.drive(&mut self.inputs);
         }
+        if let Some(b) = self.bus.as_deref_mut() {
+            b.drive(self.cycles, &mut self.inputs);
+        }
         self.raw.step(&self.inputs, &mut self.outputs);
         if let Some(e) = self.engine.as_deref_mut() {
             e.observe(&mut self.inputs, &self.outputs, self.cycles);
         }
+        self.last_busy = match self.bus.as_deref_mut() {
+            Some(b) => b.observe(self.cycles, &self.outputs),
+            None => false,
+        };
+        self.bus_busy += u64::from(self.last_busy);
         self.cycles += 1;
         &self.outputs
+    }
+
+    /// Connects the core's DMA bus master and interrupt lines to `bus` (replacing
+    /// any bus attached before).
+    pub fn attach_bus(&mut self, bus: DmaBus) {
+        self.bus = Some(Box::new(bus));
+    }
+
+    /// The attached DMA bus.
+    pub fn bus(&self) -> Option<&DmaBus> {
+        self.bus.as_deref()
+    }
+
+    /// The attached DMA bus, to change.
+    pub fn bus_mut(&mut self) -> Option<&mut DmaBus> {
+        self.bus.as_deref_mut()
+    }
+
+    /// Whether the DMA bus was busy in the last cycle (a request, a transfer, an
+    /// answer outstanding or an interrupt).
+    pub fn bus_was_busy(&self) -> bool {
+        self.last_busy
+    }
+
+    /// Cycles in which the DMA bus was busy since creation.
+    pub fn bus_busy_cycles(&self) -> u64 {
+        self.bus_busy
     }
 
     /// The outputs sampled by the last [`Model::step`].
@@ -115,6 +160,9 @@ impl Model {
     /// Holds reset high for `cycles` cycles with every valid low, then releases it.
     pub fn reset(&mut self, cycles: u32) {
         self.engine = None;
+        if let Some(b) = self.bus.as_deref_mut() {
+            b.mem.abort();
+        }
         self.inputs = Inputs {
             reset: 1,
             ..Inputs::default()

@@ -10,7 +10,12 @@
 //!   signals too), whose [`IrqSignal`] a model or simulator fires.
 //! - [`queue`]: [`DmaQueue`], one queue pair as `regmap::dma` defines it.
 //! - [`port`]: [`DmaPort`], a `PacketPort` over one queue pair.
+//! - `conformance` (feature `conformance`): the scenarios every backend with DMA
+//!   queues must pass, run against the model card here and the Verilated card in
+//!   `sim`.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod irq;
 pub mod map;
 pub mod mem;

@@ -153,6 +153,11 @@ impl DmaQueue {
         self.iova
     }
 
+    /// Offset of the completion ring in [`region`](Self::region).
+    pub fn completion_ring_offset(&self) -> usize {
+        self.cpl_off
+    }
+
     /// The queue's memory (for tests and tools).
     pub fn region(&self) -> &Arc<DmaRegion> {
         &self.region

@@ -346,8 +346,9 @@ impl ModelCard {
         }
         if verdict.is_bad_descriptor() && verdict.is_dma() {
             let s = &mut self.dma.queues[q];
+            // Counted in the queue's Q_BAD_DESC only: the engine never saw it, and
+            // CNT_BAD_DESC counts the engine's own refusals (as the hardware does).
             s.bad_desc = s.bad_desc.saturating_add(1);
-            self.counters[5] += 1;
         }
         let mut verdict = verdict;
         if verdict == Verdict::Ok && f.corrupt_next > 0 && !data.is_empty() {

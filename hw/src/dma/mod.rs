@@ -21,8 +21,9 @@
 //!    closed with beats whose strobes are 0). A result of one empty beat (a verdict
 //!    other than OK) writes nothing. All write responses are awaited.
 //! 5. *Completion*: the 32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the
-//!    last beat) is written as one two-beat burst at `CQ_PROD`; on its response
-//!    `CQ_PROD` advances and the queue's interrupt moderation counts it. An error
+//!    last beat) is written as one two-beat burst at `CQ_PROD`; as its last beat is
+//!    sent `CQ_PROD` advances and the queue's interrupt moderation counts it (so a
+//!    record software can see is never past `CQ_PROD`). An error
 //!    response faults the queue (`QueueFault::CplWrite`). A read or write error on
 //!    the payload or the result gives the verdict `DmaBusError` with no result.
 //!
@@ -1023,19 +1024,20 @@ impl Logic for DmaEngine {
             self.m_axi_wstrb.next = bits::<16>(0xffff);
             self.m_axi_wlast.next = true;
             if self.m_axi_wready.val() {
+                // CQ_PROD moves as the record's last beat leaves, not at the write
+                // response: software may see the record (its phase bit) as soon as
+                // it lands and acknowledge it in CQ_CONS, which must then not be
+                // past CQ_PROD. An error response still faults the queue.
+                self.q_done.next = self.sel_epoch.val() == self.epoch0.q.val();
                 self.state.d.next = DmaState::CplB;
             }
         }
         if self.state.q.val() == DmaState::CplB {
             self.m_axi_bready.next = true;
             if self.m_axi_bvalid.val() {
-                if self.sel_epoch.val() != self.epoch0.q.val() {
-                    self.q_done.next = false;
-                } else if self.m_axi_bresp.val() != 0 {
+                if (self.sel_epoch.val() == self.epoch0.q.val()) & (self.m_axi_bresp.val() != 0) {
                     self.q_fault.next = true;
                     self.q_fcode.next = self.k_fault_cpl.val();
-                } else {
-                    self.q_done.next = true;
                 }
                 self.state.d.next = DmaState::Idle;
             }

@@ -233,14 +233,14 @@ fn measure(
     expect: &[Vec<u8>],
 ) -> Result<Row> {
     // Latency: one packet alone on an idle core.
-    let lone = stream::run(card.model(), &packets[..1], Shaping::full_rate())?;
+    let lone = stream::run(&mut card.model(), &packets[..1], Shaping::full_rate())?;
     let latency = lone.outputs[0].first_cycle - lone.inputs[0].first_cycle;
     verify(&lone.outputs[0].data, &lone.outputs[0].tuser, &expect[0])?;
     let rest: Vec<InPacket> = packets[1..].to_vec();
     let c0 = card.model().cycles();
     let cpu0 = thread_cpu_seconds();
     let t0 = Instant::now();
-    let run = stream::run(card.model(), &rest, Shaping::full_rate())?;
+    let run = stream::run(&mut card.model(), &rest, Shaping::full_rate())?;
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu0.zip(thread_cpu_seconds()).map(|(a, b)| b - a);
     let sim_cycles = card.model().cycles() - c0;
