@@ -19,17 +19,24 @@
 //!
 //! Backends: `model` (the driver's register-level model of the card, for tests and
 //! demos without the simulator) and `sim` (the Verilator model of the generated RTL;
-//! cargo feature `sim`).
+//! cargo feature `sim`). A card with DMA queues (`Capabilities::DMA`, both backends
+//! today) moves packets by DMA: one queue pair (`defaults::CARD_RING_LOG2`), whole
+//! batches posted with one doorbell, completions taken on the interrupt's eventfd,
+//! the card fenced after `defaults::CARD_COMPLETION_TIMEOUT` without one. A card
+//! without them uses the MMIO packet window.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use esp::LifetimeMeter;
 
+use driver::dma::{DmaPortConfig, IovaTable, IrqEvent, QueueConfig};
 use driver::offload::{
     DataPath, InPacket, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId, SealedPacket,
 };
 use driver::{
-    Card, CardConfig, Direction, DriverError, Offload, OffloadPolicy, PacketPort, RegIo, SaIndex,
+    Card, CardConfig, Direction, DmaPort, DriverError, Offload, OffloadPolicy, PacketPort, RegIo,
+    SaIndex,
 };
 use esp::{DecapError, EncapError, Opened, SaConfig, Sealed, SeqNum, Transform};
 
@@ -200,16 +207,83 @@ pub enum EngineError {
     Thread(#[source] std::io::Error),
 }
 
-fn engine_over<R: RegIo + Send + 'static>(
+fn offload_cfg(verify: CardVerify) -> OffloadConfig {
+    OffloadConfig {
+        verify_every: verify.every(),
+        ..OffloadConfig::default()
+    }
+}
+
+/// The engine over `regs` with the MMIO packet window (a card without DMA queues).
+fn engine_over_window<R: RegIo + Send + 'static>(
     regs: R,
     verify: CardVerify,
 ) -> Result<SharedEngine, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
-    let cfg = OffloadConfig {
-        verify_every: verify.every(),
-        ..OffloadConfig::default()
+    let off = Offload::new(Some(card), offload_cfg(verify));
+    Ok(Arc::new(Mutex::new(Box::new(off))))
+}
+
+/// A card's DMA wiring: the IOMMU its bus master reaches host memory through and
+/// a way to connect an interrupt vector to an eventfd.
+trait DmaWiring: RegIo {
+    fn iommu(&self) -> IovaTable;
+    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool;
+}
+
+impl DmaWiring for driver::model::ModelCard {
+    fn iommu(&self) -> IovaTable {
+        self.host_memory()
+    }
+    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool {
+        self.connect_irq(vector, signal)
+    }
+}
+
+#[cfg(feature = "sim")]
+impl DmaWiring for sim::SimCard {
+    fn iommu(&self) -> IovaTable {
+        self.host_memory()
+    }
+    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool {
+        self.connect_irq(vector, signal)
+    }
+}
+
+/// The engine over `regs`: packets move by DMA through queue 0 (interrupt on
+/// vector 0, batches posted with one doorbell) when the card has DMA queues, else
+/// through the MMIO window. `timeout` is how long a batch may wait with no
+/// completion before the card is fenced.
+fn engine_over<R: DmaWiring + Send + 'static>(
+    mut regs: R,
+    verify: CardVerify,
+    timeout: Duration,
+) -> Result<SharedEngine, EngineError> {
+    let ident = driver::card::read_identity(&mut regs).map_err(EngineError::Probe)?;
+    if !ident.has_dma() {
+        return engine_over_window(regs, verify);
+    }
+    let irq = IrqEvent::new(defaults::CARD_IRQ_VECTOR).map_err(EngineError::Probe)?;
+    let signal = irq.signaller().map_err(EngineError::Probe)?;
+    if !regs.wire_irq(defaults::CARD_IRQ_VECTOR, signal) {
+        return Err(EngineError::Probe(DriverError::Capability(format!(
+            "the card has no interrupt vector {}",
+            defaults::CARD_IRQ_VECTOR
+        ))));
+    }
+    let cfg = DmaPortConfig {
+        queue: QueueConfig {
+            ring_log2: defaults::CARD_RING_LOG2,
+            irq_vector: Some(defaults::CARD_IRQ_VECTOR),
+            ..QueueConfig::default()
+        },
+        completion_timeout: timeout,
+        ..DmaPortConfig::default()
     };
-    let off = Offload::new(Some(card), cfg);
+    let port = DmaPort::new(regs.iommu(), cfg, Some(Box::new(irq))).map_err(EngineError::Probe)?;
+    let card =
+        Card::probe_with_port(regs, port, CardConfig::default()).map_err(EngineError::Probe)?;
+    let off = Offload::new(Some(card), offload_cfg(verify));
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
@@ -280,14 +354,16 @@ pub fn open_with(
         OffloadDevice::Model => {
             let model = driver::model::ModelCard::new();
             let h = model.faults();
-            let engine = engine_over(model, verify)?;
+            let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT)?;
             run_schedule(h, faults)?;
             Ok(Some(engine))
         }
         #[cfg(feature = "sim")]
         OffloadDevice::Sim => {
             let sim = sim::SimCard::new().map_err(EngineError::Sim)?;
-            engine_over(sim, verify).map(Some)
+            // The simulated card runs some hundred thousand cycles a second: a full
+            // ring of large packets takes it a good part of a second.
+            engine_over(sim, verify, defaults::SIM_COMPLETION_TIMEOUT).map(Some)
         }
         #[cfg(not(feature = "sim"))]
         OffloadDevice::Sim => Err(EngineError::NotBuilt(
@@ -623,7 +699,12 @@ mod tests {
     fn card_batches_never_pass_the_durable_limit() {
         use crate::state::{Gate, Waker};
         let model = driver::model::ModelCard::new();
-        let engine = engine_over(model, defaults::CARD_VERIFY).expect("engine");
+        let engine = engine_over(
+            model,
+            defaults::CARD_VERIFY,
+            defaults::CARD_COMPLETION_TIMEOUT,
+        )
+        .expect("engine");
         let key = [5u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb3), Transform::AesGcm128, &key).expect("cfg");
@@ -673,7 +754,7 @@ mod tests {
     fn corrupt_first_result(verify: CardVerify, n: usize) -> (PathKind, Vec<bool>) {
         let model = driver::model::ModelCard::new();
         let h = model.faults();
-        let engine = engine_over(model, verify).expect("engine");
+        let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT).expect("engine");
         let key = [0x3cu8; 20];
         let oc = SaConfig::new(esp::Spi(0xa7), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb7), Transform::AesGcm128, &[0x4d; 20]).expect("cfg");
@@ -746,7 +827,12 @@ mod tests {
     fn a_healed_card_takes_its_sas_back_and_the_counter_continues() {
         let model = driver::model::ModelCard::new();
         let h = model.faults();
-        let engine = engine_over(model, defaults::CARD_VERIFY).expect("engine");
+        let engine = engine_over(
+            model,
+            defaults::CARD_VERIFY,
+            defaults::CARD_COMPLETION_TIMEOUT,
+        )
+        .expect("engine");
         let key = [7u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");

@@ -37,6 +37,16 @@ pub const SOCKET_MARK: u32 = 0x4500;
 pub const CARD_RECOVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// How many card results are recomputed in software (`verify`): one in 64.
 pub const CARD_VERIFY: crate::config::CardVerify = crate::config::CardVerify::Sample(64);
+/// The card's DMA queue pair used by the daemon: log2 of its ring entries (256
+/// packets in flight).
+pub const CARD_RING_LOG2: u32 = 8;
+/// The interrupt vector of that queue.
+pub const CARD_IRQ_VECTOR: u32 = 0;
+/// How long a batch may wait on the card with no completion arriving before the
+/// card is fenced and the batch redone in software.
+pub const CARD_COMPLETION_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// The same for the simulated card, whose clock runs at some hundred kHz.
+pub const SIM_COMPLETION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often idle workers look for SA changes, in milliseconds.
 pub const WORKER_POLL_MS: u16 = 100;
 

@@ -29,10 +29,11 @@ use crate::stream::{self, InPacket, Shaping, StreamRun};
 /// Cycles of reset applied when the card is created.
 pub const RESET_CYCLES: u32 = 8;
 
-/// Cycles the clock thread goes on after the DMA bus was last busy (16 µs at the
-/// core clock: longer than the engine's latency between reading a packet and
-/// writing its result).
-pub const IDLE_CYCLES: u64 = 4096;
+/// Cycles the clock thread goes on after the DMA bus was last busy (about 2 µs at
+/// the core clock: longer than the engine's latency between reading a packet and
+/// writing its result). Were it too short, nothing is lost: a driver waiting on the
+/// card writes `CQ_CONS` at every wait slice, which starts the clock again.
+pub const IDLE_CYCLES: u64 = 512;
 
 /// Cycles the clock thread runs between looks at waiting register accesses.
 const CHUNK: u64 = 64;

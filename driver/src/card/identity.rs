@@ -32,6 +32,11 @@ impl Identity {
         Capabilities::from_bits_retain(self.capabilities)
     }
 
+    /// Whether packets can move by DMA (`Capabilities::DMA`).
+    pub fn has_dma(&self) -> bool {
+        self.caps().contains(Capabilities::DMA)
+    }
+
     /// Capability names, for people.
     pub fn capability_names(&self) -> Vec<&'static str> {
         self.caps().iter_names().map(|(n, _)| n).collect()
