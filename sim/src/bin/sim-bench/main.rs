@@ -6,7 +6,10 @@
 //! simulator's own speed; then the same at 64, 576 and 1420 bytes with the whole SA
 //! table (1024 SAs) installed and each packet on another SA than the one before
 //! ("1024-SA mix"), and the mix's rate as a ratio of the single-SA row measured in
-//! the same run. Every output is checked against `esp` as it goes.
+//! the same run; then the DMA path ([`dma`]: the driver's queues, the host-memory
+//! model). Every output is checked against `esp` as it goes.
+
+mod dma;
 
 use std::time::Instant;
 
@@ -34,6 +37,12 @@ struct Args {
     /// Clock frequency for the implied line rate, in MHz.
     #[arg(long, default_value_t = 250.0)]
     mhz: f64,
+    /// Only the DMA rows.
+    #[arg(long)]
+    dma_only: bool,
+    /// Payload bytes per DMA row (at least 64 packets).
+    #[arg(long, default_value_t = 200_000)]
+    dma_bytes: usize,
 }
 
 struct Row {
@@ -62,8 +71,13 @@ fn main() -> Result<()> {
         .find(|t| t.name() == args.transform)
         .with_context(|| format!("unknown transform {}", args.transform))?;
     let mut rng = StdRng::seed_from_u64(0xbe7c);
-    let mut card = SimCard::new().context("create the model")?;
     println!("RTL: {} ({})", sim::ports::RTL_PATH, sim::ports::RTL_KIND);
+    if args.dma_only {
+        let d = dma::rows(&mut rng, transform, args.dma_bytes)?;
+        dma::print(&d, transform, args.mhz);
+        return Ok(());
+    }
+    let mut card = SimCard::new().context("create the model")?;
     let mut out_sa = TestSa::random(&mut rng, 1, transform, false, false);
     out_sa.next_seq = 1;
     let in_sa = TestSa::random(&mut rng, 2, transform, false, true);
@@ -219,6 +233,9 @@ fn main() -> Result<()> {
         sim_wall,
         if sim::ports::FASTWIDE_BUILT { "with" } else { "without (SIM_FASTWIDE=0)" },
     );
+    drop(card);
+    let d = dma::rows(&mut rng, transform, args.dma_bytes)?;
+    dma::print(&d, transform, args.mhz);
     Ok(())
 }
 
