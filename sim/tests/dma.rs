@@ -12,13 +12,10 @@
 
 use std::time::Duration;
 
-use driver::dma::conformance::{self, sa_cfg, DmaBackend};
+use driver::dma::conformance::{self, DmaBackend};
 use driver::dma::{DmaPortConfig, IovaTable, IrqEvent, IrqSignal, IrqWait, QueueConfig};
-use driver::offload::{DataPath, OffloadConfig, OutPacket, SealedPacket};
-use driver::{
-    Card, CardConfig, Direction, DmaPort, DriverError, HardReset, Offload, OffloadPolicy, RegIo,
-};
-use esp::{proto, InboundSa, SaConfig, Transform};
+use driver::offload::{DataPath, OffloadConfig};
+use driver::{Card, CardConfig, DmaPort, DriverError, HardReset, Offload, RegIo};
 use sim::card::SimFaultHandle;
 use sim::SimCard;
 
@@ -140,100 +137,24 @@ fn offload(irq: bool, ring_log2: u32) -> (Offload<Sim, DmaPort<IovaTable>>, SimF
     (Offload::new(Some(card), cfg), f)
 }
 
-fn seal_all(
-    off: &mut Offload<Sim, DmaPort<IovaTable>>,
-    sa: driver::offload::SaId,
-    ps: &[Vec<u8>],
-) -> Vec<SealedPacket> {
-    let pkts: Vec<OutPacket<'_>> = ps
-        .iter()
-        .map(|p| OutPacket {
-            sa,
-            payload: p,
-            next_header: proto::IPV4,
-        })
-        .collect();
-    off.seal_batch(&pkts)
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
-/// Every datagram opens with an independent SA and carries its payload, and the
-/// numbers only go up (none sent twice, none reused).
-fn check_on_wire(cfg: &SaConfig, sent: &[SealedPacket], ps: &[Vec<u8>]) {
-    assert_eq!(sent.len(), ps.len(), "a packet was lost");
-    let mut peer = InboundSa::new(cfg).unwrap();
-    let mut last = 0;
-    for (s, p) in sent.iter().zip(ps) {
-        assert!(s.seq > last, "sequence {} after {last}", s.seq);
-        last = s.seq;
-        let mut d = s.datagram.clone();
-        let o = peer
-            .open(&mut d)
-            .unwrap_or_else(|e| panic!("seq {}: {e}", s.seq));
-        assert_eq!(&d[o.payload], &p[..]);
-        assert_eq!(o.seq.0, s.seq);
-    }
-}
-
 #[test]
 fn a_bus_hang_with_a_full_ring_in_flight_fences_and_software_continues_the_numbers() {
     let (mut off, f) = offload(true, 3);
-    let c = sa_cfg(0x600, Transform::AesGcm128);
-    let sa = off
-        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
-        .unwrap();
-    let ps: Vec<Vec<u8>> = (0..24).map(|i| vec![i as u8; 300 + 10 * i]).collect();
-    let first = seal_all(&mut off, sa, &ps[..4]);
-    assert!(first.iter().all(|s| s.path == DataPath::Card));
-    // Host memory stops answering: the next batch fills the 8-entry ring and
-    // nothing completes.
-    f.hang_bus();
-    let rest = seal_all(&mut off, sa, &ps[4..]);
-    let all: Vec<SealedPacket> = first.into_iter().chain(rest).collect();
-    check_on_wire(&c, &all, &ps);
+    // Host memory stops answering: the batch after the first 4 packets fills the
+    // ring and nothing completes.
+    let all = conformance::hang_with_full_ring(&mut off, || f.hang_bus(), || f.heal());
     assert!(all[4..].iter().all(|s| s.path == DataPath::Software));
     // Software numbered after every number handed to the card's ring.
     assert!(all[4].seq > 4 + 8, "{}", all[4].seq);
-    let k = off.counters();
-    assert_eq!(k.card_faults, 1);
-    assert!(off.fence().is_some());
-    // The bus answers again; recovery resets the card, reloads the SA and
-    // reprograms the queue; numbers go on from software's.
-    f.heal();
-    assert_eq!(off.recover_card().unwrap(), 1);
-    let more = seal_all(&mut off, sa, &ps[..3]);
-    assert!(more.iter().all(|s| s.path == DataPath::Card));
-    let mut whole = all;
-    whole.extend(more);
-    let mut pl = ps.clone();
-    pl.extend_from_slice(&ps[..3]);
-    check_on_wire(&c, &whole, &pl);
-    let stats = off.card_mut().unwrap().port().stats();
-    assert_eq!(stats.timeouts, 1);
-    assert!(stats.setups >= 2);
 }
 
 #[test]
 fn a_card_reset_with_a_full_ring_in_flight_reloads_redoes_and_loses_nothing() {
     for irq in [false, true] {
         let (mut off, f) = offload(irq, 3);
-        let c = sa_cfg(0x700, Transform::AesGcm256);
-        let sa = off
-            .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
-            .unwrap();
-        let ps: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8; 200 + i]).collect();
         // The core resets after 10 write bursts (about 5 packets: result and
-        // completion each) of a 20-packet batch, 8 in the ring.
-        f.reset_after_writes(10);
-        let sent = seal_all(&mut off, sa, &ps);
-        check_on_wire(&c, &sent, &ps);
-        assert!(sent.iter().all(|s| s.path == DataPath::Card));
+        // completion each) of the 20-packet batch.
+        conformance::reset_with_full_ring(&mut off, || f.reset_after_writes(10));
         assert_eq!(f.resets(), 1);
-        let k = off.counters();
-        assert_eq!(k.card_resets, 1, "{k:?}");
-        assert_eq!(k.card_faults, 0, "{k:?}");
-        assert!(off.fence().is_none());
     }
 }

@@ -26,8 +26,10 @@ use regmap::{QueueCtrl, QueueStatus, Verdict};
 
 use super::{DmaMapper, DmaPort, DmaRegion, HugePages, IovaTable, IrqEvent, IrqSignal};
 use crate::card::{Card, CardSa, SaIndex};
+use crate::offload::{DataPath, OutPacket, SaId, SealedPacket};
 use crate::port::{field, Direction, PacketPort, PacketRequest, PacketResult};
 use crate::RegIo;
+use crate::{HardReset, Offload, OffloadPolicy};
 
 /// A card backend with DMA queues, as the scenarios drive it.
 pub trait DmaBackend: RegIo {
@@ -87,6 +89,110 @@ pub fn peer_seal(tx: &mut OutboundSa, p: &[u8], nh: u8) -> Vec<u8> {
     let s = tx.seal(p, nh, &mut b).expect("software seal");
     b.truncate(s.len);
     b
+}
+
+/// Seals `ps` on outbound SA `sa` as one batch through the offload layer; every
+/// packet must get a datagram (on the card or in software).
+pub fn seal_all<R: RegIo + HardReset, P: PacketPort<R>>(
+    off: &mut Offload<R, P>,
+    sa: SaId,
+    ps: &[Vec<u8>],
+) -> Vec<SealedPacket> {
+    let pkts: Vec<OutPacket<'_>> = ps
+        .iter()
+        .map(|p| OutPacket {
+            sa,
+            payload: p,
+            next_header: proto::IPV4,
+        })
+        .collect();
+    off.seal_batch(&pkts)
+        .into_iter()
+        .map(|r| r.expect("every packet sealed"))
+        .collect()
+}
+
+/// Every datagram opens with an independent SA of `cfg` and carries its payload,
+/// none is missing, and the numbers only go up (none sent twice, none reused).
+pub fn check_on_wire(cfg: &SaConfig, sent: &[SealedPacket], ps: &[Vec<u8>]) {
+    assert_eq!(sent.len(), ps.len(), "a packet was lost");
+    let mut peer = InboundSa::new(cfg).expect("software SA");
+    let mut last = 0;
+    for (s, p) in sent.iter().zip(ps) {
+        assert!(s.seq > last, "sequence {} after {last}", s.seq);
+        last = s.seq;
+        let mut d = s.datagram.clone();
+        let o = peer
+            .open(&mut d)
+            .unwrap_or_else(|e| panic!("seq {}: {e}", s.seq));
+        assert_eq!(&d[o.payload], &p[..]);
+        assert_eq!(o.seq.0, s.seq);
+    }
+}
+
+/// A hang with a full ring in flight (`off`'s port: 8 entries): 4 packets on the
+/// card, then `hang` stops the card and a batch of 20 fills the ring; the port's
+/// completion timeout fences the card and software carries the rest with numbers
+/// after every one handed to the card (each datagram checked by an independent SA);
+/// `heal` ends the fault, recovery brings the SA back to the card and the numbers go
+/// on. Returns the 24 datagrams for the backend's own checks.
+pub fn hang_with_full_ring<R: RegIo + HardReset>(
+    off: &mut Offload<R, DmaPort<IovaTable>>,
+    hang: impl FnOnce(),
+    heal: impl FnOnce(),
+) -> Vec<SealedPacket> {
+    let c = sa_cfg(0x600, Transform::AesGcm128);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Auto)
+        .unwrap();
+    let ps: Vec<Vec<u8>> = (0..24).map(|i| vec![i as u8; 300 + 10 * i]).collect();
+    let first = seal_all(off, sa, &ps[..4]);
+    assert!(first.iter().all(|s| s.path == DataPath::Card));
+    hang();
+    let rest = seal_all(off, sa, &ps[4..]);
+    let all: Vec<SealedPacket> = first.into_iter().chain(rest).collect();
+    check_on_wire(&c, &all, &ps);
+    assert_eq!(all.last().map(|s| s.path), Some(DataPath::Software));
+    let k = off.counters();
+    assert_eq!(k.card_faults, 1);
+    assert!(off.fence().is_some());
+    heal();
+    assert_eq!(off.recover_card().unwrap(), 1);
+    let more = seal_all(off, sa, &ps[..3]);
+    assert!(more.iter().all(|s| s.path == DataPath::Card));
+    let mut whole = all.clone();
+    whole.extend(more);
+    let mut pl = ps.clone();
+    pl.extend_from_slice(&ps[..3]);
+    check_on_wire(&c, &whole, &pl);
+    let stats = off.card_mut().unwrap().port().stats();
+    assert_eq!(stats.timeouts, 1);
+    assert!(stats.setups >= 2);
+    all
+}
+
+/// A card reset with a full ring in flight (`off`'s port: 8 entries): `inject`
+/// schedules the reset within a batch of 20 on an SA with `offload = card`; the
+/// offload layer reloads the card and redoes what the ring lost, nothing is lost
+/// or sent twice and no number is reused. Returns the datagrams.
+pub fn reset_with_full_ring<R: RegIo + HardReset>(
+    off: &mut Offload<R, DmaPort<IovaTable>>,
+    inject: impl FnOnce(),
+) -> Vec<SealedPacket> {
+    let c = sa_cfg(0x700, Transform::AesGcm256);
+    let sa = off
+        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
+        .unwrap();
+    let ps: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8; 200 + i]).collect();
+    inject();
+    let sent = seal_all(off, sa, &ps);
+    check_on_wire(&c, &sent, &ps);
+    assert!(sent.iter().all(|s| s.path == DataPath::Card));
+    let k = off.counters();
+    assert_eq!(k.card_resets, 1, "{k:?}");
+    assert_eq!(k.card_faults, 0, "{k:?}");
+    assert!(off.fence().is_none());
+    sent
 }
 
 /// Queue 0 programmed by hand over one 1 MiB region: descriptor ring at 0,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::card::CardConfig;
+use crate::dma::conformance::{check_on_wire, seal_all as seal};
 use crate::model::{FaultHandle, ModelCard};
 use esp::{proto, Spi, Transform};
 
@@ -28,35 +29,6 @@ fn engine(verify_every: u32) -> (Offload<ModelCard>, FaultHandle) {
 
 fn payloads(n: usize) -> Vec<Vec<u8>> {
     (0..n).map(|i| vec![i as u8; 20 + i * 3]).collect()
-}
-
-fn seal(off: &mut Offload<ModelCard>, sa: SaId, ps: &[Vec<u8>]) -> Vec<SealedPacket> {
-    let pkts: Vec<OutPacket<'_>> = ps
-        .iter()
-        .map(|p| OutPacket {
-            sa,
-            payload: p,
-            next_header: proto::IPV4,
-        })
-        .collect();
-    off.seal_batch(&pkts)
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
-/// Opens every datagram with an independent software SA: each must authenticate and
-/// carry its payload, and no sequence number may appear twice.
-fn check_on_wire(cfg: &SaConfig, sent: &[SealedPacket], ps: &[Vec<u8>]) {
-    let mut peer = InboundSa::new(cfg).unwrap();
-    for (s, p) in sent.iter().zip(ps) {
-        let mut d = s.datagram.clone();
-        let o = peer
-            .open(&mut d)
-            .unwrap_or_else(|e| panic!("seq {}: {e}", s.seq));
-        assert_eq!(&d[o.payload], &p[..]);
-        assert_eq!(o.seq.0, s.seq);
-    }
 }
 
 /// The datagrams an independent software peer sends for `ps` under `cfg`.

@@ -24,6 +24,7 @@ use sim::SimCard;
 const RING_LOG2: u32 = 8;
 
 /// One DMA row.
+#[derive(Debug, Clone, Copy)]
 pub struct DmaRow {
     /// SAs the packets rotate over.
     pub sas: usize,
@@ -238,25 +239,17 @@ pub fn print(rows: &[DmaRow], transform: Transform, mhz: f64) {
             r.irqs,
         );
     }
-    println!();
-    println!("DMA path, 1024-SA mix against one SA, B/cycle, same run");
-    println!("| direction | size B | 1 SA | 1024-SA mix | mix / 1 SA |");
-    println!("|-----------|-------:|-----:|------------:|-----------:|");
-    for r in rows.iter().filter(|r| r.sas > 1) {
-        if let Some(one) = rows
-            .iter()
-            .find(|o| o.sas == 1 && o.size == r.size && o.inbound == r.inbound)
-        {
-            let a = (one.packets * one.size) as f64 / one.cycles as f64;
-            let b = (r.packets * r.size) as f64 / r.cycles as f64;
-            println!(
-                "| {:9} | {:6} | {:4.2} | {:11.2} | {:10.3} |",
-                if r.inbound { "inbound" } else { "outbound" },
-                r.size,
-                a,
-                b,
-                b / a
-            );
-        }
-    }
+    let mix: Vec<super::MixPoint> = rows
+        .iter()
+        .map(|r| super::MixPoint {
+            inbound: r.inbound,
+            size: r.size,
+            sas: r.sas,
+            bpc: (r.packets * r.size) as f64 / r.cycles as f64,
+        })
+        .collect();
+    super::print_mix_ratio(
+        "DMA path, 1024-SA mix against one SA, B/cycle, same run",
+        &mix,
+    );
 }

@@ -175,28 +175,19 @@ fn main() -> Result<()> {
         );
     }
     println!();
-    println!("1024-SA mix against one SA, B/cycle (fill and drain included), same run");
-    println!("| direction | size B | 1 SA | 1024-SA mix | mix / 1 SA |");
-    println!("|-----------|-------:|-----:|------------:|-----------:|");
-    for r in rows.iter().filter(|r| r.sas > 1) {
-        if let Some(one) = rows
-            .iter()
-            .find(|o| o.sas == 1 && o.size == r.size && o.inbound == r.inbound)
-        {
-            let (a, b) = (
-                one.bytes as f64 / one.cycles as f64,
-                r.bytes as f64 / r.cycles as f64,
-            );
-            println!(
-                "| {:9} | {:6} | {:4.2} | {:11.2} | {:10.3} |",
-                if r.inbound { "inbound" } else { "outbound" },
-                r.size,
-                a,
-                b,
-                b / a
-            );
-        }
-    }
+    let mix: Vec<MixPoint> = rows
+        .iter()
+        .map(|r| MixPoint {
+            inbound: r.inbound,
+            size: r.size,
+            sas: r.sas,
+            bpc: r.bytes as f64 / r.cycles as f64,
+        })
+        .collect();
+    print_mix_ratio(
+        "1024-SA mix against one SA, B/cycle (fill and drain included), same run",
+        &mix,
+    );
     // Cycles per packet as fixed + per-beat cost, fitted on the smallest and largest size.
     for inbound in [false, true] {
         let pick = |s: usize| {
@@ -237,6 +228,43 @@ fn main() -> Result<()> {
     let d = dma::rows(&mut rng, transform, args.dma_bytes)?;
     dma::print(&d, transform, args.mhz);
     Ok(())
+}
+
+/// One row's rate, for the mix-against-one-SA table.
+#[derive(Debug, Clone, Copy)]
+pub struct MixPoint {
+    /// Direction.
+    pub inbound: bool,
+    /// Payload bytes.
+    pub size: usize,
+    /// SAs the packets rotate over.
+    pub sas: usize,
+    /// Payload bytes per cycle.
+    pub bpc: f64,
+}
+
+/// Prints each mix row's rate next to the one-SA row of the same direction and
+/// size, and their ratio.
+pub fn print_mix_ratio(title: &str, points: &[MixPoint]) {
+    println!();
+    println!("{title}");
+    println!("| direction | size B | 1 SA | 1024-SA mix | mix / 1 SA |");
+    println!("|-----------|-------:|-----:|------------:|-----------:|");
+    for r in points.iter().filter(|r| r.sas > 1) {
+        if let Some(one) = points
+            .iter()
+            .find(|o| o.sas == 1 && o.size == r.size && o.inbound == r.inbound)
+        {
+            println!(
+                "| {:9} | {:6} | {:4.2} | {:11.2} | {:10.3} |",
+                if r.inbound { "inbound" } else { "outbound" },
+                r.size,
+                one.bpc,
+                r.bpc,
+                r.bpc / one.bpc
+            );
+        }
+    }
 }
 
 /// Runs `packets` (a lone first one for the latency, then the rest back to back),
