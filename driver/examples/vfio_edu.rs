@@ -27,10 +27,11 @@
 //! RAM, bit 2 raise interrupt 0x100 when done). The device's internal buffer is at
 //! 0x40000 (4 KiB). edu signals MSI when the driver enabled it, INTx otherwise.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
-use driver::dma::IrqEvent;
+use driver::dma::{DmaMapper, DmaRegion, HugePages, IrqEvent, VfioMapper};
 use driver::vfio::{IrqKind, VfioCard};
 use driver::{poll_until, DriverError, RegIo};
 
@@ -49,12 +50,12 @@ const EDU_DMA_IRQ: u32 = 4;
 /// The interrupt status value edu ORs in when a DMA with `EDU_DMA_IRQ` completes.
 const EDU_STATUS_DMA: u32 = 0x100;
 const EDU_BUFFER: u64 = 0x40000;
-/// Well inside edu's 28-bit DMA mask.
-const IOVA: u64 = 0x10_0000;
+/// Well inside edu's 28-bit DMA mask, on a 2 MiB boundary (where `VfioMapper` maps).
+const IOVA: u64 = 0x20_0000;
 const LEN: usize = 256;
 const BACK_OFFSET: usize = 2048;
 /// The interrupt-driven round trip: its own buffer, length and place in edu's buffer.
-const IRQ_IOVA: u64 = 0x20_0000;
+const IRQ_IOVA: u64 = 0x40_0000;
 const IRQ_LEN: usize = 512;
 const IRQ_EDU_OFFSET: u64 = 1024;
 /// A value raised through edu's raise register (distinct from the DMA's 0x100).
@@ -162,7 +163,7 @@ fn interrupts(card: &mut VfioCard) -> Result<()> {
          (count {n}), status {RAISED:#x}, acknowledged"
     );
 
-    let buf = card.dma_buffer(IRQ_IOVA, 4096)?;
+    let (_mapper, buf) = dma_page(card, IRQ_IOVA)?;
     let pattern: Vec<u8> = (0..IRQ_LEN)
         .map(|i| (i as u8).wrapping_mul(13).wrapping_add(0xa5) ^ (i >> 8) as u8)
         .collect();
@@ -300,7 +301,7 @@ fn run(device: &str) -> Result<()> {
     ensure!(live == !0x1234_5678u32, "liveness read back {live:#010x}");
     println!("VFIO-EDU: liveness ok");
 
-    let buf = card.dma_buffer(IOVA, 4096)?;
+    let (_mapper, buf) = dma_page(&card, IOVA)?;
     let pattern: Vec<u8> = (0..LEN).map(|i| (i as u8).wrapping_mul(7) ^ 0x5a).collect();
     buf.write(0, &pattern)?;
     buf.write(BACK_OFFSET, &[0u8; LEN])?;
@@ -314,6 +315,16 @@ fn run(device: &str) -> Result<()> {
     println!("VFIO-EDU: DMA round trip of {LEN} bytes through IOVA {IOVA:#x} ok");
     interrupts(&mut card)?;
     Ok(())
+}
+
+/// A page of host memory mapped for the device at `iova` through the driver's own
+/// DMA types (`DmaRegion`, `VfioMapper`); the mapping lasts while the mapper lives.
+fn dma_page(card: &VfioCard, iova: u64) -> Result<(VfioMapper, Arc<DmaRegion>)> {
+    let mut mapper = card.dma_mapper(iova);
+    let region = Arc::new(DmaRegion::new(4096, HugePages::Never)?);
+    let at = mapper.map(&region)?;
+    ensure!(at == iova, "mapped at IOVA {at:#x}, not {iova:#x}");
+    Ok((mapper, region))
 }
 
 fn main() {

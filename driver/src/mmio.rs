@@ -1,6 +1,7 @@
-//! Memory shared with a device: a bounds-checked MMIO register window and DMA buffers.
+//! A bounds-checked MMIO register window over mapped device memory.
 //!
-//! This is the only module that uses `unsafe`. Device memory is touched only through raw
+//! One of the driver's modules that use `unsafe` (with `dma::mem`, `dma::map` and
+//! `vfio`). Device memory is touched only through raw
 //! pointers with volatile accesses; no Rust reference to it is ever created (a reference
 //! would let the compiler assume the memory does not change under it, which a device
 //! does; see rust-embedded/volatile-register issue 10).
@@ -107,119 +108,6 @@ impl RegIo for MmioRegion {
                 .write_volatile(value)
         };
         Ok(())
-    }
-}
-
-/// An anonymous memory buffer that a device reads and writes by DMA, mapped into the
-/// IOMMU through a VFIO container at a fixed I/O virtual address.
-///
-/// DMA safety contract: the device may change the buffer at any time while it is
-/// mapped, so the buffer is only read and written through [`DmaBuffer::read`] and
-/// [`DmaBuffer::write`] (volatile byte copies); no reference to its memory is handed out.
-/// The IOMMU mapping is removed before the memory is unmapped (on drop).
-pub struct DmaBuffer {
-    map: std::mem::ManuallyDrop<memmap2::MmapRaw>,
-    iova: u64,
-    container: std::sync::Arc<vfio_ioctls::VfioContainer>,
-}
-
-impl std::fmt::Debug for DmaBuffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DmaBuffer")
-            .field("iova", &format_args!("{:#x}", self.iova))
-            .field("len", &self.map.len())
-            .finish()
-    }
-}
-
-impl DmaBuffer {
-    /// Allocates `len` bytes (rounded up to whole pages) and maps them for device access
-    /// at `iova` through `container`.
-    pub fn new(
-        container: std::sync::Arc<vfio_ioctls::VfioContainer>,
-        iova: u64,
-        len: usize,
-    ) -> Result<Self, DriverError> {
-        let len = len.max(1).div_ceil(4096) * 4096;
-        let anon = memmap2::MmapOptions::new()
-            .len(len)
-            .map_anon()
-            .map_err(|e| DriverError::io(format!("allocating a {len}-byte DMA buffer"), e))?;
-        let map = memmap2::MmapRaw::from(anon);
-        // SAFETY: the range `map.as_mut_ptr()..+len` is owned by this `DmaBuffer` and is
-        // only ever accessed through volatile raw-pointer copies (`read`/`write`); it is
-        // unmapped from the IOMMU in `drop` before `map` itself is unmapped.
-        unsafe { container.vfio_dma_map(iova, len, map.as_mut_ptr()) }
-            .map_err(|e| DriverError::vfio(format!("mapping {len} bytes at IOVA {iova:#x}"), e))?;
-        Ok(DmaBuffer {
-            map: std::mem::ManuallyDrop::new(map),
-            iova,
-            container,
-        })
-    }
-
-    /// The I/O virtual address the device uses for byte 0 of the buffer.
-    pub fn iova(&self) -> u64 {
-        self.iova
-    }
-
-    /// Length of the buffer in bytes.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// True when the buffer is empty (never, for a constructed buffer).
-    pub fn is_empty(&self) -> bool {
-        self.map.len() == 0
-    }
-
-    fn check(&self, offset: usize, n: usize) -> Result<(), DriverError> {
-        match offset.checked_add(n) {
-            Some(end) if end <= self.map.len() => Ok(()),
-            _ => Err(DriverError::OutOfBounds {
-                offset: offset as u64,
-                width: n,
-                len: self.map.len(),
-            }),
-        }
-    }
-
-    /// Copies `data` into the buffer at `offset`.
-    pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), DriverError> {
-        self.check(offset, data.len())?;
-        let base = self.map.as_mut_ptr();
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: `offset + i < len` (checked above); the mapping lives as long as
-            // `self`; volatile access is the only kind allowed on DMA memory.
-            unsafe { base.add(offset + i).write_volatile(*b) };
-        }
-        Ok(())
-    }
-
-    /// Copies bytes from the buffer at `offset` into `out`.
-    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), DriverError> {
-        self.check(offset, out.len())?;
-        let base = self.map.as_mut_ptr();
-        for (i, b) in out.iter_mut().enumerate() {
-            // SAFETY: as in `write`: in bounds, mapped, volatile.
-            *b = unsafe { base.add(offset + i).read_volatile() };
-        }
-        Ok(())
-    }
-}
-
-impl Drop for DmaBuffer {
-    fn drop(&mut self) {
-        match self.container.vfio_dma_unmap(self.iova, self.map.len()) {
-            // SAFETY: the device can no longer reach the memory (IOMMU mapping removed)
-            // and `self.map` is not used after this point.
-            Ok(()) => unsafe { std::mem::ManuallyDrop::drop(&mut self.map) },
-            // The device may still reach this memory: leave it mapped rather than give
-            // it back to the allocator.
-            Err(e) => {
-                tracing::error!(iova = self.iova, error = %e, "DMA unmap failed; leaking the buffer")
-            }
-        }
     }
 }
 

@@ -13,7 +13,8 @@ use vfio_bindings::bindings::vfio::{
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioError, VfioOps};
 
 use crate::dma::IrqEvent;
-use crate::mmio::{DmaBuffer, MmioRegion};
+use crate::dma::VfioMapper;
+use crate::mmio::MmioRegion;
 use crate::{DriverError, HardReset, RegIo};
 
 /// The VFIO container node; its absence means "no VFIO on this host".
@@ -214,9 +215,11 @@ impl VfioCard {
         self.bar0.len()
     }
 
-    /// Allocates a DMA buffer of `len` bytes that the device sees at `iova`.
-    pub fn dma_buffer(&self, iova: u64, len: usize) -> Result<DmaBuffer, DriverError> {
-        DmaBuffer::new(self.container.clone(), iova, len)
+    /// A mapper that gives host memory ([`crate::dma::DmaRegion`]) I/O virtual
+    /// addresses in this device's IOMMU domain, from `base` (rounded up to 2 MiB)
+    /// upwards; what it mapped is unmapped when it is dropped.
+    pub fn dma_mapper(&self, base: u64) -> VfioMapper {
+        VfioMapper::new(self.container.clone(), base)
     }
 
     /// Issues a function-level reset through VFIO (if the device supports one).

@@ -22,11 +22,11 @@ fn vfio_backend_drives_edu_in_a_qemu_guest() {
     for line in [
         "container, group and device open",
         "identity register 0x",
-        "DMA round trip of 256 bytes",
+        "DMA round trip of 256 bytes through IOVA 0x200000 ok",
         "vector 0 routed to an eventfd",
         "a wait without one ends in IrqTimeout",
         "interrupt raised through register 0x60 arrived on the eventfd",
-        "DMA round trip of 512 bytes through IOVA 0x200000, both completions taken from the eventfd",
+        "DMA round trip of 512 bytes through IOVA 0x400000, both completions taken from the eventfd",
         "a raised interrupt no longer reaches the eventfd",
         "VFIO's loopback trigger reached each vector's own eventfd and no other",
         "interrupts raised by the device (e1000e ICS) on MSI-X vectors 0-3 each reached its own eventfd and no other",
