@@ -58,8 +58,10 @@ if [ "${sent:-0}" != 5 ] || [ "${got:-0}" != 5 ]; then
     exit 1
 fi
 
-# The simulated card moves packets through its register window at simulation speed,
-# so the transfer is kept small when it is in the path.
+# The simulated card moves packets by DMA (the driver's rings in host memory, the
+# Verilated core's bus master reading and writing them, an interrupt per batch), but
+# at simulation speed (some hundred thousand core cycles a second), so the transfer
+# is kept small when it is in the path.
 size=${DEMO_TCP_BYTES:-262144}
 say "TCP transfer of $size random bytes 10.1.0.1 -> 10.2.0.1 through the tunnel (SHA-256 checked)"
 head -c "$size" /dev/urandom > "$work/payload"

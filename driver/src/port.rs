@@ -85,6 +85,11 @@ pub trait PacketPort<R: RegIo> {
         out: &mut Vec<PacketResult>,
         poll_limit: u32,
     ) -> Result<(), DriverError>;
+
+    /// What a DMA port counted (`None` for a port without DMA queues).
+    fn dma_stats(&self) -> Option<crate::dma::DmaPortStats> {
+        None
+    }
 }
 
 /// The MMIO packet window port (one packet at a time through `PKT_IN_WINDOW` and

@@ -75,6 +75,8 @@ pub trait Engine: Send {
     fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults;
     /// The engine's counters (packets per path, faults, SAs moved).
     fn counters(&self) -> driver::offload::OffloadCounters;
+    /// What the card's DMA port counted (`None` on the MMIO window or without a card).
+    fn dma_stats(&self) -> Option<driver::dma::DmaPortStats>;
     /// Moves the card's counter of outbound SA `id` (SPI `spi`, on the card) so the
     /// next packet gets `next` (a restart with the same keys resumes its saved
     /// counter). The driver's shadow moves too, so a later fallback continues there.
@@ -147,6 +149,9 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     }
     fn counters(&self) -> driver::offload::OffloadCounters {
         Offload::counters(self)
+    }
+    fn dma_stats(&self) -> Option<driver::dma::DmaPortStats> {
+        Offload::dma_stats(self)
     }
     fn healthy(&self) -> bool {
         self.card_healthy()

@@ -175,6 +175,10 @@ pub struct DaemonStatus {
     /// The card engine's counters (null without a card backend).
     #[serde(default)]
     pub offload: serde_json::Value,
+    /// The card's DMA port: batches, packets, doorbells, interrupts, ring-full waits,
+    /// queue set-ups, timeouts (null without a card or on its MMIO window).
+    #[serde(default)]
+    pub card_dma: Option<driver::dma::DmaPortStats>,
     /// SAs.
     pub sas: Vec<SaStatus>,
     /// IKE SAs, counters and latest events.

@@ -29,14 +29,14 @@ use crate::stream::{self, InPacket, Shaping, StreamRun};
 /// Cycles of reset applied when the card is created.
 pub const RESET_CYCLES: u32 = 8;
 
-/// Cycles the clock thread goes on after the DMA bus was last busy (about 2 µs at
+/// Cycles the clock thread goes on after the DMA bus was last busy (about 1 µs at
 /// the core clock: longer than the engine's latency between reading a packet and
 /// writing its result). Were it too short, nothing is lost: a driver waiting on the
 /// card writes `CQ_CONS` at every wait slice, which starts the clock again.
-pub const IDLE_CYCLES: u64 = 512;
+pub const IDLE_CYCLES: u64 = 256;
 
 /// Cycles the clock thread runs between looks at waiting register accesses.
-const CHUNK: u64 = 64;
+const CHUNK: u64 = 16;
 
 fn set_hung(st: &mut State, hung: bool) {
     if let Some(b) = st.model.bus_mut() {

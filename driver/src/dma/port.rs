@@ -39,7 +39,7 @@ impl Default for DmaPortConfig {
 }
 
 /// What the port counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DmaPortStats {
     /// Batches processed.
     pub batches: u64,
@@ -319,6 +319,10 @@ impl<R: RegIo, M: DmaMapper> PacketPort<R> for DmaPort<M> {
             }
         }
         r
+    }
+
+    fn dma_stats(&self) -> Option<DmaPortStats> {
+        Some(self.stats)
     }
 }
 

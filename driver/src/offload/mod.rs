@@ -172,6 +172,11 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         self.card.as_mut()
     }
 
+    /// What the card's DMA port counted (`None` without a card or without DMA).
+    pub fn dma_stats(&self) -> Option<crate::dma::DmaPortStats> {
+        self.card.as_ref()?.port().dma_stats()
+    }
+
     /// True when a card is present and currently trusted.
     pub fn card_healthy(&self) -> bool {
         self.card_usable()

@@ -183,6 +183,12 @@ fn show(req: &Request, v: serde_json::Value, json: bool) -> Result<()> {
                 "drops: no-policy {} unknown-spi {} malformed {} ike-unhandled {} io-errors {}; keepalives {}; control refused {}",
                 g.no_policy, g.unknown_spi, g.malformed, g.ike_unhandled, g.io_errors, g.keepalives, g.control_refused
             );
+            if let Some(d) = &s.card_dma {
+                outln!(
+                    "card DMA: {} packets in {} batches, {} doorbells, {} interrupts, {} ring-full waits, {} queue set-ups, {} timeouts",
+                    d.packets, d.batches, d.doorbells, d.interrupts, d.ring_full_waits, d.setups, d.timeouts
+                );
+            }
             print_ike(&s.ike);
             print_sas(&s.sas);
         }

@@ -434,6 +434,7 @@ impl Daemon {
                 .offload_counters()
                 .and_then(|c| serde_json::to_value(c).ok())
                 .unwrap_or_default(),
+            card_dma: self.dp.card_dma(),
             sas,
             ike: self.ike.as_ref().map(|i| i.view()).unwrap_or_default(),
         }

@@ -550,6 +550,11 @@ impl Dataplane {
         Some(self.engine.as_ref()?.lock().ok()?.counters())
     }
 
+    /// What the card's DMA port counted (None without a card or on its MMIO window).
+    pub fn card_dma(&self) -> Option<driver::dma::DmaPortStats> {
+        self.engine.as_ref()?.lock().ok()?.dma_stats()
+    }
+
     /// Adds or removes the routes (and rules) that lead the SA's traffic into
     /// the TUN device; failures are logged (the set-up is idempotent).
     fn routes(&self, spec: &ChildSaSpec, add: bool) {
