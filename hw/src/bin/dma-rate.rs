@@ -109,11 +109,9 @@ fn step(
             addr % 16 == 0 && beats <= 16 && (addr % 256) / 16 + u64::from(beats) <= 16,
             "bad read burst {addr:#x} x{beats}"
         );
-        let start =
-            h.ar.back()
-                .map_or(h.cycle + h.latency, |&(_, _, d)| {
-                    (d + 1).max(h.cycle + h.latency)
-                });
+        let start = h.ar.back().map_or(h.cycle + h.latency, |&(_, _, d)| {
+            (d + 1).max(h.cycle + h.latency)
+        });
         for i in 0..beats {
             h.ar.push_back((addr + 16 * u64::from(i), beats - i, start + u64::from(i)));
         }
@@ -145,7 +143,8 @@ fn step(
         assert_eq!(x.m_axi_wlast.val(), *left == 0, "wlast");
         let cq_end = CQ + ((CPL_BYTES as u64) << RING_LOG2);
         if *left == 0 && *addr >= CQ && *addr < cq_end {
-            h.cpl_at.push((((*addr - CQ) / CPL_BYTES as u64) as u32, h.cycle));
+            h.cpl_at
+                .push((((*addr - CQ) / CPL_BYTES as u64) as u32, h.cycle));
         }
         *addr += 16;
         if *left == 0 {
@@ -282,7 +281,12 @@ fn run(n: usize, len: usize, mix: bool, latency: u64, engine_latency: u64) -> (f
         for _ in 0..2 * B_DELAY {
             x = step(&mut ep, x, &mut h)?;
         }
-        assert_eq!(h.cpl_at.len(), n, "completions written by cycle {}", h.cycle);
+        assert_eq!(
+            h.cpl_at.len(),
+            n,
+            "completions written by cycle {}",
+            h.cycle
+        );
         for (i, d) in descs.iter().enumerate() {
             assert_eq!(h.cpl_at[i].0 as usize, i, "completion order");
             let a = (CQ + dma::cpl_offset(i as u16, RING_LOG2)) as usize;
@@ -313,7 +317,10 @@ fn arg(args: &[String], name: &str) -> Option<u64> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} takes a number"))
+        })
 }
 
 fn main() {
