@@ -106,7 +106,7 @@ fn step(
         let addr = x.m_axi_araddr.val().to_u64();
         let beats = x.m_axi_arlen.val().to_u32() + 1;
         assert!(
-            addr % 16 == 0 && beats <= 16 && (addr % 256) / 16 + u64::from(beats) <= 16,
+            addr.is_multiple_of(16) && beats <= 16 && (addr % 256) / 16 + u64::from(beats) <= 16,
             "bad read burst {addr:#x} x{beats}"
         );
         let start = h.ar.back().map_or(h.cycle + h.latency, |&(_, _, d)| {
@@ -210,7 +210,7 @@ fn payload(i: usize, len: usize) -> Vec<u8> {
 /// One run: `n` packets of `len` bytes; returns (steady-state bytes per clock,
 /// whole-run bytes per clock from the doorbell).
 fn run(n: usize, len: usize, mix: bool, latency: u64, engine_latency: u64) -> (f64, f64) {
-    assert!(n <= 1 << RING_LOG2 && n >= 8);
+    assert!((8..=1 << RING_LOG2).contains(&n));
     let out = Arc::new(Mutex::new((0.0, 0.0)));
     let shared = out.clone();
     let mut sim = Simulation::new();
