@@ -13,7 +13,9 @@
 //! the steady state: between the completion of packet N/4 and that of the last
 //! packet. `single SA` posts every packet on SA 3, `1024 SAs` each on another SA
 //! (`i % NUM_SAS`); the front end does not look at the SA beyond its range check,
-//! so the two rows differ only if something is wrong.
+//! so the two rows differ only if something is wrong. The last columns give the
+//! bound the read channel sets, one 16-byte beat per clock for the payload and the
+//! 64-byte descriptor of each packet, and the steady figure as a share of it.
 //!
 //! `cargo run -p hw --profile ci --bin dma-rate [-- --packets N --latency L]`
 
@@ -333,15 +335,21 @@ fn main() {
          {BW_BYTES_PER_CYCLE} B/cycle, write response {B_DELAY} cycles, stand-in engine \
          latency {engine_latency} cycles"
     );
-    println!("| packet | SAs      | packets | B/clk (steady) | B/clk (from doorbell) |");
-    println!("|--------|----------|---------|----------------|-----------------------|");
+    println!(
+        "| packet | SAs      | packets | B/clk (steady) | B/clk (from doorbell) | read-bus bound | of bound |"
+    );
+    println!(
+        "|--------|----------|---------|----------------|-----------------------|----------------|----------|"
+    );
     for len in [64usize, 576, 1420] {
         let n = packets.map_or(if len == 64 { 128 } else { 48 }, |p| p as usize);
         for mix in [false, true] {
             let (steady, whole) = run(n, len, mix, latency, engine_latency);
+            let bound = len as f64 / (len.div_ceil(16) + DESC_BYTES / 16) as f64;
             println!(
-                "| {len:>4} B | {:<8} | {n:>7} | {steady:>14.2} | {whole:>21.2} |",
-                if mix { "1024 SAs" } else { "single" }
+                "| {len:>4} B | {:<8} | {n:>7} | {steady:>14.2} | {whole:>21.2} | {bound:>14.2} | {:>7.1}% |",
+                if mix { "1024 SAs" } else { "single" },
+                100.0 * steady / bound
             );
         }
     }
