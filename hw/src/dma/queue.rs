@@ -82,9 +82,10 @@ pub struct DmaQueue {
     pub rd_off: Signal<In, Bits<QOW>>,
     /// The register at `rd_off`.
     pub rd_data: Signal<Out, Bits<32>>,
-    /// The engine fetched the descriptor at `DQ_CONS` (advance it).
+    /// The descriptor at `DQ_CONS` arrived and was accepted (advance it).
     pub take: Signal<In, bool>,
-    /// The engine wrote the completion at `CQ_PROD` (advance it, moderation).
+    /// The completion record at `CQ_PROD` was written and its write response was
+    /// OK (advance it, moderation).
     pub done: Signal<In, bool>,
     /// With `done`: the verdict was a bad-descriptor one (count it).
     pub done_bad: Signal<In, bool>,
