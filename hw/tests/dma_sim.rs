@@ -38,6 +38,21 @@ struct Model {
     wr_err: Vec<std::ops::Range<u64>>,
     /// Every beat written: address, cycle.
     writes: Vec<(u64, u64)>,
+    /// Percent of cycles each ready or valid the model drives is held low.
+    stall: u32,
+    seed: u64,
+    /// A request or beat offered and not taken: it must be offered again unchanged.
+    pend_ar: Option<(u64, u32)>,
+    pend_aw: Option<(u64, u32)>,
+    pend_w: Option<(u128, u32, bool)>,
+    pend_tx: Option<(u128, u32, bool)>,
+    /// A read beat, write response or engine beat the model offered and that was not
+    /// taken: the model offers it again (AXI forbids withdrawing a valid).
+    r_held: bool,
+    b_held: bool,
+    rx_held: bool,
+    /// Write beats taken before their burst's address.
+    wq: VecDeque<(u128, u32, bool)>,
     ar: VecDeque<(u64, u32, u64)>,
     aw: VecDeque<(u64, u32, bool)>,
     bq: VecDeque<(u64, bool)>,
@@ -51,6 +66,15 @@ struct Model {
 }
 
 impl Model {
+    /// Whether a ready or valid the model drives is high this cycle.
+    fn go(&mut self) -> bool {
+        self.seed = self
+            .seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.seed >> 33) % 100) as u32 >= self.stall
+    }
+
     fn new() -> Self {
         Self {
             mem: vec![0; MEM],
@@ -73,11 +97,16 @@ fn step(
     m: &mut Model,
 ) -> Result<Box<DmaEngine>, SimError> {
     // Drive: always ready for addresses and write data; the head read beat when due.
-    x.m_axi_arready.next = true;
-    x.m_axi_awready.next = true;
-    x.m_axi_wready.next = true;
-    x.tx_tready.next = true;
-    let r_head = m.ar.front().copied().filter(|&(_, _, due)| due <= m.cycle);
+    let (arr, awr, wr, txr) = (m.go(), m.go(), m.go(), m.go());
+    let (rgo, bgo, rxgo) = (m.go() || m.r_held, m.go() || m.b_held, m.go() || m.rx_held);
+    x.m_axi_arready.next = arr;
+    x.m_axi_awready.next = awr;
+    x.m_axi_wready.next = wr;
+    x.tx_tready.next = txr;
+    let r_head =
+        m.ar.front()
+            .copied()
+            .filter(|&(_, _, due)| due <= m.cycle && rgo);
     x.m_axi_rvalid.next = r_head.is_some();
     if let Some((addr, left, _)) = r_head {
         let a = addr as usize;
@@ -88,11 +117,11 @@ fn step(
         let err = !m.bus_ok || m.rd_err.iter().any(|r| r.contains(&addr));
         x.m_axi_rresp.next = bits::<2>(if err { 2 } else { 0 });
     }
-    let b_due = m.bq.front().is_some_and(|&(due, _)| due <= m.cycle);
+    let b_due = m.bq.front().is_some_and(|&(due, _)| due <= m.cycle) && bgo;
     x.m_axi_bvalid.next = b_due;
     let b_err = m.bq.front().is_some_and(|&(_, e)| e);
     x.m_axi_bresp.next = bits::<2>(if b_err { 2 } else { 0 });
-    let rx_head = m.rx_beats.front().copied();
+    let rx_head = m.rx_beats.front().copied().filter(|_| rxgo);
     x.rx_tvalid.next = rx_head.is_some();
     if let Some((data, keep, last, user)) = rx_head {
         x.rx_tdata.next = data.to_bits();
@@ -102,8 +131,57 @@ fn step(
     }
     x = ep.wait(1, x)?;
     m.last_rd = x.rd_data.val().to_u32();
+    // What was offered and not taken is offered again, unchanged.
+    let ar_now = (x.m_axi_araddr.val().to_u64(), x.m_axi_arlen.val().to_u32());
+    let aw_now = (x.m_axi_awaddr.val().to_u64(), x.m_axi_awlen.val().to_u32());
+    let w_now = (
+        u128_of(x.m_axi_wdata.val()),
+        x.m_axi_wstrb.val().to_u32(),
+        x.m_axi_wlast.val(),
+    );
+    let tx_now = (
+        u128_of(x.tx_tdata.val()),
+        x.tx_tkeep.val().to_u32(),
+        x.tx_tlast.val(),
+    );
+    if let Some(p) = m.pend_ar.take() {
+        assert!(
+            x.m_axi_arvalid.val() && ar_now == p,
+            "read request withdrawn or changed"
+        );
+    }
+    if let Some(p) = m.pend_aw.take() {
+        assert!(
+            x.m_axi_awvalid.val() && aw_now == p,
+            "write address withdrawn or changed"
+        );
+    }
+    if let Some(p) = m.pend_w.take() {
+        assert!(
+            x.m_axi_wvalid.val() && w_now == p,
+            "write beat withdrawn or changed"
+        );
+    }
+    if let Some(p) = m.pend_tx.take() {
+        assert!(
+            x.tx_tvalid.val() && tx_now == p,
+            "stream beat withdrawn or changed"
+        );
+    }
+    if x.m_axi_arvalid.val() && !arr {
+        m.pend_ar = Some(ar_now);
+    }
+    if x.m_axi_awvalid.val() && !awr {
+        m.pend_aw = Some(aw_now);
+    }
+    if x.m_axi_wvalid.val() && !wr {
+        m.pend_w = Some(w_now);
+    }
+    if x.tx_tvalid.val() && !txr {
+        m.pend_tx = Some(tx_now);
+    }
     // Handshakes.
-    if x.m_axi_arvalid.val() {
+    if x.m_axi_arvalid.val() && arr {
         let addr = x.m_axi_araddr.val().to_u64();
         let beats = x.m_axi_arlen.val().to_u32() + 1;
         assert_eq!(x.m_axi_arsize.val().to_u32(), 4);
@@ -121,10 +199,13 @@ fn step(
             m.ar.push_back((addr + 16 * u64::from(i), beats - i, start + u64::from(i)));
         }
     }
+    m.r_held = r_head.is_some() && !x.m_axi_rready.val();
+    m.b_held = b_due && !x.m_axi_bready.val();
+    m.rx_held = rx_head.is_some() && !x.rx_tready.val();
     if r_head.is_some() && x.m_axi_rready.val() {
         m.ar.pop_front();
     }
-    if x.m_axi_awvalid.val() {
+    if x.m_axi_awvalid.val() && awr {
         let addr = x.m_axi_awaddr.val().to_u64();
         let beats = x.m_axi_awlen.val().to_u32() + 1;
         assert!(
@@ -137,10 +218,14 @@ fn step(
             .any(|r| r.start < addr + 16 * u64::from(beats) && addr < r.end);
         m.aw.push_back((addr, beats, err));
     }
-    if x.m_axi_wvalid.val() {
-        let (addr, left, err) = m.aw.front_mut().expect("write data before its address");
-        let data = u128_of(x.m_axi_wdata.val()).to_le_bytes();
-        let strb = x.m_axi_wstrb.val().to_u32();
+    if x.m_axi_wvalid.val() && wr {
+        m.wq.push_back(w_now);
+    }
+    // Write beats meet their burst's address (AXI lets data come first).
+    while !m.wq.is_empty() && !m.aw.is_empty() {
+        let (data, strb, last) = m.wq.pop_front().unwrap();
+        let data = data.to_le_bytes();
+        let (addr, left, err) = m.aw.front_mut().unwrap();
         if strb != 0 {
             m.writes.push((*addr, m.cycle));
         }
@@ -152,7 +237,7 @@ fn step(
         let err = *err;
         *addr += 16;
         *left -= 1;
-        assert_eq!(x.m_axi_wlast.val(), *left == 0, "wlast");
+        assert_eq!(last, *left == 0, "wlast");
         if *left == 0 {
             m.aw.pop_front();
             m.bq.push_back((m.cycle + 3, err));
@@ -162,7 +247,7 @@ fn step(
         m.bq.pop_front();
     }
     // The stand-in engine.
-    if x.tx_tvalid.val() {
+    if x.tx_tvalid.val() && txr {
         if m.eng_in.is_empty() && m.eng_tuser.is_none() {
             m.eng_tuser = Some(x.tx_tuser.val().to_u64());
         }
@@ -866,5 +951,90 @@ fn dma_block_overlaps_queues_with_resets_and_bus_errors() {
         assert_eq!(c.desc_index, i as u16);
         assert!(c.phase);
         assert_eq!(c.verdict, Verdict::Ok);
+    }
+}
+
+/// The bus and the streams hold their readies and valids low at random (35% of
+/// cycles each): every request and beat the front end offers must stay offered
+/// unchanged until taken (checked in `step`), write data may come before its
+/// address, and 2 x 16 packets of six sizes on two queues still complete in order
+/// with every result byte right.
+#[test]
+fn dma_block_under_random_back_pressure() {
+    let report = Arc::new(Mutex::new((Vec::new(), Vec::new(), Vec::new())));
+    let shared = report.clone();
+    let mut sim = Simulation::new();
+    sim.add_clock(5, |x: &mut Box<DmaEngine>| x.clock.next = !x.clock.val());
+    sim.add_testbench(move |mut ep: Fixture| {
+        let mut x = ep.init()?;
+        let mut m = Model::new();
+        m.latency = 40;
+        m.stall = 35;
+        m.seed = 0x5eed;
+        x.reset.next = true;
+        x = step(&mut ep, x, &mut m)?;
+        x = step(&mut ep, x, &mut m)?;
+        x.reset.next = false;
+        let q = |n: u32, o: u32| queue_reg(n, o).unwrap();
+        for n in 0..2u32 {
+            for i in 0..16usize {
+                let k = 16 * n as usize + i;
+                let d = desc2(k);
+                let a = d.buf_iova as usize;
+                m.mem[a..a + d.len as usize].copy_from_slice(&payload(k, d.len as usize));
+                let a = (dq(n) + dma::desc_offset(i as u16, RING2)) as usize;
+                m.mem[a..a + DESC_BYTES].copy_from_slice(&d.encode());
+            }
+            for (o, v) in [
+                (qoff::DQ_BASE_LO, dq(n) as u32),
+                (qoff::DQ_LOG2_SIZE, RING2),
+                (qoff::CQ_BASE_LO, cq(n) as u32),
+                (qoff::CQ_LOG2_SIZE, RING2),
+                (qoff::Q_CTRL, regmap::QueueCtrl::ENABLE.bits()),
+                (qoff::DQ_PROD, 16),
+            ] {
+                x = reg_write(&mut ep, x, &mut m, q(n, o), v)?;
+            }
+        }
+        for _ in 0..20_000 {
+            x = step(&mut ep, x, &mut m)?;
+        }
+        let mut r = report.lock().unwrap();
+        for n in 0..2u32 {
+            let (x1, v) = reg_read(&mut ep, x, &mut m, q(n, qoff::CQ_PROD))?;
+            x = x1;
+            r.0.push(v);
+            r.1.push(
+                (0..16u16)
+                    .map(|i| {
+                        let a = (cq(n) + dma::cpl_offset(i, RING2)) as usize;
+                        <[u8; CPL_BYTES]>::try_from(&m.mem[a..a + CPL_BYTES]).unwrap()
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        r.2 = m.mem.clone();
+        drop(r);
+        ep.done(x)
+    });
+    sim.run(Box::new(DmaEngine::new()), 100_000_000_000)
+        .expect("simulation ran to the end");
+    let r = shared.lock().unwrap();
+    for n in 0..2usize {
+        assert_eq!(r.0[n], 16, "queue {n}");
+        for i in 0..16usize {
+            let k = 16 * n + i;
+            let d = desc2(k);
+            let c = Completion::decode(&r.1[n][i]).unwrap_or_else(|e| panic!("cpl {k}: {e}"));
+            assert_eq!(
+                (c.cookie, c.desc_index, c.phase, c.verdict),
+                (d.cookie, i as u16, true, Verdict::Ok),
+                "cpl {k}"
+            );
+            let want = expect2(k);
+            assert_eq!(c.result_len as usize, want.len(), "cpl {k}");
+            let a = res(k) as usize;
+            assert_eq!(&r.2[a..a + want.len()], &want[..], "result {k}");
+        }
     }
 }
