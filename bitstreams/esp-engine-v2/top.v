@@ -968,6 +968,21 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  f_ep$d;
     wire  f_ep$q;
     reg  f_ep$clock;
+    reg  [1:0] c_pk$d;
+    wire  [1:0] c_pk$q;
+    reg  c_pk$clock;
+    reg  [2:0] c_av$d;
+    wire  [2:0] c_av$q;
+    reg  c_av$clock;
+    reg  [47:0] c_addr$d;
+    wire  [47:0] c_addr$q;
+    reg  c_addr$clock;
+    reg  c_epk$d;
+    wire  c_epk$q;
+    reg  c_epk$clock;
+    reg  f_cool$d;
+    wire  f_cool$q;
+    reg  f_cool$clock;
     reg  [47:0] ar_addr$d;
     wire  [47:0] ar_addr$q;
     reg  ar_addr$clock;
@@ -1461,6 +1476,31 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .q(f_ep$q),
         .clock(f_ep$clock)
     );
+    top$dma$c_pk c_pk(
+        .d(c_pk$d),
+        .q(c_pk$q),
+        .clock(c_pk$clock)
+    );
+    top$dma$c_av c_av(
+        .d(c_av$d),
+        .q(c_av$q),
+        .clock(c_av$clock)
+    );
+    top$dma$c_addr c_addr(
+        .d(c_addr$d),
+        .q(c_addr$q),
+        .clock(c_addr$clock)
+    );
+    top$dma$c_epk c_epk(
+        .d(c_epk$d),
+        .q(c_epk$q),
+        .clock(c_epk$clock)
+    );
+    top$dma$f_cool f_cool(
+        .d(f_cool$d),
+        .q(f_cool$q),
+        .clock(f_cool$clock)
+    );
     top$dma$ar_addr ar_addr(
         .d(ar_addr$d),
         .q(ar_addr$q),
@@ -1731,6 +1771,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         f_n$clock = clock;
         f_addr$clock = clock;
         f_ep$clock = clock;
+        c_pk$clock = clock;
+        c_av$clock = clock;
+        c_addr$clock = clock;
+        c_epk$clock = clock;
+        f_cool$clock = clock;
         ar_addr$clock = clock;
         ar_left$clock = clock;
         r_pos$clock = clock;
@@ -1790,6 +1835,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         f_n$d = f_n$q;
         f_addr$d = f_addr$q;
         f_ep$d = f_ep$q;
+        c_pk$d = c_pk$q;
+        c_av$d = c_av$q;
+        c_addr$d = c_addr$q;
+        c_epk$d = c_epk$q;
+        f_cool$d = f_cool$q;
         ar_addr$d = ar_addr$q;
         ar_left$d = ar_left$q;
         r_pos$d = r_pos$q;
@@ -2184,15 +2234,20 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         if (w_left$q < w_len) begin
             w_len = w_left$q;
         end
+        c_pk$d = pk;
+        c_av$d = pk_avail;
+        c_addr$d = pk_addr;
+        c_epk$d = pk_ep;
+        f_cool$d = 1'b0;
         room = k_win - resv$q;
-        if (~f_pend$q & (ar_left$q == 32'h0) & |rdy & (((pk_avail) & 7'h7f) <= room) & ~tagq$full) begin
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
             fetch_pick = 1'b1;
             f_pend$d = 1'b1;
-            f_q$d = pk;
-            f_n$d = pk_avail;
-            f_addr$d = pk_addr;
-            f_ep$d = pk_ep;
-            rr$d = pk + 32'h1;
+            f_q$d = c_pk$q;
+            f_n$d = c_av$q;
+            f_addr$d = c_addr$q;
+            f_ep$d = c_epk$q;
+            rr$d = c_pk$q + 32'h1;
         end
         if (f_pend$q) begin
             m_axi_araddr = f_addr$q;
@@ -2200,6 +2255,7 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             m_axi_arvalid = 1'b1;
             if (m_axi_arready) begin
                 fetch_acc = 1'b1;
+                f_cool$d = 1'b1;
                 f_pend$d = 1'b0;
                 tag_push = 1'b1;
                 tag_din = ((32'h1) & 88'hffffffffffffffffffffff) | (((f_q$q) & 88'hffffffffffffffffffffff) << 32'h1) | (((f_n$q) & 88'hffffffffffffffffffffff) << 32'h3);
@@ -2632,6 +2688,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             rr$d = ((32'h0) & 2'h3);
             resv$d = ((32'h0) & 7'h7f);
             f_pend$d = 1'b0;
+            f_cool$d = 1'b0;
+            c_av$d = ((32'h0) & 3'h7);
             ar_left$d = ((32'h0) & 16'hffff);
             r_pos$d = ((32'h0) & 16'hffff);
             d_err$d = 1'b0;
@@ -2917,6 +2975,44 @@ module top$dma$btq$wpd(d,q,clock);
 endmodule // top$dma$btq$wpd
 
 
+module top$dma$c_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_addr
+
+
+module top$dma$c_av(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_av
+
+
 module top$dma$c_bad(d,q,clock);
     
     // Module arguments
@@ -2993,6 +3089,25 @@ module top$dma$c_ep(d,q,clock);
 endmodule // top$dma$c_ep
 
 
+module top$dma$c_epk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_epk
+
+
 module top$dma$c_inb(d,q,clock);
     
     // Module arguments
@@ -3029,6 +3144,25 @@ module top$dma$c_now(d,q,clock);
     end
           
 endmodule // top$dma$c_now
+
+
+module top$dma$c_pk(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_pk
 
 
 module top$dma$c_q(d,q,clock);
@@ -3445,6 +3579,25 @@ module top$dma$f_addr(d,q,clock);
     end
           
 endmodule // top$dma$f_addr
+
+
+module top$dma$f_cool(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_cool
 
 
 module top$dma$f_ep(d,q,clock);
@@ -4215,6 +4368,9 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  [7:0] infl$d;
     wire  [7:0] infl$q;
     reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
     reg  busy;
@@ -4361,6 +4517,11 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(infl$q),
         .clock(infl$clock)
     );
+    top$dma$queues$0$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -4389,6 +4550,7 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$clock = clock;
         cq_wr$clock = clock;
         infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -4414,6 +4576,7 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$d = dq_fetch$q;
         cq_wr$d = cq_wr$q;
         infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
@@ -4438,7 +4601,11 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        fetch_avail = avail;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
         halted = faulted$q;
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
@@ -4669,6 +4836,7 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             dq_fetch$d = ((32'h0) & 16'hffff);
             cq_wr$d = ((32'h0) & 16'hffff);
             infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -4692,6 +4860,25 @@ module top$dma$queues$0$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$0$armed
+
+
+module top$dma$queues$0$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$0$avail_r
 
 
 module top$dma$queues$0$bad_desc(d,q,clock);
@@ -5298,6 +5485,9 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  [7:0] infl$d;
     wire  [7:0] infl$q;
     reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
     reg  busy;
@@ -5444,6 +5634,11 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(infl$q),
         .clock(infl$clock)
     );
+    top$dma$queues$1$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -5472,6 +5667,7 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$clock = clock;
         cq_wr$clock = clock;
         infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -5497,6 +5693,7 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$d = dq_fetch$q;
         cq_wr$d = cq_wr$q;
         infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
@@ -5521,7 +5718,11 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        fetch_avail = avail;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
         halted = faulted$q;
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
@@ -5752,6 +5953,7 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             dq_fetch$d = ((32'h0) & 16'hffff);
             cq_wr$d = ((32'h0) & 16'hffff);
             infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -5775,6 +5977,25 @@ module top$dma$queues$1$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$1$armed
+
+
+module top$dma$queues$1$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$1$avail_r
 
 
 module top$dma$queues$1$bad_desc(d,q,clock);
@@ -6381,6 +6602,9 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  [7:0] infl$d;
     wire  [7:0] infl$q;
     reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
     reg  busy;
@@ -6527,6 +6751,11 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(infl$q),
         .clock(infl$clock)
     );
+    top$dma$queues$2$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -6555,6 +6784,7 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$clock = clock;
         cq_wr$clock = clock;
         infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -6580,6 +6810,7 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$d = dq_fetch$q;
         cq_wr$d = cq_wr$q;
         infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
@@ -6604,7 +6835,11 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        fetch_avail = avail;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
         halted = faulted$q;
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
@@ -6835,6 +7070,7 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             dq_fetch$d = ((32'h0) & 16'hffff);
             cq_wr$d = ((32'h0) & 16'hffff);
             infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -6858,6 +7094,25 @@ module top$dma$queues$2$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$2$armed
+
+
+module top$dma$queues$2$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$2$avail_r
 
 
 module top$dma$queues$2$bad_desc(d,q,clock);
@@ -7464,6 +7719,9 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  [7:0] infl$d;
     wire  [7:0] infl$q;
     reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
     reg  busy;
@@ -7610,6 +7868,11 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(infl$q),
         .clock(infl$clock)
     );
+    top$dma$queues$3$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -7638,6 +7901,7 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$clock = clock;
         cq_wr$clock = clock;
         infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -7663,6 +7927,7 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         dq_fetch$d = dq_fetch$q;
         cq_wr$d = cq_wr$q;
         infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
@@ -7687,7 +7952,11 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        fetch_avail = avail;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
         halted = faulted$q;
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
@@ -7918,6 +8187,7 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             dq_fetch$d = ((32'h0) & 16'hffff);
             cq_wr$d = ((32'h0) & 16'hffff);
             infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -7941,6 +8211,25 @@ module top$dma$queues$3$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$3$armed
+
+
+module top$dma$queues$3$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$3$avail_r
 
 
 module top$dma$queues$3$bad_desc(d,q,clock);

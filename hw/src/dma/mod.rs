@@ -283,6 +283,11 @@ pub struct DmaEngine {
     f_n: DFF<Bits<3>>,
     f_addr: DFF<Bits<IOW>>,
     f_ep: DFF<bool>,
+    c_pk: DFF<Bits<2>>,
+    c_av: DFF<Bits<3>>,
+    c_addr: DFF<Bits<IOW>>,
+    c_epk: DFF<bool>,
+    f_cool: DFF<bool>,
     ar_addr: DFF<Bits<IOW>>,
     ar_left: DFF<Bits<16>>,
     r_pos: DFF<Bits<16>>,
@@ -572,6 +577,11 @@ impl DmaEngine {
             f_n: Default::default(),
             f_addr: Default::default(),
             f_ep: Default::default(),
+            c_pk: Default::default(),
+            c_av: Default::default(),
+            c_addr: Default::default(),
+            c_epk: Default::default(),
+            f_cool: Default::default(),
             ar_addr: Default::default(),
             ar_left: Default::default(),
             r_pos: Default::default(),
@@ -803,6 +813,11 @@ impl Logic for DmaEngine {
             f_n,
             f_addr,
             f_ep,
+            c_pk,
+            c_av,
+            c_addr,
+            c_epk,
+            f_cool,
             ar_addr,
             ar_left,
             r_pos,
@@ -1122,21 +1137,32 @@ impl Logic for DmaEngine {
         }
 
         // ------------------------------------------------------------ reader: requests
+        // The candidate of the next turn, registered: the pick above from the queues'
+        // registered counts. It is one cycle old: after a request the next turn waits
+        // a cycle (`f_cool`) so that the queue just served shows its new count; a
+        // candidate made stale by a reset or a fault carries the old epoch and its
+        // descriptors are dropped on arrival.
+        self.c_pk.d.next = self.pk.val();
+        self.c_av.d.next = self.pk_avail.val();
+        self.c_addr.d.next = self.pk_addr.val();
+        self.c_epk.d.next = self.pk_ep.val();
+        self.f_cool.d.next = false;
         self.room.next = self.k_win.val() - self.resv.q.val();
         if !self.f_pend.q.val()
+            & !self.f_cool.q.val()
             & (self.ar_left.q.val() == 0)
-            & self.rdy.val().any()
-            & (bit_cast::<7, 3>(self.pk_avail.val()) <= self.room.val())
+            & (self.c_av.q.val() != 0)
+            & (bit_cast::<7, 3>(self.c_av.q.val()) <= self.room.val())
             & !self.tagq.full.val()
         {
             // Take a turn: up to 4 descriptors of the next queue with work.
             self.fetch_pick.next = true;
             self.f_pend.d.next = true;
-            self.f_q.d.next = self.pk.val();
-            self.f_n.d.next = self.pk_avail.val();
-            self.f_addr.d.next = self.pk_addr.val();
-            self.f_ep.d.next = self.pk_ep.val();
-            self.rr.d.next = self.pk.val() + 1;
+            self.f_q.d.next = self.c_pk.q.val();
+            self.f_n.d.next = self.c_av.q.val();
+            self.f_addr.d.next = self.c_addr.q.val();
+            self.f_ep.d.next = self.c_epk.q.val();
+            self.rr.d.next = self.c_pk.q.val() + 1;
         }
         if self.f_pend.q.val() {
             self.m_axi_araddr.next = self.f_addr.q.val();
@@ -1144,6 +1170,7 @@ impl Logic for DmaEngine {
             self.m_axi_arvalid.next = true;
             if self.m_axi_arready.val() {
                 self.fetch_acc.next = true;
+                self.f_cool.d.next = true;
                 self.f_pend.d.next = false;
                 self.tag_push.next = true;
                 self.tag_din.next = bits::<TW>(1)
@@ -1581,6 +1608,8 @@ impl Logic for DmaEngine {
             self.rr.d.next = bits::<2>(0);
             self.resv.d.next = bits::<7>(0);
             self.f_pend.d.next = false;
+            self.f_cool.d.next = false;
+            self.c_av.d.next = bits::<3>(0);
             self.ar_left.d.next = bits::<16>(0);
             self.r_pos.d.next = bits::<16>(0);
             self.d_err.d.next = false;

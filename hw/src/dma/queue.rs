@@ -110,8 +110,9 @@ pub struct DmaQueue {
     pub cpl_b: Signal<In, bool>,
     /// One pulse per microsecond of core clock.
     pub tick_us: Signal<In, bool>,
-    /// Descriptors the engine may request now in one burst (0..=4; see the
-    /// module docs).
+    /// Descriptors the engine may request in one burst (0..=4; see the module
+    /// docs), from a register: one cycle late when it grows, 0 in the cycle after a
+    /// request, a register write or a fault.
     pub fetch_avail: Signal<Out, Bits<3>>,
     /// Faulted: descriptors arriving now are dropped.
     pub halted: Signal<Out, bool>,
@@ -158,6 +159,7 @@ pub struct DmaQueue {
     dq_fetch: DFF<Bits<IXW>>,
     cq_wr: DFF<Bits<IXW>>,
     infl: DFF<Bits<8>>,
+    avail_r: DFF<Bits<3>>,
     busy: Signal<Local, bool>,
     infl_a: Signal<Local, Bits<8>>,
     posted: Signal<Local, Bits<IXW>>,
@@ -289,6 +291,7 @@ impl DmaQueue {
             dq_fetch: Default::default(),
             cq_wr: Default::default(),
             infl: Default::default(),
+            avail_r: Default::default(),
             busy: Default::default(),
             infl_a: Default::default(),
             posted: Default::default(),
@@ -352,7 +355,7 @@ impl Logic for DmaQueue {
         dff_setup!(
             self, clock, dq_base, cq_base, dq_log2, cq_log2, dq_prod, dq_cons, cq_prod, cq_cons,
             vec_r, irq_en, mod_pkts, mod_usecs, enable, faulted, fcode, bad_desc, armed, pend,
-            timer, now_mark, epoch_r, rst_busy, dq_fetch, cq_wr, infl
+            timer, now_mark, epoch_r, rst_busy, dq_fetch, cq_wr, infl, avail_r
         );
         self.dq_size.next = bits::<17>(1) << self.dq_log2.q.val();
         self.cq_size.next = bits::<17>(1) << self.cq_log2.q.val();
@@ -391,7 +394,14 @@ impl Logic for DmaQueue {
         if !self.enable.q.val() | self.faulted.q.val() | self.rst_busy.q.val() {
             self.avail.next = bits::<3>(0);
         }
-        self.fetch_avail.next = self.avail.val();
+        // Registered (the engine's pick starts from a flip-flop); 0 for the cycle after
+        // a request, a register write or a fault, so that it is never larger than
+        // what the queue allows now.
+        self.avail_r.d.next = self.avail.val();
+        if (self.fetch_n.val() != 0) | self.wr.val() | self.fault.val() {
+            self.avail_r.d.next = bits::<3>(0);
+        }
+        self.fetch_avail.next = self.avail_r.q.val();
         self.halted.next = self.faulted.q.val();
         self.desc_addr.next = bit_cast::<IOW, 64>(
             self.dq_base.q.val()
@@ -662,6 +672,7 @@ impl Logic for DmaQueue {
             self.dq_fetch.d.next = bits::<IXW>(0);
             self.cq_wr.d.next = bits::<IXW>(0);
             self.infl.d.next = bits::<8>(0);
+            self.avail_r.d.next = bits::<3>(0);
         }
     }
 }
