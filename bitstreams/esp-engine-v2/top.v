@@ -983,6 +983,27 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  f_cool$d;
     wire  f_cool$q;
     reg  f_cool$clock;
+    reg  rb_cpl$d;
+    wire  rb_cpl$q;
+    reg  rb_cpl$clock;
+    reg  rb_done$d;
+    wire  rb_done$q;
+    reg  rb_done$clock;
+    reg  rb_fault$d;
+    wire  rb_fault$q;
+    reg  rb_fault$clock;
+    reg  [1:0] rb_q$d;
+    wire  [1:0] rb_q$q;
+    reg  rb_q$clock;
+    reg  rb_ep$d;
+    wire  rb_ep$q;
+    reg  rb_ep$clock;
+    reg  rb_bad$d;
+    wire  rb_bad$q;
+    reg  rb_bad$clock;
+    reg  rb_now$d;
+    wire  rb_now$q;
+    reg  rb_now$clock;
     reg  [47:0] ar_addr$d;
     wire  [47:0] ar_addr$q;
     reg  ar_addr$clock;
@@ -1191,8 +1212,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  bt_ep;
     reg  bt_bad;
     reg  bt_now;
-    reg  [3:0] bt_mask;
-    reg  bt_epoch;
+    reg  [3:0] rb_mask;
+    reg  rb_epoch;
     reg  bt_room;
     reg  b_fire;
     reg  b_res;
@@ -1501,6 +1522,41 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .q(f_cool$q),
         .clock(f_cool$clock)
     );
+    top$dma$rb_cpl rb_cpl(
+        .d(rb_cpl$d),
+        .q(rb_cpl$q),
+        .clock(rb_cpl$clock)
+    );
+    top$dma$rb_done rb_done(
+        .d(rb_done$d),
+        .q(rb_done$q),
+        .clock(rb_done$clock)
+    );
+    top$dma$rb_fault rb_fault(
+        .d(rb_fault$d),
+        .q(rb_fault$q),
+        .clock(rb_fault$clock)
+    );
+    top$dma$rb_q rb_q(
+        .d(rb_q$d),
+        .q(rb_q$q),
+        .clock(rb_q$clock)
+    );
+    top$dma$rb_ep rb_ep(
+        .d(rb_ep$d),
+        .q(rb_ep$q),
+        .clock(rb_ep$clock)
+    );
+    top$dma$rb_bad rb_bad(
+        .d(rb_bad$d),
+        .q(rb_bad$q),
+        .clock(rb_bad$clock)
+    );
+    top$dma$rb_now rb_now(
+        .d(rb_now$d),
+        .q(rb_now$q),
+        .clock(rb_now$clock)
+    );
     top$dma$ar_addr ar_addr(
         .d(ar_addr$d),
         .q(ar_addr$q),
@@ -1776,6 +1832,13 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         c_addr$clock = clock;
         c_epk$clock = clock;
         f_cool$clock = clock;
+        rb_cpl$clock = clock;
+        rb_done$clock = clock;
+        rb_fault$clock = clock;
+        rb_q$clock = clock;
+        rb_ep$clock = clock;
+        rb_bad$clock = clock;
+        rb_now$clock = clock;
         ar_addr$clock = clock;
         ar_left$clock = clock;
         r_pos$clock = clock;
@@ -1840,6 +1903,13 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         c_addr$d = c_addr$q;
         c_epk$d = c_epk$q;
         f_cool$d = f_cool$q;
+        rb_cpl$d = rb_cpl$q;
+        rb_done$d = rb_done$q;
+        rb_fault$d = rb_fault$q;
+        rb_q$d = rb_q$q;
+        rb_ep$d = rb_ep$q;
+        rb_bad$d = rb_bad$q;
+        rb_now$d = rb_now$q;
         ar_addr$d = ar_addr$q;
         ar_left$d = ar_left$q;
         r_pos$d = r_pos$q;
@@ -1949,14 +2019,14 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         bt_room = btq$count < k_bt_room;
         chk_mask = ((32'h1) & 4'hf) << chk_q$q;
         p_mask = ((32'h1) & 4'hf) << p_q$q;
-        bt_mask = ((32'h1) & 4'hf) << bt_q;
+        rb_mask = ((32'h1) & 4'hf) << rb_q$q;
         chk_epoch = 1'b0;
         chk_halt = 1'b0;
         chk_dix = ((32'h0) & 16'hffff);
         p_epoch = 1'b0;
         p_caddr = ((32'h0) & 48'hffffffffffff);
         p_phase = 1'b0;
-        bt_epoch = 1'b0;
+        rb_epoch = 1'b0;
         rd_dma = ((32'h0) & 32'hffffffff);
         irq = ((32'h0) & 4'hf);
         rdy = ((32'h0) & 4'hf);
@@ -1979,8 +2049,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             p_caddr = queues$0$cpl_addr;
             p_phase = queues$0$cpl_phase;
         end
-        if (bt_mask[0]) begin
-            bt_epoch = queues$0$epoch;
+        if (rb_mask[0]) begin
+            rb_epoch = queues$0$epoch;
         end
         if (rd_q[0]) begin
             rd_dma = queues$0$rd_data;
@@ -2006,8 +2076,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             p_caddr = queues$1$cpl_addr;
             p_phase = queues$1$cpl_phase;
         end
-        if (bt_mask[1]) begin
-            bt_epoch = queues$1$epoch;
+        if (rb_mask[1]) begin
+            rb_epoch = queues$1$epoch;
         end
         if (rd_q[1]) begin
             rd_dma = queues$1$rd_data;
@@ -2033,8 +2103,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             p_caddr = queues$2$cpl_addr;
             p_phase = queues$2$cpl_phase;
         end
-        if (bt_mask[2]) begin
-            bt_epoch = queues$2$epoch;
+        if (rb_mask[2]) begin
+            rb_epoch = queues$2$epoch;
         end
         if (rd_q[2]) begin
             rd_dma = queues$2$rd_data;
@@ -2060,8 +2130,8 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             p_caddr = queues$3$cpl_addr;
             p_phase = queues$3$cpl_phase;
         end
-        if (bt_mask[3]) begin
-            bt_epoch = queues$3$epoch;
+        if (rb_mask[3]) begin
+            rb_epoch = queues$3$epoch;
         end
         if (rd_q[3]) begin
             rd_dma = queues$3$rd_data;
@@ -2345,9 +2415,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         b_err = m_axi_bresp != 32'h0;
         b_res = b_fire & ~bt_cpl;
         b_cpl = b_fire & bt_cpl;
-        b_done = b_cpl & (bt_epoch == bt_ep) & ~b_err;
-        b_fault = b_cpl & (bt_epoch == bt_ep) & b_err;
         btq$pop = b_fire;
+        rb_cpl$d = b_cpl;
+        rb_done$d = b_cpl & ~b_err;
+        rb_fault$d = b_cpl & b_err;
+        rb_q$d = bt_q;
+        rb_ep$d = bt_ep;
+        rb_bad$d = bt_bad;
+        rb_now$d = bt_now;
+        b_done = rb_done$q & (rb_epoch == rb_ep$q);
+        b_fault = rb_fault$q & (rb_epoch == rb_ep$q);
         v_final = p_verd$q;
         len_final = ((32'h0) & 16'hffff);
         if (p_err$q) begin
@@ -2613,11 +2690,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$0$drop = chk_drop & chk_mask[0];
         queues$0$cpl_iss = cpl_end & p_mask[0];
         queues$0$cpl_skip = cpl_skip & p_mask[0];
-        queues$0$cpl_b = b_cpl & bt_mask[0];
-        queues$0$done = b_done & bt_mask[0];
-        queues$0$done_bad = bt_bad;
-        queues$0$done_now = bt_now;
-        queues$0$fault = (chk_fault & chk_mask[0]) | (b_fault & bt_mask[0]);
+        queues$0$cpl_b = rb_cpl$q & rb_mask[0];
+        queues$0$done = b_done & rb_mask[0];
+        queues$0$done_bad = rb_bad$q;
+        queues$0$done_now = rb_now$q;
+        queues$0$fault = (chk_fault & chk_mask[0]) | (b_fault & rb_mask[0]);
         if (chk_fault & chk_mask[0]) begin
             queues$0$fault_code = k_fault_fetch;
         end
@@ -2633,11 +2710,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$1$drop = chk_drop & chk_mask[1];
         queues$1$cpl_iss = cpl_end & p_mask[1];
         queues$1$cpl_skip = cpl_skip & p_mask[1];
-        queues$1$cpl_b = b_cpl & bt_mask[1];
-        queues$1$done = b_done & bt_mask[1];
-        queues$1$done_bad = bt_bad;
-        queues$1$done_now = bt_now;
-        queues$1$fault = (chk_fault & chk_mask[1]) | (b_fault & bt_mask[1]);
+        queues$1$cpl_b = rb_cpl$q & rb_mask[1];
+        queues$1$done = b_done & rb_mask[1];
+        queues$1$done_bad = rb_bad$q;
+        queues$1$done_now = rb_now$q;
+        queues$1$fault = (chk_fault & chk_mask[1]) | (b_fault & rb_mask[1]);
         if (chk_fault & chk_mask[1]) begin
             queues$1$fault_code = k_fault_fetch;
         end
@@ -2653,11 +2730,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$2$drop = chk_drop & chk_mask[2];
         queues$2$cpl_iss = cpl_end & p_mask[2];
         queues$2$cpl_skip = cpl_skip & p_mask[2];
-        queues$2$cpl_b = b_cpl & bt_mask[2];
-        queues$2$done = b_done & bt_mask[2];
-        queues$2$done_bad = bt_bad;
-        queues$2$done_now = bt_now;
-        queues$2$fault = (chk_fault & chk_mask[2]) | (b_fault & bt_mask[2]);
+        queues$2$cpl_b = rb_cpl$q & rb_mask[2];
+        queues$2$done = b_done & rb_mask[2];
+        queues$2$done_bad = rb_bad$q;
+        queues$2$done_now = rb_now$q;
+        queues$2$fault = (chk_fault & chk_mask[2]) | (b_fault & rb_mask[2]);
         if (chk_fault & chk_mask[2]) begin
             queues$2$fault_code = k_fault_fetch;
         end
@@ -2673,11 +2750,11 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$3$drop = chk_drop & chk_mask[3];
         queues$3$cpl_iss = cpl_end & p_mask[3];
         queues$3$cpl_skip = cpl_skip & p_mask[3];
-        queues$3$cpl_b = b_cpl & bt_mask[3];
-        queues$3$done = b_done & bt_mask[3];
-        queues$3$done_bad = bt_bad;
-        queues$3$done_now = bt_now;
-        queues$3$fault = (chk_fault & chk_mask[3]) | (b_fault & bt_mask[3]);
+        queues$3$cpl_b = rb_cpl$q & rb_mask[3];
+        queues$3$done = b_done & rb_mask[3];
+        queues$3$done_bad = rb_bad$q;
+        queues$3$done_now = rb_now$q;
+        queues$3$fault = (chk_fault & chk_mask[3]) | (b_fault & rb_mask[3]);
         if (chk_fault & chk_mask[3]) begin
             queues$3$fault_code = k_fault_fetch;
         end
@@ -2705,6 +2782,9 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             b_out$d = ((32'h0) & 8'hff);
             cur_berr$d = 1'b0;
             presc$d = ((32'h0) & 16'hffff);
+            rb_cpl$d = 1'b0;
+            rb_done$d = 1'b0;
+            rb_fault$d = 1'b0;
         end
     end
     
@@ -8762,6 +8842,139 @@ module top$dma$r_verd(d,q,clock);
     end
           
 endmodule // top$dma$r_verd
+
+
+module top$dma$rb_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_bad
+
+
+module top$dma$rb_cpl(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_cpl
+
+
+module top$dma$rb_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_done
+
+
+module top$dma$rb_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_ep
+
+
+module top$dma$rb_fault(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_fault
+
+
+module top$dma$rb_now(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_now
+
+
+module top$dma$rb_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_q
 
 
 module top$dma$res_bytes(d,q,clock);

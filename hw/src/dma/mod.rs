@@ -37,7 +37,8 @@
 //!    does a read error on its input), while the next packet's result is written;
 //!    then its 32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the second,
 //!    last beat) is written as one two-beat burst at the queue's completion write
-//!    pointer. When the record's write response comes back `CQ_PROD` advances and
+//!    pointer. When the record's write response comes back (registered, the queue
+//!    sees it a cycle later) `CQ_PROD` advances and
 //!    the queue's interrupt moderation counts it; an error response faults the queue
 //!    (`QueueFault::CplWrite`).
 //!
@@ -288,6 +289,13 @@ pub struct DmaEngine {
     c_addr: DFF<Bits<IOW>>,
     c_epk: DFF<bool>,
     f_cool: DFF<bool>,
+    rb_cpl: DFF<bool>,
+    rb_done: DFF<bool>,
+    rb_fault: DFF<bool>,
+    rb_q: DFF<Bits<2>>,
+    rb_ep: DFF<bool>,
+    rb_bad: DFF<bool>,
+    rb_now: DFF<bool>,
     ar_addr: DFF<Bits<IOW>>,
     ar_left: DFF<Bits<16>>,
     r_pos: DFF<Bits<16>>,
@@ -390,8 +398,8 @@ pub struct DmaEngine {
     bt_ep: Signal<Local, bool>,
     bt_bad: Signal<Local, bool>,
     bt_now: Signal<Local, bool>,
-    bt_mask: Signal<Local, Bits<NQ>>,
-    bt_epoch: Signal<Local, bool>,
+    rb_mask: Signal<Local, Bits<NQ>>,
+    rb_epoch: Signal<Local, bool>,
     bt_room: Signal<Local, bool>,
     b_fire: Signal<Local, bool>,
     b_res: Signal<Local, bool>,
@@ -582,6 +590,13 @@ impl DmaEngine {
             c_addr: Default::default(),
             c_epk: Default::default(),
             f_cool: Default::default(),
+            rb_cpl: Default::default(),
+            rb_done: Default::default(),
+            rb_fault: Default::default(),
+            rb_q: Default::default(),
+            rb_ep: Default::default(),
+            rb_bad: Default::default(),
+            rb_now: Default::default(),
             ar_addr: Default::default(),
             ar_left: Default::default(),
             r_pos: Default::default(),
@@ -684,8 +699,8 @@ impl DmaEngine {
             bt_ep: Default::default(),
             bt_bad: Default::default(),
             bt_now: Default::default(),
-            bt_mask: Default::default(),
-            bt_epoch: Default::default(),
+            rb_mask: Default::default(),
+            rb_epoch: Default::default(),
             bt_room: Default::default(),
             b_fire: Default::default(),
             b_res: Default::default(),
@@ -818,6 +833,13 @@ impl Logic for DmaEngine {
             c_addr,
             c_epk,
             f_cool,
+            rb_cpl,
+            rb_done,
+            rb_fault,
+            rb_q,
+            rb_ep,
+            rb_bad,
+            rb_now,
             ar_addr,
             ar_left,
             r_pos,
@@ -930,14 +952,14 @@ impl Logic for DmaEngine {
         // ------------------------------------------------------------ queue muxes
         self.chk_mask.next = bits::<NQ>(1) << self.chk_q.q.val();
         self.p_mask.next = bits::<NQ>(1) << self.p_q.q.val();
-        self.bt_mask.next = bits::<NQ>(1) << self.bt_q.val();
+        self.rb_mask.next = bits::<NQ>(1) << self.rb_q.q.val();
         self.chk_epoch.next = false;
         self.chk_halt.next = false;
         self.chk_dix.next = bits::<IXW>(0);
         self.p_epoch.next = false;
         self.p_caddr.next = bits::<IOW>(0);
         self.p_phase.next = false;
-        self.bt_epoch.next = false;
+        self.rb_epoch.next = false;
         self.rd_dma.next = bits::<32>(0);
         self.irq.next = bits::<NV>(0);
         self.rdy.next = bits::<NQ>(0);
@@ -961,8 +983,8 @@ impl Logic for DmaEngine {
                 self.p_caddr.next = self.queues[n].cpl_addr.val();
                 self.p_phase.next = self.queues[n].cpl_phase.val();
             }
-            if self.bt_mask.val().get_bit(n) {
-                self.bt_epoch.next = self.queues[n].epoch.val();
+            if self.rb_mask.val().get_bit(n) {
+                self.rb_epoch.next = self.queues[n].epoch.val();
             }
             if self.rd_q.val().get_bit(n) {
                 self.rd_dma.next = self.queues[n].rd_data.val();
@@ -1289,11 +1311,18 @@ impl Logic for DmaEngine {
         self.b_err.next = self.m_axi_bresp.val() != 0;
         self.b_res.next = self.b_fire.val() & !self.bt_cpl.val();
         self.b_cpl.next = self.b_fire.val() & self.bt_cpl.val();
-        self.b_done.next =
-            self.b_cpl.val() & (self.bt_epoch.val() == self.bt_ep.val()) & !self.b_err.val();
-        self.b_fault.next =
-            self.b_cpl.val() & (self.bt_epoch.val() == self.bt_ep.val()) & self.b_err.val();
         self.btq.pop.next = self.b_fire.val();
+        // A record's response reaches its queue a cycle later, from registers.
+        self.rb_cpl.d.next = self.b_cpl.val();
+        self.rb_done.d.next = self.b_cpl.val() & !self.b_err.val();
+        self.rb_fault.d.next = self.b_cpl.val() & self.b_err.val();
+        self.rb_q.d.next = self.bt_q.val();
+        self.rb_ep.d.next = self.bt_ep.val();
+        self.rb_bad.d.next = self.bt_bad.val();
+        self.rb_now.d.next = self.bt_now.val();
+        // ... and counts only if the queue was not reset meanwhile.
+        self.b_done.next = self.rb_done.q.val() & (self.rb_epoch.val() == self.rb_ep.q.val());
+        self.b_fault.next = self.rb_fault.q.val() & (self.rb_epoch.val() == self.rb_ep.q.val());
 
         // The completion record of the pending packet.
         self.v_final.next = self.p_verd.q.val();
@@ -1591,12 +1620,12 @@ impl Logic for DmaEngine {
             self.queues[n].drop.next = self.chk_drop.val() & self.chk_mask.val().get_bit(n);
             self.queues[n].cpl_iss.next = self.cpl_end.val() & self.p_mask.val().get_bit(n);
             self.queues[n].cpl_skip.next = self.cpl_skip.val() & self.p_mask.val().get_bit(n);
-            self.queues[n].cpl_b.next = self.b_cpl.val() & self.bt_mask.val().get_bit(n);
-            self.queues[n].done.next = self.b_done.val() & self.bt_mask.val().get_bit(n);
-            self.queues[n].done_bad.next = self.bt_bad.val();
-            self.queues[n].done_now.next = self.bt_now.val();
+            self.queues[n].cpl_b.next = self.rb_cpl.q.val() & self.rb_mask.val().get_bit(n);
+            self.queues[n].done.next = self.b_done.val() & self.rb_mask.val().get_bit(n);
+            self.queues[n].done_bad.next = self.rb_bad.q.val();
+            self.queues[n].done_now.next = self.rb_now.q.val();
             self.queues[n].fault.next = (self.chk_fault.val() & self.chk_mask.val().get_bit(n))
-                | (self.b_fault.val() & self.bt_mask.val().get_bit(n));
+                | (self.b_fault.val() & self.rb_mask.val().get_bit(n));
             if self.chk_fault.val() & self.chk_mask.val().get_bit(n) {
                 self.queues[n].fault_code.next = self.k_fault_fetch.val();
             } else {
@@ -1625,6 +1654,9 @@ impl Logic for DmaEngine {
             self.b_out.d.next = bits::<8>(0);
             self.cur_berr.d.next = false;
             self.presc.d.next = bits::<16>(0);
+            self.rb_cpl.d.next = false;
+            self.rb_done.d.next = false;
+            self.rb_fault.d.next = false;
         }
     }
 }
