@@ -13,6 +13,10 @@
 //!    posted and not yet requested, a completion slot for each, at most 4 and not
 //!    across a group of 4, i.e. one 256-byte burst) are served round-robin, one read
 //!    burst of up to 4 descriptors per turn, while the window has room for them.
+//!    The counts and the pick are registered (a turn is decided from state two
+//!    cycles old; the cycle after a request is idle so that the queue just served
+//!    shows its new count; a turn made stale by a queue reset carries the old epoch,
+//!    and its descriptors are dropped on arrival).
 //! 2. *Payload requests*: for each accepted descriptor, in order, the read bursts of
 //!    its input (up to 16 beats, not across 256 bytes) go out back to back.
 //! 3. A *tag FIFO* records what each request is (a descriptor burst: queue, count,
