@@ -60,6 +60,13 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     output reg  m_axi_bready;
     output reg  [3:0] irq;
     
+    // Enums
+    localparam WrState$Idle = 0;
+    localparam WrState$Data = 1;
+    localparam WrState$AwWait = 2;
+    localparam WrState$CplA = 3;
+    localparam WrState$CplW1 = 4;
+    
     // Stub signals
     reg  regs$clock;
     reg  regs$reset;
@@ -744,7 +751,6 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     localparam  k_iova_limit = 66'h1000000000000;
     localparam  k_hdr_icv = 17'b100000;
     localparam  k_in_over = 17'b100010;
-    localparam  k_desc_beats = 8'h3;
     localparam  k_cpl_beats = 8'h1;
     localparam  k_presc = 16'hf9;
     localparam  k_q_base = 16'h1000;
@@ -761,21 +767,15 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     localparam  v_bus = 4'he;
     localparam  k_fault_fetch = 4'h2;
     localparam  k_fault_cpl = 4'h3;
+    localparam  k_win = 7'b1000000;
+    localparam  k_bt_room = 7'b111100;
     
     // Enums
-    localparam DmaState$Idle = 0;
-    localparam DmaState$DescAr = 1;
-    localparam DmaState$DescR = 2;
-    localparam DmaState$Check = 3;
-    localparam DmaState$Payload = 4;
-    localparam DmaState$CplAw = 5;
-    localparam DmaState$CplW0 = 6;
-    localparam DmaState$CplW1 = 7;
-    localparam DmaState$CplB = 8;
-    localparam WrState$Wait = 0;
-    localparam WrState$Addr = 1;
-    localparam WrState$Data = 2;
-    localparam WrState$Done = 3;
+    localparam WrState$Idle = 0;
+    localparam WrState$Data = 1;
+    localparam WrState$AwWait = 2;
+    localparam WrState$CplA = 3;
+    localparam WrState$CplW1 = 4;
     
     // Stub signals
     reg  queues$0$clock;
@@ -791,9 +791,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  queues$0$done_now;
     reg  queues$0$fault;
     reg  [3:0] queues$0$fault_code;
-    reg  queues$0$busy;
+    reg  [2:0] queues$0$fetch_n;
+    reg  queues$0$fetch_ep;
+    reg  queues$0$fetch_busy;
+    reg  queues$0$drop;
+    reg  queues$0$cpl_iss;
+    reg  queues$0$cpl_skip;
+    reg  queues$0$cpl_b;
     reg  queues$0$tick_us;
-    wire  queues$0$ready;
+    wire  [2:0] queues$0$fetch_avail;
+    wire  queues$0$halted;
     wire  [47:0] queues$0$desc_addr;
     wire  [47:0] queues$0$cpl_addr;
     wire  [15:0] queues$0$dq_index;
@@ -815,9 +822,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  queues$1$done_now;
     reg  queues$1$fault;
     reg  [3:0] queues$1$fault_code;
-    reg  queues$1$busy;
+    reg  [2:0] queues$1$fetch_n;
+    reg  queues$1$fetch_ep;
+    reg  queues$1$fetch_busy;
+    reg  queues$1$drop;
+    reg  queues$1$cpl_iss;
+    reg  queues$1$cpl_skip;
+    reg  queues$1$cpl_b;
     reg  queues$1$tick_us;
-    wire  queues$1$ready;
+    wire  [2:0] queues$1$fetch_avail;
+    wire  queues$1$halted;
     wire  [47:0] queues$1$desc_addr;
     wire  [47:0] queues$1$cpl_addr;
     wire  [15:0] queues$1$dq_index;
@@ -839,9 +853,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  queues$2$done_now;
     reg  queues$2$fault;
     reg  [3:0] queues$2$fault_code;
-    reg  queues$2$busy;
+    reg  [2:0] queues$2$fetch_n;
+    reg  queues$2$fetch_ep;
+    reg  queues$2$fetch_busy;
+    reg  queues$2$drop;
+    reg  queues$2$cpl_iss;
+    reg  queues$2$cpl_skip;
+    reg  queues$2$cpl_b;
     reg  queues$2$tick_us;
-    wire  queues$2$ready;
+    wire  [2:0] queues$2$fetch_avail;
+    wire  queues$2$halted;
     wire  [47:0] queues$2$desc_addr;
     wire  [47:0] queues$2$cpl_addr;
     wire  [15:0] queues$2$dq_index;
@@ -863,9 +884,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  queues$3$done_now;
     reg  queues$3$fault;
     reg  [3:0] queues$3$fault_code;
-    reg  queues$3$busy;
+    reg  [2:0] queues$3$fetch_n;
+    reg  queues$3$fetch_ep;
+    reg  queues$3$fetch_busy;
+    reg  queues$3$drop;
+    reg  queues$3$cpl_iss;
+    reg  queues$3$cpl_skip;
+    reg  queues$3$cpl_b;
     reg  queues$3$tick_us;
-    wire  queues$3$ready;
+    wire  [2:0] queues$3$fetch_avail;
+    wire  queues$3$halted;
     wire  [47:0] queues$3$desc_addr;
     wire  [47:0] queues$3$cpl_addr;
     wire  [15:0] queues$3$dq_index;
@@ -874,91 +902,265 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     wire  queues$3$irq;
     wire  [7:0] queues$3$vector;
     wire  queues$3$active;
+    reg  tagq$clock;
+    reg  tagq$reset;
+    reg  tagq$push;
+    reg  [87:0] tagq$din;
+    reg  tagq$pop;
+    wire  [87:0] tagq$dout;
+    wire  tagq$empty;
+    wire  tagq$full;
+    wire  [6:0] tagq$count;
+    reg  issq$clock;
+    reg  issq$reset;
+    reg  issq$push;
+    reg  [127:0] issq$din;
+    reg  issq$pop;
+    wire  [127:0] issq$dout;
+    wire  issq$empty;
+    wire  issq$full;
+    wire  [6:0] issq$count;
+    reg  wrq$clock;
+    reg  wrq$reset;
+    reg  wrq$push;
+    reg  [177:0] wrq$din;
+    reg  wrq$pop;
+    wire  [177:0] wrq$dout;
+    wire  wrq$empty;
+    wire  wrq$full;
+    wire  [6:0] wrq$count;
+    reg  errq$clock;
+    reg  errq$reset;
+    reg  errq$push;
+    reg  errq$din;
+    reg  errq$pop;
+    wire  errq$dout;
+    wire  errq$empty;
+    wire  errq$full;
+    wire  [6:0] errq$count;
+    reg  btq$clock;
+    reg  btq$reset;
+    reg  btq$push;
+    reg  [5:0] btq$din;
+    reg  btq$pop;
+    wire  [5:0] btq$dout;
+    wire  btq$empty;
+    wire  btq$full;
+    wire  [6:0] btq$count;
     reg  [15:0] kmask$count;
     wire  [15:0] kmask$keep;
     reg  [15:0] kcount$keep;
     wire  [15:0] kcount$count;
-    reg  [3:0] state$d;
-    wire  [3:0] state$q;
-    reg  state$clock;
     reg  [1:0] rr$d;
     wire  [1:0] rr$q;
     reg  rr$clock;
-    reg  [1:0] cur$d;
-    wire  [1:0] cur$q;
-    reg  cur$clock;
-    reg  epoch0$d;
-    wire  epoch0$q;
-    reg  epoch0$clock;
-    reg  [1:0] beat$d;
-    wire  [1:0] beat$q;
-    reg  beat$clock;
-    reg  [511:0] desc$d;
-    wire  [511:0] desc$q;
-    reg  desc$clock;
-    reg  rerr$d;
-    wire  rerr$q;
-    reg  rerr$clock;
-    reg  [15:0] dix$d;
-    wire  [15:0] dix$q;
-    reg  dix$clock;
-    reg  [63:0] tuser_r$d;
-    wire  [63:0] tuser_r$q;
-    reg  tuser_r$clock;
+    reg  [6:0] resv$d;
+    wire  [6:0] resv$q;
+    reg  resv$clock;
+    reg  f_pend$d;
+    wire  f_pend$q;
+    reg  f_pend$clock;
+    reg  [1:0] f_q$d;
+    wire  [1:0] f_q$q;
+    reg  f_q$clock;
+    reg  [2:0] f_n$d;
+    wire  [2:0] f_n$q;
+    reg  f_n$clock;
+    reg  [47:0] f_addr$d;
+    wire  [47:0] f_addr$q;
+    reg  f_addr$clock;
+    reg  f_ep$d;
+    wire  f_ep$q;
+    reg  f_ep$clock;
+    reg  [1:0] c_pk$d;
+    wire  [1:0] c_pk$q;
+    reg  c_pk$clock;
+    reg  [2:0] c_av$d;
+    wire  [2:0] c_av$q;
+    reg  c_av$clock;
+    reg  [47:0] c_addr$d;
+    wire  [47:0] c_addr$q;
+    reg  c_addr$clock;
+    reg  c_epk$d;
+    wire  c_epk$q;
+    reg  c_epk$clock;
+    reg  f_cool$d;
+    wire  f_cool$q;
+    reg  f_cool$clock;
+    reg  rb_cpl$d;
+    wire  rb_cpl$q;
+    reg  rb_cpl$clock;
+    reg  rb_done$d;
+    wire  rb_done$q;
+    reg  rb_done$clock;
+    reg  rb_fault$d;
+    wire  rb_fault$q;
+    reg  rb_fault$clock;
+    reg  [1:0] rb_q$d;
+    wire  [1:0] rb_q$q;
+    reg  rb_q$clock;
+    reg  rb_ep$d;
+    wire  rb_ep$q;
+    reg  rb_ep$clock;
+    reg  rb_bad$d;
+    wire  rb_bad$q;
+    reg  rb_bad$clock;
+    reg  rb_now$d;
+    wire  rb_now$q;
+    reg  rb_now$clock;
     reg  [47:0] ar_addr$d;
     wire  [47:0] ar_addr$q;
     reg  ar_addr$clock;
     reg  [15:0] ar_left$d;
     wire  [15:0] ar_left$q;
     reg  ar_left$clock;
-    reg  [15:0] r_left$d;
-    wire  [15:0] r_left$q;
-    reg  r_left$clock;
-    reg  [15:0] r_bytes$d;
-    wire  [15:0] r_bytes$q;
-    reg  r_bytes$clock;
-    reg  [1:0] wstate$d;
-    wire  [1:0] wstate$q;
+    reg  [15:0] r_pos$d;
+    wire  [15:0] r_pos$q;
+    reg  r_pos$clock;
+    reg  d_err$d;
+    wire  d_err$q;
+    reg  d_err$clock;
+    reg  p_rerr$d;
+    wire  p_rerr$q;
+    reg  p_rerr$clock;
+    reg  [511:0] desc$d;
+    wire  [511:0] desc$q;
+    reg  desc$clock;
+    reg  chk_v$d;
+    wire  chk_v$q;
+    reg  chk_v$clock;
+    reg  [1:0] chk_q$d;
+    wire  [1:0] chk_q$q;
+    reg  chk_q$clock;
+    reg  chk_ep$d;
+    wire  chk_ep$q;
+    reg  chk_ep$clock;
+    reg  chk_err$d;
+    wire  chk_err$q;
+    reg  chk_err$clock;
+    reg  [2:0] wstate$d;
+    wire  [2:0] wstate$q;
     reg  wstate$clock;
+    reg  cur_v$d;
+    wire  cur_v$q;
+    reg  cur_v$clock;
+    reg  cur_fin$d;
+    wire  cur_fin$q;
+    reg  cur_fin$clock;
     reg  [47:0] w_addr$d;
     wire  [47:0] w_addr$q;
     reg  w_addr$clock;
     reg  [15:0] w_left$d;
     wire  [15:0] w_left$q;
     reg  w_left$clock;
-    reg  [4:0] w_burst$d;
-    wire  [4:0] w_burst$q;
+    reg  [47:0] wb_addr$d;
+    wire  [47:0] wb_addr$q;
+    reg  wb_addr$clock;
+    reg  [15:0] wb_len$d;
+    wire  [15:0] wb_len$q;
+    reg  wb_len$clock;
+    reg  [15:0] w_burst$d;
+    wire  [15:0] w_burst$q;
     reg  w_burst$clock;
+    reg  aw_done$d;
+    wire  aw_done$q;
+    reg  aw_done$clock;
+    reg  w0_done$d;
+    wire  w0_done$q;
+    reg  w0_done$clock;
     reg  w_first$d;
     wire  w_first$q;
     reg  w_first$clock;
     reg  w_last_seen$d;
     wire  w_last_seen$q;
     reg  w_last_seen$clock;
-    reg  [7:0] b_pend$d;
-    wire  [7:0] b_pend$q;
-    reg  b_pend$clock;
-    reg  [15:0] res_bytes$d;
-    wire  [15:0] res_bytes$q;
-    reg  res_bytes$clock;
-    reg  bus_err$d;
-    wire  bus_err$q;
-    reg  bus_err$clock;
-    reg  [3:0] c_verdict$d;
-    wire  [3:0] c_verdict$q;
-    reg  c_verdict$clock;
-    reg  [63:0] c_seq$d;
-    wire  [63:0] c_seq$q;
-    reg  c_seq$clock;
-    reg  [7:0] c_nh$d;
-    wire  [7:0] c_nh$q;
-    reg  c_nh$clock;
-    reg  [15:0] c_len$d;
-    wire  [15:0] c_len$q;
-    reg  c_len$clock;
+    reg  [1:0] c_q$d;
+    wire  [1:0] c_q$q;
+    reg  c_q$clock;
+    reg  c_ep$d;
+    wire  c_ep$q;
+    reg  c_ep$clock;
+    reg  [15:0] c_dix$d;
+    wire  [15:0] c_dix$q;
+    reg  c_dix$clock;
+    reg  [63:0] c_cookie$d;
+    wire  [63:0] c_cookie$q;
+    reg  c_cookie$clock;
+    reg  [15:0] c_sa$d;
+    wire  [15:0] c_sa$q;
+    reg  c_sa$clock;
+    reg  c_inb$d;
+    wire  c_inb$q;
+    reg  c_inb$clock;
+    reg  c_now$d;
+    wire  c_now$q;
+    reg  c_now$clock;
     reg  c_bad$d;
     wire  c_bad$q;
     reg  c_bad$clock;
+    reg  [15:0] res_bytes$d;
+    wire  [15:0] res_bytes$q;
+    reg  res_bytes$clock;
+    reg  [63:0] r_seq$d;
+    wire  [63:0] r_seq$q;
+    reg  r_seq$clock;
+    reg  [3:0] r_verd$d;
+    wire  [3:0] r_verd$q;
+    reg  r_verd$clock;
+    reg  [7:0] r_nh$d;
+    wire  [7:0] r_nh$q;
+    reg  r_nh$clock;
+    reg  cur_berr$d;
+    wire  cur_berr$q;
+    reg  cur_berr$clock;
+    reg  p_v$d;
+    wire  p_v$q;
+    reg  p_v$clock;
+    reg  [1:0] p_q$d;
+    wire  [1:0] p_q$q;
+    reg  p_q$clock;
+    reg  p_ep$d;
+    wire  p_ep$q;
+    reg  p_ep$clock;
+    reg  [15:0] p_dix$d;
+    wire  [15:0] p_dix$q;
+    reg  p_dix$clock;
+    reg  [63:0] p_cookie$d;
+    wire  [63:0] p_cookie$q;
+    reg  p_cookie$clock;
+    reg  [63:0] p_seq$d;
+    wire  [63:0] p_seq$q;
+    reg  p_seq$clock;
+    reg  [15:0] p_len$d;
+    wire  [15:0] p_len$q;
+    reg  p_len$clock;
+    reg  [3:0] p_verd$d;
+    wire  [3:0] p_verd$q;
+    reg  p_verd$clock;
+    reg  [7:0] p_nh$d;
+    wire  [7:0] p_nh$q;
+    reg  p_nh$clock;
+    reg  [15:0] p_sa$d;
+    wire  [15:0] p_sa$q;
+    reg  p_sa$clock;
+    reg  p_inb$d;
+    wire  p_inb$q;
+    reg  p_inb$clock;
+    reg  p_now$d;
+    wire  p_now$q;
+    reg  p_now$clock;
+    reg  p_bad$d;
+    wire  p_bad$q;
+    reg  p_bad$clock;
+    reg  [7:0] p_b$d;
+    wire  [7:0] p_b$q;
+    reg  p_b$clock;
+    reg  p_err$d;
+    wire  p_err$q;
+    reg  p_err$clock;
+    reg  [7:0] b_out$d;
+    wire  [7:0] b_out$q;
+    reg  b_out$clock;
     reg  [15:0] presc$d;
     wire  [15:0] presc$q;
     reg  presc$clock;
@@ -969,21 +1171,78 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  [3:0] wr_mask;
     reg  [15:0] rd_rel;
     reg  [3:0] rd_q;
+    reg  [31:0] rd_dma;
+    reg  tick;
     reg  [3:0] rdy;
     reg  [7:0] rot;
     reg  [1:0] pick_off;
-    reg  [3:0] cur_mask;
-    reg  sel_ready;
-    reg  [47:0] sel_daddr;
-    reg  [47:0] sel_caddr;
-    reg  [15:0] sel_dix;
-    reg  sel_phase;
-    reg  sel_epoch;
-    reg  q_take;
-    reg  q_done;
-    reg  q_fault;
-    reg  [3:0] q_fcode;
-    reg  tick;
+    reg  [1:0] pk;
+    reg  [3:0] pk_mask;
+    reg  [3:0] f_mask;
+    reg  [3:0] c_mask;
+    reg  [2:0] pk_avail;
+    reg  [47:0] pk_addr;
+    reg  pk_ep;
+    reg  [6:0] room;
+    reg  fetch_pick;
+    reg  fetch_acc;
+    reg  [6:0] resv_n;
+    reg  tag_push;
+    reg  [87:0] tag_din;
+    reg  [5:0] bt_din;
+    reg  t_v;
+    reg  t_desc;
+    reg  [1:0] t_q;
+    reg  [2:0] t_n;
+    reg  t_ep;
+    reg  [15:0] t_len;
+    reg  [63:0] t_user;
+    reg  [15:0] t_beats;
+    reg  r_last;
+    reg  r_fire;
+    reg  [3:0] chk_mask;
+    reg  chk_epoch;
+    reg  chk_halt;
+    reg  [15:0] chk_dix;
+    reg  chk_drop;
+    reg  chk_acc;
+    reg  chk_fault;
+    reg  [3:0] p_mask;
+    reg  p_epoch;
+    reg  [47:0] p_caddr;
+    reg  p_phase;
+    reg  bt_v;
+    reg  bt_cpl;
+    reg  [1:0] bt_q;
+    reg  bt_ep;
+    reg  bt_bad;
+    reg  bt_now;
+    reg  [3:0] rb_mask;
+    reg  rb_epoch;
+    reg  bt_room;
+    reg  b_fire;
+    reg  b_res;
+    reg  b_cpl;
+    reg  b_done;
+    reg  b_fault;
+    reg  b_err;
+    reg  [2:0] ws;
+    reg  first;
+    reg  [15:0] blen;
+    reg  aw_ok;
+    reg  w0_ok;
+    reg  w_fire;
+    reg  w_real;
+    reg  cpl_start;
+    reg  cpl_end;
+    reg  cpl_skip;
+    reg  p_ready;
+    reg  p_free;
+    reg  move_cur;
+    reg  load_cur;
+    reg  [7:0] b_out_n;
+    reg  [3:0] v_final;
+    reg  [15:0] len_final;
     reg  [63:0] f_buf;
     reg  [63:0] f_res;
     reg  [63:0] f_cookie;
@@ -1000,13 +1259,21 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     reg  is_bad;
     reg  [15:0] ar_len;
     reg  [15:0] w_len;
-    reg  r_fire;
-    reg  w_fire;
-    reg  w_real;
-    reg  b_inc;
     reg  [255:0] cpl;
-    reg  [31:0] rd_dma;
     reg  [63:0] tuser_n;
+    reg  [177:0] wr_din;
+    reg  [63:0] w_cookie;
+    reg  [47:0] w_res;
+    reg  [15:0] w_beats;
+    reg  [15:0] w_dix;
+    reg  [15:0] w_sa;
+    reg  [7:0] w_nh;
+    reg  [3:0] w_vd;
+    reg  [1:0] w_q;
+    reg  w_ep;
+    reg  w_inb;
+    reg  w_now;
+    reg  w_bad;
     
     // Sub module instances
     top$dma$queues$0 queues$0(
@@ -1023,9 +1290,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .done_now(queues$0$done_now),
         .fault(queues$0$fault),
         .fault_code(queues$0$fault_code),
-        .busy(queues$0$busy),
+        .fetch_n(queues$0$fetch_n),
+        .fetch_ep(queues$0$fetch_ep),
+        .fetch_busy(queues$0$fetch_busy),
+        .drop(queues$0$drop),
+        .cpl_iss(queues$0$cpl_iss),
+        .cpl_skip(queues$0$cpl_skip),
+        .cpl_b(queues$0$cpl_b),
         .tick_us(queues$0$tick_us),
-        .ready(queues$0$ready),
+        .fetch_avail(queues$0$fetch_avail),
+        .halted(queues$0$halted),
         .desc_addr(queues$0$desc_addr),
         .cpl_addr(queues$0$cpl_addr),
         .dq_index(queues$0$dq_index),
@@ -1049,9 +1323,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .done_now(queues$1$done_now),
         .fault(queues$1$fault),
         .fault_code(queues$1$fault_code),
-        .busy(queues$1$busy),
+        .fetch_n(queues$1$fetch_n),
+        .fetch_ep(queues$1$fetch_ep),
+        .fetch_busy(queues$1$fetch_busy),
+        .drop(queues$1$drop),
+        .cpl_iss(queues$1$cpl_iss),
+        .cpl_skip(queues$1$cpl_skip),
+        .cpl_b(queues$1$cpl_b),
         .tick_us(queues$1$tick_us),
-        .ready(queues$1$ready),
+        .fetch_avail(queues$1$fetch_avail),
+        .halted(queues$1$halted),
         .desc_addr(queues$1$desc_addr),
         .cpl_addr(queues$1$cpl_addr),
         .dq_index(queues$1$dq_index),
@@ -1075,9 +1356,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .done_now(queues$2$done_now),
         .fault(queues$2$fault),
         .fault_code(queues$2$fault_code),
-        .busy(queues$2$busy),
+        .fetch_n(queues$2$fetch_n),
+        .fetch_ep(queues$2$fetch_ep),
+        .fetch_busy(queues$2$fetch_busy),
+        .drop(queues$2$drop),
+        .cpl_iss(queues$2$cpl_iss),
+        .cpl_skip(queues$2$cpl_skip),
+        .cpl_b(queues$2$cpl_b),
         .tick_us(queues$2$tick_us),
-        .ready(queues$2$ready),
+        .fetch_avail(queues$2$fetch_avail),
+        .halted(queues$2$halted),
         .desc_addr(queues$2$desc_addr),
         .cpl_addr(queues$2$cpl_addr),
         .dq_index(queues$2$dq_index),
@@ -1101,9 +1389,16 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .done_now(queues$3$done_now),
         .fault(queues$3$fault),
         .fault_code(queues$3$fault_code),
-        .busy(queues$3$busy),
+        .fetch_n(queues$3$fetch_n),
+        .fetch_ep(queues$3$fetch_ep),
+        .fetch_busy(queues$3$fetch_busy),
+        .drop(queues$3$drop),
+        .cpl_iss(queues$3$cpl_iss),
+        .cpl_skip(queues$3$cpl_skip),
+        .cpl_b(queues$3$cpl_b),
         .tick_us(queues$3$tick_us),
-        .ready(queues$3$ready),
+        .fetch_avail(queues$3$fetch_avail),
+        .halted(queues$3$halted),
         .desc_addr(queues$3$desc_addr),
         .cpl_addr(queues$3$cpl_addr),
         .dq_index(queues$3$dq_index),
@@ -1113,6 +1408,61 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .vector(queues$3$vector),
         .active(queues$3$active)
     );
+    top$dma$tagq tagq(
+        .clock(tagq$clock),
+        .reset(tagq$reset),
+        .push(tagq$push),
+        .din(tagq$din),
+        .pop(tagq$pop),
+        .dout(tagq$dout),
+        .empty(tagq$empty),
+        .full(tagq$full),
+        .count(tagq$count)
+    );
+    top$dma$issq issq(
+        .clock(issq$clock),
+        .reset(issq$reset),
+        .push(issq$push),
+        .din(issq$din),
+        .pop(issq$pop),
+        .dout(issq$dout),
+        .empty(issq$empty),
+        .full(issq$full),
+        .count(issq$count)
+    );
+    top$dma$wrq wrq(
+        .clock(wrq$clock),
+        .reset(wrq$reset),
+        .push(wrq$push),
+        .din(wrq$din),
+        .pop(wrq$pop),
+        .dout(wrq$dout),
+        .empty(wrq$empty),
+        .full(wrq$full),
+        .count(wrq$count)
+    );
+    top$dma$errq errq(
+        .clock(errq$clock),
+        .reset(errq$reset),
+        .push(errq$push),
+        .din(errq$din),
+        .pop(errq$pop),
+        .dout(errq$dout),
+        .empty(errq$empty),
+        .full(errq$full),
+        .count(errq$count)
+    );
+    top$dma$btq btq(
+        .clock(btq$clock),
+        .reset(btq$reset),
+        .push(btq$push),
+        .din(btq$din),
+        .pop(btq$pop),
+        .dout(btq$dout),
+        .empty(btq$empty),
+        .full(btq$full),
+        .count(btq$count)
+    );
     top$dma$kmask kmask(
         .count(kmask$count),
         .keep(kmask$keep)
@@ -1121,50 +1471,100 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .keep(kcount$keep),
         .count(kcount$count)
     );
-    top$dma$state state(
-        .d(state$d),
-        .q(state$q),
-        .clock(state$clock)
-    );
     top$dma$rr rr(
         .d(rr$d),
         .q(rr$q),
         .clock(rr$clock)
     );
-    top$dma$cur cur(
-        .d(cur$d),
-        .q(cur$q),
-        .clock(cur$clock)
+    top$dma$resv resv(
+        .d(resv$d),
+        .q(resv$q),
+        .clock(resv$clock)
     );
-    top$dma$epoch0 epoch0(
-        .d(epoch0$d),
-        .q(epoch0$q),
-        .clock(epoch0$clock)
+    top$dma$f_pend f_pend(
+        .d(f_pend$d),
+        .q(f_pend$q),
+        .clock(f_pend$clock)
     );
-    top$dma$beat beat(
-        .d(beat$d),
-        .q(beat$q),
-        .clock(beat$clock)
+    top$dma$f_q f_q(
+        .d(f_q$d),
+        .q(f_q$q),
+        .clock(f_q$clock)
     );
-    top$dma$desc desc(
-        .d(desc$d),
-        .q(desc$q),
-        .clock(desc$clock)
+    top$dma$f_n f_n(
+        .d(f_n$d),
+        .q(f_n$q),
+        .clock(f_n$clock)
     );
-    top$dma$rerr rerr(
-        .d(rerr$d),
-        .q(rerr$q),
-        .clock(rerr$clock)
+    top$dma$f_addr f_addr(
+        .d(f_addr$d),
+        .q(f_addr$q),
+        .clock(f_addr$clock)
     );
-    top$dma$dix dix(
-        .d(dix$d),
-        .q(dix$q),
-        .clock(dix$clock)
+    top$dma$f_ep f_ep(
+        .d(f_ep$d),
+        .q(f_ep$q),
+        .clock(f_ep$clock)
     );
-    top$dma$tuser_r tuser_r(
-        .d(tuser_r$d),
-        .q(tuser_r$q),
-        .clock(tuser_r$clock)
+    top$dma$c_pk c_pk(
+        .d(c_pk$d),
+        .q(c_pk$q),
+        .clock(c_pk$clock)
+    );
+    top$dma$c_av c_av(
+        .d(c_av$d),
+        .q(c_av$q),
+        .clock(c_av$clock)
+    );
+    top$dma$c_addr c_addr(
+        .d(c_addr$d),
+        .q(c_addr$q),
+        .clock(c_addr$clock)
+    );
+    top$dma$c_epk c_epk(
+        .d(c_epk$d),
+        .q(c_epk$q),
+        .clock(c_epk$clock)
+    );
+    top$dma$f_cool f_cool(
+        .d(f_cool$d),
+        .q(f_cool$q),
+        .clock(f_cool$clock)
+    );
+    top$dma$rb_cpl rb_cpl(
+        .d(rb_cpl$d),
+        .q(rb_cpl$q),
+        .clock(rb_cpl$clock)
+    );
+    top$dma$rb_done rb_done(
+        .d(rb_done$d),
+        .q(rb_done$q),
+        .clock(rb_done$clock)
+    );
+    top$dma$rb_fault rb_fault(
+        .d(rb_fault$d),
+        .q(rb_fault$q),
+        .clock(rb_fault$clock)
+    );
+    top$dma$rb_q rb_q(
+        .d(rb_q$d),
+        .q(rb_q$q),
+        .clock(rb_q$clock)
+    );
+    top$dma$rb_ep rb_ep(
+        .d(rb_ep$d),
+        .q(rb_ep$q),
+        .clock(rb_ep$clock)
+    );
+    top$dma$rb_bad rb_bad(
+        .d(rb_bad$d),
+        .q(rb_bad$q),
+        .clock(rb_bad$clock)
+    );
+    top$dma$rb_now rb_now(
+        .d(rb_now$d),
+        .q(rb_now$q),
+        .clock(rb_now$clock)
     );
     top$dma$ar_addr ar_addr(
         .d(ar_addr$d),
@@ -1176,20 +1576,60 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .q(ar_left$q),
         .clock(ar_left$clock)
     );
-    top$dma$r_left r_left(
-        .d(r_left$d),
-        .q(r_left$q),
-        .clock(r_left$clock)
+    top$dma$r_pos r_pos(
+        .d(r_pos$d),
+        .q(r_pos$q),
+        .clock(r_pos$clock)
     );
-    top$dma$r_bytes r_bytes(
-        .d(r_bytes$d),
-        .q(r_bytes$q),
-        .clock(r_bytes$clock)
+    top$dma$d_err d_err(
+        .d(d_err$d),
+        .q(d_err$q),
+        .clock(d_err$clock)
+    );
+    top$dma$p_rerr p_rerr(
+        .d(p_rerr$d),
+        .q(p_rerr$q),
+        .clock(p_rerr$clock)
+    );
+    top$dma$desc desc(
+        .d(desc$d),
+        .q(desc$q),
+        .clock(desc$clock)
+    );
+    top$dma$chk_v chk_v(
+        .d(chk_v$d),
+        .q(chk_v$q),
+        .clock(chk_v$clock)
+    );
+    top$dma$chk_q chk_q(
+        .d(chk_q$d),
+        .q(chk_q$q),
+        .clock(chk_q$clock)
+    );
+    top$dma$chk_ep chk_ep(
+        .d(chk_ep$d),
+        .q(chk_ep$q),
+        .clock(chk_ep$clock)
+    );
+    top$dma$chk_err chk_err(
+        .d(chk_err$d),
+        .q(chk_err$q),
+        .clock(chk_err$clock)
     );
     top$dma$wstate wstate(
         .d(wstate$d),
         .q(wstate$q),
         .clock(wstate$clock)
+    );
+    top$dma$cur_v cur_v(
+        .d(cur_v$d),
+        .q(cur_v$q),
+        .clock(cur_v$clock)
+    );
+    top$dma$cur_fin cur_fin(
+        .d(cur_fin$d),
+        .q(cur_fin$q),
+        .clock(cur_fin$clock)
     );
     top$dma$w_addr w_addr(
         .d(w_addr$d),
@@ -1201,10 +1641,30 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .q(w_left$q),
         .clock(w_left$clock)
     );
+    top$dma$wb_addr wb_addr(
+        .d(wb_addr$d),
+        .q(wb_addr$q),
+        .clock(wb_addr$clock)
+    );
+    top$dma$wb_len wb_len(
+        .d(wb_len$d),
+        .q(wb_len$q),
+        .clock(wb_len$clock)
+    );
     top$dma$w_burst w_burst(
         .d(w_burst$d),
         .q(w_burst$q),
         .clock(w_burst$clock)
+    );
+    top$dma$aw_done aw_done(
+        .d(aw_done$d),
+        .q(aw_done$q),
+        .clock(aw_done$clock)
+    );
+    top$dma$w0_done w0_done(
+        .d(w0_done$d),
+        .q(w0_done$q),
+        .clock(w0_done$clock)
     );
     top$dma$w_first w_first(
         .d(w_first$d),
@@ -1216,45 +1676,150 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         .q(w_last_seen$q),
         .clock(w_last_seen$clock)
     );
-    top$dma$b_pend b_pend(
-        .d(b_pend$d),
-        .q(b_pend$q),
-        .clock(b_pend$clock)
+    top$dma$c_q c_q(
+        .d(c_q$d),
+        .q(c_q$q),
+        .clock(c_q$clock)
+    );
+    top$dma$c_ep c_ep(
+        .d(c_ep$d),
+        .q(c_ep$q),
+        .clock(c_ep$clock)
+    );
+    top$dma$c_dix c_dix(
+        .d(c_dix$d),
+        .q(c_dix$q),
+        .clock(c_dix$clock)
+    );
+    top$dma$c_cookie c_cookie(
+        .d(c_cookie$d),
+        .q(c_cookie$q),
+        .clock(c_cookie$clock)
+    );
+    top$dma$c_sa c_sa(
+        .d(c_sa$d),
+        .q(c_sa$q),
+        .clock(c_sa$clock)
+    );
+    top$dma$c_inb c_inb(
+        .d(c_inb$d),
+        .q(c_inb$q),
+        .clock(c_inb$clock)
+    );
+    top$dma$c_now c_now(
+        .d(c_now$d),
+        .q(c_now$q),
+        .clock(c_now$clock)
+    );
+    top$dma$c_bad c_bad(
+        .d(c_bad$d),
+        .q(c_bad$q),
+        .clock(c_bad$clock)
     );
     top$dma$res_bytes res_bytes(
         .d(res_bytes$d),
         .q(res_bytes$q),
         .clock(res_bytes$clock)
     );
-    top$dma$bus_err bus_err(
-        .d(bus_err$d),
-        .q(bus_err$q),
-        .clock(bus_err$clock)
+    top$dma$r_seq r_seq(
+        .d(r_seq$d),
+        .q(r_seq$q),
+        .clock(r_seq$clock)
     );
-    top$dma$c_verdict c_verdict(
-        .d(c_verdict$d),
-        .q(c_verdict$q),
-        .clock(c_verdict$clock)
+    top$dma$r_verd r_verd(
+        .d(r_verd$d),
+        .q(r_verd$q),
+        .clock(r_verd$clock)
     );
-    top$dma$c_seq c_seq(
-        .d(c_seq$d),
-        .q(c_seq$q),
-        .clock(c_seq$clock)
+    top$dma$r_nh r_nh(
+        .d(r_nh$d),
+        .q(r_nh$q),
+        .clock(r_nh$clock)
     );
-    top$dma$c_nh c_nh(
-        .d(c_nh$d),
-        .q(c_nh$q),
-        .clock(c_nh$clock)
+    top$dma$cur_berr cur_berr(
+        .d(cur_berr$d),
+        .q(cur_berr$q),
+        .clock(cur_berr$clock)
     );
-    top$dma$c_len c_len(
-        .d(c_len$d),
-        .q(c_len$q),
-        .clock(c_len$clock)
+    top$dma$p_v p_v(
+        .d(p_v$d),
+        .q(p_v$q),
+        .clock(p_v$clock)
     );
-    top$dma$c_bad c_bad(
-        .d(c_bad$d),
-        .q(c_bad$q),
-        .clock(c_bad$clock)
+    top$dma$p_q p_q(
+        .d(p_q$d),
+        .q(p_q$q),
+        .clock(p_q$clock)
+    );
+    top$dma$p_ep p_ep(
+        .d(p_ep$d),
+        .q(p_ep$q),
+        .clock(p_ep$clock)
+    );
+    top$dma$p_dix p_dix(
+        .d(p_dix$d),
+        .q(p_dix$q),
+        .clock(p_dix$clock)
+    );
+    top$dma$p_cookie p_cookie(
+        .d(p_cookie$d),
+        .q(p_cookie$q),
+        .clock(p_cookie$clock)
+    );
+    top$dma$p_seq p_seq(
+        .d(p_seq$d),
+        .q(p_seq$q),
+        .clock(p_seq$clock)
+    );
+    top$dma$p_len p_len(
+        .d(p_len$d),
+        .q(p_len$q),
+        .clock(p_len$clock)
+    );
+    top$dma$p_verd p_verd(
+        .d(p_verd$d),
+        .q(p_verd$q),
+        .clock(p_verd$clock)
+    );
+    top$dma$p_nh p_nh(
+        .d(p_nh$d),
+        .q(p_nh$q),
+        .clock(p_nh$clock)
+    );
+    top$dma$p_sa p_sa(
+        .d(p_sa$d),
+        .q(p_sa$q),
+        .clock(p_sa$clock)
+    );
+    top$dma$p_inb p_inb(
+        .d(p_inb$d),
+        .q(p_inb$q),
+        .clock(p_inb$clock)
+    );
+    top$dma$p_now p_now(
+        .d(p_now$d),
+        .q(p_now$q),
+        .clock(p_now$clock)
+    );
+    top$dma$p_bad p_bad(
+        .d(p_bad$d),
+        .q(p_bad$q),
+        .clock(p_bad$clock)
+    );
+    top$dma$p_b p_b(
+        .d(p_b$d),
+        .q(p_b$q),
+        .clock(p_b$clock)
+    );
+    top$dma$p_err p_err(
+        .d(p_err$d),
+        .q(p_err$q),
+        .clock(p_err$clock)
+    );
+    top$dma$b_out b_out(
+        .d(b_out$d),
+        .q(b_out$q),
+        .clock(b_out$clock)
     );
     top$dma$presc presc(
         .d(presc$d),
@@ -1264,62 +1829,158 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     
     // Update code
     always @(*) begin
-        state$clock = clock;
         rr$clock = clock;
-        cur$clock = clock;
-        epoch0$clock = clock;
-        beat$clock = clock;
-        desc$clock = clock;
-        rerr$clock = clock;
-        dix$clock = clock;
-        tuser_r$clock = clock;
+        resv$clock = clock;
+        f_pend$clock = clock;
+        f_q$clock = clock;
+        f_n$clock = clock;
+        f_addr$clock = clock;
+        f_ep$clock = clock;
+        c_pk$clock = clock;
+        c_av$clock = clock;
+        c_addr$clock = clock;
+        c_epk$clock = clock;
+        f_cool$clock = clock;
+        rb_cpl$clock = clock;
+        rb_done$clock = clock;
+        rb_fault$clock = clock;
+        rb_q$clock = clock;
+        rb_ep$clock = clock;
+        rb_bad$clock = clock;
+        rb_now$clock = clock;
         ar_addr$clock = clock;
         ar_left$clock = clock;
-        r_left$clock = clock;
-        r_bytes$clock = clock;
+        r_pos$clock = clock;
+        d_err$clock = clock;
+        p_rerr$clock = clock;
+        desc$clock = clock;
+        chk_v$clock = clock;
+        chk_q$clock = clock;
+        chk_ep$clock = clock;
+        chk_err$clock = clock;
         wstate$clock = clock;
+        cur_v$clock = clock;
+        cur_fin$clock = clock;
         w_addr$clock = clock;
         w_left$clock = clock;
+        wb_addr$clock = clock;
+        wb_len$clock = clock;
         w_burst$clock = clock;
+        aw_done$clock = clock;
+        w0_done$clock = clock;
         w_first$clock = clock;
         w_last_seen$clock = clock;
-        b_pend$clock = clock;
-        res_bytes$clock = clock;
-        bus_err$clock = clock;
-        c_verdict$clock = clock;
-        c_seq$clock = clock;
-        c_nh$clock = clock;
-        c_len$clock = clock;
+        c_q$clock = clock;
+        c_ep$clock = clock;
+        c_dix$clock = clock;
+        c_cookie$clock = clock;
+        c_sa$clock = clock;
+        c_inb$clock = clock;
+        c_now$clock = clock;
         c_bad$clock = clock;
+        res_bytes$clock = clock;
+        r_seq$clock = clock;
+        r_verd$clock = clock;
+        r_nh$clock = clock;
+        cur_berr$clock = clock;
+        p_v$clock = clock;
+        p_q$clock = clock;
+        p_ep$clock = clock;
+        p_dix$clock = clock;
+        p_cookie$clock = clock;
+        p_seq$clock = clock;
+        p_len$clock = clock;
+        p_verd$clock = clock;
+        p_nh$clock = clock;
+        p_sa$clock = clock;
+        p_inb$clock = clock;
+        p_now$clock = clock;
+        p_bad$clock = clock;
+        p_b$clock = clock;
+        p_err$clock = clock;
+        b_out$clock = clock;
         presc$clock = clock;
-        state$d = state$q;
         rr$d = rr$q;
-        cur$d = cur$q;
-        epoch0$d = epoch0$q;
-        beat$d = beat$q;
-        desc$d = desc$q;
-        rerr$d = rerr$q;
-        dix$d = dix$q;
-        tuser_r$d = tuser_r$q;
+        resv$d = resv$q;
+        f_pend$d = f_pend$q;
+        f_q$d = f_q$q;
+        f_n$d = f_n$q;
+        f_addr$d = f_addr$q;
+        f_ep$d = f_ep$q;
+        c_pk$d = c_pk$q;
+        c_av$d = c_av$q;
+        c_addr$d = c_addr$q;
+        c_epk$d = c_epk$q;
+        f_cool$d = f_cool$q;
+        rb_cpl$d = rb_cpl$q;
+        rb_done$d = rb_done$q;
+        rb_fault$d = rb_fault$q;
+        rb_q$d = rb_q$q;
+        rb_ep$d = rb_ep$q;
+        rb_bad$d = rb_bad$q;
+        rb_now$d = rb_now$q;
         ar_addr$d = ar_addr$q;
         ar_left$d = ar_left$q;
-        r_left$d = r_left$q;
-        r_bytes$d = r_bytes$q;
+        r_pos$d = r_pos$q;
+        d_err$d = d_err$q;
+        p_rerr$d = p_rerr$q;
+        desc$d = desc$q;
+        chk_v$d = chk_v$q;
+        chk_q$d = chk_q$q;
+        chk_ep$d = chk_ep$q;
+        chk_err$d = chk_err$q;
         wstate$d = wstate$q;
+        cur_v$d = cur_v$q;
+        cur_fin$d = cur_fin$q;
         w_addr$d = w_addr$q;
         w_left$d = w_left$q;
+        wb_addr$d = wb_addr$q;
+        wb_len$d = wb_len$q;
         w_burst$d = w_burst$q;
+        aw_done$d = aw_done$q;
+        w0_done$d = w0_done$q;
         w_first$d = w_first$q;
         w_last_seen$d = w_last_seen$q;
-        b_pend$d = b_pend$q;
-        res_bytes$d = res_bytes$q;
-        bus_err$d = bus_err$q;
-        c_verdict$d = c_verdict$q;
-        c_seq$d = c_seq$q;
-        c_nh$d = c_nh$q;
-        c_len$d = c_len$q;
+        c_q$d = c_q$q;
+        c_ep$d = c_ep$q;
+        c_dix$d = c_dix$q;
+        c_cookie$d = c_cookie$q;
+        c_sa$d = c_sa$q;
+        c_inb$d = c_inb$q;
+        c_now$d = c_now$q;
         c_bad$d = c_bad$q;
+        res_bytes$d = res_bytes$q;
+        r_seq$d = r_seq$q;
+        r_verd$d = r_verd$q;
+        r_nh$d = r_nh$q;
+        cur_berr$d = cur_berr$q;
+        p_v$d = p_v$q;
+        p_q$d = p_q$q;
+        p_ep$d = p_ep$q;
+        p_dix$d = p_dix$q;
+        p_cookie$d = p_cookie$q;
+        p_seq$d = p_seq$q;
+        p_len$d = p_len$q;
+        p_verd$d = p_verd$q;
+        p_nh$d = p_nh$q;
+        p_sa$d = p_sa$q;
+        p_inb$d = p_inb$q;
+        p_now$d = p_now$q;
+        p_bad$d = p_bad$q;
+        p_b$d = p_b$q;
+        p_err$d = p_err$q;
+        b_out$d = b_out$q;
         presc$d = presc$q;
+        tagq$clock = clock;
+        issq$clock = clock;
+        wrq$clock = clock;
+        errq$clock = clock;
+        btq$clock = clock;
+        tagq$reset = reset;
+        issq$reset = reset;
+        wrq$reset = reset;
+        errq$reset = reset;
+        btq$reset = reset;
         wr_rel = wr_addr - k_q_base;
         wr_hit = wr & (wr_addr >= k_q_base) & (wr_rel < k_q_span);
         wr_mask = ((32'h1) & 4'hf) << wr_rel[(32'h8)+:(2)];
@@ -1332,20 +1993,53 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         else begin
             presc$d = presc$q + 32'h1;
         end
-        cur_mask = ((32'h1) & 4'hf) << cur$q;
-        q_take = 1'b0;
-        q_done = 1'b0;
-        q_fault = 1'b0;
-        q_fcode = ((32'h0) & 4'hf);
-        sel_ready = 1'b0;
-        sel_daddr = ((32'h0) & 48'hffffffffffff);
-        sel_caddr = ((32'h0) & 48'hffffffffffff);
-        sel_dix = ((32'h0) & 16'hffff);
-        sel_phase = 1'b0;
-        sel_epoch = 1'b0;
+        t_v = ~tagq$empty;
+        t_desc = tagq$dout[32'h0];
+        t_q = tagq$dout[(32'h1)+:(2)];
+        t_n = tagq$dout[(32'h3)+:(3)];
+        t_ep = tagq$dout[32'h6];
+        t_len = tagq$dout[(32'h8)+:(16)];
+        t_user = tagq$dout[(32'h18)+:(64)];
+        if (t_desc) begin
+            t_beats = ((t_n) & 16'hffff) << 32'h2;
+        end
+        else begin
+            t_beats = (t_len + 32'hf) >> 32'h4;
+        end
+        r_last = (r_pos$q + 32'h1) == t_beats;
+        w_cookie = wrq$dout[(32'h0)+:(64)];
+        w_res = wrq$dout[(32'h40)+:(48)];
+        w_beats = wrq$dout[(32'h70)+:(16)];
+        w_dix = wrq$dout[(32'h80)+:(16)];
+        w_sa = wrq$dout[(32'h90)+:(16)];
+        w_nh = wrq$dout[(32'ha0)+:(8)];
+        w_vd = wrq$dout[(32'ha8)+:(4)];
+        w_q = wrq$dout[(32'hac)+:(2)];
+        w_ep = wrq$dout[32'hae];
+        w_inb = wrq$dout[32'haf];
+        w_now = wrq$dout[32'hb0];
+        w_bad = wrq$dout[32'hb1];
+        bt_v = ~btq$empty;
+        bt_cpl = btq$dout[32'h0];
+        bt_q = btq$dout[(32'h1)+:(2)];
+        bt_ep = btq$dout[32'h3];
+        bt_bad = btq$dout[32'h4];
+        bt_now = btq$dout[32'h5];
+        bt_room = btq$count < k_bt_room;
+        chk_mask = ((32'h1) & 4'hf) << chk_q$q;
+        p_mask = ((32'h1) & 4'hf) << p_q$q;
+        rb_mask = ((32'h1) & 4'hf) << rb_q$q;
+        chk_epoch = 1'b0;
+        chk_halt = 1'b0;
+        chk_dix = ((32'h0) & 16'hffff);
+        p_epoch = 1'b0;
+        p_caddr = ((32'h0) & 48'hffffffffffff);
+        p_phase = 1'b0;
+        rb_epoch = 1'b0;
         rd_dma = ((32'h0) & 32'hffffffff);
         irq = ((32'h0) & 4'hf);
         rdy = ((32'h0) & 4'hf);
+        active = 1'b0;
         queues$0$clock = clock;
         queues$0$reset = reset;
         queues$0$wr = wr_hit & wr_mask[0];
@@ -1353,13 +2047,19 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$0$wr_data = wr_data;
         queues$0$rd_off = rd_rel[(32'h0)+:(8)];
         queues$0$tick_us = tick;
-        queues$0$busy = (state$q != DmaState$Idle) & cur_mask[0];
-        if (cur_mask[0]) begin
-            sel_daddr = queues$0$desc_addr;
-            sel_caddr = queues$0$cpl_addr;
-            sel_dix = queues$0$dq_index;
-            sel_phase = queues$0$cpl_phase;
-            sel_epoch = queues$0$epoch;
+        active = active | queues$0$active;
+        if (chk_mask[0]) begin
+            chk_epoch = queues$0$epoch;
+            chk_halt = queues$0$halted;
+            chk_dix = queues$0$dq_index;
+        end
+        if (p_mask[0]) begin
+            p_epoch = queues$0$epoch;
+            p_caddr = queues$0$cpl_addr;
+            p_phase = queues$0$cpl_phase;
+        end
+        if (rb_mask[0]) begin
+            rb_epoch = queues$0$epoch;
         end
         if (rd_q[0]) begin
             rd_dma = queues$0$rd_data;
@@ -1374,13 +2074,19 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$1$wr_data = wr_data;
         queues$1$rd_off = rd_rel[(32'h0)+:(8)];
         queues$1$tick_us = tick;
-        queues$1$busy = (state$q != DmaState$Idle) & cur_mask[1];
-        if (cur_mask[1]) begin
-            sel_daddr = queues$1$desc_addr;
-            sel_caddr = queues$1$cpl_addr;
-            sel_dix = queues$1$dq_index;
-            sel_phase = queues$1$cpl_phase;
-            sel_epoch = queues$1$epoch;
+        active = active | queues$1$active;
+        if (chk_mask[1]) begin
+            chk_epoch = queues$1$epoch;
+            chk_halt = queues$1$halted;
+            chk_dix = queues$1$dq_index;
+        end
+        if (p_mask[1]) begin
+            p_epoch = queues$1$epoch;
+            p_caddr = queues$1$cpl_addr;
+            p_phase = queues$1$cpl_phase;
+        end
+        if (rb_mask[1]) begin
+            rb_epoch = queues$1$epoch;
         end
         if (rd_q[1]) begin
             rd_dma = queues$1$rd_data;
@@ -1395,13 +2101,19 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$2$wr_data = wr_data;
         queues$2$rd_off = rd_rel[(32'h0)+:(8)];
         queues$2$tick_us = tick;
-        queues$2$busy = (state$q != DmaState$Idle) & cur_mask[2];
-        if (cur_mask[2]) begin
-            sel_daddr = queues$2$desc_addr;
-            sel_caddr = queues$2$cpl_addr;
-            sel_dix = queues$2$dq_index;
-            sel_phase = queues$2$cpl_phase;
-            sel_epoch = queues$2$epoch;
+        active = active | queues$2$active;
+        if (chk_mask[2]) begin
+            chk_epoch = queues$2$epoch;
+            chk_halt = queues$2$halted;
+            chk_dix = queues$2$dq_index;
+        end
+        if (p_mask[2]) begin
+            p_epoch = queues$2$epoch;
+            p_caddr = queues$2$cpl_addr;
+            p_phase = queues$2$cpl_phase;
+        end
+        if (rb_mask[2]) begin
+            rb_epoch = queues$2$epoch;
         end
         if (rd_q[2]) begin
             rd_dma = queues$2$rd_data;
@@ -1416,13 +2128,19 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         queues$3$wr_data = wr_data;
         queues$3$rd_off = rd_rel[(32'h0)+:(8)];
         queues$3$tick_us = tick;
-        queues$3$busy = (state$q != DmaState$Idle) & cur_mask[3];
-        if (cur_mask[3]) begin
-            sel_daddr = queues$3$desc_addr;
-            sel_caddr = queues$3$cpl_addr;
-            sel_dix = queues$3$dq_index;
-            sel_phase = queues$3$cpl_phase;
-            sel_epoch = queues$3$epoch;
+        active = active | queues$3$active;
+        if (chk_mask[3]) begin
+            chk_epoch = queues$3$epoch;
+            chk_halt = queues$3$halted;
+            chk_dix = queues$3$dq_index;
+        end
+        if (p_mask[3]) begin
+            p_epoch = queues$3$epoch;
+            p_caddr = queues$3$cpl_addr;
+            p_phase = queues$3$cpl_phase;
+        end
+        if (rb_mask[3]) begin
+            rb_epoch = queues$3$epoch;
         end
         if (rd_q[3]) begin
             rd_dma = queues$3$rd_data;
@@ -1430,17 +2148,55 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         if (queues$3$irq) begin
             irq = irq | (((32'h1) & 4'hf) << queues$3$vector);
         end
-        if (queues$0$ready) begin
+        if (queues$0$fetch_avail != 32'h0) begin
             rdy = rdy | 32'h1;
         end
-        if (queues$1$ready) begin
+        if (queues$1$fetch_avail != 32'h0) begin
             rdy = rdy | 32'h2;
         end
-        if (queues$2$ready) begin
+        if (queues$2$fetch_avail != 32'h0) begin
             rdy = rdy | 32'h4;
         end
-        if (queues$3$ready) begin
+        if (queues$3$fetch_avail != 32'h0) begin
             rdy = rdy | 32'h8;
+        end
+        rot = (((rdy) & 8'hff) | (((rdy) & 8'hff) << 32'h4)) >> rr$q;
+        if (rot[32'h0]) begin
+            pick_off = ((32'h0) & 2'h3);
+        end
+        else if (rot[32'h1]) begin
+            pick_off = ((32'h1) & 2'h3);
+        end
+        else if (rot[32'h2]) begin
+            pick_off = ((32'h2) & 2'h3);
+        end
+        else begin
+            pick_off = ((32'h3) & 2'h3);
+        end
+        pk = rr$q + pick_off;
+        pk_avail = ((32'h0) & 3'h7);
+        pk_addr = ((32'h0) & 48'hffffffffffff);
+        pk_ep = 1'b0;
+        pk_mask = ((32'h1) & 4'hf) << pk;
+        if (pk_mask[0]) begin
+            pk_avail = queues$0$fetch_avail;
+            pk_addr = queues$0$desc_addr;
+            pk_ep = queues$0$epoch;
+        end
+        if (pk_mask[1]) begin
+            pk_avail = queues$1$fetch_avail;
+            pk_addr = queues$1$desc_addr;
+            pk_ep = queues$1$epoch;
+        end
+        if (pk_mask[2]) begin
+            pk_avail = queues$2$fetch_avail;
+            pk_addr = queues$2$desc_addr;
+            pk_ep = queues$2$epoch;
+        end
+        if (pk_mask[3]) begin
+            pk_avail = queues$3$fetch_avail;
+            pk_addr = queues$3$desc_addr;
+            pk_ep = queues$3$epoch;
         end
         rd_hit = 1'b0;
         rd_data = ((32'h0) & 32'hffffffff);
@@ -1497,6 +2253,10 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             bad_v = v_ok;
             is_bad = 1'b0;
         end
+        tuser_n = (((f_sa) & 64'hffffffffffffffff) << s_in_sa) | (((f_nh) & 64'hffffffffffffffff) << s_in_nh) | (((f_seqhi) & 64'hffffffffffffffff) << s_in_seqhi);
+        if (f_inb) begin
+            tuser_n = tuser_n | (((32'h1) & 64'hffffffffffffffff) << s_in_inb);
+        end
         m_axi_arsize = ((32'h4) & 3'h7);
         m_axi_arburst = ((32'h1) & 2'h3);
         m_axi_awsize = ((32'h4) & 3'h7);
@@ -1515,16 +2275,36 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         m_axi_bready = 1'b0;
         tx_tdata = m_axi_rdata;
         tx_tvalid = 1'b0;
-        tx_tlast = r_left$q == 32'h1;
-        tx_tuser = tuser_r$q;
-        kmask$count = r_bytes$q;
+        tx_tlast = r_last;
+        tx_tuser = t_user;
+        kmask$count = t_len - (r_pos$q << 32'h4);
         tx_tkeep = kmask$keep;
         rx_tready = 1'b0;
         kcount$keep = rx_tkeep;
+        tag_push = 1'b0;
+        tag_din = ((32'h0) & 88'hffffffffffffffffffffff);
+        tagq$pop = 1'b0;
+        issq$pop = 1'b0;
+        issq$push = 1'b0;
+        wrq$push = 1'b0;
+        wrq$pop = 1'b0;
+        errq$push = 1'b0;
+        errq$pop = 1'b0;
+        errq$din = ((32'h0) & 1'h1);
+        btq$push = 1'b0;
+        bt_din = ((32'h0) & 6'h3f);
+        fetch_pick = 1'b0;
+        fetch_acc = 1'b0;
         r_fire = 1'b0;
         w_fire = 1'b0;
         w_real = 1'b0;
-        b_inc = 1'b0;
+        aw_ok = 1'b0;
+        w0_ok = 1'b0;
+        first = 1'b0;
+        cpl_start = 1'b0;
+        cpl_end = 1'b0;
+        cpl_skip = 1'b0;
+        chk_v$d = 1'b0;
         ar_len = ((32'h10) & 16'hffff) - ((ar_addr$q[(32'h4)+:(4)]) & 16'hffff);
         if (ar_left$q < ar_len) begin
             ar_len = ar_left$q;
@@ -1533,290 +2313,495 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         if (w_left$q < w_len) begin
             w_len = w_left$q;
         end
-        cpl = (((f_cookie) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_cookie) | (((c_seq$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_seq) | (((c_len$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_len) | (((c_verdict$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_verdict) | (((c_nh$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_nh) | (((dix$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_dix) | (((f_sa) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_sa);
-        if (f_inb) begin
-            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_inb);
+        c_pk$d = pk;
+        c_av$d = pk_avail;
+        c_addr$d = pk_addr;
+        c_epk$d = pk_ep;
+        f_cool$d = 1'b0;
+        room = k_win - resv$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            fetch_pick = 1'b1;
+            f_pend$d = 1'b1;
+            f_q$d = c_pk$q;
+            f_n$d = c_av$q;
+            f_addr$d = c_addr$q;
+            f_ep$d = c_epk$q;
+            rr$d = c_pk$q + 32'h1;
         end
-        if (sel_phase) begin
-            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_phase);
-        end
-        tuser_n = (((f_sa) & 64'hffffffffffffffff) << s_in_sa) | (((f_nh) & 64'hffffffffffffffff) << s_in_nh) | (((f_seqhi) & 64'hffffffffffffffff) << s_in_seqhi);
-        if (f_inb) begin
-            tuser_n = tuser_n | (((32'h1) & 64'hffffffffffffffff) << s_in_inb);
-        end
-        if (state$q == DmaState$Idle) begin
-            rot = (((rdy) & 8'hff) | (((rdy) & 8'hff) << 32'h4)) >> rr$q;
-            if (rot[32'h0]) begin
-                pick_off = ((32'h0) & 2'h3);
-            end
-            else if (rot[32'h1]) begin
-                pick_off = ((32'h1) & 2'h3);
-            end
-            else if (rot[32'h2]) begin
-                pick_off = ((32'h2) & 2'h3);
-            end
-            else begin
-                pick_off = ((32'h3) & 2'h3);
-            end
-            if (|rdy) begin
-                cur$d = rr$q + pick_off;
-                rr$d = rr$q + pick_off + 32'h1;
-                state$d = DmaState$DescAr;
-            end
-        end
-        else begin
-            pick_off = ((32'h0) & 2'h3);
-            rot = ((32'h0) & 8'hff);
-        end
-        if (state$q == DmaState$DescAr) begin
-            m_axi_araddr = sel_daddr;
-            m_axi_arlen = k_desc_beats;
+        if (f_pend$q) begin
+            m_axi_araddr = f_addr$q;
+            m_axi_arlen = (((f_n$q) & 8'hff) << 32'h2) - 32'h1;
             m_axi_arvalid = 1'b1;
-            epoch0$d = sel_epoch;
-            dix$d = sel_dix;
             if (m_axi_arready) begin
-                beat$d = ((32'h0) & 2'h3);
-                rerr$d = 1'b0;
-                state$d = DmaState$DescR;
+                fetch_acc = 1'b1;
+                f_cool$d = 1'b1;
+                f_pend$d = 1'b0;
+                tag_push = 1'b1;
+                tag_din = ((32'h1) & 88'hffffffffffffffffffffff) | (((f_q$q) & 88'hffffffffffffffffffffff) << 32'h1) | (((f_n$q) & 88'hffffffffffffffffffffff) << 32'h3);
+                if (f_ep$q) begin
+                    tag_din = tag_din | (((32'h1) & 88'hffffffffffffffffffffff) << 32'h6);
+                end
             end
         end
-        if (state$q == DmaState$DescR) begin
+        else if (ar_left$q != 32'h0) begin
+            m_axi_arvalid = 1'b1;
+            m_axi_arlen = ((ar_len - 32'h1) & 8'hff);
+            if (m_axi_arready) begin
+                ar_addr$d = ar_addr$q + (((ar_len) & 48'hffffffffffff) << 32'h4);
+                ar_left$d = ar_left$q - ar_len;
+            end
+        end
+        else if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+            issq$pop = 1'b1;
+            ar_addr$d = issq$dout[(32'h0)+:(48)];
+            ar_left$d = (issq$dout[(32'h30)+:(16)] + 32'hf) >> 32'h4;
+            tag_push = 1'b1;
+            tag_din = (((issq$dout[(32'h30)+:(16)]) & 88'hffffffffffffffffffffff) << 32'h8) | (((issq$dout[(32'h40)+:(64)]) & 88'hffffffffffffffffffffff) << 32'h18);
+        end
+        tagq$push = tag_push;
+        tagq$din = tag_din;
+        if (t_v & t_desc) begin
             m_axi_rready = 1'b1;
             if (m_axi_rvalid) begin
                 desc$d = (desc$q >> 32'h80) | (((m_axi_rdata) & 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180);
-                if (m_axi_rresp != 32'h0) begin
-                    rerr$d = 1'b1;
+                r_pos$d = r_pos$q + 32'h1;
+                d_err$d = d_err$q | (m_axi_rresp != 32'h0);
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    chk_v$d = 1'b1;
+                    chk_q$d = t_q;
+                    chk_ep$d = t_ep;
+                    chk_err$d = d_err$q | (m_axi_rresp != 32'h0);
+                    d_err$d = 1'b0;
                 end
-                if (m_axi_rlast) begin
-                    if (sel_epoch != epoch0$q) begin
-                        state$d = DmaState$Idle;
-                    end
-                    else if (rerr$q | (m_axi_rresp != 32'h0)) begin
-                        q_fault = 1'b1;
-                        q_fcode = k_fault_fetch;
-                        state$d = DmaState$Idle;
-                    end
-                    else begin
-                        q_take = 1'b1;
-                        state$d = DmaState$Check;
-                    end
+                if (r_last) begin
+                    tagq$pop = 1'b1;
+                    r_pos$d = ((32'h0) & 16'hffff);
                 end
             end
         end
-        if (state$q == DmaState$Check) begin
-            c_bad$d = is_bad;
-            c_verdict$d = bad_v;
-            c_seq$d = ((32'h0) & 64'hffffffffffffffff);
-            c_nh$d = f_nh;
-            c_len$d = ((32'h0) & 16'hffff);
-            bus_err$d = 1'b0;
-            if (is_bad) begin
-                state$d = DmaState$CplAw;
-            end
-            else begin
-                tuser_r$d = tuser_n;
-                ar_addr$d = f_buf[(32'h0)+:(48)];
-                ar_left$d = (f_len + 32'hf) >> 32'h4;
-                r_left$d = (f_len + 32'hf) >> 32'h4;
-                r_bytes$d = f_len;
-                w_addr$d = f_res[(32'h0)+:(48)];
-                w_left$d = (((maxres + 32'hf) >> 32'h4) & 16'hffff);
-                wstate$d = WrState$Wait;
-                w_first$d = 1'b1;
-                w_last_seen$d = 1'b0;
-                b_pend$d = ((32'h0) & 8'hff);
-                res_bytes$d = ((32'h0) & 16'hffff);
-                state$d = DmaState$Payload;
-            end
-        end
-        if (state$q == DmaState$Payload) begin
-            if (ar_left$q != 32'h0) begin
-                m_axi_arvalid = 1'b1;
-                m_axi_arlen = ((ar_len - 32'h1) & 8'hff);
-                if (m_axi_arready) begin
-                    ar_addr$d = ar_addr$q + (((ar_len) & 48'hffffffffffff) << 32'h4);
-                    ar_left$d = ar_left$q - ar_len;
-                end
-            end
-            if (r_left$q != 32'h0) begin
-                tx_tvalid = m_axi_rvalid;
-                m_axi_rready = tx_tready;
-                r_fire = m_axi_rvalid & tx_tready;
-            end
+        if (t_v & ~t_desc) begin
+            tx_tvalid = m_axi_rvalid & ~errq$full;
+            m_axi_rready = tx_tready & ~errq$full;
+            r_fire = m_axi_rvalid & tx_tready & ~errq$full;
             if (r_fire) begin
-                r_left$d = r_left$q - 32'h1;
-                r_bytes$d = r_bytes$q - 32'h10;
-                if (m_axi_rresp != 32'h0) begin
-                    bus_err$d = 1'b1;
+                r_pos$d = r_pos$q + 32'h1;
+                p_rerr$d = p_rerr$q | (m_axi_rresp != 32'h0);
+                if (r_last) begin
+                    errq$push = 1'b1;
+                    if (p_rerr$q | (m_axi_rresp != 32'h0)) begin
+                        errq$din = ((32'h1) & 1'h1);
+                    end
+                    p_rerr$d = 1'b0;
+                    tagq$pop = 1'b1;
+                    r_pos$d = ((32'h0) & 16'hffff);
                 end
             end
-            if ((wstate$q == WrState$Wait) & rx_tvalid) begin
+        end
+        chk_drop = chk_v$q & (chk_err$q | (chk_epoch != chk_ep$q) | chk_halt);
+        chk_fault = chk_v$q & chk_err$q & (chk_epoch == chk_ep$q) & ~chk_halt;
+        chk_acc = chk_v$q & ~chk_drop;
+        wr_din = ((f_cookie) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) | (((f_res[(32'h0)+:(48)]) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | ((((maxres + 32'hf) >> 32'h4) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h70) | (((chk_dix) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((f_sa) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h90) | (((f_nh) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((bad_v) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha8) | (((chk_q$q) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hac);
+        if (chk_ep$q) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hae);
+        end
+        if (f_inb) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'haf);
+        end
+        if (f_now) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb0);
+        end
+        if (is_bad) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb1);
+        end
+        wrq$din = wr_din;
+        issq$din = ((f_buf[(32'h0)+:(48)]) & 128'hffffffffffffffffffffffffffffffff) | (((f_len) & 128'hffffffffffffffffffffffffffffffff) << 32'h30) | (((tuser_n) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+        if (chk_acc) begin
+            wrq$push = 1'b1;
+            issq$push = ~is_bad;
+        end
+        m_axi_bready = bt_v;
+        b_fire = bt_v & m_axi_bvalid;
+        b_err = m_axi_bresp != 32'h0;
+        b_res = b_fire & ~bt_cpl;
+        b_cpl = b_fire & bt_cpl;
+        btq$pop = b_fire;
+        rb_cpl$d = b_cpl;
+        rb_done$d = b_cpl & ~b_err;
+        rb_fault$d = b_cpl & b_err;
+        rb_q$d = bt_q;
+        rb_ep$d = bt_ep;
+        rb_bad$d = bt_bad;
+        rb_now$d = bt_now;
+        b_done = rb_done$q & (rb_epoch == rb_ep$q);
+        b_fault = rb_fault$q & (rb_epoch == rb_ep$q);
+        v_final = p_verd$q;
+        len_final = ((32'h0) & 16'hffff);
+        if (p_err$q) begin
+            v_final = v_bus;
+        end
+        else if (p_verd$q == v_ok) begin
+            len_final = p_len$q;
+        end
+        cpl = (((p_cookie$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_cookie) | (((p_seq$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_seq) | (((len_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_len) | (((v_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_verdict) | (((p_nh$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_nh) | (((p_dix$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_dix) | (((p_sa$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_sa);
+        if (p_inb$q) begin
+            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_inb);
+        end
+        if (p_phase) begin
+            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_phase);
+        end
+        p_ready = p_v$q & (p_b$q == 32'h0);
+        ws = wstate$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+                if (p_epoch != p_ep$q) begin
+                    cpl_skip = 1'b1;
+                    p_v$d = 1'b0;
+                end
+                else begin
+                    cpl_start = 1'b1;
+                    ws = WrState$CplA;
+                end
+            end
+            else if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
                 if (w_first$q & ~|rx_tkeep) begin
                     rx_tready = 1'b1;
-                    c_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
-                    c_verdict$d = ((rx_tuser >> s_out_verdict) & 4'hf);
-                    c_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
-                    wstate$d = WrState$Done;
+                    r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
+                    r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
+                    r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+                    cur_fin$d = 1'b1;
                 end
                 else if (w_left$q == 32'h0) begin
                     rx_tready = 1'b1;
-                    bus_err$d = 1'b1;
+                    cur_berr$d = 1'b1;
                     if (rx_tlast) begin
-                        wstate$d = WrState$Done;
+                        cur_fin$d = 1'b1;
                     end
                 end
                 else begin
-                    wstate$d = WrState$Addr;
+                    first = 1'b1;
+                    ws = WrState$Data;
                 end
-            end
-            if (wstate$q == WrState$Addr) begin
-                m_axi_awvalid = 1'b1;
-                m_axi_awlen = ((w_len - 32'h1) & 8'hff);
-                if (m_axi_awready) begin
-                    b_inc = 1'b1;
-                    w_burst$d = w_len[(32'h0)+:(5)];
-                    wstate$d = WrState$Data;
-                end
-            end
-            if (wstate$q == WrState$Data) begin
-                m_axi_wlast = w_burst$q == 32'h1;
-                if (w_last_seen$q) begin
-                    m_axi_wvalid = 1'b1;
-                    w_fire = m_axi_wready;
-                end
-                else begin
-                    m_axi_wvalid = rx_tvalid;
-                    m_axi_wdata = rx_tdata;
-                    m_axi_wstrb = rx_tkeep;
-                    rx_tready = m_axi_wready;
-                    w_fire = m_axi_wready & rx_tvalid;
-                    w_real = w_fire;
-                end
-                if (w_fire) begin
-                    w_burst$d = w_burst$q - 32'h1;
-                    w_addr$d = w_addr$q + 32'h10;
-                    w_left$d = w_left$q - 32'h1;
-                    w_first$d = 1'b0;
-                    if (w_real) begin
-                        res_bytes$d = res_bytes$q + kcount$count;
-                        if (rx_tlast) begin
-                            w_last_seen$d = 1'b1;
-                            c_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
-                            c_verdict$d = ((rx_tuser >> s_out_verdict) & 4'hf);
-                            c_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
-                        end
-                    end
-                    if (w_burst$q == 32'h1) begin
-                        if (w_last_seen$q | (w_real & rx_tlast)) begin
-                            wstate$d = WrState$Done;
-                        end
-                        else begin
-                            wstate$d = WrState$Wait;
-                        end
-                    end
-                end
-            end
-            m_axi_bready = 1'b1;
-            if (m_axi_bvalid & (m_axi_bresp != 32'h0)) begin
-                bus_err$d = 1'b1;
-            end
-            if (b_inc & ~m_axi_bvalid) begin
-                b_pend$d = b_pend$q + 32'h1;
-            end
-            if (~b_inc & m_axi_bvalid) begin
-                b_pend$d = b_pend$q - 32'h1;
-            end
-            if ((wstate$q == WrState$Done) & (b_pend$q == 32'h0) & (ar_left$q == 32'h0) & (r_left$q == 32'h0)) begin
-                if (bus_err$q) begin
-                    c_verdict$d = v_bus;
-                    c_len$d = ((32'h0) & 16'hffff);
-                end
-                else if (c_verdict$q == v_ok) begin
-                    c_len$d = res_bytes$q;
-                end
-                else begin
-                    c_len$d = ((32'h0) & 16'hffff);
-                end
-                state$d = DmaState$CplAw;
             end
         end
-        if (state$q == DmaState$CplAw) begin
-            if (sel_epoch != epoch0$q) begin
-                state$d = DmaState$Idle;
+        if (first) begin
+            blen = w_len;
+            wb_addr$d = w_addr$q;
+            wb_len$d = w_len;
+        end
+        else begin
+            blen = w_burst$q;
+        end
+        if ((ws == WrState$Data) & (first | ~aw_done$q)) begin
+            m_axi_awvalid = 1'b1;
+            if (first) begin
+                m_axi_awaddr = w_addr$q;
+                m_axi_awlen = ((w_len - 32'h1) & 8'hff);
             end
             else begin
-                m_axi_awaddr = sel_caddr;
-                m_axi_awlen = k_cpl_beats;
-                m_axi_awvalid = 1'b1;
-                if (m_axi_awready) begin
-                    state$d = DmaState$CplW0;
+                m_axi_awaddr = wb_addr$q;
+                m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
+            end
+            aw_ok = m_axi_awready;
+        end
+        if (ws == WrState$AwWait) begin
+            m_axi_awvalid = 1'b1;
+            m_axi_awaddr = wb_addr$q;
+            m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
+            aw_ok = m_axi_awready;
+            if (m_axi_awready) begin
+                aw_done$d = 1'b0;
+                wstate$d = WrState$Idle;
+            end
+        end
+        if (ws == WrState$Data) begin
+            m_axi_wlast = blen == 32'h1;
+            if (w_last_seen$q) begin
+                m_axi_wvalid = 1'b1;
+                w_fire = m_axi_wready;
+            end
+            else begin
+                m_axi_wvalid = rx_tvalid;
+                m_axi_wdata = rx_tdata;
+                m_axi_wstrb = rx_tkeep;
+                rx_tready = m_axi_wready;
+                w_fire = m_axi_wready & rx_tvalid;
+                w_real = w_fire;
+            end
+            wstate$d = WrState$Data;
+            aw_done$d = aw_done$q | aw_ok;
+            w_burst$d = blen;
+            if (w_fire) begin
+                w_burst$d = blen - 32'h1;
+                w_addr$d = w_addr$q + 32'h10;
+                w_left$d = w_left$q - 32'h1;
+                w_first$d = 1'b0;
+                if (w_real) begin
+                    res_bytes$d = res_bytes$q + kcount$count;
+                    if (rx_tlast) begin
+                        w_last_seen$d = 1'b1;
+                        r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
+                        r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
+                        r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+                    end
+                end
+                if (blen == 32'h1) begin
+                    if (w_last_seen$q | (w_real & rx_tlast)) begin
+                        cur_fin$d = 1'b1;
+                    end
+                    if (aw_done$q | aw_ok) begin
+                        aw_done$d = 1'b0;
+                        wstate$d = WrState$Idle;
+                    end
+                    else begin
+                        wstate$d = WrState$AwWait;
+                    end
                 end
             end
         end
-        if (state$q == DmaState$CplW0) begin
-            m_axi_wvalid = 1'b1;
-            m_axi_wdata = cpl[(32'h0)+:(128)];
-            m_axi_wstrb = ((32'hffff) & 16'hffff);
-            if (m_axi_wready) begin
-                state$d = DmaState$CplW1;
+        if (ws == WrState$CplA) begin
+            if (~aw_done$q) begin
+                m_axi_awvalid = 1'b1;
+                m_axi_awaddr = p_caddr;
+                m_axi_awlen = k_cpl_beats;
+                aw_ok = m_axi_awready;
+            end
+            if (~w0_done$q) begin
+                m_axi_wvalid = 1'b1;
+                m_axi_wdata = cpl[(32'h0)+:(128)];
+                m_axi_wstrb = ((32'hffff) & 16'hffff);
+                w0_ok = m_axi_wready;
+            end
+            if ((aw_done$q | aw_ok) & (w0_done$q | w0_ok)) begin
+                aw_done$d = 1'b0;
+                w0_done$d = 1'b0;
+                wstate$d = WrState$CplW1;
+            end
+            else begin
+                aw_done$d = aw_done$q | aw_ok;
+                w0_done$d = w0_done$q | w0_ok;
+                wstate$d = WrState$CplA;
             end
         end
-        if (state$q == DmaState$CplW1) begin
+        if (ws == WrState$CplW1) begin
             m_axi_wvalid = 1'b1;
             m_axi_wdata = cpl[(32'h80)+:(128)];
             m_axi_wstrb = ((32'hffff) & 16'hffff);
             m_axi_wlast = 1'b1;
             if (m_axi_wready) begin
-                q_done = sel_epoch == epoch0$q;
-                state$d = DmaState$CplB;
+                cpl_end = 1'b1;
+                p_v$d = 1'b0;
+                wstate$d = WrState$Idle;
             end
         end
-        if (state$q == DmaState$CplB) begin
-            m_axi_bready = 1'b1;
-            if (m_axi_bvalid) begin
-                if ((sel_epoch == epoch0$q) & (m_axi_bresp != 32'h0)) begin
-                    q_fault = 1'b1;
-                    q_fcode = k_fault_cpl;
+        if (aw_ok) begin
+            btq$push = 1'b1;
+            if (ws == WrState$CplA) begin
+                bt_din = ((32'h1) & 6'h3f) | (((p_q$q) & 6'h3f) << 32'h1);
+                if (p_ep$q) begin
+                    bt_din = bt_din | (((32'h1) & 6'h3f) << 32'h3);
                 end
-                state$d = DmaState$Idle;
+                if (p_bad$q) begin
+                    bt_din = bt_din | (((32'h1) & 6'h3f) << 32'h4);
+                end
+                if (p_now$q) begin
+                    bt_din = bt_din | (((32'h1) & 6'h3f) << 32'h5);
+                end
             end
         end
-        active = 1'b0;
-        active = active | queues$0$active;
-        queues$0$take = q_take & cur_mask[0];
-        queues$0$done = q_done & cur_mask[0];
-        queues$0$done_bad = c_bad$q;
-        queues$0$done_now = f_now;
-        queues$0$fault = q_fault & cur_mask[0];
-        queues$0$fault_code = q_fcode;
-        active = active | queues$1$active;
-        queues$1$take = q_take & cur_mask[1];
-        queues$1$done = q_done & cur_mask[1];
-        queues$1$done_bad = c_bad$q;
-        queues$1$done_now = f_now;
-        queues$1$fault = q_fault & cur_mask[1];
-        queues$1$fault_code = q_fcode;
-        active = active | queues$2$active;
-        queues$2$take = q_take & cur_mask[2];
-        queues$2$done = q_done & cur_mask[2];
-        queues$2$done_bad = c_bad$q;
-        queues$2$done_now = f_now;
-        queues$2$fault = q_fault & cur_mask[2];
-        queues$2$fault_code = q_fcode;
-        active = active | queues$3$active;
-        queues$3$take = q_take & cur_mask[3];
-        queues$3$done = q_done & cur_mask[3];
-        queues$3$done_bad = c_bad$q;
-        queues$3$done_now = f_now;
-        queues$3$fault = q_fault & cur_mask[3];
-        queues$3$fault_code = q_fcode;
+        btq$din = bt_din;
+        b_out_n = b_out$q;
+        if (aw_ok & (ws != WrState$CplA)) begin
+            b_out_n = b_out_n + 32'h1;
+        end
+        if (b_res) begin
+            b_out_n = b_out_n - 32'h1;
+        end
+        b_out$d = b_out_n;
+        p_free = ~p_v$q | cpl_end | cpl_skip;
+        move_cur = cur_v$q & cur_fin$q & (wstate$q != WrState$AwWait) & p_free & (c_bad$q | ~errq$empty) & ~b_res;
+        if (move_cur) begin
+            p_v$d = 1'b1;
+            p_q$d = c_q$q;
+            p_ep$d = c_ep$q;
+            p_dix$d = c_dix$q;
+            p_cookie$d = c_cookie$q;
+            p_seq$d = r_seq$q;
+            p_len$d = res_bytes$q;
+            p_verd$d = r_verd$q;
+            p_nh$d = r_nh$q;
+            p_sa$d = c_sa$q;
+            p_inb$d = c_inb$q;
+            p_now$d = c_now$q;
+            p_bad$d = c_bad$q;
+            p_b$d = b_out$q;
+            p_err$d = cur_berr$q;
+            if (~c_bad$q) begin
+                errq$pop = 1'b1;
+                if (|errq$dout) begin
+                    p_err$d = 1'b1;
+                end
+            end
+            cur_berr$d = 1'b0;
+            cur_v$d = 1'b0;
+        end
+        load_cur = (~cur_v$q | move_cur) & ~wrq$empty;
+        if (load_cur) begin
+            wrq$pop = 1'b1;
+            cur_v$d = 1'b1;
+            cur_fin$d = w_bad;
+            c_q$d = w_q;
+            c_ep$d = w_ep;
+            c_dix$d = w_dix;
+            c_cookie$d = w_cookie;
+            c_sa$d = w_sa;
+            c_inb$d = w_inb;
+            c_now$d = w_now;
+            c_bad$d = w_bad;
+            res_bytes$d = ((32'h0) & 16'hffff);
+            r_seq$d = ((32'h0) & 64'hffffffffffffffff);
+            r_verd$d = w_vd;
+            r_nh$d = w_nh;
+            w_addr$d = w_res;
+            w_left$d = w_beats;
+            w_first$d = 1'b1;
+            w_last_seen$d = 1'b0;
+            cur_berr$d = 1'b0;
+        end
+        if (b_res) begin
+            if (p_b$q != 32'h0) begin
+                p_b$d = p_b$q - 32'h1;
+                if (b_err) begin
+                    p_err$d = 1'b1;
+                end
+            end
+            else if (b_err) begin
+                cur_berr$d = 1'b1;
+            end
+        end
+        resv_n = resv$q;
+        if (fetch_acc) begin
+            resv_n = resv_n + ((f_n$q) & 7'h7f);
+        end
+        if (chk_drop) begin
+            resv_n = resv_n - 32'h1;
+        end
+        if (load_cur) begin
+            resv_n = resv_n - 32'h1;
+        end
+        resv$d = resv_n;
+        f_mask = ((32'h1) & 4'hf) << f_q$q;
+        c_mask = ((32'h0) & 4'hf);
+        if (c_av$q != 32'h0) begin
+            c_mask = ((32'h1) & 4'hf) << c_pk$q;
+        end
+        queues$0$fetch_n = ((32'h0) & 3'h7);
+        if (fetch_acc & f_mask[0]) begin
+            queues$0$fetch_n = f_n$q;
+        end
+        queues$0$fetch_ep = f_ep$q;
+        queues$0$fetch_busy = (f_pend$q & f_mask[0]) | c_mask[0];
+        queues$0$take = chk_acc & chk_mask[0];
+        queues$0$drop = chk_drop & chk_mask[0];
+        queues$0$cpl_iss = cpl_end & p_mask[0];
+        queues$0$cpl_skip = cpl_skip & p_mask[0];
+        queues$0$cpl_b = rb_cpl$q & rb_mask[0];
+        queues$0$done = b_done & rb_mask[0];
+        queues$0$done_bad = rb_bad$q;
+        queues$0$done_now = rb_now$q;
+        queues$0$fault = (chk_fault & chk_mask[0]) | (b_fault & rb_mask[0]);
+        if (chk_fault & chk_mask[0]) begin
+            queues$0$fault_code = k_fault_fetch;
+        end
+        else begin
+            queues$0$fault_code = k_fault_cpl;
+        end
+        queues$1$fetch_n = ((32'h0) & 3'h7);
+        if (fetch_acc & f_mask[1]) begin
+            queues$1$fetch_n = f_n$q;
+        end
+        queues$1$fetch_ep = f_ep$q;
+        queues$1$fetch_busy = (f_pend$q & f_mask[1]) | c_mask[1];
+        queues$1$take = chk_acc & chk_mask[1];
+        queues$1$drop = chk_drop & chk_mask[1];
+        queues$1$cpl_iss = cpl_end & p_mask[1];
+        queues$1$cpl_skip = cpl_skip & p_mask[1];
+        queues$1$cpl_b = rb_cpl$q & rb_mask[1];
+        queues$1$done = b_done & rb_mask[1];
+        queues$1$done_bad = rb_bad$q;
+        queues$1$done_now = rb_now$q;
+        queues$1$fault = (chk_fault & chk_mask[1]) | (b_fault & rb_mask[1]);
+        if (chk_fault & chk_mask[1]) begin
+            queues$1$fault_code = k_fault_fetch;
+        end
+        else begin
+            queues$1$fault_code = k_fault_cpl;
+        end
+        queues$2$fetch_n = ((32'h0) & 3'h7);
+        if (fetch_acc & f_mask[2]) begin
+            queues$2$fetch_n = f_n$q;
+        end
+        queues$2$fetch_ep = f_ep$q;
+        queues$2$fetch_busy = (f_pend$q & f_mask[2]) | c_mask[2];
+        queues$2$take = chk_acc & chk_mask[2];
+        queues$2$drop = chk_drop & chk_mask[2];
+        queues$2$cpl_iss = cpl_end & p_mask[2];
+        queues$2$cpl_skip = cpl_skip & p_mask[2];
+        queues$2$cpl_b = rb_cpl$q & rb_mask[2];
+        queues$2$done = b_done & rb_mask[2];
+        queues$2$done_bad = rb_bad$q;
+        queues$2$done_now = rb_now$q;
+        queues$2$fault = (chk_fault & chk_mask[2]) | (b_fault & rb_mask[2]);
+        if (chk_fault & chk_mask[2]) begin
+            queues$2$fault_code = k_fault_fetch;
+        end
+        else begin
+            queues$2$fault_code = k_fault_cpl;
+        end
+        queues$3$fetch_n = ((32'h0) & 3'h7);
+        if (fetch_acc & f_mask[3]) begin
+            queues$3$fetch_n = f_n$q;
+        end
+        queues$3$fetch_ep = f_ep$q;
+        queues$3$fetch_busy = (f_pend$q & f_mask[3]) | c_mask[3];
+        queues$3$take = chk_acc & chk_mask[3];
+        queues$3$drop = chk_drop & chk_mask[3];
+        queues$3$cpl_iss = cpl_end & p_mask[3];
+        queues$3$cpl_skip = cpl_skip & p_mask[3];
+        queues$3$cpl_b = rb_cpl$q & rb_mask[3];
+        queues$3$done = b_done & rb_mask[3];
+        queues$3$done_bad = rb_bad$q;
+        queues$3$done_now = rb_now$q;
+        queues$3$fault = (chk_fault & chk_mask[3]) | (b_fault & rb_mask[3]);
+        if (chk_fault & chk_mask[3]) begin
+            queues$3$fault_code = k_fault_fetch;
+        end
+        else begin
+            queues$3$fault_code = k_fault_cpl;
+        end
         if (reset) begin
-            state$d = DmaState$Idle;
             rr$d = ((32'h0) & 2'h3);
-            cur$d = ((32'h0) & 2'h3);
-            wstate$d = WrState$Wait;
-            b_pend$d = ((32'h0) & 8'hff);
+            resv$d = ((32'h0) & 7'h7f);
+            f_pend$d = 1'b0;
+            f_cool$d = 1'b0;
+            c_av$d = ((32'h0) & 3'h7);
+            ar_left$d = ((32'h0) & 16'hffff);
+            r_pos$d = ((32'h0) & 16'hffff);
+            d_err$d = 1'b0;
+            p_rerr$d = 1'b0;
+            chk_v$d = 1'b0;
+            wstate$d = WrState$Idle;
+            cur_v$d = 1'b0;
+            cur_fin$d = 1'b0;
+            aw_done$d = 1'b0;
+            w0_done$d = 1'b0;
+            p_v$d = 1'b0;
+            p_b$d = ((32'h0) & 8'hff);
+            b_out$d = ((32'h0) & 8'hff);
+            cur_berr$d = 1'b0;
             presc$d = ((32'h0) & 16'hffff);
+            rb_cpl$d = 1'b0;
+            rb_done$d = 1'b0;
+            rb_fault$d = 1'b0;
         end
     end
     
@@ -1861,45 +2846,7 @@ module top$dma$ar_left(d,q,clock);
 endmodule // top$dma$ar_left
 
 
-module top$dma$b_pend(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dma$b_pend
-
-
-module top$dma$beat(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dma$beat
-
-
-module top$dma$bus_err(d,q,clock);
+module top$dma$aw_done(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -1915,7 +2862,252 @@ module top$dma$bus_err(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$bus_err
+endmodule // top$dma$aw_done
+
+
+module top$dma$b_out(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$b_out
+
+
+module top$dma$btq(clock,reset,push,din,pop,dout,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  push;
+    input wire  [5:0] din;
+    input wire  pop;
+    output reg  [5:0] dout;
+    output reg  empty;
+    output reg  full;
+    output reg  [6:0] count;
+    
+    // Constant declarations
+    localparam  k_size = 7'b1000000;
+    
+    // Stub signals
+    reg  [5:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [5:0] ram$read_data;
+    reg  [5:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [5:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [6:0] wp$d;
+    wire  [6:0] wp$q;
+    reg  wp$clock;
+    reg  [6:0] wpd$d;
+    wire  [6:0] wpd$q;
+    reg  wpd$clock;
+    reg  [6:0] rp$d;
+    wire  [6:0] rp$q;
+    reg  rp$clock;
+    
+    // Local signals
+    reg  [6:0] rp_n;
+    reg  is_empty;
+    
+    // Sub module instances
+    top$dma$btq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$dma$btq$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$dma$btq$wpd wpd(
+        .d(wpd$d),
+        .q(wpd$q),
+        .clock(wpd$clock)
+    );
+    top$dma$btq$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wp$clock = clock;
+        wpd$clock = clock;
+        rp$clock = clock;
+        wp$d = wp$q;
+        wpd$d = wpd$q;
+        rp$d = rp$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        count = wp$q - rp$q;
+        full = count == k_size;
+        is_empty = rp$q == wpd$q;
+        empty = is_empty;
+        ram$write_enable = push & ~full;
+        ram$write_address = ((wp$q) & 6'h3f);
+        ram$write_data = din;
+        if (push & ~full) begin
+            wp$d = wp$q + 32'h1;
+        end
+        wpd$d = wp$q;
+        rp_n = rp$q;
+        if (pop & ~is_empty) begin
+            rp_n = rp$q + 32'h1;
+        end
+        rp$d = rp_n;
+        ram$read_address = ((rp_n) & 6'h3f);
+        dout = ram$read_data;
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+            wpd$d = ((32'h0) & 7'h7f);
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    
+endmodule // top$dma$btq
+
+
+module top$dma$btq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [5:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [5:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[5:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$dma$btq$ram
+
+
+module top$dma$btq$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$btq$rp
+
+
+module top$dma$btq$wp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$btq$wp
+
+
+module top$dma$btq$wpd(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$btq$wpd
+
+
+module top$dma$c_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_addr
+
+
+module top$dma$c_av(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_av
 
 
 module top$dma$c_bad(d,q,clock);
@@ -1937,45 +3129,7 @@ module top$dma$c_bad(d,q,clock);
 endmodule // top$dma$c_bad
 
 
-module top$dma$c_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dma$c_len
-
-
-module top$dma$c_nh(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dma$c_nh
-
-
-module top$dma$c_seq(d,q,clock);
+module top$dma$c_cookie(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -1991,29 +3145,105 @@ module top$dma$c_seq(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$c_seq
+endmodule // top$dma$c_cookie
 
 
-module top$dma$c_verdict(d,q,clock);
+module top$dma$c_dix(d,q,clock);
     
     // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
+    input wire  [15:0] d;
+    output reg  [15:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 4'h0;
+       q = 16'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$dma$c_verdict
+endmodule // top$dma$c_dix
 
 
-module top$dma$cur(d,q,clock);
+module top$dma$c_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_ep
+
+
+module top$dma$c_epk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_epk
+
+
+module top$dma$c_inb(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_inb
+
+
+module top$dma$c_now(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_now
+
+
+module top$dma$c_pk(d,q,clock);
     
     // Module arguments
     input wire  [1:0] d;
@@ -2029,7 +3259,197 @@ module top$dma$cur(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$cur
+endmodule // top$dma$c_pk
+
+
+module top$dma$c_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_q
+
+
+module top$dma$c_sa(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$c_sa
+
+
+module top$dma$chk_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$chk_ep
+
+
+module top$dma$chk_err(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$chk_err
+
+
+module top$dma$chk_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$chk_q
+
+
+module top$dma$chk_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$chk_v
+
+
+module top$dma$cur_berr(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$cur_berr
+
+
+module top$dma$cur_fin(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$cur_fin
+
+
+module top$dma$cur_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$cur_v
+
+
+module top$dma$d_err(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$d_err
 
 
 module top$dma$desc(d,q,clock);
@@ -2051,26 +3471,214 @@ module top$dma$desc(d,q,clock);
 endmodule // top$dma$desc
 
 
-module top$dma$dix(d,q,clock);
+module top$dma$errq(clock,reset,push,din,pop,dout,empty,full,count);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  clock;
+    input wire  reset;
+    input wire  push;
+    input wire  din;
+    input wire  pop;
+    output reg  dout;
+    output reg  empty;
+    output reg  full;
+    output reg  [6:0] count;
+    
+    // Constant declarations
+    localparam  k_size = 7'b1000000;
+    
+    // Stub signals
+    reg  [5:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  ram$read_data;
+    reg  [5:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  ram$write_data;
+    reg  ram$write_enable;
+    reg  [6:0] wp$d;
+    wire  [6:0] wp$q;
+    reg  wp$clock;
+    reg  [6:0] wpd$d;
+    wire  [6:0] wpd$q;
+    reg  wpd$clock;
+    reg  [6:0] rp$d;
+    wire  [6:0] rp$q;
+    reg  rp$clock;
+    
+    // Local signals
+    reg  [6:0] rp_n;
+    reg  is_empty;
+    
+    // Sub module instances
+    top$dma$errq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$dma$errq$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$dma$errq$wpd wpd(
+        .d(wpd$d),
+        .q(wpd$q),
+        .clock(wpd$clock)
+    );
+    top$dma$errq$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wp$clock = clock;
+        wpd$clock = clock;
+        rp$clock = clock;
+        wp$d = wp$q;
+        wpd$d = wpd$q;
+        rp$d = rp$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        count = wp$q - rp$q;
+        full = count == k_size;
+        is_empty = rp$q == wpd$q;
+        empty = is_empty;
+        ram$write_enable = push & ~full;
+        ram$write_address = ((wp$q) & 6'h3f);
+        ram$write_data = din;
+        if (push & ~full) begin
+            wp$d = wp$q + 32'h1;
+        end
+        wpd$d = wp$q;
+        rp_n = rp$q;
+        if (pop & ~is_empty) begin
+            rp_n = rp$q + 32'h1;
+        end
+        rp$d = rp_n;
+        ram$read_address = ((rp_n) & 6'h3f);
+        dout = ram$read_data;
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+            wpd$d = ((32'h0) & 7'h7f);
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    
+endmodule // top$dma$errq
+
+
+module top$dma$errq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[0:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$dma$errq$ram
+
+
+module top$dma$errq$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 7'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$dma$dix
+endmodule // top$dma$errq$rp
 
 
-module top$dma$epoch0(d,q,clock);
+module top$dma$errq$wp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$errq$wp
+
+
+module top$dma$errq$wpd(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$errq$wpd
+
+
+module top$dma$f_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_addr
+
+
+module top$dma$f_cool(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -2086,7 +3694,271 @@ module top$dma$epoch0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$epoch0
+endmodule // top$dma$f_cool
+
+
+module top$dma$f_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_ep
+
+
+module top$dma$f_n(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_n
+
+
+module top$dma$f_pend(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_pend
+
+
+module top$dma$f_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$f_q
+
+
+module top$dma$issq(clock,reset,push,din,pop,dout,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  push;
+    input wire  [127:0] din;
+    input wire  pop;
+    output reg  [127:0] dout;
+    output reg  empty;
+    output reg  full;
+    output reg  [6:0] count;
+    
+    // Constant declarations
+    localparam  k_size = 7'b1000000;
+    
+    // Stub signals
+    reg  [5:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [127:0] ram$read_data;
+    reg  [5:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [127:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [6:0] wp$d;
+    wire  [6:0] wp$q;
+    reg  wp$clock;
+    reg  [6:0] wpd$d;
+    wire  [6:0] wpd$q;
+    reg  wpd$clock;
+    reg  [6:0] rp$d;
+    wire  [6:0] rp$q;
+    reg  rp$clock;
+    
+    // Local signals
+    reg  [6:0] rp_n;
+    reg  is_empty;
+    
+    // Sub module instances
+    top$dma$issq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$dma$issq$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$dma$issq$wpd wpd(
+        .d(wpd$d),
+        .q(wpd$q),
+        .clock(wpd$clock)
+    );
+    top$dma$issq$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wp$clock = clock;
+        wpd$clock = clock;
+        rp$clock = clock;
+        wp$d = wp$q;
+        wpd$d = wpd$q;
+        rp$d = rp$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        count = wp$q - rp$q;
+        full = count == k_size;
+        is_empty = rp$q == wpd$q;
+        empty = is_empty;
+        ram$write_enable = push & ~full;
+        ram$write_address = ((wp$q) & 6'h3f);
+        ram$write_data = din;
+        if (push & ~full) begin
+            wp$d = wp$q + 32'h1;
+        end
+        wpd$d = wp$q;
+        rp_n = rp$q;
+        if (pop & ~is_empty) begin
+            rp_n = rp$q + 32'h1;
+        end
+        rp$d = rp_n;
+        ram$read_address = ((rp_n) & 6'h3f);
+        dout = ram$read_data;
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+            wpd$d = ((32'h0) & 7'h7f);
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    
+endmodule // top$dma$issq
+
+
+module top$dma$issq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$dma$issq$ram
+
+
+module top$dma$issq$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$issq$rp
+
+
+module top$dma$issq$wp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$issq$wp
+
+
+module top$dma$issq$wpd(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$issq$wpd
 
 
 module top$dma$kcount(keep,count);
@@ -2122,6 +3994,310 @@ module top$dma$kmask(count,keep);
 endmodule // top$dma$kmask
 
 
+module top$dma$p_b(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_b
+
+
+module top$dma$p_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_bad
+
+
+module top$dma$p_cookie(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_cookie
+
+
+module top$dma$p_dix(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_dix
+
+
+module top$dma$p_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_ep
+
+
+module top$dma$p_err(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_err
+
+
+module top$dma$p_inb(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_inb
+
+
+module top$dma$p_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_len
+
+
+module top$dma$p_nh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_nh
+
+
+module top$dma$p_now(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_now
+
+
+module top$dma$p_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_q
+
+
+module top$dma$p_rerr(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_rerr
+
+
+module top$dma$p_sa(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_sa
+
+
+module top$dma$p_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_seq
+
+
+module top$dma$p_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_v
+
+
+module top$dma$p_verd(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$p_verd
+
+
 module top$dma$presc(d,q,clock);
     
     // Module arguments
@@ -2141,7 +4317,7 @@ module top$dma$presc(d,q,clock);
 endmodule // top$dma$presc
 
 
-module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,busy,tick_us,ready,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
+module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,fetch_n,fetch_ep,fetch_busy,drop,cpl_iss,cpl_skip,cpl_b,tick_us,fetch_avail,halted,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
     
     // Module arguments
     input wire  clock;
@@ -2157,9 +4333,16 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     input wire  done_now;
     input wire  fault;
     input wire  [3:0] fault_code;
-    input wire  busy;
+    input wire  [2:0] fetch_n;
+    input wire  fetch_ep;
+    input wire  fetch_busy;
+    input wire  drop;
+    input wire  cpl_iss;
+    input wire  cpl_skip;
+    input wire  cpl_b;
     input wire  tick_us;
-    output reg  ready;
+    output reg  [2:0] fetch_avail;
+    output reg  halted;
     output reg  [47:0] desc_addr;
     output reg  [47:0] cpl_addr;
     output reg  [15:0] dq_index;
@@ -2274,12 +4457,29 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  rst_busy$d;
     wire  rst_busy$q;
     reg  rst_busy$clock;
+    reg  [15:0] dq_fetch$d;
+    wire  [15:0] dq_fetch$q;
+    reg  dq_fetch$clock;
+    reg  [15:0] cq_wr$d;
+    wire  [15:0] cq_wr$q;
+    reg  cq_wr$clock;
+    reg  [7:0] infl$d;
+    wire  [7:0] infl$q;
+    reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
+    reg  busy;
+    reg  [7:0] infl_a;
+    reg  [15:0] posted;
+    reg  [15:0] held;
+    reg  [16:0] room;
+    reg  [2:0] to_edge;
+    reg  [2:0] avail;
     reg  [16:0] dq_size;
     reg  [16:0] cq_size;
-    reg  [15:0] dq_used;
-    reg  [15:0] cq_used;
     reg  [15:0] new_used;
     reg  ring_bad;
     reg  [65:0] dq_end;
@@ -2400,6 +4600,26 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(rst_busy$q),
         .clock(rst_busy$clock)
     );
+    top$dma$queues$0$dq_fetch dq_fetch(
+        .d(dq_fetch$d),
+        .q(dq_fetch$q),
+        .clock(dq_fetch$clock)
+    );
+    top$dma$queues$0$cq_wr cq_wr(
+        .d(cq_wr$d),
+        .q(cq_wr$q),
+        .clock(cq_wr$clock)
+    );
+    top$dma$queues$0$infl infl(
+        .d(infl$d),
+        .q(infl$q),
+        .clock(infl$clock)
+    );
+    top$dma$queues$0$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -2425,6 +4645,10 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$clock = clock;
         epoch_r$clock = clock;
         rst_busy$clock = clock;
+        dq_fetch$clock = clock;
+        cq_wr$clock = clock;
+        infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -2447,25 +4671,67 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$d = now_mark$q;
         epoch_r$d = epoch_r$q;
         rst_busy$d = rst_busy$q;
+        dq_fetch$d = dq_fetch$q;
+        cq_wr$d = cq_wr$q;
+        infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
-        dq_used = dq_prod$q - dq_cons$q;
-        cq_used = cq_prod$q - cq_cons$q;
         new_used = ((32'h0) & 16'hffff);
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
-        ready = enable$q & ~faulted$q & ~rst_busy$q & (dq_used != 32'h0) & (((cq_used) & 17'h1ffff) < cq_size);
-        desc_addr = ((dq_base$q + (((dq_cons$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
-        cpl_addr = ((cq_base$q + (((cq_prod$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+        busy = (infl$q != 32'h0) | fetch_busy;
+        posted = dq_prod$q - dq_fetch$q;
+        held = dq_fetch$q - cq_cons$q;
+        room = ((32'h0) & 17'h1ffff);
+        if (((held) & 17'h1ffff) < cq_size) begin
+            room = cq_size - ((held) & 17'h1ffff);
+        end
+        to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+        avail = to_edge;
+        if (posted < ((avail) & 16'hffff)) begin
+            avail = posted[(32'h0)+:(3)];
+        end
+        if (room < ((avail) & 17'h1ffff)) begin
+            avail = room[(32'h0)+:(3)];
+        end
+        if (~enable$q | faulted$q | rst_busy$q) begin
+            avail = ((32'h0) & 3'h7);
+        end
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
+        halted = faulted$q;
+        desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+        cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
         dq_index = dq_cons$q;
-        cpl_phase = ~(|(((cq_prod$q) & 17'h1ffff) & cq_size));
+        cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
         epoch = epoch_r$q;
         vector = vec_r$q;
         active = enable$q;
         if (take) begin
             dq_cons$d = dq_cons$q + 32'h1;
         end
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        infl_a = infl$q + ((fetch_n) & 8'hff);
+        if (drop) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_skip) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_b) begin
+            infl_a = infl_a - 32'h1;
+        end
+        infl$d = infl_a;
         pend_n = pend$q;
         if (done) begin
             cq_prod$d = cq_prod$q + 32'h1;
@@ -2536,7 +4802,7 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             end
             if (wr_off == o_cq_cons) begin
                 cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_prod$q - wr_data[(32'h0)+:(16)];
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
                 if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
                     faulted$d = 1'b1;
                     fcode$d = k_fault_bad_index;
@@ -2560,6 +4826,8 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     dq_prod$d = ((32'h0) & 16'hffff);
                     cq_prod$d = ((32'h0) & 16'hffff);
                     cq_cons$d = ((32'h0) & 16'hffff);
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                    cq_wr$d = ((32'h0) & 16'hffff);
                     faulted$d = 1'b0;
                     fcode$d = ((32'h0) & 4'hf);
                     bad_desc$d = ((32'h0) & 32'hffffffff);
@@ -2567,7 +4835,9 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     timer$d = ((32'h0) & 16'hffff);
                     now_mark$d = 1'b0;
                     armed$d = 1'b0;
-                    epoch_r$d = ~epoch_r$q;
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
                     rst_busy$d = busy;
                 end
                 else begin
@@ -2663,6 +4933,10 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             timer$d = ((32'h0) & 16'hffff);
             now_mark$d = 1'b0;
             rst_busy$d = 1'b0;
+            dq_fetch$d = ((32'h0) & 16'hffff);
+            cq_wr$d = ((32'h0) & 16'hffff);
+            infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -2686,6 +4960,25 @@ module top$dma$queues$0$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$0$armed
+
+
+module top$dma$queues$0$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$0$avail_r
 
 
 module top$dma$queues$0$bad_desc(d,q,clock);
@@ -2783,6 +5076,25 @@ module top$dma$queues$0$cq_prod(d,q,clock);
 endmodule // top$dma$queues$0$cq_prod
 
 
+module top$dma$queues$0$cq_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$0$cq_wr
+
+
 module top$dma$queues$0$dq_base(d,q,clock);
     
     // Module arguments
@@ -2819,6 +5131,25 @@ module top$dma$queues$0$dq_cons(d,q,clock);
     end
           
 endmodule // top$dma$queues$0$dq_cons
+
+
+module top$dma$queues$0$dq_fetch(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$0$dq_fetch
 
 
 module top$dma$queues$0$dq_log2(d,q,clock);
@@ -2933,6 +5264,25 @@ module top$dma$queues$0$fcode(d,q,clock);
     end
           
 endmodule // top$dma$queues$0$fcode
+
+
+module top$dma$queues$0$infl(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$0$infl
 
 
 module top$dma$queues$0$irq_en(d,q,clock);
@@ -3087,7 +5437,7 @@ module top$dma$queues$0$vec_r(d,q,clock);
 endmodule // top$dma$queues$0$vec_r
 
 
-module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,busy,tick_us,ready,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
+module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,fetch_n,fetch_ep,fetch_busy,drop,cpl_iss,cpl_skip,cpl_b,tick_us,fetch_avail,halted,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
     
     // Module arguments
     input wire  clock;
@@ -3103,9 +5453,16 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     input wire  done_now;
     input wire  fault;
     input wire  [3:0] fault_code;
-    input wire  busy;
+    input wire  [2:0] fetch_n;
+    input wire  fetch_ep;
+    input wire  fetch_busy;
+    input wire  drop;
+    input wire  cpl_iss;
+    input wire  cpl_skip;
+    input wire  cpl_b;
     input wire  tick_us;
-    output reg  ready;
+    output reg  [2:0] fetch_avail;
+    output reg  halted;
     output reg  [47:0] desc_addr;
     output reg  [47:0] cpl_addr;
     output reg  [15:0] dq_index;
@@ -3220,12 +5577,29 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  rst_busy$d;
     wire  rst_busy$q;
     reg  rst_busy$clock;
+    reg  [15:0] dq_fetch$d;
+    wire  [15:0] dq_fetch$q;
+    reg  dq_fetch$clock;
+    reg  [15:0] cq_wr$d;
+    wire  [15:0] cq_wr$q;
+    reg  cq_wr$clock;
+    reg  [7:0] infl$d;
+    wire  [7:0] infl$q;
+    reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
+    reg  busy;
+    reg  [7:0] infl_a;
+    reg  [15:0] posted;
+    reg  [15:0] held;
+    reg  [16:0] room;
+    reg  [2:0] to_edge;
+    reg  [2:0] avail;
     reg  [16:0] dq_size;
     reg  [16:0] cq_size;
-    reg  [15:0] dq_used;
-    reg  [15:0] cq_used;
     reg  [15:0] new_used;
     reg  ring_bad;
     reg  [65:0] dq_end;
@@ -3346,6 +5720,26 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(rst_busy$q),
         .clock(rst_busy$clock)
     );
+    top$dma$queues$1$dq_fetch dq_fetch(
+        .d(dq_fetch$d),
+        .q(dq_fetch$q),
+        .clock(dq_fetch$clock)
+    );
+    top$dma$queues$1$cq_wr cq_wr(
+        .d(cq_wr$d),
+        .q(cq_wr$q),
+        .clock(cq_wr$clock)
+    );
+    top$dma$queues$1$infl infl(
+        .d(infl$d),
+        .q(infl$q),
+        .clock(infl$clock)
+    );
+    top$dma$queues$1$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -3371,6 +5765,10 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$clock = clock;
         epoch_r$clock = clock;
         rst_busy$clock = clock;
+        dq_fetch$clock = clock;
+        cq_wr$clock = clock;
+        infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -3393,25 +5791,67 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$d = now_mark$q;
         epoch_r$d = epoch_r$q;
         rst_busy$d = rst_busy$q;
+        dq_fetch$d = dq_fetch$q;
+        cq_wr$d = cq_wr$q;
+        infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
-        dq_used = dq_prod$q - dq_cons$q;
-        cq_used = cq_prod$q - cq_cons$q;
         new_used = ((32'h0) & 16'hffff);
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
-        ready = enable$q & ~faulted$q & ~rst_busy$q & (dq_used != 32'h0) & (((cq_used) & 17'h1ffff) < cq_size);
-        desc_addr = ((dq_base$q + (((dq_cons$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
-        cpl_addr = ((cq_base$q + (((cq_prod$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+        busy = (infl$q != 32'h0) | fetch_busy;
+        posted = dq_prod$q - dq_fetch$q;
+        held = dq_fetch$q - cq_cons$q;
+        room = ((32'h0) & 17'h1ffff);
+        if (((held) & 17'h1ffff) < cq_size) begin
+            room = cq_size - ((held) & 17'h1ffff);
+        end
+        to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+        avail = to_edge;
+        if (posted < ((avail) & 16'hffff)) begin
+            avail = posted[(32'h0)+:(3)];
+        end
+        if (room < ((avail) & 17'h1ffff)) begin
+            avail = room[(32'h0)+:(3)];
+        end
+        if (~enable$q | faulted$q | rst_busy$q) begin
+            avail = ((32'h0) & 3'h7);
+        end
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
+        halted = faulted$q;
+        desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+        cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
         dq_index = dq_cons$q;
-        cpl_phase = ~(|(((cq_prod$q) & 17'h1ffff) & cq_size));
+        cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
         epoch = epoch_r$q;
         vector = vec_r$q;
         active = enable$q;
         if (take) begin
             dq_cons$d = dq_cons$q + 32'h1;
         end
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        infl_a = infl$q + ((fetch_n) & 8'hff);
+        if (drop) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_skip) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_b) begin
+            infl_a = infl_a - 32'h1;
+        end
+        infl$d = infl_a;
         pend_n = pend$q;
         if (done) begin
             cq_prod$d = cq_prod$q + 32'h1;
@@ -3482,7 +5922,7 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             end
             if (wr_off == o_cq_cons) begin
                 cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_prod$q - wr_data[(32'h0)+:(16)];
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
                 if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
                     faulted$d = 1'b1;
                     fcode$d = k_fault_bad_index;
@@ -3506,6 +5946,8 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     dq_prod$d = ((32'h0) & 16'hffff);
                     cq_prod$d = ((32'h0) & 16'hffff);
                     cq_cons$d = ((32'h0) & 16'hffff);
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                    cq_wr$d = ((32'h0) & 16'hffff);
                     faulted$d = 1'b0;
                     fcode$d = ((32'h0) & 4'hf);
                     bad_desc$d = ((32'h0) & 32'hffffffff);
@@ -3513,7 +5955,9 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     timer$d = ((32'h0) & 16'hffff);
                     now_mark$d = 1'b0;
                     armed$d = 1'b0;
-                    epoch_r$d = ~epoch_r$q;
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
                     rst_busy$d = busy;
                 end
                 else begin
@@ -3609,6 +6053,10 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             timer$d = ((32'h0) & 16'hffff);
             now_mark$d = 1'b0;
             rst_busy$d = 1'b0;
+            dq_fetch$d = ((32'h0) & 16'hffff);
+            cq_wr$d = ((32'h0) & 16'hffff);
+            infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -3632,6 +6080,25 @@ module top$dma$queues$1$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$1$armed
+
+
+module top$dma$queues$1$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$1$avail_r
 
 
 module top$dma$queues$1$bad_desc(d,q,clock);
@@ -3729,6 +6196,25 @@ module top$dma$queues$1$cq_prod(d,q,clock);
 endmodule // top$dma$queues$1$cq_prod
 
 
+module top$dma$queues$1$cq_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$1$cq_wr
+
+
 module top$dma$queues$1$dq_base(d,q,clock);
     
     // Module arguments
@@ -3765,6 +6251,25 @@ module top$dma$queues$1$dq_cons(d,q,clock);
     end
           
 endmodule // top$dma$queues$1$dq_cons
+
+
+module top$dma$queues$1$dq_fetch(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$1$dq_fetch
 
 
 module top$dma$queues$1$dq_log2(d,q,clock);
@@ -3879,6 +6384,25 @@ module top$dma$queues$1$fcode(d,q,clock);
     end
           
 endmodule // top$dma$queues$1$fcode
+
+
+module top$dma$queues$1$infl(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$1$infl
 
 
 module top$dma$queues$1$irq_en(d,q,clock);
@@ -4033,7 +6557,7 @@ module top$dma$queues$1$vec_r(d,q,clock);
 endmodule // top$dma$queues$1$vec_r
 
 
-module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,busy,tick_us,ready,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
+module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,fetch_n,fetch_ep,fetch_busy,drop,cpl_iss,cpl_skip,cpl_b,tick_us,fetch_avail,halted,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
     
     // Module arguments
     input wire  clock;
@@ -4049,9 +6573,16 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     input wire  done_now;
     input wire  fault;
     input wire  [3:0] fault_code;
-    input wire  busy;
+    input wire  [2:0] fetch_n;
+    input wire  fetch_ep;
+    input wire  fetch_busy;
+    input wire  drop;
+    input wire  cpl_iss;
+    input wire  cpl_skip;
+    input wire  cpl_b;
     input wire  tick_us;
-    output reg  ready;
+    output reg  [2:0] fetch_avail;
+    output reg  halted;
     output reg  [47:0] desc_addr;
     output reg  [47:0] cpl_addr;
     output reg  [15:0] dq_index;
@@ -4166,12 +6697,29 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  rst_busy$d;
     wire  rst_busy$q;
     reg  rst_busy$clock;
+    reg  [15:0] dq_fetch$d;
+    wire  [15:0] dq_fetch$q;
+    reg  dq_fetch$clock;
+    reg  [15:0] cq_wr$d;
+    wire  [15:0] cq_wr$q;
+    reg  cq_wr$clock;
+    reg  [7:0] infl$d;
+    wire  [7:0] infl$q;
+    reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
+    reg  busy;
+    reg  [7:0] infl_a;
+    reg  [15:0] posted;
+    reg  [15:0] held;
+    reg  [16:0] room;
+    reg  [2:0] to_edge;
+    reg  [2:0] avail;
     reg  [16:0] dq_size;
     reg  [16:0] cq_size;
-    reg  [15:0] dq_used;
-    reg  [15:0] cq_used;
     reg  [15:0] new_used;
     reg  ring_bad;
     reg  [65:0] dq_end;
@@ -4292,6 +6840,26 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(rst_busy$q),
         .clock(rst_busy$clock)
     );
+    top$dma$queues$2$dq_fetch dq_fetch(
+        .d(dq_fetch$d),
+        .q(dq_fetch$q),
+        .clock(dq_fetch$clock)
+    );
+    top$dma$queues$2$cq_wr cq_wr(
+        .d(cq_wr$d),
+        .q(cq_wr$q),
+        .clock(cq_wr$clock)
+    );
+    top$dma$queues$2$infl infl(
+        .d(infl$d),
+        .q(infl$q),
+        .clock(infl$clock)
+    );
+    top$dma$queues$2$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -4317,6 +6885,10 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$clock = clock;
         epoch_r$clock = clock;
         rst_busy$clock = clock;
+        dq_fetch$clock = clock;
+        cq_wr$clock = clock;
+        infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -4339,25 +6911,67 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$d = now_mark$q;
         epoch_r$d = epoch_r$q;
         rst_busy$d = rst_busy$q;
+        dq_fetch$d = dq_fetch$q;
+        cq_wr$d = cq_wr$q;
+        infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
-        dq_used = dq_prod$q - dq_cons$q;
-        cq_used = cq_prod$q - cq_cons$q;
         new_used = ((32'h0) & 16'hffff);
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
-        ready = enable$q & ~faulted$q & ~rst_busy$q & (dq_used != 32'h0) & (((cq_used) & 17'h1ffff) < cq_size);
-        desc_addr = ((dq_base$q + (((dq_cons$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
-        cpl_addr = ((cq_base$q + (((cq_prod$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+        busy = (infl$q != 32'h0) | fetch_busy;
+        posted = dq_prod$q - dq_fetch$q;
+        held = dq_fetch$q - cq_cons$q;
+        room = ((32'h0) & 17'h1ffff);
+        if (((held) & 17'h1ffff) < cq_size) begin
+            room = cq_size - ((held) & 17'h1ffff);
+        end
+        to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+        avail = to_edge;
+        if (posted < ((avail) & 16'hffff)) begin
+            avail = posted[(32'h0)+:(3)];
+        end
+        if (room < ((avail) & 17'h1ffff)) begin
+            avail = room[(32'h0)+:(3)];
+        end
+        if (~enable$q | faulted$q | rst_busy$q) begin
+            avail = ((32'h0) & 3'h7);
+        end
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
+        halted = faulted$q;
+        desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+        cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
         dq_index = dq_cons$q;
-        cpl_phase = ~(|(((cq_prod$q) & 17'h1ffff) & cq_size));
+        cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
         epoch = epoch_r$q;
         vector = vec_r$q;
         active = enable$q;
         if (take) begin
             dq_cons$d = dq_cons$q + 32'h1;
         end
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        infl_a = infl$q + ((fetch_n) & 8'hff);
+        if (drop) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_skip) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_b) begin
+            infl_a = infl_a - 32'h1;
+        end
+        infl$d = infl_a;
         pend_n = pend$q;
         if (done) begin
             cq_prod$d = cq_prod$q + 32'h1;
@@ -4428,7 +7042,7 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             end
             if (wr_off == o_cq_cons) begin
                 cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_prod$q - wr_data[(32'h0)+:(16)];
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
                 if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
                     faulted$d = 1'b1;
                     fcode$d = k_fault_bad_index;
@@ -4452,6 +7066,8 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     dq_prod$d = ((32'h0) & 16'hffff);
                     cq_prod$d = ((32'h0) & 16'hffff);
                     cq_cons$d = ((32'h0) & 16'hffff);
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                    cq_wr$d = ((32'h0) & 16'hffff);
                     faulted$d = 1'b0;
                     fcode$d = ((32'h0) & 4'hf);
                     bad_desc$d = ((32'h0) & 32'hffffffff);
@@ -4459,7 +7075,9 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     timer$d = ((32'h0) & 16'hffff);
                     now_mark$d = 1'b0;
                     armed$d = 1'b0;
-                    epoch_r$d = ~epoch_r$q;
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
                     rst_busy$d = busy;
                 end
                 else begin
@@ -4555,6 +7173,10 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             timer$d = ((32'h0) & 16'hffff);
             now_mark$d = 1'b0;
             rst_busy$d = 1'b0;
+            dq_fetch$d = ((32'h0) & 16'hffff);
+            cq_wr$d = ((32'h0) & 16'hffff);
+            infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -4578,6 +7200,25 @@ module top$dma$queues$2$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$2$armed
+
+
+module top$dma$queues$2$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$2$avail_r
 
 
 module top$dma$queues$2$bad_desc(d,q,clock);
@@ -4675,6 +7316,25 @@ module top$dma$queues$2$cq_prod(d,q,clock);
 endmodule // top$dma$queues$2$cq_prod
 
 
+module top$dma$queues$2$cq_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$2$cq_wr
+
+
 module top$dma$queues$2$dq_base(d,q,clock);
     
     // Module arguments
@@ -4711,6 +7371,25 @@ module top$dma$queues$2$dq_cons(d,q,clock);
     end
           
 endmodule // top$dma$queues$2$dq_cons
+
+
+module top$dma$queues$2$dq_fetch(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$2$dq_fetch
 
 
 module top$dma$queues$2$dq_log2(d,q,clock);
@@ -4825,6 +7504,25 @@ module top$dma$queues$2$fcode(d,q,clock);
     end
           
 endmodule // top$dma$queues$2$fcode
+
+
+module top$dma$queues$2$infl(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$2$infl
 
 
 module top$dma$queues$2$irq_en(d,q,clock);
@@ -4979,7 +7677,7 @@ module top$dma$queues$2$vec_r(d,q,clock);
 endmodule // top$dma$queues$2$vec_r
 
 
-module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,busy,tick_us,ready,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
+module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,done_bad,done_now,fault,fault_code,fetch_n,fetch_ep,fetch_busy,drop,cpl_iss,cpl_skip,cpl_b,tick_us,fetch_avail,halted,desc_addr,cpl_addr,dq_index,cpl_phase,epoch,irq,vector,active);
     
     // Module arguments
     input wire  clock;
@@ -4995,9 +7693,16 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     input wire  done_now;
     input wire  fault;
     input wire  [3:0] fault_code;
-    input wire  busy;
+    input wire  [2:0] fetch_n;
+    input wire  fetch_ep;
+    input wire  fetch_busy;
+    input wire  drop;
+    input wire  cpl_iss;
+    input wire  cpl_skip;
+    input wire  cpl_b;
     input wire  tick_us;
-    output reg  ready;
+    output reg  [2:0] fetch_avail;
+    output reg  halted;
     output reg  [47:0] desc_addr;
     output reg  [47:0] cpl_addr;
     output reg  [15:0] dq_index;
@@ -5112,12 +7817,29 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     reg  rst_busy$d;
     wire  rst_busy$q;
     reg  rst_busy$clock;
+    reg  [15:0] dq_fetch$d;
+    wire  [15:0] dq_fetch$q;
+    reg  dq_fetch$clock;
+    reg  [15:0] cq_wr$d;
+    wire  [15:0] cq_wr$q;
+    reg  cq_wr$clock;
+    reg  [7:0] infl$d;
+    wire  [7:0] infl$q;
+    reg  infl$clock;
+    reg  [2:0] avail_r$d;
+    wire  [2:0] avail_r$q;
+    reg  avail_r$clock;
     
     // Local signals
+    reg  busy;
+    reg  [7:0] infl_a;
+    reg  [15:0] posted;
+    reg  [15:0] held;
+    reg  [16:0] room;
+    reg  [2:0] to_edge;
+    reg  [2:0] avail;
     reg  [16:0] dq_size;
     reg  [16:0] cq_size;
-    reg  [15:0] dq_used;
-    reg  [15:0] cq_used;
     reg  [15:0] new_used;
     reg  ring_bad;
     reg  [65:0] dq_end;
@@ -5238,6 +7960,26 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         .q(rst_busy$q),
         .clock(rst_busy$clock)
     );
+    top$dma$queues$3$dq_fetch dq_fetch(
+        .d(dq_fetch$d),
+        .q(dq_fetch$q),
+        .clock(dq_fetch$clock)
+    );
+    top$dma$queues$3$cq_wr cq_wr(
+        .d(cq_wr$d),
+        .q(cq_wr$q),
+        .clock(cq_wr$clock)
+    );
+    top$dma$queues$3$infl infl(
+        .d(infl$d),
+        .q(infl$q),
+        .clock(infl$clock)
+    );
+    top$dma$queues$3$avail_r avail_r(
+        .d(avail_r$d),
+        .q(avail_r$q),
+        .clock(avail_r$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -5263,6 +8005,10 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$clock = clock;
         epoch_r$clock = clock;
         rst_busy$clock = clock;
+        dq_fetch$clock = clock;
+        cq_wr$clock = clock;
+        infl$clock = clock;
+        avail_r$clock = clock;
         dq_base$d = dq_base$q;
         cq_base$d = cq_base$q;
         dq_log2$d = dq_log2$q;
@@ -5285,25 +8031,67 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         now_mark$d = now_mark$q;
         epoch_r$d = epoch_r$q;
         rst_busy$d = rst_busy$q;
+        dq_fetch$d = dq_fetch$q;
+        cq_wr$d = cq_wr$q;
+        infl$d = infl$q;
+        avail_r$d = avail_r$q;
         dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
         cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
-        dq_used = dq_prod$q - dq_cons$q;
-        cq_used = cq_prod$q - cq_cons$q;
         new_used = ((32'h0) & 16'hffff);
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
-        ready = enable$q & ~faulted$q & ~rst_busy$q & (dq_used != 32'h0) & (((cq_used) & 17'h1ffff) < cq_size);
-        desc_addr = ((dq_base$q + (((dq_cons$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
-        cpl_addr = ((cq_base$q + (((cq_prod$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+        busy = (infl$q != 32'h0) | fetch_busy;
+        posted = dq_prod$q - dq_fetch$q;
+        held = dq_fetch$q - cq_cons$q;
+        room = ((32'h0) & 17'h1ffff);
+        if (((held) & 17'h1ffff) < cq_size) begin
+            room = cq_size - ((held) & 17'h1ffff);
+        end
+        to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+        avail = to_edge;
+        if (posted < ((avail) & 16'hffff)) begin
+            avail = posted[(32'h0)+:(3)];
+        end
+        if (room < ((avail) & 17'h1ffff)) begin
+            avail = room[(32'h0)+:(3)];
+        end
+        if (~enable$q | faulted$q | rst_busy$q) begin
+            avail = ((32'h0) & 3'h7);
+        end
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        fetch_avail = avail_r$q;
+        halted = faulted$q;
+        desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+        cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
         dq_index = dq_cons$q;
-        cpl_phase = ~(|(((cq_prod$q) & 17'h1ffff) & cq_size));
+        cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
         epoch = epoch_r$q;
         vector = vec_r$q;
         active = enable$q;
         if (take) begin
             dq_cons$d = dq_cons$q + 32'h1;
         end
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        infl_a = infl$q + ((fetch_n) & 8'hff);
+        if (drop) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_skip) begin
+            infl_a = infl_a - 32'h1;
+        end
+        if (cpl_b) begin
+            infl_a = infl_a - 32'h1;
+        end
+        infl$d = infl_a;
         pend_n = pend$q;
         if (done) begin
             cq_prod$d = cq_prod$q + 32'h1;
@@ -5374,7 +8162,7 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             end
             if (wr_off == o_cq_cons) begin
                 cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_prod$q - wr_data[(32'h0)+:(16)];
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
                 if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
                     faulted$d = 1'b1;
                     fcode$d = k_fault_bad_index;
@@ -5398,6 +8186,8 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     dq_prod$d = ((32'h0) & 16'hffff);
                     cq_prod$d = ((32'h0) & 16'hffff);
                     cq_cons$d = ((32'h0) & 16'hffff);
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                    cq_wr$d = ((32'h0) & 16'hffff);
                     faulted$d = 1'b0;
                     fcode$d = ((32'h0) & 4'hf);
                     bad_desc$d = ((32'h0) & 32'hffffffff);
@@ -5405,7 +8195,9 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
                     timer$d = ((32'h0) & 16'hffff);
                     now_mark$d = 1'b0;
                     armed$d = 1'b0;
-                    epoch_r$d = ~epoch_r$q;
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
                     rst_busy$d = busy;
                 end
                 else begin
@@ -5501,6 +8293,10 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
             timer$d = ((32'h0) & 16'hffff);
             now_mark$d = 1'b0;
             rst_busy$d = 1'b0;
+            dq_fetch$d = ((32'h0) & 16'hffff);
+            cq_wr$d = ((32'h0) & 16'hffff);
+            infl$d = ((32'h0) & 8'hff);
+            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -5524,6 +8320,25 @@ module top$dma$queues$3$armed(d,q,clock);
     end
           
 endmodule // top$dma$queues$3$armed
+
+
+module top$dma$queues$3$avail_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$3$avail_r
 
 
 module top$dma$queues$3$bad_desc(d,q,clock);
@@ -5621,6 +8436,25 @@ module top$dma$queues$3$cq_prod(d,q,clock);
 endmodule // top$dma$queues$3$cq_prod
 
 
+module top$dma$queues$3$cq_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$3$cq_wr
+
+
 module top$dma$queues$3$dq_base(d,q,clock);
     
     // Module arguments
@@ -5657,6 +8491,25 @@ module top$dma$queues$3$dq_cons(d,q,clock);
     end
           
 endmodule // top$dma$queues$3$dq_cons
+
+
+module top$dma$queues$3$dq_fetch(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$3$dq_fetch
 
 
 module top$dma$queues$3$dq_log2(d,q,clock);
@@ -5771,6 +8624,25 @@ module top$dma$queues$3$fcode(d,q,clock);
     end
           
 endmodule // top$dma$queues$3$fcode
+
+
+module top$dma$queues$3$infl(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$queues$3$infl
 
 
 module top$dma$queues$3$irq_en(d,q,clock);
@@ -5925,7 +8797,26 @@ module top$dma$queues$3$vec_r(d,q,clock);
 endmodule // top$dma$queues$3$vec_r
 
 
-module top$dma$r_bytes(d,q,clock);
+module top$dma$r_nh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$r_nh
+
+
+module top$dma$r_pos(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -5941,29 +8832,48 @@ module top$dma$r_bytes(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$r_bytes
+endmodule // top$dma$r_pos
 
 
-module top$dma$r_left(d,q,clock);
+module top$dma$r_seq(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [63:0] d;
+    output reg  [63:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 64'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$dma$r_left
+endmodule // top$dma$r_seq
 
 
-module top$dma$rerr(d,q,clock);
+module top$dma$r_verd(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$r_verd
+
+
+module top$dma$rb_bad(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -5979,7 +8889,121 @@ module top$dma$rerr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dma$rerr
+endmodule // top$dma$rb_bad
+
+
+module top$dma$rb_cpl(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_cpl
+
+
+module top$dma$rb_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_done
+
+
+module top$dma$rb_ep(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_ep
+
+
+module top$dma$rb_fault(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_fault
+
+
+module top$dma$rb_now(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_now
+
+
+module top$dma$rb_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$rb_q
 
 
 module top$dma$res_bytes(d,q,clock);
@@ -6001,6 +9025,25 @@ module top$dma$res_bytes(d,q,clock);
 endmodule // top$dma$res_bytes
 
 
+module top$dma$resv(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$resv
+
+
 module top$dma$rr(d,q,clock);
     
     // Module arguments
@@ -6020,53 +9063,211 @@ module top$dma$rr(d,q,clock);
 endmodule // top$dma$rr
 
 
-module top$dma$state(d,q,clock);
+module top$dma$tagq(clock,reset,push,din,pop,dout,empty,full,count);
     
     // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
     input wire  clock;
+    input wire  reset;
+    input wire  push;
+    input wire  [87:0] din;
+    input wire  pop;
+    output reg  [87:0] dout;
+    output reg  empty;
+    output reg  full;
+    output reg  [6:0] count;
     
-    // Enums
-    localparam DmaState$Idle = 0;
-    localparam DmaState$DescAr = 1;
-    localparam DmaState$DescR = 2;
-    localparam DmaState$Check = 3;
-    localparam DmaState$Payload = 4;
-    localparam DmaState$CplAw = 5;
-    localparam DmaState$CplW0 = 6;
-    localparam DmaState$CplW1 = 7;
-    localparam DmaState$CplB = 8;
+    // Constant declarations
+    localparam  k_size = 7'b1000000;
+    
+    // Stub signals
+    reg  [5:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [87:0] ram$read_data;
+    reg  [5:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [87:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [6:0] wp$d;
+    wire  [6:0] wp$q;
+    reg  wp$clock;
+    reg  [6:0] wpd$d;
+    wire  [6:0] wpd$q;
+    reg  wpd$clock;
+    reg  [6:0] rp$d;
+    wire  [6:0] rp$q;
+    reg  rp$clock;
+    
+    // Local signals
+    reg  [6:0] rp_n;
+    reg  is_empty;
+    
+    // Sub module instances
+    top$dma$tagq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$dma$tagq$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$dma$tagq$wpd wpd(
+        .d(wpd$d),
+        .q(wpd$q),
+        .clock(wpd$clock)
+    );
+    top$dma$tagq$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wp$clock = clock;
+        wpd$clock = clock;
+        rp$clock = clock;
+        wp$d = wp$q;
+        wpd$d = wpd$q;
+        rp$d = rp$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        count = wp$q - rp$q;
+        full = count == k_size;
+        is_empty = rp$q == wpd$q;
+        empty = is_empty;
+        ram$write_enable = push & ~full;
+        ram$write_address = ((wp$q) & 6'h3f);
+        ram$write_data = din;
+        if (push & ~full) begin
+            wp$d = wp$q + 32'h1;
+        end
+        wpd$d = wp$q;
+        rp_n = rp$q;
+        if (pop & ~is_empty) begin
+            rp_n = rp$q + 32'h1;
+        end
+        rp$d = rp_n;
+        ram$read_address = ((rp_n) & 6'h3f);
+        dout = ram$read_data;
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+            wpd$d = ((32'h0) & 7'h7f);
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    
+endmodule // top$dma$tagq
+
+
+module top$dma$tagq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [87:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [87:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[87:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$dma$tagq$ram
+
+
+module top$dma$tagq$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 7'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$dma$state
+endmodule // top$dma$tagq$rp
 
 
-module top$dma$tuser_r(d,q,clock);
+module top$dma$tagq$wp(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  [6:0] d;
+    output reg  [6:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 7'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$dma$tuser_r
+endmodule // top$dma$tagq$wp
+
+
+module top$dma$tagq$wpd(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$tagq$wpd
+
+
+module top$dma$w0_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$w0_done
 
 
 module top$dma$w_addr(d,q,clock);
@@ -6091,13 +9292,13 @@ endmodule // top$dma$w_addr
 module top$dma$w_burst(d,q,clock);
     
     // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  [15:0] d;
+    output reg  [15:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 5'h0;
+       q = 16'h0;
     end
     
     always @(posedge clock) begin
@@ -6164,18 +9365,245 @@ module top$dma$w_left(d,q,clock);
 endmodule // top$dma$w_left
 
 
+module top$dma$wb_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$wb_addr
+
+
+module top$dma$wb_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$wb_len
+
+
+module top$dma$wrq(clock,reset,push,din,pop,dout,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  push;
+    input wire  [177:0] din;
+    input wire  pop;
+    output reg  [177:0] dout;
+    output reg  empty;
+    output reg  full;
+    output reg  [6:0] count;
+    
+    // Constant declarations
+    localparam  k_size = 7'b1000000;
+    
+    // Stub signals
+    reg  [5:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [177:0] ram$read_data;
+    reg  [5:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [177:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [6:0] wp$d;
+    wire  [6:0] wp$q;
+    reg  wp$clock;
+    reg  [6:0] wpd$d;
+    wire  [6:0] wpd$q;
+    reg  wpd$clock;
+    reg  [6:0] rp$d;
+    wire  [6:0] rp$q;
+    reg  rp$clock;
+    
+    // Local signals
+    reg  [6:0] rp_n;
+    reg  is_empty;
+    
+    // Sub module instances
+    top$dma$wrq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$dma$wrq$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$dma$wrq$wpd wpd(
+        .d(wpd$d),
+        .q(wpd$q),
+        .clock(wpd$clock)
+    );
+    top$dma$wrq$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wp$clock = clock;
+        wpd$clock = clock;
+        rp$clock = clock;
+        wp$d = wp$q;
+        wpd$d = wpd$q;
+        rp$d = rp$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        count = wp$q - rp$q;
+        full = count == k_size;
+        is_empty = rp$q == wpd$q;
+        empty = is_empty;
+        ram$write_enable = push & ~full;
+        ram$write_address = ((wp$q) & 6'h3f);
+        ram$write_data = din;
+        if (push & ~full) begin
+            wp$d = wp$q + 32'h1;
+        end
+        wpd$d = wp$q;
+        rp_n = rp$q;
+        if (pop & ~is_empty) begin
+            rp_n = rp$q + 32'h1;
+        end
+        rp$d = rp_n;
+        ram$read_address = ((rp_n) & 6'h3f);
+        dout = ram$read_data;
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+            wpd$d = ((32'h0) & 7'h7f);
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    
+endmodule // top$dma$wrq
+
+
+module top$dma$wrq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [177:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [177:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[177:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$dma$wrq$ram
+
+
+module top$dma$wrq$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$wrq$rp
+
+
+module top$dma$wrq$wp(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$wrq$wp
+
+
+module top$dma$wrq$wpd(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma$wrq$wpd
+
+
 module top$dma$wstate(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
-    localparam WrState$Wait = 0;
-    localparam WrState$Addr = 1;
-    localparam WrState$Data = 2;
-    localparam WrState$Done = 3;
+    localparam WrState$Idle = 0;
+    localparam WrState$Data = 1;
+    localparam WrState$AwWait = 2;
+    localparam WrState$CplA = 3;
+    localparam WrState$CplW1 = 4;
     
     // Update code (custom)
     initial begin

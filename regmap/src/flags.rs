@@ -172,7 +172,9 @@ pub enum QueueFault {
     /// A completion write got an error response from the bus.
     CplWrite = 3,
     /// Software moved `DQ_PROD` more than the ring size ahead of `DQ_CONS`, or
-    /// `CQ_CONS` past `CQ_PROD`.
+    /// `CQ_CONS` past the last completion record the card has written (`CQ_PROD`
+    /// counts a record once its write is acknowledged, so software, which sees a
+    /// record by its phase bit, may acknowledge it before `CQ_PROD` moves).
     BadIndex = 4,
 }
 

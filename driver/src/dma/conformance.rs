@@ -159,7 +159,12 @@ pub fn hang_with_full_ring<R: RegIo + HardReset>(
     heal();
     assert_eq!(off.recover_card().unwrap(), 1);
     let more = seal_all(off, sa, &ps[..3]);
-    assert!(more.iter().all(|s| s.path == DataPath::Card));
+    assert!(
+        more.iter().all(|s| s.path == DataPath::Card),
+        "after recovery: {:?}, fence {:?}",
+        more.iter().map(|s| s.path).collect::<Vec<_>>(),
+        off.fence().map(|e| e.to_string())
+    );
     let mut whole = all.clone();
     whole.extend(more);
     let mut pl = ps.clone();

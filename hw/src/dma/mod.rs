@@ -1,34 +1,55 @@
 //! The DMA front end: `regmap::dma`'s queue pairs in front of the engine's
 //! AXI4-Stream ports, over an AXI4 memory-mapped bus master to host memory
 //! (128-bit data, `regmap::dma::IOVA_BITS`-bit addresses, INCR bursts of up to 16
-//! beats that never cross a 256-byte boundary, so never a 4 KiB one).
+//! beats that never cross a 256-byte boundary, so never a 4 KiB one, one ID: reads
+//! come back in the order they were asked for, write responses too).
 //!
-//! Per packet (one descriptor in flight at a time in this version), a state
-//! machine in [`DmaEngine`]:
-//! 1. *Pick*: the queues with work ([`DmaQueue::ready`]: a posted descriptor, room
-//!    in the completion ring) are served round-robin.
-//! 2. *Fetch*: one burst of `DESC_BYTES / 16` beats reads the descriptor at
-//!    `DQ_CONS`; an error response faults the queue (`QueueFault::DescFetch`),
-//!    otherwise `DQ_CONS` advances.
-//! 3. *Check*: the checks of `regmap::dma::DmaDescriptor::card_check`, first failure
-//!    first (reserved bits or unknown flags, length, SA index, alignment, bounds,
-//!    result space). A refused descriptor goes straight to its completion with the
-//!    `Dma*` verdict and is counted in `Q_BAD_DESC`.
-//! 4. *Payload and result*: read bursts of the input go out on the stream with the
-//!    side-band built from the descriptor (`regmap::sideband`); at the same time the
-//!    engine's result beats are written to `RESULT_IOVA` in bursts (the address of a
-//!    burst is issued when its first beat is there; after the last beat the burst is
-//!    closed with beats whose strobes are 0). A result of one empty beat (a verdict
-//!    other than OK) writes nothing. All write responses are awaited.
-//! 5. *Completion*: the 32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the
-//!    last beat) is written as one two-beat burst at `CQ_PROD`; as its last beat is
-//!    sent `CQ_PROD` advances and the queue's interrupt moderation counts it (so a
-//!    record software can see is never past `CQ_PROD`). An error
-//!    response faults the queue (`QueueFault::CplWrite`). A read or write error on
-//!    the payload or the result gives the verdict `DmaBusError` with no result.
+//! [`DmaEngine`] is a *reader* and a *writer* that run at the same time, with up to
+//! [`WINDOW`] descriptors in flight between them, so that the memory round trips of
+//! many packets overlap:
 //!
-//! A queue reset (`Q_CTRL.RESET`) while its descriptor is in flight lets the DMA
-//! finish and writes no completion for it.
+//! Reader (read address and read data channels):
+//! 1. *Fetch*: the queues with descriptors to fetch ([`DmaQueue::fetch_avail`]:
+//!    posted and not yet requested, a completion slot for each, at most 4 and not
+//!    across a group of 4, i.e. one 256-byte burst) are served round-robin, one read
+//!    burst of up to 4 descriptors per turn, while the window has room for them.
+//!    The counts and the pick are registered (a turn is decided from state two
+//!    cycles old; the cycle after a request is idle so that the queue just served
+//!    shows its new count; a turn made stale by a queue reset carries the old epoch,
+//!    and its descriptors are dropped on arrival).
+//! 2. *Payload requests*: for each accepted descriptor, in order, the read bursts of
+//!    its input (up to 16 beats, not across 256 bytes) go out back to back.
+//! 3. A *tag FIFO* records what each request is (a descriptor burst: queue, count,
+//!    epoch; a packet's input: length and side-band); read data is taken in that
+//!    order. Descriptor beats are assembled, then checked the cycle after
+//!    (`regmap::dma::DmaDescriptor::card_check`, first failure first). An accepted
+//!    descriptor advances `DQ_CONS` and enters the writer's FIFO (and, if good, the
+//!    payload-request FIFO); a refused one goes to the writer with its `Dma*`
+//!    verdict and no payload. A read error on a descriptor faults its queue
+//!    (`QueueFault::DescFetch`); descriptors arriving for a reset or faulted queue
+//!    are dropped. Input beats go to the engine's stream input with the side-band
+//!    built from the descriptor; a read error on them is noted for the writer.
+//!
+//! Writer (write address, data and response channels), in the order the reader
+//! accepted the descriptors (the engine keeps packet order):
+//! 4. *Result*: the engine's result beats are written to `RESULT_IOVA` in bursts
+//!    (address and first beat in the same cycle, when the first beat is there; after
+//!    the last beat a burst is closed with beats whose strobes are 0). A result of
+//!    one empty beat (a verdict other than OK) writes nothing.
+//! 5. *Completion*: a finished packet waits in a one-entry *pending* slot until the
+//!    write responses of its result are back (a write error gives `DmaBusError`, as
+//!    does a read error on its input), while the next packet's result is written;
+//!    then its 32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the second,
+//!    last beat) is written as one two-beat burst at the queue's completion write
+//!    pointer. When the record's write response comes back (registered, the queue
+//!    sees it a cycle later) `CQ_PROD` advances and
+//!    the queue's interrupt moderation counts it; an error response faults the queue
+//!    (`QueueFault::CplWrite`).
+//!
+//! A queue reset (`Q_CTRL.RESET`) flips the queue's epoch: its descriptors still in
+//! the read pipeline are dropped on arrival; its packets already accepted finish
+//! their DMA and write no completion. The queue reports `RESET_BUSY` until none of
+//! its descriptors is in flight.
 //!
 //! While any queue is enabled the DMA front end owns the engine's stream ports
 //! (`active`); `Top` then holds its external `s_axis`/`m_axis` ports idle. The MMIO
@@ -47,8 +68,10 @@ use regmap::sideband::{
 };
 use regmap::{QueueFault, Verdict};
 
+pub mod fifo;
 pub mod queue;
 
+pub use fifo::Fifo;
 pub use queue::{DmaQueue, IOW, IXW, QOW};
 
 use crate::util::{KeepCount, KeepMask};
@@ -67,6 +90,26 @@ pub const CW: usize = 8 * CPL_BYTES;
 pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
 /// `m_axis_tuser` width.
 pub const MUW: usize = regmap::sideband::M_TUSER_BITS as usize;
+/// log2 of the in-flight FIFOs' depth.
+pub const FL: usize = 6;
+/// Descriptors in flight at most, from their read request until the writer takes
+/// them (the depth of the in-flight FIFOs).
+pub const WINDOW: usize = 1 << FL;
+
+/// Width of a tag FIFO word. Bit 0: a descriptor burst; 1..3 queue; 3..6 count;
+/// 6 epoch; 8..24 input length; 24..88 input side-band.
+const TW: usize = 88;
+/// Width of a payload-request word: 0..48 input IOVA; 48..64 length; 64..128
+/// side-band.
+const IW: usize = 128;
+/// Width of a writer word: 0..64 cookie; 64..112 result IOVA; 112..128 result
+/// beats; 128..144 descriptor index; 144..160 SA index; 160..168 next header;
+/// 168..172 check verdict; 172..174 queue; 174 epoch; 175 inbound; 176 IRQ_NOW;
+/// 177 refused by the check.
+const WW: usize = 178;
+/// Width of a write-response tag: 0 a completion record; 1..3 queue; 3 epoch;
+/// 4 refused descriptor; 5 IRQ_NOW.
+const BW: usize = 6;
 
 // The round-robin picker and the queue decode are written for four queues of one
 // vector each; the record layouts for the widths below.
@@ -81,6 +124,10 @@ const _: () = assert!(C_VERDICT.width == 4 && C_NEXT_HEADER.width == 8);
 const _: () = assert!(C_DESC_INDEX.width == 16 && C_SA_INDEX.width == 16);
 const _: () = assert!(IN_SEQ_HI.width == 32 && OUT_SEQ.width == 64);
 const _: () = assert!(regmap::STREAM_DATA_BITS == 128);
+// The internal words above hold these widths.
+const _: () = assert!(SUW == 64 && IOW == 48 && IXW == 16);
+// A ring of the smallest size holds whole groups of 4 descriptors (one burst).
+const _: () = assert!(regmap::dma::MIN_RING_LOG2 >= 2);
 
 fn k16(v: u32) -> Constant<Bits<16>> {
     Constant::new((v as u64).to_bits())
@@ -111,40 +158,19 @@ fn reserved_mask() -> Bits<DW> {
     m
 }
 
-/// States of the front end (one descriptor at a time).
-#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
-pub enum DmaState {
-    /// Waiting for a queue with work.
-    Idle,
-    /// Descriptor read address.
-    DescAr,
-    /// Descriptor beats.
-    DescR,
-    /// Descriptor checks.
-    Check,
-    /// Payload read and result write.
-    Payload,
-    /// Completion write address.
-    CplAw,
-    /// Completion first beat.
-    CplW0,
-    /// Completion second beat (phase bit).
-    CplW1,
-    /// Completion write response.
-    CplB,
-}
-
-/// States of the result writer (inside `Payload`).
+/// States of the writer's use of the write channels.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum WrState {
-    /// Waiting for the next result beat.
-    Wait,
-    /// Burst address.
-    Addr,
-    /// Burst beats.
+    /// Between bursts: a completion record or a result burst may start.
+    Idle,
+    /// A result burst's beats (its address possibly still going out).
     Data,
-    /// Result written (or none to write).
-    Done,
+    /// A result burst's beats are out, its address is not yet taken.
+    AwWait,
+    /// A completion record's address and first beat.
+    CplA,
+    /// A completion record's second, last beat (phase bit).
+    CplW1,
 }
 
 /// The DMA front end (see the module docs).
@@ -247,58 +273,162 @@ pub struct DmaEngine {
 
     /// The queue pairs.
     pub queues: Vec<DmaQueue>,
+
+    tagq: Fifo<Bits<TW>, FL, 7>,
+    issq: Fifo<Bits<IW>, FL, 7>,
+    wrq: Fifo<Bits<WW>, FL, 7>,
+    errq: Fifo<Bits<1>, FL, 7>,
+    btq: Fifo<Bits<BW>, FL, 7>,
     kmask: KeepMask,
     kcount: KeepCount,
-
-    state: DFF<DmaState>,
     rr: DFF<Bits<2>>,
-    cur: DFF<Bits<2>>,
-    epoch0: DFF<bool>,
-    beat: DFF<Bits<2>>,
-    desc: DFF<Bits<DW>>,
-    rerr: DFF<bool>,
-    dix: DFF<Bits<IXW>>,
-    tuser_r: DFF<Bits<SUW>>,
+    resv: DFF<Bits<7>>,
+    f_pend: DFF<bool>,
+    f_q: DFF<Bits<2>>,
+    f_n: DFF<Bits<3>>,
+    f_addr: DFF<Bits<IOW>>,
+    f_ep: DFF<bool>,
+    c_pk: DFF<Bits<2>>,
+    c_av: DFF<Bits<3>>,
+    c_addr: DFF<Bits<IOW>>,
+    c_epk: DFF<bool>,
+    f_cool: DFF<bool>,
+    rb_cpl: DFF<bool>,
+    rb_done: DFF<bool>,
+    rb_fault: DFF<bool>,
+    rb_q: DFF<Bits<2>>,
+    rb_ep: DFF<bool>,
+    rb_bad: DFF<bool>,
+    rb_now: DFF<bool>,
     ar_addr: DFF<Bits<IOW>>,
     ar_left: DFF<Bits<16>>,
-    r_left: DFF<Bits<16>>,
-    r_bytes: DFF<Bits<16>>,
+    r_pos: DFF<Bits<16>>,
+    d_err: DFF<bool>,
+    p_rerr: DFF<bool>,
+    desc: DFF<Bits<DW>>,
+    chk_v: DFF<bool>,
+    chk_q: DFF<Bits<2>>,
+    chk_ep: DFF<bool>,
+    chk_err: DFF<bool>,
     wstate: DFF<WrState>,
+    cur_v: DFF<bool>,
+    cur_fin: DFF<bool>,
     w_addr: DFF<Bits<IOW>>,
     w_left: DFF<Bits<16>>,
-    w_burst: DFF<Bits<5>>,
+    wb_addr: DFF<Bits<IOW>>,
+    wb_len: DFF<Bits<16>>,
+    w_burst: DFF<Bits<16>>,
+    aw_done: DFF<bool>,
+    w0_done: DFF<bool>,
     w_first: DFF<bool>,
     w_last_seen: DFF<bool>,
-    b_pend: DFF<Bits<8>>,
-    res_bytes: DFF<Bits<16>>,
-    bus_err: DFF<bool>,
-    c_verdict: DFF<Bits<4>>,
-    c_seq: DFF<Bits<64>>,
-    c_nh: DFF<Bits<8>>,
-    c_len: DFF<Bits<16>>,
+    c_q: DFF<Bits<2>>,
+    c_ep: DFF<bool>,
+    c_dix: DFF<Bits<IXW>>,
+    c_cookie: DFF<Bits<64>>,
+    c_sa: DFF<Bits<16>>,
+    c_inb: DFF<bool>,
+    c_now: DFF<bool>,
     c_bad: DFF<bool>,
+    res_bytes: DFF<Bits<16>>,
+    r_seq: DFF<Bits<64>>,
+    r_verd: DFF<Bits<4>>,
+    r_nh: DFF<Bits<8>>,
+    cur_berr: DFF<bool>,
+    p_v: DFF<bool>,
+    p_q: DFF<Bits<2>>,
+    p_ep: DFF<bool>,
+    p_dix: DFF<Bits<IXW>>,
+    p_cookie: DFF<Bits<64>>,
+    p_seq: DFF<Bits<64>>,
+    p_len: DFF<Bits<16>>,
+    p_verd: DFF<Bits<4>>,
+    p_nh: DFF<Bits<8>>,
+    p_sa: DFF<Bits<16>>,
+    p_inb: DFF<bool>,
+    p_now: DFF<bool>,
+    p_bad: DFF<bool>,
+    p_b: DFF<Bits<8>>,
+    p_err: DFF<bool>,
+    b_out: DFF<Bits<8>>,
     presc: DFF<Bits<16>>,
-
     wr_hit: Signal<Local, bool>,
     wr_rel: Signal<Local, Bits<AW>>,
     wr_mask: Signal<Local, Bits<NQ>>,
     rd_rel: Signal<Local, Bits<AW>>,
     rd_q: Signal<Local, Bits<NQ>>,
+    rd_dma: Signal<Local, Bits<32>>,
+    tick: Signal<Local, bool>,
     rdy: Signal<Local, Bits<NQ>>,
     rot: Signal<Local, Bits<8>>,
     pick_off: Signal<Local, Bits<2>>,
-    cur_mask: Signal<Local, Bits<NQ>>,
-    sel_ready: Signal<Local, bool>,
-    sel_daddr: Signal<Local, Bits<IOW>>,
-    sel_caddr: Signal<Local, Bits<IOW>>,
-    sel_dix: Signal<Local, Bits<IXW>>,
-    sel_phase: Signal<Local, bool>,
-    sel_epoch: Signal<Local, bool>,
-    q_take: Signal<Local, bool>,
-    q_done: Signal<Local, bool>,
-    q_fault: Signal<Local, bool>,
-    q_fcode: Signal<Local, Bits<4>>,
-    tick: Signal<Local, bool>,
+    pk: Signal<Local, Bits<2>>,
+    pk_mask: Signal<Local, Bits<NQ>>,
+    f_mask: Signal<Local, Bits<NQ>>,
+    c_mask: Signal<Local, Bits<NQ>>,
+    pk_avail: Signal<Local, Bits<3>>,
+    pk_addr: Signal<Local, Bits<IOW>>,
+    pk_ep: Signal<Local, bool>,
+    room: Signal<Local, Bits<7>>,
+    fetch_pick: Signal<Local, bool>,
+    fetch_acc: Signal<Local, bool>,
+    resv_n: Signal<Local, Bits<7>>,
+    tag_push: Signal<Local, bool>,
+    tag_din: Signal<Local, Bits<TW>>,
+    bt_din: Signal<Local, Bits<BW>>,
+    t_v: Signal<Local, bool>,
+    t_desc: Signal<Local, bool>,
+    t_q: Signal<Local, Bits<2>>,
+    t_n: Signal<Local, Bits<3>>,
+    t_ep: Signal<Local, bool>,
+    t_len: Signal<Local, Bits<16>>,
+    t_user: Signal<Local, Bits<SUW>>,
+    t_beats: Signal<Local, Bits<16>>,
+    r_last: Signal<Local, bool>,
+    r_fire: Signal<Local, bool>,
+    chk_mask: Signal<Local, Bits<NQ>>,
+    chk_epoch: Signal<Local, bool>,
+    chk_halt: Signal<Local, bool>,
+    chk_dix: Signal<Local, Bits<IXW>>,
+    chk_drop: Signal<Local, bool>,
+    chk_acc: Signal<Local, bool>,
+    chk_fault: Signal<Local, bool>,
+    p_mask: Signal<Local, Bits<NQ>>,
+    p_epoch: Signal<Local, bool>,
+    p_caddr: Signal<Local, Bits<IOW>>,
+    p_phase: Signal<Local, bool>,
+    bt_v: Signal<Local, bool>,
+    bt_cpl: Signal<Local, bool>,
+    bt_q: Signal<Local, Bits<2>>,
+    bt_ep: Signal<Local, bool>,
+    bt_bad: Signal<Local, bool>,
+    bt_now: Signal<Local, bool>,
+    rb_mask: Signal<Local, Bits<NQ>>,
+    rb_epoch: Signal<Local, bool>,
+    bt_room: Signal<Local, bool>,
+    b_fire: Signal<Local, bool>,
+    b_res: Signal<Local, bool>,
+    b_cpl: Signal<Local, bool>,
+    b_done: Signal<Local, bool>,
+    b_fault: Signal<Local, bool>,
+    b_err: Signal<Local, bool>,
+    ws: Signal<Local, WrState>,
+    first: Signal<Local, bool>,
+    blen: Signal<Local, Bits<16>>,
+    aw_ok: Signal<Local, bool>,
+    w0_ok: Signal<Local, bool>,
+    w_fire: Signal<Local, bool>,
+    w_real: Signal<Local, bool>,
+    cpl_start: Signal<Local, bool>,
+    cpl_end: Signal<Local, bool>,
+    cpl_skip: Signal<Local, bool>,
+    p_ready: Signal<Local, bool>,
+    p_free: Signal<Local, bool>,
+    move_cur: Signal<Local, bool>,
+    load_cur: Signal<Local, bool>,
+    b_out_n: Signal<Local, Bits<8>>,
+    v_final: Signal<Local, Bits<4>>,
+    len_final: Signal<Local, Bits<16>>,
     f_buf: Signal<Local, Bits<64>>,
     f_res: Signal<Local, Bits<64>>,
     f_cookie: Signal<Local, Bits<64>>,
@@ -315,13 +445,21 @@ pub struct DmaEngine {
     is_bad: Signal<Local, bool>,
     ar_len: Signal<Local, Bits<16>>,
     w_len: Signal<Local, Bits<16>>,
-    r_fire: Signal<Local, bool>,
-    w_fire: Signal<Local, bool>,
-    w_real: Signal<Local, bool>,
-    b_inc: Signal<Local, bool>,
     cpl: Signal<Local, Bits<CW>>,
-    rd_dma: Signal<Local, Bits<32>>,
     tuser_n: Signal<Local, Bits<SUW>>,
+    wr_din: Signal<Local, Bits<WW>>,
+    w_cookie: Signal<Local, Bits<64>>,
+    w_res: Signal<Local, Bits<48>>,
+    w_beats: Signal<Local, Bits<16>>,
+    w_dix: Signal<Local, Bits<16>>,
+    w_sa: Signal<Local, Bits<16>>,
+    w_nh: Signal<Local, Bits<8>>,
+    w_vd: Signal<Local, Bits<4>>,
+    w_q: Signal<Local, Bits<2>>,
+    w_ep: Signal<Local, bool>,
+    w_inb: Signal<Local, bool>,
+    w_now: Signal<Local, bool>,
+    w_bad: Signal<Local, bool>,
 
     k_resv: Constant<Bits<DW>>,
     s_buf: Constant<Bits<16>>,
@@ -358,7 +496,6 @@ pub struct DmaEngine {
     k_iova_limit: Constant<Bits<66>>,
     k_hdr_icv: Constant<Bits<17>>,
     k_in_over: Constant<Bits<17>>,
-    k_desc_beats: Constant<Bits<8>>,
     k_cpl_beats: Constant<Bits<8>>,
     k_presc: Constant<Bits<16>>,
     k_q_base: Constant<Bits<AW>>,
@@ -375,6 +512,8 @@ pub struct DmaEngine {
     v_bus: Constant<Bits<4>>,
     k_fault_fetch: Constant<Bits<4>>,
     k_fault_cpl: Constant<Bits<4>>,
+    k_win: Constant<Bits<7>>,
+    k_bt_room: Constant<Bits<7>>,
 }
 
 impl Default for DmaEngine {
@@ -437,56 +576,161 @@ impl DmaEngine {
             active: Default::default(),
             irq: Default::default(),
             queues: (0..NQ).map(|_| DmaQueue::new()).collect(),
+            tagq: Default::default(),
+            issq: Default::default(),
+            wrq: Default::default(),
+            errq: Default::default(),
+            btq: Default::default(),
             kmask: Default::default(),
             kcount: Default::default(),
-            state: Default::default(),
             rr: Default::default(),
-            cur: Default::default(),
-            epoch0: Default::default(),
-            beat: Default::default(),
-            desc: Default::default(),
-            rerr: Default::default(),
-            dix: Default::default(),
-            tuser_r: Default::default(),
+            resv: Default::default(),
+            f_pend: Default::default(),
+            f_q: Default::default(),
+            f_n: Default::default(),
+            f_addr: Default::default(),
+            f_ep: Default::default(),
+            c_pk: Default::default(),
+            c_av: Default::default(),
+            c_addr: Default::default(),
+            c_epk: Default::default(),
+            f_cool: Default::default(),
+            rb_cpl: Default::default(),
+            rb_done: Default::default(),
+            rb_fault: Default::default(),
+            rb_q: Default::default(),
+            rb_ep: Default::default(),
+            rb_bad: Default::default(),
+            rb_now: Default::default(),
             ar_addr: Default::default(),
             ar_left: Default::default(),
-            r_left: Default::default(),
-            r_bytes: Default::default(),
+            r_pos: Default::default(),
+            d_err: Default::default(),
+            p_rerr: Default::default(),
+            desc: Default::default(),
+            chk_v: Default::default(),
+            chk_q: Default::default(),
+            chk_ep: Default::default(),
+            chk_err: Default::default(),
             wstate: Default::default(),
+            cur_v: Default::default(),
+            cur_fin: Default::default(),
             w_addr: Default::default(),
             w_left: Default::default(),
+            wb_addr: Default::default(),
+            wb_len: Default::default(),
             w_burst: Default::default(),
+            aw_done: Default::default(),
+            w0_done: Default::default(),
             w_first: Default::default(),
             w_last_seen: Default::default(),
-            b_pend: Default::default(),
-            res_bytes: Default::default(),
-            bus_err: Default::default(),
-            c_verdict: Default::default(),
-            c_seq: Default::default(),
-            c_nh: Default::default(),
-            c_len: Default::default(),
+            c_q: Default::default(),
+            c_ep: Default::default(),
+            c_dix: Default::default(),
+            c_cookie: Default::default(),
+            c_sa: Default::default(),
+            c_inb: Default::default(),
+            c_now: Default::default(),
             c_bad: Default::default(),
+            res_bytes: Default::default(),
+            r_seq: Default::default(),
+            r_verd: Default::default(),
+            r_nh: Default::default(),
+            cur_berr: Default::default(),
+            p_v: Default::default(),
+            p_q: Default::default(),
+            p_ep: Default::default(),
+            p_dix: Default::default(),
+            p_cookie: Default::default(),
+            p_seq: Default::default(),
+            p_len: Default::default(),
+            p_verd: Default::default(),
+            p_nh: Default::default(),
+            p_sa: Default::default(),
+            p_inb: Default::default(),
+            p_now: Default::default(),
+            p_bad: Default::default(),
+            p_b: Default::default(),
+            p_err: Default::default(),
+            b_out: Default::default(),
             presc: Default::default(),
             wr_hit: Default::default(),
             wr_rel: Default::default(),
             wr_mask: Default::default(),
             rd_rel: Default::default(),
             rd_q: Default::default(),
+            rd_dma: Default::default(),
+            tick: Default::default(),
             rdy: Default::default(),
             rot: Default::default(),
             pick_off: Default::default(),
-            cur_mask: Default::default(),
-            sel_ready: Default::default(),
-            sel_daddr: Default::default(),
-            sel_caddr: Default::default(),
-            sel_dix: Default::default(),
-            sel_phase: Default::default(),
-            sel_epoch: Default::default(),
-            q_take: Default::default(),
-            q_done: Default::default(),
-            q_fault: Default::default(),
-            q_fcode: Default::default(),
-            tick: Default::default(),
+            pk: Default::default(),
+            pk_mask: Default::default(),
+            f_mask: Default::default(),
+            c_mask: Default::default(),
+            pk_avail: Default::default(),
+            pk_addr: Default::default(),
+            pk_ep: Default::default(),
+            room: Default::default(),
+            fetch_pick: Default::default(),
+            fetch_acc: Default::default(),
+            resv_n: Default::default(),
+            tag_push: Default::default(),
+            tag_din: Default::default(),
+            bt_din: Default::default(),
+            t_v: Default::default(),
+            t_desc: Default::default(),
+            t_q: Default::default(),
+            t_n: Default::default(),
+            t_ep: Default::default(),
+            t_len: Default::default(),
+            t_user: Default::default(),
+            t_beats: Default::default(),
+            r_last: Default::default(),
+            r_fire: Default::default(),
+            chk_mask: Default::default(),
+            chk_epoch: Default::default(),
+            chk_halt: Default::default(),
+            chk_dix: Default::default(),
+            chk_drop: Default::default(),
+            chk_acc: Default::default(),
+            chk_fault: Default::default(),
+            p_mask: Default::default(),
+            p_epoch: Default::default(),
+            p_caddr: Default::default(),
+            p_phase: Default::default(),
+            bt_v: Default::default(),
+            bt_cpl: Default::default(),
+            bt_q: Default::default(),
+            bt_ep: Default::default(),
+            bt_bad: Default::default(),
+            bt_now: Default::default(),
+            rb_mask: Default::default(),
+            rb_epoch: Default::default(),
+            bt_room: Default::default(),
+            b_fire: Default::default(),
+            b_res: Default::default(),
+            b_cpl: Default::default(),
+            b_done: Default::default(),
+            b_fault: Default::default(),
+            b_err: Default::default(),
+            ws: Default::default(),
+            first: Default::default(),
+            blen: Default::default(),
+            aw_ok: Default::default(),
+            w0_ok: Default::default(),
+            w_fire: Default::default(),
+            w_real: Default::default(),
+            cpl_start: Default::default(),
+            cpl_end: Default::default(),
+            cpl_skip: Default::default(),
+            p_ready: Default::default(),
+            p_free: Default::default(),
+            move_cur: Default::default(),
+            load_cur: Default::default(),
+            b_out_n: Default::default(),
+            v_final: Default::default(),
+            len_final: Default::default(),
             f_buf: Default::default(),
             f_res: Default::default(),
             f_cookie: Default::default(),
@@ -503,13 +747,21 @@ impl DmaEngine {
             is_bad: Default::default(),
             ar_len: Default::default(),
             w_len: Default::default(),
-            r_fire: Default::default(),
-            w_fire: Default::default(),
-            w_real: Default::default(),
-            b_inc: Default::default(),
             cpl: Default::default(),
-            rd_dma: Default::default(),
             tuser_n: Default::default(),
+            wr_din: Default::default(),
+            w_cookie: Default::default(),
+            w_res: Default::default(),
+            w_beats: Default::default(),
+            w_dix: Default::default(),
+            w_sa: Default::default(),
+            w_nh: Default::default(),
+            w_vd: Default::default(),
+            w_q: Default::default(),
+            w_ep: Default::default(),
+            w_inb: Default::default(),
+            w_now: Default::default(),
+            w_bad: Default::default(),
             k_resv: Constant::new(reserved_mask()),
             s_buf: k16(D_BUF_IOVA.lsb),
             s_res: k16(D_RESULT_IOVA.lsb),
@@ -545,7 +797,6 @@ impl DmaEngine {
             k_iova_limit: Constant::new(bits::<66>(1) << u64::from(regmap::dma::IOVA_BITS)),
             k_hdr_icv: Constant::new(u64::from(esp).to_bits()),
             k_in_over: Constant::new(u64::from(esp + 2).to_bits()),
-            k_desc_beats: Constant::new(((DESC_BYTES / 16 - 1) as u64).to_bits()),
             k_cpl_beats: Constant::new(((CPL_BYTES / 16 - 1) as u64).to_bits()),
             k_presc: k16(regmap::dma::CORE_CLOCK_MHZ - 1),
             k_q_base: Constant::new(u64::from(off::DMA_QUEUE_BASE).to_bits()),
@@ -564,6 +815,8 @@ impl DmaEngine {
             v_bus: vk(Verdict::DmaBusError),
             k_fault_fetch: k4(QueueFault::DescFetch as u32),
             k_fault_cpl: k4(QueueFault::CplWrite as u32),
+            k_win: Constant::new((WINDOW as u64).to_bits()),
+            k_bt_room: Constant::new(((WINDOW - 4) as u64).to_bits()),
         }
     }
 }
@@ -574,35 +827,84 @@ impl Logic for DmaEngine {
         dff_setup!(
             self,
             clock,
-            state,
             rr,
-            cur,
-            epoch0,
-            beat,
-            desc,
-            rerr,
-            dix,
-            tuser_r,
+            resv,
+            f_pend,
+            f_q,
+            f_n,
+            f_addr,
+            f_ep,
+            c_pk,
+            c_av,
+            c_addr,
+            c_epk,
+            f_cool,
+            rb_cpl,
+            rb_done,
+            rb_fault,
+            rb_q,
+            rb_ep,
+            rb_bad,
+            rb_now,
             ar_addr,
             ar_left,
-            r_left,
-            r_bytes,
+            r_pos,
+            d_err,
+            p_rerr,
+            desc,
+            chk_v,
+            chk_q,
+            chk_ep,
+            chk_err,
             wstate,
+            cur_v,
+            cur_fin,
             w_addr,
             w_left,
+            wb_addr,
+            wb_len,
             w_burst,
+            aw_done,
+            w0_done,
             w_first,
             w_last_seen,
-            b_pend,
-            res_bytes,
-            bus_err,
-            c_verdict,
-            c_seq,
-            c_nh,
-            c_len,
+            c_q,
+            c_ep,
+            c_dix,
+            c_cookie,
+            c_sa,
+            c_inb,
+            c_now,
             c_bad,
+            res_bytes,
+            r_seq,
+            r_verd,
+            r_nh,
+            cur_berr,
+            p_v,
+            p_q,
+            p_ep,
+            p_dix,
+            p_cookie,
+            p_seq,
+            p_len,
+            p_verd,
+            p_nh,
+            p_sa,
+            p_inb,
+            p_now,
+            p_bad,
+            p_b,
+            p_err,
+            b_out,
             presc
         );
+        clock!(self, clock, tagq, issq, wrq, errq, btq);
+        self.tagq.reset.next = self.reset.val();
+        self.issq.reset.next = self.reset.val();
+        self.wrq.reset.next = self.reset.val();
+        self.errq.reset.next = self.reset.val();
+        self.btq.reset.next = self.reset.val();
         // ------------------------------------------------------------ register decode
         self.wr_rel.next = self.wr_addr.val() - self.k_q_base.val();
         self.wr_hit.next = self.wr.val()
@@ -618,20 +920,56 @@ impl Logic for DmaEngine {
         } else {
             self.presc.d.next = self.presc.q.val() + 1;
         }
-        self.cur_mask.next = bits::<NQ>(1) << self.cur.q.val();
-        self.q_take.next = false;
-        self.q_done.next = false;
-        self.q_fault.next = false;
-        self.q_fcode.next = bits::<4>(0);
-        self.sel_ready.next = false;
-        self.sel_daddr.next = bits::<IOW>(0);
-        self.sel_caddr.next = bits::<IOW>(0);
-        self.sel_dix.next = bits::<IXW>(0);
-        self.sel_phase.next = false;
-        self.sel_epoch.next = false;
+
+        // ------------------------------------------------------------ FIFO heads
+        self.t_v.next = !self.tagq.empty.val();
+        self.t_desc.next = self.tagq.dout.val().get_bit(0);
+        self.t_q.next = self.tagq.dout.val().get_bits::<2>(1);
+        self.t_n.next = self.tagq.dout.val().get_bits::<3>(3);
+        self.t_ep.next = self.tagq.dout.val().get_bit(6);
+        self.t_len.next = self.tagq.dout.val().get_bits::<16>(8);
+        self.t_user.next = self.tagq.dout.val().get_bits::<SUW>(24);
+        if self.t_desc.val() {
+            self.t_beats.next = bit_cast::<16, 3>(self.t_n.val()) << 2;
+        } else {
+            self.t_beats.next = (self.t_len.val() + 15) >> 4;
+        }
+        self.r_last.next = (self.r_pos.q.val() + 1) == self.t_beats.val();
+        self.w_cookie.next = self.wrq.dout.val().get_bits::<64>(0);
+        self.w_res.next = self.wrq.dout.val().get_bits::<48>(64);
+        self.w_beats.next = self.wrq.dout.val().get_bits::<16>(112);
+        self.w_dix.next = self.wrq.dout.val().get_bits::<16>(128);
+        self.w_sa.next = self.wrq.dout.val().get_bits::<16>(144);
+        self.w_nh.next = self.wrq.dout.val().get_bits::<8>(160);
+        self.w_vd.next = self.wrq.dout.val().get_bits::<4>(168);
+        self.w_q.next = self.wrq.dout.val().get_bits::<2>(172);
+        self.w_ep.next = self.wrq.dout.val().get_bit(174);
+        self.w_inb.next = self.wrq.dout.val().get_bit(175);
+        self.w_now.next = self.wrq.dout.val().get_bit(176);
+        self.w_bad.next = self.wrq.dout.val().get_bit(177);
+        self.bt_v.next = !self.btq.empty.val();
+        self.bt_cpl.next = self.btq.dout.val().get_bit(0);
+        self.bt_q.next = self.btq.dout.val().get_bits::<2>(1);
+        self.bt_ep.next = self.btq.dout.val().get_bit(3);
+        self.bt_bad.next = self.btq.dout.val().get_bit(4);
+        self.bt_now.next = self.btq.dout.val().get_bit(5);
+        self.bt_room.next = self.btq.count.val() < self.k_bt_room.val();
+
+        // ------------------------------------------------------------ queue muxes
+        self.chk_mask.next = bits::<NQ>(1) << self.chk_q.q.val();
+        self.p_mask.next = bits::<NQ>(1) << self.p_q.q.val();
+        self.rb_mask.next = bits::<NQ>(1) << self.rb_q.q.val();
+        self.chk_epoch.next = false;
+        self.chk_halt.next = false;
+        self.chk_dix.next = bits::<IXW>(0);
+        self.p_epoch.next = false;
+        self.p_caddr.next = bits::<IOW>(0);
+        self.p_phase.next = false;
+        self.rb_epoch.next = false;
         self.rd_dma.next = bits::<32>(0);
         self.irq.next = bits::<NV>(0);
         self.rdy.next = bits::<NQ>(0);
+        self.active.next = false;
         for n in 0..NQ {
             self.queues[n].clock.next = self.clock.val();
             self.queues[n].reset.next = self.reset.val();
@@ -640,14 +978,19 @@ impl Logic for DmaEngine {
             self.queues[n].wr_data.next = self.wr_data.val();
             self.queues[n].rd_off.next = self.rd_rel.val().get_bits::<QOW>(0);
             self.queues[n].tick_us.next = self.tick.val();
-            self.queues[n].busy.next =
-                (self.state.q.val() != DmaState::Idle) & self.cur_mask.val().get_bit(n);
-            if self.cur_mask.val().get_bit(n) {
-                self.sel_daddr.next = self.queues[n].desc_addr.val();
-                self.sel_caddr.next = self.queues[n].cpl_addr.val();
-                self.sel_dix.next = self.queues[n].dq_index.val();
-                self.sel_phase.next = self.queues[n].cpl_phase.val();
-                self.sel_epoch.next = self.queues[n].epoch.val();
+            self.active.next = self.active.val() | self.queues[n].active.val();
+            if self.chk_mask.val().get_bit(n) {
+                self.chk_epoch.next = self.queues[n].epoch.val();
+                self.chk_halt.next = self.queues[n].halted.val();
+                self.chk_dix.next = self.queues[n].dq_index.val();
+            }
+            if self.p_mask.val().get_bit(n) {
+                self.p_epoch.next = self.queues[n].epoch.val();
+                self.p_caddr.next = self.queues[n].cpl_addr.val();
+                self.p_phase.next = self.queues[n].cpl_phase.val();
+            }
+            if self.rb_mask.val().get_bit(n) {
+                self.rb_epoch.next = self.queues[n].epoch.val();
             }
             if self.rd_q.val().get_bit(n) {
                 self.rd_dma.next = self.queues[n].rd_data.val();
@@ -656,18 +999,44 @@ impl Logic for DmaEngine {
                 self.irq.next = self.irq.val() | (bits::<NV>(1) << self.queues[n].vector.val());
             }
         }
-        if self.queues[0].ready.val() {
+        if self.queues[0].fetch_avail.val() != 0 {
             self.rdy.next = self.rdy.val() | 1;
         }
-        if self.queues[1].ready.val() {
+        if self.queues[1].fetch_avail.val() != 0 {
             self.rdy.next = self.rdy.val() | 2;
         }
-        if self.queues[2].ready.val() {
+        if self.queues[2].fetch_avail.val() != 0 {
             self.rdy.next = self.rdy.val() | 4;
         }
-        if self.queues[3].ready.val() {
+        if self.queues[3].fetch_avail.val() != 0 {
             self.rdy.next = self.rdy.val() | 8;
         }
+        // Round-robin from `rr`.
+        self.rot.next = (bit_cast::<8, NQ>(self.rdy.val())
+            | (bit_cast::<8, NQ>(self.rdy.val()) << 4))
+            >> self.rr.q.val();
+        if self.rot.val().get_bit(0) {
+            self.pick_off.next = bits::<2>(0);
+        } else if self.rot.val().get_bit(1) {
+            self.pick_off.next = bits::<2>(1);
+        } else if self.rot.val().get_bit(2) {
+            self.pick_off.next = bits::<2>(2);
+        } else {
+            self.pick_off.next = bits::<2>(3);
+        }
+        self.pk.next = self.rr.q.val() + self.pick_off.val();
+        self.pk_avail.next = bits::<3>(0);
+        self.pk_addr.next = bits::<IOW>(0);
+        self.pk_ep.next = false;
+        self.pk_mask.next = bits::<NQ>(1) << self.pk.val();
+        for n in 0..NQ {
+            if self.pk_mask.val().get_bit(n) {
+                self.pk_avail.next = self.queues[n].fetch_avail.val();
+                self.pk_addr.next = self.queues[n].desc_addr.val();
+                self.pk_ep.next = self.queues[n].epoch.val();
+            }
+        }
+
         // ------------------------------------------------------------ register reads
         self.rd_hit.next = false;
         self.rd_data.next = bits::<32>(0);
@@ -728,6 +1097,13 @@ impl Logic for DmaEngine {
             self.is_bad.next = false;
         }
 
+        // The side-band of the descriptor's packet.
+        self.tuser_n.next = (bit_cast::<SUW, 16>(self.f_sa.val()) << self.s_in_sa.val())
+            | (bit_cast::<SUW, 8>(self.f_nh.val()) << self.s_in_nh.val())
+            | (bit_cast::<SUW, 32>(self.f_seqhi.val()) << self.s_in_seqhi.val());
+        if self.f_inb.val() {
+            self.tuser_n.next = self.tuser_n.val() | (bits::<SUW>(1) << self.s_in_inb.val());
+        }
         // ------------------------------------------------------------ bus defaults
         self.m_axi_arsize.next = bits::<3>(4);
         self.m_axi_arburst.next = bits::<2>(1);
@@ -747,16 +1123,36 @@ impl Logic for DmaEngine {
         self.m_axi_bready.next = false;
         self.tx_tdata.next = self.m_axi_rdata.val();
         self.tx_tvalid.next = false;
-        self.tx_tlast.next = self.r_left.q.val() == 1;
-        self.tx_tuser.next = self.tuser_r.q.val();
-        self.kmask.count.next = self.r_bytes.q.val();
+        self.tx_tlast.next = self.r_last.val();
+        self.tx_tuser.next = self.t_user.val();
+        self.kmask.count.next = self.t_len.val() - (self.r_pos.q.val() << 4);
         self.tx_tkeep.next = self.kmask.keep.val();
         self.rx_tready.next = false;
         self.kcount.keep.next = self.rx_tkeep.val();
+        self.tag_push.next = false;
+        self.tag_din.next = bits::<TW>(0);
+        self.tagq.pop.next = false;
+        self.issq.pop.next = false;
+        self.issq.push.next = false;
+        self.wrq.push.next = false;
+        self.wrq.pop.next = false;
+        self.errq.push.next = false;
+        self.errq.pop.next = false;
+        self.errq.din.next = bits::<1>(0);
+        self.btq.push.next = false;
+        self.bt_din.next = bits::<BW>(0);
+        self.fetch_pick.next = false;
+        self.fetch_acc.next = false;
         self.r_fire.next = false;
         self.w_fire.next = false;
         self.w_real.next = false;
-        self.b_inc.next = false;
+        self.aw_ok.next = false;
+        self.w0_ok.next = false;
+        self.first.next = false;
+        self.cpl_start.next = false;
+        self.cpl_end.next = false;
+        self.cpl_skip.next = false;
+        self.chk_v.d.next = false;
         // Read burst: up to 16 beats, not past the next 256-byte boundary.
         self.ar_len.next =
             bits::<16>(16) - bit_cast::<16, 4>(self.ar_addr.q.val().get_bits::<4>(4));
@@ -767,300 +1163,514 @@ impl Logic for DmaEngine {
         if self.w_left.q.val() < self.w_len.val() {
             self.w_len.next = self.w_left.q.val();
         }
-        // The completion record.
-        self.cpl.next = (bit_cast::<CW, 64>(self.f_cookie.val()) << self.s_c_cookie.val())
-            | (bit_cast::<CW, 64>(self.c_seq.q.val()) << self.s_c_seq.val())
-            | (bit_cast::<CW, 16>(self.c_len.q.val()) << self.s_c_len.val())
-            | (bit_cast::<CW, 4>(self.c_verdict.q.val()) << self.s_c_verdict.val())
-            | (bit_cast::<CW, 8>(self.c_nh.q.val()) << self.s_c_nh.val())
-            | (bit_cast::<CW, IXW>(self.dix.q.val()) << self.s_c_dix.val())
-            | (bit_cast::<CW, 16>(self.f_sa.val()) << self.s_c_sa.val());
-        if self.f_inb.val() {
-            self.cpl.next = self.cpl.val() | (bits::<CW>(1) << self.s_c_inb.val());
-        }
-        if self.sel_phase.val() {
-            self.cpl.next = self.cpl.val() | (bits::<CW>(1) << self.s_c_phase.val());
-        }
-        // The side-band of the descriptor's packet.
-        self.tuser_n.next = (bit_cast::<SUW, 16>(self.f_sa.val()) << self.s_in_sa.val())
-            | (bit_cast::<SUW, 8>(self.f_nh.val()) << self.s_in_nh.val())
-            | (bit_cast::<SUW, 32>(self.f_seqhi.val()) << self.s_in_seqhi.val());
-        if self.f_inb.val() {
-            self.tuser_n.next = self.tuser_n.val() | (bits::<SUW>(1) << self.s_in_inb.val());
-        }
 
-        // ------------------------------------------------------------ the engine
-        if self.state.q.val() == DmaState::Idle {
-            // Round-robin from `rr`.
-            self.rot.next = (bit_cast::<8, NQ>(self.rdy.val())
-                | (bit_cast::<8, NQ>(self.rdy.val()) << 4))
-                >> self.rr.q.val();
-            if self.rot.val().get_bit(0) {
-                self.pick_off.next = bits::<2>(0);
-            } else if self.rot.val().get_bit(1) {
-                self.pick_off.next = bits::<2>(1);
-            } else if self.rot.val().get_bit(2) {
-                self.pick_off.next = bits::<2>(2);
-            } else {
-                self.pick_off.next = bits::<2>(3);
-            }
-            if self.rdy.val().any() {
-                self.cur.d.next = self.rr.q.val() + self.pick_off.val();
-                self.rr.d.next = self.rr.q.val() + self.pick_off.val() + 1;
-                self.state.d.next = DmaState::DescAr;
-            }
-        } else {
-            self.pick_off.next = bits::<2>(0);
-            self.rot.next = bits::<8>(0);
+        // ------------------------------------------------------------ reader: requests
+        // The candidate of the next turn, registered: the pick above from the queues'
+        // registered counts. It is one cycle old: after a request the next turn waits
+        // a cycle (`f_cool`) so that the queue just served shows its new count; a
+        // candidate made stale by a reset or a fault carries the old epoch and its
+        // descriptors are dropped on arrival.
+        self.c_pk.d.next = self.pk.val();
+        self.c_av.d.next = self.pk_avail.val();
+        self.c_addr.d.next = self.pk_addr.val();
+        self.c_epk.d.next = self.pk_ep.val();
+        self.f_cool.d.next = false;
+        self.room.next = self.k_win.val() - self.resv.q.val();
+        if !self.f_pend.q.val()
+            & !self.f_cool.q.val()
+            & (self.ar_left.q.val() == 0)
+            & (self.c_av.q.val() != 0)
+            & (bit_cast::<7, 3>(self.c_av.q.val()) <= self.room.val())
+            & !self.tagq.full.val()
+        {
+            // Take a turn: up to 4 descriptors of the next queue with work.
+            self.fetch_pick.next = true;
+            self.f_pend.d.next = true;
+            self.f_q.d.next = self.c_pk.q.val();
+            self.f_n.d.next = self.c_av.q.val();
+            self.f_addr.d.next = self.c_addr.q.val();
+            self.f_ep.d.next = self.c_epk.q.val();
+            self.rr.d.next = self.c_pk.q.val() + 1;
         }
-        if self.state.q.val() == DmaState::DescAr {
-            self.m_axi_araddr.next = self.sel_daddr.val();
-            self.m_axi_arlen.next = self.k_desc_beats.val();
+        if self.f_pend.q.val() {
+            self.m_axi_araddr.next = self.f_addr.q.val();
+            self.m_axi_arlen.next = (bit_cast::<8, 3>(self.f_n.q.val()) << 2) - 1;
             self.m_axi_arvalid.next = true;
-            self.epoch0.d.next = self.sel_epoch.val();
-            self.dix.d.next = self.sel_dix.val();
             if self.m_axi_arready.val() {
-                self.beat.d.next = bits::<2>(0);
-                self.rerr.d.next = false;
-                self.state.d.next = DmaState::DescR;
+                self.fetch_acc.next = true;
+                self.f_cool.d.next = true;
+                self.f_pend.d.next = false;
+                self.tag_push.next = true;
+                self.tag_din.next = bits::<TW>(1)
+                    | (bit_cast::<TW, 2>(self.f_q.q.val()) << 1)
+                    | (bit_cast::<TW, 3>(self.f_n.q.val()) << 3);
+                if self.f_ep.q.val() {
+                    self.tag_din.next = self.tag_din.val() | (bits::<TW>(1) << 6);
+                }
             }
+        } else if self.ar_left.q.val() != 0 {
+            // A packet's input: its bursts back to back.
+            self.m_axi_arvalid.next = true;
+            self.m_axi_arlen.next = bit_cast::<8, 16>(self.ar_len.val() - 1);
+            if self.m_axi_arready.val() {
+                self.ar_addr.d.next =
+                    self.ar_addr.q.val() + (bit_cast::<IOW, 16>(self.ar_len.val()) << 4);
+                self.ar_left.d.next = self.ar_left.q.val() - self.ar_len.val();
+            }
+        } else if !self.fetch_pick.val() & !self.issq.empty.val() & !self.tagq.full.val() {
+            self.issq.pop.next = true;
+            self.ar_addr.d.next = self.issq.dout.val().get_bits::<IOW>(0);
+            self.ar_left.d.next = (self.issq.dout.val().get_bits::<16>(48) + 15) >> 4;
+            self.tag_push.next = true;
+            self.tag_din.next = (bit_cast::<TW, 16>(self.issq.dout.val().get_bits::<16>(48)) << 8)
+                | (bit_cast::<TW, SUW>(self.issq.dout.val().get_bits::<SUW>(64)) << 24);
         }
-        if self.state.q.val() == DmaState::DescR {
+        self.tagq.push.next = self.tag_push.val();
+        self.tagq.din.next = self.tag_din.val();
+
+        // ------------------------------------------------------------ reader: data
+        if self.t_v.val() & self.t_desc.val() {
             self.m_axi_rready.next = true;
             if self.m_axi_rvalid.val() {
                 // Beats arrive lowest bytes first: shift in from the top.
                 self.desc.d.next = (self.desc.q.val() >> 128)
                     | (bit_cast::<DW, 128>(self.m_axi_rdata.val()) << 384);
-                if self.m_axi_rresp.val() != 0 {
-                    self.rerr.d.next = true;
+                self.r_pos.d.next = self.r_pos.q.val() + 1;
+                self.d_err.d.next = self.d_err.q.val() | (self.m_axi_rresp.val() != 0);
+                if self.r_pos.q.val().get_bits::<2>(0) == 3 {
+                    // A whole descriptor: checked next cycle.
+                    self.chk_v.d.next = true;
+                    self.chk_q.d.next = self.t_q.val();
+                    self.chk_ep.d.next = self.t_ep.val();
+                    self.chk_err.d.next = self.d_err.q.val() | (self.m_axi_rresp.val() != 0);
+                    self.d_err.d.next = false;
                 }
-                if self.m_axi_rlast.val() {
-                    if self.sel_epoch.val() != self.epoch0.q.val() {
-                        // The queue was reset meanwhile: drop the descriptor.
-                        self.state.d.next = DmaState::Idle;
-                    } else if self.rerr.q.val() | (self.m_axi_rresp.val() != 0) {
-                        self.q_fault.next = true;
-                        self.q_fcode.next = self.k_fault_fetch.val();
-                        self.state.d.next = DmaState::Idle;
-                    } else {
-                        self.q_take.next = true;
-                        self.state.d.next = DmaState::Check;
-                    }
+                if self.r_last.val() {
+                    self.tagq.pop.next = true;
+                    self.r_pos.d.next = bits::<16>(0);
                 }
             }
         }
-        if self.state.q.val() == DmaState::Check {
-            self.c_bad.d.next = self.is_bad.val();
-            self.c_verdict.d.next = self.bad_v.val();
-            self.c_seq.d.next = bits::<64>(0);
-            self.c_nh.d.next = self.f_nh.val();
-            self.c_len.d.next = bits::<16>(0);
-            self.bus_err.d.next = false;
-            if self.is_bad.val() {
-                self.state.d.next = DmaState::CplAw;
-            } else {
-                self.tuser_r.d.next = self.tuser_n.val();
-                self.ar_addr.d.next = self.f_buf.val().get_bits::<IOW>(0);
-                self.ar_left.d.next = (self.f_len.val() + 15) >> 4;
-                self.r_left.d.next = (self.f_len.val() + 15) >> 4;
-                self.r_bytes.d.next = self.f_len.val();
-                self.w_addr.d.next = self.f_res.val().get_bits::<IOW>(0);
-                self.w_left.d.next = bit_cast::<16, 17>((self.maxres.val() + 15) >> 4);
-                self.wstate.d.next = WrState::Wait;
-                self.w_first.d.next = true;
-                self.w_last_seen.d.next = false;
-                self.b_pend.d.next = bits::<8>(0);
-                self.res_bytes.d.next = bits::<16>(0);
-                self.state.d.next = DmaState::Payload;
-            }
-        }
-        if self.state.q.val() == DmaState::Payload {
-            // Input: read bursts ...
-            if self.ar_left.q.val() != 0 {
-                self.m_axi_arvalid.next = true;
-                self.m_axi_arlen.next = bit_cast::<8, 16>(self.ar_len.val() - 1);
-                if self.m_axi_arready.val() {
-                    self.ar_addr.d.next =
-                        self.ar_addr.q.val() + (bit_cast::<IOW, 16>(self.ar_len.val()) << 4);
-                    self.ar_left.d.next = self.ar_left.q.val() - self.ar_len.val();
-                }
-            }
-            // ... whose beats go to the engine's stream input.
-            if self.r_left.q.val() != 0 {
-                self.tx_tvalid.next = self.m_axi_rvalid.val();
-                self.m_axi_rready.next = self.tx_tready.val();
-                self.r_fire.next = self.m_axi_rvalid.val() & self.tx_tready.val();
-            }
+        if self.t_v.val() & !self.t_desc.val() {
+            // A packet's input, to the engine.
+            self.tx_tvalid.next = self.m_axi_rvalid.val() & !self.errq.full.val();
+            self.m_axi_rready.next = self.tx_tready.val() & !self.errq.full.val();
+            self.r_fire.next =
+                self.m_axi_rvalid.val() & self.tx_tready.val() & !self.errq.full.val();
             if self.r_fire.val() {
-                self.r_left.d.next = self.r_left.q.val() - 1;
-                self.r_bytes.d.next = self.r_bytes.q.val() - 16;
-                if self.m_axi_rresp.val() != 0 {
-                    self.bus_err.d.next = true;
+                self.r_pos.d.next = self.r_pos.q.val() + 1;
+                self.p_rerr.d.next = self.p_rerr.q.val() | (self.m_axi_rresp.val() != 0);
+                if self.r_last.val() {
+                    self.errq.push.next = true;
+                    if self.p_rerr.q.val() | (self.m_axi_rresp.val() != 0) {
+                        self.errq.din.next = bits::<1>(1);
+                    }
+                    self.p_rerr.d.next = false;
+                    self.tagq.pop.next = true;
+                    self.r_pos.d.next = bits::<16>(0);
                 }
             }
-            // Result: write bursts from the engine's stream output.
-            if (self.wstate.q.val() == WrState::Wait) & self.rx_tvalid.val() {
+        }
+
+        // ------------------------------------------------------------ reader: check
+        self.chk_drop.next = self.chk_v.q.val()
+            & (self.chk_err.q.val()
+                | (self.chk_epoch.val() != self.chk_ep.q.val())
+                | self.chk_halt.val());
+        self.chk_fault.next = self.chk_v.q.val()
+            & self.chk_err.q.val()
+            & (self.chk_epoch.val() == self.chk_ep.q.val())
+            & !self.chk_halt.val();
+        self.chk_acc.next = self.chk_v.q.val() & !self.chk_drop.val();
+        self.wr_din.next = bit_cast::<WW, 64>(self.f_cookie.val())
+            | (bit_cast::<WW, 48>(self.f_res.val().get_bits::<48>(0)) << 64)
+            | (bit_cast::<WW, 17>((self.maxres.val() + 15) >> 4) << 112)
+            | (bit_cast::<WW, 16>(self.chk_dix.val()) << 128)
+            | (bit_cast::<WW, 16>(self.f_sa.val()) << 144)
+            | (bit_cast::<WW, 8>(self.f_nh.val()) << 160)
+            | (bit_cast::<WW, 4>(self.bad_v.val()) << 168)
+            | (bit_cast::<WW, 2>(self.chk_q.q.val()) << 172);
+        if self.chk_ep.q.val() {
+            self.wr_din.next = self.wr_din.val() | (bits::<WW>(1) << 174);
+        }
+        if self.f_inb.val() {
+            self.wr_din.next = self.wr_din.val() | (bits::<WW>(1) << 175);
+        }
+        if self.f_now.val() {
+            self.wr_din.next = self.wr_din.val() | (bits::<WW>(1) << 176);
+        }
+        if self.is_bad.val() {
+            self.wr_din.next = self.wr_din.val() | (bits::<WW>(1) << 177);
+        }
+        self.wrq.din.next = self.wr_din.val();
+        self.issq.din.next = bit_cast::<IW, 48>(self.f_buf.val().get_bits::<48>(0))
+            | (bit_cast::<IW, 16>(self.f_len.val()) << 48)
+            | (bit_cast::<IW, SUW>(self.tuser_n.val()) << 64);
+        if self.chk_acc.val() {
+            self.wrq.push.next = true;
+            self.issq.push.next = !self.is_bad.val();
+        }
+
+        // ------------------------------------------------------------ writer: responses
+        self.m_axi_bready.next = self.bt_v.val();
+        self.b_fire.next = self.bt_v.val() & self.m_axi_bvalid.val();
+        self.b_err.next = self.m_axi_bresp.val() != 0;
+        self.b_res.next = self.b_fire.val() & !self.bt_cpl.val();
+        self.b_cpl.next = self.b_fire.val() & self.bt_cpl.val();
+        self.btq.pop.next = self.b_fire.val();
+        // A record's response reaches its queue a cycle later, from registers.
+        self.rb_cpl.d.next = self.b_cpl.val();
+        self.rb_done.d.next = self.b_cpl.val() & !self.b_err.val();
+        self.rb_fault.d.next = self.b_cpl.val() & self.b_err.val();
+        self.rb_q.d.next = self.bt_q.val();
+        self.rb_ep.d.next = self.bt_ep.val();
+        self.rb_bad.d.next = self.bt_bad.val();
+        self.rb_now.d.next = self.bt_now.val();
+        // ... and counts only if the queue was not reset meanwhile.
+        self.b_done.next = self.rb_done.q.val() & (self.rb_epoch.val() == self.rb_ep.q.val());
+        self.b_fault.next = self.rb_fault.q.val() & (self.rb_epoch.val() == self.rb_ep.q.val());
+
+        // The completion record of the pending packet.
+        self.v_final.next = self.p_verd.q.val();
+        self.len_final.next = bits::<16>(0);
+        if self.p_err.q.val() {
+            self.v_final.next = self.v_bus.val();
+        } else if self.p_verd.q.val() == self.v_ok.val() {
+            self.len_final.next = self.p_len.q.val();
+        }
+        self.cpl.next = (bit_cast::<CW, 64>(self.p_cookie.q.val()) << self.s_c_cookie.val())
+            | (bit_cast::<CW, 64>(self.p_seq.q.val()) << self.s_c_seq.val())
+            | (bit_cast::<CW, 16>(self.len_final.val()) << self.s_c_len.val())
+            | (bit_cast::<CW, 4>(self.v_final.val()) << self.s_c_verdict.val())
+            | (bit_cast::<CW, 8>(self.p_nh.q.val()) << self.s_c_nh.val())
+            | (bit_cast::<CW, IXW>(self.p_dix.q.val()) << self.s_c_dix.val())
+            | (bit_cast::<CW, 16>(self.p_sa.q.val()) << self.s_c_sa.val());
+        if self.p_inb.q.val() {
+            self.cpl.next = self.cpl.val() | (bits::<CW>(1) << self.s_c_inb.val());
+        }
+        if self.p_phase.val() {
+            self.cpl.next = self.cpl.val() | (bits::<CW>(1) << self.s_c_phase.val());
+        }
+
+        // ------------------------------------------------------------ writer: channels
+        self.p_ready.next = self.p_v.q.val() & (self.p_b.q.val() == 0);
+        self.ws.next = self.wstate.q.val();
+        if self.wstate.q.val() == WrState::Idle {
+            if self.p_ready.val() & self.bt_room.val() {
+                if self.p_epoch.val() != self.p_ep.q.val() {
+                    // Its queue was reset: no record.
+                    self.cpl_skip.next = true;
+                    self.p_v.d.next = false;
+                } else {
+                    self.cpl_start.next = true;
+                    self.ws.next = WrState::CplA;
+                }
+            } else if self.cur_v.q.val()
+                & !self.cur_fin.q.val()
+                & self.rx_tvalid.val()
+                & self.bt_room.val()
+            {
                 if self.w_first.q.val() & !self.rx_tkeep.val().any() {
                     // One empty beat: a verdict and no bytes.
                     self.rx_tready.next = true;
-                    self.c_seq.d.next =
+                    self.r_seq.d.next =
                         bit_cast::<64, MUW>(self.rx_tuser.val() >> self.s_out_seq.val());
-                    self.c_verdict.d.next =
+                    self.r_verd.d.next =
                         bit_cast::<4, MUW>(self.rx_tuser.val() >> self.s_out_verdict.val());
-                    self.c_nh.d.next =
+                    self.r_nh.d.next =
                         bit_cast::<8, MUW>(self.rx_tuser.val() >> self.s_out_nh.val());
-                    self.wstate.d.next = WrState::Done;
+                    self.cur_fin.d.next = true;
                 } else if self.w_left.q.val() == 0 {
                     // More than the descriptor allows: dropped, a bus error.
                     self.rx_tready.next = true;
-                    self.bus_err.d.next = true;
+                    self.cur_berr.d.next = true;
                     if self.rx_tlast.val() {
-                        self.wstate.d.next = WrState::Done;
+                        self.cur_fin.d.next = true;
                     }
                 } else {
-                    self.wstate.d.next = WrState::Addr;
+                    self.first.next = true;
+                    self.ws.next = WrState::Data;
                 }
             }
-            if self.wstate.q.val() == WrState::Addr {
-                self.m_axi_awvalid.next = true;
+        }
+        // A result burst: address (first cycle or until taken) and beats.
+        if self.first.val() {
+            self.blen.next = self.w_len.val();
+            self.wb_addr.d.next = self.w_addr.q.val();
+            self.wb_len.d.next = self.w_len.val();
+        } else {
+            self.blen.next = self.w_burst.q.val();
+        }
+        if (self.ws.val() == WrState::Data) & (self.first.val() | !self.aw_done.q.val()) {
+            self.m_axi_awvalid.next = true;
+            if self.first.val() {
+                self.m_axi_awaddr.next = self.w_addr.q.val();
                 self.m_axi_awlen.next = bit_cast::<8, 16>(self.w_len.val() - 1);
-                if self.m_axi_awready.val() {
-                    self.b_inc.next = true;
-                    self.w_burst.d.next = self.w_len.val().get_bits::<5>(0);
-                    self.wstate.d.next = WrState::Data;
-                }
-            }
-            if self.wstate.q.val() == WrState::Data {
-                self.m_axi_wlast.next = self.w_burst.q.val() == 1;
-                if self.w_last_seen.q.val() {
-                    // Close the burst: beats that write nothing.
-                    self.m_axi_wvalid.next = true;
-                    self.w_fire.next = self.m_axi_wready.val();
-                } else {
-                    self.m_axi_wvalid.next = self.rx_tvalid.val();
-                    self.m_axi_wdata.next = self.rx_tdata.val();
-                    self.m_axi_wstrb.next = self.rx_tkeep.val();
-                    self.rx_tready.next = self.m_axi_wready.val();
-                    self.w_fire.next = self.m_axi_wready.val() & self.rx_tvalid.val();
-                    self.w_real.next = self.w_fire.val();
-                }
-                if self.w_fire.val() {
-                    self.w_burst.d.next = self.w_burst.q.val() - 1;
-                    self.w_addr.d.next = self.w_addr.q.val() + 16;
-                    self.w_left.d.next = self.w_left.q.val() - 1;
-                    self.w_first.d.next = false;
-                    if self.w_real.val() {
-                        self.res_bytes.d.next = self.res_bytes.q.val() + self.kcount.count.val();
-                        if self.rx_tlast.val() {
-                            self.w_last_seen.d.next = true;
-                            self.c_seq.d.next =
-                                bit_cast::<64, MUW>(self.rx_tuser.val() >> self.s_out_seq.val());
-                            self.c_verdict.d.next =
-                                bit_cast::<4, MUW>(self.rx_tuser.val() >> self.s_out_verdict.val());
-                            self.c_nh.d.next =
-                                bit_cast::<8, MUW>(self.rx_tuser.val() >> self.s_out_nh.val());
-                        }
-                    }
-                    if self.w_burst.q.val() == 1 {
-                        if self.w_last_seen.q.val() | (self.w_real.val() & self.rx_tlast.val()) {
-                            self.wstate.d.next = WrState::Done;
-                        } else {
-                            self.wstate.d.next = WrState::Wait;
-                        }
-                    }
-                }
-            }
-            // Write responses.
-            self.m_axi_bready.next = true;
-            if self.m_axi_bvalid.val() & (self.m_axi_bresp.val() != 0) {
-                self.bus_err.d.next = true;
-            }
-            if self.b_inc.val() & !self.m_axi_bvalid.val() {
-                self.b_pend.d.next = self.b_pend.q.val() + 1;
-            }
-            if !self.b_inc.val() & self.m_axi_bvalid.val() {
-                self.b_pend.d.next = self.b_pend.q.val() - 1;
-            }
-            if (self.wstate.q.val() == WrState::Done)
-                & (self.b_pend.q.val() == 0)
-                & (self.ar_left.q.val() == 0)
-                & (self.r_left.q.val() == 0)
-            {
-                if self.bus_err.q.val() {
-                    self.c_verdict.d.next = self.v_bus.val();
-                    self.c_len.d.next = bits::<16>(0);
-                } else if self.c_verdict.q.val() == self.v_ok.val() {
-                    self.c_len.d.next = self.res_bytes.q.val();
-                } else {
-                    self.c_len.d.next = bits::<16>(0);
-                }
-                self.state.d.next = DmaState::CplAw;
-            }
-        }
-        if self.state.q.val() == DmaState::CplAw {
-            if self.sel_epoch.val() != self.epoch0.q.val() {
-                self.state.d.next = DmaState::Idle;
             } else {
-                self.m_axi_awaddr.next = self.sel_caddr.val();
-                self.m_axi_awlen.next = self.k_cpl_beats.val();
-                self.m_axi_awvalid.next = true;
-                if self.m_axi_awready.val() {
-                    self.state.d.next = DmaState::CplW0;
+                self.m_axi_awaddr.next = self.wb_addr.q.val();
+                self.m_axi_awlen.next = bit_cast::<8, 16>(self.wb_len.q.val() - 1);
+            }
+            self.aw_ok.next = self.m_axi_awready.val();
+        }
+        if self.ws.val() == WrState::AwWait {
+            self.m_axi_awvalid.next = true;
+            self.m_axi_awaddr.next = self.wb_addr.q.val();
+            self.m_axi_awlen.next = bit_cast::<8, 16>(self.wb_len.q.val() - 1);
+            self.aw_ok.next = self.m_axi_awready.val();
+            if self.m_axi_awready.val() {
+                self.aw_done.d.next = false;
+                self.wstate.d.next = WrState::Idle;
+            }
+        }
+        if self.ws.val() == WrState::Data {
+            self.m_axi_wlast.next = self.blen.val() == 1;
+            if self.w_last_seen.q.val() {
+                // Close the burst: beats that write nothing.
+                self.m_axi_wvalid.next = true;
+                self.w_fire.next = self.m_axi_wready.val();
+            } else {
+                self.m_axi_wvalid.next = self.rx_tvalid.val();
+                self.m_axi_wdata.next = self.rx_tdata.val();
+                self.m_axi_wstrb.next = self.rx_tkeep.val();
+                self.rx_tready.next = self.m_axi_wready.val();
+                self.w_fire.next = self.m_axi_wready.val() & self.rx_tvalid.val();
+                self.w_real.next = self.w_fire.val();
+            }
+            self.wstate.d.next = WrState::Data;
+            self.aw_done.d.next = self.aw_done.q.val() | self.aw_ok.val();
+            self.w_burst.d.next = self.blen.val();
+            if self.w_fire.val() {
+                self.w_burst.d.next = self.blen.val() - 1;
+                self.w_addr.d.next = self.w_addr.q.val() + 16;
+                self.w_left.d.next = self.w_left.q.val() - 1;
+                self.w_first.d.next = false;
+                if self.w_real.val() {
+                    self.res_bytes.d.next = self.res_bytes.q.val() + self.kcount.count.val();
+                    if self.rx_tlast.val() {
+                        self.w_last_seen.d.next = true;
+                        self.r_seq.d.next =
+                            bit_cast::<64, MUW>(self.rx_tuser.val() >> self.s_out_seq.val());
+                        self.r_verd.d.next =
+                            bit_cast::<4, MUW>(self.rx_tuser.val() >> self.s_out_verdict.val());
+                        self.r_nh.d.next =
+                            bit_cast::<8, MUW>(self.rx_tuser.val() >> self.s_out_nh.val());
+                    }
+                }
+                if self.blen.val() == 1 {
+                    if self.w_last_seen.q.val() | (self.w_real.val() & self.rx_tlast.val()) {
+                        self.cur_fin.d.next = true;
+                    }
+                    if self.aw_done.q.val() | self.aw_ok.val() {
+                        self.aw_done.d.next = false;
+                        self.wstate.d.next = WrState::Idle;
+                    } else {
+                        self.wstate.d.next = WrState::AwWait;
+                    }
                 }
             }
         }
-        if self.state.q.val() == DmaState::CplW0 {
-            self.m_axi_wvalid.next = true;
-            self.m_axi_wdata.next = self.cpl.val().get_bits::<128>(0);
-            self.m_axi_wstrb.next = bits::<16>(0xffff);
-            if self.m_axi_wready.val() {
-                self.state.d.next = DmaState::CplW1;
+        // A completion record: address and first beat, then the second beat.
+        if self.ws.val() == WrState::CplA {
+            if !self.aw_done.q.val() {
+                self.m_axi_awvalid.next = true;
+                self.m_axi_awaddr.next = self.p_caddr.val();
+                self.m_axi_awlen.next = self.k_cpl_beats.val();
+                self.aw_ok.next = self.m_axi_awready.val();
+            }
+            if !self.w0_done.q.val() {
+                self.m_axi_wvalid.next = true;
+                self.m_axi_wdata.next = self.cpl.val().get_bits::<128>(0);
+                self.m_axi_wstrb.next = bits::<16>(0xffff);
+                self.w0_ok.next = self.m_axi_wready.val();
+            }
+            if (self.aw_done.q.val() | self.aw_ok.val()) & (self.w0_done.q.val() | self.w0_ok.val())
+            {
+                self.aw_done.d.next = false;
+                self.w0_done.d.next = false;
+                self.wstate.d.next = WrState::CplW1;
+            } else {
+                self.aw_done.d.next = self.aw_done.q.val() | self.aw_ok.val();
+                self.w0_done.d.next = self.w0_done.q.val() | self.w0_ok.val();
+                self.wstate.d.next = WrState::CplA;
             }
         }
-        if self.state.q.val() == DmaState::CplW1 {
+        if self.ws.val() == WrState::CplW1 {
             // The beat with the phase bit, last.
             self.m_axi_wvalid.next = true;
             self.m_axi_wdata.next = self.cpl.val().get_bits::<128>(128);
             self.m_axi_wstrb.next = bits::<16>(0xffff);
             self.m_axi_wlast.next = true;
             if self.m_axi_wready.val() {
-                // CQ_PROD moves as the record's last beat leaves, not at the write
-                // response: software may see the record (its phase bit) as soon as
-                // it lands and acknowledge it in CQ_CONS, which must then not be
-                // past CQ_PROD. An error response still faults the queue.
-                self.q_done.next = self.sel_epoch.val() == self.epoch0.q.val();
-                self.state.d.next = DmaState::CplB;
+                self.cpl_end.next = true;
+                self.p_v.d.next = false;
+                self.wstate.d.next = WrState::Idle;
             }
         }
-        if self.state.q.val() == DmaState::CplB {
-            self.m_axi_bready.next = true;
-            if self.m_axi_bvalid.val() {
-                if (self.sel_epoch.val() == self.epoch0.q.val()) & (self.m_axi_bresp.val() != 0) {
-                    self.q_fault.next = true;
-                    self.q_fcode.next = self.k_fault_cpl.val();
+        // Write-response tags, in address order.
+        if self.aw_ok.val() {
+            self.btq.push.next = true;
+            if self.ws.val() == WrState::CplA {
+                self.bt_din.next = bits::<BW>(1) | (bit_cast::<BW, 2>(self.p_q.q.val()) << 1);
+                if self.p_ep.q.val() {
+                    self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 3);
                 }
-                self.state.d.next = DmaState::Idle;
+                if self.p_bad.q.val() {
+                    self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 4);
+                }
+                if self.p_now.q.val() {
+                    self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 5);
+                }
             }
         }
-        // The engine's reports to the queues, last (they depend on the state above).
-        self.active.next = false;
+        self.btq.din.next = self.bt_din.val();
+        // Result bursts whose response is outstanding.
+        self.b_out_n.next = self.b_out.q.val();
+        if self.aw_ok.val() & (self.ws.val() != WrState::CplA) {
+            self.b_out_n.next = self.b_out_n.val() + 1;
+        }
+        if self.b_res.val() {
+            self.b_out_n.next = self.b_out_n.val() - 1;
+        }
+        self.b_out.d.next = self.b_out_n.val();
+
+        // ------------------------------------------------------------ writer: packets
+        // The finished packet becomes the pending one once the slot is free (and
+        // its input's read status is known).
+        self.p_free.next = !self.p_v.q.val() | self.cpl_end.val() | self.cpl_skip.val();
+        self.move_cur.next = self.cur_v.q.val()
+            & self.cur_fin.q.val()
+            & (self.wstate.q.val() != WrState::AwWait)
+            & self.p_free.val()
+            & (self.c_bad.q.val() | !self.errq.empty.val())
+            & !self.b_res.val();
+        if self.move_cur.val() {
+            self.p_v.d.next = true;
+            self.p_q.d.next = self.c_q.q.val();
+            self.p_ep.d.next = self.c_ep.q.val();
+            self.p_dix.d.next = self.c_dix.q.val();
+            self.p_cookie.d.next = self.c_cookie.q.val();
+            self.p_seq.d.next = self.r_seq.q.val();
+            self.p_len.d.next = self.res_bytes.q.val();
+            self.p_verd.d.next = self.r_verd.q.val();
+            self.p_nh.d.next = self.r_nh.q.val();
+            self.p_sa.d.next = self.c_sa.q.val();
+            self.p_inb.d.next = self.c_inb.q.val();
+            self.p_now.d.next = self.c_now.q.val();
+            self.p_bad.d.next = self.c_bad.q.val();
+            self.p_b.d.next = self.b_out.q.val();
+            self.p_err.d.next = self.cur_berr.q.val();
+            if !self.c_bad.q.val() {
+                self.errq.pop.next = true;
+                if self.errq.dout.val().any() {
+                    self.p_err.d.next = true;
+                }
+            }
+            self.cur_berr.d.next = false;
+            self.cur_v.d.next = false;
+        }
+        self.load_cur.next = (!self.cur_v.q.val() | self.move_cur.val()) & !self.wrq.empty.val();
+        if self.load_cur.val() {
+            self.wrq.pop.next = true;
+            self.cur_v.d.next = true;
+            self.cur_fin.d.next = self.w_bad.val();
+            self.c_q.d.next = self.w_q.val();
+            self.c_ep.d.next = self.w_ep.val();
+            self.c_dix.d.next = self.w_dix.val();
+            self.c_cookie.d.next = self.w_cookie.val();
+            self.c_sa.d.next = self.w_sa.val();
+            self.c_inb.d.next = self.w_inb.val();
+            self.c_now.d.next = self.w_now.val();
+            self.c_bad.d.next = self.w_bad.val();
+            self.res_bytes.d.next = bits::<16>(0);
+            self.r_seq.d.next = bits::<64>(0);
+            self.r_verd.d.next = self.w_vd.val();
+            self.r_nh.d.next = self.w_nh.val();
+            self.w_addr.d.next = self.w_res.val();
+            self.w_left.d.next = self.w_beats.val();
+            self.w_first.d.next = true;
+            self.w_last_seen.d.next = false;
+            self.cur_berr.d.next = false;
+        }
+        if self.b_res.val() {
+            if self.p_b.q.val() != 0 {
+                self.p_b.d.next = self.p_b.q.val() - 1;
+                if self.b_err.val() {
+                    self.p_err.d.next = true;
+                }
+            } else if self.b_err.val() {
+                self.cur_berr.d.next = true;
+            }
+        }
+        // The window: descriptors requested and not yet taken by the writer.
+        self.resv_n.next = self.resv.q.val();
+        if self.fetch_acc.val() {
+            self.resv_n.next = self.resv_n.val() + bit_cast::<7, 3>(self.f_n.q.val());
+        }
+        if self.chk_drop.val() {
+            self.resv_n.next = self.resv_n.val() - 1;
+        }
+        if self.load_cur.val() {
+            self.resv_n.next = self.resv_n.val() - 1;
+        }
+        self.resv.d.next = self.resv_n.val();
+
+        // ------------------------------------------------------------ reports to the queues
+        self.f_mask.next = bits::<NQ>(1) << self.f_q.q.val();
+        self.c_mask.next = bits::<NQ>(0);
+        if self.c_av.q.val() != 0 {
+            self.c_mask.next = bits::<NQ>(1) << self.c_pk.q.val();
+        }
         for n in 0..NQ {
-            self.active.next = self.active.val() | self.queues[n].active.val();
-            self.queues[n].take.next = self.q_take.val() & self.cur_mask.val().get_bit(n);
-            self.queues[n].done.next = self.q_done.val() & self.cur_mask.val().get_bit(n);
-            self.queues[n].done_bad.next = self.c_bad.q.val();
-            self.queues[n].done_now.next = self.f_now.val();
-            self.queues[n].fault.next = self.q_fault.val() & self.cur_mask.val().get_bit(n);
-            self.queues[n].fault_code.next = self.q_fcode.val();
+            self.queues[n].fetch_n.next = bits::<3>(0);
+            if self.fetch_acc.val() & self.f_mask.val().get_bit(n) {
+                self.queues[n].fetch_n.next = self.f_n.q.val();
+            }
+            self.queues[n].fetch_ep.next = self.f_ep.q.val();
+            // A fetch picked or requested and not yet accepted by the bus counts as
+            // in flight for this queue (a reset then waits for it: see `DmaQueue`).
+            self.queues[n].fetch_busy.next =
+                (self.f_pend.q.val() & self.f_mask.val().get_bit(n)) | self.c_mask.val().get_bit(n);
+            self.queues[n].take.next = self.chk_acc.val() & self.chk_mask.val().get_bit(n);
+            self.queues[n].drop.next = self.chk_drop.val() & self.chk_mask.val().get_bit(n);
+            self.queues[n].cpl_iss.next = self.cpl_end.val() & self.p_mask.val().get_bit(n);
+            self.queues[n].cpl_skip.next = self.cpl_skip.val() & self.p_mask.val().get_bit(n);
+            self.queues[n].cpl_b.next = self.rb_cpl.q.val() & self.rb_mask.val().get_bit(n);
+            self.queues[n].done.next = self.b_done.val() & self.rb_mask.val().get_bit(n);
+            self.queues[n].done_bad.next = self.rb_bad.q.val();
+            self.queues[n].done_now.next = self.rb_now.q.val();
+            self.queues[n].fault.next = (self.chk_fault.val() & self.chk_mask.val().get_bit(n))
+                | (self.b_fault.val() & self.rb_mask.val().get_bit(n));
+            if self.chk_fault.val() & self.chk_mask.val().get_bit(n) {
+                self.queues[n].fault_code.next = self.k_fault_fetch.val();
+            } else {
+                self.queues[n].fault_code.next = self.k_fault_cpl.val();
+            }
         }
 
         if self.reset.val() {
-            self.state.d.next = DmaState::Idle;
             self.rr.d.next = bits::<2>(0);
-            self.cur.d.next = bits::<2>(0);
-            self.wstate.d.next = WrState::Wait;
-            self.b_pend.d.next = bits::<8>(0);
+            self.resv.d.next = bits::<7>(0);
+            self.f_pend.d.next = false;
+            self.f_cool.d.next = false;
+            self.c_av.d.next = bits::<3>(0);
+            self.ar_left.d.next = bits::<16>(0);
+            self.r_pos.d.next = bits::<16>(0);
+            self.d_err.d.next = false;
+            self.p_rerr.d.next = false;
+            self.chk_v.d.next = false;
+            self.wstate.d.next = WrState::Idle;
+            self.cur_v.d.next = false;
+            self.cur_fin.d.next = false;
+            self.aw_done.d.next = false;
+            self.w0_done.d.next = false;
+            self.p_v.d.next = false;
+            self.p_b.d.next = bits::<8>(0);
+            self.b_out.d.next = bits::<8>(0);
+            self.cur_berr.d.next = false;
             self.presc.d.next = bits::<16>(0);
+            self.rb_cpl.d.next = false;
+            self.rb_done.d.next = false;
+            self.rb_fault.d.next = false;
         }
     }
 }

@@ -4,11 +4,20 @@
 //! shape on enable, index distance on a doorbell or a consumer write), and the
 //! interrupt moderation.
 //!
-//! The engine ([`super::DmaEngine`]) sees a queue through a few signals: `ready` (a
-//! descriptor is posted, the completion ring has room, the queue is enabled and not
-//! faulted), the IOVAs of the next descriptor and of the next completion record,
-//! the indices and the phase bit, and it reports with pulses: `take` (the descriptor
-//! at `DQ_CONS` was fetched), `done` (its completion was written), `fault`.
+//! The engine ([`super::DmaEngine`]) sees a queue through a few signals:
+//! `fetch_avail` (how many descriptors it may request in one burst: posted and not
+//! yet requested, with a completion slot each, not past a 256-byte boundary, the
+//! queue enabled and not faulted), the IOVA of the next descriptor to request and of
+//! the next completion record to write, the indices and the phase bit, and it
+//! reports with pulses: `fetch_n` (descriptors requested: the fetch pointer
+//! advances), `take` (the descriptor at `DQ_CONS` arrived and was accepted), `drop`
+//! (a requested descriptor arrived for a reset or faulted queue), `cpl_iss` (a
+//! completion record was written: the write pointer advances), `cpl_skip` (a packet
+//! of an earlier epoch finished without a record), `cpl_b` (a record's write
+//! response came back), `done` (... and it was OK: `CQ_PROD` advances), `fault`.
+//! The queue counts the descriptors it has in flight in the engine (requested and
+//! not yet dropped, skipped or answered) for `Q_STATUS.IDLE` and for the end of a
+//! reset (`RESET_BUSY`).
 //!
 //! Moderation: completions written since the last interrupt are *pending*. The
 //! queue fires one interrupt (a one-cycle pulse on `irq`) when its interrupt is
@@ -73,9 +82,10 @@ pub struct DmaQueue {
     pub rd_off: Signal<In, Bits<QOW>>,
     /// The register at `rd_off`.
     pub rd_data: Signal<Out, Bits<32>>,
-    /// The engine fetched the descriptor at `DQ_CONS` (advance it).
+    /// The descriptor at `DQ_CONS` arrived and was accepted (advance it).
     pub take: Signal<In, bool>,
-    /// The engine wrote the completion at `CQ_PROD` (advance it, moderation).
+    /// The completion record at `CQ_PROD` was written and its write response was
+    /// OK (advance it, moderation).
     pub done: Signal<In, bool>,
     /// With `done`: the verdict was a bad-descriptor one (count it).
     pub done_bad: Signal<In, bool>,
@@ -85,19 +95,38 @@ pub struct DmaQueue {
     pub fault: Signal<In, bool>,
     /// With `fault`: a `regmap::QueueFault` code.
     pub fault_code: Signal<In, Bits<4>>,
-    /// The engine holds a descriptor of this queue.
-    pub busy: Signal<In, bool>,
+    /// Descriptors requested in one read burst this cycle (0 = none).
+    pub fetch_n: Signal<In, Bits<3>>,
+    /// With `fetch_n`: the epoch the request was made in (a request of an
+    /// earlier epoch does not move the fetch pointer).
+    pub fetch_ep: Signal<In, bool>,
+    /// The engine holds a descriptor fetch of this queue not yet accepted by the bus
+    /// (picked as the next turn, or its read request waiting): in flight as far as
+    /// a reset is concerned.
+    pub fetch_busy: Signal<In, bool>,
+    /// A requested descriptor arrived and was dropped (reset, fault, read error).
+    pub drop: Signal<In, bool>,
+    /// A completion record was written at the write pointer.
+    pub cpl_iss: Signal<In, bool>,
+    /// A packet of an earlier epoch finished without a completion record.
+    pub cpl_skip: Signal<In, bool>,
+    /// The write response of one of this queue's completion records came back.
+    pub cpl_b: Signal<In, bool>,
     /// One pulse per microsecond of core clock.
     pub tick_us: Signal<In, bool>,
-    /// A descriptor is posted, the completion ring has room, enabled, no fault.
-    pub ready: Signal<Out, bool>,
-    /// IOVA of the descriptor at `DQ_CONS`.
+    /// Descriptors the engine may request in one burst (0..=4; see the module
+    /// docs), from a register: one cycle late when it grows, 0 in the cycle after a
+    /// request, a register write or a fault.
+    pub fetch_avail: Signal<Out, Bits<3>>,
+    /// Faulted: descriptors arriving now are dropped.
+    pub halted: Signal<Out, bool>,
+    /// IOVA of the descriptor at the fetch pointer.
     pub desc_addr: Signal<Out, Bits<IOW>>,
-    /// IOVA of the completion record at `CQ_PROD`.
+    /// IOVA of the completion record at the write pointer.
     pub cpl_addr: Signal<Out, Bits<IOW>>,
     /// `DQ_CONS`.
     pub dq_index: Signal<Out, Bits<IXW>>,
-    /// Phase bit of the record at `CQ_PROD` (`regmap::dma::phase`).
+    /// Phase bit of the record at the write pointer (`regmap::dma::phase`).
     pub cpl_phase: Signal<Out, bool>,
     /// Flips on every `Q_CTRL.RESET`: a descriptor taken before a reset is
     /// completed by no record.
@@ -131,10 +160,19 @@ pub struct DmaQueue {
     now_mark: DFF<bool>,
     epoch_r: DFF<bool>,
     rst_busy: DFF<bool>,
+    dq_fetch: DFF<Bits<IXW>>,
+    cq_wr: DFF<Bits<IXW>>,
+    infl: DFF<Bits<8>>,
+    avail_r: DFF<Bits<3>>,
+    busy: Signal<Local, bool>,
+    infl_a: Signal<Local, Bits<8>>,
+    posted: Signal<Local, Bits<IXW>>,
+    held: Signal<Local, Bits<IXW>>,
+    room: Signal<Local, Bits<17>>,
+    to_edge: Signal<Local, Bits<3>>,
+    avail: Signal<Local, Bits<3>>,
     dq_size: Signal<Local, Bits<17>>,
     cq_size: Signal<Local, Bits<17>>,
-    dq_used: Signal<Local, Bits<IXW>>,
-    cq_used: Signal<Local, Bits<IXW>>,
     new_used: Signal<Local, Bits<IXW>>,
     ring_bad: Signal<Local, bool>,
     dq_end: Signal<Local, Bits<66>>,
@@ -215,9 +253,16 @@ impl DmaQueue {
             done_now: Default::default(),
             fault: Default::default(),
             fault_code: Default::default(),
-            busy: Default::default(),
+            fetch_n: Default::default(),
+            fetch_ep: Default::default(),
+            fetch_busy: Default::default(),
+            drop: Default::default(),
+            cpl_iss: Default::default(),
+            cpl_skip: Default::default(),
+            cpl_b: Default::default(),
             tick_us: Default::default(),
-            ready: Default::default(),
+            fetch_avail: Default::default(),
+            halted: Default::default(),
             desc_addr: Default::default(),
             cpl_addr: Default::default(),
             dq_index: Default::default(),
@@ -248,10 +293,19 @@ impl DmaQueue {
             now_mark: Default::default(),
             epoch_r: Default::default(),
             rst_busy: Default::default(),
+            dq_fetch: Default::default(),
+            cq_wr: Default::default(),
+            infl: Default::default(),
+            avail_r: Default::default(),
+            busy: Default::default(),
+            infl_a: Default::default(),
+            posted: Default::default(),
+            held: Default::default(),
+            room: Default::default(),
+            to_edge: Default::default(),
+            avail: Default::default(),
             dq_size: Default::default(),
             cq_size: Default::default(),
-            dq_used: Default::default(),
-            cq_used: Default::default(),
             new_used: Default::default(),
             ring_bad: Default::default(),
             dq_end: Default::default(),
@@ -306,12 +360,10 @@ impl Logic for DmaQueue {
         dff_setup!(
             self, clock, dq_base, cq_base, dq_log2, cq_log2, dq_prod, dq_cons, cq_prod, cq_cons,
             vec_r, irq_en, mod_pkts, mod_usecs, enable, faulted, fcode, bad_desc, armed, pend,
-            timer, now_mark, epoch_r, rst_busy
+            timer, now_mark, epoch_r, rst_busy, dq_fetch, cq_wr, infl, avail_r
         );
         self.dq_size.next = bits::<17>(1) << self.dq_log2.q.val();
         self.cq_size.next = bits::<17>(1) << self.cq_log2.q.val();
-        self.dq_used.next = self.dq_prod.q.val() - self.dq_cons.q.val();
-        self.cq_used.next = self.cq_prod.q.val() - self.cq_cons.q.val();
         self.new_used.next = bits::<IXW>(0);
         // Ring shape checked on enable: sizes in range, rings below 2^IOVA_BITS.
         self.dq_end.next = bit_cast::<66, 64>(self.dq_base.q.val())
@@ -326,27 +378,52 @@ impl Logic for DmaQueue {
             | (self.cq_end.val() > self.k_iova_limit.val());
 
         // ------------------------------------------------------------ to the engine
-        self.ready.next = self.enable.q.val()
-            & !self.faulted.q.val()
-            & !self.rst_busy.q.val()
-            & (self.dq_used.val() != 0)
-            & (bit_cast::<17, IXW>(self.cq_used.val()) < self.cq_size.val());
+        // Descriptors the engine may request in one burst: posted and not requested,
+        // each with a completion slot (requested and not completed ones hold one),
+        // and not past a group of 4 (256 bytes; ring sizes are multiples of 4).
+        self.busy.next = (self.infl.q.val() != 0) | self.fetch_busy.val();
+        self.posted.next = self.dq_prod.q.val() - self.dq_fetch.q.val();
+        self.held.next = self.dq_fetch.q.val() - self.cq_cons.q.val();
+        self.room.next = bits::<17>(0);
+        if bit_cast::<17, IXW>(self.held.val()) < self.cq_size.val() {
+            self.room.next = self.cq_size.val() - bit_cast::<17, IXW>(self.held.val());
+        }
+        self.to_edge.next = bits::<3>(4) - bit_cast::<3, 2>(self.dq_fetch.q.val().get_bits::<2>(0));
+        self.avail.next = self.to_edge.val();
+        if self.posted.val() < bit_cast::<IXW, 3>(self.avail.val()) {
+            self.avail.next = self.posted.val().get_bits::<3>(0);
+        }
+        if self.room.val() < bit_cast::<17, 3>(self.avail.val()) {
+            self.avail.next = self.room.val().get_bits::<3>(0);
+        }
+        if !self.enable.q.val() | self.faulted.q.val() | self.rst_busy.q.val() {
+            self.avail.next = bits::<3>(0);
+        }
+        // Registered (the engine's pick starts from a flip-flop); 0 for the cycle after
+        // a request, a register write or a fault, so that it is never larger than
+        // what the queue allows now.
+        self.avail_r.d.next = self.avail.val();
+        if (self.fetch_n.val() != 0) | self.wr.val() | self.fault.val() {
+            self.avail_r.d.next = bits::<3>(0);
+        }
+        self.fetch_avail.next = self.avail_r.q.val();
+        self.halted.next = self.faulted.q.val();
         self.desc_addr.next = bit_cast::<IOW, 64>(
             self.dq_base.q.val()
                 + (bit_cast::<64, IXW>(
-                    self.dq_cons.q.val() & bit_cast::<IXW, 17>(self.dq_size.val() - 1),
+                    self.dq_fetch.q.val() & bit_cast::<IXW, 17>(self.dq_size.val() - 1),
                 ) << self.k_desc_shift.val()),
         );
         self.cpl_addr.next = bit_cast::<IOW, 64>(
             self.cq_base.q.val()
                 + (bit_cast::<64, IXW>(
-                    self.cq_prod.q.val() & bit_cast::<IXW, 17>(self.cq_size.val() - 1),
+                    self.cq_wr.q.val() & bit_cast::<IXW, 17>(self.cq_size.val() - 1),
                 ) << self.k_cpl_shift.val()),
         );
         self.dq_index.next = self.dq_cons.q.val();
         // phase(index) = bit log2 of the index is 0.
         self.cpl_phase.next =
-            !((bit_cast::<17, IXW>(self.cq_prod.q.val()) & self.cq_size.val()).any());
+            !((bit_cast::<17, IXW>(self.cq_wr.q.val()) & self.cq_size.val()).any());
         self.epoch.next = self.epoch_r.q.val();
         self.vector.next = self.vec_r.q.val();
         self.active.next = self.enable.q.val();
@@ -355,6 +432,23 @@ impl Logic for DmaQueue {
         if self.take.val() {
             self.dq_cons.d.next = self.dq_cons.q.val() + 1;
         }
+        if self.fetch_ep.val() == self.epoch_r.q.val() {
+            self.dq_fetch.d.next = self.dq_fetch.q.val() + bit_cast::<IXW, 3>(self.fetch_n.val());
+        }
+        if self.cpl_iss.val() {
+            self.cq_wr.d.next = self.cq_wr.q.val() + 1;
+        }
+        self.infl_a.next = self.infl.q.val() + bit_cast::<8, 3>(self.fetch_n.val());
+        if self.drop.val() {
+            self.infl_a.next = self.infl_a.val() - 1;
+        }
+        if self.cpl_skip.val() {
+            self.infl_a.next = self.infl_a.val() - 1;
+        }
+        if self.cpl_b.val() {
+            self.infl_a.next = self.infl_a.val() - 1;
+        }
+        self.infl.d.next = self.infl_a.val();
         self.pend_n.next = self.pend.q.val();
         if self.done.val() {
             self.cq_prod.d.next = self.cq_prod.q.val() + 1;
@@ -440,7 +534,10 @@ impl Logic for DmaQueue {
             }
             if self.wr_off.val() == self.o_cq_cons.val() {
                 self.cq_cons.d.next = self.wr_data.val().get_bits::<IXW>(0);
-                self.new_used.next = self.cq_prod.q.val() - self.wr_data.val().get_bits::<IXW>(0);
+                // Against the records written (`cq_wr`), not `CQ_PROD`: software sees a
+                // record as soon as its beats land and may acknowledge it before the
+                // write response has moved `CQ_PROD`.
+                self.new_used.next = self.cq_wr.q.val() - self.wr_data.val().get_bits::<IXW>(0);
                 if self.enable.q.val()
                     & (bit_cast::<17, IXW>(self.new_used.val()) > self.cq_size.val())
                 {
@@ -468,6 +565,8 @@ impl Logic for DmaQueue {
                     self.dq_prod.d.next = bits::<IXW>(0);
                     self.cq_prod.d.next = bits::<IXW>(0);
                     self.cq_cons.d.next = bits::<IXW>(0);
+                    self.dq_fetch.d.next = bits::<IXW>(0);
+                    self.cq_wr.d.next = bits::<IXW>(0);
                     self.faulted.d.next = false;
                     self.fcode.d.next = bits::<4>(0);
                     self.bad_desc.d.next = bits::<32>(0);
@@ -475,7 +574,14 @@ impl Logic for DmaQueue {
                     self.timer.d.next = bits::<16>(0);
                     self.now_mark.d.next = false;
                     self.armed.d.next = false;
-                    self.epoch_r.d.next = !self.epoch_r.q.val();
+                    // A new epoch, unless an earlier reset is still draining: its
+                    // packets carry the epoch before that one, and flipping the one-bit
+                    // epoch back would make them current again (their completions
+                    // would land in the new ring). Nothing is fetched while
+                    // `rst_busy`, so no packet of the current epoch is in flight.
+                    if !self.rst_busy.q.val() {
+                        self.epoch_r.d.next = !self.epoch_r.q.val();
+                    }
                     self.rst_busy.d.next = self.busy.val();
                 } else {
                     self.enable.d.next =
@@ -578,6 +684,10 @@ impl Logic for DmaQueue {
             self.timer.d.next = bits::<16>(0);
             self.now_mark.d.next = false;
             self.rst_busy.d.next = false;
+            self.dq_fetch.d.next = bits::<IXW>(0);
+            self.cq_wr.d.next = bits::<IXW>(0);
+            self.infl.d.next = bits::<8>(0);
+            self.avail_r.d.next = bits::<3>(0);
         }
     }
 }
