@@ -29,6 +29,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/shim.cpp");
     println!("cargo:rerun-if-changed=csrc/fastwide.h");
     println!("cargo:rerun-if-env-changed=SIM_FASTWIDE");
+    println!("cargo:rerun-if-env-changed=SIM_FASTEDGE");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(sim_rtl, values(\"core\", \"echo\"))");
 
@@ -144,6 +145,13 @@ fn main() {
                 .expect("UTF-8 path"),
         );
     }
+    // The rising edge without Verilator's input-combinational pass (see
+    // csrc/shim.cpp), when the generated schedule has the shape the shim
+    // copies; `SIM_FASTEDGE=0` turns it off, to measure the difference.
+    let fast_edge = !trace
+        && env::var("SIM_FASTEDGE").map_or(true, |v| v != "0")
+        && schedule_allows_fast_edge(&obj_dir);
+    build.define("SIM_FAST_EDGE", if fast_edge { "1" } else { "0" });
     let mut sources: Vec<PathBuf> = fs::read_dir(&obj_dir)
         .expect("read obj_dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -173,6 +181,7 @@ fn main() {
     ports.push_str(&format!("/// `\"core\"` for the generated engine, `\"echo\"` for the stand-in.\npub const RTL_KIND: &str = {kind:?};\n"));
     ports.push_str(&format!("/// Whether the model was built with `--trace` (feature `vcd`).\npub const TRACE_BUILT: bool = {trace};\n"));
     ports.push_str(&format!("/// Whether the model was built with `csrc/fastwide.h` (word-wise wide shifts; `SIM_FASTWIDE=0` turns it off).\npub const FASTWIDE_BUILT: bool = {fastwide};\n"));
+    ports.push_str(&format!("/// Whether the shim evaluates the rising edge without the input-combinational pass (`SIM_FASTEDGE=0` turns it off).\npub const FASTEDGE_BUILT: bool = {fast_edge};\n"));
     let mut seen = 0;
     for line in header.lines() {
         let line = line.trim();
@@ -201,6 +210,62 @@ fn main() {
     }
     assert!(seen > 0, "sim: no ports found in Vtop.h");
     fs::write(out_dir.join("ports.rs"), ports).expect("write ports.rs");
+}
+
+/// The body of the generated C++ function `name` (up to its closing brace at
+/// the start of a line), from any `.cpp` file of `obj_dir`.
+fn generated_function(obj_dir: &Path, name: &str) -> Option<String> {
+    let head = format!("void {name}(Vtop___024root* vlSelf) {{");
+    for entry in fs::read_dir(obj_dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "cpp") {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        if let Some(start) = text.find(&head) {
+            let body = &text[start + head.len()..];
+            let end = body.find("\n}\n")?;
+            return Some(body[..end].to_string());
+        }
+    }
+    None
+}
+
+/// Whether the schedule Verilator generated is the one csrc/shim.cpp's
+/// fast rising edge copies: `_eval` runs an input-combinational loop and then
+/// the active/NBA loop with `_eval_triggers__act`, `_eval_act` and
+/// `_eval_nba`; the active region has one trigger, the rising edge of
+/// `clock`; the input region has one, its first iteration (so no logic is
+/// re-evaluated when a signal changes, which is what a combinational loop
+/// would need).
+fn schedule_allows_fast_edge(obj_dir: &Path) -> bool {
+    let eval = generated_function(obj_dir, "Vtop___024root___eval");
+    let act = generated_function(obj_dir, "Vtop___024root___eval_triggers__act");
+    let ico = generated_function(obj_dir, "Vtop___024root___eval_triggers__ico");
+    let (Some(eval), Some(act), Some(ico)) = (eval, act, ico) else {
+        println!("cargo:warning=sim: Verilator's schedule functions not found; the rising edge uses eval()");
+        return false;
+    };
+    let ok = [
+        "Vtop___024root___eval_triggers__ico(vlSelf);",
+        "Vtop___024root___eval_triggers__act(vlSelf);",
+        "Vtop___024root___eval_act(vlSelf);",
+        "Vtop___024root___eval_nba(vlSelf);",
+        "__VactContinue",
+        "__VnbaTriggered.set(vlSelf->__VactTriggered);",
+    ]
+    .iter()
+    .all(|s| eval.contains(s))
+        && act.matches("__VactTriggered.at(").count() == 1
+        && act.contains("__VactTriggered.at(0U) = ((IData)(vlSelf->clock)")
+        && ico.matches("__VicoTriggered.at(").count() == 1
+        && ico.contains("__VicoTriggered.at(0U) = (0U == vlSelf->__VicoIterCount);");
+    if !ok {
+        println!("cargo:warning=sim: Verilator's schedule has another shape (a combinational loop, another clock or another Verilator); the rising edge uses eval()");
+    }
+    ok
 }
 
 /// The `top.v` of the highest-numbered `esp-engine-v<N>` folder.

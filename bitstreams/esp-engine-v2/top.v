@@ -504,108 +504,318 @@ module top(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_wdata,
     // Update code
     always @(*) begin
         regs$clock = clock;
+    end
+    always @(*) begin
         rx$clock = clock;
+    end
+    always @(*) begin
         issue$clock = clock;
+    end
+    always @(*) begin
         tail$clock = clock;
+    end
+    always @(*) begin
         tx$clock = clock;
+    end
+    always @(*) begin
         dma$clock = clock;
+    end
+    always @(*) begin
         regs$reset = reset;
+    end
+    always @(*) begin
         rx$reset = reset;
+    end
+    always @(*) begin
         issue$reset = reset;
+    end
+    always @(*) begin
         tail$reset = reset;
+    end
+    always @(*) begin
         tx$reset = reset;
+    end
+    always @(*) begin
         dma$reset = reset;
+    end
+    always @(*) begin
         regs$s_axil_awaddr = s_axil_awaddr;
+    end
+    always @(*) begin
         regs$s_axil_awvalid = s_axil_awvalid;
+    end
+    always @(*) begin
         s_axil_awready = regs$s_axil_awready;
+    end
+    always @(*) begin
         regs$s_axil_wdata = s_axil_wdata;
+    end
+    always @(*) begin
         regs$s_axil_wvalid = s_axil_wvalid;
+    end
+    always @(*) begin
         s_axil_wready = regs$s_axil_wready;
+    end
+    always @(*) begin
         s_axil_bresp = regs$s_axil_bresp;
+    end
+    always @(*) begin
         s_axil_bvalid = regs$s_axil_bvalid;
+    end
+    always @(*) begin
         regs$s_axil_bready = s_axil_bready;
+    end
+    always @(*) begin
         regs$s_axil_araddr = s_axil_araddr;
+    end
+    always @(*) begin
         regs$s_axil_arvalid = s_axil_arvalid;
+    end
+    always @(*) begin
         s_axil_arready = regs$s_axil_arready;
+    end
+    always @(*) begin
         s_axil_rdata = regs$s_axil_rdata;
+    end
+    always @(*) begin
         s_axil_rresp = regs$s_axil_rresp;
+    end
+    always @(*) begin
         s_axil_rvalid = regs$s_axil_rvalid;
+    end
+    always @(*) begin
         regs$s_axil_rready = s_axil_rready;
+    end
+    always @(*) begin
         regs$engine_busy = rx$issue$busy | |rx$issue$full | issue$busy | |tail$issue$f_cnt | tail$issue$t_busy;
+    end
+    always @(*) begin
         rx$win_wr = regs$win_wr;
+    end
+    always @(*) begin
         rx$win_addr = s_axil_awaddr;
+    end
+    always @(*) begin
         rx$win_data = s_axil_wdata;
+    end
+    always @(*) begin
         rx$db_pending = regs$issue$db_pending;
+    end
+    always @(*) begin
         rx$win_active = issue$regs$win_active;
+    end
+    always @(*) begin
         issue$win_done = tail$regs$done & ~tail$regs$stream;
+    end
+    always @(*) begin
         issue$out_free = tx$freed;
+    end
+    always @(*) begin
         m_axis_tdata = tx$m_axis_tdata;
+    end
+    always @(*) begin
         m_axis_tkeep = tx$m_axis_tkeep;
+    end
+    always @(*) begin
         m_axis_tlast = tx$m_axis_tlast;
+    end
+    always @(*) begin
         m_axis_tuser = tx$m_axis_tuser;
+    end
+    always @(*) begin
         tx$res_valid = tail$regs$done & tail$regs$stream;
+    end
+    always @(*) begin
         tx$res_len = tail$regs$rlen;
+    end
+    always @(*) begin
         tx$buf_a = tail$regs$buf_a;
+    end
+    always @(*) begin
         tx$win_rd = regs$win_rd;
+    end
+    always @(*) begin
         dma$wr = regs$wr_en;
+    end
+    always @(*) begin
         dma$wr_addr = s_axil_awaddr;
+    end
+    always @(*) begin
         dma$wr_data = s_axil_wdata;
+    end
+    always @(*) begin
         dma$rd_addr = regs$rd_addr;
+    end
+    always @(*) begin
         regs$dma_rd_data = dma$rd_data;
+    end
+    always @(*) begin
         regs$dma_rd_hit = dma$rd_hit;
+    end
+    always @(*) begin
         irq = dma$irq;
+    end
+    always @(*) begin
         m_axi_araddr = dma$m_axi_araddr;
+    end
+    always @(*) begin
         m_axi_arlen = dma$m_axi_arlen;
+    end
+    always @(*) begin
         m_axi_arsize = dma$m_axi_arsize;
+    end
+    always @(*) begin
         m_axi_arburst = dma$m_axi_arburst;
+    end
+    always @(*) begin
         m_axi_arvalid = dma$m_axi_arvalid;
+    end
+    always @(*) begin
         dma$m_axi_arready = m_axi_arready;
+    end
+    always @(*) begin
         dma$m_axi_rdata = m_axi_rdata;
+    end
+    always @(*) begin
         dma$m_axi_rresp = m_axi_rresp;
+    end
+    always @(*) begin
         dma$m_axi_rlast = m_axi_rlast;
+    end
+    always @(*) begin
         dma$m_axi_rvalid = m_axi_rvalid;
+    end
+    always @(*) begin
         m_axi_rready = dma$m_axi_rready;
+    end
+    always @(*) begin
         m_axi_awaddr = dma$m_axi_awaddr;
+    end
+    always @(*) begin
         m_axi_awlen = dma$m_axi_awlen;
+    end
+    always @(*) begin
         m_axi_awsize = dma$m_axi_awsize;
+    end
+    always @(*) begin
         m_axi_awburst = dma$m_axi_awburst;
+    end
+    always @(*) begin
         m_axi_awvalid = dma$m_axi_awvalid;
+    end
+    always @(*) begin
         dma$m_axi_awready = m_axi_awready;
+    end
+    always @(*) begin
         m_axi_wdata = dma$m_axi_wdata;
+    end
+    always @(*) begin
         m_axi_wstrb = dma$m_axi_wstrb;
+    end
+    always @(*) begin
         m_axi_wlast = dma$m_axi_wlast;
+    end
+    always @(*) begin
         m_axi_wvalid = dma$m_axi_wvalid;
+    end
+    always @(*) begin
         dma$m_axi_wready = m_axi_wready;
+    end
+    always @(*) begin
         dma$m_axi_bresp = m_axi_bresp;
+    end
+    always @(*) begin
         dma$m_axi_bvalid = m_axi_bvalid;
+    end
+    always @(*) begin
         m_axi_bready = dma$m_axi_bready;
+    end
+    always @(*) begin
         dma$tx_tready = 1'b0;
+        if (dma$active) begin
+            dma$tx_tready = rx$s_axis_tready;
+        end
+    end
+    always @(*) begin
         dma$rx_tdata = tx$m_axis_tdata;
+    end
+    always @(*) begin
         dma$rx_tkeep = tx$m_axis_tkeep;
+    end
+    always @(*) begin
         dma$rx_tlast = tx$m_axis_tlast;
+    end
+    always @(*) begin
         dma$rx_tuser = tx$m_axis_tuser;
+    end
+    always @(*) begin
         dma$rx_tvalid = 1'b0;
         if (dma$active) begin
-            rx$s_axis_tdata = dma$tx_tdata;
-            rx$s_axis_tkeep = dma$tx_tkeep;
-            rx$s_axis_tlast = dma$tx_tlast;
-            rx$s_axis_tvalid = dma$tx_tvalid;
-            rx$s_axis_tuser = dma$tx_tuser;
-            dma$tx_tready = rx$s_axis_tready;
-            s_axis_tready = 1'b0;
             dma$rx_tvalid = tx$m_axis_tvalid;
-            tx$m_axis_tready = dma$rx_tready;
-            m_axis_tvalid = 1'b0;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            rx$s_axis_tdata = dma$tx_tdata;
         end
         else begin
             rx$s_axis_tdata = s_axis_tdata;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            rx$s_axis_tkeep = dma$tx_tkeep;
+        end
+        else begin
             rx$s_axis_tkeep = s_axis_tkeep;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            rx$s_axis_tlast = dma$tx_tlast;
+        end
+        else begin
             rx$s_axis_tlast = s_axis_tlast;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            rx$s_axis_tvalid = dma$tx_tvalid;
+        end
+        else begin
             rx$s_axis_tvalid = s_axis_tvalid;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            rx$s_axis_tuser = dma$tx_tuser;
+        end
+        else begin
             rx$s_axis_tuser = s_axis_tuser;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            s_axis_tready = 1'b0;
+        end
+        else begin
             s_axis_tready = rx$s_axis_tready;
-            m_axis_tvalid = tx$m_axis_tvalid;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            tx$m_axis_tready = dma$rx_tready;
+        end
+        else begin
             tx$m_axis_tready = m_axis_tready;
+        end
+    end
+    always @(*) begin
+        if (dma$active) begin
+            m_axis_tvalid = 1'b0;
+        end
+        else begin
+            m_axis_tvalid = tx$m_axis_tvalid;
         end
     end
     
@@ -1830,683 +2040,486 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
     // Update code
     always @(*) begin
         rr$clock = clock;
+    end
+    always @(*) begin
         resv$clock = clock;
+    end
+    always @(*) begin
         f_pend$clock = clock;
+    end
+    always @(*) begin
         f_q$clock = clock;
+    end
+    always @(*) begin
         f_n$clock = clock;
+    end
+    always @(*) begin
         f_addr$clock = clock;
+    end
+    always @(*) begin
         f_ep$clock = clock;
+    end
+    always @(*) begin
         c_pk$clock = clock;
+    end
+    always @(*) begin
         c_av$clock = clock;
+    end
+    always @(*) begin
         c_addr$clock = clock;
+    end
+    always @(*) begin
         c_epk$clock = clock;
+    end
+    always @(*) begin
         f_cool$clock = clock;
+    end
+    always @(*) begin
         rb_cpl$clock = clock;
+    end
+    always @(*) begin
         rb_done$clock = clock;
+    end
+    always @(*) begin
         rb_fault$clock = clock;
+    end
+    always @(*) begin
         rb_q$clock = clock;
+    end
+    always @(*) begin
         rb_ep$clock = clock;
+    end
+    always @(*) begin
         rb_bad$clock = clock;
+    end
+    always @(*) begin
         rb_now$clock = clock;
+    end
+    always @(*) begin
         ar_addr$clock = clock;
+    end
+    always @(*) begin
         ar_left$clock = clock;
+    end
+    always @(*) begin
         r_pos$clock = clock;
+    end
+    always @(*) begin
         d_err$clock = clock;
+    end
+    always @(*) begin
         p_rerr$clock = clock;
+    end
+    always @(*) begin
         desc$clock = clock;
+    end
+    always @(*) begin
         chk_v$clock = clock;
+    end
+    always @(*) begin
         chk_q$clock = clock;
+    end
+    always @(*) begin
         chk_ep$clock = clock;
+    end
+    always @(*) begin
         chk_err$clock = clock;
+    end
+    always @(*) begin
         wstate$clock = clock;
+    end
+    always @(*) begin
         cur_v$clock = clock;
+    end
+    always @(*) begin
         cur_fin$clock = clock;
+    end
+    always @(*) begin
         w_addr$clock = clock;
+    end
+    always @(*) begin
         w_left$clock = clock;
+    end
+    always @(*) begin
         wb_addr$clock = clock;
+    end
+    always @(*) begin
         wb_len$clock = clock;
+    end
+    always @(*) begin
         w_burst$clock = clock;
+    end
+    always @(*) begin
         aw_done$clock = clock;
+    end
+    always @(*) begin
         w0_done$clock = clock;
+    end
+    always @(*) begin
         w_first$clock = clock;
+    end
+    always @(*) begin
         w_last_seen$clock = clock;
+    end
+    always @(*) begin
         c_q$clock = clock;
+    end
+    always @(*) begin
         c_ep$clock = clock;
+    end
+    always @(*) begin
         c_dix$clock = clock;
+    end
+    always @(*) begin
         c_cookie$clock = clock;
+    end
+    always @(*) begin
         c_sa$clock = clock;
+    end
+    always @(*) begin
         c_inb$clock = clock;
+    end
+    always @(*) begin
         c_now$clock = clock;
+    end
+    always @(*) begin
         c_bad$clock = clock;
+    end
+    always @(*) begin
         res_bytes$clock = clock;
+    end
+    always @(*) begin
         r_seq$clock = clock;
+    end
+    always @(*) begin
         r_verd$clock = clock;
+    end
+    always @(*) begin
         r_nh$clock = clock;
+    end
+    always @(*) begin
         cur_berr$clock = clock;
+    end
+    always @(*) begin
         p_v$clock = clock;
+    end
+    always @(*) begin
         p_q$clock = clock;
+    end
+    always @(*) begin
         p_ep$clock = clock;
+    end
+    always @(*) begin
         p_dix$clock = clock;
+    end
+    always @(*) begin
         p_cookie$clock = clock;
+    end
+    always @(*) begin
         p_seq$clock = clock;
+    end
+    always @(*) begin
         p_len$clock = clock;
+    end
+    always @(*) begin
         p_verd$clock = clock;
+    end
+    always @(*) begin
         p_nh$clock = clock;
+    end
+    always @(*) begin
         p_sa$clock = clock;
+    end
+    always @(*) begin
         p_inb$clock = clock;
+    end
+    always @(*) begin
         p_now$clock = clock;
+    end
+    always @(*) begin
         p_bad$clock = clock;
+    end
+    always @(*) begin
         p_b$clock = clock;
+    end
+    always @(*) begin
         p_err$clock = clock;
+    end
+    always @(*) begin
         b_out$clock = clock;
+    end
+    always @(*) begin
         presc$clock = clock;
+    end
+    always @(*) begin
         rr$d = rr$q;
-        resv$d = resv$q;
-        f_pend$d = f_pend$q;
-        f_q$d = f_q$q;
-        f_n$d = f_n$q;
-        f_addr$d = f_addr$q;
-        f_ep$d = f_ep$q;
-        c_pk$d = c_pk$q;
-        c_av$d = c_av$q;
-        c_addr$d = c_addr$q;
-        c_epk$d = c_epk$q;
-        f_cool$d = f_cool$q;
-        rb_cpl$d = rb_cpl$q;
-        rb_done$d = rb_done$q;
-        rb_fault$d = rb_fault$q;
-        rb_q$d = rb_q$q;
-        rb_ep$d = rb_ep$q;
-        rb_bad$d = rb_bad$q;
-        rb_now$d = rb_now$q;
-        ar_addr$d = ar_addr$q;
-        ar_left$d = ar_left$q;
-        r_pos$d = r_pos$q;
-        d_err$d = d_err$q;
-        p_rerr$d = p_rerr$q;
-        desc$d = desc$q;
-        chk_v$d = chk_v$q;
-        chk_q$d = chk_q$q;
-        chk_ep$d = chk_ep$q;
-        chk_err$d = chk_err$q;
-        wstate$d = wstate$q;
-        cur_v$d = cur_v$q;
-        cur_fin$d = cur_fin$q;
-        w_addr$d = w_addr$q;
-        w_left$d = w_left$q;
-        wb_addr$d = wb_addr$q;
-        wb_len$d = wb_len$q;
-        w_burst$d = w_burst$q;
-        aw_done$d = aw_done$q;
-        w0_done$d = w0_done$q;
-        w_first$d = w_first$q;
-        w_last_seen$d = w_last_seen$q;
-        c_q$d = c_q$q;
-        c_ep$d = c_ep$q;
-        c_dix$d = c_dix$q;
-        c_cookie$d = c_cookie$q;
-        c_sa$d = c_sa$q;
-        c_inb$d = c_inb$q;
-        c_now$d = c_now$q;
-        c_bad$d = c_bad$q;
-        res_bytes$d = res_bytes$q;
-        r_seq$d = r_seq$q;
-        r_verd$d = r_verd$q;
-        r_nh$d = r_nh$q;
-        cur_berr$d = cur_berr$q;
-        p_v$d = p_v$q;
-        p_q$d = p_q$q;
-        p_ep$d = p_ep$q;
-        p_dix$d = p_dix$q;
-        p_cookie$d = p_cookie$q;
-        p_seq$d = p_seq$q;
-        p_len$d = p_len$q;
-        p_verd$d = p_verd$q;
-        p_nh$d = p_nh$q;
-        p_sa$d = p_sa$q;
-        p_inb$d = p_inb$q;
-        p_now$d = p_now$q;
-        p_bad$d = p_bad$q;
-        p_b$d = p_b$q;
-        p_err$d = p_err$q;
-        b_out$d = b_out$q;
-        presc$d = presc$q;
-        tagq$clock = clock;
-        issq$clock = clock;
-        wrq$clock = clock;
-        errq$clock = clock;
-        btq$clock = clock;
-        tagq$reset = reset;
-        issq$reset = reset;
-        wrq$reset = reset;
-        errq$reset = reset;
-        btq$reset = reset;
-        wr_rel = wr_addr - k_q_base;
-        wr_hit = wr & (wr_addr >= k_q_base) & (wr_rel < k_q_span);
-        wr_mask = ((32'h1) & 4'hf) << wr_rel[(32'h8)+:(2)];
-        rd_rel = rd_addr - k_q_base;
-        rd_q = ((32'h1) & 4'hf) << rd_rel[(32'h8)+:(2)];
-        tick = presc$q == k_presc;
-        if (tick) begin
-            presc$d = ((32'h0) & 16'hffff);
-        end
-        else begin
-            presc$d = presc$q + 32'h1;
-        end
-        t_v = ~tagq$empty;
-        t_desc = tagq$dout[32'h0];
-        t_q = tagq$dout[(32'h1)+:(2)];
-        t_n = tagq$dout[(32'h3)+:(3)];
-        t_ep = tagq$dout[32'h6];
-        t_len = tagq$dout[(32'h8)+:(16)];
-        t_user = tagq$dout[(32'h18)+:(64)];
-        if (t_desc) begin
-            t_beats = ((t_n) & 16'hffff) << 32'h2;
-        end
-        else begin
-            t_beats = (t_len + 32'hf) >> 32'h4;
-        end
-        r_last = (r_pos$q + 32'h1) == t_beats;
-        w_cookie = wrq$dout[(32'h0)+:(64)];
-        w_res = wrq$dout[(32'h40)+:(48)];
-        w_beats = wrq$dout[(32'h70)+:(16)];
-        w_dix = wrq$dout[(32'h80)+:(16)];
-        w_sa = wrq$dout[(32'h90)+:(16)];
-        w_nh = wrq$dout[(32'ha0)+:(8)];
-        w_vd = wrq$dout[(32'ha8)+:(4)];
-        w_q = wrq$dout[(32'hac)+:(2)];
-        w_ep = wrq$dout[32'hae];
-        w_inb = wrq$dout[32'haf];
-        w_now = wrq$dout[32'hb0];
-        w_bad = wrq$dout[32'hb1];
-        bt_v = ~btq$empty;
-        bt_cpl = btq$dout[32'h0];
-        bt_q = btq$dout[(32'h1)+:(2)];
-        bt_ep = btq$dout[32'h3];
-        bt_bad = btq$dout[32'h4];
-        bt_now = btq$dout[32'h5];
-        bt_room = btq$count < k_bt_room;
-        chk_mask = ((32'h1) & 4'hf) << chk_q$q;
-        p_mask = ((32'h1) & 4'hf) << p_q$q;
-        rb_mask = ((32'h1) & 4'hf) << rb_q$q;
-        chk_epoch = 1'b0;
-        chk_halt = 1'b0;
-        chk_dix = ((32'h0) & 16'hffff);
-        p_epoch = 1'b0;
-        p_caddr = ((32'h0) & 48'hffffffffffff);
-        p_phase = 1'b0;
-        rb_epoch = 1'b0;
-        rd_dma = ((32'h0) & 32'hffffffff);
-        irq = ((32'h0) & 4'hf);
-        rdy = ((32'h0) & 4'hf);
-        active = 1'b0;
-        queues$0$clock = clock;
-        queues$0$reset = reset;
-        queues$0$wr = wr_hit & wr_mask[0];
-        queues$0$wr_off = wr_rel[(32'h0)+:(8)];
-        queues$0$wr_data = wr_data;
-        queues$0$rd_off = rd_rel[(32'h0)+:(8)];
-        queues$0$tick_us = tick;
-        active = active | queues$0$active;
-        if (chk_mask[0]) begin
-            chk_epoch = queues$0$epoch;
-            chk_halt = queues$0$halted;
-            chk_dix = queues$0$dq_index;
-        end
-        if (p_mask[0]) begin
-            p_epoch = queues$0$epoch;
-            p_caddr = queues$0$cpl_addr;
-            p_phase = queues$0$cpl_phase;
-        end
-        if (rb_mask[0]) begin
-            rb_epoch = queues$0$epoch;
-        end
-        if (rd_q[0]) begin
-            rd_dma = queues$0$rd_data;
-        end
-        if (queues$0$irq) begin
-            irq = irq | (((32'h1) & 4'hf) << queues$0$vector);
-        end
-        queues$1$clock = clock;
-        queues$1$reset = reset;
-        queues$1$wr = wr_hit & wr_mask[1];
-        queues$1$wr_off = wr_rel[(32'h0)+:(8)];
-        queues$1$wr_data = wr_data;
-        queues$1$rd_off = rd_rel[(32'h0)+:(8)];
-        queues$1$tick_us = tick;
-        active = active | queues$1$active;
-        if (chk_mask[1]) begin
-            chk_epoch = queues$1$epoch;
-            chk_halt = queues$1$halted;
-            chk_dix = queues$1$dq_index;
-        end
-        if (p_mask[1]) begin
-            p_epoch = queues$1$epoch;
-            p_caddr = queues$1$cpl_addr;
-            p_phase = queues$1$cpl_phase;
-        end
-        if (rb_mask[1]) begin
-            rb_epoch = queues$1$epoch;
-        end
-        if (rd_q[1]) begin
-            rd_dma = queues$1$rd_data;
-        end
-        if (queues$1$irq) begin
-            irq = irq | (((32'h1) & 4'hf) << queues$1$vector);
-        end
-        queues$2$clock = clock;
-        queues$2$reset = reset;
-        queues$2$wr = wr_hit & wr_mask[2];
-        queues$2$wr_off = wr_rel[(32'h0)+:(8)];
-        queues$2$wr_data = wr_data;
-        queues$2$rd_off = rd_rel[(32'h0)+:(8)];
-        queues$2$tick_us = tick;
-        active = active | queues$2$active;
-        if (chk_mask[2]) begin
-            chk_epoch = queues$2$epoch;
-            chk_halt = queues$2$halted;
-            chk_dix = queues$2$dq_index;
-        end
-        if (p_mask[2]) begin
-            p_epoch = queues$2$epoch;
-            p_caddr = queues$2$cpl_addr;
-            p_phase = queues$2$cpl_phase;
-        end
-        if (rb_mask[2]) begin
-            rb_epoch = queues$2$epoch;
-        end
-        if (rd_q[2]) begin
-            rd_dma = queues$2$rd_data;
-        end
-        if (queues$2$irq) begin
-            irq = irq | (((32'h1) & 4'hf) << queues$2$vector);
-        end
-        queues$3$clock = clock;
-        queues$3$reset = reset;
-        queues$3$wr = wr_hit & wr_mask[3];
-        queues$3$wr_off = wr_rel[(32'h0)+:(8)];
-        queues$3$wr_data = wr_data;
-        queues$3$rd_off = rd_rel[(32'h0)+:(8)];
-        queues$3$tick_us = tick;
-        active = active | queues$3$active;
-        if (chk_mask[3]) begin
-            chk_epoch = queues$3$epoch;
-            chk_halt = queues$3$halted;
-            chk_dix = queues$3$dq_index;
-        end
-        if (p_mask[3]) begin
-            p_epoch = queues$3$epoch;
-            p_caddr = queues$3$cpl_addr;
-            p_phase = queues$3$cpl_phase;
-        end
-        if (rb_mask[3]) begin
-            rb_epoch = queues$3$epoch;
-        end
-        if (rd_q[3]) begin
-            rd_dma = queues$3$rd_data;
-        end
-        if (queues$3$irq) begin
-            irq = irq | (((32'h1) & 4'hf) << queues$3$vector);
-        end
-        if (queues$0$fetch_avail != 32'h0) begin
-            rdy = rdy | 32'h1;
-        end
-        if (queues$1$fetch_avail != 32'h0) begin
-            rdy = rdy | 32'h2;
-        end
-        if (queues$2$fetch_avail != 32'h0) begin
-            rdy = rdy | 32'h4;
-        end
-        if (queues$3$fetch_avail != 32'h0) begin
-            rdy = rdy | 32'h8;
-        end
-        rot = (((rdy) & 8'hff) | (((rdy) & 8'hff) << 32'h4)) >> rr$q;
-        if (rot[32'h0]) begin
-            pick_off = ((32'h0) & 2'h3);
-        end
-        else if (rot[32'h1]) begin
-            pick_off = ((32'h1) & 2'h3);
-        end
-        else if (rot[32'h2]) begin
-            pick_off = ((32'h2) & 2'h3);
-        end
-        else begin
-            pick_off = ((32'h3) & 2'h3);
-        end
-        pk = rr$q + pick_off;
-        pk_avail = ((32'h0) & 3'h7);
-        pk_addr = ((32'h0) & 48'hffffffffffff);
-        pk_ep = 1'b0;
-        pk_mask = ((32'h1) & 4'hf) << pk;
-        if (pk_mask[0]) begin
-            pk_avail = queues$0$fetch_avail;
-            pk_addr = queues$0$desc_addr;
-            pk_ep = queues$0$epoch;
-        end
-        if (pk_mask[1]) begin
-            pk_avail = queues$1$fetch_avail;
-            pk_addr = queues$1$desc_addr;
-            pk_ep = queues$1$epoch;
-        end
-        if (pk_mask[2]) begin
-            pk_avail = queues$2$fetch_avail;
-            pk_addr = queues$2$desc_addr;
-            pk_ep = queues$2$epoch;
-        end
-        if (pk_mask[3]) begin
-            pk_avail = queues$3$fetch_avail;
-            pk_addr = queues$3$desc_addr;
-            pk_ep = queues$3$epoch;
-        end
-        rd_hit = 1'b0;
-        rd_data = ((32'h0) & 32'hffffffff);
-        if ((rd_addr >= k_q_base) & (rd_rel < k_q_span)) begin
-            rd_hit = 1'b1;
-            rd_data = rd_dma;
-        end
-        if (rd_addr == k_id_dma) begin
-            rd_hit = 1'b1;
-            rd_data = k_id_dma_value;
-        end
-        f_buf = ((desc$q >> s_buf) & 64'hffffffffffffffff);
-        f_res = ((desc$q >> s_res) & 64'hffffffffffffffff);
-        f_cookie = ((desc$q >> s_cookie) & 64'hffffffffffffffff);
-        f_len = ((desc$q >> s_len) & 16'hffff);
-        f_cap = ((desc$q >> s_cap) & 16'hffff);
-        f_seqhi = ((desc$q >> s_seqhi) & 32'hffffffff);
-        f_sa = ((desc$q >> s_sa) & 16'hffff);
-        f_nh = ((desc$q >> s_nh) & 8'hff);
-        f_inb = |(desc$q & k_inb);
-        f_flags = ((desc$q >> s_flags) & 8'hff);
-        f_now = |(f_flags & k_irq_now);
-        if (f_inb) begin
-            if (((f_len) & 17'h1ffff) >= k_in_over) begin
-                maxres = ((f_len) & 17'h1ffff) - k_in_over;
-            end
-            else begin
-                maxres = ((32'h0) & 17'h1ffff);
-            end
-        end
-        else begin
-            maxres = ((((f_len) & 17'h1ffff) + 32'h5) & 32'h1fffc) + k_hdr_icv;
-        end
-        is_bad = 1'b1;
-        if (|(desc$q & k_resv)) begin
-            bad_v = v_reserved;
-        end
-        else if ((f_len == 32'h0) | (f_len > k_max_packet)) begin
-            bad_v = v_length;
-        end
-        else if (f_sa >= k_num_sas) begin
-            bad_v = v_sa;
-        end
-        else if (|((f_buf | f_res) & k_align)) begin
-            bad_v = v_align;
-        end
-        else if (((((f_buf) & 66'h3ffffffffffffffff) + ((f_len) & 66'h3ffffffffffffffff)) > k_iova_limit) | ((((f_res) & 66'h3ffffffffffffffff) + ((f_cap) & 66'h3ffffffffffffffff)) > k_iova_limit)) begin
-            bad_v = v_bounds;
-        end
-        else if (((f_cap) & 17'h1ffff) < maxres) begin
-            bad_v = v_space;
-        end
-        else begin
-            bad_v = v_ok;
-            is_bad = 1'b0;
-        end
-        tuser_n = (((f_sa) & 64'hffffffffffffffff) << s_in_sa) | (((f_nh) & 64'hffffffffffffffff) << s_in_nh) | (((f_seqhi) & 64'hffffffffffffffff) << s_in_seqhi);
-        if (f_inb) begin
-            tuser_n = tuser_n | (((32'h1) & 64'hffffffffffffffff) << s_in_inb);
-        end
-        m_axi_arsize = ((32'h4) & 3'h7);
-        m_axi_arburst = ((32'h1) & 2'h3);
-        m_axi_awsize = ((32'h4) & 3'h7);
-        m_axi_awburst = ((32'h1) & 2'h3);
-        m_axi_araddr = ar_addr$q;
-        m_axi_arlen = ((32'h0) & 8'hff);
-        m_axi_arvalid = 1'b0;
-        m_axi_rready = 1'b0;
-        m_axi_awaddr = w_addr$q;
-        m_axi_awlen = ((32'h0) & 8'hff);
-        m_axi_awvalid = 1'b0;
-        m_axi_wdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        m_axi_wstrb = ((32'h0) & 16'hffff);
-        m_axi_wlast = 1'b0;
-        m_axi_wvalid = 1'b0;
-        m_axi_bready = 1'b0;
-        tx_tdata = m_axi_rdata;
-        tx_tvalid = 1'b0;
-        tx_tlast = r_last;
-        tx_tuser = t_user;
-        kmask$count = t_len - (r_pos$q << 32'h4);
-        tx_tkeep = kmask$keep;
-        rx_tready = 1'b0;
-        kcount$keep = rx_tkeep;
-        tag_push = 1'b0;
-        tag_din = ((32'h0) & 88'hffffffffffffffffffffff);
-        tagq$pop = 1'b0;
-        issq$pop = 1'b0;
-        issq$push = 1'b0;
-        wrq$push = 1'b0;
-        wrq$pop = 1'b0;
-        errq$push = 1'b0;
-        errq$pop = 1'b0;
-        errq$din = ((32'h0) & 1'h1);
-        btq$push = 1'b0;
-        bt_din = ((32'h0) & 6'h3f);
-        fetch_pick = 1'b0;
-        fetch_acc = 1'b0;
-        r_fire = 1'b0;
-        w_fire = 1'b0;
-        w_real = 1'b0;
-        aw_ok = 1'b0;
-        w0_ok = 1'b0;
-        first = 1'b0;
-        cpl_start = 1'b0;
-        cpl_end = 1'b0;
-        cpl_skip = 1'b0;
-        chk_v$d = 1'b0;
-        ar_len = ((32'h10) & 16'hffff) - ((ar_addr$q[(32'h4)+:(4)]) & 16'hffff);
-        if (ar_left$q < ar_len) begin
-            ar_len = ar_left$q;
-        end
-        w_len = ((32'h10) & 16'hffff) - ((w_addr$q[(32'h4)+:(4)]) & 16'hffff);
-        if (w_left$q < w_len) begin
-            w_len = w_left$q;
-        end
-        c_pk$d = pk;
-        c_av$d = pk_avail;
-        c_addr$d = pk_addr;
-        c_epk$d = pk_ep;
-        f_cool$d = 1'b0;
-        room = k_win - resv$q;
         if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
-            fetch_pick = 1'b1;
-            f_pend$d = 1'b1;
-            f_q$d = c_pk$q;
-            f_n$d = c_av$q;
-            f_addr$d = c_addr$q;
-            f_ep$d = c_epk$q;
             rr$d = c_pk$q + 32'h1;
         end
+        if (reset) begin
+            rr$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
+        resv$d = resv$q;
+        resv$d = resv_n;
+        if (reset) begin
+            resv$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        f_pend$d = f_pend$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            f_pend$d = 1'b1;
+        end
         if (f_pend$q) begin
-            m_axi_araddr = f_addr$q;
-            m_axi_arlen = (((f_n$q) & 8'hff) << 32'h2) - 32'h1;
-            m_axi_arvalid = 1'b1;
             if (m_axi_arready) begin
-                fetch_acc = 1'b1;
-                f_cool$d = 1'b1;
                 f_pend$d = 1'b0;
-                tag_push = 1'b1;
-                tag_din = ((32'h1) & 88'hffffffffffffffffffffff) | (((f_q$q) & 88'hffffffffffffffffffffff) << 32'h1) | (((f_n$q) & 88'hffffffffffffffffffffff) << 32'h3);
-                if (f_ep$q) begin
-                    tag_din = tag_din | (((32'h1) & 88'hffffffffffffffffffffff) << 32'h6);
-                end
             end
         end
-        else if (ar_left$q != 32'h0) begin
-            m_axi_arvalid = 1'b1;
-            m_axi_arlen = ((ar_len - 32'h1) & 8'hff);
+        if (reset) begin
+            f_pend$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        f_q$d = f_q$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            f_q$d = c_pk$q;
+        end
+    end
+    always @(*) begin
+        f_n$d = f_n$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            f_n$d = c_av$q;
+        end
+    end
+    always @(*) begin
+        f_addr$d = f_addr$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            f_addr$d = c_addr$q;
+        end
+    end
+    always @(*) begin
+        f_ep$d = f_ep$q;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            f_ep$d = c_epk$q;
+        end
+    end
+    always @(*) begin
+        c_pk$d = c_pk$q;
+        c_pk$d = pk;
+    end
+    always @(*) begin
+        c_av$d = c_av$q;
+        c_av$d = pk_avail;
+        if (reset) begin
+            c_av$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
+        c_addr$d = c_addr$q;
+        c_addr$d = pk_addr;
+    end
+    always @(*) begin
+        c_epk$d = c_epk$q;
+        c_epk$d = pk_ep;
+    end
+    always @(*) begin
+        f_cool$d = f_cool$q;
+        f_cool$d = 1'b0;
+        if (f_pend$q) begin
             if (m_axi_arready) begin
-                ar_addr$d = ar_addr$q + (((ar_len) & 48'hffffffffffff) << 32'h4);
-                ar_left$d = ar_left$q - ar_len;
+                f_cool$d = 1'b1;
             end
         end
-        else if (~fetch_pick & ~issq$empty & ~tagq$full) begin
-            issq$pop = 1'b1;
-            ar_addr$d = issq$dout[(32'h0)+:(48)];
-            ar_left$d = (issq$dout[(32'h30)+:(16)] + 32'hf) >> 32'h4;
-            tag_push = 1'b1;
-            tag_din = (((issq$dout[(32'h30)+:(16)]) & 88'hffffffffffffffffffffff) << 32'h8) | (((issq$dout[(32'h40)+:(64)]) & 88'hffffffffffffffffffffff) << 32'h18);
+        if (reset) begin
+            f_cool$d = 1'b0;
         end
-        tagq$push = tag_push;
-        tagq$din = tag_din;
-        if (t_v & t_desc) begin
-            m_axi_rready = 1'b1;
-            if (m_axi_rvalid) begin
-                desc$d = (desc$q >> 32'h80) | (((m_axi_rdata) & 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180);
-                r_pos$d = r_pos$q + 32'h1;
-                d_err$d = d_err$q | (m_axi_rresp != 32'h0);
-                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
-                    chk_v$d = 1'b1;
-                    chk_q$d = t_q;
-                    chk_ep$d = t_ep;
-                    chk_err$d = d_err$q | (m_axi_rresp != 32'h0);
-                    d_err$d = 1'b0;
+    end
+    always @(*) begin
+        rb_cpl$d = rb_cpl$q;
+        rb_cpl$d = b_cpl;
+        if (reset) begin
+            rb_cpl$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        rb_done$d = rb_done$q;
+        rb_done$d = b_cpl & ~b_err;
+        if (reset) begin
+            rb_done$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        rb_fault$d = rb_fault$q;
+        rb_fault$d = b_cpl & b_err;
+        if (reset) begin
+            rb_fault$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        rb_q$d = rb_q$q;
+        rb_q$d = bt_q;
+    end
+    always @(*) begin
+        rb_ep$d = rb_ep$q;
+        rb_ep$d = bt_ep;
+    end
+    always @(*) begin
+        rb_bad$d = rb_bad$q;
+        rb_bad$d = bt_bad;
+    end
+    always @(*) begin
+        rb_now$d = rb_now$q;
+        rb_now$d = bt_now;
+    end
+    always @(*) begin
+        ar_addr$d = ar_addr$q;
+        if (f_pend$q) begin
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+                if (m_axi_arready) begin
+                    ar_addr$d = ar_addr$q + (((ar_len) & 48'hffffffffffff) << 32'h4);
                 end
+            end
+            else begin
+                if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+                    ar_addr$d = issq$dout[(32'h0)+:(48)];
+                end
+            end
+        end
+    end
+    always @(*) begin
+        ar_left$d = ar_left$q;
+        if (f_pend$q) begin
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+                if (m_axi_arready) begin
+                    ar_left$d = ar_left$q - ar_len;
+                end
+            end
+            else begin
+                if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+                    ar_left$d = (issq$dout[(32'h30)+:(16)] + 32'hf) >> 32'h4;
+                end
+            end
+        end
+        if (reset) begin
+            ar_left$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        r_pos$d = r_pos$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                r_pos$d = r_pos$q + 32'h1;
                 if (r_last) begin
-                    tagq$pop = 1'b1;
                     r_pos$d = ((32'h0) & 16'hffff);
                 end
             end
         end
         if (t_v & ~t_desc) begin
-            tx_tvalid = m_axi_rvalid & ~errq$full;
-            m_axi_rready = tx_tready & ~errq$full;
-            r_fire = m_axi_rvalid & tx_tready & ~errq$full;
             if (r_fire) begin
                 r_pos$d = r_pos$q + 32'h1;
-                p_rerr$d = p_rerr$q | (m_axi_rresp != 32'h0);
                 if (r_last) begin
-                    errq$push = 1'b1;
-                    if (p_rerr$q | (m_axi_rresp != 32'h0)) begin
-                        errq$din = ((32'h1) & 1'h1);
-                    end
-                    p_rerr$d = 1'b0;
-                    tagq$pop = 1'b1;
                     r_pos$d = ((32'h0) & 16'hffff);
                 end
             end
         end
-        chk_drop = chk_v$q & (chk_err$q | (chk_epoch != chk_ep$q) | chk_halt);
-        chk_fault = chk_v$q & chk_err$q & (chk_epoch == chk_ep$q) & ~chk_halt;
-        chk_acc = chk_v$q & ~chk_drop;
-        wr_din = ((f_cookie) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) | (((f_res[(32'h0)+:(48)]) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | ((((maxres + 32'hf) >> 32'h4) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h70) | (((chk_dix) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((f_sa) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h90) | (((f_nh) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((bad_v) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha8) | (((chk_q$q) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hac);
-        if (chk_ep$q) begin
-            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hae);
+        if (reset) begin
+            r_pos$d = ((32'h0) & 16'hffff);
         end
-        if (f_inb) begin
-            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'haf);
-        end
-        if (f_now) begin
-            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb0);
-        end
-        if (is_bad) begin
-            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb1);
-        end
-        wrq$din = wr_din;
-        issq$din = ((f_buf[(32'h0)+:(48)]) & 128'hffffffffffffffffffffffffffffffff) | (((f_len) & 128'hffffffffffffffffffffffffffffffff) << 32'h30) | (((tuser_n) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        if (chk_acc) begin
-            wrq$push = 1'b1;
-            issq$push = ~is_bad;
-        end
-        m_axi_bready = bt_v;
-        b_fire = bt_v & m_axi_bvalid;
-        b_err = m_axi_bresp != 32'h0;
-        b_res = b_fire & ~bt_cpl;
-        b_cpl = b_fire & bt_cpl;
-        btq$pop = b_fire;
-        rb_cpl$d = b_cpl;
-        rb_done$d = b_cpl & ~b_err;
-        rb_fault$d = b_cpl & b_err;
-        rb_q$d = bt_q;
-        rb_ep$d = bt_ep;
-        rb_bad$d = bt_bad;
-        rb_now$d = bt_now;
-        b_done = rb_done$q & (rb_epoch == rb_ep$q);
-        b_fault = rb_fault$q & (rb_epoch == rb_ep$q);
-        v_final = p_verd$q;
-        len_final = ((32'h0) & 16'hffff);
-        if (p_err$q) begin
-            v_final = v_bus;
-        end
-        else if (p_verd$q == v_ok) begin
-            len_final = p_len$q;
-        end
-        cpl = (((p_cookie$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_cookie) | (((p_seq$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_seq) | (((len_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_len) | (((v_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_verdict) | (((p_nh$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_nh) | (((p_dix$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_dix) | (((p_sa$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_sa);
-        if (p_inb$q) begin
-            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_inb);
-        end
-        if (p_phase) begin
-            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_phase);
-        end
-        p_ready = p_v$q & (p_b$q == 32'h0);
-        ws = wstate$q;
-        if (wstate$q == WrState$Idle) begin
-            if (p_ready & bt_room) begin
-                if (p_epoch != p_ep$q) begin
-                    cpl_skip = 1'b1;
-                    p_v$d = 1'b0;
-                end
-                else begin
-                    cpl_start = 1'b1;
-                    ws = WrState$CplA;
-                end
-            end
-            else if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
-                if (w_first$q & ~|rx_tkeep) begin
-                    rx_tready = 1'b1;
-                    r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
-                    r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
-                    r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
-                    cur_fin$d = 1'b1;
-                end
-                else if (w_left$q == 32'h0) begin
-                    rx_tready = 1'b1;
-                    cur_berr$d = 1'b1;
-                    if (rx_tlast) begin
-                        cur_fin$d = 1'b1;
-                    end
-                end
-                else begin
-                    first = 1'b1;
-                    ws = WrState$Data;
+    end
+    always @(*) begin
+        d_err$d = d_err$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                d_err$d = d_err$q | (m_axi_rresp != 32'h0);
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    d_err$d = 1'b0;
                 end
             end
         end
-        if (first) begin
-            blen = w_len;
-            wb_addr$d = w_addr$q;
-            wb_len$d = w_len;
+        if (reset) begin
+            d_err$d = 1'b0;
         end
-        else begin
-            blen = w_burst$q;
+    end
+    always @(*) begin
+        p_rerr$d = p_rerr$q;
+        if (t_v & ~t_desc) begin
+            if (r_fire) begin
+                p_rerr$d = p_rerr$q | (m_axi_rresp != 32'h0);
+                if (r_last) begin
+                    p_rerr$d = 1'b0;
+                end
+            end
         end
+        if (reset) begin
+            p_rerr$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        desc$d = desc$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                desc$d = (desc$q >> 32'h80) | (((m_axi_rdata) & 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180);
+            end
+        end
+    end
+    always @(*) begin
+        chk_v$d = chk_v$q;
+        chk_v$d = 1'b0;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    chk_v$d = 1'b1;
+                end
+            end
+        end
+        if (reset) begin
+            chk_v$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        chk_q$d = chk_q$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    chk_q$d = t_q;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        chk_ep$d = chk_ep$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    chk_ep$d = t_ep;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        chk_err$d = chk_err$q;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                if (r_pos$q[(32'h0)+:(2)] == 32'h3) begin
+                    chk_err$d = d_err$q | (m_axi_rresp != 32'h0);
+                end
+            end
+        end
+    end
+    always @(*) begin
+        wstate$d = wstate$q;
+        aw_done$d = aw_done$q;
+        aw_ok = 1'b0;
         if ((ws == WrState$Data) & (first | ~aw_done$q)) begin
-            m_axi_awvalid = 1'b1;
-            if (first) begin
-                m_axi_awaddr = w_addr$q;
-                m_axi_awlen = ((w_len - 32'h1) & 8'hff);
-            end
-            else begin
-                m_axi_awaddr = wb_addr$q;
-                m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
-            end
             aw_ok = m_axi_awready;
         end
         if (ws == WrState$AwWait) begin
-            m_axi_awvalid = 1'b1;
-            m_axi_awaddr = wb_addr$q;
-            m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
             aw_ok = m_axi_awready;
             if (m_axi_awready) begin
                 aw_done$d = 1'b0;
@@ -2514,40 +2527,10 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
             end
         end
         if (ws == WrState$Data) begin
-            m_axi_wlast = blen == 32'h1;
-            if (w_last_seen$q) begin
-                m_axi_wvalid = 1'b1;
-                w_fire = m_axi_wready;
-            end
-            else begin
-                m_axi_wvalid = rx_tvalid;
-                m_axi_wdata = rx_tdata;
-                m_axi_wstrb = rx_tkeep;
-                rx_tready = m_axi_wready;
-                w_fire = m_axi_wready & rx_tvalid;
-                w_real = w_fire;
-            end
             wstate$d = WrState$Data;
             aw_done$d = aw_done$q | aw_ok;
-            w_burst$d = blen;
             if (w_fire) begin
-                w_burst$d = blen - 32'h1;
-                w_addr$d = w_addr$q + 32'h10;
-                w_left$d = w_left$q - 32'h1;
-                w_first$d = 1'b0;
-                if (w_real) begin
-                    res_bytes$d = res_bytes$q + kcount$count;
-                    if (rx_tlast) begin
-                        w_last_seen$d = 1'b1;
-                        r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
-                        r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
-                        r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
-                    end
-                end
                 if (blen == 32'h1) begin
-                    if (w_last_seen$q | (w_real & rx_tlast)) begin
-                        cur_fin$d = 1'b1;
-                    end
                     if (aw_done$q | aw_ok) begin
                         aw_done$d = 1'b0;
                         wstate$d = WrState$Idle;
@@ -2560,41 +2543,1411 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         end
         if (ws == WrState$CplA) begin
             if (~aw_done$q) begin
-                m_axi_awvalid = 1'b1;
-                m_axi_awaddr = p_caddr;
-                m_axi_awlen = k_cpl_beats;
                 aw_ok = m_axi_awready;
-            end
-            if (~w0_done$q) begin
-                m_axi_wvalid = 1'b1;
-                m_axi_wdata = cpl[(32'h0)+:(128)];
-                m_axi_wstrb = ((32'hffff) & 16'hffff);
-                w0_ok = m_axi_wready;
             end
             if ((aw_done$q | aw_ok) & (w0_done$q | w0_ok)) begin
                 aw_done$d = 1'b0;
-                w0_done$d = 1'b0;
                 wstate$d = WrState$CplW1;
             end
             else begin
                 aw_done$d = aw_done$q | aw_ok;
-                w0_done$d = w0_done$q | w0_ok;
                 wstate$d = WrState$CplA;
             end
         end
         if (ws == WrState$CplW1) begin
-            m_axi_wvalid = 1'b1;
-            m_axi_wdata = cpl[(32'h80)+:(128)];
-            m_axi_wstrb = ((32'hffff) & 16'hffff);
-            m_axi_wlast = 1'b1;
             if (m_axi_wready) begin
-                cpl_end = 1'b1;
-                p_v$d = 1'b0;
                 wstate$d = WrState$Idle;
             end
         end
+        if (reset) begin
+            wstate$d = WrState$Idle;
+            aw_done$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        cur_v$d = cur_v$q;
+        if (move_cur) begin
+            cur_v$d = 1'b0;
+        end
+        if (load_cur) begin
+            cur_v$d = 1'b1;
+        end
+        if (reset) begin
+            cur_v$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        cur_fin$d = cur_fin$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                        cur_fin$d = 1'b1;
+                    end
+                    else begin
+                        if (w_left$q == 32'h0) begin
+                            if (rx_tlast) begin
+                                cur_fin$d = 1'b1;
+                            end
+                        end
+                    end
+                end
+            end
+        end
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (blen == 32'h1) begin
+                    if (w_last_seen$q | (w_real & rx_tlast)) begin
+                        cur_fin$d = 1'b1;
+                    end
+                end
+            end
+        end
+        if (load_cur) begin
+            cur_fin$d = w_bad;
+        end
+        if (reset) begin
+            cur_fin$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        w_addr$d = w_addr$q;
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                w_addr$d = w_addr$q + 32'h10;
+            end
+        end
+        if (load_cur) begin
+            w_addr$d = w_res;
+        end
+    end
+    always @(*) begin
+        w_left$d = w_left$q;
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                w_left$d = w_left$q - 32'h1;
+            end
+        end
+        if (load_cur) begin
+            w_left$d = w_beats;
+        end
+    end
+    always @(*) begin
+        wb_addr$d = wb_addr$q;
+        if (first) begin
+            wb_addr$d = w_addr$q;
+        end
+    end
+    always @(*) begin
+        wb_len$d = wb_len$q;
+        if (first) begin
+            wb_len$d = w_len;
+        end
+    end
+    always @(*) begin
+        w_burst$d = w_burst$q;
+        if (ws == WrState$Data) begin
+            w_burst$d = blen;
+            if (w_fire) begin
+                w_burst$d = blen - 32'h1;
+            end
+        end
+    end
+    always @(*) begin
+        w0_done$d = w0_done$q;
+        if (ws == WrState$CplA) begin
+            if ((aw_done$q | aw_ok) & (w0_done$q | w0_ok)) begin
+                w0_done$d = 1'b0;
+            end
+            else begin
+                w0_done$d = w0_done$q | w0_ok;
+            end
+        end
+        if (reset) begin
+            w0_done$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        w_first$d = w_first$q;
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                w_first$d = 1'b0;
+            end
+        end
+        if (load_cur) begin
+            w_first$d = 1'b1;
+        end
+    end
+    always @(*) begin
+        w_last_seen$d = w_last_seen$q;
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (w_real) begin
+                    if (rx_tlast) begin
+                        w_last_seen$d = 1'b1;
+                    end
+                end
+            end
+        end
+        if (load_cur) begin
+            w_last_seen$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        c_q$d = c_q$q;
+        if (load_cur) begin
+            c_q$d = w_q;
+        end
+    end
+    always @(*) begin
+        c_ep$d = c_ep$q;
+        if (load_cur) begin
+            c_ep$d = w_ep;
+        end
+    end
+    always @(*) begin
+        c_dix$d = c_dix$q;
+        if (load_cur) begin
+            c_dix$d = w_dix;
+        end
+    end
+    always @(*) begin
+        c_cookie$d = c_cookie$q;
+        if (load_cur) begin
+            c_cookie$d = w_cookie;
+        end
+    end
+    always @(*) begin
+        c_sa$d = c_sa$q;
+        if (load_cur) begin
+            c_sa$d = w_sa;
+        end
+    end
+    always @(*) begin
+        c_inb$d = c_inb$q;
+        if (load_cur) begin
+            c_inb$d = w_inb;
+        end
+    end
+    always @(*) begin
+        c_now$d = c_now$q;
+        if (load_cur) begin
+            c_now$d = w_now;
+        end
+    end
+    always @(*) begin
+        c_bad$d = c_bad$q;
+        if (load_cur) begin
+            c_bad$d = w_bad;
+        end
+    end
+    always @(*) begin
+        res_bytes$d = res_bytes$q;
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (w_real) begin
+                    res_bytes$d = res_bytes$q + kcount$count;
+                end
+            end
+        end
+        if (load_cur) begin
+            res_bytes$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        r_seq$d = r_seq$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                        r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
+                    end
+                end
+            end
+        end
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (w_real) begin
+                    if (rx_tlast) begin
+                        r_seq$d = ((rx_tuser >> s_out_seq) & 64'hffffffffffffffff);
+                    end
+                end
+            end
+        end
+        if (load_cur) begin
+            r_seq$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        r_verd$d = r_verd$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                        r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
+                    end
+                end
+            end
+        end
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (w_real) begin
+                    if (rx_tlast) begin
+                        r_verd$d = ((rx_tuser >> s_out_verdict) & 4'hf);
+                    end
+                end
+            end
+        end
+        if (load_cur) begin
+            r_verd$d = w_vd;
+        end
+    end
+    always @(*) begin
+        r_nh$d = r_nh$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                        r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+                    end
+                end
+            end
+        end
+        if (ws == WrState$Data) begin
+            if (w_fire) begin
+                if (w_real) begin
+                    if (rx_tlast) begin
+                        r_nh$d = ((rx_tuser >> s_out_nh) & 8'hff);
+                    end
+                end
+            end
+        end
+        if (load_cur) begin
+            r_nh$d = w_nh;
+        end
+    end
+    always @(*) begin
+        cur_berr$d = cur_berr$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                    end
+                    else begin
+                        if (w_left$q == 32'h0) begin
+                            cur_berr$d = 1'b1;
+                        end
+                    end
+                end
+            end
+        end
+        if (move_cur) begin
+            cur_berr$d = 1'b0;
+        end
+        if (load_cur) begin
+            cur_berr$d = 1'b0;
+        end
+        if (b_res) begin
+            if (p_b$q != 32'h0) begin
+            end
+            else begin
+                if (b_err) begin
+                    cur_berr$d = 1'b1;
+                end
+            end
+        end
+        if (reset) begin
+            cur_berr$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        p_v$d = p_v$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+                if (p_epoch != p_ep$q) begin
+                    p_v$d = 1'b0;
+                end
+            end
+        end
+        if (ws == WrState$CplW1) begin
+            if (m_axi_wready) begin
+                p_v$d = 1'b0;
+            end
+        end
+        if (move_cur) begin
+            p_v$d = 1'b1;
+        end
+        if (reset) begin
+            p_v$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        p_q$d = p_q$q;
+        if (move_cur) begin
+            p_q$d = c_q$q;
+        end
+    end
+    always @(*) begin
+        p_ep$d = p_ep$q;
+        if (move_cur) begin
+            p_ep$d = c_ep$q;
+        end
+    end
+    always @(*) begin
+        p_dix$d = p_dix$q;
+        if (move_cur) begin
+            p_dix$d = c_dix$q;
+        end
+    end
+    always @(*) begin
+        p_cookie$d = p_cookie$q;
+        if (move_cur) begin
+            p_cookie$d = c_cookie$q;
+        end
+    end
+    always @(*) begin
+        p_seq$d = p_seq$q;
+        if (move_cur) begin
+            p_seq$d = r_seq$q;
+        end
+    end
+    always @(*) begin
+        p_len$d = p_len$q;
+        if (move_cur) begin
+            p_len$d = res_bytes$q;
+        end
+    end
+    always @(*) begin
+        p_verd$d = p_verd$q;
+        if (move_cur) begin
+            p_verd$d = r_verd$q;
+        end
+    end
+    always @(*) begin
+        p_nh$d = p_nh$q;
+        if (move_cur) begin
+            p_nh$d = r_nh$q;
+        end
+    end
+    always @(*) begin
+        p_sa$d = p_sa$q;
+        if (move_cur) begin
+            p_sa$d = c_sa$q;
+        end
+    end
+    always @(*) begin
+        p_inb$d = p_inb$q;
+        if (move_cur) begin
+            p_inb$d = c_inb$q;
+        end
+    end
+    always @(*) begin
+        p_now$d = p_now$q;
+        if (move_cur) begin
+            p_now$d = c_now$q;
+        end
+    end
+    always @(*) begin
+        p_bad$d = p_bad$q;
+        if (move_cur) begin
+            p_bad$d = c_bad$q;
+        end
+    end
+    always @(*) begin
+        p_b$d = p_b$q;
+        if (move_cur) begin
+            p_b$d = b_out$q;
+        end
+        if (b_res) begin
+            if (p_b$q != 32'h0) begin
+                p_b$d = p_b$q - 32'h1;
+            end
+        end
+        if (reset) begin
+            p_b$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        p_err$d = p_err$q;
+        if (move_cur) begin
+            p_err$d = cur_berr$q;
+            if (~c_bad$q) begin
+                if (|errq$dout) begin
+                    p_err$d = 1'b1;
+                end
+            end
+        end
+        if (b_res) begin
+            if (p_b$q != 32'h0) begin
+                if (b_err) begin
+                    p_err$d = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        b_out$d = b_out$q;
+        b_out$d = b_out_n;
+        if (reset) begin
+            b_out$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        presc$d = presc$q;
+        if (tick) begin
+            presc$d = ((32'h0) & 16'hffff);
+        end
+        else begin
+            presc$d = presc$q + 32'h1;
+        end
+        if (reset) begin
+            presc$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        tagq$clock = clock;
+    end
+    always @(*) begin
+        issq$clock = clock;
+    end
+    always @(*) begin
+        wrq$clock = clock;
+    end
+    always @(*) begin
+        errq$clock = clock;
+    end
+    always @(*) begin
+        btq$clock = clock;
+    end
+    always @(*) begin
+        tagq$reset = reset;
+    end
+    always @(*) begin
+        issq$reset = reset;
+    end
+    always @(*) begin
+        wrq$reset = reset;
+    end
+    always @(*) begin
+        errq$reset = reset;
+    end
+    always @(*) begin
+        btq$reset = reset;
+    end
+    always @(*) begin
+        wr_rel = wr_addr - k_q_base;
+    end
+    always @(*) begin
+        wr_hit = wr & (wr_addr >= k_q_base) & (wr_rel < k_q_span);
+    end
+    always @(*) begin
+        wr_mask = ((32'h1) & 4'hf) << wr_rel[(32'h8)+:(2)];
+    end
+    always @(*) begin
+        rd_rel = rd_addr - k_q_base;
+    end
+    always @(*) begin
+        rd_q = ((32'h1) & 4'hf) << rd_rel[(32'h8)+:(2)];
+    end
+    always @(*) begin
+        tick = presc$q == k_presc;
+    end
+    always @(*) begin
+        t_v = ~tagq$empty;
+    end
+    always @(*) begin
+        t_desc = tagq$dout[32'h0];
+    end
+    always @(*) begin
+        t_q = tagq$dout[(32'h1)+:(2)];
+    end
+    always @(*) begin
+        t_n = tagq$dout[(32'h3)+:(3)];
+    end
+    always @(*) begin
+        t_ep = tagq$dout[32'h6];
+    end
+    always @(*) begin
+        t_len = tagq$dout[(32'h8)+:(16)];
+    end
+    always @(*) begin
+        t_user = tagq$dout[(32'h18)+:(64)];
+    end
+    always @(*) begin
+        if (t_desc) begin
+            t_beats = ((t_n) & 16'hffff) << 32'h2;
+        end
+        else begin
+            t_beats = (t_len + 32'hf) >> 32'h4;
+        end
+    end
+    always @(*) begin
+        r_last = (r_pos$q + 32'h1) == t_beats;
+    end
+    always @(*) begin
+        w_cookie = wrq$dout[(32'h0)+:(64)];
+    end
+    always @(*) begin
+        w_res = wrq$dout[(32'h40)+:(48)];
+    end
+    always @(*) begin
+        w_beats = wrq$dout[(32'h70)+:(16)];
+    end
+    always @(*) begin
+        w_dix = wrq$dout[(32'h80)+:(16)];
+    end
+    always @(*) begin
+        w_sa = wrq$dout[(32'h90)+:(16)];
+    end
+    always @(*) begin
+        w_nh = wrq$dout[(32'ha0)+:(8)];
+    end
+    always @(*) begin
+        w_vd = wrq$dout[(32'ha8)+:(4)];
+    end
+    always @(*) begin
+        w_q = wrq$dout[(32'hac)+:(2)];
+    end
+    always @(*) begin
+        w_ep = wrq$dout[32'hae];
+    end
+    always @(*) begin
+        w_inb = wrq$dout[32'haf];
+    end
+    always @(*) begin
+        w_now = wrq$dout[32'hb0];
+    end
+    always @(*) begin
+        w_bad = wrq$dout[32'hb1];
+    end
+    always @(*) begin
+        bt_v = ~btq$empty;
+    end
+    always @(*) begin
+        bt_cpl = btq$dout[32'h0];
+    end
+    always @(*) begin
+        bt_q = btq$dout[(32'h1)+:(2)];
+    end
+    always @(*) begin
+        bt_ep = btq$dout[32'h3];
+    end
+    always @(*) begin
+        bt_bad = btq$dout[32'h4];
+    end
+    always @(*) begin
+        bt_now = btq$dout[32'h5];
+    end
+    always @(*) begin
+        bt_room = btq$count < k_bt_room;
+    end
+    always @(*) begin
+        chk_mask = ((32'h1) & 4'hf) << chk_q$q;
+    end
+    always @(*) begin
+        p_mask = ((32'h1) & 4'hf) << p_q$q;
+    end
+    always @(*) begin
+        rb_mask = ((32'h1) & 4'hf) << rb_q$q;
+    end
+    always @(*) begin
+        chk_epoch = 1'b0;
+        if (chk_mask[0]) begin
+            chk_epoch = queues$0$epoch;
+        end
+        if (chk_mask[1]) begin
+            chk_epoch = queues$1$epoch;
+        end
+        if (chk_mask[2]) begin
+            chk_epoch = queues$2$epoch;
+        end
+        if (chk_mask[3]) begin
+            chk_epoch = queues$3$epoch;
+        end
+    end
+    always @(*) begin
+        chk_halt = 1'b0;
+        if (chk_mask[0]) begin
+            chk_halt = queues$0$halted;
+        end
+        if (chk_mask[1]) begin
+            chk_halt = queues$1$halted;
+        end
+        if (chk_mask[2]) begin
+            chk_halt = queues$2$halted;
+        end
+        if (chk_mask[3]) begin
+            chk_halt = queues$3$halted;
+        end
+    end
+    always @(*) begin
+        chk_dix = ((32'h0) & 16'hffff);
+        if (chk_mask[0]) begin
+            chk_dix = queues$0$dq_index;
+        end
+        if (chk_mask[1]) begin
+            chk_dix = queues$1$dq_index;
+        end
+        if (chk_mask[2]) begin
+            chk_dix = queues$2$dq_index;
+        end
+        if (chk_mask[3]) begin
+            chk_dix = queues$3$dq_index;
+        end
+    end
+    always @(*) begin
+        p_epoch = 1'b0;
+        if (p_mask[0]) begin
+            p_epoch = queues$0$epoch;
+        end
+        if (p_mask[1]) begin
+            p_epoch = queues$1$epoch;
+        end
+        if (p_mask[2]) begin
+            p_epoch = queues$2$epoch;
+        end
+        if (p_mask[3]) begin
+            p_epoch = queues$3$epoch;
+        end
+    end
+    always @(*) begin
+        p_caddr = ((32'h0) & 48'hffffffffffff);
+        if (p_mask[0]) begin
+            p_caddr = queues$0$cpl_addr;
+        end
+        if (p_mask[1]) begin
+            p_caddr = queues$1$cpl_addr;
+        end
+        if (p_mask[2]) begin
+            p_caddr = queues$2$cpl_addr;
+        end
+        if (p_mask[3]) begin
+            p_caddr = queues$3$cpl_addr;
+        end
+    end
+    always @(*) begin
+        p_phase = 1'b0;
+        if (p_mask[0]) begin
+            p_phase = queues$0$cpl_phase;
+        end
+        if (p_mask[1]) begin
+            p_phase = queues$1$cpl_phase;
+        end
+        if (p_mask[2]) begin
+            p_phase = queues$2$cpl_phase;
+        end
+        if (p_mask[3]) begin
+            p_phase = queues$3$cpl_phase;
+        end
+    end
+    always @(*) begin
+        rb_epoch = 1'b0;
+        if (rb_mask[0]) begin
+            rb_epoch = queues$0$epoch;
+        end
+        if (rb_mask[1]) begin
+            rb_epoch = queues$1$epoch;
+        end
+        if (rb_mask[2]) begin
+            rb_epoch = queues$2$epoch;
+        end
+        if (rb_mask[3]) begin
+            rb_epoch = queues$3$epoch;
+        end
+    end
+    always @(*) begin
+        rd_dma = ((32'h0) & 32'hffffffff);
+        if (rd_q[0]) begin
+            rd_dma = queues$0$rd_data;
+        end
+        if (rd_q[1]) begin
+            rd_dma = queues$1$rd_data;
+        end
+        if (rd_q[2]) begin
+            rd_dma = queues$2$rd_data;
+        end
+        if (rd_q[3]) begin
+            rd_dma = queues$3$rd_data;
+        end
+    end
+    always @(*) begin
+        irq = ((32'h0) & 4'hf);
+        if (queues$0$irq) begin
+            irq = irq | (((32'h1) & 4'hf) << queues$0$vector);
+        end
+        if (queues$1$irq) begin
+            irq = irq | (((32'h1) & 4'hf) << queues$1$vector);
+        end
+        if (queues$2$irq) begin
+            irq = irq | (((32'h1) & 4'hf) << queues$2$vector);
+        end
+        if (queues$3$irq) begin
+            irq = irq | (((32'h1) & 4'hf) << queues$3$vector);
+        end
+    end
+    always @(*) begin
+        rdy = ((32'h0) & 4'hf);
+        if (queues$0$fetch_avail != 32'h0) begin
+            rdy = rdy | 32'h1;
+        end
+        if (queues$1$fetch_avail != 32'h0) begin
+            rdy = rdy | 32'h2;
+        end
+        if (queues$2$fetch_avail != 32'h0) begin
+            rdy = rdy | 32'h4;
+        end
+        if (queues$3$fetch_avail != 32'h0) begin
+            rdy = rdy | 32'h8;
+        end
+    end
+    always @(*) begin
+        active = 1'b0;
+        active = active | queues$0$active;
+        active = active | queues$1$active;
+        active = active | queues$2$active;
+        active = active | queues$3$active;
+    end
+    always @(*) begin
+        queues$0$clock = clock;
+    end
+    always @(*) begin
+        queues$0$reset = reset;
+    end
+    always @(*) begin
+        queues$0$wr = wr_hit & wr_mask[0];
+    end
+    always @(*) begin
+        queues$0$wr_off = wr_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$0$wr_data = wr_data;
+    end
+    always @(*) begin
+        queues$0$rd_off = rd_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$0$tick_us = tick;
+    end
+    always @(*) begin
+        queues$1$clock = clock;
+    end
+    always @(*) begin
+        queues$1$reset = reset;
+    end
+    always @(*) begin
+        queues$1$wr = wr_hit & wr_mask[1];
+    end
+    always @(*) begin
+        queues$1$wr_off = wr_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$1$wr_data = wr_data;
+    end
+    always @(*) begin
+        queues$1$rd_off = rd_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$1$tick_us = tick;
+    end
+    always @(*) begin
+        queues$2$clock = clock;
+    end
+    always @(*) begin
+        queues$2$reset = reset;
+    end
+    always @(*) begin
+        queues$2$wr = wr_hit & wr_mask[2];
+    end
+    always @(*) begin
+        queues$2$wr_off = wr_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$2$wr_data = wr_data;
+    end
+    always @(*) begin
+        queues$2$rd_off = rd_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$2$tick_us = tick;
+    end
+    always @(*) begin
+        queues$3$clock = clock;
+    end
+    always @(*) begin
+        queues$3$reset = reset;
+    end
+    always @(*) begin
+        queues$3$wr = wr_hit & wr_mask[3];
+    end
+    always @(*) begin
+        queues$3$wr_off = wr_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$3$wr_data = wr_data;
+    end
+    always @(*) begin
+        queues$3$rd_off = rd_rel[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        queues$3$tick_us = tick;
+    end
+    always @(*) begin
+        rot = (((rdy) & 8'hff) | (((rdy) & 8'hff) << 32'h4)) >> rr$q;
+    end
+    always @(*) begin
+        if (rot[32'h0]) begin
+            pick_off = ((32'h0) & 2'h3);
+        end
+        else begin
+            if (rot[32'h1]) begin
+                pick_off = ((32'h1) & 2'h3);
+            end
+            else begin
+                if (rot[32'h2]) begin
+                    pick_off = ((32'h2) & 2'h3);
+                end
+                else begin
+                    pick_off = ((32'h3) & 2'h3);
+                end
+            end
+        end
+    end
+    always @(*) begin
+        pk = rr$q + pick_off;
+    end
+    always @(*) begin
+        pk_avail = ((32'h0) & 3'h7);
+        if (pk_mask[0]) begin
+            pk_avail = queues$0$fetch_avail;
+        end
+        if (pk_mask[1]) begin
+            pk_avail = queues$1$fetch_avail;
+        end
+        if (pk_mask[2]) begin
+            pk_avail = queues$2$fetch_avail;
+        end
+        if (pk_mask[3]) begin
+            pk_avail = queues$3$fetch_avail;
+        end
+    end
+    always @(*) begin
+        pk_addr = ((32'h0) & 48'hffffffffffff);
+        if (pk_mask[0]) begin
+            pk_addr = queues$0$desc_addr;
+        end
+        if (pk_mask[1]) begin
+            pk_addr = queues$1$desc_addr;
+        end
+        if (pk_mask[2]) begin
+            pk_addr = queues$2$desc_addr;
+        end
+        if (pk_mask[3]) begin
+            pk_addr = queues$3$desc_addr;
+        end
+    end
+    always @(*) begin
+        pk_ep = 1'b0;
+        if (pk_mask[0]) begin
+            pk_ep = queues$0$epoch;
+        end
+        if (pk_mask[1]) begin
+            pk_ep = queues$1$epoch;
+        end
+        if (pk_mask[2]) begin
+            pk_ep = queues$2$epoch;
+        end
+        if (pk_mask[3]) begin
+            pk_ep = queues$3$epoch;
+        end
+    end
+    always @(*) begin
+        pk_mask = ((32'h1) & 4'hf) << pk;
+    end
+    always @(*) begin
+        rd_hit = 1'b0;
+        if ((rd_addr >= k_q_base) & (rd_rel < k_q_span)) begin
+            rd_hit = 1'b1;
+        end
+        if (rd_addr == k_id_dma) begin
+            rd_hit = 1'b1;
+        end
+    end
+    always @(*) begin
+        rd_data = ((32'h0) & 32'hffffffff);
+        if ((rd_addr >= k_q_base) & (rd_rel < k_q_span)) begin
+            rd_data = rd_dma;
+        end
+        if (rd_addr == k_id_dma) begin
+            rd_data = k_id_dma_value;
+        end
+    end
+    always @(*) begin
+        f_buf = ((desc$q >> s_buf) & 64'hffffffffffffffff);
+    end
+    always @(*) begin
+        f_res = ((desc$q >> s_res) & 64'hffffffffffffffff);
+    end
+    always @(*) begin
+        f_cookie = ((desc$q >> s_cookie) & 64'hffffffffffffffff);
+    end
+    always @(*) begin
+        f_len = ((desc$q >> s_len) & 16'hffff);
+    end
+    always @(*) begin
+        f_cap = ((desc$q >> s_cap) & 16'hffff);
+    end
+    always @(*) begin
+        f_seqhi = ((desc$q >> s_seqhi) & 32'hffffffff);
+    end
+    always @(*) begin
+        f_sa = ((desc$q >> s_sa) & 16'hffff);
+    end
+    always @(*) begin
+        f_nh = ((desc$q >> s_nh) & 8'hff);
+    end
+    always @(*) begin
+        f_inb = |(desc$q & k_inb);
+    end
+    always @(*) begin
+        f_flags = ((desc$q >> s_flags) & 8'hff);
+    end
+    always @(*) begin
+        f_now = |(f_flags & k_irq_now);
+    end
+    always @(*) begin
+        if (f_inb) begin
+            if (((f_len) & 17'h1ffff) >= k_in_over) begin
+                maxres = ((f_len) & 17'h1ffff) - k_in_over;
+            end
+            else begin
+                maxres = ((32'h0) & 17'h1ffff);
+            end
+        end
+        else begin
+            maxres = ((((f_len) & 17'h1ffff) + 32'h5) & 32'h1fffc) + k_hdr_icv;
+        end
+    end
+    always @(*) begin
+        is_bad = 1'b1;
+        if (|(desc$q & k_resv)) begin
+        end
+        else begin
+            if ((f_len == 32'h0) | (f_len > k_max_packet)) begin
+            end
+            else begin
+                if (f_sa >= k_num_sas) begin
+                end
+                else begin
+                    if (|((f_buf | f_res) & k_align)) begin
+                    end
+                    else begin
+                        if (((((f_buf) & 66'h3ffffffffffffffff) + ((f_len) & 66'h3ffffffffffffffff)) > k_iova_limit) | ((((f_res) & 66'h3ffffffffffffffff) + ((f_cap) & 66'h3ffffffffffffffff)) > k_iova_limit)) begin
+                        end
+                        else begin
+                            if (((f_cap) & 17'h1ffff) < maxres) begin
+                            end
+                            else begin
+                                is_bad = 1'b0;
+                            end
+                        end
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        if (|(desc$q & k_resv)) begin
+            bad_v = v_reserved;
+        end
+        else begin
+            if ((f_len == 32'h0) | (f_len > k_max_packet)) begin
+                bad_v = v_length;
+            end
+            else begin
+                if (f_sa >= k_num_sas) begin
+                    bad_v = v_sa;
+                end
+                else begin
+                    if (|((f_buf | f_res) & k_align)) begin
+                        bad_v = v_align;
+                    end
+                    else begin
+                        if (((((f_buf) & 66'h3ffffffffffffffff) + ((f_len) & 66'h3ffffffffffffffff)) > k_iova_limit) | ((((f_res) & 66'h3ffffffffffffffff) + ((f_cap) & 66'h3ffffffffffffffff)) > k_iova_limit)) begin
+                            bad_v = v_bounds;
+                        end
+                        else begin
+                            if (((f_cap) & 17'h1ffff) < maxres) begin
+                                bad_v = v_space;
+                            end
+                            else begin
+                                bad_v = v_ok;
+                            end
+                        end
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        tuser_n = (((f_sa) & 64'hffffffffffffffff) << s_in_sa) | (((f_nh) & 64'hffffffffffffffff) << s_in_nh) | (((f_seqhi) & 64'hffffffffffffffff) << s_in_seqhi);
+        if (f_inb) begin
+            tuser_n = tuser_n | (((32'h1) & 64'hffffffffffffffff) << s_in_inb);
+        end
+    end
+    always @(*) begin
+        m_axi_arsize = ((32'h4) & 3'h7);
+    end
+    always @(*) begin
+        m_axi_arburst = ((32'h1) & 2'h3);
+    end
+    always @(*) begin
+        m_axi_awsize = ((32'h4) & 3'h7);
+    end
+    always @(*) begin
+        m_axi_awburst = ((32'h1) & 2'h3);
+    end
+    always @(*) begin
+        m_axi_araddr = ar_addr$q;
+        if (f_pend$q) begin
+            m_axi_araddr = f_addr$q;
+        end
+    end
+    always @(*) begin
+        m_axi_arlen = ((32'h0) & 8'hff);
+        if (f_pend$q) begin
+            m_axi_arlen = (((f_n$q) & 8'hff) << 32'h2) - 32'h1;
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+                m_axi_arlen = ((ar_len - 32'h1) & 8'hff);
+            end
+        end
+    end
+    always @(*) begin
+        m_axi_arvalid = 1'b0;
+        if (f_pend$q) begin
+            m_axi_arvalid = 1'b1;
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+                m_axi_arvalid = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        m_axi_rready = 1'b0;
+        if (t_v & t_desc) begin
+            m_axi_rready = 1'b1;
+        end
+        if (t_v & ~t_desc) begin
+            m_axi_rready = tx_tready & ~errq$full;
+        end
+    end
+    always @(*) begin
+        m_axi_awaddr = w_addr$q;
+        if ((ws == WrState$Data) & (first | ~aw_done$q)) begin
+            if (first) begin
+                m_axi_awaddr = w_addr$q;
+            end
+            else begin
+                m_axi_awaddr = wb_addr$q;
+            end
+        end
+        if (ws == WrState$AwWait) begin
+            m_axi_awaddr = wb_addr$q;
+        end
+        if (ws == WrState$CplA) begin
+            if (~aw_done$q) begin
+                m_axi_awaddr = p_caddr;
+            end
+        end
+    end
+    always @(*) begin
+        m_axi_awlen = ((32'h0) & 8'hff);
+        if ((ws == WrState$Data) & (first | ~aw_done$q)) begin
+            if (first) begin
+                m_axi_awlen = ((w_len - 32'h1) & 8'hff);
+            end
+            else begin
+                m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
+            end
+        end
+        if (ws == WrState$AwWait) begin
+            m_axi_awlen = ((wb_len$q - 32'h1) & 8'hff);
+        end
+        if (ws == WrState$CplA) begin
+            if (~aw_done$q) begin
+                m_axi_awlen = k_cpl_beats;
+            end
+        end
+    end
+    always @(*) begin
+        m_axi_awvalid = 1'b0;
+        if ((ws == WrState$Data) & (first | ~aw_done$q)) begin
+            m_axi_awvalid = 1'b1;
+        end
+        if (ws == WrState$AwWait) begin
+            m_axi_awvalid = 1'b1;
+        end
+        if (ws == WrState$CplA) begin
+            if (~aw_done$q) begin
+                m_axi_awvalid = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        m_axi_wdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+            end
+            else begin
+                m_axi_wdata = rx_tdata;
+            end
+        end
+        if (ws == WrState$CplA) begin
+            if (~w0_done$q) begin
+                m_axi_wdata = cpl[(32'h0)+:(128)];
+            end
+        end
+        if (ws == WrState$CplW1) begin
+            m_axi_wdata = cpl[(32'h80)+:(128)];
+        end
+    end
+    always @(*) begin
+        m_axi_wstrb = ((32'h0) & 16'hffff);
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+            end
+            else begin
+                m_axi_wstrb = rx_tkeep;
+            end
+        end
+        if (ws == WrState$CplA) begin
+            if (~w0_done$q) begin
+                m_axi_wstrb = ((32'hffff) & 16'hffff);
+            end
+        end
+        if (ws == WrState$CplW1) begin
+            m_axi_wstrb = ((32'hffff) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        m_axi_wlast = 1'b0;
+        if (ws == WrState$Data) begin
+            m_axi_wlast = blen == 32'h1;
+        end
+        if (ws == WrState$CplW1) begin
+            m_axi_wlast = 1'b1;
+        end
+    end
+    always @(*) begin
+        m_axi_wvalid = 1'b0;
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+                m_axi_wvalid = 1'b1;
+            end
+            else begin
+                m_axi_wvalid = rx_tvalid;
+            end
+        end
+        if (ws == WrState$CplA) begin
+            if (~w0_done$q) begin
+                m_axi_wvalid = 1'b1;
+            end
+        end
+        if (ws == WrState$CplW1) begin
+            m_axi_wvalid = 1'b1;
+        end
+    end
+    always @(*) begin
+        m_axi_bready = 1'b0;
+        m_axi_bready = bt_v;
+    end
+    always @(*) begin
+        tx_tdata = m_axi_rdata;
+    end
+    always @(*) begin
+        tx_tvalid = 1'b0;
+        if (t_v & ~t_desc) begin
+            tx_tvalid = m_axi_rvalid & ~errq$full;
+        end
+    end
+    always @(*) begin
+        tx_tlast = r_last;
+    end
+    always @(*) begin
+        tx_tuser = t_user;
+    end
+    always @(*) begin
+        kmask$count = t_len - (r_pos$q << 32'h4);
+    end
+    always @(*) begin
+        tx_tkeep = kmask$keep;
+    end
+    always @(*) begin
+        rx_tready = 1'b0;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                        rx_tready = 1'b1;
+                    end
+                    else begin
+                        if (w_left$q == 32'h0) begin
+                            rx_tready = 1'b1;
+                        end
+                    end
+                end
+            end
+        end
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+            end
+            else begin
+                rx_tready = m_axi_wready;
+            end
+        end
+    end
+    always @(*) begin
+        kcount$keep = rx_tkeep;
+    end
+    always @(*) begin
+        tag_push = 1'b0;
+        if (f_pend$q) begin
+            if (m_axi_arready) begin
+                tag_push = 1'b1;
+            end
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+            end
+            else begin
+                if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+                    tag_push = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        tag_din = ((32'h0) & 88'hffffffffffffffffffffff);
+        if (f_pend$q) begin
+            if (m_axi_arready) begin
+                tag_din = ((32'h1) & 88'hffffffffffffffffffffff) | (((f_q$q) & 88'hffffffffffffffffffffff) << 32'h1) | (((f_n$q) & 88'hffffffffffffffffffffff) << 32'h3);
+                if (f_ep$q) begin
+                    tag_din = tag_din | (((32'h1) & 88'hffffffffffffffffffffff) << 32'h6);
+                end
+            end
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+            end
+            else begin
+                if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+                    tag_din = (((issq$dout[(32'h30)+:(16)]) & 88'hffffffffffffffffffffff) << 32'h8) | (((issq$dout[(32'h40)+:(64)]) & 88'hffffffffffffffffffffff) << 32'h18);
+                end
+            end
+        end
+    end
+    always @(*) begin
+        tagq$pop = 1'b0;
+        if (t_v & t_desc) begin
+            if (m_axi_rvalid) begin
+                if (r_last) begin
+                    tagq$pop = 1'b1;
+                end
+            end
+        end
+        if (t_v & ~t_desc) begin
+            if (r_fire) begin
+                if (r_last) begin
+                    tagq$pop = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        issq$pop = 1'b0;
+        if (f_pend$q) begin
+        end
+        else begin
+            if (ar_left$q != 32'h0) begin
+            end
+            else begin
+                if (~fetch_pick & ~issq$empty & ~tagq$full) begin
+                    issq$pop = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        issq$push = 1'b0;
+        if (chk_acc) begin
+            issq$push = ~is_bad;
+        end
+    end
+    always @(*) begin
+        wrq$push = 1'b0;
+        if (chk_acc) begin
+            wrq$push = 1'b1;
+        end
+    end
+    always @(*) begin
+        wrq$pop = 1'b0;
+        if (load_cur) begin
+            wrq$pop = 1'b1;
+        end
+    end
+    always @(*) begin
+        errq$push = 1'b0;
+        if (t_v & ~t_desc) begin
+            if (r_fire) begin
+                if (r_last) begin
+                    errq$push = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        errq$pop = 1'b0;
+        if (move_cur) begin
+            if (~c_bad$q) begin
+                errq$pop = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        errq$din = ((32'h0) & 1'h1);
+        if (t_v & ~t_desc) begin
+            if (r_fire) begin
+                if (r_last) begin
+                    if (p_rerr$q | (m_axi_rresp != 32'h0)) begin
+                        errq$din = ((32'h1) & 1'h1);
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        btq$push = 1'b0;
         if (aw_ok) begin
             btq$push = 1'b1;
+        end
+    end
+    always @(*) begin
+        bt_din = ((32'h0) & 6'h3f);
+        if (aw_ok) begin
             if (ws == WrState$CplA) begin
                 bt_din = ((32'h1) & 6'h3f) | (((p_q$q) & 6'h3f) << 32'h1);
                 if (p_ep$q) begin
@@ -2608,7 +3961,243 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
                 end
             end
         end
+    end
+    always @(*) begin
+        fetch_pick = 1'b0;
+        if (~f_pend$q & ~f_cool$q & (ar_left$q == 32'h0) & (c_av$q != 32'h0) & (((c_av$q) & 7'h7f) <= room) & ~tagq$full) begin
+            fetch_pick = 1'b1;
+        end
+    end
+    always @(*) begin
+        fetch_acc = 1'b0;
+        if (f_pend$q) begin
+            if (m_axi_arready) begin
+                fetch_acc = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        r_fire = 1'b0;
+        if (t_v & ~t_desc) begin
+            r_fire = m_axi_rvalid & tx_tready & ~errq$full;
+        end
+    end
+    always @(*) begin
+        w_fire = 1'b0;
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+                w_fire = m_axi_wready;
+            end
+            else begin
+                w_fire = m_axi_wready & rx_tvalid;
+            end
+        end
+    end
+    always @(*) begin
+        w_real = 1'b0;
+        if (ws == WrState$Data) begin
+            if (w_last_seen$q) begin
+            end
+            else begin
+                w_real = w_fire;
+            end
+        end
+    end
+    always @(*) begin
+        w0_ok = 1'b0;
+        if (ws == WrState$CplA) begin
+            if (~w0_done$q) begin
+                w0_ok = m_axi_wready;
+            end
+        end
+    end
+    always @(*) begin
+        first = 1'b0;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                    end
+                    else begin
+                        if (w_left$q == 32'h0) begin
+                        end
+                        else begin
+                            first = 1'b1;
+                        end
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        cpl_start = 1'b0;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+                if (p_epoch != p_ep$q) begin
+                end
+                else begin
+                    cpl_start = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        cpl_end = 1'b0;
+        if (ws == WrState$CplW1) begin
+            if (m_axi_wready) begin
+                cpl_end = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        cpl_skip = 1'b0;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+                if (p_epoch != p_ep$q) begin
+                    cpl_skip = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        ar_len = ((32'h10) & 16'hffff) - ((ar_addr$q[(32'h4)+:(4)]) & 16'hffff);
+        if (ar_left$q < ar_len) begin
+            ar_len = ar_left$q;
+        end
+    end
+    always @(*) begin
+        w_len = ((32'h10) & 16'hffff) - ((w_addr$q[(32'h4)+:(4)]) & 16'hffff);
+        if (w_left$q < w_len) begin
+            w_len = w_left$q;
+        end
+    end
+    always @(*) begin
+        room = k_win - resv$q;
+    end
+    always @(*) begin
+        tagq$push = tag_push;
+    end
+    always @(*) begin
+        tagq$din = tag_din;
+    end
+    always @(*) begin
+        chk_drop = chk_v$q & (chk_err$q | (chk_epoch != chk_ep$q) | chk_halt);
+    end
+    always @(*) begin
+        chk_fault = chk_v$q & chk_err$q & (chk_epoch == chk_ep$q) & ~chk_halt;
+    end
+    always @(*) begin
+        chk_acc = chk_v$q & ~chk_drop;
+    end
+    always @(*) begin
+        wr_din = ((f_cookie) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) | (((f_res[(32'h0)+:(48)]) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | ((((maxres + 32'hf) >> 32'h4) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h70) | (((chk_dix) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((f_sa) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'h90) | (((f_nh) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((bad_v) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'ha8) | (((chk_q$q) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hac);
+        if (chk_ep$q) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hae);
+        end
+        if (f_inb) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'haf);
+        end
+        if (f_now) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb0);
+        end
+        if (is_bad) begin
+            wr_din = wr_din | (((32'h1) & 178'h3ffffffffffffffffffffffffffffffffffffffffffff) << 32'hb1);
+        end
+    end
+    always @(*) begin
+        wrq$din = wr_din;
+    end
+    always @(*) begin
+        issq$din = ((f_buf[(32'h0)+:(48)]) & 128'hffffffffffffffffffffffffffffffff) | (((f_len) & 128'hffffffffffffffffffffffffffffffff) << 32'h30) | (((tuser_n) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+    end
+    always @(*) begin
+        b_fire = bt_v & m_axi_bvalid;
+    end
+    always @(*) begin
+        b_err = m_axi_bresp != 32'h0;
+    end
+    always @(*) begin
+        b_res = b_fire & ~bt_cpl;
+    end
+    always @(*) begin
+        b_cpl = b_fire & bt_cpl;
+    end
+    always @(*) begin
+        btq$pop = b_fire;
+    end
+    always @(*) begin
+        b_done = rb_done$q & (rb_epoch == rb_ep$q);
+    end
+    always @(*) begin
+        b_fault = rb_fault$q & (rb_epoch == rb_ep$q);
+    end
+    always @(*) begin
+        v_final = p_verd$q;
+        if (p_err$q) begin
+            v_final = v_bus;
+        end
+    end
+    always @(*) begin
+        len_final = ((32'h0) & 16'hffff);
+        if (p_err$q) begin
+        end
+        else begin
+            if (p_verd$q == v_ok) begin
+                len_final = p_len$q;
+            end
+        end
+    end
+    always @(*) begin
+        cpl = (((p_cookie$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_cookie) | (((p_seq$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_seq) | (((len_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_len) | (((v_final) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_verdict) | (((p_nh$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_nh) | (((p_dix$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_dix) | (((p_sa$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_sa);
+        if (p_inb$q) begin
+            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_inb);
+        end
+        if (p_phase) begin
+            cpl = cpl | (((32'h1) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << s_c_phase);
+        end
+    end
+    always @(*) begin
+        p_ready = p_v$q & (p_b$q == 32'h0);
+    end
+    always @(*) begin
+        ws = wstate$q;
+        if (wstate$q == WrState$Idle) begin
+            if (p_ready & bt_room) begin
+                if (p_epoch != p_ep$q) begin
+                end
+                else begin
+                    ws = WrState$CplA;
+                end
+            end
+            else begin
+                if (cur_v$q & ~cur_fin$q & rx_tvalid & bt_room) begin
+                    if (w_first$q & ~|rx_tkeep) begin
+                    end
+                    else begin
+                        if (w_left$q == 32'h0) begin
+                        end
+                        else begin
+                            ws = WrState$Data;
+                        end
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        if (first) begin
+            blen = w_len;
+        end
+        else begin
+            blen = w_burst$q;
+        end
+    end
+    always @(*) begin
         btq$din = bt_din;
+    end
+    always @(*) begin
         b_out_n = b_out$q;
         if (aw_ok & (ws != WrState$CplA)) begin
             b_out_n = b_out_n + 32'h1;
@@ -2616,68 +4205,17 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         if (b_res) begin
             b_out_n = b_out_n - 32'h1;
         end
-        b_out$d = b_out_n;
+    end
+    always @(*) begin
         p_free = ~p_v$q | cpl_end | cpl_skip;
+    end
+    always @(*) begin
         move_cur = cur_v$q & cur_fin$q & (wstate$q != WrState$AwWait) & p_free & (c_bad$q | ~errq$empty) & ~b_res;
-        if (move_cur) begin
-            p_v$d = 1'b1;
-            p_q$d = c_q$q;
-            p_ep$d = c_ep$q;
-            p_dix$d = c_dix$q;
-            p_cookie$d = c_cookie$q;
-            p_seq$d = r_seq$q;
-            p_len$d = res_bytes$q;
-            p_verd$d = r_verd$q;
-            p_nh$d = r_nh$q;
-            p_sa$d = c_sa$q;
-            p_inb$d = c_inb$q;
-            p_now$d = c_now$q;
-            p_bad$d = c_bad$q;
-            p_b$d = b_out$q;
-            p_err$d = cur_berr$q;
-            if (~c_bad$q) begin
-                errq$pop = 1'b1;
-                if (|errq$dout) begin
-                    p_err$d = 1'b1;
-                end
-            end
-            cur_berr$d = 1'b0;
-            cur_v$d = 1'b0;
-        end
+    end
+    always @(*) begin
         load_cur = (~cur_v$q | move_cur) & ~wrq$empty;
-        if (load_cur) begin
-            wrq$pop = 1'b1;
-            cur_v$d = 1'b1;
-            cur_fin$d = w_bad;
-            c_q$d = w_q;
-            c_ep$d = w_ep;
-            c_dix$d = w_dix;
-            c_cookie$d = w_cookie;
-            c_sa$d = w_sa;
-            c_inb$d = w_inb;
-            c_now$d = w_now;
-            c_bad$d = w_bad;
-            res_bytes$d = ((32'h0) & 16'hffff);
-            r_seq$d = ((32'h0) & 64'hffffffffffffffff);
-            r_verd$d = w_vd;
-            r_nh$d = w_nh;
-            w_addr$d = w_res;
-            w_left$d = w_beats;
-            w_first$d = 1'b1;
-            w_last_seen$d = 1'b0;
-            cur_berr$d = 1'b0;
-        end
-        if (b_res) begin
-            if (p_b$q != 32'h0) begin
-                p_b$d = p_b$q - 32'h1;
-                if (b_err) begin
-                    p_err$d = 1'b1;
-                end
-            end
-            else if (b_err) begin
-                cur_berr$d = 1'b1;
-            end
-        end
+    end
+    always @(*) begin
         resv_n = resv$q;
         if (fetch_acc) begin
             resv_n = resv_n + ((f_n$q) & 7'h7f);
@@ -2688,120 +4226,202 @@ module top$dma(clock,reset,wr,wr_addr,wr_data,rd_addr,rd_data,rd_hit,m_axi_aradd
         if (load_cur) begin
             resv_n = resv_n - 32'h1;
         end
-        resv$d = resv_n;
+    end
+    always @(*) begin
         f_mask = ((32'h1) & 4'hf) << f_q$q;
+    end
+    always @(*) begin
         c_mask = ((32'h0) & 4'hf);
         if (c_av$q != 32'h0) begin
             c_mask = ((32'h1) & 4'hf) << c_pk$q;
         end
+    end
+    always @(*) begin
         queues$0$fetch_n = ((32'h0) & 3'h7);
         if (fetch_acc & f_mask[0]) begin
             queues$0$fetch_n = f_n$q;
         end
+    end
+    always @(*) begin
         queues$0$fetch_ep = f_ep$q;
+    end
+    always @(*) begin
         queues$0$fetch_busy = (f_pend$q & f_mask[0]) | c_mask[0];
+    end
+    always @(*) begin
         queues$0$take = chk_acc & chk_mask[0];
+    end
+    always @(*) begin
         queues$0$drop = chk_drop & chk_mask[0];
+    end
+    always @(*) begin
         queues$0$cpl_iss = cpl_end & p_mask[0];
+    end
+    always @(*) begin
         queues$0$cpl_skip = cpl_skip & p_mask[0];
+    end
+    always @(*) begin
         queues$0$cpl_b = rb_cpl$q & rb_mask[0];
+    end
+    always @(*) begin
         queues$0$done = b_done & rb_mask[0];
+    end
+    always @(*) begin
         queues$0$done_bad = rb_bad$q;
+    end
+    always @(*) begin
         queues$0$done_now = rb_now$q;
+    end
+    always @(*) begin
         queues$0$fault = (chk_fault & chk_mask[0]) | (b_fault & rb_mask[0]);
+    end
+    always @(*) begin
         if (chk_fault & chk_mask[0]) begin
             queues$0$fault_code = k_fault_fetch;
         end
         else begin
             queues$0$fault_code = k_fault_cpl;
         end
+    end
+    always @(*) begin
         queues$1$fetch_n = ((32'h0) & 3'h7);
         if (fetch_acc & f_mask[1]) begin
             queues$1$fetch_n = f_n$q;
         end
+    end
+    always @(*) begin
         queues$1$fetch_ep = f_ep$q;
+    end
+    always @(*) begin
         queues$1$fetch_busy = (f_pend$q & f_mask[1]) | c_mask[1];
+    end
+    always @(*) begin
         queues$1$take = chk_acc & chk_mask[1];
+    end
+    always @(*) begin
         queues$1$drop = chk_drop & chk_mask[1];
+    end
+    always @(*) begin
         queues$1$cpl_iss = cpl_end & p_mask[1];
+    end
+    always @(*) begin
         queues$1$cpl_skip = cpl_skip & p_mask[1];
+    end
+    always @(*) begin
         queues$1$cpl_b = rb_cpl$q & rb_mask[1];
+    end
+    always @(*) begin
         queues$1$done = b_done & rb_mask[1];
+    end
+    always @(*) begin
         queues$1$done_bad = rb_bad$q;
+    end
+    always @(*) begin
         queues$1$done_now = rb_now$q;
+    end
+    always @(*) begin
         queues$1$fault = (chk_fault & chk_mask[1]) | (b_fault & rb_mask[1]);
+    end
+    always @(*) begin
         if (chk_fault & chk_mask[1]) begin
             queues$1$fault_code = k_fault_fetch;
         end
         else begin
             queues$1$fault_code = k_fault_cpl;
         end
+    end
+    always @(*) begin
         queues$2$fetch_n = ((32'h0) & 3'h7);
         if (fetch_acc & f_mask[2]) begin
             queues$2$fetch_n = f_n$q;
         end
+    end
+    always @(*) begin
         queues$2$fetch_ep = f_ep$q;
+    end
+    always @(*) begin
         queues$2$fetch_busy = (f_pend$q & f_mask[2]) | c_mask[2];
+    end
+    always @(*) begin
         queues$2$take = chk_acc & chk_mask[2];
+    end
+    always @(*) begin
         queues$2$drop = chk_drop & chk_mask[2];
+    end
+    always @(*) begin
         queues$2$cpl_iss = cpl_end & p_mask[2];
+    end
+    always @(*) begin
         queues$2$cpl_skip = cpl_skip & p_mask[2];
+    end
+    always @(*) begin
         queues$2$cpl_b = rb_cpl$q & rb_mask[2];
+    end
+    always @(*) begin
         queues$2$done = b_done & rb_mask[2];
+    end
+    always @(*) begin
         queues$2$done_bad = rb_bad$q;
+    end
+    always @(*) begin
         queues$2$done_now = rb_now$q;
+    end
+    always @(*) begin
         queues$2$fault = (chk_fault & chk_mask[2]) | (b_fault & rb_mask[2]);
+    end
+    always @(*) begin
         if (chk_fault & chk_mask[2]) begin
             queues$2$fault_code = k_fault_fetch;
         end
         else begin
             queues$2$fault_code = k_fault_cpl;
         end
+    end
+    always @(*) begin
         queues$3$fetch_n = ((32'h0) & 3'h7);
         if (fetch_acc & f_mask[3]) begin
             queues$3$fetch_n = f_n$q;
         end
+    end
+    always @(*) begin
         queues$3$fetch_ep = f_ep$q;
+    end
+    always @(*) begin
         queues$3$fetch_busy = (f_pend$q & f_mask[3]) | c_mask[3];
+    end
+    always @(*) begin
         queues$3$take = chk_acc & chk_mask[3];
+    end
+    always @(*) begin
         queues$3$drop = chk_drop & chk_mask[3];
+    end
+    always @(*) begin
         queues$3$cpl_iss = cpl_end & p_mask[3];
+    end
+    always @(*) begin
         queues$3$cpl_skip = cpl_skip & p_mask[3];
+    end
+    always @(*) begin
         queues$3$cpl_b = rb_cpl$q & rb_mask[3];
+    end
+    always @(*) begin
         queues$3$done = b_done & rb_mask[3];
+    end
+    always @(*) begin
         queues$3$done_bad = rb_bad$q;
+    end
+    always @(*) begin
         queues$3$done_now = rb_now$q;
+    end
+    always @(*) begin
         queues$3$fault = (chk_fault & chk_mask[3]) | (b_fault & rb_mask[3]);
+    end
+    always @(*) begin
         if (chk_fault & chk_mask[3]) begin
             queues$3$fault_code = k_fault_fetch;
         end
         else begin
             queues$3$fault_code = k_fault_cpl;
-        end
-        if (reset) begin
-            rr$d = ((32'h0) & 2'h3);
-            resv$d = ((32'h0) & 7'h7f);
-            f_pend$d = 1'b0;
-            f_cool$d = 1'b0;
-            c_av$d = ((32'h0) & 3'h7);
-            ar_left$d = ((32'h0) & 16'hffff);
-            r_pos$d = ((32'h0) & 16'hffff);
-            d_err$d = 1'b0;
-            p_rerr$d = 1'b0;
-            chk_v$d = 1'b0;
-            wstate$d = WrState$Idle;
-            cur_v$d = 1'b0;
-            cur_fin$d = 1'b0;
-            aw_done$d = 1'b0;
-            w0_done$d = 1'b0;
-            p_v$d = 1'b0;
-            p_b$d = ((32'h0) & 8'hff);
-            b_out$d = ((32'h0) & 8'hff);
-            cur_berr$d = 1'b0;
-            presc$d = ((32'h0) & 16'hffff);
-            rb_cpl$d = 1'b0;
-            rb_done$d = 1'b0;
-            rb_fault$d = 1'b0;
         end
     end
     
@@ -2951,36 +4571,74 @@ module top$dma$btq(clock,reset,push,din,pop,dout,empty,full,count);
     // Update code
     always @(*) begin
         wp$clock = clock;
+    end
+    always @(*) begin
         wpd$clock = clock;
+    end
+    always @(*) begin
         rp$clock = clock;
+    end
+    always @(*) begin
         wp$d = wp$q;
-        wpd$d = wpd$q;
-        rp$d = rp$q;
-        ram$read_clock = clock;
-        ram$write_clock = clock;
-        count = wp$q - rp$q;
-        full = count == k_size;
-        is_empty = rp$q == wpd$q;
-        empty = is_empty;
-        ram$write_enable = push & ~full;
-        ram$write_address = ((wp$q) & 6'h3f);
-        ram$write_data = din;
         if (push & ~full) begin
             wp$d = wp$q + 32'h1;
         end
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        wpd$d = wpd$q;
         wpd$d = wp$q;
+        if (reset) begin
+            wpd$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        rp$d = rp$q;
+        rp$d = rp_n;
+        if (reset) begin
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        ram$read_clock = clock;
+    end
+    always @(*) begin
+        ram$write_clock = clock;
+    end
+    always @(*) begin
+        count = wp$q - rp$q;
+    end
+    always @(*) begin
+        full = count == k_size;
+    end
+    always @(*) begin
+        is_empty = rp$q == wpd$q;
+    end
+    always @(*) begin
+        empty = is_empty;
+    end
+    always @(*) begin
+        ram$write_enable = push & ~full;
+    end
+    always @(*) begin
+        ram$write_address = ((wp$q) & 6'h3f);
+    end
+    always @(*) begin
+        ram$write_data = din;
+    end
+    always @(*) begin
         rp_n = rp$q;
         if (pop & ~is_empty) begin
             rp_n = rp$q + 32'h1;
         end
-        rp$d = rp_n;
+    end
+    always @(*) begin
         ram$read_address = ((rp_n) & 6'h3f);
+    end
+    always @(*) begin
         dout = ram$read_data;
-        if (reset) begin
-            wp$d = ((32'h0) & 7'h7f);
-            wpd$d = ((32'h0) & 7'h7f);
-            rp$d = ((32'h0) & 7'h7f);
-        end
     end
     
 endmodule // top$dma$btq
@@ -3538,36 +5196,74 @@ module top$dma$errq(clock,reset,push,din,pop,dout,empty,full,count);
     // Update code
     always @(*) begin
         wp$clock = clock;
+    end
+    always @(*) begin
         wpd$clock = clock;
+    end
+    always @(*) begin
         rp$clock = clock;
+    end
+    always @(*) begin
         wp$d = wp$q;
-        wpd$d = wpd$q;
-        rp$d = rp$q;
-        ram$read_clock = clock;
-        ram$write_clock = clock;
-        count = wp$q - rp$q;
-        full = count == k_size;
-        is_empty = rp$q == wpd$q;
-        empty = is_empty;
-        ram$write_enable = push & ~full;
-        ram$write_address = ((wp$q) & 6'h3f);
-        ram$write_data = din;
         if (push & ~full) begin
             wp$d = wp$q + 32'h1;
         end
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        wpd$d = wpd$q;
         wpd$d = wp$q;
+        if (reset) begin
+            wpd$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        rp$d = rp$q;
+        rp$d = rp_n;
+        if (reset) begin
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        ram$read_clock = clock;
+    end
+    always @(*) begin
+        ram$write_clock = clock;
+    end
+    always @(*) begin
+        count = wp$q - rp$q;
+    end
+    always @(*) begin
+        full = count == k_size;
+    end
+    always @(*) begin
+        is_empty = rp$q == wpd$q;
+    end
+    always @(*) begin
+        empty = is_empty;
+    end
+    always @(*) begin
+        ram$write_enable = push & ~full;
+    end
+    always @(*) begin
+        ram$write_address = ((wp$q) & 6'h3f);
+    end
+    always @(*) begin
+        ram$write_data = din;
+    end
+    always @(*) begin
         rp_n = rp$q;
         if (pop & ~is_empty) begin
             rp_n = rp$q + 32'h1;
         end
-        rp$d = rp_n;
+    end
+    always @(*) begin
         ram$read_address = ((rp_n) & 6'h3f);
+    end
+    always @(*) begin
         dout = ram$read_data;
-        if (reset) begin
-            wp$d = ((32'h0) & 7'h7f);
-            wpd$d = ((32'h0) & 7'h7f);
-            rp$d = ((32'h0) & 7'h7f);
-        end
     end
     
 endmodule // top$dma$errq
@@ -3840,36 +5536,74 @@ module top$dma$issq(clock,reset,push,din,pop,dout,empty,full,count);
     // Update code
     always @(*) begin
         wp$clock = clock;
+    end
+    always @(*) begin
         wpd$clock = clock;
+    end
+    always @(*) begin
         rp$clock = clock;
+    end
+    always @(*) begin
         wp$d = wp$q;
-        wpd$d = wpd$q;
-        rp$d = rp$q;
-        ram$read_clock = clock;
-        ram$write_clock = clock;
-        count = wp$q - rp$q;
-        full = count == k_size;
-        is_empty = rp$q == wpd$q;
-        empty = is_empty;
-        ram$write_enable = push & ~full;
-        ram$write_address = ((wp$q) & 6'h3f);
-        ram$write_data = din;
         if (push & ~full) begin
             wp$d = wp$q + 32'h1;
         end
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        wpd$d = wpd$q;
         wpd$d = wp$q;
+        if (reset) begin
+            wpd$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        rp$d = rp$q;
+        rp$d = rp_n;
+        if (reset) begin
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        ram$read_clock = clock;
+    end
+    always @(*) begin
+        ram$write_clock = clock;
+    end
+    always @(*) begin
+        count = wp$q - rp$q;
+    end
+    always @(*) begin
+        full = count == k_size;
+    end
+    always @(*) begin
+        is_empty = rp$q == wpd$q;
+    end
+    always @(*) begin
+        empty = is_empty;
+    end
+    always @(*) begin
+        ram$write_enable = push & ~full;
+    end
+    always @(*) begin
+        ram$write_address = ((wp$q) & 6'h3f);
+    end
+    always @(*) begin
+        ram$write_data = din;
+    end
+    always @(*) begin
         rp_n = rp$q;
         if (pop & ~is_empty) begin
             rp_n = rp$q + 32'h1;
         end
-        rp$d = rp_n;
+    end
+    always @(*) begin
         ram$read_address = ((rp_n) & 6'h3f);
+    end
+    always @(*) begin
         dout = ram$read_data;
-        if (reset) begin
-            wp$d = ((32'h0) & 7'h7f);
-            wpd$d = ((32'h0) & 7'h7f);
-            rp$d = ((32'h0) & 7'h7f);
-        end
     end
     
 endmodule // top$dma$issq
@@ -4624,71 +6358,509 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     // Update code
     always @(*) begin
         dq_base$clock = clock;
+    end
+    always @(*) begin
         cq_base$clock = clock;
+    end
+    always @(*) begin
         dq_log2$clock = clock;
+    end
+    always @(*) begin
         cq_log2$clock = clock;
+    end
+    always @(*) begin
         dq_prod$clock = clock;
+    end
+    always @(*) begin
         dq_cons$clock = clock;
+    end
+    always @(*) begin
         cq_prod$clock = clock;
+    end
+    always @(*) begin
         cq_cons$clock = clock;
+    end
+    always @(*) begin
         vec_r$clock = clock;
+    end
+    always @(*) begin
         irq_en$clock = clock;
+    end
+    always @(*) begin
         mod_pkts$clock = clock;
+    end
+    always @(*) begin
         mod_usecs$clock = clock;
+    end
+    always @(*) begin
         enable$clock = clock;
+    end
+    always @(*) begin
         faulted$clock = clock;
+    end
+    always @(*) begin
         fcode$clock = clock;
+    end
+    always @(*) begin
         bad_desc$clock = clock;
+    end
+    always @(*) begin
         armed$clock = clock;
+    end
+    always @(*) begin
         pend$clock = clock;
+    end
+    always @(*) begin
         timer$clock = clock;
+    end
+    always @(*) begin
         now_mark$clock = clock;
+    end
+    always @(*) begin
         epoch_r$clock = clock;
+    end
+    always @(*) begin
         rst_busy$clock = clock;
+    end
+    always @(*) begin
         dq_fetch$clock = clock;
+    end
+    always @(*) begin
         cq_wr$clock = clock;
+    end
+    always @(*) begin
         infl$clock = clock;
+    end
+    always @(*) begin
         avail_r$clock = clock;
+    end
+    always @(*) begin
         dq_base$d = dq_base$q;
+        if (wr) begin
+            if (wr_off == o_dq_base_lo) begin
+                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_dq_base_hi) begin
+                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         cq_base$d = cq_base$q;
+        if (wr) begin
+            if (wr_off == o_cq_base_lo) begin
+                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_cq_base_hi) begin
+                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         dq_log2$d = dq_log2$q;
+        if (wr) begin
+            if (wr_off == o_dq_log2) begin
+                dq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            dq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         cq_log2$d = cq_log2$q;
+        if (wr) begin
+            if (wr_off == o_cq_log2) begin
+                cq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            cq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         dq_prod$d = dq_prod$q;
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                dq_prod$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         dq_cons$d = dq_cons$q;
+        if (take) begin
+            dq_cons$d = dq_cons$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_prod$d = cq_prod$q;
+        if (done) begin
+            cq_prod$d = cq_prod$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_cons$d = cq_cons$q;
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                cq_cons$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         vec_r$d = vec_r$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                vec_r$d = wr_data[(32'h0)+:(8)];
+            end
+        end
+        if (reset) begin
+            vec_r$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
         irq_en$d = irq_en$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
+            end
+        end
+        if (reset) begin
+            irq_en$d = 1'b0;
+        end
+    end
+    always @(*) begin
         mod_pkts$d = mod_pkts$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_pkts$d = wr_data[(32'h0)+:(16)];
+            end
+        end
+        if (reset) begin
+            mod_pkts$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         mod_usecs$d = mod_usecs$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
+            end
+        end
+        if (reset) begin
+            mod_usecs$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         enable$d = enable$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    enable$d = 1'b0;
+                end
+                else begin
+                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
+                end
+            end
+        end
+        if (reset) begin
+            enable$d = 1'b0;
+        end
+    end
+    always @(*) begin
         faulted$d = faulted$q;
         fcode$d = fcode$q;
-        bad_desc$d = bad_desc$q;
-        armed$d = armed$q;
-        pend$d = pend$q;
-        timer$d = timer$q;
-        now_mark$d = now_mark$q;
-        epoch_r$d = epoch_r$q;
-        rst_busy$d = rst_busy$q;
-        dq_fetch$d = dq_fetch$q;
-        cq_wr$d = cq_wr$q;
-        infl$d = infl$q;
-        avail_r$d = avail_r$q;
-        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
-        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
+        if (fault) begin
+            faulted$d = 1'b1;
+            fcode$d = fault_code;
+        end
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
+                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_cq_cons) begin
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
+                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    faulted$d = 1'b0;
+                    fcode$d = ((32'h0) & 4'hf);
+                end
+                else begin
+                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
+                        faulted$d = 1'b1;
+                        fcode$d = k_fault_bad_ring;
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            faulted$d = 1'b0;
+            fcode$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        bad_desc$d = bad_desc$q;
+        if (done) begin
+            if (done_bad & ~&bad_desc$q) begin
+                bad_desc$d = bad_desc$q + 32'h1;
+            end
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    bad_desc$d = ((32'h0) & 32'hffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            bad_desc$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        armed$d = armed$q;
+        if (fire) begin
+            armed$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
+                    armed$d = 1'b1;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    armed$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            armed$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pend$d = pend$q;
+        pend$d = pend_n;
+        if (fire) begin
+            pend$d = pend_n - pend$q;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    pend$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            pend$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        timer$d = timer$q;
+        if (done) begin
+            if (pend$q == 32'h0) begin
+                timer$d = ((32'h0) & 16'hffff);
+            end
+        end
+        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
+            timer$d = timer$q + 32'h1;
+        end
+        if (fire) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    timer$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        now_mark$d = now_mark$q;
+        if (done) begin
+            if (done_now) begin
+                now_mark$d = 1'b1;
+            end
+        end
+        if (fire) begin
+            now_mark$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    now_mark$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            now_mark$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        epoch_r$d = epoch_r$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        rst_busy$d = rst_busy$q;
+        if (~busy) begin
+            rst_busy$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    rst_busy$d = busy;
+                end
+            end
+        end
+        if (reset) begin
+            rst_busy$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        dq_fetch$d = dq_fetch$q;
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_fetch$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        cq_wr$d = cq_wr$q;
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_wr$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_wr$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        infl$d = infl$q;
+        infl$d = infl_a;
+        if (reset) begin
+            infl$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        avail_r$d = avail_r$q;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        if (reset) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
+        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
+    end
+    always @(*) begin
+        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
+    end
+    always @(*) begin
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
+    end
+    always @(*) begin
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
+    end
+    always @(*) begin
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
+    end
+    always @(*) begin
         busy = (infl$q != 32'h0) | fetch_busy;
+    end
+    always @(*) begin
         posted = dq_prod$q - dq_fetch$q;
+    end
+    always @(*) begin
         held = dq_fetch$q - cq_cons$q;
+    end
+    always @(*) begin
         room = ((32'h0) & 17'h1ffff);
         if (((held) & 17'h1ffff) < cq_size) begin
             room = cq_size - ((held) & 17'h1ffff);
         end
+    end
+    always @(*) begin
         to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+    end
+    always @(*) begin
         avail = to_edge;
         if (posted < ((avail) & 16'hffff)) begin
             avail = posted[(32'h0)+:(3)];
@@ -4699,28 +6871,35 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        avail_r$d = avail;
-        if ((fetch_n != 32'h0) | wr | fault) begin
-            avail_r$d = ((32'h0) & 3'h7);
-        end
+    end
+    always @(*) begin
         fetch_avail = avail_r$q;
+    end
+    always @(*) begin
         halted = faulted$q;
+    end
+    always @(*) begin
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         dq_index = dq_cons$q;
+    end
+    always @(*) begin
         cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
+    end
+    always @(*) begin
         epoch = epoch_r$q;
+    end
+    always @(*) begin
         vector = vec_r$q;
+    end
+    always @(*) begin
         active = enable$q;
-        if (take) begin
-            dq_cons$d = dq_cons$q + 32'h1;
-        end
-        if (fetch_ep == epoch_r$q) begin
-            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
-        end
-        if (cpl_iss) begin
-            cq_wr$d = cq_wr$q + 32'h1;
-        end
+    end
+    always @(*) begin
         infl_a = infl$q + ((fetch_n) & 8'hff);
         if (drop) begin
             infl_a = infl_a - 32'h1;
@@ -4731,124 +6910,30 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (cpl_b) begin
             infl_a = infl_a - 32'h1;
         end
-        infl$d = infl_a;
+    end
+    always @(*) begin
         pend_n = pend$q;
         if (done) begin
-            cq_prod$d = cq_prod$q + 32'h1;
-            if (done_bad & ~&bad_desc$q) begin
-                bad_desc$d = bad_desc$q + 32'h1;
-            end
-            if (pend$q == 32'h0) begin
-                timer$d = ((32'h0) & 16'hffff);
-            end
             if (pend$q != 32'hffff) begin
                 pend_n = pend$q + 32'h1;
             end
-            if (done_now) begin
-                now_mark$d = 1'b1;
-            end
         end
-        pend$d = pend_n;
-        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
-            timer$d = timer$q + 32'h1;
-        end
-        if (fault) begin
-            faulted$d = 1'b1;
-            fcode$d = fault_code;
-        end
-        if (~busy) begin
-            rst_busy$d = 1'b0;
-        end
+    end
+    always @(*) begin
         if (mod_pkts$q == 32'h0) begin
             thresh = k_one16;
         end
         else begin
             thresh = mod_pkts$q;
         end
+    end
+    always @(*) begin
         fire = irq_en$q & armed$q & (pend$q != 32'h0) & ((pend$q >= thresh) | ((mod_usecs$q != 32'h0) & (timer$q >= mod_usecs$q)) | now_mark$q);
+    end
+    always @(*) begin
         irq = fire;
-        if (fire) begin
-            armed$d = 1'b0;
-            now_mark$d = 1'b0;
-            timer$d = ((32'h0) & 16'hffff);
-            pend$d = pend_n - pend$q;
-        end
-        if (wr) begin
-            if (wr_off == o_dq_base_lo) begin
-                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_dq_base_hi) begin
-                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_dq_log2) begin
-                dq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_dq_prod) begin
-                dq_prod$d = wr_data[(32'h0)+:(16)];
-                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
-                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-            end
-            if (wr_off == o_cq_base_lo) begin
-                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_cq_base_hi) begin
-                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_cq_log2) begin
-                cq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_cq_cons) begin
-                cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
-                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
-                    armed$d = 1'b1;
-                end
-            end
-            if (wr_off == o_irq_vector) begin
-                vec_r$d = wr_data[(32'h0)+:(8)];
-                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
-            end
-            if (wr_off == o_irq_mod) begin
-                mod_pkts$d = wr_data[(32'h0)+:(16)];
-                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
-            end
-            if (wr_off == o_q_ctrl) begin
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
-                    enable$d = 1'b0;
-                    dq_cons$d = ((32'h0) & 16'hffff);
-                    dq_prod$d = ((32'h0) & 16'hffff);
-                    cq_prod$d = ((32'h0) & 16'hffff);
-                    cq_cons$d = ((32'h0) & 16'hffff);
-                    dq_fetch$d = ((32'h0) & 16'hffff);
-                    cq_wr$d = ((32'h0) & 16'hffff);
-                    faulted$d = 1'b0;
-                    fcode$d = ((32'h0) & 4'hf);
-                    bad_desc$d = ((32'h0) & 32'hffffffff);
-                    pend$d = ((32'h0) & 16'hffff);
-                    timer$d = ((32'h0) & 16'hffff);
-                    now_mark$d = 1'b0;
-                    armed$d = 1'b0;
-                    if (~rst_busy$q) begin
-                        epoch_r$d = ~epoch_r$q;
-                    end
-                    rst_busy$d = busy;
-                end
-                else begin
-                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
-                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
-                        faulted$d = 1'b1;
-                        fcode$d = k_fault_bad_ring;
-                    end
-                end
-            end
-        end
+    end
+    always @(*) begin
         status = ((fcode$q) & 32'hffffffff) << s_fault_code;
         if (enable$q & ~faulted$q) begin
             status = status | b_enabled;
@@ -4862,6 +6947,8 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (faulted$q) begin
             status = status | b_fault;
         end
+    end
+    always @(*) begin
         rd_data = ((32'h0) & 32'hffffffff);
         if (rd_off == o_dq_base_lo) begin
             rd_data = dq_base$q[(32'h0)+:(32)];
@@ -4910,33 +6997,6 @@ module top$dma$queues$0(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         end
         if (rd_off == o_q_bad_desc) begin
             rd_data = bad_desc$q;
-        end
-        if (reset) begin
-            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            dq_log2$d = ((32'h0) & 5'h1f);
-            cq_log2$d = ((32'h0) & 5'h1f);
-            dq_prod$d = ((32'h0) & 16'hffff);
-            dq_cons$d = ((32'h0) & 16'hffff);
-            cq_prod$d = ((32'h0) & 16'hffff);
-            cq_cons$d = ((32'h0) & 16'hffff);
-            vec_r$d = ((32'h0) & 8'hff);
-            irq_en$d = 1'b0;
-            mod_pkts$d = ((32'h0) & 16'hffff);
-            mod_usecs$d = ((32'h0) & 16'hffff);
-            enable$d = 1'b0;
-            faulted$d = 1'b0;
-            fcode$d = ((32'h0) & 4'hf);
-            bad_desc$d = ((32'h0) & 32'hffffffff);
-            armed$d = 1'b0;
-            pend$d = ((32'h0) & 16'hffff);
-            timer$d = ((32'h0) & 16'hffff);
-            now_mark$d = 1'b0;
-            rst_busy$d = 1'b0;
-            dq_fetch$d = ((32'h0) & 16'hffff);
-            cq_wr$d = ((32'h0) & 16'hffff);
-            infl$d = ((32'h0) & 8'hff);
-            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -5744,71 +7804,509 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     // Update code
     always @(*) begin
         dq_base$clock = clock;
+    end
+    always @(*) begin
         cq_base$clock = clock;
+    end
+    always @(*) begin
         dq_log2$clock = clock;
+    end
+    always @(*) begin
         cq_log2$clock = clock;
+    end
+    always @(*) begin
         dq_prod$clock = clock;
+    end
+    always @(*) begin
         dq_cons$clock = clock;
+    end
+    always @(*) begin
         cq_prod$clock = clock;
+    end
+    always @(*) begin
         cq_cons$clock = clock;
+    end
+    always @(*) begin
         vec_r$clock = clock;
+    end
+    always @(*) begin
         irq_en$clock = clock;
+    end
+    always @(*) begin
         mod_pkts$clock = clock;
+    end
+    always @(*) begin
         mod_usecs$clock = clock;
+    end
+    always @(*) begin
         enable$clock = clock;
+    end
+    always @(*) begin
         faulted$clock = clock;
+    end
+    always @(*) begin
         fcode$clock = clock;
+    end
+    always @(*) begin
         bad_desc$clock = clock;
+    end
+    always @(*) begin
         armed$clock = clock;
+    end
+    always @(*) begin
         pend$clock = clock;
+    end
+    always @(*) begin
         timer$clock = clock;
+    end
+    always @(*) begin
         now_mark$clock = clock;
+    end
+    always @(*) begin
         epoch_r$clock = clock;
+    end
+    always @(*) begin
         rst_busy$clock = clock;
+    end
+    always @(*) begin
         dq_fetch$clock = clock;
+    end
+    always @(*) begin
         cq_wr$clock = clock;
+    end
+    always @(*) begin
         infl$clock = clock;
+    end
+    always @(*) begin
         avail_r$clock = clock;
+    end
+    always @(*) begin
         dq_base$d = dq_base$q;
+        if (wr) begin
+            if (wr_off == o_dq_base_lo) begin
+                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_dq_base_hi) begin
+                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         cq_base$d = cq_base$q;
+        if (wr) begin
+            if (wr_off == o_cq_base_lo) begin
+                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_cq_base_hi) begin
+                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         dq_log2$d = dq_log2$q;
+        if (wr) begin
+            if (wr_off == o_dq_log2) begin
+                dq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            dq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         cq_log2$d = cq_log2$q;
+        if (wr) begin
+            if (wr_off == o_cq_log2) begin
+                cq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            cq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         dq_prod$d = dq_prod$q;
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                dq_prod$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         dq_cons$d = dq_cons$q;
+        if (take) begin
+            dq_cons$d = dq_cons$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_prod$d = cq_prod$q;
+        if (done) begin
+            cq_prod$d = cq_prod$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_cons$d = cq_cons$q;
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                cq_cons$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         vec_r$d = vec_r$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                vec_r$d = wr_data[(32'h0)+:(8)];
+            end
+        end
+        if (reset) begin
+            vec_r$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
         irq_en$d = irq_en$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
+            end
+        end
+        if (reset) begin
+            irq_en$d = 1'b0;
+        end
+    end
+    always @(*) begin
         mod_pkts$d = mod_pkts$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_pkts$d = wr_data[(32'h0)+:(16)];
+            end
+        end
+        if (reset) begin
+            mod_pkts$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         mod_usecs$d = mod_usecs$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
+            end
+        end
+        if (reset) begin
+            mod_usecs$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         enable$d = enable$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    enable$d = 1'b0;
+                end
+                else begin
+                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
+                end
+            end
+        end
+        if (reset) begin
+            enable$d = 1'b0;
+        end
+    end
+    always @(*) begin
         faulted$d = faulted$q;
         fcode$d = fcode$q;
-        bad_desc$d = bad_desc$q;
-        armed$d = armed$q;
-        pend$d = pend$q;
-        timer$d = timer$q;
-        now_mark$d = now_mark$q;
-        epoch_r$d = epoch_r$q;
-        rst_busy$d = rst_busy$q;
-        dq_fetch$d = dq_fetch$q;
-        cq_wr$d = cq_wr$q;
-        infl$d = infl$q;
-        avail_r$d = avail_r$q;
-        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
-        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
+        if (fault) begin
+            faulted$d = 1'b1;
+            fcode$d = fault_code;
+        end
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
+                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_cq_cons) begin
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
+                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    faulted$d = 1'b0;
+                    fcode$d = ((32'h0) & 4'hf);
+                end
+                else begin
+                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
+                        faulted$d = 1'b1;
+                        fcode$d = k_fault_bad_ring;
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            faulted$d = 1'b0;
+            fcode$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        bad_desc$d = bad_desc$q;
+        if (done) begin
+            if (done_bad & ~&bad_desc$q) begin
+                bad_desc$d = bad_desc$q + 32'h1;
+            end
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    bad_desc$d = ((32'h0) & 32'hffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            bad_desc$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        armed$d = armed$q;
+        if (fire) begin
+            armed$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
+                    armed$d = 1'b1;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    armed$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            armed$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pend$d = pend$q;
+        pend$d = pend_n;
+        if (fire) begin
+            pend$d = pend_n - pend$q;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    pend$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            pend$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        timer$d = timer$q;
+        if (done) begin
+            if (pend$q == 32'h0) begin
+                timer$d = ((32'h0) & 16'hffff);
+            end
+        end
+        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
+            timer$d = timer$q + 32'h1;
+        end
+        if (fire) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    timer$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        now_mark$d = now_mark$q;
+        if (done) begin
+            if (done_now) begin
+                now_mark$d = 1'b1;
+            end
+        end
+        if (fire) begin
+            now_mark$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    now_mark$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            now_mark$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        epoch_r$d = epoch_r$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        rst_busy$d = rst_busy$q;
+        if (~busy) begin
+            rst_busy$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    rst_busy$d = busy;
+                end
+            end
+        end
+        if (reset) begin
+            rst_busy$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        dq_fetch$d = dq_fetch$q;
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_fetch$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        cq_wr$d = cq_wr$q;
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_wr$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_wr$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        infl$d = infl$q;
+        infl$d = infl_a;
+        if (reset) begin
+            infl$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        avail_r$d = avail_r$q;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        if (reset) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
+        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
+    end
+    always @(*) begin
+        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
+    end
+    always @(*) begin
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
+    end
+    always @(*) begin
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
+    end
+    always @(*) begin
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
+    end
+    always @(*) begin
         busy = (infl$q != 32'h0) | fetch_busy;
+    end
+    always @(*) begin
         posted = dq_prod$q - dq_fetch$q;
+    end
+    always @(*) begin
         held = dq_fetch$q - cq_cons$q;
+    end
+    always @(*) begin
         room = ((32'h0) & 17'h1ffff);
         if (((held) & 17'h1ffff) < cq_size) begin
             room = cq_size - ((held) & 17'h1ffff);
         end
+    end
+    always @(*) begin
         to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+    end
+    always @(*) begin
         avail = to_edge;
         if (posted < ((avail) & 16'hffff)) begin
             avail = posted[(32'h0)+:(3)];
@@ -5819,28 +8317,35 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        avail_r$d = avail;
-        if ((fetch_n != 32'h0) | wr | fault) begin
-            avail_r$d = ((32'h0) & 3'h7);
-        end
+    end
+    always @(*) begin
         fetch_avail = avail_r$q;
+    end
+    always @(*) begin
         halted = faulted$q;
+    end
+    always @(*) begin
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         dq_index = dq_cons$q;
+    end
+    always @(*) begin
         cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
+    end
+    always @(*) begin
         epoch = epoch_r$q;
+    end
+    always @(*) begin
         vector = vec_r$q;
+    end
+    always @(*) begin
         active = enable$q;
-        if (take) begin
-            dq_cons$d = dq_cons$q + 32'h1;
-        end
-        if (fetch_ep == epoch_r$q) begin
-            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
-        end
-        if (cpl_iss) begin
-            cq_wr$d = cq_wr$q + 32'h1;
-        end
+    end
+    always @(*) begin
         infl_a = infl$q + ((fetch_n) & 8'hff);
         if (drop) begin
             infl_a = infl_a - 32'h1;
@@ -5851,124 +8356,30 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (cpl_b) begin
             infl_a = infl_a - 32'h1;
         end
-        infl$d = infl_a;
+    end
+    always @(*) begin
         pend_n = pend$q;
         if (done) begin
-            cq_prod$d = cq_prod$q + 32'h1;
-            if (done_bad & ~&bad_desc$q) begin
-                bad_desc$d = bad_desc$q + 32'h1;
-            end
-            if (pend$q == 32'h0) begin
-                timer$d = ((32'h0) & 16'hffff);
-            end
             if (pend$q != 32'hffff) begin
                 pend_n = pend$q + 32'h1;
             end
-            if (done_now) begin
-                now_mark$d = 1'b1;
-            end
         end
-        pend$d = pend_n;
-        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
-            timer$d = timer$q + 32'h1;
-        end
-        if (fault) begin
-            faulted$d = 1'b1;
-            fcode$d = fault_code;
-        end
-        if (~busy) begin
-            rst_busy$d = 1'b0;
-        end
+    end
+    always @(*) begin
         if (mod_pkts$q == 32'h0) begin
             thresh = k_one16;
         end
         else begin
             thresh = mod_pkts$q;
         end
+    end
+    always @(*) begin
         fire = irq_en$q & armed$q & (pend$q != 32'h0) & ((pend$q >= thresh) | ((mod_usecs$q != 32'h0) & (timer$q >= mod_usecs$q)) | now_mark$q);
+    end
+    always @(*) begin
         irq = fire;
-        if (fire) begin
-            armed$d = 1'b0;
-            now_mark$d = 1'b0;
-            timer$d = ((32'h0) & 16'hffff);
-            pend$d = pend_n - pend$q;
-        end
-        if (wr) begin
-            if (wr_off == o_dq_base_lo) begin
-                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_dq_base_hi) begin
-                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_dq_log2) begin
-                dq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_dq_prod) begin
-                dq_prod$d = wr_data[(32'h0)+:(16)];
-                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
-                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-            end
-            if (wr_off == o_cq_base_lo) begin
-                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_cq_base_hi) begin
-                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_cq_log2) begin
-                cq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_cq_cons) begin
-                cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
-                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
-                    armed$d = 1'b1;
-                end
-            end
-            if (wr_off == o_irq_vector) begin
-                vec_r$d = wr_data[(32'h0)+:(8)];
-                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
-            end
-            if (wr_off == o_irq_mod) begin
-                mod_pkts$d = wr_data[(32'h0)+:(16)];
-                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
-            end
-            if (wr_off == o_q_ctrl) begin
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
-                    enable$d = 1'b0;
-                    dq_cons$d = ((32'h0) & 16'hffff);
-                    dq_prod$d = ((32'h0) & 16'hffff);
-                    cq_prod$d = ((32'h0) & 16'hffff);
-                    cq_cons$d = ((32'h0) & 16'hffff);
-                    dq_fetch$d = ((32'h0) & 16'hffff);
-                    cq_wr$d = ((32'h0) & 16'hffff);
-                    faulted$d = 1'b0;
-                    fcode$d = ((32'h0) & 4'hf);
-                    bad_desc$d = ((32'h0) & 32'hffffffff);
-                    pend$d = ((32'h0) & 16'hffff);
-                    timer$d = ((32'h0) & 16'hffff);
-                    now_mark$d = 1'b0;
-                    armed$d = 1'b0;
-                    if (~rst_busy$q) begin
-                        epoch_r$d = ~epoch_r$q;
-                    end
-                    rst_busy$d = busy;
-                end
-                else begin
-                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
-                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
-                        faulted$d = 1'b1;
-                        fcode$d = k_fault_bad_ring;
-                    end
-                end
-            end
-        end
+    end
+    always @(*) begin
         status = ((fcode$q) & 32'hffffffff) << s_fault_code;
         if (enable$q & ~faulted$q) begin
             status = status | b_enabled;
@@ -5982,6 +8393,8 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (faulted$q) begin
             status = status | b_fault;
         end
+    end
+    always @(*) begin
         rd_data = ((32'h0) & 32'hffffffff);
         if (rd_off == o_dq_base_lo) begin
             rd_data = dq_base$q[(32'h0)+:(32)];
@@ -6030,33 +8443,6 @@ module top$dma$queues$1(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         end
         if (rd_off == o_q_bad_desc) begin
             rd_data = bad_desc$q;
-        end
-        if (reset) begin
-            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            dq_log2$d = ((32'h0) & 5'h1f);
-            cq_log2$d = ((32'h0) & 5'h1f);
-            dq_prod$d = ((32'h0) & 16'hffff);
-            dq_cons$d = ((32'h0) & 16'hffff);
-            cq_prod$d = ((32'h0) & 16'hffff);
-            cq_cons$d = ((32'h0) & 16'hffff);
-            vec_r$d = ((32'h0) & 8'hff);
-            irq_en$d = 1'b0;
-            mod_pkts$d = ((32'h0) & 16'hffff);
-            mod_usecs$d = ((32'h0) & 16'hffff);
-            enable$d = 1'b0;
-            faulted$d = 1'b0;
-            fcode$d = ((32'h0) & 4'hf);
-            bad_desc$d = ((32'h0) & 32'hffffffff);
-            armed$d = 1'b0;
-            pend$d = ((32'h0) & 16'hffff);
-            timer$d = ((32'h0) & 16'hffff);
-            now_mark$d = 1'b0;
-            rst_busy$d = 1'b0;
-            dq_fetch$d = ((32'h0) & 16'hffff);
-            cq_wr$d = ((32'h0) & 16'hffff);
-            infl$d = ((32'h0) & 8'hff);
-            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -6864,71 +9250,509 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     // Update code
     always @(*) begin
         dq_base$clock = clock;
+    end
+    always @(*) begin
         cq_base$clock = clock;
+    end
+    always @(*) begin
         dq_log2$clock = clock;
+    end
+    always @(*) begin
         cq_log2$clock = clock;
+    end
+    always @(*) begin
         dq_prod$clock = clock;
+    end
+    always @(*) begin
         dq_cons$clock = clock;
+    end
+    always @(*) begin
         cq_prod$clock = clock;
+    end
+    always @(*) begin
         cq_cons$clock = clock;
+    end
+    always @(*) begin
         vec_r$clock = clock;
+    end
+    always @(*) begin
         irq_en$clock = clock;
+    end
+    always @(*) begin
         mod_pkts$clock = clock;
+    end
+    always @(*) begin
         mod_usecs$clock = clock;
+    end
+    always @(*) begin
         enable$clock = clock;
+    end
+    always @(*) begin
         faulted$clock = clock;
+    end
+    always @(*) begin
         fcode$clock = clock;
+    end
+    always @(*) begin
         bad_desc$clock = clock;
+    end
+    always @(*) begin
         armed$clock = clock;
+    end
+    always @(*) begin
         pend$clock = clock;
+    end
+    always @(*) begin
         timer$clock = clock;
+    end
+    always @(*) begin
         now_mark$clock = clock;
+    end
+    always @(*) begin
         epoch_r$clock = clock;
+    end
+    always @(*) begin
         rst_busy$clock = clock;
+    end
+    always @(*) begin
         dq_fetch$clock = clock;
+    end
+    always @(*) begin
         cq_wr$clock = clock;
+    end
+    always @(*) begin
         infl$clock = clock;
+    end
+    always @(*) begin
         avail_r$clock = clock;
+    end
+    always @(*) begin
         dq_base$d = dq_base$q;
+        if (wr) begin
+            if (wr_off == o_dq_base_lo) begin
+                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_dq_base_hi) begin
+                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         cq_base$d = cq_base$q;
+        if (wr) begin
+            if (wr_off == o_cq_base_lo) begin
+                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_cq_base_hi) begin
+                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         dq_log2$d = dq_log2$q;
+        if (wr) begin
+            if (wr_off == o_dq_log2) begin
+                dq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            dq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         cq_log2$d = cq_log2$q;
+        if (wr) begin
+            if (wr_off == o_cq_log2) begin
+                cq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            cq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         dq_prod$d = dq_prod$q;
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                dq_prod$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         dq_cons$d = dq_cons$q;
+        if (take) begin
+            dq_cons$d = dq_cons$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_prod$d = cq_prod$q;
+        if (done) begin
+            cq_prod$d = cq_prod$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_cons$d = cq_cons$q;
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                cq_cons$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         vec_r$d = vec_r$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                vec_r$d = wr_data[(32'h0)+:(8)];
+            end
+        end
+        if (reset) begin
+            vec_r$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
         irq_en$d = irq_en$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
+            end
+        end
+        if (reset) begin
+            irq_en$d = 1'b0;
+        end
+    end
+    always @(*) begin
         mod_pkts$d = mod_pkts$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_pkts$d = wr_data[(32'h0)+:(16)];
+            end
+        end
+        if (reset) begin
+            mod_pkts$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         mod_usecs$d = mod_usecs$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
+            end
+        end
+        if (reset) begin
+            mod_usecs$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         enable$d = enable$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    enable$d = 1'b0;
+                end
+                else begin
+                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
+                end
+            end
+        end
+        if (reset) begin
+            enable$d = 1'b0;
+        end
+    end
+    always @(*) begin
         faulted$d = faulted$q;
         fcode$d = fcode$q;
-        bad_desc$d = bad_desc$q;
-        armed$d = armed$q;
-        pend$d = pend$q;
-        timer$d = timer$q;
-        now_mark$d = now_mark$q;
-        epoch_r$d = epoch_r$q;
-        rst_busy$d = rst_busy$q;
-        dq_fetch$d = dq_fetch$q;
-        cq_wr$d = cq_wr$q;
-        infl$d = infl$q;
-        avail_r$d = avail_r$q;
-        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
-        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
+        if (fault) begin
+            faulted$d = 1'b1;
+            fcode$d = fault_code;
+        end
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
+                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_cq_cons) begin
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
+                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    faulted$d = 1'b0;
+                    fcode$d = ((32'h0) & 4'hf);
+                end
+                else begin
+                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
+                        faulted$d = 1'b1;
+                        fcode$d = k_fault_bad_ring;
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            faulted$d = 1'b0;
+            fcode$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        bad_desc$d = bad_desc$q;
+        if (done) begin
+            if (done_bad & ~&bad_desc$q) begin
+                bad_desc$d = bad_desc$q + 32'h1;
+            end
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    bad_desc$d = ((32'h0) & 32'hffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            bad_desc$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        armed$d = armed$q;
+        if (fire) begin
+            armed$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
+                    armed$d = 1'b1;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    armed$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            armed$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pend$d = pend$q;
+        pend$d = pend_n;
+        if (fire) begin
+            pend$d = pend_n - pend$q;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    pend$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            pend$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        timer$d = timer$q;
+        if (done) begin
+            if (pend$q == 32'h0) begin
+                timer$d = ((32'h0) & 16'hffff);
+            end
+        end
+        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
+            timer$d = timer$q + 32'h1;
+        end
+        if (fire) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    timer$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        now_mark$d = now_mark$q;
+        if (done) begin
+            if (done_now) begin
+                now_mark$d = 1'b1;
+            end
+        end
+        if (fire) begin
+            now_mark$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    now_mark$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            now_mark$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        epoch_r$d = epoch_r$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        rst_busy$d = rst_busy$q;
+        if (~busy) begin
+            rst_busy$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    rst_busy$d = busy;
+                end
+            end
+        end
+        if (reset) begin
+            rst_busy$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        dq_fetch$d = dq_fetch$q;
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_fetch$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        cq_wr$d = cq_wr$q;
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_wr$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_wr$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        infl$d = infl$q;
+        infl$d = infl_a;
+        if (reset) begin
+            infl$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        avail_r$d = avail_r$q;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        if (reset) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
+        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
+    end
+    always @(*) begin
+        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
+    end
+    always @(*) begin
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
+    end
+    always @(*) begin
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
+    end
+    always @(*) begin
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
+    end
+    always @(*) begin
         busy = (infl$q != 32'h0) | fetch_busy;
+    end
+    always @(*) begin
         posted = dq_prod$q - dq_fetch$q;
+    end
+    always @(*) begin
         held = dq_fetch$q - cq_cons$q;
+    end
+    always @(*) begin
         room = ((32'h0) & 17'h1ffff);
         if (((held) & 17'h1ffff) < cq_size) begin
             room = cq_size - ((held) & 17'h1ffff);
         end
+    end
+    always @(*) begin
         to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+    end
+    always @(*) begin
         avail = to_edge;
         if (posted < ((avail) & 16'hffff)) begin
             avail = posted[(32'h0)+:(3)];
@@ -6939,28 +9763,35 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        avail_r$d = avail;
-        if ((fetch_n != 32'h0) | wr | fault) begin
-            avail_r$d = ((32'h0) & 3'h7);
-        end
+    end
+    always @(*) begin
         fetch_avail = avail_r$q;
+    end
+    always @(*) begin
         halted = faulted$q;
+    end
+    always @(*) begin
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         dq_index = dq_cons$q;
+    end
+    always @(*) begin
         cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
+    end
+    always @(*) begin
         epoch = epoch_r$q;
+    end
+    always @(*) begin
         vector = vec_r$q;
+    end
+    always @(*) begin
         active = enable$q;
-        if (take) begin
-            dq_cons$d = dq_cons$q + 32'h1;
-        end
-        if (fetch_ep == epoch_r$q) begin
-            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
-        end
-        if (cpl_iss) begin
-            cq_wr$d = cq_wr$q + 32'h1;
-        end
+    end
+    always @(*) begin
         infl_a = infl$q + ((fetch_n) & 8'hff);
         if (drop) begin
             infl_a = infl_a - 32'h1;
@@ -6971,124 +9802,30 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (cpl_b) begin
             infl_a = infl_a - 32'h1;
         end
-        infl$d = infl_a;
+    end
+    always @(*) begin
         pend_n = pend$q;
         if (done) begin
-            cq_prod$d = cq_prod$q + 32'h1;
-            if (done_bad & ~&bad_desc$q) begin
-                bad_desc$d = bad_desc$q + 32'h1;
-            end
-            if (pend$q == 32'h0) begin
-                timer$d = ((32'h0) & 16'hffff);
-            end
             if (pend$q != 32'hffff) begin
                 pend_n = pend$q + 32'h1;
             end
-            if (done_now) begin
-                now_mark$d = 1'b1;
-            end
         end
-        pend$d = pend_n;
-        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
-            timer$d = timer$q + 32'h1;
-        end
-        if (fault) begin
-            faulted$d = 1'b1;
-            fcode$d = fault_code;
-        end
-        if (~busy) begin
-            rst_busy$d = 1'b0;
-        end
+    end
+    always @(*) begin
         if (mod_pkts$q == 32'h0) begin
             thresh = k_one16;
         end
         else begin
             thresh = mod_pkts$q;
         end
+    end
+    always @(*) begin
         fire = irq_en$q & armed$q & (pend$q != 32'h0) & ((pend$q >= thresh) | ((mod_usecs$q != 32'h0) & (timer$q >= mod_usecs$q)) | now_mark$q);
+    end
+    always @(*) begin
         irq = fire;
-        if (fire) begin
-            armed$d = 1'b0;
-            now_mark$d = 1'b0;
-            timer$d = ((32'h0) & 16'hffff);
-            pend$d = pend_n - pend$q;
-        end
-        if (wr) begin
-            if (wr_off == o_dq_base_lo) begin
-                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_dq_base_hi) begin
-                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_dq_log2) begin
-                dq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_dq_prod) begin
-                dq_prod$d = wr_data[(32'h0)+:(16)];
-                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
-                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-            end
-            if (wr_off == o_cq_base_lo) begin
-                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_cq_base_hi) begin
-                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_cq_log2) begin
-                cq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_cq_cons) begin
-                cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
-                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
-                    armed$d = 1'b1;
-                end
-            end
-            if (wr_off == o_irq_vector) begin
-                vec_r$d = wr_data[(32'h0)+:(8)];
-                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
-            end
-            if (wr_off == o_irq_mod) begin
-                mod_pkts$d = wr_data[(32'h0)+:(16)];
-                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
-            end
-            if (wr_off == o_q_ctrl) begin
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
-                    enable$d = 1'b0;
-                    dq_cons$d = ((32'h0) & 16'hffff);
-                    dq_prod$d = ((32'h0) & 16'hffff);
-                    cq_prod$d = ((32'h0) & 16'hffff);
-                    cq_cons$d = ((32'h0) & 16'hffff);
-                    dq_fetch$d = ((32'h0) & 16'hffff);
-                    cq_wr$d = ((32'h0) & 16'hffff);
-                    faulted$d = 1'b0;
-                    fcode$d = ((32'h0) & 4'hf);
-                    bad_desc$d = ((32'h0) & 32'hffffffff);
-                    pend$d = ((32'h0) & 16'hffff);
-                    timer$d = ((32'h0) & 16'hffff);
-                    now_mark$d = 1'b0;
-                    armed$d = 1'b0;
-                    if (~rst_busy$q) begin
-                        epoch_r$d = ~epoch_r$q;
-                    end
-                    rst_busy$d = busy;
-                end
-                else begin
-                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
-                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
-                        faulted$d = 1'b1;
-                        fcode$d = k_fault_bad_ring;
-                    end
-                end
-            end
-        end
+    end
+    always @(*) begin
         status = ((fcode$q) & 32'hffffffff) << s_fault_code;
         if (enable$q & ~faulted$q) begin
             status = status | b_enabled;
@@ -7102,6 +9839,8 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (faulted$q) begin
             status = status | b_fault;
         end
+    end
+    always @(*) begin
         rd_data = ((32'h0) & 32'hffffffff);
         if (rd_off == o_dq_base_lo) begin
             rd_data = dq_base$q[(32'h0)+:(32)];
@@ -7150,33 +9889,6 @@ module top$dma$queues$2(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         end
         if (rd_off == o_q_bad_desc) begin
             rd_data = bad_desc$q;
-        end
-        if (reset) begin
-            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            dq_log2$d = ((32'h0) & 5'h1f);
-            cq_log2$d = ((32'h0) & 5'h1f);
-            dq_prod$d = ((32'h0) & 16'hffff);
-            dq_cons$d = ((32'h0) & 16'hffff);
-            cq_prod$d = ((32'h0) & 16'hffff);
-            cq_cons$d = ((32'h0) & 16'hffff);
-            vec_r$d = ((32'h0) & 8'hff);
-            irq_en$d = 1'b0;
-            mod_pkts$d = ((32'h0) & 16'hffff);
-            mod_usecs$d = ((32'h0) & 16'hffff);
-            enable$d = 1'b0;
-            faulted$d = 1'b0;
-            fcode$d = ((32'h0) & 4'hf);
-            bad_desc$d = ((32'h0) & 32'hffffffff);
-            armed$d = 1'b0;
-            pend$d = ((32'h0) & 16'hffff);
-            timer$d = ((32'h0) & 16'hffff);
-            now_mark$d = 1'b0;
-            rst_busy$d = 1'b0;
-            dq_fetch$d = ((32'h0) & 16'hffff);
-            cq_wr$d = ((32'h0) & 16'hffff);
-            infl$d = ((32'h0) & 8'hff);
-            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -7984,71 +10696,509 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
     // Update code
     always @(*) begin
         dq_base$clock = clock;
+    end
+    always @(*) begin
         cq_base$clock = clock;
+    end
+    always @(*) begin
         dq_log2$clock = clock;
+    end
+    always @(*) begin
         cq_log2$clock = clock;
+    end
+    always @(*) begin
         dq_prod$clock = clock;
+    end
+    always @(*) begin
         dq_cons$clock = clock;
+    end
+    always @(*) begin
         cq_prod$clock = clock;
+    end
+    always @(*) begin
         cq_cons$clock = clock;
+    end
+    always @(*) begin
         vec_r$clock = clock;
+    end
+    always @(*) begin
         irq_en$clock = clock;
+    end
+    always @(*) begin
         mod_pkts$clock = clock;
+    end
+    always @(*) begin
         mod_usecs$clock = clock;
+    end
+    always @(*) begin
         enable$clock = clock;
+    end
+    always @(*) begin
         faulted$clock = clock;
+    end
+    always @(*) begin
         fcode$clock = clock;
+    end
+    always @(*) begin
         bad_desc$clock = clock;
+    end
+    always @(*) begin
         armed$clock = clock;
+    end
+    always @(*) begin
         pend$clock = clock;
+    end
+    always @(*) begin
         timer$clock = clock;
+    end
+    always @(*) begin
         now_mark$clock = clock;
+    end
+    always @(*) begin
         epoch_r$clock = clock;
+    end
+    always @(*) begin
         rst_busy$clock = clock;
+    end
+    always @(*) begin
         dq_fetch$clock = clock;
+    end
+    always @(*) begin
         cq_wr$clock = clock;
+    end
+    always @(*) begin
         infl$clock = clock;
+    end
+    always @(*) begin
         avail_r$clock = clock;
+    end
+    always @(*) begin
         dq_base$d = dq_base$q;
+        if (wr) begin
+            if (wr_off == o_dq_base_lo) begin
+                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_dq_base_hi) begin
+                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         cq_base$d = cq_base$q;
+        if (wr) begin
+            if (wr_off == o_cq_base_lo) begin
+                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
+            end
+            if (wr_off == o_cq_base_hi) begin
+                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
+            end
+        end
+        if (reset) begin
+            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
         dq_log2$d = dq_log2$q;
+        if (wr) begin
+            if (wr_off == o_dq_log2) begin
+                dq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            dq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         cq_log2$d = cq_log2$q;
+        if (wr) begin
+            if (wr_off == o_cq_log2) begin
+                cq_log2$d = wr_data[(32'h0)+:(5)];
+            end
+        end
+        if (reset) begin
+            cq_log2$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
         dq_prod$d = dq_prod$q;
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                dq_prod$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         dq_cons$d = dq_cons$q;
+        if (take) begin
+            dq_cons$d = dq_cons$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_prod$d = cq_prod$q;
+        if (done) begin
+            cq_prod$d = cq_prod$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_prod$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_prod$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         cq_cons$d = cq_cons$q;
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                cq_cons$d = wr_data[(32'h0)+:(16)];
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_cons$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_cons$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         vec_r$d = vec_r$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                vec_r$d = wr_data[(32'h0)+:(8)];
+            end
+        end
+        if (reset) begin
+            vec_r$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
         irq_en$d = irq_en$q;
+        if (wr) begin
+            if (wr_off == o_irq_vector) begin
+                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
+            end
+        end
+        if (reset) begin
+            irq_en$d = 1'b0;
+        end
+    end
+    always @(*) begin
         mod_pkts$d = mod_pkts$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_pkts$d = wr_data[(32'h0)+:(16)];
+            end
+        end
+        if (reset) begin
+            mod_pkts$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         mod_usecs$d = mod_usecs$q;
+        if (wr) begin
+            if (wr_off == o_irq_mod) begin
+                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
+            end
+        end
+        if (reset) begin
+            mod_usecs$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         enable$d = enable$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    enable$d = 1'b0;
+                end
+                else begin
+                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
+                end
+            end
+        end
+        if (reset) begin
+            enable$d = 1'b0;
+        end
+    end
+    always @(*) begin
         faulted$d = faulted$q;
         fcode$d = fcode$q;
-        bad_desc$d = bad_desc$q;
-        armed$d = armed$q;
-        pend$d = pend$q;
-        timer$d = timer$q;
-        now_mark$d = now_mark$q;
-        epoch_r$d = epoch_r$q;
-        rst_busy$d = rst_busy$q;
-        dq_fetch$d = dq_fetch$q;
-        cq_wr$d = cq_wr$q;
-        infl$d = infl$q;
-        avail_r$d = avail_r$q;
-        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
-        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
         new_used = ((32'h0) & 16'hffff);
+        if (fault) begin
+            faulted$d = 1'b1;
+            fcode$d = fault_code;
+        end
+        if (wr) begin
+            if (wr_off == o_dq_prod) begin
+                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
+                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_cq_cons) begin
+                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
+                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
+                    faulted$d = 1'b1;
+                    fcode$d = k_fault_bad_index;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    faulted$d = 1'b0;
+                    fcode$d = ((32'h0) & 4'hf);
+                end
+                else begin
+                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
+                        faulted$d = 1'b1;
+                        fcode$d = k_fault_bad_ring;
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            faulted$d = 1'b0;
+            fcode$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        bad_desc$d = bad_desc$q;
+        if (done) begin
+            if (done_bad & ~&bad_desc$q) begin
+                bad_desc$d = bad_desc$q + 32'h1;
+            end
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    bad_desc$d = ((32'h0) & 32'hffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            bad_desc$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        armed$d = armed$q;
+        if (fire) begin
+            armed$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_cq_cons) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
+                    armed$d = 1'b1;
+                end
+            end
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    armed$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            armed$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pend$d = pend$q;
+        pend$d = pend_n;
+        if (fire) begin
+            pend$d = pend_n - pend$q;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    pend$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            pend$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        timer$d = timer$q;
+        if (done) begin
+            if (pend$q == 32'h0) begin
+                timer$d = ((32'h0) & 16'hffff);
+            end
+        end
+        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
+            timer$d = timer$q + 32'h1;
+        end
+        if (fire) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    timer$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            timer$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        now_mark$d = now_mark$q;
+        if (done) begin
+            if (done_now) begin
+                now_mark$d = 1'b1;
+            end
+        end
+        if (fire) begin
+            now_mark$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    now_mark$d = 1'b0;
+                end
+            end
+        end
+        if (reset) begin
+            now_mark$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        epoch_r$d = epoch_r$q;
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    if (~rst_busy$q) begin
+                        epoch_r$d = ~epoch_r$q;
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        rst_busy$d = rst_busy$q;
+        if (~busy) begin
+            rst_busy$d = 1'b0;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    rst_busy$d = busy;
+                end
+            end
+        end
+        if (reset) begin
+            rst_busy$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        dq_fetch$d = dq_fetch$q;
+        if (fetch_ep == epoch_r$q) begin
+            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    dq_fetch$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            dq_fetch$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        cq_wr$d = cq_wr$q;
+        if (cpl_iss) begin
+            cq_wr$d = cq_wr$q + 32'h1;
+        end
+        if (wr) begin
+            if (wr_off == o_q_ctrl) begin
+                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
+                    cq_wr$d = ((32'h0) & 16'hffff);
+                end
+            end
+        end
+        if (reset) begin
+            cq_wr$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        infl$d = infl$q;
+        infl$d = infl_a;
+        if (reset) begin
+            infl$d = ((32'h0) & 8'hff);
+        end
+    end
+    always @(*) begin
+        avail_r$d = avail_r$q;
+        avail_r$d = avail;
+        if ((fetch_n != 32'h0) | wr | fault) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+        if (reset) begin
+            avail_r$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
+        dq_size = ((32'h1) & 17'h1ffff) << dq_log2$q;
+    end
+    always @(*) begin
+        cq_size = ((32'h1) & 17'h1ffff) << cq_log2$q;
+    end
+    always @(*) begin
         dq_end = ((dq_base$q) & 66'h3ffffffffffffffff) + (((dq_size) & 66'h3ffffffffffffffff) << k_desc_shift);
+    end
+    always @(*) begin
         cq_end = ((cq_base$q) & 66'h3ffffffffffffffff) + (((cq_size) & 66'h3ffffffffffffffff) << k_cpl_shift);
+    end
+    always @(*) begin
         ring_bad = (dq_log2$q < k_min_log2) | (dq_log2$q > k_max_log2) | (cq_log2$q < k_min_log2) | (cq_log2$q > k_max_log2) | (dq_end > k_iova_limit) | (cq_end > k_iova_limit);
+    end
+    always @(*) begin
         busy = (infl$q != 32'h0) | fetch_busy;
+    end
+    always @(*) begin
         posted = dq_prod$q - dq_fetch$q;
+    end
+    always @(*) begin
         held = dq_fetch$q - cq_cons$q;
+    end
+    always @(*) begin
         room = ((32'h0) & 17'h1ffff);
         if (((held) & 17'h1ffff) < cq_size) begin
             room = cq_size - ((held) & 17'h1ffff);
         end
+    end
+    always @(*) begin
         to_edge = ((32'h4) & 3'h7) - ((dq_fetch$q[(32'h0)+:(2)]) & 3'h7);
+    end
+    always @(*) begin
         avail = to_edge;
         if (posted < ((avail) & 16'hffff)) begin
             avail = posted[(32'h0)+:(3)];
@@ -8059,28 +11209,35 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (~enable$q | faulted$q | rst_busy$q) begin
             avail = ((32'h0) & 3'h7);
         end
-        avail_r$d = avail;
-        if ((fetch_n != 32'h0) | wr | fault) begin
-            avail_r$d = ((32'h0) & 3'h7);
-        end
+    end
+    always @(*) begin
         fetch_avail = avail_r$q;
+    end
+    always @(*) begin
         halted = faulted$q;
+    end
+    always @(*) begin
         desc_addr = ((dq_base$q + (((dq_fetch$q & ((dq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_desc_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         cpl_addr = ((cq_base$q + (((cq_wr$q & ((cq_size - 32'h1) & 16'hffff)) & 64'hffffffffffffffff) << k_cpl_shift)) & 48'hffffffffffff);
+    end
+    always @(*) begin
         dq_index = dq_cons$q;
+    end
+    always @(*) begin
         cpl_phase = ~(|(((cq_wr$q) & 17'h1ffff) & cq_size));
+    end
+    always @(*) begin
         epoch = epoch_r$q;
+    end
+    always @(*) begin
         vector = vec_r$q;
+    end
+    always @(*) begin
         active = enable$q;
-        if (take) begin
-            dq_cons$d = dq_cons$q + 32'h1;
-        end
-        if (fetch_ep == epoch_r$q) begin
-            dq_fetch$d = dq_fetch$q + ((fetch_n) & 16'hffff);
-        end
-        if (cpl_iss) begin
-            cq_wr$d = cq_wr$q + 32'h1;
-        end
+    end
+    always @(*) begin
         infl_a = infl$q + ((fetch_n) & 8'hff);
         if (drop) begin
             infl_a = infl_a - 32'h1;
@@ -8091,124 +11248,30 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (cpl_b) begin
             infl_a = infl_a - 32'h1;
         end
-        infl$d = infl_a;
+    end
+    always @(*) begin
         pend_n = pend$q;
         if (done) begin
-            cq_prod$d = cq_prod$q + 32'h1;
-            if (done_bad & ~&bad_desc$q) begin
-                bad_desc$d = bad_desc$q + 32'h1;
-            end
-            if (pend$q == 32'h0) begin
-                timer$d = ((32'h0) & 16'hffff);
-            end
             if (pend$q != 32'hffff) begin
                 pend_n = pend$q + 32'h1;
             end
-            if (done_now) begin
-                now_mark$d = 1'b1;
-            end
         end
-        pend$d = pend_n;
-        if (tick_us & (pend$q != 32'h0) & ~&timer$q) begin
-            timer$d = timer$q + 32'h1;
-        end
-        if (fault) begin
-            faulted$d = 1'b1;
-            fcode$d = fault_code;
-        end
-        if (~busy) begin
-            rst_busy$d = 1'b0;
-        end
+    end
+    always @(*) begin
         if (mod_pkts$q == 32'h0) begin
             thresh = k_one16;
         end
         else begin
             thresh = mod_pkts$q;
         end
+    end
+    always @(*) begin
         fire = irq_en$q & armed$q & (pend$q != 32'h0) & ((pend$q >= thresh) | ((mod_usecs$q != 32'h0) & (timer$q >= mod_usecs$q)) | now_mark$q);
+    end
+    always @(*) begin
         irq = fire;
-        if (fire) begin
-            armed$d = 1'b0;
-            now_mark$d = 1'b0;
-            timer$d = ((32'h0) & 16'hffff);
-            pend$d = pend_n - pend$q;
-        end
-        if (wr) begin
-            if (wr_off == o_dq_base_lo) begin
-                dq_base$d = (dq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_dq_base_hi) begin
-                dq_base$d = (dq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_dq_log2) begin
-                dq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_dq_prod) begin
-                dq_prod$d = wr_data[(32'h0)+:(16)];
-                new_used = wr_data[(32'h0)+:(16)] - dq_cons$q;
-                if (enable$q & (((new_used) & 17'h1ffff) > dq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-            end
-            if (wr_off == o_cq_base_lo) begin
-                cq_base$d = (cq_base$q & k_hi32) | ((wr_data & k_base_mask) & 64'hffffffffffffffff);
-            end
-            if (wr_off == o_cq_base_hi) begin
-                cq_base$d = (cq_base$q & k_lo32) | (((wr_data) & 64'hffffffffffffffff) << 32'h20);
-            end
-            if (wr_off == o_cq_log2) begin
-                cq_log2$d = wr_data[(32'h0)+:(5)];
-            end
-            if (wr_off == o_cq_cons) begin
-                cq_cons$d = wr_data[(32'h0)+:(16)];
-                new_used = cq_wr$q - wr_data[(32'h0)+:(16)];
-                if (enable$q & (((new_used) & 17'h1ffff) > cq_size)) begin
-                    faulted$d = 1'b1;
-                    fcode$d = k_fault_bad_index;
-                end
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_arm))) begin
-                    armed$d = 1'b1;
-                end
-            end
-            if (wr_off == o_irq_vector) begin
-                vec_r$d = wr_data[(32'h0)+:(8)];
-                irq_en$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_irq_en));
-            end
-            if (wr_off == o_irq_mod) begin
-                mod_pkts$d = wr_data[(32'h0)+:(16)];
-                mod_usecs$d = ((wr_data >> s_mod_usecs) & 16'hffff);
-            end
-            if (wr_off == o_q_ctrl) begin
-                if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_reset))) begin
-                    enable$d = 1'b0;
-                    dq_cons$d = ((32'h0) & 16'hffff);
-                    dq_prod$d = ((32'h0) & 16'hffff);
-                    cq_prod$d = ((32'h0) & 16'hffff);
-                    cq_cons$d = ((32'h0) & 16'hffff);
-                    dq_fetch$d = ((32'h0) & 16'hffff);
-                    cq_wr$d = ((32'h0) & 16'hffff);
-                    faulted$d = 1'b0;
-                    fcode$d = ((32'h0) & 4'hf);
-                    bad_desc$d = ((32'h0) & 32'hffffffff);
-                    pend$d = ((32'h0) & 16'hffff);
-                    timer$d = ((32'h0) & 16'hffff);
-                    now_mark$d = 1'b0;
-                    armed$d = 1'b0;
-                    if (~rst_busy$q) begin
-                        epoch_r$d = ~epoch_r$q;
-                    end
-                    rst_busy$d = busy;
-                end
-                else begin
-                    enable$d = |(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable));
-                    if (|(wr_data & (((32'h1) & 32'hffffffff) << s_ctrl_enable)) & ~enable$q & ring_bad) begin
-                        faulted$d = 1'b1;
-                        fcode$d = k_fault_bad_ring;
-                    end
-                end
-            end
-        end
+    end
+    always @(*) begin
         status = ((fcode$q) & 32'hffffffff) << s_fault_code;
         if (enable$q & ~faulted$q) begin
             status = status | b_enabled;
@@ -8222,6 +11285,8 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         if (faulted$q) begin
             status = status | b_fault;
         end
+    end
+    always @(*) begin
         rd_data = ((32'h0) & 32'hffffffff);
         if (rd_off == o_dq_base_lo) begin
             rd_data = dq_base$q[(32'h0)+:(32)];
@@ -8270,33 +11335,6 @@ module top$dma$queues$3(clock,reset,wr,wr_off,wr_data,rd_off,rd_data,take,done,d
         end
         if (rd_off == o_q_bad_desc) begin
             rd_data = bad_desc$q;
-        end
-        if (reset) begin
-            dq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            cq_base$d = ((32'h0) & 64'hffffffffffffffff);
-            dq_log2$d = ((32'h0) & 5'h1f);
-            cq_log2$d = ((32'h0) & 5'h1f);
-            dq_prod$d = ((32'h0) & 16'hffff);
-            dq_cons$d = ((32'h0) & 16'hffff);
-            cq_prod$d = ((32'h0) & 16'hffff);
-            cq_cons$d = ((32'h0) & 16'hffff);
-            vec_r$d = ((32'h0) & 8'hff);
-            irq_en$d = 1'b0;
-            mod_pkts$d = ((32'h0) & 16'hffff);
-            mod_usecs$d = ((32'h0) & 16'hffff);
-            enable$d = 1'b0;
-            faulted$d = 1'b0;
-            fcode$d = ((32'h0) & 4'hf);
-            bad_desc$d = ((32'h0) & 32'hffffffff);
-            armed$d = 1'b0;
-            pend$d = ((32'h0) & 16'hffff);
-            timer$d = ((32'h0) & 16'hffff);
-            now_mark$d = 1'b0;
-            rst_busy$d = 1'b0;
-            dq_fetch$d = ((32'h0) & 16'hffff);
-            cq_wr$d = ((32'h0) & 16'hffff);
-            infl$d = ((32'h0) & 8'hff);
-            avail_r$d = ((32'h0) & 3'h7);
         end
     end
     
@@ -9130,36 +12168,74 @@ module top$dma$tagq(clock,reset,push,din,pop,dout,empty,full,count);
     // Update code
     always @(*) begin
         wp$clock = clock;
+    end
+    always @(*) begin
         wpd$clock = clock;
+    end
+    always @(*) begin
         rp$clock = clock;
+    end
+    always @(*) begin
         wp$d = wp$q;
-        wpd$d = wpd$q;
-        rp$d = rp$q;
-        ram$read_clock = clock;
-        ram$write_clock = clock;
-        count = wp$q - rp$q;
-        full = count == k_size;
-        is_empty = rp$q == wpd$q;
-        empty = is_empty;
-        ram$write_enable = push & ~full;
-        ram$write_address = ((wp$q) & 6'h3f);
-        ram$write_data = din;
         if (push & ~full) begin
             wp$d = wp$q + 32'h1;
         end
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        wpd$d = wpd$q;
         wpd$d = wp$q;
+        if (reset) begin
+            wpd$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        rp$d = rp$q;
+        rp$d = rp_n;
+        if (reset) begin
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        ram$read_clock = clock;
+    end
+    always @(*) begin
+        ram$write_clock = clock;
+    end
+    always @(*) begin
+        count = wp$q - rp$q;
+    end
+    always @(*) begin
+        full = count == k_size;
+    end
+    always @(*) begin
+        is_empty = rp$q == wpd$q;
+    end
+    always @(*) begin
+        empty = is_empty;
+    end
+    always @(*) begin
+        ram$write_enable = push & ~full;
+    end
+    always @(*) begin
+        ram$write_address = ((wp$q) & 6'h3f);
+    end
+    always @(*) begin
+        ram$write_data = din;
+    end
+    always @(*) begin
         rp_n = rp$q;
         if (pop & ~is_empty) begin
             rp_n = rp$q + 32'h1;
         end
-        rp$d = rp_n;
+    end
+    always @(*) begin
         ram$read_address = ((rp_n) & 6'h3f);
+    end
+    always @(*) begin
         dout = ram$read_data;
-        if (reset) begin
-            wp$d = ((32'h0) & 7'h7f);
-            wpd$d = ((32'h0) & 7'h7f);
-            rp$d = ((32'h0) & 7'h7f);
-        end
     end
     
 endmodule // top$dma$tagq
@@ -9470,36 +12546,74 @@ module top$dma$wrq(clock,reset,push,din,pop,dout,empty,full,count);
     // Update code
     always @(*) begin
         wp$clock = clock;
+    end
+    always @(*) begin
         wpd$clock = clock;
+    end
+    always @(*) begin
         rp$clock = clock;
+    end
+    always @(*) begin
         wp$d = wp$q;
-        wpd$d = wpd$q;
-        rp$d = rp$q;
-        ram$read_clock = clock;
-        ram$write_clock = clock;
-        count = wp$q - rp$q;
-        full = count == k_size;
-        is_empty = rp$q == wpd$q;
-        empty = is_empty;
-        ram$write_enable = push & ~full;
-        ram$write_address = ((wp$q) & 6'h3f);
-        ram$write_data = din;
         if (push & ~full) begin
             wp$d = wp$q + 32'h1;
         end
+        if (reset) begin
+            wp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        wpd$d = wpd$q;
         wpd$d = wp$q;
+        if (reset) begin
+            wpd$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        rp$d = rp$q;
+        rp$d = rp_n;
+        if (reset) begin
+            rp$d = ((32'h0) & 7'h7f);
+        end
+    end
+    always @(*) begin
+        ram$read_clock = clock;
+    end
+    always @(*) begin
+        ram$write_clock = clock;
+    end
+    always @(*) begin
+        count = wp$q - rp$q;
+    end
+    always @(*) begin
+        full = count == k_size;
+    end
+    always @(*) begin
+        is_empty = rp$q == wpd$q;
+    end
+    always @(*) begin
+        empty = is_empty;
+    end
+    always @(*) begin
+        ram$write_enable = push & ~full;
+    end
+    always @(*) begin
+        ram$write_address = ((wp$q) & 6'h3f);
+    end
+    always @(*) begin
+        ram$write_data = din;
+    end
+    always @(*) begin
         rp_n = rp$q;
         if (pop & ~is_empty) begin
             rp_n = rp$q + 32'h1;
         end
-        rp$d = rp_n;
+    end
+    always @(*) begin
         ram$read_address = ((rp_n) & 6'h3f);
+    end
+    always @(*) begin
         dout = ram$read_data;
-        if (reset) begin
-            wp$d = ((32'h0) & 7'h7f);
-            wpd$d = ((32'h0) & 7'h7f);
-            rp$d = ((32'h0) & 7'h7f);
-        end
     end
     
 endmodule // top$dma$wrq
@@ -10163,146 +13277,2169 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
     // Update code
     always @(*) begin
         phase$clock = clock;
+    end
+    always @(*) begin
         cur_idx_r$clock = clock;
+    end
+    always @(*) begin
         src_stream$clock = clock;
+    end
+    always @(*) begin
         d_index$clock = clock;
+    end
+    always @(*) begin
         d_inbound$clock = clock;
+    end
+    always @(*) begin
         d_nh$clock = clock;
+    end
+    always @(*) begin
         d_seqhi$clock = clock;
+    end
+    always @(*) begin
         d_len$clock = clock;
+    end
+    always @(*) begin
         c_spi$clock = clock;
+    end
+    always @(*) begin
         c_salt$clock = clock;
+    end
+    always @(*) begin
         c_flags$clock = clock;
+    end
+    always @(*) begin
         seq_cur$clock = clock;
+    end
+    always @(*) begin
         iv_pkt$clock = clock;
+    end
+    always @(*) begin
         hkey$clock = clock;
+    end
+    always @(*) begin
         dlen$clock = clock;
+    end
+    always @(*) begin
         nblk$clock = clock;
+    end
+    always @(*) begin
         tp$clock = clock;
+    end
+    always @(*) begin
         iss$clock = clock;
+    end
+    always @(*) begin
         verdict$clock = clock;
+    end
+    always @(*) begin
         i_slot$clock = clock;
+    end
+    always @(*) begin
         i_oslot$clock = clock;
+    end
+    always @(*) begin
         f_push_r$clock = clock;
+    end
+    always @(*) begin
         inflight$clock = clock;
+    end
+    always @(*) begin
         o_slot$clock = clock;
+    end
+    always @(*) begin
         out_busy$clock = clock;
+    end
+    always @(*) begin
         len_gap$clock = clock;
+    end
+    always @(*) begin
         xtra$clock = clock;
+    end
+    always @(*) begin
         flushed$clock = clock;
+    end
+    always @(*) begin
         win_active_r$clock = clock;
+    end
+    always @(*) begin
         sa_valid_r$clock = clock;
+    end
+    always @(*) begin
         sa_errcode_r$clock = clock;
+    end
+    always @(*) begin
         rb_spi_r$clock = clock;
+    end
+    always @(*) begin
         rb_flags_r$clock = clock;
+    end
+    always @(*) begin
         rb_valid_r$clock = clock;
+    end
+    always @(*) begin
         rb_seq_r$clock = clock;
+    end
+    always @(*) begin
         rb_pkts_r$clock = clock;
+    end
+    always @(*) begin
         rb_bytes_r$clock = clock;
+    end
+    always @(*) begin
         rb_auth_r$clock = clock;
+    end
+    always @(*) begin
         phase$d = phase$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                    phase$d = Phase$CmdLoad;
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        phase$d = Phase$PktCheck;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                    phase$d = Phase$PktRun;
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                        phase$d = Phase$PktRun;
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                            phase$d = Phase$PktRun;
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                                phase$d = Phase$PktRun;
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                    phase$d = Phase$PktRun;
+                                end
+                                else begin
+                                    phase$d = Phase$PktRun;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                        end
+                        else begin
+                            if (at_len) begin
+                                phase$d = Phase$Idle;
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+                phase$d = Phase$CmdCheck;
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                    phase$d = Phase$CmdDone;
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                        phase$d = Phase$CmdDone;
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                            phase$d = Phase$CmdDone;
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                                phase$d = Phase$CmdKey;
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    phase$d = Phase$CmdDone;
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                        phase$d = Phase$CmdDone;
+                                    end
+                                    else begin
+                                        phase$d = Phase$CmdDone;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+                if (aes$key_ready) begin
+                    phase$d = Phase$CmdHash;
+                end
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    phase$d = Phase$CmdDone;
+                end
+            end
+            Phase$CmdDone: begin
+                phase$d = Phase$Idle;
+            end
+        endcase
+        if (take) begin
+            phase$d = Phase$PktCheck;
+        end
+        if (reset) begin
+            phase$d = Phase$Idle;
+        end
+    end
+    always @(*) begin
         cur_idx_r$d = cur_idx_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                    cur_idx_r$d = ((regs$sa_index) & 10'h3ff);
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        cur_idx_r$d = regs$pkt_desc[(32'h0)+:(10)];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            cur_idx_r$d = rx_desc_sel[(32'h0)+:(10)];
+        end
+    end
+    always @(*) begin
         src_stream$d = src_stream$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        src_stream$d = 1'b0;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            src_stream$d = 1'b1;
+        end
+    end
+    always @(*) begin
         d_index$d = d_index$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        d_index$d = regs$pkt_desc[(32'h0)+:(16)];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            d_index$d = rx_desc_sel[(32'h0)+:(16)];
+        end
+    end
+    always @(*) begin
         d_inbound$d = d_inbound$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        d_inbound$d = regs$pkt_desc[32'h10];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            d_inbound$d = rx_desc_sel[32'h10];
+        end
+    end
+    always @(*) begin
         d_nh$d = d_nh$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        d_nh$d = regs$pkt_desc[(32'h18)+:(8)];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            d_nh$d = rx_desc_sel[(32'h18)+:(8)];
+        end
+    end
+    always @(*) begin
         d_seqhi$d = d_seqhi$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        d_seqhi$d = regs$pkt_seqhi;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            d_seqhi$d = rx_desc_sel[(32'h20)+:(32)];
+        end
+    end
+    always @(*) begin
         d_len$d = d_len$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        d_len$d = regs$pkt_len;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            d_len$d = rx_desc_sel[(32'h40)+:(16)];
+        end
+    end
+    always @(*) begin
         c_spi$d = c_spi$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                c_spi$d = ctx_rd[(32'h0)+:(32)];
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         c_salt$d = c_salt$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         c_flags$d = c_flags$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                c_flags$d = ctx_flags;
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         seq_cur$d = seq_cur$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (d_inbound$q) begin
+                    if (ctx_flags[32'h2]) begin
+                        seq_cur$d = (((d_seqhi$q) & 64'hffffffffffffffff) << 32'h20) | ((bs_din_slo$dout) & 64'hffffffffffffffff);
+                    end
+                    else begin
+                        seq_cur$d = ((bs_din_slo$dout) & 64'hffffffffffffffff);
+                    end
+                end
+                else begin
+                    seq_cur$d = ctx_seq + 32'h1;
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         iv_pkt$d = iv_pkt$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                iv_pkt$d = rx$din[(32'h40)+:(64)];
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         hkey$d = hkey$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                hkey$d = sa_hkey$read_data;
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         dlen$d = dlen$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (d_inbound$q) begin
+                    dlen$d = d_len$q - 32'h20;
+                end
+                else begin
+                    dlen$d = dl_out;
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         nblk$d = nblk$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (d_inbound$q) begin
+                    nblk$d = (d_len$q - 32'h20 + 32'hf) >> 32'h4;
+                end
+                else begin
+                    nblk$d = (((d_len$q + 32'h5) >> 32'h2) + 32'h3) >> 32'h2;
+                end
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                    nblk$d = ((32'h0) & 16'hffff);
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                        nblk$d = ((32'h0) & 16'hffff);
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                            nblk$d = ((32'h0) & 16'hffff);
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                                nblk$d = ((32'h0) & 16'hffff);
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                    nblk$d = ((32'h0) & 16'hffff);
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         tp$d = tp$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         iss$d = iss$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                iss$d = ((32'h0) & 16'hffff);
+                iss$d = ((32'h1) & 16'hffff);
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                    iss$d = iss$q + 32'h1;
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                        iss$d = iss$q + 32'h1;
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         verdict$d = verdict$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                    verdict$d = v_bad_sa;
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                        verdict$d = v_dir;
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                            verdict$d = v_len;
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                                verdict$d = v_spi;
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                    verdict$d = v_seq;
+                                end
+                                else begin
+                                    verdict$d = v_ok;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         i_slot$d = i_slot$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                        end
+                        else begin
+                            if (at_len) begin
+                                if (src_stream$q) begin
+                                    i_slot$d = ~i_slot$q;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (reset) begin
+            i_slot$d = 1'b0;
+        end
+    end
+    always @(*) begin
         i_oslot$d = i_oslot$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        i_oslot$d = ((32'h0) & 2'h3);
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            i_oslot$d = o_slot$q;
+        end
+    end
+    always @(*) begin
         f_push_r$d = f_push_r$q;
-        inflight$d = inflight$q;
-        o_slot$d = o_slot$q;
-        out_busy$d = out_busy$q;
-        len_gap$d = len_gap$q;
-        xtra$d = xtra$q;
-        flushed$d = flushed$q;
-        win_active_r$d = win_active_r$q;
-        sa_valid_r$d = sa_valid_r$q;
-        sa_errcode_r$d = sa_errcode_r$q;
-        rb_spi_r$d = rb_spi_r$q;
-        rb_flags_r$d = rb_flags_r$q;
-        rb_valid_r$d = rb_valid_r$q;
-        rb_seq_r$d = rb_seq_r$q;
-        rb_pkts_r$d = rb_pkts_r$q;
-        rb_bytes_r$d = rb_bytes_r$q;
-        rb_auth_r$d = rb_auth_r$q;
-        aes$clock = clock;
-        sa_hkey$read_clock = clock;
-        sa_hkey$write_clock = clock;
-        sa_ctx$read_clock = clock;
-        sa_ctx$write_clock = clock;
-        sa_hkey$write_enable = 1'b0;
-        sa_ctx$write_enable = 1'b0;
-        sa_hkey$write_address = cur_idx_r$q;
-        sa_ctx$write_address = cur_idx_r$q;
-        sa_hkey$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        sa_ctx$write_data = ((32'h0) & 136'hffffffffffffffffffffffffffffffffff);
-        sa_hkey$read_address = cur_idx_r$q;
-        sa_ctx$read_address = cur_idx_r$q;
-        aes$key_load = 1'b0;
-        aes$key_wipe = 1'b0;
-        aes$key_index = cur_idx_r$q;
-        aes$in_sa = cur_idx_r$q;
-        aes$in_valid = 1'b0;
-        aes$in_tag = ((32'h0) & 131'h7ffffffffffffffffffffffffffffffff);
-        rx$rd_addr = ((32'h0) & 16'hffff);
         f_push_r$d = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                f_push_r$d = 1'b1;
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (reset) begin
+            f_push_r$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        inflight$d = inflight$q;
+        if (aes$in_valid & ~aes$out_valid) begin
+            inflight$d = inflight$q + 32'h1;
+        end
+        else begin
+            if (~aes$in_valid & aes$out_valid) begin
+                inflight$d = inflight$q - 32'h1;
+            end
+        end
+        if (reset) begin
+            inflight$d = ((32'h0) & 6'h3f);
+        end
+    end
+    always @(*) begin
+        o_slot$d = o_slot$q;
+        if (take) begin
+            o_slot$d = o_slot$q + 32'h1;
+        end
+        if (reset) begin
+            o_slot$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
+        out_busy$d = out_busy$q;
+        if (take) begin
+            out_busy$d = (out_busy$q | o_mask) & ~out_free;
+        end
+        else begin
+            out_busy$d = out_busy$q & ~out_free;
+        end
+        if (reset) begin
+            out_busy$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        len_gap$d = len_gap$q;
+        if (at_len) begin
+            len_gap$d = ((32'h0) & 2'h3);
+        end
+        else begin
+            if (len_gap$q != 32'h3) begin
+                len_gap$d = len_gap$q + 32'h1;
+            end
+        end
+    end
+    always @(*) begin
+        xtra$d = xtra$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                xtra$d = 1'b0;
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                end
+                                else begin
+                                    if (ctx_flags[32'h1] & ctx_flags[32'h2]) begin
+                                        if (d_inbound$q) begin
+                                            xtra$d = ~|d_len$q[(32'h0)+:(4)];
+                                        end
+                                        else begin
+                                            xtra$d = ~|dl_out[(32'h0)+:(4)];
+                                        end
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        flushed$d = flushed$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                flushed$d = 1'b0;
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                            flushed$d = 1'b1;
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        win_active_r$d = win_active_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        win_active_r$d = 1'b1;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (win_done) begin
+            win_active_r$d = 1'b0;
+        end
+        if (reset) begin
+            win_active_r$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        sa_valid_r$d = sa_valid_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                sa_valid_r$d = ctx_valid;
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    sa_valid_r$d = 1'b0;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    sa_valid_r$d = 1'b1;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        sa_errcode_r$d = sa_errcode_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                sa_errcode_r$d = ((32'h0) & 4'hf);
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                    sa_errcode_r$d = e_bad_index;
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                        sa_errcode_r$d = e_bad_opcode;
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                            sa_errcode_r$d = e_not_valid;
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_spi_r$d = rb_spi_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_spi_r$d = ctx_rd[(32'h0)+:(32)];
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_flags_r$d = rb_flags_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_flags_r$d = ctx_flags;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_valid_r$d = rb_valid_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_valid_r$d = ctx_valid;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_seq_r$d = rb_seq_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_seq_r$d = ctx_seq;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_pkts_r$d = rb_pkts_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_pkts_r$d = tail$cnt_rd[(32'h0)+:(64)];
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_bytes_r$d = rb_bytes_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_bytes_r$d = rdc_sh_bytes[(32'h0)+:(64)];
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rb_auth_r$d = rb_auth_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                    end
+                                    else begin
+                                        rb_auth_r$d = rdc_sh_auth[(32'h0)+:(32)];
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        aes$clock = clock;
+    end
+    always @(*) begin
+        sa_hkey$read_clock = clock;
+    end
+    always @(*) begin
+        sa_hkey$write_clock = clock;
+    end
+    always @(*) begin
+        sa_ctx$read_clock = clock;
+    end
+    always @(*) begin
+        sa_ctx$write_clock = clock;
+    end
+    always @(*) begin
+        sa_hkey$write_enable = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    sa_hkey$write_enable = 1'b1;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    sa_hkey$write_enable = 1'b1;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        sa_ctx$write_enable = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                end
+                                else begin
+                                    if (~d_inbound$q) begin
+                                        sa_ctx$write_enable = 1'b1;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    sa_ctx$write_enable = 1'b1;
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                        sa_ctx$write_enable = 1'b1;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    sa_ctx$write_enable = 1'b1;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        sa_hkey$write_address = cur_idx_r$q;
+    end
+    always @(*) begin
+        sa_ctx$write_address = cur_idx_r$q;
+    end
+    always @(*) begin
+        sa_hkey$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    sa_hkey$write_data = aes$out_block;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        sa_ctx$write_data = ((32'h0) & 136'hffffffffffffffffffffffffffffffffff);
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
+                end
+                else begin
+                    if (ctx_flags[32'h3] != d_inbound$q) begin
+                    end
+                    else begin
+                        if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
+                        end
+                        else begin
+                            if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
+                            end
+                            else begin
+                                if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
+                                end
+                                else begin
+                                    if (~d_inbound$q) begin
+                                        sa_ctx$write_data = (ctx_rd & ~k_ctx_seq_mask) | (((ctx_seq + 32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq);
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                end
+                                else begin
+                                    if (regs$sa_op == 32'h3) begin
+                                        sa_ctx$write_data = (regs$stage_ctx & ~k_ctx_keep_mask) | (ctx_rd & k_ctx_keep_mask);
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    sa_ctx$write_data = regs$stage_ctx;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        sa_hkey$read_address = cur_idx_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        sa_hkey$read_address = regs$pkt_desc[(32'h0)+:(10)];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            sa_hkey$read_address = rx_desc_sel[(32'h0)+:(10)];
+        end
+    end
+    always @(*) begin
+        sa_ctx$read_address = cur_idx_r$q;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        sa_ctx$read_address = regs$pkt_desc[(32'h0)+:(10)];
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            sa_ctx$read_address = rx_desc_sel[(32'h0)+:(10)];
+        end
+    end
+    always @(*) begin
+        aes$key_load = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                                aes$key_load = 1'b1;
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        aes$key_wipe = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    aes$key_wipe = 1'b1;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        aes$key_index = cur_idx_r$q;
+    end
+    always @(*) begin
+        aes$in_sa = cur_idx_r$q;
+    end
+    always @(*) begin
+        aes$in_valid = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                aes$in_valid = 1'b1;
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                    aes$in_valid = 1'b1;
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                        aes$in_valid = 1'b1;
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                            aes$in_valid = 1'b1;
+                        end
+                        else begin
+                            if (at_len) begin
+                                aes$in_valid = 1'b1;
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+                if (aes$key_ready) begin
+                    aes$in_valid = 1'b1;
+                end
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        aes$in_tag = ((32'h0) & 131'h7ffffffffffffffffffffffffffffffff);
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                    aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                        aes$in_tag = (((32'h2) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                            aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h82;
+                        end
+                        else begin
+                            if (at_len) begin
+                                aes$in_tag = (((32'h3) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
+        rx$rd_addr = ((32'h0) & 16'hffff);
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+                rx$rd_addr = i_base;
+                if (i_slot$q & src_stream$q) begin
+                    rx$rd_addr = rx$rd_addr | 32'h400;
+                end
+            end
+            Phase$PktRun: begin
+                rx$rd_addr = i_base + iss$q;
+                if (iss$q > nblk$q) begin
+                    rx$rd_addr = i_base + nblk$q;
+                end
+                if (i_slot$q & src_stream$q) begin
+                    rx$rd_addr = rx$rd_addr | 32'h400;
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+        if (take) begin
+            if (n_slot) begin
+                rx$rd_addr = ((32'h400) & 16'hffff);
+            end
+            else begin
+                rx$rd_addr = ((32'h0) & 16'hffff);
+            end
+        end
+    end
+    always @(*) begin
         tail$cnt_clear = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+                if (|regs$sa_index[(32'ha)+:(6)]) begin
+                end
+                else begin
+                    if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
+                    end
+                    else begin
+                        if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
+                        end
+                        else begin
+                            if (regs$sa_op == 32'h1) begin
+                            end
+                            else begin
+                                if (regs$sa_op == 32'h2) begin
+                                    tail$cnt_clear = 1'b1;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+                if (aes$out_valid) begin
+                    tail$cnt_clear = 1'b1;
+                end
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         rx$free = ((32'h0) & 2'h3);
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+                if (iss$q == 32'h0) begin
+                end
+                else begin
+                    if (iss$q <= nblk$q) begin
+                    end
+                    else begin
+                        if (xtra$q & ~flushed$q) begin
+                        end
+                        else begin
+                            if (at_len) begin
+                                if (src_stream$q) begin
+                                    rx$free = c_slot_mask;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         regs$db_take = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+                if (cmd_go) begin
+                end
+                else begin
+                    if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
+                        regs$db_take = 1'b1;
+                    end
+                end
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+            end
+        endcase
+    end
+    always @(*) begin
         regs$cmd_done = 1'b0;
+        case (phase$q)
+            Phase$Idle: begin
+            end
+            Phase$PktCheck: begin
+            end
+            Phase$PktRun: begin
+            end
+            Phase$CmdLoad: begin
+            end
+            Phase$CmdCheck: begin
+            end
+            Phase$CmdKey: begin
+            end
+            Phase$CmdHash: begin
+            end
+            Phase$CmdDone: begin
+                regs$cmd_done = 1'b1;
+            end
+        endcase
+    end
+    always @(*) begin
         dl_out = ((d_len$q + 32'h5) >> 32'h2) << 32'h2;
+    end
+    always @(*) begin
         pad_p = dl_out - d_len$q - 32'h2;
+    end
+    always @(*) begin
         if (d_inbound$q) begin
             i_base = ((32'h1) & 16'hffff);
         end
         else begin
             i_base = ((32'h0) & 16'hffff);
         end
+    end
+    always @(*) begin
         ctx_rd = sa_ctx$read_data;
+    end
+    always @(*) begin
         ctx_sh_valid = ctx_rd >> s_ctx_valid;
+    end
+    always @(*) begin
         ctx_sh_flags = ctx_rd >> s_ctx_flags;
+    end
+    always @(*) begin
         ctx_sh_seq = ctx_rd >> s_ctx_seq;
+    end
+    always @(*) begin
         ctx_sh_salt = ctx_rd >> s_ctx_salt;
+    end
+    always @(*) begin
         ctx_valid = ctx_sh_valid[32'h0];
+    end
+    always @(*) begin
         ctx_flags = ctx_sh_flags[(32'h0)+:(4)];
+    end
+    always @(*) begin
         ctx_seq = ctx_sh_seq[(32'h0)+:(64)];
+    end
+    always @(*) begin
         rdc_sh_bytes = tail$cnt_rd >> s_cnt_bytes;
+    end
+    always @(*) begin
         rdc_sh_auth = tail$cnt_rd >> s_cnt_auth;
+    end
+    always @(*) begin
         aes$aes256 = regs$sa_flags[32'h0];
+    end
+    always @(*) begin
         if ((phase$q == Phase$CmdCheck) | (phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
             aes$in_aes256 = regs$sa_flags[32'h0];
         end
-        else if (phase$q == Phase$PktCheck) begin
-            aes$in_aes256 = ctx_flags[32'h0];
-        end
         else begin
-            aes$in_aes256 = c_flags$q[32'h0];
+            if (phase$q == Phase$PktCheck) begin
+                aes$in_aes256 = ctx_flags[32'h0];
+            end
+            else begin
+                aes$in_aes256 = c_flags$q[32'h0];
+            end
         end
+    end
+    always @(*) begin
         bs_k0$din = regs$stage_key[(32'h0)+:(128)];
+    end
+    always @(*) begin
         bs_k1$din = regs$stage_key[(32'h80)+:(128)];
+    end
+    always @(*) begin
         aes$key = (((bs_k0$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | ((bs_k1$dout) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+    end
+    always @(*) begin
         bs_din_spi$din = rx$din[(32'h0)+:(32)];
+    end
+    always @(*) begin
         bs_din_slo$din = rx$din[(32'h20)+:(32)];
+    end
+    always @(*) begin
         bs_spi$din = c_spi$q;
+    end
+    always @(*) begin
         bs_slo$din = seq_cur$q[(32'h0)+:(32)];
+    end
+    always @(*) begin
         bs_shi$din = seq_cur$q[(32'h20)+:(32)];
+    end
+    always @(*) begin
         if (phase$q == Phase$PktCheck) begin
             bs_seq64$din = ctx_seq + 32'h1;
+        end
+        else begin
+            bs_seq64$din = seq_cur$q;
+        end
+    end
+    always @(*) begin
+        if (phase$q == Phase$PktCheck) begin
             n_salt = ctx_sh_salt[(32'h0)+:(32)];
+        end
+        else begin
+            n_salt = c_salt$q;
+        end
+    end
+    always @(*) begin
+        if (phase$q == Phase$PktCheck) begin
             bs_ctr$din = ((32'h1) & 32'hffffffff);
+        end
+        else begin
+            bs_ctr$din = ((iss$q) & 32'hffffffff) + 32'h1;
+        end
+    end
+    always @(*) begin
+        if (phase$q == Phase$PktCheck) begin
             if (d_inbound$q) begin
                 iv_le = rx$din[(32'h40)+:(64)];
             end
@@ -10311,9 +15448,6 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
             end
         end
         else begin
-            bs_seq64$din = seq_cur$q;
-            n_salt = c_salt$q;
-            bs_ctr$din = ((iss$q) & 32'hffffffff) + 32'h1;
             if (d_inbound$q) begin
                 iv_le = iv_pkt$q;
             end
@@ -10321,287 +15455,91 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
                 iv_le = bs_seq64$dout;
             end
         end
+    end
+    always @(*) begin
         nonce_le = ((n_salt) & 128'hffffffffffffffffffffffffffffffff) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_ctr$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+    end
+    always @(*) begin
         bs_nonce$din = nonce_le;
+    end
+    always @(*) begin
         if ((phase$q == Phase$CmdKey) | (phase$q == Phase$CmdHash)) begin
             aes$in_block = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         end
         else begin
             aes$in_block = bs_nonce$dout;
         end
+    end
+    always @(*) begin
         if (c_flags$q[32'h1] & c_flags$q[32'h2]) begin
             aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_shi$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
         end
-        else if (c_flags$q[32'h1]) begin
-            aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
-        else if (c_flags$q[32'h2]) begin
-            aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_shi$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-        end
         else begin
-            aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+            if (c_flags$q[32'h1]) begin
+                aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+            end
+            else begin
+                if (c_flags$q[32'h2]) begin
+                    aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_shi$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+                end
+                else begin
+                    aad_le = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+                end
+            end
         end
+    end
+    always @(*) begin
         hdr_word = ((bs_spi$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_slo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((iv_le) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
+    end
+    always @(*) begin
         at_len = (phase$q == Phase$PktRun) & (iss$q > nblk$q) & (~xtra$q | flushed$q) & (len_gap$q == 32'h3);
-        if (at_len) begin
-            len_gap$d = ((32'h0) & 2'h3);
-        end
-        else if (len_gap$q != 32'h3) begin
-            len_gap$d = len_gap$q + 32'h1;
-        end
+    end
+    always @(*) begin
         n_slot = i_slot$q ^ (at_len & src_stream$q);
+    end
+    always @(*) begin
         if (n_slot) begin
             rx_desc_sel = rx$desc1;
-            i_slot_mask = ((32'h2) & 2'h3);
         end
         else begin
             rx_desc_sel = rx$desc0;
+        end
+    end
+    always @(*) begin
+        if (n_slot) begin
+            i_slot_mask = ((32'h2) & 2'h3);
+        end
+        else begin
             i_slot_mask = ((32'h1) & 2'h3);
         end
+    end
+    always @(*) begin
         i_full = |(rx$full & i_slot_mask);
+    end
+    always @(*) begin
         if (i_slot$q) begin
             c_slot_mask = ((32'h2) & 2'h3);
         end
         else begin
             c_slot_mask = ((32'h1) & 2'h3);
         end
+    end
+    always @(*) begin
         o_mask = ((32'h1) & 4'hf) << o_slot$q;
+    end
+    always @(*) begin
         f_room = (tail$f_cnt < 32'h3) | ((tail$f_cnt == 32'h3) & ~f_push_r$q);
+    end
+    always @(*) begin
         f_empty = (tail$f_cnt == 32'h0) & ~f_push_r$q;
+    end
+    always @(*) begin
         cmd_go = regs$cmd_pending & ~|inflight$q & f_empty & ~tail$t_busy;
+    end
+    always @(*) begin
         take = i_full & f_room & ~win_active_r$q & ~regs$cmd_pending & ~|(out_busy$q & o_mask) & ((phase$q == Phase$Idle) | at_len);
-        case (phase$q)
-            Phase$Idle:
-                begin
-                    if (cmd_go) begin
-                        cur_idx_r$d = ((regs$sa_index) & 10'h3ff);
-                        phase$d = Phase$CmdLoad;
-                    end
-                    else if (~take & regs$db_pending & ~rx$busy & ~|rx$full & f_empty & ~|out_busy$q & ~tail$t_busy) begin
-                        regs$db_take = 1'b1;
-                        win_active_r$d = 1'b1;
-                        src_stream$d = 1'b0;
-                        d_index$d = regs$pkt_desc[(32'h0)+:(16)];
-                        cur_idx_r$d = regs$pkt_desc[(32'h0)+:(10)];
-                        sa_hkey$read_address = regs$pkt_desc[(32'h0)+:(10)];
-                        sa_ctx$read_address = regs$pkt_desc[(32'h0)+:(10)];
-                        d_inbound$d = regs$pkt_desc[32'h10];
-                        d_nh$d = regs$pkt_desc[(32'h18)+:(8)];
-                        d_seqhi$d = regs$pkt_seqhi;
-                        d_len$d = regs$pkt_len;
-                        i_oslot$d = ((32'h0) & 2'h3);
-                        phase$d = Phase$PktCheck;
-                    end
-                end
-            Phase$PktCheck:
-                begin
-                    f_push_r$d = 1'b1;
-                    c_spi$d = ctx_rd[(32'h0)+:(32)];
-                    c_salt$d = ctx_sh_salt[(32'h0)+:(32)];
-                    c_flags$d = ctx_flags;
-                    hkey$d = sa_hkey$read_data;
-                    iv_pkt$d = rx$din[(32'h40)+:(64)];
-                    iss$d = ((32'h0) & 16'hffff);
-                    xtra$d = 1'b0;
-                    flushed$d = 1'b0;
-                    tp$d = (((32'h30201) & 64'hffffffffffffffff) & ((((32'h1) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) - 32'h1)) | (((pad_p) & 64'hffffffffffffffff) << (((pad_p) & 64'hffffffffffffffff) << 32'h3)) | (((d_nh$q) & 64'hffffffffffffffff) << ((((pad_p) & 64'hffffffffffffffff) + 32'h1) << 32'h3));
-                    if (d_inbound$q) begin
-                        dlen$d = d_len$q - 32'h20;
-                        nblk$d = (d_len$q - 32'h20 + 32'hf) >> 32'h4;
-                        if (ctx_flags[32'h2]) begin
-                            seq_cur$d = (((d_seqhi$q) & 64'hffffffffffffffff) << 32'h20) | ((bs_din_slo$dout) & 64'hffffffffffffffff);
-                        end
-                        else begin
-                            seq_cur$d = ((bs_din_slo$dout) & 64'hffffffffffffffff);
-                        end
-                    end
-                    else begin
-                        dlen$d = dl_out;
-                        nblk$d = (((d_len$q + 32'h5) >> 32'h2) + 32'h3) >> 32'h2;
-                        seq_cur$d = ctx_seq + 32'h1;
-                    end
-                    if (|d_index$q[(32'ha)+:(6)] | ~ctx_valid) begin
-                        verdict$d = v_bad_sa;
-                        nblk$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$PktRun;
-                    end
-                    else if (ctx_flags[32'h3] != d_inbound$q) begin
-                        verdict$d = v_dir;
-                        nblk$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$PktRun;
-                    end
-                    else if ((d_len$q > k_max_packet) | (d_inbound$q & ((d_len$q < k_min_inbound) | |d_len$q[(32'h0)+:(2)]))) begin
-                        verdict$d = v_len;
-                        nblk$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$PktRun;
-                    end
-                    else if (d_inbound$q & (bs_din_spi$dout != ctx_rd[(32'h0)+:(32)])) begin
-                        verdict$d = v_spi;
-                        nblk$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$PktRun;
-                    end
-                    else if (~d_inbound$q & ((ctx_flags[32'h2] & &ctx_seq) | (~ctx_flags[32'h2] & (ctx_seq >= k_seq32_max)))) begin
-                        verdict$d = v_seq;
-                        nblk$d = ((32'h0) & 16'hffff);
-                        phase$d = Phase$PktRun;
-                    end
-                    else begin
-                        verdict$d = v_ok;
-                        if (~d_inbound$q) begin
-                            sa_ctx$write_enable = 1'b1;
-                            sa_ctx$write_data = (ctx_rd & ~k_ctx_seq_mask) | (((ctx_seq + 32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq);
-                        end
-                        if (ctx_flags[32'h1] & ctx_flags[32'h2]) begin
-                            if (d_inbound$q) begin
-                                xtra$d = ~|d_len$q[(32'h0)+:(4)];
-                            end
-                            else begin
-                                xtra$d = ~|dl_out[(32'h0)+:(4)];
-                            end
-                        end
-                        phase$d = Phase$PktRun;
-                    end
-                    aes$in_valid = 1'b1;
-                    aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
-                    iss$d = ((32'h1) & 16'hffff);
-                    rx$rd_addr = i_base;
-                    if (i_slot$q & src_stream$q) begin
-                        rx$rd_addr = rx$rd_addr | 32'h400;
-                    end
-                end
-            Phase$PktRun:
-                begin
-                    rx$rd_addr = i_base + iss$q;
-                    if (iss$q > nblk$q) begin
-                        rx$rd_addr = i_base + nblk$q;
-                    end
-                    if (i_slot$q & src_stream$q) begin
-                        rx$rd_addr = rx$rd_addr | 32'h400;
-                    end
-                    if (iss$q == 32'h0) begin
-                        aes$in_valid = 1'b1;
-                        iss$d = iss$q + 32'h1;
-                        aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80;
-                    end
-                    else if (iss$q <= nblk$q) begin
-                        aes$in_valid = 1'b1;
-                        iss$d = iss$q + 32'h1;
-                        aes$in_tag = (((32'h2) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
-                    end
-                    else if (xtra$q & ~flushed$q) begin
-                        aes$in_valid = 1'b1;
-                        aes$in_tag = ((32'h1) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h82;
-                        flushed$d = 1'b1;
-                    end
-                    else if (at_len) begin
-                        aes$in_valid = 1'b1;
-                        aes$in_tag = (((32'h3) & 131'h7ffffffffffffffffffffffffffffffff) << 32'h80) | ((rx$din) & 131'h7ffffffffffffffffffffffffffffffff);
-                        if (src_stream$q) begin
-                            rx$free = c_slot_mask;
-                            i_slot$d = ~i_slot$q;
-                        end
-                        phase$d = Phase$Idle;
-                    end
-                end
-            Phase$CmdLoad:
-                begin
-                    phase$d = Phase$CmdCheck;
-                end
-            Phase$CmdCheck:
-                begin
-                    sa_errcode_r$d = ((32'h0) & 4'hf);
-                    sa_valid_r$d = ctx_valid;
-                    if (|regs$sa_index[(32'ha)+:(6)]) begin
-                        sa_errcode_r$d = e_bad_index;
-                        phase$d = Phase$CmdDone;
-                    end
-                    else if ((regs$sa_op == 32'h0) | (regs$sa_op > 32'h4)) begin
-                        sa_errcode_r$d = e_bad_opcode;
-                        phase$d = Phase$CmdDone;
-                    end
-                    else if ((regs$sa_op == 32'h3) & ~ctx_valid) begin
-                        sa_errcode_r$d = e_not_valid;
-                        phase$d = Phase$CmdDone;
-                    end
-                    else if (regs$sa_op == 32'h1) begin
-                        aes$key_load = 1'b1;
-                        phase$d = Phase$CmdKey;
-                    end
-                    else if (regs$sa_op == 32'h2) begin
-                        aes$key_wipe = 1'b1;
-                        sa_hkey$write_enable = 1'b1;
-                        sa_ctx$write_enable = 1'b1;
-                        tail$cnt_clear = 1'b1;
-                        sa_valid_r$d = 1'b0;
-                        phase$d = Phase$CmdDone;
-                    end
-                    else if (regs$sa_op == 32'h3) begin
-                        sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = (regs$stage_ctx & ~k_ctx_keep_mask) | (ctx_rd & k_ctx_keep_mask);
-                        phase$d = Phase$CmdDone;
-                    end
-                    else begin
-                        rb_spi_r$d = ctx_rd[(32'h0)+:(32)];
-                        rb_flags_r$d = ctx_flags;
-                        rb_valid_r$d = ctx_valid;
-                        rb_seq_r$d = ctx_seq;
-                        rb_pkts_r$d = tail$cnt_rd[(32'h0)+:(64)];
-                        rb_bytes_r$d = rdc_sh_bytes[(32'h0)+:(64)];
-                        rb_auth_r$d = rdc_sh_auth[(32'h0)+:(32)];
-                        phase$d = Phase$CmdDone;
-                    end
-                end
-            Phase$CmdKey:
-                begin
-                    if (aes$key_ready) begin
-                        aes$in_valid = 1'b1;
-                        phase$d = Phase$CmdHash;
-                    end
-                end
-            Phase$CmdHash:
-                begin
-                    if (aes$out_valid) begin
-                        sa_hkey$write_enable = 1'b1;
-                        sa_hkey$write_data = aes$out_block;
-                        sa_ctx$write_enable = 1'b1;
-                        sa_ctx$write_data = regs$stage_ctx;
-                        tail$cnt_clear = 1'b1;
-                        sa_valid_r$d = 1'b1;
-                        phase$d = Phase$CmdDone;
-                    end
-                end
-            Phase$CmdDone:
-                begin
-                    regs$cmd_done = 1'b1;
-                    phase$d = Phase$Idle;
-                end
-        endcase
-        if (take) begin
-            src_stream$d = 1'b1;
-            d_index$d = rx_desc_sel[(32'h0)+:(16)];
-            cur_idx_r$d = rx_desc_sel[(32'h0)+:(10)];
-            sa_hkey$read_address = rx_desc_sel[(32'h0)+:(10)];
-            sa_ctx$read_address = rx_desc_sel[(32'h0)+:(10)];
-            d_inbound$d = rx_desc_sel[32'h10];
-            d_nh$d = rx_desc_sel[(32'h18)+:(8)];
-            d_seqhi$d = rx_desc_sel[(32'h20)+:(32)];
-            d_len$d = rx_desc_sel[(32'h40)+:(16)];
-            if (n_slot) begin
-                rx$rd_addr = ((32'h400) & 16'hffff);
-            end
-            else begin
-                rx$rd_addr = ((32'h0) & 16'hffff);
-            end
-            i_oslot$d = o_slot$q;
-            o_slot$d = o_slot$q + 32'h1;
-            phase$d = Phase$PktCheck;
-        end
-        if (aes$in_valid & ~aes$out_valid) begin
-            inflight$d = inflight$q + 32'h1;
-        end
-        else if (~aes$in_valid & aes$out_valid) begin
-            inflight$d = inflight$q - 32'h1;
-        end
+    end
+    always @(*) begin
         tail$f_word = (((c_flags$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1) | (((dlen$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h5) | (((d_len$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h15) | (((tp$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h25) | (((hkey$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h65) | (((seq_cur$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he5) | (((d_index$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h125) | (((verdict$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h135) | (((i_oslot$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h139) | (((d_nh$q) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13c) | (((aad_le) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h144) | (((hdr_word) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1c4);
         if (src_stream$q) begin
             tail$f_word = tail$f_word | (((32'h1) & 580'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h13b);
@@ -10609,40 +15547,54 @@ module top$issue(clock,reset,regs$sa_index,regs$sa_flags,regs$sa_op,regs$cmd_pen
         if (d_inbound$q) begin
             tail$f_word = tail$f_word | 32'h1;
         end
-        if (take) begin
-            out_busy$d = (out_busy$q | o_mask) & ~out_free;
-        end
-        else begin
-            out_busy$d = out_busy$q & ~out_free;
-        end
-        if (win_done) begin
-            win_active_r$d = 1'b0;
-        end
+    end
+    always @(*) begin
         tail$aes_valid = aes$out_valid;
+    end
+    always @(*) begin
         tail$aes_tag = aes$out_tag;
+    end
+    always @(*) begin
         tail$aes_block = aes$out_block;
+    end
+    always @(*) begin
         tail$f_push = f_push_r$q;
+    end
+    always @(*) begin
         tail$cur_idx = cur_idx_r$q;
+    end
+    always @(*) begin
         regs$win_active = win_active_r$q;
+    end
+    always @(*) begin
         regs$sa_errcode = sa_errcode_r$q;
+    end
+    always @(*) begin
         regs$sa_valid = sa_valid_r$q;
+    end
+    always @(*) begin
         regs$rb_spi = rb_spi_r$q;
+    end
+    always @(*) begin
         regs$rb_flags = rb_flags_r$q;
+    end
+    always @(*) begin
         regs$rb_valid = rb_valid_r$q;
+    end
+    always @(*) begin
         regs$rb_seq = rb_seq_r$q;
+    end
+    always @(*) begin
         regs$rb_pkts = rb_pkts_r$q;
+    end
+    always @(*) begin
         regs$rb_bytes = rb_bytes_r$q;
+    end
+    always @(*) begin
         regs$rb_auth = rb_auth_r$q;
+    end
+    always @(*) begin
         busy = f_push_r$q | |inflight$q | |out_busy$q | ((phase$q != Phase$Idle) & (phase$q != Phase$CmdLoad) & (phase$q != Phase$CmdCheck) & (phase$q != Phase$CmdKey) & (phase$q != Phase$CmdHash) & (phase$q != Phase$CmdDone));
-        if (reset) begin
-            phase$d = Phase$Idle;
-            i_slot$d = 1'b0;
-            f_push_r$d = 1'b0;
-            inflight$d = ((32'h0) & 6'h3f);
-            o_slot$d = ((32'h0) & 2'h3);
-            out_busy$d = ((32'h0) & 4'hf);
-            win_active_r$d = 1'b0;
-        end
     end
     
 endmodule // top$issue
@@ -10744,39 +15696,87 @@ module top$issue$aes(clock,key,aes256,key_index,key_load,key_wipe,key_ready,in_v
     // Update code
     always @(*) begin
         ready_q$clock = clock;
+    end
+    always @(*) begin
         kidx$clock = clock;
+    end
+    always @(*) begin
         ready_q$d = ready_q$q;
-        kidx$d = kidx$q;
-        kx$clock = clock;
-        pipe$clock = clock;
-        kx$start = key_load;
-        kx$key = key;
-        kx$aes256 = aes256;
         if (key_load) begin
             ready_q$d = 1'b0;
+        end
+        else begin
+            if (kx$done) begin
+                ready_q$d = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        kidx$d = kidx$q;
+        if (key_load) begin
             kidx$d = key_index;
         end
-        else if (kx$done) begin
-            ready_q$d = 1'b1;
-        end
+    end
+    always @(*) begin
+        kx$clock = clock;
+    end
+    always @(*) begin
+        pipe$clock = clock;
+    end
+    always @(*) begin
+        kx$start = key_load;
+    end
+    always @(*) begin
+        kx$key = key;
+    end
+    always @(*) begin
+        kx$aes256 = aes256;
+    end
+    always @(*) begin
         key_ready = ready_q$q;
+    end
+    always @(*) begin
         pipe$rk_we = kx$rk_valid;
+    end
+    always @(*) begin
         pipe$rk_round = kx$rk_index;
+    end
+    always @(*) begin
         pipe$rk_data = kx$rk_data;
+    end
+    always @(*) begin
         pipe$rk_wipe = key_wipe;
+    end
+    always @(*) begin
         if (key_wipe) begin
             pipe$rk_addr = key_index;
         end
         else begin
             pipe$rk_addr = kidx$q;
         end
+    end
+    always @(*) begin
         pipe$in_valid = in_valid;
+    end
+    always @(*) begin
         pipe$in_block = in_block;
+    end
+    always @(*) begin
         pipe$in_aes256 = in_aes256;
+    end
+    always @(*) begin
         pipe$in_sa = in_sa;
+    end
+    always @(*) begin
         pipe$in_tag = in_tag;
+    end
+    always @(*) begin
         out_valid = pipe$out_valid;
+    end
+    always @(*) begin
         out_block = pipe$out_block;
+    end
+    always @(*) begin
         out_tag = pipe$out_tag;
     end
     
@@ -10984,69 +15984,81 @@ module top$issue$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_
     // Update code
     always @(*) begin
         keys$clock = clock;
+    end
+    always @(*) begin
         older$clock = clock;
+    end
+    always @(*) begin
         last$clock = clock;
+    end
+    always @(*) begin
         key_lo$clock = clock;
+    end
+    always @(*) begin
         rcon$clock = clock;
+    end
+    always @(*) begin
         round$clock = clock;
+    end
+    always @(*) begin
         running$clock = clock;
+    end
+    always @(*) begin
         is256$clock = clock;
+    end
+    always @(*) begin
         done_q$clock = clock;
+    end
+    always @(*) begin
         out_valid$clock = clock;
+    end
+    always @(*) begin
         out_index$clock = clock;
+    end
+    always @(*) begin
         out_key$clock = clock;
+    end
+    always @(*) begin
         keys$d = keys$q;
+        if (running$q) begin
+            keys$d = (keys$q >> 32'h80) | (new_wide$wide << 32'h700);
+        end
+        else begin
+            if (start) begin
+                keys$d = (keys$q >> 32'h80) | (key_wide$wide << 32'h700);
+            end
+        end
+    end
+    always @(*) begin
         older$d = older$q;
-        last$d = last$q;
-        key_lo$d = key_lo$q;
-        rcon$d = rcon$q;
-        round$d = round$q;
-        running$d = running$q;
-        is256$d = is256$q;
-        done_q$d = done_q$q;
-        out_valid$d = out_valid$q;
-        out_index$d = out_index$q;
-        out_key$d = out_key$q;
-        sbox$0$address = last$q[(32'h8 * (32'h3 - 0))+:(8)];
-        sbox$1$address = last$q[(32'h8 * (32'h3 - 1))+:(8)];
-        sbox$2$address = last$q[(32'h8 * (32'h3 - 2))+:(8)];
-        sbox$3$address = last$q[(32'h8 * (32'h3 - 3))+:(8)];
-        sub = sbox$0$data | sbox$1$data | sbox$2$data | sbox$3$data;
-        rcon_wide$narrow = rcon$q;
-        rotate = ~is256$q | ~round$q[32'h0];
-        second256 = is256$q & (round$q == round_one);
-        if (rotate) begin
-            temp = ((sub << 32'h8) | (sub >> 32'h18)) ^ (rcon_wide$wide << 32'h18);
-        end
-        else begin
-            temp = sub;
-        end
-        if (is256$q) begin
-            base = older$q;
-        end
-        else begin
-            base = last$q;
-        end
-        prefix = base ^ (base >> 32'h20) ^ (base >> 32'h40) ^ (base >> 32'h60);
-        temp_wide$narrow = temp;
-        spread = temp_wide$wide | (temp_wide$wide << 32'h20) | (temp_wide$wide << 32'h40) | (temp_wide$wide << 32'h60);
-        if (second256) begin
-            new_key = key_lo$q;
-        end
-        else begin
-            new_key = prefix ^ spread;
-        end
-        new_wide$narrow = new_key;
-        key_wide$narrow = key[(32'h80)+:(128)];
-        done_q$d = 1'b0;
-        out_valid$d = 1'b0;
         if (running$q) begin
             older$d = last$q;
+        end
+    end
+    always @(*) begin
+        last$d = last$q;
+        if (running$q) begin
             last$d = new_key;
-            keys$d = (keys$q >> 32'h80) | (new_wide$wide << 32'h700);
-            out_valid$d = 1'b1;
-            out_index$d = round$q;
-            out_key$d = new_key;
+        end
+        else begin
+            if (start) begin
+                last$d = key[(32'h80)+:(128)];
+            end
+        end
+    end
+    always @(*) begin
+        key_lo$d = key_lo$q;
+        if (running$q) begin
+        end
+        else begin
+            if (start) begin
+                key_lo$d = key[(32'h0)+:(128)];
+            end
+        end
+    end
+    always @(*) begin
+        rcon$d = rcon$q;
+        if (running$q) begin
             if (rotate) begin
                 if (rcon$q[32'h7]) begin
                     rcon$d = (rcon$q << 32'h1) ^ rcon_poly;
@@ -11055,29 +16067,169 @@ module top$issue$aes$kx(clock,start,key,aes256,busy,done,round_keys,rk_valid,rk_
                     rcon$d = rcon$q << 32'h1;
                 end
             end
+        end
+        else begin
+            if (start) begin
+                rcon$d = rcon_first;
+            end
+        end
+    end
+    always @(*) begin
+        round$d = round$q;
+        if (running$q) begin
             round$d = round$q + round_one;
+        end
+        else begin
+            if (start) begin
+                round$d = round_one;
+            end
+        end
+    end
+    always @(*) begin
+        running$d = running$q;
+        if (running$q) begin
             if (round$q == round_last) begin
                 running$d = 1'b0;
+            end
+        end
+        else begin
+            if (start) begin
+                running$d = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        is256$d = is256$q;
+        if (running$q) begin
+        end
+        else begin
+            if (start) begin
+                is256$d = aes256;
+            end
+        end
+    end
+    always @(*) begin
+        done_q$d = done_q$q;
+        done_q$d = 1'b0;
+        if (running$q) begin
+            if (round$q == round_last) begin
                 done_q$d = 1'b1;
             end
         end
-        else if (start) begin
-            last$d = key[(32'h80)+:(128)];
-            key_lo$d = key[(32'h0)+:(128)];
-            is256$d = aes256;
-            keys$d = (keys$q >> 32'h80) | (key_wide$wide << 32'h700);
-            rcon$d = rcon_first;
-            round$d = round_one;
-            running$d = 1'b1;
+    end
+    always @(*) begin
+        out_valid$d = out_valid$q;
+        out_valid$d = 1'b0;
+        if (running$q) begin
             out_valid$d = 1'b1;
-            out_index$d = round_zero;
-            out_key$d = key[(32'h80)+:(128)];
         end
+        else begin
+            if (start) begin
+                out_valid$d = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        out_index$d = out_index$q;
+        if (running$q) begin
+            out_index$d = round$q;
+        end
+        else begin
+            if (start) begin
+                out_index$d = round_zero;
+            end
+        end
+    end
+    always @(*) begin
+        out_key$d = out_key$q;
+        if (running$q) begin
+            out_key$d = new_key;
+        end
+        else begin
+            if (start) begin
+                out_key$d = key[(32'h80)+:(128)];
+            end
+        end
+    end
+    always @(*) begin
+        sbox$0$address = last$q[(32'h8 * (32'h3 - 0))+:(8)];
+    end
+    always @(*) begin
+        sbox$1$address = last$q[(32'h8 * (32'h3 - 1))+:(8)];
+    end
+    always @(*) begin
+        sbox$2$address = last$q[(32'h8 * (32'h3 - 2))+:(8)];
+    end
+    always @(*) begin
+        sbox$3$address = last$q[(32'h8 * (32'h3 - 3))+:(8)];
+    end
+    always @(*) begin
+        sub = sbox$0$data | sbox$1$data | sbox$2$data | sbox$3$data;
+    end
+    always @(*) begin
+        rcon_wide$narrow = rcon$q;
+    end
+    always @(*) begin
+        rotate = ~is256$q | ~round$q[32'h0];
+    end
+    always @(*) begin
+        second256 = is256$q & (round$q == round_one);
+    end
+    always @(*) begin
+        if (rotate) begin
+            temp = ((sub << 32'h8) | (sub >> 32'h18)) ^ (rcon_wide$wide << 32'h18);
+        end
+        else begin
+            temp = sub;
+        end
+    end
+    always @(*) begin
+        if (is256$q) begin
+            base = older$q;
+        end
+        else begin
+            base = last$q;
+        end
+    end
+    always @(*) begin
+        prefix = base ^ (base >> 32'h20) ^ (base >> 32'h40) ^ (base >> 32'h60);
+    end
+    always @(*) begin
+        temp_wide$narrow = temp;
+    end
+    always @(*) begin
+        spread = temp_wide$wide | (temp_wide$wide << 32'h20) | (temp_wide$wide << 32'h40) | (temp_wide$wide << 32'h60);
+    end
+    always @(*) begin
+        if (second256) begin
+            new_key = key_lo$q;
+        end
+        else begin
+            new_key = prefix ^ spread;
+        end
+    end
+    always @(*) begin
+        new_wide$narrow = new_key;
+    end
+    always @(*) begin
+        key_wide$narrow = key[(32'h80)+:(128)];
+    end
+    always @(*) begin
         busy = running$q;
+    end
+    always @(*) begin
         done = done_q$q;
+    end
+    always @(*) begin
         round_keys = keys$q;
+    end
+    always @(*) begin
         rk_valid = out_valid$q;
+    end
+    always @(*) begin
         rk_index = out_index$q;
+    end
+    always @(*) begin
         rk_data = out_key$q;
     end
     
@@ -13197,311 +18349,755 @@ module top$issue$aes$pipe(clock,in_valid,in_block,in_aes256,in_sa,in_tag,rk_we,r
     // Update code
     always @(*) begin
         blk$clock = clock;
+    end
+    always @(*) begin
         sa_w$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         o_block$clock = clock;
+    end
+    always @(*) begin
         o_valid$clock = clock;
+    end
+    always @(*) begin
         o_aes256$clock = clock;
+    end
+    always @(*) begin
         o_tag$clock = clock;
+    end
+    always @(*) begin
         blk$d = blk$q;
+        blk$d = in_block;
+    end
+    always @(*) begin
         sa_w$d = sa_w$q;
+        sa_w$d = in_sa;
+    end
+    always @(*) begin
         valid$d = valid$q;
+        valid$d = in_valid;
+    end
+    always @(*) begin
         aes256$d = aes256$q;
+        aes256$d = in_aes256;
+    end
+    always @(*) begin
         tag$d = tag$q;
+        tag$d = in_tag;
+    end
+    always @(*) begin
         o_block$d = o_block$q;
+        o_block$d = rounds$13$out_state;
+    end
+    always @(*) begin
         o_valid$d = o_valid$q;
+        o_valid$d = rounds$13$out_valid;
+    end
+    always @(*) begin
         o_aes256$d = o_aes256$q;
+        o_aes256$d = rounds$13$out_aes256;
+    end
+    always @(*) begin
         o_tag$d = o_tag$q;
+        o_tag$d = rounds$13$out_tag;
+    end
+    always @(*) begin
         rk_sel = k_one << rk_round;
+    end
+    always @(*) begin
         rk$0$read_clock = clock;
+    end
+    always @(*) begin
         rk$0$write_clock = clock;
+    end
+    always @(*) begin
         rk$0$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$0$write_enable = rk_wipe | (rk_we & rk_sel[0]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$0$write_data = k_zero;
         end
         else begin
             rk$0$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$1$read_clock = clock;
+    end
+    always @(*) begin
         rk$1$write_clock = clock;
+    end
+    always @(*) begin
         rk$1$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$1$write_enable = rk_wipe | (rk_we & rk_sel[1]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$1$write_data = k_zero;
         end
         else begin
             rk$1$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$2$read_clock = clock;
+    end
+    always @(*) begin
         rk$2$write_clock = clock;
+    end
+    always @(*) begin
         rk$2$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$2$write_enable = rk_wipe | (rk_we & rk_sel[2]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$2$write_data = k_zero;
         end
         else begin
             rk$2$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$3$read_clock = clock;
+    end
+    always @(*) begin
         rk$3$write_clock = clock;
+    end
+    always @(*) begin
         rk$3$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$3$write_enable = rk_wipe | (rk_we & rk_sel[3]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$3$write_data = k_zero;
         end
         else begin
             rk$3$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$4$read_clock = clock;
+    end
+    always @(*) begin
         rk$4$write_clock = clock;
+    end
+    always @(*) begin
         rk$4$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$4$write_enable = rk_wipe | (rk_we & rk_sel[4]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$4$write_data = k_zero;
         end
         else begin
             rk$4$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$5$read_clock = clock;
+    end
+    always @(*) begin
         rk$5$write_clock = clock;
+    end
+    always @(*) begin
         rk$5$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$5$write_enable = rk_wipe | (rk_we & rk_sel[5]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$5$write_data = k_zero;
         end
         else begin
             rk$5$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$6$read_clock = clock;
+    end
+    always @(*) begin
         rk$6$write_clock = clock;
+    end
+    always @(*) begin
         rk$6$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$6$write_enable = rk_wipe | (rk_we & rk_sel[6]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$6$write_data = k_zero;
         end
         else begin
             rk$6$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$7$read_clock = clock;
+    end
+    always @(*) begin
         rk$7$write_clock = clock;
+    end
+    always @(*) begin
         rk$7$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$7$write_enable = rk_wipe | (rk_we & rk_sel[7]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$7$write_data = k_zero;
         end
         else begin
             rk$7$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$8$read_clock = clock;
+    end
+    always @(*) begin
         rk$8$write_clock = clock;
+    end
+    always @(*) begin
         rk$8$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$8$write_enable = rk_wipe | (rk_we & rk_sel[8]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$8$write_data = k_zero;
         end
         else begin
             rk$8$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$9$read_clock = clock;
+    end
+    always @(*) begin
         rk$9$write_clock = clock;
+    end
+    always @(*) begin
         rk$9$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$9$write_enable = rk_wipe | (rk_we & rk_sel[9]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$9$write_data = k_zero;
         end
         else begin
             rk$9$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$10$read_clock = clock;
+    end
+    always @(*) begin
         rk$10$write_clock = clock;
+    end
+    always @(*) begin
         rk$10$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$10$write_enable = rk_wipe | (rk_we & rk_sel[10]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$10$write_data = k_zero;
         end
         else begin
             rk$10$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$11$read_clock = clock;
+    end
+    always @(*) begin
         rk$11$write_clock = clock;
+    end
+    always @(*) begin
         rk$11$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$11$write_enable = rk_wipe | (rk_we & rk_sel[11]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$11$write_data = k_zero;
         end
         else begin
             rk$11$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$12$read_clock = clock;
+    end
+    always @(*) begin
         rk$12$write_clock = clock;
+    end
+    always @(*) begin
         rk$12$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$12$write_enable = rk_wipe | (rk_we & rk_sel[12]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$12$write_data = k_zero;
         end
         else begin
             rk$12$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$13$read_clock = clock;
+    end
+    always @(*) begin
         rk$13$write_clock = clock;
+    end
+    always @(*) begin
         rk$13$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$13$write_enable = rk_wipe | (rk_we & rk_sel[13]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$13$write_data = k_zero;
         end
         else begin
             rk$13$write_data = rk_data;
         end
+    end
+    always @(*) begin
         rk$14$read_clock = clock;
+    end
+    always @(*) begin
         rk$14$write_clock = clock;
+    end
+    always @(*) begin
         rk$14$write_address = rk_addr;
+    end
+    always @(*) begin
         rk$14$write_enable = rk_wipe | (rk_we & rk_sel[14]);
+    end
+    always @(*) begin
         if (rk_wipe) begin
             rk$14$write_data = k_zero;
         end
         else begin
             rk$14$write_data = rk_data;
         end
+    end
+    always @(*) begin
         sa_st$0$clock = clock;
+    end
+    always @(*) begin
         sa_st$1$clock = clock;
+    end
+    always @(*) begin
         sa_st$2$clock = clock;
+    end
+    always @(*) begin
         sa_st$3$clock = clock;
+    end
+    always @(*) begin
         sa_st$4$clock = clock;
+    end
+    always @(*) begin
         sa_st$5$clock = clock;
+    end
+    always @(*) begin
         sa_st$6$clock = clock;
+    end
+    always @(*) begin
         sa_st$7$clock = clock;
+    end
+    always @(*) begin
         sa_st$8$clock = clock;
+    end
+    always @(*) begin
         sa_st$9$clock = clock;
+    end
+    always @(*) begin
         sa_st$10$clock = clock;
+    end
+    always @(*) begin
         sa_st$11$clock = clock;
+    end
+    always @(*) begin
         sa_st$12$clock = clock;
-        blk$d = in_block;
-        sa_w$d = in_sa;
-        valid$d = in_valid;
-        aes256$d = in_aes256;
-        tag$d = in_tag;
+    end
+    always @(*) begin
         rk$0$read_address = in_sa;
+    end
+    always @(*) begin
         rk$1$read_address = sa_w$q;
+    end
+    always @(*) begin
         sa_st$0$d = sa_w$q;
+    end
+    always @(*) begin
         rk$2$read_address = sa_st$0$q;
+    end
+    always @(*) begin
         rk$3$read_address = sa_st$1$q;
+    end
+    always @(*) begin
         rk$4$read_address = sa_st$2$q;
+    end
+    always @(*) begin
         rk$5$read_address = sa_st$3$q;
+    end
+    always @(*) begin
         rk$6$read_address = sa_st$4$q;
+    end
+    always @(*) begin
         rk$7$read_address = sa_st$5$q;
+    end
+    always @(*) begin
         rk$8$read_address = sa_st$6$q;
+    end
+    always @(*) begin
         rk$9$read_address = sa_st$7$q;
+    end
+    always @(*) begin
         rk$10$read_address = sa_st$8$q;
+    end
+    always @(*) begin
         rk$11$read_address = sa_st$9$q;
+    end
+    always @(*) begin
         rk$12$read_address = sa_st$10$q;
+    end
+    always @(*) begin
         rk$13$read_address = sa_st$11$q;
+    end
+    always @(*) begin
         rk$14$read_address = sa_st$12$q;
+    end
+    always @(*) begin
         sa_st$1$d = sa_st$0$q;
+    end
+    always @(*) begin
         sa_st$2$d = sa_st$1$q;
+    end
+    always @(*) begin
         sa_st$3$d = sa_st$2$q;
+    end
+    always @(*) begin
         sa_st$4$d = sa_st$3$q;
+    end
+    always @(*) begin
         sa_st$5$d = sa_st$4$q;
+    end
+    always @(*) begin
         sa_st$6$d = sa_st$5$q;
+    end
+    always @(*) begin
         sa_st$7$d = sa_st$6$q;
+    end
+    always @(*) begin
         sa_st$8$d = sa_st$7$q;
+    end
+    always @(*) begin
         sa_st$9$d = sa_st$8$q;
+    end
+    always @(*) begin
         sa_st$10$d = sa_st$9$q;
+    end
+    always @(*) begin
         sa_st$11$d = sa_st$10$q;
+    end
+    always @(*) begin
         sa_st$12$d = sa_st$11$q;
+    end
+    always @(*) begin
         rounds$0$clock = clock;
+    end
+    always @(*) begin
         rounds$0$round_key = rk$1$read_data;
+    end
+    always @(*) begin
         rounds$1$clock = clock;
+    end
+    always @(*) begin
         rounds$1$round_key = rk$2$read_data;
+    end
+    always @(*) begin
         rounds$2$clock = clock;
+    end
+    always @(*) begin
         rounds$2$round_key = rk$3$read_data;
+    end
+    always @(*) begin
         rounds$3$clock = clock;
+    end
+    always @(*) begin
         rounds$3$round_key = rk$4$read_data;
+    end
+    always @(*) begin
         rounds$4$clock = clock;
+    end
+    always @(*) begin
         rounds$4$round_key = rk$5$read_data;
+    end
+    always @(*) begin
         rounds$5$clock = clock;
+    end
+    always @(*) begin
         rounds$5$round_key = rk$6$read_data;
+    end
+    always @(*) begin
         rounds$6$clock = clock;
+    end
+    always @(*) begin
         rounds$6$round_key = rk$7$read_data;
+    end
+    always @(*) begin
         rounds$7$clock = clock;
+    end
+    always @(*) begin
         rounds$7$round_key = rk$8$read_data;
+    end
+    always @(*) begin
         rounds$8$clock = clock;
+    end
+    always @(*) begin
         rounds$8$round_key = rk$9$read_data;
+    end
+    always @(*) begin
         rounds$9$clock = clock;
+    end
+    always @(*) begin
         rounds$9$round_key = rk$10$read_data;
+    end
+    always @(*) begin
         rounds$10$clock = clock;
+    end
+    always @(*) begin
         rounds$10$round_key = rk$11$read_data;
+    end
+    always @(*) begin
         rounds$11$clock = clock;
+    end
+    always @(*) begin
         rounds$11$round_key = rk$12$read_data;
+    end
+    always @(*) begin
         rounds$12$clock = clock;
+    end
+    always @(*) begin
         rounds$12$round_key = rk$13$read_data;
+    end
+    always @(*) begin
         rounds$13$clock = clock;
+    end
+    always @(*) begin
         rounds$13$round_key = rk$14$read_data;
+    end
+    always @(*) begin
         rounds$0$in_state = blk$q ^ rk$0$read_data;
+    end
+    always @(*) begin
         rounds$0$in_valid = valid$q;
+    end
+    always @(*) begin
         rounds$0$in_aes256 = aes256$q;
+    end
+    always @(*) begin
         rounds$0$in_tag = tag$q;
+    end
+    always @(*) begin
         rounds$1$in_state = rounds$0$out_state;
+    end
+    always @(*) begin
         rounds$1$in_valid = rounds$0$out_valid;
+    end
+    always @(*) begin
         rounds$1$in_aes256 = rounds$0$out_aes256;
+    end
+    always @(*) begin
         rounds$1$in_tag = rounds$0$out_tag;
+    end
+    always @(*) begin
         rounds$2$in_state = rounds$1$out_state;
+    end
+    always @(*) begin
         rounds$2$in_valid = rounds$1$out_valid;
+    end
+    always @(*) begin
         rounds$2$in_aes256 = rounds$1$out_aes256;
+    end
+    always @(*) begin
         rounds$2$in_tag = rounds$1$out_tag;
+    end
+    always @(*) begin
         rounds$3$in_state = rounds$2$out_state;
+    end
+    always @(*) begin
         rounds$3$in_valid = rounds$2$out_valid;
+    end
+    always @(*) begin
         rounds$3$in_aes256 = rounds$2$out_aes256;
+    end
+    always @(*) begin
         rounds$3$in_tag = rounds$2$out_tag;
+    end
+    always @(*) begin
         rounds$4$in_state = rounds$3$out_state;
+    end
+    always @(*) begin
         rounds$4$in_valid = rounds$3$out_valid;
+    end
+    always @(*) begin
         rounds$4$in_aes256 = rounds$3$out_aes256;
+    end
+    always @(*) begin
         rounds$4$in_tag = rounds$3$out_tag;
+    end
+    always @(*) begin
         rounds$5$in_state = rounds$4$out_state;
+    end
+    always @(*) begin
         rounds$5$in_valid = rounds$4$out_valid;
+    end
+    always @(*) begin
         rounds$5$in_aes256 = rounds$4$out_aes256;
+    end
+    always @(*) begin
         rounds$5$in_tag = rounds$4$out_tag;
+    end
+    always @(*) begin
         rounds$6$in_state = rounds$5$out_state;
+    end
+    always @(*) begin
         rounds$6$in_valid = rounds$5$out_valid;
+    end
+    always @(*) begin
         rounds$6$in_aes256 = rounds$5$out_aes256;
+    end
+    always @(*) begin
         rounds$6$in_tag = rounds$5$out_tag;
+    end
+    always @(*) begin
         rounds$7$in_state = rounds$6$out_state;
+    end
+    always @(*) begin
         rounds$7$in_valid = rounds$6$out_valid;
+    end
+    always @(*) begin
         rounds$7$in_aes256 = rounds$6$out_aes256;
+    end
+    always @(*) begin
         rounds$7$in_tag = rounds$6$out_tag;
+    end
+    always @(*) begin
         rounds$8$in_state = rounds$7$out_state;
+    end
+    always @(*) begin
         rounds$8$in_valid = rounds$7$out_valid;
+    end
+    always @(*) begin
         rounds$8$in_aes256 = rounds$7$out_aes256;
+    end
+    always @(*) begin
         rounds$8$in_tag = rounds$7$out_tag;
+    end
+    always @(*) begin
         rounds$9$in_state = rounds$8$out_state;
+    end
+    always @(*) begin
         rounds$9$in_valid = rounds$8$out_valid;
+    end
+    always @(*) begin
         rounds$9$in_aes256 = rounds$8$out_aes256;
+    end
+    always @(*) begin
         rounds$9$in_tag = rounds$8$out_tag;
+    end
+    always @(*) begin
         rounds$10$in_state = rounds$9$out_state;
+    end
+    always @(*) begin
         rounds$10$in_valid = rounds$9$out_valid;
+    end
+    always @(*) begin
         rounds$10$in_aes256 = rounds$9$out_aes256;
+    end
+    always @(*) begin
         rounds$10$in_tag = rounds$9$out_tag;
+    end
+    always @(*) begin
         rounds$11$in_state = rounds$10$out_state;
+    end
+    always @(*) begin
         rounds$11$in_valid = rounds$10$out_valid;
+    end
+    always @(*) begin
         rounds$11$in_aes256 = rounds$10$out_aes256;
+    end
+    always @(*) begin
         rounds$11$in_tag = rounds$10$out_tag;
+    end
+    always @(*) begin
         rounds$12$in_state = rounds$11$out_state;
+    end
+    always @(*) begin
         rounds$12$in_valid = rounds$11$out_valid;
+    end
+    always @(*) begin
         rounds$12$in_aes256 = rounds$11$out_aes256;
+    end
+    always @(*) begin
         rounds$12$in_tag = rounds$11$out_tag;
+    end
+    always @(*) begin
         rounds$13$in_state = rounds$12$out_state;
+    end
+    always @(*) begin
         rounds$13$in_valid = rounds$12$out_valid;
+    end
+    always @(*) begin
         rounds$13$in_aes256 = rounds$12$out_aes256;
+    end
+    always @(*) begin
         rounds$13$in_tag = rounds$12$out_tag;
-        o_block$d = rounds$13$out_state;
-        o_valid$d = rounds$13$out_valid;
-        o_aes256$d = rounds$13$out_aes256;
-        o_tag$d = rounds$13$out_tag;
+    end
+    always @(*) begin
         out_block = o_block$q;
+    end
+    always @(*) begin
         out_valid = o_valid$q;
+    end
+    always @(*) begin
         out_aes256 = o_aes256$q;
+    end
+    always @(*) begin
         out_tag = o_tag$q;
     end
     
@@ -14226,66 +19822,158 @@ module top$issue$aes$pipe$rounds$0(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -16745,66 +22433,158 @@ module top$issue$aes$pipe$rounds$1(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -19264,66 +25044,158 @@ module top$issue$aes$pipe$rounds$10(clock,in_valid,in_state,in_aes256,in_tag,rou
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -21783,66 +27655,158 @@ module top$issue$aes$pipe$rounds$11(clock,in_valid,in_state,in_aes256,in_tag,rou
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -24302,66 +30266,158 @@ module top$issue$aes$pipe$rounds$12(clock,in_valid,in_state,in_aes256,in_tag,rou
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -26821,66 +32877,158 @@ module top$issue$aes$pipe$rounds$13(clock,in_valid,in_state,in_aes256,in_tag,rou
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -29340,66 +35488,158 @@ module top$issue$aes$pipe$rounds$2(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -31859,66 +38099,158 @@ module top$issue$aes$pipe$rounds$3(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -34378,66 +40710,158 @@ module top$issue$aes$pipe$rounds$4(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -36897,66 +43321,158 @@ module top$issue$aes$pipe$rounds$5(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -39416,66 +45932,158 @@ module top$issue$aes$pipe$rounds$6(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -41935,66 +48543,158 @@ module top$issue$aes$pipe$rounds$7(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -44454,66 +51154,158 @@ module top$issue$aes$pipe$rounds$8(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -46973,66 +53765,158 @@ module top$issue$aes$pipe$rounds$9(clock,in_valid,in_state,in_aes256,in_tag,roun
     // Update code
     always @(*) begin
         pass$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         aes256$clock = clock;
+    end
+    always @(*) begin
         tag$clock = clock;
+    end
+    always @(*) begin
         pass$d = pass$q;
-        valid$d = valid$q;
-        aes256$d = aes256$q;
-        tag$d = tag$q;
-        roms$0$clock = clock;
-        roms$1$clock = clock;
-        roms$2$clock = clock;
-        roms$3$clock = clock;
-        roms$4$clock = clock;
-        roms$5$clock = clock;
-        roms$6$clock = clock;
-        roms$7$clock = clock;
-        roms$0$a0 = in_state[(32'h78)+:(8)];
-        roms$0$a1 = in_state[(32'h58)+:(8)];
-        roms$1$a0 = in_state[(32'h38)+:(8)];
-        roms$1$a1 = in_state[(32'h18)+:(8)];
-        roms$2$a0 = in_state[(32'h50)+:(8)];
-        roms$2$a1 = in_state[(32'h30)+:(8)];
-        roms$3$a0 = in_state[(32'h10)+:(8)];
-        roms$3$a1 = in_state[(32'h70)+:(8)];
-        roms$4$a0 = in_state[(32'h28)+:(8)];
-        roms$4$a1 = in_state[(32'h8)+:(8)];
-        roms$5$a0 = in_state[(32'h68)+:(8)];
-        roms$5$a1 = in_state[(32'h48)+:(8)];
-        roms$6$a0 = in_state[(32'h0)+:(8)];
-        roms$6$a1 = in_state[(32'h60)+:(8)];
-        roms$7$a0 = in_state[(32'h40)+:(8)];
-        roms$7$a1 = in_state[(32'h20)+:(8)];
-        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
-        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
-        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
-        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
-        full = dr0 ^ dr1 ^ dr2 ^ dr3;
-        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
         pass$d = in_state;
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        aes256$d = aes256$q;
         aes256$d = in_aes256;
+    end
+    always @(*) begin
+        tag$d = tag$q;
         tag$d = in_tag;
+    end
+    always @(*) begin
+        roms$0$clock = clock;
+    end
+    always @(*) begin
+        roms$1$clock = clock;
+    end
+    always @(*) begin
+        roms$2$clock = clock;
+    end
+    always @(*) begin
+        roms$3$clock = clock;
+    end
+    always @(*) begin
+        roms$4$clock = clock;
+    end
+    always @(*) begin
+        roms$5$clock = clock;
+    end
+    always @(*) begin
+        roms$6$clock = clock;
+    end
+    always @(*) begin
+        roms$7$clock = clock;
+    end
+    always @(*) begin
+        roms$0$a0 = in_state[(32'h78)+:(8)];
+    end
+    always @(*) begin
+        roms$0$a1 = in_state[(32'h58)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a0 = in_state[(32'h38)+:(8)];
+    end
+    always @(*) begin
+        roms$1$a1 = in_state[(32'h18)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a0 = in_state[(32'h50)+:(8)];
+    end
+    always @(*) begin
+        roms$2$a1 = in_state[(32'h30)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a0 = in_state[(32'h10)+:(8)];
+    end
+    always @(*) begin
+        roms$3$a1 = in_state[(32'h70)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a0 = in_state[(32'h28)+:(8)];
+    end
+    always @(*) begin
+        roms$4$a1 = in_state[(32'h8)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a0 = in_state[(32'h68)+:(8)];
+    end
+    always @(*) begin
+        roms$5$a1 = in_state[(32'h48)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a0 = in_state[(32'h0)+:(8)];
+    end
+    always @(*) begin
+        roms$6$a1 = in_state[(32'h60)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a0 = in_state[(32'h40)+:(8)];
+    end
+    always @(*) begin
+        roms$7$a1 = in_state[(32'h20)+:(8)];
+    end
+    always @(*) begin
+        dr0 = roms$0$d0 | roms$0$d1 | roms$1$d0 | roms$1$d1;
+    end
+    always @(*) begin
+        dr1 = roms$2$d0 | roms$2$d1 | roms$3$d0 | roms$3$d1;
+    end
+    always @(*) begin
+        dr2 = roms$4$d0 | roms$4$d1 | roms$5$d0 | roms$5$d1;
+    end
+    always @(*) begin
+        dr3 = roms$6$d0 | roms$6$d1 | roms$7$d0 | roms$7$d1;
+    end
+    always @(*) begin
+        full = dr0 ^ dr1 ^ dr2 ^ dr3;
+    end
+    always @(*) begin
+        last = ((dr0 << 32'h8) & row0) | ((dr1 << 32'h8) & row1) | ((dr2 << 32'h8) & row2) | ((dr3 >> 32'h18) & row3);
+    end
+    always @(*) begin
         if (aes256$q) begin
             do_mix = mix_256;
-            do_pass = pass_256;
         end
         else begin
             do_mix = mix_128;
+        end
+    end
+    always @(*) begin
+        if (aes256$q) begin
+            do_pass = pass_256;
+        end
+        else begin
             do_pass = pass_128;
         end
+    end
+    always @(*) begin
         if (do_pass) begin
             out_state = pass$q;
         end
-        else if (do_mix) begin
-            out_state = full ^ round_key;
-        end
         else begin
-            out_state = last ^ round_key;
+            if (do_mix) begin
+                out_state = full ^ round_key;
+            end
+            else begin
+                out_state = last ^ round_key;
+            end
         end
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_aes256 = aes256$q;
+    end
+    always @(*) begin
         out_tag = tag$q;
     end
     
@@ -49713,7 +56597,11 @@ module top$issue$bs_k0(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -49773,7 +56661,11 @@ module top$issue$bs_k1(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -49833,7 +56725,11 @@ module top$issue$bs_nonce(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -51190,184 +58086,719 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
     // Update code
     always @(*) begin
         bvalid$clock = clock;
+    end
+    always @(*) begin
         rstate$clock = clock;
+    end
+    always @(*) begin
         raddr$clock = clock;
+    end
+    always @(*) begin
         rdata$clock = clock;
+    end
+    always @(*) begin
         hi_snap$clock = clock;
+    end
+    always @(*) begin
         scratch$clock = clock;
+    end
+    always @(*) begin
         err_events$clock = clock;
+    end
+    always @(*) begin
         sa_index_r$clock = clock;
+    end
+    always @(*) begin
         sa_spi$clock = clock;
+    end
+    always @(*) begin
         sa_salt$clock = clock;
+    end
+    always @(*) begin
         sa_flags_r$clock = clock;
+    end
+    always @(*) begin
         sa_seq$clock = clock;
+    end
+    always @(*) begin
         key0$clock = clock;
+    end
+    always @(*) begin
         key1$clock = clock;
+    end
+    always @(*) begin
         key2$clock = clock;
+    end
+    always @(*) begin
         key3$clock = clock;
+    end
+    always @(*) begin
         key4$clock = clock;
+    end
+    always @(*) begin
         key5$clock = clock;
+    end
+    always @(*) begin
         key6$clock = clock;
+    end
+    always @(*) begin
         key7$clock = clock;
+    end
+    always @(*) begin
         sa_op_r$clock = clock;
+    end
+    always @(*) begin
         cmd_pending_r$clock = clock;
+    end
+    always @(*) begin
         sa_done$clock = clock;
+    end
+    always @(*) begin
         sa_error$clock = clock;
+    end
+    always @(*) begin
         pkt_desc_r$clock = clock;
+    end
+    always @(*) begin
         pkt_len_r$clock = clock;
+    end
+    always @(*) begin
         pkt_seqhi_r$clock = clock;
+    end
+    always @(*) begin
         db_pending_r$clock = clock;
+    end
+    always @(*) begin
         pkt_done$clock = clock;
+    end
+    always @(*) begin
         res_verdict_r$clock = clock;
+    end
+    always @(*) begin
         res_nh_r$clock = clock;
+    end
+    always @(*) begin
         res_len_r$clock = clock;
+    end
+    always @(*) begin
         res_seq_r$clock = clock;
+    end
+    always @(*) begin
         res_ok$clock = clock;
+    end
+    always @(*) begin
         cnt_out_pkts$clock = clock;
+    end
+    always @(*) begin
         cnt_out_bytes$clock = clock;
+    end
+    always @(*) begin
         cnt_in_pkts$clock = clock;
+    end
+    always @(*) begin
         cnt_in_bytes$clock = clock;
+    end
+    always @(*) begin
         cnt_auth$clock = clock;
+    end
+    always @(*) begin
         cnt_bad$clock = clock;
+    end
+    always @(*) begin
         bvalid$d = bvalid$q;
-        rstate$d = rstate$q;
-        raddr$d = raddr$q;
-        rdata$d = rdata$q;
-        hi_snap$d = hi_snap$q;
-        scratch$d = scratch$q;
-        err_events$d = err_events$q;
-        sa_index_r$d = sa_index_r$q;
-        sa_spi$d = sa_spi$q;
-        sa_salt$d = sa_salt$q;
-        sa_flags_r$d = sa_flags_r$q;
-        sa_seq$d = sa_seq$q;
-        key0$d = key0$q;
-        key1$d = key1$q;
-        key2$d = key2$q;
-        key3$d = key3$q;
-        key4$d = key4$q;
-        key5$d = key5$q;
-        key6$d = key6$q;
-        key7$d = key7$q;
-        sa_op_r$d = sa_op_r$q;
-        cmd_pending_r$d = cmd_pending_r$q;
-        sa_done$d = sa_done$q;
-        sa_error$d = sa_error$q;
-        pkt_desc_r$d = pkt_desc_r$q;
-        pkt_len_r$d = pkt_len_r$q;
-        pkt_seqhi_r$d = pkt_seqhi_r$q;
-        db_pending_r$d = db_pending_r$q;
-        pkt_done$d = pkt_done$q;
-        res_verdict_r$d = res_verdict_r$q;
-        res_nh_r$d = res_nh_r$q;
-        res_len_r$d = res_len_r$q;
-        res_seq_r$d = res_seq_r$q;
-        res_ok$d = res_ok$q;
-        cnt_out_pkts$d = cnt_out_pkts$q;
-        cnt_out_bytes$d = cnt_out_bytes$q;
-        cnt_in_pkts$d = cnt_in_pkts$q;
-        cnt_in_bytes$d = cnt_in_bytes$q;
-        cnt_auth$d = cnt_auth$q;
-        cnt_bad$d = cnt_bad$q;
-        err_set = ((32'h0) & 5'h1f);
-        err_clr = ((32'h0) & 5'h1f);
-        win_rd = (((raddr$q) & 16'hffff) >> 32'h4) & (k_buf_words - 32'h1);
-        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
-        s_axil_awready = wr_fire;
-        wr_en = wr_fire;
-        rd_addr = raddr$q;
-        s_axil_wready = wr_fire;
-        s_axil_bvalid = bvalid$q;
-        s_axil_bresp = ((32'h0) & 2'h3);
         if (bvalid$q & s_axil_bready) begin
             bvalid$d = 1'b0;
         end
         if (wr_fire) begin
             bvalid$d = 1'b1;
+        end
+        if (reset) begin
+            bvalid$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        rstate$d = rstate$q;
+        if (rstate$q == 32'h0) begin
+            if (s_axil_arvalid) begin
+                rstate$d = ((32'h1) & 2'h3);
+            end
+        end
+        else begin
+            if (rstate$q == 32'h1) begin
+                rstate$d = ((32'h2) & 2'h3);
+            end
+            else begin
+                if (rstate$q == 32'h2) begin
+                    rstate$d = ((32'h3) & 2'h3);
+                end
+                else begin
+                    if (s_axil_rready) begin
+                        rstate$d = ((32'h0) & 2'h3);
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            rstate$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
+        raddr$d = raddr$q;
+        if (rstate$q == 32'h0) begin
+            if (s_axil_arvalid) begin
+                raddr$d = s_axil_araddr;
+            end
+        end
+    end
+    always @(*) begin
+        rdata$d = rdata$q;
+        if (rstate$q == 32'h0) begin
+        end
+        else begin
+            if (rstate$q == 32'h1) begin
+            end
+            else begin
+                if (rstate$q == 32'h2) begin
+                    rdata$d = rd_value;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        hi_snap$d = hi_snap$q;
+        if (rstate$q == 32'h0) begin
+        end
+        else begin
+            if (rstate$q == 32'h1) begin
+            end
+            else begin
+                if (rstate$q == 32'h2) begin
+                    if (rd_snap) begin
+                        hi_snap$d = rd_snap_value;
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
+        scratch$d = scratch$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_scratch) begin
                 scratch$d = s_axil_wdata;
             end
-            if (s_axil_awaddr == o_error_events) begin
-                err_clr = s_axil_wdata[(32'h0)+:(5)];
-            end
+        end
+        if (reset) begin
+            scratch$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        err_events$d = err_events$q;
+        err_events$d = (err_events$q & ~err_clr) | err_set;
+        if (reset) begin
+            err_events$d = ((32'h0) & 5'h1f);
+        end
+    end
+    always @(*) begin
+        sa_index_r$d = sa_index_r$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_index) begin
                 sa_index_r$d = s_axil_wdata[(32'h0)+:(16)];
             end
+        end
+    end
+    always @(*) begin
+        sa_spi$d = sa_spi$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_spi) begin
                 sa_spi$d = s_axil_wdata;
             end
+        end
+    end
+    always @(*) begin
+        sa_salt$d = sa_salt$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_salt) begin
                 sa_salt$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            sa_salt$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        sa_flags_r$d = sa_flags_r$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_flags) begin
                 sa_flags_r$d = s_axil_wdata[(32'h0)+:(4)];
             end
+        end
+    end
+    always @(*) begin
+        sa_seq$d = sa_seq$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_seq_lo) begin
                 sa_seq$d = (sa_seq$q & k_hi32) | ((s_axil_wdata) & 64'hffffffffffffffff);
             end
             if (s_axil_awaddr == o_sa_seq_hi) begin
                 sa_seq$d = (sa_seq$q & k_lo32) | (((s_axil_wdata) & 64'hffffffffffffffff) << 32'h20);
             end
+        end
+    end
+    always @(*) begin
+        key0$d = key0$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key0) begin
                 key0$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key0$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key1$d = key1$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key1) begin
                 key1$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key1$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key2$d = key2$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key2) begin
                 key2$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key2$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key3$d = key3$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key3) begin
                 key3$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key3$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key4$d = key4$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key4) begin
                 key4$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key4$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key5$d = key5$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key5) begin
                 key5$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key5$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key6$d = key6$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key6) begin
                 key6$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key6$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        key7$d = key7$q;
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_key7) begin
                 key7$d = s_axil_wdata;
             end
+        end
+        if (issue$cmd_done) begin
+            key7$d = ((32'h0) & 32'hffffffff);
+        end
+    end
+    always @(*) begin
+        sa_op_r$d = sa_op_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_sa_cmd) begin
+                if (cmd_pending_r$q) begin
+                end
+                else begin
+                    sa_op_r$d = s_axil_wdata[(32'h0)+:(4)];
+                end
+            end
+        end
+    end
+    always @(*) begin
+        cmd_pending_r$d = cmd_pending_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_sa_cmd) begin
+                if (cmd_pending_r$q) begin
+                end
+                else begin
+                    cmd_pending_r$d = 1'b1;
+                end
+            end
+        end
+        if (issue$cmd_done) begin
+            cmd_pending_r$d = 1'b0;
+        end
+        if (reset) begin
+            cmd_pending_r$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        sa_done$d = sa_done$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_sa_cmd) begin
+                if (cmd_pending_r$q) begin
+                end
+                else begin
+                    sa_done$d = 1'b0;
+                end
+            end
+        end
+        if (issue$cmd_done) begin
+            sa_done$d = 1'b1;
+        end
+        if (reset) begin
+            sa_done$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        sa_error$d = sa_error$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_sa_cmd) begin
+                if (cmd_pending_r$q) begin
+                end
+                else begin
+                    sa_error$d = 1'b0;
+                end
+            end
+        end
+        if (issue$cmd_done) begin
+            sa_error$d = |issue$sa_errcode;
+        end
+        if (reset) begin
+            sa_error$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pkt_desc_r$d = pkt_desc_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_desc) begin
+                pkt_desc_r$d = s_axil_wdata;
+            end
+        end
+    end
+    always @(*) begin
+        pkt_len_r$d = pkt_len_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_len) begin
+                pkt_len_r$d = s_axil_wdata[(32'h0)+:(16)];
+            end
+        end
+    end
+    always @(*) begin
+        pkt_seqhi_r$d = pkt_seqhi_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_seq_hi) begin
+                pkt_seqhi_r$d = s_axil_wdata;
+            end
+        end
+    end
+    always @(*) begin
+        db_pending_r$d = db_pending_r$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_doorbell) begin
+                if (db_pending_r$q | issue$win_active) begin
+                end
+                else begin
+                    if (s_axil_wdata[32'h0]) begin
+                        db_pending_r$d = 1'b1;
+                    end
+                end
+            end
+        end
+        if (issue$db_take) begin
+            db_pending_r$d = 1'b0;
+        end
+        if (reset) begin
+            db_pending_r$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        pkt_done$d = pkt_done$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_doorbell) begin
+                if (db_pending_r$q | issue$win_active) begin
+                end
+                else begin
+                    if (s_axil_wdata[32'h0]) begin
+                        pkt_done$d = 1'b0;
+                    end
+                end
+            end
+        end
+        if (tail$done) begin
+            if (~tail$stream) begin
+                pkt_done$d = 1'b1;
+            end
+        end
+        if (reset) begin
+            pkt_done$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        res_verdict_r$d = res_verdict_r$q;
+        if (tail$done) begin
+            if (~tail$stream) begin
+                res_verdict_r$d = tail$verdict;
+            end
+        end
+    end
+    always @(*) begin
+        res_nh_r$d = res_nh_r$q;
+        if (tail$done) begin
+            if (~tail$stream) begin
+                res_nh_r$d = tail$nh;
+            end
+        end
+    end
+    always @(*) begin
+        res_len_r$d = res_len_r$q;
+        if (tail$done) begin
+            if (~tail$stream) begin
+                res_len_r$d = tail$rlen;
+            end
+        end
+    end
+    always @(*) begin
+        res_seq_r$d = res_seq_r$q;
+        if (tail$done) begin
+            if (~tail$stream) begin
+                res_seq_r$d = tail$seq;
+            end
+        end
+    end
+    always @(*) begin
+        res_ok$d = res_ok$q;
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_pkt_doorbell) begin
+                if (db_pending_r$q | issue$win_active) begin
+                end
+                else begin
+                    if (s_axil_wdata[32'h0]) begin
+                        res_ok$d = 1'b0;
+                    end
+                end
+            end
+        end
+        if (tail$done) begin
+            if (~tail$stream) begin
+                res_ok$d = tail$verdict == v_ok;
+            end
+        end
+        if (reset) begin
+            res_ok$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        cnt_out_pkts$d = cnt_out_pkts$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+                if (tail$inbound) begin
+                end
+                else begin
+                    cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
+                end
+            end
+        end
+        if (reset) begin
+            cnt_out_pkts$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        cnt_out_bytes$d = cnt_out_bytes$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+                if (tail$inbound) begin
+                end
+                else begin
+                    cnt_out_bytes$d = cnt_out_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            cnt_out_bytes$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        cnt_in_pkts$d = cnt_in_pkts$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+                if (tail$inbound) begin
+                    cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
+                end
+            end
+        end
+        if (reset) begin
+            cnt_in_pkts$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        cnt_in_bytes$d = cnt_in_bytes$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+                if (tail$inbound) begin
+                    cnt_in_bytes$d = cnt_in_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
+                end
+            end
+        end
+        if (reset) begin
+            cnt_in_bytes$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        cnt_auth$d = cnt_auth$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+            end
+            else begin
+                if (tail$verdict == v_auth) begin
+                    cnt_auth$d = cnt_auth$q + 32'h1;
+                end
+            end
+        end
+        if (reset) begin
+            cnt_auth$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        cnt_bad$d = cnt_bad$q;
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+            end
+            else begin
+                if (tail$verdict == v_auth) begin
+                end
+                else begin
+                    if (tail$verdict == v_seq) begin
+                    end
+                    else begin
+                        if (tail$verdict != v_trailer) begin
+                            cnt_bad$d = cnt_bad$q + 32'h1;
+                        end
+                    end
+                end
+            end
+        end
+        if (reset) begin
+            cnt_bad$d = ((32'h0) & 64'hffffffffffffffff);
+        end
+    end
+    always @(*) begin
+        err_set = ((32'h0) & 5'h1f);
+        if (wr_fire) begin
             if (s_axil_awaddr == o_sa_cmd) begin
                 if (cmd_pending_r$q) begin
                     err_set = err_set | ((32'h8) & 5'h1f);
                 end
-                else begin
-                    sa_op_r$d = s_axil_wdata[(32'h0)+:(4)];
-                    cmd_pending_r$d = 1'b1;
-                    sa_done$d = 1'b0;
-                    sa_error$d = 1'b0;
-                end
-            end
-            if (s_axil_awaddr == o_pkt_desc) begin
-                pkt_desc_r$d = s_axil_wdata;
-            end
-            if (s_axil_awaddr == o_pkt_len) begin
-                pkt_len_r$d = s_axil_wdata[(32'h0)+:(16)];
-            end
-            if (s_axil_awaddr == o_pkt_seq_hi) begin
-                pkt_seqhi_r$d = s_axil_wdata;
             end
             if (s_axil_awaddr == o_pkt_doorbell) begin
                 if (db_pending_r$q | issue$win_active) begin
                     err_set = err_set | ((32'h8) & 5'h1f);
                 end
-                else if (s_axil_wdata[32'h0]) begin
-                    db_pending_r$d = 1'b1;
-                    pkt_done$d = 1'b0;
-                    res_ok$d = 1'b0;
+            end
+        end
+        if (issue$cmd_done) begin
+            if (|issue$sa_errcode) begin
+                err_set = err_set | ((32'h4) & 5'h1f);
+            end
+        end
+        if (tail$done) begin
+            if (tail$verdict == v_ok) begin
+            end
+            else begin
+                if (tail$verdict == v_auth) begin
+                    err_set = err_set | ((32'h2) & 5'h1f);
+                end
+                else begin
+                    if (tail$verdict == v_seq) begin
+                        err_set = err_set | ((32'h10) & 5'h1f);
+                    end
+                    else begin
+                        if (tail$verdict != v_trailer) begin
+                            err_set = err_set | ((32'h1) & 5'h1f);
+                        end
+                    end
                 end
             end
         end
+    end
+    always @(*) begin
+        err_clr = ((32'h0) & 5'h1f);
+        if (wr_fire) begin
+            if (s_axil_awaddr == o_error_events) begin
+                err_clr = s_axil_wdata[(32'h0)+:(5)];
+            end
+        end
+    end
+    always @(*) begin
+        win_rd = (((raddr$q) & 16'hffff) >> 32'h4) & (k_buf_words - 32'h1);
+    end
+    always @(*) begin
+        wr_fire = s_axil_awvalid & s_axil_wvalid & ~bvalid$q;
+    end
+    always @(*) begin
+        s_axil_awready = wr_fire;
+    end
+    always @(*) begin
+        wr_en = wr_fire;
+    end
+    always @(*) begin
+        rd_addr = raddr$q;
+    end
+    always @(*) begin
+        s_axil_wready = wr_fire;
+    end
+    always @(*) begin
+        s_axil_bvalid = bvalid$q;
+    end
+    always @(*) begin
+        s_axil_bresp = ((32'h0) & 2'h3);
+    end
+    always @(*) begin
         s_axil_arready = rstate$q == 32'h0;
+    end
+    always @(*) begin
         s_axil_rvalid = rstate$q == 32'h3;
+    end
+    always @(*) begin
         s_axil_rdata = rdata$q;
+    end
+    always @(*) begin
         s_axil_rresp = ((32'h0) & 2'h3);
+    end
+    always @(*) begin
         pkt_busy = db_pending_r$q | engine_busy;
+    end
+    always @(*) begin
         w_status = ((32'h0) & 32'hffffffff);
         if (cmd_pending_r$q) begin
             w_status = w_status | 32'h1;
@@ -51375,6 +58806,8 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         if (pkt_busy) begin
             w_status = w_status | 32'h2;
         end
+    end
+    always @(*) begin
         w_sa_status = ((issue$sa_errcode) & 32'hffffffff) << 32'h8;
         if (cmd_pending_r$q) begin
             w_sa_status = w_sa_status | 32'h1;
@@ -51388,23 +58821,29 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         if (issue$sa_valid) begin
             w_sa_status = w_sa_status | 32'h8;
         end
+    end
+    always @(*) begin
         w_rb_flags = ((issue$rb_flags) & 32'hffffffff);
         if (issue$rb_valid) begin
             w_rb_flags = w_rb_flags | k_bit31;
         end
+    end
+    always @(*) begin
         w_pkt_status = (((res_verdict_r$q) & 32'hffffffff) << 32'h8) | (((res_nh_r$q) & 32'hffffffff) << 32'h10);
         if (db_pending_r$q | issue$win_active) begin
             w_pkt_status = w_pkt_status | 32'h1;
         end
-        else if (pkt_busy) begin
-            w_pkt_status = w_pkt_status | 32'h4;
+        else begin
+            if (pkt_busy) begin
+                w_pkt_status = w_pkt_status | 32'h4;
+            end
         end
         if (pkt_done$q) begin
             w_pkt_status = w_pkt_status | 32'h2;
         end
+    end
+    always @(*) begin
         rd_value = ((32'h0) & 32'hffffffff);
-        rd_snap = 1'b0;
-        rd_snap_value = ((32'h0) & 32'hffffffff);
         if (raddr$q == o_id_magic) begin
             rd_value = k_magic;
         end
@@ -51464,13 +58903,9 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         end
         if (raddr$q == o_rb_pkts_lo) begin
             rd_value = issue$rb_pkts[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = issue$rb_pkts[(32'h20)+:(32)];
         end
         if (raddr$q == o_rb_bytes_lo) begin
             rd_value = issue$rb_bytes[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = issue$rb_bytes[(32'h20)+:(32)];
         end
         if ((raddr$q == o_rb_pkts_hi) | (raddr$q == o_rb_bytes_hi) | (raddr$q == o_cnt_out_pkts_hi) | (raddr$q == o_cnt_out_bytes_hi) | (raddr$q == o_cnt_in_pkts_hi) | (raddr$q == o_cnt_in_bytes_hi) | (raddr$q == o_cnt_auth_hi) | (raddr$q == o_cnt_bad_hi)) begin
             rd_value = hi_snap$q;
@@ -51501,33 +58936,21 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         end
         if (raddr$q == o_cnt_out_pkts_lo) begin
             rd_value = cnt_out_pkts$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_out_pkts$q[(32'h20)+:(32)];
         end
         if (raddr$q == o_cnt_out_bytes_lo) begin
             rd_value = cnt_out_bytes$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_out_bytes$q[(32'h20)+:(32)];
         end
         if (raddr$q == o_cnt_in_pkts_lo) begin
             rd_value = cnt_in_pkts$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_in_pkts$q[(32'h20)+:(32)];
         end
         if (raddr$q == o_cnt_in_bytes_lo) begin
             rd_value = cnt_in_bytes$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_in_bytes$q[(32'h20)+:(32)];
         end
         if (raddr$q == o_cnt_auth_lo) begin
             rd_value = cnt_auth$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_auth$q[(32'h20)+:(32)];
         end
         if (raddr$q == o_cnt_bad_lo) begin
             rd_value = cnt_bad$q[(32'h0)+:(32)];
-            rd_snap = 1'b1;
-            rd_snap_value = cnt_bad$q[(32'h20)+:(32)];
         end
         if (((raddr$q & o_out_window) == o_out_window) & res_ok$q) begin
             if (raddr$q[(32'h2)+:(2)] == 32'h0) begin
@@ -51546,109 +58969,96 @@ module top$regs(clock,reset,s_axil_awaddr,s_axil_awvalid,s_axil_awready,s_axil_w
         if (dma_rd_hit) begin
             rd_value = dma_rd_data;
         end
-        if (rstate$q == 32'h0) begin
-            if (s_axil_arvalid) begin
-                raddr$d = s_axil_araddr;
-                rstate$d = ((32'h1) & 2'h3);
-            end
+    end
+    always @(*) begin
+        rd_snap = 1'b0;
+        if (raddr$q == o_rb_pkts_lo) begin
+            rd_snap = 1'b1;
         end
-        else if (rstate$q == 32'h1) begin
-            rstate$d = ((32'h2) & 2'h3);
+        if (raddr$q == o_rb_bytes_lo) begin
+            rd_snap = 1'b1;
         end
-        else if (rstate$q == 32'h2) begin
-            rdata$d = rd_value;
-            if (rd_snap) begin
-                hi_snap$d = rd_snap_value;
-            end
-            rstate$d = ((32'h3) & 2'h3);
+        if (raddr$q == o_cnt_out_pkts_lo) begin
+            rd_snap = 1'b1;
         end
-        else if (s_axil_rready) begin
-            rstate$d = ((32'h0) & 2'h3);
+        if (raddr$q == o_cnt_out_bytes_lo) begin
+            rd_snap = 1'b1;
         end
+        if (raddr$q == o_cnt_in_pkts_lo) begin
+            rd_snap = 1'b1;
+        end
+        if (raddr$q == o_cnt_in_bytes_lo) begin
+            rd_snap = 1'b1;
+        end
+        if (raddr$q == o_cnt_auth_lo) begin
+            rd_snap = 1'b1;
+        end
+        if (raddr$q == o_cnt_bad_lo) begin
+            rd_snap = 1'b1;
+        end
+    end
+    always @(*) begin
+        rd_snap_value = ((32'h0) & 32'hffffffff);
+        if (raddr$q == o_rb_pkts_lo) begin
+            rd_snap_value = issue$rb_pkts[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_rb_bytes_lo) begin
+            rd_snap_value = issue$rb_bytes[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_out_pkts_lo) begin
+            rd_snap_value = cnt_out_pkts$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_out_bytes_lo) begin
+            rd_snap_value = cnt_out_bytes$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_in_pkts_lo) begin
+            rd_snap_value = cnt_in_pkts$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_in_bytes_lo) begin
+            rd_snap_value = cnt_in_bytes$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_auth_lo) begin
+            rd_snap_value = cnt_auth$q[(32'h20)+:(32)];
+        end
+        if (raddr$q == o_cnt_bad_lo) begin
+            rd_snap_value = cnt_bad$q[(32'h20)+:(32)];
+        end
+    end
+    always @(*) begin
         issue$sa_index = sa_index_r$q;
+    end
+    always @(*) begin
         issue$sa_flags = sa_flags_r$q;
+    end
+    always @(*) begin
         issue$sa_op = sa_op_r$q;
+    end
+    always @(*) begin
         issue$cmd_pending = cmd_pending_r$q;
+    end
+    always @(*) begin
         issue$db_pending = db_pending_r$q;
+    end
+    always @(*) begin
         issue$pkt_desc = pkt_desc_r$q;
+    end
+    always @(*) begin
         issue$pkt_len = pkt_len_r$q;
+    end
+    always @(*) begin
         issue$pkt_seqhi = pkt_seqhi_r$q;
+    end
+    always @(*) begin
         win_wr = wr_fire & ((s_axil_awaddr & o_out_window) == o_in_window);
+    end
+    always @(*) begin
         issue$stage_key = ((key0$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((key1$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20) | (((key2$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((key3$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h60);
         if (sa_flags_r$q[32'h0]) begin
             issue$stage_key = issue$stage_key | (((key4$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((key5$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((key6$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((key7$q) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'he0);
         end
+    end
+    always @(*) begin
         issue$stage_ctx = ((sa_spi$q) & 136'hffffffffffffffffffffffffffffffffff) | (((sa_salt$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_salt) | (((sa_seq$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_seq) | (((sa_flags_r$q) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_flags) | (((32'h1) & 136'hffffffffffffffffffffffffffffffffff) << s_ctx_valid);
-        if (issue$cmd_done) begin
-            key0$d = ((32'h0) & 32'hffffffff);
-            key1$d = ((32'h0) & 32'hffffffff);
-            key2$d = ((32'h0) & 32'hffffffff);
-            key3$d = ((32'h0) & 32'hffffffff);
-            key4$d = ((32'h0) & 32'hffffffff);
-            key5$d = ((32'h0) & 32'hffffffff);
-            key6$d = ((32'h0) & 32'hffffffff);
-            key7$d = ((32'h0) & 32'hffffffff);
-            sa_salt$d = ((32'h0) & 32'hffffffff);
-            cmd_pending_r$d = 1'b0;
-            sa_done$d = 1'b1;
-            sa_error$d = |issue$sa_errcode;
-            if (|issue$sa_errcode) begin
-                err_set = err_set | ((32'h4) & 5'h1f);
-            end
-        end
-        if (issue$db_take) begin
-            db_pending_r$d = 1'b0;
-        end
-        if (tail$done) begin
-            if (tail$verdict == v_ok) begin
-                if (tail$inbound) begin
-                    cnt_in_pkts$d = cnt_in_pkts$q + 32'h1;
-                    cnt_in_bytes$d = cnt_in_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
-                end
-                else begin
-                    cnt_out_pkts$d = cnt_out_pkts$q + 32'h1;
-                    cnt_out_bytes$d = cnt_out_bytes$q + ((tail$dl) & 64'hffffffffffffffff);
-                end
-            end
-            else if (tail$verdict == v_auth) begin
-                cnt_auth$d = cnt_auth$q + 32'h1;
-                err_set = err_set | ((32'h2) & 5'h1f);
-            end
-            else if (tail$verdict == v_seq) begin
-                err_set = err_set | ((32'h10) & 5'h1f);
-            end
-            else if (tail$verdict != v_trailer) begin
-                cnt_bad$d = cnt_bad$q + 32'h1;
-                err_set = err_set | ((32'h1) & 5'h1f);
-            end
-            if (~tail$stream) begin
-                pkt_done$d = 1'b1;
-                res_verdict_r$d = tail$verdict;
-                res_nh_r$d = tail$nh;
-                res_seq_r$d = tail$seq;
-                res_len_r$d = tail$rlen;
-                res_ok$d = tail$verdict == v_ok;
-            end
-        end
-        err_events$d = (err_events$q & ~err_clr) | err_set;
-        if (reset) begin
-            bvalid$d = 1'b0;
-            rstate$d = ((32'h0) & 2'h3);
-            cmd_pending_r$d = 1'b0;
-            db_pending_r$d = 1'b0;
-            pkt_done$d = 1'b0;
-            sa_done$d = 1'b0;
-            sa_error$d = 1'b0;
-            res_ok$d = 1'b0;
-            err_events$d = ((32'h0) & 5'h1f);
-            scratch$d = ((32'h0) & 32'hffffffff);
-            cnt_out_pkts$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_out_bytes$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_in_pkts$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_in_bytes$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_auth$d = ((32'h0) & 64'hffffffffffffffff);
-            cnt_bad$d = ((32'h0) & 64'hffffffffffffffff);
-        end
     end
     
 endmodule // top$regs
@@ -52617,99 +60027,289 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
     // Update code
     always @(*) begin
         rx_busy$clock = clock;
+    end
+    always @(*) begin
         rx_wslot$clock = clock;
+    end
+    always @(*) begin
         rx_full$clock = clock;
+    end
+    always @(*) begin
         rx_words$clock = clock;
+    end
+    always @(*) begin
         rx_bytes$clock = clock;
+    end
+    always @(*) begin
         rx_index$clock = clock;
+    end
+    always @(*) begin
         rx_inbound$clock = clock;
+    end
+    always @(*) begin
         rx_nhd$clock = clock;
+    end
+    always @(*) begin
         rx_seqhi$clock = clock;
+    end
+    always @(*) begin
         rx_desc0$clock = clock;
+    end
+    always @(*) begin
         rx_desc1$clock = clock;
+    end
+    always @(*) begin
         rx_busy$d = rx_busy$q;
+        if (rx_fire) begin
+            rx_busy$d = 1'b1;
+            if (s_axis_tlast) begin
+                rx_busy$d = 1'b0;
+            end
+        end
+        if (reset) begin
+            rx_busy$d = 1'b0;
+        end
+    end
+    always @(*) begin
         rx_wslot$d = rx_wslot$q;
+        if (rx_fire) begin
+            if (s_axis_tlast) begin
+                rx_wslot$d = ~rx_wslot$q;
+            end
+        end
+        if (reset) begin
+            rx_wslot$d = 1'b0;
+        end
+    end
+    always @(*) begin
         rx_full$d = rx_full$q;
+        rx_full$d = (rx_full$q & ~issue$free) | rx_set;
+        if (reset) begin
+            rx_full$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
         rx_words$d = rx_words$q;
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                rx_words$d = rx_addr + 32'h1;
+            end
+            else begin
+                rx_words$d = rx_addr;
+            end
+        end
+    end
+    always @(*) begin
         rx_bytes$d = rx_bytes$q;
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                rx_bytes$d = rx_len_now;
+            end
+            else begin
+                rx_bytes$d = ((32'hffff) & 16'hffff);
+            end
+        end
+    end
+    always @(*) begin
         rx_index$d = rx_index$q;
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_index$d = s_axis_tuser[(32'h0)+:(16)];
+            end
+        end
+    end
+    always @(*) begin
         rx_inbound$d = rx_inbound$q;
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_inbound$d = s_axis_tuser[32'h10];
+            end
+        end
+    end
+    always @(*) begin
         rx_nhd$d = rx_nhd$q;
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
+            end
+        end
+    end
+    always @(*) begin
         rx_seqhi$d = rx_seqhi$q;
+        if (rx_fire) begin
+            if (~rx_busy$q) begin
+                rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
+            end
+        end
+    end
+    always @(*) begin
         rx_desc0$d = rx_desc0$q;
+        if (rx_fire) begin
+            if (s_axis_tlast) begin
+                if (rx_wslot$q) begin
+                end
+                else begin
+                    rx_desc0$d = rx_cur_desc;
+                end
+            end
+        end
+    end
+    always @(*) begin
         rx_desc1$d = rx_desc1$q;
+        if (rx_fire) begin
+            if (s_axis_tlast) begin
+                if (rx_wslot$q) begin
+                    rx_desc1$d = rx_cur_desc;
+                end
+            end
+        end
+    end
+    always @(*) begin
         in_b0$read_clock = clock;
+    end
+    always @(*) begin
         in_b1$read_clock = clock;
+    end
+    always @(*) begin
         in_b2$read_clock = clock;
+    end
+    always @(*) begin
         in_b3$read_clock = clock;
+    end
+    always @(*) begin
         in_b0$write_clock = clock;
+    end
+    always @(*) begin
         in_b1$write_clock = clock;
+    end
+    always @(*) begin
         in_b2$write_clock = clock;
+    end
+    always @(*) begin
         in_b3$write_clock = clock;
+    end
+    always @(*) begin
         issue$busy = rx_busy$q;
+    end
+    always @(*) begin
         issue$full = rx_full$q;
+    end
+    always @(*) begin
         issue$desc0 = rx_desc0$q;
+    end
+    always @(*) begin
         issue$desc1 = rx_desc1$q;
+    end
+    always @(*) begin
         in_b0$write_enable = 1'b0;
-        in_b1$write_enable = 1'b0;
-        in_b2$write_enable = 1'b0;
-        in_b3$write_enable = 1'b0;
-        in_b0$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b1$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b2$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b3$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
-        in_b0$write_data = win_data;
-        in_b1$write_data = win_data;
-        in_b2$write_data = win_data;
-        in_b3$write_data = win_data;
         if (win_wr) begin
             if (win_addr[(32'h2)+:(2)] == 32'h0) begin
                 in_b0$write_enable = 1'b1;
             end
+        end
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                in_b0$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        in_b1$write_enable = 1'b0;
+        if (win_wr) begin
             if (win_addr[(32'h2)+:(2)] == 32'h1) begin
                 in_b1$write_enable = 1'b1;
             end
+        end
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                in_b1$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        in_b2$write_enable = 1'b0;
+        if (win_wr) begin
             if (win_addr[(32'h2)+:(2)] == 32'h2) begin
                 in_b2$write_enable = 1'b1;
             end
+        end
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                in_b2$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        in_b3$write_enable = 1'b0;
+        if (win_wr) begin
             if (win_addr[(32'h2)+:(2)] == 32'h3) begin
                 in_b3$write_enable = 1'b1;
             end
         end
+        if (rx_fire) begin
+            if (rx_addr < k_buf_words) begin
+                in_b3$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
+        in_b0$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        if (rx_fire) begin
+            in_b0$write_address = rx_waddr;
+        end
+    end
+    always @(*) begin
+        in_b1$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        if (rx_fire) begin
+            in_b1$write_address = rx_waddr;
+        end
+    end
+    always @(*) begin
+        in_b2$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        if (rx_fire) begin
+            in_b2$write_address = rx_waddr;
+        end
+    end
+    always @(*) begin
+        in_b3$write_address = (((win_addr >> 32'h4) & (k_buf_words - 32'h1)) & 11'h7ff);
+        if (rx_fire) begin
+            in_b3$write_address = rx_waddr;
+        end
+    end
+    always @(*) begin
+        in_b0$write_data = win_data;
+        if (rx_fire) begin
+            in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
+        end
+    end
+    always @(*) begin
+        in_b1$write_data = win_data;
+        if (rx_fire) begin
+            in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
+        end
+    end
+    always @(*) begin
+        in_b2$write_data = win_data;
+        if (rx_fire) begin
+            in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
+        end
+    end
+    always @(*) begin
+        in_b3$write_data = win_data;
+        if (rx_fire) begin
+            in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
+        end
+    end
+    always @(*) begin
         issue$din = ((in_b0$read_data) & 128'hffffffffffffffffffffffffffffffff) | (((in_b1$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | (((in_b2$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((in_b3$read_data) & 128'hffffffffffffffffffffffffffffffff) << 32'h60);
+    end
+    always @(*) begin
         keep_cnt$keep = s_axis_tkeep;
+    end
+    always @(*) begin
         rx_cur_desc = ((32'h0) & 80'hffffffffffffffffffff);
-        rx_waddr = ((32'h0) & 11'h7ff);
-        rx_set = ((32'h0) & 2'h3);
-        if (rx_wslot$q) begin
-            rx_slot_mask = ((32'h2) & 2'h3);
-        end
-        else begin
-            rx_slot_mask = ((32'h1) & 2'h3);
-        end
-        rx_allowed = ~|(rx_full$q & rx_slot_mask) & (rx_busy$q | ~(db_pending | win_active));
-        s_axis_tready = rx_allowed & ~win_wr;
-        rx_fire = s_axis_tready & s_axis_tvalid;
-        if (rx_busy$q) begin
-            rx_addr = rx_words$q;
-            rx_base = rx_bytes$q;
-        end
-        else begin
-            rx_addr = ((32'h0) & 16'hffff);
-            rx_base = ((32'h0) & 16'hffff);
-        end
-        if (rx_addr < k_buf_words) begin
-            rx_len_now = rx_base + keep_cnt$count;
-        end
-        else begin
-            rx_len_now = ((32'hffff) & 16'hffff);
-        end
         if (rx_fire) begin
             if (~rx_busy$q) begin
-                rx_index$d = s_axis_tuser[(32'h0)+:(16)];
-                rx_inbound$d = s_axis_tuser[32'h10];
-                rx_nhd$d = s_axis_tuser[(32'h18)+:(8)];
-                rx_seqhi$d = s_axis_tuser[(32'h20)+:(32)];
                 rx_cur_desc = ((s_axis_tuser[(32'h0)+:(16)]) & 80'hffffffffffffffffffff) | (((s_axis_tuser[(32'h18)+:(8)]) & 80'hffffffffffffffffffff) << 32'h18) | (((s_axis_tuser[(32'h20)+:(32)]) & 80'hffffffffffffffffffff) << 32'h20);
                 if (s_axis_tuser[32'h10]) begin
                     rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
@@ -52721,54 +60321,80 @@ module top$rx(clock,reset,s_axis_tdata,s_axis_tkeep,s_axis_tlast,s_axis_tvalid,s
                     rx_cur_desc = rx_cur_desc | (((32'h1) & 80'hffffffffffffffffffff) << 32'h10);
                 end
             end
-            rx_busy$d = 1'b1;
+            if (s_axis_tlast) begin
+                rx_cur_desc = rx_cur_desc | (((rx_len_now) & 80'hffffffffffffffffffff) << 32'h40);
+            end
+        end
+    end
+    always @(*) begin
+        rx_waddr = ((32'h0) & 11'h7ff);
+        if (rx_fire) begin
             rx_waddr = ((rx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
             if (rx_wslot$q) begin
                 rx_waddr = rx_waddr | (((32'h1) & 11'h7ff) << 32'ha);
             end
-            in_b0$write_address = rx_waddr;
-            in_b1$write_address = rx_waddr;
-            in_b2$write_address = rx_waddr;
-            in_b3$write_address = rx_waddr;
-            in_b0$write_data = s_axis_tdata[(32'h0)+:(32)];
-            in_b1$write_data = s_axis_tdata[(32'h20)+:(32)];
-            in_b2$write_data = s_axis_tdata[(32'h40)+:(32)];
-            in_b3$write_data = s_axis_tdata[(32'h60)+:(32)];
-            if (rx_addr < k_buf_words) begin
-                in_b0$write_enable = 1'b1;
-                in_b1$write_enable = 1'b1;
-                in_b2$write_enable = 1'b1;
-                in_b3$write_enable = 1'b1;
-                rx_words$d = rx_addr + 32'h1;
-                rx_bytes$d = rx_len_now;
-            end
-            else begin
-                rx_words$d = rx_addr;
-                rx_bytes$d = ((32'hffff) & 16'hffff);
-            end
+        end
+    end
+    always @(*) begin
+        rx_set = ((32'h0) & 2'h3);
+        if (rx_fire) begin
             if (s_axis_tlast) begin
-                rx_cur_desc = rx_cur_desc | (((rx_len_now) & 80'hffffffffffffffffffff) << 32'h40);
-                if (rx_wslot$q) begin
-                    rx_desc1$d = rx_cur_desc;
-                end
-                else begin
-                    rx_desc0$d = rx_cur_desc;
-                end
-                rx_busy$d = 1'b0;
                 rx_set = rx_slot_mask;
-                rx_wslot$d = ~rx_wslot$q;
             end
         end
-        rx_full$d = (rx_full$q & ~issue$free) | rx_set;
-        in_b0$read_address = ((issue$rd_addr) & 11'h7ff);
-        in_b1$read_address = ((issue$rd_addr) & 11'h7ff);
-        in_b2$read_address = ((issue$rd_addr) & 11'h7ff);
-        in_b3$read_address = ((issue$rd_addr) & 11'h7ff);
-        if (reset) begin
-            rx_busy$d = 1'b0;
-            rx_full$d = ((32'h0) & 2'h3);
-            rx_wslot$d = 1'b0;
+    end
+    always @(*) begin
+        if (rx_wslot$q) begin
+            rx_slot_mask = ((32'h2) & 2'h3);
         end
+        else begin
+            rx_slot_mask = ((32'h1) & 2'h3);
+        end
+    end
+    always @(*) begin
+        rx_allowed = ~|(rx_full$q & rx_slot_mask) & (rx_busy$q | ~(db_pending | win_active));
+    end
+    always @(*) begin
+        s_axis_tready = rx_allowed & ~win_wr;
+    end
+    always @(*) begin
+        rx_fire = s_axis_tready & s_axis_tvalid;
+    end
+    always @(*) begin
+        if (rx_busy$q) begin
+            rx_addr = rx_words$q;
+        end
+        else begin
+            rx_addr = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        if (rx_busy$q) begin
+            rx_base = rx_bytes$q;
+        end
+        else begin
+            rx_base = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        if (rx_addr < k_buf_words) begin
+            rx_len_now = rx_base + keep_cnt$count;
+        end
+        else begin
+            rx_len_now = ((32'hffff) & 16'hffff);
+        end
+    end
+    always @(*) begin
+        in_b0$read_address = ((issue$rd_addr) & 11'h7ff);
+    end
+    always @(*) begin
+        in_b1$read_address = ((issue$rd_addr) & 11'h7ff);
+    end
+    always @(*) begin
+        in_b2$read_address = ((issue$rd_addr) & 11'h7ff);
+    end
+    always @(*) begin
+        in_b3$read_address = ((issue$rd_addr) & 11'h7ff);
     end
     
 endmodule // top$rx
@@ -53884,214 +61510,1108 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
     // Update code
     always @(*) begin
         f_cnt_r$clock = clock;
+    end
+    always @(*) begin
         f_rd$clock = clock;
+    end
+    always @(*) begin
         f_wr$clock = clock;
+    end
+    always @(*) begin
         fq0$clock = clock;
+    end
+    always @(*) begin
         fq1$clock = clock;
+    end
+    always @(*) begin
         fq2$clock = clock;
+    end
+    always @(*) begin
         fq3$clock = clock;
+    end
+    always @(*) begin
         q_inbound$clock = clock;
+    end
+    always @(*) begin
         q_flags$clock = clock;
+    end
+    always @(*) begin
         q_dlen$clock = clock;
+    end
+    always @(*) begin
         q_dl$clock = clock;
+    end
+    always @(*) begin
         q_tp$clock = clock;
+    end
+    always @(*) begin
         q_hkey$clock = clock;
+    end
+    always @(*) begin
         q_seq$clock = clock;
+    end
+    always @(*) begin
         q_index$clock = clock;
+    end
+    always @(*) begin
         q_verdict$clock = clock;
+    end
+    always @(*) begin
         q_oslot$clock = clock;
+    end
+    always @(*) begin
         q_stream$clock = clock;
+    end
+    always @(*) begin
         q_ej0$clock = clock;
+    end
+    always @(*) begin
         q_cons$clock = clock;
+    end
+    always @(*) begin
         q_last_ct$clock = clock;
+    end
+    always @(*) begin
         q_carry$clock = clock;
+    end
+    always @(*) begin
         q_lastraw$clock = clock;
+    end
+    always @(*) begin
         q_padlen$clock = clock;
+    end
+    always @(*) begin
         q_rxnh$clock = clock;
+    end
+    always @(*) begin
         q_prevb$clock = clock;
+    end
+    always @(*) begin
         hd_mv$clock = clock;
+    end
+    always @(*) begin
         hd_mi$clock = clock;
+    end
+    always @(*) begin
         hd_trail$clock = clock;
+    end
+    always @(*) begin
         hd_pcnt$clock = clock;
+    end
+    always @(*) begin
         hd_last$clock = clock;
+    end
+    always @(*) begin
         n_mv$clock = clock;
+    end
+    always @(*) begin
         n_mi$clock = clock;
+    end
+    always @(*) begin
         n_trail$clock = clock;
+    end
+    always @(*) begin
         n_pcnt$clock = clock;
+    end
+    always @(*) begin
         n_last$clock = clock;
+    end
+    always @(*) begin
         r_dv$clock = clock;
+    end
+    always @(*) begin
         r_di$clock = clock;
+    end
+    always @(*) begin
         p_valid$clock = clock;
+    end
+    always @(*) begin
         p_brk$clock = clock;
+    end
+    always @(*) begin
         p_k16$clock = clock;
+    end
+    always @(*) begin
         q_lastbrk$clock = clock;
+    end
+    always @(*) begin
         q_pbyte$clock = clock;
+    end
+    always @(*) begin
         gq_valid$clock = clock;
+    end
+    always @(*) begin
         gq_last$clock = clock;
+    end
+    always @(*) begin
         gq_block$clock = clock;
+    end
+    always @(*) begin
         gq_h$clock = clock;
+    end
+    always @(*) begin
         t_busy_r$clock = clock;
+    end
+    always @(*) begin
         t_step$clock = clock;
+    end
+    always @(*) begin
         t_inbound$clock = clock;
+    end
+    always @(*) begin
         t_dlen$clock = clock;
+    end
+    always @(*) begin
         t_dl$clock = clock;
+    end
+    always @(*) begin
         t_nblk$clock = clock;
+    end
+    always @(*) begin
         t_ej0$clock = clock;
+    end
+    always @(*) begin
         t_seq$clock = clock;
+    end
+    always @(*) begin
         t_nh$clock = clock;
+    end
+    always @(*) begin
         t_padlen$clock = clock;
+    end
+    always @(*) begin
         t_index$clock = clock;
+    end
+    always @(*) begin
         t_verdict$clock = clock;
+    end
+    always @(*) begin
         t_oslot$clock = clock;
+    end
+    always @(*) begin
         t_stream$clock = clock;
+    end
+    always @(*) begin
         t_last_ct$clock = clock;
+    end
+    always @(*) begin
         t_icv$clock = clock;
+    end
+    always @(*) begin
         t_tag$clock = clock;
+    end
+    always @(*) begin
         t_rlen$clock = clock;
+    end
+    always @(*) begin
         t_lastbrk$clock = clock;
+    end
+    always @(*) begin
         t_pbyte$clock = clock;
+    end
+    always @(*) begin
         f_cnt_r$d = f_cnt_r$q;
+        if (issue$f_push & ~f_pop) begin
+            f_cnt_r$d = f_cnt_r$q + 32'h1;
+        end
+        else begin
+            if (~issue$f_push & f_pop) begin
+                f_cnt_r$d = f_cnt_r$q - 32'h1;
+            end
+        end
+        if (reset) begin
+            f_cnt_r$d = ((32'h0) & 3'h7);
+        end
+    end
+    always @(*) begin
         f_rd$d = f_rd$q;
+        if (f_pop) begin
+            f_rd$d = f_rd$q + 32'h1;
+        end
+        if (reset) begin
+            f_rd$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
         f_wr$d = f_wr$q;
+        if (issue$f_push) begin
+            f_wr$d = f_wr$q + 32'h1;
+        end
+        if (reset) begin
+            f_wr$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
         fq0$d = fq0$q;
+        if (issue$f_push) begin
+            if (f_wr$q == 32'h0) begin
+                fq0$d = issue$f_word;
+            end
+        end
+    end
+    always @(*) begin
         fq1$d = fq1$q;
+        if (issue$f_push) begin
+            if (f_wr$q == 32'h1) begin
+                fq1$d = issue$f_word;
+            end
+        end
+    end
+    always @(*) begin
         fq2$d = fq2$q;
+        if (issue$f_push) begin
+            if (f_wr$q == 32'h2) begin
+                fq2$d = issue$f_word;
+            end
+        end
+    end
+    always @(*) begin
         fq3$d = fq3$q;
+        if (issue$f_push) begin
+            if (f_wr$q == 32'h3) begin
+                fq3$d = issue$f_word;
+            end
+        end
+    end
+    always @(*) begin
         q_inbound$d = q_inbound$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_inbound$d = f_head[32'h0];
+        end
+    end
+    always @(*) begin
         q_flags$d = q_flags$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_flags$d = f_head[(32'h1)+:(4)];
+        end
+    end
+    always @(*) begin
         q_dlen$d = q_dlen$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_dlen$d = f_head[(32'h5)+:(16)];
+        end
+    end
+    always @(*) begin
         q_dl$d = q_dl$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_dl$d = f_head[(32'h15)+:(16)];
+        end
+    end
+    always @(*) begin
         q_tp$d = q_tp$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_tp$d = f_head[(32'h25)+:(64)];
+        end
+    end
+    always @(*) begin
         q_hkey$d = q_hkey$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_hkey$d = f_head[(32'h65)+:(128)];
+        end
+    end
+    always @(*) begin
         q_seq$d = q_seq$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_seq$d = f_head[(32'he5)+:(64)];
+        end
+    end
+    always @(*) begin
         q_index$d = q_index$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_index$d = f_head[(32'h125)+:(16)];
+        end
+    end
+    always @(*) begin
         q_verdict$d = q_verdict$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_verdict$d = f_head[(32'h135)+:(4)];
+        end
+    end
+    always @(*) begin
         q_oslot$d = q_oslot$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_oslot$d = f_head[(32'h139)+:(2)];
+        end
+    end
+    always @(*) begin
         q_stream$d = q_stream$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_stream$d = f_head[32'h13b];
+        end
+    end
+    always @(*) begin
         q_ej0$d = q_ej0$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_ej0$d = issue$aes_block;
+        end
+    end
+    always @(*) begin
         q_cons$d = q_cons$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_cons$d = ((32'h0) & 16'hffff);
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            q_cons$d = q_cons$q + 32'h1;
+        end
+    end
+    always @(*) begin
         q_last_ct$d = q_last_ct$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            q_last_ct$d = ct;
+        end
+    end
+    always @(*) begin
         q_carry$d = q_carry$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_carry$d = f_head[(32'h224)+:(32)];
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            q_carry$d = ct[(32'h60)+:(32)];
+        end
+    end
+    always @(*) begin
         q_lastraw$d = q_lastraw$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            q_lastraw$d = bdata;
+        end
+    end
+    always @(*) begin
         q_padlen$d = q_padlen$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_padlen$d = ((32'h0) & 8'hff);
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                if (n_last$q) begin
+                    q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
+                end
+            end
+        end
+    end
+    always @(*) begin
         q_rxnh$d = q_rxnh$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_rxnh$d = f_head[(32'h13c)+:(8)];
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                if (n_last$q) begin
+                    q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
+                end
+            end
+        end
+    end
+    always @(*) begin
         q_prevb$d = q_prevb$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                q_prevb$d = pt[(32'h78)+:(8)];
+            end
+        end
+    end
+    always @(*) begin
         hd_mv$d = hd_mv$q;
+        hd_mv$d = bm_head$mv;
+    end
+    always @(*) begin
         hd_mi$d = hd_mi$q;
+        hd_mi$d = bm_head$mi;
+    end
+    always @(*) begin
         hd_trail$d = hd_trail$q;
+        hd_trail$d = bm_head$trail;
+    end
+    always @(*) begin
         hd_pcnt$d = hd_pcnt$q;
+        hd_pcnt$d = bm_head$pcnt;
+    end
+    always @(*) begin
         hd_last$d = hd_last$q;
+        hd_last$d = bm_head$last;
+    end
+    always @(*) begin
         n_mv$d = n_mv$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            n_mv$d = hd_mv$q;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            n_mv$d = bm_next$mv;
+        end
+    end
+    always @(*) begin
         n_mi$d = n_mi$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            n_mi$d = hd_mi$q;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            n_mi$d = bm_next$mi;
+        end
+    end
+    always @(*) begin
         n_trail$d = n_trail$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            n_trail$d = hd_trail$q;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            n_trail$d = bm_next$trail;
+        end
+    end
+    always @(*) begin
         n_pcnt$d = n_pcnt$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            n_pcnt$d = hd_pcnt$q;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            n_pcnt$d = bm_next$pcnt;
+        end
+    end
+    always @(*) begin
         n_last$d = n_last$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            n_last$d = hd_last$q;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            n_last$d = bm_next$last;
+        end
+    end
+    always @(*) begin
         r_dv$d = r_dv$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            r_dv$d = f_head[(32'h5)+:(16)];
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            r_dv$d = r_dv$q - 32'h10;
+        end
+    end
+    always @(*) begin
         r_di$d = r_di$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            r_di$d = f_head[(32'h15)+:(16)];
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            r_di$d = r_di$q - 32'h10;
+        end
+    end
+    always @(*) begin
         p_valid$d = p_valid$q;
+        p_valid$d = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                p_valid$d = 1'b1;
+            end
+        end
+        if (reset) begin
+            p_valid$d = 1'b0;
+        end
+    end
+    always @(*) begin
         p_brk$d = p_brk$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                p_brk$d = pad_brk$brk;
+            end
+        end
+    end
+    always @(*) begin
         p_k16$d = p_k16$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                p_k16$d = k16;
+            end
+        end
+    end
+    always @(*) begin
         q_lastbrk$d = q_lastbrk$q;
+        q_lastbrk$d = lastbrk_now;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            q_lastbrk$d = ((32'h0) & 16'hffff);
+        end
+    end
+    always @(*) begin
         q_pbyte$d = q_pbyte$q;
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                if (n_last$q) begin
+                    q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
+                end
+            end
+        end
+    end
+    always @(*) begin
         gq_valid$d = gq_valid$q;
+        gq_valid$d = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            gq_valid$d = 1'b1;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            gq_valid$d = 1'b1;
+        end
+        if (issue$aes_valid & tok_flush) begin
+            gq_valid$d = 1'b1;
+        end
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            gq_valid$d = 1'b1;
+        end
+    end
+    always @(*) begin
         gq_last$d = gq_last$q;
+        gq_last$d = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            gq_last$d = 1'b1;
+        end
+    end
+    always @(*) begin
         gq_block$d = gq_block$q;
+        gq_block$d = bs_gh$dout;
+    end
+    always @(*) begin
         gq_h$d = gq_h$q;
+        gq_h$d = q_hkey$q;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            gq_h$d = f_head[(32'h65)+:(128)];
+        end
+    end
+    always @(*) begin
         t_busy_r$d = t_busy_r$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_busy_r$d = 1'b1;
+        end
+        if (t_busy_r$q & t_step$q) begin
+            t_busy_r$d = 1'b0;
+        end
+        if (reset) begin
+            t_busy_r$d = 1'b0;
+        end
+    end
+    always @(*) begin
         t_step$d = t_step$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_step$d = 1'b0;
+        end
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            t_step$d = 1'b1;
+        end
+    end
+    always @(*) begin
         t_inbound$d = t_inbound$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_inbound$d = q_inbound$q;
+        end
+    end
+    always @(*) begin
         t_dlen$d = t_dlen$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_dlen$d = q_dlen$q;
+        end
+    end
+    always @(*) begin
         t_dl$d = t_dl$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_dl$d = q_dl$q;
+        end
+    end
+    always @(*) begin
         t_nblk$d = t_nblk$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_nblk$d = q_cons$q;
+        end
+    end
+    always @(*) begin
         t_ej0$d = t_ej0$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_ej0$d = q_ej0$q;
+        end
+    end
+    always @(*) begin
         t_seq$d = t_seq$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_seq$d = q_seq$q;
+        end
+    end
+    always @(*) begin
         t_nh$d = t_nh$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_nh$d = q_rxnh$q;
+        end
+    end
+    always @(*) begin
         t_padlen$d = t_padlen$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_padlen$d = q_padlen$q;
+        end
+    end
+    always @(*) begin
         t_index$d = t_index$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_index$d = q_index$q;
+        end
+    end
+    always @(*) begin
         t_verdict$d = t_verdict$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_verdict$d = q_verdict$q;
+        end
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                    if (t_icv$q != t_tag_new) begin
+                        t_verdict$d = v_auth;
+                    end
+                    else begin
+                        if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
+                            t_verdict$d = v_trailer;
+                        end
+                    end
+                end
+            end
+        end
+    end
+    always @(*) begin
         t_oslot$d = t_oslot$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_oslot$d = q_oslot$q;
+        end
+    end
+    always @(*) begin
         t_stream$d = t_stream$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_stream$d = q_stream$q;
+        end
+    end
+    always @(*) begin
         t_last_ct$d = t_last_ct$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_last_ct$d = q_last_ct$q;
+        end
+    end
+    always @(*) begin
         t_icv$d = t_icv$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_icv$d = icv;
+        end
+    end
+    always @(*) begin
         t_tag$d = t_tag$q;
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            t_tag$d = t_tag_new;
+        end
+    end
+    always @(*) begin
         t_rlen$d = t_rlen$q;
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            t_rlen$d = ((32'h0) & 16'hffff);
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                    if (t_icv$q != t_tag_new) begin
+                    end
+                    else begin
+                        if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
+                        end
+                        else begin
+                            t_rlen$d = t_dlen$q - pad_len_calc;
+                        end
+                    end
+                end
+                else begin
+                    t_rlen$d = t_dlen$q + 32'h20;
+                end
+            end
+        end
+    end
+    always @(*) begin
         t_lastbrk$d = t_lastbrk$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_lastbrk$d = lastbrk_now;
+        end
+    end
+    always @(*) begin
         t_pbyte$d = t_pbyte$q;
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            t_pbyte$d = q_pbyte$q;
+        end
+    end
+    always @(*) begin
         ghash$clock = clock;
+    end
+    always @(*) begin
         out_a$read_clock = clock;
+    end
+    always @(*) begin
         out_a$write_clock = clock;
+    end
+    always @(*) begin
         out_b$read_clock = clock;
+    end
+    always @(*) begin
         out_b$write_clock = clock;
+    end
+    always @(*) begin
         sa_cnt$read_clock = clock;
+    end
+    always @(*) begin
         sa_cnt$write_clock = clock;
+    end
+    always @(*) begin
         out_a$write_enable = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                end
+                else begin
+                    out_a$write_enable = 1'b1;
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
         out_a$write_address = ((32'h0) & 11'h7ff);
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                end
+                else begin
+                    out_a$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_address = out_wa;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_address = t_wa;
+            end
+        end
+    end
+    always @(*) begin
         out_a$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                end
+                else begin
+                    out_a$write_data = f_head[(32'h1c4)+:(128)];
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_data = out_wd;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+            end
+            else begin
+                out_a$write_data = t_wd;
+            end
+        end
+    end
+    always @(*) begin
         out_b$write_enable = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                    out_b$write_enable = 1'b1;
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+                out_b$write_enable = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
         out_b$write_address = ((32'h0) & 11'h7ff);
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                    out_b$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+                out_b$write_address = out_wa;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+                out_b$write_address = t_wa;
+            end
+        end
+    end
+    always @(*) begin
         out_b$write_data = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            if (~f_head[32'h0]) begin
+                if (f_oslot[32'h0]) begin
+                    out_b$write_data = f_head[(32'h1c4)+:(128)];
+                end
+            end
+        end
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_oslot$q[32'h0]) begin
+                out_b$write_data = out_wd;
+            end
+        end
+        if (t_we) begin
+            if (t_oslot$q[32'h0]) begin
+                out_b$write_data = t_wd;
+            end
+        end
+    end
+    always @(*) begin
         out_a$read_address = tx$buf_rd;
+    end
+    always @(*) begin
         out_b$read_address = tx$buf_rd;
+    end
+    always @(*) begin
         regs$buf_a = out_a$read_data;
+    end
+    always @(*) begin
         tx$buf_b = out_b$read_data;
+    end
+    always @(*) begin
         sa_cnt$write_enable = issue$cnt_clear;
+        if (t_busy_r$q & t_step$q) begin
+            if (t_verdict$q == v_ok) begin
+                sa_cnt$write_enable = 1'b1;
+            end
+            else begin
+                if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
+                    sa_cnt$write_enable = 1'b1;
+                end
+            end
+        end
+    end
+    always @(*) begin
         sa_cnt$write_address = issue$cur_idx;
+        if (t_busy_r$q & t_step$q) begin
+            sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
+        end
+    end
+    always @(*) begin
         sa_cnt$write_data = ((32'h0) & 160'hffffffffffffffffffffffffffffffffffffffff);
+        if (t_busy_r$q & t_step$q) begin
+            if (t_verdict$q == v_ok) begin
+                sa_cnt$write_data = (issue$cnt_rd & k_cnt_auth_mask) | ((issue$cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
+            end
+            else begin
+                if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
+                    sa_cnt$write_data = issue$cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
+                end
+            end
+        end
+    end
+    always @(*) begin
         if (t_busy_r$q) begin
             sa_cnt$read_address = t_index$q[(32'h0)+:(10)];
         end
         else begin
             sa_cnt$read_address = issue$cur_idx;
         end
+        if (issue$aes_valid & (tok_kind == 32'h3)) begin
+            sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
+        end
+    end
+    always @(*) begin
         issue$cnt_rd = sa_cnt$read_data;
+    end
+    always @(*) begin
         cnt_sh_bytes = issue$cnt_rd >> s_cnt_bytes;
+    end
+    always @(*) begin
         cnt_sh_auth = issue$cnt_rd >> s_cnt_auth;
+    end
+    always @(*) begin
         ghash$clear = reset;
+    end
+    always @(*) begin
         ghash$in_valid = gq_valid$q;
+    end
+    always @(*) begin
         ghash$in_last = gq_last$q;
+    end
+    always @(*) begin
         ghash$in_block = gq_block$q;
+    end
+    always @(*) begin
         ghash$h = gq_h$q;
-        gq_valid$d = 1'b0;
-        gq_last$d = 1'b0;
+    end
+    always @(*) begin
         f_pop = 1'b0;
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            f_pop = 1'b1;
+        end
+    end
+    always @(*) begin
         f_oslot = ((32'h0) & 2'h3);
+        if (issue$aes_valid & (tok_kind == 32'h1)) begin
+            f_oslot = f_head[(32'h139)+:(2)];
+        end
+    end
+    always @(*) begin
         t_we = 1'b0;
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                end
+                else begin
+                    t_we = 1'b1;
+                end
+            end
+        end
+        if (t_busy_r$q & t_step$q) begin
+            if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
+                t_we = 1'b1;
+            end
+        end
+    end
+    always @(*) begin
         t_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
+            if (t_verdict$q == v_ok) begin
+                if (t_inbound$q) begin
+                end
+                else begin
+                    if (|t_sh) begin
+                        t_wd = t_last_ct$q | (t_tag_new << (t_sh << 32'h3));
+                    end
+                    else begin
+                        t_wd = t_tag_new;
+                    end
+                end
+            end
+        end
+        if (t_busy_r$q & t_step$q) begin
+            if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
+                t_wd = t_tag$q >> ((((32'h10) & 16'hffff) - t_sh) << 32'h3);
+            end
+        end
+    end
+    always @(*) begin
         out_wa = ((32'h0) & 11'h7ff);
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                out_wa = ((q_cons$q) & 11'h7ff);
+            end
+            else begin
+                out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
+            end
+            out_wa = out_wa | (((q_oslot$q >> 32'h1) & 11'h7ff) << 32'ha);
+        end
+    end
+    always @(*) begin
         out_wd = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (issue$aes_valid & (tok_kind == 32'h2)) begin
+            if (q_inbound$q) begin
+                out_wd = pt;
+            end
+            else begin
+                out_wd = ct;
+            end
+        end
+    end
+    always @(*) begin
         gmac_esn = q_flags$q[32'h1] & q_flags$q[32'h2];
+    end
+    always @(*) begin
         if (gmac_esn) begin
             bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h14) << 32'h3;
-            bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
         end
-        else if (q_flags$q[32'h1]) begin
-            bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
+        else begin
+            if (q_flags$q[32'h1]) begin
+                bs_la$din = (((q_dlen$q) & 64'hffffffffffffffff) + 32'h10) << 32'h3;
+            end
+            else begin
+                if (q_flags$q[32'h2]) begin
+                    bs_la$din = ((32'h60) & 64'hffffffffffffffff);
+                end
+                else begin
+                    bs_la$din = ((32'h40) & 64'hffffffffffffffff);
+                end
+            end
+        end
+    end
+    always @(*) begin
+        if (gmac_esn) begin
             bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
         end
         else begin
-            if (q_flags$q[32'h2]) begin
-                bs_la$din = ((32'h60) & 64'hffffffffffffffff);
+            if (q_flags$q[32'h1]) begin
+                bs_lc$din = ((32'h0) & 64'hffffffffffffffff);
             end
             else begin
-                bs_la$din = ((32'h40) & 64'hffffffffffffffff);
+                bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
             end
-            bs_lc$din = ((q_dlen$q) & 64'hffffffffffffffff) << 32'h3;
         end
+    end
+    always @(*) begin
         tok_kind = issue$aes_tag[(32'h80)+:(2)];
+    end
+    always @(*) begin
         tok_flush = issue$aes_tag[32'h82];
+    end
+    always @(*) begin
         bdata = issue$aes_tag[(32'h0)+:(128)];
+    end
+    always @(*) begin
         k16 = q_cons$q << 32'h4;
+    end
+    always @(*) begin
         bm_next$dv = r_dv$q - 32'h10;
+    end
+    always @(*) begin
         bm_next$di = r_di$q - 32'h10;
+    end
+    always @(*) begin
         bm_next$tp = q_tp$q;
+    end
+    always @(*) begin
         bm_next$neg_ok = 1'b1;
+    end
+    always @(*) begin
         bs_ks$din = issue$aes_block;
+    end
+    always @(*) begin
         if (q_flags$q[32'h1]) begin
             ks = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         end
         else begin
             ks = bs_ks$dout & n_mv$q;
         end
+    end
+    always @(*) begin
         if (q_inbound$q) begin
             ct = bdata & n_mv$q;
             pt = ct ^ ks;
@@ -54100,285 +62620,181 @@ module top$tail(clock,reset,issue$aes_valid,issue$aes_tag,issue$aes_block,issue$
             pt = (bdata & n_mi$q) | n_trail$q;
             ct = pt ^ ks;
         end
+    end
+    always @(*) begin
         pt_sh_pad = pt >> (((q_dlen$q - 32'h2) & 32'hf) << 32'h3);
+    end
+    always @(*) begin
         pt_sh_nh = pt >> (((q_dlen$q - 32'h1) & 32'hf) << 32'h3);
+    end
+    always @(*) begin
         pt_sh_pb = pt >> (((q_dlen$q - 32'h3) & 32'hf) << 32'h3);
+    end
+    always @(*) begin
         pad_brk$pt = pt;
+    end
+    always @(*) begin
         pad_brk$prev = q_prevb$q;
+    end
+    always @(*) begin
         pad_brk$first = q_cons$q == 32'h0;
+    end
+    always @(*) begin
         pad_brk$count = n_pcnt$q;
+    end
+    always @(*) begin
         pad_last$v = p_brk$q;
+    end
+    always @(*) begin
         if (p_valid$q & pad_last$any) begin
             lastbrk_now = p_k16$q | pad_last$idx;
         end
         else begin
             lastbrk_now = q_lastbrk$q;
         end
+    end
+    always @(*) begin
         icv_shift = q_dlen$q & 32'hf;
+    end
+    always @(*) begin
         if (icv_shift == 32'h0) begin
             icv = bdata;
         end
         else begin
             icv = (q_lastraw$q >> (icv_shift << 32'h3)) | (bdata << ((((32'h10) & 16'hffff) - icv_shift) << 32'h3));
         end
+    end
+    always @(*) begin
         bs_tag$din = ghash$out_hash ^ t_ej0$q;
+    end
+    always @(*) begin
         t_tag_new = bs_tag$dout;
+    end
+    always @(*) begin
         t_sh = ((t_dlen$q[(32'h0)+:(4)]) & 16'hffff);
+    end
+    always @(*) begin
         if (f_rd$q == 32'h0) begin
             f_head = fq0$q;
         end
-        else if (f_rd$q == 32'h1) begin
-            f_head = fq1$q;
-        end
-        else if (f_rd$q == 32'h2) begin
-            f_head = fq2$q;
-        end
         else begin
-            f_head = fq3$q;
+            if (f_rd$q == 32'h1) begin
+                f_head = fq1$q;
+            end
+            else begin
+                if (f_rd$q == 32'h2) begin
+                    f_head = fq2$q;
+                end
+                else begin
+                    f_head = fq3$q;
+                end
+            end
         end
+    end
+    always @(*) begin
         bm_head$dv = f_head[(32'h5)+:(16)];
+    end
+    always @(*) begin
         bm_head$di = f_head[(32'h15)+:(16)];
+    end
+    always @(*) begin
         bm_head$tp = f_head[(32'h25)+:(64)];
+    end
+    always @(*) begin
         bm_head$neg_ok = 1'b0;
-        hd_mv$d = bm_head$mv;
-        hd_mi$d = bm_head$mi;
-        hd_trail$d = bm_head$trail;
-        hd_pcnt$d = bm_head$pcnt;
-        hd_last$d = bm_head$last;
-        if (issue$f_push) begin
-            if (f_wr$q == 32'h0) begin
-                fq0$d = issue$f_word;
-            end
-            if (f_wr$q == 32'h1) begin
-                fq1$d = issue$f_word;
-            end
-            if (f_wr$q == 32'h2) begin
-                fq2$d = issue$f_word;
-            end
-            if (f_wr$q == 32'h3) begin
-                fq3$d = issue$f_word;
-            end
-            f_wr$d = f_wr$q + 32'h1;
-        end
+    end
+    always @(*) begin
         if (gmac_esn) begin
             gh_ct = ((q_carry$q) & 128'hffffffffffffffffffffffffffffffff) | (ct << 32'h20);
         end
         else begin
             gh_ct = ct;
         end
+    end
+    always @(*) begin
         bs_gh$din = gh_ct;
-        gq_block$d = bs_gh$dout;
-        gq_h$d = q_hkey$q;
-        p_valid$d = 1'b0;
-        q_lastbrk$d = lastbrk_now;
         if (issue$aes_valid & (tok_kind == 32'h1)) begin
-            n_mv$d = hd_mv$q;
-            n_mi$d = hd_mi$q;
-            n_trail$d = hd_trail$q;
-            n_pcnt$d = hd_pcnt$q;
-            n_last$d = hd_last$q;
-            r_dv$d = f_head[(32'h5)+:(16)];
-            r_di$d = f_head[(32'h15)+:(16)];
-            f_pop = 1'b1;
-            q_inbound$d = f_head[32'h0];
-            q_flags$d = f_head[(32'h1)+:(4)];
-            q_dlen$d = f_head[(32'h5)+:(16)];
-            q_dl$d = f_head[(32'h15)+:(16)];
-            q_tp$d = f_head[(32'h25)+:(64)];
-            q_hkey$d = f_head[(32'h65)+:(128)];
-            q_seq$d = f_head[(32'he5)+:(64)];
-            q_index$d = f_head[(32'h125)+:(16)];
-            q_verdict$d = f_head[(32'h135)+:(4)];
-            q_oslot$d = f_head[(32'h139)+:(2)];
-            q_stream$d = f_head[32'h13b];
-            q_ej0$d = issue$aes_block;
-            q_cons$d = ((32'h0) & 16'hffff);
-            q_rxnh$d = f_head[(32'h13c)+:(8)];
-            q_padlen$d = ((32'h0) & 8'hff);
-            q_lastbrk$d = ((32'h0) & 16'hffff);
             bs_gh$din = f_head[(32'h144)+:(128)];
-            q_carry$d = f_head[(32'h224)+:(32)];
-            gq_valid$d = 1'b1;
-            gq_h$d = f_head[(32'h65)+:(128)];
-            f_oslot = f_head[(32'h139)+:(2)];
-            if (~f_head[32'h0]) begin
-                if (f_oslot[32'h0]) begin
-                    out_b$write_enable = 1'b1;
-                    out_b$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_b$write_data = f_head[(32'h1c4)+:(128)];
-                end
-                else begin
-                    out_a$write_enable = 1'b1;
-                    out_a$write_address = ((f_oslot >> 32'h1) & 11'h7ff) << 32'ha;
-                    out_a$write_data = f_head[(32'h1c4)+:(128)];
-                end
-            end
-        end
-        if (issue$aes_valid & (tok_kind == 32'h2)) begin
-            gq_valid$d = 1'b1;
-            q_cons$d = q_cons$q + 32'h1;
-            n_mv$d = bm_next$mv;
-            n_mi$d = bm_next$mi;
-            n_trail$d = bm_next$trail;
-            n_pcnt$d = bm_next$pcnt;
-            n_last$d = bm_next$last;
-            r_dv$d = r_dv$q - 32'h10;
-            r_di$d = r_di$q - 32'h10;
-            q_last_ct$d = ct;
-            q_carry$d = ct[(32'h60)+:(32)];
-            q_lastraw$d = bdata;
-            if (q_inbound$q) begin
-                out_wa = ((q_cons$q) & 11'h7ff);
-                out_wd = pt;
-                if (n_last$q) begin
-                    q_padlen$d = pt_sh_pad[(32'h0)+:(8)];
-                    q_rxnh$d = pt_sh_nh[(32'h0)+:(8)];
-                    q_pbyte$d = pt_sh_pb[(32'h0)+:(8)];
-                end
-                q_prevb$d = pt[(32'h78)+:(8)];
-                p_valid$d = 1'b1;
-                p_brk$d = pad_brk$brk;
-                p_k16$d = k16;
-            end
-            else begin
-                out_wa = ((q_cons$q + 32'h1) & 11'h7ff);
-                out_wd = ct;
-            end
-            out_wa = out_wa | (((q_oslot$q >> 32'h1) & 11'h7ff) << 32'ha);
-            if (q_oslot$q[32'h0]) begin
-                out_b$write_enable = 1'b1;
-                out_b$write_address = out_wa;
-                out_b$write_data = out_wd;
-            end
-            else begin
-                out_a$write_enable = 1'b1;
-                out_a$write_address = out_wa;
-                out_a$write_data = out_wd;
-            end
         end
         if (issue$aes_valid & tok_flush) begin
             bs_gh$din = ((q_carry$q) & 128'hffffffffffffffffffffffffffffffff);
-            gq_valid$d = 1'b1;
         end
         if (issue$aes_valid & (tok_kind == 32'h3)) begin
             bs_gh$din = ((bs_la$dout) & 128'hffffffffffffffffffffffffffffffff) | (((bs_lc$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-            gq_valid$d = 1'b1;
-            gq_last$d = 1'b1;
-            t_busy_r$d = 1'b1;
-            t_step$d = 1'b0;
-            t_inbound$d = q_inbound$q;
-            t_dlen$d = q_dlen$q;
-            t_dl$d = q_dl$q;
-            t_nblk$d = q_cons$q;
-            t_ej0$d = q_ej0$q;
-            t_seq$d = q_seq$q;
-            t_nh$d = q_rxnh$q;
-            t_padlen$d = q_padlen$q;
-            t_index$d = q_index$q;
-            t_verdict$d = q_verdict$q;
-            t_oslot$d = q_oslot$q;
-            t_stream$d = q_stream$q;
-            t_last_ct$d = q_last_ct$q;
-            t_icv$d = icv;
-            t_lastbrk$d = lastbrk_now;
-            t_pbyte$d = q_pbyte$q;
-            sa_cnt$read_address = q_index$q[(32'h0)+:(10)];
         end
-        if (f_pop) begin
-            f_rd$d = f_rd$q + 32'h1;
-        end
-        if (issue$f_push & ~f_pop) begin
-            f_cnt_r$d = f_cnt_r$q + 32'h1;
-        end
-        else if (~issue$f_push & f_pop) begin
-            f_cnt_r$d = f_cnt_r$q - 32'h1;
-        end
+    end
+    always @(*) begin
         pad_len_calc = ((t_padlen$q) & 16'hffff) + 32'h2;
+    end
+    always @(*) begin
         pad_s = t_dlen$q - pad_len_calc;
+    end
+    always @(*) begin
         pad_ok = (t_padlen$q == 32'h0) | ((t_lastbrk$q <= pad_s) & (t_pbyte$q == t_padlen$q));
+    end
+    always @(*) begin
         t_tuser = ((t_verdict$q) & 96'hffffffffffffffffffffffff) | (((t_nh$q) & 96'hffffffffffffffffffffffff) << 32'h8) | (((t_index$q) & 96'hffffffffffffffffffffffff) << 32'h10) | (((t_seq$q) & 96'hffffffffffffffffffffffff) << 32'h20);
         if (t_inbound$q) begin
             t_tuser = t_tuser | 32'h10;
         end
+    end
+    always @(*) begin
         t_wa = ((t_oslot$q >> 32'h1) & 11'h7ff) << 32'ha;
         if (t_busy_r$q & ~t_step$q & ghash$out_last) begin
-            t_step$d = 1'b1;
-            t_tag$d = t_tag_new;
-            t_rlen$d = ((32'h0) & 16'hffff);
             if (t_verdict$q == v_ok) begin
                 if (t_inbound$q) begin
-                    if (t_icv$q != t_tag_new) begin
-                        t_verdict$d = v_auth;
-                    end
-                    else if ((pad_len_calc > t_dlen$q) | ~pad_ok) begin
-                        t_verdict$d = v_trailer;
-                    end
-                    else begin
-                        t_rlen$d = t_dlen$q - pad_len_calc;
-                    end
                 end
                 else begin
-                    t_rlen$d = t_dlen$q + 32'h20;
-                    t_we = 1'b1;
                     if (|t_sh) begin
                         t_wa = t_wa | ((t_nblk$q) & 11'h7ff);
-                        t_wd = t_last_ct$q | (t_tag_new << (t_sh << 32'h3));
                     end
                     else begin
                         t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
-                        t_wd = t_tag_new;
                     end
                 end
             end
         end
         if (t_busy_r$q & t_step$q) begin
-            t_busy_r$d = 1'b0;
             if (~t_inbound$q & (t_verdict$q == v_ok) & |t_sh) begin
-                t_we = 1'b1;
                 t_wa = t_wa | ((t_nblk$q + 32'h1) & 11'h7ff);
-                t_wd = t_tag$q >> ((((32'h10) & 16'hffff) - t_sh) << 32'h3);
-            end
-            sa_cnt$write_address = t_index$q[(32'h0)+:(10)];
-            if (t_verdict$q == v_ok) begin
-                sa_cnt$write_enable = 1'b1;
-                sa_cnt$write_data = (issue$cnt_rd & k_cnt_auth_mask) | ((issue$cnt_rd[(32'h0)+:(64)] + 32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) | (((cnt_sh_bytes[(32'h0)+:(64)] + ((t_dl$q) & 64'hffffffffffffffff)) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_bytes);
-            end
-            else if ((t_verdict$q == v_auth) & ~&cnt_sh_auth[(32'h0)+:(32)]) begin
-                sa_cnt$write_enable = 1'b1;
-                sa_cnt$write_data = issue$cnt_rd + (((32'h1) & 160'hffffffffffffffffffffffffffffffffffffffff) << s_cnt_auth);
             end
         end
-        if (t_we) begin
-            if (t_oslot$q[32'h0]) begin
-                out_b$write_enable = 1'b1;
-                out_b$write_address = t_wa;
-                out_b$write_data = t_wd;
-            end
-            else begin
-                out_a$write_enable = 1'b1;
-                out_a$write_address = t_wa;
-                out_a$write_data = t_wd;
-            end
-        end
+    end
+    always @(*) begin
         issue$f_cnt = f_cnt_r$q;
+    end
+    always @(*) begin
         issue$t_busy = t_busy_r$q;
+    end
+    always @(*) begin
         regs$done = t_busy_r$q & t_step$q;
+    end
+    always @(*) begin
         regs$stream = t_stream$q;
+    end
+    always @(*) begin
         regs$inbound = t_inbound$q;
+    end
+    always @(*) begin
         regs$verdict = t_verdict$q;
+    end
+    always @(*) begin
         regs$nh = t_nh$q;
+    end
+    always @(*) begin
         regs$seq = t_seq$q;
+    end
+    always @(*) begin
         tx$oslot = t_oslot$q;
+    end
+    always @(*) begin
         regs$rlen = t_rlen$q;
+    end
+    always @(*) begin
         regs$dl = t_dl$q;
+    end
+    always @(*) begin
         tx$tuser = t_tuser;
-        if (reset) begin
-            f_cnt_r$d = ((32'h0) & 3'h7);
-            f_rd$d = ((32'h0) & 2'h3);
-            f_wr$d = ((32'h0) & 2'h3);
-            t_busy_r$d = 1'b0;
-            p_valid$d = 1'b0;
-        end
     end
     
 endmodule // top$tail
@@ -54419,23 +62835,39 @@ module top$tail$bm_head(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
     // Update code
     always @(*) begin
         m_v$count = dv;
+    end
+    always @(*) begin
         mv = m_v$mask;
+    end
+    always @(*) begin
         if (~di[32'hf] & |di) begin
             m_i$count = di;
         end
         else begin
             m_i$count = ((32'h0) & 16'hffff);
         end
+    end
+    always @(*) begin
         mi = m_i$mask;
+    end
+    always @(*) begin
         pcnt = dv - 32'h2;
+    end
+    always @(*) begin
         last = |dv & (dv <= 32'h10);
+    end
+    always @(*) begin
         tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+    end
+    always @(*) begin
         trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         if (~|di[(32'h4)+:(12)]) begin
             trail = tsh[(32'h0)+:(128)];
         end
-        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
-            trail = tsh[(32'h80)+:(128)];
+        else begin
+            if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+                trail = tsh[(32'h80)+:(128)];
+            end
         end
     end
     
@@ -54601,23 +63033,39 @@ module top$tail$bm_next(dv,di,tp,neg_ok,mv,mi,trail,pcnt,last);
     // Update code
     always @(*) begin
         m_v$count = dv;
+    end
+    always @(*) begin
         mv = m_v$mask;
+    end
+    always @(*) begin
         if (~di[32'hf] & |di) begin
             m_i$count = di;
         end
         else begin
             m_i$count = ((32'h0) & 16'hffff);
         end
+    end
+    always @(*) begin
         mi = m_i$mask;
+    end
+    always @(*) begin
         pcnt = dv - 32'h2;
+    end
+    always @(*) begin
         last = |dv & (dv <= 32'h10);
+    end
+    always @(*) begin
         tsh = ((tp) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((di[(32'h0)+:(4)]) & 8'hff) << 32'h3);
+    end
+    always @(*) begin
         trail = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
         if (~|di[(32'h4)+:(12)]) begin
             trail = tsh[(32'h0)+:(128)];
         end
-        else if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
-            trail = tsh[(32'h80)+:(128)];
+        else begin
+            if (neg_ok & &di[(32'h3)+:(13)] & |di[(32'h0)+:(3)]) begin
+                trail = tsh[(32'h80)+:(128)];
+            end
         end
     end
     
@@ -54773,7 +63221,11 @@ module top$tail$bs_gh(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -54833,7 +63285,11 @@ module top$tail$bs_ks(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -54921,7 +63377,11 @@ module top$tail$bs_tag(din,dout);
     // Update code
     always @(*) begin
         lo$din = din[(32'h0)+:(64)];
+    end
+    always @(*) begin
         hi$din = din[(32'h40)+:(64)];
+    end
+    always @(*) begin
         dout = (((lo$dout) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | ((hi$dout) & 128'hffffffffffffffffffffffffffffffff);
     end
     
@@ -55152,28 +63612,54 @@ module top$tail$ghash(clock,h,clear,in_valid,in_last,in_block,out_valid,out_last
     // Update code
     always @(*) begin
         acc$clock = clock;
+    end
+    always @(*) begin
         hash$clock = clock;
+    end
+    always @(*) begin
         valid$clock = clock;
+    end
+    always @(*) begin
         last$clock = clock;
+    end
+    always @(*) begin
         acc$d = acc$q;
-        hash$d = hash$q;
-        valid$d = valid$q;
-        last$d = last$q;
-        mul$a = acc$q ^ in_block;
-        mul$b = h;
         if (clear | (in_valid & in_last)) begin
             acc$d = zero;
         end
-        else if (in_valid) begin
-            acc$d = mul$product;
+        else begin
+            if (in_valid) begin
+                acc$d = mul$product;
+            end
         end
+    end
+    always @(*) begin
+        hash$d = hash$q;
         if (in_valid) begin
             hash$d = mul$product;
         end
+    end
+    always @(*) begin
+        valid$d = valid$q;
         valid$d = in_valid;
+    end
+    always @(*) begin
+        last$d = last$q;
         last$d = in_valid & in_last;
+    end
+    always @(*) begin
+        mul$a = acc$q ^ in_block;
+    end
+    always @(*) begin
+        mul$b = h;
+    end
+    always @(*) begin
         out_valid = valid$q;
+    end
+    always @(*) begin
         out_last = last$q;
+    end
+    always @(*) begin
         out_hash = hash$q;
     end
     
@@ -55302,21 +63788,53 @@ module top$tail$ghash$mul(a,b,product);
     // Update code
     always @(*) begin
         mul_hi$a = a[(32'h40)+:(64)];
+    end
+    always @(*) begin
         mul_hi$b = b[(32'h40)+:(64)];
+    end
+    always @(*) begin
         mul_lo$a = a[(32'h0)+:(64)];
+    end
+    always @(*) begin
         mul_lo$b = b[(32'h0)+:(64)];
+    end
+    always @(*) begin
         a_mid = a[(32'h40)+:(64)] ^ a[(32'h0)+:(64)];
+    end
+    always @(*) begin
         b_mid = b[(32'h40)+:(64)] ^ b[(32'h0)+:(64)];
+    end
+    always @(*) begin
         mul_mid$a = a_mid;
+    end
+    always @(*) begin
         mul_mid$b = b_mid;
+    end
+    always @(*) begin
         wide_hi$narrow = mul_hi$p;
+    end
+    always @(*) begin
         wide_lo$narrow = mul_lo$p;
+    end
+    always @(*) begin
         wide_mid$narrow = mul_mid$p;
+    end
+    always @(*) begin
         clmul = (wide_hi$wide << 32'h80) ^ ((wide_mid$wide ^ wide_hi$wide ^ wide_lo$wide) << 32'h40) ^ wide_lo$wide;
+    end
+    always @(*) begin
         high = clmul << 32'h80;
+    end
+    always @(*) begin
         fold1 = high ^ (high >> 32'h1) ^ (high >> 32'h2) ^ (high >> 32'h7);
+    end
+    always @(*) begin
         over = fold1[(32'h0)+:(128)] << 32'h1;
+    end
+    always @(*) begin
         fold2 = over ^ (over >> 32'h1) ^ (over >> 32'h2) ^ (over >> 32'h7);
+    end
+    always @(*) begin
         product = clmul[(32'h7f)+:(128)] ^ fold1[(32'h7f)+:(128)] ^ fold2;
     end
     
@@ -55407,22 +63925,56 @@ module top$tail$ghash$mul$mul_hi(a,b,p);
     // Update code
     always @(*) begin
         widen$narrow = b;
+    end
+    always @(*) begin
         parts$0$a8 = a[(32'h8 * 0)+:(8)];
+    end
+    always @(*) begin
         parts$0$b = widen$wide;
+    end
+    always @(*) begin
         parts$1$a8 = a[(32'h8 * 1)+:(8)];
+    end
+    always @(*) begin
         parts$1$b = widen$wide;
+    end
+    always @(*) begin
         parts$2$a8 = a[(32'h8 * 2)+:(8)];
+    end
+    always @(*) begin
         parts$2$b = widen$wide;
+    end
+    always @(*) begin
         parts$3$a8 = a[(32'h8 * 3)+:(8)];
+    end
+    always @(*) begin
         parts$3$b = widen$wide;
+    end
+    always @(*) begin
         parts$4$a8 = a[(32'h8 * 4)+:(8)];
+    end
+    always @(*) begin
         parts$4$b = widen$wide;
+    end
+    always @(*) begin
         parts$5$a8 = a[(32'h8 * 5)+:(8)];
+    end
+    always @(*) begin
         parts$5$b = widen$wide;
+    end
+    always @(*) begin
         parts$6$a8 = a[(32'h8 * 6)+:(8)];
+    end
+    always @(*) begin
         parts$6$b = widen$wide;
+    end
+    always @(*) begin
         parts$7$a8 = a[(32'h8 * 7)+:(8)];
+    end
+    always @(*) begin
         parts$7$b = widen$wide;
+    end
+    always @(*) begin
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
@@ -55956,22 +64508,56 @@ module top$tail$ghash$mul$mul_lo(a,b,p);
     // Update code
     always @(*) begin
         widen$narrow = b;
+    end
+    always @(*) begin
         parts$0$a8 = a[(32'h8 * 0)+:(8)];
+    end
+    always @(*) begin
         parts$0$b = widen$wide;
+    end
+    always @(*) begin
         parts$1$a8 = a[(32'h8 * 1)+:(8)];
+    end
+    always @(*) begin
         parts$1$b = widen$wide;
+    end
+    always @(*) begin
         parts$2$a8 = a[(32'h8 * 2)+:(8)];
+    end
+    always @(*) begin
         parts$2$b = widen$wide;
+    end
+    always @(*) begin
         parts$3$a8 = a[(32'h8 * 3)+:(8)];
+    end
+    always @(*) begin
         parts$3$b = widen$wide;
+    end
+    always @(*) begin
         parts$4$a8 = a[(32'h8 * 4)+:(8)];
+    end
+    always @(*) begin
         parts$4$b = widen$wide;
+    end
+    always @(*) begin
         parts$5$a8 = a[(32'h8 * 5)+:(8)];
+    end
+    always @(*) begin
         parts$5$b = widen$wide;
+    end
+    always @(*) begin
         parts$6$a8 = a[(32'h8 * 6)+:(8)];
+    end
+    always @(*) begin
         parts$6$b = widen$wide;
+    end
+    always @(*) begin
         parts$7$a8 = a[(32'h8 * 7)+:(8)];
+    end
+    always @(*) begin
         parts$7$b = widen$wide;
+    end
+    always @(*) begin
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
@@ -56505,22 +65091,56 @@ module top$tail$ghash$mul$mul_mid(a,b,p);
     // Update code
     always @(*) begin
         widen$narrow = b;
+    end
+    always @(*) begin
         parts$0$a8 = a[(32'h8 * 0)+:(8)];
+    end
+    always @(*) begin
         parts$0$b = widen$wide;
+    end
+    always @(*) begin
         parts$1$a8 = a[(32'h8 * 1)+:(8)];
+    end
+    always @(*) begin
         parts$1$b = widen$wide;
+    end
+    always @(*) begin
         parts$2$a8 = a[(32'h8 * 2)+:(8)];
+    end
+    always @(*) begin
         parts$2$b = widen$wide;
+    end
+    always @(*) begin
         parts$3$a8 = a[(32'h8 * 3)+:(8)];
+    end
+    always @(*) begin
         parts$3$b = widen$wide;
+    end
+    always @(*) begin
         parts$4$a8 = a[(32'h8 * 4)+:(8)];
+    end
+    always @(*) begin
         parts$4$b = widen$wide;
+    end
+    always @(*) begin
         parts$5$a8 = a[(32'h8 * 5)+:(8)];
+    end
+    always @(*) begin
         parts$5$b = widen$wide;
+    end
+    always @(*) begin
         parts$6$a8 = a[(32'h8 * 6)+:(8)];
+    end
+    always @(*) begin
         parts$6$b = widen$wide;
+    end
+    always @(*) begin
         parts$7$a8 = a[(32'h8 * 7)+:(8)];
+    end
+    always @(*) begin
         parts$7$b = widen$wide;
+    end
+    always @(*) begin
         p = parts$0$p ^ (parts$1$p << 32'h8) ^ (parts$2$p << 32'h10) ^ (parts$3$p << 32'h18) ^ (parts$4$p << 32'h20) ^ (parts$5$p << 32'h28) ^ (parts$6$p << 32'h30) ^ (parts$7$p << 32'h38);
     end
     
@@ -57467,6 +66087,8 @@ module top$tail$pad_brk(pt,prev,first,count,brk);
         if (pt[(32'h78)+:(8)] != pt[(32'h70)+:(8)] + 32'h1) begin
             raw = raw | 32'h8000;
         end
+    end
+    always @(*) begin
         cm = ((32'h0) & 16'hffff);
         if (count > 32'h0) begin
             cm = cm | 32'h1;
@@ -57516,6 +66138,8 @@ module top$tail$pad_brk(pt,prev,first,count,brk);
         if (count > 32'hf) begin
             cm = cm | 32'h8000;
         end
+    end
+    always @(*) begin
         brk = raw & cm;
     end
     
@@ -57532,6 +66156,8 @@ module top$tail$pad_last(v,any,idx);
     // Update code
     always @(*) begin
         any = |v;
+    end
+    always @(*) begin
         idx = ((32'h0) & 16'hffff);
         if (v[32'h1]) begin
             idx = ((32'h1) & 16'hffff);
@@ -58573,131 +67199,335 @@ module top$tx(clock,reset,m_axis_tdata,m_axis_tkeep,m_axis_tlast,m_axis_tvalid,m
     // Update code
     always @(*) begin
         tx_active$clock = clock;
+    end
+    always @(*) begin
         tx_slot$clock = clock;
+    end
+    always @(*) begin
         tx_w$clock = clock;
+    end
+    always @(*) begin
         s_rdy$clock = clock;
+    end
+    always @(*) begin
         s_rlen0$clock = clock;
+    end
+    always @(*) begin
         s_rlen1$clock = clock;
+    end
+    always @(*) begin
         s_rlen2$clock = clock;
+    end
+    always @(*) begin
         s_rlen3$clock = clock;
+    end
+    always @(*) begin
         s_tuser0$clock = clock;
+    end
+    always @(*) begin
         s_tuser1$clock = clock;
+    end
+    always @(*) begin
         s_tuser2$clock = clock;
+    end
+    always @(*) begin
         s_tuser3$clock = clock;
+    end
+    always @(*) begin
         tx_active$d = tx_active$q;
-        tx_slot$d = tx_slot$q;
-        tx_w$d = tx_w$q;
-        s_rdy$d = s_rdy$q;
-        s_rlen0$d = s_rlen0$q;
-        s_rlen1$d = s_rlen1$q;
-        s_rlen2$d = s_rlen2$q;
-        s_rlen3$d = s_rlen3$q;
-        s_tuser0$d = s_tuser0$q;
-        s_tuser1$d = s_tuser1$q;
-        s_tuser2$d = s_tuser2$q;
-        s_tuser3$d = s_tuser3$q;
-        m_axis_tvalid = 1'b0;
-        m_axis_tdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
-        m_axis_tkeep = ((32'h0) & 16'hffff);
-        m_axis_tlast = 1'b0;
-        m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
-        tx_done = 1'b0;
-        freed = ((32'h0) & 4'hf);
-        tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
-        t_mask = ((32'h1) & 4'hf) << tail$oslot;
-        if (res_valid) begin
-            if (tail$oslot == 32'h0) begin
-                s_rlen0$d = res_len;
-                s_tuser0$d = tail$tuser;
-            end
-            if (tail$oslot == 32'h1) begin
-                s_rlen1$d = res_len;
-                s_tuser1$d = tail$tuser;
-            end
-            if (tail$oslot == 32'h2) begin
-                s_rlen2$d = res_len;
-                s_tuser2$d = tail$tuser;
-            end
-            if (tail$oslot == 32'h3) begin
-                s_rlen3$d = res_len;
-                s_tuser3$d = tail$tuser;
-            end
-        end
-        if (tx_slot$q == 32'h0) begin
-            tx_rlen = s_rlen0$q;
-            tx_tuser = s_tuser0$q;
-        end
-        else if (tx_slot$q == 32'h1) begin
-            tx_rlen = s_rlen1$q;
-            tx_tuser = s_tuser1$q;
-        end
-        else if (tx_slot$q == 32'h2) begin
-            tx_rlen = s_rlen2$q;
-            tx_tuser = s_tuser2$q;
-        end
-        else begin
-            tx_rlen = s_rlen3$q;
-            tx_tuser = s_tuser3$q;
-        end
-        if (tx_slot$q[32'h0]) begin
-            tx_data = tail$buf_b;
-        end
-        else begin
-            tx_data = buf_a;
-        end
-        tx_keep$count = tx_rlen - (tx_w$q << 32'h4);
-        tx_addr = tx_w$q;
-        tx_rslot = tx_slot$q;
-        tx_next_mask = ((32'h1) & 4'hf) << (tx_slot$q + 32'h1);
         if (~tx_active$q) begin
             if (|(s_rdy$q & tx_mask)) begin
                 tx_active$d = 1'b1;
-                tx_w$d = ((32'h0) & 16'hffff);
-                tx_addr = ((32'h0) & 16'hffff);
             end
         end
         else begin
-            m_axis_tvalid = 1'b1;
-            m_axis_tuser = tx_tuser;
-            if (tx_rlen == 32'h0) begin
-                m_axis_tlast = 1'b1;
-                tx_done = m_axis_tready;
-            end
-            else begin
-                m_axis_tdata = tx_data;
-                m_axis_tkeep = tx_keep$keep;
-                m_axis_tlast = tx_w$q == ((tx_rlen - 32'h1) >> 32'h4);
-                if (m_axis_tready) begin
-                    tx_addr = tx_w$q + 32'h1;
-                    tx_w$d = tx_w$q + 32'h1;
-                    tx_done = m_axis_tlast;
-                end
-            end
             if (tx_done) begin
-                freed = tx_mask;
-                tx_slot$d = tx_slot$q + 32'h1;
-                tx_rslot = tx_slot$q + 32'h1;
-                tx_w$d = ((32'h0) & 16'hffff);
-                tx_addr = ((32'h0) & 16'hffff);
                 tx_active$d = |(s_rdy$q & tx_next_mask);
             end
         end
+        if (reset) begin
+            tx_active$d = 1'b0;
+        end
+    end
+    always @(*) begin
+        tx_slot$d = tx_slot$q;
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_done) begin
+                tx_slot$d = tx_slot$q + 32'h1;
+            end
+        end
+        if (reset) begin
+            tx_slot$d = ((32'h0) & 2'h3);
+        end
+    end
+    always @(*) begin
+        tx_w$d = tx_w$q;
+        if (~tx_active$q) begin
+            if (|(s_rdy$q & tx_mask)) begin
+                tx_w$d = ((32'h0) & 16'hffff);
+            end
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+            end
+            else begin
+                if (m_axis_tready) begin
+                    tx_w$d = tx_w$q + 32'h1;
+                end
+            end
+            if (tx_done) begin
+                tx_w$d = ((32'h0) & 16'hffff);
+            end
+        end
+    end
+    always @(*) begin
+        s_rdy$d = s_rdy$q;
         if (res_valid) begin
             s_rdy$d = (s_rdy$q | t_mask) & ~freed;
         end
         else begin
             s_rdy$d = s_rdy$q & ~freed;
         end
+        if (reset) begin
+            s_rdy$d = ((32'h0) & 4'hf);
+        end
+    end
+    always @(*) begin
+        s_rlen0$d = s_rlen0$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h0) begin
+                s_rlen0$d = res_len;
+            end
+        end
+    end
+    always @(*) begin
+        s_rlen1$d = s_rlen1$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h1) begin
+                s_rlen1$d = res_len;
+            end
+        end
+    end
+    always @(*) begin
+        s_rlen2$d = s_rlen2$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h2) begin
+                s_rlen2$d = res_len;
+            end
+        end
+    end
+    always @(*) begin
+        s_rlen3$d = s_rlen3$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h3) begin
+                s_rlen3$d = res_len;
+            end
+        end
+    end
+    always @(*) begin
+        s_tuser0$d = s_tuser0$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h0) begin
+                s_tuser0$d = tail$tuser;
+            end
+        end
+    end
+    always @(*) begin
+        s_tuser1$d = s_tuser1$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h1) begin
+                s_tuser1$d = tail$tuser;
+            end
+        end
+    end
+    always @(*) begin
+        s_tuser2$d = s_tuser2$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h2) begin
+                s_tuser2$d = tail$tuser;
+            end
+        end
+    end
+    always @(*) begin
+        s_tuser3$d = s_tuser3$q;
+        if (res_valid) begin
+            if (tail$oslot == 32'h3) begin
+                s_tuser3$d = tail$tuser;
+            end
+        end
+    end
+    always @(*) begin
+        m_axis_tvalid = 1'b0;
+        if (~tx_active$q) begin
+        end
+        else begin
+            m_axis_tvalid = 1'b1;
+        end
+    end
+    always @(*) begin
+        m_axis_tdata = ((32'h0) & 128'hffffffffffffffffffffffffffffffff);
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+            end
+            else begin
+                m_axis_tdata = tx_data;
+            end
+        end
+    end
+    always @(*) begin
+        m_axis_tkeep = ((32'h0) & 16'hffff);
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+            end
+            else begin
+                m_axis_tkeep = tx_keep$keep;
+            end
+        end
+    end
+    always @(*) begin
+        m_axis_tlast = 1'b0;
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+                m_axis_tlast = 1'b1;
+            end
+            else begin
+                m_axis_tlast = tx_w$q == ((tx_rlen - 32'h1) >> 32'h4);
+            end
+        end
+    end
+    always @(*) begin
+        m_axis_tuser = ((32'h0) & 96'hffffffffffffffffffffffff);
+        if (~tx_active$q) begin
+        end
+        else begin
+            m_axis_tuser = tx_tuser;
+        end
+    end
+    always @(*) begin
+        tx_done = 1'b0;
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+                tx_done = m_axis_tready;
+            end
+            else begin
+                if (m_axis_tready) begin
+                    tx_done = m_axis_tlast;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        freed = ((32'h0) & 4'hf);
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_done) begin
+                freed = tx_mask;
+            end
+        end
+    end
+    always @(*) begin
+        tx_mask = ((32'h1) & 4'hf) << tx_slot$q;
+    end
+    always @(*) begin
+        t_mask = ((32'h1) & 4'hf) << tail$oslot;
+    end
+    always @(*) begin
+        if (tx_slot$q == 32'h0) begin
+            tx_rlen = s_rlen0$q;
+        end
+        else begin
+            if (tx_slot$q == 32'h1) begin
+                tx_rlen = s_rlen1$q;
+            end
+            else begin
+                if (tx_slot$q == 32'h2) begin
+                    tx_rlen = s_rlen2$q;
+                end
+                else begin
+                    tx_rlen = s_rlen3$q;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        if (tx_slot$q == 32'h0) begin
+            tx_tuser = s_tuser0$q;
+        end
+        else begin
+            if (tx_slot$q == 32'h1) begin
+                tx_tuser = s_tuser1$q;
+            end
+            else begin
+                if (tx_slot$q == 32'h2) begin
+                    tx_tuser = s_tuser2$q;
+                end
+                else begin
+                    tx_tuser = s_tuser3$q;
+                end
+            end
+        end
+    end
+    always @(*) begin
+        if (tx_slot$q[32'h0]) begin
+            tx_data = tail$buf_b;
+        end
+        else begin
+            tx_data = buf_a;
+        end
+    end
+    always @(*) begin
+        tx_keep$count = tx_rlen - (tx_w$q << 32'h4);
+    end
+    always @(*) begin
+        tx_addr = tx_w$q;
+        if (~tx_active$q) begin
+            if (|(s_rdy$q & tx_mask)) begin
+                tx_addr = ((32'h0) & 16'hffff);
+            end
+        end
+        else begin
+            if (tx_rlen == 32'h0) begin
+            end
+            else begin
+                if (m_axis_tready) begin
+                    tx_addr = tx_w$q + 32'h1;
+                end
+            end
+            if (tx_done) begin
+                tx_addr = ((32'h0) & 16'hffff);
+            end
+        end
+    end
+    always @(*) begin
+        tx_rslot = tx_slot$q;
+        if (~tx_active$q) begin
+        end
+        else begin
+            if (tx_done) begin
+                tx_rslot = tx_slot$q + 32'h1;
+            end
+        end
+    end
+    always @(*) begin
+        tx_next_mask = ((32'h1) & 4'hf) << (tx_slot$q + 32'h1);
+    end
+    always @(*) begin
         if (tx_active$q | |(s_rdy$q & tx_mask)) begin
             tail$buf_rd = (((tx_rslot >> 32'h1) & 11'h7ff) << 32'ha) | ((tx_addr & (k_buf_words - 32'h1)) & 11'h7ff);
         end
         else begin
             tail$buf_rd = ((win_rd) & 11'h7ff);
-        end
-        if (reset) begin
-            tx_active$d = 1'b0;
-            tx_slot$d = ((32'h0) & 2'h3);
-            s_rdy$d = ((32'h0) & 4'hf);
         end
     end
     

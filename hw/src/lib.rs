@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod dma;
 pub mod ghash;
 pub mod keyexp;
+pub mod post;
 pub mod top;
 pub mod util;
 
