@@ -26,8 +26,11 @@ use crate::hostmem::{DmaBus, HostMemConfig};
 use crate::model::{Model, SimError};
 use crate::stream::{self, InPacket, Shaping, StreamRun};
 
-/// Cycles of reset applied when the card is created.
-pub const RESET_CYCLES: u32 = 8;
+/// Cycles the reset is held (at creation, `hard_reset` and the scheduled reset fault):
+/// longer than the AES pipeline, whose stages are flushed by the clock rather than
+/// cleared by the reset (with 8 cycles, a reset in mid-traffic left blocks in it and
+/// SA commands then waited for ever for an empty packet path).
+pub const RESET_CYCLES: u32 = 64;
 
 /// Cycles the clock thread goes on after the DMA bus was last busy (about 1 µs at
 /// the core clock: longer than the engine's latency between reading a packet and
@@ -275,6 +278,12 @@ impl Drop for SimCard {
 /// One cycle, with a scheduled reset made when its write count is reached.
 fn step(st: &mut State) {
     st.model.step();
+    fire_due_reset(st);
+}
+
+/// Makes the scheduled reset when its write count has been reached (after a clock
+/// thread cycle and after each register access, whoever moved the clock).
+fn fire_due_reset(st: &mut State) {
     if let Some(n) = st.faults.reset_after_writes {
         let done = st.model.bus().map_or(0, |b| b.mem.stats.write_bursts) - st.writes_mark;
         if done >= n {
@@ -356,12 +365,12 @@ impl RegIo for SimCard {
     fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
         check_offset(offset, 4)?;
         self.reads += 1;
-        let (data, resp) = self
-            .shared
-            .lock()
-            .model
-            .axil_read(offset)
-            .map_err(bus_error)?;
+        let (data, resp) = {
+            let mut st = self.shared.lock();
+            let r = st.model.axil_read(offset).map_err(bus_error);
+            fire_due_reset(&mut st);
+            r?
+        };
         okay(resp, "AXI4-Lite read response")?;
         Ok(data)
     }
@@ -371,7 +380,9 @@ impl RegIo for SimCard {
         self.writes += 1;
         let resp = {
             let mut st = self.shared.lock();
-            let resp = st.model.axil_write(offset, value).map_err(bus_error)?;
+            let resp = st.model.axil_write(offset, value).map_err(bus_error);
+            fire_due_reset(&mut st);
+            let resp = resp?;
             if regmap::regs::queue_reg_at(offset).is_some() {
                 // Work for the DMA port: let the clock run.
                 st.run_for = IDLE_CYCLES;

@@ -15,7 +15,8 @@
 //!   about 7.9 GB/s at 250 MHz; capped at one cycle's or one beat's worth, so idle
 //!   cycles bank nothing) and is spent 16 bytes a beat. Writes are taken at the
 //!   write direction's bandwidth; the response of a burst comes `write_response_cycles`
-//!   after its last beat. Reads are answered in order.
+//!   after its last beat (default 16: PCIe writes are posted, the bridge answers when
+//!   it has taken them). Reads are answered in order.
 //! - Interrupts ([`IrqVectors`]): each pulse on `irq[v]` adds one to an
 //!   `Arc<AtomicU64>` per vector, read and reset like an eventfd's counter.
 //!
@@ -177,6 +178,11 @@ impl DmaMemory for RegionTable {
     }
 }
 
+/// Cycles from a write burst's last beat to its response by default: PCIe writes are
+/// posted, so an AXI-to-PCIe bridge answers a write once it has taken it (64 ns
+/// here), not after a round trip to host memory.
+pub const WRITE_RESPONSE_CYCLES: u64 = 16;
+
 /// Latency and bandwidth of the host memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HostMemConfig {
@@ -189,12 +195,13 @@ pub struct HostMemConfig {
 }
 
 impl Default for HostMemConfig {
-    /// 500 ns of PCIe round trip and PCIe Gen3 x8 (7.9 GB/s) at a 250 MHz core clock.
+    /// 500 ns of PCIe round trip for reads, posted writes answered after
+    /// [`WRITE_RESPONSE_CYCLES`], and PCIe Gen3 x8 (7.9 GB/s) at a 250 MHz core clock.
     fn default() -> Self {
         let mhz = f64::from(regmap::dma::CORE_CLOCK_MHZ);
         Self {
             read_latency_cycles: (0.5 * mhz) as u64,
-            write_response_cycles: (0.5 * mhz) as u64,
+            write_response_cycles: WRITE_RESPONSE_CYCLES,
             bytes_per_cycle: 7.9e9 / (mhz * 1e6),
         }
     }

@@ -177,27 +177,35 @@ pub fn hang_with_full_ring<R: RegIo + HardReset>(
 }
 
 /// A card reset with a full ring in flight (`off`'s port: 8 entries): `inject`
-/// schedules the reset within a batch of 20 on an SA with `offload = card`; the
-/// offload layer reloads the card and redoes what the ring lost, nothing is lost
-/// or sent twice and no number is reused. Returns the datagrams.
+/// schedules the reset within a batch of 20 on an SA with `policy`; every packet
+/// comes out (on the card after a reload, or in software if the card was fenced),
+/// nothing is lost or sent twice and no number is reused (each datagram opened by
+/// an independent SA). Returns the datagrams; the caller checks where they ran.
 pub fn reset_with_full_ring<R: RegIo + HardReset>(
     off: &mut Offload<R, DmaPort<IovaTable>>,
+    policy: OffloadPolicy,
     inject: impl FnOnce(),
 ) -> Vec<SealedPacket> {
     let c = sa_cfg(0x700, Transform::AesGcm256);
-    let sa = off
-        .add_sa(&c, Direction::Outbound, OffloadPolicy::Card)
-        .unwrap();
+    let sa = off.add_sa(&c, Direction::Outbound, policy).unwrap();
     let ps: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8; 200 + i]).collect();
     inject();
     let sent = seal_all(off, sa, &ps);
     check_on_wire(&c, &sent, &ps);
+    sent
+}
+
+/// The strict outcome of [`reset_with_full_ring`] under `offload = card`: all on the
+/// card, one reset seen and reloaded, no fault, no fence.
+pub fn assert_reloaded_on_card<R: RegIo + HardReset>(
+    off: &Offload<R, DmaPort<IovaTable>>,
+    sent: &[SealedPacket],
+) {
     assert!(sent.iter().all(|s| s.path == DataPath::Card));
     let k = off.counters();
     assert_eq!(k.card_resets, 1, "{k:?}");
     assert_eq!(k.card_faults, 0, "{k:?}");
     assert!(off.fence().is_none());
-    sent
 }
 
 /// Queue 0 programmed by hand over one 1 MiB region: descriptor ring at 0,

@@ -192,7 +192,9 @@ fn a_reset_with_a_full_ring_in_flight_reloads_requeues_and_loses_nothing() {
     for irq in [false, true] {
         let (mut off, f) = offload_dma(irq, 3);
         // The card resets after 5 packets of the 20-packet batch.
-        let sent = conformance::reset_with_full_ring(&mut off, || f.reset_after(5));
+        let sent =
+            conformance::reset_with_full_ring(&mut off, OffloadPolicy::Card, || f.reset_after(5));
+        conformance::assert_reloaded_on_card(&off, &sent);
         // The 5 before the reset, then the retry after the 3 lost in the ring (they
         // may have used numbers 6..8 on the card: never reused).
         let seqs: Vec<u64> = sent.iter().map(|s| s.seq).collect();
