@@ -155,6 +155,15 @@ pub enum DriverError {
         /// What was wrong.
         what: String,
     },
+    /// A DMA batch's outbound results for one SA did not go up (seen by the port,
+    /// which knows the card's SA index, not the SPI).
+    #[error("card results for SA index {sa_index} break the sequence rule: {what}")]
+    SeqOrder {
+        /// The card's SA index.
+        sa_index: u16,
+        /// What was wrong.
+        what: String,
+    },
     /// The card reset itself more often within one batch than the driver retries.
     #[error("card reset {resets} times within one batch")]
     TooManyResets {

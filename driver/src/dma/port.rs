@@ -186,7 +186,10 @@ impl<M: DmaMapper> DmaPort<M> {
                     res.seq, *last
                 );
                 out.truncate(i);
-                return Err(DriverError::BadResult { what });
+                return Err(DriverError::SeqOrder {
+                    sa_index: req.sa_index,
+                    what,
+                });
             }
             *last = res.seq;
         }

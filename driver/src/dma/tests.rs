@@ -247,7 +247,7 @@ fn a_sequence_number_going_back_within_a_batch_is_refused_by_the_port() {
     out.clear();
     let e = card.process(&reqs, &mut out).unwrap_err();
     assert!(
-        e.to_string().contains("bad result")
+        e.to_string().contains("sequence rule")
             && format!("{e:?}").contains("sequence number 3 after 5"),
         "{e:?}"
     );

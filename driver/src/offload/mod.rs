@@ -504,7 +504,16 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// always fences.
     fn on_fault(&mut self, e: DriverError, resets: &mut u32) -> bool {
         self.sync_shadows();
-        if matches!(e, DriverError::SeqViolation { .. }) {
+        if matches!(e, DriverError::SeqOrder { .. }) {
+            // The port's own check (numbers going back within a batch): the same
+            // violation the per-result check counts.
+            self.counters.bad_results += 1;
+            self.counters.card_seq_violations += 1;
+        }
+        if matches!(
+            e,
+            DriverError::SeqViolation { .. } | DriverError::SeqOrder { .. }
+        ) {
             self.fail_over(e);
             return false;
         }
