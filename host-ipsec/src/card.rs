@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use esp::LifetimeMeter;
 
-use driver::dma::{DmaPortConfig, IovaTable, IrqEvent, QueueConfig};
+use driver::dma::{DmaPortConfig, DmaWiring, IrqEvent, QueueConfig};
 use driver::offload::{
     DataPath, InPacket, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId, SealedPacket,
 };
@@ -229,32 +229,6 @@ fn engine_over_window<R: RegIo + Send + 'static>(
     Ok(Arc::new(Mutex::new(Box::new(off))))
 }
 
-/// A card's DMA wiring: the IOMMU its bus master reaches host memory through and
-/// a way to connect an interrupt vector to an eventfd.
-trait DmaWiring: RegIo {
-    fn iommu(&self) -> IovaTable;
-    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool;
-}
-
-impl DmaWiring for driver::model::ModelCard {
-    fn iommu(&self) -> IovaTable {
-        self.host_memory()
-    }
-    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool {
-        self.connect_irq(vector, signal)
-    }
-}
-
-#[cfg(feature = "sim")]
-impl DmaWiring for sim::SimCard {
-    fn iommu(&self) -> IovaTable {
-        self.host_memory()
-    }
-    fn wire_irq(&mut self, vector: u32, signal: driver::dma::IrqSignal) -> bool {
-        self.connect_irq(vector, signal)
-    }
-}
-
 /// The engine over `regs`: packets move by DMA through queue 0 (interrupt on
 /// vector 0, batches posted with one doorbell) when the card has DMA queues, else
 /// through the MMIO window. `timeout` is how long a batch may wait with no
@@ -270,7 +244,7 @@ fn engine_over<R: DmaWiring + Send + 'static>(
     }
     let irq = IrqEvent::new(defaults::CARD_IRQ_VECTOR).map_err(EngineError::Probe)?;
     let signal = irq.signaller().map_err(EngineError::Probe)?;
-    if !regs.wire_irq(defaults::CARD_IRQ_VECTOR, signal) {
+    if !regs.connect_irq(defaults::CARD_IRQ_VECTOR, signal) {
         return Err(EngineError::Probe(DriverError::Capability(format!(
             "the card has no interrupt vector {}",
             defaults::CARD_IRQ_VECTOR
@@ -285,7 +259,8 @@ fn engine_over<R: DmaWiring + Send + 'static>(
         completion_timeout: timeout,
         ..DmaPortConfig::default()
     };
-    let port = DmaPort::new(regs.iommu(), cfg, Some(Box::new(irq))).map_err(EngineError::Probe)?;
+    let port =
+        DmaPort::new(regs.host_memory(), cfg, Some(Box::new(irq))).map_err(EngineError::Probe)?;
     let card =
         Card::probe_with_port(regs, port, CardConfig::default()).map_err(EngineError::Probe)?;
     let off = Offload::new(Some(card), offload_cfg(verify));

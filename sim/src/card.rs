@@ -394,6 +394,15 @@ impl RegIo for SimCard {
     }
 }
 
+impl driver::dma::DmaWiring for SimCard {
+    fn host_memory(&self) -> IovaTable {
+        SimCard::host_memory(self)
+    }
+    fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool {
+        SimCard::connect_irq(self, vector, signal)
+    }
+}
+
 impl HardReset for SimCard {
     /// Pulses the core's synchronous reset (SA table invalid, counters zero, queues
     /// off, DMA transfers in progress forgotten).

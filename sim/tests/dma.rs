@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use driver::dma::conformance::{self, DmaBackend};
-use driver::dma::{DmaPortConfig, IovaTable, IrqEvent, IrqSignal, IrqWait, QueueConfig};
+use driver::dma::{DmaPortConfig, DmaWiring, IovaTable, IrqEvent, IrqSignal, IrqWait, QueueConfig};
 use driver::offload::{DataPath, OffloadConfig};
 use driver::{Card, CardConfig, DmaPort, DriverError, HardReset, Offload, OffloadPolicy, RegIo};
 use sim::card::SimFaultHandle;
@@ -37,13 +37,16 @@ impl HardReset for Sim {
     }
 }
 
-impl DmaBackend for Sim {
+impl DmaWiring for Sim {
     fn host_memory(&self) -> IovaTable {
         self.0.host_memory()
     }
     fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool {
         self.0.connect_irq(vector, signal)
     }
+}
+
+impl DmaBackend for Sim {
     fn now_us(&self) -> u64 {
         self.0.now_us()
     }

@@ -24,7 +24,7 @@ use regmap::dma::{
 use regmap::regs::{off, qoff, queue_reg};
 use regmap::{QueueCtrl, QueueStatus, Verdict};
 
-use super::{DmaMapper, DmaPort, DmaRegion, HugePages, IovaTable, IrqEvent, IrqSignal};
+use super::{DmaMapper, DmaPort, DmaRegion, DmaWiring, HugePages, IovaTable, IrqEvent};
 use crate::card::{Card, CardSa, SaIndex};
 use crate::offload::{DataPath, OutPacket, SaId, SealedPacket};
 use crate::port::{field, Direction, PacketPort, PacketRequest, PacketResult};
@@ -32,22 +32,12 @@ use crate::RegIo;
 use crate::{HardReset, Offload, OffloadPolicy};
 
 /// A card backend with DMA queues, as the scenarios drive it.
-pub trait DmaBackend: RegIo {
-    /// The IOMMU its bus master reaches host memory through.
-    fn host_memory(&self) -> IovaTable;
-    /// Wires interrupt `vector` to `signal`; `false` if there is no such vector.
-    fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool;
+pub trait DmaBackend: DmaWiring {
     /// The card's time in moderation-timer microseconds.
     fn now_us(&self) -> u64;
 }
 
 impl DmaBackend for crate::model::ModelCard {
-    fn host_memory(&self) -> IovaTable {
-        crate::model::ModelCard::host_memory(self)
-    }
-    fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool {
-        crate::model::ModelCard::connect_irq(self, vector, signal)
-    }
     fn now_us(&self) -> u64 {
         self.ticks()
     }

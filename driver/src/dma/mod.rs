@@ -26,6 +26,26 @@ pub mod queue;
 mod tests;
 
 pub use irq::{IrqEvent, IrqSignal, IrqWait};
+
+/// A card whose bus master reaches host memory through the in-process IOMMU and
+/// whose interrupt vectors the host wires to eventfds (the model card, the simulated
+/// card): what a `DmaPort` over it needs besides its registers.
+pub trait DmaWiring: crate::RegIo {
+    /// The IOMMU the card's bus master reaches host memory through (map the port's
+    /// memory with it).
+    fn host_memory(&self) -> IovaTable;
+    /// Wires interrupt `vector` to `signal`; `false` if there is no such vector.
+    fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool;
+}
+
+impl DmaWiring for crate::model::ModelCard {
+    fn host_memory(&self) -> IovaTable {
+        crate::model::ModelCard::host_memory(self)
+    }
+    fn connect_irq(&mut self, vector: u32, signal: IrqSignal) -> bool {
+        crate::model::ModelCard::connect_irq(self, vector, signal)
+    }
+}
 pub use map::{BusError, DmaMapper, HostMemory, IovaTable, VfioMapper};
 pub use mem::{DmaRegion, HugePages, PageKind};
 pub use port::{DmaPort, DmaPortConfig, DmaPortStats};
