@@ -16,4 +16,4 @@ pub use dma::{DmaPort, DmaPortConfig};
 pub use error::DriverError;
 pub use offload::{Offload, OffloadPolicy};
 pub use port::{Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
-pub use regio::{poll_until, HardReset, RegIo};
+pub use regio::{poll_until, HardReset, RegIo, SharedRegs};

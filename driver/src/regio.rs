@@ -58,6 +58,80 @@ macro_rules! regio_through_pointer {
 
 regio_through_pointer!(&mut R, Box<R>);
 
+/// One device's registers shared by several owners: the engine's control path (SA
+/// table, recovery) and the lanes that each drive their own DMA queue pair's
+/// registers from a worker thread ([`crate::offload::Lane`]). Every access takes the
+/// device's lock for that one access, as a bus would serialize them; a clone is
+/// another handle on the same device. A poisoned lock is
+/// [`DriverError::Capability`] (a thread panicked in the middle of an access).
+pub struct SharedRegs<T>(std::sync::Arc<std::sync::Mutex<T>>);
+
+impl<T> Clone for SharedRegs<T> {
+    fn clone(&self) -> Self {
+        SharedRegs(self.0.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for SharedRegs<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRegs")
+    }
+}
+
+impl<T> SharedRegs<T> {
+    /// Shares `device`.
+    pub fn new(device: T) -> Self {
+        SharedRegs(std::sync::Arc::new(std::sync::Mutex::new(device)))
+    }
+
+    /// Runs `f` on the device under its lock (backend controls such as fault
+    /// injection; not for register traffic, which goes through [`RegIo`]).
+    pub fn with<X>(&self, f: impl FnOnce(&mut T) -> X) -> Result<X, DriverError> {
+        let mut g = self.0.lock().map_err(|_| poisoned())?;
+        Ok(f(&mut g))
+    }
+}
+
+fn poisoned() -> DriverError {
+    DriverError::Capability("the shared register handle's lock is poisoned".into())
+}
+
+impl<T: RegIo> RegIo for SharedRegs<T> {
+    fn read32(&mut self, offset: u32) -> Result<u32, DriverError> {
+        self.0.lock().map_err(|_| poisoned())?.read32(offset)
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), DriverError> {
+        self.0
+            .lock()
+            .map_err(|_| poisoned())?
+            .write32(offset, value)
+    }
+    fn read64(&mut self, offset: u32) -> Result<u64, DriverError> {
+        self.0.lock().map_err(|_| poisoned())?.read64(offset)
+    }
+    fn write64(&mut self, offset: u32, value: u64) -> Result<(), DriverError> {
+        self.0
+            .lock()
+            .map_err(|_| poisoned())?
+            .write64(offset, value)
+    }
+}
+
+impl<T: crate::dma::DmaWiring> crate::dma::DmaWiring for SharedRegs<T> {
+    fn host_memory(&self) -> crate::dma::IovaTable {
+        match self.0.lock() {
+            Ok(g) => g.host_memory(),
+            Err(p) => p.into_inner().host_memory(),
+        }
+    }
+    fn connect_irq(&mut self, vector: u32, signal: crate::dma::IrqSignal) -> bool {
+        match self.0.lock() {
+            Ok(mut g) => g.connect_irq(vector, signal),
+            Err(_) => false,
+        }
+    }
+}
+
 /// A backend that can reset the card (a reset pulse, a PCI function-level reset).
 /// After it, the card is in its reset state: no SAs, counters zero.
 pub trait HardReset {

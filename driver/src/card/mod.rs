@@ -313,8 +313,23 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
         let r = self
             .port
             .process(&mut self.regs, reqs, out, self.cfg.poll_limit);
-        let collected = out.len() - start;
-        for (req, res) in reqs.iter().zip(&out[start..]) {
+        self.account(reqs, &out[start..], r)
+    }
+
+    /// What a batch did to the shadow's sequence numbers: every outbound result
+    /// (`results`, of `reqs` in order) raises its SA's number, and when the batch
+    /// failed (`r`) every outbound request handed over without a result counts as
+    /// one number used. Returns `r` (a timeout is counted). [`Card::process`] calls
+    /// it; a lane, which moves packets on its own queue pair outside the engine,
+    /// hands its batch back here ([`crate::offload::Lane`]).
+    pub fn account(
+        &mut self,
+        reqs: &[PacketRequest<'_>],
+        results: &[PacketResult],
+        r: Result<(), DriverError>,
+    ) -> Result<(), DriverError> {
+        let collected = results.len();
+        for (req, res) in reqs.iter().zip(results) {
             if req.direction == Direction::Outbound && res.verdict == Verdict::Ok {
                 if let Some(Some(sa)) = self.shadow.get_mut(usize::from(req.sa_index)) {
                     sa.seq = sa.seq.max(res.seq);

@@ -799,3 +799,198 @@ pub fn random_traffic<B: DmaBackend>(
         inbound,
     }
 }
+
+/// What [`lanes_in_parallel`] saw.
+#[derive(Debug, Clone, Default)]
+pub struct LaneRun {
+    /// The engine's counters at the end.
+    pub counters: crate::offload::OffloadCounters,
+    /// Each lane's port counters.
+    pub lanes: Vec<super::DmaPortStats>,
+    /// Outbound packets sealed on the card / in software.
+    pub on_card: usize,
+    /// Outbound packets sealed in software.
+    pub in_software: usize,
+}
+
+/// Several workers at once, each on its own lane (queue pairs `1..=workers`; the
+/// engine's own port holds queue 0): every worker seals `per_worker` packets of
+/// random sizes in batches of 1 to 16 over the same 4 outbound SAs (policy `auto`),
+/// so the card numbers one SA's packets from several queues at once, and opens the
+/// datagrams an independent software peer sent on the worker's own inbound SA (one
+/// owner per inbound SA, as in the daemon). `fault`, if any, runs in worker 0 after
+/// its first quarter (a hang, a reset).
+///
+/// Checks: every packet has exactly one result and none is lost; per outbound SA no
+/// number is used twice, on the card or in software; every datagram opens with an
+/// independent `esp` SA to its payload; every inbound payload is the peer's.
+/// Without a fault each SA's numbers are exactly 1..=n (with one, the numbers the
+/// card may have used for requests it never answered are skipped).
+pub fn lanes_in_parallel<R>(
+    regs: R,
+    workers: u32,
+    per_worker: usize,
+    port_cfg: super::DmaPortConfig,
+    fault: Option<Box<dyn FnOnce() + Send>>,
+) -> LaneRun
+where
+    R: DmaWiring + Clone + Send + 'static,
+{
+    use crate::offload::{InPacket, Lane, OffloadConfig};
+    use std::sync::Mutex;
+
+    let mut own = port_cfg;
+    own.queue.queue = 0;
+    own.queue.irq_vector = None;
+    let port = DmaPort::new(regs.host_memory(), own, None).expect("engine port");
+    let cfg = crate::CardConfig {
+        poll_limit: 100_000,
+    };
+    let card = Card::probe_with_port(regs.clone(), port, cfg).expect("probe");
+    let off = Offload::new(
+        Some(card),
+        OffloadConfig {
+            verify_every: 7,
+            ..OffloadConfig::default()
+        },
+    );
+    let engine = Arc::new(Mutex::new(off));
+    let out_cfgs: Vec<SaConfig> = (0..4)
+        .map(|i| sa_cfg(0x5100 + i, Transform::AesGcm128))
+        .collect();
+    let in_cfgs: Vec<SaConfig> = (0..workers)
+        .map(|i| sa_cfg(0x5200 + i, Transform::AesGcm256))
+        .collect();
+    let (out_ids, in_ids): (Vec<SaId>, Vec<SaId>) = {
+        let mut e = engine.lock().expect("engine");
+        let o = out_cfgs
+            .iter()
+            .map(|c| {
+                e.add_sa(c, Direction::Outbound, OffloadPolicy::Auto)
+                    .expect("add")
+            })
+            .collect();
+        let i = in_cfgs
+            .iter()
+            .map(|c| {
+                e.add_sa(c, Direction::Inbound, OffloadPolicy::Auto)
+                    .expect("add")
+            })
+            .collect();
+        (o, i)
+    };
+    let faulted = fault.is_some();
+    let mut fault = fault;
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let mut lane = Lane::open(&regs, w + 1, port_cfg, 100_000).expect("lane");
+        let engine = engine.clone();
+        let out_ids = out_ids.clone();
+        let in_id = in_ids[w as usize];
+        let in_cfg = in_cfgs[w as usize].clone();
+        let fault = if w == 0 { fault.take() } else { None };
+        handles.push(std::thread::spawn(move || {
+            let mut rng = Rng(0x1a7e_0000 + u64::from(w));
+            let mut peer = OutboundSa::new(&in_cfg).expect("peer");
+            let mut fault = fault;
+            // (sa index, payload, result) of every outbound packet
+            let mut sealed: Vec<(usize, Vec<u8>, SealedPacket)> = Vec::new();
+            let mut done = 0;
+            while done < per_worker {
+                if done >= per_worker / 4 {
+                    if let Some(f) = fault.take() {
+                        f();
+                    }
+                }
+                let n = (1 + rng.below(16) as usize).min(per_worker - done);
+                let batch: Vec<(usize, Vec<u8>)> = (0..n)
+                    .map(|_| {
+                        let sa = rng.below(out_ids.len() as u64) as usize;
+                        let len = 1 + rng.below(1400) as usize;
+                        let p: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+                        (sa, p)
+                    })
+                    .collect();
+                let pkts: Vec<OutPacket<'_>> = batch
+                    .iter()
+                    .map(|(sa, p)| OutPacket {
+                        sa: out_ids[*sa],
+                        payload: p,
+                        next_header: proto::IPV4,
+                    })
+                    .collect();
+                let res = Offload::seal_batch_on(&engine, &mut lane, &pkts);
+                assert_eq!(res.len(), n, "one result per packet");
+                for ((sa, p), r) in batch.into_iter().zip(res) {
+                    let s = r.unwrap_or_else(|e| panic!("worker {w}: seal failed: {e}"));
+                    sealed.push((sa, p, s));
+                }
+                // and the worker's own inbound SA: a batch from the peer
+                let payloads: Vec<Vec<u8>> = (0..n)
+                    .map(|_| {
+                        let len = 1 + rng.below(1400) as usize;
+                        (0..len).map(|_| rng.next_u64() as u8).collect()
+                    })
+                    .collect();
+                let dgrams: Vec<Vec<u8>> = payloads
+                    .iter()
+                    .map(|p| peer_seal(&mut peer, p, proto::IPV6))
+                    .collect();
+                let pkts: Vec<InPacket<'_>> = dgrams
+                    .iter()
+                    .map(|d| InPacket {
+                        sa: in_id,
+                        datagram: d,
+                    })
+                    .collect();
+                let res = Offload::open_batch_on(&engine, &mut lane, &pkts);
+                assert_eq!(res.len(), n, "one result per datagram");
+                for (p, r) in payloads.iter().zip(res) {
+                    let o = r.unwrap_or_else(|e| panic!("worker {w}: open failed: {e}"));
+                    assert_eq!(&o.payload, p, "worker {w}: inbound payload");
+                    assert_eq!(o.next_header, proto::IPV6);
+                }
+                done += n;
+            }
+            (sealed, lane.stats())
+        }));
+    }
+    let mut per_sa: Vec<Vec<(Vec<u8>, SealedPacket)>> = vec![Vec::new(); out_cfgs.len()];
+    let mut run = LaneRun::default();
+    for h in handles {
+        let (sealed, stats) = h.join().expect("worker");
+        run.lanes.push(stats);
+        for (sa, p, s) in sealed {
+            match s.path {
+                DataPath::Card => run.on_card += 1,
+                DataPath::Software => run.in_software += 1,
+            }
+            per_sa[sa].push((p, s));
+        }
+    }
+    assert_eq!(
+        run.on_card + run.in_software,
+        per_worker * workers as usize,
+        "a packet was lost"
+    );
+    for (cfg, mut got) in out_cfgs.iter().zip(per_sa) {
+        got.sort_by_key(|(_, s)| s.seq);
+        for pair in got.windows(2) {
+            assert!(
+                pair[0].1.seq < pair[1].1.seq,
+                "SPI {:#x}: number {} used twice",
+                cfg.spi.0,
+                pair[1].1.seq
+            );
+        }
+        if !faulted {
+            let seqs: Vec<u64> = got.iter().map(|(_, s)| s.seq).collect();
+            let want: Vec<u64> = (1..=got.len() as u64).collect();
+            assert_eq!(seqs, want, "SPI {:#x}: the card's numbers", cfg.spi.0);
+        }
+        let (ps, sent): (Vec<Vec<u8>>, Vec<SealedPacket>) = got.into_iter().unzip();
+        check_on_wire(cfg, &sent, &ps);
+    }
+    run.counters = engine.lock().expect("engine").counters();
+    run
+}

@@ -28,22 +28,31 @@
 //! Files: `types.rs` (policy, handles, packets, errors, counters), this file (the
 //! engine), `tests.rs` (fallback semantics against the model card with faults).
 
+mod lane;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use esp::{InboundSa, OutboundSa, SaConfig, SeqNum};
 use regmap::Verdict;
 
 use crate::card::{Card, CardSa, SaIndex};
+use crate::dma::DmaMapper;
 use crate::port::{Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
 use crate::{DriverError, RegIo};
 
+pub use lane::Lane;
 pub use types::{
     DataPath, InPacket, OffloadConfig, OffloadCounters, OffloadPolicy, OpenedPacket, OutPacket,
     PacketError, SaId, SealedPacket,
 };
+
+/// How many of an outbound SA's latest card numbers are remembered, so none is taken
+/// twice: far more than the requests all queues can hold at once
+/// (`regmap::dma::NUM_QUEUES` rings of at most 2^`MAX_RING_LOG2`... in practice the
+/// daemon's rings of 256). A number further back than that is a card fault.
+const SENT_WINDOW: u32 = 4096;
 
 struct Entry {
     cfg: SaConfig,
@@ -66,9 +75,15 @@ struct Entry {
     /// Every request handed to the card raises it by one before the card sees it
     /// (a result or not), and every number a result reports raises it too.
     card_high: u64,
-    /// Outbound: the sequence number the card's next result for this SA must carry
-    /// (set when a batch is handed over, one up per accepted result).
-    card_expect: u64,
+    /// Outbound: numbers at or below it are never taken from the card (the mark of
+    /// the last way out of the card's numbering: a reload, a move to software, a
+    /// return to the card).
+    card_floor: u64,
+    /// Outbound: the card numbers accepted lately (a window of
+    /// [`SENT_WINDOW`]): each number is taken once. Several lanes may carry one SA at
+    /// once and the card numbers their packets in the order it reads them, so a lane
+    /// sees its SA's numbers go up but not one by one.
+    sent: Option<esp::ReplayWindow>,
     /// Outbound: the highest sequence number returned to the caller, on any path.
     last_sent: u64,
 }
@@ -88,6 +103,7 @@ impl Entry {
     fn settle_after_card(&mut self, shadow: u64) -> u64 {
         let high = self.card_high_water(shadow);
         self.card_high = high;
+        self.card_floor = self.card_floor.max(high);
         if let Some(out) = self.out.as_mut() {
             let past = SeqNum(high.saturating_add(1));
             match out.next_seq() {
@@ -124,6 +140,14 @@ pub struct Offload<R: RegIo, P: PacketPort<R> = MmioWindowPort> {
     next_id: u32,
     counters: OffloadCounters,
     results_seen: u64,
+    /// Batches handed to a lane and not back yet.
+    in_flight: usize,
+    /// Moves on at every reload and every fence: a lane batch that began in another
+    /// epoch takes none of its results (see [`Lane`]).
+    epoch: u64,
+    /// SAs removed while lanes had batches in flight: taken off the card when the
+    /// last one is back (a request on its way must not find the slot empty).
+    deferred: Vec<SaIndex>,
 }
 
 impl<R: RegIo, P: PacketPort<R>> std::fmt::Debug for Offload<R, P> {
@@ -159,6 +183,9 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             next_id: 1,
             counters: OffloadCounters::default(),
             results_seen: 0,
+            in_flight: 0,
+            epoch: 0,
+            deferred: Vec::new(),
         }
     }
 
@@ -276,7 +303,11 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             failed: None,
             exhausted: false,
             card_high: 0,
-            card_expect: 0,
+            card_floor: 0,
+            sent: match direction {
+                Direction::Outbound => esp::ReplayWindow::new(SENT_WINDOW, true).ok(),
+                Direction::Inbound => None,
+            },
             last_sent: 0,
         };
         let install = match self.card.as_mut() {
@@ -315,6 +346,10 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// either way).
     pub fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError> {
         let e = self.sas.remove(&id).ok_or(DriverError::NoSuchSa(id.0))?;
+        if let (Some(ix), true) = (e.on_card, self.in_flight > 0) {
+            self.deferred.push(ix);
+            return Ok(());
+        }
         if let (Some(ix), Some(card)) = (e.on_card, self.card.as_mut()) {
             if let Err(err) = card.remove_sa(ix) {
                 tracing::warn!(spi = e.cfg.spi.0, error = %err, "card failed to remove an SA");
@@ -335,6 +370,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// Returns the shared cause.
     fn fail_over(&mut self, why: DriverError) -> Arc<DriverError> {
         let why = Arc::new(why);
+        self.epoch += 1;
         self.counters.card_faults += 1;
         self.fence = Some(why.clone());
         let (mut moved, mut failed) = (0, 0);
@@ -375,7 +411,9 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// continue). Returns the number of SAs put back. A fault on the way fences the
     /// card again (and is returned).
     pub fn recover_card(&mut self) -> Result<usize, DriverError> {
-        if self.card.is_none() {
+        if self.card.is_none() || self.in_flight > 0 {
+            // (with lane batches in flight nothing is reloaded or wiped under them:
+            // the caller tries again later)
             return Ok(0);
         }
         if self.fence.is_none() {
@@ -383,6 +421,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             let r = self.card.as_mut().map(|c| c.recover());
             return match r {
                 Some(Ok(true)) => {
+                    self.epoch += 1;
                     self.counters.card_resets += 1;
                     Ok(0)
                 }
@@ -397,6 +436,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             return Ok(0);
         };
         card.wipe()?;
+        self.epoch += 1;
         let mut back = 0;
         let mut fault = None;
         for (id, e) in self.sas.iter_mut() {
@@ -415,6 +455,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             match card.install_sa(CardSa::from_config(&e.cfg, e.direction, last)) {
                 Ok(ix) => {
                     e.card_high = e.card_high.max(last);
+                    e.card_floor = e.card_floor.max(last);
                     e.on_card = Some(ix);
                     e.moved = false;
                     e.failed = None;
@@ -479,7 +520,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             if started.insert(id) {
                 let base = e.card_high_water(shadow_seq(card, e));
                 e.card_high = base;
-                e.card_expect = base.saturating_add(1);
             }
             e.card_high = e.card_high.saturating_add(1);
         }
@@ -520,6 +560,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         let reloaded = self.card.as_mut().map(|c| c.recover());
         match reloaded {
             Some(Ok(true)) => {
+                self.epoch += 1;
                 *resets += 1;
                 self.counters.card_resets += 1;
                 if *resets > self.cfg.reset_retries {
@@ -540,70 +581,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 false
             }
         }
-    }
-
-    /// Runs the `pending` packets of a batch on the card; those it does not finish
-    /// stay `None` in `results`. A card that had reset is reloaded and tried again (up
-    /// to [`OffloadConfig::reset_retries`] times); any other fault fences the card.
-    /// `accept` checks one card result; its `Err` means the card misbehaved. Returns
-    /// the packets the card left unfinished: when there are any, the card is fenced
-    /// (their SAs are off the card, numbering after its highest possible number).
-    fn run_on_card<'d, K: Copy, T>(
-        &mut self,
-        mut pending: Vec<K>,
-        results: &mut [Option<Result<T, PacketError>>],
-        index_of: impl Fn(K) -> usize,
-        sa_of: impl Fn(K) -> SaId,
-        request: impl Fn(&Self, K) -> PacketRequest<'d>,
-        mut accept: impl FnMut(
-            &mut Self,
-            K,
-            PacketResult,
-        ) -> Result<Result<T, PacketError>, DriverError>,
-    ) -> Vec<K> {
-        let mut resets = 0;
-        while !pending.is_empty() && self.card_usable() {
-            let reqs: Vec<PacketRequest<'d>> = pending.iter().map(|&k| request(self, k)).collect();
-            self.count_submitted(pending.iter().map(|&k| sa_of(k)));
-            let mut out = Vec::with_capacity(reqs.len());
-            let mut fault = match self.card.as_mut() {
-                Some(card) => card.process(&reqs, &mut out).err(),
-                None => None,
-            };
-            if fault.is_none() && out.len() != reqs.len() {
-                fault = Some(DriverError::BadResult {
-                    what: format!("{} results for {} packets", out.len(), reqs.len()),
-                });
-            }
-            self.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
-            let mut done = 0;
-            for (n, res) in out.into_iter().take(reqs.len()).enumerate() {
-                let k = pending[n];
-                match accept(self, k, res) {
-                    Ok(r) => {
-                        results[index_of(k)] = Some(r);
-                        done = n + 1;
-                    }
-                    Err(e) => {
-                        fault = Some(e);
-                        break;
-                    }
-                }
-            }
-            pending.drain(..done);
-            let Some(e) = fault else { break };
-            if !self.on_fault(e, &mut resets) {
-                break;
-            }
-        }
-        if !pending.is_empty() && self.card_usable() {
-            // Never reached by the loop above; if it were, the packets' SAs leave the
-            // card by the same rule as after any fault.
-            self.fail_over(DriverError::BadResult {
-                what: "packets left without a result and without a fault".into(),
-            });
-        }
-        pending
     }
 
     /// Completes a batch: packets without a result go to software, except those of
@@ -658,8 +635,28 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
 
     /// Seals a batch; the results are per packet, in order.
     pub fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> Vec<Result<SealedPacket, PacketError>> {
-        let mut results: Vec<Option<Result<SealedPacket, PacketError>>> =
-            (0..pkts.len()).map(|_| None).collect();
+        seal_with(&mut Direct(self), pkts)
+    }
+
+    /// Seals a batch on `lane`, the caller's own DMA queue pair: the engine (`engine`)
+    /// is locked only to reserve sequence numbers and to check the results, not while
+    /// the card works, so the lanes of several workers keep the card busy at once.
+    /// The fault rules are [`Offload::seal_batch`]'s.
+    pub fn seal_batch_on<R2: RegIo, M: DmaMapper>(
+        engine: &Mutex<Self>,
+        lane: &mut Lane<R2, M>,
+        pkts: &[OutPacket<'_>],
+    ) -> Vec<Result<SealedPacket, PacketError>> {
+        seal_with(&mut OnLane { engine, lane }, pkts)
+    }
+
+    /// The packets of `pkts` for the card (indices); the others get their result
+    /// here or, left `None`, in software.
+    fn classify_out(
+        &self,
+        pkts: &[OutPacket<'_>],
+        results: &mut [Option<Result<SealedPacket, PacketError>>],
+    ) -> Vec<usize> {
         let mut pending: Vec<usize> = Vec::new();
         for (i, p) in pkts.iter().enumerate() {
             match self.sas.get(&p.sa) {
@@ -671,23 +668,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(_) => {}
             }
         }
-        let unfinished = self.run_on_card(
-            pending,
-            &mut results,
-            |i| i,
-            |i| pkts[i].sa,
-            |s, i| {
-                let p = &pkts[i];
-                PacketRequest::outbound(s.card_index(p.sa), p.next_header, p.payload)
-            },
-            |s, i, res| s.accept_outbound(&pkts[i], res),
-        );
-        self.finish(
-            results,
-            unfinished.into_iter(),
-            |i| pkts[i].sa,
-            |s, i| s.seal_software(&pkts[i]),
-        )
+        pending
     }
 
     /// The card slot of SA `sa` (0 when it has none: never sent, see `goes_to_card`).
@@ -733,7 +714,21 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         let view = esp::wire::esp::EspPacket::new_checked(&res.data[..]).ok();
         let mut ok = res.data.len() == expect_len && view.as_ref().map(|v| v.spi().0) == Some(spi);
         if ok {
-            if let Err(what) = check_sequence(&res, e.card_expect, e.last_sent) {
+            let fresh = check_sequence(&res, e.card_floor, e.card_high).and_then(|()| {
+                e.sent
+                    .as_mut()
+                    .map_or(Ok(()), |w| w.update(SeqNum(res.seq)))
+                    .map_err(|err| match err {
+                        esp::ReplayError::Replayed(_) => {
+                            format!("sequence number {} taken twice from the card", res.seq)
+                        }
+                        _ => format!(
+                            "sequence number {} further back than the last {SENT_WINDOW} taken",
+                            res.seq
+                        ),
+                    })
+            });
+            if let Err(what) = fresh {
                 self.counters.bad_results += 1;
                 self.counters.card_seq_violations += 1;
                 return Err(DriverError::SeqViolation { spi, what });
@@ -754,8 +749,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             self.counters.bad_results += 1;
             return Err(DriverError::BadResult { what });
         }
-        e.card_expect = res.seq.saturating_add(1);
-        e.last_sent = res.seq;
+        e.last_sent = e.last_sent.max(res.seq);
         self.counters.card_packets += 1;
         Ok(Ok(SealedPacket {
             datagram: res.data,
@@ -797,8 +791,25 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     /// replay window stays in software and moves only for packets whose ICV checked
     /// out.
     pub fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> Vec<Result<OpenedPacket, PacketError>> {
-        let mut results: Vec<Option<Result<OpenedPacket, PacketError>>> =
-            (0..pkts.len()).map(|_| None).collect();
+        open_with(&mut Direct(self), pkts)
+    }
+
+    /// Opens a batch on `lane` (see [`Offload::seal_batch_on`]).
+    pub fn open_batch_on<R2: RegIo, M: DmaMapper>(
+        engine: &Mutex<Self>,
+        lane: &mut Lane<R2, M>,
+        pkts: &[InPacket<'_>],
+    ) -> Vec<Result<OpenedPacket, PacketError>> {
+        open_with(&mut OnLane { engine, lane }, pkts)
+    }
+
+    /// The datagrams of `pkts` for the card (index and inferred number); malformed
+    /// or replayed ones get their result here and never reach the card.
+    fn classify_in(
+        &self,
+        pkts: &[InPacket<'_>],
+        results: &mut [Option<Result<OpenedPacket, PacketError>>],
+    ) -> Vec<(usize, SeqNum)> {
         let mut pending: Vec<(usize, SeqNum)> = Vec::new();
         for (i, p) in pkts.iter().enumerate() {
             match self.sas.get(&p.sa) {
@@ -807,7 +818,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                     results[i] = Some(Err(PacketError::WrongDirection(p.sa)))
                 }
                 Some(e) if self.goes_to_card(e) => {
-                    // Malformed or replayed packets never reach the card.
                     let Some(lo) = p.datagram.get(4..8) else {
                         results[i] = Some(Err(PacketError::Decap(esp::DecapError::Truncated(
                             "ESP header",
@@ -824,22 +834,24 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Some(_) => {}
             }
         }
-        let unfinished = self.run_on_card(
-            pending,
-            &mut results,
-            |(i, _)| i,
-            |(i, _)| pkts[i].sa,
-            |s, (i, seq)| {
-                PacketRequest::inbound(s.card_index(pkts[i].sa), seq.hi(), pkts[i].datagram)
-            },
-            |s, (i, seq), res| s.accept_inbound(&pkts[i], seq, res),
-        );
-        self.finish(
-            results,
-            unfinished.into_iter().map(|(i, _)| i),
-            |i| pkts[i].sa,
-            |s, i| s.open_software(&pkts[i]),
-        )
+        pending
+    }
+
+    /// Takes off the card the SAs removed while lanes had batches in flight, once
+    /// none has.
+    fn settle_deferred(&mut self) {
+        if self.in_flight > 0 || self.deferred.is_empty() {
+            return;
+        }
+        let Some(card) = self.card.as_mut() else {
+            self.deferred.clear();
+            return;
+        };
+        for ix in self.deferred.drain(..) {
+            if let Err(err) = card.remove_sa(ix) {
+                tracing::warn!(index = ix.0, error = %err, "card failed to remove an SA");
+            }
+        }
     }
 
     fn accept_inbound(
@@ -912,18 +924,256 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
     }
 }
 
-/// The sequence rule for one outbound card result (SPI and length already checked):
-/// the full number is the one the driver expects (`expect`) and above every number
-/// returned before (`last_sent`), the header carries its low half, and the IV is the
-/// 64-bit number (RFC 4106 as the card and `esp` build it). `Err` says what broke.
-fn check_sequence(res: &PacketResult, expect: u64, last_sent: u64) -> Result<(), String> {
-    let seq = res.seq;
-    if seq != expect {
-        return Err(format!("sequence number {seq}, expected {expect}"));
+/// How the steps of a batch reach the engine and the card: [`Direct`] (the caller
+/// holds the engine for the whole batch; the card's own port moves it) or [`OnLane`]
+/// (each step locks the engine; the caller's lane moves the packets in between).
+trait Access<R: RegIo, P: PacketPort<R>> {
+    /// True when [`Access::transfer`] runs outside the engine.
+    const LANE: bool;
+    /// Runs one step on the engine.
+    fn with<X>(&mut self, f: impl FnOnce(&mut Offload<R, P>) -> X) -> X;
+    /// Moves `reqs` through the card, results appended to `out` (see [`PacketPort`]).
+    fn transfer(
+        &mut self,
+        reqs: &[PacketRequest<'_>],
+        out: &mut Vec<PacketResult>,
+    ) -> Result<(), DriverError>;
+}
+
+/// The whole batch under `&mut` (one caller at a time).
+struct Direct<'a, R: RegIo, P: PacketPort<R>>(&'a mut Offload<R, P>);
+
+impl<R: RegIo, P: PacketPort<R>> Access<R, P> for Direct<'_, R, P> {
+    const LANE: bool = false;
+    fn with<X>(&mut self, f: impl FnOnce(&mut Offload<R, P>) -> X) -> X {
+        f(self.0)
     }
-    if seq <= last_sent {
+    fn transfer(
+        &mut self,
+        reqs: &[PacketRequest<'_>],
+        out: &mut Vec<PacketResult>,
+    ) -> Result<(), DriverError> {
+        match self.0.card.as_mut() {
+            Some(card) => card.process(reqs, out),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Each step under the engine's lock; the packets move on the caller's lane.
+struct OnLane<'a, R: RegIo, P: PacketPort<R>, R2: RegIo, M: DmaMapper> {
+    engine: &'a Mutex<Offload<R, P>>,
+    lane: &'a mut Lane<R2, M>,
+}
+
+impl<R: RegIo, P: PacketPort<R>, R2: RegIo, M: DmaMapper> Access<R, P> for OnLane<'_, R, P, R2, M> {
+    const LANE: bool = true;
+    fn with<X>(&mut self, f: impl FnOnce(&mut Offload<R, P>) -> X) -> X {
+        // A worker that panicked while holding the engine left it between two
+        // steps, each of which keeps the numbering rules on its own.
+        let mut g = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut g)
+    }
+    fn transfer(
+        &mut self,
+        reqs: &[PacketRequest<'_>],
+        out: &mut Vec<PacketResult>,
+    ) -> Result<(), DriverError> {
+        self.lane.transfer(reqs, out)
+    }
+}
+
+fn seal_with<R: RegIo, P: PacketPort<R>, A: Access<R, P>>(
+    a: &mut A,
+    pkts: &[OutPacket<'_>],
+) -> Vec<Result<SealedPacket, PacketError>> {
+    let mut results: Vec<Option<Result<SealedPacket, PacketError>>> =
+        (0..pkts.len()).map(|_| None).collect();
+    let pending = a.with(|o| o.classify_out(pkts, &mut results));
+    let unfinished = run_on_card(
+        a,
+        pending,
+        &mut results,
+        |i| i,
+        |i| pkts[i].sa,
+        |o, i| {
+            let p = &pkts[i];
+            PacketRequest::outbound(o.card_index(p.sa), p.next_header, p.payload)
+        },
+        |o, i, res| o.accept_outbound(&pkts[i], res),
+    );
+    a.with(|o| {
+        o.finish(
+            results,
+            unfinished.into_iter(),
+            |i| pkts[i].sa,
+            |s, i| s.seal_software(&pkts[i]),
+        )
+    })
+}
+
+fn open_with<R: RegIo, P: PacketPort<R>, A: Access<R, P>>(
+    a: &mut A,
+    pkts: &[InPacket<'_>],
+) -> Vec<Result<OpenedPacket, PacketError>> {
+    let mut results: Vec<Option<Result<OpenedPacket, PacketError>>> =
+        (0..pkts.len()).map(|_| None).collect();
+    let pending = a.with(|o| o.classify_in(pkts, &mut results));
+    let unfinished = run_on_card(
+        a,
+        pending,
+        &mut results,
+        |(i, _)| i,
+        |(i, _)| pkts[i].sa,
+        |o, (i, seq)| PacketRequest::inbound(o.card_index(pkts[i].sa), seq.hi(), pkts[i].datagram),
+        |o, (i, seq), res| o.accept_inbound(&pkts[i], seq, res),
+    );
+    a.with(|o| {
+        o.finish(
+            results,
+            unfinished.into_iter().map(|(i, _)| i),
+            |i| pkts[i].sa,
+            |s, i| s.open_software(&pkts[i]),
+        )
+    })
+}
+
+/// Runs the `pending` packets of a batch on the card; those it does not finish stay
+/// `None` in `results`. A card that had reset is reloaded and tried again (up to
+/// [`OffloadConfig::reset_retries`] times); any other fault fences the card.
+/// `accept` checks one card result; its `Err` means the card misbehaved. Returns the
+/// packets the card left unfinished: when there are any, the card is fenced (their
+/// SAs are off the card, numbering after its highest possible number).
+///
+/// Three steps per round: reserve (engine: every outbound request counts as a number
+/// used before the card sees it), transfer (the card; on a lane, outside the engine),
+/// check (engine). A lane batch during which the card was reloaded or fenced (the
+/// engine's epoch moved, by another lane's fault) takes none of its results: they
+/// were never released, their numbers stay used, and the packets go again (on the
+/// reloaded card, or in software after the fence).
+#[allow(clippy::too_many_arguments)]
+fn run_on_card<'d, R, P, A, K, T>(
+    a: &mut A,
+    mut pending: Vec<K>,
+    results: &mut [Option<Result<T, PacketError>>],
+    index_of: impl Fn(K) -> usize,
+    sa_of: impl Fn(K) -> SaId,
+    request: impl Fn(&Offload<R, P>, K) -> PacketRequest<'d>,
+    mut accept: impl FnMut(
+        &mut Offload<R, P>,
+        K,
+        PacketResult,
+    ) -> Result<Result<T, PacketError>, DriverError>,
+) -> Vec<K>
+where
+    R: RegIo,
+    P: PacketPort<R>,
+    A: Access<R, P>,
+    K: Copy,
+{
+    let mut resets = 0;
+    let mut out: Vec<PacketResult> = Vec::new();
+    loop {
+        let begun = a.with(|o| {
+            if pending.is_empty() || !o.card_usable() {
+                return None;
+            }
+            let reqs: Vec<PacketRequest<'d>> = pending.iter().map(|&k| request(o, k)).collect();
+            o.count_submitted(pending.iter().map(|&k| sa_of(k)));
+            if A::LANE {
+                o.in_flight += 1;
+            }
+            Some((reqs, o.epoch))
+        });
+        let Some((reqs, epoch)) = begun else { break };
+        out.clear();
+        out.reserve(reqs.len());
+        let r = a.transfer(&reqs, &mut out);
+        let again = a.with(|o| {
+            let mut fault = if A::LANE {
+                o.in_flight -= 1;
+                let r = match o.card.as_mut() {
+                    Some(card) => card.account(&reqs, &out, r),
+                    None => r,
+                };
+                o.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
+                if o.epoch != epoch || !o.card_usable() {
+                    o.settle_deferred();
+                    if !o.card_usable() {
+                        return false;
+                    }
+                    // reloaded by another lane's fault meanwhile: go again on the card
+                    resets += 1;
+                    if resets > o.cfg.reset_retries {
+                        o.fail_over(DriverError::TooManyResets { resets });
+                        return false;
+                    }
+                    return true;
+                }
+                r.err()
+            } else {
+                o.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
+                r.err()
+            };
+            if fault.is_none() && out.len() != reqs.len() {
+                fault = Some(DriverError::BadResult {
+                    what: format!("{} results for {} packets", out.len(), reqs.len()),
+                });
+            }
+            let mut done = 0;
+            for (n, res) in out.drain(..).take(reqs.len()).enumerate() {
+                let k = pending[n];
+                match accept(o, k, res) {
+                    Ok(r) => {
+                        results[index_of(k)] = Some(r);
+                        done = n + 1;
+                    }
+                    Err(e) => {
+                        fault = Some(e);
+                        break;
+                    }
+                }
+            }
+            pending.drain(..done);
+            let again = match fault {
+                None => false,
+                Some(e) => o.on_fault(e, &mut resets),
+            };
+            o.settle_deferred();
+            again
+        });
+        if !again {
+            break;
+        }
+    }
+    a.with(|o| {
+        if !pending.is_empty() && o.card_usable() {
+            // Never reached by the loop above; if it were, the packets' SAs leave the
+            // card by the same rule as after any fault.
+            o.fail_over(DriverError::BadResult {
+                what: "packets left without a result and without a fault".into(),
+            });
+        }
+    });
+    pending
+}
+
+/// The sequence rule for one outbound card result (SPI and length already checked):
+/// the full number lies above `floor` (the last way out of the card's numbering) and
+/// at or below `high` (every number handed to the card), the header carries its low
+/// half, and the IV is the 64-bit number (RFC 4106 as the card and `esp` build it).
+/// That the number was not taken before is the sent window's check. `Err` says what
+/// broke.
+fn check_sequence(res: &PacketResult, floor: u64, high: u64) -> Result<(), String> {
+    let seq = res.seq;
+    if seq <= floor {
         return Err(format!(
-            "sequence number {seq} not above {last_sent}, already sent"
+            "sequence number {seq} not above {floor}, where the card's numbering restarted"
+        ));
+    }
+    if seq > high {
+        return Err(format!(
+            "sequence number {seq} above {high}, the highest handed to the card"
         ));
     }
     let view = esp::wire::esp::EspPacket::new_checked(&res.data[..])

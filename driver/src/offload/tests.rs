@@ -968,7 +968,7 @@ fn a_card_that_steps_its_sequence_back_is_fenced_and_no_number_is_reused() {
     let k = off.counters();
     assert_eq!((k.card_seq_violations, k.card_faults), (1, 1));
     assert!(
-        matches!(off.fence(), Some(DriverError::SeqViolation { what, .. }) if what.contains("expected 5")),
+        matches!(off.fence(), Some(DriverError::SeqViolation { what, .. }) if what.contains("number 3 taken twice")),
         "{:?}",
         off.fence()
     );
@@ -1053,4 +1053,64 @@ fn a_short_result_list_fences_the_card_and_skips_the_missing_number() {
     assert!(
         matches!(off.fence(), Some(DriverError::BadResult { what }) if what.contains("3 results for 4"))
     );
+}
+
+mod lanes {
+    use super::*;
+    use crate::dma::conformance::lanes_in_parallel;
+    use crate::dma::{DmaPortConfig, QueueConfig};
+    use crate::SharedRegs;
+    use std::time::Duration;
+
+    fn port_cfg() -> DmaPortConfig {
+        DmaPortConfig {
+            queue: QueueConfig {
+                ring_log2: 5,
+                ..QueueConfig::default()
+            },
+            completion_timeout: Duration::from_millis(200),
+            ..DmaPortConfig::default()
+        }
+    }
+
+    #[test]
+    fn lanes_carry_shared_sas_from_several_workers_with_every_number_once() {
+        let run = lanes_in_parallel(SharedRegs::new(ModelCard::new()), 3, 400, port_cfg(), None);
+        assert_eq!(run.in_software, 0, "{run:?}");
+        assert_eq!(run.counters.card_faults, 0);
+        assert_eq!(run.lanes.len(), 3);
+        assert!(run.lanes.iter().all(|s| s.packets >= 800), "{run:?}");
+    }
+
+    #[test]
+    fn a_hang_while_lanes_are_busy_moves_the_rest_to_software_with_no_number_twice() {
+        let m = ModelCard::new();
+        let f = m.faults();
+        let run = lanes_in_parallel(
+            SharedRegs::new(m),
+            3,
+            200,
+            port_cfg(),
+            Some(Box::new(move || f.hang_after(3))),
+        );
+        assert!(run.in_software > 0, "{run:?}");
+        assert_eq!(run.counters.card_faults, 1, "{run:?}");
+        assert_eq!(run.counters.card_seq_violations, 0);
+    }
+
+    #[test]
+    fn a_reset_while_lanes_are_busy_is_reloaded_and_the_card_carries_on() {
+        let m = ModelCard::new();
+        let f = m.faults();
+        let run = lanes_in_parallel(
+            SharedRegs::new(m),
+            3,
+            200,
+            port_cfg(),
+            Some(Box::new(move || f.reset_after(3))),
+        );
+        assert_eq!(run.counters.card_faults, 0, "{run:?}");
+        assert!(run.counters.card_resets >= 1, "{run:?}");
+        assert_eq!(run.in_software, 0, "{run:?}");
+    }
 }
