@@ -14,29 +14,37 @@
 //! `soft_expired`. The card's own counter stops at the last sequence number
 //! (`EncapError::RekeyRequired`).
 //!
-//! One engine per daemon, shared by the SAs on it behind a mutex: the card is one
-//! device. SAs with `offload = software` never touch it and stay lock-free.
+//! One engine per daemon, shared by the SAs on it: the card is one device. SAs with
+//! `offload = software` never touch it and stay lock-free. On a card with DMA queues
+//! each data-path worker gets a *lane* of its own ([`WorkerLane`], the driver's
+//! `offload::Lane`: one queue pair, its own interrupt eventfd), bound to the worker
+//! thread with [`bind_lane`]: its batches lock the engine only to reserve sequence
+//! numbers and to check the results, so the card works on several workers' batches at
+//! once. The engine's own queue (queue 0) carries the batches of threads without a
+//! lane (more workers than queue pairs, the lab tools).
 //!
 //! Backends: `model` (the driver's register-level model of the card, for tests and
 //! demos without the simulator) and `sim` (the Verilator model of the generated RTL;
 //! cargo feature `sim`). A card with DMA queues (`Capabilities::DMA`, both backends
-//! today) moves packets by DMA: one queue pair (`defaults::CARD_RING_LOG2`), whole
-//! batches posted with one doorbell, completions taken on the interrupt's eventfd,
-//! the card fenced after `defaults::CARD_COMPLETION_TIMEOUT` without one. A card
-//! without them uses the MMIO packet window.
+//! today) moves packets by DMA: rings of `defaults::CARD_RING_LOG2`, whole batches
+//! posted with one doorbell, completions taken on the interrupt's eventfd, the card
+//! fenced after `defaults::CARD_COMPLETION_TIMEOUT` without one. A card without them
+//! uses the MMIO packet window (and no lanes).
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use esp::LifetimeMeter;
 
-use driver::dma::{DmaPortConfig, DmaWiring, IrqEvent, QueueConfig};
+use driver::dma::{DmaPortConfig, DmaPortStats, DmaWiring, IovaTable, IrqEvent, QueueConfig};
 use driver::offload::{
-    DataPath, InPacket, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId, SealedPacket,
+    DataPath, InPacket, Lane, OffloadConfig, OpenedPacket, OutPacket, PacketError, SaId,
+    SealedPacket,
 };
 use driver::{
     Card, CardConfig, Direction, DmaPort, DriverError, Offload, OffloadPolicy, PacketPort, RegIo,
-    SaIndex,
+    SaIndex, SharedRegs,
 };
 use esp::{DecapError, EncapError, Opened, SaConfig, Sealed, SeqNum, Transform};
 
@@ -187,11 +195,129 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
 }
 
 /// The shared engine.
-pub type SharedEngine = Arc<Mutex<Box<dyn Engine>>>;
+pub type SharedEngine = Arc<Mutex<dyn Engine>>;
 
 /// Takes the engine's lock; a poisoned lock is an error of its own kind.
-pub fn lock(engine: &SharedEngine) -> Result<MutexGuard<'_, Box<dyn Engine>>, CardError> {
+pub fn lock(engine: &SharedEngine) -> Result<MutexGuard<'_, dyn Engine + 'static>, CardError> {
     engine.lock().map_err(|_| CardError::Poisoned)
+}
+
+/// A worker's lane on the card: its own DMA queue pair, over which it seals and
+/// opens whole batches, the engine locked only before and after the card's work.
+pub trait WorkerLane: Send {
+    /// Seals a batch (any SAs of the engine).
+    fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults;
+    /// Opens a batch (any SAs of the engine).
+    fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults;
+    /// True when the lane belongs to `engine`.
+    fn serves(&self, engine: &SharedEngine) -> bool;
+    /// The queue pair it drives.
+    fn queue(&self) -> u32;
+}
+
+/// What a lane's port counted, published after each batch (never waited for: a
+/// status reader holding it makes the lane skip one update).
+#[derive(Debug, Default)]
+pub struct LaneStats(Mutex<DmaPortStats>);
+
+impl LaneStats {
+    /// The last published counters.
+    pub fn get(&self) -> DmaPortStats {
+        self.0.lock().map(|g| *g).unwrap_or_default()
+    }
+    fn publish(&self, s: DmaPortStats) {
+        if let Ok(mut g) = self.0.try_lock() {
+            *g = s;
+        }
+    }
+}
+
+/// The sum of DMA port counters (the engine's own queue and the lanes').
+pub fn sum_dma(parts: impl IntoIterator<Item = DmaPortStats>) -> DmaPortStats {
+    parts
+        .into_iter()
+        .fold(DmaPortStats::default(), |a, b| DmaPortStats {
+            batches: a.batches + b.batches,
+            packets: a.packets + b.packets,
+            doorbells: a.doorbells + b.doorbells,
+            interrupts: a.interrupts + b.interrupts,
+            ring_full_waits: a.ring_full_waits + b.ring_full_waits,
+            setups: a.setups + b.setups,
+            timeouts: a.timeouts + b.timeouts,
+        })
+}
+
+/// A lane bound to its engine (typed: the same allocation as the `SharedEngine`).
+struct BoundLane<R: DmaWiring> {
+    engine: Arc<Mutex<CardOffload<R>>>,
+    shared: SharedEngine,
+    lane: Lane<SharedRegs<R>, IovaTable>,
+    stats: Arc<LaneStats>,
+}
+
+/// The engine over a card with DMA queues.
+type CardOffload<R> = Offload<SharedRegs<R>, DmaPort<IovaTable>>;
+
+impl<R: DmaWiring + Send + 'static> WorkerLane for BoundLane<R> {
+    fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults {
+        let r = Offload::seal_batch_on(&self.engine, &mut self.lane, pkts);
+        self.stats.publish(self.lane.stats());
+        r
+    }
+    fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults {
+        let r = Offload::open_batch_on(&self.engine, &mut self.lane, pkts);
+        self.stats.publish(self.lane.stats());
+        r
+    }
+    fn serves(&self, engine: &SharedEngine) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.shared), Arc::as_ptr(engine))
+    }
+    fn queue(&self) -> u32 {
+        self.lane.queue()
+    }
+}
+
+thread_local! {
+    /// The calling worker's lane ([`bind_lane`]).
+    static LANE: RefCell<Option<Box<dyn WorkerLane>>> = const { RefCell::new(None) };
+}
+
+/// Gives the calling thread (a data-path worker) its lane: from now on its card
+/// batches on the lane's engine go through it.
+pub fn bind_lane(lane: Box<dyn WorkerLane>) {
+    tracing::debug!(queue = lane.queue(), "worker bound to its DMA queue pair");
+    LANE.with(|l| *l.borrow_mut() = Some(lane));
+}
+
+/// Runs `f` on the calling thread's lane if it serves `engine` (`None`: no lane,
+/// the batch goes through the engine's own queue).
+fn on_lane<X>(engine: &SharedEngine, f: impl FnOnce(&mut dyn WorkerLane) -> X) -> Option<X> {
+    LANE.with(|l| match l.try_borrow_mut() {
+        Ok(mut g) => match g.as_mut() {
+            Some(lane) if lane.serves(engine) => Some(f(lane.as_mut())),
+            _ => None,
+        },
+        Err(_) => None,
+    })
+}
+
+/// The opened card backend: the engine and, on a card with DMA queues, one lane per
+/// queue pair besides the engine's own, for the data-path workers.
+pub struct OpenedCard {
+    /// The engine.
+    pub engine: SharedEngine,
+    /// Lanes not yet given to a worker.
+    pub lanes: Vec<Box<dyn WorkerLane>>,
+    /// Each lane's published counters (same order as created).
+    pub lane_stats: Vec<Arc<LaneStats>>,
+}
+
+impl std::fmt::Debug for OpenedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedCard")
+            .field("lanes", &self.lanes.len())
+            .finish()
+    }
 }
 
 /// Why no engine could be built.
@@ -223,28 +349,36 @@ fn offload_cfg(verify: CardVerify) -> OffloadConfig {
 fn engine_over_window<R: RegIo + Send + 'static>(
     regs: R,
     verify: CardVerify,
-) -> Result<SharedEngine, EngineError> {
+) -> Result<OpenedCard, EngineError> {
     let card = Card::probe(regs, CardConfig::default()).map_err(EngineError::Probe)?;
     let off = Offload::new(Some(card), offload_cfg(verify));
-    Ok(Arc::new(Mutex::new(Box::new(off))))
+    Ok(OpenedCard {
+        engine: Arc::new(Mutex::new(off)),
+        lanes: Vec::new(),
+        lane_stats: Vec::new(),
+    })
 }
 
 /// The engine over `regs`: packets move by DMA through queue 0 (interrupt on
-/// vector 0, batches posted with one doorbell) when the card has DMA queues, else
-/// through the MMIO window. `timeout` is how long a batch may wait with no
-/// completion before the card is fenced.
+/// vector 0, batches posted with one doorbell) for callers without a lane, and
+/// through lanes on queues 1.. (up to `lanes` of them, interrupt vector = queue) for
+/// the workers, when the card has DMA queues; else through the MMIO window. `timeout`
+/// is how long a batch may wait with no completion before the card is fenced.
 fn engine_over<R: DmaWiring + Send + 'static>(
     mut regs: R,
     verify: CardVerify,
     timeout: Duration,
-) -> Result<SharedEngine, EngineError> {
+    lanes: usize,
+) -> Result<OpenedCard, EngineError> {
     let ident = driver::card::read_identity(&mut regs).map_err(EngineError::Probe)?;
     if !ident.has_dma() {
         return engine_over_window(regs, verify);
     }
+    let queues = driver::card::read_dma_queues(&mut regs).map_err(EngineError::Probe)?;
+    let regs = SharedRegs::new(regs);
     let irq = IrqEvent::new(defaults::CARD_IRQ_VECTOR).map_err(EngineError::Probe)?;
     let signal = irq.signaller().map_err(EngineError::Probe)?;
-    if !regs.connect_irq(defaults::CARD_IRQ_VECTOR, signal) {
+    if !regs.clone().connect_irq(defaults::CARD_IRQ_VECTOR, signal) {
         return Err(EngineError::Probe(DriverError::Capability(format!(
             "the card has no interrupt vector {}",
             defaults::CARD_IRQ_VECTOR
@@ -261,15 +395,33 @@ fn engine_over<R: DmaWiring + Send + 'static>(
     };
     let port =
         DmaPort::new(regs.host_memory(), cfg, Some(Box::new(irq))).map_err(EngineError::Probe)?;
-    let card =
-        Card::probe_with_port(regs, port, CardConfig::default()).map_err(EngineError::Probe)?;
-    let off = Offload::new(Some(card), offload_cfg(verify));
-    Ok(Arc::new(Mutex::new(Box::new(off))))
+    let card_cfg = CardConfig::default();
+    let card = Card::probe_with_port(regs.clone(), port, card_cfg).map_err(EngineError::Probe)?;
+    let typed = Arc::new(Mutex::new(Offload::new(Some(card), offload_cfg(verify))));
+    let shared: SharedEngine = typed.clone();
+    let mut opened = OpenedCard {
+        engine: shared.clone(),
+        lanes: Vec::new(),
+        lane_stats: Vec::new(),
+    };
+    for q in (1..queues).take(lanes) {
+        let lane = Lane::open(&regs, q, cfg, card_cfg.poll_limit).map_err(EngineError::Probe)?;
+        let stats = Arc::new(LaneStats::default());
+        opened.lane_stats.push(stats.clone());
+        opened.lanes.push(Box::new(BoundLane {
+            engine: typed.clone(),
+            shared: shared.clone(),
+            lane,
+            stats,
+        }));
+    }
+    Ok(opened)
 }
 
 /// Opens the configured card backend (None for `offload_device = "none"`).
+/// (no lanes: every batch goes through the engine's own queue; for the lab tools).
 pub fn open(device: OffloadDevice) -> Result<Option<SharedEngine>, EngineError> {
-    open_with(device, &FaultSchedule::default(), defaults::CARD_VERIFY)
+    Ok(open_with(device, &FaultSchedule::default(), defaults::CARD_VERIFY, 0)?.map(|o| o.engine))
 }
 
 fn apply_fault(h: &driver::model::FaultHandle, a: FaultAction) {
@@ -317,13 +469,15 @@ fn run_schedule(
         .map_err(EngineError::Thread)
 }
 
-/// Opens the configured card backend with a fault schedule (model backend only)
-/// and the share of card results checked in software.
+/// Opens the configured card backend with a fault schedule (model backend only),
+/// the share of card results checked in software and up to `lanes` worker lanes (as
+/// many as the card has queue pairs besides the engine's own).
 pub fn open_with(
     device: OffloadDevice,
     faults: &FaultSchedule,
     verify: CardVerify,
-) -> Result<Option<SharedEngine>, EngineError> {
+    lanes: usize,
+) -> Result<Option<OpenedCard>, EngineError> {
     if !faults.is_empty() && device != OffloadDevice::Model {
         return Err(EngineError::NotBuilt(
             "a fault schedule (model_faults) needs offload_device = \"model\"",
@@ -334,7 +488,7 @@ pub fn open_with(
         OffloadDevice::Model => {
             let model = driver::model::ModelCard::new();
             let h = model.faults();
-            let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT)?;
+            let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT, lanes)?;
             run_schedule(h, faults)?;
             Ok(Some(engine))
         }
@@ -343,7 +497,7 @@ pub fn open_with(
             let sim = sim::SimCard::new().map_err(EngineError::Sim)?;
             // The simulated card runs some hundred thousand cycles a second: a full
             // ring of large packets takes it a good part of a second.
-            engine_over(sim, verify, defaults::SIM_COMPLETION_TIMEOUT).map(Some)
+            engine_over(sim, verify, defaults::SIM_COMPLETION_TIMEOUT, lanes).map(Some)
         }
         #[cfg(not(feature = "sim"))]
         OffloadDevice::Sim => Err(EngineError::NotBuilt(
@@ -502,13 +656,14 @@ impl OutboundPath for CardOutbound {
         jobs: &mut [SealJob<'_>],
         results: &mut Vec<Result<Sealed, SealError>>,
     ) -> Result<(), CardError> {
-        let mut e = lock(&self.engine)?;
-        // Manual SAs: only packets whose numbers are below the durable limit go to
-        // the engine (checked under the engine's lock, so the counter cannot move).
+        // Manual SAs: only as many packets as there are numbers below the durable
+        // limit go to the engine. Other workers' lanes may take numbers meanwhile:
+        // whatever the engine numbers at or past the limit is refused below and
+        // never leaves.
         let (limit, room) = match &self.gate {
             Some(g) => {
                 let limit = g.limit();
-                let next = e.next_seq(self.id).unwrap_or(u64::MAX);
+                let next = lock(&self.engine)?.next_seq(self.id).unwrap_or(u64::MAX);
                 let room = usize::try_from(limit.saturating_sub(next)).unwrap_or(usize::MAX);
                 (Some(limit), room)
             }
@@ -554,10 +709,15 @@ impl OutboundPath for CardOutbound {
         let sealed = if pkts.is_empty() {
             Vec::new()
         } else {
-            e.seal_batch(&pkts)
+            match on_lane(&self.engine, |l| l.seal_batch(&pkts)) {
+                Some(r) => r,
+                None => lock(&self.engine)?.seal_batch(&pkts),
+            }
         };
-        let next = self.gate.as_ref().and_then(|_| e.next_seq(self.id));
-        drop(e);
+        let next = match &self.gate {
+            Some(_) => lock(&self.engine)?.next_seq(self.id),
+            None => None,
+        };
         if sealed.len() != pkts.len() {
             return Err(CardError::ResultCount {
                 sent: pkts.len(),
@@ -636,7 +796,10 @@ impl InboundPath for CardInbound {
                 datagram: d,
             })
             .collect();
-        let opened = lock(&self.engine)?.open_batch(&pkts);
+        let opened = match on_lane(&self.engine, |l| l.open_batch(&pkts)) {
+            Some(r) => r,
+            None => lock(&self.engine)?.open_batch(&pkts),
+        };
         drop(pkts);
         if opened.len() != datagrams.len() {
             return Err(CardError::ResultCount {
@@ -683,8 +846,10 @@ mod tests {
             model,
             defaults::CARD_VERIFY,
             defaults::CARD_COMPLETION_TIMEOUT,
+            0,
         )
-        .expect("engine");
+        .expect("engine")
+        .engine;
         let key = [5u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa3), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb3), Transform::AesGcm128, &key).expect("cfg");
@@ -734,7 +899,9 @@ mod tests {
     fn corrupt_first_result(verify: CardVerify, n: usize) -> (PathKind, Vec<bool>) {
         let model = driver::model::ModelCard::new();
         let h = model.faults();
-        let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT).expect("engine");
+        let engine = engine_over(model, verify, defaults::CARD_COMPLETION_TIMEOUT, 0)
+            .expect("engine")
+            .engine;
         let key = [0x3cu8; 20];
         let oc = SaConfig::new(esp::Spi(0xa7), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb7), Transform::AesGcm128, &[0x4d; 20]).expect("cfg");
@@ -772,15 +939,16 @@ mod tests {
     #[test]
     fn a_schedule_needs_the_model_backend() {
         let s = FaultSchedule::parse(&["hang@1"]).expect("valid");
-        assert!(open_with(OffloadDevice::None, &s, defaults::CARD_VERIFY).is_err());
+        assert!(open_with(OffloadDevice::None, &s, defaults::CARD_VERIFY, 0).is_err());
     }
 
     #[test]
     fn scheduled_hang_fences_the_card_and_the_sa_continues_in_software() {
         let s = FaultSchedule::parse(&["hang@6"]).expect("valid");
-        let engine = open_with(OffloadDevice::Model, &s, defaults::CARD_VERIFY)
+        let engine = open_with(OffloadDevice::Model, &s, defaults::CARD_VERIFY, 0)
             .expect("model")
-            .expect("engine");
+            .expect("engine")
+            .engine;
         let key = [9u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa1), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb1), Transform::AesGcm128, &key).expect("cfg");
@@ -811,8 +979,10 @@ mod tests {
             model,
             defaults::CARD_VERIFY,
             defaults::CARD_COMPLETION_TIMEOUT,
+            0,
         )
-        .expect("engine");
+        .expect("engine")
+        .engine;
         let key = [7u8; 20];
         let oc = SaConfig::new(esp::Spi(0xa2), Transform::AesGcm128, &key).expect("cfg");
         let ic = SaConfig::new(esp::Spi(0xb2), Transform::AesGcm128, &key).expect("cfg");
@@ -841,6 +1011,82 @@ mod tests {
         seal(&mut seqs);
         assert!(h.lock().packets_done > done, "the card sealed it");
         assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+    }
+
+    #[test]
+    fn workers_on_their_own_lanes_share_an_sa_with_every_number_once() {
+        let opened = engine_over(
+            driver::model::ModelCard::new(),
+            CardVerify::Off,
+            defaults::CARD_COMPLETION_TIMEOUT,
+            4,
+        )
+        .expect("engine");
+        // the model has 4 queue pairs: queue 0 for the engine, 3 lanes
+        assert_eq!(opened.lanes.len(), 3);
+        let key = [0x61u8; 20];
+        let oc = SaConfig::new(esp::Spi(0xc1), Transform::AesGcm128, &key).expect("cfg");
+        let ic = SaConfig::new(esp::Spi(0xd1), Transform::AesGcm128, &key).expect("cfg");
+        let (o, _i, kind) = add_pair(&opened.engine, &oc, &ic, OffloadPolicy::Auto).expect("pair");
+        assert_eq!(kind, PathKind::Card);
+        let o = Arc::new(o);
+        let mut threads = Vec::new();
+        // three workers with lanes and one without (the engine's own queue)
+        let mut lanes: Vec<Option<Box<dyn WorkerLane>>> =
+            opened.lanes.into_iter().map(Some).collect();
+        lanes.push(None);
+        for (w, lane) in lanes.into_iter().enumerate() {
+            let o = o.clone();
+            threads.push(std::thread::spawn(move || {
+                if let Some(l) = lane {
+                    bind_lane(l);
+                }
+                let mut got = Vec::new();
+                for round in 0..20u8 {
+                    let payloads: Vec<Vec<u8>> = (0..8u8)
+                        .map(|i| vec![w as u8 ^ round ^ i; 40 + usize::from(i) * 13])
+                        .collect();
+                    let mut bufs: Vec<Vec<u8>> =
+                        payloads.iter().map(|p| vec![0u8; p.len() + 64]).collect();
+                    let mut jobs: Vec<SealJob<'_>> = payloads
+                        .iter()
+                        .zip(bufs.iter_mut())
+                        .map(|(p, b)| SealJob {
+                            payload: p,
+                            next_header: 4,
+                            out: b,
+                        })
+                        .collect();
+                    let mut results = Vec::new();
+                    o.seal_batch(&mut jobs, &mut results).expect("batch");
+                    for ((p, b), r) in payloads.iter().zip(&bufs).zip(results) {
+                        let s = r.expect("sealed");
+                        got.push((p.clone(), b[..s.len].to_vec(), s.seq.0));
+                    }
+                }
+                got
+            }));
+        }
+        let mut all: Vec<(Vec<u8>, Vec<u8>, u64)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("worker"))
+            .collect();
+        all.sort_by_key(|x| x.2);
+        let seqs: Vec<u64> = all.iter().map(|x| x.2).collect();
+        assert_eq!(seqs, (1..=640).collect::<Vec<u64>>(), "every number once");
+        let mut peer = esp::InboundSa::new(&oc).expect("peer");
+        for (p, mut d, seq) in all {
+            let op = peer.open(&mut d).expect("opens");
+            assert_eq!((&d[op.payload], op.seq.0), (&p[..], seq));
+        }
+        // the lanes carried their workers' batches (20 each), the engine's queue the rest
+        let per_lane: Vec<u64> = opened.lane_stats.iter().map(|s| s.get().batches).collect();
+        assert_eq!(per_lane, [20, 20, 20]);
+        let own = lock(&opened.engine)
+            .expect("lock")
+            .dma_stats()
+            .expect("dma");
+        assert_eq!(own.batches, 20);
     }
 
     #[test]

@@ -175,10 +175,13 @@ pub struct DaemonStatus {
     /// The card engine's counters (null without a card backend).
     #[serde(default)]
     pub offload: serde_json::Value,
-    /// The card's DMA port: batches, packets, doorbells, interrupts, ring-full waits,
+    /// The card's DMA ports, all queues together: batches, packets, doorbells, interrupts, ring-full waits,
     /// queue set-ups, timeouts (null without a card or on its MMIO window).
     #[serde(default)]
     pub card_dma: Option<driver::dma::DmaPortStats>,
+    /// DMA queue pairs in use (the engine's own and one lane per worker that got one).
+    #[serde(default)]
+    pub card_queues: usize,
     /// SAs.
     pub sas: Vec<SaStatus>,
     /// IKE SAs, counters and latest events.

@@ -43,6 +43,16 @@ impl Identity {
     }
 }
 
+/// The number of DMA queue pairs the card reports (`ID_DMA.NUM_QUEUES`; 0 without
+/// `Capabilities::DMA`).
+pub fn read_dma_queues<R: RegIo + ?Sized>(regs: &mut R) -> Result<u32, DriverError> {
+    let caps = Capabilities::from_bits_retain(regs.read32(off::ID_CAPABILITIES)?);
+    if !caps.contains(Capabilities::DMA) {
+        return Ok(0);
+    }
+    Ok(field("ID_DMA", "NUM_QUEUES").get(regs.read32(off::ID_DMA)?))
+}
+
 /// The card-wide counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CardCounters {

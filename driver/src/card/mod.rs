@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::port::{field, Direction, MmioWindowPort, PacketPort, PacketRequest, PacketResult};
 use crate::{DriverError, RegIo};
 
-pub use identity::{read_identity, CardCounters, Identity};
+pub use identity::{read_dma_queues, read_identity, CardCounters, Identity};
 pub use sa::{unsupported_reason, CardSa, SaIndex, SaReadback};
 
 /// Value the driver leaves in `SCRATCH` (reset value 0): if it reads back anything

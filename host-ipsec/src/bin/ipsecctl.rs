@@ -185,8 +185,8 @@ fn show(req: &Request, v: serde_json::Value, json: bool) -> Result<()> {
             );
             if let Some(d) = &s.card_dma {
                 outln!(
-                    "card DMA: {} packets in {} batches, {} doorbells, {} interrupts, {} ring-full waits, {} queue set-ups, {} timeouts",
-                    d.packets, d.batches, d.doorbells, d.interrupts, d.ring_full_waits, d.setups, d.timeouts
+                    "card DMA ({} queue pairs): {} packets in {} batches, {} doorbells, {} interrupts, {} ring-full waits, {} queue set-ups, {} timeouts",
+                    s.card_queues, d.packets, d.batches, d.doorbells, d.interrupts, d.ring_full_waits, d.setups, d.timeouts
                 );
             }
             print_ike(&s.ike);

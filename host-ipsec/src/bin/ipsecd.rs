@@ -435,6 +435,7 @@ impl Daemon {
                 .and_then(|c| serde_json::to_value(c).ok())
                 .unwrap_or_default(),
             card_dma: self.dp.card_dma(),
+            card_queues: self.dp.card_queues(),
             sas,
             ike: self.ike.as_ref().map(|i| i.view()).unwrap_or_default(),
         }

@@ -267,6 +267,8 @@ pub struct Dataplane {
     tun_mtu: u16,
     n_workers: usize,
     engine: Option<SharedEngine>,
+    /// The counters of the workers' lanes on the card.
+    lane_stats: Vec<Arc<card::LaneStats>>,
     global: Arc<GlobalCounters>,
     installed: Mutex<BTreeMap<u32, Installed>>,
     sockets: Mutex<HashMap<SockKind, Arc<Sock>>>,
@@ -331,14 +333,29 @@ impl Dataplane {
     pub fn start_with(o: &DataplaneOptions) -> Result<Arc<Self>, StartError> {
         let (tun_name, tun_mtu, device) = (o.tun_name.as_str(), o.tun_mtu, o.device);
         let n = o.worker_count();
-        let engine = card::open_with(device, &o.faults, o.verify).map_err(StartError::Card)?;
-        if engine.is_some() {
-            info!(
-                ?device,
-                faults = o.faults.steps.len(),
-                verify = %o.verify,
-                "card backend opened"
-            );
+        let opened =
+            card::open_with(device, &o.faults, o.verify, 2 * n).map_err(StartError::Card)?;
+        let (engine, mut lanes, lane_stats) = match opened {
+            Some(c) => {
+                info!(
+                    ?device,
+                    faults = o.faults.steps.len(),
+                    verify = %o.verify,
+                    lanes = c.lanes.len(),
+                    "card backend opened"
+                );
+                (Some(c.engine), c.lanes, c.lane_stats)
+            }
+            None => (None, Vec::new(), Vec::new()),
+        };
+        // Lanes in turn to outbound worker 0, inbound worker 0, outbound worker 1, ...;
+        // workers past the card's queue pairs use the engine's own queue.
+        lanes.reverse();
+        let mut out_lanes: Vec<Option<Box<dyn card::WorkerLane>>> = Vec::new();
+        let mut in_lanes: Vec<Option<Box<dyn card::WorkerLane>>> = Vec::new();
+        for _ in 0..n {
+            out_lanes.push(lanes.pop());
+            in_lanes.push(lanes.pop());
         }
         let queues: Vec<Arc<Tun>> = Tun::open_queues(tun_name, n)
             .map_err(|source| StartError::Tun {
@@ -368,6 +385,7 @@ impl Dataplane {
             tun_mtu,
             n_workers: n,
             engine,
+            lane_stats,
             global: global.clone(),
             installed: Mutex::new(BTreeMap::new()),
             sockets: Mutex::new(HashMap::new()),
@@ -379,16 +397,23 @@ impl Dataplane {
             notices: Arc::new(SoftNotices::default()),
         });
         let mut handles = Vec::with_capacity(2 * n);
-        for ((k, rx), q) in out_rxs.into_iter().enumerate().zip(&queues) {
+        for (((k, rx), q), lane) in out_rxs.into_iter().enumerate().zip(&queues).zip(out_lanes) {
             let (t, g, st) = (q.clone(), global.clone(), stop.clone());
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ipsecd-out{k}"))
-                    .spawn(move || outbound::run(&t, rx, &g, &st))
+                    .spawn(move || {
+                        if let Some(l) = lane {
+                            card::bind_lane(l);
+                        }
+                        outbound::run(&t, rx, &g, &st)
+                    })
                     .map_err(StartError::Thread)?,
             );
         }
-        for ((k, (poll, rx)), q) in in_ends.into_iter().enumerate().zip(&queues) {
+        for (((k, (poll, rx)), q), lane) in
+            in_ends.into_iter().enumerate().zip(&queues).zip(in_lanes)
+        {
             let place = inbound::Place {
                 index: k,
                 workers: n,
@@ -398,7 +423,12 @@ impl Dataplane {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ipsecd-in{k}"))
-                    .spawn(move || inbound::run(place, &t, poll, rx, &g, &st))
+                    .spawn(move || {
+                        if let Some(l) = lane {
+                            card::bind_lane(l);
+                        }
+                        inbound::run(place, &t, poll, rx, &g, &st)
+                    })
                     .map_err(StartError::Thread)?,
             );
         }
@@ -550,9 +580,21 @@ impl Dataplane {
         Some(self.engine.as_ref()?.lock().ok()?.counters())
     }
 
-    /// What the card's DMA port counted (None without a card or on its MMIO window).
+    /// What the card's DMA ports counted, the engine's own queue and the workers'
+    /// lanes together (None without a card or on its MMIO window).
     pub fn card_dma(&self) -> Option<driver::dma::DmaPortStats> {
-        self.engine.as_ref()?.lock().ok()?.dma_stats()
+        let own = self.engine.as_ref()?.lock().ok()?.dma_stats()?;
+        Some(card::sum_dma(
+            std::iter::once(own).chain(self.lane_stats.iter().map(|l| l.get())),
+        ))
+    }
+
+    /// DMA queue pairs in use on the card: the engine's own and the workers' lanes.
+    pub fn card_queues(&self) -> usize {
+        match &self.engine {
+            Some(_) => 1 + self.lane_stats.len(),
+            None => 0,
+        }
     }
 
     /// Adds or removes the routes (and rules) that lead the SA's traffic into
