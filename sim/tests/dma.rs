@@ -186,3 +186,42 @@ fn a_card_reset_with_a_full_ring_in_flight_is_reloaded_and_carried_on_by_the_car
         conformance::assert_reloaded_on_card(&off, &sent);
     }
 }
+
+fn lane_cfg() -> DmaPortConfig {
+    DmaPortConfig {
+        queue: QueueConfig {
+            ring_log2: 5,
+            ..QueueConfig::default()
+        },
+        // the Verilated core runs some hundred thousand cycles a second
+        completion_timeout: Duration::from_secs(5),
+        ..DmaPortConfig::default()
+    }
+}
+
+#[test]
+fn three_workers_on_their_own_queue_pairs_share_sas_with_every_number_once() {
+    let regs = driver::SharedRegs::new(SimCard::new().expect("create the Verilated model"));
+    let run = conformance::lanes_in_parallel(regs, 3, 120, lane_cfg(), None);
+    assert_eq!(run.in_software, 0, "{run:?}");
+    assert_eq!(run.counters.card_faults, 0, "{run:?}");
+    assert!(run.lanes.iter().all(|s| s.packets >= 240), "{run:?}");
+}
+
+#[test]
+fn a_bus_hang_while_three_lanes_are_busy_moves_the_rest_to_software_with_no_number_twice() {
+    let card = SimCard::new().expect("create the Verilated model");
+    let f = card.faults();
+    let mut cfg = lane_cfg();
+    cfg.completion_timeout = Duration::from_millis(500);
+    let run = conformance::lanes_in_parallel(
+        driver::SharedRegs::new(card),
+        3,
+        80,
+        cfg,
+        Some(Box::new(move || f.hang_bus())),
+    );
+    assert!(run.in_software > 0, "{run:?}");
+    assert_eq!(run.counters.card_faults, 1, "{run:?}");
+    assert_eq!(run.counters.card_seq_violations, 0, "{run:?}");
+}
