@@ -90,6 +90,11 @@ pub trait PacketPort<R: RegIo> {
     fn dma_stats(&self) -> Option<crate::dma::DmaPortStats> {
         None
     }
+    /// Takes back result buffers the caller is done with (`PacketResult::data`), for
+    /// the port to fill again; a port that does not pool them lets them go.
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        bufs.clear();
+    }
 }
 
 /// The MMIO packet window port (one packet at a time through `PKT_IN_WINDOW` and

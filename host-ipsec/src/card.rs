@@ -81,6 +81,8 @@ pub trait Engine: Send {
     fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults;
     /// Opens a batch (any SAs), one driver call.
     fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults;
+    /// Takes back result buffers copied out (see `Offload::recycle`).
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>);
     /// The engine's counters (packets per path, faults, SAs moved).
     fn counters(&self) -> driver::offload::OffloadCounters;
     /// What the card's DMA port counted (`None` on the MMIO window or without a card).
@@ -155,6 +157,9 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults {
         Offload::open_batch(self, pkts)
     }
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        Offload::recycle(self, bufs)
+    }
     fn counters(&self) -> driver::offload::OffloadCounters {
         Offload::counters(self)
     }
@@ -209,6 +214,8 @@ pub trait WorkerLane: Send {
     fn seal_batch(&mut self, pkts: &[OutPacket<'_>]) -> SealResults;
     /// Opens a batch (any SAs of the engine).
     fn open_batch(&mut self, pkts: &[InPacket<'_>]) -> OpenResults;
+    /// Takes back result buffers copied out, for the lane's next completions.
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>);
     /// True when the lane belongs to `engine`.
     fn serves(&self, engine: &SharedEngine) -> bool;
     /// The queue pair it drives.
@@ -269,6 +276,9 @@ impl<R: DmaWiring + Send + 'static> WorkerLane for BoundLane<R> {
         self.stats.publish(self.lane.stats());
         r
     }
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        self.lane.recycle(bufs)
+    }
     fn serves(&self, engine: &SharedEngine) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(&self.shared), Arc::as_ptr(engine))
     }
@@ -299,6 +309,19 @@ fn on_lane<X>(engine: &SharedEngine, f: impl FnOnce(&mut dyn WorkerLane) -> X) -
         },
         Err(_) => None,
     })
+}
+
+/// Hands the buffers of results copied out back to where they came from (the
+/// calling worker's lane, or the engine's queue).
+fn give_back(engine: &SharedEngine, spent: &mut Vec<Vec<u8>>) {
+    if spent.is_empty() {
+        return;
+    }
+    if on_lane(engine, |l| l.recycle(spent)).is_none() {
+        if let Ok(mut e) = lock(engine) {
+            e.recycle(spent);
+        }
+    }
 }
 
 /// The opened card backend: the engine and, on a card with DMA queues, one lane per
@@ -729,6 +752,7 @@ impl OutboundPath for CardOutbound {
         }
         let sent = pkts.len();
         drop(pkts);
+        let mut spent = Vec::with_capacity(sent);
         let mut sealed = sealed.into_iter();
         for (j, a) in jobs.iter_mut().zip(admitted) {
             let r = match a {
@@ -743,16 +767,21 @@ impl OutboundPath for CardOutbound {
                     }
                     Err(SealError::Encap(EncapError::RekeyRequired))
                 }
-                Some(Ok((s, at))) => sealed_into(j.out, &s).map(|mut x| {
-                    x.soft_expired = self.life.soft_due(x.seq, at);
-                    x
-                }),
+                Some(Ok((s, at))) => {
+                    let r = sealed_into(j.out, &s).map(|mut x| {
+                        x.soft_expired = self.life.soft_due(x.seq, at);
+                        x
+                    });
+                    spent.push(s.datagram);
+                    r
+                }
                 Some(Err(PacketError::Encap(e))) => Err(SealError::Encap(e)),
                 Some(Err(e)) => Err(SealError::Card(CardError::Packet(e))),
                 // not reached: the engine gave one result per packet sent
                 None => Err(SealError::Card(CardError::ResultCount { sent, got: 0 })),
             });
         }
+        give_back(&self.engine, &mut spent);
         Ok(())
     }
     fn header_len(&self) -> usize {
@@ -808,20 +837,26 @@ impl InboundPath for CardInbound {
             });
         }
         let hl = self.transform.header_len();
+        let mut spent = Vec::with_capacity(opened.len());
         for (d, r) in datagrams.iter_mut().zip(opened) {
             results.push(match r {
                 // a batch may cross the hard limit: what is past it is not delivered
-                Ok(o) => match self.life.admit(o.payload.len()) {
-                    None => Err(OpenError::Decap(DecapError::HardLifetime)),
-                    Some(at) => opened_into(d, hl, &o).map(|mut x| {
-                        x.soft_expired = self.life.soft_due(x.seq, at);
-                        x
-                    }),
-                },
+                Ok(o) => {
+                    let r = match self.life.admit(o.payload.len()) {
+                        None => Err(OpenError::Decap(DecapError::HardLifetime)),
+                        Some(at) => opened_into(d, hl, &o).map(|mut x| {
+                            x.soft_expired = self.life.soft_due(x.seq, at);
+                            x
+                        }),
+                    };
+                    spent.push(o.payload);
+                    r
+                }
                 Err(PacketError::Decap(e)) => Err(OpenError::Decap(e)),
                 Err(e) => Err(OpenError::Card(CardError::Packet(e))),
             });
         }
+        give_back(&self.engine, &mut spent);
         Ok(())
     }
     fn kind(&self) -> PathKind {

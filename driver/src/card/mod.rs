@@ -350,6 +350,11 @@ impl<R: RegIo, P: PacketPort<R>> Card<R, P> {
         self.timed(r)
     }
 
+    /// Hands result buffers back to the packet port (see [`PacketPort::recycle`]).
+    pub fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        self.port.recycle(bufs);
+    }
+
     /// Card-wide counters.
     pub fn counters(&mut self) -> Result<CardCounters, DriverError> {
         Ok(CardCounters {

@@ -994,3 +994,5 @@ where
     run.counters = engine.lock().expect("engine").counters();
     run
 }
+
+pub use super::counting::{allocations, uncounted, CountingAlloc};

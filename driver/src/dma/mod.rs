@@ -16,6 +16,8 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+mod counting;
 pub mod irq;
 pub mod map;
 pub mod mem;

@@ -327,6 +327,13 @@ impl<R: RegIo, M: DmaMapper> PacketPort<R> for DmaPort<M> {
     fn dma_stats(&self) -> Option<DmaPortStats> {
         Some(self.stats)
     }
+
+    fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        match self.queue.as_mut() {
+            Some(q) => q.recycle(bufs),
+            None => bufs.clear(),
+        }
+    }
 }
 
 impl<M: DmaMapper> Drop for DmaPort<M> {

@@ -91,6 +91,10 @@ pub struct DmaQueue {
     acked: u16,
     next_cookie: u64,
     slots: Vec<SlotMeta>,
+    /// Result buffers handed back by the caller ([`DmaQueue::recycle`]), reused by
+    /// [`DmaQueue::reap`] so that taking a completion allocates nothing once the
+    /// pool holds a batch's worth.
+    spare: Vec<Vec<u8>>,
 }
 
 impl DmaQueue {
@@ -140,6 +144,7 @@ impl DmaQueue {
             acked: 0,
             next_cookie: 1,
             slots: vec![SlotMeta::default(); n],
+            spare: Vec::with_capacity(2 * n),
         })
     }
 
@@ -386,7 +391,9 @@ impl DmaQueue {
                     self.res_stride
                 )));
             }
-            let mut data = vec![0u8; len];
+            let mut data = self.spare.pop().unwrap_or_default();
+            data.clear();
+            data.resize(len, 0);
             let s = slot(index, self.cfg.ring_log2) as usize;
             self.region
                 .read(self.res_off + s * self.res_stride, &mut data)?;
@@ -400,6 +407,22 @@ impl DmaQueue {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Takes back result buffers (a reaped result's `data` once the caller has copied
+    /// it out): reap fills them again instead of allocating. Keeps at most two
+    /// rings' worth, each grown once to a result buffer's size.
+    pub fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        let keep = 2 * self.slots.len();
+        for mut b in bufs.drain(..) {
+            if self.spare.len() >= keep || b.capacity() > 2 * self.res_stride {
+                continue;
+            }
+            // every pooled buffer holds a whole result, so reap never grows one
+            b.clear();
+            b.reserve_exact(self.res_stride);
+            self.spare.push(b);
+        }
     }
 
     /// Tells the card which completions were taken (one `CQ_CONS` write, skipped

@@ -52,6 +52,12 @@ impl<R: RegIo, M: DmaMapper> Lane<R, M> {
         self.port.stats()
     }
 
+    /// Takes back the buffers of results the caller has copied out (a sealed
+    /// datagram, an opened payload), so the lane's next completions reuse them.
+    pub fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        PacketPort::<R>::recycle(&mut self.port, bufs);
+    }
+
     pub(super) fn transfer(
         &mut self,
         reqs: &[PacketRequest<'_>],

@@ -194,6 +194,16 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         self.counters
     }
 
+    /// Takes back the buffers of results the caller has copied out
+    /// (`SealedPacket::datagram`, `OpenedPacket::payload`) for the card's port to
+    /// fill again: with them, taking a card result allocates nothing.
+    pub fn recycle(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        match self.card.as_mut() {
+            Some(card) => card.recycle(bufs),
+            None => bufs.clear(),
+        }
+    }
+
     /// The card, if any (for counters, identity, backend control).
     pub fn card_mut(&mut self) -> Option<&mut Card<R, P>> {
         self.card.as_mut()
@@ -657,7 +667,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         pkts: &[OutPacket<'_>],
         results: &mut [Option<Result<SealedPacket, PacketError>>],
     ) -> Vec<usize> {
-        let mut pending: Vec<usize> = Vec::new();
+        let mut pending: Vec<usize> = Vec::with_capacity(pkts.len());
         for (i, p) in pkts.iter().enumerate() {
             match self.sas.get(&p.sa) {
                 None => results[i] = Some(Err(PacketError::UnknownSa(p.sa))),
@@ -810,7 +820,7 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         pkts: &[InPacket<'_>],
         results: &mut [Option<Result<OpenedPacket, PacketError>>],
     ) -> Vec<(usize, SeqNum)> {
-        let mut pending: Vec<(usize, SeqNum)> = Vec::new();
+        let mut pending: Vec<(usize, SeqNum)> = Vec::with_capacity(pkts.len());
         for (i, p) in pkts.iter().enumerate() {
             match self.sas.get(&p.sa) {
                 None => results[i] = Some(Err(PacketError::UnknownSa(p.sa))),
