@@ -158,6 +158,12 @@ impl Model {
     }
 
     /// Holds reset high for `cycles` cycles with every valid low, then releases it.
+    /// The host-memory model forgets every transfer before and after: a request the
+    /// core still showed in its first reset cycle (before the synchronous reset took
+    /// effect) was taken by the always-ready slave, and had it stayed queued, the
+    /// core's first write burst after the reset would have been paired with that
+    /// stale address (its data landing in an old buffer, the new buffer left
+    /// stale). A card reset resets the PCIe bridge's DMA state with it.
     pub fn reset(&mut self, cycles: u32) {
         self.engine = None;
         if let Some(b) = self.bus.as_deref_mut() {
@@ -169,6 +175,9 @@ impl Model {
         };
         for _ in 0..cycles.max(1) {
             self.step();
+        }
+        if let Some(b) = self.bus.as_deref_mut() {
+            b.mem.abort();
         }
         self.inputs.reset = 0;
     }
