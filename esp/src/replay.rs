@@ -176,6 +176,16 @@ impl ReplayWindow {
         self.bits.iter_mut().for_each(|w| *w = 0);
         self.top = 0;
     }
+
+    /// Places an empty window so that `next` is the next number expected: the top
+    /// becomes `next - 1` (nothing marked received), so with ESN the high half is
+    /// inferred around `next`. For an SA taken up in the middle of its life (a lab
+    /// tool decapsulating a capture, an SA moved from another node); numbers more
+    /// than a window below `next` are too old.
+    pub fn start_at(&mut self, next: SeqNum) {
+        self.bits.iter_mut().for_each(|w| *w = 0);
+        self.top = next.0.saturating_sub(1);
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +196,26 @@ mod tests {
         let s = w.check(lo)?;
         w.update(s)?;
         Ok(s)
+    }
+
+    #[test]
+    fn a_window_started_mid_life_infers_the_high_half_around_its_start() {
+        // RFC 4303 appendix A2.2 with the window placed at 0x1_0000_0005: a low
+        // half just below it (0xffff_fffe) belongs to the previous epoch, one at
+        // or above it to the current.
+        let mut w = ReplayWindow::new(64, true).unwrap();
+        w.start_at(SeqNum(0x1_0000_0005));
+        assert_eq!(w.top(), SeqNum(0x1_0000_0004));
+        assert_eq!(w.check(5).unwrap(), SeqNum(0x1_0000_0005));
+        assert_eq!(w.check(0xffff_fffe).unwrap(), SeqNum(0xffff_fffe));
+        assert_eq!(w.check(4).unwrap(), SeqNum(0x1_0000_0004));
+        // nothing marked received yet
+        assert_eq!(accept(&mut w, 7).unwrap(), SeqNum(0x1_0000_0007));
+        assert!(matches!(w.check(7), Err(ReplayError::Replayed(_))));
+        // a start at 1 is a new SA's window
+        w.start_at(SeqNum(1));
+        assert_eq!(w.top(), SeqNum(0));
+        assert_eq!(w.check(1).unwrap(), SeqNum(1));
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub trait Engine: Send {
     fn remove_sa(&mut self, id: SaId) -> Result<(), DriverError>;
     /// Where it runs now.
     fn placement(&self, id: SaId) -> Option<DataPath>;
+    /// Places inbound SA `id`'s replay window at `next` (see
+    /// `Offload::start_inbound_window`).
+    fn start_inbound_window(&mut self, id: SaId, next: u64) -> Result<(), DriverError>;
     /// Next outbound sequence number.
     fn next_seq(&self, id: SaId) -> Option<u64>;
     /// Seals a batch (any SAs), one driver call.
@@ -147,6 +150,9 @@ impl<R: RegIo + Send, P: PacketPort<R> + Send> Engine for Offload<R, P> {
     }
     fn placement(&self, id: SaId) -> Option<DataPath> {
         Offload::placement(self, id)
+    }
+    fn start_inbound_window(&mut self, id: SaId, next: u64) -> Result<(), DriverError> {
+        Offload::start_inbound_window(self, id, next)
     }
     fn next_seq(&self, id: SaId) -> Option<u64> {
         Offload::next_seq(self, id)

@@ -236,6 +236,24 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
         })
     }
 
+    /// Places inbound SA `id`'s replay window so that `next` is the next number
+    /// expected (`esp::ReplayWindow::start_at`): an SA taken up in the middle of its
+    /// life, so that with ESN the high half is inferred around `next`. The window
+    /// lives in software for both paths (the card gets the inferred high half).
+    pub fn start_inbound_window(&mut self, id: SaId, next: u64) -> Result<(), DriverError> {
+        let e = self.sas.get_mut(&id).ok_or(DriverError::NoSuchSa(id.0))?;
+        match e.inb.as_mut() {
+            Some(inb) => {
+                inb.start_window_at(SeqNum(next));
+                Ok(())
+            }
+            None => Err(DriverError::Capability(format!(
+                "SA {} is not inbound: no replay window to place",
+                id.0
+            ))),
+        }
+    }
+
     /// The policy SA `id` was added with.
     pub fn policy(&self, id: SaId) -> Option<OffloadPolicy> {
         self.sas.get(&id).map(|e| e.policy)

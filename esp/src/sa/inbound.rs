@@ -60,6 +60,12 @@ impl InboundSa {
         &self.replay
     }
 
+    /// Places the replay window so that `next` is the next number expected
+    /// ([`ReplayWindow::start_at`]): an SA taken up in the middle of its life.
+    pub fn start_window_at(&mut self, next: SeqNum) {
+        self.replay.start_at(next);
+    }
+
     /// Replay pre-check for a packet whose low sequence half is `seq_lo`:
     /// returns the inferred 64-bit sequence number (pass its high half to the
     /// card with ESN). Changes nothing.

@@ -81,6 +81,11 @@ struct EspArgs {
     /// First sequence number (encap).
     #[arg(long, default_value_t = 1)]
     seq: u64,
+    /// Decap: the SA is taken up in the middle of its life and N is the next number
+    /// expected (decimal or 0x-hex, 64-bit): the replay window starts there, so ESN
+    /// packets from late in an SA's life decapsulate.
+    #[arg(long, value_parser = parse_u64)]
+    esn_start: Option<u64>,
     /// Explicit IV in hex for every packet (encap; for vectors and card checks).
     #[arg(long)]
     iv: Option<String>,
@@ -93,6 +98,16 @@ struct EspArgs {
     /// Run both backends and report the first differing byte.
     #[arg(long)]
     compare: bool,
+}
+
+/// A 64-bit number, decimal or `0x` hex.
+fn parse_u64(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => t.parse(),
+    }
+    .map_err(|_| format!("'{s}' is not a 64-bit number (decimal or 0x-hex)"))
 }
 
 /// `println!` that ignores a closed stdout (`ipsecctl status | head`).
@@ -432,6 +447,9 @@ fn print_sas(sas: &[SaStatus]) {
 }
 
 fn run_backend(backend: &str, encap: bool, a: &EspArgs) -> Result<(lab::Pcap, lab::LabReport)> {
+    if encap && a.esn_start.is_some() {
+        bail!("--esn-start is for decap (encap starts at --seq)");
+    }
     let cfg = lab::load_sa(&a.sa)?;
     let input = lab::read_pcap(&a.input)?;
     let iv =
@@ -441,7 +459,7 @@ fn run_backend(backend: &str, encap: bool, a: &EspArgs) -> Result<(lab::Pcap, la
             .map_err(|_| anyhow::anyhow!("--iv is not hex"))?;
     let device = match backend {
         "software" if encap => return Ok(lab::encap(&cfg, &input, a.seq, iv.as_deref())?),
-        "software" => return Ok(lab::decap(&cfg, &input)?),
+        "software" => return Ok(lab::decap(&cfg, &input, a.esn_start)?),
         "sim" => OffloadDevice::Sim,
         "model" => OffloadDevice::Model,
         other => bail!("unknown backend {other} (software | sim | model)"),
@@ -456,7 +474,7 @@ fn run_backend(backend: &str, encap: bool, a: &EspArgs) -> Result<(lab::Pcap, la
     if encap {
         Ok(lab::encap_engine(&cfg, &input, &engine, a.seq)?)
     } else {
-        Ok(lab::decap_engine(&cfg, &input, &engine)?)
+        Ok(lab::decap_engine(&cfg, &input, &engine, a.esn_start)?)
     }
 }
 
