@@ -522,9 +522,11 @@ mod tests {
         }
     }
 
-    /// The ESN cases of draft-mcgrew-gcm-test-01 section 4 (the data file of `esp`):
-    /// (key with salt, SPI, 64-bit sequence number, ESP packet, payload).
-    fn draft_esn_cases() -> Vec<(Vec<u8>, u32, u64, Vec<u8>, Vec<u8>)> {
+    /// One ESN case: key with salt, SPI, 64-bit sequence number, ESP packet, payload.
+    type EsnCase = (Vec<u8>, u32, u64, Vec<u8>, Vec<u8>);
+
+    /// The ESN cases of draft-mcgrew-gcm-test-01 section 4 (the data file of `esp`).
+    fn draft_esn_cases() -> Vec<EsnCase> {
         let text = include_str!("../../esp/vectors/draft-mcgrew-gcm-test-01.txt");
         let mut out = Vec::new();
         for block in text.split("\n\n") {
