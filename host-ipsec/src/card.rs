@@ -909,15 +909,7 @@ mod tests {
         let o = o.with_gate(Some(gate.clone()));
         let payloads = [[0x45u8; 60]; 8];
         let mut bufs = vec![vec![0u8; 256]; 8];
-        let mut jobs: Vec<SealJob<'_>> = payloads
-            .iter()
-            .zip(bufs.iter_mut())
-            .map(|(p, b)| SealJob {
-                payload: p,
-                next_header: 4,
-                out: b,
-            })
-            .collect();
+        let mut jobs = crate::path::jobs(&payloads, &mut bufs, 4);
         let mut results = Vec::new();
         o.seal_batch(&mut jobs, &mut results).expect("batch");
         assert_eq!(results.len(), 8);
@@ -1089,15 +1081,7 @@ mod tests {
                         .collect();
                     let mut bufs: Vec<Vec<u8>> =
                         payloads.iter().map(|p| vec![0u8; p.len() + 64]).collect();
-                    let mut jobs: Vec<SealJob<'_>> = payloads
-                        .iter()
-                        .zip(bufs.iter_mut())
-                        .map(|(p, b)| SealJob {
-                            payload: p,
-                            next_header: 4,
-                            out: b,
-                        })
-                        .collect();
+                    let mut jobs = crate::path::jobs(&payloads, &mut bufs, 4);
                     let mut results = Vec::new();
                     o.seal_batch(&mut jobs, &mut results).expect("batch");
                     for ((p, b), r) in payloads.iter().zip(&bufs).zip(results) {

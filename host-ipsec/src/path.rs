@@ -448,6 +448,25 @@ pub fn select(
     }
 }
 
+/// The seal jobs of `payloads` (next header `next_header`) into `bufs`, one buffer
+/// per payload (for tests of the paths).
+#[cfg(test)]
+pub(crate) fn jobs<'a, P: AsRef<[u8]>>(
+    payloads: &'a [P],
+    bufs: &'a mut [Vec<u8>],
+    next_header: u8,
+) -> Vec<SealJob<'a>> {
+    payloads
+        .iter()
+        .zip(bufs.iter_mut())
+        .map(|(p, b)| SealJob {
+            payload: p.as_ref(),
+            next_header,
+            out: b,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,15 +620,7 @@ mod tests {
             .iter()
             .map(|p| vec![0u8; out.datagram_len(p.len())])
             .collect();
-        let mut jobs: Vec<SealJob<'_>> = payloads
-            .iter()
-            .zip(bufs.iter_mut())
-            .map(|(p, b)| SealJob {
-                payload: p,
-                next_header: 4,
-                out: b,
-            })
-            .collect();
+        let mut jobs = jobs(&payloads, &mut bufs, 4);
         let mut results = Vec::new();
         out.seal_batch(&mut jobs, &mut results).expect("batch");
         let seqs: Vec<u64> = results
