@@ -70,7 +70,7 @@ pub fn manifest(files: &[(&str, &[u8])]) -> String {
 /// `manifest.json`, given the current `resources.txt` (if any).
 #[must_use]
 pub fn expected_files(resources: Option<&[u8]>) -> Vec<(&'static str, Vec<u8>)> {
-    let top = crate::post::split_comb_blocks(&crate::generate_top_verilog()).into_bytes();
+    let top = crate::post::post_process(&crate::generate_top_verilog()).into_bytes();
     let mut listed: Vec<(&str, &[u8])> = vec![(TOP_V, &top)];
     if let Some(r) = resources {
         listed.push((RESOURCES, r));

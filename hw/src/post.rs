@@ -1,6 +1,9 @@
-//! A post-pass over the Verilog that rust-hdl writes: each module's single
-//! combinational `always @(*)` block is split into several blocks, one per
-//! group of signals that must be computed together.
+//! Post-passes over the Verilog that rust-hdl writes ([`post_process`] runs
+//! both): each module's single combinational `always @(*)` block is split into
+//! several blocks, one per group of signals that must be computed together
+//! ([`split_comb_blocks`]), and read-only memories are given to Verilator as
+//! shared constant tables, behind `` `ifdef VERILATOR `` so that synthesis
+//! reads them unchanged ([`rom_tables_for_verilator`]).
 //!
 //! # Why
 //! rust-hdl writes the whole `update()` of a block as one `always @(*)`.
@@ -460,6 +463,197 @@ pub fn split_comb_blocks(verilog: &str) -> String {
     out
 }
 
+/// A read-only memory found by [`rom_tables_for_verilator`]: the memory's
+/// declaration line, its `initial` contents and the lines that read it.
+struct Rom<'a> {
+    /// Index of the declaration line.
+    decl: usize,
+    /// One past the last line of the region the pass rewrites (the line of
+    /// `endmodule`).
+    end: usize,
+    /// Indentation of the declaration.
+    indent: &'a str,
+    /// Most significant bit of a word.
+    msb: usize,
+    /// The memory's name.
+    name: &'a str,
+    /// Word `i` of the memory, as its Verilog literal.
+    words: Vec<&'a str>,
+    /// First line after the `initial` block.
+    body: usize,
+}
+
+/// `reg [MSB:0] NAME [LAST:0];`, with or without a `(* rom_style = .. *)`
+/// attribute: `(MSB, NAME, LAST)`.
+fn memory_decl(line: &str) -> Option<(usize, &str, usize)> {
+    let mut l = line.trim();
+    if let Some(rest) = l.strip_prefix("(*") {
+        l = rest.split_once("*)")?.1.trim();
+    }
+    let l = l.strip_prefix("reg [")?.strip_suffix(":0];")?;
+    let (msb, rest) = l.split_once(":0] ")?;
+    let (name, last) = rest.split_once(" [")?;
+    (is_identifier(name) && !name.contains('$')).then_some(())?;
+    Some((msb.parse().ok()?, name, last.parse().ok()?))
+}
+
+/// The memory declared at line `at` when it is a ROM of the form rust-hdl's
+/// custom blocks write: an `initial` block that sets every word `0..=LAST`
+/// once, in order, then only `always @(posedge ...)` blocks up to
+/// `endmodule` that read the memory at plain identifiers and never write it.
+fn rom_at<'a>(lines: &[&'a str], at: usize) -> Option<Rom<'a>> {
+    let (msb, name, last) = memory_decl(lines[at])?;
+    let line = lines[at].trim_end();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let mut i = at + 1;
+    (lines.get(i)?.trim() == "initial begin").then_some(())?;
+    i += 1;
+    let mut words = Vec::with_capacity(last + 1);
+    loop {
+        let l = lines.get(i)?.trim();
+        i += 1;
+        if l == "end" {
+            break;
+        }
+        let (lhs, value) = l.strip_suffix(';')?.split_once(" = ")?;
+        let index = lhs
+            .strip_prefix(name)?
+            .strip_prefix('[')?
+            .strip_suffix(']')?;
+        (index.parse::<usize>().ok()? == words.len()).then_some(())?;
+        words.push(value);
+    }
+    (words.len() == last + 1).then_some(())?;
+    let body = i;
+    let end = body
+        + lines[body..]
+            .iter()
+            .position(|l| l.starts_with("endmodule"))?;
+    let mut in_block = false;
+    for l in &lines[body..end] {
+        let t = l.trim();
+        if !in_block {
+            in_block = t.starts_with("always @(posedge ") && t.ends_with(") begin");
+            (in_block || t.is_empty()).then_some(())?;
+            continue;
+        }
+        if t == "end" {
+            in_block = false;
+            continue;
+        }
+        // Reads only: the memory appears as `NAME[ident]` right of `<=`.
+        let (lhs, rhs) = t.split_once(" <= ")?;
+        (!identifiers(lhs).iter().any(|x| x == name)).then_some(())?;
+        for piece in rhs.split(name).skip(1) {
+            let index = piece.strip_prefix('[')?.split_once(']')?.0;
+            is_identifier(index).then_some(())?;
+        }
+    }
+    (!in_block).then_some(())?;
+    Some(Rom {
+        decl: at,
+        end,
+        indent,
+        msb,
+        name,
+        words,
+        body,
+    })
+}
+
+/// The Verilator form of one ROM: per address signal read, a `case` table in
+/// an `always @(*)` (which Verilator turns into one constant array shared by
+/// every ROM with the same contents), and the reading blocks with
+/// `NAME[addr]` replaced by that table's output.
+fn verilator_rom(rom: &Rom<'_>, lines: &[&str]) -> String {
+    let mut reads: Vec<&str> = Vec::new();
+    for l in &lines[rom.body..rom.end] {
+        for piece in l.split(rom.name).skip(1) {
+            if let Some((index, _)) = piece.strip_prefix('[').and_then(|p| p.split_once(']')) {
+                if is_identifier(index) && !reads.contains(&index) {
+                    reads.push(index);
+                }
+            }
+        }
+    }
+    let ind = rom.indent;
+    let mut out = String::new();
+    for index in &reads {
+        let wire = format!("{}$at${index}", rom.name);
+        out.push_str(&format!("{ind}reg [{}:0] {wire};\n", rom.msb));
+        out.push_str(&format!(
+            "{ind}always @(*) begin\n{ind}    case ({index})\n"
+        ));
+        for (a, value) in rom.words.iter().enumerate() {
+            out.push_str(&format!("{ind}        {a}: {wire} = {value};\n"));
+        }
+        out.push_str(&format!(
+            "{ind}        default: {wire} = {}'d0;\n{ind}    endcase\n{ind}end\n",
+            rom.msb + 1
+        ));
+    }
+    for l in &lines[rom.body..rom.end] {
+        let mut l = (*l).to_string();
+        for index in &reads {
+            l = l.replace(
+                &format!("{}[{index}]", rom.name),
+                &format!("{}$at${index}", rom.name),
+            );
+        }
+        out.push_str(&l);
+    }
+    out
+}
+
+/// Gives Verilator every read-only memory of `verilog` as constant tables.
+///
+/// rust-hdl's block-RAM ROMs (the T-table ROMs of the AES rounds) are a
+/// `reg` array filled by an `initial` block and read in `always @(posedge)`.
+/// Verilator keeps such an array as a variable of each instance: the core's
+/// 112 ROMs are 112 KB of copies of 4 tables, read at random addresses every
+/// cycle, more than a first-level data cache holds. A `case` table in an
+/// `always @(*)` is instead compiled to one constant array per distinct
+/// contents (Verilator's constant pool), 4 KB for the 112 ROMs.
+///
+/// Each ROM region (its declaration, `initial` block and the blocks that read
+/// it, up to `endmodule`) becomes
+/// `` `ifdef VERILATOR `` *case tables and the reading blocks on their
+/// outputs* `` `else `` *the region unchanged* `` `endif ``: a synthesis tool
+/// (yosys, which does not define `VERILATOR`) reads exactly the text it read
+/// before, and Verilator reads the same function: a word read at address `a`
+/// is `case (a)` arm `a` of a table listing the `initial` values in order.
+/// Memories of any other form are copied unchanged, and so is every other
+/// line of the file.
+#[must_use]
+pub fn rom_tables_for_verilator(verilog: &str) -> String {
+    let lines: Vec<&str> = verilog.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(verilog.len() * 2);
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(rom) = rom_at(&lines, i) {
+            out.push_str("`ifdef VERILATOR\n");
+            out.push_str(&verilator_rom(&rom, &lines));
+            out.push_str("`else\n");
+            for l in &lines[rom.decl..rom.end] {
+                out.push_str(l);
+            }
+            out.push_str("`endif\n");
+            i = rom.end;
+            continue;
+        }
+        out.push_str(lines[i]);
+        i += 1;
+    }
+    out
+}
+
+/// All post-passes over rust-hdl's Verilog, in order:
+/// [`split_comb_blocks`], then [`rom_tables_for_verilator`].
+#[must_use]
+pub fn post_process(verilog: &str) -> String {
+    rom_tables_for_verilator(&split_comb_blocks(verilog))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +717,109 @@ mod tests {
     fn unknown_forms_are_copied_unchanged() {
         let v = "    always @(*) begin\n        x = a;\n        for (i = 0; i < 4; i = i + 1) y[i] = x;\n    end\n    always @*\n    case (address)\n        8'h0: data = 32'h63000000;\n    endcase\n";
         assert_eq!(split_comb_blocks(v), v);
+    }
+
+    const ROM: &str = "module r(clock,a0,a1,d0,d1);\n    input wire  clock;\n    input wire  [1:0] a0;\n    input wire  [1:0] a1;\n    output reg  [15:0] d0;\n    output reg  [15:0] d1;\n    \n    // Update code (custom)\n    (* rom_style = \"block\" *) reg [7:0] mem [3:0];\n    initial begin\n        mem[0] = 8'h63;\n        mem[1] = 8'h7c;\n        mem[2] = 8'h77;\n        mem[3] = 8'h7b;\n    end\n    always @(posedge clock) begin\n        d0 <= {mem[a0], 8'd0};\n        d1 <= {8'd0, mem[a1]};\n    end\nendmodule // r\n";
+
+    /// The text a tool without `VERILATOR` defined reads.
+    fn without_verilator(v: &str) -> String {
+        let mut out = String::new();
+        let mut skip = false;
+        for l in v.split_inclusive('\n') {
+            match l.trim_end() {
+                "`ifdef VERILATOR" => skip = true,
+                "`else" => skip = false,
+                "`endif" => {}
+                _ if !skip => out.push_str(l),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The case tables of the Verilator branch: `(signal, values in arm order)`,
+    /// each arm checked to be its position.
+    fn case_tables(v: &str) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for chunk in v.split("    case (").skip(1) {
+            let mut values = Vec::new();
+            let mut wire = String::new();
+            for l in chunk.lines().skip(1) {
+                let t = l.trim();
+                if t.starts_with("default:") {
+                    break;
+                }
+                let (arm, assign) = t.split_once(": ").expect("an arm");
+                assert_eq!(arm.parse::<usize>().ok(), Some(values.len()), "{t}");
+                let (w, value) = assign.split_once(" = ").expect("an assignment");
+                wire = w.to_string();
+                values.push(value.trim_end_matches(';').to_string());
+            }
+            out.push((wire, values));
+        }
+        out
+    }
+
+    #[test]
+    fn a_rom_becomes_case_tables_for_verilator_only() {
+        let out = rom_tables_for_verilator(ROM);
+        assert_eq!(without_verilator(&out), ROM, "{out}");
+        let tables = case_tables(&out);
+        let words = ["8'h63", "8'h7c", "8'h77", "8'h7b"];
+        assert_eq!(tables.len(), 2, "{out}");
+        assert_eq!(
+            tables[0],
+            (
+                "mem$at$a0".to_string(),
+                words.iter().map(|w| w.to_string()).collect()
+            )
+        );
+        assert_eq!(tables[1].0, "mem$at$a1");
+        assert_eq!(tables[1].1, tables[0].1);
+        assert!(
+            out.contains("d0 <= {mem$at$a0, 8'd0};") && out.contains("d1 <= {8'd0, mem$at$a1};")
+        );
+        assert!(out.contains("reg [7:0] mem$at$a0;") && out.contains("default: mem$at$a1 = 8'd0;"));
+    }
+
+    #[test]
+    fn memories_that_are_written_or_incomplete_are_left_alone() {
+        let written = ROM.replace("d1 <= {8'd0, mem[a1]};", "mem[a1] <= 8'h0;");
+        assert_eq!(rom_tables_for_verilator(&written), written);
+        let short = ROM.replace("        mem[3] = 8'h7b;\n", "");
+        assert_eq!(rom_tables_for_verilator(&short), short);
+        let unordered = ROM.replace("mem[2] = 8'h77", "mem[3] = 8'h77");
+        assert_eq!(rom_tables_for_verilator(&unordered), unordered);
+        let combinational = ROM.replace("always @(posedge clock) begin", "always @(*) begin");
+        assert_eq!(rom_tables_for_verilator(&combinational), combinational);
+    }
+
+    #[test]
+    fn the_cores_roms_all_become_tables_with_their_initial_contents() {
+        let split = split_comb_blocks(&crate::generate_top_verilog());
+        let out = post_process(&crate::generate_top_verilog());
+        // What synthesis reads is what it read before this pass.
+        assert_eq!(without_verilator(&out), split);
+        // Every ROM of the core (initial-filled, read-only) was rewritten, and
+        // each of its tables lists the initial values in address order.
+        let roms = split.matches("initial begin\n        mem[0] = ").count();
+        assert!(roms >= 100, "{roms} ROMs");
+        assert_eq!(out.matches("`ifdef VERILATOR").count(), roms);
+        for module in out.split("\nmodule ").skip(1) {
+            let Some((verilator, original)) = module.split_once("`else\n") else {
+                continue;
+            };
+            let initial: Vec<String> = original
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("mem[")?.split_once("] = "))
+                .map(|(_, v)| v.trim_end_matches(';').to_string())
+                .collect();
+            let tables = case_tables(verilator);
+            assert!(!tables.is_empty());
+            for (_, values) in tables {
+                assert_eq!(values, initial);
+            }
+        }
     }
 
     #[test]
