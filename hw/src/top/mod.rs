@@ -74,13 +74,11 @@ pub const FQW: usize = 580;
 pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
 /// `m_axis_tuser` width.
 pub const MUW: usize = regmap::sideband::M_TUSER_BITS as usize;
-/// A stream beat as one word in a register slice: `[127:0]` data, `[143:128]`
+/// A result beat as one word in the register slice: `[127:0]` data, `[143:128]`
 /// keep, `[144]` last, then the side-band.
 const BEAT: usize = 128 + 16 + 1;
 // `Top::update` writes the side-band's position as the literal 145.
 const _: () = assert!(BEAT == 145);
-/// Width of an input beat (`s_axis` side-band).
-pub const SKI: usize = BEAT + SUW;
 /// Width of an output beat (`m_axis` side-band).
 pub const SKO: usize = BEAT + MUW;
 
@@ -255,10 +253,9 @@ pub struct Top {
     tail: Tail,
     tx: Tx,
     dma: DmaEngine,
-    // ---- the register slices at the seams of the streams
-    sk_in: Skid<Bits<SKI>>,
+    // ---- the register slice of the results, and its input word
     sk_out: Skid<Bits<SKO>>,
-    sk_in_w: Signal<Local, Bits<SKI>>,
+    sk_out_w: Signal<Local, Bits<SKO>>,
 }
 
 impl Default for Top {
@@ -334,9 +331,8 @@ impl Top {
             tail: Tail::new(),
             tx: Tx::default(),
             dma: DmaEngine::new(),
-            sk_in: Default::default(),
             sk_out: Default::default(),
-            sk_in_w: Default::default(),
+            sk_out_w: Default::default(),
         }
     }
 }
@@ -344,8 +340,7 @@ impl Top {
 impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, regs, rx, issue, tail, tx, dma, sk_in, sk_out);
-        self.sk_in.reset.next = self.reset.val();
+        clock!(self, clock, regs, rx, issue, tail, tx, dma, sk_out);
         self.sk_out.reset.next = self.reset.val();
         self.regs.reset.next = self.reset.val();
         self.rx.reset.next = self.reset.val();
@@ -436,21 +431,19 @@ impl Logic for Top {
         self.dma.m_axi_bvalid.next = self.m_axi_bvalid.val();
         self.m_axi_bready.next = self.dma.m_axi_bready.val();
         // The engine's streams: the DMA front end's while a queue is enabled, else
-        // the external ports'. Each direction passes a register slice (`Skid`)
-        // between the port or the DMA front end and the engine, so that no
-        // combinational path crosses from one block into the other.
-        self.rx.s_axis_tdata.next = self.sk_in.out_data.val().get_bits::<128>(0);
-        self.rx.s_axis_tkeep.next = self.sk_in.out_data.val().get_bits::<16>(128);
-        self.rx.s_axis_tlast.next = self.sk_in.out_data.val().get_bit(144);
-        self.rx.s_axis_tuser.next = self.sk_in.out_data.val().get_bits::<SUW>(145);
-        self.rx.s_axis_tvalid.next = self.sk_in.out_valid.val();
-        self.sk_in.out_ready.next = self.rx.s_axis_tready.val();
-        self.sk_out.in_data.next = bit_cast::<SKO, 128>(self.tx.m_axis_tdata.val())
+        // the external ports'. The results pass a register slice (`Skid`) between
+        // `Tx` and the DMA writer or `m_axis`, so that no combinational path runs
+        // from the writer's bus handshakes into the send logic; the DMA reader's
+        // beats come from its input FIFO (a RAM, registered).
+        // (The word is built in a local signal: rust-hdl's simulator reads a
+        // sub-block's input back as it was before this update.)
+        self.sk_out_w.next = bit_cast::<SKO, 128>(self.tx.m_axis_tdata.val())
             | (bit_cast::<SKO, 16>(self.tx.m_axis_tkeep.val()) << 128)
             | (bit_cast::<SKO, MUW>(self.tx.m_axis_tuser.val()) << 145);
         if self.tx.m_axis_tlast.val() {
-            self.sk_out.in_data.next = self.sk_out.in_data.val() | (bits::<SKO>(1) << 144);
+            self.sk_out_w.next = self.sk_out_w.val() | (bits::<SKO>(1) << 144);
         }
+        self.sk_out.in_data.next = self.sk_out_w.val();
         self.sk_out.in_valid.next = self.tx.m_axis_tvalid.val();
         self.tx.m_axis_tready.next = self.sk_out.in_ready.val();
         self.m_axis_tdata.next = self.sk_out.out_data.val().get_bits::<128>(0);
@@ -464,30 +457,25 @@ impl Logic for Top {
         self.dma.tx_tready.next = false;
         self.dma.rx_tvalid.next = false;
         if self.dma.active.val() {
-            self.sk_in_w.next = bit_cast::<SKI, 128>(self.dma.tx_tdata.val())
-                | (bit_cast::<SKI, 16>(self.dma.tx_tkeep.val()) << 128)
-                | (bit_cast::<SKI, SUW>(self.dma.tx_tuser.val()) << 145);
-            if self.dma.tx_tlast.val() {
-                self.sk_in_w.next = self.sk_in_w.val() | (bits::<SKI>(1) << 144);
-            }
-            self.sk_in.in_valid.next = self.dma.tx_tvalid.val();
-            self.dma.tx_tready.next = self.sk_in.in_ready.val();
+            self.rx.s_axis_tdata.next = self.dma.tx_tdata.val();
+            self.rx.s_axis_tkeep.next = self.dma.tx_tkeep.val();
+            self.rx.s_axis_tlast.next = self.dma.tx_tlast.val();
+            self.rx.s_axis_tvalid.next = self.dma.tx_tvalid.val();
+            self.rx.s_axis_tuser.next = self.dma.tx_tuser.val();
+            self.dma.tx_tready.next = self.rx.s_axis_tready.val();
             self.s_axis_tready.next = false;
             self.dma.rx_tvalid.next = self.sk_out.out_valid.val();
             self.sk_out.out_ready.next = self.dma.rx_tready.val();
             self.m_axis_tvalid.next = false;
         } else {
-            self.sk_in_w.next = bit_cast::<SKI, 128>(self.s_axis_tdata.val())
-                | (bit_cast::<SKI, 16>(self.s_axis_tkeep.val()) << 128)
-                | (bit_cast::<SKI, SUW>(self.s_axis_tuser.val()) << 145);
-            if self.s_axis_tlast.val() {
-                self.sk_in_w.next = self.sk_in_w.val() | (bits::<SKI>(1) << 144);
-            }
-            self.sk_in.in_valid.next = self.s_axis_tvalid.val();
-            self.s_axis_tready.next = self.sk_in.in_ready.val();
+            self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
+            self.rx.s_axis_tkeep.next = self.s_axis_tkeep.val();
+            self.rx.s_axis_tlast.next = self.s_axis_tlast.val();
+            self.rx.s_axis_tvalid.next = self.s_axis_tvalid.val();
+            self.rx.s_axis_tuser.next = self.s_axis_tuser.val();
+            self.s_axis_tready.next = self.rx.s_axis_tready.val();
             self.m_axis_tvalid.next = self.sk_out.out_valid.val();
             self.sk_out.out_ready.next = self.m_axis_tready.val();
         }
-        self.sk_in.in_data.next = self.sk_in_w.val();
     }
 }
