@@ -332,6 +332,8 @@ fn reg_read(
     addr: u32,
 ) -> Result<(Box<DmaEngine>, u32), SimError> {
     x.rd_addr.next = u64::from(addr).to_bits();
+    // The value comes from a register, a cycle after the address.
+    x = step(ep, x, m)?;
     x = step(ep, x, m)?;
     Ok((x, m.last_rd))
 }

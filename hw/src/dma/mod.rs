@@ -211,11 +211,14 @@ pub struct DmaEngine {
     pub wr_addr: Signal<In, Bits<AW>>,
     /// Register write data.
     pub wr_data: Signal<In, Bits<32>>,
-    /// Register read address (combinational read).
+    /// Register read address (the value follows a cycle later).
     pub rd_addr: Signal<In, Bits<AW>>,
-    /// The register at `rd_addr` (when `rd_hit`).
+    /// The register at the `rd_addr` of the cycle before (when `rd_hit`), from a
+    /// register, so that no path runs from the register file's address through
+    /// the queues' read muxes back into it.
     pub rd_data: Signal<Out, Bits<32>>,
-    /// `rd_addr` is a DMA register (`ID_DMA` or a queue block).
+    /// The `rd_addr` of the cycle before is a DMA register (`ID_DMA` or a queue
+    /// block).
     pub rd_hit: Signal<Out, bool>,
     /// AXI4 read address.
     pub m_axi_araddr: Signal<Out, Bits<IOW>>,
@@ -307,6 +310,8 @@ pub struct DmaEngine {
     pq: Fifo<Bits<PW>, PL, 4>,
     inq: Fifo<Bits<QW>, FL, 7>,
     rq_v: DFF<bool>,
+    rd_hq: DFF<bool>,
+    rd_dq: DFF<Bits<32>>,
     rq_w: DFF<Bits<QW>>,
     inq_room: Signal<Local, bool>,
     rq_n: Signal<Local, Bits<QW>>,
@@ -628,6 +633,8 @@ impl DmaEngine {
             pq: Default::default(),
             inq: Default::default(),
             rq_v: Default::default(),
+            rd_hq: Default::default(),
+            rd_dq: Default::default(),
             rq_w: Default::default(),
             inq_room: Default::default(),
             rq_n: Default::default(),
@@ -946,6 +953,8 @@ impl Logic for DmaEngine {
             cur_berr,
             rq_v,
             rq_w,
+            rd_hq,
+            rd_dq,
             b_iss,
             b_ack,
             c_ser,
@@ -1115,15 +1124,18 @@ impl Logic for DmaEngine {
         }
 
         // ------------------------------------------------------------ register reads
-        self.rd_hit.next = false;
-        self.rd_data.next = bits::<32>(0);
+        // Registered: the value of the address of the cycle before.
+        self.rd_hit.next = self.rd_hq.q.val();
+        self.rd_data.next = self.rd_dq.q.val();
+        self.rd_hq.d.next = false;
+        self.rd_dq.d.next = bits::<32>(0);
         if (self.rd_addr.val() >= self.k_q_base.val()) & (self.rd_rel.val() < self.k_q_span.val()) {
-            self.rd_hit.next = true;
-            self.rd_data.next = self.rd_dma.val();
+            self.rd_hq.d.next = true;
+            self.rd_dq.d.next = self.rd_dma.val();
         }
         if self.rd_addr.val() == self.k_id_dma.val() {
-            self.rd_hit.next = true;
-            self.rd_data.next = self.k_id_dma_value.val();
+            self.rd_hq.d.next = true;
+            self.rd_dq.d.next = self.k_id_dma_value.val();
         }
 
         // ------------------------------------------------------------ descriptor fields
