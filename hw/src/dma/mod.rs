@@ -27,8 +27,11 @@
 //!    payload-request FIFO); a refused one goes to the writer with its `Dma*`
 //!    verdict and no payload. A read error on a descriptor faults its queue
 //!    (`QueueFault::DescFetch`); descriptors arriving for a reset or faulted queue
-//!    are dropped. Input beats go to the engine's stream input with the side-band
-//!    built from the descriptor; a read error on them is noted for the writer.
+//!    are dropped. Input beats, with the side-band built from the descriptor, are
+//!    registered and go into the input FIFO (`inq`, 64 beats) that feeds the
+//!    engine's stream input; the read data channel waits only while that FIFO is
+//!    full, so descriptor beats are never held up behind input the engine cannot
+//!    take yet. A read error on them is noted for the writer.
 //!
 //! Writer (write address, data and response channels), in the order the reader
 //! accepted the descriptors (the engine keeps packet order):

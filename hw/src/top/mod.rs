@@ -27,7 +27,11 @@
 //!   and the `irq` lines. While a queue is enabled it feeds the receive side and
 //!   takes the send side instead of the external `s_axis`/`m_axis` ports (which then
 //!   stay idle: `s_axis_tready` and `m_axis_tvalid` low); its registers are decoded
-//!   by the register file's write and read paths.
+//!   by the register file's write and read paths (read data a cycle later, from a
+//!   register).
+//! - [`Skid`] (`skid.rs`): the register slice between `Tx` and the DMA writer or
+//!   `m_axis` (one cycle of latency, full rate), so that the writer's handshakes do
+//!   not reach into the send logic combinationally.
 //!
 //! SA commands run when the packet path is empty. Two parts that talk to each other
 //! do so through a mirrored pair of bundles declared once in [`links`] (`links.rs`):
