@@ -63,6 +63,8 @@ struct Model {
     irqs: [u32; 4],
     last_rd: u32,
     bus_ok: bool,
+    /// Cycles from a write burst's last beat to its response.
+    b_delay: u64,
 }
 
 impl Model {
@@ -80,6 +82,7 @@ impl Model {
             mem: vec![0; MEM],
             latency: LATENCY,
             bus_ok: true,
+            b_delay: 3,
             ..Self::default()
         }
     }
@@ -240,7 +243,7 @@ fn step(
         assert_eq!(last, *left == 0, "wlast");
         if *left == 0 {
             m.aw.pop_front();
-            m.bq.push_back((m.cycle + 3, err));
+            m.bq.push_back((m.cycle + m.b_delay, err));
         }
     }
     if b_due && x.m_axi_bready.val() {
@@ -329,6 +332,8 @@ fn reg_read(
     addr: u32,
 ) -> Result<(Box<DmaEngine>, u32), SimError> {
     x.rd_addr.next = u64::from(addr).to_bits();
+    // The value comes from a register, a cycle after the address.
+    x = step(ep, x, m)?;
     x = step(ep, x, m)?;
     Ok((x, m.last_rd))
 }
@@ -1037,4 +1042,129 @@ fn dma_block_under_random_back_pressure() {
             assert_eq!(&r.2[a..a + want.len()], &want[..], "result {k}");
         }
     }
+}
+
+/// Packet `k` of the slow-response test: small outbound packets (three sizes).
+fn desc3(k: usize) -> DmaDescriptor {
+    let len = [64u16, 17, 100][k % 3];
+    DmaDescriptor {
+        buf_iova: buf(k),
+        result_iova: res(k),
+        cookie: 0x3300_0000 + k as u64,
+        len,
+        result_cap: dma::max_result_len(len.into(), false) as u16,
+        seq_hi: 0,
+        sa_index: 100 + k as u16,
+        next_header: 4,
+        inbound: false,
+        flags: DescFlags::empty(),
+    }
+}
+
+/// Write responses come back 80 cycles after a burst's last beat, so finished
+/// packets queue up in the writer's pending FIFO (8 entries, full at times) while
+/// the next results are written; the result bursts of packets 5, 6 (neighbours,
+/// their responses in flight together) and 14 answer errors. Every record must
+/// still come in order, the three with `DmaBusError` and no result, every other with
+/// its result; and results of several packets must have been written before the
+/// first record (the records waited for their responses while results went on).
+#[test]
+fn dma_block_pending_fifo_with_slow_write_responses() {
+    const N: usize = 24;
+    const RING3: u32 = 5;
+    const BAD: [usize; 3] = [5, 6, 14];
+    let report = Arc::new(Mutex::new((0u32, Vec::new(), Vec::new(), Vec::new())));
+    let shared = report.clone();
+    let mut sim = Simulation::new();
+    sim.add_clock(5, |x: &mut Box<DmaEngine>| x.clock.next = !x.clock.val());
+    sim.add_testbench(move |mut ep: Fixture| {
+        let mut x = ep.init()?;
+        let mut m = Model::new();
+        m.latency = 30;
+        m.b_delay = 80;
+        for k in BAD {
+            m.wr_err.push(res(k)..res(k) + 0x800);
+        }
+        x.reset.next = true;
+        x = step(&mut ep, x, &mut m)?;
+        x = step(&mut ep, x, &mut m)?;
+        x.reset.next = false;
+        let q = |o: u32| queue_reg(0, o).unwrap();
+        for k in 0..N {
+            let d = desc3(k);
+            let a = d.buf_iova as usize;
+            m.mem[a..a + d.len as usize].copy_from_slice(&payload(k, d.len as usize));
+            let a = (dq(0) + dma::desc_offset(k as u16, RING3)) as usize;
+            m.mem[a..a + DESC_BYTES].copy_from_slice(&d.encode());
+        }
+        for (o, v) in [
+            (qoff::DQ_BASE_LO, dq(0) as u32),
+            (qoff::DQ_LOG2_SIZE, RING3),
+            (qoff::CQ_BASE_LO, cq(0) as u32),
+            (qoff::CQ_LOG2_SIZE, RING3),
+            (qoff::Q_CTRL, regmap::QueueCtrl::ENABLE.bits()),
+            (qoff::DQ_PROD, N as u32),
+        ] {
+            x = reg_write(&mut ep, x, &mut m, q(o), v)?;
+        }
+        for _ in 0..3000 {
+            x = step(&mut ep, x, &mut m)?;
+        }
+        let (x1, v) = reg_read(&mut ep, x, &mut m, q(qoff::CQ_PROD))?;
+        x = x1;
+        let mut r = report.lock().unwrap();
+        r.0 = v;
+        r.1 = (0..N as u16)
+            .map(|i| {
+                let a = (cq(0) + dma::cpl_offset(i, RING3)) as usize;
+                <[u8; CPL_BYTES]>::try_from(&m.mem[a..a + CPL_BYTES]).unwrap()
+            })
+            .collect::<Vec<_>>();
+        r.2 = m.mem.clone();
+        r.3 = m.writes.clone();
+        drop(r);
+        ep.done(x)
+    });
+    sim.run(Box::new(DmaEngine::new()), 100_000_000_000)
+        .expect("simulation ran to the end");
+    let r = shared.lock().unwrap();
+    assert_eq!(r.0, N as u32, "CQ_PROD");
+    for k in 0..N {
+        let d = desc3(k);
+        let c = Completion::decode(&r.1[k]).unwrap_or_else(|e| panic!("cpl {k}: {e}"));
+        assert_eq!(
+            (c.cookie, c.desc_index, c.phase),
+            (d.cookie, k as u16, true),
+            "cpl {k}"
+        );
+        if BAD.contains(&k) {
+            assert_eq!(c.verdict, Verdict::DmaBusError, "cpl {k}");
+            assert_eq!(c.result_len, 0, "cpl {k}");
+            continue;
+        }
+        assert_eq!(c.verdict, Verdict::Ok, "cpl {k}");
+        let mut want: Vec<u8> = payload(k, d.len as usize).iter().map(|b| !b).collect();
+        want.extend_from_slice(&[0xa5; 20]);
+        assert_eq!(c.result_len as usize, want.len(), "cpl {k}");
+        let a = res(k) as usize;
+        assert_eq!(&r.2[a..a + want.len()], &want[..], "result {k}");
+    }
+    // Several packets' results were out before the first record was written.
+    let cq0 = cq(0)..cq(0) + (CPL_BYTES << RING3) as u64;
+    let first_cpl =
+        r.3.iter()
+            .filter(|&&(a, _)| cq0.contains(&a))
+            .map(|&(_, c)| c)
+            .min()
+            .expect("a record written");
+    let before = (0..N)
+        .filter(|&k| {
+            r.3.iter()
+                .any(|&(a, c)| (res(k)..res(k) + 0x800).contains(&a) && c < first_cpl)
+        })
+        .count();
+    assert!(
+        before >= 4,
+        "results of only {before} packets before the first record"
+    );
 }

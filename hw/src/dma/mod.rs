@@ -27,8 +27,11 @@
 //!    payload-request FIFO); a refused one goes to the writer with its `Dma*`
 //!    verdict and no payload. A read error on a descriptor faults its queue
 //!    (`QueueFault::DescFetch`); descriptors arriving for a reset or faulted queue
-//!    are dropped. Input beats go to the engine's stream input with the side-band
-//!    built from the descriptor; a read error on them is noted for the writer.
+//!    are dropped. Input beats, with the side-band built from the descriptor, are
+//!    registered and go into the input FIFO (`inq`, 64 beats) that feeds the
+//!    engine's stream input; the read data channel waits only while that FIFO is
+//!    full, so descriptor beats are never held up behind input the engine cannot
+//!    take yet. A read error on them is noted for the writer.
 //!
 //! Writer (write address, data and response channels), in the order the reader
 //! accepted the descriptors (the engine keeps packet order):
@@ -36,10 +39,14 @@
 //!    (address and first beat in the same cycle, when the first beat is there; after
 //!    the last beat a burst is closed with beats whose strobes are 0). A result of
 //!    one empty beat (a verdict other than OK) writes nothing.
-//! 5. *Completion*: a finished packet waits in a one-entry *pending* slot until the
-//!    write responses of its result are back (a write error gives `DmaBusError`, as
-//!    does a read error on its input), while the next packet's result is written;
-//!    then its 32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the second,
+//! 5. *Completion*: a finished packet waits in the *pending* FIFO (up to 8 packets,
+//!    `pq`) until the write responses of its result are back (a write error gives
+//!    `DmaBusError`, as does a read error on its input), while the next packets'
+//!    results are written: each entry holds the count of result bursts issued up to
+//!    its last one, and its head is ready once that many responses have come back
+//!    (`b_ack`); a response's error is noted under its packet's serial, carried in
+//!    the response tag. A ready head has priority over the next result burst: its
+//!    32-byte record (`regmap::dma::CPL_FIELDS`, phase bit in the second,
 //!    last beat) is written as one two-beat burst at the queue's completion write
 //!    pointer. When the record's write response comes back (registered, the queue
 //!    sees it a cycle later) `CQ_PROD` advances and
@@ -108,8 +115,29 @@ const IW: usize = 128;
 /// 177 refused by the check.
 const WW: usize = 178;
 /// Width of a write-response tag: 0 a completion record; 1..3 queue; 3 epoch;
-/// 4 refused descriptor; 5 IRQ_NOW.
-const BW: usize = 6;
+/// 4 refused descriptor; 5 IRQ_NOW (a record); 6..10 the packet's serial (a
+/// result burst).
+const BW: usize = 10;
+/// Width of an input FIFO word (a beat to the engine): 0..128 data; 128..144 keep;
+/// 144 last; 145..209 side-band.
+const QW: usize = 145 + SUW;
+/// log2 of the finished packets that may wait for their completion record (the
+/// pending FIFO `pq`).
+const PL: usize = 3;
+/// Bits of a packet's serial: the writer numbers the packets it takes, so that a
+/// result burst's write response finds its packet's error flag (`perr`).
+const SRW: usize = 4;
+/// Serials (error flags).
+const NSER: usize = 1 << SRW;
+/// Width of a pending word: 0..64 cookie; 64..128 sequence number; 128..144 result
+/// bytes; 144..148 verdict; 148..156 next header; 156..172 SA index; 172..188
+/// descriptor index; 188..190 queue; 190 epoch; 191 inbound; 192 IRQ_NOW; 193
+/// refused by the check; 194 input read error or result too long; 195..203 result
+/// bursts issued up to this packet's last (`b_iss`); 203..207 serial.
+const PW: usize = 207;
+// Packets alive in the writer (pending ones and the current one) never share a
+// serial, so a late response cannot meet a newer packet's flag.
+const _: () = assert!((1 << PL) + 1 < NSER);
 
 // The round-robin picker and the queue decode are written for four queues of one
 // vector each; the record layouts for the widths below.
@@ -186,11 +214,14 @@ pub struct DmaEngine {
     pub wr_addr: Signal<In, Bits<AW>>,
     /// Register write data.
     pub wr_data: Signal<In, Bits<32>>,
-    /// Register read address (combinational read).
+    /// Register read address (the value follows a cycle later).
     pub rd_addr: Signal<In, Bits<AW>>,
-    /// The register at `rd_addr` (when `rd_hit`).
+    /// The register at the `rd_addr` of the cycle before (when `rd_hit`), from a
+    /// register, so that no path runs from the register file's address through
+    /// the queues' read muxes back into it.
     pub rd_data: Signal<Out, Bits<32>>,
-    /// `rd_addr` is a DMA register (`ID_DMA` or a queue block).
+    /// The `rd_addr` of the cycle before is a DMA register (`ID_DMA` or a queue
+    /// block).
     pub rd_hit: Signal<Out, bool>,
     /// AXI4 read address.
     pub m_axi_araddr: Signal<Out, Bits<IOW>>,
@@ -279,6 +310,15 @@ pub struct DmaEngine {
     wrq: Fifo<Bits<WW>, FL, 7>,
     errq: Fifo<Bits<1>, FL, 7>,
     btq: Fifo<Bits<BW>, FL, 7>,
+    pq: Fifo<Bits<PW>, PL, 4>,
+    inq: Fifo<Bits<QW>, FL, 7>,
+    rq_v: DFF<bool>,
+    rd_hq: DFF<bool>,
+    rd_dq: DFF<Bits<32>>,
+    rq_w: DFF<Bits<QW>>,
+    inq_room: Signal<Local, bool>,
+    rq_n: Signal<Local, Bits<QW>>,
+    k_inq_room: Constant<Bits<7>>,
     kmask: KeepMask,
     kcount: KeepCount,
     rr: DFF<Bits<2>>,
@@ -335,22 +375,34 @@ pub struct DmaEngine {
     r_verd: DFF<Bits<4>>,
     r_nh: DFF<Bits<8>>,
     cur_berr: DFF<bool>,
-    p_v: DFF<bool>,
-    p_q: DFF<Bits<2>>,
-    p_ep: DFF<bool>,
-    p_dix: DFF<Bits<IXW>>,
-    p_cookie: DFF<Bits<64>>,
-    p_seq: DFF<Bits<64>>,
-    p_len: DFF<Bits<16>>,
-    p_verd: DFF<Bits<4>>,
-    p_nh: DFF<Bits<8>>,
-    p_sa: DFF<Bits<16>>,
-    p_inb: DFF<bool>,
-    p_now: DFF<bool>,
-    p_bad: DFF<bool>,
-    p_b: DFF<Bits<8>>,
-    p_err: DFF<bool>,
-    b_out: DFF<Bits<8>>,
+    b_iss: DFF<Bits<8>>,
+    b_ack: DFF<Bits<8>>,
+    c_ser: DFF<Bits<SRW>>,
+    perr: DFF<Bits<NSER>>,
+    p_v: Signal<Local, bool>,
+    p_q: Signal<Local, Bits<2>>,
+    p_ep: Signal<Local, bool>,
+    p_dix: Signal<Local, Bits<IXW>>,
+    p_cookie: Signal<Local, Bits<64>>,
+    p_seq: Signal<Local, Bits<64>>,
+    p_len: Signal<Local, Bits<16>>,
+    p_verd: Signal<Local, Bits<4>>,
+    p_nh: Signal<Local, Bits<8>>,
+    p_sa: Signal<Local, Bits<16>>,
+    p_inb: Signal<Local, bool>,
+    p_now: Signal<Local, bool>,
+    p_bad: Signal<Local, bool>,
+    p_tgt: Signal<Local, Bits<8>>,
+    p_owe: Signal<Local, Bits<8>>,
+    p_ser: Signal<Local, Bits<SRW>>,
+    p_err: Signal<Local, bool>,
+    p_berr: Signal<Local, bool>,
+    p_din: Signal<Local, Bits<PW>>,
+    m_err: Signal<Local, bool>,
+    bt_ser: Signal<Local, Bits<SRW>>,
+    ser_mask: Signal<Local, Bits<NSER>>,
+    c_ser_mask: Signal<Local, Bits<NSER>>,
+    p_ser_mask: Signal<Local, Bits<NSER>>,
     presc: DFF<Bits<16>>,
     wr_hit: Signal<Local, bool>,
     wr_rel: Signal<Local, Bits<AW>>,
@@ -426,7 +478,7 @@ pub struct DmaEngine {
     p_free: Signal<Local, bool>,
     move_cur: Signal<Local, bool>,
     load_cur: Signal<Local, bool>,
-    b_out_n: Signal<Local, Bits<8>>,
+    b_iss_n: Signal<Local, Bits<8>>,
     v_final: Signal<Local, Bits<4>>,
     len_final: Signal<Local, Bits<16>>,
     f_buf: Signal<Local, Bits<64>>,
@@ -581,6 +633,15 @@ impl DmaEngine {
             wrq: Default::default(),
             errq: Default::default(),
             btq: Default::default(),
+            pq: Default::default(),
+            inq: Default::default(),
+            rq_v: Default::default(),
+            rd_hq: Default::default(),
+            rd_dq: Default::default(),
+            rq_w: Default::default(),
+            inq_room: Default::default(),
+            rq_n: Default::default(),
+            k_inq_room: Constant::new(((WINDOW - 1) as u64).to_bits()),
             kmask: Default::default(),
             kcount: Default::default(),
             rr: Default::default(),
@@ -637,6 +698,10 @@ impl DmaEngine {
             r_verd: Default::default(),
             r_nh: Default::default(),
             cur_berr: Default::default(),
+            b_iss: Default::default(),
+            b_ack: Default::default(),
+            c_ser: Default::default(),
+            perr: Default::default(),
             p_v: Default::default(),
             p_q: Default::default(),
             p_ep: Default::default(),
@@ -650,9 +715,17 @@ impl DmaEngine {
             p_inb: Default::default(),
             p_now: Default::default(),
             p_bad: Default::default(),
-            p_b: Default::default(),
+            p_tgt: Default::default(),
+            p_owe: Default::default(),
+            p_ser: Default::default(),
             p_err: Default::default(),
-            b_out: Default::default(),
+            p_berr: Default::default(),
+            p_din: Default::default(),
+            m_err: Default::default(),
+            bt_ser: Default::default(),
+            ser_mask: Default::default(),
+            c_ser_mask: Default::default(),
+            p_ser_mask: Default::default(),
             presc: Default::default(),
             wr_hit: Default::default(),
             wr_rel: Default::default(),
@@ -728,7 +801,7 @@ impl DmaEngine {
             p_free: Default::default(),
             move_cur: Default::default(),
             load_cur: Default::default(),
-            b_out_n: Default::default(),
+            b_iss_n: Default::default(),
             v_final: Default::default(),
             len_final: Default::default(),
             f_buf: Default::default(),
@@ -881,30 +954,24 @@ impl Logic for DmaEngine {
             r_verd,
             r_nh,
             cur_berr,
-            p_v,
-            p_q,
-            p_ep,
-            p_dix,
-            p_cookie,
-            p_seq,
-            p_len,
-            p_verd,
-            p_nh,
-            p_sa,
-            p_inb,
-            p_now,
-            p_bad,
-            p_b,
-            p_err,
-            b_out,
+            rq_v,
+            rq_w,
+            rd_hq,
+            rd_dq,
+            b_iss,
+            b_ack,
+            c_ser,
+            perr,
             presc
         );
-        clock!(self, clock, tagq, issq, wrq, errq, btq);
+        clock!(self, clock, tagq, issq, wrq, errq, btq, pq, inq);
         self.tagq.reset.next = self.reset.val();
         self.issq.reset.next = self.reset.val();
         self.wrq.reset.next = self.reset.val();
         self.errq.reset.next = self.reset.val();
         self.btq.reset.next = self.reset.val();
+        self.pq.reset.next = self.reset.val();
+        self.inq.reset.next = self.reset.val();
         // ------------------------------------------------------------ register decode
         self.wr_rel.next = self.wr_addr.val() - self.k_q_base.val();
         self.wr_hit.next = self.wr.val()
@@ -953,11 +1020,33 @@ impl Logic for DmaEngine {
         self.bt_ep.next = self.btq.dout.val().get_bit(3);
         self.bt_bad.next = self.btq.dout.val().get_bit(4);
         self.bt_now.next = self.btq.dout.val().get_bit(5);
+        self.bt_ser.next = self.btq.dout.val().get_bits::<SRW>(6);
         self.bt_room.next = self.btq.count.val() < self.k_bt_room.val();
+
+        // The head of the pending FIFO: the oldest finished packet without its record.
+        self.p_v.next = !self.pq.empty.val();
+        self.p_cookie.next = self.pq.dout.val().get_bits::<64>(0);
+        self.p_seq.next = self.pq.dout.val().get_bits::<64>(64);
+        self.p_len.next = self.pq.dout.val().get_bits::<16>(128);
+        self.p_verd.next = self.pq.dout.val().get_bits::<4>(144);
+        self.p_nh.next = self.pq.dout.val().get_bits::<8>(148);
+        self.p_sa.next = self.pq.dout.val().get_bits::<16>(156);
+        self.p_dix.next = self.pq.dout.val().get_bits::<IXW>(172);
+        self.p_q.next = self.pq.dout.val().get_bits::<2>(188);
+        self.p_ep.next = self.pq.dout.val().get_bit(190);
+        self.p_inb.next = self.pq.dout.val().get_bit(191);
+        self.p_now.next = self.pq.dout.val().get_bit(192);
+        self.p_bad.next = self.pq.dout.val().get_bit(193);
+        self.p_berr.next = self.pq.dout.val().get_bit(194);
+        self.p_tgt.next = self.pq.dout.val().get_bits::<8>(195);
+        self.p_ser.next = self.pq.dout.val().get_bits::<SRW>(203);
+        self.p_ser_mask.next = bits::<NSER>(1) << self.p_ser.val();
+        // Its result's write errors (all its responses are in once it is ready).
+        self.p_err.next = self.p_berr.val() | (self.perr.q.val() & self.p_ser_mask.val()).any();
 
         // ------------------------------------------------------------ queue muxes
         self.chk_mask.next = bits::<NQ>(1) << self.chk_q.q.val();
-        self.p_mask.next = bits::<NQ>(1) << self.p_q.q.val();
+        self.p_mask.next = bits::<NQ>(1) << self.p_q.val();
         self.rb_mask.next = bits::<NQ>(1) << self.rb_q.q.val();
         self.chk_epoch.next = false;
         self.chk_halt.next = false;
@@ -1038,15 +1127,18 @@ impl Logic for DmaEngine {
         }
 
         // ------------------------------------------------------------ register reads
-        self.rd_hit.next = false;
-        self.rd_data.next = bits::<32>(0);
+        // Registered: the value of the address of the cycle before.
+        self.rd_hit.next = self.rd_hq.q.val();
+        self.rd_data.next = self.rd_dq.q.val();
+        self.rd_hq.d.next = false;
+        self.rd_dq.d.next = bits::<32>(0);
         if (self.rd_addr.val() >= self.k_q_base.val()) & (self.rd_rel.val() < self.k_q_span.val()) {
-            self.rd_hit.next = true;
-            self.rd_data.next = self.rd_dma.val();
+            self.rd_hq.d.next = true;
+            self.rd_dq.d.next = self.rd_dma.val();
         }
         if self.rd_addr.val() == self.k_id_dma.val() {
-            self.rd_hit.next = true;
-            self.rd_data.next = self.k_id_dma_value.val();
+            self.rd_hq.d.next = true;
+            self.rd_dq.d.next = self.k_id_dma_value.val();
         }
 
         // ------------------------------------------------------------ descriptor fields
@@ -1121,12 +1213,27 @@ impl Logic for DmaEngine {
         self.m_axi_wlast.next = false;
         self.m_axi_wvalid.next = false;
         self.m_axi_bready.next = false;
-        self.tx_tdata.next = self.m_axi_rdata.val();
-        self.tx_tvalid.next = false;
-        self.tx_tlast.next = self.r_last.val();
-        self.tx_tuser.next = self.t_user.val();
+        // The engine's input comes from the input FIFO.
+        self.tx_tdata.next = self.inq.dout.val().get_bits::<128>(0);
+        self.tx_tkeep.next = self.inq.dout.val().get_bits::<16>(128);
+        self.tx_tlast.next = self.inq.dout.val().get_bit(144);
+        self.tx_tuser.next = self.inq.dout.val().get_bits::<SUW>(145);
+        self.tx_tvalid.next = !self.inq.empty.val();
+        self.inq.pop.next = self.tx_tready.val();
+        // An input beat taken from the bus is registered (`rq_*`), then pushed.
+        self.inq.push.next = self.rq_v.q.val();
+        self.inq.din.next = self.rq_w.q.val();
+        self.rq_v.d.next = false;
+        self.rq_n.next = bit_cast::<QW, 128>(self.m_axi_rdata.val())
+            | (bit_cast::<QW, 16>(self.kmask.keep.val()) << 128)
+            | (bit_cast::<QW, SUW>(self.t_user.val()) << 145);
+        if self.r_last.val() {
+            self.rq_n.next = self.rq_n.val() | (bits::<QW>(1) << 144);
+        }
+        self.rq_w.d.next = self.rq_n.val();
+        // Room for the beat taken now and the one in `rq_*`.
+        self.inq_room.next = self.inq.count.val() < self.k_inq_room.val();
         self.kmask.count.next = self.t_len.val() - (self.r_pos.q.val() << 4);
-        self.tx_tkeep.next = self.kmask.keep.val();
         self.rx_tready.next = false;
         self.kcount.keep.next = self.rx_tkeep.val();
         self.tag_push.next = false;
@@ -1252,11 +1359,13 @@ impl Logic for DmaEngine {
             }
         }
         if self.t_v.val() & !self.t_desc.val() {
-            // A packet's input, to the engine.
-            self.tx_tvalid.next = self.m_axi_rvalid.val() & !self.errq.full.val();
-            self.m_axi_rready.next = self.tx_tready.val() & !self.errq.full.val();
+            // A packet's input, into the input FIFO (which feeds the engine), so that
+            // the engine's pace never holds the read data channel: descriptor beats
+            // behind a packet's input still flow while the engine is busy.
+            self.m_axi_rready.next = self.inq_room.val() & !self.errq.full.val();
             self.r_fire.next =
-                self.m_axi_rvalid.val() & self.tx_tready.val() & !self.errq.full.val();
+                self.m_axi_rvalid.val() & self.inq_room.val() & !self.errq.full.val();
+            self.rq_v.d.next = self.r_fire.val();
             if self.r_fire.val() {
                 self.r_pos.d.next = self.r_pos.q.val() + 1;
                 self.p_rerr.d.next = self.p_rerr.q.val() | (self.m_axi_rresp.val() != 0);
@@ -1331,21 +1440,21 @@ impl Logic for DmaEngine {
         self.b_fault.next = self.rb_fault.q.val() & (self.rb_epoch.val() == self.rb_ep.q.val());
 
         // The completion record of the pending packet.
-        self.v_final.next = self.p_verd.q.val();
+        self.v_final.next = self.p_verd.val();
         self.len_final.next = bits::<16>(0);
-        if self.p_err.q.val() {
+        if self.p_err.val() {
             self.v_final.next = self.v_bus.val();
-        } else if self.p_verd.q.val() == self.v_ok.val() {
-            self.len_final.next = self.p_len.q.val();
+        } else if self.p_verd.val() == self.v_ok.val() {
+            self.len_final.next = self.p_len.val();
         }
-        self.cpl.next = (bit_cast::<CW, 64>(self.p_cookie.q.val()) << self.s_c_cookie.val())
-            | (bit_cast::<CW, 64>(self.p_seq.q.val()) << self.s_c_seq.val())
+        self.cpl.next = (bit_cast::<CW, 64>(self.p_cookie.val()) << self.s_c_cookie.val())
+            | (bit_cast::<CW, 64>(self.p_seq.val()) << self.s_c_seq.val())
             | (bit_cast::<CW, 16>(self.len_final.val()) << self.s_c_len.val())
             | (bit_cast::<CW, 4>(self.v_final.val()) << self.s_c_verdict.val())
-            | (bit_cast::<CW, 8>(self.p_nh.q.val()) << self.s_c_nh.val())
-            | (bit_cast::<CW, IXW>(self.p_dix.q.val()) << self.s_c_dix.val())
-            | (bit_cast::<CW, 16>(self.p_sa.q.val()) << self.s_c_sa.val());
-        if self.p_inb.q.val() {
+            | (bit_cast::<CW, 8>(self.p_nh.val()) << self.s_c_nh.val())
+            | (bit_cast::<CW, IXW>(self.p_dix.val()) << self.s_c_dix.val())
+            | (bit_cast::<CW, 16>(self.p_sa.val()) << self.s_c_sa.val());
+        if self.p_inb.val() {
             self.cpl.next = self.cpl.val() | (bits::<CW>(1) << self.s_c_inb.val());
         }
         if self.p_phase.val() {
@@ -1353,14 +1462,16 @@ impl Logic for DmaEngine {
         }
 
         // ------------------------------------------------------------ writer: channels
-        self.p_ready.next = self.p_v.q.val() & (self.p_b.q.val() == 0);
+        // Ready once every result burst issued up to its last has its response
+        // (`b_ack` has reached `p_tgt`; at most `WINDOW` bursts are outstanding).
+        self.p_owe.next = self.b_ack.q.val() - self.p_tgt.val();
+        self.p_ready.next = self.p_v.val() & !self.p_owe.val().get_bit(7);
         self.ws.next = self.wstate.q.val();
         if self.wstate.q.val() == WrState::Idle {
             if self.p_ready.val() & self.bt_room.val() {
-                if self.p_epoch.val() != self.p_ep.q.val() {
+                if self.p_epoch.val() != self.p_ep.val() {
                     // Its queue was reset: no record.
                     self.cpl_skip.next = true;
-                    self.p_v.d.next = false;
                 } else {
                     self.cpl_start.next = true;
                     self.ws.next = WrState::CplA;
@@ -1502,7 +1613,6 @@ impl Logic for DmaEngine {
             self.m_axi_wlast.next = true;
             if self.m_axi_wready.val() {
                 self.cpl_end.next = true;
-                self.p_v.d.next = false;
                 self.wstate.d.next = WrState::Idle;
             }
         }
@@ -1510,60 +1620,78 @@ impl Logic for DmaEngine {
         if self.aw_ok.val() {
             self.btq.push.next = true;
             if self.ws.val() == WrState::CplA {
-                self.bt_din.next = bits::<BW>(1) | (bit_cast::<BW, 2>(self.p_q.q.val()) << 1);
-                if self.p_ep.q.val() {
+                self.bt_din.next = bits::<BW>(1) | (bit_cast::<BW, 2>(self.p_q.val()) << 1);
+                if self.p_ep.val() {
                     self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 3);
                 }
-                if self.p_bad.q.val() {
+                if self.p_bad.val() {
                     self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 4);
                 }
-                if self.p_now.q.val() {
+                if self.p_now.val() {
                     self.bt_din.next = self.bt_din.val() | (bits::<BW>(1) << 5);
                 }
+            } else {
+                // A result burst of the current packet: its serial.
+                self.bt_din.next = bit_cast::<BW, SRW>(self.c_ser.q.val()) << 6;
             }
         }
         self.btq.din.next = self.bt_din.val();
-        // Result bursts whose response is outstanding.
-        self.b_out_n.next = self.b_out.q.val();
+        // Result bursts issued and answered, counted modulo 256 (at most `WINDOW`
+        // are outstanding, the response-tag FIFO's depth).
+        self.b_iss_n.next = self.b_iss.q.val();
         if self.aw_ok.val() & (self.ws.val() != WrState::CplA) {
-            self.b_out_n.next = self.b_out_n.val() + 1;
+            self.b_iss_n.next = self.b_iss.q.val() + 1;
         }
+        self.b_iss.d.next = self.b_iss_n.val();
         if self.b_res.val() {
-            self.b_out_n.next = self.b_out_n.val() - 1;
+            self.b_ack.d.next = self.b_ack.q.val() + 1;
         }
-        self.b_out.d.next = self.b_out_n.val();
 
         // ------------------------------------------------------------ writer: packets
-        // The finished packet becomes the pending one once the slot is free (and
-        // its input's read status is known).
-        self.p_free.next = !self.p_v.q.val() | self.cpl_end.val() | self.cpl_skip.val();
+        // The finished packet joins the pending FIFO (once its input's read status
+        // is known), where it waits for its result's write responses while the next
+        // packets' results are written.
+        self.p_free.next = !self.pq.full.val();
         self.move_cur.next = self.cur_v.q.val()
             & self.cur_fin.q.val()
             & (self.wstate.q.val() != WrState::AwWait)
             & self.p_free.val()
-            & (self.c_bad.q.val() | !self.errq.empty.val())
-            & !self.b_res.val();
+            & (self.c_bad.q.val() | !self.errq.empty.val());
+        self.m_err.next = self.cur_berr.q.val();
+        if !self.c_bad.q.val() & self.errq.dout.val().any() {
+            self.m_err.next = true;
+        }
+        self.p_din.next = bit_cast::<PW, 64>(self.c_cookie.q.val())
+            | (bit_cast::<PW, 64>(self.r_seq.q.val()) << 64)
+            | (bit_cast::<PW, 16>(self.res_bytes.q.val()) << 128)
+            | (bit_cast::<PW, 4>(self.r_verd.q.val()) << 144)
+            | (bit_cast::<PW, 8>(self.r_nh.q.val()) << 148)
+            | (bit_cast::<PW, 16>(self.c_sa.q.val()) << 156)
+            | (bit_cast::<PW, IXW>(self.c_dix.q.val()) << 172)
+            | (bit_cast::<PW, 2>(self.c_q.q.val()) << 188)
+            | (bit_cast::<PW, 8>(self.b_iss_n.val()) << 195)
+            | (bit_cast::<PW, SRW>(self.c_ser.q.val()) << 203);
+        if self.c_ep.q.val() {
+            self.p_din.next = self.p_din.val() | (bits::<PW>(1) << 190);
+        }
+        if self.c_inb.q.val() {
+            self.p_din.next = self.p_din.val() | (bits::<PW>(1) << 191);
+        }
+        if self.c_now.q.val() {
+            self.p_din.next = self.p_din.val() | (bits::<PW>(1) << 192);
+        }
+        if self.c_bad.q.val() {
+            self.p_din.next = self.p_din.val() | (bits::<PW>(1) << 193);
+        }
+        if self.m_err.val() {
+            self.p_din.next = self.p_din.val() | (bits::<PW>(1) << 194);
+        }
+        self.pq.din.next = self.p_din.val();
+        self.pq.push.next = self.move_cur.val();
+        self.pq.pop.next = self.cpl_end.val() | self.cpl_skip.val();
         if self.move_cur.val() {
-            self.p_v.d.next = true;
-            self.p_q.d.next = self.c_q.q.val();
-            self.p_ep.d.next = self.c_ep.q.val();
-            self.p_dix.d.next = self.c_dix.q.val();
-            self.p_cookie.d.next = self.c_cookie.q.val();
-            self.p_seq.d.next = self.r_seq.q.val();
-            self.p_len.d.next = self.res_bytes.q.val();
-            self.p_verd.d.next = self.r_verd.q.val();
-            self.p_nh.d.next = self.r_nh.q.val();
-            self.p_sa.d.next = self.c_sa.q.val();
-            self.p_inb.d.next = self.c_inb.q.val();
-            self.p_now.d.next = self.c_now.q.val();
-            self.p_bad.d.next = self.c_bad.q.val();
-            self.p_b.d.next = self.b_out.q.val();
-            self.p_err.d.next = self.cur_berr.q.val();
             if !self.c_bad.q.val() {
                 self.errq.pop.next = true;
-                if self.errq.dout.val().any() {
-                    self.p_err.d.next = true;
-                }
             }
             self.cur_berr.d.next = false;
             self.cur_v.d.next = false;
@@ -1591,16 +1719,18 @@ impl Logic for DmaEngine {
             self.w_last_seen.d.next = false;
             self.cur_berr.d.next = false;
         }
-        if self.b_res.val() {
-            if self.p_b.q.val() != 0 {
-                self.p_b.d.next = self.p_b.q.val() - 1;
-                if self.b_err.val() {
-                    self.p_err.d.next = true;
-                }
-            } else if self.b_err.val() {
-                self.cur_berr.d.next = true;
-            }
+        // Write errors on result bursts, one flag per packet serial: a new packet's
+        // flag is cleared when the writer takes it, a response sets its packet's.
+        self.c_ser_mask.next = bits::<NSER>(0);
+        if self.load_cur.val() {
+            self.c_ser.d.next = self.c_ser.q.val() + 1;
+            self.c_ser_mask.next = bits::<NSER>(1) << (self.c_ser.q.val() + 1);
         }
+        self.ser_mask.next = bits::<NSER>(0);
+        if self.b_res.val() & self.b_err.val() {
+            self.ser_mask.next = bits::<NSER>(1) << self.bt_ser.val();
+        }
+        self.perr.d.next = (self.perr.q.val() & !self.c_ser_mask.val()) | self.ser_mask.val();
         // The window: descriptors requested and not yet taken by the writer.
         self.resv_n.next = self.resv.q.val();
         if self.fetch_acc.val() {
@@ -1663,9 +1793,11 @@ impl Logic for DmaEngine {
             self.cur_fin.d.next = false;
             self.aw_done.d.next = false;
             self.w0_done.d.next = false;
-            self.p_v.d.next = false;
-            self.p_b.d.next = bits::<8>(0);
-            self.b_out.d.next = bits::<8>(0);
+            self.b_iss.d.next = bits::<8>(0);
+            self.rq_v.d.next = false;
+            self.b_ack.d.next = bits::<8>(0);
+            self.c_ser.d.next = bits::<SRW>(0);
+            self.perr.d.next = bits::<NSER>(0);
             self.cur_berr.d.next = false;
             self.presc.d.next = bits::<16>(0);
             self.rb_cpl.d.next = false;

@@ -27,7 +27,11 @@
 //!   and the `irq` lines. While a queue is enabled it feeds the receive side and
 //!   takes the send side instead of the external `s_axis`/`m_axis` ports (which then
 //!   stay idle: `s_axis_tready` and `m_axis_tvalid` low); its registers are decoded
-//!   by the register file's write and read paths.
+//!   by the register file's write and read paths (read data a cycle later, from a
+//!   register).
+//! - [`Skid`] (`skid.rs`): the register slice between `Tx` and the DMA writer or
+//!   `m_axis` (one cycle of latency, full rate), so that the writer's handshakes do
+//!   not reach into the send logic combinationally.
 //!
 //! SA commands run when the packet path is empty. Two parts that talk to each other
 //! do so through a mirrored pair of bundles declared once in [`links`] (`links.rs`):
@@ -46,6 +50,7 @@ pub mod issue;
 pub mod links;
 pub mod regfile;
 pub mod rx;
+pub mod skid;
 pub mod tail;
 pub mod tx;
 
@@ -55,6 +60,7 @@ pub use links::{
 };
 pub use regfile::RegFile;
 pub use rx::Rx;
+pub use skid::Skid;
 pub use tail::Tail;
 pub use tx::Tx;
 
@@ -72,6 +78,14 @@ pub const FQW: usize = 580;
 pub const SUW: usize = regmap::sideband::S_TUSER_BITS as usize;
 /// `m_axis_tuser` width.
 pub const MUW: usize = regmap::sideband::M_TUSER_BITS as usize;
+/// A result beat as one word in the register slice: `[127:0]` data, `[143:128]`
+/// keep, `[144]` last, then the side-band.
+const BEAT: usize = 128 + 16 + 1;
+// `Top::update` writes the side-band's position as the literal 145.
+const _: () = assert!(BEAT == 145);
+/// Width of an output beat (`m_axis` side-band).
+pub const SKO: usize = BEAT + MUW;
+
 /// SA context RAM word width.
 pub const CTXW: usize = regmap::sa_entry::CTX_BITS as usize;
 /// SA counter RAM word width.
@@ -243,6 +257,9 @@ pub struct Top {
     tail: Tail,
     tx: Tx,
     dma: DmaEngine,
+    // ---- the register slice of the results, and its input word
+    sk_out: Skid<Bits<SKO>>,
+    sk_out_w: Signal<Local, Bits<SKO>>,
 }
 
 impl Default for Top {
@@ -318,6 +335,8 @@ impl Top {
             tail: Tail::new(),
             tx: Tx::default(),
             dma: DmaEngine::new(),
+            sk_out: Default::default(),
+            sk_out_w: Default::default(),
         }
     }
 }
@@ -325,7 +344,8 @@ impl Top {
 impl Logic for Top {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, regs, rx, issue, tail, tx, dma);
+        clock!(self, clock, regs, rx, issue, tail, tx, dma, sk_out);
+        self.sk_out.reset.next = self.reset.val();
         self.regs.reset.next = self.reset.val();
         self.rx.reset.next = self.reset.val();
         self.issue.reset.next = self.reset.val();
@@ -375,10 +395,6 @@ impl Logic for Top {
         self.issue.out_free.next = self.tx.freed.val();
 
         // ------------------------------------------------------------ send
-        self.m_axis_tdata.next = self.tx.m_axis_tdata.val();
-        self.m_axis_tkeep.next = self.tx.m_axis_tkeep.val();
-        self.m_axis_tlast.next = self.tx.m_axis_tlast.val();
-        self.m_axis_tuser.next = self.tx.m_axis_tuser.val();
         self.tx.res_valid.next = self.tail.regs.done.val() & self.tail.regs.stream.val();
         self.tx.res_len.next = self.tail.regs.rlen.val();
         self.tx.buf_a.next = self.tail.regs.buf_a.val();
@@ -419,12 +435,30 @@ impl Logic for Top {
         self.dma.m_axi_bvalid.next = self.m_axi_bvalid.val();
         self.m_axi_bready.next = self.dma.m_axi_bready.val();
         // The engine's streams: the DMA front end's while a queue is enabled, else
-        // the external ports'.
+        // the external ports'. The results pass a register slice (`Skid`) between
+        // `Tx` and the DMA writer or `m_axis`, so that no combinational path runs
+        // from the writer's bus handshakes into the send logic; the DMA reader's
+        // beats come from its input FIFO (a RAM, registered).
+        // (The word is built in a local signal: rust-hdl's simulator reads a
+        // sub-block's input back as it was before this update.)
+        self.sk_out_w.next = bit_cast::<SKO, 128>(self.tx.m_axis_tdata.val())
+            | (bit_cast::<SKO, 16>(self.tx.m_axis_tkeep.val()) << 128)
+            | (bit_cast::<SKO, MUW>(self.tx.m_axis_tuser.val()) << 145);
+        if self.tx.m_axis_tlast.val() {
+            self.sk_out_w.next = self.sk_out_w.val() | (bits::<SKO>(1) << 144);
+        }
+        self.sk_out.in_data.next = self.sk_out_w.val();
+        self.sk_out.in_valid.next = self.tx.m_axis_tvalid.val();
+        self.tx.m_axis_tready.next = self.sk_out.in_ready.val();
+        self.m_axis_tdata.next = self.sk_out.out_data.val().get_bits::<128>(0);
+        self.m_axis_tkeep.next = self.sk_out.out_data.val().get_bits::<16>(128);
+        self.m_axis_tlast.next = self.sk_out.out_data.val().get_bit(144);
+        self.m_axis_tuser.next = self.sk_out.out_data.val().get_bits::<MUW>(145);
+        self.dma.rx_tdata.next = self.sk_out.out_data.val().get_bits::<128>(0);
+        self.dma.rx_tkeep.next = self.sk_out.out_data.val().get_bits::<16>(128);
+        self.dma.rx_tlast.next = self.sk_out.out_data.val().get_bit(144);
+        self.dma.rx_tuser.next = self.sk_out.out_data.val().get_bits::<MUW>(145);
         self.dma.tx_tready.next = false;
-        self.dma.rx_tdata.next = self.tx.m_axis_tdata.val();
-        self.dma.rx_tkeep.next = self.tx.m_axis_tkeep.val();
-        self.dma.rx_tlast.next = self.tx.m_axis_tlast.val();
-        self.dma.rx_tuser.next = self.tx.m_axis_tuser.val();
         self.dma.rx_tvalid.next = false;
         if self.dma.active.val() {
             self.rx.s_axis_tdata.next = self.dma.tx_tdata.val();
@@ -434,8 +468,8 @@ impl Logic for Top {
             self.rx.s_axis_tuser.next = self.dma.tx_tuser.val();
             self.dma.tx_tready.next = self.rx.s_axis_tready.val();
             self.s_axis_tready.next = false;
-            self.dma.rx_tvalid.next = self.tx.m_axis_tvalid.val();
-            self.tx.m_axis_tready.next = self.dma.rx_tready.val();
+            self.dma.rx_tvalid.next = self.sk_out.out_valid.val();
+            self.sk_out.out_ready.next = self.dma.rx_tready.val();
             self.m_axis_tvalid.next = false;
         } else {
             self.rx.s_axis_tdata.next = self.s_axis_tdata.val();
@@ -444,8 +478,8 @@ impl Logic for Top {
             self.rx.s_axis_tvalid.next = self.s_axis_tvalid.val();
             self.rx.s_axis_tuser.next = self.s_axis_tuser.val();
             self.s_axis_tready.next = self.rx.s_axis_tready.val();
-            self.m_axis_tvalid.next = self.tx.m_axis_tvalid.val();
-            self.tx.m_axis_tready.next = self.m_axis_tready.val();
+            self.m_axis_tvalid.next = self.sk_out.out_valid.val();
+            self.sk_out.out_ready.next = self.m_axis_tready.val();
         }
     }
 }

@@ -70,7 +70,8 @@ pub struct RegFile {
     pub wr_en: Signal<Out, bool>,
     /// The address being read (the DMA front end answers `dma_rd_*` for it).
     pub rd_addr: Signal<Out, Bits<AW>>,
-    /// `DmaEngine::rd_data` for `rd_addr`.
+    /// `DmaEngine::rd_data` for `rd_addr`, a cycle later (`rd_addr` is held from read
+    /// state 1, the value is taken in state 2).
     pub dma_rd_data: Signal<In, Bits<32>>,
     /// `rd_addr` is a DMA register.
     pub dma_rd_hit: Signal<In, bool>,
