@@ -280,12 +280,13 @@ fn after_a_reset_at_any_point_of_a_batch_the_engine_gives_right_results() {
     );
 }
 
-/// The same by DMA. This found a defect of the simulated card, not of the core: a
-/// write address the core still showed in the first cycle of its reset was taken by
-/// the host-memory model and stayed queued, so the first result burst after the
-/// reload was written to that stale address (5 of the 40 points failed, the new
-/// buffer left with old bytes). `Model::reset` now clears the bus model after the
-/// reset as well (a card reset resets the PCIe bridge's DMA state with it).
+/// The same by DMA. This found a write address the core still showed in the first
+/// cycle of its reset (AXI wants the valids low during reset), taken by the
+/// host-memory model and kept queued, so the first result burst after the reload was
+/// written to that stale address (5 of the 40 points failed, the new buffer left with
+/// old bytes). Now the core gates its valids with reset and `Model::reset` clears the
+/// bus model after the reset as well (a card reset resets the PCIe bridge with it);
+/// either alone passes this sweep.
 #[test]
 fn after_a_reset_at_any_point_of_a_batch_the_dma_results_are_right() {
     let bad = results_after_resets(false);

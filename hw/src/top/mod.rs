@@ -413,7 +413,10 @@ impl Logic for Top {
         self.m_axi_arlen.next = self.dma.m_axi_arlen.val();
         self.m_axi_arsize.next = self.dma.m_axi_arsize.val();
         self.m_axi_arburst.next = self.dma.m_axi_arburst.val();
-        self.m_axi_arvalid.next = self.dma.m_axi_arvalid.val();
+        // AXI: a master drives its VALID outputs low while reset is asserted (the DMA
+        // block's state is cleared only at the clock edge, so in the first reset cycle
+        // it could still show a request the slave would take).
+        self.m_axi_arvalid.next = self.dma.m_axi_arvalid.val() & !self.reset.val();
         self.dma.m_axi_arready.next = self.m_axi_arready.val();
         self.dma.m_axi_rdata.next = self.m_axi_rdata.val();
         self.dma.m_axi_rresp.next = self.m_axi_rresp.val();
@@ -424,12 +427,12 @@ impl Logic for Top {
         self.m_axi_awlen.next = self.dma.m_axi_awlen.val();
         self.m_axi_awsize.next = self.dma.m_axi_awsize.val();
         self.m_axi_awburst.next = self.dma.m_axi_awburst.val();
-        self.m_axi_awvalid.next = self.dma.m_axi_awvalid.val();
+        self.m_axi_awvalid.next = self.dma.m_axi_awvalid.val() & !self.reset.val();
         self.dma.m_axi_awready.next = self.m_axi_awready.val();
         self.m_axi_wdata.next = self.dma.m_axi_wdata.val();
         self.m_axi_wstrb.next = self.dma.m_axi_wstrb.val();
         self.m_axi_wlast.next = self.dma.m_axi_wlast.val();
-        self.m_axi_wvalid.next = self.dma.m_axi_wvalid.val();
+        self.m_axi_wvalid.next = self.dma.m_axi_wvalid.val() & !self.reset.val();
         self.dma.m_axi_wready.next = self.m_axi_wready.val();
         self.dma.m_axi_bresp.next = self.m_axi_bresp.val();
         self.dma.m_axi_bvalid.next = self.m_axi_bvalid.val();
