@@ -94,6 +94,19 @@ fn u128_of(b: Bits<128>) -> u128 {
 
 /// One clock cycle: drive the model's side, let the design settle, take the
 /// handshakes of this cycle, clock.
+/// Two cycles of reset, then released.
+fn reset(
+    ep: &mut Fixture,
+    mut x: Box<DmaEngine>,
+    m: &mut Model,
+) -> Result<Box<DmaEngine>, SimError> {
+    x.reset.next = true;
+    x = step(ep, x, m)?;
+    x = step(ep, x, m)?;
+    x.reset.next = false;
+    Ok(x)
+}
+
 fn step(
     ep: &mut Fixture,
     mut x: Box<DmaEngine>,
@@ -436,10 +449,7 @@ fn dma_block_moves_descriptors_results_and_completions() {
         let mut x = ep.init()?;
         let mut m = Model::new();
         let mut r = Report::default();
-        x.reset.next = true;
-        x = step(&mut ep, x, &mut m)?;
-        x = step(&mut ep, x, &mut m)?;
-        x.reset.next = false;
+        x = reset(&mut ep, x, &mut m)?;
         let (x1, v) = reg_read(&mut ep, x, &mut m, off::ID_DMA)?;
         x = x1;
         r.id_dma = v;
@@ -766,10 +776,7 @@ fn dma_block_overlaps_queues_with_resets_and_bus_errors() {
         m.rd_err
             .push(dq(3) + dma::desc_offset(4, RING2)..dq(3) + 0x1000);
         let mut r = Report2::default();
-        x.reset.next = true;
-        x = step(&mut ep, x, &mut m)?;
-        x = step(&mut ep, x, &mut m)?;
-        x.reset.next = false;
+        x = reset(&mut ep, x, &mut m)?;
         let q = |n: u32, o: u32| queue_reg(n, o).unwrap();
         let counts = [12usize, 12, 16, 12];
         for n in 0..4u32 {
@@ -976,10 +983,7 @@ fn dma_block_under_random_back_pressure() {
         m.latency = 40;
         m.stall = 35;
         m.seed = 0x5eed;
-        x.reset.next = true;
-        x = step(&mut ep, x, &mut m)?;
-        x = step(&mut ep, x, &mut m)?;
-        x.reset.next = false;
+        x = reset(&mut ep, x, &mut m)?;
         let q = |n: u32, o: u32| queue_reg(n, o).unwrap();
         for n in 0..2u32 {
             for i in 0..16usize {
@@ -1085,10 +1089,7 @@ fn dma_block_pending_fifo_with_slow_write_responses() {
         for k in BAD {
             m.wr_err.push(res(k)..res(k) + 0x800);
         }
-        x.reset.next = true;
-        x = step(&mut ep, x, &mut m)?;
-        x = step(&mut ep, x, &mut m)?;
-        x.reset.next = false;
+        x = reset(&mut ep, x, &mut m)?;
         let q = |o: u32| queue_reg(0, o).unwrap();
         for k in 0..N {
             let d = desc3(k);
