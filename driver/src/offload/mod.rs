@@ -84,8 +84,6 @@ struct Entry {
     /// once and the card numbers their packets in the order it reads them, so a lane
     /// sees its SA's numbers go up but not one by one.
     sent: Option<esp::ReplayWindow>,
-    /// Outbound: the highest sequence number returned to the caller, on any path.
-    last_sent: u64,
 }
 
 impl Entry {
@@ -336,7 +334,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
                 Direction::Outbound => esp::ReplayWindow::new(SENT_WINDOW, true).ok(),
                 Direction::Inbound => None,
             },
-            last_sent: 0,
         };
         let install = match self.card.as_mut() {
             Some(card) if self.fence.is_none() && policy != OffloadPolicy::Software => {
@@ -777,7 +774,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             self.counters.bad_results += 1;
             return Err(DriverError::BadResult { what });
         }
-        e.last_sent = e.last_sent.max(res.seq);
         self.counters.card_packets += 1;
         Ok(Ok(SealedPacket {
             datagram: res.data,
@@ -806,7 +802,6 @@ impl<R: RegIo, P: PacketPort<R>> Offload<R, P> {
             .seal(p.payload, p.next_header, &mut buf)
             .map_err(PacketError::Encap)?;
         buf.truncate(s.len);
-        e.last_sent = e.last_sent.max(s.seq.0);
         self.counters.software_packets += 1;
         Ok(SealedPacket {
             datagram: buf,
@@ -1118,31 +1113,30 @@ where
         out.reserve(reqs.len());
         let r = a.transfer(&reqs, &mut out);
         let again = a.with(|o| {
-            let mut fault = if A::LANE {
-                o.in_flight -= 1;
-                let r = match o.card.as_mut() {
-                    Some(card) => card.account(&reqs, &out, r),
-                    None => r,
-                };
-                o.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
-                if o.epoch != epoch || !o.card_usable() {
-                    o.settle_deferred();
-                    if !o.card_usable() {
-                        return false;
-                    }
-                    // reloaded by another lane's fault meanwhile: go again on the card
-                    resets += 1;
-                    if resets > o.cfg.reset_retries {
-                        o.fail_over(DriverError::TooManyResets { resets });
-                        return false;
-                    }
-                    return true;
-                }
-                r.err()
-            } else {
-                o.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
-                r.err()
+            // (a lane moved the packets outside the engine: its batch is accounted on
+            // the card's shadow here, as `Card::process` does for the engine's own)
+            let r = match (A::LANE, o.card.as_mut()) {
+                (true, Some(card)) => card.account(&reqs, &out, r),
+                _ => r,
             };
+            if A::LANE {
+                o.in_flight -= 1;
+            }
+            o.note_reported(pending.iter().map(|&k| sa_of(k)).zip(&out));
+            if A::LANE && (o.epoch != epoch || !o.card_usable()) {
+                o.settle_deferred();
+                if !o.card_usable() {
+                    return false;
+                }
+                // reloaded by another lane's fault meanwhile: go again on the card
+                resets += 1;
+                if resets > o.cfg.reset_retries {
+                    o.fail_over(DriverError::TooManyResets { resets });
+                    return false;
+                }
+                return true;
+            }
+            let mut fault = r.err();
             if fault.is_none() && out.len() != reqs.len() {
                 fault = Some(DriverError::BadResult {
                     what: format!("{} results for {} packets", out.len(), reqs.len()),
